@@ -1,0 +1,153 @@
+"""Shell commands built from bits: every value quoted, every secret masked in anything a human or a log sees.
+
+Why bits and not strings: a command assembled with f-strings is one hostile value away from running
+`'; rm -rf / #` as root. Here a value is always one shell word; only `Op` (shell syntax written in our own
+code, never from input) is emitted as is. The same object renders twice: `.shell()` with real values for the
+transport, `.masked()` with `***` for screens, journals, plans and exports.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+MASK = "***"
+
+
+class Secret:
+    """A resolved secret value. Its str() is the mask, so an accidental f-string cannot leak it."""
+
+    __slots__ = ("name", "_value")
+
+    def __init__(self, name: str, value: str) -> None:
+        self.name = name
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __repr__(self) -> str:
+        return f"Secret({self.name!r}, {MASK!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other.name == self.name and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash((self.name, self._value))
+
+
+@dataclass(frozen=True)
+class Op:
+    """Shell syntax (`&&`, `||`, `|`, `>`, `;`, `2>/dev/null`) from our own code; emitted unquoted."""
+
+    text: str
+
+
+AND, OR, PIPE, SEMI = Op("&&"), Op("||"), Op("|"), Op(";")
+
+Bit = str | int | PurePath | Secret | Op
+
+
+def quote(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("a NUL byte cannot be passed to a shell command")
+    return shlex.quote(value)
+
+
+def _render(bit: Bit, reveal: bool) -> str:
+    if isinstance(bit, Op):
+        return bit.text
+    if isinstance(bit, Secret):
+        return quote(bit.reveal()) if reveal else MASK
+    if isinstance(bit, bool):
+        raise TypeError("pass booleans as explicit flags, not as command bits")
+    return quote(str(bit))
+
+
+@dataclass(frozen=True)
+class Command:
+    """One shell command line on the target.
+
+    `root`: needs root (the transport adds sudo when the login user is not root). `user`: run as that user
+    instead. `stdin`: fed to the command (a Secret here never shows in `ps` or in any log).
+    """
+
+    bits: tuple[Bit, ...]
+    root: bool = True
+    user: str | None = None
+    stdin: str | Secret | None = None
+    env: tuple[tuple[str, str], ...] = field(default=())
+
+    def _render(self, reveal: bool) -> str:
+        words = " ".join(_render(b, reveal) for b in self.bits)
+        if self.env:
+            exports = " ".join(f"{k}={quote(v)}" for k, v in self.env)
+            words = f"export {exports}; {words}"
+        return words
+
+    def shell(self) -> str:
+        """The real script, secrets included: only for the transport."""
+        return self._render(reveal=True)
+
+    def masked(self) -> str:
+        """What people, logs and exports see."""
+        text = self._render(reveal=False)
+        if isinstance(self.stdin, Secret):
+            text += f" <<< {MASK}"
+        return text
+
+    def secrets(self) -> list[Secret]:
+        found = [b for b in self.bits if isinstance(b, Secret)]
+        if isinstance(self.stdin, Secret):
+            found.append(self.stdin)
+        return found
+
+    def stdin_text(self) -> str | None:
+        return self.stdin.reveal() if isinstance(self.stdin, Secret) else self.stdin
+
+    def __str__(self) -> str:
+        return self.masked()
+
+
+def cmd(*bits: Bit, root: bool = True, user: str | None = None, stdin: str | Secret | None = None,
+        env: dict[str, str] | None = None) -> Command:
+    return Command(tuple(bits), root=root, user=user, stdin=stdin, env=tuple((env or {}).items()))
+
+
+def chain(commands: Iterable[Command], op: Op = AND) -> Command:
+    """Join commands into one line (one round trip); run-as and stdin must agree."""
+    commands = list(commands)
+    bits: list[Bit] = []
+    for index, command in enumerate(commands):
+        if index:
+            bits.append(op)
+        bits.extend(command.bits)
+    first = commands[0]
+    return Command(tuple(bits), root=any(c.root for c in commands), user=first.user, stdin=first.stdin,
+                   env=first.env)
+
+
+class Masker:
+    """Replaces every known secret value in free text (command output, error messages) with the mask."""
+
+    def __init__(self, secrets: Iterable[Secret] = ()) -> None:
+        self._values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: Secret | str) -> None:
+        value = secret.reveal() if isinstance(secret, Secret) else secret
+        if value and value not in self._values:
+            self._values.add(value)
+            ordered = sorted(self._values, key=len, reverse=True)  # longest first: no partial leaks
+            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+    def __call__(self, text: str) -> str:
+        return self._pattern.sub(MASK, text) if self._pattern else text
