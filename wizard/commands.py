@@ -83,6 +83,7 @@ class Command:
     user: str | None = None
     stdin: str | Secret | None = None
     env: tuple[tuple[str, str], ...] = field(default=())
+    display: str | None = None  # a shorter human form when the real line carries boilerplate (lock waits)
 
     def _render(self, reveal: bool) -> str:
         words = " ".join(_render(b, reveal) for b in self.bits)
@@ -111,13 +112,17 @@ class Command:
     def stdin_text(self) -> str | None:
         return self.stdin.reveal() if isinstance(self.stdin, Secret) else self.stdin
 
+    def summary(self) -> str:
+        """The human form for plans and logs: `display` when set, else the masked line."""
+        return self.display or self.masked()
+
     def __str__(self) -> str:
         return self.masked()
 
 
 def cmd(*bits: Bit, root: bool = True, user: str | None = None, stdin: str | Secret | None = None,
-        env: dict[str, str] | None = None) -> Command:
-    return Command(tuple(bits), root=root, user=user, stdin=stdin, env=tuple((env or {}).items()))
+        env: dict[str, str] | None = None, display: str | None = None) -> Command:
+    return Command(tuple(bits), root=root, user=user, stdin=stdin, env=tuple((env or {}).items()), display=display)
 
 
 def chain(commands: Iterable[Command], op: Op = AND) -> Command:

@@ -1,0 +1,249 @@
+"""The `deploy-wizard` command.
+
+Exit codes: 0 success, 1 the run failed (or the server refused us), 2 bad input (a bad recipe file, a
+bad flag, a missing secret). Bad input never ends in a traceback: every expected failure has a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+from wizard import i18n
+from wizard.i18n import _
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deploy-wizard",
+        description=_("Provision a fresh Linux server for a Python web app over SSH, step by step, and save it as "
+                      "a recipe file that replays on the same or other servers."),
+        epilog=_("Start with a practice server: `deploy-wizard sandbox up`, then "
+                 "`deploy-wizard apply examples/sandbox.yaml`."),
+    )
+    parser.add_argument("--lang", choices=["en", "zh_CN"], help=_("language of messages (default: from the locale)"))
+    parser.add_argument("--version", action="store_true", help=_("print the version and exit"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def recipe_command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("file", help=_("the recipe file (YAML)"))
+        p.add_argument("--host", help=_("run against this host instead of the recipe's target.host"))
+        p.add_argument("--json", action="store_true", help=_("print one JSON event per line instead of a log"))
+        p.add_argument("--accept-new-host-key", action="store_true",
+                       help=_("trust a host key never seen before without asking (a changed key still stops)"))
+        return p
+
+    recipe_command("plan", _("show what apply would change, without changing anything (a dry run)"))
+    apply = recipe_command("apply", _("make the server match the recipe; a second apply changes nothing"))
+    apply.add_argument("--yes", "-y", action="store_true", help=_("do not ask before applying (for CI)"))
+    apply.add_argument("--quiet", "-q", action="store_true", help=_("hide command output, show steps only"))
+
+    sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
+
+    sandbox = sub.add_parser("sandbox", help=_("a throwaway local Debian 12 server to practise on (needs root)"),
+                             description=_("Boot throwaway Debian 12 servers on this machine with systemd-nspawn. "
+                                           "Each `up` is a clean server with its own host key; `down` removes "
+                                           "every trace. Needs Linux and root."))
+    ss = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
+    up = ss.add_parser("up", help=_("boot a clean sandbox server"))
+    up.add_argument("--name", help=_("name (default: sandbox<N>)"))
+    down = ss.add_parser("down", help=_("stop sandboxes and remove them"))
+    down.add_argument("names", nargs="*", help=_("which ones (default: all)"))
+    ssh = ss.add_parser("ssh", help=_("open a shell on a sandbox (or run a command)"))
+    ssh.add_argument("name", nargs="?", help=_("which one (default: the only one running)"))
+    ssh.add_argument("--user", default="root", help=_("login user: root, admin (sudo) or ops (sudo with password)"))
+    ssh.add_argument("cmd", nargs=argparse.REMAINDER, help=_("command to run instead of a shell"))
+    status = ss.add_parser("status", help=_("list sandboxes"))
+    status.add_argument("--json", action="store_true", help=_("machine-readable output"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--lang" in argv:
+        index = argv.index("--lang")
+        if index + 1 < len(argv):
+            i18n.set_language(argv[index + 1])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from importlib.metadata import version
+
+        print(f"deploy-wizard {version('deploy-wizard')}")
+        return EXIT_OK
+    try:
+        if args.command in ("plan", "apply"):
+            return _run(args)
+        if args.command == "schema":
+            from wizard.recipefile import json_schema
+
+            print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+            return EXIT_OK
+        if args.command == "sandbox":
+            return _sandbox(args)
+    except KeyboardInterrupt:
+        print(_("Interrupted."), file=sys.stderr)
+        return 130
+    parser.print_help()
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------ plan/apply
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _questions(args: argparse.Namespace):  # noqa: ANN202 - returns session.Questions
+    from wizard.session import Questions
+
+    interactive = _interactive() and not args.json
+
+    async def trust(host: str, port: int, fingerprint: str) -> bool:
+        if args.accept_new_host_key:
+            _err(_("Trusting the new host key of {host}: {fp}").format(host=host, fp=fingerprint))
+            return True
+        if not interactive:
+            return False
+        _err(_("The server {host} (port {port}) is not known yet. Its host key fingerprint is:\n  {fp}\n"
+               "Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the server.").format(
+                   host=host, port=port, fp=fingerprint))
+        answer = await asyncio.to_thread(input, _("Trust this key and continue? [y/N] "))
+        return answer.strip().lower() in ("y", "yes")
+
+    async def sudo_password(prompt: str) -> str | None:
+        if not interactive:
+            return None
+        return await asyncio.to_thread(getpass.getpass, prompt + ": ")
+
+    def secret(label: str) -> str | None:
+        return getpass.getpass(label + ": ") if interactive else None
+
+    return Questions(trust_host_key=trust, sudo_password=sudo_password, secret=secret)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from wizard.hostkeys import HostKeyError
+    from wizard.recipefile import RecipeError, load
+    from wizard.secrets import SecretError
+    from wizard.session import run_recipe
+    from wizard.sinks import ConsoleSink, JsonSink
+    from wizard.transports.base import TransportError
+
+    try:
+        recipe = load(args.file)
+    except RecipeError as exc:
+        _err(exc.render())
+        return EXIT_BAD_INPUT
+    if not recipe.selected():
+        _err(_("{file}: the recipe has no steps; add at least one under 'steps:'").format(file=args.file))
+        return EXIT_BAD_INPUT
+    if args.host:
+        from wizard.recipefile import host_name
+
+        try:
+            host_name(args.host)
+        except ValueError as exc:
+            _err(f"--host: {exc}")
+            return EXIT_BAD_INPUT
+    questions = _questions(args)
+    sink = JsonSink() if args.json else ConsoleSink(show_output=not getattr(args, "quiet", False))
+    mode = args.command
+    try:
+        if mode == "apply" and not args.yes:
+            if not _interactive():
+                _err(_("apply needs --yes when there is no terminal to confirm on."))
+                return EXIT_BAD_INPUT
+            planned = asyncio.run(run_recipe(recipe, "plan", sink, questions, host=args.host))
+            if not planned.ok:
+                return EXIT_FAILED
+            if planned.changes == 0:
+                print(_("Nothing to change: the server already matches the recipe."))
+                return EXIT_OK
+            answer = input(_("Apply these {n} changes? [y/N] ").format(n=planned.changes))
+            if answer.strip().lower() not in ("y", "yes"):
+                print(_("Nothing was changed."))
+                return EXIT_OK
+        result = asyncio.run(run_recipe(recipe, mode, sink, questions, host=args.host))
+    except SecretError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    except (HostKeyError, TransportError) as exc:
+        if args.json:
+            print(json.dumps({"event": "error", "error": str(exc)}), flush=True)
+        _err(_("Error: {why}").format(why=exc))
+        return EXIT_FAILED
+    if result.journal and not args.json:
+        print(_("Journal: {path}").format(path=result.journal))
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+# ------------------------------------------------------------------------------------------ sandbox
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from wizard import sandbox
+
+    try:
+        if args.sandbox_command == "status":
+            found = sandbox.list_sandboxes()
+            if args.json:
+                print(json.dumps([{**s.__dict__, "running": sandbox.is_running(s.name)} for s in found], indent=2))
+            elif not found:
+                print(_("No sandboxes. Start one with `deploy-wizard sandbox up`."))
+            for info in found if not args.json else []:
+                state = _("running") if sandbox.is_running(info.name) else _("stopped")
+                print(f"{info.name:12} {state:8} {info.ip}:{info.port}  {info.fingerprint}")
+            return EXIT_OK
+        sandbox.check_host()
+        if args.sandbox_command == "up":
+            info = sandbox.up(args.name, progress=lambda m: print(m, flush=True))
+            print(_("""
+Sandbox {name} is up: a clean Debian 12 server with systemd and sshd.
+  address   {ip} (port {port})
+  logins    root, admin (passwordless sudo), ops (sudo asks a password: {pw})
+  key       {key}
+  host key  {fp} (already trusted by deploy-wizard)
+Try:  deploy-wizard sandbox ssh {name}
+      deploy-wizard apply examples/sandbox.yaml --host {ip}
+Stop: deploy-wizard sandbox down {name}""").format(name=info.name, ip=info.ip, port=info.port, key=info.key,
+                                                     fp=info.fingerprint, pw=sandbox.OPS_PASSWORD))
+            return EXIT_OK
+        if args.sandbox_command == "down":
+            names = args.names or [s.name for s in sandbox.list_sandboxes()]
+            if not names:
+                print(_("No sandboxes to stop."))
+            for name in names:
+                sandbox.down(name)
+            return EXIT_OK
+        if args.sandbox_command == "ssh":
+            name = args.name
+            if name is None:
+                running = [s.name for s in sandbox.list_sandboxes()]
+                if len(running) != 1:
+                    _err(_("Name the sandbox: {names}").format(names=", ".join(running) or _("none running")))
+                    return EXIT_BAD_INPUT
+                name = running[0]
+            command = sandbox.ssh_command(name, args.user, args.cmd)
+            os.execvp(command[0], command)
+    except sandbox.SandboxError as exc:
+        _err(_("Error: {why}").format(why=exc))
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

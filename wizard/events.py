@@ -1,0 +1,124 @@
+"""Events the runner emits; the TUI, the console, the JSON stream and the journal are all just sinks.
+
+Why events and not prints: one run must drive a live screen, a plain log for CI, a machine-readable stream
+and a crash-proof journal at once, and every one of them must see the same masked text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass
+class Event:
+    kind: ClassVar[str] = "event"
+    ts: float = field(default_factory=time.time, kw_only=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.kind, **asdict(self)}
+
+
+@dataclass
+class RunStarted(Event):
+    kind: ClassVar[str] = "run_started"
+    host: str
+    mode: str  # plan | apply | check
+    steps: list[str]
+
+
+@dataclass
+class StepStarted(Event):
+    kind: ClassVar[str] = "step_started"
+    step: str
+    index: int
+    total: int
+
+
+@dataclass
+class StepPlanned(Event):
+    kind: ClassVar[str] = "step_planned"
+    step: str
+    changes: list[dict[str, Any]]
+    notes: list[str]
+
+
+@dataclass
+class ChangeStarted(Event):
+    kind: ClassVar[str] = "change_started"
+    step: str
+    why: str
+    description: str
+
+
+@dataclass
+class OutputLine(Event):
+    kind: ClassVar[str] = "output"
+    step: str
+    stream: str
+    text: str
+
+
+@dataclass
+class ChangeDone(Event):
+    kind: ClassVar[str] = "change_done"
+    step: str
+    description: str
+    exit_status: int
+
+
+@dataclass
+class Notice(Event):
+    kind: ClassVar[str] = "notice"
+    step: str
+    text: str
+
+
+@dataclass
+class StepNoop(Event):
+    kind: ClassVar[str] = "step_noop"
+    step: str
+    reason: str
+
+
+@dataclass
+class StepFailed(Event):
+    kind: ClassVar[str] = "step_failed"
+    step: str
+    error: str
+
+
+@dataclass
+class StepFinished(Event):
+    kind: ClassVar[str] = "step_finished"
+    step: str
+    status: str  # changed | ok | failed | planned
+    changes: int
+    seconds: float
+    round_trips: int
+
+
+@dataclass
+class RunFinished(Event):
+    kind: ClassVar[str] = "run_finished"
+    ok: bool
+    changes: int
+    changed_steps: list[str]
+    seconds: float
+    round_trips: int
+    journal: str | None = None
+
+
+Sink = Callable[[Event], None]
+
+
+def fan_out(*sinks: Sink | None) -> Sink:
+    active = [s for s in sinks if s is not None]
+
+    def emit(event: Event) -> None:
+        for sink in active:
+            sink(event)
+
+    return emit

@@ -1,0 +1,70 @@
+"""Glue between a recipe and a live run: secrets, the transport, the runner, the journal.
+
+Why one place: the CLI, the TUI and the tests all start runs; they differ only in how they ask questions
+(a terminal prompt, a modal, nothing at all), which they pass in as callbacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from wizard.commands import Masker
+from wizard.events import Sink, fan_out
+from wizard.recipefile import Recipe
+from wizard.runner import BeforeChange, Runner, RunResult
+from wizard.secrets import Prompt, SecretResolver
+from wizard.sinks import JournalSink
+from wizard.transports.base import PasswordCallback, Transport
+from wizard.transports.ssh import SSHTarget, SSHTransport, TrustCallback
+
+
+@dataclass
+class Questions:
+    """How this front end asks the operator; None = cannot ask (unattended)."""
+
+    trust_host_key: TrustCallback | None = None
+    sudo_password: PasswordCallback | None = None
+    secret: Prompt | None = None
+
+
+def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: str | None = None,
+                   resolver: SecretResolver | None = None) -> Transport:
+    target = recipe.target
+    password_cb = questions.sudo_password
+    if target.sudo_password:
+        resolver = resolver or SecretResolver(questions.secret, masker=masker)
+        ref = target.sudo_password
+
+        async def from_recipe(prompt: str) -> str | None:
+            return resolver.resolve(ref, "target.sudo_password").reveal()
+
+        password_cb = from_recipe
+    ssh_target = SSHTarget(host=host or target.host, port=target.port, user=target.user, key=target.key,
+                           host_key=target.host_key if not host or host == target.host else None)
+    return SSHTransport(ssh_target, trust_callback=questions.trust_host_key, password_callback=password_cb,
+                        masker=masker)
+
+
+async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions, *, host: str | None = None,
+                     journal: bool = True, before_change: BeforeChange | None = None,
+                     transport_factory: Callable[[], Transport] | None = None,
+                     on_connected: Callable[[Transport], Awaitable[None]] | None = None) -> RunResult:
+    """Connect, plan or apply every step of the recipe, and close; the journal records the whole run."""
+    masker = Masker()
+    transport = transport_factory() if transport_factory else make_transport(recipe, questions, masker, host)
+    journal_sink = JournalSink(recipe.name, host or recipe.target.host) if journal and mode == "apply" else None
+    emit = fan_out(sink, journal_sink)
+    try:
+        await transport.connect()
+        if on_connected:
+            await on_connected(transport)
+        runner = Runner(transport, recipe.selected(), emit, before_change=before_change)
+        result = await (runner.apply() if mode == "apply" else runner.plan())
+        if journal_sink:
+            result.journal = str(journal_sink.path)
+        return result
+    finally:
+        await transport.close()
+        if journal_sink:
+            journal_sink.close()

@@ -1,0 +1,117 @@
+"""What a recipe step is: settings, the facts it reads, and the changes it still needs.
+
+Why plan() is a pure function of (settings, facts): the same code gives the dry-run plan, the idempotent
+apply (re-planned right before executing), the drift check, and data-driven unit tests that feed fact sets
+of Debian and Ubuntu hosts without any server.
+"""
+
+from __future__ import annotations
+
+import difflib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from wizard.commands import Command
+from wizard.facts import Fact, FactValues, FileState
+
+
+class PlanError(Exception):
+    """The host cannot reach the wanted state as asked (e.g. an unknown time zone); said before any change."""
+
+
+class StepSettings(BaseModel):
+    """Base of every step's settings: unknown keys are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+@dataclass
+class Change:
+    """Something the step still has to do. `why` is one line for people (plans, journals, teaching)."""
+
+    why: str
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass
+class RunCommand(Change):
+    command: Command
+    ok_codes: tuple[int, ...] = (0,)
+    timeout: float | None = None
+
+    def describe(self) -> str:
+        return self.command.summary()
+
+
+@dataclass
+class PutFile(Change):
+    path: str
+    content: bytes
+    mode: str = "0644"
+    owner: str = "root"
+    group: str = "root"
+    old: FileState | None = None
+    secret: bool = False  # content holds a secret: never shown, diffed or journaled
+
+    def describe(self) -> str:
+        return f"write {self.path} (mode {self.mode}, {self.owner}:{self.group}, {len(self.content)} bytes)"
+
+    def diff(self) -> str:
+        if self.secret:
+            return f"(contents of {self.path} hidden: it holds a secret)"
+        old = self.old.text() if self.old and self.old.content is not None else ""
+        new = self.content.decode("utf-8", "replace")
+        lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                     fromfile=f"{self.path} (now)" if self.old else "/dev/null",
+                                     tofile=f"{self.path} (planned)")
+        return "".join(lines)
+
+
+@dataclass
+class Ok:
+    """A check that passed: the reason a step has nothing to do (shown as its no-op reason)."""
+
+    reason: str
+
+
+@dataclass
+class Teaching:
+    """What the wizard tells a learner about a step (message ids, translated by wizard.i18n)."""
+
+    why: str
+    verify: list[str] = field(default_factory=list)  # commands to run by hand to check the result
+    troubleshoot: list[tuple[str, str]] = field(default_factory=list)  # (symptom, fix)
+
+
+class Step(ABC):
+    name: ClassVar[str]  # the key under `steps:` in the recipe file
+    title: ClassVar[str]  # message id
+    Settings: ClassVar[type[StepSettings]]
+    teaching: ClassVar[Teaching]
+
+    def facts(self, settings: StepSettings, known: FactValues) -> Iterable[Fact]:
+        """Facts needed to plan. Called again with what is known until nothing new is asked."""
+        return ()
+
+    @abstractmethod
+    def plan(self, settings: StepSettings, facts: FactValues) -> Iterator[Change | Ok]: ...
+
+
+def file_change(why: str, path: str, content: str | bytes, old: FileState | None, *, mode: str = "0644",
+                owner: str = "root", group: str = "root", secret: bool = False) -> Iterator[Change | Ok]:
+    """Yield a PutFile when content or metadata differ, else an Ok: the hash comparison every step shares."""
+    import hashlib
+
+    data = content.encode() if isinstance(content, str) else content
+    wanted_mode = mode.lstrip("0") or "0"
+    if (old is not None and old.sha256 == hashlib.sha256(data).hexdigest() and old.mode == wanted_mode
+            and old.owner == owner and old.group == group):
+        yield Ok(f"{path} is up to date")
+        return
+    yield PutFile(why, path, data, mode=mode, owner=owner, group=group, old=old, secret=secret)
