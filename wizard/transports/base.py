@@ -125,6 +125,8 @@ class Transport(ABC):
 
     async def run(self, command: Command, *, on_output: OutputCallback | None = None,
                   timeout: float | None = None) -> Result:
+        for secret in command.secrets():  # whatever the command carries must never echo back unmasked
+            self.masker.add(secret)
         line, stdin = await self.wrap(command)
         self.round_trips += 1
         masked_output = None

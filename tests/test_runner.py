@@ -1,0 +1,162 @@
+"""The runner on a real shell: plan writes nothing, apply converges, the second apply changes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from pydantic import Field
+
+from wizard.commands import Secret, cmd
+from wizard.events import ChangeStarted, Event, Notice, OutputLine, RunFinished, StepFailed, StepNoop
+from wizard.facts import FactValues, FileInfo, PathInfo
+from wizard.runner import Runner
+from wizard.sinks import JournalSink, read_journal
+from wizard.steps import Change, Ok, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.transports.local import LocalTransport
+
+
+class DirSettings(StepSettings):
+    root: str
+    text: str = "hello"
+
+
+class MakeTree(Step):
+    """A directory and a file in it: two dependent changes, like most real steps."""
+
+    name = "make_tree"
+    title = "tree"
+    Settings = DirSettings
+    teaching = Teaching(why="test")
+
+    def facts(self, s, known):
+        return [PathInfo(s.root + "/d"), FileInfo(s.root + "/d/f.txt")]
+
+    def plan(self, s, facts: FactValues) -> Iterator[Change | Ok]:
+        if facts[PathInfo(s.root + "/d")] is None:
+            yield RunCommand("make the directory", cmd("mkdir", "-p", s.root + "/d"))
+        else:
+            yield Ok("directory exists")
+        yield from file_change("write the file", s.root + "/d/f.txt", s.text + "\n", facts[FileInfo(s.root + "/d/f.txt")],
+                               mode="0640")
+
+
+class NeverDone(Step):
+    name = "never_done"
+    title = "never"
+    Settings = DirSettings
+    teaching = Teaching(why="test")
+
+    def plan(self, s, facts):
+        yield RunCommand("always wants to run", cmd("true"))
+
+
+class Leaky(Step):
+    name = "leaky"
+    title = "leaky"
+    Settings = DirSettings
+    teaching = Teaching(why="test")
+    secret = Secret("token", "tok-9f8e7d")
+
+    def facts(self, s, known):
+        return [FileInfo(s.root + "/leaky-done")]
+
+    def plan(self, s, facts):
+        if facts[FileInfo(s.root + "/leaky-done")] is None:
+            yield RunCommand("echo a secret and a notice", cmd(
+                "sh", "-c", 'echo "deploy-wizard: waiting for something"; echo "token is $1"; echo "oops $1" >&2; '
+                'touch "$2"; exit "$3"', "sh", self.secret, s.root + "/leaky-done", s.text))
+
+
+class FailSettings(StepSettings):
+    code: int = Field(3)
+
+
+async def run(steps, mode="apply", sinks=()) -> tuple[object, list[Event], LocalTransport]:
+    events: list[Event] = []
+    transport = LocalTransport()
+    await transport.connect()
+
+    def emit(event: Event) -> None:
+        events.append(event)
+        for sink in sinks:
+            sink(event)
+
+    runner = Runner(transport, steps, emit)
+    result = await (runner.apply() if mode == "apply" else runner.plan())
+    return result, events, transport
+
+
+async def test_plan_writes_nothing_then_apply_then_second_apply_is_a_noop(tmp_path) -> None:
+    steps = [(MakeTree(), DirSettings(root=str(tmp_path)))]
+    planned, _, _ = await run(steps, "plan")
+    assert planned.ok and planned.changes == 2
+    assert [c.why for c in planned.plans[0].changes] == ["make the directory", "write the file"]
+    assert list(tmp_path.iterdir()) == []  # a dry run wrote nothing
+    applied, events, _ = await run(steps)
+    assert applied.ok and applied.changes == 2
+    assert (tmp_path / "d/f.txt").read_text() == "hello\n"
+    assert oct((tmp_path / "d/f.txt").stat().st_mode & 0o777) == "0o640"
+    again, events, _ = await run(steps)
+    assert again.ok and again.changes == 0
+    assert any(isinstance(e, StepNoop) and "up to date" in e.reason for e in events)
+
+
+async def test_changed_setting_changes_only_the_file(tmp_path) -> None:
+    await run([(MakeTree(), DirSettings(root=str(tmp_path)))])
+    result, events, _ = await run([(MakeTree(), DirSettings(root=str(tmp_path), text="bye"))])
+    assert result.changes == 1
+    assert [e.why for e in events if isinstance(e, ChangeStarted)] == ["write the file"]
+    assert (tmp_path / "d/f.txt").read_text() == "bye\n"
+
+
+async def test_put_keeps_a_backup_of_the_replaced_file(tmp_path) -> None:
+    await run([(MakeTree(), DirSettings(root=str(tmp_path)))])
+    await run([(MakeTree(), DirSettings(root=str(tmp_path), text="second"))])
+    backup = "/var/backups/deploy-wizard/" + str(tmp_path / "d/f.txt").strip("/").replace("/", "%") + ".bak"
+    with open(backup) as handle:
+        assert handle.read() == "hello\n"
+
+
+async def test_a_step_that_never_converges_fails_instead_of_looping(tmp_path) -> None:
+    result, events, _ = await run([(NeverDone(), DirSettings(root=str(tmp_path)))])
+    assert not result.ok and result.failed_step == "never_done"
+    assert "did not converge" in result.error
+
+
+async def test_failure_stops_the_run_and_reports_output_masked(tmp_path) -> None:
+    steps = [(Leaky(), DirSettings(root=str(tmp_path), text="4")), (MakeTree(), DirSettings(root=str(tmp_path)))]
+    journal = JournalSink("t", "local", directory=tmp_path / "journal")
+    result, events, _ = await run(steps, sinks=[journal])
+    journal.close()
+    assert not result.ok and result.failed_step == "leaky"
+    assert "exit status 4" in result.error
+    assert not (tmp_path / "d").exists()  # the run stopped before the next step
+    failed = [e for e in events if isinstance(e, StepFailed)]
+    assert failed and "tok-9f8e7d" not in failed[0].error and "***" in failed[0].error
+    lines = [e.text for e in events if isinstance(e, OutputLine)]
+    assert "token is ***" in lines and "oops ***" in lines
+    assert [e.text for e in events if isinstance(e, Notice)] == ["waiting for something"]
+    raw = journal.path.read_text()
+    assert "tok-9f8e7d" not in raw
+    kinds = [entry["event"] for entry in read_journal(journal.path)]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished" and "step_failed" in kinds
+
+
+async def test_journal_records_every_step(tmp_path) -> None:
+    journal = JournalSink("t", "local", directory=tmp_path / "journal")
+    steps = [(MakeTree(), DirSettings(root=str(tmp_path))), (Leaky(), DirSettings(root=str(tmp_path), text="0"))]
+    result, _, _ = await run(steps, sinks=[journal])
+    journal.close()
+    assert result.ok
+    entries = read_journal(journal.path)
+    finished = [(e["step"], e["status"]) for e in entries if e["event"] == "step_finished"]
+    assert finished == [("make_tree", "changed"), ("leaky", "changed")]
+    assert entries[-1]["journal"] == str(journal.path)
+    assert json.dumps(entries)  # plain JSON all the way
+
+
+async def test_run_finished_counts_round_trips(tmp_path) -> None:
+    result, events, transport = await run([(MakeTree(), DirSettings(root=str(tmp_path)))], "plan")
+    finished = [e for e in events if isinstance(e, RunFinished)][0]
+    assert finished.round_trips == transport.round_trips == 2  # connect probe + one fact gather
