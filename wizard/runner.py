@@ -85,7 +85,8 @@ Selected = list[tuple[Step, StepSettings]]
 
 class Runner:
     def __init__(self, transport: Transport, selected: Selected, emit: Sink, *, max_passes: int = 3,
-                 before_change: BeforeChange | None = None) -> None:
+                 before_change: BeforeChange | None = None, journal: str | None = None) -> None:
+        self.journal = journal
         self.transport = transport
         self.selected = selected
         self.emit = emit
@@ -141,7 +142,7 @@ class Runner:
 
     def _footer(self, result: RunResult) -> None:
         self.emit(RunFinished(ok=result.ok, changes=result.changes, changed_steps=result.changed_steps,
-                              seconds=result.seconds, round_trips=result.round_trips))
+                              seconds=result.seconds, round_trips=result.round_trips, journal=result.journal))
 
     async def apply(self) -> RunResult:
         started = time.monotonic()
@@ -164,7 +165,8 @@ class Runner:
             self.emit(StepFinished(step=step.name, status="changed" if count else "ok", changes=count,
                                    seconds=time.monotonic() - t0, round_trips=self.transport.round_trips - trips))
         result = RunResult(ok=error is None, changes=total, changed_steps=changed, failed_step=failed, error=error,
-                           seconds=time.monotonic() - started, round_trips=self.transport.round_trips)
+                           seconds=time.monotonic() - started, round_trips=self.transport.round_trips,
+                           journal=self.journal)
         self._footer(result)
         return result
 

@@ -31,7 +31,7 @@ class Questions:
 def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: str | None = None,
                    resolver: SecretResolver | None = None) -> Transport:
     target = recipe.target
-    password_cb = questions.sudo_password
+    password_cb, attempts = questions.sudo_password, 3
     if target.sudo_password:
         resolver = resolver or SecretResolver(questions.secret, masker=masker)
         ref = target.sudo_password
@@ -39,11 +39,11 @@ def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: s
         async def from_recipe(prompt: str) -> str | None:
             return resolver.resolve(ref, "target.sudo_password").reveal()
 
-        password_cb = from_recipe
+        password_cb, attempts = from_recipe, 1
     ssh_target = SSHTarget(host=host or target.host, port=target.port, user=target.user, key=target.key,
                            host_key=target.host_key if not host or host == target.host else None)
     return SSHTransport(ssh_target, trust_callback=questions.trust_host_key, password_callback=password_cb,
-                        masker=masker)
+                        masker=masker, password_attempts=attempts)
 
 
 async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions, *, host: str | None = None,
@@ -59,11 +59,9 @@ async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions
         await transport.connect()
         if on_connected:
             await on_connected(transport)
-        runner = Runner(transport, recipe.selected(), emit, before_change=before_change)
-        result = await (runner.apply() if mode == "apply" else runner.plan())
-        if journal_sink:
-            result.journal = str(journal_sink.path)
-        return result
+        runner = Runner(transport, recipe.selected(), emit, before_change=before_change,
+                        journal=str(journal_sink.path) if journal_sink else None)
+        return await (runner.apply() if mode == "apply" else runner.plan())
     finally:
         await transport.close()
         if journal_sink:

@@ -105,8 +105,6 @@ class JournalSink:
 
     def __call__(self, event: Event) -> None:
         data = event.to_dict()
-        if isinstance(event, RunFinished):
-            data["journal"] = str(self.path)
         self._file.write(json.dumps(data, ensure_ascii=False) + "\n")
         self._file.flush()
         if not isinstance(event, OutputLine):  # fsync on milestones, not on every apt line

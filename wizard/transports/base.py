@@ -48,8 +48,9 @@ class Transport(ABC):
     label: str = "target"
 
     def __init__(self, *, password_callback: PasswordCallback | None = None, masker: Masker | None = None,
-                 command_timeout: float = 1800) -> None:
+                 command_timeout: float = 1800, password_attempts: int = 3) -> None:
         self.password_callback = password_callback
+        self.password_attempts = password_attempts  # 1 when the password comes from the recipe: no point retrying
         self.masker = masker or Masker()
         self.command_timeout = command_timeout
         self.round_trips = 0
@@ -95,7 +96,7 @@ class Transport(ABC):
         if self.password_callback is None:
             raise SudoError(f"sudo on {self.label} needs a password for {self.login_user}; none can be asked here "
                             "(set target.sudo_password in the recipe, e.g. env:SUDO_PASSWORD).")
-        for attempt in range(3):
+        for attempt in range(self.password_attempts):
             prompt = f"sudo password for {self.login_user}@{self.label}" + (" (try again)" if attempt else "")
             password = await self.password_callback(prompt)
             if password is None:

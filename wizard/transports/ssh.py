@@ -14,10 +14,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncssh
+from asyncssh.public_key import get_default_certificate_algs, get_default_public_key_algs
 
 from wizard.hostkeys import HostKeyChanged, HostKeyStore, HostKeyUnknown, fingerprint_of, host_pattern
 from wizard.transports.base import CommandTimeout, OutputCallback, Result, Transport, TransportError
 
+_ED25519_FIRST = ["ssh-ed25519"] + [
+    alg.decode() for alg in (*get_default_certificate_algs(), *get_default_public_key_algs()) if alg != b"ssh-ed25519"
+]
 TrustCallback = Callable[[str, int, str], Awaitable[bool]]  # host, port, fingerprint -> trust?
 
 
@@ -67,6 +71,11 @@ class SSHTransport(Transport):
             "connect_timeout": self.target.connect_timeout,
             "keepalive_interval": 30,
         }
+        if self.target.host_key or not self.store.trusted_keys(self.target.host, self.target.host, self.target.port):
+            # Nothing on record to match: ask for the ed25519 key first, the one operators are told to compare
+            # (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) and pin. With keys on record, asyncssh
+            # asks for exactly their types, so a host known by its RSA key is not mistaken for a changed one.
+            options["server_host_key_algs"] = _ED25519_FIRST
         if self.target.user:
             options["username"] = self.target.user
         if self.target.key:
