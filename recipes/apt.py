@@ -27,7 +27,8 @@ holder() {
 waited=0
 while pid=$(holder); do
   if [ $((waited % 10)) -eq 0 ]; then
-    echo "deploy-wizard: waiting for the package manager lock, held by $(cat /proc/$pid/comm 2>/dev/null || echo '?') (PID $pid), ${waited} s so far"
+    name=$(cat "/proc/$pid/comm" 2>/dev/null || echo '?')
+    echo "deploy-wizard: waiting for the package manager lock, held by $name (PID $pid), ${waited} s so far"
   fi
   if [ "$waited" -ge "$DW_LOCK_TIMEOUT" ]; then
     echo "deploy-wizard: gave up after ${waited} s: the dpkg lock is still held by PID $pid" >&2; exit 75

@@ -37,8 +37,8 @@ class MakeTree(Step):
             yield RunCommand("make the directory", cmd("mkdir", "-p", s.root + "/d"))
         else:
             yield Ok("directory exists")
-        yield from file_change("write the file", s.root + "/d/f.txt", s.text + "\n", facts[FileInfo(s.root + "/d/f.txt")],
-                               mode="0640")
+        path = s.root + "/d/f.txt"
+        yield from file_change("write the file", path, s.text + "\n", facts[FileInfo(path)], mode="0640")
 
 
 class NeverDone(Step):

@@ -12,7 +12,6 @@ import getpass
 import json
 import os
 import sys
-from pathlib import Path
 
 from wizard import i18n
 from wizard.i18n import _

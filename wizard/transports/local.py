@@ -48,7 +48,7 @@ class LocalTransport(Transport):
                                process.wait()),
                 timeout,
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             try:
                 os.killpg(process.pid, 9)
             except ProcessLookupError:

@@ -118,7 +118,7 @@ class SSHTransport(Transport):
             raise TransportError(
                 f"SSH login to {self.target.user or 'the default user'}@{host}:{port} was refused ({exc.reason}). "
                 "Check the user name and that your key is in the server's authorized_keys.") from None
-        except (OSError, asyncio.TimeoutError, asyncssh.Error) as exc:
+        except (TimeoutError, OSError, asyncssh.Error) as exc:
             reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
             raise TransportError(f"cannot connect to {host}:{port}: {reason}") from None
         self.conn = conn
@@ -149,7 +149,7 @@ class SSHTransport(Transport):
                 asyncio.gather(pump(process.stdout, "stdout"), pump(process.stderr, "stderr"), process.wait()),
                 timeout,
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             process.close()
             raise CommandTimeout(f"command timed out after {timeout:.0f} s on {self.label}") from None
         except (asyncssh.Error, OSError, asyncio.IncompleteReadError) as exc:
