@@ -67,12 +67,29 @@ class Server:
         return self.host_key.export_public_key("openssh").decode().strip()
 
     async def handle(self, process: asyncssh.SSHServerProcess) -> None:
+        """Run the command in a local shell; copy streams by hand so no output is lost at exit."""
         local = await asyncio.create_subprocess_exec(
             "sh", "-c", process.command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=self.env)
-        await process.redirect(stdin=local.stdin, stdout=local.stdout, stderr=local.stderr)
-        process.exit(await local.wait())
-        await process.wait_closed()
+
+        async def feed() -> None:
+            try:
+                while data := await process.stdin.read(65536):
+                    local.stdin.write(data)
+                    await local.stdin.drain()
+            except (BrokenPipeError, ConnectionResetError, asyncssh.Error):
+                pass
+            local.stdin.close()
+
+        async def copy(source: asyncio.StreamReader, sink) -> None:
+            while data := await source.read(65536):
+                sink.write(data)
+
+        feeder = asyncio.ensure_future(feed())
+        await asyncio.gather(copy(local.stdout, process.stdout), copy(local.stderr, process.stderr))
+        status = await local.wait()
+        feeder.cancel()
+        process.exit(status)
 
     async def start(self) -> None:
         self.server = await asyncssh.create_server(
