@@ -18,7 +18,7 @@ from wizard.i18n import _
 _PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.\-]{0,99}$")
 _USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_ZONE = re.compile(r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+){0,2}$")
+_ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
 _PATH_PART = re.compile(r"^[A-Za-z0-9._@+\-]+$")
 _KEY_TYPES = {
     "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",

@@ -1,0 +1,45 @@
+"""Every free-text setting of every step refuses hostile strings before they can reach a shell or a file."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from recipes import STEPS
+from tests.conftest import HOSTILE
+from wizard.recipefile import Target
+
+
+def text_fields(model: type) -> list[tuple[str, bool]]:
+    """(field name, is a list) for every field that holds strings, from the model's own JSON Schema."""
+    found = []
+    for name, prop in model.model_json_schema()["properties"].items():
+        options = prop.get("anyOf", [prop])
+        if any(o.get("type") == "string" and "enum" not in o and "const" not in o for o in options):
+            found.append((name, False))
+        elif any(o.get("type") == "array" and o.get("items", {}).get("type") == "string" for o in options):
+            found.append((name, True))
+    return found
+
+
+CASES = [(step.name, field, is_list, value) for step in STEPS for field, is_list in text_fields(step.Settings)
+         for value in HOSTILE]
+
+
+def test_every_step_has_text_fields_under_test() -> None:
+    assert {c[0] for c in CASES} == {s.name for s in STEPS}
+
+
+@pytest.mark.parametrize(("step", "field", "is_list", "value"), CASES)
+def test_hostile_value_is_refused(step: str, field: str, is_list: bool, value: str) -> None:
+    settings = next(s for s in STEPS if s.name == step).Settings
+    with pytest.raises(ValidationError):
+        settings.model_validate({field: [value] if is_list else value})
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("field", ["host", "user"])
+def test_hostile_target_values_are_refused(field: str, value: str) -> None:
+    data = {"host": "example.com", field: value}
+    with pytest.raises(ValidationError):
+        Target.model_validate(data)

@@ -1,0 +1,78 @@
+"""Data-driven step cases: settings + facts (as a host would report them) -> the exact changes planned.
+
+Each YAML file under tests/cases/<step>/ is one host situation: Debian 12, Ubuntu 22.04 and 24.04 fact sets,
+fresh and converged hosts, hand-edited files. No server is needed, so every branch of a plan is cheap to pin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from recipes import BY_NAME
+from wizard.facts import FactValues, FileState, UserState
+from wizard.steps import Change, Ok, PlanError, PutFile
+
+CASES = sorted((Path(__file__).parent / "cases").glob("*/*.yaml"))
+
+
+def fact_values(spec: dict[str, Any]) -> FactValues:
+    values: dict[str, Any] = {}
+    for key, value in spec.items():
+        if key == "packages":
+            values["packages:" + ",".join(sorted(value))] = value
+        elif key == "files":
+            for path, state in value.items():
+                values["file:" + path] = None if state is None else FileState(
+                    hashlib.sha256(state["content"].encode()).hexdigest(), state.get("mode", "644"),
+                    state.get("owner", "root"), state.get("group", "root"), len(state["content"].encode()),
+                    state["content"].encode())
+        elif key == "paths":
+            for path, state in value.items():
+                values["path:" + path] = state
+        elif key == "users":
+            for name, state in value.items():
+                values["user:" + name] = None if state is None else UserState(
+                    name, state["uid"], state["gid"], state["home"], state["shell"], tuple(state["groups"]))
+        elif key == "zones":
+            for zone, exists in value.items():
+                values["zone:" + zone] = exists
+        else:
+            values[key] = value
+    return FactValues(values)
+
+
+def describe(change: Change) -> str:
+    text = change.describe()
+    if isinstance(change, PutFile):
+        text += "\n" + change.content.decode()
+    return text
+
+
+@pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])
+def test_case(path: Path) -> None:
+    case = yaml.safe_load(path.read_text())
+    step = BY_NAME[path.parent.name]
+    settings = step.Settings.model_validate(case.get("settings") or {})
+    facts = fact_values(case.get("facts") or {})
+    # every fact the step asks for (in every round) must be in the case: no silent defaults
+    asked = {f.key for f in step.facts(settings, facts)}
+    missing = asked - set(facts)
+    assert not missing, f"{path.name} lacks facts: {sorted(missing)}"
+    if "error" in case:
+        with pytest.raises(PlanError, match=case["error"]):
+            list(step.plan(settings, facts))
+        return
+    items = list(step.plan(settings, facts))
+    changes = [describe(i) for i in items if not isinstance(i, Ok)]
+    assert changes == case["changes"], "\n---\n".join(changes)
+    if "ok" in case:
+        assert [i.reason for i in items if isinstance(i, Ok)] == case["ok"]
+
+
+def test_there_are_cases_for_every_step() -> None:
+    assert {p.parent.name for p in CASES} == set(BY_NAME)
