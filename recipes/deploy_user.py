@@ -50,8 +50,10 @@ class DeployUser(Step):
 
     def facts(self, settings: DeployUserSettings, known: FactValues) -> Iterable[Fact]:  # type: ignore[override]
         yield UserInfo(settings.name)
-        if settings.authorized_keys and UserInfo(settings.name) in known:
-            home = self._home(settings, known)
+        if settings.authorized_keys:
+            # First round: guess the home from the settings, so a no-op costs one round trip; a second round
+            # is needed only when the existing user lives elsewhere.
+            home = self._home(settings, known) if UserInfo(settings.name) in known else settings.home_dir()
             yield PathInfo(f"{home}/.ssh")
             yield FileInfo(f"{home}/.ssh/authorized_keys")
 

@@ -50,8 +50,9 @@ class ConsoleSink:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            verb = {"plan": _("Planning"), "apply": _("Applying"), "check": _("Checking")}.get(event.mode, event.mode)
-            self._print(self._c("1", f"{verb} {len(event.steps)} " + _("steps on") + f" {event.host}"))
+            template = {"plan": _("Planning {n} steps on {host}"), "apply": _("Applying {n} steps on {host}"),
+                        "check": _("Checking {n} steps on {host}")}[event.mode]
+            self._print(self._c("1", template.format(n=len(event.steps), host=event.host)))
         elif isinstance(event, StepStarted):
             self._print(self._c("1;36", f"[{event.index + 1}/{event.total}] {event.step}"))
         elif isinstance(event, StepPlanned):
@@ -73,12 +74,13 @@ class ConsoleSink:
         elif isinstance(event, StepFailed):
             self._print("  " + self._c("1;31", _("FAILED") + ": ") + event.error)
         elif isinstance(event, StepFinished) and event.status in ("changed", "planned"):
-            label = _("changed") if event.status == "changed" else _("to change")
-            self._print("  " + self._c("33", f"{label}: {event.changes}") + f" ({event.seconds:.1f} s)")
+            label = _("changed: {n}") if event.status == "changed" else _("to change: {n}")
+            self._print("  " + self._c("33", label.format(n=event.changes)) + f" ({event.seconds:.1f} s)")
         elif isinstance(event, RunFinished):
             status = self._c("1;32", _("OK")) if event.ok else self._c("1;31", _("FAILED"))
-            self._print(f"{status}: {event.changes} " + _("changes") + f" ({', '.join(event.changed_steps) or '-'}), "
-                        f"{event.seconds:.1f} s, {event.round_trips} " + _("commands sent"))
+            self._print(_("{status}: {n} changes ({steps}), {seconds} s, {trips} commands sent").format(
+                status=status, n=event.changes, steps=", ".join(event.changed_steps) or "-",
+                seconds=f"{event.seconds:.1f}", trips=event.round_trips))
 
 
 class JsonSink:
