@@ -9,7 +9,7 @@ from pydantic import Field
 from wizard.commands import cmd
 from wizard.facts import Fact, FactValues, FileInfo, PathInfo, UserInfo
 from wizard.i18n import _
-from wizard.steps import Change, Ok, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.steps import Change, Context, Ok, RunCommand, Step, StepSettings, Teaching, file_change
 from wizard.validators import AbsolutePath, NewUserName, SSHPublicKey, UserName
 
 
@@ -48,7 +48,7 @@ class DeployUser(Step):
         ],
     )
 
-    def facts(self, settings: DeployUserSettings, known: FactValues) -> Iterable[Fact]:  # type: ignore[override]
+    def facts(self, settings: DeployUserSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield UserInfo(settings.name)
         if settings.authorized_keys:
             # First round: guess the home from the settings, so a no-op costs one round trip; a second round
@@ -61,7 +61,7 @@ class DeployUser(Step):
         user = facts[UserInfo(s.name)]
         return user.home if user else s.home_dir()
 
-    def plan(self, settings: DeployUserSettings, facts: FactValues) -> Iterator[Change | Ok]:  # type: ignore[override]
+    def plan(self, settings: DeployUserSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         s = settings
         user = facts[UserInfo(s.name)]
         shell = s.login_shell()

@@ -22,7 +22,7 @@ from wizard.facts import (
     ZoneExists,
 )
 from wizard.i18n import _
-from wizard.steps import Change, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.steps import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
 from wizard.validators import HostName, PackageName, TimeZone
 
 AUTO_UPGRADES = "/etc/apt/apt.conf.d/20auto-upgrades"
@@ -69,7 +69,7 @@ class OsUpdates(Step):
         wanted = list(dict.fromkeys(s.packages + (["unattended-upgrades"] if s.unattended_upgrades else [])))
         return tuple(wanted)
 
-    def facts(self, settings: OsUpdatesSettings, known: FactValues) -> Iterable[Fact]:  # type: ignore[override]
+    def facts(self, settings: OsUpdatesSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         s = settings
         yield AptListsAge()
         if s.upgrade != "none":
@@ -85,7 +85,7 @@ class OsUpdates(Step):
             yield Hostname()
             yield FileInfo("/etc/hosts")
 
-    def plan(self, settings: OsUpdatesSettings, facts: FactValues) -> Iterator[Change | Ok]:  # type: ignore[override]
+    def plan(self, settings: OsUpdatesSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         s = settings
         age = facts[AptListsAge()]
         if age is None or age > s.lists_max_age:

@@ -29,10 +29,10 @@ class MakeTree(Step):
     Settings = DirSettings
     teaching = Teaching(why="test")
 
-    def facts(self, s, known):
+    def facts(self, s, known, ctx):
         return [PathInfo(s.root + "/d"), FileInfo(s.root + "/d/f.txt")]
 
-    def plan(self, s, facts: FactValues) -> Iterator[Change | Ok]:
+    def plan(self, s, facts: FactValues, ctx) -> Iterator[Change | Ok]:
         if facts[PathInfo(s.root + "/d")] is None:
             yield RunCommand("make the directory", cmd("mkdir", "-p", s.root + "/d"))
         else:
@@ -47,7 +47,7 @@ class NeverDone(Step):
     Settings = DirSettings
     teaching = Teaching(why="test")
 
-    def plan(self, s, facts):
+    def plan(self, s, facts, ctx):
         yield RunCommand("always wants to run", cmd("true"))
 
 
@@ -58,10 +58,10 @@ class Leaky(Step):
     teaching = Teaching(why="test")
     secret = Secret("token", "tok-9f8e7d")
 
-    def facts(self, s, known):
+    def facts(self, s, known, ctx):
         return [FileInfo(s.root + "/leaky-done")]
 
-    def plan(self, s, facts):
+    def plan(self, s, facts, ctx):
         if facts[FileInfo(s.root + "/leaky-done")] is None:
             yield RunCommand("echo a secret and a notice", cmd(
                 "sh", "-c", 'echo "deploy-wizard: waiting for something"; echo "token is $1"; echo "oops $1" >&2; '

@@ -15,7 +15,7 @@ import yaml
 
 from recipes import BY_NAME
 from wizard.facts import FactValues, FileState, UserState
-from wizard.steps import Change, Ok, PlanError, PutFile
+from wizard.steps import Change, Context, Ok, PlanError, PutFile
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*/*.yaml"))
 
@@ -60,14 +60,15 @@ def test_case(path: Path) -> None:
     settings = step.Settings.model_validate(case.get("settings") or {})
     facts = fact_values(case.get("facts") or {})
     # every fact the step asks for (in every round) must be in the case: no silent defaults
-    asked = {f.key for f in step.facts(settings, facts)}
+    ctx = Context(app=case.get("app", "app"), user=case.get("user", "deploy"))
+    asked = {f.key for f in step.facts(settings, facts, ctx)}
     missing = asked - set(facts)
     assert not missing, f"{path.name} lacks facts: {sorted(missing)}"
     if "error" in case:
         with pytest.raises(PlanError, match=case["error"]):
-            list(step.plan(settings, facts))
+            list(step.plan(settings, facts, ctx))
         return
-    items = list(step.plan(settings, facts))
+    items = list(step.plan(settings, facts, ctx))
     changes = [describe(i) for i in items if not isinstance(i, Ok)]
     assert changes == case["changes"], "\n---\n".join(changes)
     if "ok" in case:

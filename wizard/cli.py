@@ -131,7 +131,14 @@ def _questions(args: argparse.Namespace):  # noqa: ANN202 - returns session.Ques
     def secret(label: str) -> str | None:
         return getpass.getpass(label + ": ") if interactive else None
 
-    return Questions(trust_host_key=trust, sudo_password=sudo_password, secret=secret)
+    async def operator(step: str, message: str) -> bool:
+        if not interactive:
+            return False
+        _err(f"\n[{step}] {message}")
+        answer = await asyncio.to_thread(input, _("Press Enter when done (or type 'abort'): "))
+        return answer.strip().lower() != "abort"
+
+    return Questions(trust_host_key=trust, sudo_password=sudo_password, secret=secret, operator=operator)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from recipes import STEPS
 from wizard.fsutil import atomic_write_text
 from wizard.i18n import _
-from wizard.steps import Step, StepSettings
+from wizard.steps import Context, Step, StepSettings
 from wizard.validators import UserName
 
 FORMAT_VERSION = 1
@@ -79,6 +79,13 @@ class Recipe(BaseModel):
         "app", description="Short name of the app (used for directories, services and journal names).")
     target: Target
     steps: Steps = Field(default_factory=Steps)  # type: ignore[valid-type]
+
+    def context(self, ssh_port: int | None = None) -> Context:
+        """What every step may know about the others: the app, its user, the SSH port in use."""
+        others = {step.name: settings for step, settings in self.selected()}
+        deploy_user = others.get("deploy_user")
+        return Context(app=self.name, user=getattr(deploy_user, "name", None) or "deploy",
+                       ssh_port=ssh_port or self.target.port, others=others)
 
     def selected(self) -> list[tuple[Step, StepSettings]]:
         """Steps present in the file, in the order a server is built."""

@@ -30,13 +30,25 @@ from wizard.events import (
 )
 from wizard.facts import FactGatherer
 from wizard.i18n import _
-from wizard.steps import Change, Ok, PlanError, PutFile, RunCommand, Step, StepSettings
+from wizard.steps import (
+    Change,
+    Context,
+    Ok,
+    PlanError,
+    ProveLogin,
+    PutFile,
+    RunCommand,
+    Step,
+    StepSettings,
+    WaitForOperator,
+)
 from wizard.transports.base import Transport, TransportError
 
 NOTICE_PREFIX = "deploy-wizard: "  # output lines our own scripts print to tell the operator something
 MAX_FACT_ROUNDS = 4
 
 BeforeChange = Callable[[str, Change], Awaitable[bool]]  # step-through: False skips nothing, it aborts
+AskOperator = Callable[[str, str], Awaitable[bool]]  # (step, message) -> done? ; False aborts the step
 
 
 class StepError(Exception):
@@ -85,8 +97,11 @@ Selected = list[tuple[Step, StepSettings]]
 
 class Runner:
     def __init__(self, transport: Transport, selected: Selected, emit: Sink, *, max_passes: int = 3,
-                 before_change: BeforeChange | None = None, journal: str | None = None) -> None:
+                 before_change: BeforeChange | None = None, journal: str | None = None,
+                 ctx: Context | None = None, ask_operator: AskOperator | None = None) -> None:
         self.journal = journal
+        self.ctx = ctx or Context()
+        self.ask_operator = ask_operator
         self.transport = transport
         self.selected = selected
         self.emit = emit
@@ -97,12 +112,12 @@ class Runner:
     async def plan_step(self, step: Step, settings: StepSettings) -> StepPlan:
         known = self.facts.cache
         for _round in range(MAX_FACT_ROUNDS):
-            wanted = [f for f in step.facts(settings, known) if f not in known]
+            wanted = [f for f in step.facts(settings, known, self.ctx) if f not in known]
             if not wanted:
                 break
             known = await self.facts.gather(wanted)
         plan = StepPlan(step.name)
-        for item in step.plan(settings, known):
+        for item in step.plan(settings, known, self.ctx):
             if isinstance(item, Ok):
                 plan.notes.append(item.reason)
             else:
@@ -178,6 +193,9 @@ class Runner:
             if plan.noop:
                 if attempt == 0:
                     self.emit(StepNoop(step=step.name, reason=plan.reason()))
+                elif applied:
+                    for check in step.verify(settings, self.ctx):
+                        await self._execute(step.name, check)
                 return applied
             if attempt == self.max_passes:
                 raise StepError(_("step did not converge: after {n} passes it still wants: {what}").format(
@@ -205,8 +223,21 @@ class Runner:
             ok = result.exit_status in change.ok_codes
         elif isinstance(change, PutFile):
             result = await self.transport.put(change.content, change.path, mode=change.mode, owner=change.owner,
-                                              group=change.group, on_output=on_output)
+                                              group=change.group, check=change.check, on_output=on_output)
             ok = result.ok
+        elif isinstance(change, WaitForOperator):
+            if self.ask_operator is None or not await self.ask_operator(step, change.message):
+                raise StepError(_("waiting for the operator: {message}\nDo it, then run apply again.").format(
+                    message=change.message))
+            self.emit(ChangeDone(step=step, description=change.describe(), exit_status=0))
+            return
+        elif isinstance(change, ProveLogin):
+            error = await self.transport.probe_login(change.user)
+            if error:
+                raise StepError(_("a fresh SSH login{who} failed: {why}").format(
+                    who=f" ({change.user})" if change.user else "", why=error))
+            self.emit(ChangeDone(step=step, description=change.describe(), exit_status=0))
+            return
         else:  # pragma: no cover - a new Change type must be taught to the runner
             raise StepError(f"unknown change type {type(change).__name__}")
         self.emit(ChangeDone(step=step, description=change.describe(), exit_status=result.exit_status))

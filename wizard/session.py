@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from wizard.commands import Masker
 from wizard.events import Sink, fan_out
 from wizard.recipefile import Recipe
-from wizard.runner import BeforeChange, Runner, RunResult
+from wizard.runner import AskOperator, BeforeChange, Runner, RunResult
 from wizard.secrets import Prompt, SecretResolver
 from wizard.sinks import JournalSink
 from wizard.transports.base import PasswordCallback, Transport
@@ -26,6 +26,7 @@ class Questions:
     trust_host_key: TrustCallback | None = None
     sudo_password: PasswordCallback | None = None
     secret: Prompt | None = None
+    operator: AskOperator | None = None
 
 
 def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: str | None = None,
@@ -60,7 +61,8 @@ async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions
         if on_connected:
             await on_connected(transport)
         runner = Runner(transport, recipe.selected(), emit, before_change=before_change,
-                        journal=str(journal_sink.path) if journal_sink else None)
+                        journal=str(journal_sink.path) if journal_sink else None, ctx=recipe.context(),
+                        ask_operator=questions.operator)
         return await (runner.apply() if mode == "apply" else runner.plan())
     finally:
         await transport.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -58,9 +58,11 @@ class PutFile(Change):
     group: str = "root"
     old: FileState | None = None
     secret: bool = False  # content holds a secret: never shown, diffed or journaled
+    check: Command | None = None  # validate after writing (nginx -t, sshd -t); on failure the old file returns
 
     def describe(self) -> str:
-        return f"write {self.path} (mode {self.mode}, {self.owner}:{self.group}, {len(self.content)} bytes)"
+        text = f"write {self.path} (mode {self.mode}, {self.owner}:{self.group}, {len(self.content)} bytes)"
+        return text + (f", then check: {self.check.summary()}" if self.check else "")
 
     def diff(self) -> str:
         if self.secret:
@@ -71,6 +73,27 @@ class PutFile(Change):
                                      fromfile=f"{self.path} (now)" if self.old else "/dev/null",
                                      tofile=f"{self.path} (planned)")
         return "".join(lines)
+
+
+@dataclass
+class WaitForOperator(Change):
+    """Something only a person can do (add a deploy key to the git host); the run pauses until they confirm."""
+
+    message: str
+
+    def describe(self) -> str:
+        return self.message
+
+
+@dataclass
+class ProveLogin(Change):
+    """Open a NEW SSH connection (optionally as another user) and run `true`: proof before a risky change
+    (disabling password logins) or right after one (enabling the firewall), while a revert is still armed."""
+
+    user: str | None = None
+
+    def describe(self) -> str:
+        return f"prove a fresh SSH login{' as ' + self.user if self.user else ''} works"
 
 
 @dataclass
@@ -89,18 +112,71 @@ class Teaching:
     troubleshoot: list[tuple[str, str]] = field(default_factory=list)  # (symptom, fix)
 
 
+@dataclass(frozen=True)
+class Context:
+    """What a step may know beyond its own settings: the app, its user, the connection, the other steps.
+
+    The paths here are the one server layout every step agrees on (/srv/<app>/releases, current, venv,
+    shared/...): code outside /home, so nginx never meets the 403-from-a-home-directory trap.
+    """
+
+    app: str = "app"
+    user: str = "deploy"
+    ssh_port: int = 22
+    others: Mapping[str, StepSettings] = field(default_factory=dict)
+
+    def settings(self, step: str) -> StepSettings | None:
+        return self.others.get(step)
+
+    @property
+    def base(self) -> str:
+        return f"/srv/{self.app}"
+
+    @property
+    def releases(self) -> str:
+        return f"{self.base}/releases"
+
+    @property
+    def current(self) -> str:
+        return f"{self.base}/current"
+
+    @property
+    def venv(self) -> str:
+        return f"{self.base}/venv"
+
+    @property
+    def shared(self) -> str:
+        return f"{self.base}/shared"
+
+    @property
+    def env_dir(self) -> str:
+        return f"{self.shared}/env"
+
+    @property
+    def state_dir(self) -> str:
+        return f"{self.shared}/state"
+
+    @property
+    def socket(self) -> str:
+        return f"/run/{self.app}/gunicorn.sock"
+
+
 class Step(ABC):
     name: ClassVar[str]  # the key under `steps:` in the recipe file
     title: ClassVar[str]  # message id
     Settings: ClassVar[type[StepSettings]]
     teaching: ClassVar[Teaching]
 
-    def facts(self, settings: StepSettings, known: FactValues) -> Iterable[Fact]:
+    def facts(self, settings: StepSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         """Facts needed to plan. Called again with what is known until nothing new is asked."""
         return ()
 
     @abstractmethod
-    def plan(self, settings: StepSettings, facts: FactValues) -> Iterator[Change | Ok]: ...
+    def plan(self, settings: StepSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]: ...
+
+    def verify(self, settings: StepSettings, ctx: Context) -> list[RunCommand]:
+        """Checks run after the step changed something (a health check); a failing one fails the step."""
+        return []
 
 
 def file_change(why: str, path: str, content: str | bytes, old: FileState | None, *, mode: str = "0644",

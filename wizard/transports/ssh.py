@@ -123,6 +123,20 @@ class SSHTransport(Transport):
             raise TransportError(f"cannot connect to {host}:{port}: {reason}") from None
         self.conn = conn
 
+    async def probe_login(self, user: str | None = None) -> str | None:
+        from dataclasses import replace
+
+        target = replace(self.target, user=user or self.target.user or self.login_user)
+        probe = SSHTransport(target, store=self.store)
+        try:
+            await probe._open()
+            result = await probe._exec("true", None, None, 30)
+            return None if result.ok else f"exit status {result.exit_status}"
+        except Exception as exc:  # noqa: BLE001 - any failure to log in is the answer we report
+            return str(exc) or type(exc).__name__
+        finally:
+            await probe.close()
+
     async def _exec(self, command_line: str, stdin: str | None, on_output: OutputCallback | None,
                     timeout: float) -> Result:
         assert self.conn is not None, "connect() first"
