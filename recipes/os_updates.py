@@ -9,7 +9,7 @@ from pydantic import Field
 
 from recipes.apt import apt_get, apt_update
 from recipes.templating import render
-from wizard.commands import cmd
+from wizard.commands import sh
 from wizard.facts import (
     AptListsAge,
     Fact,
@@ -129,8 +129,8 @@ class OsUpdates(Step):
             if current["localtime"] != s.timezone or not file_ok:
                 yield RunCommand(
                     _("set the time zone to {tz} (now {now})").format(tz=s.timezone, now=current["localtime"]),
-                    cmd("sh", "-c", 'ln -sfn "/usr/share/zoneinfo/$1" /etc/localtime && '
-                        'if [ -e /etc/timezone ]; then echo "$1" > /etc/timezone; fi', "sh", s.timezone))
+                    sh('ln -sfn "/usr/share/zoneinfo/$1" /etc/localtime && '
+                       'if [ -e /etc/timezone ]; then echo "$1" > /etc/timezone; fi', s.timezone))
             else:
                 yield Ok(_("time zone is {tz}").format(tz=s.timezone))
 
@@ -146,7 +146,7 @@ class OsUpdates(Step):
         lines = (hosts_text or "").splitlines()
         if current["file"] != name or current["running"] != name:
             yield RunCommand(_("set the host name to {name} (now {now})").format(name=name, now=current["running"]),
-                             cmd("sh", "-c", 'echo "$1" > /etc/hostname && hostname "$1"', "sh", name))
+                             sh('echo "$1" > /etc/hostname && hostname "$1"', name))
         if wanted_line not in lines:
             # Keep every other line; replace the Debian 127.0.1.1 alias line, so sudo and mail resolve the name.
             new = [ln for ln in lines if not ln.startswith("127.0.1.1")]

@@ -159,3 +159,44 @@ async def test_run_finished_counts_round_trips(tmp_path) -> None:
     result, events, transport = await run([(MakeTree(), DirSettings(root=str(tmp_path)))], "plan")
     finished = [e for e in events if isinstance(e, RunFinished)][0]
     assert finished.round_trips == transport.round_trips == 2  # connect probe + one fact gather
+
+
+class CheckedWrite(Step):
+    name = "checked_write"
+    title = "checked"
+    Settings = DirSettings
+    teaching = Teaching(why="test")
+
+    def facts(self, s, known, ctx):
+        return [FileInfo(s.root + "/site.conf")]
+
+    def plan(self, s, facts, ctx):
+        yield from file_change("write a checked config", s.root + "/site.conf", s.text + "\n",
+                               facts[FileInfo(s.root + "/site.conf")])
+
+
+def checked(step_text: str, root: str):
+    from wizard.steps import PutFile
+
+    class _Step(CheckedWrite):
+        def plan(self, s, facts, ctx):
+            for change in CheckedWrite.plan(self, s, facts, ctx):
+                if isinstance(change, PutFile):
+                    change.check = cmd("sh", "-c", 'grep -q "^good" "$1"', "sh", s.root + "/site.conf")
+                yield change
+
+    return [(_Step(), DirSettings(root=root, text=step_text))]
+
+
+async def test_failed_check_puts_the_previous_file_back(tmp_path) -> None:
+    ok, _, _ = await run(checked("good config", str(tmp_path)))
+    assert ok.ok and (tmp_path / "site.conf").read_text() == "good config\n"
+    bad, events, _ = await run(checked("broken config", str(tmp_path)))
+    assert not bad.ok and "put back" in " ".join(e.text for e in events if isinstance(e, OutputLine))
+    assert (tmp_path / "site.conf").read_text() == "good config\n"
+
+
+async def test_failed_check_on_a_new_file_removes_it(tmp_path) -> None:
+    bad, _, _ = await run(checked("broken config", str(tmp_path)))
+    assert not bad.ok
+    assert not (tmp_path / "site.conf").exists()

@@ -125,6 +125,14 @@ def cmd(*bits: Bit, root: bool = True, user: str | None = None, stdin: str | Sec
     return Command(tuple(bits), root=root, user=user, stdin=stdin, env=tuple((env or {}).items()), display=display)
 
 
+def sh(script: str, *args: str, **kw: object) -> Command:
+    """A constant script from our own code with every value passed as a positional parameter ($1, $2...).
+
+    The safe way to need shell syntax (if, loops, redirects) around values: they are never spliced in.
+    """
+    return cmd("sh", "-c", script, "sh", *args, **kw)  # type: ignore[arg-type]
+
+
 def chain(commands: Iterable[Command], op: Op = AND) -> Command:
     """Join commands into one line (one round trip); run-as and stdin must agree."""
     commands = list(commands)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.commands import Command, Op, cmd
+from wizard.commands import Command, Op, cmd, sh
 from wizard.transports.base import Transport, TransportError
 
 CONTENT_LIMIT = 256 * 1024  # file content is fetched (for diffs) only below this size
@@ -45,11 +45,6 @@ class Fact(ABC):
 
     def __repr__(self) -> str:
         return f"<fact {self.key}>"
-
-
-def _sh(script: str, *args: str) -> Command:
-    """A constant script with values passed as positional parameters, never spliced in."""
-    return cmd("sh", "-c", script, "sh", *args)
 
 
 class OsRelease(Fact):
@@ -114,7 +109,7 @@ class FileInfo(Fact):
         return "file:" + self.path
 
     def command(self) -> Command:
-        return _sh('if [ -f "$1" ]; then stat -c "%a %U %G %s" "$1" && sha256sum < "$1" | cut -d" " -f1 && '
+        return sh('if [ -f "$1" ]; then stat -c "%a %U %G %s" "$1" && sha256sum < "$1" | cut -d" " -f1 && '
                    'if [ "$(stat -c %s "$1")" -le "$2" ]; then base64 -w0 "$1"; echo; fi; else echo absent; fi',
                    self.path, str(CONTENT_LIMIT))
 
@@ -138,7 +133,7 @@ class PathInfo(Fact):
         return "path:" + self.path
 
     def command(self) -> Command:
-        return _sh('if [ -e "$1" ]; then stat -c "%F|%a|%U|%G" "$1"; else echo absent; fi', self.path)
+        return sh('if [ -e "$1" ]; then stat -c "%F|%a|%U|%G" "$1"; else echo absent; fi', self.path)
 
     def parse(self, out: str, status: int) -> dict[str, str] | None:
         line = out.strip()
@@ -157,7 +152,7 @@ class ServiceState(Fact):
         return "service:" + self.unit
 
     def command(self) -> Command:
-        return _sh('systemctl is-active "$1"; systemctl is-enabled "$1" 2>/dev/null || echo absent', self.unit)
+        return sh('systemctl is-active "$1"; systemctl is-enabled "$1" 2>/dev/null || echo absent', self.unit)
 
     def parse(self, out: str, status: int) -> dict[str, str]:
         lines = out.split() + ["unknown", "unknown"]
@@ -183,7 +178,7 @@ class UserInfo(Fact):
         return "user:" + self.name
 
     def command(self) -> Command:
-        return _sh('getent passwd "$1" && id -nG "$1" || echo absent', self.name)
+        return sh('getent passwd "$1" && id -nG "$1" || echo absent', self.name)
 
     def parse(self, out: str, status: int) -> UserState | None:
         lines = out.splitlines()
@@ -202,7 +197,7 @@ class CommandExists(Fact):
         return "command:" + self.name
 
     def command(self) -> Command:
-        return _sh('command -v "$1" >/dev/null 2>&1 && echo yes || echo no', self.name)
+        return sh('command -v "$1" >/dev/null 2>&1 && echo yes || echo no', self.name)
 
     def parse(self, out: str, status: int) -> bool:
         return out.strip() == "yes"
@@ -217,7 +212,7 @@ class AptListsAge(Fact):
     key = "apt-lists-age"
 
     def command(self) -> Command:
-        return _sh('s=/var/lib/apt/periodic/update-success-stamp; '
+        return sh('s=/var/lib/apt/periodic/update-success-stamp; '
                    'if [ -e "$s" ]; then echo $(( $(date +%s) - $(stat -c %Y "$s") )); else echo never; fi')
 
     def parse(self, out: str, status: int) -> int | None:
@@ -247,7 +242,7 @@ class Timezone(Fact):
     key = "timezone"
 
     def command(self) -> Command:
-        return _sh('readlink /etc/localtime || echo none; cat /etc/timezone 2>/dev/null || echo none')
+        return sh('readlink /etc/localtime || echo none; cat /etc/timezone 2>/dev/null || echo none')
 
     def parse(self, out: str, status: int) -> dict[str, str | None]:
         lines = out.splitlines() + ["none", "none"]
@@ -264,7 +259,7 @@ class ZoneExists(Fact):
         return "zone:" + self.zone
 
     def command(self) -> Command:
-        return _sh('[ -f "/usr/share/zoneinfo/$1" ] && echo yes || echo no', self.zone)
+        return sh('[ -f "/usr/share/zoneinfo/$1" ] && echo yes || echo no', self.zone)
 
     def parse(self, out: str, status: int) -> bool:
         return out.strip() == "yes"
@@ -274,7 +269,7 @@ class Hostname(Fact):
     key = "hostname"
 
     def command(self) -> Command:
-        return _sh("cat /etc/hostname 2>/dev/null; hostname")
+        return sh("cat /etc/hostname 2>/dev/null; hostname")
 
     def parse(self, out: str, status: int) -> dict[str, str]:
         lines = out.split() + ["", ""]

@@ -19,18 +19,11 @@ from recipes import STEPS
 from wizard.fsutil import atomic_write_text
 from wizard.i18n import _
 from wizard.steps import Context, Step, StepSettings
-from wizard.validators import UserName
+from wizard.validators import SecretRef, UserName
 
 FORMAT_VERSION = 1
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,252})$|^[0-9A-Fa-f:]+$")
 _FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
-_ENV = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def secret_ref(value: str) -> str:
-    if value == "prompt" or _ENV.match(value) or (value.startswith("file:") and len(value) > 5):
-        return value
-    raise ValueError(_("a secret must be a reference: env:NAME, file:/path or prompt (never the secret itself)"))
 
 
 def host_name(value: str) -> str:
@@ -43,9 +36,6 @@ def fingerprint(value: str) -> str:
     if not _FINGERPRINT.match(value):
         raise ValueError(_("a host key must be pinned as its SHA256 fingerprint, e.g. SHA256:abc... (43 characters)"))
     return value
-
-
-SecretRef = Annotated[str, AfterValidator(secret_ref)]
 
 
 class Target(BaseModel):

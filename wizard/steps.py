@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import difflib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from wizard.commands import Command
+from wizard.commands import Command, Secret
 from wizard.facts import Fact, FactValues, FileState
 
 
@@ -124,9 +124,15 @@ class Context:
     user: str = "deploy"
     ssh_port: int = 22
     others: Mapping[str, StepSettings] = field(default_factory=dict)
+    secrets: Callable[[str, str], Secret] | None = None  # (reference, label) -> resolved value
 
     def settings(self, step: str) -> StepSettings | None:
         return self.others.get(step)
+
+    def secret(self, ref: str, label: str) -> Secret:
+        if self.secrets is None:
+            raise PlanError(f"{label} needs a secret ({ref}) but none can be resolved here")
+        return self.secrets(ref, label)
 
     @property
     def base(self) -> str:

@@ -24,6 +24,7 @@ _KEY_TYPES = {
     "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
     "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
 }
+_ENV = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED_USERS = {"root", "daemon", "bin", "sys", "nobody", "www-data", "postgres", "sshd"}
 
 
@@ -87,6 +88,13 @@ def ssh_public_key(value: str) -> str:
     return " ".join(parts)
 
 
+def secret_ref(value: str) -> str:
+    if value == "prompt" or _ENV.match(value) or (value.startswith("file:") and len(value) > 5):
+        return value
+    raise ValueError(_("a secret must be a reference: env:NAME, file:/path or prompt (never the secret itself)"))
+
+
+SecretRef = Annotated[str, AfterValidator(secret_ref)]
 PackageName = Annotated[str, AfterValidator(package_name)]
 UserName = Annotated[str, AfterValidator(user_name)]
 NewUserName = Annotated[str, AfterValidator(new_user_name)]

@@ -1,0 +1,306 @@
+"""Step database: a local PostgreSQL (or MariaDB) with the app's role and database, and migrations.
+
+Why the password never travels: the server stores only a verifier (PostgreSQL: SCRAM-SHA-256; MariaDB:
+the double-SHA1 native hash). The wizard computes that verifier locally from the secret, compares it with
+the one stored, and when they differ sends the new verifier, never the password. A no-op run therefore
+needs no password on the server at all, and nothing secret shows in `ps`, logs or the journal.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import shlex
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Literal
+from urllib.parse import quote as urlquote
+
+from pydantic import AfterValidator, Field
+
+from recipes.apt import apt_get
+from recipes.common import app_dirs, as_app, dir_facts, ensure_dirs, mark_done, marker_facts, marker_pending
+from wizard.commands import Command, Secret, cmd, sh
+from wizard.facts import Fact, FactValues, FileInfo, PackagesInstalled
+from wizard.i18n import _
+from wizard.steps import Change, Context, Ok, PlanError, PutFile, RunCommand, Step, StepSettings, Teaching
+from wizard.validators import SecretRef
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+ENGINES = {"postgresql": ("postgresql",), "mariadb": ("mariadb-server",)}
+MIGRATIONS = {
+    "django": "python manage.py migrate --noinput",
+    "alembic": "alembic upgrade head",
+    "flask": "flask db upgrade",
+}
+
+
+def sql_identifier(value: str) -> str:
+    if not _IDENT.match(value):
+        raise ValueError(_("'{v}' is not a database name: lower-case letters, digits and _, starting with a letter"
+                           ).format(v=value))
+    return value
+
+
+def command_line(value: str) -> str:
+    try:
+        words = shlex.split(value)
+    except ValueError as exc:
+        raise ValueError(_("cannot split '{v}' into words: {why}").format(v=value, why=exc)) from None
+    if not words or any(ch in value for ch in "\n\r\0;&|`$<>"):
+        raise ValueError(_("a command here is plain words (no ; & | ` $ < > or new lines): '{v}'").format(v=value))
+    return value
+
+
+SqlName = Annotated[str, AfterValidator(sql_identifier)]
+CommandLine = Annotated[str, AfterValidator(command_line)]
+
+
+# ------------------------------------------------------------------------------------------ verifiers
+
+
+def scram_verifier(password: str, salt: bytes | None = None, iterations: int = 4096) -> str:
+    """PostgreSQL's stored form of a SCRAM-SHA-256 password (RFC 5802 / 7677)."""
+    salt = salt if salt is not None else os.urandom(16)
+    normalized = unicodedata.normalize("NFKC", password).encode()
+    salted = hashlib.pbkdf2_hmac("sha256", normalized, salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def scram_matches(password: str, verifier: str | None) -> bool:
+    match = re.match(r"^SCRAM-SHA-256\$(\d+):([^$]+)\$", verifier or "")
+    if not match:
+        return False
+    again = scram_verifier(password, base64.b64decode(match.group(2)), int(match.group(1)))
+    return hmac.compare_digest(again, verifier or "")
+
+
+def mysql_native_hash(password: str) -> str:
+    return "*" + hashlib.sha1(hashlib.sha1(password.encode()).digest()).hexdigest().upper()
+
+
+# ------------------------------------------------------------------------------------------ facts
+
+
+@dataclass(frozen=True, eq=False)
+class PgState(Fact):
+    """Does the role exist, its stored password verifier, does the database exist, and its owner."""
+
+    role: str
+    database: str
+
+    @property
+    def key(self) -> str:
+        return f"pg:{self.role}/{self.database}"
+
+    def command(self) -> Command:
+        sql = ("select 'role', coalesce(rolpassword, '') from pg_authid where rolname = :'r' "
+               "union all select 'db', pg_get_userbyid(datdba) from pg_database where datname = :'d';")
+        return sh('printf "%s\\n" "$3" | runuser -u postgres -- psql -X -q -t -A -F "|" -v r="$1" -v d="$2"',
+                  self.role, self.database, sql)
+
+    def parse(self, out: str, status: int) -> dict[str, object]:
+        state: dict[str, object] = {"reachable": status == 0, "role": False, "verifier": None, "db_owner": None}
+        for line in out.splitlines():
+            kind, _, value = line.partition("|")
+            if kind == "role":
+                state["role"], state["verifier"] = True, value or None
+            elif kind == "db":
+                state["db_owner"] = value
+        return state
+
+
+@dataclass(frozen=True, eq=False)
+class MariaState(Fact):
+    user: str
+    database: str
+
+    @property
+    def key(self) -> str:
+        return f"mariadb:{self.user}/{self.database}"
+
+    def command(self) -> Command:
+        sql = ("select 'user', authentication_string from mysql.user where User = '{u}' and Host = 'localhost' "
+               "union all select 'db', schema_name from information_schema.schemata where schema_name = '{d}'; "
+               "select 'grant', count(*) from mysql.db where User = '{u}' and Db = '{d}' and Host = 'localhost';")
+        # names are validated identifiers ([a-z0-9_]), so they are safe inside SQL string literals
+        return sh('mysql -N -B -e "$1"', sql.format(u=self.user, d=self.database))
+
+    def parse(self, out: str, status: int) -> dict[str, object]:
+        state: dict[str, object] = {"reachable": status == 0, "user": False, "hash": None, "db": False,
+                                    "grant": False}
+        for line in out.splitlines():
+            kind, _, value = line.partition("\t")
+            if kind == "user":
+                state["user"], state["hash"] = True, value
+            elif kind == "db":
+                state["db"] = True
+            elif kind == "grant":
+                state["grant"] = value.strip() not in ("", "0")
+        return state
+
+
+# ------------------------------------------------------------------------------------------ step
+
+
+class DatabaseSettings(StepSettings):
+    engine: Literal["postgresql", "mariadb"] = Field("postgresql", description="Database server, from Debian packages.")
+    name: SqlName | None = Field(None, description="Database name; empty = the app name (with _ for -).")
+    user: SqlName | None = Field(None, description="Database role/user; empty = the database name.")
+    password: SecretRef = Field(description="The role's password: env:NAME, file:/path or prompt.")
+    password_policy: Literal["set", "keep"] = Field("set", description=(
+        "'set' makes the role's password match the secret; 'keep' never changes it and stops if they differ."))
+    migrate: Literal["none", "django", "alembic", "flask", "command"] = Field("none", description=(
+        "Migrations to run whenever a new release goes live."))
+    migrate_command: CommandLine | None = Field(None, description=(
+        "With migrate: command, the command to run in the release directory (the venv is first on PATH)."))
+
+    def db_name(self, ctx: Context) -> str:
+        return self.name or ctx.app.replace("-", "_")
+
+    def db_user(self, ctx: Context) -> str:
+        return self.user or self.db_name(ctx)
+
+
+class Database(Step):
+    name = "database"
+    title = "Database"
+    Settings = DatabaseSettings
+    teaching = Teaching(
+        why="The app gets its own database and a role that owns only that database, with a password from your "
+            "secret store. The connection string goes to an env file only the app user can read. Migrations "
+            "bring the tables up to date each time a new release goes live, before it takes traffic.",
+        verify=["sudo -u postgres psql -c '\\l'", "sudo -u APP sh -c 'cat /srv/APP/shared/env/database.env'"],
+        troubleshoot=[
+            ("FATAL:  password authentication failed for user",
+             "The role's password differs from the secret. With password_policy: set, apply fixes it; with keep, "
+             "give the right secret."),
+            ("psycopg2.OperationalError: connection to server on socket failed",
+             "PostgreSQL is not running: systemctl status postgresql; journalctl -u postgresql@15-main."),
+            ("django.db.utils.ProgrammingError: relation does not exist",
+             "Migrations did not run: check migrate in the recipe and the step's output."),
+        ],
+    )
+
+    def _env_file(self, ctx: Context) -> str:
+        return f"{ctx.env_dir}/database.env"
+
+    def facts(self, s: DatabaseSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
+        packages = PackagesInstalled(ENGINES[s.engine])
+        yield packages
+        yield from dir_facts(app_dirs(ctx))
+        yield FileInfo(self._env_file(ctx))
+        if s.migrate != "none":
+            yield from marker_facts(ctx, "migrated")
+        if packages in known and all(known[packages].values()):
+            if s.engine == "postgresql":
+                yield PgState(s.db_user(ctx), s.db_name(ctx))
+            else:
+                yield MariaState(s.db_user(ctx), s.db_name(ctx))
+
+    def plan(self, s: DatabaseSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        packages = ENGINES[s.engine]
+        installed = facts[PackagesInstalled(packages)]
+        if not all(installed.values()):
+            yield RunCommand(_("install {names}").format(names=", ".join(packages)), apt_get("install", *packages))
+            return  # the role and database are planned once the server runs
+        password = ctx.secret(s.password, "database.password")
+        db, user = s.db_name(ctx), s.db_user(ctx)
+        if s.engine == "postgresql":
+            yield from self._plan_postgres(s, facts[PgState(user, db)], password, db, user)
+            url = f"postgresql://{user}:{urlquote(password.reveal(), safe='')}@127.0.0.1:5432/{db}"
+        else:
+            yield from self._plan_mariadb(s, facts[MariaState(user, db)], password, db, user)
+            url = f"mysql://{user}:{urlquote(password.reveal(), safe='')}@127.0.0.1:3306/{db}"
+        yield from ensure_dirs(app_dirs(ctx), facts)
+        content = f"# Managed by deploy-wizard (step database).\nDATABASE_URL={url}\n"
+        old = facts[FileInfo(self._env_file(ctx))]
+        if old is None or old.sha256 != hashlib.sha256(content.encode()).hexdigest() or old.mode != "600" \
+                or old.owner != ctx.user:
+            yield PutFile(_("write DATABASE_URL to {path} (only {user} can read it)").format(
+                path=self._env_file(ctx), user=ctx.user), self._env_file(ctx), content.encode(), mode="0600",
+                owner=ctx.user, group=ctx.user, old=old, secret=True)
+        else:
+            yield Ok(_("{path} is up to date").format(path=self._env_file(ctx)))
+        yield from self._plan_migrations(s, facts, ctx)
+
+    def _plan_postgres(self, s: DatabaseSettings, state: dict[str, object], password: Secret, db: str,
+                       user: str) -> Iterator[Change | Ok]:
+        if not state["reachable"]:
+            raise PlanError(_("PostgreSQL does not answer: check `systemctl status postgresql`"))
+        verifier = state["verifier"]
+        if not state["role"] or not scram_matches(password.reveal(), verifier if isinstance(verifier, str) else None):
+            if state["role"] and s.password_policy == "keep":
+                raise PlanError(_("the password of database role {user} differs from the secret {ref}, and "
+                                  "password_policy is keep: give the right secret, or use password_policy: set").format(
+                                      user=user, ref=s.password))
+            # Only the SCRAM verifier travels, and on stdin: the password never reaches the server.
+            verb = "alter" if state["role"] else "create"
+            sql = Secret("database role SQL", f"{verb} role \"{user}\" login password "
+                                              f"'{scram_verifier(password.reveal())}';\n")
+            why = (_("set the password of role {user} to the secret") if state["role"]
+                   else _("create the database role {user}")).format(user=user)
+            yield RunCommand(why, cmd("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                                      stdin=sql, display=f"psql <<< \"{verb} role {user} login password '***'\""))
+        else:
+            yield Ok(_("role {user} exists with the right password").format(user=user))
+        if state["db_owner"] is None:
+            yield RunCommand(_("create the database {db} owned by {user}").format(db=db, user=user),
+                             sh('runuser -u postgres -- createdb --owner="$1" -- "$2"', user, db))
+        elif state["db_owner"] != user:
+            yield RunCommand(_("give the database {db} to {user}").format(db=db, user=user), sh(
+                'printf "%s\\n" "alter database :\\"d\\" owner to :\\"r\\";" | '
+                'runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -v r="$1" -v d="$2"', user, db))
+        else:
+            yield Ok(_("database {db} exists").format(db=db))
+
+    def _plan_mariadb(self, s: DatabaseSettings, state: dict[str, object], password: Secret, db: str,
+                      user: str) -> Iterator[Change | Ok]:
+        if not state["reachable"]:
+            raise PlanError(_("MariaDB does not answer: check `systemctl status mariadb`"))
+        wanted = mysql_native_hash(password.reveal())
+        if not state["user"] or state["hash"] != wanted:
+            if state["user"] and s.password_policy == "keep":
+                raise PlanError(_("the password of database role {user} differs from the secret {ref}, and "
+                                  "password_policy is keep: give the right secret, or use password_policy: set").format(
+                                      user=user, ref=s.password))
+            verb = "ALTER" if state["user"] else "CREATE"
+            sql = Secret("database user SQL", f"{verb} USER '{user}'@'localhost' IDENTIFIED BY PASSWORD '{wanted}';\n")
+            why = (_("set the password of role {user} to the secret") if state["user"]
+                   else _("create the database user {user}")).format(user=user)
+            shown = f"mysql <<< \"{verb} USER '{user}'@'localhost' IDENTIFIED BY PASSWORD '***'\""
+            yield RunCommand(why, cmd("mysql", stdin=sql, display=shown))
+        else:
+            yield Ok(_("role {user} exists with the right password").format(user=user))
+        if not state["db"] or not state["grant"]:
+            sql = (f"CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4;\n"
+                   f"GRANT ALL PRIVILEGES ON `{db}`.* TO '{user}'@'localhost';\n")
+            yield RunCommand(_("create the database {db} owned by {user}").format(db=db, user=user),
+                             cmd("mysql", stdin=sql, display=f"mysql <<< \"{sql.strip()}\""))
+        else:
+            yield Ok(_("database {db} exists").format(db=db))
+
+    def _plan_migrations(self, s: DatabaseSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        if s.migrate == "none":
+            return
+        command = s.migrate_command if s.migrate == "command" else MIGRATIONS[s.migrate]
+        if not command:
+            raise PlanError(_("migrate: command needs migrate_command"))
+        release = marker_pending(facts, ctx, "migrated")
+        if release is None:
+            yield Ok(_("migrations ran for the current release"))
+            return
+        words = shlex.split(command)
+        yield RunCommand(_("run the migrations for release {id}: {command}").format(id=release, command=command),
+                         as_app(ctx, 'PATH="$1/bin:$PATH"; shift; exec "$@"', ctx.venv, *words,
+                                display=f"cd {ctx.current} && {command}"), timeout=3600)
+        yield RunCommand(_("remember that release {id} is migrated").format(id=release),
+                         mark_done(ctx, "migrated", release))
