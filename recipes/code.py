@@ -204,7 +204,7 @@ class Code(Step):
 
     def _plan_requirements(self, s: CodeSettings, facts: FactValues, ctx: Context,
                            release: str) -> Iterator[Change | Ok]:
-        if not s.requirements or FileInfo(f"{release}/{s.requirements}") not in facts:
+        if not s.requirements or facts[PathInfo(release)] is None:
             return  # decided in the pass after the checkout
         wanted = facts[FileInfo(f"{release}/{s.requirements}")]
         if wanted is None:

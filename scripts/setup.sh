@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-SYSTEM_PACKAGES=(debootstrap systemd-container iptables iproute2 openssh-client git ca-certificates)
+SYSTEM_PACKAGES=(debootstrap systemd-container iptables iproute2 openssh-client git ca-certificates curl openssl pebble)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()

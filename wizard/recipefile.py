@@ -9,6 +9,7 @@ errors name the line and the field, because "validation error" alone helps nobod
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,6 +17,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from recipes import STEPS
+from wizard.commands import Secret
 from wizard.fsutil import atomic_write_text
 from wizard.i18n import _
 from wizard.steps import Context, Step, StepSettings
@@ -70,12 +72,12 @@ class Recipe(BaseModel):
     target: Target
     steps: Steps = Field(default_factory=Steps)  # type: ignore[valid-type]
 
-    def context(self, ssh_port: int | None = None) -> Context:
-        """What every step may know about the others: the app, its user, the SSH port in use."""
+    def context(self, secrets: Callable[[str, str], Secret] | None = None) -> Context:
+        """What every step may know about the others: the app, its user, the SSH port in use, the secrets."""
         others = {step.name: settings for step, settings in self.selected()}
         deploy_user = others.get("deploy_user")
         return Context(app=self.name, user=getattr(deploy_user, "name", None) or "deploy",
-                       ssh_port=ssh_port or self.target.port, others=others)
+                       ssh_port=self.target.port, others=others, secrets=secrets)
 
     def selected(self) -> list[tuple[Step, StepSettings]]:
         """Steps present in the file, in the order a server is built."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from wizard.commands import Masker
+from wizard.commands import Masker, Secret
 from wizard.events import Sink, fan_out
 from wizard.recipefile import Recipe
 from wizard.runner import AskOperator, BeforeChange, Runner, RunResult
-from wizard.secrets import Prompt, SecretResolver
+from wizard.secrets import Prompt, SecretError, SecretResolver
 from wizard.sinks import JournalSink
+from wizard.steps import PlanError
 from wizard.transports.base import PasswordCallback, Transport
 from wizard.transports.ssh import SSHTarget, SSHTransport, TrustCallback
 
@@ -53,7 +54,16 @@ async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions
                      on_connected: Callable[[Transport], Awaitable[None]] | None = None) -> RunResult:
     """Connect, plan or apply every step of the recipe, and close; the journal records the whole run."""
     masker = Masker()
-    transport = transport_factory() if transport_factory else make_transport(recipe, questions, masker, host)
+    resolver = SecretResolver(questions.secret, masker=masker)
+
+    def secrets(ref: str, label: str) -> Secret:
+        try:
+            return resolver.resolve(ref, label)
+        except SecretError as exc:
+            raise PlanError(str(exc)) from None
+
+    transport = (transport_factory() if transport_factory
+                 else make_transport(recipe, questions, masker, host, resolver=resolver))
     journal_sink = JournalSink(recipe.name, host or recipe.target.host) if journal and mode == "apply" else None
     emit = fan_out(sink, journal_sink)
     try:
@@ -61,7 +71,7 @@ async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions
         if on_connected:
             await on_connected(transport)
         runner = Runner(transport, recipe.selected(), emit, before_change=before_change,
-                        journal=str(journal_sink.path) if journal_sink else None, ctx=recipe.context(),
+                        journal=str(journal_sink.path) if journal_sink else None, ctx=recipe.context(secrets),
                         ask_operator=questions.operator)
         return await (runner.apply() if mode == "apply" else runner.plan())
     finally:

@@ -66,8 +66,10 @@ def finished(result: subprocess.CompletedProcess[str]) -> dict[str, object]:
     return found[-1]
 
 
-def on_box(box: sandbox.SandboxInfo, command: str, user: str = "root") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(sandbox.ssh_command(box.name, user, [command]), capture_output=True, text=True, timeout=120)
+def on_box(box: sandbox.SandboxInfo, command: str, user: str = "root",
+           stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(sandbox.ssh_command(box.name, user, [command]), capture_output=True, text=True, timeout=120,
+                          input=stdin if stdin is not None else "")
 
 
 def write_recipe(path: Path, box: sandbox.SandboxInfo, steps: str, user: str = "admin", extra_target: str = "") -> Path:

@@ -150,7 +150,7 @@ class Transport(ABC):
         staged = f"{path}.dw-{uuid.uuid4().hex[:8]}"
         # A constant script; every value arrives as a positional argument, so nothing needs escaping.
         script = ('set -e; trap \'rm -f "$1" "$4"\' EXIT; mkdir -p -m 0700 "$5"; had=0; '
-                  'if [ -e "$2" ]; then cp -a "$2" "$3"; had=1; fi; '
+                  'if [ -e "$2" ]; then cp -a "$2" "$3"; had=1; else mkdir -p "${2%/*}"; fi; '
                   'install -m "$6" -o "$7" -g "$8" "$1" "$4"; mv -f "$4" "$2"; '
                   'if [ -n "$9" ] && ! sh -c "$9"; then '
                   '  if [ "$had" = 1 ]; then cp -a "$3" "$2"; else rm -f "$2"; fi; '

@@ -1,0 +1,105 @@
+"""Helpers the live tests run on this machine beside a sandbox: a git server with the example app, and
+Debian's pebble ACME server standing in for Let's Encrypt (never the real CA in tests)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import ssl
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+EXAMPLE_APP = ROOT / "examples" / "flask-app"
+
+
+def git(*args: str, cwd: Path) -> str:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.test", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.test", "PATH": "/usr/bin:/bin", "HOME": str(cwd)}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def make_repo(base: Path, name: str = "demo") -> tuple[Path, Path]:
+    """A work tree with the example app committed on main, and the bare repo git daemon serves."""
+    work = base / "work"
+    shutil.copytree(EXAMPLE_APP, work)
+    git("init", "-q", "-b", "main", cwd=work)
+    git("add", ".", cwd=work)
+    git("commit", "-q", "-m", "example app", cwd=work)
+    bare = base / "srv" / f"{name}.git"
+    bare.parent.mkdir(parents=True)
+    git("clone", "-q", "--bare", str(work), str(bare), cwd=base)
+    return work, bare
+
+
+def push_change(work: Path, bare: Path, path: str, text: str) -> str:
+    (work / path).write_text(text)
+    git("commit", "-q", "-am", f"change {path}", cwd=work)
+    git("push", "-q", str(bare), "main", cwd=work)
+    return git("rev-parse", "HEAD", cwd=work)
+
+
+@contextmanager
+def git_daemon(root: Path, listen: str) -> Iterator[None]:
+    proc = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={root}",
+                             f"--listen={listen}", "--port=9418", str(root)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+@contextmanager
+def pebble(base: Path, target_ip: str) -> Iterator[dict[str, str]]:
+    """pebble + pebble-challtestsrv: every name resolves to the target; http-01 is checked on its port 80."""
+    base.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = base / "listener-ca.pem", base / "listener-ca.key"
+    cert, key = base / "cert.pem", base / "key.pem"
+    host_ip = target_ip.rsplit(".", 1)[0] + ".1"
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=pebble-listener-ca",
+        "-keyout", str(ca_key), "-out", str(ca))
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=pebble", "-keyout", str(key),
+        "-out", str(base / "cert.csr"))
+    (base / "san.ext").write_text(f"subjectAltName=DNS:localhost,IP:127.0.0.1,IP:{host_ip}\n")
+    run("openssl", "x509", "-req", "-in", str(base / "cert.csr"), "-CA", str(ca), "-CAkey", str(ca_key),
+        "-CAcreateserial", "-days", "30", "-extfile", str(base / "san.ext"), "-out", str(cert))
+    (base / "pebble.json").write_text(json.dumps({"pebble": {
+        "listenAddress": "0.0.0.0:14000", "managementListenAddress": "127.0.0.1:15000",
+        "certificate": str(cert), "privateKey": str(key), "httpPort": 80, "tlsPort": 443,
+        "ocspResponderURL": "", "externalAccountBindingRequired": False}}))
+    dns = subprocess.Popen(["pebble-challtestsrv", "-defaultIPv4", target_ip, "-defaultIPv6", "", "-dns01",
+                            "127.0.0.1:8053", "-http01", "", "-https01", "", "-tlsalpn01", "",
+                            "-management", "127.0.0.1:8055"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    acme = subprocess.Popen(["pebble", "-config", str(base / "pebble.json"), "-dnsserver", "127.0.0.1:8053"],
+                            env={"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PATH": "/usr/bin:/bin"},
+                            stdout=open(base / "pebble.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
+    context = ssl.create_default_context(cafile=str(ca))
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen("https://127.0.0.1:14000/dir", context=context, timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield {"directory": f"https://{host_ip}:14000/dir", "listener_ca": ca.read_text(),
+               "log": str(base / "pebble.log")}
+    finally:
+        for proc in (acme, dns):
+            proc.terminate()
+            proc.wait(5)
+
+
+def pebble_root(base: Path) -> str:
+    """The root that signs pebble's certificates (fetched from its management API; new on every start)."""
+    context = ssl.create_default_context(cafile=str(base / "listener-ca.pem"))
+    with urllib.request.urlopen("https://127.0.0.1:15000/roots/0", context=context, timeout=5) as answer:
+        return answer.read().decode()

@@ -1,0 +1,102 @@
+"""Issue 3, live: the example recipe takes a fresh sandbox to a Flask app behind nginx with a pebble-issued
+HTTPS certificate, firewall and monitoring; the second apply changes nothing; changes change only what they must."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.live.conftest import cli, events, finished, on_box
+from tests.live.services import git_daemon, make_repo, pebble, pebble_root, push_change
+
+DB_PASSWORD = "correct horse/battery:staple@42"  # URL-hostile on purpose
+DOMAIN = "demo.example.test"
+
+
+@pytest.fixture(scope="module")
+def stack(box, live_dirs):
+    work, bare = make_repo(live_dirs / "git")
+    with git_daemon(bare.parent, box.host_ip), pebble(live_dirs / "pebble", box.ip) as acme:
+        setup = on_box(box, "cat > /usr/local/share/ca-certificates/pebble-listener.crt && update-ca-certificates "
+                            f">/dev/null && echo '{box.ip} {DOMAIN}' >> /etc/hosts && echo ready",
+                       stdin=acme["listener_ca"])
+        assert setup.stdout.strip() == "ready", setup.stderr
+        text = (ROOT / "examples" / "flask-app.yaml").read_text()
+        text = text.replace("10.99.1.1", box.host_ip).replace("10.99.1.2", box.ip)
+        recipe = live_dirs / "flask-app.yaml"
+        recipe.write_text(text)
+        yield {"recipe": recipe, "work": work, "bare": bare, "pebble": live_dirs / "pebble"}
+
+
+def apply(live_dirs, recipe, *extra: str):
+    result = cli(live_dirs, "apply", str(recipe), "--yes", "--json", *extra, env={"DEMO_DB_PASSWORD": DB_PASSWORD},
+                 timeout=1500)
+    summary = finished(result)
+    failures = [e for e in events(result) if e["event"] == "step_failed"]
+    assert result.returncode == 0 and summary["ok"], (failures, result.stdout[-4000:], result.stderr[-2000:])
+    return result, summary
+
+
+def https(box, root_ca: str, path: str = "/") -> subprocess.CompletedProcess[str]:
+    ca = "/tmp/deploy-wizard-test-pebble-root.pem"
+    with open(ca, "w") as handle:
+        handle.write(root_ca)
+    return subprocess.run(["curl", "-sS", "-m", "20", "--cacert", ca, "--resolve", f"{DOMAIN}:443:{box.ip}",
+                           "-w", "\n%{http_code}", f"https://{DOMAIN}{path}"], capture_output=True, text=True)
+
+
+def test_fresh_server_to_https_app_and_second_apply_is_a_noop(box, live_dirs, stack) -> None:
+    first, summary = apply(live_dirs, stack["recipe"])
+    assert set(summary["changed_steps"]) >= {"os_updates", "python", "code", "database", "app_server", "nginx",
+                                              "tls", "firewall", "monitoring"}
+    assert DB_PASSWORD not in first.stdout + first.stderr
+    assert DB_PASSWORD not in open(summary["journal"]).read()
+
+    root = pebble_root(stack["pebble"])
+    page = https(box, root)
+    assert page.stdout.endswith("\n200") and "Hello from deploy-wizard" in page.stdout, page.stdout + page.stderr
+    css = https(box, root, "/static/style.css")
+    assert css.stdout.endswith("\n200") and "font-family" in css.stdout
+    redirect = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", f"Host: {DOMAIN}",
+                               f"http://{box.ip}/"], capture_output=True, text=True)
+    assert redirect.stdout == "301"
+    blocked = subprocess.run(["curl", "-s", "-m", "3", f"http://{box.ip}:9100/metrics"], capture_output=True)
+    assert blocked.returncode != 0  # node exporter: localhost only, and the firewall drops the port
+    assert "node_cpu_seconds_total" in on_box(box, "curl -s 127.0.0.1:9100/metrics | head -c 100000").stdout
+
+    second, again = apply(live_dirs, stack["recipe"])
+    assert again["changes"] == 0, [e for e in events(second) if e["event"] == "change_started"]
+    statuses = {e["step"]: e["status"] for e in events(second) if e["event"] == "step_finished"}
+    assert set(statuses.values()) == {"ok"} and len(statuses) == 11
+
+    # the app survives restarts of its services
+    on_box(box, "systemctl restart demo.service nginx")
+    time.sleep(1)
+    assert "visits:" in https(box, root).stdout
+
+
+def test_changed_setting_changes_only_what_it_must(box, live_dirs, stack) -> None:
+    changed = live_dirs / "workers.yaml"
+    changed.write_text(stack["recipe"].read_text().replace("workers: 2", "workers: 3"))
+    result, summary = apply(live_dirs, changed)
+    assert summary["changed_steps"] == ["app_server"]
+    described = [e["description"] for e in events(result) if e["event"] == "change_started"]
+    assert any("demo.service" in d for d in described)
+    assert on_box(box, "pgrep -c -f 'gunicorn.*app:app'").stdout.strip() == "4"  # master + 3 workers
+    apply(live_dirs, stack["recipe"])  # back to 2
+
+
+def test_new_commit_is_a_new_release_with_migrations_and_a_graceful_reload(box, live_dirs, stack) -> None:
+    before = on_box(box, "readlink /srv/demo/current").stdout.strip()
+    sha = push_change(stack["work"], stack["bare"], "static/style.css", "h1 { color: #c30; }\n")
+    result, summary = apply(live_dirs, stack["recipe"])
+    assert summary["changed_steps"] == ["code", "database", "app_server"]
+    after = on_box(box, "readlink /srv/demo/current").stdout.strip()
+    assert after == f"releases/{sha[:12]}" and after != before
+    assert on_box(box, "ls /srv/demo/releases | wc -l").stdout.strip() == "2"  # the old one kept for rollback
+    assert "#c30" in https(box, pebble_root(stack["pebble"]), "/static/style.css").stdout
+    _, again = apply(live_dirs, stack["recipe"])
+    assert again["changes"] == 0
