@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from wizard.commands import Command, Secret
 from wizard.facts import Fact, FactValues, FileState
+from wizard.i18n import _
 
 
 class PlanError(Exception):
@@ -194,6 +195,6 @@ def file_change(why: str, path: str, content: str | bytes, old: FileState | None
     wanted_mode = mode.lstrip("0") or "0"
     if (old is not None and old.sha256 == hashlib.sha256(data).hexdigest() and old.mode == wanted_mode
             and old.owner == owner and old.group == group):
-        yield Ok(f"{path} is up to date")
+        yield Ok(_("{path} is up to date").format(path=path))
         return
     yield PutFile(why, path, data, mode=mode, owner=owner, group=group, old=old, secret=secret)
