@@ -95,6 +95,13 @@ def env_files(ctx: Context) -> list[str]:
     return [f"{ctx.env_dir}/app.env", f"{ctx.env_dir}/database.env"]
 
 
+def unit_values(s: AppServerSettings, ctx: Context, workers: int) -> dict[str, object]:
+    """What the socket and service templates are rendered with."""
+    return {"app": ctx.app, "user": ctx.user, "socket": ctx.socket, "current": ctx.current, "venv": ctx.venv,
+            "env_files": env_files(ctx), "workers": workers, "timeout": s.timeout, "module": s.module,
+            "worker_class": "uvicorn.workers.UvicornWorker" if s.worker_class == "uvicorn" else ""}
+
+
 class AppServer(Step):
     name = "app_server"
     title = "App server (gunicorn)"
@@ -147,9 +154,7 @@ class AppServer(Step):
     def plan(self, s: AppServerSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         socket_unit, service_unit, env_file = self._paths(ctx)
         workers = s.workers or 2 * facts[CpuCount()] + 1
-        values = {"app": ctx.app, "user": ctx.user, "socket": ctx.socket, "current": ctx.current, "venv": ctx.venv,
-                  "env_files": env_files(ctx), "workers": workers, "timeout": s.timeout, "module": s.module,
-                  "worker_class": "uvicorn.workers.UvicornWorker" if s.worker_class == "uvicorn" else ""}
+        values = unit_values(s, ctx, workers)
         yield from ensure_dirs(app_dirs(ctx), facts)
         content, secret = self._env_content(s, ctx)
         changed: list[Change | Ok] = list(file_change(
