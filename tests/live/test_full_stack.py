@@ -100,3 +100,48 @@ def test_new_commit_is_a_new_release_with_migrations_and_a_graceful_reload(box, 
     assert "#c30" in https(box, pebble_root(stack["pebble"]), "/static/style.css").stdout
     _, again = apply(live_dirs, stack["recipe"])
     assert again["changes"] == 0
+
+
+def test_bad_template_value_is_refused_before_anything_is_written(box, live_dirs, stack) -> None:
+    before = on_box(box, "sha256sum /etc/nginx/sites-available/demo").stdout
+    bad = live_dirs / "bad.yaml"
+    bad.write_text(stack["recipe"].read_text().replace("server_names: [demo.example.test]",
+                                                        "server_names: ['demo.example.test; }']"))
+    result = cli(live_dirs, "apply", str(bad), "--yes", env={"DEMO_DB_PASSWORD": DB_PASSWORD})
+    assert result.returncode == 2
+    assert "steps.nginx.server_names.0" in result.stderr and "not a valid host name" in result.stderr
+    assert on_box(box, "sha256sum /etc/nginx/sites-available/demo").stdout == before
+
+
+def test_config_failing_nginx_t_is_rolled_back_and_the_old_site_still_serves(box, live_dirs, stack) -> None:
+    root = pebble_root(stack["pebble"])
+    before = on_box(box, "cat /etc/nginx/sites-available/demo").stdout
+    # the server has a broken snippet of its own: any new config fails `nginx -t`
+    on_box(box, "echo 'this is not nginx syntax;' > /etc/nginx/conf.d/broken.conf")
+    try:
+        changed = live_dirs / "bigger-uploads.yaml"
+        changed.write_text(stack["recipe"].read_text().replace("client_max_body_size: 20m",
+                                                               "client_max_body_size: 50m"))
+        result = cli(live_dirs, "apply", str(changed), "--yes", "--json", env={"DEMO_DB_PASSWORD": DB_PASSWORD})
+        assert result.returncode == 1
+        failed = [e for e in events(result) if e["event"] == "step_failed"]
+        assert failed[0]["step"] == "nginx" and "put back" in failed[0]["error"]
+        assert on_box(box, "cat /etc/nginx/sites-available/demo").stdout == before
+        assert "visits:" in https(box, root).stdout  # nginx never loaded the bad state
+    finally:
+        on_box(box, "rm -f /etc/nginx/conf.d/broken.conf")
+    _, again = apply(live_dirs, stack["recipe"])
+    assert again["changes"] == 0
+
+
+def test_wrong_database_password_with_keep_policy_is_a_clear_error(box, live_dirs, stack) -> None:
+    keep = live_dirs / "keep.yaml"
+    text = stack["recipe"].read_text()
+    keep.write_text(text.replace("migrate: command", "migrate: command\n    password_policy: keep"))
+    result = cli(live_dirs, "apply", str(keep), "--yes", "--json", env={"DEMO_DB_PASSWORD": "wrong-password"})
+    assert result.returncode == 1
+    failed = [e for e in events(result) if e["event"] == "step_failed"]
+    assert failed[0]["step"] == "database"
+    assert "differs from the secret env:DEMO_DB_PASSWORD" in failed[0]["error"]
+    assert "wrong-password" not in result.stdout + result.stderr
+    assert "visits:" in https(box, pebble_root(stack["pebble"])).stdout  # the app still uses the right one

@@ -1,0 +1,68 @@
+"""The firewall's lockout guard, live: a non-default SSH port stays open, and a rule set that would lock the
+operator out is undone by the armed revert timer."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+
+from tests.live.conftest import cli, events, finished, on_box, write_recipe
+from wizard.hostkeys import HostKeyStore
+
+
+def reachable(ip: str, port: int) -> bool:
+    try:
+        with socket.create_connection((ip, port), timeout=3) as sock:
+            sock.settimeout(3)
+            return sock.recv(8).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+def test_nondefault_ssh_port_is_allowed_first_and_22_is_closed(box, live_dirs) -> None:
+    setup = on_box(box, "printf 'Port 22\\nPort 2222\\n' > /etc/ssh/sshd_config.d/20-ports.conf && "
+                        "systemctl restart ssh && echo ok")
+    assert setup.stdout.strip() == "ok"
+    time.sleep(1)
+    recipe = write_recipe(live_dirs / "fw.yaml", box, "  firewall:\n    revert_after: 60\n",
+                          extra_target="  port: 2222\n")
+    HostKeyStore(live_dirs / "config" / "deploy-wizard" / "known_hosts").add(box.ip, 2222, box.host_key)
+    result = cli(live_dirs, "apply", str(recipe), "--yes", "--json")
+    assert result.returncode == 0 and finished(result)["ok"], result.stdout[-3000:]
+    described = [e["description"] for e in events(result) if e["event"] == "change_started"]
+    assert described.index("ufw allow 2222/tcp") < described.index("ufw --force enable")
+    assert "prove a fresh SSH login works" in described
+    assert reachable(box.ip, 2222)
+    assert not reachable(box.ip, 22)  # not the port in use, so not opened
+    assert "Status: active" in on_box_port(box, 2222, "ufw status")
+    second = cli(live_dirs, "apply", str(recipe), "--yes", "--json")
+    assert finished(second)["changes"] == 0
+
+
+def on_box_port(box, port: int, command: str) -> str:
+    from wizard import sandbox
+
+    args = sandbox.ssh_command(box.name, "root", [command])
+    args[args.index("-p") + 1] = str(port)
+    args.insert(1, "-o")
+    args.insert(2, f"HostKeyAlias={box.ip}")
+    return subprocess.run(args, capture_output=True, text=True, timeout=60).stdout
+
+
+def test_a_lockout_is_undone_by_the_revert_timer(box, live_dirs) -> None:
+    # a rule that blocks this machine, ahead of ours: enabling ufw would lock the operator out
+    out = on_box_port(box, 2222, f"ufw --force disable && ufw insert 1 deny from {box.host_ip} && ufw status")
+    assert "Status: inactive" in out
+    recipe = write_recipe(live_dirs / "fw2.yaml", box, "  firewall:\n    revert_after: 30\n",
+                          extra_target="  port: 2222\n")
+    started = time.monotonic()
+    result = cli(live_dirs, "apply", str(recipe), "--yes", "--json")
+    assert result.returncode == 1
+    failed = [e for e in events(result) if e["event"] == "step_failed"]
+    assert failed and "fresh SSH login" in failed[0]["error"]
+    assert not reachable(box.ip, 2222)  # locked out for now...
+    while time.monotonic() - started < 90 and not reachable(box.ip, 2222):
+        time.sleep(2)
+    assert reachable(box.ip, 2222), "the revert timer did not turn the firewall off"
+    assert "Status: inactive" in on_box_port(box, 2222, "ufw status")
