@@ -200,3 +200,42 @@ async def test_failed_check_on_a_new_file_removes_it(tmp_path) -> None:
     bad, _, _ = await run(checked("broken config", str(tmp_path)))
     assert not bad.ok
     assert not (tmp_path / "site.conf").exists()
+
+
+class NeedsOperator(Step):
+    """Waits for a person until a marker file exists (as the code step waits for a deploy key)."""
+
+    name = "needs_operator"
+    title = "operator"
+    Settings = DirSettings
+    teaching = Teaching(why="test")
+
+    def facts(self, s, known, ctx):
+        return [FileInfo(s.root + "/key-added")]
+
+    def plan(self, s, facts, ctx):
+        from wizard.steps import WaitForOperator
+
+        if facts[FileInfo(s.root + "/key-added")] is None:
+            yield WaitForOperator("the key is not there", "Add the key, please")
+
+
+async def test_operator_pause_continues_when_the_operator_confirms(tmp_path) -> None:
+    asked: list[tuple[str, str]] = []
+
+    async def operator(step: str, message: str) -> bool:
+        asked.append((step, message))
+        (tmp_path / "key-added").write_text("done")  # the person did it
+        return True
+
+    transport = LocalTransport()
+    await transport.connect()
+    runner = Runner(transport, [(NeedsOperator(), DirSettings(root=str(tmp_path)))], lambda e: None,
+                    ask_operator=operator)
+    result = await runner.apply()
+    assert result.ok and asked == [("needs_operator", "Add the key, please")]
+
+
+async def test_operator_pause_without_a_person_fails_with_the_message(tmp_path) -> None:
+    result, _, _ = await run([(NeedsOperator(), DirSettings(root=str(tmp_path)))])
+    assert not result.ok and "Add the key, please" in result.error and "run apply again" in result.error

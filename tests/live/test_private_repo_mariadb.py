@@ -1,0 +1,56 @@
+"""Live: a private repository over SSH with a deploy key (the run pauses until the key is added), and the
+MariaDB engine with a password that only ever travels as its hash."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from tests.live.conftest import cli, events, finished, on_box, write_recipe
+from tests.live.services import make_repo
+from wizard import sandbox
+
+STEPS = """  deploy_user:
+    name: shop
+  python: {}
+  code:
+    repo: git@127.0.0.1:/srv/git/shop.git
+    deploy_key: true
+    requirements: null
+  database:
+    engine: mariadb
+    password: env:SHOP_DB_PASSWORD
+"""
+
+
+def test_deploy_key_flow_and_mariadb(box, live_dirs) -> None:
+    # a git server on the box itself, reachable only with a key it knows
+    setup = on_box(box, "set -e; apt-get install -y -q git >/dev/null 2>&1; useradd -m -s /usr/bin/git-shell git; "
+                        "mkdir -p /srv/git ~git/.ssh && git init -q --bare -b main /srv/git/shop.git && echo ok")
+    assert setup.stdout.strip() == "ok", setup.stderr
+    work, _ = make_repo(live_dirs / "git")
+    ssh = " ".join(sandbox.ssh_command(box.name, "root")[:-1])
+    subprocess.run(["git", "push", "-q", f"root@{box.ip}:/srv/git/shop.git", "main"], cwd=work, check=True,
+                   env={**os.environ, "GIT_SSH_COMMAND": ssh})
+    on_box(box, "chown -R git:git /srv/git ~git")
+    recipe = write_recipe(live_dirs / "private.yaml", box, STEPS)
+    env = {"SHOP_DB_PASSWORD": "maria's pass%word"}
+
+    first = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=env)
+    assert first.returncode == 1
+    failed = [e for e in events(first) if e["event"] == "step_failed"]
+    assert failed[0]["step"] == "code" and "read-only deploy key" in failed[0]["error"]
+    public = on_box(box, "cat /srv/live/shared/ssh/deploy_key.pub")
+    key = public.stdout.strip()
+    assert key.startswith("ssh-ed25519 ") and key in failed[0]["error"]  # the operator was shown the key
+
+    on_box(box, f"echo '{key}' >> ~git/.ssh/authorized_keys && chown git:git ~git/.ssh/authorized_keys")
+    second = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=env)
+    assert second.returncode == 0, [e for e in events(second) if e["event"] == "step_failed"]
+    assert on_box(box, "test -f /srv/live/current/app.py && echo yes").stdout.strip() == "yes"
+    login = on_box(box, "mysql -u live -p\"$(cat)\" live -N -e 'select 42'", stdin=env["SHOP_DB_PASSWORD"])
+    assert login.stdout.strip() == "42", login.stderr
+    assert "maria's pass%word" not in second.stdout + second.stderr
+    third = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=env)
+    assert finished(third)["changes"] == 0
+
