@@ -9,13 +9,16 @@ Prints, for the re-apply that changes nothing:
 - wall time of one plain `ssh` per command line: what the hand-typed tutorial or a naive script costs;
 and the ratios. Nothing here asserts a time: the numbers are for reading, and for the closing notes.
 
-Usage (root, Linux): python3 bench/noop_reapply.py [--runs 5] [--keep]
+Usage (root, Linux): python3 bench/noop_reapply.py [--runs 5] [--keep] [--full]
+  --full: the whole example stack (examples/flask-app.yaml: Flask + PostgreSQL + nginx + pebble TLS + ufw +
+          monitoring), with the same git server and test CA the live tests use; default: examples/sandbox.yaml.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import subprocess
 import sys
@@ -85,33 +88,62 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="leave the sandbox running")
+    parser.add_argument("--full", action="store_true", help="the whole example stack instead of two steps")
     args = parser.parse_args()
     sandbox.check_host()
     info = sandbox.up(progress=lambda m: print(m, flush=True))
-    try:
-        recipe = load(ROOT / "examples" / "sandbox.yaml")
-        first, _, _, changes = asyncio.run(one_run(recipe, info.ip))
-        print(f"first apply: {changes} changes in {first:.1f} s")
-        ours, sent_lines, per_step = [], [], {}
-        for _ in range(args.runs):
-            elapsed, sent_lines, per_step, changes = asyncio.run(one_run(recipe, info.ip))
-            assert changes == 0, "the re-apply must be a no-op"
-            ours.append(elapsed)
-        one_session = [time_one_session(info, sent_lines) for _ in range(args.runs)]
-        per_command = [time_ssh_per_command(info, sent_lines) for _ in range(args.runs)]
-        med = statistics.median
-        print(f"\nno-op re-apply, median of {args.runs} runs, {len(sent_lines)} commands sent in total "
-              f"(1 connection probe + facts):")
-        for step, trips in per_step.items():
-            print(f"  {step:14} {trips} round trip(s)")
-        print(f"  deploy-wizard (asyncssh, 1 connection)        {med(ours) * 1000:7.0f} ms")
-        print(f"  same commands, one plain ssh session (stdin)  {med(one_session) * 1000:7.0f} ms")
-        print(f"  same commands, one plain ssh per command      {med(per_command) * 1000:7.0f} ms")
-        print(f"  ratio deploy-wizard / one ssh session:   {med(ours) / med(one_session):.2f}")
-        print(f"  ratio deploy-wizard / ssh per command:   {med(ours) / med(per_command):.2f}")
-    finally:
-        if not args.keep:
-            sandbox.down(info.name, progress=lambda m: None)
+    with contextlib.ExitStack() as stack:
+        if args.full:
+            recipe = full_stack_recipe(info, stack)
+        else:
+            recipe = load(ROOT / "examples" / "sandbox.yaml")
+        try:
+            return measure(args, info, recipe)
+        finally:
+            if not args.keep:
+                sandbox.down(info.name, progress=lambda m: None)
+
+
+def full_stack_recipe(info: sandbox.SandboxInfo, stack: contextlib.ExitStack):  # noqa: ANN201
+    """Serve the example app and a test CA beside the sandbox, as the live tests do."""
+    import os
+    import tempfile
+
+    from tests.live.services import git_daemon, make_repo, pebble
+    from wizard.recipefile import parse
+
+    base = Path(tempfile.mkdtemp(prefix="dw-bench-"))
+    _, bare = make_repo(base / "git")
+    stack.enter_context(git_daemon(bare.parent, info.host_ip))
+    acme = stack.enter_context(pebble(base / "pebble", info.ip))
+    subprocess.run(sandbox.ssh_command(info.name, "root", [
+        "cat > /usr/local/share/ca-certificates/pebble.crt && update-ca-certificates >/dev/null && "
+        f"echo '{info.ip} demo.example.test' >> /etc/hosts"]), input=acme["listener_ca"], text=True, check=True)
+    os.environ.setdefault("DEMO_DB_PASSWORD", "bench-password")
+    text = (ROOT / "examples" / "flask-app.yaml").read_text()
+    return parse(text.replace("10.99.1.1", info.host_ip).replace("10.99.1.2", info.ip))
+
+
+def measure(args: argparse.Namespace, info: sandbox.SandboxInfo, recipe) -> int:  # noqa: ANN001
+    first, _, _, changes = asyncio.run(one_run(recipe, info.ip))
+    print(f"first apply: {changes} changes in {first:.1f} s")
+    ours, sent_lines, per_step = [], [], {}
+    for _ in range(args.runs):
+        elapsed, sent_lines, per_step, changes = asyncio.run(one_run(recipe, info.ip))
+        assert changes == 0, "the re-apply must be a no-op"
+        ours.append(elapsed)
+    one_session = [time_one_session(info, sent_lines) for _ in range(args.runs)]
+    per_command = [time_ssh_per_command(info, sent_lines) for _ in range(args.runs)]
+    med = statistics.median
+    print(f"\nno-op re-apply, median of {args.runs} runs, {len(sent_lines)} commands sent in total "
+          f"(1 connection probe + facts):")
+    for step, trips in per_step.items():
+        print(f"  {step:14} {trips} round trip(s)")
+    print(f"  deploy-wizard (asyncssh, 1 connection)        {med(ours) * 1000:7.0f} ms")
+    print(f"  same commands, one plain ssh session (stdin)  {med(one_session) * 1000:7.0f} ms")
+    print(f"  same commands, one plain ssh per command      {med(per_command) * 1000:7.0f} ms")
+    print(f"  ratio deploy-wizard / one ssh session:   {med(ours) / med(one_session):.2f}")
+    print(f"  ratio deploy-wizard / ssh per command:   {med(ours) / med(per_command):.2f}")
     return 0
 
 
