@@ -163,12 +163,10 @@ class AppServer(Step):
         verify = cmd("systemd-analyze", "verify", service_unit, display=f"systemd-analyze verify {service_unit}")
         changed += file_change(_("write the socket unit {path}").format(path=socket_unit), socket_unit,
                                render("gunicorn.socket.j2", **values), facts[FileInfo(socket_unit)])
-        for change in file_change(_("write the service unit {path} ({n} workers)").format(path=service_unit,
-                                                                                           n=workers),
-                                  service_unit, render("gunicorn.service.j2", **values), facts[FileInfo(service_unit)]):
-            if isinstance(change, PutFile):
-                change.check = verify  # a unit systemd rejects is put back before anything loads it
-            changed.append(change)
+        # a unit systemd rejects is put back before anything loads it
+        changed += file_change(_("write the service unit {path} ({n} workers)").format(path=service_unit, n=workers),
+                               service_unit, render("gunicorn.service.j2", **values), facts[FileInfo(service_unit)],
+                               check=verify)
         yield from changed
         files_changed = any(isinstance(c, PutFile) for c in changed)
         socket_state = facts[UnitProperties(f"{ctx.app}.socket")]

@@ -9,9 +9,11 @@ not by process names, and without tools a minimal server may lack (fuser, lsof).
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping, Sequence
 
 from wizard.commands import Command, cmd
 from wizard.i18n import _
+from wizard.steps import RunCommand
 
 LOCK_FILES = "/var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock /var/cache/apt/archives/lock"
 
@@ -50,6 +52,17 @@ def apt_get(*args: str, lock_timeout: int = 600) -> Command:
     return cmd("sh", "-c", f"{WAIT_FOR_LOCK}\nexec {APT_GET}", "sh", *args,
                env={**APT_ENV, "DW_LOCK_TIMEOUT": str(lock_timeout)},
                display=f"apt-get -y {shlex.join(args)}   # {_('after waiting for the dpkg lock')}")
+
+
+def install_missing(packages: Sequence[str], installed: Mapping[str, str | None], *, recommends: bool = True,
+                    lock_timeout: int = 600) -> RunCommand | None:
+    """One `apt-get install` for the packages not installed yet, or None when all are."""
+    missing = [p for p in packages if installed.get(p) is None]
+    if not missing:
+        return None
+    flags = [] if recommends else ["--no-install-recommends"]
+    return RunCommand(_("install {names}").format(names=", ".join(missing)),
+                      apt_get("install", *flags, *missing, lock_timeout=lock_timeout))
 
 
 def apt_update(lock_timeout: int = 600) -> Command:

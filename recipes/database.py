@@ -22,12 +22,12 @@ from urllib.parse import quote as urlquote
 
 from pydantic import AfterValidator, Field
 
-from recipes.apt import apt_get
+from recipes.apt import install_missing
 from recipes.common import app_dirs, as_app, dir_facts, ensure_dirs, mark_done, marker_facts, marker_pending
 from wizard.commands import Command, Secret, cmd, sh
 from wizard.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.i18n import _
-from wizard.steps import Change, Context, Ok, PlanError, PutFile, RunCommand, Step, StepSettings, Teaching
+from wizard.steps import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
 from wizard.validators import SecretRef
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -208,9 +208,9 @@ class Database(Step):
 
     def plan(self, s: DatabaseSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         packages = ENGINES[s.engine]
-        installed = facts[PackagesInstalled(packages)]
-        if not all(installed.values()):
-            yield RunCommand(_("install {names}").format(names=", ".join(packages)), apt_get("install", *packages))
+        install = install_missing(packages, facts[PackagesInstalled(packages)])
+        if install:
+            yield install
             return  # the role and database are planned once the server runs
         password = ctx.secret(s.password, "database.password")
         db, user = s.db_name(ctx), s.db_user(ctx)
@@ -222,15 +222,17 @@ class Database(Step):
             url = f"mysql://{user}:{urlquote(password.reveal(), safe='')}@127.0.0.1:3306/{db}"
         yield from ensure_dirs(app_dirs(ctx), facts)
         content = f"# Managed by deploy-wizard (step database).\nDATABASE_URL={url}\n"
-        old = facts[FileInfo(self._env_file(ctx))]
-        if old is None or old.sha256 != hashlib.sha256(content.encode()).hexdigest() or old.mode != "600" \
-                or old.owner != ctx.user:
-            yield PutFile(_("write DATABASE_URL to {path} (only {user} can read it)").format(
-                path=self._env_file(ctx), user=ctx.user), self._env_file(ctx), content.encode(), mode="0600",
-                owner=ctx.user, group=ctx.user, old=old, secret=True)
-        else:
-            yield Ok(_("{path} is up to date").format(path=self._env_file(ctx)))
+        path = self._env_file(ctx)
+        yield from file_change(_("write DATABASE_URL to {path} (only {user} can read it)").format(
+            path=path, user=ctx.user), path, content, facts[FileInfo(path)], mode="0600", owner=ctx.user,
+            group=ctx.user, secret=True)
         yield from self._plan_migrations(s, facts, ctx)
+
+    def _may_change_password(self, s: DatabaseSettings, user: str) -> None:
+        if s.password_policy == "keep":
+            raise PlanError(_("the password of database role {user} differs from the secret {ref}, and "
+                              "password_policy is keep: give the right secret, or use password_policy: set").format(
+                                  user=user, ref=s.password))
 
     def _plan_postgres(self, s: DatabaseSettings, state: dict[str, object], password: Secret, db: str,
                        user: str) -> Iterator[Change | Ok]:
@@ -238,10 +240,8 @@ class Database(Step):
             raise PlanError(_("PostgreSQL does not answer: check `systemctl status postgresql`"))
         verifier = state["verifier"]
         if not state["role"] or not scram_matches(password.reveal(), verifier if isinstance(verifier, str) else None):
-            if state["role"] and s.password_policy == "keep":
-                raise PlanError(_("the password of database role {user} differs from the secret {ref}, and "
-                                  "password_policy is keep: give the right secret, or use password_policy: set").format(
-                                      user=user, ref=s.password))
+            if state["role"]:
+                self._may_change_password(s, user)
             # Only the SCRAM verifier travels, and on stdin: the password never reaches the server.
             verb = "alter" if state["role"] else "create"
             sql = Secret("database role SQL", f"{verb} role \"{user}\" login password "
@@ -268,10 +268,8 @@ class Database(Step):
             raise PlanError(_("MariaDB does not answer: check `systemctl status mariadb`"))
         wanted = mysql_native_hash(password.reveal())
         if not state["user"] or state["hash"] != wanted:
-            if state["user"] and s.password_policy == "keep":
-                raise PlanError(_("the password of database role {user} differs from the secret {ref}, and "
-                                  "password_policy is keep: give the right secret, or use password_policy: set").format(
-                                      user=user, ref=s.password))
+            if state["user"]:
+                self._may_change_password(s, user)
             verb = "ALTER" if state["user"] else "CREATE"
             sql = Secret("database user SQL", f"{verb} USER '{user}'@'localhost' IDENTIFIED BY PASSWORD '{wanted}';\n")
             why = (_("set the password of role {user} to the secret") if state["user"]

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from recipes.apt import apt_get
+from recipes.apt import install_missing
 from recipes.common import UnitProperties
 from recipes.templating import render
 from wizard.commands import Command, cmd, sh
@@ -102,10 +102,9 @@ class Firewall(Step):
             yield UfwState()
 
     def plan(self, s: FirewallSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
-        installed = facts[PackagesInstalled(self._packages(s))]
-        missing = [p for p in self._packages(s) if installed[p] is None]
-        if missing:
-            yield RunCommand(_("install {names}").format(names=", ".join(missing)), apt_get("install", *missing))
+        install = install_missing(self._packages(s), facts[PackagesInstalled(self._packages(s))])
+        if install:
+            yield install
             return
         ufw = facts[UfwState()]
         for rule in self._rules(s, ctx):
@@ -136,14 +135,12 @@ class Firewall(Step):
 
     def _plan_hardening(self, s: FirewallSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         changes = list(file_change(_("SSH: no root logins, no passwords"), HARDENING,
-                                   render("sshd-hardening.conf.j2", user=ctx.user), facts[FileInfo(HARDENING)]))
+                                   render("sshd-hardening.conf.j2", user=ctx.user), facts[FileInfo(HARDENING)],
+                                   check=cmd("sshd", "-t")))
         if not any(isinstance(c, PutFile) for c in changes):
             yield from changes
             return
         yield ProveLogin(_("prove a key login as {user} works before passwords and root are refused").format(
             user=ctx.user), user=ctx.user)
-        for change in changes:
-            if isinstance(change, PutFile):
-                change.check = cmd("sshd", "-t")
-            yield change
+        yield from changes
         yield RunCommand(_("reload sshd"), cmd("systemctl", "reload", "ssh"))

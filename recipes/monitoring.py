@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from recipes.apt import apt_get
+from recipes.apt import install_missing
 from recipes.common import UnitProperties
 from recipes.nginx import NginxSettings
 from recipes.templating import render
@@ -119,11 +119,9 @@ class Monitoring(Step):
     def plan(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         packages = self._packages(s)
         if packages:
-            installed = facts[PackagesInstalled(packages)]
-            missing = [p for p in packages if installed[p] is None]
-            if missing:
-                yield RunCommand(_("install {names}").format(names=", ".join(missing)),
-                                 apt_get("install", "--no-install-recommends", *missing))
+            install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False)
+            if install:
+                yield install
                 return  # configure against the installed packages' files in the next pass
             yield Ok(_("packages installed: {names}").format(names=", ".join(packages)))
         if s.node_exporter:
@@ -141,32 +139,26 @@ class Monitoring(Step):
             "systemd-journald", None)
         if s.logrotate:
             path = f"/etc/logrotate.d/{ctx.app}"
-            for change in file_change(_("rotate /var/log/{app}/*.log daily, keep {n}").format(app=ctx.app,
-                                                                                               n=s.logrotate_keep),
-                                      path, render("logrotate.j2", app=ctx.app, user=ctx.user, frequency="daily",
-                                                   keep=s.logrotate_keep), facts[FileInfo(path)]):
-                if isinstance(change, PutFile):
-                    change.check = cmd("logrotate", "--debug", path)
-                yield change
+            yield from file_change(_("rotate /var/log/{app}/*.log daily, keep {n}").format(app=ctx.app,
+                                                                                            n=s.logrotate_keep),
+                                   path, render("logrotate.j2", app=ctx.app, user=ctx.user, frequency="daily",
+                                                keep=s.logrotate_keep), facts[FileInfo(path)],
+                                   check=cmd("logrotate", "--debug", path))
         if s.prometheus:
             yield from self._restart_on_change(
                 file_change(_("Prometheus scrapes the exporters"), PROMETHEUS, render(
                     "prometheus.yml.j2", node_target=s.node_exporter_listen.replace("0.0.0.0", "127.0.0.1"),
                     nginx_exporter=s.nginx_exporter, postgres_exporter=s.postgres_exporter),
-                    facts[FileInfo(PROMETHEUS)], owner="root", group="root"),
-                "prometheus", facts[UnitProperties("prometheus.service")], check=cmd("promtool", "check", "config",
-                                                                                      PROMETHEUS))
+                    facts[FileInfo(PROMETHEUS)], check=cmd("promtool", "check", "config", PROMETHEUS)),
+                "prometheus", facts[UnitProperties("prometheus.service")])
         if s.health_check:
             yield from self._plan_health(s, facts, ctx)
 
-    def _restart_on_change(self, changes: Iterable[Change | Ok], service: str, state: dict[str, str] | None,
-                           check: object = None) -> Iterator[Change | Ok]:
+    def _restart_on_change(self, changes: Iterable[Change | Ok], service: str,
+                           state: dict[str, str] | None) -> Iterator[Change | Ok]:
         changed = False
         for change in changes:
-            if isinstance(change, PutFile):
-                changed = True
-                if check is not None:
-                    change.check = check  # type: ignore[assignment]
+            changed = changed or isinstance(change, PutFile)
             yield change
         if changed:
             yield RunCommand(_("restart {unit} to load it").format(unit=service), cmd("systemctl", "restart", service))

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from recipes.apt import apt_get
+from recipes.apt import install_missing
 from recipes.common import Readlink, UnitProperties
 from recipes.static_files import StaticSettings, media_root, static_root
 from recipes.templating import render
@@ -93,13 +93,10 @@ def site_changes(ctx: Context, s: NginxSettings, facts: FactValues) -> Iterator[
     if facts[PathInfo(ACME_ROOT)] is None:
         yield RunCommand(_("create {path} for certificate challenges").format(path=ACME_ROOT),
                          cmd("install", "-d", "-m", "0755", ACME_ROOT))
-    changed = False
-    for change in file_change(_("write the nginx site {path}").format(path=site_path(ctx)), site_path(ctx),
-                              render_site(ctx, s, facts), facts[FileInfo(site_path(ctx))]):
-        if isinstance(change, PutFile):
-            change.check = NGINX_TEST
-            changed = True
-        yield change
+    changes = list(file_change(_("write the nginx site {path}").format(path=site_path(ctx)), site_path(ctx),
+                               render_site(ctx, s, facts), facts[FileInfo(site_path(ctx))], check=NGINX_TEST))
+    yield from changes
+    changed = any(isinstance(change, PutFile) for change in changes)
     if facts[Readlink(enabled_path(ctx))] != site_path(ctx):
         yield RunCommand(_("enable the site"), cmd("ln", "-sfn", site_path(ctx), enabled_path(ctx)))
         changed = True
@@ -133,8 +130,9 @@ class Nginx(Step):
         yield from site_facts(ctx)
 
     def plan(self, s: NginxSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
-        if facts[PackagesInstalled(("nginx",))]["nginx"] is None:
-            yield RunCommand(_("install {names}").format(names="nginx"), apt_get("install", "nginx"))
+        install = install_missing(("nginx",), facts[PackagesInstalled(("nginx",))])
+        if install:
+            yield install
             return  # the site is planned against the installed package's files
         yield from site_changes(ctx, s, facts)
         if s.default_site == "remove" and facts[PathInfo("/etc/nginx/sites-enabled/default")] is not None:

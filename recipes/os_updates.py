@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from recipes.apt import apt_get, apt_update
+from recipes.apt import apt_get, apt_update, install_missing
 from recipes.templating import render
 from wizard.commands import sh
 from wizard.facts import (
@@ -108,11 +108,10 @@ class OsUpdates(Step):
 
         packages = self._packages(s)
         if packages:
-            installed = facts[PackagesInstalled(packages)]
-            missing = [p for p in packages if installed.get(p) is None]
-            if missing:
-                yield RunCommand(_("install {names}").format(names=", ".join(missing)),
-                                 apt_get("install", "--no-install-recommends", *missing, lock_timeout=s.lock_timeout))
+            install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False,
+                                      lock_timeout=s.lock_timeout)
+            if install:
+                yield install
             else:
                 yield Ok(_("packages installed: {names}").format(names=", ".join(packages)))
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from recipes.apt import apt_get
+from recipes.apt import install_missing
 from recipes.common import app_dirs, dir_facts, ensure_dirs
 from wizard.commands import Command, cmd, sh
 from wizard.facts import Fact, FactValues, OsRelease, PackagesInstalled
@@ -143,9 +143,9 @@ class PythonEnv(Step):
             yield RunCommand(_("add the deadsnakes PPA, which packages other Python versions for Ubuntu"),
                              sh("apt-get install -y -q software-properties-common && "
                                 "add-apt-repository -y ppa:deadsnakes/ppa", env={"DEBIAN_FRONTEND": "noninteractive"}))
-        if missing:
-            yield RunCommand(_("install {names}").format(names=", ".join(missing)),
-                             apt_get("install", "--no-install-recommends", *missing))
+        install = install_missing(packages, installed, recommends=False)
+        if install:
+            yield install
         else:
             yield Ok(_("packages installed: {names}").format(names=", ".join(packages)))
         yield from ensure_dirs(app_dirs(ctx), facts)

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from recipes.apt import apt_get
+from recipes.apt import install_missing
 from recipes.common import UnitProperties
 from recipes.nginx import ACME_ROOT, NginxSettings, site_changes, site_facts
 from recipes.templating import render
@@ -131,8 +131,9 @@ class Tls(Step):
     def plan(self, s: TlsSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         domains = self._domains(s, ctx)
         if s.installer == "apt":
-            if facts[PackagesInstalled(("certbot",))]["certbot"] is None:
-                yield RunCommand(_("install {names}").format(names="certbot"), apt_get("install", "certbot"))
+            install = install_missing(("certbot",), facts[PackagesInstalled(("certbot",))])
+            if install:
+                yield install
         elif facts[PathInfo(f"{PIP_CERTBOT}/bin/certbot")] is None:
             yield RunCommand(_("install certbot from PyPI into {path}, as certbot's own instructions do").format(
                 path=PIP_CERTBOT), sh('python3 -m venv "$1" && "$1/bin/pip" install -q --disable-pip-version-check '

@@ -8,6 +8,7 @@ of Debian and Ubuntu hosts without any server.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -187,14 +188,17 @@ class Step(ABC):
 
 
 def file_change(why: str, path: str, content: str | bytes, old: FileState | None, *, mode: str = "0644",
-                owner: str = "root", group: str = "root", secret: bool = False) -> Iterator[Change | Ok]:
-    """Yield a PutFile when content or metadata differ, else an Ok: the hash comparison every step shares."""
-    import hashlib
+                owner: str = "root", group: str = "root", secret: bool = False,
+                check: Command | None = None) -> Iterator[Change | Ok]:
+    """Yield a PutFile when content or metadata differ, else an Ok: the hash comparison every step shares.
 
+    `check` validates the written file on the server (nginx -t, sshd -t...); a failing check puts the old
+    file back.
+    """
     data = content.encode() if isinstance(content, str) else content
     wanted_mode = mode.lstrip("0") or "0"
     if (old is not None and old.sha256 == hashlib.sha256(data).hexdigest() and old.mode == wanted_mode
             and old.owner == owner and old.group == group):
         yield Ok(_("{path} is up to date").format(path=path))
         return
-    yield PutFile(why, path, data, mode=mode, owner=owner, group=group, old=old, secret=secret)
+    yield PutFile(why, path, data, mode=mode, owner=owner, group=group, old=old, secret=secret, check=check)
