@@ -86,6 +86,9 @@ class RemoteRef(Fact):
                   'timeout 60 git ls-remote -- "$2" "$3" 2>&1; echo "rc=$?"',
                   self.user, self.repo, self.ref, env["GIT_SSH_COMMAND"], env["HOME"])
 
+    def fresh(self) -> dict[str, str | None]:
+        return {"sha": "<commit>", "error": None}  # shown as releases/<commit> in previews
+
     def parse(self, out: str, status: int) -> dict[str, str | None]:
         lines = out.strip().splitlines()
         rc = lines[-1].removeprefix("rc=") if lines and lines[-1].startswith("rc=") else "1"

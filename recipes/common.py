@@ -46,6 +46,9 @@ class DirEntries(Fact):
         return sh('[ -d "$1" ] && cd "$1" && for e in * ; do [ -e "$e" ] && stat -c "%Y %n" "$e"; done; true',
                    self.path)
 
+    def fresh(self) -> list[str]:
+        return []
+
     def parse(self, out: str, status: int) -> list[str]:
         rows = [line.split(" ", 1) for line in out.splitlines() if " " in line]
         return [name for _, name in sorted(rows, key=lambda r: (int(r[0]), r[1]))]
@@ -56,6 +59,9 @@ class CpuCount(Fact):
 
     def command(self) -> Command:
         return cmd("nproc")
+
+    def fresh(self) -> int:
+        return 2
 
     def parse(self, out: str, status: int) -> int:
         return int(out.strip() or 1)
@@ -74,6 +80,9 @@ class UnitProperties(Fact):
     def command(self) -> Command:
         return cmd("systemctl", "show", "-p", "ActiveState,UnitFileState,NeedDaemonReload,LoadState", self.unit)
 
+    def fresh(self) -> dict[str, str]:
+        return {}
+
     def parse(self, out: str, status: int) -> dict[str, str]:
         return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
@@ -91,6 +100,9 @@ class Ancestors(Fact):
     def command(self) -> Command:
         return sh('p=$1; while [ "$p" != / ] && [ -n "$p" ]; do [ -e "$p" ] && stat -c "%a %F %n" "$p"; '
                    'p=$(dirname "$p"); done; true', self.path)
+
+    def fresh(self) -> list[tuple[str, str]]:
+        return []
 
     def parse(self, out: str, status: int) -> list[tuple[str, str]]:
         rows = []

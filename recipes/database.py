@@ -107,6 +107,9 @@ class PgState(Fact):
         return sh('printf "%s\\n" "$3" | runuser -u postgres -- psql -X -q -t -A -F "|" -v r="$1" -v d="$2"',
                   self.role, self.database, sql)
 
+    def fresh(self) -> dict[str, object]:
+        return {"reachable": True, "role": False, "verifier": None, "db_owner": None}
+
     def parse(self, out: str, status: int) -> dict[str, object]:
         state: dict[str, object] = {"reachable": status == 0, "role": False, "verifier": None, "db_owner": None}
         for line in out.splitlines():
@@ -133,6 +136,9 @@ class MariaState(Fact):
                "select 'grant', count(*) from mysql.db where User = '{u}' and Db = '{d}' and Host = 'localhost';")
         # names are validated identifiers ([a-z0-9_]), so they are safe inside SQL string literals
         return sh('mysql -N -B -e "$1"', sql.format(u=self.user, d=self.database))
+
+    def fresh(self) -> dict[str, object]:
+        return {"reachable": True, "user": False, "hash": None, "db": False, "grant": False}
 
     def parse(self, out: str, status: int) -> dict[str, object]:
         state: dict[str, object] = {"reachable": status == 0, "user": False, "hash": None, "db": False,

@@ -43,6 +43,9 @@ class UfwState(Fact):
         return sh('ufw status | head -n1; ufw show added 2>/dev/null | grep "^ufw " || true; '
                   '. /etc/default/ufw 2>/dev/null; echo "policy=${DEFAULT_INPUT_POLICY:-}"')
 
+    def fresh(self) -> dict[str, object]:
+        return {"active": False, "rules": set(), "policy": "DROP"}
+
     def parse(self, out: str, status: int) -> dict[str, object]:
         lines = out.splitlines()
         rules = {line.removeprefix("ufw ").strip() for line in lines if line.startswith("ufw ")}

@@ -57,6 +57,9 @@ class VenvPackages(Fact):
         return sh('for d in "$1"/lib/python3*/site-packages/*.dist-info; do [ -d "$d" ] && basename "$d"; done; true',
                   self.venv)
 
+    def fresh(self) -> dict[str, str]:
+        return {}
+
     def parse(self, out: str, status: int) -> dict[str, str]:
         found = {}
         for line in out.split():

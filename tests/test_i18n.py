@@ -30,6 +30,10 @@ def message_ids() -> set[str]:
         ids |= {text for pair in step.teaching.troubleshoot for text in pair}
         ids |= {f.description for f in step.Settings.model_fields.values() if f.description}
     ids |= {f.description for f in Target.model_fields.values() if f.description}
+    for path in (ROOT / "screens").glob("*.py"):  # step screens name their title as a class attribute
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "TITLE" for t in node.targets):
+                ids.add(node.value.value)  # type: ignore[attr-defined]
     return ids
 
 

@@ -12,6 +12,7 @@ import getpass
 import json
 import os
 import sys
+from pathlib import Path
 
 from wizard import i18n
 from wizard.i18n import _
@@ -50,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--quiet", "-q", action="store_true", help=_("hide command output, show steps only"))
 
     sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
+    edit = sub.add_parser("edit", help=_("open a recipe (or a draft) in the wizard"))
+    edit.add_argument("file", help=_("the recipe file (YAML)"))
 
     sandbox = sub.add_parser("sandbox", help=_("a throwaway local Debian 12 server to practise on (needs root)"),
                              description=_("Boot throwaway Debian 12 servers on this machine with systemd-nspawn. "
@@ -92,11 +95,28 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "sandbox":
             return _sandbox(args)
+        if args.command == "edit" or (args.command is None and _interactive()):
+            return _tui(Path(args.file) if args.command == "edit" else None)
     except KeyboardInterrupt:
         print(_("Interrupted."), file=sys.stderr)
         return 130
     parser.print_help()
     return EXIT_OK
+
+
+def _tui(file: Path | None) -> int:
+    from wizard.recipefile import RecipeError
+
+    if not _interactive():
+        _err(_("The wizard needs a terminal; use `deploy-wizard apply FILE --yes` to replay a recipe without one."))
+        return EXIT_BAD_INPUT
+    try:
+        from wizard.app import run_app
+
+        return run_app(file)
+    except RecipeError as exc:
+        _err(exc.render())
+        return EXIT_BAD_INPUT
 
 
 # ------------------------------------------------------------------------------------------ plan/apply

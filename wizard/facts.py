@@ -37,6 +37,10 @@ class Fact(ABC):
     @abstractmethod
     def parse(self, out: str, status: int) -> Any: ...
 
+    def fresh(self) -> Any:
+        """The value on a fresh Debian 12 server: what plan previews assume before any server is reached."""
+        return None
+
     def __hash__(self) -> int:
         return hash(self.key)
 
@@ -52,6 +56,10 @@ class OsRelease(Fact):
 
     def command(self) -> Command:
         return cmd("cat", "/etc/os-release")
+
+    def fresh(self) -> dict[str, str]:
+        return {"ID": "debian", "VERSION_ID": "12", "VERSION_CODENAME": "bookworm",
+                "PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)"}
 
     def parse(self, out: str, status: int) -> dict[str, str]:
         values = {}
@@ -75,6 +83,9 @@ class PackagesInstalled(Fact):
     def command(self) -> Command:
         return cmd("dpkg-query", "-W", "-f", "${Package}\\t${db:Status-Abbrev}\\t${Version}\\n", *self.names,
                    Op("2>/dev/null"), Op("|| true"))
+
+    def fresh(self) -> dict[str, str | None]:
+        return {name: None for name in self.names}
 
     def parse(self, out: str, status: int) -> dict[str, str | None]:
         found: dict[str, str | None] = {name: None for name in self.names}
@@ -154,6 +165,9 @@ class ServiceState(Fact):
     def command(self) -> Command:
         return sh('systemctl is-active "$1"; systemctl is-enabled "$1" 2>/dev/null || echo absent', self.unit)
 
+    def fresh(self) -> dict[str, str]:
+        return {"active": "inactive", "enabled": "absent"}
+
     def parse(self, out: str, status: int) -> dict[str, str]:
         lines = out.split() + ["unknown", "unknown"]
         return {"active": lines[0], "enabled": lines[1]}
@@ -199,6 +213,9 @@ class CommandExists(Fact):
     def command(self) -> Command:
         return sh('command -v "$1" >/dev/null 2>&1 && echo yes || echo no', self.name)
 
+    def fresh(self) -> bool:
+        return False
+
     def parse(self, out: str, status: int) -> bool:
         return out.strip() == "yes"
 
@@ -234,6 +251,9 @@ class Upgradable(Fact):
         return cmd("apt-get", "-s", "-o", "Debug::NoLocking=1", self.mode, Op("2>/dev/null"), Op("|"),
                    "awk", "/^Inst /{print $2}")
 
+    def fresh(self) -> list[str]:
+        return []
+
     def parse(self, out: str, status: int) -> list[str]:
         return out.split()
 
@@ -243,6 +263,9 @@ class Timezone(Fact):
 
     def command(self) -> Command:
         return sh('readlink /etc/localtime || echo none; cat /etc/timezone 2>/dev/null || echo none')
+
+    def fresh(self) -> dict[str, str | None]:
+        return {"localtime": "Etc/UTC", "timezone_file": "Etc/UTC"}
 
     def parse(self, out: str, status: int) -> dict[str, str | None]:
         lines = out.splitlines() + ["none", "none"]
@@ -261,6 +284,9 @@ class ZoneExists(Fact):
     def command(self) -> Command:
         return sh('[ -f "/usr/share/zoneinfo/$1" ] && echo yes || echo no', self.zone)
 
+    def fresh(self) -> bool:
+        return True
+
     def parse(self, out: str, status: int) -> bool:
         return out.strip() == "yes"
 
@@ -270,6 +296,9 @@ class Hostname(Fact):
 
     def command(self) -> Command:
         return sh("cat /etc/hostname 2>/dev/null; hostname")
+
+    def fresh(self) -> dict[str, str]:
+        return {"file": "debian", "running": "debian"}
 
     def parse(self, out: str, status: int) -> dict[str, str]:
         lines = out.split() + ["", ""]

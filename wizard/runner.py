@@ -49,6 +49,7 @@ MAX_FACT_ROUNDS = 4
 
 BeforeChange = Callable[[str, Change], Awaitable[bool]]  # step-through: False skips nothing, it aborts
 AskOperator = Callable[[str, str], Awaitable[bool]]  # (step, message) -> done? ; False aborts the step
+OnFailure = Callable[[str, str], Awaitable[str]]  # (step, error) -> "retry" | "skip" | "abort"
 
 
 class StepError(Exception):
@@ -90,6 +91,7 @@ class RunResult:
     round_trips: int
     plans: list[StepPlan] = field(default_factory=list)
     journal: str | None = None
+    skipped: list[str] = field(default_factory=list)  # failed steps the operator chose to skip
 
 
 Selected = list[tuple[Step, StepSettings]]
@@ -98,7 +100,9 @@ Selected = list[tuple[Step, StepSettings]]
 class Runner:
     def __init__(self, transport: Transport, selected: Selected, emit: Sink, *, max_passes: int = 3,
                  before_change: BeforeChange | None = None, journal: str | None = None,
-                 ctx: Context | None = None, ask_operator: AskOperator | None = None) -> None:
+                 ctx: Context | None = None, ask_operator: AskOperator | None = None,
+                 on_failure: OnFailure | None = None) -> None:
+        self.on_failure = on_failure
         self.journal = journal
         self.ctx = ctx or Context()
         self.ask_operator = ask_operator
@@ -162,26 +166,37 @@ class Runner:
     async def apply(self) -> RunResult:
         started = time.monotonic()
         self._header("apply")
-        total, changed, error, failed = 0, [], None, None
-        for index, (step, settings) in enumerate(self.selected):
+        total, changed, error, failed, skipped = 0, [], None, None, []
+        index = 0
+        while index < len(self.selected):
+            step, settings = self.selected[index]
             self.emit(StepStarted(step=step.name, index=index, total=len(self.selected)))
             t0, trips = time.monotonic(), self.transport.round_trips
             try:
                 count = await self.apply_step(step, settings)
             except (StepError, PlanError, TransportError) as exc:
-                error, failed = str(exc), step.name
-                self.emit(StepFailed(step=step.name, error=error))
+                self.emit(StepFailed(step=step.name, error=str(exc)))
                 self.emit(StepFinished(step=step.name, status="failed", changes=0, seconds=time.monotonic() - t0,
                                        round_trips=self.transport.round_trips - trips))
+                decision = await self.on_failure(step.name, str(exc)) if self.on_failure else "abort"
+                if decision == "retry":
+                    continue
+                if decision == "skip":
+                    skipped.append(step.name)
+                    index += 1
+                    continue
+                error, failed = str(exc), step.name
                 break
             total += count
             if count:
                 changed.append(step.name)
             self.emit(StepFinished(step=step.name, status="changed" if count else "ok", changes=count,
                                    seconds=time.monotonic() - t0, round_trips=self.transport.round_trips - trips))
-        result = RunResult(ok=error is None, changes=total, changed_steps=changed, failed_step=failed, error=error,
+            index += 1
+        result = RunResult(ok=error is None and not skipped, changes=total, changed_steps=changed,
+                           failed_step=failed or (skipped[0] if skipped else None), error=error,
                            seconds=time.monotonic() - started, round_trips=self.transport.round_trips,
-                           journal=self.journal)
+                           journal=self.journal, skipped=skipped)
         self._footer(result)
         return result
 

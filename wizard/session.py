@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from wizard.commands import Masker, Secret
 from wizard.events import Sink, fan_out
 from wizard.recipefile import Recipe
-from wizard.runner import AskOperator, BeforeChange, Runner, RunResult
+from wizard.runner import AskOperator, BeforeChange, OnFailure, Runner, RunResult
 from wizard.secrets import Prompt, SecretError, SecretResolver
 from wizard.sinks import JournalSink
 from wizard.steps import PlanError
@@ -28,6 +28,7 @@ class Questions:
     sudo_password: PasswordCallback | None = None
     secret: Prompt | None = None
     operator: AskOperator | None = None
+    on_failure: OnFailure | None = None  # retry / skip / abort; None = stop at the first failure
 
 
 def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: str | None = None,
@@ -72,7 +73,7 @@ async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions
             await on_connected(transport)
         runner = Runner(transport, recipe.selected(), emit, before_change=before_change,
                         journal=str(journal_sink.path) if journal_sink else None, ctx=recipe.context(secrets),
-                        ask_operator=questions.operator)
+                        ask_operator=questions.operator, on_failure=questions.on_failure)
         return await (runner.apply() if mode == "apply" else runner.plan())
     finally:
         await transport.close()

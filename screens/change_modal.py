@@ -1,0 +1,40 @@
+"""Step-through mode: before each change, what it is, why, and the exact command; continue or stop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from recipes import BY_NAME
+from wizard.i18n import _
+
+
+class ChangeModal(ModalScreen[bool]):
+    BINDINGS = [("enter", "go", "Continue"), ("escape", "stop", "Stop")]
+
+    def __init__(self, step: str, change: Any) -> None:
+        super().__init__()
+        self.step, self.change = step, change
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog"):
+            yield Static(_("Next change in {step}").format(step=_(BY_NAME[self.step].title)), classes="title")
+            yield Static(self.change.why, markup=False)
+            yield Static("$ " + self.change.describe(), classes="section-title", markup=False)
+            yield Static(_(BY_NAME[self.step].teaching.why), classes="teaching")
+            with Horizontal(classes="buttons"):
+                yield Button(_("Stop"), id="stop")
+                yield Button(_("Continue"), id="go", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "go")
+
+    def action_go(self) -> None:
+        self.dismiss(True)
+
+    def action_stop(self) -> None:
+        self.dismiss(False)

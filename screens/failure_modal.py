@@ -1,0 +1,35 @@
+"""A step failed: retry it, skip it, or stop the run."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from wizard.i18n import _
+
+
+class FailureModal(ModalScreen[str]):
+    BINDINGS = [("escape", "abort", "Abort")]
+
+    def __init__(self, step: str, error: str) -> None:
+        super().__init__()
+        self.step, self.error = step, error
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog"):
+            yield Static(_("Step {step} failed").format(step=self.step), classes="title")
+            yield Static(self.error, markup=False)
+            yield Static(_("Fix the cause (the step's 'If it fails' tab has the common ones), then retry. Skipping "
+                           "leaves the server incomplete; later steps may fail too."))
+            with Horizontal(classes="buttons"):
+                yield Button(_("Abort"), id="abort", variant="error")
+                yield Button(_("Skip"), id="skip")
+                yield Button(_("Retry"), id="retry", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or "abort")
+
+    def action_abort(self) -> None:
+        self.dismiss("abort")

@@ -1,0 +1,100 @@
+"""A form generated from a settings model (wizard.options): one widget per field, its error beside it.
+
+Not a screen: step screens and the target screen embed it. Values live in a plain dict owned by the draft,
+so nothing typed is lost when the operator moves between screens or quits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Select, Static, Switch
+
+from wizard.i18n import _
+from wizard.options import FieldSpec, field_specs, validate
+
+
+class SettingsForm(Vertical):
+    """Edits `values` (a dict) for `model`; posts Changed after every edit with the field errors."""
+
+    DEFAULT_CSS = "SettingsForm { height: auto; }"
+
+    class Changed(Message):
+        def __init__(self, form: SettingsForm) -> None:
+            super().__init__()
+            self.form = form
+
+    def __init__(self, model: type[BaseModel], values: dict[str, Any], *, prefix: str,
+                 skip: tuple[str, ...] = ()) -> None:
+        super().__init__(id=f"form-{prefix}")
+        self.model = model
+        self.values = values
+        self.prefix = prefix
+        self.specs = [spec for spec in field_specs(model) if spec.name not in skip]
+        self.errors: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        for spec in self.specs:
+            current = self.values.get(spec.name, spec.default)
+            label = _(spec.label) + (" *" if spec.required else "")
+            yield Static(label, classes="field-label")
+            widget_id = f"{self.prefix}-{spec.name}"
+            if spec.kind == "bool":
+                yield Switch(value=bool(current), id=widget_id)
+            elif spec.kind == "choice":
+                yield Select([(c, c) for c in spec.choices], value=current or spec.choices[0], allow_blank=False,
+                             id=widget_id)
+            else:
+                yield Input(value=spec.as_text(current), placeholder=spec.as_text(spec.default), id=widget_id)
+            yield Static("", id=f"{widget_id}-error", classes="field-error")
+
+    def on_mount(self) -> None:
+        self.check(show=False)
+
+    def _spec(self, widget_id: str | None) -> FieldSpec | None:
+        name = (widget_id or "").removeprefix(f"{self.prefix}-")
+        return next((s for s in self.specs if s.name == name), None)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._store(event.input.id, lambda spec: spec.parse(event.value))
+        event.stop()
+
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        self._store(event.switch.id, lambda spec: event.value)
+        event.stop()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self._store(event.select.id, lambda spec: event.value)
+        event.stop()
+
+    def _store(self, widget_id: str | None, value_of: Any) -> None:
+        spec = self._spec(widget_id)
+        if spec is None:
+            return
+        value = value_of(spec)
+        if value is None or value == "" or value == []:
+            self.values.pop(spec.name, None)
+        else:
+            self.values[spec.name] = value
+        self.check()
+        self.post_message(self.Changed(self))
+
+    def check(self, show: bool = True) -> bool:
+        """Validate with the model; show each message next to its field. True when valid."""
+        _model, self.errors = validate(self.model, self.values)
+        for spec in self.specs:
+            widget_id = f"{self.prefix}-{spec.name}"
+            message = self.errors.get(spec.name, "") if (show or spec.name in self.values) else ""
+            error = self.query_one(f"#{widget_id}-error", Static)
+            error.update(message)
+            error.display = bool(message)  # no empty line under every valid field
+            self.query_one(f"#{widget_id}").set_class(bool(message), "-invalid")
+        return not self.errors
+
+    def model_value(self) -> BaseModel | None:
+        model, _errors = validate(self.model, self.values)
+        return model

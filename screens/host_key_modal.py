@@ -1,0 +1,37 @@
+"""Trust on first use: show a new server's host key fingerprint and ask before trusting it."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from wizard.i18n import _
+
+
+class HostKeyModal(ModalScreen[bool]):
+    BINDINGS = [("escape", "refuse", "Refuse")]
+
+    def __init__(self, host: str, port: int, fingerprint: str) -> None:
+        super().__init__()
+        self.host, self.port, self.fingerprint = host, port, fingerprint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(_("New server: {host} (port {port})").format(host=self.host, port=self.port),
+                         classes="title")
+            yield Static(_("Its host key fingerprint is:"))
+            yield Static(self.fingerprint, id="fingerprint", classes="section-title")
+            yield Static(_("Compare it with the output of\n  ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\non "
+                           "the server (cloud console). If they match, trust it: it is recorded, and any later "
+                           "change stops the wizard. If not, someone may be in between."))
+            with Horizontal(classes="buttons"):
+                yield Button(_("Refuse"), id="refuse")
+                yield Button(_("Trust"), id="trust", variant="warning")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "trust")
+
+    def action_refuse(self) -> None:
+        self.dismiss(False)

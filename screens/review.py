@@ -1,0 +1,111 @@
+"""Review: the whole plan against the real server (changes, diffs, and what is already done), then run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Static, Switch
+
+from wizard.events import Event, StepFailed, StepNoop, StepPlanned
+from wizard.i18n import _
+from wizard.recipefile import RecipeError
+
+
+class ReviewScreen(Screen[None]):
+    def rebuild(self) -> ReviewScreen:
+        return ReviewScreen()
+
+    def compose(self) -> ComposeResult:
+        draft = self.app.draft  # type: ignore[attr-defined]
+        yield Header()
+        yield Static(_("Review the plan"), classes="title")
+        with VerticalScroll(classes="form"):
+            yield Static("", id="problems", classes="field-error")
+            yield Static(_("Save the recipe as:"), classes="field-label")
+            yield Input(value=str(draft.path or f"{draft.name}.yaml"), id="recipe-path")
+            with Horizontal(classes="status"):
+                yield Switch(value=False, id="step-through")
+                yield Static(_("step through: pause before every change, with its explanation"),
+                             classes="field-label")
+            yield Button(_("Plan against the server"), id="plan")
+            yield Static(_("The plan shows every change the run will make on the server, with file diffs, "
+                           "and the checks that already pass. Nothing is changed until you press Run."),
+                         id="plan-output", classes="preview", markup=False)
+        with Horizontal(classes="buttons"):
+            yield Button(_("Back"), id="back")
+            yield Button(_("Save"), id="save")
+            yield Button(_("Run"), id="run", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._recipe()
+
+    def _recipe(self):  # noqa: ANN202 - Recipe | None
+        draft = self.app.draft  # type: ignore[attr-defined]
+        try:
+            recipe = draft.recipe()
+        except RecipeError as exc:
+            self.query_one("#problems", Static).update(
+                _("The recipe is not complete yet:") + "\n" + "\n".join(f"  {f}: {m}" for _l, f, m in exc.problems))
+            return None
+        self.query_one("#problems", Static).update("")
+        return recipe
+
+    def _save(self) -> Path | None:
+        draft = self.app.draft  # type: ignore[attr-defined]
+        if self._recipe() is None:
+            return None
+        path = Path(self.query_one("#recipe-path", Input).value.strip() or f"{draft.name}.yaml").expanduser()
+        try:
+            saved = draft.save(path)
+        except (RecipeError, OSError) as exc:
+            self.query_one("#problems", Static).update(str(exc))
+            return None
+        self.notify(_("Saved {path}").format(path=saved))
+        return saved
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "back":
+            self.app.previous_screen()  # type: ignore[attr-defined]
+        elif event.button.id == "save":
+            self._save()
+        elif event.button.id == "plan":
+            recipe = self._recipe()
+            if recipe is not None:
+                self.query_one("#plan-output", Static).update(_("Reading facts from the server..."))
+                self.run_worker(self.plan(recipe), exclusive=True)
+        elif event.button.id == "run" and self._save() is not None:
+            from screens.run import RunScreen
+
+            recipe = self._recipe()
+            self.app.push_screen(RunScreen(recipe, step_through=self.query_one("#step-through", Switch).value))
+
+    async def plan(self, recipe) -> None:  # noqa: ANN001
+        from screens.run import questions_for
+        from wizard.hostkeys import HostKeyError
+        from wizard.secrets import SecretError
+        from wizard.session import run_recipe
+        from wizard.transports.base import TransportError
+
+        lines: list[str] = []
+
+        def sink(event: Event) -> None:
+            if isinstance(event, StepPlanned):
+                lines.append(f"== {event.step}: " + (_("{n} changes").format(n=len(event.changes))
+                                                     if event.changes else _("nothing to do")))
+                for change in event.changes:
+                    lines.append(f"+ {change['why']}\n    $ {change['do']}")
+                    lines.extend("      " + line for line in str(change.get("diff") or "").splitlines()[:40])
+            elif isinstance(event, StepNoop):
+                lines.append(f"  = {event.reason}")
+            elif isinstance(event, StepFailed):
+                lines.append(f"! {event.step}: {event.error}")
+
+        try:
+            await run_recipe(recipe, "plan", sink, questions_for(self.app))
+        except (HostKeyError, TransportError, SecretError) as exc:
+            lines.append(_("Error: {why}").format(why=exc))
+        self.query_one("#plan-output", Static).update("\n".join(lines))

@@ -1,0 +1,137 @@
+"""What every step screen shows: the form(s), and beside them why, the plan preview, how to verify, and
+what to do when it fails. The per-step screens (one per file) only say which steps they hold."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Static, Switch, TabbedContent, TabPane
+
+from recipes import BY_NAME
+from screens.form import SettingsForm
+from wizard.i18n import _
+from wizard.options import validate
+from wizard.preview import preview
+from wizard.steps import PutFile
+
+
+class StepScreen(Screen[None]):
+    STEPS: ClassVar[tuple[str, ...]] = ()
+    TITLE: ClassVar[str] = ""
+
+    def rebuild(self) -> StepScreen:
+        return type(self)()
+
+    @property
+    def draft(self):  # noqa: ANN201 - wizard.draft.Draft
+        return self.app.draft  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(_(self.TITLE), classes="title")
+        with Horizontal(classes="columns"):
+            with VerticalScroll(classes="form"):
+                for name in self.STEPS:
+                    step = BY_NAME[name]
+                    yield Static(_(step.title), classes="section-title")
+                    with Horizontal(classes="status"):
+                        yield Switch(value=name in self.draft.enabled, id=f"use-{name}")
+                        yield Static(_("include this step"), classes="field-label")
+                    yield SettingsForm(step.Settings, self.draft.values(name), prefix=name)
+            with TabbedContent(classes="side"):
+                with TabPane(_("Why"), id="tab-why"):
+                    with VerticalScroll():
+                        yield Static(self._why(), classes="teaching")
+                with TabPane(_("Plan"), id="tab-plan"):
+                    with VerticalScroll():
+                        yield Static("", id="plan", classes="preview", markup=False)
+                with TabPane(_("Verify"), id="tab-verify"):
+                    with VerticalScroll():
+                        yield Static(self._verify(), classes="teaching", markup=False)
+                with TabPane(_("If it fails"), id="tab-fails"):
+                    with VerticalScroll():
+                        yield Static(self._troubleshoot(), classes="teaching", markup=False)
+        with Horizontal(classes="buttons"):
+            yield Button(_("Back"), id="back")
+            yield Button(_("Next"), id="next", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_plan()
+
+    def _fill(self, text: str) -> str:
+        domain = ((self.draft.steps.get("nginx") or {}).get("server_names") or ["DOMAIN"])[0]
+        return text.replace("APP", self.draft.name).replace("DOMAIN", domain)
+
+    def _why(self) -> str:
+        return "\n\n".join(f"[b]{_(BY_NAME[n].title)}[/b]\n{_(BY_NAME[n].teaching.why)}" for n in self.STEPS)
+
+    def _verify(self) -> str:
+        parts = []
+        for name in self.STEPS:
+            commands = "\n".join(f"  $ {self._fill(c)}" for c in BY_NAME[name].teaching.verify)
+            parts.append(f"{_(BY_NAME[name].title)}\n{commands}")
+        return "\n\n".join(parts)
+
+    def _troubleshoot(self) -> str:
+        parts = []
+        for name in self.STEPS:
+            for symptom, fix in BY_NAME[name].teaching.troubleshoot:
+                parts.append(f"» {self._fill(_(symptom))}\n  {self._fill(_(fix))}")
+        return "\n\n".join(parts)
+
+    def refresh_plan(self) -> None:
+        """The exact commands and files for the values typed so far, on a fresh server (secrets masked)."""
+        lines: list[str] = []
+        try:
+            ctx = self.draft.recipe().context()
+        except Exception:  # noqa: BLE001 - an incomplete draft still previews with its own values
+            from wizard.steps import Context
+
+            ctx = Context(app=self.draft.name)
+        for name in self.STEPS:
+            step = BY_NAME[name]
+            lines.append(f"== {_(step.title)}")
+            if name not in self.draft.enabled:
+                lines.append("  " + _("(not included)"))
+                continue
+            settings, errors = validate(step.Settings, self.draft.values(name))
+            if settings is None:
+                lines.append("  " + _("(complete the fields to see the plan)"))
+                continue
+            changes, notes, error = preview(step, settings, ctx)
+            for change in changes:
+                lines.append(f"+ {change.why}")
+                lines.append(f"    $ {change.describe()}")
+                if isinstance(change, PutFile) and not change.secret:
+                    lines += ["      " + line for line in change.content.decode("utf-8", "replace").splitlines()[:12]]
+            if error:
+                lines.append("! " + error)
+            if not changes and not error:
+                lines.append("  " + _("nothing to do"))
+        lines.append("")
+        lines.append(_("(on a fresh Debian 12 server; the Review screen plans against the real one)"))
+        self.query_one("#plan", Static).update("\n".join(lines))
+
+    def on_settings_form_changed(self, event: SettingsForm.Changed) -> None:
+        self.set_timer(0.25, self.refresh_plan)
+
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        if event.switch.id and event.switch.id.startswith("use-"):
+            name = event.switch.id.removeprefix("use-")
+            (self.draft.enabled.add if event.value else self.draft.enabled.discard)(name)
+            self.refresh_plan()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "back":
+            self.app.previous_screen()  # type: ignore[attr-defined]
+        elif event.button.id == "next":
+            invalid = [form for form in self.query(SettingsForm)
+                       if form.prefix in self.draft.enabled and not form.check()]
+            if invalid:
+                self.notify(_("Fix the fields marked in red first (or leave the step out)."), severity="error")
+                return
+            self.app.next_screen()  # type: ignore[attr-defined]

@@ -1,0 +1,60 @@
+"""Summary: what changed, where the journal and the recipe are, how to check the result, what next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Static
+
+from wizard.i18n import _
+
+
+class SummaryScreen(Screen[None]):
+    def __init__(self, recipe: Any, result: Any, error: str | None, recipe_path: Path | None) -> None:
+        super().__init__()
+        self.recipe, self.result, self.error, self.recipe_path = recipe, result, error, recipe_path
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        ok = self.result is not None and self.result.ok
+        yield Static(_("Done: the server matches the recipe") if ok else _("The run did not finish"),
+                     classes="title")
+        with VerticalScroll(classes="form"):
+            yield Static(self._text(), markup=False)
+        with Horizontal(classes="buttons"):
+            yield Button(_("Quit"), id="quit", variant="primary")
+        yield Footer()
+
+    def _text(self) -> str:
+        from recipes import BY_NAME
+
+        lines = []
+        if self.error:
+            lines.append(_("Error: {why}").format(why=self.error))
+        if self.result is not None:
+            lines.append(_("{n} changes ({steps}) in {s:.1f} s").format(
+                n=self.result.changes, steps=", ".join(self.result.changed_steps) or "-", s=self.result.seconds))
+            if self.result.error:
+                lines.append(_("Stopped at {step}: {why}").format(step=self.result.failed_step, why=self.result.error))
+            if self.result.skipped:
+                lines.append(_("Skipped: {steps}").format(steps=", ".join(self.result.skipped)))
+            if self.result.journal:
+                lines.append(_("Journal of this run: {path}").format(path=self.result.journal))
+        if self.recipe_path:
+            lines.append(_("Recipe: {path}; replay it with: deploy-wizard apply {path} --yes").format(
+                path=self.recipe_path))
+        lines.append("")
+        lines.append(_("How to check:"))
+        for step, _settings in self.recipe.selected():
+            for command in BY_NAME[step.name].teaching.verify[:2]:
+                lines.append(f"  $ {command.replace('APP', self.recipe.name)}")
+        lines.append("")
+        lines.append(_("Next: run the same recipe again to see that nothing changes; keep the recipe in git."))
+        return "\n".join(lines)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.app.exit()

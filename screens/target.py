@@ -1,0 +1,102 @@
+"""Target: which server, how to log in, and a connection test that shows what the server is."""
+
+from __future__ import annotations
+
+import re
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Static
+
+from screens.form import SettingsForm
+from wizard.i18n import _
+from wizard.recipefile import Target
+
+APP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+PROBE = ('. /etc/os-release; echo "$PRETTY_NAME"; (python3 --version 2>&1 || echo "no python3"); '
+         "df -h / | awk 'NR==2{print $4\" free of \"$2}'; free -m | awk '/Mem:/{print $2\" MiB RAM\"}'")
+
+
+class TargetScreen(Screen[None]):
+    def rebuild(self) -> TargetScreen:
+        return TargetScreen()
+
+    def compose(self) -> ComposeResult:
+        draft = self.app.draft  # type: ignore[attr-defined]
+        yield Header()
+        yield Static(_("Target server"), classes="title")
+        with Horizontal(classes="columns"):
+            with VerticalScroll(classes="form"):
+                yield Static(_("Short name of the app (directories, services, journals)") + " *",
+                             classes="field-label")
+                yield Input(value=draft.name, id="app-name")
+                yield Static("", id="app-name-error", classes="field-error")
+                yield SettingsForm(Target, draft.target, prefix="target")
+            with VerticalScroll(classes="side"):
+                yield Static(_("The wizard logs in with SSH, like you would. Use a user with sudo (or root). "
+                               "The server's host key is checked on every connection: the first time you "
+                               "compare its fingerprint, after that any change stops the run. Secrets are never "
+                               "typed here, only where they come from (env:NAME, file:/path or prompt)."),
+                             classes="teaching")
+                yield Button(_("Test connection"), id="test")
+                yield Static("", id="probe", classes="status")
+        with Horizontal(classes="buttons"):
+            yield Button(_("Back"), id="back")
+            yield Button(_("Next"), id="next", variant="primary")
+        yield Footer()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "app-name":
+            ok = bool(APP_NAME.match(event.value))
+            self.query_one("#app-name-error", Static).update(
+                "" if ok else _("lower-case letters, digits, - and _, up to 40"))
+            if ok:
+                self.app.draft.name = event.value  # type: ignore[attr-defined]
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        form = self.query_one(SettingsForm)
+        if event.button.id == "back":
+            self.app.previous_screen()  # type: ignore[attr-defined]
+        elif event.button.id == "next":
+            if form.check() and APP_NAME.match(self.query_one("#app-name", Input).value):
+                self.app.next_screen()  # type: ignore[attr-defined]
+            else:
+                self.notify(_("Fix the fields marked in red first."), severity="error")
+        elif event.button.id == "test":
+            if form.check():
+                self.query_one("#probe", Static).update(_("Connecting..."))
+                self.run_worker(self.test_connection(), exclusive=True)
+
+    async def test_connection(self) -> None:
+        from screens.host_key_modal import HostKeyModal
+        from screens.password_modal import PasswordModal
+        from wizard.commands import sh
+        from wizard.hostkeys import HostKeyError
+        from wizard.transports.base import TransportError
+        from wizard.transports.ssh import SSHTarget, SSHTransport
+
+        target = Target.model_validate(self.app.draft.target)  # type: ignore[attr-defined]
+
+        async def trust(host: str, port: int, fingerprint: str) -> bool:
+            return bool(await self.app.push_screen_wait(HostKeyModal(host, port, fingerprint)))
+
+        async def password(prompt: str) -> str | None:
+            return await self.app.push_screen_wait(PasswordModal(prompt))
+
+        transport = SSHTransport(SSHTarget(target.host, target.port, target.user, target.key, target.host_key),
+                                 trust_callback=trust, password_callback=password)
+        status = self.query_one("#probe", Static)
+        try:
+            await transport.connect()
+            result = await transport.run(sh(PROBE, root=False), timeout=30)
+        except (HostKeyError, TransportError) as exc:
+            status.update(_("Connection failed: {why}").format(why=exc))
+            return
+        finally:
+            await transport.close()
+        lines = result.stdout.splitlines() + ["", "", "", ""]
+        sudo = {"none": _("root login"), "nopasswd": _("sudo without password"),
+                "password": _("sudo asks a password"), "missing": _("no sudo!")}[transport.sudo_mode]
+        status.update(_("Connected as {user} ({sudo}).\nOS: {os}\nPython: {py}\nDisk: {disk}\nMemory: {ram}").format(
+            user=transport.login_user, sudo=sudo, os=lines[0], py=lines[1], disk=lines[2], ram=lines[3]))

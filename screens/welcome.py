@@ -1,0 +1,87 @@
+"""Welcome: start a new recipe, open a saved one, or practise on a throwaway sandbox server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Static
+
+from wizard.draft import Draft
+from wizard.i18n import _
+
+
+class WelcomeScreen(Screen[None]):
+    def rebuild(self) -> WelcomeScreen:
+        return WelcomeScreen()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(classes="form"):
+            yield Static(_("Welcome to deploy-wizard"), classes="title")
+            yield Static(_("This wizard sets up a fresh Linux server for a Python web app: updates, a deploy user, "
+                           "Python, your code, a database, nginx with gunicorn, HTTPS, a firewall and monitoring. "
+                           "Every step explains why, shows the exact commands before they run, and the answers are "
+                           "saved as a recipe file that replays on other servers."), classes="teaching")
+            yield Button(_("New recipe"), id="new", variant="primary")
+            yield Static(_("Open a recipe or draft file:"), classes="field-label")
+            yield Input(placeholder="recipe.yaml", id="path")
+            yield Button(_("Open"), id="open")
+            yield Button(_("Practise on a sandbox server (needs root)"), id="sandbox")
+            yield Static("", id="message", classes="field-error")
+        yield Footer()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        app = self.app
+        if event.button.id == "new":
+            app.draft = Draft()  # type: ignore[attr-defined]
+            app.next_screen()  # type: ignore[attr-defined]
+        elif event.button.id == "open":
+            self._open(self.query_one("#path", Input).value.strip())
+        elif event.button.id == "sandbox":
+            self._sandbox()
+
+    def _open(self, text: str) -> None:
+        from wizard.recipefile import RecipeError
+
+        path = Path(text).expanduser()
+        if not text or not path.exists():
+            self.query_one("#message", Static).update(_("No such file: {path}").format(path=text or "-"))
+            return
+        try:
+            self.app.draft = Draft.load(path)  # type: ignore[attr-defined]
+        except (RecipeError, OSError, ValueError) as exc:
+            self.query_one("#message", Static).update(str(exc))
+            return
+        self.app.next_screen()  # type: ignore[attr-defined]
+
+    def _sandbox(self) -> None:
+        from wizard import sandbox
+
+        message = self.query_one("#message", Static)
+        try:
+            sandbox.check_host()
+        except sandbox.SandboxError as exc:
+            message.update(str(exc))
+            return
+        message.update(_("Booting a sandbox server (the first time builds its image: about a minute)..."))
+        self.run_worker(self._boot(), exclusive=True)
+
+    async def _boot(self) -> None:
+        import asyncio
+
+        from wizard import sandbox
+
+        try:
+            info = await asyncio.to_thread(sandbox.up, None, lambda m: None)
+        except sandbox.SandboxError as exc:
+            self.query_one("#message", Static).update(str(exc))
+            return
+        draft = Draft(name="demo")
+        draft.target = {"host": info.ip, "port": info.port, "user": "admin", "key": info.key,
+                        "host_key": info.fingerprint}
+        self.app.draft = draft  # type: ignore[attr-defined]
+        self.app.sandbox_info = info  # type: ignore[attr-defined]
+        self.app.next_screen()  # type: ignore[attr-defined]

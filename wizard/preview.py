@@ -1,0 +1,47 @@
+"""Plan previews without a server: what a step would do on a fresh Debian 12 host, for the values typed so far.
+
+Why: the wizard shows the exact commands and files beside the form while the operator types, before any
+server is reached. Every fact knows its value on a fresh server (`Fact.fresh()`), so the same plan code
+that runs against real hosts produces the preview: no second, drifting description of what a step does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wizard.commands import Secret
+from wizard.facts import Fact, FactValues
+from wizard.steps import Change, Context, Ok, PlanError, Step, StepSettings
+
+
+class FreshFacts(FactValues):
+    """Facts of a server where nothing has been done yet."""
+
+    def __getitem__(self, fact: Fact | str) -> Any:
+        if isinstance(fact, Fact):
+            return fact.fresh()
+        raise KeyError(fact)
+
+    def __contains__(self, fact: object) -> bool:
+        return isinstance(fact, Fact)
+
+
+def placeholder_secret(ref: str, label: str) -> Secret:
+    return Secret(label, "preview-placeholder")
+
+
+def preview(step: Step, settings: StepSettings, ctx: Context) -> tuple[list[Change], list[str], str | None]:
+    """(changes, passed checks, error) of the first pass on a fresh server."""
+    ctx = Context(app=ctx.app, user=ctx.user, ssh_port=ctx.ssh_port, others={**ctx.others, step.name: settings},
+                  secrets=placeholder_secret)
+    changes: list[Change] = []
+    notes: list[str] = []
+    try:
+        for item in step.plan(settings, FreshFacts(), ctx):
+            if isinstance(item, Ok):
+                notes.append(item.reason)
+            else:
+                changes.append(item)
+    except PlanError as exc:
+        return changes, notes, str(exc)
+    return changes, notes, None
