@@ -104,8 +104,10 @@ class RunScreen(Screen[None]):
             table.update_cell(step, table.ordered_columns[2].key, f"{time.monotonic() - started:.0f} s")
 
     def _state(self, step: str, state: str) -> None:
+        labels = {"pending": _("pending"), "running": _("running"), "changed": _("changed"), "ok": _("ok"),
+                  "failed": _("failed"), "planned": _("planned")}
         table = self.query_one("#steps", DataTable)
-        table.update_cell(step, table.ordered_columns[1].key, STATES.get(state, state) + " " + _(state))
+        table.update_cell(step, table.ordered_columns[1].key, STATES.get(state, state) + " " + labels.get(state, state))
 
     def sink(self, event: Event) -> None:
         if isinstance(event, StepStarted):

@@ -49,8 +49,9 @@ class TargetScreen(Screen[None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "app-name":
             ok = bool(APP_NAME.match(event.value))
-            self.query_one("#app-name-error", Static).update(
-                "" if ok else _("lower-case letters, digits, - and _, up to 40"))
+            error = self.query_one("#app-name-error", Static)
+            error.update("" if ok else _("lower-case letters, digits, - and _, up to 40"))
+            error.display = not ok
             if ok:
                 self.app.draft.name = event.value  # type: ignore[attr-defined]
 

@@ -1,0 +1,33 @@
+"""TUI tests: Textual pilot tests and SVG snapshots (pytest-textual-snapshot) stored under snapshots/tui/."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_textual_snapshot import SVGImageExtension
+
+from tests.conftest import ROOT
+from wizard.draft import Draft
+
+SNAPSHOTS = ROOT / "snapshots" / "tui"
+
+
+def _snapshot_dir(cls, *, test_location) -> str:  # noqa: ANN001
+    return str(SNAPSHOTS)
+
+
+# The project keeps screen baselines in snapshots/ (not __snapshots__ beside the tests).
+SVGImageExtension.dirname = classmethod(_snapshot_dir)  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def draft() -> Draft:
+    """A typical half-filled draft: deterministic, so screenshots are stable."""
+    d = Draft(name="demo")
+    d.target = {"host": "web1.example.com", "user": "admin", "port": 22}
+    d.steps = {"os_updates": {"timezone": "Asia/Shanghai"}, "deploy_user": {"name": "demo"},
+               "code": {"repo": "https://git.example.com/demo.git"},
+               "database": {"password": "env:DEMO_DB_PASSWORD", "migrate": "django"},
+               "nginx": {"server_names": ["demo.example.com"]}, "tls": {"email": "ops@example.com"}}
+    d.enabled = {"os_updates", "deploy_user", "python", "code", "database", "static", "app_server", "nginx", "tls",
+                 "firewall", "monitoring"}
+    return d

@@ -1,0 +1,99 @@
+"""The wizard driven with Textual's pilot: validation, navigation, preview, language, autosave, saving."""
+
+from __future__ import annotations
+
+import yaml
+
+from wizard import i18n
+from wizard.app import WizardApp, flow
+from wizard.draft import Draft
+
+FLOW = {cls.__name__: index for index, cls in enumerate(flow())}
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    widget = pilot.app.screen.query_one(selector)
+    widget.value = ""
+    widget.focus()
+    await pilot.press(*text)
+    await pilot.pause()
+
+
+async def test_next_is_refused_while_a_field_is_invalid_and_the_message_is_beside_it() -> None:
+    draft = Draft(name="demo", enabled={"code"})
+    app = WizardApp(draft, start="flow")
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.goto(FLOW["CodeScreen"])
+        await pilot.pause()
+        await type_into(pilot, "#code-repo", "not a url;rm")
+        await pilot.click("#next")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "CodeScreen"
+        error = str(app.screen.query_one("#code-repo-error").render())
+        assert "is not a git URL" in error
+        await type_into(pilot, "#code-repo", "https://git.example.com/demo.git")
+        assert str(app.screen.query_one("#code-repo-error").render()) == ""
+        await pilot.click("#next")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DatabaseScreen"
+
+
+async def test_plan_preview_follows_what_is_typed() -> None:
+    app = WizardApp(Draft(name="demo"), start="flow")
+    async with app.run_test(size=(120, 50)) as pilot:
+        app.goto(FLOW["OsUpdatesScreen"])
+        await pilot.pause()
+        await type_into(pilot, "#os_updates-timezone", "Europe/Berlin")
+        await pilot.pause(0.5)
+        plan = str(app.screen.query_one("#plan").render())
+        assert "Europe/Berlin" in plan and "apt-get update" in plan
+
+
+async def test_typed_values_become_the_saved_recipe(tmp_path) -> None:
+    app = WizardApp(Draft(), start="flow")
+    async with app.run_test(size=(120, 50)) as pilot:
+        await type_into(pilot, "#app-name", "shop")
+        await type_into(pilot, "#target-host", "web1.example.com")
+        await type_into(pilot, "#target-user", "admin")
+        await pilot.click("#next")
+        await pilot.pause()
+        await type_into(pilot, "#os_updates-timezone", "Asia/Shanghai")
+        await type_into(pilot, "#deploy_user-name", "shop")
+        for _ in range(7):
+            await pilot.click("#next")
+            await pilot.pause()
+        assert type(app.screen).__name__ == "ReviewScreen"
+        await type_into(pilot, "#recipe-path", str(tmp_path / "shop.yaml"))
+        await pilot.click("#save")
+        await pilot.pause()
+    saved = yaml.safe_load((tmp_path / "shop.yaml").read_text())
+    assert saved["name"] == "shop"
+    assert saved["target"] == {"host": "web1.example.com", "port": 22, "user": "admin"}
+    assert saved["steps"]["os_updates"]["timezone"] == "Asia/Shanghai"
+    assert saved["steps"]["deploy_user"]["name"] == "shop"
+    assert set(saved["steps"]) == {"os_updates", "deploy_user"}
+
+
+async def test_language_switch_rebuilds_the_screen_in_chinese() -> None:
+    app = WizardApp(Draft(name="demo"), start="flow")
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.goto(FLOW["OsUpdatesScreen"])
+        await pilot.pause()
+        await pilot.press("f2")
+        await pilot.pause()
+        assert i18n.language() == "zh_CN"
+        assert "系统更新与部署用户" in str(app.screen.query_one(".title").render())
+        await pilot.press("f2")
+        await pilot.pause()
+        assert i18n.language() == "en"
+
+
+async def test_quitting_midway_keeps_every_answer() -> None:
+    draft = Draft(name="demo")
+    app = WizardApp(draft, start="flow")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await type_into(pilot, "#target-host", "10.0.0.5")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    saved = Draft.load(draft.draft_path())
+    assert saved.target["host"] == "10.0.0.5" and saved.name == "demo"

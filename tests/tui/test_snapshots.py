@@ -1,0 +1,116 @@
+"""Every screen at 80x24, in English and in Simplified Chinese, compared with its SVG baseline."""
+
+from __future__ import annotations
+
+import pytest
+
+from wizard import i18n
+from wizard.app import WizardApp, flow
+from wizard.events import ChangeStarted, OutputLine, StepFinished, StepStarted
+from wizard.runner import RunResult
+
+LANGS = ["en", "zh_CN"]
+FLOW = {cls.__name__: index for index, cls in enumerate(flow())}
+
+
+def app_for(draft, lang: str) -> WizardApp:
+    i18n.set_language(lang)
+    return WizardApp(draft, start="flow")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_welcome(snap_compare, draft, lang) -> None:
+    i18n.set_language(lang)
+    assert snap_compare(WizardApp(draft), terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("screen", list(FLOW))
+def test_flow_screen(snap_compare, draft, lang, screen) -> None:
+    async def go(pilot) -> None:
+        pilot.app.goto(FLOW[screen])
+        await pilot.pause(0.5)
+
+    assert snap_compare(app_for(draft, lang), terminal_size=(80, 24), run_before=go)
+
+
+def modal(name: str):  # noqa: ANN201
+    from screens.change_modal import ChangeModal
+    from screens.failure_modal import FailureModal
+    from screens.help import HelpScreen
+    from screens.host_key_modal import HostKeyModal
+    from screens.operator_modal import OperatorModal
+    from screens.password_modal import PasswordModal
+    from wizard.commands import cmd
+    from wizard.steps import RunCommand
+
+    return {
+        "host_key": lambda: HostKeyModal("web1.example.com", 22, "SHA256:" + "A1b2C3d4" * 5 + "xyz"),
+        "password": lambda: PasswordModal("sudo password for admin@web1.example.com"),
+        "failure": lambda: FailureModal("nginx", "'nginx -t' failed with exit status 1:\nunknown directive"),
+        "operator": lambda: OperatorModal("code", "Add this key to git@github.com:acme/demo.git as a read-only "
+                                                  "deploy key:\n\n  ssh-ed25519 AAAAC3Nza... deploy-wizard@demo"),
+        "change": lambda: ChangeModal("os_updates", RunCommand("set the time zone to Asia/Shanghai",
+                                                               cmd("timedatectl", "set-timezone", "Asia/Shanghai"))),
+        "help": HelpScreen,
+    }[name]()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", ["host_key", "password", "failure", "operator", "change", "help"])
+def test_modal(snap_compare, draft, lang, name) -> None:
+    async def show(pilot) -> None:
+        pilot.app.push_screen(modal(name))
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(draft, lang), terminal_size=(80, 24), run_before=show)
+
+
+class FakeRun:
+    """A run screen fed a fixed sequence of events instead of a server (the live tests run real ones)."""
+
+    @staticmethod
+    async def events(screen) -> None:  # noqa: ANN001
+        screen.sink(StepStarted(step="os_updates", index=0, total=2, ts=0))
+        screen.sink(ChangeStarted(step="os_updates", why="refresh the package lists", description="apt-get update",
+                                  ts=0))
+        for n in range(3):
+            screen.sink(OutputLine(step="os_updates", stream="stdout", text=f"Get:{n} http://deb.debian.org", ts=0))
+        screen.sink(StepFinished(step="os_updates", status="changed", changes=1, seconds=1.0, round_trips=3, ts=0))
+        screen.sink(StepStarted(step="deploy_user", index=1, total=2, ts=0))
+        screen.started.clear()
+        screen.flush()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_run_screen(snap_compare, draft, lang) -> None:
+    from screens.run import RunScreen
+
+    draft.enabled = {"os_updates", "deploy_user"}
+    recipe = draft.recipe()
+
+    async def show(pilot) -> None:
+        screen = RunScreen(recipe)
+        screen.run_recipe = lambda: FakeRun.events(screen)  # type: ignore[method-assign]
+        pilot.app.push_screen(screen)
+        await pilot.pause(0.5)
+
+    assert snap_compare(app_for(draft, lang), terminal_size=(80, 24), run_before=show)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_summary_screen(snap_compare, draft, lang, tmp_path) -> None:
+    from pathlib import Path
+
+    from screens.summary import SummaryScreen
+
+    draft.enabled = {"os_updates", "deploy_user"}
+    recipe = draft.recipe()
+    result = RunResult(ok=True, changes=7, changed_steps=["os_updates", "deploy_user"], failed_step=None,
+                       error=None, seconds=42.0, round_trips=17, journal="/var/log/journal.jsonl")
+
+    async def show(pilot) -> None:
+        pilot.app.push_screen(SummaryScreen(recipe, result, None, Path("demo.yaml")))
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(draft, lang), terminal_size=(80, 24), run_before=show)
