@@ -9,7 +9,6 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
-from wizard.draft import Draft
 from wizard.i18n import _
 
 
@@ -36,6 +35,8 @@ class WelcomeScreen(Screen[None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         app = self.app
         if event.button.id == "new":
+            from wizard.draft import Draft
+
             app.draft = Draft()  # type: ignore[attr-defined]
             app.next_screen()  # type: ignore[attr-defined]
         elif event.button.id == "open":
@@ -44,6 +45,7 @@ class WelcomeScreen(Screen[None]):
             self._sandbox()
 
     def _open(self, text: str) -> None:
+        from wizard.draft import Draft
         from wizard.recipefile import RecipeError
 
         path = Path(text).expanduser()
@@ -79,6 +81,8 @@ class WelcomeScreen(Screen[None]):
         except sandbox.SandboxError as exc:
             self.query_one("#message", Static).update(str(exc))
             return
+        from wizard.draft import Draft
+
         draft = Draft(name="demo")
         draft.target = {"host": info.ip, "port": info.port, "user": "admin", "key": info.key,
                         "host_key": info.fingerprint}

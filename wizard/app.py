@@ -7,13 +7,16 @@ file; they read and write `app.draft` and call `app.next_screen()` / `app.previo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
 
 from wizard import i18n
-from wizard.draft import Draft
 from wizard.i18n import _
+
+if TYPE_CHECKING:
+    from wizard.draft import Draft
 
 
 def flow() -> list[type]:
@@ -43,10 +46,22 @@ class WizardApp(App[None]):
 
     def __init__(self, draft: Draft | None = None, *, start: str = "welcome") -> None:
         super().__init__()
-        self.draft = draft or Draft()
+        self._draft = draft  # created on first use: the step models are not needed to draw the welcome screen
         self.start = start
         self.position = -1  # index in flow(); -1 = welcome
         self.sandbox_info: object | None = None
+
+    @property
+    def draft(self) -> Draft:
+        if self._draft is None:
+            from wizard.draft import Draft
+
+            self._draft = Draft()
+        return self._draft
+
+    @draft.setter
+    def draft(self, value: Draft) -> None:
+        self._draft = value
 
     def on_mount(self) -> None:
         self.sub_title = _("provision a server, step by step")
@@ -104,6 +119,8 @@ class WizardApp(App[None]):
 
 def run_app(file: Path | None = None) -> int:
     """Open the wizard, on a new draft or on a saved recipe/draft file."""
+    from wizard.draft import Draft
+
     draft = Draft.load(file) if file and file.exists() else Draft(path=file)
     app = WizardApp(draft, start="flow" if file else "welcome")
     app.run()

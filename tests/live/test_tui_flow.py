@@ -1,0 +1,103 @@
+"""The whole wizard flow driven with the pilot against a real sandbox: trust-on-first-use modal, sudo
+password modal, review, run, summary; the saved recipe equals what was typed and the server has it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import yaml
+
+from tests.live.conftest import on_box
+from wizard.app import WizardApp
+from wizard.draft import Draft
+from wizard.sandbox import OPS_PASSWORD
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    widget = pilot.app.screen.query_one(selector)
+    widget.value = ""
+    widget.focus()
+    await pilot.press(*text)
+    await pilot.pause()
+
+
+async def wait_for(pilot, name: str, seconds: float = 300) -> None:
+    for _ in range(int(seconds * 10)):
+        if type(pilot.app.screen).__name__ == name:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{name} did not appear; on {type(pilot.app.screen).__name__}")
+
+
+async def test_wizard_flow_against_the_sandbox(box, live_dirs, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "fresh-config"))  # the box's key is not known here
+    recipe_path = tmp_path / "tui.yaml"
+    app = WizardApp(Draft(), start="flow")
+    async with app.run_test(size=(120, 50)) as pilot:
+        await type_into(pilot, "#app-name", "tui")
+        await type_into(pilot, "#target-host", box.ip)
+        await type_into(pilot, "#target-user", "ops")
+        await type_into(pilot, "#target-key", box.key)
+        await pilot.click("#test")
+        await wait_for(pilot, "HostKeyModal", 30)
+        assert box.fingerprint in str(app.screen.query_one("#fingerprint").render())
+        await pilot.click("#trust")
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if "Connected as ops" in str(app.screen.query_one("#probe").render()):
+                break
+        probe = str(app.screen.query_one("#probe").render())
+        assert "Connected as ops" in probe and "Debian GNU/Linux 12" in probe and "sudo asks a password" in probe
+        await pilot.click("#next")
+        await pilot.pause()
+        await type_into(pilot, "#os_updates-lists_max_age", "604800")
+        app.screen.query_one("#os_updates-upgrade").value = "none"
+        await type_into(pilot, "#os_updates-packages", "tree")
+        await type_into(pilot, "#os_updates-timezone", "Europe/Paris")
+        await type_into(pilot, "#deploy_user-name", "tuiuser")
+        for _ in range(7):
+            await pilot.click("#next")
+            await pilot.pause()
+        await wait_for(pilot, "ReviewScreen", 10)
+        await type_into(pilot, "#recipe-path", str(recipe_path))
+        await pilot.click("#run")
+        await wait_for(pilot, "PasswordModal", 120)  # sudo asks ops for a password: asked once, in a modal
+        await type_into(pilot, "#password", OPS_PASSWORD)
+        await pilot.press("enter")
+        await wait_for(pilot, "SummaryScreen", 600)
+        summary = str(app.screen.query_one(".title").render())
+        assert "the server matches the recipe" in summary
+    saved = yaml.safe_load(recipe_path.read_text())
+    assert saved["target"] == {"host": box.ip, "port": 22, "user": "ops", "key": box.key}
+    typed = {"os_updates": {"lists_max_age": 604800, "upgrade": "none", "packages": ["tree"],
+                            "timezone": "Europe/Paris"},
+             "deploy_user": {"name": "tuiuser"}}
+    assert set(saved["steps"]) == set(typed)
+    for step, values in typed.items():  # the file also spells out the defaults (resolved values)
+        assert {k: saved["steps"][step][k] for k in values} == values
+    assert OPS_PASSWORD not in recipe_path.read_text()
+    state = on_box(box, "readlink /etc/localtime; id -u tuiuser >/dev/null && echo user-ok; dpkg -s tree | head -2")
+    assert "Europe/Paris" in state.stdout and "user-ok" in state.stdout and "install ok installed" in state.stdout
+
+
+async def test_failure_modal_retry_after_fixing_the_cause(box, live_dirs, tmp_path, monkeypatch) -> None:
+    from tests.live.conftest import write_recipe
+    from wizard.recipefile import load
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(live_dirs / "config"))  # the box's key is trusted there
+    path = write_recipe(tmp_path / "retry.yaml", box, "  deploy_user:\n    name: retryuser\n    groups: [dwgroup]\n")
+    app = WizardApp(Draft.from_recipe(load(path), path), start="flow")
+    async with app.run_test(size=(120, 50)) as pilot:
+        await pilot.pause()
+        app.goto(8)  # review
+        await wait_for(pilot, "ReviewScreen", 10)
+        await pilot.pause(0.5)
+        await pilot.click("#run")
+        await wait_for(pilot, "FailureModal", 120)  # useradd: group 'dwgroup' does not exist
+        shown = " ".join(str(widget.render()) for widget in app.screen.query("Static"))
+        assert "retryuser" in shown or "dwgroup" in shown
+        assert on_box(box, "groupadd dwgroup && echo made").stdout.strip() == "made"  # the operator fixes it
+        await pilot.click("#retry")
+        await wait_for(pilot, "SummaryScreen", 120)
+        assert "the server matches the recipe" in str(app.screen.query_one(".title").render())
+    assert "dwgroup" in on_box(box, "id -nG retryuser").stdout
