@@ -101,3 +101,28 @@ async def test_failure_modal_retry_after_fixing_the_cause(box, live_dirs, tmp_pa
         await wait_for(pilot, "SummaryScreen", 120)
         assert "the server matches the recipe" in str(app.screen.query_one(".title").render())
     assert "dwgroup" in on_box(box, "id -nG retryuser").stdout
+
+
+async def test_step_through_pauses_before_every_change(box, live_dirs, tmp_path, monkeypatch) -> None:
+    from tests.live.conftest import write_recipe
+    from wizard.recipefile import load
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(live_dirs / "config"))
+    path = write_recipe(tmp_path / "steps.yaml", box, "  deploy_user:\n    name: stepuser\n    authorized_keys:\n"
+                        f"      - {box.host_key} k@x\n")
+    app = WizardApp(Draft.from_recipe(load(path), path), start="flow")
+    shown: list[str] = []
+    async with app.run_test(size=(120, 50)) as pilot:
+        await pilot.pause()
+        app.goto(8)
+        await wait_for(pilot, "ReviewScreen", 10)
+        await pilot.pause(0.5)
+        app.screen.query_one("#step-through").value = True
+        await pilot.click("#run")
+        for _ in range(3):  # useradd, the .ssh directory, the key file: each explained first
+            await wait_for(pilot, "ChangeModal", 120)
+            shown.append(app.screen.change.why)
+            await pilot.click("#go")
+            await pilot.pause()
+        await wait_for(pilot, "SummaryScreen", 120)
+    assert shown[0].startswith("create the user stepuser") and len(shown) == 3

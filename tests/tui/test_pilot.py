@@ -97,3 +97,32 @@ async def test_quitting_midway_keeps_every_answer() -> None:
         await pilot.pause()
     saved = Draft.load(draft.draft_path())
     assert saved.target["host"] == "10.0.0.5" and saved.name == "demo"
+
+
+async def test_run_log_takes_a_flood_of_output_and_stays_responsive() -> None:
+    from screens.run import RunScreen
+    from wizard.events import OutputLine, StepStarted
+
+    draft = Draft(name="demo")
+    draft.target = {"host": "web1.example.com"}
+    recipe = draft.recipe()
+    app = WizardApp(draft, start="flow")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = RunScreen(recipe)
+
+        async def flood() -> None:
+            screen.sink(StepStarted(step="os_updates", index=0, total=2))
+            for n in range(120_000):  # far faster than any command prints
+                screen.sink(OutputLine(step="os_updates", stream="stdout", text=f"line {n}"))
+
+        screen.run_recipe = flood  # type: ignore[method-assign]
+        await pilot.app.push_screen(screen)
+        await pilot.pause(0.5)
+        await pilot.press("f1")  # a key press is still handled
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        await pilot.pause()
+        log = screen.query_one("#log")
+        assert log.line_count >= 120_000
+        assert screen.buffer == []  # coalesced writes caught up
