@@ -114,14 +114,15 @@ def full_stack_recipe(info: sandbox.SandboxInfo, stack: contextlib.ExitStack):  
 
     base = Path(tempfile.mkdtemp(prefix="dw-bench-"))
     _, bare = make_repo(base / "git")
-    stack.enter_context(git_daemon(bare.parent, info.host_ip))
+    git_url = stack.enter_context(git_daemon(bare.parent, info.host_ip))
     acme = stack.enter_context(pebble(base / "pebble", info.ip))
     subprocess.run(sandbox.ssh_command(info.name, "root", [
         "cat > /usr/local/share/ca-certificates/pebble.crt && update-ca-certificates >/dev/null && "
         f"echo '{info.ip} demo.example.test' >> /etc/hosts"]), input=acme["listener_ca"], text=True, check=True)
     os.environ.setdefault("DEMO_DB_PASSWORD", "bench-password")
     text = (ROOT / "examples" / "flask-app.yaml").read_text()
-    return parse(text.replace("10.99.1.1", info.host_ip).replace("10.99.1.2", info.ip))
+    text = text.replace("git://10.99.1.1/", f"{git_url}/").replace("https://10.99.1.1:14000/dir", acme["directory"])
+    return parse(text.replace("10.99.1.2", info.ip))
 
 
 def measure(args: argparse.Namespace, info: sandbox.SandboxInfo, recipe) -> int:  # noqa: ANN001

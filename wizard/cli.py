@@ -1,7 +1,8 @@
 """The `deploy-wizard` command.
 
 Exit codes: 0 success, 1 the run failed (or the server refused us), 2 bad input (a bad recipe file, a
-bad flag, a missing secret). Bad input never ends in a traceback: every expected failure has a message.
+bad flag, a missing secret), 3 drift found by `check`. Bad input never ends in a traceback: every expected
+failure has a message.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from wizard import i18n
 from wizard.i18n import _
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_DRIFT = 0, 1, 2, 3
 
 
 def _interactive() -> bool:
@@ -46,10 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     recipe_command("plan", _("show what apply would change, without changing anything (a dry run)"))
+    recipe_command("check", _("drift check: compare the server with the recipe; exit 0 clean, 3 drift"))
     apply = recipe_command("apply", _("make the server match the recipe; a second apply changes nothing"))
     apply.add_argument("--yes", "-y", action="store_true", help=_("do not ask before applying (for CI)"))
     apply.add_argument("--quiet", "-q", action="store_true", help=_("hide command output, show steps only"))
 
+    back = sub.add_parser("rollback", help=_("switch the app back to an earlier release (database not reversed)"),
+                          description=_("Point `current` at an earlier release and reload gunicorn. Database "
+                                        "migrations are NOT reversed. The next apply deploys the recipe's ref again: "
+                                        "pin `ref` to the old commit to stay on it."))
+    back.add_argument("file", help=_("the recipe file (YAML)"))
+    back.add_argument("--to", help=_("the release to switch to (default: the one before the current)"))
+    back.add_argument("--host", help=_("run against this host instead of the recipe's target.host"))
+    back.add_argument("--yes", "-y", action="store_true", help=_("do not ask before switching"))
+    back.add_argument("--accept-new-host-key", action="store_true",
+                      help=_("trust a host key never seen before without asking (a changed key still stops)"))
+    back.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
     edit = sub.add_parser("edit", help=_("open a recipe (or a draft) in the wizard"))
     edit.add_argument("file", help=_("the recipe file (YAML)"))
@@ -86,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"deploy-wizard {version('deploy-wizard')}")
         return EXIT_OK
     try:
-        if args.command in ("plan", "apply"):
+        if args.command in ("plan", "apply", "check"):
             return _run(args)
+        if args.command == "rollback":
+            return _rollback(args)
         if args.command == "schema":
             from wizard.recipefile import json_schema
 
@@ -214,7 +229,60 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if result.journal and not args.json:
         print(_("Journal: {path}").format(path=result.journal))
+    if mode == "check" and result.ok:
+        if not args.json:
+            print(_("Drift: {n} differences in {steps}").format(n=result.changes, steps=", ".join(
+                result.changed_steps)) if result.changes else _("No drift: the server matches the recipe."))
+        return EXIT_DRIFT if result.changes else EXIT_OK
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from wizard.commands import Masker
+    from wizard.hostkeys import HostKeyError
+    from wizard.recipefile import RecipeError, load
+    from wizard.rollback import RollbackError, rollback
+    from wizard.secrets import SecretError
+    from wizard.session import make_transport
+    from wizard.transports.base import TransportError
+
+    try:
+        recipe = load(args.file)
+    except RecipeError as exc:
+        _err(exc.render())
+        return EXIT_BAD_INPUT
+    print(_("Note: rollback switches the code only. Database migrations of the newer release are NOT reversed."))
+    if not args.yes:
+        if not _interactive():
+            _err(_("rollback needs --yes when there is no terminal to confirm on."))
+            return EXIT_BAD_INPUT
+        if input(_("Switch {host} to an earlier release? [y/N] ").format(
+                host=args.host or recipe.target.host)).strip().lower() not in ("y", "yes"):
+            print(_("Nothing was changed."))
+            return EXIT_OK
+
+    async def go():  # noqa: ANN202
+        transport = make_transport(recipe, _questions(args), Masker(), args.host)
+        try:
+            await transport.connect()
+            return await rollback(transport, recipe, args.to)
+        finally:
+            await transport.close()
+
+    try:
+        done = asyncio.run(go())
+    except RollbackError as exc:
+        _err(_("Error: {why}").format(why=exc))
+        return EXIT_BAD_INPUT if args.to else EXIT_FAILED
+    except (HostKeyError, TransportError, SecretError) as exc:
+        _err(_("Error: {why}").format(why=exc))
+        return EXIT_FAILED
+    if done.before == done.after:
+        print(_("{rel} is already the current release.").format(rel=done.after))
+    else:
+        print(_("current: {old} -> {new}; gunicorn reloaded. Releases on the server: {all}").format(
+            old=done.before, new=done.after, all=", ".join(done.releases)))
+    return EXIT_OK
 
 
 # ------------------------------------------------------------------------------------------ sandbox

@@ -131,10 +131,10 @@ class Runner:
     def _header(self, mode: str) -> None:
         self.emit(RunStarted(host=self.transport.label, mode=mode, steps=[s.name for s, _ in self.selected]))
 
-    async def plan(self) -> RunResult:
-        """Dry run: facts only, nothing written on the host."""
+    async def plan(self, mode: str = "plan") -> RunResult:
+        """Dry run: facts only, nothing written on the host. mode "check" = the same, read as drift."""
         started = time.monotonic()
-        self._header("plan")
+        self._header(mode)
         plans, error, failed = [], None, None
         for index, (step, settings) in enumerate(self.selected):
             self.emit(StepStarted(step=step.name, index=index, total=len(self.selected)))

@@ -74,7 +74,7 @@ async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions
         runner = Runner(transport, recipe.selected(), emit, before_change=before_change,
                         journal=str(journal_sink.path) if journal_sink else None, ctx=recipe.context(secrets),
                         ask_operator=questions.operator, on_failure=questions.on_failure)
-        return await (runner.apply() if mode == "apply" else runner.plan())
+        return await (runner.apply() if mode == "apply" else runner.plan(mode))
     finally:
         await transport.close()
         if journal_sink:

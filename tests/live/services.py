@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import ssl
 import subprocess
 import time
@@ -16,6 +17,13 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 EXAMPLE_APP = ROOT / "examples" / "flask-app"
+
+
+def free_port() -> int:
+    """A port nothing listens on now: services of concurrent test runs never collide."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -45,13 +53,15 @@ def push_change(work: Path, bare: Path, path: str, text: str) -> str:
 
 
 @contextmanager
-def git_daemon(root: Path, listen: str) -> Iterator[None]:
+def git_daemon(root: Path, listen: str) -> Iterator[str]:
+    """Serve the bare repositories under `root`; yields the git:// URL prefix."""
+    port = free_port()
     proc = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={root}",
-                             f"--listen={listen}", "--port=9418", str(root)],
+                             f"--listen={listen}", f"--port={port}", str(root)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     try:
-        yield
+        yield f"git://{listen}:{port}"
     finally:
         proc.terminate()
         proc.wait(5)
@@ -72,28 +82,31 @@ def pebble(base: Path, target_ip: str) -> Iterator[dict[str, str]]:
     (base / "san.ext").write_text(f"subjectAltName=DNS:localhost,IP:127.0.0.1,IP:{host_ip}\n")
     run("openssl", "x509", "-req", "-in", str(base / "cert.csr"), "-CA", str(ca), "-CAkey", str(ca_key),
         "-CAcreateserial", "-days", "30", "-extfile", str(base / "san.ext"), "-out", str(cert))
+    acme_port, management, dns, dns_management = free_port(), free_port(), free_port(), free_port()
+    (base / "management-port").write_text(str(management))
     (base / "pebble.json").write_text(json.dumps({"pebble": {
-        "listenAddress": "0.0.0.0:14000", "managementListenAddress": "127.0.0.1:15000",
+        "listenAddress": f"0.0.0.0:{acme_port}", "managementListenAddress": f"127.0.0.1:{management}",
         "certificate": str(cert), "privateKey": str(key), "httpPort": 80, "tlsPort": 443,
         "ocspResponderURL": "", "externalAccountBindingRequired": False}}))
-    dns = subprocess.Popen(["pebble-challtestsrv", "-defaultIPv4", target_ip, "-defaultIPv6", "", "-dns01",
-                            "127.0.0.1:8053", "-http01", "", "-https01", "", "-tlsalpn01", "",
-                            "-management", "127.0.0.1:8055"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    acme = subprocess.Popen(["pebble", "-config", str(base / "pebble.json"), "-dnsserver", "127.0.0.1:8053"],
+    resolver = subprocess.Popen(["pebble-challtestsrv", "-defaultIPv4", target_ip, "-defaultIPv6", "", "-dns01",
+                                 f"127.0.0.1:{dns}", "-http01", "", "-https01", "", "-tlsalpn01", "",
+                                 "-management", f"127.0.0.1:{dns_management}"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    acme = subprocess.Popen(["pebble", "-config", str(base / "pebble.json"), "-dnsserver", f"127.0.0.1:{dns}"],
                             env={"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PATH": "/usr/bin:/bin"},
                             stdout=open(base / "pebble.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
     context = ssl.create_default_context(cafile=str(ca))
     try:
         for _ in range(100):
             try:
-                urllib.request.urlopen("https://127.0.0.1:14000/dir", context=context, timeout=1)
+                urllib.request.urlopen(f"https://127.0.0.1:{acme_port}/dir", context=context, timeout=1)
                 break
             except OSError:
                 time.sleep(0.1)
-        yield {"directory": f"https://{host_ip}:14000/dir", "listener_ca": ca.read_text(),
+        yield {"directory": f"https://{host_ip}:{acme_port}/dir", "listener_ca": ca.read_text(),
                "log": str(base / "pebble.log")}
     finally:
-        for proc in (acme, dns):
+        for proc in (acme, resolver):
             proc.terminate()
             proc.wait(5)
 
@@ -101,5 +114,6 @@ def pebble(base: Path, target_ip: str) -> Iterator[dict[str, str]]:
 def pebble_root(base: Path) -> str:
     """The root that signs pebble's certificates (fetched from its management API; new on every start)."""
     context = ssl.create_default_context(cafile=str(base / "listener-ca.pem"))
-    with urllib.request.urlopen("https://127.0.0.1:15000/roots/0", context=context, timeout=5) as answer:
+    port = (base / "management-port").read_text().strip()
+    with urllib.request.urlopen(f"https://127.0.0.1:{port}/roots/0", context=context, timeout=5) as answer:
         return answer.read().decode()

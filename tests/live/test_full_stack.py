@@ -19,13 +19,14 @@ DOMAIN = "demo.example.test"
 @pytest.fixture(scope="module")
 def stack(box, live_dirs):
     work, bare = make_repo(live_dirs / "git")
-    with git_daemon(bare.parent, box.host_ip), pebble(live_dirs / "pebble", box.ip) as acme:
+    with git_daemon(bare.parent, box.host_ip) as git_url, pebble(live_dirs / "pebble", box.ip) as acme:
         setup = on_box(box, "cat > /usr/local/share/ca-certificates/pebble-listener.crt && update-ca-certificates "
                             f">/dev/null && echo '{box.ip} {DOMAIN}' >> /etc/hosts && echo ready",
                        stdin=acme["listener_ca"])
         assert setup.stdout.strip() == "ready", setup.stderr
         text = (ROOT / "examples" / "flask-app.yaml").read_text()
-        text = text.replace("10.99.1.1", box.host_ip).replace("10.99.1.2", box.ip)
+        text = text.replace("git://10.99.1.1/", f"{git_url}/").replace("https://10.99.1.1:14000/dir", acme["directory"])
+        text = text.replace("10.99.1.2", box.ip)
         recipe = live_dirs / "flask-app.yaml"
         recipe.write_text(text)
         yield {"recipe": recipe, "work": work, "bare": bare, "pebble": live_dirs / "pebble"}
@@ -145,3 +146,25 @@ def test_wrong_database_password_with_keep_policy_is_a_clear_error(box, live_dir
     assert "differs from the secret env:DEMO_DB_PASSWORD" in failed[0]["error"]
     assert "wrong-password" not in result.stdout + result.stderr
     assert "visits:" in https(box, pebble_root(stack["pebble"])).stdout  # the app still uses the right one
+
+
+def test_rollback_switches_to_the_previous_release_and_apply_goes_forward_again(box, live_dirs, stack) -> None:
+    releases = on_box(box, "ls -tr /srv/demo/releases").stdout.split()
+    live = on_box(box, "readlink /srv/demo/current").stdout.strip().split("/")[-1]
+    assert len(releases) == 2 and live == releases[-1]
+    back = cli(live_dirs, "rollback", str(stack["recipe"]), "--yes")
+    assert back.returncode == 0, back.stderr
+    assert "NOT reversed" in back.stdout and f"{live} -> {releases[0]}" in back.stdout
+    assert on_box(box, "readlink /srv/demo/current").stdout.strip() == f"releases/{releases[0]}"
+    root = pebble_root(stack["pebble"])
+    assert "#c30" not in https(box, root, "/static/style.css").stdout  # the old release's file is served
+    assert "visits:" in https(box, root).stdout
+    wrong = cli(live_dirs, "rollback", str(stack["recipe"]), "--yes", "--to", "nosuchrelease")
+    assert wrong.returncode == 2 and "no release nosuchrelease" in wrong.stderr
+    drift = cli(live_dirs, "check", str(stack["recipe"]), env={"DEMO_DB_PASSWORD": DB_PASSWORD})
+    assert drift.returncode == 3 and "Drift" in drift.stdout  # the server no longer matches the recipe
+    _, forward = apply(live_dirs, stack["recipe"])
+    assert "code" in forward["changed_steps"]
+    assert on_box(box, "readlink /srv/demo/current").stdout.strip() == f"releases/{live}"
+    clean = cli(live_dirs, "check", str(stack["recipe"]), env={"DEMO_DB_PASSWORD": DB_PASSWORD})
+    assert clean.returncode == 0 and "No drift" in clean.stdout
