@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
@@ -11,9 +9,8 @@ from textual.widgets import Button, Footer, Header, Input, Static
 
 from screens.form import SettingsForm
 from wizard.i18n import _
-from wizard.recipefile import Target
+from wizard.recipefile import APP_NAME, Target
 
-APP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 PROBE = ('. /etc/os-release; echo "$PRETTY_NAME"; (python3 --version 2>&1 || echo "no python3"); '
          "df -h / | awk 'NR==2{print $4\" free of \"$2}'; free -m | awk '/Mem:/{print $2\" MiB RAM\"}'")
 

@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help=_("trust a host key never seen before without asking (a changed key still stops)"))
     back.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
+    new = sub.add_parser("new", help=_("write a new recipe: the wizard, or plain questions with --plain"))
+    new.add_argument("--plain", action="store_true", help=_("ask in the plain terminal (no full-screen UI)"))
+    new.add_argument("-o", "--output", default="recipe.yaml", help=_("where to write the recipe"))
     edit = sub.add_parser("edit", help=_("open a recipe (or a draft) in the wizard"))
     edit.add_argument("file", help=_("the recipe file (YAML)"))
 
@@ -110,12 +113,36 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "sandbox":
             return _sandbox(args)
+        if args.command == "new":
+            return _new(args)
         if args.command == "edit" or (args.command is None and _interactive()):
             return _tui(Path(args.file) if args.command == "edit" else None)
     except KeyboardInterrupt:
         print(_("Interrupted."), file=sys.stderr)
         return 130
     parser.print_help()
+    return EXIT_OK
+
+
+def _new(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    if not args.plain:
+        return _tui(output)
+    if not sys.stdin.isatty():
+        _err(_("--plain asks questions and needs a terminal."))
+        return EXIT_BAD_INPUT
+    from wizard.app_plain import new_plain
+    from wizard.recipefile import RecipeError
+
+    try:
+        saved = new_plain(output)
+    except KeyboardInterrupt:
+        _err(_("Stopped; nothing was written."))
+        return 130
+    except RecipeError as exc:
+        _err(exc.render())
+        return EXIT_BAD_INPUT
+    print(_("Wrote {path}. Try it: deploy-wizard plan {path}").format(path=saved))
     return EXIT_OK
 
 

@@ -25,6 +25,7 @@ from wizard.validators import SecretRef, UserName
 
 FORMAT_VERSION = 1
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,252})$|^[0-9A-Fa-f:]+$")
+APP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 
 
@@ -67,7 +68,7 @@ class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: Literal[1] = Field(FORMAT_VERSION, description="Recipe format version.")
-    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")] = Field(
+    name: Annotated[str, Field(pattern=APP_NAME.pattern)] = Field(
         "app", description="Short name of the app (used for directories, services and journal names).")
     target: Target
     steps: Steps = Field(default_factory=Steps)  # type: ignore[valid-type]

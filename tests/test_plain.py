@@ -1,0 +1,94 @@
+"""The plain prompt mode: the same declarations and validation as the TUI, the same recipe file, and
+Ctrl-C leaves nothing half-written."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from wizard.app_plain import QuestionaryAsker, new_plain
+
+
+class Scripted:
+    """Answers by question; records what was asked and every validation message shown."""
+
+    def __init__(self, answers: dict[str, list[object]], interrupt_at: str | None = None) -> None:
+        self.answers = answers
+        self.interrupt_at = interrupt_at
+        self.rejected: list[str] = []
+
+    def _next(self, message: str, default: object) -> object:
+        if self.interrupt_at and self.interrupt_at in message:
+            raise KeyboardInterrupt
+        for key, queue in self.answers.items():
+            if key in message and queue:
+                return queue.pop(0)
+        return default
+
+    def text(self, message: str, default: str, check) -> str:
+        while True:
+            answer = str(self._next(message, default))
+            verdict = check(answer)
+            if verdict is True:
+                return answer
+            self.rejected.append(str(verdict))
+
+    def confirm(self, message: str, default: bool) -> bool:
+        return bool(self._next(message, default))
+
+    def select(self, message: str, choices: list[str], default: str) -> str:
+        answer = str(self._next(message, default))
+        assert answer in choices
+        return answer
+
+
+def test_answers_become_the_same_recipe_file(tmp_path) -> None:
+    asker = Scripted({
+        "Short name": ["shop"],
+        "Host name or IP": ["bad host!", "web1.example.com"],  # refused first, with the model's message
+        "Login user": ["admin"],
+        "Include the step: OS updates": [True],
+        "Time zone": ["Mars/Nowhere/Too/Deep", "Europe/Berlin"],
+        "Include the step: Deploy user": [True],
+        "Name of the account": ["shop"],
+        "Include the step: Python": [False],
+        "Include the step: Code": [False],
+        "Include the step: Database": [False],
+        "Include the step: Static": [False],
+        "Include the step: App server": [False],
+        "Include the step: nginx": [False],
+        "Include the step: HTTPS": [False],
+        "Include the step: Firewall": [False],
+        "Include the step: Monitoring": [False],
+    })
+    path = new_plain(tmp_path / "shop.yaml", asker)
+    saved = yaml.safe_load(path.read_text())
+    assert saved["name"] == "shop"
+    assert saved["target"]["host"] == "web1.example.com" and saved["target"]["user"] == "admin"
+    assert saved["steps"]["os_updates"]["timezone"] == "Europe/Berlin"
+    assert saved["steps"]["deploy_user"]["name"] == "shop"
+    assert set(saved["steps"]) == {"os_updates", "deploy_user"}
+    assert any("not a host name" in message for message in asker.rejected)
+    assert any("time zone" in message for message in asker.rejected)
+
+
+def test_ctrl_c_midway_writes_nothing(tmp_path) -> None:
+    asker = Scripted({"Host name or IP": ["web1.example.com"]}, interrupt_at="Include the step: Database")
+    with pytest.raises(KeyboardInterrupt):
+        new_plain(tmp_path / "shop.yaml", asker)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_questionary_prompts_read_real_keystrokes() -> None:
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    with create_pipe_input() as keys:
+        asker = QuestionaryAsker(input=keys, output=DummyOutput())
+        keys.send_text("web1.example.com\r")
+        assert asker.text("Host?", "", lambda text: True) == "web1.example.com"
+        keys.send_text("n")  # confirm answers on the key itself
+        assert asker.confirm("Include?", True) is False
+        keys.send_text("\x03")  # Ctrl-C
+        with pytest.raises(KeyboardInterrupt):
+            asker.text("Host?", "", lambda text: True)
