@@ -40,7 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     def recipe_command(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("file", help=_("the recipe file (YAML)"))
-        p.add_argument("--host", help=_("run against this host instead of the recipe's target.host"))
+        p.add_argument("--host", action="append", dest="hosts", metavar="HOST",
+                       help=_("run against this host instead of the recipe's target.host; repeat for several"))
+        p.add_argument("--inventory", metavar="FILE", help=_("a YAML list of hosts to run the recipe on"))
+        p.add_argument("--parallel", type=int, default=5, metavar="N",
+                       help=_("with several hosts: how many at once (default 5)"))
+        p.add_argument("--fail-fast", action="store_true",
+                       help=_("with several hosts: start no more hosts after one fails"))
         p.add_argument("--json", action="store_true", help=_("print one JSON event per line instead of a log"))
         p.add_argument("--accept-new-host-key", action="store_true",
                        help=_("trust a host key never seen before without asking (a changed key still stops)"))
@@ -219,14 +225,24 @@ def _run(args: argparse.Namespace) -> int:
     if not recipe.selected():
         _err(_("{file}: the recipe has no steps; add at least one under 'steps:'").format(file=args.file))
         return EXIT_BAD_INPUT
-    if args.host:
-        from wizard.recipefile import host_name
+    from wizard.fleet import InventoryError, read_inventory
+    from wizard.recipefile import host_name
 
-        try:
-            host_name(args.host)
-        except ValueError as exc:
-            _err(f"--host: {exc}")
-            return EXIT_BAD_INPUT
+    hosts = list(args.hosts or [])
+    try:
+        for host in hosts:
+            host_name(host)
+        if args.inventory:
+            hosts += read_inventory(Path(args.inventory))
+    except ValueError as exc:
+        _err(f"--host: {exc}")
+        return EXIT_BAD_INPUT
+    except InventoryError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    if len(hosts) > 1:
+        return _fleet(args, recipe, list(dict.fromkeys(hosts)))
+    args.host = hosts[0] if hosts else None
     questions = _questions(args)
     sink = JsonSink() if args.json else ConsoleSink(show_output=not getattr(args, "quiet", False))
     mode = args.command
@@ -262,6 +278,41 @@ def _run(args: argparse.Namespace) -> int:
                 result.changed_steps)) if result.changes else _("No drift: the server matches the recipe."))
         return EXIT_DRIFT if result.changes else EXIT_OK
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _fleet(args: argparse.Namespace, recipe: object, hosts: list[str]) -> int:
+    from wizard.fleet import run_fleet
+    from wizard.sinks import ConsoleSink, JsonSink
+
+    if args.command == "apply" and not args.yes:
+        if not _interactive():
+            _err(_("apply needs --yes when there is no terminal to confirm on."))
+            return EXIT_BAD_INPUT
+        if input(_("Apply the recipe to {n} hosts? [y/N] ").format(n=len(hosts))).strip().lower() not in ("y", "yes"):
+            print(_("Nothing was changed."))
+            return EXIT_OK
+
+    def sink_for(host: str):  # noqa: ANN202
+        if args.json:
+            return JsonSink(host=host)
+        return ConsoleSink(show_output=not getattr(args, "quiet", False), prefix=f"[{host}] ")
+
+    results = asyncio.run(run_fleet(recipe, args.command, hosts, sink_for, _questions(args),  # type: ignore[arg-type]
+                                    parallel=args.parallel, fail_fast=args.fail_fast))
+    if args.json:
+        for r in results:
+            print(json.dumps({"event": "host_result", "host": r.host, "status": r.status, "error": r.error,
+                              "changes": r.result.changes if r.result else None, "seconds": round(r.seconds, 2)}),
+                  flush=True)
+    else:
+        print(_("Results:"))
+        for r in results:
+            changes = r.result.changes if r.result else "-"
+            print(f"  {r.host:30} {r.status:12} {changes!s:>5} {r.seconds:6.1f} s  {r.error or ''}".rstrip())
+    failed = [r for r in results if r.status != "ok"]
+    if args.command == "check" and not failed:
+        return EXIT_DRIFT if any(r.result and r.result.changes for r in results) else EXIT_OK
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _rollback(args: argparse.Namespace) -> int:

@@ -230,11 +230,25 @@ def is_running(name: str) -> bool:
     return True
 
 
+def _claims() -> Path:
+    return state_dir() / "claims"
+
+
 def _free_index() -> int:
+    """Claim a subnet index atomically (mkdir), so sandboxes started at the same moment never share one."""
     used = {info.index for info in list_sandboxes()}
+    _claims().mkdir(parents=True, exist_ok=True)
     for index in range(1, 201):
-        if index not in used:
-            return index
+        if index in used:
+            continue
+        claim = _claims() / str(index)
+        if claim.exists() and time.time() - claim.stat().st_mtime > 600:
+            shutil.rmtree(claim, ignore_errors=True)  # left by a run that died before its sandbox existed
+        try:
+            (_claims() / str(index)).mkdir()
+        except FileExistsError:
+            continue
+        return index
     raise SandboxError("200 sandboxes are running; take some down first.")
 
 
@@ -278,12 +292,12 @@ def up(name: str | None = None, progress: Progress = print, boot_timeout: float 
     """Boot a clean sandbox and return how to reach it."""
     check_host()
     rootfs = ensure_image(progress)
+    if name is not None and not NAME_RE.match(name):
+        raise SandboxError(f"Bad sandbox name {name!r}: use 1-12 of a-z, 0-9 and '-', starting with a letter.")
+    if name is not None and is_running(name):
+        raise SandboxError(f"Sandbox {name!r} is already running; `deploy-wizard sandbox down {name}` first.")
     index = _free_index()
     name = name or f"sandbox{index}"
-    if not NAME_RE.match(name):
-        raise SandboxError(f"Bad sandbox name {name!r}: use 1-12 of a-z, 0-9 and '-', starting with a letter.")
-    if is_running(name):
-        raise SandboxError(f"Sandbox {name!r} is already running; `deploy-wizard sandbox down {name}` first.")
     run = _run_dir(name)
     _teardown_files(run)
     for sub in ("upper", "work", "merged"):
@@ -356,6 +370,7 @@ def down(name: str, progress: Progress = print) -> None:
     if info:
         _nat(info.index, add=False)
         hostkeys.HostKeyStore().remove(info.ip, info.port)
+        shutil.rmtree(_claims() / str(info.index), ignore_errors=True)
     _teardown_files(run)
     progress(f"Sandbox {name} is down and removed.")
 

@@ -37,16 +37,17 @@ def state_dir() -> Path:
 class ConsoleSink:
     """A line log that reads well in a terminal and in CI logs alike."""
 
-    def __init__(self, out: TextIO | None = None, show_output: bool = True) -> None:
+    def __init__(self, out: TextIO | None = None, show_output: bool = True, prefix: str = "") -> None:
         self.out = out or sys.stdout
         self.show_output = show_output
+        self.prefix = prefix  # "[host] " when several hosts share the terminal
         self.color = self.out.isatty() and os.environ.get("NO_COLOR") is None
 
     def _c(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
 
     def _print(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        print(self.prefix + text, file=self.out, flush=True)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -86,11 +87,15 @@ class ConsoleSink:
 class JsonSink:
     """One JSON object per event on stdout: for CI and other programs."""
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, host: str | None = None) -> None:
         self.out = out or sys.stdout
+        self.host = host
 
     def __call__(self, event: Event) -> None:
-        print(json.dumps(event.to_dict(), ensure_ascii=False), file=self.out, flush=True)
+        data = event.to_dict()
+        if self.host:
+            data["host"] = self.host
+        print(json.dumps(data, ensure_ascii=False), file=self.out, flush=True)
 
 
 class JournalSink:
