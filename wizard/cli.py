@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     apply = recipe_command("apply", _("make the server match the recipe; a second apply changes nothing"))
     apply.add_argument("--yes", "-y", action="store_true", help=_("do not ask before applying (for CI)"))
     apply.add_argument("--quiet", "-q", action="store_true", help=_("hide command output, show steps only"))
+    apply.add_argument("--resume", action="store_true",
+                       help=_("after a dropped connection or a failure: skip the steps the last run completed"))
 
     back = sub.add_parser("rollback", help=_("switch the app back to an earlier release (database not reversed)"),
                           description=_("Point `current` at an earlier release and reload gunicorn. Database "
@@ -261,7 +263,8 @@ def _run(args: argparse.Namespace) -> int:
             if answer.strip().lower() not in ("y", "yes"):
                 print(_("Nothing was changed."))
                 return EXIT_OK
-        result = asyncio.run(run_recipe(recipe, mode, sink, questions, host=args.host))
+        result = asyncio.run(run_recipe(recipe, mode, sink, questions, host=args.host,
+                                        resume=getattr(args, "resume", False)))
     except SecretError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT

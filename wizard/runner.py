@@ -101,7 +101,8 @@ class Runner:
     def __init__(self, transport: Transport, selected: Selected, emit: Sink, *, max_passes: int = 3,
                  before_change: BeforeChange | None = None, journal: str | None = None,
                  ctx: Context | None = None, ask_operator: AskOperator | None = None,
-                 on_failure: OnFailure | None = None) -> None:
+                 on_failure: OnFailure | None = None, resume: tuple[str, set[str]] | None = None) -> None:
+        self.resume = resume  # (journal, steps completed there): those are not run again
         self.on_failure = on_failure
         self.journal = journal
         self.ctx = ctx or Context()
@@ -172,6 +173,12 @@ class Runner:
             step, settings = self.selected[index]
             self.emit(StepStarted(step=step.name, index=index, total=len(self.selected)))
             t0, trips = time.monotonic(), self.transport.round_trips
+            if self.resume and step.name in self.resume[1]:
+                self.emit(StepNoop(step=step.name, reason=_("completed in the interrupted run ({journal})").format(
+                    journal=self.resume[0])))
+                self.emit(StepFinished(step=step.name, status="ok", changes=0, seconds=0.0, round_trips=0))
+                index += 1
+                continue
             try:
                 count = await self.apply_step(step, settings)
             except (StepError, PlanError, TransportError) as exc:

@@ -14,7 +14,7 @@ from wizard.events import Sink, fan_out
 from wizard.recipefile import Recipe
 from wizard.runner import AskOperator, BeforeChange, OnFailure, Runner, RunResult
 from wizard.secrets import Prompt, SecretError, SecretResolver
-from wizard.sinks import JournalSink
+from wizard.sinks import JournalSink, unfinished_run
 from wizard.steps import PlanError
 from wizard.transports.base import PasswordCallback, Transport
 from wizard.transports.ssh import SSHTarget, SSHTransport, TrustCallback
@@ -52,7 +52,8 @@ def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: s
 async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions, *, host: str | None = None,
                      journal: bool = True, before_change: BeforeChange | None = None,
                      transport_factory: Callable[[], Transport] | None = None,
-                     on_connected: Callable[[Transport], Awaitable[None]] | None = None) -> RunResult:
+                     on_connected: Callable[[Transport], Awaitable[None]] | None = None,
+                     resume: bool = False) -> RunResult:
     """Connect, plan or apply every step of the recipe, and close; the journal records the whole run."""
     masker = Masker()
     resolver = SecretResolver(questions.secret, masker=masker)
@@ -65,6 +66,7 @@ async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions
 
     transport = (transport_factory() if transport_factory
                  else make_transport(recipe, questions, masker, host, resolver=resolver))
+    resumed = unfinished_run(recipe.name, host or recipe.target.host) if resume else None
     journal_sink = JournalSink(recipe.name, host or recipe.target.host) if journal and mode == "apply" else None
     emit = fan_out(sink, journal_sink)
     try:
@@ -73,7 +75,8 @@ async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions
             await on_connected(transport)
         runner = Runner(transport, recipe.selected(), emit, before_change=before_change,
                         journal=str(journal_sink.path) if journal_sink else None, ctx=recipe.context(secrets),
-                        ask_operator=questions.operator, on_failure=questions.on_failure)
+                        ask_operator=questions.operator, on_failure=questions.on_failure,
+                        resume=(str(resumed[0]), resumed[1]) if resumed else None)
         return await (runner.apply() if mode == "apply" else runner.plan(mode))
     finally:
         await transport.close()

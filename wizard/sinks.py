@@ -104,9 +104,8 @@ class JournalSink:
     def __init__(self, recipe_name: str, host: str, directory: Path | None = None) -> None:
         directory = directory or state_dir() / "journal"
         directory.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        safe_host = "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in host)
-        self.path = directory / f"{stamp}-{recipe_name}-{safe_host}.jsonl"
+        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000_000:09d}"
+        self.path = directory / f"{stamp}-{journal_name(recipe_name, host)}.jsonl"
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the run
         os.chmod(self.path, 0o600)
 
@@ -119,6 +118,32 @@ class JournalSink:
 
     def close(self) -> None:
         self._file.close()
+
+
+def journal_name(recipe_name: str, host: str) -> str:
+    return f"{recipe_name}-" + "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in host)
+
+
+def unfinished_run(recipe_name: str, host: str, directory: Path | None = None) -> tuple[Path, set[str]] | None:
+    """The newest journal of this recipe on this host, if that run did not finish well, with its completed steps.
+
+    A journal line is only written once the step it reports has finished, so "completed" is never a guess.
+    """
+    directory = directory or state_dir() / "journal"
+    runs = sorted(directory.glob(f"*-{journal_name(recipe_name, host)}.jsonl"))
+    for path in reversed(runs):
+        try:
+            entries = read_journal(path)
+        except (OSError, ValueError):
+            continue
+        if not entries or entries[0].get("mode") != "apply":
+            continue
+        if any(e["event"] == "run_finished" and e.get("ok") for e in entries):
+            return None  # the last apply finished: nothing to resume
+        done = {str(e["step"]) for e in entries
+                if e["event"] == "step_finished" and e.get("status") in ("ok", "changed")}
+        return path, done
+    return None
 
 
 def read_journal(path: Path) -> list[dict[str, object]]:
