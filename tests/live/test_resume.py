@@ -26,7 +26,8 @@ STEPS = """  os_updates:
 def test_resume_after_the_connection_drops_mid_step(box, live_dirs) -> None:
     recipe = write_recipe(live_dirs / "resume.yaml", box, STEPS)
     # hold the dpkg lock: the python step's apt install will wait (visibly) until we cut the connection
-    hold = ("nohup python3 -c 'import fcntl,time; f=open(\"/var/lib/dpkg/lock-frontend\",\"w\"); "
+    hold = ("mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp; "  # lists fresh
+            "nohup python3 -c 'import fcntl,time; f=open(\"/var/lib/dpkg/lock-frontend\",\"w\"); "
             "fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(300)' >/dev/null 2>&1 & echo $!")
     holder = on_box(box, hold).stdout.strip()
     env = {**os.environ, "XDG_CONFIG_HOME": str(live_dirs / "config"), "XDG_STATE_HOME": str(live_dirs / "state"),
