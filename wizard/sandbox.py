@@ -136,7 +136,11 @@ def ensure_image(progress: Progress = print) -> Path:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
         raise SandboxError(f"debootstrap failed (exit {proc.returncode}):\n{tail}")
     progress(f"  debootstrap done in {time.monotonic() - started:.0f} s; configuring ...")
-    _configure_rootfs(tmp / "rootfs")
+    try:
+        _configure_rootfs(tmp / "rootfs")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", None) or str(exc)
+        raise SandboxError(f"Configuring the base image failed: {str(detail).strip()}") from None
     (tmp / "ready").write_text(image_key() + "\n")
     if final.exists():
         shutil.rmtree(final)
@@ -299,31 +303,39 @@ def up(name: str | None = None, progress: Progress = print, boot_timeout: float 
     index = _free_index()
     name = name or f"sandbox{index}"
     run = _run_dir(name)
-    _teardown_files(run)
-    for sub in ("upper", "work", "merged"):
-        (run / sub).mkdir(parents=True)
-    _run(["mount", "-t", "overlay", "overlay", "-o",
-          f"lowerdir={rootfs},upperdir={run / 'upper'},workdir={run / 'work'}", str(run / "merged")])
-    _run(["ssh-keygen", "-A", "-f", str(run / "merged")])
-    host_key = " ".join((run / "merged/etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[:2])
-    ip, host_ip = f"{SUBNET}.{index}.2", f"{SUBNET}.{index}.1"
-    _write(run / "host0.network", f"[Match]\nName=host0\n[Network]\nAddress={ip}/24\nGateway={host_ip}\n")
-    nameserver = re.search(r"^nameserver\s+(\S+)", Path("/etc/resolv.conf").read_text(), re.M)
-    _write(run / "resolv.conf", f"nameserver {nameserver.group(1) if nameserver else '1.1.1.1'}\n")
-    Path("/proc/sys/net/ipv4/ip_forward").write_text("1\n")
-    _nat(index, add=True)
-    console = run / "console.log"
-    with open(console, "ab") as log:
-        sup = subprocess.Popen(
-            [sys.executable, "-m", "wizard.sandbox_supervisor", name, str(run), host_ip],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-            cwd=str(Path(__file__).resolve().parent.parent),
-        )
-    (run / "supervisor.pid").write_text(f"{sup.pid}\n")
-    info = SandboxInfo(name=name, index=index, ip=ip, port=22, key=str(key_path()), host_key=host_key,
-                       fingerprint=hostkeys.fingerprint_of(host_key), started=time.time())
-    (run / "info.json").write_text(json.dumps(asdict(info), indent=2))
-    (run / "known_hosts").write_text(f"{ip} {host_key}\n")
+    try:
+        _teardown_files(run)
+        for sub in ("upper", "work", "merged"):
+            (run / sub).mkdir(parents=True)
+        _run(["mount", "-t", "overlay", "overlay", "-o",
+              f"lowerdir={rootfs},upperdir={run / 'upper'},workdir={run / 'work'}", str(run / "merged")])
+        _run(["ssh-keygen", "-A", "-f", str(run / "merged")])
+        host_key = " ".join((run / "merged/etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[:2])
+        ip, host_ip = f"{SUBNET}.{index}.2", f"{SUBNET}.{index}.1"
+        _write(run / "host0.network", f"[Match]\nName=host0\n[Network]\nAddress={ip}/24\nGateway={host_ip}\n")
+        nameserver = re.search(r"^nameserver\s+(\S+)", Path("/etc/resolv.conf").read_text(), re.M)
+        _write(run / "resolv.conf", f"nameserver {nameserver.group(1) if nameserver else '1.1.1.1'}\n")
+        Path("/proc/sys/net/ipv4/ip_forward").write_text("1\n")
+        _nat(index, add=True)
+        console = run / "console.log"
+        with open(console, "ab") as log:
+            sup = subprocess.Popen(
+                [sys.executable, "-m", "wizard.sandbox_supervisor", name, str(run), host_ip],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                cwd=str(Path(__file__).resolve().parent.parent),
+            )
+        (run / "supervisor.pid").write_text(f"{sup.pid}\n")
+        info = SandboxInfo(name=name, index=index, ip=ip, port=22, key=str(key_path()), host_key=host_key,
+                           fingerprint=hostkeys.fingerprint_of(host_key), started=time.time())
+        (run / "info.json").write_text(json.dumps(asdict(info), indent=2))
+        (run / "known_hosts").write_text(f"{ip} {host_key}\n")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        # leave nothing behind: no half-mounted overlay, no NAT rule, no claimed subnet
+        _nat(index, add=False)
+        _teardown_files(run)
+        shutil.rmtree(_claims() / str(index), ignore_errors=True)
+        detail = getattr(exc, "stderr", None) or str(exc)
+        raise SandboxError(f"Could not start the sandbox: {str(detail).strip()}") from None
     started = time.monotonic()
     try:
         _wait_for_ssh(ip, 22, boot_timeout, sup.pid, console)

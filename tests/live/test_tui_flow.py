@@ -8,17 +8,10 @@ import asyncio
 import yaml
 
 from tests.live.conftest import on_box
+from tests.tui.conftest import type_into
 from wizard.app import WizardApp
 from wizard.draft import Draft
 from wizard.sandbox import OPS_PASSWORD
-
-
-async def type_into(pilot, selector: str, text: str) -> None:
-    widget = pilot.app.screen.query_one(selector)
-    widget.value = ""
-    widget.focus()
-    await pilot.press(*text)
-    await pilot.pause()
 
 
 async def wait_for(pilot, name: str, seconds: float = 300) -> None:

@@ -19,6 +19,15 @@ def _snapshot_dir(cls, *, test_location) -> str:  # noqa: ANN001
 SVGImageExtension.dirname = classmethod(_snapshot_dir)  # type: ignore[method-assign]
 
 
+async def type_into(pilot, selector: str, text: str) -> None:  # noqa: ANN001
+    """Replace a field's text by typing it, key by key, as a person would."""
+    widget = pilot.app.screen.query_one(selector)
+    widget.value = ""
+    widget.focus()
+    await pilot.press(*text)
+    await pilot.pause()
+
+
 @pytest.fixture
 def draft() -> Draft:
     """A typical half-filled draft: deterministic, so screenshots are stable."""

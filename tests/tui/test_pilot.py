@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import yaml
 
+from tests.tui.conftest import type_into
 from wizard import i18n
 from wizard.app import WizardApp, flow
 from wizard.draft import Draft
 
 FLOW = {cls.__name__: index for index, cls in enumerate(flow())}
-
-
-async def type_into(pilot, selector: str, text: str) -> None:
-    widget = pilot.app.screen.query_one(selector)
-    widget.value = ""
-    widget.focus()
-    await pilot.press(*text)
-    await pilot.pause()
 
 
 async def test_next_is_refused_while_a_field_is_invalid_and_the_message_is_beside_it() -> None:
