@@ -6,7 +6,7 @@ Why one place: the CLI, the TUI and the tests all start runs; they differ only i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from wizard.commands import Masker, Secret
@@ -52,7 +52,6 @@ def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: s
 async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions, *, host: str | None = None,
                      journal: bool = True, before_change: BeforeChange | None = None,
                      transport_factory: Callable[[], Transport] | None = None,
-                     on_connected: Callable[[Transport], Awaitable[None]] | None = None,
                      resume: bool = False) -> RunResult:
     """Connect, plan or apply every step of the recipe, and close; the journal records the whole run."""
     masker = Masker()
@@ -71,8 +70,6 @@ async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions
     emit = fan_out(sink, journal_sink)
     try:
         await transport.connect()
-        if on_connected:
-            await on_connected(transport)
         runner = Runner(transport, recipe.selected(), emit, before_change=before_change,
                         journal=str(journal_sink.path) if journal_sink else None, ctx=recipe.context(secrets),
                         ask_operator=questions.operator, on_failure=questions.on_failure,
