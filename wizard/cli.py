@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--accept-new-host-key", action="store_true",
                       help=_("trust a host key never seen before without asking (a changed key still stops)"))
     back.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    export = sub.add_parser("export", help=_("write a recipe out as a Markdown runbook (a teaching handout)"))
+    export.add_argument("file", help=_("the recipe file (YAML)"))
+    export.add_argument("--format", choices=["runbook"], default="runbook",
+                        help=_("runbook: every step, why, its exact commands, how to verify, what to do if it fails"))
+    export.add_argument("-o", "--output", help=_("write here instead of printing"))
     sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
     new = sub.add_parser("new", help=_("write a new recipe: the wizard, or plain questions with --plain"))
     new.add_argument("--plain", action="store_true", help=_("ask in the plain terminal (no full-screen UI)"))
@@ -114,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "rollback":
             return _rollback(args)
+        if args.command == "export":
+            return _export(args)
         if args.command == "schema":
             from wizard.recipefile import json_schema
 
@@ -316,6 +323,25 @@ def _fleet(args: argparse.Namespace, recipe: object, hosts: list[str]) -> int:
     if args.command == "check" and not failed:
         return EXIT_DRIFT if any(r.result and r.result.changes for r in results) else EXIT_OK
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from wizard.fsutil import atomic_write_text
+    from wizard.recipefile import RecipeError, load
+    from wizard.runbook import runbook
+
+    try:
+        recipe = load(args.file)
+    except RecipeError as exc:
+        _err(exc.render())
+        return EXIT_BAD_INPUT
+    text = runbook(recipe, args.file)
+    if args.output:
+        atomic_write_text(Path(args.output), text + "\n")
+        print(_("Wrote {path}.").format(path=args.output))
+    else:
+        print(text)
+    return EXIT_OK
 
 
 def _rollback(args: argparse.Namespace) -> int:

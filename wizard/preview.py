@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from wizard.commands import Secret
-from wizard.facts import Fact, FactValues
+from wizard.facts import Fact, FactValues, PackagesInstalled
 from wizard.steps import Change, Context, Ok, PlanError, Step, StepSettings
 
 
@@ -26,22 +26,35 @@ class FreshFacts(FactValues):
         return isinstance(fact, Fact)
 
 
+class InstalledFacts(FreshFacts):
+    """The same server once the step's packages are installed: what a step plans in its second pass."""
+
+    def __getitem__(self, fact: Fact | str) -> Any:
+        if isinstance(fact, PackagesInstalled):
+            return {name: "installed" for name in fact.names}
+        return super().__getitem__(fact)
+
+
 def placeholder_secret(ref: str, label: str) -> Secret:
     return Secret(label, "preview-placeholder")
 
 
 def preview(step: Step, settings: StepSettings, ctx: Context) -> tuple[list[Change], list[str], str | None]:
-    """(changes, passed checks, error) of the first pass on a fresh server."""
+    """(changes, passed checks, error) on a fresh server: the first pass, then what a step plans once its
+    packages are installed (database roles, nginx sites...), without repeating a change."""
     ctx = Context(app=ctx.app, user=ctx.user, ssh_port=ctx.ssh_port, others={**ctx.others, step.name: settings},
                   secrets=placeholder_secret)
     changes: list[Change] = []
     notes: list[str] = []
     try:
-        for item in step.plan(settings, FreshFacts(), ctx):
-            if isinstance(item, Ok):
-                notes.append(item.reason)
-            else:
-                changes.append(item)
+        for facts in (FreshFacts(), InstalledFacts()):
+            seen = {change.describe() for change in changes}
+            for item in step.plan(settings, facts, ctx):
+                if isinstance(item, Ok):
+                    if facts.__class__ is FreshFacts:
+                        notes.append(item.reason)
+                elif item.describe() not in seen:
+                    changes.append(item)
     except PlanError as exc:
         return changes, notes, str(exc)
     return changes, notes, None

@@ -1,0 +1,42 @@
+"""The Markdown runbook export: every step, its why, exact commands, checks and fixes; never a secret."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from recipes import BY_NAME
+from tests.conftest import ROOT
+from wizard import i18n
+from wizard.recipefile import load
+from wizard.runbook import runbook
+
+EXAMPLE = ROOT / "examples" / "flask-app.yaml"
+
+
+def test_runbook_covers_every_step_with_its_commands() -> None:
+    text = runbook(load(EXAMPLE), "examples/flask-app.yaml")
+    recipe = load(EXAMPLE)
+    for number, (step, _settings) in enumerate(recipe.selected(), start=1):
+        assert f"## {number}. {BY_NAME[step.name].title}" in text
+    assert "apt-get -y install postgresql" in text and "create role demo login password '***'" in text
+    assert "server_name demo.example.test;" in text  # the nginx site, in full
+    assert "127.0.0.1\tlocalhost" in text  # edited files keep their existing lines
+    assert "postgresql://demo:" not in text and "preview-placeholder" not in text  # secret files never shown
+
+
+def test_runbook_in_chinese() -> None:
+    i18n.set_language("zh_CN")
+    try:
+        text = runbook(load(EXAMPLE), "examples/flask-app.yaml")
+    finally:
+        i18n.set_language("en")
+    assert "## 1. 系统更新" in text and "**原因.**" in text
+
+
+def test_cli_writes_the_runbook_atomically(tmp_path) -> None:
+    out = tmp_path / "runbook.md"
+    result = subprocess.run([sys.executable, "-m", "wizard", "export", str(EXAMPLE), "-o", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, env={**os.environ, "DEPLOY_WIZARD_LANG": "en"})
+    assert result.returncode == 0 and out.read_text().startswith("# Runbook: demo")
