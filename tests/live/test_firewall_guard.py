@@ -41,13 +41,8 @@ def test_nondefault_ssh_port_is_allowed_first_and_22_is_closed(box, live_dirs) -
 
 
 def on_box_port(box, port: int, command: str) -> str:
-    from wizard import sandbox
-
-    args = sandbox.ssh_command(box.name, "root", [command])
-    args[args.index("-p") + 1] = str(port)
-    args.insert(1, "-o")
-    args.insert(2, f"HostKeyAlias={box.ip}")
-    return subprocess.run(args, capture_output=True, text=True, timeout=60).stdout
+    return subprocess.run(sandbox_ssh(box, "root", port, command), capture_output=True, text=True,
+                          timeout=60).stdout
 
 
 def test_a_lockout_is_undone_by_the_revert_timer(box, live_dirs) -> None:
@@ -66,3 +61,33 @@ def test_a_lockout_is_undone_by_the_revert_timer(box, live_dirs) -> None:
         time.sleep(2)
     assert reachable(box.ip, 2222), "the revert timer did not turn the firewall off"
     assert "Status: inactive" in on_box_port(box, 2222, "ufw status")
+
+
+def test_ssh_hardening_only_after_a_proven_key_login(box, live_dirs) -> None:
+    """Runs last in this module: afterwards root can no longer log in over SSH."""
+    pub = open(box.key + ".pub").read().strip()
+    on_box_port(box, 2222, "ufw --force disable >/dev/null; ufw delete deny from " + box.host_ip + " >/dev/null; "
+                            "ufw --force enable >/dev/null")
+    without_key = write_recipe(live_dirs / "harden1.yaml", box, "  deploy_user:\n    name: web\n"
+                               "  firewall:\n    ssh_hardening: true\n", extra_target="  port: 2222\n")
+    refused = cli(live_dirs, "apply", str(without_key), "--yes", "--json")
+    assert refused.returncode == 1
+    failed = [e for e in events(refused) if e["event"] == "step_failed"]
+    assert failed[0]["step"] == "firewall" and "fresh SSH login (web)" in failed[0]["error"]
+    assert "absent" in on_box_port(box, 2222, "test -e /etc/ssh/sshd_config.d/50-deploy-wizard.conf || echo absent")
+    with_key = write_recipe(live_dirs / "harden2.yaml", box, "  deploy_user:\n    name: web\n    authorized_keys:\n"
+                            f"      - {pub}\n  firewall:\n    ssh_hardening: true\n", extra_target="  port: 2222\n")
+    done = cli(live_dirs, "apply", str(with_key), "--yes", "--json")
+    assert done.returncode == 0, done.stdout[-3000:]
+    root = subprocess.run(sandbox_ssh(box, "root", 2222, "true"), capture_output=True, text=True, timeout=30)
+    assert root.returncode != 0  # root is refused now
+    web = subprocess.run(sandbox_ssh(box, "web", 2222, "id -un"), capture_output=True, text=True, timeout=30)
+    assert web.stdout.strip() == "web"  # the proven key login keeps working
+
+
+def sandbox_ssh(box, user: str, port: int, command: str) -> list[str]:
+    from wizard import sandbox
+
+    args = sandbox.ssh_command(box.name, user, [command])
+    args[args.index("-p") + 1] = str(port)
+    return [args[0], "-o", f"HostKeyAlias={box.ip}", *args[1:]]
