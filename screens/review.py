@@ -7,8 +7,9 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Static, Switch
+from textual.widgets import Button, Footer, Input, Static, Switch
 
+from screens.title_bar import TitleBar
 from wizard.events import Event, StepFailed, StepNoop, StepPlanned
 from wizard.i18n import _
 from wizard.recipefile import RecipeError
@@ -20,7 +21,7 @@ class ReviewScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         draft = self.app.draft  # type: ignore[attr-defined]
-        yield Header()
+        yield TitleBar()
         yield Static(_("Review the plan"), classes="title")
         with VerticalScroll(classes="form"):
             yield Static("", id="problems", classes="field-error")

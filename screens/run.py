@@ -8,8 +8,9 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Log, Static
+from textual.widgets import DataTable, Footer, Log, Static
 
+from screens.title_bar import TitleBar
 from wizard.events import (
     ChangeStarted,
     Event,
@@ -76,7 +77,7 @@ class RunScreen(Screen[None]):
         self.result: Any = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static(_("Running on {host}").format(host=self.recipe.target.host), classes="title", id="run-title")
         with Horizontal(classes="columns"):
             yield DataTable(id="steps", cursor_type="none", zebra_stripes=True)

@@ -8,10 +8,11 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static, Switch, TabbedContent, TabPane
+from textual.widgets import Button, Footer, Static, Switch, TabbedContent, TabPane
 
 from recipes import BY_NAME
 from screens.form import SettingsForm
+from screens.title_bar import TitleBar
 from wizard.i18n import _
 from wizard.options import validate
 from wizard.preview import preview
@@ -30,7 +31,7 @@ class StepScreen(Screen[None]):
         return self.app.draft  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static(_(self.TITLE), classes="title")
         with Horizontal(classes="columns"):
             with VerticalScroll(classes="form"):

@@ -8,8 +8,9 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Footer, Static
 
+from screens.title_bar import TitleBar
 from wizard.i18n import _
 
 
@@ -19,7 +20,7 @@ class SummaryScreen(Screen[None]):
         self.recipe, self.result, self.error, self.recipe_path = recipe, result, error, recipe_path
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         ok = self.result is not None and self.result.ok
         yield Static(_("Done: the server matches the recipe") if ok else _("The run did not finish"),
                      classes="title")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 
 from screens.form import SettingsForm
+from screens.title_bar import TitleBar
 from wizard.i18n import _
 from wizard.recipefile import APP_NAME, Target
 
@@ -21,7 +22,7 @@ class TargetScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         draft = self.app.draft  # type: ignore[attr-defined]
-        yield Header()
+        yield TitleBar()
         yield Static(_("Target server"), classes="title")
         with Horizontal(classes="columns"):
             with VerticalScroll(classes="form"):

@@ -7,8 +7,9 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 
+from screens.title_bar import TitleBar
 from wizard.i18n import _
 
 
@@ -17,7 +18,7 @@ class WelcomeScreen(Screen[None]):
         return WelcomeScreen()
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Vertical(classes="form"):
             yield Static(_("Welcome to deploy-wizard"), classes="title")
             yield Static(_("This wizard sets up a fresh Linux server for a Python web app: updates, a deploy user, "

@@ -64,7 +64,6 @@ class WizardApp(App[None]):
         self._draft = value
 
     def on_mount(self) -> None:
-        self.sub_title = _("provision a server, step by step")
         if self.start == "welcome":
             from screens.welcome import WelcomeScreen
 
@@ -104,7 +103,6 @@ class WizardApp(App[None]):
 
     def action_toggle_language(self) -> None:
         i18n.set_language("en" if i18n.language() == "zh_CN" else "zh_CN")
-        self.sub_title = _("provision a server, step by step")
         self.refresh_bindings()
         current = self.screen
         rebuild = getattr(current, "rebuild", None)
