@@ -22,7 +22,12 @@ from wizard.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.i18n import _
 from wizard.steps import Change, Context, Ok, ProveLogin, PutFile, RunCommand, Step, StepSettings, Teaching, file_change
 
-HARDENING = "/etc/ssh/sshd_config.d/50-deploy-wizard.conf"
+# sshd takes the FIRST value it reads and reads drop-ins in name order: ours must sort before cloud images'
+# own (50-cloud-init.conf sets PasswordAuthentication yes), or it would be silently ignored.
+HARDENING = "/etc/ssh/sshd_config.d/01-deploy-wizard-hardening.conf"
+HARDENING_CHECK = sh('sshd -t && sshd -T | grep -qix "permitrootlogin no" && '
+                     'sshd -T | grep -qix "passwordauthentication no"',
+                     display="sshd -t && sshd -T shows permitrootlogin no, passwordauthentication no")
 REVERT_UNIT = "deploy-wizard-ufw-revert"
 
 
@@ -139,7 +144,7 @@ class Firewall(Step):
     def _plan_hardening(self, s: FirewallSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         changes = list(file_change(_("SSH: no root logins, no passwords"), HARDENING,
                                    render("sshd-hardening.conf.j2", user=ctx.user), facts[FileInfo(HARDENING)],
-                                   check=cmd("sshd", "-t")))
+                                   check=HARDENING_CHECK))
         if not any(isinstance(c, PutFile) for c in changes):
             yield from changes
             return

@@ -74,7 +74,8 @@ def test_ssh_hardening_only_after_a_proven_key_login(box, live_dirs) -> None:
     assert refused.returncode == 1
     failed = [e for e in events(refused) if e["event"] == "step_failed"]
     assert failed[0]["step"] == "firewall" and "fresh SSH login (web)" in failed[0]["error"]
-    assert "absent" in on_box_port(box, 2222, "test -e /etc/ssh/sshd_config.d/50-deploy-wizard.conf || echo absent")
+    drop_in = "/etc/ssh/sshd_config.d/01-deploy-wizard-hardening.conf"
+    assert "absent" in on_box_port(box, 2222, f"test -e {drop_in} || echo absent")
     with_key = write_recipe(live_dirs / "harden2.yaml", box, "  deploy_user:\n    name: web\n    authorized_keys:\n"
                             f"      - {pub}\n  firewall:\n    ssh_hardening: true\n", extra_target="  port: 2222\n")
     done = cli(live_dirs, "apply", str(with_key), "--yes", "--json")
