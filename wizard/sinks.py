@@ -41,6 +41,7 @@ class ConsoleSink:
         self.out = out or sys.stdout
         self.show_output = show_output
         self.prefix = prefix  # "[host] " when several hosts share the terminal
+        self.mode = "apply"
         self.color = self.out.isatty() and os.environ.get("NO_COLOR") is None
 
     def _c(self, code: str, text: str) -> str:
@@ -51,6 +52,7 @@ class ConsoleSink:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
+            self.mode = event.mode
             template = {"plan": _("Planning {n} steps on {host}"), "apply": _("Applying {n} steps on {host}"),
                         "check": _("Checking {n} steps on {host}")}[event.mode]
             self._print(self._c("1", template.format(n=len(event.steps), host=event.host)))
@@ -75,7 +77,8 @@ class ConsoleSink:
         elif isinstance(event, StepFailed):
             self._print("  " + self._c("1;31", _("FAILED") + ": ") + event.error)
         elif isinstance(event, StepFinished) and event.status in ("changed", "planned"):
-            label = _("changed: {n}") if event.status == "changed" else _("to change: {n}")
+            label = (_("changed: {n}") if event.status == "changed" else
+                     _("differs: {n}") if self.mode == "check" else _("to change: {n}"))
             self._print("  " + self._c("33", label.format(n=event.changes)) + f" ({event.seconds:.1f} s)")
         elif isinstance(event, RunFinished):
             status = self._c("1;32", _("OK")) if event.ok else self._c("1;31", _("FAILED"))
