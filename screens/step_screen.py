@@ -16,7 +16,8 @@ from screens.title_bar import TitleBar
 from wizard.i18n import _
 from wizard.options import validate
 from wizard.preview import preview
-from wizard.steps import PutFile
+from wizard.recipefile import RecipeError
+from wizard.steps import Context, PutFile
 
 
 class StepScreen(Screen[None]):
@@ -89,9 +90,7 @@ class StepScreen(Screen[None]):
         lines: list[str] = []
         try:
             ctx = self.draft.recipe().context()
-        except Exception:  # noqa: BLE001 - an incomplete draft still previews with its own values
-            from wizard.steps import Context
-
+        except RecipeError:  # an incomplete draft still previews, with the app name it has
             ctx = Context(app=self.draft.name)
         for name in self.STEPS:
             step = BY_NAME[name]
