@@ -182,3 +182,25 @@ def test_cli_bare_prints_help() -> None:
 def test_example_recipes_are_valid() -> None:
     for path in sorted((ROOT / "examples").glob("*.yaml")):
         assert isinstance(load(path), Recipe)
+
+
+def test_set_overrides_are_parsed_like_the_wizard_and_validated() -> None:
+    from wizard.recipefile import with_overrides
+
+    recipe = with_overrides(parse(GOOD), ["os_updates.timezone=UTC", "deploy_user.groups=www-data, adm",
+                                          "os_updates.unattended_upgrades=yes", "target.port=2200", "name=shop2"])
+    assert recipe.steps.os_updates.timezone == "UTC" and recipe.steps.os_updates.unattended_upgrades is True
+    assert recipe.steps.deploy_user.groups == ["www-data", "adm"]
+    assert (recipe.target.port, recipe.name) == (2200, "shop2")
+    for bad, field in (("os_updates.timezone=$(id)", "steps.os_updates.timezone"), ("nope.x=1", "nope.x"),
+                       ("deploy_user.nmae=x", "deploy_user.nmae"), ("justtext", "justtext")):
+        with pytest.raises(RecipeError) as info:
+            with_overrides(parse(GOOD), [bad])
+        assert info.value.problems[0][1] == field
+
+
+def test_cli_set_reaches_the_run(tmp_path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(GOOD)
+    bad = run_cli("plan", str(path), "--set", "target.port=99999")
+    assert bad.returncode == 2 and "--set: target.port:" in bad.stderr

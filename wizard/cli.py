@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=_("with several hosts: how many at once (default 5)"))
         p.add_argument("--fail-fast", action="store_true",
                        help=_("with several hosts: start no more hosts after one fails"))
+        p.add_argument("--set", action="append", default=[], metavar="STEP.FIELD=VALUE",
+                       help=_("override a setting of the recipe for this run, e.g. --set code.ref=v1.2.0"))
         p.add_argument("--json", action="store_true", help=_("print one JSON event per line instead of a log"))
         p.add_argument("--accept-new-host-key", action="store_true",
                        help=_("trust a host key never seen before without asking (a changed key still stops)"))
@@ -76,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["runbook"], default="runbook",
                         help=_("runbook: every step, why, its exact commands, how to verify, what to do if it fails"))
     export.add_argument("-o", "--output", help=_("write here instead of printing"))
+    export.add_argument("--set", action="append", default=[], metavar="STEP.FIELD=VALUE",
+                        help=_("override a setting of the recipe for this run, e.g. --set code.ref=v1.2.0"))
     sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
     new = sub.add_parser("new", help=_("write a new recipe: the wizard, or plain questions with --plain"))
     new.add_argument("--plain", action="store_true", help=_("ask in the plain terminal (no full-screen UI)"))
@@ -220,14 +224,14 @@ def _questions(args: argparse.Namespace):  # noqa: ANN202 - returns session.Ques
 
 def _run(args: argparse.Namespace) -> int:
     from wizard.hostkeys import HostKeyError
-    from wizard.recipefile import RecipeError, load
+    from wizard.recipefile import RecipeError, load, with_overrides
     from wizard.secrets import SecretError
     from wizard.session import run_recipe
     from wizard.sinks import ConsoleSink, JsonSink
     from wizard.transports.base import TransportError
 
     try:
-        recipe = load(args.file)
+        recipe = with_overrides(load(args.file), args.set)
     except RecipeError as exc:
         _err(exc.render())
         return EXIT_BAD_INPUT
@@ -327,11 +331,11 @@ def _fleet(args: argparse.Namespace, recipe: object, hosts: list[str]) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from wizard.fsutil import atomic_write_text
-    from wizard.recipefile import RecipeError, load
+    from wizard.recipefile import RecipeError, load, with_overrides
     from wizard.runbook import runbook
 
     try:
-        recipe = load(args.file)
+        recipe = with_overrides(load(args.file), args.set)
     except RecipeError as exc:
         _err(exc.render())
         return EXIT_BAD_INPUT

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from recipes import BY_NAME as BY_STEP
 from recipes import STEPS
 from wizard.commands import Secret
 from wizard.fsutil import atomic_write_text
@@ -124,9 +125,13 @@ def _line_map(node: yaml.Node | None, path: tuple[Any, ...] = (), out: dict | No
     return out
 
 
+def _unknown_setting() -> str:
+    return _("unknown setting (check the spelling; `deploy-wizard schema` lists them all)")
+
+
 def _message(error: dict[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
-        return _("unknown setting (check the spelling; `deploy-wizard schema` lists them all)")
+        return _unknown_setting()
     if error["type"] == "missing":
         return _("required setting is missing")
     message = str(error["msg"])
@@ -186,6 +191,49 @@ def dump(recipe: Recipe) -> str:
 def save(recipe: Recipe, path: Path | str) -> None:
     path = Path(path)
     atomic_write_text(path, HEADER.format(file=path.name) + dump(recipe), mode=0o644)
+
+
+def with_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
+    """Apply `--set step.field=value` (or `target.field=value`, `name=value`) and validate the result.
+
+    The value is read the way the wizard reads a text box (lists comma-separated, KEY=VALUE pairs for maps),
+    so one declaration serves the TUI, the plain prompts and the command line.
+    """
+    from wizard.options import field_specs
+
+    data = recipe.model_dump(mode="json", exclude_none=True)
+    problems: list[tuple[int | None, str, str]] = []
+    for item in overrides:
+        path, sep, text = item.partition("=")
+        parts = path.strip().split(".")
+        if not sep or not path.strip():
+            problems.append((None, item, _("use --set step.field=value, e.g. --set os_updates.timezone=UTC")))
+            continue
+        if parts == ["name"]:
+            data["name"] = text
+            continue
+        if parts[0] == "target" and len(parts) == 2:
+            model, section = Target, data.setdefault("target", {})
+        elif len(parts) == 2 and parts[0] in BY_STEP:
+            model, section = BY_STEP[parts[0]].Settings, data.setdefault("steps", {}).setdefault(parts[0], {})
+        else:
+            problems.append((None, path, _unknown_setting()))
+            continue
+        spec = next((s for s in field_specs(model) if s.name == parts[1]), None)
+        if spec is None:
+            problems.append((None, path, _unknown_setting()))
+            continue
+        if spec.kind == "bool":
+            section[spec.name] = text.strip().lower() in ("1", "true", "yes", "on")
+        else:
+            section[spec.name] = spec.parse(text)
+    if problems:
+        raise RecipeError("--set", problems)
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        raise RecipeError("--set", [(None, ".".join(str(p) for p in e["loc"]), _message(e))
+                                    for e in exc.errors()]) from None
 
 
 def json_schema() -> dict[str, Any]:
