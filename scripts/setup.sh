@@ -22,5 +22,5 @@ else
   echo "setup: not root (or no apt-get): skipping system packages ${SYSTEM_PACKAGES[*]} (only the sandbox needs them)"
 fi
 
-"$PYTHON" -m pip install -q --disable-pip-version-check -e ".[test]"
+"$PYTHON" -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
 echo "setup: done. Try: deploy-wizard --help"
