@@ -222,18 +222,26 @@ def _questions(args: argparse.Namespace):  # noqa: ANN202 - returns session.Ques
     return Questions(trust_host_key=trust, sudo_password=sudo_password, secret=secret, operator=operator)
 
 
+def _load(args: argparse.Namespace):  # noqa: ANN202 - Recipe | None
+    """The recipe file with the command line's --set overrides, or None after saying what is wrong."""
+    from wizard.recipefile import RecipeError, load, with_overrides
+
+    try:
+        return with_overrides(load(args.file), getattr(args, "set", []))
+    except RecipeError as exc:
+        _err(exc.render())
+        return None
+
+
 def _run(args: argparse.Namespace) -> int:
     from wizard.hostkeys import HostKeyError
-    from wizard.recipefile import RecipeError, load, with_overrides
     from wizard.secrets import SecretError
     from wizard.session import run_recipe
     from wizard.sinks import ConsoleSink, JsonSink
     from wizard.transports.base import TransportError
 
-    try:
-        recipe = with_overrides(load(args.file), args.set)
-    except RecipeError as exc:
-        _err(exc.render())
+    recipe = _load(args)
+    if recipe is None:
         return EXIT_BAD_INPUT
     if not recipe.selected():
         _err(_("{file}: the recipe has no steps; add at least one under 'steps:'").format(file=args.file))
@@ -331,13 +339,10 @@ def _fleet(args: argparse.Namespace, recipe: object, hosts: list[str]) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from wizard.fsutil import atomic_write_text
-    from wizard.recipefile import RecipeError, load, with_overrides
     from wizard.runbook import runbook
 
-    try:
-        recipe = with_overrides(load(args.file), args.set)
-    except RecipeError as exc:
-        _err(exc.render())
+    recipe = _load(args)
+    if recipe is None:
         return EXIT_BAD_INPUT
     text = runbook(recipe, args.file)
     if args.output:
@@ -351,16 +356,13 @@ def _export(args: argparse.Namespace) -> int:
 def _rollback(args: argparse.Namespace) -> int:
     from wizard.commands import Masker
     from wizard.hostkeys import HostKeyError
-    from wizard.recipefile import RecipeError, load
     from wizard.rollback import RollbackError, rollback
     from wizard.secrets import SecretError
     from wizard.session import make_transport
     from wizard.transports.base import TransportError
 
-    try:
-        recipe = load(args.file)
-    except RecipeError as exc:
-        _err(exc.render())
+    recipe = _load(args)
+    if recipe is None:
         return EXIT_BAD_INPUT
     print(_("Note: rollback switches the code only. Database migrations of the newer release are NOT reversed."))
     if not args.yes:
