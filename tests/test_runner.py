@@ -171,21 +171,13 @@ class CheckedWrite(Step):
         return [FileInfo(s.root + "/site.conf")]
 
     def plan(self, s, facts, ctx):
-        yield from file_change("write a checked config", s.root + "/site.conf", s.text + "\n",
-                               facts[FileInfo(s.root + "/site.conf")])
+        path = s.root + "/site.conf"
+        yield from file_change("write a checked config", path, s.text + "\n", facts[FileInfo(path)],
+                               check=cmd("sh", "-c", 'grep -q "^good" "$1"', "sh", path))
 
 
 def checked(step_text: str, root: str):
-    from wizard.steps import PutFile
-
-    class _Step(CheckedWrite):
-        def plan(self, s, facts, ctx):
-            for change in CheckedWrite.plan(self, s, facts, ctx):
-                if isinstance(change, PutFile):
-                    change.check = cmd("sh", "-c", 'grep -q "^good" "$1"', "sh", s.root + "/site.conf")
-                yield change
-
-    return [(_Step(), DirSettings(root=root, text=step_text))]
+    return [(CheckedWrite(), DirSettings(root=root, text=step_text))]
 
 
 async def test_failed_check_puts_the_previous_file_back(tmp_path) -> None:
