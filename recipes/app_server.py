@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
+from recipes import guards
 from recipes.common import (
     CpuCount,
     Readlink,
@@ -15,13 +16,14 @@ from recipes.common import (
     app_dirs,
     current_release,
     dir_facts,
+    done_for,
     ensure_dirs,
     mark_done,
     marker_path,
 )
 from recipes.static_files import StaticSettings, media_root, static_root
 from recipes.templating import render
-from wizard.commands import cmd, sh
+from wizard.commands import Secret, cmd, sh
 from wizard.facts import Fact, FactValues, FileInfo
 from wizard.i18n import _
 from wizard.steps import (
@@ -135,7 +137,7 @@ class AppServer(Step):
         yield Readlink(ctx.current)
         yield FileInfo(marker_path(ctx, "served"))
 
-    def _env_content(self, s: AppServerSettings, ctx: Context) -> tuple[str, bool]:
+    def _env_content(self, s: AppServerSettings, ctx: Context) -> str | Secret:
         static = ctx.settings("static")
         lines = ["# Managed by deploy-wizard (step app_server)."]
         if isinstance(static, StaticSettings):
@@ -143,23 +145,26 @@ class AppServer(Step):
             if static.media:
                 lines.append(f"MEDIA_ROOT={media_root(ctx)}")
         lines += [f"{k}={v}" for k, v in sorted(s.env.items())]
+        text = "\n".join(lines) + "\n"
+        if not s.secret_env:
+            return text
+        parts: list[str | Secret] = [text]
         for name, ref in sorted(s.secret_env.items()):
-            value = ctx.secret(ref, f"app_server.secret_env.{name}").reveal()
-            if "\n" in value or "'" in value:
+            value = ctx.secret(ref, f"app_server.secret_env.{name}")
+            if "\n" in value.reveal() or "'" in value.reveal():
                 raise PlanError(_("the secret for {name} holds a new line or a single quote, which an env file "
                                   "cannot carry").format(name=name))
-            lines.append(f"{name}='{value}'")
-        return "\n".join(lines) + "\n", bool(s.secret_env)
+            parts += [f"{name}='", value.derive(name, value.reveal(), "env_value"), "'\n"]
+        return Secret.join("app.env", *parts)
 
     def plan(self, s: AppServerSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         socket_unit, service_unit, env_file = self._paths(ctx)
         workers = s.workers or 2 * facts[CpuCount()] + 1
         values = unit_values(s, ctx, workers)
         yield from ensure_dirs(app_dirs(ctx), facts)
-        content, secret = self._env_content(s, ctx)
         changed: list[Change | Ok] = list(file_change(
-            _("write the app's environment to {path}").format(path=env_file), env_file, content,
-            facts[FileInfo(env_file)], mode="0600", owner=ctx.user, group=ctx.user, secret=secret))
+            _("write the app's environment to {path}").format(path=env_file), env_file, self._env_content(s, ctx),
+            facts[FileInfo(env_file)], mode="0600", owner=ctx.user, group=ctx.user))
         verify = cmd("systemd-analyze", "verify", service_unit, display=f"systemd-analyze verify {service_unit}")
         changed += file_change(_("write the socket unit {path}").format(path=socket_unit), socket_unit,
                                render("gunicorn.socket.j2", **values), facts[FileInfo(socket_unit)])
@@ -173,10 +178,12 @@ class AppServer(Step):
         service_state = facts[UnitProperties(f"{ctx.app}.service")]
         needs_reload = any(state.get("NeedDaemonReload") == "yes" for state in (socket_state, service_state))
         if files_changed or needs_reload:
-            yield RunCommand(_("make systemd read the changed units"), cmd("systemctl", "daemon-reload"))
+            yield RunCommand(_("make systemd read the changed units"), cmd("systemctl", "daemon-reload"),
+                             after_change=True)
         if socket_state.get("UnitFileState") != "enabled" or socket_state.get("ActiveState") != "active":
             yield RunCommand(_("start the socket now and at every boot"),
-                             cmd("systemctl", "enable", "--now", f"{ctx.app}.socket"))
+                             cmd("systemctl", "enable", "--now", f"{ctx.app}.socket"),
+                             skip_if=guards.unit_running(f"{ctx.app}.socket"))
         else:
             yield Ok(_("{unit} is enabled and listening").format(unit=f"{ctx.app}.socket"))
         release = current_release(facts, ctx)
@@ -184,13 +191,14 @@ class AppServer(Step):
         served_release = (served.text() or "").strip() if served else None
         if files_changed and service_state.get("ActiveState") == "active":
             yield RunCommand(_("restart {unit} to use the new settings").format(unit=f"{ctx.app}.service"),
-                             cmd("systemctl", "restart", f"{ctx.app}.service"))
+                             cmd("systemctl", "restart", f"{ctx.app}.service"), after_change=True)
         elif release and served_release != release:
             yield RunCommand(_("reload gunicorn gracefully for release {id}").format(id=release),
-                             cmd("systemctl", "try-reload-or-restart", f"{ctx.app}.service"))
+                             cmd("systemctl", "try-reload-or-restart", f"{ctx.app}.service"),
+                             skip_if=done_for(ctx, "served", release))
         if release and served_release != release:
             yield RunCommand(_("remember that release {id} is served").format(id=release),
-                             mark_done(ctx, "served", release))
+                             mark_done(ctx, "served", release), skip_if=done_for(ctx, "served", release))
         if not files_changed and release and served_release == release:
             yield Ok(_("gunicorn serves release {id}").format(id=release))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping, Sequence
 
+from recipes import guards
 from wizard.commands import Command, cmd
 from wizard.i18n import _
 from wizard.steps import RunCommand
@@ -62,7 +63,8 @@ def install_missing(packages: Sequence[str], installed: Mapping[str, str | None]
         return None
     flags = [] if recommends else ["--no-install-recommends"]
     return RunCommand(_("install {names}").format(names=", ".join(missing)),
-                      apt_get("install", *flags, *missing, lock_timeout=lock_timeout))
+                      apt_get("install", *flags, *missing, lock_timeout=lock_timeout),
+                      skip_if=guards.packages_installed(missing))
 
 
 def apt_update(lock_timeout: int = 600) -> Command:

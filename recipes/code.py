@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from recipes import guards
 from recipes.common import (
     DirEntries,
     DirSpec,
@@ -171,7 +172,8 @@ class Code(Step):
         if s.deploy_key and facts[FileInfo(deploy_key(ctx) + ".pub")] is None:
             yield RunCommand(_("make an SSH key for the server to read the repository with"),
                              cmd("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"deploy-wizard@{ctx.app}",
-                                 "-f", deploy_key(ctx), user=ctx.user))
+                                 "-f", deploy_key(ctx), user=ctx.user),
+                             skip_if=guards.exists(deploy_key(ctx) + ".pub"))
             return  # the next pass shows the key and checks access
         sha = self._sha(s, facts, ctx)
         if sha is None:
@@ -180,7 +182,8 @@ class Code(Step):
                 public = (facts[FileInfo(deploy_key(ctx) + ".pub")].text() or "").strip()
                 yield WaitForOperator(
                     _("the server cannot read the repository yet"),
-                    _("Add this key to {repo} as a read-only deploy key:\n\n  {key}\n").format(repo=s.repo, key=public))
+                    _("Add this key to {repo} as a read-only deploy key:\n\n  {key}\n").format(repo=s.repo, key=public),
+                    skip_if=sh('git ls-remote -- "$1" >/dev/null 2>&1', s.repo, user=ctx.user, env=env))
                 return
             raise PlanError(_("cannot read {ref} from {repo}: {why}").format(ref=s.ref, repo=s.repo, why=error))
         release_id = sha[:12]
@@ -192,14 +195,15 @@ class Code(Step):
                    'git -C "$tmp" -c advice.detachedHead=false checkout --quiet "$3"; '
                    'if [ "$4" = 1 ]; then git -C "$tmp" submodule update --quiet --init --recursive; fi; '
                    'mv "$tmp" "$1"', release, s.repo, sha, "1" if s.submodules else "0", user=ctx.user, env=env,
-                   display=f"git clone {s.repo} {release} && git checkout {release_id}"))
+                   display=f"git clone {s.repo} {release} && git checkout {release_id}"),
+                skip_if=guards.exists(release))
         else:
             yield Ok(_("release {id} is checked out").format(id=release_id))
         if current_release(facts, ctx) != release_id:
             yield RunCommand(_("switch current to release {id} (was {old})").format(
                 id=release_id, old=current_release(facts, ctx) or "-"),
                 sh('ln -sfn "$1" "$2.new" && mv -Tf "$2.new" "$2"', f"releases/{release_id}", ctx.current,
-                   user=ctx.user))
+                   user=ctx.user), skip_if=guards.link_is(ctx.current, f"releases/{release_id}"))
         else:
             yield Ok(_("current is release {id}").format(id=release_id))
         yield from self._plan_requirements(s, facts, ctx, release)
@@ -226,7 +230,7 @@ class Code(Step):
                             ctx.venv, f"{release}/{s.requirements}", wanted.sha256, user=ctx.user,
                             env={"HOME": ctx.base},
                             display=f"{ctx.venv}/bin/pip install -r {release}/{s.requirements}"),
-                         timeout=1800)
+                         timeout=1800, skip_if=guards.file_is(f"{ctx.venv}/.deploy-wizard-requirements", wanted.sha256))
 
     def _plan_prune(self, s: CodeSettings, facts: FactValues, ctx: Context, keep: str) -> Iterator[Change | Ok]:
         releases = [r for r in facts[DirEntries(ctx.releases)] if not r.endswith(".tmp")]
@@ -237,4 +241,5 @@ class Code(Step):
         if old:
             yield RunCommand(_("remove old releases beyond the newest {n}: {names}").format(
                 n=s.keep_releases, names=", ".join(old)),
-                cmd("rm", "-rf", *[f"{ctx.releases}/{r}" for r in old], user=ctx.user))
+                cmd("rm", "-rf", *[f"{ctx.releases}/{r}" for r in old], user=ctx.user),
+                skip_if=sh('for d; do ! [ -e "$d" ] || exit 1; done', *[f"{ctx.releases}/{r}" for r in old]))

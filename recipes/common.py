@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from recipes import guards
 from wizard.commands import Command, cmd, sh
 from wizard.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.i18n import _
@@ -133,7 +134,8 @@ def ensure_dirs(specs: Iterable[DirSpec], facts: FactValues) -> Iterator[Change 
             continue
         yield RunCommand(_("create {path} ({owner}:{group}, mode {mode})").format(
             path=spec.path, owner=spec.owner, group=spec.group, mode=spec.mode),
-            cmd("install", "-d", "-m", "0" + spec.mode, "-o", spec.owner, "-g", spec.group, spec.path))
+            cmd("install", "-d", "-m", "0" + spec.mode, "-o", spec.owner, "-g", spec.group, spec.path),
+            skip_if=guards.dir_is(spec.path, spec.mode, spec.owner, spec.group))
 
 
 def dir_facts(specs: Iterable[DirSpec]) -> list[Fact]:
@@ -184,6 +186,11 @@ def as_app(ctx: Context, script: str, *args: str, display: str | None = None) ->
 
 def mark_done(ctx: Context, action: str, release: str) -> Command:
     return sh('printf "%s\\n" "$1" > "$2"', release, marker_path(ctx, action), user=ctx.user)
+
+
+def done_for(ctx: Context, action: str, release: str) -> Command:
+    """The export guard of a once-per-release action: its marker names the release."""
+    return guards.file_is(marker_path(ctx, action), release)
 
 
 def managed_file(why: str, path: str, content: str, facts: FactValues, **kw: object) -> Iterator[Change | Ok]:

@@ -23,7 +23,16 @@ from urllib.parse import quote as urlquote
 from pydantic import AfterValidator, Field
 
 from recipes.apt import install_missing
-from recipes.common import app_dirs, as_app, dir_facts, ensure_dirs, mark_done, marker_facts, marker_pending
+from recipes.common import (
+    app_dirs,
+    as_app,
+    dir_facts,
+    done_for,
+    ensure_dirs,
+    mark_done,
+    marker_facts,
+    marker_pending,
+)
 from wizard.commands import Command, Secret, cmd, sh
 from wizard.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.i18n import _
@@ -222,16 +231,18 @@ class Database(Step):
         db, user = s.db_name(ctx), s.db_user(ctx)
         if s.engine == "postgresql":
             yield from self._plan_postgres(s, facts[PgState(user, db)], password, db, user)
-            url = f"postgresql://{user}:{urlquote(password.reveal(), safe='')}@127.0.0.1:5432/{db}"
+            scheme, port = "postgresql", 5432
         else:
             yield from self._plan_mariadb(s, facts[MariaState(user, db)], password, db, user)
-            url = f"mysql://{user}:{urlquote(password.reveal(), safe='')}@127.0.0.1:3306/{db}"
+            scheme, port = "mysql", 3306
         yield from ensure_dirs(app_dirs(ctx), facts)
-        content = f"# Managed by deploy-wizard (step database).\nDATABASE_URL={url}\n"
+        quoted = password.derive("password in a URL", urlquote(password.reveal(), safe=""), "url")
+        content = Secret.join("database.env", f"# Managed by deploy-wizard (step database).\nDATABASE_URL={scheme}://"
+                              f"{user}:", quoted, f"@127.0.0.1:{port}/{db}\n")
         path = self._env_file(ctx)
         yield from file_change(_("write DATABASE_URL to {path} (only {user} can read it)").format(
             path=path, user=ctx.user), path, content, facts[FileInfo(path)], mode="0600", owner=ctx.user,
-            group=ctx.user, secret=True)
+            group=ctx.user)
         yield from self._plan_migrations(s, facts, ctx)
 
     def _may_change_password(self, s: DatabaseSettings, user: str) -> None:
@@ -250,21 +261,27 @@ class Database(Step):
                 self._may_change_password(s, user)
             # Only the SCRAM verifier travels, and on stdin: the password never reaches the server.
             verb = "alter" if state["role"] else "create"
-            sql = Secret("database role SQL", f"{verb} role \"{user}\" login password "
-                                              f"'{scram_verifier(password.reveal())}';\n")
+            literal = password.derive("SCRAM verifier", f"'{scram_verifier(password.reveal())}'", "pg_literal")
+            sql = Secret.join("database role SQL", f"{verb} role \"{user}\" login password ", literal, ";\n")
             why = (_("set the password of role {user} to the secret") if state["role"]
                    else _("create the database role {user}")).format(user=user)
             yield RunCommand(why, cmd("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                                      stdin=sql, display=f"psql <<< \"{verb} role {user} login password '***'\""))
+                                      stdin=sql, display=f"psql <<< \"{verb} role {user} login password '***'\""),
+                             skip_if=sh('printf "%s\\n" "select 1 from pg_roles where rolname = :\'r\';" | '
+                                        'runuser -u postgres -- psql -X -tA -v r="$1" | grep -qx 1', user)
+                             if verb == "create" else None)
         else:
             yield Ok(_("role {user} exists with the right password").format(user=user))
         if state["db_owner"] is None:
             yield RunCommand(_("create the database {db} owned by {user}").format(db=db, user=user),
-                             sh('runuser -u postgres -- createdb --owner="$1" -- "$2"', user, db))
+                             sh('runuser -u postgres -- createdb --owner="$1" -- "$2"', user, db),
+                             skip_if=sh('runuser -u postgres -- psql -X -tA -l | cut -d"|" -f1 | grep -qx "$1"', db))
         elif state["db_owner"] != user:
             yield RunCommand(_("give the database {db} to {user}").format(db=db, user=user), sh(
                 'printf "%s\\n" "alter database :\\"d\\" owner to :\\"r\\";" | '
-                'runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -v r="$1" -v d="$2"', user, db))
+                'runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -v r="$1" -v d="$2"', user, db), skip_if=sh(
+                'printf "%s\\n" "select pg_get_userbyid(datdba) from pg_database where datname = :\'d\';" | '
+                'runuser -u postgres -- psql -X -tA -v d="$2" | grep -qx "$1"', user, db))
         else:
             yield Ok(_("database {db} exists").format(db=db))
 
@@ -277,18 +294,24 @@ class Database(Step):
             if state["user"]:
                 self._may_change_password(s, user)
             verb = "ALTER" if state["user"] else "CREATE"
-            sql = Secret("database user SQL", f"{verb} USER '{user}'@'localhost' IDENTIFIED BY PASSWORD '{wanted}';\n")
+            clause = password.derive("native hash", f"PASSWORD '{wanted}'", "mysql_literal")
+            sql = Secret.join("database user SQL", f"{verb} USER '{user}'@'localhost' IDENTIFIED BY ", clause, ";\n")
             why = (_("set the password of role {user} to the secret") if state["user"]
                    else _("create the database user {user}")).format(user=user)
             shown = f"mysql <<< \"{verb} USER '{user}'@'localhost' IDENTIFIED BY PASSWORD '***'\""
-            yield RunCommand(why, cmd("mysql", stdin=sql, display=shown))
+            yield RunCommand(why, cmd("mysql", stdin=sql, display=shown), skip_if=sh(
+                '[ "$(mysql -N -B -e "SELECT COUNT(*) FROM mysql.user WHERE User=\'$1\' AND Host=\'localhost\'")" '
+                '= 1 ]',
+                user) if verb == "CREATE" else None)
         else:
             yield Ok(_("role {user} exists with the right password").format(user=user))
         if not state["db"] or not state["grant"]:
             sql = (f"CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4;\n"
                    f"GRANT ALL PRIVILEGES ON `{db}`.* TO '{user}'@'localhost';\n")
             yield RunCommand(_("create the database {db} owned by {user}").format(db=db, user=user),
-                             cmd("mysql", stdin=sql, display=f"mysql <<< \"{sql.strip()}\""))
+                             cmd("mysql", stdin=sql, display=f"mysql <<< \"{sql.strip()}\""), skip_if=sh(
+                                 'mysql -e "USE \\`$2\\`" && mysql -N -B -e "SHOW GRANTS FOR \'$1\'@\'localhost\'" | '
+                                 'grep -qF "ON \\`$2\\`.*"', user, db))
         else:
             yield Ok(_("database {db} exists").format(db=db))
 
@@ -305,6 +328,7 @@ class Database(Step):
         words = shlex.split(command)
         yield RunCommand(_("run the migrations for release {id}: {command}").format(id=release, command=command),
                          as_app(ctx, 'PATH="$1/bin:$PATH"; shift; exec "$@"', ctx.venv, *words,
-                                display=f"cd {ctx.current} && {command}"), timeout=3600)
+                                display=f"cd {ctx.current} && {command}"), timeout=3600,
+                         skip_if=done_for(ctx, "migrated", release))
         yield RunCommand(_("remember that release {id} is migrated").format(id=release),
-                         mark_done(ctx, "migrated", release))
+                         mark_done(ctx, "migrated", release), skip_if=done_for(ctx, "migrated", release))

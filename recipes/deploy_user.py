@@ -6,7 +6,8 @@ from collections.abc import Iterable, Iterator
 
 from pydantic import Field
 
-from wizard.commands import cmd
+from recipes import guards
+from wizard.commands import cmd, sh
 from wizard.facts import Fact, FactValues, FileInfo, PathInfo, UserInfo
 from wizard.i18n import _
 from wizard.steps import Change, Context, Ok, RunCommand, Step, StepSettings, Teaching, file_change
@@ -72,17 +73,20 @@ class DeployUser(Step):
             if s.groups:
                 args += ["--groups", ",".join(s.groups)]
             yield RunCommand(_("create the user {name} (home {home})").format(name=s.name, home=s.home_dir()),
-                             cmd(*args, s.name))
+                             cmd(*args, s.name), skip_if=guards.user_exists(s.name))
             group = s.name
         else:
             group = user.groups[0] if user.groups else s.name
             if user.shell != shell:
                 yield RunCommand(_("change the login shell of {name} to {shell}").format(name=s.name, shell=shell),
-                                 cmd("usermod", "--shell", shell, s.name))
+                                 cmd("usermod", "--shell", shell, s.name),
+                                 skip_if=sh('[ "$(getent passwd "$1" | cut -d: -f7)" = "$2" ]', s.name, shell))
             missing = [g for g in s.groups if g not in user.groups]
             if missing:
                 yield RunCommand(_("add {name} to the groups {groups}").format(name=s.name, groups=", ".join(missing)),
-                                 cmd("usermod", "--append", "--groups", ",".join(missing), s.name))
+                                 cmd("usermod", "--append", "--groups", ",".join(missing), s.name),
+                                 skip_if=sh('u=$1; shift; for g; do id -nG "$u" | tr " " "\\n" | grep -qx "$g" '
+                                            '|| exit 1; done', s.name, *missing))
             if s.home and user.home != s.home:
                 yield Ok(_("{name} keeps its existing home {home} (homes are never moved)").format(
                     name=s.name, home=user.home))
@@ -98,7 +102,9 @@ class DeployUser(Step):
         dir_state = facts[PathInfo(ssh_dir)] if PathInfo(ssh_dir) in facts else None
         if dir_state is None or dir_state["mode"] != "700" or dir_state["owner"] != s.name:
             yield RunCommand(_("create {path} (mode 700, owned by {name})").format(path=ssh_dir, name=s.name),
-                             cmd("install", "-d", "-m", "0700", "-o", s.name, "-g", group, ssh_dir))
+                             cmd("install", "-d", "-m", "0700", "-o", s.name, "-g", group, ssh_dir),
+                             skip_if=sh('[ -d "$1" ] && [ "$(stat -c "%a %U" "$1")" = "$2" ]', ssh_dir,
+                                        f"700 {s.name}"))
         old = facts[FileInfo(path)] if FileInfo(path) in facts else None
         existing = [ln.strip() for ln in (old.text() or "").splitlines()] if old else []
         present = {" ".join(ln.split()[:2]) for ln in existing if ln and not ln.startswith("#")}

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from recipes import guards
 from recipes.apt import install_missing
 from recipes.common import UnitProperties
 from recipes.templating import render
@@ -29,6 +30,7 @@ HARDENING_CHECK = sh('sshd -t && sshd -T | grep -qix "permitrootlogin no" && '
                      'sshd -T | grep -qix "passwordauthentication no"',
                      display="sshd -t && sshd -T shows permitrootlogin no, passwordauthentication no")
 REVERT_UNIT = "deploy-wizard-ufw-revert"
+UFW_ACTIVE = sh('ufw status | grep -q "^Status: active"')  # the guard of turning it on (exports)
 
 
 def port_rule(value: str) -> str:
@@ -117,9 +119,11 @@ class Firewall(Step):
         ufw = facts[UfwState()]
         for rule in self._rules(s, ctx):
             if rule not in ufw["rules"]:  # type: ignore[operator]
-                yield RunCommand(_("firewall: {rule}").format(rule=rule), cmd("ufw", *rule.split()))
+                yield RunCommand(_("firewall: {rule}").format(rule=rule), cmd("ufw", *rule.split()),
+                                 skip_if=sh('ufw show added | grep -Fxq "ufw $1"', rule))
         if ufw["policy"] != "DROP":
-            yield RunCommand(_("refuse every other incoming connection"), cmd("ufw", "default", "deny", "incoming"))
+            yield RunCommand(_("refuse every other incoming connection"), cmd("ufw", "default", "deny", "incoming"),
+                             skip_if=sh("grep -q '^DEFAULT_INPUT_POLICY=\"DROP\"' /etc/default/ufw"))
         if not ufw["active"]:
             yield RunCommand(
                 _("arm the automatic revert: the firewall turns itself off in {n} s unless a new login works").format(
@@ -127,10 +131,11 @@ class Firewall(Step):
                 sh('systemctl stop "$1.timer" "$1.service" 2>/dev/null; systemctl reset-failed "$1" 2>/dev/null; '
                    'systemd-run --quiet --unit "$1" --on-active="$2" --timer-property=AccuracySec=1s '
                    '/usr/sbin/ufw --force disable', REVERT_UNIT, str(s.revert_after),
-                   display=f"systemd-run --on-active={s.revert_after} ufw --force disable"))
-            yield RunCommand(_("turn the firewall on"), cmd("ufw", "--force", "enable"))
-            yield ProveLogin(_("prove that SSH still works through the firewall"))
-            yield RunCommand(_("disarm the automatic revert"), cmd("systemctl", "stop", f"{REVERT_UNIT}.timer"))
+                   display=f"systemd-run --on-active={s.revert_after} ufw --force disable"), skip_if=UFW_ACTIVE)
+            yield RunCommand(_("turn the firewall on"), cmd("ufw", "--force", "enable"), skip_if=UFW_ACTIVE)
+            yield ProveLogin(_("prove that SSH still works through the firewall"), after_change=True)
+            yield RunCommand(_("disarm the automatic revert"), cmd("systemctl", "stop", f"{REVERT_UNIT}.timer"),
+                             after_change=True)
         else:
             yield Ok(_("firewall is on: {rules}").format(rules=", ".join(self._rules(s, ctx))))
         if s.ssh_hardening:
@@ -139,7 +144,8 @@ class Firewall(Step):
             state = facts[UnitProperties("fail2ban.service")]
             if state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled":
                 yield RunCommand(_("start fail2ban now and at every boot"),
-                                 cmd("systemctl", "enable", "--now", "fail2ban"))
+                                 cmd("systemctl", "enable", "--now", "fail2ban"),
+                                 skip_if=guards.unit_running("fail2ban"))
 
     def _plan_hardening(self, s: FirewallSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         changes = list(file_change(_("SSH: no root logins, no passwords"), HARDENING,
@@ -148,7 +154,8 @@ class Firewall(Step):
         if not any(isinstance(c, PutFile) for c in changes):
             yield from changes
             return
+        content = render("sshd-hardening.conf.j2", user=ctx.user)
         yield ProveLogin(_("prove a key login as {user} works before passwords and root are refused").format(
-            user=ctx.user), user=ctx.user)
+            user=ctx.user), user=ctx.user, skip_if=guards.file_is(HARDENING, content))
         yield from changes
-        yield RunCommand(_("reload sshd"), cmd("systemctl", "reload", "ssh"))
+        yield RunCommand(_("reload sshd"), cmd("systemctl", "reload", "ssh"), after_change=True)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from recipes import guards
 from recipes.apt import install_missing
 from recipes.common import UnitProperties
 from recipes.nginx import NginxSettings
@@ -132,7 +133,8 @@ class Monitoring(Step):
                 "prometheus-node-exporter", facts[UnitProperties("prometheus-node-exporter.service")])
         if facts[PathInfo("/var/log/journal")] is None:
             yield RunCommand(_("keep the journal on disk across reboots"), cmd("install", "-d", "-m", "2755", "-g",
-                                                                                "systemd-journal", "/var/log/journal"))
+                                                                                "systemd-journal", "/var/log/journal"),
+                             skip_if=guards.exists("/var/log/journal"))
         yield from self._restart_on_change(
             file_change(_("cap the journal at {size}").format(size=s.journald_max_use), JOURNALD,
                         render("journald.conf.j2", max_use=s.journald_max_use), facts[FileInfo(JOURNALD)]),
@@ -161,9 +163,11 @@ class Monitoring(Step):
             changed = changed or isinstance(change, PutFile)
             yield change
         if changed:
-            yield RunCommand(_("restart {unit} to load it").format(unit=service), cmd("systemctl", "restart", service))
+            yield RunCommand(_("restart {unit} to load it").format(unit=service), cmd("systemctl", "restart", service),
+                             after_change=True)
         elif state is not None and state.get("ActiveState") != "active":
-            yield RunCommand(_("start {unit}").format(unit=service), cmd("systemctl", "enable", "--now", service))
+            yield RunCommand(_("start {unit}").format(unit=service), cmd("systemctl", "enable", "--now", service),
+                             skip_if=guards.unit_running(service))
 
     def _plan_health(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         url, curl_options = self._health_url(ctx)
@@ -180,4 +184,5 @@ class Monitoring(Step):
         state = facts[UnitProperties(f"{ctx.app}-health.timer")]
         if changed or state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled":
             yield RunCommand(_("start the health check timer"), cmd(
-                "sh", "-c", 'systemctl daemon-reload && systemctl enable --now "$1"', "sh", f"{ctx.app}-health.timer"))
+                "sh", "-c", 'systemctl daemon-reload && systemctl enable --now "$1"', "sh", f"{ctx.app}-health.timer"),
+                skip_if=guards.unit_running(f"{ctx.app}-health.timer"))

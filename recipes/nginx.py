@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
+from recipes import guards
 from recipes.apt import install_missing
 from recipes.common import Readlink, UnitProperties
 from recipes.static_files import StaticSettings, media_root, static_root
@@ -92,18 +93,19 @@ def site_changes(ctx: Context, s: NginxSettings, facts: FactValues) -> Iterator[
     """Write the site (checked with nginx -t, restored if it fails), enable it, reload nginx when needed."""
     if facts[PathInfo(ACME_ROOT)] is None:
         yield RunCommand(_("create {path} for certificate challenges").format(path=ACME_ROOT),
-                         cmd("install", "-d", "-m", "0755", ACME_ROOT))
+                         cmd("install", "-d", "-m", "0755", ACME_ROOT), skip_if=guards.exists(ACME_ROOT))
     changes = list(file_change(_("write the nginx site {path}").format(path=site_path(ctx)), site_path(ctx),
                                render_site(ctx, s, facts), facts[FileInfo(site_path(ctx))], check=NGINX_TEST))
     yield from changes
     changed = any(isinstance(change, PutFile) for change in changes)
     if facts[Readlink(enabled_path(ctx))] != site_path(ctx):
-        yield RunCommand(_("enable the site"), cmd("ln", "-sfn", site_path(ctx), enabled_path(ctx)))
+        yield RunCommand(_("enable the site"), cmd("ln", "-sfn", site_path(ctx), enabled_path(ctx)),
+                         skip_if=guards.link_is(enabled_path(ctx), site_path(ctx)))
         changed = True
     if changed:
         yield RunCommand(_("check the whole configuration and reload nginx"),
                          cmd("sh", "-c", "nginx -t -q && systemctl reload-or-restart nginx",
-                             display="nginx -t && systemctl reload nginx"))
+                             display="nginx -t && systemctl reload nginx"), after_change=True)
 
 
 class Nginx(Step):
@@ -139,9 +141,11 @@ class Nginx(Step):
             yield RunCommand(_("turn off the default 'Welcome to nginx' site"),
                              cmd("sh", "-c", "rm -f /etc/nginx/sites-enabled/default && nginx -t -q && "
                                  "systemctl reload-or-restart nginx",
-                                 display="rm /etc/nginx/sites-enabled/default && systemctl reload nginx"))
+                                 display="rm /etc/nginx/sites-enabled/default && systemctl reload nginx"),
+                             skip_if=guards.missing("/etc/nginx/sites-enabled/default"))
         state = facts[UnitProperties("nginx.service")]
         if state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled":
-            yield RunCommand(_("start nginx now and at every boot"), cmd("systemctl", "enable", "--now", "nginx"))
+            yield RunCommand(_("start nginx now and at every boot"), cmd("systemctl", "enable", "--now", "nginx"),
+                             skip_if=guards.unit_running("nginx"))
         else:
             yield Ok(_("nginx is running"))

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from recipes.apt import apt_get, apt_update, install_missing
+from recipes.apt import UPDATE_STAMP, apt_get, apt_update, install_missing
 from recipes.templating import render
 from wizard.commands import sh
 from wizard.facts import (
@@ -93,7 +93,9 @@ class OsUpdates(Step):
             yield RunCommand(
                 _("package lists are {when}; refresh them so installs and upgrades see current versions").format(
                     when=when),
-                apt_update(s.lock_timeout))
+                apt_update(s.lock_timeout), skip_if=sh(
+                    's="$2"; [ -e "$s" ] && [ $(( $(date +%s) - $(stat -c %Y "$s") )) -le "$1" ]',
+                    str(s.lists_max_age), UPDATE_STAMP))
         else:
             yield Ok(_("package lists refreshed {m} minutes ago").format(m=age // 60))
 
@@ -102,7 +104,9 @@ class OsUpdates(Step):
             if pending:
                 shown = ", ".join(pending[:8]) + (" …" if len(pending) > 8 else "")
                 yield RunCommand(_("{n} packages have updates: {names}").format(n=len(pending), names=shown),
-                                 apt_get(s.upgrade, lock_timeout=s.lock_timeout))
+                                 apt_get(s.upgrade, lock_timeout=s.lock_timeout), skip_if=sh(
+                                     '! apt-get -s -o Debug::NoLocking=1 "$1" 2>/dev/null | grep -q "^Inst "',
+                                     "dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade"))
             else:
                 yield Ok(_("no package updates pending"))
 
@@ -129,7 +133,9 @@ class OsUpdates(Step):
                 yield RunCommand(
                     _("set the time zone to {tz} (now {now})").format(tz=s.timezone, now=current["localtime"]),
                     sh('ln -sfn "/usr/share/zoneinfo/$1" /etc/localtime && '
-                       'if [ -e /etc/timezone ]; then echo "$1" > /etc/timezone; fi', s.timezone))
+                       'if [ -e /etc/timezone ]; then echo "$1" > /etc/timezone; fi', s.timezone),
+                    skip_if=sh('case "$(readlink /etc/localtime)" in */zoneinfo/"$1") ;; *) exit 1;; esac; '
+                               '! [ -e /etc/timezone ] || [ "$(cat /etc/timezone)" = "$1" ]', s.timezone))
             else:
                 yield Ok(_("time zone is {tz}").format(tz=s.timezone))
 
@@ -145,7 +151,8 @@ class OsUpdates(Step):
         lines = (hosts_text or "").splitlines()
         if current["file"] != name or current["running"] != name:
             yield RunCommand(_("set the host name to {name} (now {now})").format(name=name, now=current["running"]),
-                             sh('echo "$1" > /etc/hostname && hostname "$1"', name))
+                             sh('echo "$1" > /etc/hostname && hostname "$1"', name),
+                             skip_if=sh('[ "$(cat /etc/hostname)" = "$1" ] && [ "$(hostname)" = "$1" ]', name))
         if wanted_line not in lines:
             # Keep every other line; replace the Debian 127.0.1.1 alias line, so sudo and mail resolve the name.
             new = [ln for ln in lines if not ln.startswith("127.0.1.1")]

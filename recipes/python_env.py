@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from recipes import guards
 from recipes.apt import install_missing
 from recipes.common import app_dirs, dir_facts, ensure_dirs
 from wizard.commands import Command, cmd, sh
@@ -145,7 +146,8 @@ class PythonEnv(Step):
         if missing and python != "/usr/bin/python3":
             yield RunCommand(_("add the deadsnakes PPA, which packages other Python versions for Ubuntu"),
                              sh("apt-get install -y -q software-properties-common && "
-                                "add-apt-repository -y ppa:deadsnakes/ppa", env={"DEBIAN_FRONTEND": "noninteractive"}))
+                                "add-apt-repository -y ppa:deadsnakes/ppa", env={"DEBIAN_FRONTEND": "noninteractive"}),
+                             skip_if=sh("ls /etc/apt/sources.list.d/ 2>/dev/null | grep -q deadsnakes"))
         install = install_missing(packages, installed, recommends=False)
         if install:
             yield install
@@ -157,9 +159,12 @@ class PythonEnv(Step):
         if have is None or (wanted_version and have != wanted_version):
             if have is not None:
                 yield RunCommand(_("the venv was made with Python {have}; remove it to rebuild with {want}").format(
-                    have=have, want=wanted_version), cmd("rm", "-rf", ctx.venv))
+                    have=have, want=wanted_version), cmd("rm", "-rf", ctx.venv), skip_if=sh(
+                    '! [ -e "$1/bin/python" ] || [ "$("$1/bin/python" -c "import sys; print(\'%d.%d\' % '
+                    'sys.version_info[:2])")" = "$2" ]', ctx.venv, str(wanted_version)))
             yield RunCommand(_("create the virtual environment {path} as {user}").format(path=ctx.venv, user=ctx.user),
-                             cmd(python, "-m", "venv", ctx.venv, user=ctx.user))
+                             cmd(python, "-m", "venv", ctx.venv, user=ctx.user),
+                             skip_if=guards.exists(f"{ctx.venv}/bin/python"))
             installed_in_venv: dict[str, str] = {}
         else:
             yield Ok(_("virtual environment {path} exists (Python {v})").format(path=ctx.venv, v=have))
@@ -170,7 +175,11 @@ class PythonEnv(Step):
         if missing_reqs:
             yield RunCommand(_("install {names} into the venv").format(names=", ".join(missing_reqs)),
                              cmd(f"{ctx.venv}/bin/pip", "install", "--disable-pip-version-check", "-q", *missing_reqs,
-                                 user=ctx.user, env={"HOME": ctx.base}))
+                                 user=ctx.user, env={"HOME": ctx.base}), skip_if=sh(
+                                 'v=$1; shift; for r; do n=${r%%[[<>=!~]*}; '
+                                 '"$v/bin/pip" show -q "$n" >/dev/null 2>&1 || exit 1; case $r in *==*) '
+                                 '[ "$("$v/bin/pip" show "$n" | sed -n "s/^Version: //p")" = "${r#*==}" ] || exit 1;; '
+                                 'esac; done', ctx.venv, *missing_reqs))
         else:
             yield Ok(_("in the venv: {names}").format(names=", ".join(wanted)))
 

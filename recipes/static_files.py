@@ -16,13 +16,14 @@ from recipes.common import (
     app_dirs,
     as_app,
     dir_facts,
+    done_for,
     ensure_dirs,
     mark_done,
     marker_facts,
     marker_pending,
 )
 from recipes.database import CommandLine
-from wizard.commands import cmd
+from wizard.commands import cmd, sh
 from wizard.facts import Fact, FactValues
 from wizard.i18n import _
 from wizard.steps import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching
@@ -97,7 +98,8 @@ class StaticFiles(Step):
         closed = [path for mode, path in facts[Ancestors(ctx.shared)] if not int(mode[-1]) & 1]
         for path in closed:
             yield RunCommand(_("let nginx (www-data) pass through {path}, or it answers 403").format(path=path),
-                             cmd("chmod", "o+x", path))
+                             cmd("chmod", "o+x", path),
+                             skip_if=sh('[ -n "$(find "$1" -maxdepth 0 -perm -001)" ]', path))
         if not closed:
             yield Ok(_("nginx can reach {path}").format(path=ctx.shared))
         if s.collect == "none":
@@ -111,6 +113,7 @@ class StaticFiles(Step):
             return
         yield RunCommand(_("collect the static files of release {id}: {command}").format(id=release, command=command),
                          as_app(ctx, 'PATH="$1/bin:$PATH"; shift; exec "$@"', ctx.venv, *shlex.split(command),
-                                display=f"cd {ctx.current} && {command}"), timeout=1800)
+                                display=f"cd {ctx.current} && {command}"), timeout=1800,
+                         skip_if=done_for(ctx, "collected", release))
         yield RunCommand(_("remember that release {id} is collected").format(id=release),
-                         mark_done(ctx, "collected", release))
+                         mark_done(ctx, "collected", release), skip_if=done_for(ctx, "collected", release))

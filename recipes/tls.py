@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
+from recipes import guards
 from recipes.apt import install_missing
 from recipes.common import UnitProperties
 from recipes.nginx import ACME_ROOT, NginxSettings, site_changes, site_facts
@@ -143,7 +144,8 @@ class Tls(Step):
             yield RunCommand(_("install certbot from PyPI into {path}, as certbot's own instructions do").format(
                 path=PIP_CERTBOT), sh('python3 -m venv "$1" && "$1/bin/pip" install -q --disable-pip-version-check '
                                       'certbot', PIP_CERTBOT, display=f"python3 -m venv {PIP_CERTBOT} && "
-                                      f"{PIP_CERTBOT}/bin/pip install certbot"))
+                                      f"{PIP_CERTBOT}/bin/pip install certbot"),
+                skip_if=guards.exists(f"{PIP_CERTBOT}/bin/certbot"))
         yield from self._plan_certificate(s, facts, ctx, domains)
         yield from file_change(_("reload nginx after every renewal"), RENEW_HOOK, render("certbot-renew-hook.j2"),
                                facts[FileInfo(RENEW_HOOK)], mode="0755")
@@ -165,7 +167,7 @@ class Tls(Step):
                 return
         if s.preflight:
             yield RunCommand(_("preflight: {domain} resolves and its port 80 reaches this server's nginx").format(
-                domain=domains[0]), self._preflight(domains[0]))
+                domain=domains[0]), self._preflight(domains[0]), skip_if=self._has_certificate(domains[0]))
         args = [self._certbot(s), "certonly", "--webroot", "-w", ACME_ROOT, "--non-interactive", "--agree-tos",
                 "--email", s.email, "--no-eff-email", "--keep-until-expiring", "--expand", "--cert-name", domains[0]]
         if s.staging:
@@ -177,7 +179,11 @@ class Tls(Step):
         why = (_("ask the CA for a certificate for {names}") if cert is None else
                _("renew or extend the certificate for {names}")).format(names=", ".join(domains))
         yield RunCommand(why, cmd(*args, env={"REQUESTS_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt"}),
-                         timeout=600)
+                         timeout=600, skip_if=self._has_certificate(domains[0]))
+
+    def _has_certificate(self, name: str) -> Command:
+        """Replays only get a missing certificate; renewing one is certbot's timer's job."""
+        return sh('[ -s "/etc/letsencrypt/live/$1/fullchain.pem" ]', name)
 
     def _preflight(self, domain: str) -> Command:
         return sh(
@@ -195,7 +201,8 @@ class Tls(Step):
         if s.installer == "apt":
             state = facts[UnitProperties("certbot.timer")]
             if state.get("UnitFileState") != "enabled" or state.get("ActiveState") != "active":
-                yield RunCommand(_("run certbot's renewal timer"), cmd("systemctl", "enable", "--now", "certbot.timer"))
+                yield RunCommand(_("run certbot's renewal timer"), cmd("systemctl", "enable", "--now", "certbot.timer"),
+                                 skip_if=guards.unit_running("certbot.timer"))
             else:
                 yield Ok(_("certbot.timer renews certificates twice a day"))
             return
@@ -214,4 +221,5 @@ class Tls(Step):
         state = facts[UnitProperties("deploy-wizard-certbot.timer")]
         if changed or state.get("ActiveState") != "active":
             yield RunCommand(_("run the renewal timer"), sh("systemctl daemon-reload && systemctl enable --now "
-                                                            "deploy-wizard-certbot.timer"))
+                                                            "deploy-wizard-certbot.timer"),
+                             skip_if=guards.unit_running("deploy-wizard-certbot.timer"))

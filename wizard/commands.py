@@ -18,16 +18,36 @@ MASK = "***"
 
 
 class Secret:
-    """A resolved secret value. Its str() is the mask, so an accidental f-string cannot leak it."""
+    """A resolved secret value. Its str() is the mask, so an accidental f-string cannot leak it.
 
-    __slots__ = ("name", "_value")
+    Provenance, for exports that must never carry the value: `ref` is the recipe reference it came from
+    (env:DB_PASSWORD), `form` how this value derives from it ("" = as is, "url", "pg_literal", ...), and
+    `parts` the pieces of a text assembled around secrets (an SQL line, an env file), so a script or a playbook
+    can rebuild the same text from its own environment.
+    """
 
-    def __init__(self, name: str, value: str) -> None:
+    __slots__ = ("name", "_value", "ref", "form", "parts")
+
+    def __init__(self, name: str, value: str, *, ref: str | None = None, form: str = "",
+                 parts: tuple[str | Secret, ...] | None = None) -> None:
         self.name = name
         self._value = value
+        self.ref = ref
+        self.form = form
+        self.parts = parts
 
     def reveal(self) -> str:
         return self._value
+
+    def derive(self, name: str, value: str, form: str) -> Secret:
+        """A value computed from this secret (a hash, an escaped form) that exports rebuild with `form`."""
+        return Secret(name, value, ref=self.ref, form=form)
+
+    @staticmethod
+    def join(name: str, *parts: str | Secret) -> Secret:
+        """Text made of plain pieces and secrets; secret as a whole, rebuildable piece by piece."""
+        value = "".join(p.reveal() if isinstance(p, Secret) else p for p in parts)
+        return Secret(name, value, parts=parts)
 
     def __str__(self) -> str:
         return MASK

@@ -55,7 +55,7 @@ class SecretResolver:
             raise SecretError(_("{label}: '{ref}' is not a secret reference").format(label=label, ref=ref))
         if not value:
             raise SecretError(_("{label}: the secret is empty").format(label=label))
-        secret = Secret(label, value)
+        secret = Secret(label, value, ref=ref)
         self.masker.add(secret)
         self._resolved[ref] = secret
         return secret

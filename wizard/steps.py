@@ -36,6 +36,11 @@ class Change:
     """Something the step still has to do. `why` is one line for people (plans, journals, teaching)."""
 
     why: str
+    # For exports (shell, Ansible), which cannot re-run the fact-driven plan: a test that succeeds when this
+    # change is already in place, so a replay skips it and a second replay changes nothing.
+    skip_if: Command | None = field(default=None, kw_only=True)
+    # Only needed because an earlier change of the same step happened (a reload after a config write).
+    after_change: bool = field(default=False, kw_only=True)
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -61,6 +66,7 @@ class PutFile(Change):
     old: FileState | None = None
     secret: bool = False  # content holds a secret: never shown, diffed or journaled
     check: Command | None = None  # validate after writing (nginx -t, sshd -t); on failure the old file returns
+    source: Secret | None = None  # the content as text and secrets, when it holds any (exports rebuild it)
 
     def describe(self) -> str:
         text = f"write {self.path} (mode {self.mode}, {self.owner}:{self.group}, {len(self.content)} bytes)"
@@ -187,18 +193,22 @@ class Step(ABC):
         return []
 
 
-def file_change(why: str, path: str, content: str | bytes, old: FileState | None, *, mode: str = "0644",
-                owner: str = "root", group: str = "root", secret: bool = False,
-                check: Command | None = None) -> Iterator[Change | Ok]:
+def file_change(why: str, path: str, content: str | bytes | Secret, old: FileState | None, *, mode: str = "0644",
+                owner: str = "root", group: str = "root", check: Command | None = None) -> Iterator[Change | Ok]:
     """Yield a PutFile when content or metadata differ, else an Ok: the hash comparison every step shares.
 
-    `check` validates the written file on the server (nginx -t, sshd -t...); a failing check puts the old
-    file back.
+    Content given as a Secret (Secret.join of text and secrets) is never shown, and exports rebuild it from
+    their own environment. `check` validates the written file on the server (nginx -t, sshd -t...); a failing
+    check puts the old file back.
     """
+    source = content if isinstance(content, Secret) else None
+    if source is not None:
+        content = source.reveal()
     data = content.encode() if isinstance(content, str) else content
     wanted_mode = mode.lstrip("0") or "0"
     if (old is not None and old.sha256 == hashlib.sha256(data).hexdigest() and old.mode == wanted_mode
             and old.owner == owner and old.group == group):
         yield Ok(_("{path} is up to date").format(path=path))
         return
-    yield PutFile(why, path, data, mode=mode, owner=owner, group=group, old=old, secret=secret, check=check)
+    yield PutFile(why, path, data, mode=mode, owner=owner, group=group, old=old, secret=source is not None,
+                  check=check, source=source)
