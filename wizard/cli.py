@@ -73,13 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--accept-new-host-key", action="store_true",
                       help=_("trust a host key never seen before without asking (a changed key still stops)"))
     back.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
-    export = sub.add_parser("export", help=_("write a recipe out as a Markdown runbook (a teaching handout)"))
+    export = sub.add_parser(
+        "export", help=_("write a recipe out as a runbook, a bash script, cloud-init user-data or an Ansible playbook"),
+        description=_("runbook: a Markdown handout, made offline. shell, cloud-init and ansible replay a real first "
+                      "apply, recorded on a throwaway server (--record-on): every change with the test that skips "
+                      "it when it is already in place. Secrets become environment variables, never file content."))
     export.add_argument("file", help=_("the recipe file (YAML)"))
-    export.add_argument("--format", choices=["runbook"], default="runbook",
+    export.add_argument("--format", choices=["runbook", "shell", "cloud-init", "ansible"], default="runbook",
                         help=_("runbook: every step, why, its exact commands, how to verify, what to do if it fails"))
+    export.add_argument("--record-on", metavar="HOST|sandbox",
+                        help=_("for shell, cloud-init and ansible: a FRESH server the recipe is applied to first "
+                               "(it is changed!), or 'sandbox' for a throwaway local one (needs root)"))
     export.add_argument("-o", "--output", help=_("write here instead of printing"))
     export.add_argument("--set", action="append", default=[], metavar="STEP.FIELD=VALUE",
                         help=_("override a setting of the recipe for this run, e.g. --set code.ref=v1.2.0"))
+    export.add_argument("--accept-new-host-key", action="store_true",
+                        help=_("trust a host key never seen before without asking (a changed key still stops)"))
+    export.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
     new = sub.add_parser("new", help=_("write a new recipe: the wizard, or plain questions with --plain"))
     new.add_argument("--plain", action="store_true", help=_("ask in the plain terminal (no full-screen UI)"))
@@ -339,18 +349,78 @@ def _fleet(args: argparse.Namespace, recipe: object, hosts: list[str]) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from wizard.fsutil import atomic_write_text
-    from wizard.runbook import runbook
 
     recipe = _load(args)
     if recipe is None:
         return EXIT_BAD_INPUT
-    text = runbook(recipe, args.file)
+    if args.format == "runbook":
+        from wizard.runbook import runbook
+
+        text = runbook(recipe, args.file)
+    else:
+        if not args.record_on:
+            _err(_("--format {format} replays a recorded first apply: give --record-on HOST (a fresh server you may "
+                   "change) or --record-on sandbox").format(format=args.format))
+            return EXIT_BAD_INPUT
+        text = _recorded_export(args, recipe)
+        if text is None:
+            return EXIT_FAILED
     if args.output:
         atomic_write_text(Path(args.output), text + "\n")
+        if args.format == "shell":
+            os.chmod(args.output, 0o755)
         print(_("Wrote {path}.").format(path=args.output))
     else:
         print(text)
     return EXIT_OK
+
+
+def _recorded_export(args: argparse.Namespace, recipe) -> str | None:  # noqa: ANN001 - Recipe
+    """Record a first apply (on a sandbox or the named host) and render it; None after saying what failed."""
+    from wizard import sandbox
+    from wizard.export_common import ExportError
+    from wizard.hostkeys import HostKeyError
+    from wizard.recording import RecordingError, record
+    from wizard.sinks import ConsoleSink
+    from wizard.transports.base import TransportError
+
+    sink = ConsoleSink(out=sys.stderr, show_output=False)
+    box = None
+    try:
+        if args.record_on == "sandbox":
+            if recipe.target.port != 22:
+                _err(_("the sandbox's SSH listens on port 22, the recipe uses {port}: record on a host of your own "
+                       "with --record-on HOST").format(port=recipe.target.port))
+                return None
+            box = sandbox.up(progress=_err)
+            target = recipe.target.model_copy(update={"host": box.ip, "user": "root", "key": box.key,
+                                                      "host_key": None, "sudo_password": None})
+            recipe = recipe.model_copy(update={"target": target})
+        host = box.ip if box else args.record_on
+        _err(_("Recording a first apply on {host}...").format(host=host))
+        recording = asyncio.run(record(recipe, host, sink, _questions(args)))
+        return _render_export(args, recording)
+    except (sandbox.SandboxError, RecordingError, ExportError, HostKeyError, TransportError) as exc:
+        _err(_("export failed: {why}").format(why=exc))
+        return None
+    finally:
+        if box is not None:
+            sandbox.down(box.name, progress=lambda message: None)
+
+
+def _render_export(args: argparse.Namespace, recording) -> str:  # noqa: ANN001 - Recording
+    if args.format == "ansible":
+        from wizard.export_ansible import playbook
+
+        return playbook(recording, args.file)
+    from wizard.export_shell import shell_script
+
+    script = shell_script(recording, args.file)
+    if args.format == "cloud-init":
+        from wizard.export_cloudinit import user_data
+
+        return user_data(recording, script)
+    return script
 
 
 def _rollback(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -80,14 +80,22 @@ def quote(value: str) -> str:
     return shlex.quote(value)
 
 
-def _render(bit: Bit, reveal: bool) -> str:
+def _render(bit: Bit, secret_word: Callable[[Secret], str]) -> str:
     if isinstance(bit, Op):
         return bit.text
     if isinstance(bit, Secret):
-        return quote(bit.reveal()) if reveal else MASK
+        return secret_word(bit)
     if isinstance(bit, bool):
         raise TypeError("pass booleans as explicit flags, not as command bits")
     return quote(str(bit))
+
+
+def _revealed(secret: Secret) -> str:
+    return quote(secret.reveal())
+
+
+def _masked(secret: Secret) -> str:
+    return MASK
 
 
 @dataclass(frozen=True)
@@ -105,8 +113,9 @@ class Command:
     env: tuple[tuple[str, str], ...] = field(default=())
     display: str | None = None  # a shorter human form when the real line carries boilerplate (lock waits)
 
-    def _render(self, reveal: bool) -> str:
-        words = " ".join(_render(b, reveal) for b in self.bits)
+    def render(self, secret_word: Callable[[Secret], str]) -> str:
+        """The line with each secret written by `secret_word`: quoted value, mask, or an export's variable."""
+        words = " ".join(_render(b, secret_word) for b in self.bits)
         if self.env:
             exports = " ".join(f"{k}={quote(v)}" for k, v in self.env)
             words = f"export {exports}; {words}"
@@ -114,11 +123,11 @@ class Command:
 
     def shell(self) -> str:
         """The real script, secrets included: only for the transport."""
-        return self._render(reveal=True)
+        return self.render(_revealed)
 
     def masked(self) -> str:
         """What people, logs and exports see."""
-        text = self._render(reveal=False)
+        text = self.render(_masked)
         if isinstance(self.stdin, Secret):
             text += f" <<< {MASK}"
         return text

@@ -1,0 +1,69 @@
+"""What the shell, cloud-init and Ansible exports share: where each secret comes from in the replay.
+
+Why secrets become variables: an export is a file people review, commit and mail around, so it must never
+hold a secret. Every secret of the recording becomes the name of an environment variable (the recipe's own
+env:NAME when it has one); derived values (a password in a URL, an SQL literal) are rebuilt from that variable
+by the replay, in the form the Secret says (Secret.form).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from wizard.commands import Command, Secret
+from wizard.recording import Recording
+from wizard.steps import PutFile
+
+FORMS = ("", "url", "pg_literal", "mysql_literal", "env_value")
+
+
+class ExportError(Exception):
+    """The recording holds something an export cannot express; the message says what."""
+
+
+def leaves(secret: Secret) -> Iterator[Secret]:
+    """The secrets a (possibly assembled) secret is made of."""
+    if secret.parts is None:
+        yield secret
+        return
+    for part in secret.parts:
+        if isinstance(part, Secret):
+            yield from leaves(part)
+
+
+def change_secrets(change: object) -> list[Secret]:
+    found: list[Secret] = []
+    commands = [c for c in (getattr(change, "command", None), getattr(change, "skip_if", None)) if c]
+    for command in commands:
+        assert isinstance(command, Command)
+        found += command.secrets()
+    if isinstance(change, PutFile) and change.source is not None:
+        found.append(change.source)
+    if isinstance(change, PutFile) and change.secret and change.source is None:
+        raise ExportError(f"{change.path} holds a secret that is not built from recipe references")
+    return [leaf for secret in found for leaf in leaves(secret)]
+
+
+@dataclass(frozen=True)
+class SecretVar:
+    variable: str
+    ref: str
+    label: str
+
+
+def secret_vars(recording: Recording) -> dict[str, SecretVar]:
+    """Recipe reference -> the variable the replay reads it from."""
+    found: dict[str, SecretVar] = {}
+    for change in recording.changes():
+        for leaf in change_secrets(change):
+            if leaf.ref is None:
+                raise ExportError(f"'{change.why}' uses a secret ({leaf.name}) that has no recipe reference")
+            if leaf.form not in FORMS:
+                raise ExportError(f"'{change.why}': no export knows the secret form {leaf.form!r}")
+            if leaf.ref not in found:
+                name = leaf.ref[4:] if leaf.ref.startswith("env:") else "DW_SECRET_" + re.sub(
+                    r"[^A-Z0-9]+", "_", leaf.name.upper()).strip("_")
+                found[leaf.ref] = SecretVar(name, leaf.ref, leaf.name)
+    return found

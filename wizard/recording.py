@@ -1,0 +1,97 @@
+"""Record a real first apply, for the shell, cloud-init and Ansible exports.
+
+Why record instead of simulating: a step's plan depends on facts that only a server knows (the commit a
+branch names, whether the repository has requirements.txt, how many CPUs there are), so the exact changes a
+fresh server needs are only known by applying the recipe to one. The recording is taken on a throwaway server
+(a sandbox, or any fresh Debian 12 host the operator names) and keeps every change with its guard.
+
+The guards are proven while recording: before a change runs, its guard must say "not done yet"; once its step
+has finished, every guard of the step must say "done". A replay that trusts them therefore skips exactly what
+is in place, and a second replay changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wizard.commands import Masker
+from wizard.events import Sink
+from wizard.recipefile import Recipe
+from wizard.session import Questions, make_transport, run_recipe
+from wizard.steps import Change, PutFile
+from wizard.transports.base import Transport
+
+
+class RecordingError(Exception):
+    """The recording run failed or a guard lied; the message says which change."""
+
+
+@dataclass
+class RecordedStep:
+    name: str
+    title: str
+    changes: list[Change] = field(default_factory=list)
+
+
+@dataclass
+class Recording:
+    recipe: Recipe
+    host: str
+    steps: list[RecordedStep]
+
+    def changes(self) -> list[Change]:
+        return [change for step in self.steps for change in step.changes]
+
+
+class _GuardChecker:
+    """The before-change hook of the recording run: keeps each change and tests its guard on the server."""
+
+    def __init__(self, recipe: Recipe) -> None:
+        self.steps = [RecordedStep(step.name, step.title) for step, _settings in recipe.selected()]
+        self.by_name = {step.name: step for step in self.steps}
+        self.transport: Transport | None = None
+        self.current: RecordedStep | None = None
+
+    async def guard_holds(self, change: Change) -> bool:
+        assert self.transport is not None and change.skip_if is not None
+        return (await self.transport.run(change.skip_if, timeout=120)).ok
+
+    async def before_change(self, step: str, change: Change) -> bool:
+        if self.current is not None and self.current.name != step:
+            await self.step_done(self.current)
+        self.current = self.by_name[step]
+        if change.skip_if is not None and not isinstance(change, PutFile) and await self.guard_holds(change):
+            raise RecordingError(f"{step}: the guard of '{change.why}' says it is done before it ran: "
+                                 f"{change.skip_if.masked()}")
+        self.current.changes.append(change)
+        return True
+
+    async def step_done(self, step: RecordedStep) -> None:
+        for change in step.changes:
+            if change.skip_if is not None and not await self.guard_holds(change):
+                raise RecordingError(f"{step.name}: the guard of '{change.why}' does not see it done after the "
+                                     f"step: {change.skip_if.masked()}")
+
+
+async def record(recipe: Recipe, host: str, sink: Sink, questions: Questions) -> Recording:
+    """Apply the recipe to `host` (which must be fresh and disposable) and keep what was done."""
+    checker = _GuardChecker(recipe)
+
+    def connect() -> Transport:
+        checker.transport = make_transport(recipe, questions, Masker(), host)
+        return checker.transport
+
+    result = await run_recipe(recipe, "apply", sink, questions, host=host, journal=False,
+                              before_change=checker.before_change, transport_factory=connect)
+    if not result.ok:
+        raise RecordingError(f"the recording apply on {host} failed at {result.failed_step}: {result.error}")
+    if result.changes == 0:
+        raise RecordingError(f"{host} needed no changes: record on a fresh server, not on one already set up")
+    if checker.current is not None:  # the last step's guards, over a new connection (the run closed its own)
+        transport = connect()
+        try:
+            await transport.connect()
+            await checker.step_done(checker.current)
+        finally:
+            await transport.close()
+    return Recording(recipe, host, checker.steps)
