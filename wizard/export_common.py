@@ -8,6 +8,7 @@ by the replay, in the form the Secret says (Secret.form).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,3 +68,17 @@ def secret_vars(recording: Recording) -> dict[str, SecretVar]:
                     r"[^A-Z0-9]+", "_", leaf.name.upper()).strip("_")
                 found[leaf.ref] = SecretVar(name, leaf.ref, leaf.name)
     return found
+
+
+def yaml_scalar(text: str, indent: int, unsafe: bool = True) -> str:
+    """A YAML scalar: a literal block when that reads well, else a JSON-style quoted string."""
+    tag = "!unsafe " if unsafe else ""
+    lines = text.split("\n")
+    readable = ("\n" in text.rstrip("\n") and not text.startswith((" ", "\n")) and "\r" not in text
+                and "\t" not in text and all(ln == ln.rstrip() for ln in lines))
+    if not readable:
+        return tag + json.dumps(text, ensure_ascii=False)
+    chomp = "-" if not text.endswith("\n") else ("" if not text.endswith("\n\n") else "+")
+    body = text[:-1] if text.endswith("\n") else text
+    pad = " " * indent
+    return f"{tag}|{chomp}\n" + "\n".join(pad + ln if ln else "" for ln in body.split("\n"))
