@@ -154,7 +154,7 @@ class AppServer(Step):
             if "\n" in value.reveal() or "'" in value.reveal():
                 raise PlanError(_("the secret for {name} holds a new line or a single quote, which an env file "
                                   "cannot carry").format(name=name))
-            parts += [f"{name}='", value.derive(name, value.reveal(), "env_value"), "'\n"]
+            parts += [f"{name}='", value.derive(value.reveal(), "env_value"), "'\n"]
         return Secret.join("app.env", *parts)
 
     def plan(self, s: AppServerSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:

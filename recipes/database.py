@@ -236,7 +236,7 @@ class Database(Step):
             yield from self._plan_mariadb(s, facts[MariaState(user, db)], password, db, user)
             scheme, port = "mysql", 3306
         yield from ensure_dirs(app_dirs(ctx), facts)
-        quoted = password.derive("password in a URL", urlquote(password.reveal(), safe=""), "url")
+        quoted = password.derive(urlquote(password.reveal(), safe=""), "url")
         content = Secret.join("database.env", f"# Managed by deploy-wizard (step database).\nDATABASE_URL={scheme}://"
                               f"{user}:", quoted, f"@127.0.0.1:{port}/{db}\n")
         path = self._env_file(ctx)
@@ -261,7 +261,7 @@ class Database(Step):
                 self._may_change_password(s, user)
             # Only the SCRAM verifier travels, and on stdin: the password never reaches the server.
             verb = "alter" if state["role"] else "create"
-            literal = password.derive("SCRAM verifier", f"'{scram_verifier(password.reveal())}'", "pg_literal")
+            literal = password.derive(f"'{scram_verifier(password.reveal())}'", "pg_literal")
             sql = Secret.join("database role SQL", f"{verb} role \"{user}\" login password ", literal, ";\n")
             why = (_("set the password of role {user} to the secret") if state["role"]
                    else _("create the database role {user}")).format(user=user)
@@ -294,7 +294,7 @@ class Database(Step):
             if state["user"]:
                 self._may_change_password(s, user)
             verb = "ALTER" if state["user"] else "CREATE"
-            clause = password.derive("native hash", f"PASSWORD '{wanted}'", "mysql_literal")
+            clause = password.derive(f"PASSWORD '{wanted}'", "mysql_literal")
             sql = Secret.join("database user SQL", f"{verb} USER '{user}'@'localhost' IDENTIFIED BY ", clause, ";\n")
             why = (_("set the password of role {user} to the secret") if state["user"]
                    else _("create the database user {user}")).format(user=user)

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-SYSTEM_PACKAGES=(debootstrap systemd-container iptables iproute2 openssh-client git ca-certificates curl openssl pebble)
+SYSTEM_PACKAGES=(debootstrap systemd-container iptables iproute2 openssh-client git ca-certificates curl openssl pebble
+                 python3-venv)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
@@ -23,4 +24,13 @@ else
 fi
 
 "$PYTHON" -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
+
+# Ansible, for the live test of the Ansible export: its own venv (its Jinja/YAML pins stay out of ours).
+ANSIBLE_VENV=${DW_ANSIBLE_VENV:-/var/cache/deploy-wizard/ansible-venv}
+ANSIBLE_CORE=ansible-core==2.19.14
+if [ "$(id -u)" = 0 ] && ! [ -x "$ANSIBLE_VENV/bin/ansible-playbook" ]; then
+  echo "setup: installing $ANSIBLE_CORE into $ANSIBLE_VENV"
+  "$PYTHON" -m venv "$ANSIBLE_VENV"
+  "$ANSIBLE_VENV/bin/pip" install -q --disable-pip-version-check "$ANSIBLE_CORE"
+fi
 echo "setup: done. Try: deploy-wizard --help"

@@ -39,9 +39,9 @@ class Secret:
     def reveal(self) -> str:
         return self._value
 
-    def derive(self, name: str, value: str, form: str) -> Secret:
+    def derive(self, value: str, form: str) -> Secret:
         """A value computed from this secret (a hash, an escaped form) that exports rebuild with `form`."""
-        return Secret(name, value, ref=self.ref, form=form)
+        return Secret(self.name, value, ref=self.ref, form=form)
 
     @staticmethod
     def join(name: str, *parts: str | Secret) -> Secret:

@@ -25,8 +25,8 @@ def live_dirs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("live")
 
 
-@pytest.fixture(scope="module")
-def box(live_dirs: Path) -> Iterator[sandbox.SandboxInfo]:
+def boot(live_dirs: Path) -> sandbox.SandboxInfo:
+    """A fresh sandbox whose host key the CLI (XDG_CONFIG_HOME under live_dirs) already trusts."""
     try:
         sandbox.check_host()
     except sandbox.SandboxError as exc:
@@ -36,12 +36,17 @@ def box(live_dirs: Path) -> Iterator[sandbox.SandboxInfo]:
     old = os.environ.get("XDG_CONFIG_HOME")
     os.environ["XDG_CONFIG_HOME"] = str(live_dirs / "config")  # the sandbox's key goes to this store
     try:
-        info = sandbox.up("t" + secrets.token_hex(4), progress=lambda m: print(m, flush=True))
+        return sandbox.up("t" + secrets.token_hex(4), progress=lambda m: print(m, flush=True))
     finally:
         if old is None:
             os.environ.pop("XDG_CONFIG_HOME")
         else:
             os.environ["XDG_CONFIG_HOME"] = old
+
+
+@pytest.fixture(scope="module")
+def box(live_dirs: Path) -> Iterator[sandbox.SandboxInfo]:
+    info = boot(live_dirs)
     try:
         yield info
     finally:

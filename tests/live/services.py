@@ -104,7 +104,7 @@ def pebble(base: Path, target_ip: str) -> Iterator[dict[str, str]]:
             except OSError:
                 time.sleep(0.1)
         yield {"directory": f"https://{host_ip}:{acme_port}/dir", "listener_ca": ca.read_text(),
-               "log": str(base / "pebble.log")}
+               "log": str(base / "pebble.log"), "dns_management": str(dns_management)}
     finally:
         for proc in (acme, resolver):
             proc.terminate()
@@ -117,3 +117,10 @@ def pebble_root(base: Path) -> str:
     port = (base / "management-port").read_text().strip()
     with urllib.request.urlopen(f"https://127.0.0.1:{port}/roots/0", context=context, timeout=5) as answer:
         return answer.read().decode()
+
+
+def point_names_at(acme: dict[str, str], ip: str) -> None:
+    """Make pebble's resolver answer every name with `ip`: the next server to ask for a certificate."""
+    request = urllib.request.Request(f"http://127.0.0.1:{acme['dns_management']}/set-default-ipv4",
+                                     data=json.dumps({"ip": ip}).encode(), method="POST")
+    urllib.request.urlopen(request, timeout=5).close()

@@ -1,0 +1,131 @@
+"""Issue 5 item 7, live: the shell and Ansible exports replay a recorded first apply of the whole Flask stack.
+
+Applied to fresh sandboxes they leave servers `deploy-wizard check` calls clean (the same result as apply,
+HTTPS page included); run again they change nothing; the playbook reports no changes on a server that
+`deploy-wizard apply` set up. The database password is hostile to URLs, SQL and shells on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.live.conftest import boot, cli, on_box
+from tests.live.services import git_daemon, make_repo, pebble, pebble_root, point_names_at
+from wizard import sandbox
+
+DB_PASSWORD = "it's a \\ test/with:url@chars%20"
+DOMAIN = "demo.example.test"
+SECRETS = {"DEMO_DB_PASSWORD": DB_PASSWORD}
+ANSIBLE = Path(os.environ.get("DW_ANSIBLE_VENV", "/var/cache/deploy-wizard/ansible-venv")) / "bin" / "ansible-playbook"
+
+
+def prepare(box: sandbox.SandboxInfo, acme: dict[str, str]) -> None:
+    """What the lab needs on any server that asks pebble for a certificate (DNS and trust are the lab's)."""
+    point_names_at(acme, box.ip)
+    setup = on_box(box, "cat > /usr/local/share/ca-certificates/pebble-listener.crt && update-ca-certificates "
+                        f">/dev/null && echo '{box.ip} {DOMAIN}' >> /etc/hosts && echo ready",
+                   stdin=acme["listener_ca"])
+    assert setup.stdout.strip() == "ready", setup.stderr
+
+
+@contextmanager
+def fresh(live_dirs: Path, acme: dict[str, str]) -> Iterator[sandbox.SandboxInfo]:
+    info = boot(live_dirs)
+    try:
+        prepare(info, acme)
+        yield info
+    finally:
+        sandbox.down(info.name, progress=lambda m: None)
+
+
+@pytest.fixture(scope="module")
+def lab(box, live_dirs):
+    _work, bare = make_repo(live_dirs / "git")
+    with git_daemon(bare.parent, box.host_ip) as git_url, pebble(live_dirs / "pebble", box.ip) as acme:
+        prepare(box, acme)
+        text = (ROOT / "examples" / "flask-app.yaml").read_text()
+        text = text.replace("git://10.99.1.1/", f"{git_url}/").replace("https://10.99.1.1:14000/dir", acme["directory"])
+        recipe = live_dirs / "flask-app.yaml"
+        recipe.write_text(text.replace("10.99.1.2", box.ip))
+        yield {"recipe": recipe, "acme": acme, "pebble": live_dirs / "pebble"}
+
+
+def export(live_dirs: Path, recipe: Path, fmt: str, host: str) -> str:
+    out = live_dirs / f"export.{fmt}"
+    result = cli(live_dirs, "export", str(recipe), "--format", fmt, "--record-on", host, "-o", str(out),
+                 env=SECRETS, timeout=1500)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    text = out.read_text()
+    assert DB_PASSWORD not in text and DB_PASSWORD not in result.stdout + result.stderr
+    return text
+
+
+def check_clean(live_dirs: Path, recipe: Path, box: sandbox.SandboxInfo) -> None:
+    result = cli(live_dirs, "check", str(recipe), "--host", box.ip, env=SECRETS)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def https_page(box: sandbox.SandboxInfo, root_ca: Path) -> str:
+    return subprocess.run(["curl", "-sS", "-m", "20", "--cacert", str(root_ca), "--resolve", f"{DOMAIN}:443:{box.ip}",
+                           f"https://{DOMAIN}/"], capture_output=True, text=True).stdout
+
+
+def run_script(box: sandbox.SandboxInfo, script: str) -> subprocess.CompletedProcess[str]:
+    prelude = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in SECRETS.items())
+    return subprocess.run(sandbox.ssh_command(box.name, "root", ["bash -s"]), input=prelude + script,
+                          capture_output=True, text=True, timeout=1500)
+
+
+def run_playbook(live_dirs: Path, box: sandbox.SandboxInfo, playbook: Path) -> tuple[dict[str, int], str]:
+    known = live_dirs / f"known_hosts.{box.name}"
+    known.write_text(f"{box.ip} {box.host_key}\n")
+    env = {**os.environ, **SECRETS, "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3", "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_SSH_ARGS": f"-o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes"}
+    result = subprocess.run([str(ANSIBLE), "-i", f"{box.ip},", "-u", "admin", "--private-key", box.key,
+                             str(playbook)], env=env, capture_output=True, text=True, timeout=1500)
+    recap = re.search(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", result.stdout)
+    assert recap, result.stdout[-3000:] + result.stderr[-3000:]
+    counts = dict(zip(("ok", "changed", "unreachable", "failed"), map(int, recap.groups()), strict=True))
+    assert DB_PASSWORD not in result.stdout + result.stderr
+    return counts, result.stdout
+
+
+def test_shell_export_replays_the_stack_on_a_fresh_server(box, live_dirs, lab) -> None:
+    script = export(live_dirs, lab["recipe"], "shell", box.ip)  # recorded on the module's box
+    assert "DEMO_DB_PASSWORD" in script
+    with fresh(live_dirs, lab["acme"]) as other:
+        first = run_script(other, script)
+        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+        changes = int(re.search(r"deploy-wizard export: (\d+) changes", first.stdout).group(1))
+        assert changes > 40, first.stdout[-3000:]
+        check_clean(live_dirs, lab["recipe"], other)
+        root = live_dirs / "pebble-root.pem"
+        root.write_text(pebble_root(lab["pebble"]))
+        assert "Hello from deploy-wizard" in https_page(other, root)
+        second = run_script(other, script)
+        assert second.returncode == 0 and "deploy-wizard export: 0 changes" in second.stdout, second.stdout[-3000:]
+
+
+def test_ansible_export_is_a_noop_after_apply_and_replays_on_a_fresh_server(live_dirs, lab) -> None:
+    if not ANSIBLE.exists():
+        pytest.fail(f"{ANSIBLE} is missing: scripts/setup.sh installs ansible-core there")
+    with fresh(live_dirs, lab["acme"]) as recorded:
+        playbook = live_dirs / "playbook.yml"
+        playbook.write_text(export(live_dirs, lab["recipe"], "ansible", recorded.ip))
+        after_apply, output = run_playbook(live_dirs, recorded, playbook)
+        assert after_apply["failed"] == 0 and after_apply["changed"] == 0, output[-4000:]
+    with fresh(live_dirs, lab["acme"]) as other:
+        first, output = run_playbook(live_dirs, other, playbook)
+        assert first["failed"] == 0 and first["changed"] > 40, output[-4000:]
+        check_clean(live_dirs, lab["recipe"], other)
+        again, output = run_playbook(live_dirs, other, playbook)
+        assert again["failed"] == 0 and again["changed"] == 0, output[-4000:]
