@@ -399,6 +399,8 @@ def _recorded_export(args: argparse.Namespace, recipe) -> str | None:  # noqa: A
         host = box.ip if box else args.record_on
         _err(_("Recording a first apply on {host}...").format(host=host))
         recording = asyncio.run(record(recipe, host, sink, _questions(args)))
+        for note in recording.notes:
+            _err(_("note: {what}").format(what=note))
         return _render_export(args, recording)
     except (sandbox.SandboxError, RecordingError, ExportError, HostKeyError, TransportError) as exc:
         _err(_("export failed: {why}").format(why=exc))
