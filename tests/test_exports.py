@@ -4,6 +4,7 @@ forms (URL, SQL literals) equal to what deploy-wizard itself computes. The live 
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from urllib.parse import quote as urlquote
 
@@ -18,7 +19,7 @@ from wizard.export_cloudinit import user_data
 from wizard.export_common import ExportError, secret_vars
 from wizard.export_shell import HELPERS, shell_script
 from wizard.recipefile import parse
-from wizard.recording import RecordedStep, Recording
+from wizard.recording import RecordedStep, Recording, guard_overwritten_files
 from wizard.steps import ProveLogin, PutFile, RunCommand, WaitForOperator
 
 HOSTILE = ["plain", "it's", "back\\slash", "a/b:c@d%20e f", "naïve ünïcode", "'; rm -rf / #", "$(id) `id` ${HOME}"]
@@ -145,3 +146,17 @@ def test_cloud_init_writes_and_runs_the_script() -> None:
 
 def test_every_step_title_is_known_to_the_exports() -> None:
     assert all(step.title for step in BY_NAME.values())
+
+
+def test_a_file_a_later_step_rewrites_is_only_written_while_its_final_version_is_missing() -> None:
+    rec = recording()
+    http = PutFile("HTTP site", "/etc/nginx/sites-available/demo", b"http only\n")
+    https = PutFile("HTTPS site", "/etc/nginx/sites-available/demo", b"with tls\n")
+    rec.steps = guard_overwritten_files([RecordedStep("nginx", "nginx", [http]), RecordedStep("tls", "TLS", [https])])
+    first, last = rec.steps[0].changes[0], rec.steps[1].changes[0]
+    assert last.skip_if is None and first.skip_if is not None
+    assert hashlib.sha256(b"with tls\n").hexdigest() in first.skip_if.shell()
+    script = shell_script(rec, "r.yaml")
+    subprocess.run(["bash", "-n"], input=script, text=True, check=True)
+    tasks = yaml.load(playbook(rec, "r.yaml"), Loader=UnsafeLoader)[0]["tasks"]
+    assert tasks[1]["when"] == "dw_1_1_final.rc != 0" and "when" not in tasks[2]

@@ -103,13 +103,19 @@ class _Play:
             self.task(name, ["ansible.builtin.wait_for_connection:", "  timeout: 30", f"register: {reg}", *when])
 
     def put(self, name: str, change: PutFile, reg: str) -> None:
+        when: list[str] = []
+        if change.skip_if is not None:  # an intermediate version a later step replaces (see recording.py)
+            self.task(f"{name} (replaced later: final version there?)", [
+                f"ansible.builtin.shell: {yaml_scalar(_sh(change.skip_if), 8)}", f"register: {reg}_final",
+                "failed_when: false", "changed_when: false"])
+            when = [f"when: {reg}_final.rc != 0"]
         if change.source is not None:
             content = json.dumps(_jinja(change.source, self.variables), ensure_ascii=False)
         else:
             content = yaml_scalar(change.content.decode("utf-8"), 10)
         copy = ["ansible.builtin.copy:", f"  dest: {json.dumps(change.path)}", f"  content: {content}",
                 f"  mode: \"{change.mode}\"", f"  owner: {json.dumps(change.owner)}",
-                f"  group: {json.dumps(change.group)}", "  backup: true", f"register: {reg}"]
+                f"  group: {json.dumps(change.group)}", "  backup: true", f"register: {reg}", *when]
         if change.source is not None:
             copy.append("no_log: true")
         if change.check is None:

@@ -133,9 +133,12 @@ def _change(change: Change, word: Word, ssh_port: int) -> list[str]:
     if isinstance(change, PutFile):
         content = change.source if change.source is not None else change.content.decode("utf-8")
         check = change.check.render(word) if change.check else ""
-        lines += [f"if dw_put {quote(change.path)} {change.mode} {quote(change.owner)} {quote(change.group)} "
-                  f"{quote(check)} {text_word(content, word)}; then", f"  dw_did {quote(change.why)}", "fi"]
-        return lines
+        put = [f"if dw_put {quote(change.path)} {change.mode} {quote(change.owner)} {quote(change.group)} "
+               f"{quote(check)} {text_word(content, word)}; then", f"  dw_did {quote(change.why)}", "fi"]
+        if change.skip_if is None:
+            return lines + put
+        return lines + [f"if ! {{ {shell_line(change.skip_if, word)}; }} >/dev/null 2>&1; then",
+                        *(f"  {line}" for line in put), "fi"]
     if isinstance(change, RunCommand):
         if change.ok_codes != (0,):
             raise ExportError(f"'{change.why}' accepts exit codes {change.ok_codes}; the shell export cannot")

@@ -12,9 +12,10 @@ change runs is noted (a change planned from facts read before an earlier change 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass, field, replace
 
-from wizard.commands import Masker
+from wizard.commands import Masker, sh
 from wizard.events import Sink
 from wizard.recipefile import Recipe
 from wizard.session import Questions, make_transport, run_recipe
@@ -98,4 +99,24 @@ async def record(recipe: Recipe, host: str, sink: Sink, questions: Questions) ->
             await checker.step_done(checker.current)
         finally:
             await transport.close()
-    return Recording(recipe, host, checker.steps, checker.notes)
+    return Recording(recipe, host, guard_overwritten_files(checker.steps), checker.notes)
+
+
+def guard_overwritten_files(steps: list[RecordedStep]) -> list[RecordedStep]:
+    """A file written again by a later step (the nginx site, HTTP first, HTTPS once there is a certificate) is
+    an intermediate state a fresh server needs; a replay on a finished server must not write it back. So the
+    earlier writes get a guard: the final content is already there (for secret files: the file exists, as a
+    hash of secret content would be a clue to the secret)."""
+    final: dict[str, PutFile] = {}
+    for change in (c for step in steps for c in step.changes):
+        if isinstance(change, PutFile):
+            final[change.path] = change
+    for step in steps:
+        for index, change in enumerate(step.changes):
+            if isinstance(change, PutFile) and final[change.path] is not change:
+                last = final[change.path]
+                guard = (sh('[ -f "$1" ]', change.path) if last.secret else sh(
+                    '[ "$(sha256sum < "$1" | cut -d" " -f1)" = "$2" ]', change.path,
+                    hashlib.sha256(last.content).hexdigest()))
+                step.changes[index] = replace(change, skip_if=guard)
+    return steps
