@@ -160,3 +160,13 @@ def test_a_file_a_later_step_rewrites_is_only_written_while_its_final_version_is
     subprocess.run(["bash", "-n"], input=script, text=True, check=True)
     tasks = yaml.load(playbook(rec, "r.yaml"), Loader=UnsafeLoader)[0]["tasks"]
     assert tasks[1]["when"] == "dw_1_1_final.rc != 0" and "when" not in tasks[2]
+
+
+def test_file_contents_survive_the_playbook_yaml_with_and_without_a_check() -> None:
+    content = "# a comment\n[Unit]\nDescription=x: y\n\n  indented\n"
+    rec = recording()
+    rec.steps[0].changes = [PutFile("plain", "/etc/a", content.encode()),
+                            PutFile("checked", "/etc/b", content.encode(), check=cmd("true"))]
+    tasks = yaml.load(playbook(rec, "r.yaml"), Loader=UnsafeLoader)[0]["tasks"]
+    assert tasks[0]["ansible.builtin.copy"]["content"] == content
+    assert tasks[1]["block"][0]["ansible.builtin.copy"]["content"] == content

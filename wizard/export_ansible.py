@@ -109,10 +109,12 @@ class _Play:
                 f"ansible.builtin.shell: {yaml_scalar(_sh(change.skip_if), 8)}", f"register: {reg}_final",
                 "failed_when: false", "changed_when: false"])
             when = [f"when: {reg}_final.rc != 0"]
+        # the content's key sits at 8 columns in a plain task, 12 inside the block that adds the check
+        depth = 10 if change.check is None else 14
         if change.source is not None:
             content = json.dumps(_jinja(change.source, self.variables), ensure_ascii=False)
         else:
-            content = yaml_scalar(change.content.decode("utf-8"), 10)
+            content = yaml_scalar(change.content.decode("utf-8"), depth)
         copy = ["ansible.builtin.copy:", f"  dest: {json.dumps(change.path)}", f"  content: {content}",
                 f"  mode: \"{change.mode}\"", f"  owner: {json.dumps(change.owner)}",
                 f"  group: {json.dumps(change.group)}", "  backup: true", f"register: {reg}", *when]
