@@ -159,7 +159,7 @@ def test_a_file_a_later_step_rewrites_is_only_written_while_its_final_version_is
     script = shell_script(rec, "r.yaml")
     subprocess.run(["bash", "-n"], input=script, text=True, check=True)
     tasks = yaml.load(playbook(rec, "r.yaml"), Loader=UnsafeLoader)[0]["tasks"]
-    assert tasks[1]["when"] == "dw_1_1_final.rc != 0" and "when" not in tasks[2]
+    assert tasks[1]["when"] == tasks[2]["when"] == "dw_1_1_final.rc != 0" and "when" not in tasks[3]
 
 
 def test_file_contents_survive_the_playbook_yaml_with_and_without_a_check() -> None:
@@ -168,5 +168,6 @@ def test_file_contents_survive_the_playbook_yaml_with_and_without_a_check() -> N
     rec.steps[0].changes = [PutFile("plain", "/etc/a", content.encode()),
                             PutFile("checked", "/etc/b", content.encode(), check=cmd("true"))]
     tasks = yaml.load(playbook(rec, "r.yaml"), Loader=UnsafeLoader)[0]["tasks"]
-    assert tasks[0]["ansible.builtin.copy"]["content"] == content
-    assert tasks[1]["block"][0]["ansible.builtin.copy"]["content"] == content
+    assert tasks[0]["ansible.builtin.file"] == {"path": "/etc", "state": "directory"}  # copy makes no directories
+    assert tasks[1]["ansible.builtin.copy"]["content"] == content
+    assert tasks[2]["block"][0]["ansible.builtin.copy"]["content"] == content  # /etc is made once

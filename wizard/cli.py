@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", help=_("write here instead of printing"))
     export.add_argument("--set", action="append", default=[], metavar="STEP.FIELD=VALUE",
                         help=_("override a setting of the recipe for this run, e.g. --set code.ref=v1.2.0"))
+    export.add_argument("--yes", "-y", action="store_true",
+                        help=_("do not ask before applying the recipe to the --record-on host"))
     export.add_argument("--accept-new-host-key", action="store_true",
                         help=_("trust a host key never seen before without asking (a changed key still stops)"))
     export.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
@@ -396,6 +398,15 @@ def _recorded_export(args: argparse.Namespace, recipe) -> str | None:  # noqa: A
             target = recipe.target.model_copy(update={"host": box.ip, "user": "root", "key": box.key,
                                                       "host_key": None, "sudo_password": None})
             recipe = recipe.model_copy(update={"target": target})
+        elif not args.yes:
+            if not _interactive():
+                _err(_("recording applies the recipe to {host}: add --yes when there is no terminal to confirm "
+                       "on").format(host=args.record_on))
+                return None
+            if input(_("Apply the recipe to {host} to record it? It must be a fresh server you may change. "
+                       "[y/N] ").format(host=args.record_on)).strip().lower() not in ("y", "yes"):
+                _err(_("Nothing was changed."))
+                return None
         host = box.ip if box else args.record_on
         _err(_("Recording a first apply on {host}...").format(host=host))
         recording = asyncio.run(record(recipe, host, sink, _questions(args)))

@@ -47,6 +47,7 @@ class _Play:
         self.recording = recording
         self.variables = secret_vars(recording)
         self.out: list[str] = []
+        self.parents: set[str] = set()
 
     def task(self, name: str, body: list[str]) -> None:
         self.out.append(f"    - name: {json.dumps(name, ensure_ascii=False)}")
@@ -109,6 +110,11 @@ class _Play:
                 f"ansible.builtin.shell: {yaml_scalar(_sh(change.skip_if), 8)}", f"register: {reg}_final",
                 "failed_when: false", "changed_when: false"])
             when = [f"when: {reg}_final.rc != 0"]
+        parent = change.path.rsplit("/", 1)[0] or "/"
+        if parent not in self.parents:  # copy does not make directories; the wizard's install does (mkdir -p)
+            self.parents.add(parent)
+            self.task(f"{name} (its directory)", ["ansible.builtin.file:", f"  path: {json.dumps(parent)}",
+                                                  "  state: directory", *when])
         # the content's key sits at 8 columns in a plain task, 12 inside the block that adds the check
         depth = 10 if change.check is None else 14
         if change.source is not None:

@@ -61,7 +61,7 @@ def lab(box, live_dirs):
 
 def export(live_dirs: Path, recipe: Path, fmt: str, host: str) -> str:
     out = live_dirs / f"export.{fmt}"
-    result = cli(live_dirs, "export", str(recipe), "--format", fmt, "--record-on", host, "-o", str(out),
+    result = cli(live_dirs, "export", str(recipe), "--format", fmt, "--record-on", host, "--yes", "-o", str(out),
                  env=SECRETS, timeout=1500)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     text = out.read_text()
