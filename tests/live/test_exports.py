@@ -89,7 +89,8 @@ def run_playbook(live_dirs: Path, box: sandbox.SandboxInfo, playbook: Path) -> t
     known = live_dirs / f"known_hosts.{box.name}"
     known.write_text(f"{box.ip} {box.host_key}\n")
     env = {**os.environ, **SECRETS, "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3", "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_SSH_ARGS": f"-o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes"}
+           "ANSIBLE_PIPELINING": "true", "ANSIBLE_SSH_ARGS": f"-o UserKnownHostsFile={known} "
+           "-o StrictHostKeyChecking=yes -o ControlMaster=auto -o ControlPersist=60s"}
     result = subprocess.run([str(ANSIBLE), "-i", f"{box.ip},", "-u", "admin", "--private-key", box.key,
                              str(playbook)], env=env, capture_output=True, text=True, timeout=1500)
     recap = re.search(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", result.stdout)
