@@ -12,7 +12,6 @@ import jinja2
 import pytest
 import yaml
 
-from recipes import BY_NAME
 from wizard.commands import Secret, cmd, sh
 from wizard.export_ansible import _jinja, playbook
 from wizard.export_cloudinit import user_data
@@ -142,10 +141,6 @@ def test_cloud_init_writes_and_runs_the_script() -> None:
     assert entry["path"] == "/root/deploy-wizard-demo.sh" and entry["permissions"] == "0700"
     assert entry["content"] == script or entry.get("encoding") == "b64"
     assert data["runcmd"][0][:2] == ["bash", "-c"] and "/root/deploy-wizard-demo.env" in data["runcmd"][0][2]
-
-
-def test_every_step_title_is_known_to_the_exports() -> None:
-    assert all(step.title for step in BY_NAME.values())
 
 
 def test_a_file_a_later_step_rewrites_is_only_written_while_its_final_version_is_missing() -> None:
