@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 
-from wizard.commands import Command, Secret, quote
-from wizard.export_common import ExportError, SecretVar, secret_vars, yaml_scalar
+from wizard.commands import Command, Secret
+from wizard.export_common import ExportError, SecretVar, as_root, secret_vars, yaml_scalar
 from wizard.recording import Recording
 from wizard.steps import Change, ProveLogin, PutFile, RunCommand, WaitForOperator
 
@@ -36,10 +36,7 @@ def _sh(command: Command) -> str:
     """The command as the transport would run it (runuser for another user), secrets excluded."""
     if any(isinstance(bit, Secret) for bit in command.bits):
         raise ExportError(f"the Ansible export cannot pass secrets as command words: {command.masked()}")
-    line = command.render(lambda secret: "***")
-    if command.user and command.user != "root":
-        return f"runuser -u {quote(command.user)} -- sh -c {quote(line)}"
-    return f"( {line} )" if command.env else line
+    return as_root(command, lambda secret: "***")  # no secret words: stdin carries them, as a module argument
 
 
 class _Play:

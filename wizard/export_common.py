@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from wizard.commands import Command, Secret
+from wizard.commands import Command, Secret, quote
 from wizard.recording import Recording
 from wizard.steps import PutFile
 
@@ -45,6 +45,15 @@ def change_secrets(change: object) -> list[Secret]:
     if isinstance(change, PutFile) and change.secret and change.source is None:
         raise ExportError(f"{change.path} holds a secret that is not built from recipe references")
     return [leaf for secret in found for leaf in leaves(secret)]
+
+
+def as_root(command: Command, secret_word: Callable[[Secret], str]) -> str:
+    """The line as the transport runs it for a root login, stdin aside: runuser for another user, a subshell
+    to keep `export` of the command's env from reaching the next line."""
+    line = command.render(secret_word)
+    if command.user and command.user != "root":
+        return f"runuser -u {quote(command.user)} -- sh -c {quote(line)}"
+    return f"( {line} )" if command.env else line
 
 
 @dataclass(frozen=True)

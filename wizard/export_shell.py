@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from wizard.commands import Command, Secret, quote
-from wizard.export_common import ExportError, SecretVar, leaves, secret_vars
+from wizard.export_common import ExportError, SecretVar, as_root, leaves, secret_vars
 from wizard.recording import Recording
 from wizard.steps import Change, ProveLogin, PutFile, RunCommand, WaitForOperator
 from wizard.transports.base import BACKUP_DIR
@@ -104,24 +104,23 @@ def text_word(text: str | Secret, word: Word) -> str:
 
 def shell_line(command: Command, word: Word) -> str:
     """What deploy-wizard's transport runs, as root in a script: runuser for another user, a subshell for env."""
-    if command.user and command.user != "root":
-        if command.secrets():
-            raise ExportError(f"a command run as {command.user} carries a secret: {command.masked()}")
-        line = f"runuser -u {quote(command.user)} -- sh -c {quote(command.render(word))}"
-    else:
-        line = command.render(word)
-        if command.env:
-            line = f"( {line} )"
+    if command.user and command.user != "root" and command.secrets():
+        raise ExportError(f"a command run as {command.user} carries a secret: {command.masked()}")
+    line = as_root(command, word)
     if command.stdin is not None:
         line = f"printf '%s' {text_word(command.stdin, word)} | {line}"
     return line
+
+
+def _unless(guard: Command, word: Word) -> str:
+    return f"if ! {{ {shell_line(guard, word)}; }} >/dev/null 2>&1; then"
 
 
 def _guarded(change: Change, word: Word, body: list[str]) -> list[str]:
     if change.after_change:
         head = 'if [ "$DW_STEP_CHANGES" -gt 0 ]; then'
     elif change.skip_if is not None:
-        head = f"if ! {{ {shell_line(change.skip_if, word)}; }} >/dev/null 2>&1; then"
+        head = _unless(change.skip_if, word)
     else:
         return ["# no shell test can tell whether this is needed: it always runs",
                 f"dw_did {quote(change.why)}", *body]
@@ -137,8 +136,7 @@ def _change(change: Change, word: Word, ssh_port: int) -> list[str]:
                f"{quote(check)} {text_word(content, word)}; then", f"  dw_did {quote(change.why)}", "fi"]
         if change.skip_if is None:
             return lines + put
-        return lines + [f"if ! {{ {shell_line(change.skip_if, word)}; }} >/dev/null 2>&1; then",
-                        *(f"  {line}" for line in put), "fi"]
+        return lines + [_unless(change.skip_if, word), *(f"  {line}" for line in put), "fi"]
     if isinstance(change, RunCommand):
         if change.ok_codes != (0,):
             raise ExportError(f"'{change.why}' accepts exit codes {change.ok_codes}; the shell export cannot")
