@@ -23,13 +23,20 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.live.services import git_daemon, make_repo, pebble, point_names_at  # noqa: E402
+from bench.compare import timed  # noqa: E402
+from tests.live.services import (  # noqa: E402
+    ANSIBLE_PLAYBOOK,
+    flask_recipe_text,
+    git_daemon,
+    make_repo,
+    pebble,
+    prepare_for_certificates,
+)
 from wizard import sandbox  # noqa: E402
 from wizard.export_ansible import playbook  # noqa: E402
 from wizard.export_shell import shell_script  # noqa: E402
@@ -38,15 +45,7 @@ from wizard.recording import record  # noqa: E402
 from wizard.session import Questions  # noqa: E402
 from wizard.sinks import ConsoleSink  # noqa: E402
 
-ANSIBLE = Path(os.environ.get("DW_ANSIBLE_VENV", "/var/cache/deploy-wizard/ansible-venv")) / "bin" / "ansible-playbook"
 PASSWORD = os.environ.setdefault("DEMO_DB_PASSWORD", "bench-password")
-
-
-def prepare(box: sandbox.SandboxInfo, acme: dict[str, str]) -> None:
-    point_names_at(acme, box.ip)
-    subprocess.run(sandbox.ssh_command(box.name, "root", [
-        "cat > /usr/local/share/ca-certificates/pebble.crt && update-ca-certificates >/dev/null && "
-        f"echo '{box.ip} demo.example.test' >> /etc/hosts"]), input=acme["listener_ca"], text=True, check=True)
 
 
 def main() -> int:
@@ -54,14 +53,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     sandbox.check_host()
-    if not ANSIBLE.exists():
-        raise SystemExit(f"{ANSIBLE} is missing: run scripts/setup.sh")
+    if not ANSIBLE_PLAYBOOK.exists():
+        raise SystemExit(f"{ANSIBLE_PLAYBOOK} is missing: run scripts/setup.sh")
     base = Path(tempfile.mkdtemp(prefix="dw-compare-full-"))
     boxes: list[sandbox.SandboxInfo] = []
 
     def boot() -> sandbox.SandboxInfo:
         boxes.append(sandbox.up(progress=lambda m: None))
-        prepare(boxes[-1], acme)
+        prepare_for_certificates(boxes[-1], acme)
         return boxes[-1]
 
     with contextlib.ExitStack() as stack:
@@ -71,18 +70,16 @@ def main() -> int:
             _, bare = make_repo(base / "git")
             git_url = stack.enter_context(git_daemon(bare.parent, recorder.host_ip))
             acme = stack.enter_context(pebble(base / "pebble", recorder.ip))
-            prepare(recorder, acme)
-            text = (ROOT / "examples" / "flask-app.yaml").read_text()
-            text = text.replace("git://10.99.1.1/", f"{git_url}/").replace("https://10.99.1.1:14000/dir",
-                                                                          acme["directory"])
+            prepare_for_certificates(recorder, acme)
             recipe_file = base / "flask-app.yaml"
-            recipe_file.write_text(text.replace("10.99.1.2", recorder.ip))
+            recipe_file.write_text(flask_recipe_text(git_url, acme, recorder.ip))
             recipe = parse(recipe_file.read_text(), str(recipe_file))
             print("recording the first apply for the exports...", flush=True)
             recording = asyncio.run(record(recipe, recorder.ip, ConsoleSink(out=open(os.devnull, "w")),  # noqa: SIM115
                                            Questions()))
             (base / "playbook.yml").write_text(playbook(recording, "flask-app.yaml"))
-            script = f"export DEMO_DB_PASSWORD={shlex.quote(PASSWORD)}\n" + shell_script(recording, "flask-app.yaml")
+            script = (f"export DEMO_DB_PASSWORD={shlex.quote(PASSWORD)}\n"
+                      + shell_script(recording, "flask-app.yaml")).encode()
 
             def run_wizard(box: sandbox.SandboxInfo) -> None:
                 subprocess.run([sys.executable, "-m", "wizard", "apply", str(recipe_file), "--host", box.ip, "--yes",
@@ -93,12 +90,12 @@ def main() -> int:
                 env = {**os.environ, "ANSIBLE_PIPELINING": "true", "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
                        "ANSIBLE_SSH_ARGS": f"-o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes "
                                            "-o ControlMaster=auto -o ControlPersist=60s"}
-                subprocess.run([str(ANSIBLE), "-i", f"{box.ip},", "-u", "admin", "--private-key", box.key,
+                subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", f"{box.ip},", "-u", "admin", "--private-key", box.key,
                                 str(base / "playbook.yml")], env=env, check=True, capture_output=True)
 
             def run_bash(box: sandbox.SandboxInfo) -> None:
-                subprocess.run(sandbox.ssh_command(box.name, "root", ["bash -s"]), input=script, text=True,
-                               check=True, capture_output=True)
+                subprocess.run(sandbox.ssh_command(box.name, "root", ["bash -s"]), input=script, check=True,
+                               capture_output=True)
 
             tools = {"deploy-wizard": run_wizard, "ansible (export)": run_ansible, "bash (export)": run_bash}
             first, same, noop = {}, {}, {}
@@ -118,17 +115,6 @@ def main() -> int:
         print(f"{tool:18} {first[tool]:10.1f} s {noop[tool]:13.2f} s  {'yes' if same[tool] else 'NO':>10}   "
               f"{first[tool] / first['deploy-wizard']:.2f} / {noop[tool] / noop['deploy-wizard']:.2f}")
     return 0
-
-
-def timed(run, box) -> float:  # noqa: ANN001
-    started = time.perf_counter()
-    try:
-        run(box)
-    except subprocess.CalledProcessError as exc:
-        out = exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode(errors="replace")
-        err = exc.stderr if isinstance(exc.stderr, str) else (exc.stderr or b"").decode(errors="replace")
-        raise SystemExit(f"{run.__name__} failed:\n{out[-1500:]}\n{err[-1500:]}") from None
-    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

@@ -109,20 +109,16 @@ def full_stack_recipe(info: sandbox.SandboxInfo, stack: contextlib.ExitStack):  
     import os
     import tempfile
 
-    from tests.live.services import git_daemon, make_repo, pebble
+    from tests.live.services import flask_recipe_text, git_daemon, make_repo, pebble, prepare_for_certificates
     from wizard.recipefile import parse
 
     base = Path(tempfile.mkdtemp(prefix="dw-bench-"))
     _, bare = make_repo(base / "git")
     git_url = stack.enter_context(git_daemon(bare.parent, info.host_ip))
     acme = stack.enter_context(pebble(base / "pebble", info.ip))
-    subprocess.run(sandbox.ssh_command(info.name, "root", [
-        "cat > /usr/local/share/ca-certificates/pebble.crt && update-ca-certificates >/dev/null && "
-        f"echo '{info.ip} demo.example.test' >> /etc/hosts"]), input=acme["listener_ca"], text=True, check=True)
+    prepare_for_certificates(info, acme)
     os.environ.setdefault("DEMO_DB_PASSWORD", "bench-password")
-    text = (ROOT / "examples" / "flask-app.yaml").read_text()
-    text = text.replace("git://10.99.1.1/", f"{git_url}/").replace("https://10.99.1.1:14000/dir", acme["directory"])
-    return parse(text.replace("10.99.1.2", info.ip))
+    return parse(flask_recipe_text(git_url, acme, info.ip))
 
 
 def measure(args: argparse.Namespace, info: sandbox.SandboxInfo, recipe) -> int:  # noqa: ANN001

@@ -4,6 +4,7 @@ Debian's pebble ACME server standing in for Let's Encrypt (never the real CA in 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import ssl
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.conftest import ROOT
+from wizard import sandbox
 
 EXAMPLE_APP = ROOT / "examples" / "flask-app"
 
@@ -124,3 +126,25 @@ def point_names_at(acme: dict[str, str], ip: str) -> None:
     request = urllib.request.Request(f"http://127.0.0.1:{acme['dns_management']}/set-default-ipv4",
                                      data=json.dumps({"ip": ip}).encode(), method="POST")
     urllib.request.urlopen(request, timeout=5).close()
+
+
+FLASK_DOMAIN = "demo.example.test"
+ANSIBLE_PLAYBOOK = Path(os.environ.get("DW_ANSIBLE_VENV", "/var/cache/deploy-wizard/ansible-venv")) / "bin" / \
+    "ansible-playbook"  # scripts/setup.sh installs ansible-core there
+
+
+def flask_recipe_text(git_url: str, acme: dict[str, str], ip: str) -> str:
+    """examples/flask-app.yaml pointed at this lab: its git server, its pebble, the sandbox at `ip`."""
+    text = (ROOT / "examples" / "flask-app.yaml").read_text()
+    text = text.replace("git://10.99.1.1/", f"{git_url}/").replace("https://10.99.1.1:14000/dir", acme["directory"])
+    return text.replace("10.99.1.2", ip)
+
+
+def prepare_for_certificates(box: sandbox.SandboxInfo, acme: dict[str, str]) -> None:
+    """What a sandbox needs before it asks pebble for a certificate: pebble's names resolve to it, its own
+    /etc/hosts too, and it trusts pebble's listener (DNS and trust are the lab's, not the recipe's)."""
+    point_names_at(acme, box.ip)
+    subprocess.run(sandbox.ssh_command(box.name, "root", [
+        "cat > /usr/local/share/ca-certificates/pebble-listener.crt && update-ca-certificates >/dev/null && "
+        f"echo '{box.ip} {FLASK_DOMAIN}' >> /etc/hosts"]), input=acme["listener_ca"], text=True, check=True,
+        capture_output=True, timeout=120)

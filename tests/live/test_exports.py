@@ -17,31 +17,30 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.live.conftest import boot, cli, on_box
-from tests.live.services import git_daemon, make_repo, pebble, pebble_root, point_names_at
+from tests.live.conftest import boot, cli
+from tests.live.services import (
+    ANSIBLE_PLAYBOOK,
+    FLASK_DOMAIN,
+    flask_recipe_text,
+    git_daemon,
+    make_repo,
+    pebble,
+    pebble_root,
+    prepare_for_certificates,
+)
 from wizard import sandbox
 
 DB_PASSWORD = "it's a \\ test/with:url@chars%20"
-DOMAIN = "demo.example.test"
+DOMAIN = FLASK_DOMAIN
 SECRETS = {"DEMO_DB_PASSWORD": DB_PASSWORD}
-ANSIBLE = Path(os.environ.get("DW_ANSIBLE_VENV", "/var/cache/deploy-wizard/ansible-venv")) / "bin" / "ansible-playbook"
-
-
-def prepare(box: sandbox.SandboxInfo, acme: dict[str, str]) -> None:
-    """What the lab needs on any server that asks pebble for a certificate (DNS and trust are the lab's)."""
-    point_names_at(acme, box.ip)
-    setup = on_box(box, "cat > /usr/local/share/ca-certificates/pebble-listener.crt && update-ca-certificates "
-                        f">/dev/null && echo '{box.ip} {DOMAIN}' >> /etc/hosts && echo ready",
-                   stdin=acme["listener_ca"])
-    assert setup.stdout.strip() == "ready", setup.stderr
+ANSIBLE = ANSIBLE_PLAYBOOK
 
 
 @contextmanager
 def fresh(live_dirs: Path, acme: dict[str, str]) -> Iterator[sandbox.SandboxInfo]:
     info = boot(live_dirs)
     try:
-        prepare(info, acme)
+        prepare_for_certificates(info, acme)
         yield info
     finally:
         sandbox.down(info.name, progress=lambda m: None)
@@ -51,11 +50,9 @@ def fresh(live_dirs: Path, acme: dict[str, str]) -> Iterator[sandbox.SandboxInfo
 def lab(box, live_dirs):
     _work, bare = make_repo(live_dirs / "git")
     with git_daemon(bare.parent, box.host_ip) as git_url, pebble(live_dirs / "pebble", box.ip) as acme:
-        prepare(box, acme)
-        text = (ROOT / "examples" / "flask-app.yaml").read_text()
-        text = text.replace("git://10.99.1.1/", f"{git_url}/").replace("https://10.99.1.1:14000/dir", acme["directory"])
+        prepare_for_certificates(box, acme)
         recipe = live_dirs / "flask-app.yaml"
-        recipe.write_text(text.replace("10.99.1.2", box.ip))
+        recipe.write_text(flask_recipe_text(git_url, acme, box.ip))
         yield {"recipe": recipe, "acme": acme, "pebble": live_dirs / "pebble"}
 
 

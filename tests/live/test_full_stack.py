@@ -8,27 +8,29 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT
 from tests.live.conftest import cli, events, finished, on_box
-from tests.live.services import git_daemon, make_repo, pebble, pebble_root, push_change
+from tests.live.services import (
+    FLASK_DOMAIN,
+    flask_recipe_text,
+    git_daemon,
+    make_repo,
+    pebble,
+    pebble_root,
+    prepare_for_certificates,
+    push_change,
+)
 
 DB_PASSWORD = "correct horse/battery:staple@42"  # URL-hostile on purpose
-DOMAIN = "demo.example.test"
+DOMAIN = FLASK_DOMAIN
 
 
 @pytest.fixture(scope="module")
 def stack(box, live_dirs):
     work, bare = make_repo(live_dirs / "git")
     with git_daemon(bare.parent, box.host_ip) as git_url, pebble(live_dirs / "pebble", box.ip) as acme:
-        setup = on_box(box, "cat > /usr/local/share/ca-certificates/pebble-listener.crt && update-ca-certificates "
-                            f">/dev/null && echo '{box.ip} {DOMAIN}' >> /etc/hosts && echo ready",
-                       stdin=acme["listener_ca"])
-        assert setup.stdout.strip() == "ready", setup.stderr
-        text = (ROOT / "examples" / "flask-app.yaml").read_text()
-        text = text.replace("git://10.99.1.1/", f"{git_url}/").replace("https://10.99.1.1:14000/dir", acme["directory"])
-        text = text.replace("10.99.1.2", box.ip)
+        prepare_for_certificates(box, acme)
         recipe = live_dirs / "flask-app.yaml"
-        recipe.write_text(text)
+        recipe.write_text(flask_recipe_text(git_url, acme, box.ip))
         yield {"recipe": recipe, "work": work, "bare": bare, "pebble": live_dirs / "pebble"}
 
 
