@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wizard import sandbox  # noqa: E402
+from wizard.lab import sandbox  # noqa: E402
 
 VENV = Path(os.environ.get("DW_COMPARE_VENV", "/tmp/dw-compare-venv"))
 RECIPE = ROOT / "examples" / "sandbox.yaml"

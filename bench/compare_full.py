@@ -37,13 +37,13 @@ from tests.live.services import (  # noqa: E402
     pebble,
     prepare_for_certificates,
 )
-from wizard import sandbox  # noqa: E402
-from wizard.export_ansible import playbook  # noqa: E402
-from wizard.export_shell import shell_script  # noqa: E402
-from wizard.recipefile import parse  # noqa: E402
-from wizard.recording import record  # noqa: E402
-from wizard.session import Questions  # noqa: E402
-from wizard.sinks import ConsoleSink  # noqa: E402
+from wizard.app.exports.ansible import playbook  # noqa: E402
+from wizard.app.exports.shell import shell_script  # noqa: E402
+from wizard.app.recipefile import parse  # noqa: E402
+from wizard.app.recording import record  # noqa: E402
+from wizard.app.session import Questions  # noqa: E402
+from wizard.engine.sinks import ConsoleSink  # noqa: E402
+from wizard.lab import sandbox  # noqa: E402
 
 PASSWORD = os.environ.setdefault("DEMO_DB_PASSWORD", "bench-password")
 

@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wizard import sandbox  # noqa: E402
-from wizard.fleet import run_fleet  # noqa: E402
-from wizard.recipefile import load  # noqa: E402
-from wizard.session import Questions  # noqa: E402
+from wizard.app.fleet import run_fleet  # noqa: E402
+from wizard.app.recipefile import load  # noqa: E402
+from wizard.app.session import Questions  # noqa: E402
+from wizard.lab import sandbox  # noqa: E402
 
 
 def timed(recipe, hosts: list[str], parallel: int) -> tuple[float, list]:  # noqa: ANN001

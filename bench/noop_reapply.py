@@ -28,11 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wizard import sandbox  # noqa: E402
-from wizard.commands import Masker  # noqa: E402
-from wizard.events import Event, StepFinished  # noqa: E402
-from wizard.recipefile import load  # noqa: E402
-from wizard.session import Questions, make_transport, run_recipe  # noqa: E402
+from wizard.app.recipefile import load  # noqa: E402
+from wizard.app.session import Questions, make_transport, run_recipe  # noqa: E402
+from wizard.engine.commands import Masker  # noqa: E402
+from wizard.engine.events import Event, StepFinished  # noqa: E402
+from wizard.lab import sandbox  # noqa: E402
 
 
 def recording_factory(recipe, host: str, sent: list[str]):  # noqa: ANN201
@@ -110,7 +110,7 @@ def full_stack_recipe(info: sandbox.SandboxInfo, stack: contextlib.ExitStack):  
     import tempfile
 
     from tests.live.services import flask_recipe_text, git_daemon, make_repo, pebble, prepare_for_certificates
-    from wizard.recipefile import parse
+    from wizard.app.recipefile import parse
 
     base = Path(tempfile.mkdtemp(prefix="dw-bench-"))
     _, bare = make_repo(base / "git")

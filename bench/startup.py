@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import sys, time
 started = float(sys.argv[1])
-from wizard.app import WizardApp
+from screens.app import WizardApp
 
 class Timed(WizardApp):
     def on_mount(self):

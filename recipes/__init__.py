@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from recipes.app_server import AppServer
-from recipes.code import Code
-from recipes.database import Database
-from recipes.deploy_user import DeployUser
-from recipes.firewall import Firewall
-from recipes.monitoring import Monitoring
-from recipes.nginx import Nginx
-from recipes.os_updates import OsUpdates
-from recipes.python_env import PythonEnv
-from recipes.static_files import StaticFiles
-from recipes.tls import Tls
-from wizard.steps import Step
+from recipes.app_server.step import AppServer
+from recipes.code.step import Code
+from recipes.database.step import Database
+from recipes.deploy_user.step import DeployUser
+from recipes.firewall.step import Firewall
+from recipes.monitoring.step import Monitoring
+from recipes.nginx.step import Nginx
+from recipes.os_updates.step import OsUpdates
+from recipes.python.step import PythonEnv
+from recipes.static.step import StaticFiles
+from recipes.tls.step import Tls
+from wizard.engine.step import Step
 
 STEPS: tuple[Step, ...] = (
     OsUpdates(), DeployUser(), PythonEnv(), Code(), Database(), StaticFiles(), AppServer(), Nginx(), Tls(),

@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from recipes import BY_NAME
-from wizard.i18n import _
+from wizard.engine.i18n import _
 
 
 class ChangeModal(ModalScreen[bool]):

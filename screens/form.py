@@ -1,4 +1,4 @@
-"""A form generated from a settings model (wizard.options): one widget per field, its error beside it.
+"""A form generated from a settings model (wizard.engine.options): one widget per field, its error beside it.
 
 Not a screen: step screens and the target screen embed it. Values live in a plain dict owned by the draft,
 so nothing typed is lost when the operator moves between screens or quits.
@@ -14,8 +14,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Select, Static, Switch
 
-from wizard.i18n import _
-from wizard.options import FieldSpec, field_specs, validate
+from wizard.engine.i18n import _
+from wizard.engine.options import FieldSpec, field_specs, validate
 
 
 class SettingsForm(Vertical):

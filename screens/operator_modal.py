@@ -7,7 +7,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from wizard.i18n import _
+from wizard.engine.i18n import _
 
 
 class OperatorModal(ModalScreen[bool]):

@@ -7,7 +7,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from wizard.i18n import _
+from wizard.engine.i18n import _
 
 
 class PasswordModal(ModalScreen[str | None]):

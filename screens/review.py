@@ -10,9 +10,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static, Switch
 
 from screens.title_bar import TitleBar
-from wizard.events import Event, StepFailed, StepNoop, StepPlanned
-from wizard.i18n import _
-from wizard.recipefile import RecipeError
+from wizard.app.recipefile import RecipeError
+from wizard.engine.events import Event, StepFailed, StepNoop, StepPlanned
+from wizard.engine.i18n import _
 
 
 class ReviewScreen(Screen[None]):
@@ -86,10 +86,10 @@ class ReviewScreen(Screen[None]):
 
     async def plan(self, recipe) -> None:  # noqa: ANN001
         from screens.run import questions_for
-        from wizard.hostkeys import HostKeyError
-        from wizard.secrets import SecretError
-        from wizard.session import run_recipe
-        from wizard.transports.base import TransportError
+        from wizard.app.session import run_recipe
+        from wizard.engine.hostkeys import HostKeyError
+        from wizard.engine.secrets import SecretError
+        from wizard.engine.transports.base import TransportError
 
         lines: list[str] = []
 

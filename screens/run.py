@@ -11,7 +11,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Log, Static
 
 from screens.title_bar import TitleBar
-from wizard.events import (
+from wizard.app.session import Questions
+from wizard.engine.events import (
     ChangeStarted,
     Event,
     Notice,
@@ -22,8 +23,7 @@ from wizard.events import (
     StepNoop,
     StepStarted,
 )
-from wizard.i18n import _
-from wizard.session import Questions
+from wizard.engine.i18n import _
 
 STATES = {"pending": "·", "running": "▶", "changed": "✚", "ok": "✓", "failed": "✗", "planned": "…"}
 
@@ -134,10 +134,10 @@ class RunScreen(Screen[None]):
     async def run_recipe(self) -> None:
         from screens.change_modal import ChangeModal
         from screens.password_modal import PasswordModal
-        from wizard.hostkeys import HostKeyError
-        from wizard.secrets import SecretError
-        from wizard.session import run_recipe
-        from wizard.transports.base import TransportError
+        from wizard.app.session import run_recipe
+        from wizard.engine.hostkeys import HostKeyError
+        from wizard.engine.secrets import SecretError
+        from wizard.engine.transports.base import TransportError
 
         answers: dict[str, str] = {}
         for label in prompted_secrets(self.recipe):

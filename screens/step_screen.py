@@ -13,11 +13,11 @@ from textual.widgets import Button, Footer, Static, Switch, TabbedContent, TabPa
 from recipes import BY_NAME
 from screens.form import SettingsForm
 from screens.title_bar import TitleBar
-from wizard.i18n import _
-from wizard.options import validate
-from wizard.preview import preview
-from wizard.recipefile import RecipeError
-from wizard.steps import Context, PutFile
+from wizard.app.preview import preview
+from wizard.app.recipefile import RecipeError
+from wizard.engine.i18n import _
+from wizard.engine.options import validate
+from wizard.engine.step import Context, PutFile
 
 
 class StepScreen(Screen[None]):
@@ -28,7 +28,7 @@ class StepScreen(Screen[None]):
         return type(self)()
 
     @property
-    def draft(self):  # noqa: ANN201 - wizard.draft.Draft
+    def draft(self):  # noqa: ANN201 - wizard.app.draft.Draft
         return self.app.draft  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:

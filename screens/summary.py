@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
 from screens.title_bar import TitleBar
-from wizard.i18n import _
+from wizard.engine.i18n import _
 
 
 class SummaryScreen(Screen[None]):

@@ -9,8 +9,8 @@ from textual.widgets import Button, Footer, Input, Static
 
 from screens.form import SettingsForm
 from screens.title_bar import TitleBar
-from wizard.i18n import _
-from wizard.recipefile import APP_NAME, Target
+from wizard.app.recipefile import APP_NAME, Target
+from wizard.engine.i18n import _
 
 PROBE = ('. /etc/os-release; echo "$PRETTY_NAME"; (python3 --version 2>&1 || echo "no python3"); '
          "df -h / | awk 'NR==2{print $4\" free of \"$2}'; free -m | awk '/Mem:/{print $2\" MiB RAM\"}'")
@@ -70,10 +70,10 @@ class TargetScreen(Screen[None]):
     async def test_connection(self) -> None:
         from screens.host_key_modal import HostKeyModal
         from screens.password_modal import PasswordModal
-        from wizard.commands import sh
-        from wizard.hostkeys import HostKeyError
-        from wizard.transports.base import TransportError
-        from wizard.transports.ssh import SSHTarget, SSHTransport
+        from wizard.engine.commands import sh
+        from wizard.engine.hostkeys import HostKeyError
+        from wizard.engine.transports.base import TransportError
+        from wizard.engine.transports.ssh import SSHTarget, SSHTransport
 
         target = Target.model_validate(self.app.draft.target)  # type: ignore[attr-defined]
 

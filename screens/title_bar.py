@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from wizard.i18n import _
+from wizard.engine.i18n import _
 
 
 class TitleBar(Static):

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
 from screens.title_bar import TitleBar
-from wizard.i18n import _
+from wizard.engine.i18n import _
 
 
 class WelcomeScreen(Screen[None]):
@@ -36,7 +36,7 @@ class WelcomeScreen(Screen[None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         app = self.app
         if event.button.id == "new":
-            from wizard.draft import Draft
+            from wizard.app.draft import Draft
 
             app.draft = Draft()  # type: ignore[attr-defined]
             app.next_screen()  # type: ignore[attr-defined]
@@ -46,8 +46,8 @@ class WelcomeScreen(Screen[None]):
             self._sandbox()
 
     def _open(self, text: str) -> None:
-        from wizard.draft import Draft
-        from wizard.recipefile import RecipeError
+        from wizard.app.draft import Draft
+        from wizard.app.recipefile import RecipeError
 
         path = Path(text).expanduser()
         if not text or not path.exists():
@@ -61,7 +61,7 @@ class WelcomeScreen(Screen[None]):
         self.app.next_screen()  # type: ignore[attr-defined]
 
     def _sandbox(self) -> None:
-        from wizard import sandbox
+        from wizard.lab import sandbox
 
         message = self.query_one("#message", Static)
         try:
@@ -75,14 +75,14 @@ class WelcomeScreen(Screen[None]):
     async def _boot(self) -> None:
         import asyncio
 
-        from wizard import sandbox
+        from wizard.lab import sandbox
 
         try:
             info = await asyncio.to_thread(sandbox.up, None, lambda m: None)
         except sandbox.SandboxError as exc:
             self.query_one("#message", Static).update(str(exc))
             return
-        from wizard.draft import Draft
+        from wizard.app.draft import Draft
 
         draft = Draft(name="demo")
         draft.target = {"host": info.ip, "port": info.port, "user": "admin", "key": info.key,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOG = ROOT / "wizard" / "locale" / "zh_CN.json"
+CATALOG = ROOT / "wizard" / "engine" / "locale" / "zh_CN.json"
 
 
 def main() -> int:

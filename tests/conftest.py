@@ -37,7 +37,7 @@ def private_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))
     monkeypatch.setenv("DEPLOY_WIZARD_LANG", "en")
-    from wizard import i18n
+    from wizard.engine import i18n
 
     i18n.set_language("en")
     return base

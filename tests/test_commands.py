@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from tests.conftest import HOSTILE
-from wizard.commands import AND, MASK, Masker, Op, Secret, chain, cmd, quote
+from wizard.engine.commands import AND, MASK, Masker, Op, Secret, chain, cmd, quote
 
 
 def run_sh(line: str, stdin: str | None = None) -> str:

@@ -12,14 +12,14 @@ import jinja2
 import pytest
 import yaml
 
-from wizard.commands import Secret, cmd, sh
-from wizard.export_ansible import _jinja, playbook
-from wizard.export_cloudinit import user_data
-from wizard.export_common import ExportError, secret_vars
-from wizard.export_shell import HELPERS, shell_script
-from wizard.recipefile import parse
-from wizard.recording import RecordedStep, Recording, guard_overwritten_files
-from wizard.steps import ProveLogin, PutFile, RunCommand, WaitForOperator
+from wizard.app.exports.ansible import _jinja, playbook
+from wizard.app.exports.cloudinit import user_data
+from wizard.app.exports.common import ExportError, secret_vars
+from wizard.app.exports.shell import HELPERS, shell_script
+from wizard.app.recipefile import parse
+from wizard.app.recording import RecordedStep, Recording, guard_overwritten_files
+from wizard.engine.commands import Secret, cmd, sh
+from wizard.engine.step import ProveLogin, PutFile, RunCommand, WaitForOperator
 
 HOSTILE = ["plain", "it's", "back\\slash", "a/b:c@d%20e f", "naïve ünïcode", "'; rm -rf / #", "$(id) `id` ${HOME}"]
 RECIPE = """version: 1

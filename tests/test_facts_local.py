@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from wizard.facts import (
+from wizard.engine.facts import (
     CommandExists,
     FactGatherer,
     FileInfo,
@@ -15,7 +15,7 @@ from wizard.facts import (
     ServiceState,
     UserInfo,
 )
-from wizard.transports.local import LocalTransport
+from wizard.engine.transports.local import LocalTransport
 
 
 async def test_many_facts_cost_one_round_trip(tmp_path) -> None:

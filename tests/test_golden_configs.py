@@ -10,13 +10,13 @@ import os
 import pytest
 
 from recipes import BY_NAME
-from recipes.app_server import unit_values
-from recipes.monitoring import MonitoringSettings
-from recipes.nginx import cert_dir, render_site
-from recipes.templating import render
+from recipes.app_server.step import unit_values
+from recipes.monitoring.step import MonitoringSettings
+from recipes.nginx.step import cert_dir, render_site
+from recipes.shared.templating import render
 from tests.conftest import ROOT
-from wizard.facts import FactValues, FileState
-from wizard.recipefile import load
+from wizard.app.recipefile import load
+from wizard.engine.facts import FactValues, FileState
 
 GOLDEN = ROOT / "snapshots" / "config"
 

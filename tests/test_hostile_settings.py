@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from recipes import STEPS
 from tests.conftest import HOSTILE
-from wizard.recipefile import Target
+from wizard.app.recipefile import Target
 
 
 def text_fields(model: type) -> list[tuple[str, bool]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from wizard.app_plain import QuestionaryAsker, new_plain
+from screens.plain import QuestionaryAsker, new_plain
 
 
 class Scripted:

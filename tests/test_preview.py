@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.conftest import ROOT
-from wizard.preview import preview
-from wizard.recipefile import load
+from wizard.app.preview import preview
+from wizard.app.recipefile import load
 
 
 def previews() -> dict[str, list[str]]:

@@ -11,8 +11,8 @@ import textwrap
 import pytest
 
 from tests.conftest import ROOT
-from wizard.recipefile import Recipe, RecipeError, dump, json_schema, load, parse, save
-from wizard.secrets import SecretError, SecretResolver
+from wizard.app.recipefile import Recipe, RecipeError, dump, json_schema, load, parse, save
+from wizard.engine.secrets import SecretError, SecretResolver
 
 GOOD = textwrap.dedent("""\
     version: 1
@@ -185,7 +185,7 @@ def test_example_recipes_are_valid() -> None:
 
 
 def test_set_overrides_are_parsed_like_the_wizard_and_validated() -> None:
-    from wizard.recipefile import with_overrides
+    from wizard.app.recipefile import with_overrides
 
     recipe = with_overrides(parse(GOOD), ["os_updates.timezone=UTC", "deploy_user.groups=www-data, adm",
                                           "os_updates.unattended_upgrades=yes", "target.port=2200", "name=shop2"])

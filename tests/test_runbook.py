@@ -8,9 +8,9 @@ import sys
 
 from recipes import BY_NAME
 from tests.conftest import ROOT
-from wizard import i18n
-from wizard.recipefile import load
-from wizard.runbook import runbook
+from wizard.app.recipefile import load
+from wizard.app.runbook import runbook
+from wizard.engine import i18n
 
 EXAMPLE = ROOT / "examples" / "flask-app.yaml"
 

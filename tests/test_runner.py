@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 from pydantic import Field
 
-from wizard.commands import Secret, cmd
-from wizard.events import ChangeStarted, Event, Notice, OutputLine, RunFinished, StepFailed, StepNoop
-from wizard.facts import FactValues, FileInfo, PathInfo
-from wizard.runner import Runner
-from wizard.sinks import JournalSink, read_journal
-from wizard.steps import Change, Ok, RunCommand, Step, StepSettings, Teaching, file_change
-from wizard.transports.local import LocalTransport
+from wizard.engine.commands import Secret, cmd
+from wizard.engine.events import ChangeStarted, Event, Notice, OutputLine, RunFinished, StepFailed, StepNoop
+from wizard.engine.facts import FactValues, FileInfo, PathInfo
+from wizard.engine.runner import Runner
+from wizard.engine.sinks import JournalSink, read_journal
+from wizard.engine.step import Change, Ok, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.transports.local import LocalTransport
 
 
 class DirSettings(StepSettings):
@@ -206,7 +206,7 @@ class NeedsOperator(Step):
         return [FileInfo(s.root + "/key-added")]
 
     def plan(self, s, facts, ctx):
-        from wizard.steps import WaitForOperator
+        from wizard.engine.step import WaitForOperator
 
         if facts[FileInfo(s.root + "/key-added")] is None:
             yield WaitForOperator("the key is not there", "Add the key, please")

@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from recipes import BY_NAME
-from wizard.commands import Secret
-from wizard.facts import FactValues, FileState, UserState
-from wizard.steps import Change, Context, Ok, PlanError, PutFile, WaitForOperator
+from wizard.engine.commands import Secret
+from wizard.engine.facts import FactValues, FileState, UserState
+from wizard.engine.step import Change, Context, Ok, PlanError, PutFile, WaitForOperator
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*/*.yaml"))
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from wizard.commands import Secret, cmd
-from wizard.hostkeys import HostKeyChanged, HostKeyStore, HostKeyUnknown, fingerprint_of
-from wizard.transports.base import CommandTimeout, SudoError, TransportError
-from wizard.transports.ssh import SSHTarget, SSHTransport
+from wizard.engine.commands import Secret, cmd
+from wizard.engine.hostkeys import HostKeyChanged, HostKeyStore, HostKeyUnknown, fingerprint_of
+from wizard.engine.transports.base import CommandTimeout, SudoError, TransportError
+from wizard.engine.transports.ssh import SSHTarget, SSHTransport
 
 FAKE_ID = """#!/bin/sh
 case "$1" in -un) echo alice;; -u) echo 1000;; *) exec /usr/bin/id "$@";; esac

@@ -1,4 +1,4 @@
-"""Live tests: a real Debian 12 server (systemd, sshd, apt) booted with `wizard.sandbox` for each module.
+"""Live tests: a real Debian 12 server (systemd, sshd, apt) booted with `wizard.lab.sandbox` for each module.
 
 Skipped with the reason on machines that cannot run a sandbox (not root, no systemd-nspawn), except when
 DEPLOY_WIZARD_REQUIRE_LIVE=1 (CI sets it): then a missing sandbox is a failure, never a silent skip.
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from wizard import sandbox
+from wizard.lab import sandbox
 
 
 @pytest.fixture(scope="module")

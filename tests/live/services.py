@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.conftest import ROOT
-from wizard import sandbox
+from wizard.lab import sandbox
 
 EXAMPLE_APP = ROOT / "examples" / "flask-app"
 

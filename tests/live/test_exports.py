@@ -28,7 +28,7 @@ from tests.live.services import (
     pebble_root,
     prepare_for_certificates,
 )
-from wizard import sandbox
+from wizard.lab import sandbox
 
 DB_PASSWORD = "it's a \\ test/with:url@chars%20"
 DOMAIN = FLASK_DOMAIN

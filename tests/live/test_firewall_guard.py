@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from tests.live.conftest import cli, events, finished, on_box, write_recipe
-from wizard.hostkeys import HostKeyStore
+from wizard.engine.hostkeys import HostKeyStore
 
 
 def reachable(ip: str, port: int) -> bool:
@@ -87,7 +87,7 @@ def test_ssh_hardening_only_after_a_proven_key_login(box, live_dirs) -> None:
 
 
 def sandbox_ssh(box, user: str, port: int, command: str) -> list[str]:
-    from wizard import sandbox
+    from wizard.lab import sandbox
 
     args = sandbox.ssh_command(box.name, user, [command])
     args[args.index("-p") + 1] = str(port)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.live.conftest import cli
-from wizard import sandbox
+from wizard.lab import sandbox
 
 EXAMPLE = str(ROOT / "examples" / "sandbox.yaml")
 

@@ -8,7 +8,7 @@ import subprocess
 
 from tests.live.conftest import cli, events, finished, on_box, write_recipe
 from tests.live.services import make_repo
-from wizard import sandbox
+from wizard.lab import sandbox
 
 STEPS = """  deploy_user:
     name: shop

@@ -6,7 +6,7 @@ import json
 
 from tests.conftest import ROOT
 from tests.live.conftest import cli, events, finished, on_box, write_recipe
-from wizard.sinks import read_journal
+from wizard.engine.sinks import read_journal
 
 EXAMPLE = str(ROOT / "examples" / "sandbox.yaml")
 
@@ -64,7 +64,7 @@ def test_sudo_with_password_user(box, live_dirs) -> None:
     wrong = cli(live_dirs, "apply", str(recipe), "--yes", env={"OPS_SUDO_PASSWORD": "not-it"})
     assert wrong.returncode == 1 and "refused the password" in wrong.stdout
     assert "not-it" not in wrong.stdout + wrong.stderr
-    from wizard.sandbox import OPS_PASSWORD
+    from wizard.lab.sandbox import OPS_PASSWORD
 
     ok = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env={"OPS_SUDO_PASSWORD": OPS_PASSWORD})
     assert ok.returncode == 0, ok.stderr

@@ -7,11 +7,11 @@ import asyncio
 
 import yaml
 
+from screens.app import WizardApp
 from tests.live.conftest import on_box
 from tests.tui.conftest import type_into
-from wizard.app import WizardApp
-from wizard.draft import Draft
-from wizard.sandbox import OPS_PASSWORD
+from wizard.app.draft import Draft
+from wizard.lab.sandbox import OPS_PASSWORD
 
 
 async def wait_for(pilot, name: str, seconds: float = 300) -> None:
@@ -75,7 +75,7 @@ async def test_wizard_flow_against_the_sandbox(box, live_dirs, tmp_path, monkeyp
 
 async def test_failure_modal_retry_after_fixing_the_cause(box, live_dirs, tmp_path, monkeypatch) -> None:
     from tests.live.conftest import write_recipe
-    from wizard.recipefile import load
+    from wizard.app.recipefile import load
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(live_dirs / "config"))  # the box's key is trusted there
     path = write_recipe(tmp_path / "retry.yaml", box, "  deploy_user:\n    name: retryuser\n    groups: [dwgroup]\n")
@@ -98,7 +98,7 @@ async def test_failure_modal_retry_after_fixing_the_cause(box, live_dirs, tmp_pa
 
 async def test_step_through_pauses_before_every_change(box, live_dirs, tmp_path, monkeypatch) -> None:
     from tests.live.conftest import write_recipe
-    from wizard.recipefile import load
+    from wizard.app.recipefile import load
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(live_dirs / "config"))
     path = write_recipe(tmp_path / "steps.yaml", box, "  deploy_user:\n    name: stepuser\n    authorized_keys:\n"

@@ -6,7 +6,7 @@ import pytest
 from pytest_textual_snapshot import SVGImageExtension
 
 from tests.conftest import ROOT
-from wizard.draft import Draft
+from wizard.app.draft import Draft
 
 SNAPSHOTS = ROOT / "snapshots" / "tui"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import yaml
 
+from screens.app import WizardApp, flow
 from tests.tui.conftest import type_into
-from wizard import i18n
-from wizard.app import WizardApp, flow
-from wizard.draft import Draft
+from wizard.app.draft import Draft
+from wizard.engine import i18n
 
 FLOW = {cls.__name__: index for index, cls in enumerate(flow())}
 
@@ -94,7 +94,7 @@ async def test_quitting_midway_keeps_every_answer() -> None:
 
 async def test_run_log_takes_a_flood_of_output_and_stays_responsive() -> None:
     from screens.run import RunScreen
-    from wizard.events import OutputLine, StepStarted
+    from wizard.engine.events import OutputLine, StepStarted
 
     draft = Draft(name="demo")
     draft.target = {"host": "web1.example.com"}

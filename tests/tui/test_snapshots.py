@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from wizard import i18n
-from wizard.app import WizardApp, flow
-from wizard.events import ChangeStarted, OutputLine, StepFinished, StepStarted
-from wizard.runner import RunResult
+from screens.app import WizardApp, flow
+from wizard.engine import i18n
+from wizard.engine.events import ChangeStarted, OutputLine, StepFinished, StepStarted
+from wizard.engine.runner import RunResult
 
 LANGS = ["en", "zh_CN"]
 FLOW = {cls.__name__: index for index, cls in enumerate(flow())}
@@ -41,8 +41,8 @@ def modal(name: str):  # noqa: ANN201
     from screens.host_key_modal import HostKeyModal
     from screens.operator_modal import OperatorModal
     from screens.password_modal import PasswordModal
-    from wizard.commands import cmd
-    from wizard.steps import RunCommand
+    from wizard.engine.commands import cmd
+    from wizard.engine.step import RunCommand
 
     return {
         "host_key": lambda: HostKeyModal("web1.example.com", 22, "SHA256:" + "A1b2C3d4" * 5 + "xyz"),

@@ -1,0 +1,245 @@
+"""Step code: the app's source as immutable releases, switched atomically, with old ones kept for rollback."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from recipes.shared import guards
+from recipes.shared.common import (
+    DirEntries,
+    DirSpec,
+    Readlink,
+    app_dirs,
+    current_release,
+    dir_facts,
+    ensure_dirs,
+)
+from wizard.engine.commands import Command, cmd, sh
+from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
+from wizard.engine.i18n import _
+from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, WaitForOperator
+
+_URL = re.compile(r"^((https?|git|ssh)://[A-Za-z0-9._~:@%+\-]+(/[A-Za-z0-9._~%+\-]+)*/?|"
+                  r"[A-Za-z0-9._\-]+@[A-Za-z0-9.\-]+:[A-Za-z0-9._~/+\-]+)$")
+_REF = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/\-]{1,200}$")
+_RELPATH = re.compile(r"^(?![/-])(?!.*\.\.)[A-Za-z0-9._/\-]{1,200}$")
+SHA = re.compile(r"^[0-9a-f]{40}$")
+AUTH_FAILURES = ("Permission denied", "Could not read from remote repository", "Authentication failed",
+                 "could not read Username", "Host key verification failed")
+
+
+def repo_url(value: str) -> str:
+    if not _URL.match(value) or value.startswith("-"):
+        raise ValueError(_("'{v}' is not a git URL (https://host/path.git, ssh://..., git://... or "
+                           "git@host:path.git)").format(v=value))
+    return value
+
+
+def git_ref(value: str) -> str:
+    if not _REF.match(value):
+        raise ValueError(_("'{v}' is not a branch, tag or commit name").format(v=value))
+    return value
+
+
+def relative_path(value: str) -> str:
+    if not _RELPATH.match(value):
+        raise ValueError(_("'{v}' must be a path inside the repository, like requirements.txt").format(v=value))
+    return value
+
+
+RepoURL = Annotated[str, AfterValidator(repo_url)]
+GitRef = Annotated[str, AfterValidator(git_ref)]
+RelativePath = Annotated[str, AfterValidator(relative_path)]
+
+
+def deploy_key(ctx: Context) -> str:
+    return f"{ctx.shared}/ssh/deploy_key"
+
+
+def git_env(ctx: Context, use_key: bool) -> dict[str, str]:
+    ssh = "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new"
+    if use_key:
+        ssh += f" -i {deploy_key(ctx)} -o IdentitiesOnly=yes -o UserKnownHostsFile={ctx.shared}/ssh/known_hosts"
+    return {"GIT_SSH_COMMAND": ssh, "GIT_TERMINAL_PROMPT": "0", "HOME": ctx.base}
+
+
+@dataclass(frozen=True, eq=False)
+class RemoteRef(Fact):
+    """The commit a branch or tag names on the remote, read with `git ls-remote` as the app user."""
+
+    repo: str
+    ref: str
+    user: str
+    env: tuple[tuple[str, str], ...]
+
+    @property
+    def key(self) -> str:
+        return f"remote-ref:{self.repo}#{self.ref}"
+
+    def command(self) -> Command:
+        env = dict(self.env)
+        return sh('runuser -u "$1" -- env GIT_SSH_COMMAND="$4" GIT_TERMINAL_PROMPT=0 HOME="$5" '
+                  'timeout 60 git ls-remote -- "$2" "$3" 2>&1; echo "rc=$?"',
+                  self.user, self.repo, self.ref, env["GIT_SSH_COMMAND"], env["HOME"])
+
+    def fresh(self) -> dict[str, str | None]:
+        return {"sha": "<commit>", "error": None}  # shown as releases/<commit> in previews
+
+    def parse(self, out: str, status: int) -> dict[str, str | None]:
+        lines = out.strip().splitlines()
+        rc = lines[-1].removeprefix("rc=") if lines and lines[-1].startswith("rc=") else "1"
+        body = lines[:-1]
+        if rc != "0":
+            return {"sha": None, "error": "\n".join(body[-5:]) or f"git ls-remote exit {rc}"}
+        refs = dict(reversed(line.split("\t", 1)) for line in body if "\t" in line)
+        for name in (f"refs/tags/{self.ref}^{{}}", f"refs/tags/{self.ref}", f"refs/heads/{self.ref}", self.ref):
+            if name in refs:
+                return {"sha": refs[name], "error": None}
+        return {"sha": None, "error": _("no branch or tag named {ref}").format(ref=self.ref)}
+
+
+class CodeSettings(StepSettings):
+    repo: RepoURL = Field(description="Git URL of the app.")
+    ref: GitRef = Field("main", description="Branch, tag or full commit to deploy.")
+    submodules: bool = Field(False, description="Also check out git submodules.")
+    keep_releases: int = Field(5, ge=1, le=50, description="Releases kept on the server for rollback.")
+    deploy_key: bool = Field(False, description=(
+        "Private repository over SSH: make a key for the server, show it, and wait until you add it to the "
+        "repository as a read-only deploy key."))
+    requirements: RelativePath | None = Field("requirements.txt", description=(
+        "Requirements file in the repository, installed into the venv when it changes; empty = none."))
+
+
+class Code(Step):
+    name = "code"
+    title = "Code"
+    Settings = CodeSettings
+    teaching = Teaching(
+        why="Each deploy is a new directory under releases/, named after its commit, and the `current` link is "
+            "switched to it in one atomic rename. A half-finished deploy is never live, re-deploying the same "
+            "commit does nothing, and going back is just pointing `current` at an older release.",
+        verify=["ls -l /srv/APP/current", "git -C /srv/APP/current log -1 --oneline"],
+        troubleshoot=[
+            ("Permission denied (publickey)",
+             "The server's deploy key is not (yet) on the repository. Add the key the wizard showed, read-only."),
+            ("Host key verification failed",
+             "The git host's key changed. Check it, then remove the old one from /srv/APP/shared/ssh/known_hosts."),
+            ("fatal: couldn't find remote ref",
+             "The branch or tag does not exist on the remote; check the ref setting."),
+        ],
+    )
+
+    def _ref_fact(self, s: CodeSettings, ctx: Context) -> RemoteRef:
+        return RemoteRef(s.repo, s.ref, ctx.user, tuple(git_env(ctx, s.deploy_key).items()))
+
+    def _dirs(self, s: CodeSettings, ctx: Context) -> list[DirSpec]:
+        dirs = app_dirs(ctx)
+        if s.deploy_key:
+            dirs.append(DirSpec(f"{ctx.shared}/ssh", ctx.user, ctx.user, "700"))
+        return dirs
+
+    def facts(self, s: CodeSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
+        yield from dir_facts(self._dirs(s, ctx))
+        yield Readlink(ctx.current)
+        yield DirEntries(ctx.releases)
+        yield PathInfo(f"{ctx.venv}/bin/pip")
+        if s.deploy_key:
+            yield FileInfo(deploy_key(ctx) + ".pub")
+        if not SHA.match(s.ref):
+            yield self._ref_fact(s, ctx)
+        sha = self._sha(s, known, ctx)
+        if sha:
+            release = f"{ctx.releases}/{sha[:12]}"
+            yield PathInfo(release)
+            if s.requirements:
+                yield FileInfo(f"{release}/{s.requirements}")
+                yield FileInfo(f"{ctx.venv}/.deploy-wizard-requirements")
+
+    def _sha(self, s: CodeSettings, facts: FactValues, ctx: Context) -> str | None:
+        if SHA.match(s.ref):
+            return s.ref
+        remote = self._ref_fact(s, ctx)
+        return facts[remote]["sha"] if remote in facts else None
+
+    def plan(self, s: CodeSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        yield from ensure_dirs(self._dirs(s, ctx), facts)
+        env = git_env(ctx, s.deploy_key)
+        if s.deploy_key and facts[FileInfo(deploy_key(ctx) + ".pub")] is None:
+            yield RunCommand(_("make an SSH key for the server to read the repository with"),
+                             cmd("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"deploy-wizard@{ctx.app}",
+                                 "-f", deploy_key(ctx), user=ctx.user),
+                             skip_if=guards.exists(deploy_key(ctx) + ".pub"))
+            return  # the next pass shows the key and checks access
+        sha = self._sha(s, facts, ctx)
+        if sha is None:
+            error = facts[self._ref_fact(s, ctx)]["error"] or ""
+            if s.deploy_key and any(marker in error for marker in AUTH_FAILURES):
+                public = (facts[FileInfo(deploy_key(ctx) + ".pub")].text() or "").strip()
+                yield WaitForOperator(
+                    _("the server cannot read the repository yet"),
+                    _("Add this key to {repo} as a read-only deploy key:\n\n  {key}\n").format(repo=s.repo, key=public),
+                    skip_if=sh('git ls-remote -- "$1" >/dev/null 2>&1', s.repo, user=ctx.user, env=env))
+                return
+            raise PlanError(_("cannot read {ref} from {repo}: {why}").format(ref=s.ref, repo=s.repo, why=error))
+        release_id = sha[:12]
+        release = f"{ctx.releases}/{release_id}"
+        if facts[PathInfo(release)] is None:
+            yield RunCommand(
+                _("check out {ref} ({sha}) into {path}").format(ref=s.ref, sha=release_id, path=release),
+                sh('set -e; tmp="$1.tmp"; rm -rf "$tmp"; git clone --quiet --no-checkout -- "$2" "$tmp"; '
+                   'git -C "$tmp" -c advice.detachedHead=false checkout --quiet "$3"; '
+                   'if [ "$4" = 1 ]; then git -C "$tmp" submodule update --quiet --init --recursive; fi; '
+                   'mv "$tmp" "$1"', release, s.repo, sha, "1" if s.submodules else "0", user=ctx.user, env=env,
+                   display=f"git clone {s.repo} {release} && git checkout {release_id}"),
+                skip_if=guards.exists(release))
+        else:
+            yield Ok(_("release {id} is checked out").format(id=release_id))
+        if current_release(facts, ctx) != release_id:
+            yield RunCommand(_("switch current to release {id} (was {old})").format(
+                id=release_id, old=current_release(facts, ctx) or "-"),
+                sh('ln -sfn "$1" "$2.new" && mv -Tf "$2.new" "$2"', f"releases/{release_id}", ctx.current,
+                   user=ctx.user), skip_if=guards.link_is(ctx.current, f"releases/{release_id}"))
+        else:
+            yield Ok(_("current is release {id}").format(id=release_id))
+        yield from self._plan_requirements(s, facts, ctx, release)
+        yield from self._plan_prune(s, facts, ctx, release_id)
+
+    def _plan_requirements(self, s: CodeSettings, facts: FactValues, ctx: Context,
+                           release: str) -> Iterator[Change | Ok]:
+        if not s.requirements or facts[PathInfo(release)] is None:
+            return  # decided in the pass after the checkout
+        wanted = facts[FileInfo(f"{release}/{s.requirements}")]
+        if wanted is None:
+            raise PlanError(_("{file} is not in the repository; set requirements to the right file, or empty").format(
+                file=s.requirements))
+        if facts[PathInfo(f"{ctx.venv}/bin/pip")] is None:
+            raise PlanError(_("there is no virtual environment at {venv}: add the python step before code").format(
+                venv=ctx.venv))
+        marker = facts[FileInfo(f"{ctx.venv}/.deploy-wizard-requirements")]
+        if marker and (marker.text() or "").strip() == wanted.sha256:
+            yield Ok(_("requirements unchanged"))
+            return
+        yield RunCommand(_("install the requirements ({file} changed)").format(file=s.requirements),
+                         sh('"$1/bin/pip" install --disable-pip-version-check -q -r "$2" && '
+                            'printf "%s\\n" "$3" > "$1/.deploy-wizard-requirements"',
+                            ctx.venv, f"{release}/{s.requirements}", wanted.sha256, user=ctx.user,
+                            env={"HOME": ctx.base},
+                            display=f"{ctx.venv}/bin/pip install -r {release}/{s.requirements}"),
+                         timeout=1800, skip_if=guards.file_is(f"{ctx.venv}/.deploy-wizard-requirements", wanted.sha256))
+
+    def _plan_prune(self, s: CodeSettings, facts: FactValues, ctx: Context, keep: str) -> Iterator[Change | Ok]:
+        releases = [r for r in facts[DirEntries(ctx.releases)] if not r.endswith(".tmp")]
+        if keep not in releases:
+            releases.append(keep)  # about to exist, and the newest
+        live = current_release(facts, ctx)
+        old = [r for r in releases[:-s.keep_releases] if r not in (keep, live)]
+        if old:
+            yield RunCommand(_("remove old releases beyond the newest {n}: {names}").format(
+                n=s.keep_releases, names=", ".join(old)),
+                cmd("rm", "-rf", *[f"{ctx.releases}/{r}" for r in old], user=ctx.user),
+                skip_if=sh('for d; do ! [ -e "$d" ] || exit 1; done', *[f"{ctx.releases}/{r}" for r in old]))

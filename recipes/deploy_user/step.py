@@ -1,0 +1,114 @@
+"""Step deploy_user: the account the app runs as and deploys with, never root."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from pydantic import Field
+
+from recipes.shared import guards
+from wizard.engine.commands import cmd, sh
+from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo, UserInfo
+from wizard.engine.i18n import _
+from wizard.engine.step import Change, Context, Ok, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.validators import AbsolutePath, NewUserName, SSHPublicKey, UserName
+
+
+class DeployUserSettings(StepSettings):
+    name: NewUserName = Field("deploy", description="Name of the account the app runs as.")
+    home: AbsolutePath | None = Field(None, description="Home directory; empty = /home/<name>.")
+    system: bool = Field(True, description="A system account (no password ageing, uid below 1000).")
+    shell: AbsolutePath | None = Field(None, description=(
+        "Login shell; empty = /bin/bash when keys are given (so you can log in), /usr/sbin/nologin otherwise."))
+    groups: list[UserName] = Field(default_factory=list, description="Extra groups, e.g. www-data.")
+    authorized_keys: list[SSHPublicKey] = Field(default_factory=list, description=(
+        "Public keys allowed to log in as this user (kept beside any already there)."))
+
+    def home_dir(self) -> str:
+        return self.home or f"/home/{self.name}"
+
+    def login_shell(self) -> str:
+        return self.shell or ("/bin/bash" if self.authorized_keys else "/usr/sbin/nologin")
+
+
+class DeployUser(Step):
+    name = "deploy_user"
+    title = "Deploy user"
+    Settings = DeployUserSettings
+    teaching = Teaching(
+        why="The app should run as an ordinary account with just the rights it needs: if the app is broken into, "
+            "the attacker gets that account, not root. A separate login for deployments (with your SSH key) "
+            "also keeps a record of who changed what.",
+        verify=["id deploy", "getent passwd deploy", "sudo -u deploy -H sh -c 'cd ~ && pwd'"],
+        troubleshoot=[
+            ("Permission denied (publickey) when logging in as the user",
+             "The key must be in ~/.ssh/authorized_keys, the directory mode 700 and the file 600, both owned by "
+             "the user; the shell must not be nologin."),
+            ("useradd: group 'X' does not exist",
+             "Extra groups must exist first; packages create theirs (www-data comes with nginx)."),
+        ],
+    )
+
+    def facts(self, settings: DeployUserSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
+        yield UserInfo(settings.name)
+        if settings.authorized_keys:
+            # First round: guess the home from the settings, so a no-op costs one round trip; a second round
+            # is needed only when the existing user lives elsewhere.
+            home = self._home(settings, known) if UserInfo(settings.name) in known else settings.home_dir()
+            yield PathInfo(f"{home}/.ssh")
+            yield FileInfo(f"{home}/.ssh/authorized_keys")
+
+    def _home(self, s: DeployUserSettings, facts: FactValues) -> str:
+        user = facts[UserInfo(s.name)]
+        return user.home if user else s.home_dir()
+
+    def plan(self, settings: DeployUserSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        s = settings
+        user = facts[UserInfo(s.name)]
+        shell = s.login_shell()
+        if user is None:
+            args = ["useradd", "--create-home", "--home-dir", s.home_dir(), "--shell", shell, "--user-group"]
+            if s.system:
+                args.append("--system")
+            if s.groups:
+                args += ["--groups", ",".join(s.groups)]
+            yield RunCommand(_("create the user {name} (home {home})").format(name=s.name, home=s.home_dir()),
+                             cmd(*args, s.name), skip_if=guards.user_exists(s.name))
+            group = s.name
+        else:
+            group = user.groups[0] if user.groups else s.name
+            if user.shell != shell:
+                yield RunCommand(_("change the login shell of {name} to {shell}").format(name=s.name, shell=shell),
+                                 cmd("usermod", "--shell", shell, s.name),
+                                 skip_if=sh('[ "$(getent passwd "$1" | cut -d: -f7)" = "$2" ]', s.name, shell))
+            missing = [g for g in s.groups if g not in user.groups]
+            if missing:
+                yield RunCommand(_("add {name} to the groups {groups}").format(name=s.name, groups=", ".join(missing)),
+                                 cmd("usermod", "--append", "--groups", ",".join(missing), s.name),
+                                 skip_if=sh('u=$1; shift; for g; do id -nG "$u" | tr " " "\\n" | grep -qx "$g" '
+                                            '|| exit 1; done', s.name, *missing))
+            if s.home and user.home != s.home:
+                yield Ok(_("{name} keeps its existing home {home} (homes are never moved)").format(
+                    name=s.name, home=user.home))
+            if user.shell == shell and not missing:
+                yield Ok(_("user {name} exists").format(name=s.name))
+        if s.authorized_keys:
+            yield from self._plan_keys(s, facts, group)
+
+    def _plan_keys(self, s: DeployUserSettings, facts: FactValues, group: str) -> Iterator[Change | Ok]:
+        home = self._home(s, facts)
+        ssh_dir = f"{home}/.ssh"
+        path = f"{ssh_dir}/authorized_keys"
+        dir_state = facts[PathInfo(ssh_dir)] if PathInfo(ssh_dir) in facts else None
+        if dir_state is None or dir_state["mode"] != "700" or dir_state["owner"] != s.name:
+            yield RunCommand(_("create {path} (mode 700, owned by {name})").format(path=ssh_dir, name=s.name),
+                             cmd("install", "-d", "-m", "0700", "-o", s.name, "-g", group, ssh_dir),
+                             skip_if=sh('[ -d "$1" ] && [ "$(stat -c "%a %U" "$1")" = "$2" ]', ssh_dir,
+                                        f"700 {s.name}"))
+        old = facts[FileInfo(path)] if FileInfo(path) in facts else None
+        existing = [ln.strip() for ln in (old.text() or "").splitlines()] if old else []
+        present = {" ".join(ln.split()[:2]) for ln in existing if ln and not ln.startswith("#")}
+        lines = [ln for ln in existing if ln]
+        lines += [key for key in s.authorized_keys if " ".join(key.split()[:2]) not in present]
+        yield from file_change(_("allow the given SSH keys to log in as {name}").format(name=s.name), path,
+                               "\n".join(lines) + "\n", old, mode="0600", owner=s.name, group=group)

@@ -1,0 +1,172 @@
+"""Step firewall: ufw that lets in only SSH and the web, enabled without ever locking the operator out.
+
+The lockout guard: the SSH port in use is allowed before anything else; before `ufw enable`, a systemd
+timer is armed that turns the firewall off again after `revert_after` seconds; then a NEW SSH connection
+must succeed, and only that disarms the timer. If the rules would lock us out, the server heals itself.
+SSH hardening (no root login, no passwords) is written only after a key login as the app user is proven.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from recipes.shared import guards
+from recipes.shared.apt import install_missing
+from recipes.shared.common import UnitProperties
+from recipes.shared.templating import render
+from wizard.engine.commands import Command, cmd, sh
+from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
+from wizard.engine.i18n import _
+from wizard.engine.step import (
+    Change,
+    Context,
+    Ok,
+    ProveLogin,
+    PutFile,
+    RunCommand,
+    Step,
+    StepSettings,
+    Teaching,
+    file_change,
+)
+
+# sshd takes the FIRST value it reads and reads drop-ins in name order: ours must sort before cloud images'
+# own (50-cloud-init.conf sets PasswordAuthentication yes), or it would be silently ignored.
+HARDENING = "/etc/ssh/sshd_config.d/01-deploy-wizard-hardening.conf"
+HARDENING_CHECK = sh('sshd -t && sshd -T | grep -qix "permitrootlogin no" && '
+                     'sshd -T | grep -qix "passwordauthentication no"',
+                     display="sshd -t && sshd -T shows permitrootlogin no, passwordauthentication no")
+REVERT_UNIT = "deploy-wizard-ufw-revert"
+UFW_ACTIVE = sh('ufw status | grep -q "^Status: active"')  # the guard of turning it on (exports)
+
+
+def port_rule(value: str) -> str:
+    match = re.match(r"^(\d{1,5})(/(tcp|udp))?$", value)
+    if not match or not 1 <= int(match.group(1)) <= 65535:
+        raise ValueError(_("'{v}' is not a port like 8080 or 8080/tcp or 51820/udp").format(v=value))
+    return value if match.group(2) else value + "/tcp"
+
+
+PortRule = Annotated[str, AfterValidator(port_rule)]
+
+
+class UfwState(Fact):
+    key = "ufw"
+
+    def command(self) -> Command:
+        return sh('ufw status | head -n1; ufw show added 2>/dev/null | grep "^ufw " || true; '
+                  '. /etc/default/ufw 2>/dev/null; echo "policy=${DEFAULT_INPUT_POLICY:-}"')
+
+    def fresh(self) -> dict[str, object]:
+        return {"active": False, "rules": set(), "policy": "DROP"}
+
+    def parse(self, out: str, status: int) -> dict[str, object]:
+        lines = out.splitlines()
+        rules = {line.removeprefix("ufw ").strip() for line in lines if line.startswith("ufw ")}
+        policy = next((line.split("=", 1)[1] for line in lines if line.startswith("policy=")), "")
+        return {"active": bool(lines) and lines[0].strip() == "Status: active", "rules": rules, "policy": policy}
+
+
+class FirewallSettings(StepSettings):
+    allow_http: bool = Field(True, description="Allow port 80 (HTTP; also needed for certificate challenges).")
+    allow_https: bool = Field(True, description="Allow port 443 (HTTPS).")
+    extra_ports: list[PortRule] = Field(default_factory=list, description="More ports to open, e.g. 8080/tcp.")
+    revert_after: int = Field(120, ge=30, le=3600, description=(
+        "Seconds after which the firewall turns itself off again unless a fresh SSH login proved it safe."))
+    ssh_hardening: bool = Field(False, description=(
+        "Refuse root logins and passwords over SSH (only after a key login as the app user is proven)."))
+    fail2ban: bool = Field(False, description="Ban addresses that keep failing to log in.")
+
+
+class Firewall(Step):
+    name = "firewall"
+    title = "Firewall and SSH"
+    Settings = FirewallSettings
+    teaching = Teaching(
+        why="A fresh server answers on every port any package opens. The firewall lets in only SSH and the web "
+            "ports, so a database or metrics port can never be reached by accident. Enabling a firewall over SSH "
+            "is the classic way to lock yourself out; the wizard allows your SSH port first, arms an automatic "
+            "revert, and keeps the firewall only after a new SSH login worked.",
+        verify=["ufw status verbose", "ss -tlnp", "sshd -T | grep -E 'permitrootlogin|passwordauthentication'"],
+        troubleshoot=[
+            ("ssh: connect to host ... port 22: Connection timed out (after enabling ufw)",
+             "The SSH port was not allowed. Wait for the automatic revert (revert_after seconds), then check "
+             "`ufw show added`. The cloud console also works."),
+            ("ERROR: Couldn't determine iptables version", "The kernel lacks netfilter modules (some containers)."),
+            ("Permission denied (publickey) after hardening",
+             "Root and password logins are off: log in as the app user with your key."),
+        ],
+    )
+
+    def _rules(self, s: FirewallSettings, ctx: Context) -> list[str]:
+        rules = [f"allow {ctx.ssh_port}/tcp"]  # first, always: the port this very connection uses
+        if s.allow_http:
+            rules.append("allow 80/tcp")
+        if s.allow_https:
+            rules.append("allow 443/tcp")
+        rules += [f"allow {port}" for port in s.extra_ports]
+        return list(dict.fromkeys(rules))
+
+    def _packages(self, s: FirewallSettings) -> tuple[str, ...]:
+        return ("ufw", "fail2ban") if s.fail2ban else ("ufw",)
+
+    def facts(self, s: FirewallSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
+        yield PackagesInstalled(self._packages(s))
+        yield FileInfo(HARDENING)
+        if s.fail2ban:
+            yield UnitProperties("fail2ban.service")
+        if PackagesInstalled(self._packages(s)) in known and known[PackagesInstalled(self._packages(s))]["ufw"]:
+            yield UfwState()
+
+    def plan(self, s: FirewallSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        install = install_missing(self._packages(s), facts[PackagesInstalled(self._packages(s))])
+        if install:
+            yield install
+            return
+        ufw = facts[UfwState()]
+        for rule in self._rules(s, ctx):
+            if rule not in ufw["rules"]:  # type: ignore[operator]
+                yield RunCommand(_("firewall: {rule}").format(rule=rule), cmd("ufw", *rule.split()),
+                                 skip_if=sh('ufw show added | grep -Fxq "ufw $1"', rule))
+        if ufw["policy"] != "DROP":
+            yield RunCommand(_("refuse every other incoming connection"), cmd("ufw", "default", "deny", "incoming"),
+                             skip_if=sh("grep -q '^DEFAULT_INPUT_POLICY=\"DROP\"' /etc/default/ufw"))
+        if not ufw["active"]:
+            yield RunCommand(
+                _("arm the automatic revert: the firewall turns itself off in {n} s unless a new login works").format(
+                    n=s.revert_after),
+                sh('systemctl stop "$1.timer" "$1.service" 2>/dev/null; systemctl reset-failed "$1" 2>/dev/null; '
+                   'systemd-run --quiet --unit "$1" --on-active="$2" --timer-property=AccuracySec=1s '
+                   '/usr/sbin/ufw --force disable', REVERT_UNIT, str(s.revert_after),
+                   display=f"systemd-run --on-active={s.revert_after} ufw --force disable"), skip_if=UFW_ACTIVE)
+            yield RunCommand(_("turn the firewall on"), cmd("ufw", "--force", "enable"), skip_if=UFW_ACTIVE)
+            yield ProveLogin(_("prove that SSH still works through the firewall"), after_change=True)
+            yield RunCommand(_("disarm the automatic revert"), cmd("systemctl", "stop", f"{REVERT_UNIT}.timer"),
+                             after_change=True)
+        else:
+            yield Ok(_("firewall is on: {rules}").format(rules=", ".join(self._rules(s, ctx))))
+        if s.ssh_hardening:
+            yield from self._plan_hardening(s, facts, ctx)
+        if s.fail2ban:
+            state = facts[UnitProperties("fail2ban.service")]
+            if state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled":
+                yield RunCommand(_("start fail2ban now and at every boot"),
+                                 cmd("systemctl", "enable", "--now", "fail2ban"),
+                                 skip_if=guards.unit_running("fail2ban"))
+
+    def _plan_hardening(self, s: FirewallSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        changes = list(file_change(_("SSH: no root logins, no passwords"), HARDENING,
+                                   render("sshd-hardening.conf.j2", user=ctx.user), facts[FileInfo(HARDENING)],
+                                   check=HARDENING_CHECK))
+        if not any(isinstance(c, PutFile) for c in changes):
+            yield from changes
+            return
+        content = render("sshd-hardening.conf.j2", user=ctx.user)
+        yield ProveLogin(_("prove a key login as {user} works before passwords and root are refused").format(
+            user=ctx.user), user=ctx.user, skip_if=guards.file_is(HARDENING, content))
+        yield from changes
+        yield RunCommand(_("reload sshd"), cmd("systemctl", "reload", "ssh"), after_change=True)

@@ -1,0 +1,188 @@
+"""Step monitoring: metrics, logs that neither vanish nor fill the disk, and a health check that notices outages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from recipes.nginx.step import NginxSettings
+from recipes.shared import guards
+from recipes.shared.apt import install_missing
+from recipes.shared.common import UnitProperties
+from recipes.shared.templating import render
+from wizard.engine.commands import cmd
+from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
+from wizard.engine.i18n import _
+from wizard.engine.step import Change, Context, Ok, PutFile, RunCommand, Step, StepSettings, Teaching, file_change
+
+NODE_DEFAULTS = "/etc/default/prometheus-node-exporter"
+JOURNALD = "/etc/systemd/journald.conf.d/50-deploy-wizard.conf"
+PROMETHEUS = "/etc/prometheus/prometheus.yml"
+
+
+def listen_address(value: str) -> str:
+    match = re.match(r"^(127\.0\.0\.1|0\.0\.0\.0|\[::1\]|\[::\]|[0-9.]+):(\d{1,5})$", value)
+    if not match or not 1 <= int(match.group(2)) <= 65535:
+        raise ValueError(_("'{v}' is not an address:port like 127.0.0.1:9100").format(v=value))
+    return value
+
+
+def size(value: str) -> str:
+    if not re.match(r"^[1-9][0-9]{0,5}[KMG]$", value):
+        raise ValueError(_("'{v}' is not a size like 500M or 2G").format(v=value))
+    return value
+
+
+def interval(value: str) -> str:
+    if not re.match(r"^[1-9][0-9]{0,3}(s|min|h)$", value):
+        raise ValueError(_("'{v}' is not an interval like 30s, 5min or 1h").format(v=value))
+    return value
+
+
+class MonitoringSettings(StepSettings):
+    node_exporter: bool = Field(True, description="Export CPU, memory, disk and network metrics (port 9100).")
+    node_exporter_listen: Annotated[str, AfterValidator(listen_address)] = Field("127.0.0.1:9100", description=(
+        "Where the metrics listen; localhost keeps them private (scrape through an SSH tunnel or Prometheus)."))
+    prometheus: bool = Field(False, description="Also run a Prometheus server here that scrapes the exporters.")
+    nginx_exporter: bool = Field(False, description="With prometheus: export nginx metrics too.")
+    postgres_exporter: bool = Field(False, description="With prometheus: export PostgreSQL metrics too.")
+    logrotate: bool = Field(True, description="Rotate the app's log files in /var/log/<app>/.")
+    logrotate_keep: int = Field(14, ge=1, le=365, description="Rotated log files to keep.")
+    journald_max_use: Annotated[str, AfterValidator(size)] = Field("500M", description=(
+        "Keep the system journal across reboots, up to this size."))
+    health_check: bool = Field(True, description="Check the site on a timer and log failures to the journal.")
+    health_interval: Annotated[str, AfterValidator(interval)] = Field("5min", description="How often.")
+
+
+class Monitoring(Step):
+    name = "monitoring"
+    title = "Monitoring and logs"
+    Settings = MonitoringSettings
+    teaching = Teaching(
+        why="You cannot fix what you cannot see. The node exporter publishes CPU, memory, disk and network "
+            "metrics for Prometheus (kept on localhost, so only you can read them); the journal is kept across "
+            "reboots but capped so it never fills the disk; app logs are rotated; and a timer checks the site "
+            "every few minutes and writes failures to the journal, where alerting can pick them up.",
+        verify=["curl -s 127.0.0.1:9100/metrics | head", "journalctl -t APP-health", "systemctl list-timers",
+                "journalctl --disk-usage"],
+        troubleshoot=[
+            ("No space left on device", "Check `journalctl --disk-usage` and /var/log; lower journald_max_use."),
+            ("connection refused on :9100",
+             "The exporter listens on 127.0.0.1 only: use `ssh -L 9100:localhost:9100`."),
+            ("APP-health ... DOWN", "The site did not answer: `systemctl status APP.service nginx`."),
+        ],
+    )
+
+    def _packages(self, s: MonitoringSettings) -> tuple[str, ...]:
+        wanted = ["prometheus-node-exporter"] if s.node_exporter else []
+        if s.prometheus:
+            wanted.append("prometheus")
+            if s.nginx_exporter:
+                wanted.append("prometheus-nginx-exporter")
+            if s.postgres_exporter:
+                wanted.append("prometheus-postgres-exporter")
+        if s.logrotate:
+            wanted.append("logrotate")
+        if s.health_check:
+            wanted.append("curl")
+        return tuple(wanted)
+
+    def _health_url(self, ctx: Context) -> tuple[str, str]:
+        nginx = ctx.settings("nginx")
+        if isinstance(nginx, NginxSettings):
+            scheme = "https" if ctx.settings("tls") is not None else "http"
+            domain = getattr(ctx.settings("tls"), "domain", None) or nginx.server_names[0]
+            # ask this very server (the check must not depend on outside DNS), with the site's name
+            port = 443 if scheme == "https" else nginx.http_port
+            return f"{scheme}://{domain}/", f"--resolve {domain}:{port}:127.0.0.1 "
+        return "http://localhost/", f"--unix-socket {ctx.socket} "
+
+    def _units(self, ctx: Context) -> tuple[str, str]:
+        return (f"/etc/systemd/system/{ctx.app}-health.service", f"/etc/systemd/system/{ctx.app}-health.timer")
+
+    def facts(self, s: MonitoringSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
+        yield PackagesInstalled(self._packages(s)) if self._packages(s) else PathInfo("/")
+        yield FileInfo(NODE_DEFAULTS)
+        yield UnitProperties("prometheus-node-exporter.service")
+        yield FileInfo(JOURNALD)
+        yield PathInfo("/var/log/journal")
+        yield FileInfo(f"/etc/logrotate.d/{ctx.app}")
+        if s.prometheus:
+            yield FileInfo(PROMETHEUS)
+            yield UnitProperties("prometheus.service")
+        for unit in self._units(ctx):
+            yield FileInfo(unit)
+        yield UnitProperties(f"{ctx.app}-health.timer")
+
+    def plan(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        packages = self._packages(s)
+        if packages:
+            install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False)
+            if install:
+                yield install
+                return  # configure against the installed packages' files in the next pass
+            yield Ok(_("packages installed: {names}").format(names=", ".join(packages)))
+        if s.node_exporter:
+            yield from self._restart_on_change(
+                file_change(_("node exporter listens on {addr} only").format(addr=s.node_exporter_listen),
+                            NODE_DEFAULTS, render("node-exporter.default.j2", listen=s.node_exporter_listen),
+                            facts[FileInfo(NODE_DEFAULTS)]),
+                "prometheus-node-exporter", facts[UnitProperties("prometheus-node-exporter.service")])
+        if facts[PathInfo("/var/log/journal")] is None:
+            yield RunCommand(_("keep the journal on disk across reboots"), cmd("install", "-d", "-m", "2755", "-g",
+                                                                                "systemd-journal", "/var/log/journal"),
+                             skip_if=guards.exists("/var/log/journal"))
+        yield from self._restart_on_change(
+            file_change(_("cap the journal at {size}").format(size=s.journald_max_use), JOURNALD,
+                        render("journald.conf.j2", max_use=s.journald_max_use), facts[FileInfo(JOURNALD)]),
+            "systemd-journald", None)
+        if s.logrotate:
+            path = f"/etc/logrotate.d/{ctx.app}"
+            yield from file_change(_("rotate /var/log/{app}/*.log daily, keep {n}").format(app=ctx.app,
+                                                                                            n=s.logrotate_keep),
+                                   path, render("logrotate.j2", app=ctx.app, user=ctx.user, frequency="daily",
+                                                keep=s.logrotate_keep), facts[FileInfo(path)],
+                                   check=cmd("logrotate", "--debug", path))
+        if s.prometheus:
+            yield from self._restart_on_change(
+                file_change(_("Prometheus scrapes the exporters"), PROMETHEUS, render(
+                    "prometheus.yml.j2", node_target=s.node_exporter_listen.replace("0.0.0.0", "127.0.0.1"),
+                    nginx_exporter=s.nginx_exporter, postgres_exporter=s.postgres_exporter),
+                    facts[FileInfo(PROMETHEUS)], check=cmd("promtool", "check", "config", PROMETHEUS)),
+                "prometheus", facts[UnitProperties("prometheus.service")])
+        if s.health_check:
+            yield from self._plan_health(s, facts, ctx)
+
+    def _restart_on_change(self, changes: Iterable[Change | Ok], service: str,
+                           state: dict[str, str] | None) -> Iterator[Change | Ok]:
+        changed = False
+        for change in changes:
+            changed = changed or isinstance(change, PutFile)
+            yield change
+        if changed:
+            yield RunCommand(_("restart {unit} to load it").format(unit=service), cmd("systemctl", "restart", service),
+                             after_change=True)
+        elif state is not None and state.get("ActiveState") != "active":
+            yield RunCommand(_("start {unit}").format(unit=service), cmd("systemctl", "enable", "--now", service),
+                             skip_if=guards.unit_running(service))
+
+    def _plan_health(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        url, curl_options = self._health_url(ctx)
+        service, timer = self._units(ctx)
+        changed = False
+        for path, content in ((service, render("healthcheck.service.j2", app=ctx.app, url=url,
+                                                curl_options=curl_options)),
+                              (timer, render("healthcheck.timer.j2", app=ctx.app, interval=s.health_interval))):
+            for change in file_change(_("health check of {url} every {every}").format(url=url,
+                                                                                      every=s.health_interval),
+                                      path, content, facts[FileInfo(path)]):
+                changed = changed or isinstance(change, PutFile)
+                yield change
+        state = facts[UnitProperties(f"{ctx.app}-health.timer")]
+        if changed or state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled":
+            yield RunCommand(_("start the health check timer"), cmd(
+                "sh", "-c", 'systemctl daemon-reload && systemctl enable --now "$1"', "sh", f"{ctx.app}-health.timer"),
+                skip_if=guards.unit_running(f"{ctx.app}-health.timer"))

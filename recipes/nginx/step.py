@@ -1,0 +1,151 @@
+"""Step nginx: the public web server in front of gunicorn, validated with `nginx -t` before every reload.
+
+The site file is rendered by one function shared with the tls step: once a certificate exists, both steps
+want the same HTTPS-enabled file, so neither undoes the other and a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from recipes.shared import guards
+from recipes.shared.apt import install_missing
+from recipes.shared.common import Readlink, UnitProperties
+from recipes.shared.templating import render
+from recipes.static.step import StaticSettings, media_root, static_root
+from wizard.engine.commands import cmd
+from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
+from wizard.engine.i18n import _
+from wizard.engine.step import Change, Context, Ok, PutFile, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.validators import HostName
+
+ACME_ROOT = "/var/www/letsencrypt"
+NGINX_TEST = cmd("nginx", "-t", "-q")
+
+
+def body_size(value: str) -> str:
+    if not re.match(r"^[1-9][0-9]{0,5}[kKmMgG]?$", value):
+        raise ValueError(_("'{v}' is not a size like 10m, 512k or 1g").format(v=value))
+    return value
+
+
+class NginxSettings(StepSettings):
+    server_names: list[HostName] = Field(min_length=1, description=(
+        "Domain names the site answers to, e.g. [example.com, www.example.com]."))
+    client_max_body_size: Annotated[str, AfterValidator(body_size)] = Field("10m", description=(
+        "Largest request body (upload) nginx accepts."))
+    gzip: bool = Field(True, description="Compress text responses.")
+    security_headers: bool = Field(True, description="Send nosniff, frame and referrer headers (and HSTS with TLS).")
+    default_site: Literal["remove", "keep"] = Field("remove", description=(
+        "Debian's 'Welcome to nginx' site answers any unknown name; remove it."))
+    http_port: int = Field(80, ge=1, le=65535, description="Port of the plain-HTTP server block.")
+
+
+def site_path(ctx: Context) -> str:
+    return f"/etc/nginx/sites-available/{ctx.app}"
+
+
+def enabled_path(ctx: Context) -> str:
+    return f"/etc/nginx/sites-enabled/{ctx.app}"
+
+
+def cert_dir(domain: str) -> str:
+    return f"/etc/letsencrypt/live/{domain}"
+
+
+def tls_domain(ctx: Context) -> str | None:
+    tls = ctx.settings("tls")
+    nginx = ctx.settings("nginx")
+    if tls is None or not isinstance(nginx, NginxSettings):
+        return None
+    return getattr(tls, "domain", None) or nginx.server_names[0]
+
+
+def site_facts(ctx: Context) -> list[Fact]:
+    facts: list[Fact] = [FileInfo(site_path(ctx)), Readlink(enabled_path(ctx)), PathInfo(ACME_ROOT)]
+    domain = tls_domain(ctx)
+    if domain:
+        facts.append(FileInfo(f"{cert_dir(domain)}/fullchain.pem"))
+    return facts
+
+
+def render_site(ctx: Context, s: NginxSettings, facts: FactValues) -> str:
+    domain = tls_domain(ctx)
+    tls = bool(domain) and facts[FileInfo(f"{cert_dir(domain)}/fullchain.pem")] is not None
+    static = ctx.settings("static")
+    values = {
+        "app": ctx.app, "socket": ctx.socket, "server_names": s.server_names, "http_port": s.http_port,
+        "client_max_body_size": s.client_max_body_size, "gzip": s.gzip, "security_headers": s.security_headers,
+        "acme_root": ACME_ROOT, "tls": tls, "cert_dir": cert_dir(domain) if domain else "",
+        "static_root": static_root(static, ctx) if isinstance(static, StaticSettings) else None,
+        "static_url": static.static_url if isinstance(static, StaticSettings) else "/static/",
+        "media_root": media_root(ctx) if isinstance(static, StaticSettings) and static.media else None,
+        "media_url": static.media_url if isinstance(static, StaticSettings) else "/media/",
+    }
+    return render("nginx-site.j2", **values)
+
+
+def site_changes(ctx: Context, s: NginxSettings, facts: FactValues) -> Iterator[Change | Ok]:
+    """Write the site (checked with nginx -t, restored if it fails), enable it, reload nginx when needed."""
+    if facts[PathInfo(ACME_ROOT)] is None:
+        yield RunCommand(_("create {path} for certificate challenges").format(path=ACME_ROOT),
+                         cmd("install", "-d", "-m", "0755", ACME_ROOT), skip_if=guards.exists(ACME_ROOT))
+    changes = list(file_change(_("write the nginx site {path}").format(path=site_path(ctx)), site_path(ctx),
+                               render_site(ctx, s, facts), facts[FileInfo(site_path(ctx))], check=NGINX_TEST))
+    yield from changes
+    changed = any(isinstance(change, PutFile) for change in changes)
+    if facts[Readlink(enabled_path(ctx))] != site_path(ctx):
+        yield RunCommand(_("enable the site"), cmd("ln", "-sfn", site_path(ctx), enabled_path(ctx)),
+                         skip_if=guards.link_is(enabled_path(ctx), site_path(ctx)))
+        changed = True
+    if changed:
+        yield RunCommand(_("check the whole configuration and reload nginx"),
+                         cmd("sh", "-c", "nginx -t -q && systemctl reload-or-restart nginx",
+                             display="nginx -t && systemctl reload nginx"), after_change=True)
+
+
+class Nginx(Step):
+    name = "nginx"
+    title = "nginx web server"
+    Settings = NginxSettings
+    teaching = Teaching(
+        why="nginx faces the internet: it handles slow clients, TLS, compression and static files, and passes "
+            "only real requests to gunicorn through a local socket. Every config change is tested with "
+            "`nginx -t` first; a config that fails is put back before nginx ever loads it.",
+        verify=["nginx -t", "curl -I http://DOMAIN/", "tail /var/log/nginx/error.log"],
+        troubleshoot=[
+            ("502 Bad Gateway", "nginx is fine but gunicorn does not answer: check the app_server step's service."),
+            ("nginx: [emerg] unknown directive", "A config file has a typo; `nginx -t` names the file and line."),
+            ("Welcome to nginx! page instead of the app",
+             "The default site answers: the request's Host does not match server_names, or default_site is keep."),
+        ],
+    )
+
+    def facts(self, s: NginxSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
+        yield PackagesInstalled(("nginx",))
+        yield PathInfo("/etc/nginx/sites-enabled/default")
+        yield UnitProperties("nginx.service")
+        yield from site_facts(ctx)
+
+    def plan(self, s: NginxSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        install = install_missing(("nginx",), facts[PackagesInstalled(("nginx",))])
+        if install:
+            yield install
+            return  # the site is planned against the installed package's files
+        yield from site_changes(ctx, s, facts)
+        if s.default_site == "remove" and facts[PathInfo("/etc/nginx/sites-enabled/default")] is not None:
+            yield RunCommand(_("turn off the default 'Welcome to nginx' site"),
+                             cmd("sh", "-c", "rm -f /etc/nginx/sites-enabled/default && nginx -t -q && "
+                                 "systemctl reload-or-restart nginx",
+                                 display="rm /etc/nginx/sites-enabled/default && systemctl reload nginx"),
+                             skip_if=guards.missing("/etc/nginx/sites-enabled/default"))
+        state = facts[UnitProperties("nginx.service")]
+        if state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled":
+            yield RunCommand(_("start nginx now and at every boot"), cmd("systemctl", "enable", "--now", "nginx"),
+                             skip_if=guards.unit_running("nginx"))
+        else:
+            yield Ok(_("nginx is running"))

@@ -1,0 +1,163 @@
+"""Step os_updates: a patched, correctly named and timed base system before anything else is installed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Literal
+
+from pydantic import Field
+
+from recipes.shared.apt import UPDATE_STAMP, apt_get, apt_update, install_missing
+from recipes.shared.templating import render
+from wizard.engine.commands import sh
+from wizard.engine.facts import (
+    AptListsAge,
+    Fact,
+    FactValues,
+    FileInfo,
+    Hostname,
+    PackagesInstalled,
+    Timezone,
+    Upgradable,
+    ZoneExists,
+)
+from wizard.engine.i18n import _
+from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.validators import HostName, PackageName, TimeZone
+
+AUTO_UPGRADES = "/etc/apt/apt.conf.d/20auto-upgrades"
+BASE_TOOLS = ["curl", "git", "ca-certificates"]
+
+
+class OsUpdatesSettings(StepSettings):
+    lists_max_age: int = Field(3600, ge=0, le=7 * 86400, description=(
+        "Refresh the package lists when they are older than this many seconds (0 = always)."))
+    upgrade: Literal["none", "upgrade", "full-upgrade"] = Field("upgrade", description=(
+        "'upgrade' installs newer versions without removing anything; 'full-upgrade' may add or remove "
+        "packages to resolve changed dependencies; 'none' leaves installed packages alone."))
+    packages: list[PackageName] = Field(default_factory=lambda: list(BASE_TOOLS), description=(
+        "Basic tools to install on every server."))
+    unattended_upgrades: bool = Field(False, description="Install security updates automatically every day.")
+    timezone: TimeZone | None = Field(None, description="Time zone, e.g. Europe/Berlin; empty keeps the current one.")
+    hostname: HostName | None = Field(None, description="Host name of the server; empty keeps the current one.")
+    lock_timeout: int = Field(900, ge=0, le=7200, description=(
+        "Seconds to wait for another package manager (e.g. unattended-upgrades on first boot) to finish."))
+
+
+class OsUpdates(Step):
+    name = "os_updates"
+    title = "OS updates"
+    Settings = OsUpdatesSettings
+    teaching = Teaching(
+        why="A fresh server image is weeks or months old. Refreshing the package lists and installing pending "
+            "updates closes known security holes before the server is exposed, and every later step then "
+            "installs current packages. Setting the host name and time zone now makes logs and certificates "
+            "readable later.",
+        verify=["apt list --upgradable", "cat /etc/os-release", "timedatectl || cat /etc/timezone", "hostname"],
+        troubleshoot=[
+            ("Could not get lock /var/lib/dpkg/lock-frontend",
+             "Another package manager runs (often unattended-upgrades right after first boot). The wizard waits "
+             "for it; if it never ends, look at it with `ps aux | grep -E 'apt|dpkg'`."),
+            ("dpkg was interrupted, you must manually run 'dpkg --configure -a'",
+             "A previous install was cut off. Run `sudo dpkg --configure -a`, then apply again."),
+            ("Temporary failure resolving 'deb.debian.org'",
+             "The server has no working DNS or no route out. Check /etc/resolv.conf and `ping -c1 deb.debian.org`."),
+        ],
+    )
+
+    def _packages(self, s: OsUpdatesSettings) -> tuple[str, ...]:
+        wanted = list(dict.fromkeys(s.packages + (["unattended-upgrades"] if s.unattended_upgrades else [])))
+        return tuple(wanted)
+
+    def facts(self, settings: OsUpdatesSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
+        s = settings
+        yield AptListsAge()
+        if s.upgrade != "none":
+            yield Upgradable("dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade")
+        if self._packages(s):
+            yield PackagesInstalled(self._packages(s))
+        if s.unattended_upgrades:
+            yield FileInfo(AUTO_UPGRADES)
+        if s.timezone:
+            yield Timezone()
+            yield ZoneExists(s.timezone)
+        if s.hostname:
+            yield Hostname()
+            yield FileInfo("/etc/hosts")
+
+    def plan(self, settings: OsUpdatesSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        s = settings
+        age = facts[AptListsAge()]
+        if age is None or age > s.lists_max_age:
+            when = _("never refreshed") if age is None else _("{m} minutes old").format(m=age // 60)
+            yield RunCommand(
+                _("package lists are {when}; refresh them so installs and upgrades see current versions").format(
+                    when=when),
+                apt_update(s.lock_timeout), skip_if=sh(
+                    's="$2"; [ -e "$s" ] && [ $(( $(date +%s) - $(stat -c %Y "$s") )) -le "$1" ]',
+                    str(s.lists_max_age), UPDATE_STAMP))
+        else:
+            yield Ok(_("package lists refreshed {m} minutes ago").format(m=age // 60))
+
+        if s.upgrade != "none":
+            pending = facts[Upgradable("dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade")]
+            if pending:
+                shown = ", ".join(pending[:8]) + (" …" if len(pending) > 8 else "")
+                yield RunCommand(_("{n} packages have updates: {names}").format(n=len(pending), names=shown),
+                                 apt_get(s.upgrade, lock_timeout=s.lock_timeout), skip_if=sh(
+                                     '! apt-get -s -o Debug::NoLocking=1 "$1" 2>/dev/null | grep -q "^Inst "',
+                                     "dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade"))
+            else:
+                yield Ok(_("no package updates pending"))
+
+        packages = self._packages(s)
+        if packages:
+            install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False,
+                                      lock_timeout=s.lock_timeout)
+            if install:
+                yield install
+            else:
+                yield Ok(_("packages installed: {names}").format(names=", ".join(packages)))
+
+        if s.unattended_upgrades:
+            yield from file_change(_("turn on daily automatic security updates"), AUTO_UPGRADES,
+                                   render("20auto-upgrades.j2"), facts[FileInfo(AUTO_UPGRADES)])
+
+        if s.timezone:
+            if not facts[ZoneExists(s.timezone)]:
+                raise PlanError(_("time zone '{tz}' does not exist on the server (see /usr/share/zoneinfo)").format(
+                    tz=s.timezone))
+            current = facts[Timezone()]
+            file_ok = current["timezone_file"] in (None, s.timezone)
+            if current["localtime"] != s.timezone or not file_ok:
+                yield RunCommand(
+                    _("set the time zone to {tz} (now {now})").format(tz=s.timezone, now=current["localtime"]),
+                    sh('ln -sfn "/usr/share/zoneinfo/$1" /etc/localtime && '
+                       'if [ -e /etc/timezone ]; then echo "$1" > /etc/timezone; fi', s.timezone),
+                    skip_if=sh('case "$(readlink /etc/localtime)" in */zoneinfo/"$1") ;; *) exit 1;; esac; '
+                               '! [ -e /etc/timezone ] || [ "$(cat /etc/timezone)" = "$1" ]', s.timezone))
+            else:
+                yield Ok(_("time zone is {tz}").format(tz=s.timezone))
+
+        if s.hostname:
+            yield from self._plan_hostname(s.hostname, facts)
+
+    def _plan_hostname(self, name: str, facts: FactValues) -> Iterator[Change | Ok]:
+        current = facts[Hostname()]
+        hosts = facts[FileInfo("/etc/hosts")]
+        hosts_text = hosts.text() if hosts else ""
+        short = name.split(".")[0]
+        wanted_line = f"127.0.1.1\t{name}" + (f" {short}" if short != name else "")
+        lines = (hosts_text or "").splitlines()
+        if current["file"] != name or current["running"] != name:
+            yield RunCommand(_("set the host name to {name} (now {now})").format(name=name, now=current["running"]),
+                             sh('echo "$1" > /etc/hostname && hostname "$1"', name),
+                             skip_if=sh('[ "$(cat /etc/hostname)" = "$1" ] && [ "$(hostname)" = "$1" ]', name))
+        if wanted_line not in lines:
+            # Keep every other line; replace the Debian 127.0.1.1 alias line, so sudo and mail resolve the name.
+            new = [ln for ln in lines if not ln.startswith("127.0.1.1")]
+            new.insert(1 if new else 0, wanted_line)
+            yield from file_change(_("map the host name to 127.0.1.1 in /etc/hosts"), "/etc/hosts",
+                                   "\n".join(new) + "\n", hosts)
+        elif current["file"] == name and current["running"] == name:
+            yield Ok(_("host name is {name}").format(name=name))

@@ -1,0 +1,193 @@
+"""Step python: the interpreter from the distribution, and a virtual environment owned by the app user."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from recipes.shared import guards
+from recipes.shared.apt import install_missing
+from recipes.shared.common import app_dirs, dir_facts, ensure_dirs
+from wizard.engine.commands import Command, cmd, sh
+from wizard.engine.facts import Fact, FactValues, OsRelease, PackagesInstalled
+from wizard.engine.i18n import _
+from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching
+
+_REQUIREMENT = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9._\-]*(\[[A-Za-z0-9,._\-]+\])?((==|>=|<=|~=|!=|<|>)[A-Za-z0-9.*+!\-]+)?$")
+_VERSION = re.compile(r"^(system|3\.\d{1,2})$")
+
+
+def requirement(value: str) -> str:
+    if not _REQUIREMENT.match(value):
+        raise ValueError(_("'{v}' is not a pip requirement like gunicorn or gunicorn==22.0.0").format(v=value))
+    return value
+
+
+def python_version(value: str) -> str:
+    if not _VERSION.match(value):
+        raise ValueError(_("'{v}' is not 'system' or a version like 3.12").format(v=value))
+    return value
+
+
+Requirement = Annotated[str, AfterValidator(requirement)]
+
+# The Python each supported release ships, so "3.11" on Debian 12 means the system one.
+SYSTEM_PYTHON = {("debian", "12"): "3.11", ("ubuntu", "22.04"): "3.10", ("ubuntu", "24.04"): "3.12"}
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True, eq=False)
+class VenvPackages(Fact):
+    """Distributions installed in a venv, from their .dist-info directories (no pip start-up: fast)."""
+
+    venv: str
+
+    @property
+    def key(self) -> str:
+        return "venv-packages:" + self.venv
+
+    def command(self) -> Command:
+        return sh('for d in "$1"/lib/python3*/site-packages/*.dist-info; do [ -d "$d" ] && basename "$d"; done; true',
+                  self.venv)
+
+    def fresh(self) -> dict[str, str]:
+        return {}
+
+    def parse(self, out: str, status: int) -> dict[str, str]:
+        found = {}
+        for line in out.split():
+            name, _, version = line.removesuffix(".dist-info").rpartition("-")
+            found[normalize(name)] = version
+        return found
+
+
+@dataclass(frozen=True, eq=False)
+class VenvPython(Fact):
+    """The interpreter version a venv was made with (from pyvenv.cfg), or None without a venv."""
+
+    venv: str
+
+    @property
+    def key(self) -> str:
+        return "venv-python:" + self.venv
+
+    def command(self) -> Command:
+        return sh('[ -x "$1/bin/python" ] && sed -n "s/^version *= *//p" "$1/pyvenv.cfg" || true', self.venv)
+
+    def parse(self, out: str, status: int) -> str | None:
+        value = out.strip()
+        return ".".join(value.split(".")[:2]) if value else None
+
+
+class PythonSettings(StepSettings):
+    version: Annotated[str, AfterValidator(python_version)] = Field("system", description=(
+        "Python version: 'system' (the distribution's), or e.g. 3.12 (on Ubuntu from the deadsnakes PPA)."))
+    build_tools: bool = Field(False, description=(
+        "Also install a C compiler (build-essential), for requirements without ready-made wheels."))
+    server_packages: list[Requirement] = Field(default_factory=lambda: ["gunicorn"], description=(
+        "Installed into the venv for the app server."))
+    asgi: bool = Field(False, description="The app is ASGI (FastAPI, Starlette...): add uvicorn workers.")
+
+
+class PythonEnv(Step):
+    name = "python"
+    title = "Python and virtual environment"
+    Settings = PythonSettings
+    teaching = Teaching(
+        why="The app gets its own virtual environment: its libraries cannot break the system's Python tools "
+            "(apt itself uses Python), and the versions it runs with are the ones in its requirements. The venv "
+            "belongs to the app user, so installing packages never needs root.",
+        verify=["/srv/APP/venv/bin/python --version", "/srv/APP/venv/bin/pip list"],
+        troubleshoot=[
+            ("error: externally-managed-environment",
+             "pip refused to touch the system Python (PEP 668). Install into the venv: /srv/APP/venv/bin/pip ..."),
+            ("The virtual environment was not created successfully because ensurepip is not available",
+             "The python3-venv package is missing; this step installs it."),
+            ("error: command 'gcc' failed: No such file or directory",
+             "A requirement needs compiling: turn on build_tools, or pin a version that has a wheel."),
+        ],
+    )
+
+    def _interpreter(self, s: PythonSettings, facts: FactValues) -> tuple[str, list[str]]:
+        """(python binary, apt packages) for the wanted version on this OS."""
+        release = facts[OsRelease()]
+        os_id, os_version = release.get("ID", ""), release.get("VERSION_ID", "")
+        system = SYSTEM_PYTHON.get((os_id, os_version))
+        extra = ["build-essential"] if s.build_tools else []
+        if s.version in ("system", system):
+            return "/usr/bin/python3", ["python3", "python3-venv", "python3-dev", *extra]
+        if os_id != "ubuntu":
+            raise PlanError(_("Python {v} is not packaged for {os} (it ships {sys}). Use version: system, or a "
+                              "server release that ships {v}.").format(
+                                  v=s.version, os=release.get("PRETTY_NAME", os_id), sys=system or "?"))
+        v = s.version
+        return f"/usr/bin/python{v}", [f"python{v}", f"python{v}-venv", f"python{v}-dev", *extra]
+
+    def facts(self, s: PythonSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
+        yield OsRelease()
+        yield VenvPython(ctx.venv)
+        yield VenvPackages(ctx.venv)
+        yield from dir_facts(app_dirs(ctx))
+        if OsRelease() in known:
+            yield PackagesInstalled(tuple(self._interpreter(s, known)[1]))
+
+    def plan(self, s: PythonSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        python, packages = self._interpreter(s, facts)
+        installed = facts[PackagesInstalled(tuple(packages))]
+        missing = [p for p in packages if installed.get(p) is None]
+        if missing and python != "/usr/bin/python3":
+            yield RunCommand(_("add the deadsnakes PPA, which packages other Python versions for Ubuntu"),
+                             sh("apt-get install -y -q software-properties-common && "
+                                "add-apt-repository -y ppa:deadsnakes/ppa", env={"DEBIAN_FRONTEND": "noninteractive"}),
+                             skip_if=sh("ls /etc/apt/sources.list.d/ 2>/dev/null | grep -q deadsnakes"))
+        install = install_missing(packages, installed, recommends=False)
+        if install:
+            yield install
+        else:
+            yield Ok(_("packages installed: {names}").format(names=", ".join(packages)))
+        yield from ensure_dirs(app_dirs(ctx), facts)
+        wanted_version = None if s.version == "system" else s.version
+        have = facts[VenvPython(ctx.venv)]
+        if have is None or (wanted_version and have != wanted_version):
+            if have is not None:
+                yield RunCommand(_("the venv was made with Python {have}; remove it to rebuild with {want}").format(
+                    have=have, want=wanted_version), cmd("rm", "-rf", ctx.venv), skip_if=sh(
+                    '! [ -e "$1/bin/python" ] || [ "$("$1/bin/python" -c "import sys; print(\'%d.%d\' % '
+                    'sys.version_info[:2])")" = "$2" ]', ctx.venv, str(wanted_version)))
+            yield RunCommand(_("create the virtual environment {path} as {user}").format(path=ctx.venv, user=ctx.user),
+                             cmd(python, "-m", "venv", ctx.venv, user=ctx.user),
+                             skip_if=guards.exists(f"{ctx.venv}/bin/python"))
+            installed_in_venv: dict[str, str] = {}
+        else:
+            yield Ok(_("virtual environment {path} exists (Python {v})").format(path=ctx.venv, v=have))
+            installed_in_venv = facts[VenvPackages(ctx.venv)]
+        wanted = list(s.server_packages) + (["uvicorn[standard]"] if s.asgi and not any(
+            normalize(re.split(r"[\[<>=!~]", r)[0]) == "uvicorn" for r in s.server_packages) else [])
+        missing_reqs = [r for r in wanted if not _satisfied(r, installed_in_venv)]
+        if missing_reqs:
+            yield RunCommand(_("install {names} into the venv").format(names=", ".join(missing_reqs)),
+                             cmd(f"{ctx.venv}/bin/pip", "install", "--disable-pip-version-check", "-q", *missing_reqs,
+                                 user=ctx.user, env={"HOME": ctx.base}), skip_if=sh(
+                                 'v=$1; shift; for r; do n=${r%%[[<>=!~]*}; '
+                                 '"$v/bin/pip" show -q "$n" >/dev/null 2>&1 || exit 1; case $r in *==*) '
+                                 '[ "$("$v/bin/pip" show "$n" | sed -n "s/^Version: //p")" = "${r#*==}" ] || exit 1;; '
+                                 'esac; done', ctx.venv, *missing_reqs))
+        else:
+            yield Ok(_("in the venv: {names}").format(names=", ".join(wanted)))
+
+
+def _satisfied(req: str, installed: dict[str, str]) -> bool:
+    name = normalize(re.split(r"[\[<>=!~]", req)[0])
+    if name not in installed:
+        return False
+    if "==" in req:
+        return installed[name] == req.split("==", 1)[1]
+    return True

@@ -1,0 +1,74 @@
+"""apt commands that wait for the dpkg lock instead of failing on a fresh cloud server.
+
+Why: on first boot, unattended-upgrades or cloud-init often holds the dpkg lock for minutes; apt then
+fails with "Could not get lock". We wait, printing who holds it every 10 seconds, so the operator sees
+why nothing moves. Lock holders are found by the lock itself (fdinfo of processes with a lock file open),
+not by process names, and without tools a minimal server may lack (fuser, lsof).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+
+from recipes.shared import guards
+from wizard.engine.commands import Command, cmd
+from wizard.engine.i18n import _
+from wizard.engine.step import RunCommand
+
+LOCK_FILES = "/var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock /var/cache/apt/archives/lock"
+
+WAIT_FOR_LOCK = r"""
+holder() {
+  for fd in $(find /proc/[0-9]*/fd -maxdepth 1 \( -lname /var/lib/dpkg/lock-frontend -o -lname /var/lib/dpkg/lock \
+      -o -lname /var/lib/apt/lists/lock -o -lname /var/cache/apt/archives/lock \) 2>/dev/null); do
+    pid=${fd#/proc/}; pid=${pid%%/*}
+    if grep -q '^lock:' "/proc/$pid/fdinfo/${fd##*/}" 2>/dev/null; then echo "$pid"; return 0; fi
+  done
+  return 1
+}
+waited=0
+while pid=$(holder); do
+  if [ $((waited % 10)) -eq 0 ]; then
+    name=$(cat "/proc/$pid/comm" 2>/dev/null || echo '?')
+    echo "deploy-wizard: waiting for the package manager lock, held by $name (PID $pid), ${waited} s so far"
+  fi
+  if [ "$waited" -ge "$DW_LOCK_TIMEOUT" ]; then
+    echo "deploy-wizard: gave up after ${waited} s: the dpkg lock is still held by PID $pid" >&2; exit 75
+  fi
+  sleep 1; waited=$((waited + 1))
+done
+""".strip()
+
+APT_ENV = {"DEBIAN_FRONTEND": "noninteractive", "NEEDRESTART_MODE": "a", "LC_ALL": "C"}
+
+
+APT_GET = ('apt-get -y -q -o DPkg::Lock::Timeout=120 '
+           '-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"')
+UPDATE_STAMP = "/var/lib/apt/periodic/update-success-stamp"
+
+
+def apt_get(*args: str, lock_timeout: int = 600) -> Command:
+    """`apt-get -y -q ARGS` after waiting for the lock; keeps existing config files on upgrades."""
+    return cmd("sh", "-c", f"{WAIT_FOR_LOCK}\nexec {APT_GET}", "sh", *args,
+               env={**APT_ENV, "DW_LOCK_TIMEOUT": str(lock_timeout)},
+               display=f"apt-get -y {shlex.join(args)}   # {_('after waiting for the dpkg lock')}")
+
+
+def install_missing(packages: Sequence[str], installed: Mapping[str, str | None], *, recommends: bool = True,
+                    lock_timeout: int = 600) -> RunCommand | None:
+    """One `apt-get install` for the packages not installed yet, or None when all are."""
+    missing = [p for p in packages if installed.get(p) is None]
+    if not missing:
+        return None
+    flags = [] if recommends else ["--no-install-recommends"]
+    return RunCommand(_("install {names}").format(names=", ".join(missing)),
+                      apt_get("install", *flags, *missing, lock_timeout=lock_timeout),
+                      skip_if=guards.packages_installed(missing))
+
+
+def apt_update(lock_timeout: int = 600) -> Command:
+    """Refresh the lists and record when (the stamp apt's own periodic job uses), for the cache window."""
+    script = f"{WAIT_FOR_LOCK}\n{APT_GET} && mkdir -p {UPDATE_STAMP.rsplit('/', 1)[0]} && touch {UPDATE_STAMP}"
+    return cmd("sh", "-c", script, "sh", "update", env={**APT_ENV, "DW_LOCK_TIMEOUT": str(lock_timeout)},
+               display=f"apt-get update && touch {UPDATE_STAMP}   # {_('after waiting for the dpkg lock')}")

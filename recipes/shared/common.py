@@ -1,0 +1,198 @@
+"""Pieces several steps share: directories, release markers, running as the app user, and host facts that
+belong to the app layout rather than to the core (symlinks, release lists, CPU count, systemd properties).
+
+Why markers: "run migrations when the release changes" must survive crashes and re-runs. A marker file in
+shared/state records the release a one-off action last ran for; the fact is the marker, so a second apply
+sees nothing to do, and a crash before the marker is written simply runs the action again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from recipes.shared import guards
+from wizard.engine.commands import Command, cmd, sh
+from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
+from wizard.engine.i18n import _
+from wizard.engine.step import Change, Context, Ok, RunCommand, file_change
+
+
+@dataclass(frozen=True, eq=False)
+class Readlink(Fact):
+    path: str
+
+    @property
+    def key(self) -> str:
+        return "readlink:" + self.path
+
+    def command(self) -> Command:
+        return sh('readlink "$1" || true', self.path)
+
+    def parse(self, out: str, status: int) -> str | None:
+        return out.strip() or None
+
+
+@dataclass(frozen=True, eq=False)
+class DirEntries(Fact):
+    """Names in a directory with their modification times, oldest first."""
+
+    path: str
+
+    @property
+    def key(self) -> str:
+        return "entries:" + self.path
+
+    def command(self) -> Command:
+        return sh('[ -d "$1" ] && cd "$1" && for e in * ; do [ -e "$e" ] && stat -c "%Y %n" "$e"; done; true',
+                   self.path)
+
+    def fresh(self) -> list[str]:
+        return []
+
+    def parse(self, out: str, status: int) -> list[str]:
+        rows = [line.split(" ", 1) for line in out.splitlines() if " " in line]
+        return [name for _, name in sorted(rows, key=lambda r: (int(r[0]), r[1]))]
+
+
+class CpuCount(Fact):
+    key = "nproc"
+
+    def command(self) -> Command:
+        return cmd("nproc")
+
+    def fresh(self) -> int:
+        return 2
+
+    def parse(self, out: str, status: int) -> int:
+        return int(out.strip() or 1)
+
+
+@dataclass(frozen=True, eq=False)
+class UnitProperties(Fact):
+    """Selected `systemctl show` properties: ActiveState, UnitFileState, NeedDaemonReload..."""
+
+    unit: str
+
+    @property
+    def key(self) -> str:
+        return "unit:" + self.unit
+
+    def command(self) -> Command:
+        return cmd("systemctl", "show", "-p", "ActiveState,UnitFileState,NeedDaemonReload,LoadState", self.unit)
+
+    def fresh(self) -> dict[str, str]:
+        return {}
+
+    def parse(self, out: str, status: int) -> dict[str, str]:
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+@dataclass(frozen=True, eq=False)
+class Ancestors(Fact):
+    """Mode of every directory from `path` up to /: who can walk down to it."""
+
+    path: str
+
+    @property
+    def key(self) -> str:
+        return "ancestors:" + self.path
+
+    def command(self) -> Command:
+        return sh('p=$1; while [ "$p" != / ] && [ -n "$p" ]; do [ -e "$p" ] && stat -c "%a %F %n" "$p"; '
+                   'p=$(dirname "$p"); done; true', self.path)
+
+    def fresh(self) -> list[tuple[str, str]]:
+        return []
+
+    def parse(self, out: str, status: int) -> list[tuple[str, str]]:
+        rows = []
+        for line in out.splitlines():
+            mode, rest = line.split(" ", 1)
+            if rest.startswith("directory "):
+                rows.append((mode, rest[len("directory "):]))
+        return rows
+
+
+# ------------------------------------------------------------------------------------------ changes
+
+
+@dataclass(frozen=True)
+class DirSpec:
+    path: str
+    owner: str = "root"
+    group: str = "root"
+    mode: str = "755"
+
+
+def ensure_dirs(specs: Iterable[DirSpec], facts: FactValues) -> Iterator[Change | Ok]:
+    """One `install -d` per directory that is missing or has the wrong owner/mode."""
+    for spec in specs:
+        state = facts[PathInfo(spec.path)]
+        if state and state["type"] == "directory" and (state["mode"], state["owner"], state["group"]) == (
+                spec.mode, spec.owner, spec.group):
+            continue
+        yield RunCommand(_("create {path} ({owner}:{group}, mode {mode})").format(
+            path=spec.path, owner=spec.owner, group=spec.group, mode=spec.mode),
+            cmd("install", "-d", "-m", "0" + spec.mode, "-o", spec.owner, "-g", spec.group, spec.path),
+            skip_if=guards.dir_is(spec.path, spec.mode, spec.owner, spec.group))
+
+
+def dir_facts(specs: Iterable[DirSpec]) -> list[Fact]:
+    return [PathInfo(spec.path) for spec in specs]
+
+
+def app_dirs(ctx: Context) -> list[DirSpec]:
+    """The layout every app step relies on; each step that needs it ensures it (the specs are identical)."""
+    return [
+        DirSpec(ctx.base, ctx.user, ctx.user, "755"),
+        DirSpec(ctx.releases, ctx.user, ctx.user, "755"),
+        DirSpec(ctx.shared, ctx.user, ctx.user, "755"),
+        DirSpec(ctx.env_dir, ctx.user, ctx.user, "750"),
+        DirSpec(ctx.state_dir, ctx.user, ctx.user, "755"),
+    ]
+
+
+def current_release(facts: FactValues, ctx: Context) -> str | None:
+    """The release `current` points to (its directory name), or None before the first deploy."""
+    target = facts[Readlink(ctx.current)]
+    return target.rstrip("/").rsplit("/", 1)[-1] if target else None
+
+
+def marker_path(ctx: Context, action: str) -> str:
+    return f"{ctx.state_dir}/{action}"
+
+
+def marker_facts(ctx: Context, action: str) -> list[Fact]:
+    return [Readlink(ctx.current), FileInfo(marker_path(ctx, action))]
+
+
+def marker_pending(facts: FactValues, ctx: Context, action: str) -> str | None:
+    """The current release when `action` has not run for it yet, else None."""
+    release = current_release(facts, ctx)
+    marker = facts[FileInfo(marker_path(ctx, action))]
+    done = (marker.text() or "").strip() if marker else None
+    return release if release and release != done else None
+
+
+APP_ENV = ('set -a; for f in "$DW_ENV_DIR"/*.env; do [ -r "$f" ] && . "$f"; done; set +a; cd "$DW_CURRENT"; ')
+
+
+def as_app(ctx: Context, script: str, *args: str, display: str | None = None) -> Command:
+    """A script run as the app user in the current release, with the app's env files loaded (like the service)."""
+    return sh(APP_ENV + script, *args, user=ctx.user,
+              env={"DW_ENV_DIR": ctx.env_dir, "DW_CURRENT": ctx.current, "HOME": ctx.base}, display=display)
+
+
+def mark_done(ctx: Context, action: str, release: str) -> Command:
+    return sh('printf "%s\\n" "$1" > "$2"', release, marker_path(ctx, action), user=ctx.user)
+
+
+def done_for(ctx: Context, action: str, release: str) -> Command:
+    """The export guard of a once-per-release action: its marker names the release."""
+    return guards.file_is(marker_path(ctx, action), release)
+
+
+def managed_file(why: str, path: str, content: str, facts: FactValues, **kw: object) -> Iterator[Change | Ok]:
+    """file_change for a file whose fact the step asked for."""
+    yield from file_change(why, path, content, facts[FileInfo(path)], **kw)  # type: ignore[arg-type]

@@ -1,0 +1,225 @@
+"""Step tls: a certificate from an ACME CA (Let's Encrypt by default) through certbot, renewed automatically."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from recipes.nginx.step import ACME_ROOT, NginxSettings, site_changes, site_facts
+from recipes.shared import guards
+from recipes.shared.apt import install_missing
+from recipes.shared.common import UnitProperties
+from recipes.shared.templating import render
+from wizard.engine.commands import Command, cmd, sh
+from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
+from wizard.engine.i18n import _
+from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.validators import HostName
+
+STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
+RENEW_HOOK = "/etc/letsencrypt/renewal-hooks/deploy/50-deploy-wizard-reload-nginx"
+PIP_CERTBOT = "/opt/certbot"
+RENEW_BEFORE_DAYS = 30
+
+
+def email_address(value: str) -> str:
+    if not re.match(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$", value):
+        raise ValueError(_("'{v}' is not an e-mail address").format(v=value))
+    return value
+
+
+def https_url(value: str) -> str:
+    if not re.match(r"^https://[A-Za-z0-9.\-]+(:\d+)?(/[A-Za-z0-9._~/\-]*)?$", value):
+        raise ValueError(_("'{v}' is not an https:// URL of an ACME directory").format(v=value))
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class Certificate(Fact):
+    """Expiry and names of the certificate certbot keeps for a domain (None when there is none)."""
+
+    domain: str
+
+    @property
+    def key(self) -> str:
+        return "cert:" + self.domain
+
+    def command(self) -> Command:
+        return sh('f="/etc/letsencrypt/live/$1/cert.pem"; [ -r "$f" ] || exit 0; '
+                  'openssl x509 -in "$f" -noout -enddate -ext subjectAltName 2>/dev/null || '
+                  'openssl x509 -in "$f" -noout -enddate -text | grep -A1 "Subject Alternative Name"', self.domain)
+
+    def parse(self, out: str, status: int) -> dict[str, object] | None:
+        match = re.search(r"notAfter=(.+)", out)
+        if not match:
+            return None
+        expires = datetime.strptime(match.group(1).strip(), "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
+        return {"expires": expires.isoformat(), "names": re.findall(r"DNS:([^,\s]+)", out)}
+
+
+class Now(Fact):
+    """The server's clock (certificate expiry is judged by the server's time, not the workstation's)."""
+
+    key = "now"
+
+    def command(self) -> Command:
+        return cmd("date", "-u", "+%s")
+
+    def fresh(self) -> int:
+        import time
+
+        return int(time.time())
+
+    def parse(self, out: str, status: int) -> int:
+        return int(out.strip())
+
+
+class TlsSettings(StepSettings):
+    domain: HostName | None = Field(None, description="Domain of the certificate; empty = nginx's first server name.")
+    extra_domains: list[HostName] = Field(default_factory=list, description="More names on the same certificate.")
+    email: Annotated[str, AfterValidator(email_address)] = Field(description=(
+        "Where the CA writes about expiring certificates and problems."))
+    staging: bool = Field(False, description=(
+        "Use Let's Encrypt's staging CA (untrusted certificates, generous limits) while trying things out."))
+    acme_server: Annotated[str, AfterValidator(https_url)] | None = Field(None, description=(
+        "Another ACME directory URL (a company CA, or a test CA); empty = Let's Encrypt."))
+    installer: Literal["apt", "pip"] = Field("apt", description=(
+        "'apt' uses Debian's certbot package; 'pip' installs the newest certbot into /opt/certbot."))
+    preflight: bool = Field(True, description=(
+        "Before asking the CA, prove that the domain reaches this server's port 80 and its nginx site."))
+
+
+class Tls(Step):
+    name = "tls"
+    title = "HTTPS certificate"
+    Settings = TlsSettings
+    teaching = Teaching(
+        why="HTTPS keeps passwords and cookies private and is expected by every browser. certbot proves to the "
+            "CA that you control the domain by serving a token on port 80 (HTTP-01), stores the certificate "
+            "under /etc/letsencrypt/live and renews it twice a day when it gets close to expiry; a hook reloads "
+            "nginx after each renewal. A preflight check first proves the domain really reaches this server, so "
+            "a typo does not burn the CA's rate limits.",
+        verify=["certbot certificates", "curl -I https://DOMAIN/", "systemctl list-timers | grep certbot"],
+        troubleshoot=[
+            ("Timeout during connect (likely firewall problem)",
+             "Port 80 is not reachable from the internet: open it (firewall step) and check the cloud firewall."),
+            ("no valid A records found", "The domain does not resolve to this server yet; fix the DNS record."),
+            ("too many certificates already issued", "Let's Encrypt's rate limit: use staging: true while testing."),
+        ],
+    )
+
+    def _domains(self, s: TlsSettings, ctx: Context) -> list[str]:
+        nginx = ctx.settings("nginx")
+        if not isinstance(nginx, NginxSettings):
+            raise PlanError(_("the tls step needs the nginx step (it serves the certificate challenge)"))
+        return list(dict.fromkeys([s.domain or nginx.server_names[0], *s.extra_domains]))
+
+    def _certbot(self, s: TlsSettings) -> str:
+        return f"{PIP_CERTBOT}/bin/certbot" if s.installer == "pip" else "certbot"
+
+    def facts(self, s: TlsSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
+        domains = self._domains(s, ctx)
+        yield PackagesInstalled(("certbot",)) if s.installer == "apt" else PathInfo(f"{PIP_CERTBOT}/bin/certbot")
+        yield Certificate(domains[0])
+        yield Now()
+        yield FileInfo(RENEW_HOOK)
+        yield UnitProperties("certbot.timer" if s.installer == "apt" else "deploy-wizard-certbot.timer")
+        if s.installer == "pip":
+            yield FileInfo("/etc/systemd/system/deploy-wizard-certbot.service")
+            yield FileInfo("/etc/systemd/system/deploy-wizard-certbot.timer")
+        yield from site_facts(ctx)
+
+    def plan(self, s: TlsSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        domains = self._domains(s, ctx)
+        if s.installer == "apt":
+            install = install_missing(("certbot",), facts[PackagesInstalled(("certbot",))])
+            if install:
+                yield install
+        elif facts[PathInfo(f"{PIP_CERTBOT}/bin/certbot")] is None:
+            yield RunCommand(_("install certbot from PyPI into {path}, as certbot's own instructions do").format(
+                path=PIP_CERTBOT), sh('python3 -m venv "$1" && "$1/bin/pip" install -q --disable-pip-version-check '
+                                      'certbot', PIP_CERTBOT, display=f"python3 -m venv {PIP_CERTBOT} && "
+                                      f"{PIP_CERTBOT}/bin/pip install certbot"),
+                skip_if=guards.exists(f"{PIP_CERTBOT}/bin/certbot"))
+        yield from self._plan_certificate(s, facts, ctx, domains)
+        yield from file_change(_("reload nginx after every renewal"), RENEW_HOOK, render("certbot-renew-hook.j2"),
+                               facts[FileInfo(RENEW_HOOK)], mode="0755")
+        yield from self._plan_timer(s, facts)
+        nginx = ctx.settings("nginx")
+        assert isinstance(nginx, NginxSettings)
+        if facts[Certificate(domains[0])] is not None:
+            yield from site_changes(ctx, nginx, facts)  # the same HTTPS site the nginx step renders
+
+    def _plan_certificate(self, s: TlsSettings, facts: FactValues, ctx: Context,
+                          domains: list[str]) -> Iterator[Change | Ok]:
+        cert = facts[Certificate(domains[0])]
+        if cert is not None:
+            remaining = (datetime.fromisoformat(str(cert["expires"])).timestamp() - facts[Now()]) / 86400
+            missing = [d for d in domains if d not in cert["names"]]  # type: ignore[operator]
+            if remaining > RENEW_BEFORE_DAYS and not missing:
+                yield Ok(_("certificate for {names} is valid for {days} more days").format(
+                    names=", ".join(domains), days=int(remaining)))
+                return
+        if s.preflight:
+            yield RunCommand(_("preflight: {domain} resolves and its port 80 reaches this server's nginx").format(
+                domain=domains[0]), self._preflight(domains[0]), skip_if=self._has_certificate(domains[0]))
+        args = [self._certbot(s), "certonly", "--webroot", "-w", ACME_ROOT, "--non-interactive", "--agree-tos",
+                "--email", s.email, "--no-eff-email", "--keep-until-expiring", "--expand", "--cert-name", domains[0]]
+        if s.staging:
+            args.append("--staging")
+        if s.acme_server:
+            args += ["--server", s.acme_server]
+        for domain in domains:
+            args += ["-d", domain]
+        why = (_("ask the CA for a certificate for {names}") if cert is None else
+               _("renew or extend the certificate for {names}")).format(names=", ".join(domains))
+        yield RunCommand(why, cmd(*args, env={"REQUESTS_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt"}),
+                         timeout=600, skip_if=self._has_certificate(domains[0]))
+
+    def _has_certificate(self, name: str) -> Command:
+        """Replays only get a missing certificate; renewing one is certbot's timer's job."""
+        return sh('[ -s "/etc/letsencrypt/live/$1/fullchain.pem" ]', name)
+
+    def _preflight(self, domain: str) -> Command:
+        return sh(
+            'set -u; d="$1"; root="$2"; token="dw-preflight-$(date +%s)-$$"; '
+            'if ! getent ahosts "$d" >/dev/null; then echo "deploy-wizard: $d does not resolve (DNS)"; exit 1; fi; '
+            'mkdir -p "$root/.well-known/acme-challenge"; echo "$token" > "$root/.well-known/acme-challenge/$token"; '
+            'got=$(curl -s -m 10 "http://$d/.well-known/acme-challenge/$token"); '
+            'rm -f "$root/.well-known/acme-challenge/$token"; '
+            'if [ "$got" != "$token" ]; then echo "deploy-wizard: http://$d/ does not reach this server\'s nginx '
+            '(port 80 closed, DNS pointing elsewhere, or server_names missing $d)"; exit 1; fi; '
+            'echo "preflight ok: $d reaches this server on port 80"', domain, ACME_ROOT,
+            display=f"getent ahosts {domain} && curl http://{domain}/.well-known/acme-challenge/<token>")
+
+    def _plan_timer(self, s: TlsSettings, facts: FactValues) -> Iterator[Change | Ok]:
+        if s.installer == "apt":
+            state = facts[UnitProperties("certbot.timer")]
+            if state.get("UnitFileState") != "enabled" or state.get("ActiveState") != "active":
+                yield RunCommand(_("run certbot's renewal timer"), cmd("systemctl", "enable", "--now", "certbot.timer"),
+                                 skip_if=guards.unit_running("certbot.timer"))
+            else:
+                yield Ok(_("certbot.timer renews certificates twice a day"))
+            return
+        service = ("[Unit]\nDescription=certbot renewal (deploy-wizard)\n\n[Service]\nType=oneshot\n"
+                   f"Environment=REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt\n"
+                   f"ExecStart={PIP_CERTBOT}/bin/certbot renew -q\n")
+        timer = ("[Unit]\nDescription=certbot renewal twice a day (deploy-wizard)\n\n[Timer]\n"
+                 "OnCalendar=*-*-* 00,12:00:00\nRandomizedDelaySec=3600\nPersistent=true\n\n"
+                 "[Install]\nWantedBy=timers.target\n")
+        changed = False
+        for path, content in (("/etc/systemd/system/deploy-wizard-certbot.service", service),
+                              ("/etc/systemd/system/deploy-wizard-certbot.timer", timer)):
+            for change in file_change(_("write {path}").format(path=path), path, content, facts[FileInfo(path)]):
+                changed = changed or not isinstance(change, Ok)
+                yield change
+        state = facts[UnitProperties("deploy-wizard-certbot.timer")]
+        if changed or state.get("ActiveState") != "active":
+            yield RunCommand(_("run the renewal timer"), sh("systemctl daemon-reload && systemctl enable --now "
+                                                            "deploy-wizard-certbot.timer"),
+                             skip_if=guards.unit_running("deploy-wizard-certbot.timer"))

@@ -1,0 +1,112 @@
+"""The plain-terminal front end (questionary): the same questions as the TUI, one after another.
+
+Like screens.app it is a UI shell, so it may import its UI library; the core never does. The questions come
+from the same option declarations (wizard.engine.options), are checked by the same models, and the answers become
+the same recipe file. Nothing is written until the last answer: Ctrl-C leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from recipes import STEPS
+from wizard.app.draft import Draft
+from wizard.app.recipefile import APP_NAME, Target
+from wizard.engine.i18n import _
+from wizard.engine.options import FieldSpec, field_specs, validate
+
+Check = Callable[[str], "bool | str"]
+
+
+class Asker(Protocol):
+    def text(self, message: str, default: str, check: Check) -> str: ...
+    def confirm(self, message: str, default: bool) -> bool: ...
+    def select(self, message: str, choices: list[str], default: str) -> str: ...
+
+
+class QuestionaryAsker:
+    """Real prompts. questionary returns None on Ctrl-C; that becomes KeyboardInterrupt here."""
+
+    def __init__(self, **prompt_options: Any) -> None:
+        self.options = prompt_options  # input=/output= for tests
+
+    @staticmethod
+    def _answer(value: Any) -> Any:
+        if value is None:
+            raise KeyboardInterrupt
+        return value
+
+    def text(self, message: str, default: str, check: Check) -> str:
+        import questionary
+
+        return self._answer(questionary.text(message, default=default, validate=check, **self.options).ask())
+
+    def confirm(self, message: str, default: bool) -> bool:
+        import questionary
+
+        return self._answer(questionary.confirm(message, default=default, **self.options).ask())
+
+    def select(self, message: str, choices: list[str], default: str) -> str:
+        import questionary
+
+        return self._answer(questionary.select(message, choices=choices, default=default, **self.options).ask())
+
+
+def _field_check(model: type[BaseModel], values: dict[str, Any], spec: FieldSpec) -> Check:
+    """Validate one answer with the model, reporting only this field's problem."""
+
+    def check(text: str) -> bool | str:
+        trial = dict(values)
+        value = spec.parse(text)
+        if value in (None, "", []):
+            trial.pop(spec.name, None)
+        else:
+            trial[spec.name] = value
+        _model, errors = validate(model, trial)
+        return errors.get(spec.name, True)
+
+    return check
+
+
+def ask_model(asker: Asker, model: type[BaseModel], values: dict[str, Any]) -> None:
+    """Ask every field of `model`, default = what is there already; store the answers in `values`."""
+    for spec in field_specs(model):
+        current = values.get(spec.name, spec.default)
+        label = _(spec.label)
+        if spec.kind == "bool":
+            answer: Any = asker.confirm(label, bool(current))
+        elif spec.kind == "choice":
+            answer = asker.select(label, list(spec.choices), str(current or spec.choices[0]))
+        else:
+            answer = spec.parse(asker.text(label, spec.as_text(current), _field_check(model, values, spec)))
+        if answer in (None, "", []):
+            values.pop(spec.name, None)
+        else:
+            values[spec.name] = answer
+
+
+def interview(asker: Asker, draft: Draft) -> Draft:
+    def name_check(text: str) -> bool | str:
+        return True if APP_NAME.match(text) else _("lower-case letters, digits, - and _, up to 40")
+
+    draft.name = asker.text(_("Short name of the app (directories, services, journals)"), draft.name, name_check)
+    ask_model(asker, Target, draft.target)
+    for step in STEPS:
+        include = asker.confirm(_("Include the step: {title}?").format(title=_(step.title)),
+                                step.name in draft.enabled)
+        if include:
+            draft.enabled.add(step.name)
+            ask_model(asker, step.Settings, draft.values(step.name))
+        else:
+            draft.enabled.discard(step.name)
+    return draft
+
+
+def new_plain(output: Path, asker: Asker | None = None) -> Path:
+    """Ask everything, then write the recipe file (atomically). Ctrl-C before the end writes nothing."""
+    draft = interview(asker or QuestionaryAsker(), Draft(path=output))
+    return draft.save(output)

@@ -1,0 +1,93 @@
+"""What the shell, cloud-init and Ansible exports share: where each secret comes from in the replay.
+
+Why secrets become variables: an export is a file people review, commit and mail around, so it must never
+hold a secret. Every secret of the recording becomes the name of an environment variable (the recipe's own
+env:NAME when it has one); derived values (a password in a URL, an SQL literal) are rebuilt from that variable
+by the replay, in the form the Secret says (Secret.form).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from wizard.app.recording import Recording
+from wizard.engine.commands import Command, Secret, quote
+from wizard.engine.step import PutFile
+
+FORMS = ("", "url", "pg_literal", "mysql_literal", "env_value")
+
+
+class ExportError(Exception):
+    """The recording holds something an export cannot express; the message says what."""
+
+
+def leaves(secret: Secret) -> Iterator[Secret]:
+    """The secrets a (possibly assembled) secret is made of."""
+    if secret.parts is None:
+        yield secret
+        return
+    for part in secret.parts:
+        if isinstance(part, Secret):
+            yield from leaves(part)
+
+
+def change_secrets(change: object) -> list[Secret]:
+    found: list[Secret] = []
+    commands = [c for c in (getattr(change, "command", None), getattr(change, "skip_if", None)) if c]
+    for command in commands:
+        assert isinstance(command, Command)
+        found += command.secrets()
+    if isinstance(change, PutFile) and change.source is not None:
+        found.append(change.source)
+    if isinstance(change, PutFile) and change.secret and change.source is None:
+        raise ExportError(f"{change.path} holds a secret that is not built from recipe references")
+    return [leaf for secret in found for leaf in leaves(secret)]
+
+
+def as_root(command: Command, secret_word: Callable[[Secret], str]) -> str:
+    """The line as the transport runs it for a root login, stdin aside: runuser for another user, a subshell
+    to keep `export` of the command's env from reaching the next line."""
+    line = command.render(secret_word)
+    if command.user and command.user != "root":
+        return f"runuser -u {quote(command.user)} -- sh -c {quote(line)}"
+    return f"( {line} )" if command.env else line
+
+
+@dataclass(frozen=True)
+class SecretVar:
+    variable: str
+    ref: str
+    label: str
+
+
+def secret_vars(recording: Recording) -> dict[str, SecretVar]:
+    """Recipe reference -> the variable the replay reads it from."""
+    found: dict[str, SecretVar] = {}
+    for change in recording.changes():
+        for leaf in change_secrets(change):
+            if leaf.ref is None:
+                raise ExportError(f"'{change.why}' uses a secret ({leaf.name}) that has no recipe reference")
+            if leaf.form not in FORMS:
+                raise ExportError(f"'{change.why}': no export knows the secret form {leaf.form!r}")
+            if leaf.ref not in found:
+                name = leaf.ref[4:] if leaf.ref.startswith("env:") else "DW_SECRET_" + re.sub(
+                    r"[^A-Z0-9]+", "_", leaf.name.upper()).strip("_")
+                found[leaf.ref] = SecretVar(name, leaf.ref, leaf.name)
+    return found
+
+
+def yaml_scalar(text: str, indent: int, unsafe: bool = True) -> str:
+    """A YAML scalar: a literal block when that reads well, else a JSON-style quoted string."""
+    tag = "!unsafe " if unsafe else ""
+    lines = text.split("\n")
+    readable = ("\n" in text.rstrip("\n") and not text.startswith((" ", "\n")) and "\r" not in text
+                and "\t" not in text and all(ln == ln.rstrip() for ln in lines))
+    if not readable:
+        return tag + json.dumps(text, ensure_ascii=False)
+    chomp = "-" if not text.endswith("\n") else ("" if not text.endswith("\n\n") else "+")
+    body = text[:-1] if text.endswith("\n") else text
+    pad = " " * indent
+    return f"{tag}|{chomp}\n" + "\n".join(pad + ln if ln else "" for ln in body.split("\n"))

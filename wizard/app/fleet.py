@@ -1,0 +1,101 @@
+"""One recipe on many servers at once: capped concurrency, a result per host, failures kept apart.
+
+Why asyncio and not processes: each host is one SSH connection waiting on the network most of the time;
+a few dozen of them fit in one event loop. A failing host does not stop the others unless the operator asks
+for --fail-fast, and then only hosts not yet started are left out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from wizard.app.recipefile import Recipe, host_name
+from wizard.app.session import Questions, run_recipe
+from wizard.engine.events import Sink
+from wizard.engine.hostkeys import HostKeyError
+from wizard.engine.i18n import _
+from wizard.engine.runner import RunResult
+from wizard.engine.secrets import SecretError
+from wizard.engine.transports.base import TransportError
+
+
+class InventoryError(Exception):
+    pass
+
+
+@dataclass
+class HostResult:
+    host: str
+    status: str  # ok | failed | not started
+    result: RunResult | None
+    error: str | None
+    seconds: float
+
+
+def read_inventory(path: Path) -> list[str]:
+    """A YAML file: `hosts: [web1, web2, ...]` (or a bare list), each a host name or IP address."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InventoryError(_("cannot read the inventory {path}: {why}").format(path=path, why=exc)) from None
+    hosts = data.get("hosts") if isinstance(data, dict) else data
+    if not isinstance(hosts, list) or not hosts:
+        raise InventoryError(_("{path}: an inventory is a YAML list of hosts (or 'hosts:' with one)").format(
+            path=path))
+    names = []
+    for index, entry in enumerate(hosts):
+        value = entry.get("host") if isinstance(entry, dict) else entry
+        try:
+            names.append(host_name(str(value)))
+        except ValueError as exc:
+            raise InventoryError(f"{path}: hosts[{index}]: {exc}") from None
+    return names
+
+
+def serialized(questions: Questions) -> Questions:
+    """The same questions, asked one at a time: parallel hosts must not interleave prompts."""
+    lock = asyncio.Lock()
+
+    def guard(ask):  # noqa: ANN001, ANN202
+        if ask is None:
+            return None
+
+        async def one_at_a_time(*args):  # noqa: ANN002, ANN202
+            async with lock:
+                return await ask(*args)
+
+        return one_at_a_time
+
+    return Questions(trust_host_key=guard(questions.trust_host_key), sudo_password=guard(questions.sudo_password),
+                     secret=questions.secret, operator=guard(questions.operator), on_failure=None)
+
+
+async def run_fleet(recipe: Recipe, mode: str, hosts: list[str], sink_for: Callable[[str], Sink],
+                    questions: Questions, *, parallel: int = 5, fail_fast: bool = False) -> list[HostResult]:
+    limit = asyncio.Semaphore(max(1, parallel))
+    stop = asyncio.Event()
+    asked = serialized(questions)
+
+    async def one(host: str) -> HostResult:
+        async with limit:
+            if stop.is_set():
+                return HostResult(host, "not started", None, _("stopped by --fail-fast"), 0.0)
+            started = time.monotonic()
+            try:
+                result = await run_recipe(recipe, mode, sink_for(host), asked, host=host)
+            except (HostKeyError, TransportError, SecretError) as exc:
+                result, error = None, str(exc)
+            else:
+                error = result.error
+            ok = result is not None and result.ok
+            if not ok and fail_fast:
+                stop.set()
+            return HostResult(host, "ok" if ok else "failed", result, error, time.monotonic() - started)
+
+    return list(await asyncio.gather(*(one(host) for host in hosts)))

@@ -1,0 +1,243 @@
+"""The recipe file: YAML the operator can read, review, keep in git and replay.
+
+Why these rules: `version:` lets the format evolve; every step's settings come from the step's own model,
+so the file, the TUI forms and the JSON Schema agree; secrets are only references (`env:NAME`,
+`file:PATH`, `prompt`), so the file can be shared; writes are atomic, so a crash never leaves half a file;
+errors name the line and the field, because "validation error" alone helps nobody at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from recipes import BY_NAME as BY_STEP
+from recipes import STEPS
+from wizard.engine.commands import Secret
+from wizard.engine.fsutil import atomic_write_text
+from wizard.engine.i18n import _
+from wizard.engine.step import Context, Step, StepSettings
+from wizard.engine.validators import SecretRef, UserName
+
+FORMAT_VERSION = 1
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,252})$|^[0-9A-Fa-f:]+$")
+APP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
+
+
+def host_name(value: str) -> str:
+    if not _HOST.match(value):
+        raise ValueError(_("'{v}' is not a host name or IP address").format(v=value))
+    return value
+
+
+def fingerprint(value: str) -> str:
+    if not _FINGERPRINT.match(value):
+        raise ValueError(_("a host key must be pinned as its SHA256 fingerprint, e.g. SHA256:abc... (43 characters)"))
+    return value
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: Annotated[str, AfterValidator(host_name)] = Field(description="Host name or IP address of the server.")
+    port: int = Field(22, ge=1, le=65535, description="SSH port.")
+    user: UserName | None = Field(None, description="Login user; empty = from ~/.ssh/config or your local name.")
+    key: str | None = Field(None, description="Private key file; empty = ssh-agent and ~/.ssh defaults.")
+    host_key: Annotated[str, AfterValidator(fingerprint)] | None = Field(None, description=(
+        "Pinned SHA256 fingerprint of the server's host key; any other key stops the run."))
+    sudo_password: SecretRef | None = Field(None, description=(
+        "Where the sudo password comes from when the user is not root and sudo asks for one."))
+
+
+def _steps_model() -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        step.name: (step.Settings | None, Field(None, description=_(step.title))) for step in STEPS
+    }
+    return create_model("Steps", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+Steps = _steps_model()
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = Field(FORMAT_VERSION, description="Recipe format version.")
+    name: Annotated[str, Field(pattern=APP_NAME.pattern)] = Field(
+        "app", description="Short name of the app (used for directories, services and journal names).")
+    target: Target
+    steps: Steps = Field(default_factory=Steps)  # type: ignore[valid-type]
+
+    def context(self, secrets: Callable[[str, str], Secret] | None = None) -> Context:
+        """What every step may know about the others: the app, its user, the SSH port in use, the secrets."""
+        others = {step.name: settings for step, settings in self.selected()}
+        deploy_user = others.get("deploy_user")
+        return Context(app=self.name, user=getattr(deploy_user, "name", None) or "deploy",
+                       ssh_port=self.target.port, others=others, secrets=secrets)
+
+    def selected(self) -> list[tuple[Step, StepSettings]]:
+        """Steps present in the file, in the order a server is built."""
+        chosen = []
+        for step in STEPS:
+            settings = getattr(self.steps, step.name)
+            if settings is not None:
+                chosen.append((step, settings))
+        return chosen
+
+
+class RecipeError(Exception):
+    """A recipe file that cannot be used; `problems` are (line, field, message) for the operator."""
+
+    def __init__(self, path: Path | str, problems: list[tuple[int | None, str, str]]) -> None:
+        self.path = str(path)
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        out = []
+        for line, field, message in self.problems:
+            where = f"{self.path}:{line}" if line else self.path
+            out.append(f"{where}: {field + ': ' if field else ''}{message}")
+        return "\n".join(out)
+
+
+def _line_map(node: yaml.Node | None, path: tuple[Any, ...] = (), out: dict | None = None) -> dict:
+    """Map every key path in the document to the 1-based line where it stands."""
+    out = {} if out is None else out
+    if node is None:
+        return out
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = path + (key.value,)
+            out[child] = key.start_mark.line + 1
+            _line_map(value, child, out)
+            out[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _line_map(item, path + (index,), out)
+    return out
+
+
+def _unknown_setting() -> str:
+    return _("unknown setting (check the spelling; `deploy-wizard schema` lists them all)")
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return _unknown_setting()
+    if error["type"] == "missing":
+        return _("required setting is missing")
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def parse(text: str, path: Path | str = "<recipe>") -> Recipe:
+    try:
+        data = yaml.safe_load(text)
+        lines = _line_map(yaml.compose(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise RecipeError(path, [(line, "", _("not valid YAML: {why}").format(
+            why=getattr(exc, "problem", None) or exc))]) from None
+    if not isinstance(data, dict):
+        raise RecipeError(path, [(1, "", _("a recipe file is a YAML mapping starting with 'version: 1'"))])
+    if data.get("version") != FORMAT_VERSION:
+        raise RecipeError(path, [(lines.get(("version",), 1), "version", _(
+            "this program reads recipe format version {v}; the file says {got!r}").format(
+                v=FORMAT_VERSION, got=data.get("version")))])
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            line = None
+            for cut in range(len(loc), -1, -1):  # the deepest part of the path that exists in the file
+                if loc[:cut] in lines:
+                    line = lines[loc[:cut]]
+                    break
+            problems.append((line, ".".join(str(p) for p in loc), _message(error)))
+        raise RecipeError(path, problems) from None
+
+
+def load(path: Path | str) -> Recipe:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(path, [(None, "", _("cannot read the file: {why}").format(
+            why=getattr(exc, "strerror", None) or exc))]) from None
+    return parse(text, path)
+
+
+HEADER = """\
+# deploy-wizard recipe. Replay with: deploy-wizard apply {file}
+# Secrets are references only (env:NAME, file:/path, prompt); the values never live in this file.
+"""
+
+
+def dump(recipe: Recipe) -> str:
+    data = recipe.model_dump(mode="json", exclude_none=True)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+def save(recipe: Recipe, path: Path | str) -> None:
+    path = Path(path)
+    atomic_write_text(path, HEADER.format(file=path.name) + dump(recipe), mode=0o644)
+
+
+def with_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
+    """Apply `--set step.field=value` (or `target.field=value`, `name=value`) and validate the result.
+
+    The value is read the way the wizard reads a text box (lists comma-separated, KEY=VALUE pairs for maps),
+    so one declaration serves the TUI, the plain prompts and the command line.
+    """
+    from wizard.engine.options import field_specs
+
+    data = recipe.model_dump(mode="json", exclude_none=True)
+    problems: list[tuple[int | None, str, str]] = []
+    for item in overrides:
+        path, sep, text = item.partition("=")
+        parts = path.strip().split(".")
+        if not sep or not path.strip():
+            problems.append((None, item, _("use --set step.field=value, e.g. --set os_updates.timezone=UTC")))
+            continue
+        if parts == ["name"]:
+            data["name"] = text
+            continue
+        if parts[0] == "target" and len(parts) == 2:
+            model, section = Target, data.setdefault("target", {})
+        elif len(parts) == 2 and parts[0] in BY_STEP:
+            model, section = BY_STEP[parts[0]].Settings, data.setdefault("steps", {}).setdefault(parts[0], {})
+        else:
+            problems.append((None, path, _unknown_setting()))
+            continue
+        spec = next((s for s in field_specs(model) if s.name == parts[1]), None)
+        if spec is None:
+            problems.append((None, path, _unknown_setting()))
+            continue
+        if spec.kind == "bool":
+            section[spec.name] = text.strip().lower() in ("1", "true", "yes", "on")
+        else:
+            section[spec.name] = spec.parse(text)
+    if problems:
+        raise RecipeError("--set", problems)
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        raise RecipeError("--set", [(None, ".".join(str(p) for p in e["loc"]), _message(e))
+                                    for e in exc.errors()]) from None
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Recipe.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "deploy-wizard recipe"
+    return schema

@@ -1,0 +1,57 @@
+"""The runbook export: a Markdown handout that explains every step of a recipe and its exact commands.
+
+Why from the plan code: the commands in the handout are the ones the wizard would run on a fresh server
+(wizard.app.preview), so the teaching text can never drift from what the tool does. Secrets are masked, secret
+files are not shown. The language is the current one (--lang).
+"""
+
+from __future__ import annotations
+
+from recipes import BY_NAME
+from wizard.app.preview import preview
+from wizard.app.recipefile import Recipe
+from wizard.engine.i18n import _
+from wizard.engine.step import PutFile, RunCommand
+
+
+def _fill(text: str, recipe: Recipe) -> str:
+    nginx = recipe.steps.nginx  # type: ignore[attr-defined]
+    domain = nginx.server_names[0] if nginx is not None else "DOMAIN"
+    return text.replace("APP", recipe.name).replace("DOMAIN", domain)
+
+
+def runbook(recipe: Recipe, source: str) -> str:
+    ctx = recipe.context()
+    out = [f"# {_('Runbook')}: {recipe.name} → {recipe.target.host}", "",
+           _("Made by deploy-wizard from {file}. Every command below is what the wizard runs on a fresh Debian 12 "
+             "server for this recipe; on a server that already has some of it, `deploy-wizard plan {file}` shows "
+             "only what is missing. Secrets are shown as ***.").format(file=source), ""]
+    for number, (step, settings) in enumerate(recipe.selected(), start=1):
+        teaching = BY_NAME[step.name].teaching
+        out += [f"## {number}. {_(step.title)}", "", f"**{_('Why')}.** {_(teaching.why)}", ""]
+        values = settings.model_dump(mode="json", exclude_defaults=True)
+        if values:
+            out += [f"**{_('Settings')}.** " + ", ".join(f"`{k}: {v}`" for k, v in values.items()), ""]
+        changes, _notes, error = preview(step, settings, ctx)
+        out += [f"**{_('Commands')}.**", "", "```sh"]
+        for change in changes:
+            out.append(f"# {change.why}")
+            if isinstance(change, RunCommand):
+                out.append(change.command.summary())
+            else:
+                out.append(f"# {change.describe()}")
+        out += ["```", ""]
+        for change in changes:
+            if isinstance(change, PutFile) and not change.secret:
+                out += [f"`{change.path}`:", "", "```", change.content.decode("utf-8", "replace").rstrip("\n"),
+                        "```", ""]
+        if error:
+            out += [f"> {error}", ""]
+        if teaching.verify:
+            out += [f"**{_('Verify')}.**", "", "```sh", *(_fill(c, recipe) for c in teaching.verify), "```", ""]
+        if teaching.troubleshoot:
+            out += [f"**{_('If it fails')}.**", ""]
+            out += [f"- `{_fill(_(symptom), recipe)}`: {_fill(_(fix), recipe)}"
+                    for symptom, fix in teaching.troubleshoot]
+            out.append("")
+    return "\n".join(out)

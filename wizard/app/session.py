@@ -1,0 +1,81 @@
+"""Glue between a recipe and a live run: secrets, the transport, the runner, the journal.
+
+Why one place: the CLI, the TUI and the tests all start runs; they differ only in how they ask questions
+(a terminal prompt, a modal, nothing at all), which they pass in as callbacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from wizard.app.recipefile import Recipe
+from wizard.engine.commands import Masker, Secret
+from wizard.engine.events import Sink, fan_out
+from wizard.engine.runner import AskOperator, BeforeChange, OnFailure, Runner, RunResult
+from wizard.engine.secrets import Prompt, SecretError, SecretResolver
+from wizard.engine.sinks import JournalSink, unfinished_run
+from wizard.engine.step import PlanError
+from wizard.engine.transports.base import PasswordCallback, Transport
+from wizard.engine.transports.ssh import SSHTarget, SSHTransport, TrustCallback
+
+
+@dataclass
+class Questions:
+    """How this front end asks the operator; None = cannot ask (unattended)."""
+
+    trust_host_key: TrustCallback | None = None
+    sudo_password: PasswordCallback | None = None
+    secret: Prompt | None = None
+    operator: AskOperator | None = None
+    on_failure: OnFailure | None = None  # retry / skip / abort; None = stop at the first failure
+
+
+def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: str | None = None,
+                   resolver: SecretResolver | None = None) -> Transport:
+    target = recipe.target
+    password_cb, attempts = questions.sudo_password, 3
+    if target.sudo_password:
+        resolver = resolver or SecretResolver(questions.secret, masker=masker)
+        ref = target.sudo_password
+
+        async def from_recipe(prompt: str) -> str | None:
+            return resolver.resolve(ref, "target.sudo_password").reveal()
+
+        password_cb, attempts = from_recipe, 1
+    ssh_target = SSHTarget(host=host or target.host, port=target.port, user=target.user, key=target.key,
+                           host_key=target.host_key if not host or host == target.host else None)
+    return SSHTransport(ssh_target, trust_callback=questions.trust_host_key, password_callback=password_cb,
+                        masker=masker, password_attempts=attempts)
+
+
+async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions, *, host: str | None = None,
+                     journal: bool = True, before_change: BeforeChange | None = None,
+                     transport_factory: Callable[[], Transport] | None = None,
+                     resume: bool = False) -> RunResult:
+    """Connect, plan or apply every step of the recipe, and close; the journal records the whole run."""
+    masker = Masker()
+    resolver = SecretResolver(questions.secret, masker=masker)
+
+    def secrets(ref: str, label: str) -> Secret:
+        try:
+            return resolver.resolve(ref, label)
+        except SecretError as exc:
+            raise PlanError(str(exc)) from None
+
+    transport = (transport_factory() if transport_factory
+                 else make_transport(recipe, questions, masker, host, resolver=resolver))
+    resumed = unfinished_run(recipe.name, host or recipe.target.host) if resume else None
+    journal_sink = JournalSink(recipe.name, host or recipe.target.host) if journal and mode == "apply" else None
+    emit = fan_out(sink, journal_sink)
+    try:
+        await transport.connect()
+        runner = Runner(transport, recipe.selected(), emit, before_change=before_change,
+                        journal=str(journal_sink.path) if journal_sink else None, ctx=recipe.context(secrets),
+                        ask_operator=questions.operator, on_failure=questions.on_failure,
+                        resume=(str(resumed[0]), resumed[1]) if resumed else None)
+        return await (runner.apply() if mode == "apply" else runner.plan(mode))
+    finally:
+        await transport.close()
+        if journal_sink:
+            journal_sink.close()

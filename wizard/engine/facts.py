@@ -1,0 +1,389 @@
+"""Facts: what is true on the host right now, read without changing anything.
+
+Why batched: a fresh-looking no-op re-run is dominated by round trips, not by work. Every fact a step needs
+is one shell fragment; all fragments of a gather go out as ONE command and come back as one delimited
+stream, so a step costs one round trip (two when a fact depends on another, e.g. a user's home directory).
+Values are cached per step and dropped after the step changes anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from wizard.engine.commands import Command, Op, cmd, sh
+from wizard.engine.transports.base import Transport, TransportError
+
+CONTENT_LIMIT = 256 * 1024  # file content is fetched (for diffs) only below this size
+_MARK = "@@DW-FACT"
+
+
+class Fact(ABC):
+    """One question about the host. Equal facts (same key) are asked once."""
+
+    root: bool = True
+
+    @property
+    @abstractmethod
+    def key(self) -> str: ...
+
+    @abstractmethod
+    def command(self) -> Command: ...
+
+    @abstractmethod
+    def parse(self, out: str, status: int) -> Any: ...
+
+    def fresh(self) -> Any:
+        """The value on a fresh Debian 12 server: what plan previews assume before any server is reached."""
+        return None
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Fact) and other.key == self.key
+
+    def __repr__(self) -> str:
+        return f"<fact {self.key}>"
+
+
+class OsRelease(Fact):
+    key = "os-release"
+
+    def command(self) -> Command:
+        return cmd("cat", "/etc/os-release")
+
+    def fresh(self) -> dict[str, str]:
+        return {"ID": "debian", "VERSION_ID": "12", "VERSION_CODENAME": "bookworm",
+                "PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)"}
+
+    def parse(self, out: str, status: int) -> dict[str, str]:
+        values = {}
+        for line in out.splitlines():
+            name, sep, value = line.partition("=")
+            if sep:
+                values[name.strip()] = value.strip().strip('"')
+        return values
+
+
+@dataclass(frozen=True, eq=False)
+class PackagesInstalled(Fact):
+    """Installed version of each package, or None when not installed."""
+
+    names: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return "packages:" + ",".join(sorted(self.names))
+
+    def command(self) -> Command:
+        return cmd("dpkg-query", "-W", "-f", "${Package}\\t${db:Status-Abbrev}\\t${Version}\\n", *self.names,
+                   Op("2>/dev/null"), Op("|| true"))
+
+    def fresh(self) -> dict[str, str | None]:
+        return {name: None for name in self.names}
+
+    def parse(self, out: str, status: int) -> dict[str, str | None]:
+        found: dict[str, str | None] = {name: None for name in self.names}
+        for line in out.splitlines():
+            parts = line.split("\t")
+            if len(parts) == 3 and parts[1].startswith("ii"):
+                found[parts[0].split(":")[0]] = parts[2]
+        return found
+
+
+@dataclass(frozen=True)
+class FileState:
+    sha256: str
+    mode: str  # "644"
+    owner: str
+    group: str
+    size: int
+    content: bytes | None  # None when larger than CONTENT_LIMIT
+
+    def text(self) -> str | None:
+        return self.content.decode("utf-8", "replace") if self.content is not None else None
+
+
+# Files a fresh Debian 12 server already has, that steps edit rather than create (previews keep their lines).
+FRESH_FILES = {
+    "/etc/hosts": "127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class FileInfo(Fact):
+    """A regular file's hash, mode, owner and (when small) content; None when absent."""
+
+    path: str
+
+    def fresh(self) -> FileState | None:
+        text = FRESH_FILES.get(self.path)
+        if text is None:
+            return None
+        data = text.encode()
+        return FileState(hashlib.sha256(data).hexdigest(), "644", "root", "root", len(data), data)
+
+    @property
+    def key(self) -> str:
+        return "file:" + self.path
+
+    def command(self) -> Command:
+        return sh('if [ -f "$1" ]; then stat -c "%a %U %G %s" "$1" && sha256sum < "$1" | cut -d" " -f1 && '
+                   'if [ "$(stat -c %s "$1")" -le "$2" ]; then base64 -w0 "$1"; echo; fi; else echo absent; fi',
+                   self.path, str(CONTENT_LIMIT))
+
+    def parse(self, out: str, status: int) -> FileState | None:
+        lines = out.splitlines()
+        if not lines or lines[0] == "absent" or len(lines) < 2:
+            return None
+        mode, owner, group, size = lines[0].split()
+        content = base64.b64decode(lines[2]) if len(lines) > 2 else None
+        return FileState(lines[1].strip(), mode, owner, group, int(size), content)
+
+
+@dataclass(frozen=True, eq=False)
+class PathInfo(Fact):
+    """Type, mode and owner of any path (directory, symlink target...), or None when absent."""
+
+    path: str
+
+    @property
+    def key(self) -> str:
+        return "path:" + self.path
+
+    def command(self) -> Command:
+        return sh('if [ -e "$1" ]; then stat -c "%F|%a|%U|%G" "$1"; else echo absent; fi', self.path)
+
+    def parse(self, out: str, status: int) -> dict[str, str] | None:
+        line = out.strip()
+        if line == "absent" or "|" not in line:
+            return None
+        kind, mode, owner, group = line.split("|")
+        return {"type": kind, "mode": mode, "owner": owner, "group": group}
+
+
+@dataclass(frozen=True, eq=False)
+class ServiceState(Fact):
+    unit: str
+
+    @property
+    def key(self) -> str:
+        return "service:" + self.unit
+
+    def command(self) -> Command:
+        return sh('systemctl is-active "$1"; systemctl is-enabled "$1" 2>/dev/null || echo absent', self.unit)
+
+    def fresh(self) -> dict[str, str]:
+        return {"active": "inactive", "enabled": "absent"}
+
+    def parse(self, out: str, status: int) -> dict[str, str]:
+        lines = out.split() + ["unknown", "unknown"]
+        return {"active": lines[0], "enabled": lines[1]}
+
+
+@dataclass(frozen=True)
+class UserState:
+    name: str
+    uid: int
+    gid: int
+    home: str
+    shell: str
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class UserInfo(Fact):
+    name: str
+
+    @property
+    def key(self) -> str:
+        return "user:" + self.name
+
+    def command(self) -> Command:
+        return sh('getent passwd "$1" && id -nG "$1" || echo absent', self.name)
+
+    def parse(self, out: str, status: int) -> UserState | None:
+        lines = out.splitlines()
+        if not lines or lines[0] == "absent" or len(lines) < 2:
+            return None
+        fields = lines[0].split(":")
+        return UserState(fields[0], int(fields[2]), int(fields[3]), fields[5], fields[6], tuple(lines[1].split()))
+
+
+@dataclass(frozen=True, eq=False)
+class CommandExists(Fact):
+    name: str
+
+    @property
+    def key(self) -> str:
+        return "command:" + self.name
+
+    def command(self) -> Command:
+        return sh('command -v "$1" >/dev/null 2>&1 && echo yes || echo no', self.name)
+
+    def fresh(self) -> bool:
+        return False
+
+    def parse(self, out: str, status: int) -> bool:
+        return out.strip() == "yes"
+
+
+class AptListsAge(Fact):
+    """Seconds since the package lists were last refreshed successfully (None = never, as far as we know).
+
+    The stamp is the one apt's own periodic job writes; our os_updates step touches it too.
+    """
+
+    key = "apt-lists-age"
+
+    def command(self) -> Command:
+        return sh('s=/var/lib/apt/periodic/update-success-stamp; '
+                   'if [ -e "$s" ]; then echo $(( $(date +%s) - $(stat -c %Y "$s") )); else echo never; fi')
+
+    def parse(self, out: str, status: int) -> int | None:
+        value = out.strip()
+        return int(value) if value.lstrip("-").isdigit() else None
+
+
+@dataclass(frozen=True, eq=False)
+class Upgradable(Fact):
+    """Packages an upgrade would change, per the current lists (a simulation: takes no lock, writes nothing)."""
+
+    mode: str = "upgrade"  # or "dist-upgrade"
+
+    @property
+    def key(self) -> str:
+        return "upgradable:" + self.mode
+
+    def command(self) -> Command:
+        return cmd("apt-get", "-s", "-o", "Debug::NoLocking=1", self.mode, Op("2>/dev/null"), Op("|"),
+                   "awk", "/^Inst /{print $2}")
+
+    def fresh(self) -> list[str]:
+        return []
+
+    def parse(self, out: str, status: int) -> list[str]:
+        return out.split()
+
+
+class Timezone(Fact):
+    key = "timezone"
+
+    def command(self) -> Command:
+        return sh('readlink /etc/localtime || echo none; cat /etc/timezone 2>/dev/null || echo none')
+
+    def fresh(self) -> dict[str, str | None]:
+        return {"localtime": "Etc/UTC", "timezone_file": "Etc/UTC"}
+
+    def parse(self, out: str, status: int) -> dict[str, str | None]:
+        lines = out.splitlines() + ["none", "none"]
+        link = re.sub(r"^.*?zoneinfo/", "", lines[0]) if lines[0] != "none" else None
+        return {"localtime": link, "timezone_file": None if lines[1] == "none" else lines[1].strip()}
+
+
+@dataclass(frozen=True, eq=False)
+class ZoneExists(Fact):
+    zone: str
+
+    @property
+    def key(self) -> str:
+        return "zone:" + self.zone
+
+    def command(self) -> Command:
+        return sh('[ -f "/usr/share/zoneinfo/$1" ] && echo yes || echo no', self.zone)
+
+    def fresh(self) -> bool:
+        return True
+
+    def parse(self, out: str, status: int) -> bool:
+        return out.strip() == "yes"
+
+
+class Hostname(Fact):
+    key = "hostname"
+
+    def command(self) -> Command:
+        return sh("cat /etc/hostname 2>/dev/null; hostname")
+
+    def fresh(self) -> dict[str, str]:
+        return {"file": "debian", "running": "debian"}
+
+    def parse(self, out: str, status: int) -> dict[str, str]:
+        lines = out.split() + ["", ""]
+        return {"file": lines[0], "running": lines[1]}
+
+
+class FactValues(Mapping[str, Any]):
+    """Gathered values by fact key; `values[fact]` reads naturally in a step's plan."""
+
+    def __init__(self, values: Mapping[str, Any] | None = None) -> None:
+        self._values: dict[str, Any] = dict(values or {})
+
+    def __getitem__(self, fact: Fact | str) -> Any:
+        return self._values[fact.key if isinstance(fact, Fact) else fact]
+
+    def __contains__(self, fact: object) -> bool:
+        return (fact.key if isinstance(fact, Fact) else fact) in self._values
+
+    def __iter__(self):  # noqa: ANN204
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def update(self, values: Mapping[str, Any]) -> None:
+        self._values.update(values)
+
+
+class FactGatherer:
+    """Asks many facts in one command and caches the answers until `invalidate()`."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.cache = FactValues()
+
+    def invalidate(self) -> None:
+        self.cache = FactValues()
+
+    async def gather(self, facts: Iterable[Fact]) -> FactValues:
+        wanted = {fact.key: fact for fact in facts if fact not in self.cache}
+        if wanted:
+            self.cache.update(await self._ask(list(wanted.values())))
+        return self.cache
+
+    async def _ask(self, facts: list[Fact]) -> dict[str, Any]:
+        parts = []
+        for index, fact in enumerate(facts):
+            parts.append(f"echo '{_MARK} {index}'; ( {fact.command().shell()} ) 2>/dev/null; "
+                         f"echo; echo \"{_MARK}-END {index} $?\"")
+        script = cmd(Op("; ".join(parts)), root=any(f.root for f in facts))
+        result = await self.transport.run(script, timeout=120)
+        outputs: dict[int, list[str]] = {}
+        statuses: dict[int, int] = {}
+        current: int | None = None
+        for line in result.stdout.splitlines():
+            if line.startswith(_MARK + "-END "):
+                _, index, status = line.split()
+                statuses[int(index)] = int(status)
+                current = None
+            elif line.startswith(_MARK + " "):
+                current = int(line.split()[1])
+                outputs[current] = []
+            elif current is not None:
+                outputs[current].append(line)
+        values = {}
+        for index, fact in enumerate(facts):
+            if index not in statuses:
+                raise TransportError(f"could not read facts from {self.transport.label}: "
+                                     f"{(result.stderr or result.stdout).strip()[-300:]}")
+            lines = outputs[index]
+            if lines and lines[-1] == "":
+                lines = lines[:-1]  # the separator echo
+            values[fact.key] = fact.parse("\n".join(lines), statuses[index])
+        return values

@@ -1,0 +1,87 @@
+"""Host-key trust: which keys a host may present, and what to do with one we have never seen.
+
+Why a store of our own beside ~/.ssh/known_hosts: keys the operator accepts in the wizard (trust on first
+use) are recorded without touching OpenSSH's file, and `sandbox down` can forget the keys it added.
+Both files are read; a key in either is trusted. A host that is known with *other* keys is a hard stop.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+from wizard.engine.fsutil import atomic_write_text
+
+
+class HostKeyError(Exception):
+    """The server's host key cannot be trusted; the message says why and what to do."""
+
+
+class HostKeyChanged(HostKeyError):
+    pass
+
+
+class HostKeyUnknown(HostKeyError):
+    pass
+
+
+def fingerprint_of(key_line: str) -> str:
+    """OpenSSH's SHA256 fingerprint of a public key line ("type base64 [comment]")."""
+    blob = base64.b64decode(key_line.split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def host_pattern(host: str, port: int) -> str:
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+def config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "deploy-wizard"
+
+
+class HostKeyStore:
+    """deploy-wizard's own known_hosts file, in OpenSSH format so `ssh -o UserKnownHostsFile=` can share it."""
+
+    def __init__(self, path: Path | None = None, openssh_files: list[Path] | None = None) -> None:
+        self.path = path or config_dir() / "known_hosts"
+        if openssh_files is None:
+            openssh_files = [Path(os.path.expanduser("~/.ssh/known_hosts"))]
+        self.openssh_files = openssh_files
+
+    def _lines(self) -> list[str]:
+        try:
+            return self.path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def add(self, host: str, port: int, key_line: str) -> None:
+        pattern = host_pattern(host, port)
+        key = " ".join(key_line.split()[:2])
+        lines = [ln for ln in self._lines() if ln.split(" ", 1)[0] != pattern or ln.split()[1:3] != key.split()]
+        lines.append(f"{pattern} {key}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path, "\n".join(lines) + "\n", mode=0o600)
+
+    def remove(self, host: str, port: int) -> None:
+        pattern = host_pattern(host, port)
+        lines = [ln for ln in self._lines() if ln.split(" ", 1)[0] != pattern]
+        if self.path.exists():
+            atomic_write_text(self.path, "\n".join(lines) + ("\n" if lines else ""), mode=0o600)
+
+    def trusted_keys(self, host: str, addr: str | None, port: int) -> list[object]:
+        """Every key either file trusts for this host (asyncssh SSHKey objects)."""
+        import asyncssh
+
+        keys: list[object] = []
+        for path in [self.path, *self.openssh_files]:
+            if not path.exists():
+                continue
+            try:
+                known = asyncssh.read_known_hosts(str(path))
+            except (ValueError, OSError):
+                continue  # an unreadable OpenSSH file must not make every host untrusted
+            keys.extend(known.match(host, addr or "", port)[0])
+        return keys

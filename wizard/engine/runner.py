@@ -1,0 +1,274 @@
+"""Plan and apply recipe steps against one host.
+
+Why a step is re-planned right before it runs, and again after: a plan made minutes ago (or for a fresh
+host) is only a proposal. Apply gathers the facts anew, runs what is still needed, then plans once more:
+when that shows nothing left, the step is proven converged; when it shows more (apt lists just refreshed
+reveal upgrades), those run too, up to `max_passes`, and a step that never converges is a failure, because
+a second run would not be a no-op.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from wizard.engine.events import (
+    ChangeDone,
+    ChangeStarted,
+    Event,
+    Notice,
+    OutputLine,
+    RunFinished,
+    RunStarted,
+    Sink,
+    StepFailed,
+    StepFinished,
+    StepNoop,
+    StepPlanned,
+    StepStarted,
+)
+from wizard.engine.facts import FactGatherer
+from wizard.engine.i18n import _
+from wizard.engine.step import (
+    Change,
+    Context,
+    Ok,
+    PlanError,
+    ProveLogin,
+    PutFile,
+    RunCommand,
+    Step,
+    StepSettings,
+    WaitForOperator,
+)
+from wizard.engine.transports.base import Transport, TransportError
+
+NOTICE_PREFIX = "deploy-wizard: "  # output lines our own scripts print to tell the operator something
+MAX_FACT_ROUNDS = 4
+
+BeforeChange = Callable[[str, Change], Awaitable[bool]]  # step-through: False skips nothing, it aborts
+AskOperator = Callable[[str, str], Awaitable[bool]]  # (step, message) -> done? ; False aborts the step
+OnFailure = Callable[[str, str], Awaitable[str]]  # (step, error) -> "retry" | "skip" | "abort"
+
+
+class StepError(Exception):
+    """A change failed; the message is the masked reason."""
+
+
+@dataclass
+class StepPlan:
+    step: str
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def noop(self) -> bool:
+        return not self.changes
+
+    def reason(self) -> str:
+        return "; ".join(self.notes) or _("nothing to do")
+
+    def to_dict(self) -> dict[str, object]:
+        return {"step": self.step, "changes": [change_dict(c) for c in self.changes], "notes": self.notes}
+
+
+def change_dict(change: Change) -> dict[str, object]:
+    data: dict[str, object] = {"why": change.why, "do": change.describe()}
+    if isinstance(change, PutFile):
+        data["diff"] = change.diff()
+    return data
+
+
+@dataclass
+class RunResult:
+    ok: bool
+    changes: int
+    changed_steps: list[str]
+    failed_step: str | None
+    error: str | None
+    seconds: float
+    round_trips: int
+    plans: list[StepPlan] = field(default_factory=list)
+    journal: str | None = None
+    skipped: list[str] = field(default_factory=list)  # failed steps the operator chose to skip
+
+
+Selected = list[tuple[Step, StepSettings]]
+
+
+class Runner:
+    def __init__(self, transport: Transport, selected: Selected, emit: Sink, *, max_passes: int = 3,
+                 before_change: BeforeChange | None = None, journal: str | None = None,
+                 ctx: Context | None = None, ask_operator: AskOperator | None = None,
+                 on_failure: OnFailure | None = None, resume: tuple[str, set[str]] | None = None) -> None:
+        self.resume = resume  # (journal, steps completed there): those are not run again
+        self.on_failure = on_failure
+        self.journal = journal
+        self.ctx = ctx or Context()
+        self.ask_operator = ask_operator
+        self.transport = transport
+        self.selected = selected
+        self.emit = emit
+        self.max_passes = max_passes
+        self.before_change = before_change
+        self.facts = FactGatherer(transport)
+
+    async def plan_step(self, step: Step, settings: StepSettings) -> StepPlan:
+        known = self.facts.cache
+        for _round in range(MAX_FACT_ROUNDS):
+            wanted = [f for f in step.facts(settings, known, self.ctx) if f not in known]
+            if not wanted:
+                break
+            known = await self.facts.gather(wanted)
+        plan = StepPlan(step.name)
+        for item in step.plan(settings, known, self.ctx):
+            if isinstance(item, Ok):
+                plan.notes.append(item.reason)
+            else:
+                plan.changes.append(item)
+        return plan
+
+    def _header(self, mode: str) -> None:
+        self.emit(RunStarted(host=self.transport.label, mode=mode, steps=[s.name for s, _ in self.selected]))
+
+    async def plan(self, mode: str = "plan") -> RunResult:
+        """Dry run: facts only, nothing written on the host. mode "check" = the same, read as drift."""
+        started = time.monotonic()
+        self._header(mode)
+        plans, error, failed = [], None, None
+        for index, (step, settings) in enumerate(self.selected):
+            self.emit(StepStarted(step=step.name, index=index, total=len(self.selected)))
+            t0, trips = time.monotonic(), self.transport.round_trips
+            try:
+                plan = await self.plan_step(step, settings)
+            except (PlanError, TransportError) as exc:
+                error, failed = str(exc), step.name
+                self.emit(StepFailed(step=step.name, error=error))
+                break
+            plans.append(plan)
+            self.emit(StepPlanned(step=step.name, changes=[change_dict(c) for c in plan.changes], notes=plan.notes))
+            if plan.noop:
+                self.emit(StepNoop(step=step.name, reason=plan.reason()))
+            self.emit(StepFinished(step=step.name, status="planned" if plan.changes else "ok",
+                                   changes=len(plan.changes), seconds=time.monotonic() - t0,
+                                   round_trips=self.transport.round_trips - trips))
+        total = sum(len(p.changes) for p in plans)
+        result = RunResult(ok=error is None, changes=total, changed_steps=[p.step for p in plans if p.changes],
+                           failed_step=failed, error=error, seconds=time.monotonic() - started,
+                           round_trips=self.transport.round_trips, plans=plans)
+        self._footer(result)
+        return result
+
+    def _footer(self, result: RunResult) -> None:
+        self.emit(RunFinished(ok=result.ok, changes=result.changes, changed_steps=result.changed_steps,
+                              seconds=result.seconds, round_trips=result.round_trips, journal=result.journal))
+
+    async def apply(self) -> RunResult:
+        started = time.monotonic()
+        self._header("apply")
+        total, changed, error, failed, skipped = 0, [], None, None, []
+        index = 0
+        while index < len(self.selected):
+            step, settings = self.selected[index]
+            self.emit(StepStarted(step=step.name, index=index, total=len(self.selected)))
+            t0, trips = time.monotonic(), self.transport.round_trips
+            if self.resume and step.name in self.resume[1]:
+                self.emit(StepNoop(step=step.name, reason=_("completed in the interrupted run ({journal})").format(
+                    journal=self.resume[0])))
+                self.emit(StepFinished(step=step.name, status="ok", changes=0, seconds=0.0, round_trips=0))
+                index += 1
+                continue
+            try:
+                count = await self.apply_step(step, settings)
+            except (StepError, PlanError, TransportError) as exc:
+                self.emit(StepFailed(step=step.name, error=str(exc)))
+                self.emit(StepFinished(step=step.name, status="failed", changes=0, seconds=time.monotonic() - t0,
+                                       round_trips=self.transport.round_trips - trips))
+                decision = await self.on_failure(step.name, str(exc)) if self.on_failure else "abort"
+                if decision == "retry":
+                    continue
+                if decision == "skip":
+                    skipped.append(step.name)
+                    index += 1
+                    continue
+                error, failed = str(exc), step.name
+                break
+            total += count
+            if count:
+                changed.append(step.name)
+            self.emit(StepFinished(step=step.name, status="changed" if count else "ok", changes=count,
+                                   seconds=time.monotonic() - t0, round_trips=self.transport.round_trips - trips))
+            index += 1
+        result = RunResult(ok=error is None and not skipped, changes=total, changed_steps=changed,
+                           failed_step=failed or (skipped[0] if skipped else None), error=error,
+                           seconds=time.monotonic() - started, round_trips=self.transport.round_trips,
+                           journal=self.journal, skipped=skipped)
+        self._footer(result)
+        return result
+
+    async def apply_step(self, step: Step, settings: StepSettings) -> int:
+        applied = 0
+        for attempt in range(self.max_passes + 1):
+            self.facts.invalidate()
+            plan = await self.plan_step(step, settings)
+            if plan.noop:
+                if attempt == 0:
+                    self.emit(StepNoop(step=step.name, reason=plan.reason()))
+                elif applied:
+                    for check in step.verify(settings, self.ctx):
+                        await self._execute(step.name, check)
+                return applied
+            if attempt == self.max_passes:
+                raise StepError(_("step did not converge: after {n} passes it still wants: {what}").format(
+                    n=self.max_passes, what="; ".join(c.describe() for c in plan.changes)))
+            for change in plan.changes:
+                if self.before_change is not None and not await self.before_change(step.name, change):
+                    raise StepError(_("stopped by the operator before: {what}").format(what=change.describe()))
+                await self._execute(step.name, change)
+                applied += 1
+        return applied
+
+    async def _execute(self, step: str, change: Change) -> None:
+        self.emit(ChangeStarted(step=step, why=change.why, description=change.describe()))
+        tail: list[str] = []
+
+        def on_output(stream: str, text: str) -> None:
+            tail.append(text)
+            del tail[:-20]
+            if text.startswith(NOTICE_PREFIX):
+                self.emit(Notice(step=step, text=text[len(NOTICE_PREFIX):]))
+            self.emit(OutputLine(step=step, stream=stream, text=text))
+
+        if isinstance(change, RunCommand):
+            result = await self.transport.run(change.command, on_output=on_output, timeout=change.timeout)
+            ok = result.exit_status in change.ok_codes
+        elif isinstance(change, PutFile):
+            result = await self.transport.put(change.content, change.path, mode=change.mode, owner=change.owner,
+                                              group=change.group, check=change.check, on_output=on_output)
+            ok = result.ok
+        elif isinstance(change, WaitForOperator):
+            if self.ask_operator is None or not await self.ask_operator(step, change.message):
+                raise StepError(_("waiting for the operator: {message}\nDo it, then run apply again.").format(
+                    message=change.message))
+            self.emit(ChangeDone(step=step, description=change.describe(), exit_status=0))
+            return
+        elif isinstance(change, ProveLogin):
+            error = await self.transport.probe_login(change.user)
+            if error:
+                raise StepError(_("a fresh SSH login{who} failed: {why}").format(
+                    who=f" ({change.user})" if change.user else "", why=error))
+            self.emit(ChangeDone(step=step, description=change.describe(), exit_status=0))
+            return
+        else:  # pragma: no cover - a new Change type must be taught to the runner
+            raise StepError(f"unknown change type {type(change).__name__}")
+        self.emit(ChangeDone(step=step, description=change.describe(), exit_status=result.exit_status))
+        if not ok:
+            detail = "\n".join(tail[-8:]).strip() or _("(no output)")
+            raise StepError(_("'{what}' failed with exit status {code}:\n{detail}").format(
+                what=change.describe(), code=result.exit_status, detail=detail))
+
+
+def collect(events: list[Event]) -> Sink:
+    """A sink that keeps events in a list (tests, summaries)."""
+    return events.append

@@ -1,0 +1,153 @@
+"""Event sinks for runs without the TUI: a readable console log, a JSON stream, and the run journal.
+
+Why the journal is flushed event by event: it is the record of what completed on the server. If the
+connection, the laptop or the wizard dies mid-step, the journal still says which steps finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from wizard.engine.events import (
+    ChangeStarted,
+    Event,
+    Notice,
+    OutputLine,
+    RunFinished,
+    RunStarted,
+    StepFailed,
+    StepFinished,
+    StepNoop,
+    StepPlanned,
+    StepStarted,
+)
+from wizard.engine.i18n import _
+
+
+def state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "deploy-wizard"
+
+
+class ConsoleSink:
+    """A line log that reads well in a terminal and in CI logs alike."""
+
+    def __init__(self, out: TextIO | None = None, show_output: bool = True, prefix: str = "") -> None:
+        self.out = out or sys.stdout
+        self.show_output = show_output
+        self.prefix = prefix  # "[host] " when several hosts share the terminal
+        self.mode = "apply"
+        self.color = self.out.isatty() and os.environ.get("NO_COLOR") is None
+
+    def _c(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+    def _print(self, text: str) -> None:
+        print(self.prefix + text, file=self.out, flush=True)
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.mode = event.mode
+            template = {"plan": _("Planning {n} steps on {host}"), "apply": _("Applying {n} steps on {host}"),
+                        "check": _("Checking {n} steps on {host}")}[event.mode]
+            self._print(self._c("1", template.format(n=len(event.steps), host=event.host)))
+        elif isinstance(event, StepStarted):
+            self._print(self._c("1;36", f"[{event.index + 1}/{event.total}] {event.step}"))
+        elif isinstance(event, StepPlanned):
+            for change in event.changes:
+                self._print("  " + self._c("33", "+ ") + str(change["why"]))
+                self._print("      " + self._c("2", str(change["do"])))
+                for line in str(change.get("diff") or "").splitlines():
+                    self._print("      " + line)
+        elif isinstance(event, ChangeStarted):
+            self._print("  " + self._c("33", "+ ") + event.why)
+            self._print("    " + self._c("2", "$ " + event.description))
+        elif isinstance(event, Notice):
+            self._print("  " + self._c("1;35", "! " + event.text))
+        elif isinstance(event, OutputLine):
+            if self.show_output and not event.text.startswith("deploy-wizard: "):
+                self._print("    " + self._c("2", "| " + event.text))
+        elif isinstance(event, StepNoop):
+            self._print("  " + self._c("32", "= " + _("nothing to do") + ": ") + event.reason)
+        elif isinstance(event, StepFailed):
+            self._print("  " + self._c("1;31", _("FAILED") + ": ") + event.error)
+        elif isinstance(event, StepFinished) and event.status in ("changed", "planned"):
+            label = (_("changed: {n}") if event.status == "changed" else
+                     _("differs: {n}") if self.mode == "check" else _("to change: {n}"))
+            self._print("  " + self._c("33", label.format(n=event.changes)) + f" ({event.seconds:.1f} s)")
+        elif isinstance(event, RunFinished):
+            status = self._c("1;32", _("OK")) if event.ok else self._c("1;31", _("FAILED"))
+            self._print(_("{status}: {n} changes ({steps}), {seconds} s, {trips} commands sent").format(
+                status=status, n=event.changes, steps=", ".join(event.changed_steps) or "-",
+                seconds=f"{event.seconds:.1f}", trips=event.round_trips))
+
+
+class JsonSink:
+    """One JSON object per event on stdout: for CI and other programs."""
+
+    def __init__(self, out: TextIO | None = None, host: str | None = None) -> None:
+        self.out = out or sys.stdout
+        self.host = host
+
+    def __call__(self, event: Event) -> None:
+        data = event.to_dict()
+        if self.host:
+            data["host"] = self.host
+        print(json.dumps(data, ensure_ascii=False), file=self.out, flush=True)
+
+
+class JournalSink:
+    """The run journal: JSONL, one event per line, on disk as it happens."""
+
+    def __init__(self, recipe_name: str, host: str, directory: Path | None = None) -> None:
+        directory = directory or state_dir() / "journal"
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000_000:09d}"
+        self.path = directory / f"{stamp}-{journal_name(recipe_name, host)}.jsonl"
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the run
+        os.chmod(self.path, 0o600)
+
+    def __call__(self, event: Event) -> None:
+        data = event.to_dict()
+        self._file.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self._file.flush()
+        if not isinstance(event, OutputLine):  # fsync on milestones, not on every apt line
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def journal_name(recipe_name: str, host: str) -> str:
+    return f"{recipe_name}-" + "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in host)
+
+
+def unfinished_run(recipe_name: str, host: str, directory: Path | None = None) -> tuple[Path, set[str]] | None:
+    """The newest journal of this recipe on this host, if that run did not finish well, with its completed steps.
+
+    A journal line is only written once the step it reports has finished, so "completed" is never a guess.
+    """
+    directory = directory or state_dir() / "journal"
+    runs = sorted(directory.glob(f"*-{journal_name(recipe_name, host)}.jsonl"))
+    for path in reversed(runs):
+        try:
+            entries = read_journal(path)
+        except (OSError, ValueError):
+            continue
+        if not entries or entries[0].get("mode") != "apply":
+            continue
+        if any(e["event"] == "run_finished" and e.get("ok") for e in entries):
+            return None  # the last apply finished: nothing to resume
+        done = {str(e["step"]) for e in entries
+                if e["event"] == "step_finished" and e.get("status") in ("ok", "changed")}
+        return path, done
+    return None
+
+
+def read_journal(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]

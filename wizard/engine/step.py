@@ -1,0 +1,214 @@
+"""What a recipe step is: settings, the facts it reads, and the changes it still needs.
+
+Why plan() is a pure function of (settings, facts): the same code gives the dry-run plan, the idempotent
+apply (re-planned right before executing), the drift check, and data-driven unit tests that feed fact sets
+of Debian and Ubuntu hosts without any server.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from wizard.engine.commands import Command, Secret
+from wizard.engine.facts import Fact, FactValues, FileState
+from wizard.engine.i18n import _
+
+
+class PlanError(Exception):
+    """The host cannot reach the wanted state as asked (e.g. an unknown time zone); said before any change."""
+
+
+class StepSettings(BaseModel):
+    """Base of every step's settings: unknown keys are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+@dataclass
+class Change:
+    """Something the step still has to do. `why` is one line for people (plans, journals, teaching)."""
+
+    why: str
+    # For exports (shell, Ansible), which cannot re-run the fact-driven plan: a test that succeeds when this
+    # change is already in place, so a replay skips it and a second replay changes nothing.
+    skip_if: Command | None = field(default=None, kw_only=True)
+    # Only needed because an earlier change of the same step happened (a reload after a config write).
+    after_change: bool = field(default=False, kw_only=True)
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass
+class RunCommand(Change):
+    command: Command
+    ok_codes: tuple[int, ...] = (0,)
+    timeout: float | None = None
+
+    def describe(self) -> str:
+        return self.command.summary()
+
+
+@dataclass
+class PutFile(Change):
+    path: str
+    content: bytes
+    mode: str = "0644"
+    owner: str = "root"
+    group: str = "root"
+    old: FileState | None = None
+    secret: bool = False  # content holds a secret: never shown, diffed or journaled
+    check: Command | None = None  # validate after writing (nginx -t, sshd -t); on failure the old file returns
+    source: Secret | None = None  # the content as text and secrets, when it holds any (exports rebuild it)
+
+    def describe(self) -> str:
+        text = f"write {self.path} (mode {self.mode}, {self.owner}:{self.group}, {len(self.content)} bytes)"
+        return text + (f", then check: {self.check.summary()}" if self.check else "")
+
+    def diff(self) -> str:
+        if self.secret:
+            return f"(contents of {self.path} hidden: it holds a secret)"
+        old = self.old.text() if self.old and self.old.content is not None else ""
+        new = self.content.decode("utf-8", "replace")
+        lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                     fromfile=f"{self.path} (now)" if self.old else "/dev/null",
+                                     tofile=f"{self.path} (planned)")
+        return "".join(lines)
+
+
+@dataclass
+class WaitForOperator(Change):
+    """Something only a person can do (add a deploy key to the git host); the run pauses until they confirm."""
+
+    message: str
+
+    def describe(self) -> str:
+        return self.message
+
+
+@dataclass
+class ProveLogin(Change):
+    """Open a NEW SSH connection (optionally as another user) and run `true`: proof before a risky change
+    (disabling password logins) or right after one (enabling the firewall), while a revert is still armed."""
+
+    user: str | None = None
+
+    def describe(self) -> str:
+        return f"prove a fresh SSH login{' as ' + self.user if self.user else ''} works"
+
+
+@dataclass
+class Ok:
+    """A check that passed: the reason a step has nothing to do (shown as its no-op reason)."""
+
+    reason: str
+
+
+@dataclass
+class Teaching:
+    """What the wizard tells a learner about a step (message ids, translated by wizard.engine.i18n)."""
+
+    why: str
+    verify: list[str] = field(default_factory=list)  # commands to run by hand to check the result
+    troubleshoot: list[tuple[str, str]] = field(default_factory=list)  # (symptom, fix)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a step may know beyond its own settings: the app, its user, the connection, the other steps.
+
+    The paths here are the one server layout every step agrees on (/srv/<app>/releases, current, venv,
+    shared/...): code outside /home, so nginx never meets the 403-from-a-home-directory trap.
+    """
+
+    app: str = "app"
+    user: str = "deploy"
+    ssh_port: int = 22
+    others: Mapping[str, StepSettings] = field(default_factory=dict)
+    secrets: Callable[[str, str], Secret] | None = None  # (reference, label) -> resolved value
+
+    def settings(self, step: str) -> StepSettings | None:
+        return self.others.get(step)
+
+    def secret(self, ref: str, label: str) -> Secret:
+        if self.secrets is None:
+            raise PlanError(f"{label} needs a secret ({ref}) but none can be resolved here")
+        return self.secrets(ref, label)
+
+    @property
+    def base(self) -> str:
+        return f"/srv/{self.app}"
+
+    @property
+    def releases(self) -> str:
+        return f"{self.base}/releases"
+
+    @property
+    def current(self) -> str:
+        return f"{self.base}/current"
+
+    @property
+    def venv(self) -> str:
+        return f"{self.base}/venv"
+
+    @property
+    def shared(self) -> str:
+        return f"{self.base}/shared"
+
+    @property
+    def env_dir(self) -> str:
+        return f"{self.shared}/env"
+
+    @property
+    def state_dir(self) -> str:
+        return f"{self.shared}/state"
+
+    @property
+    def socket(self) -> str:
+        return f"/run/{self.app}/gunicorn.sock"
+
+
+class Step(ABC):
+    name: ClassVar[str]  # the key under `steps:` in the recipe file
+    title: ClassVar[str]  # message id
+    Settings: ClassVar[type[StepSettings]]
+    teaching: ClassVar[Teaching]
+
+    def facts(self, settings: StepSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
+        """Facts needed to plan. Called again with what is known until nothing new is asked."""
+        return ()
+
+    @abstractmethod
+    def plan(self, settings: StepSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]: ...
+
+    def verify(self, settings: StepSettings, ctx: Context) -> list[RunCommand]:
+        """Checks run after the step changed something (a health check); a failing one fails the step."""
+        return []
+
+
+def file_change(why: str, path: str, content: str | bytes | Secret, old: FileState | None, *, mode: str = "0644",
+                owner: str = "root", group: str = "root", check: Command | None = None) -> Iterator[Change | Ok]:
+    """Yield a PutFile when content or metadata differ, else an Ok: the hash comparison every step shares.
+
+    Content given as a Secret (Secret.join of text and secrets) is never shown, and exports rebuild it from
+    their own environment. `check` validates the written file on the server (nginx -t, sshd -t...); a failing
+    check puts the old file back.
+    """
+    source = content if isinstance(content, Secret) else None
+    if source is not None:
+        content = source.reveal()
+    data = content.encode() if isinstance(content, str) else content
+    wanted_mode = mode.lstrip("0") or "0"
+    if (old is not None and old.sha256 == hashlib.sha256(data).hexdigest() and old.mode == wanted_mode
+            and old.owner == owner and old.group == group):
+        yield Ok(_("{path} is up to date").format(path=path))
+        return
+    yield PutFile(why, path, data, mode=mode, owner=owner, group=group, old=old, secret=source is not None,
+                  check=check, source=source)

@@ -1,0 +1,165 @@
+"""What every transport offers the runner, and the privilege logic they share.
+
+Why the sudo logic lives here: whether a command needs `sudo -n`, `sudo -S` with a password on stdin, or
+`runuser`, depends only on who we logged in as and what the command asks for, not on how bytes travel.
+The password is asked once (through a callback the UI provides), kept in memory, fed on stdin, never logged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from wizard.engine.commands import Command, Masker, Secret, cmd, quote
+
+OutputCallback = Callable[[str, str], None]  # (stream "stdout"|"stderr", line without newline)
+PasswordCallback = Callable[[str], Awaitable[str | None]]  # prompt -> password, or None to give up
+BACKUP_DIR = "/var/backups/deploy-wizard"
+
+
+class TransportError(Exception):
+    """The target could not be reached or refused us; the message is for the operator."""
+
+
+class CommandTimeout(TransportError):
+    pass
+
+
+class SudoError(TransportError):
+    pass
+
+
+@dataclass
+class Result:
+    exit_status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+
+class Transport(ABC):
+    """One connection to one host. `round_trips` counts commands sent, for the benchmark and the plan view."""
+
+    label: str = "target"
+
+    def __init__(self, *, password_callback: PasswordCallback | None = None, masker: Masker | None = None,
+                 command_timeout: float = 1800, password_attempts: int = 3) -> None:
+        self.password_callback = password_callback
+        self.password_attempts = password_attempts  # 1 when the password comes from the recipe: no point retrying
+        self.masker = masker or Masker()
+        self.command_timeout = command_timeout
+        self.round_trips = 0
+        self.login_user = ""
+        self.is_root = False
+        self.sudo_mode = "none"  # none | nopasswd | password | missing
+        self._sudo_password: Secret | None = None
+
+    # -- implemented by each transport ------------------------------------------------------------
+    @abstractmethod
+    async def _exec(self, command_line: str, stdin: str | None, on_output: OutputCallback | None,
+                    timeout: float) -> Result: ...
+
+    @abstractmethod
+    async def _upload_temp(self, content: bytes) -> str:
+        """Copy bytes to a fresh private temp file on the target (as the login user); return its path."""
+
+    async def _open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    # -- shared ------------------------------------------------------------------------------------
+    async def connect(self) -> None:
+        await self._open()
+        probe = ("id -un; id -u; if command -v sudo >/dev/null 2>&1; then "
+                 "sudo -n true 2>/dev/null && echo nopasswd || echo password; else echo missing; fi")
+        result = await self._exec(probe, None, None, 60)
+        self.round_trips += 1
+        lines = result.stdout.split()
+        if len(lines) < 3:
+            raise TransportError(f"unexpected answer from {self.label}: {result.stdout!r} {result.stderr!r}")
+        self.login_user, uid, self.sudo_mode = lines[0], lines[1], lines[2]
+        self.is_root = uid == "0"
+
+    async def _ensure_sudo_password(self) -> Secret:
+        if self._sudo_password is not None:
+            return self._sudo_password
+        if self.sudo_mode == "missing":
+            raise SudoError(f"{self.login_user}@{self.label} is not root and sudo is not installed; "
+                            "log in as root or install sudo.")
+        if self.password_callback is None:
+            raise SudoError(f"sudo on {self.label} needs a password for {self.login_user}; none can be asked here "
+                            "(set target.sudo_password in the recipe, e.g. env:SUDO_PASSWORD).")
+        for attempt in range(self.password_attempts):
+            prompt = f"sudo password for {self.login_user}@{self.label}" + (" (try again)" if attempt else "")
+            password = await self.password_callback(prompt)
+            if password is None:
+                break
+            check = await self._exec("sudo -S -p '' -k -v", password + "\n", None, 30)
+            self.round_trips += 1
+            if check.ok:
+                self._sudo_password = Secret("sudo password", password)
+                self.masker.add(self._sudo_password)
+                return self._sudo_password
+        raise SudoError(f"sudo on {self.label} refused the password for {self.login_user}.")
+
+    async def wrap(self, command: Command) -> tuple[str, str | None]:
+        """The command line to send and the stdin to feed, with privileges arranged."""
+        script = command.shell()
+        stdin = command.stdin_text()
+        target_user = command.user if command.user and command.user != self.login_user else None
+        if target_user is None and (not command.root or self.is_root):
+            return script, stdin
+        if self.is_root:  # root switching to another user: runuser needs no sudo package
+            return f"runuser -u {quote(target_user or 'root')} -- sh -c {quote(script)}", stdin
+        as_user = f"-u {quote(target_user)} " if target_user else ""
+        if self.sudo_mode == "nopasswd":
+            return f"sudo -n {as_user}-- sh -c {quote(script)}", stdin
+        password = await self._ensure_sudo_password()
+        return f"sudo -S -p '' {as_user}-- sh -c {quote(script)}", password.reveal() + "\n" + (stdin or "")
+
+    async def run(self, command: Command, *, on_output: OutputCallback | None = None,
+                  timeout: float | None = None) -> Result:
+        for secret in command.secrets():  # whatever the command carries must never echo back unmasked
+            self.masker.add(secret)
+        line, stdin = await self.wrap(command)
+        self.round_trips += 1
+        masked_output = None
+        if on_output is not None:
+            def masked_output(stream: str, text: str) -> None:
+                on_output(stream, self.masker(text))
+        result = await self._exec(line, stdin, masked_output, timeout or self.command_timeout)
+        return Result(result.exit_status, self.masker(result.stdout), self.masker(result.stderr))
+
+    async def put(self, content: bytes, path: str, *, mode: str = "0644", owner: str = "root",
+                  group: str = "root", check: Command | None = None,
+                  on_output: OutputCallback | None = None) -> Result:
+        """Replace `path` atomically, keeping a backup of the old file under BACKUP_DIR.
+
+        With `check` (nginx -t, sshd -t, systemd-analyze verify), the check runs once the new file is in
+        place; when it fails, the previous file is put back (or the new one removed) and the result fails.
+        """
+        tmp = await self._upload_temp(content)
+        backup = BACKUP_DIR + "/" + path.strip("/").replace("/", "%") + ".bak"
+        staged = f"{path}.dw-{uuid.uuid4().hex[:8]}"
+        # A constant script; every value arrives as a positional argument, so nothing needs escaping.
+        script = ('set -e; trap \'rm -f "$1" "$4"\' EXIT; mkdir -p -m 0700 "$5"; had=0; '
+                  'if [ -e "$2" ]; then cp -a "$2" "$3"; had=1; else mkdir -p "${2%/*}"; fi; '
+                  'install -m "$6" -o "$7" -g "$8" "$1" "$4"; mv -f "$4" "$2"; '
+                  'if [ -n "$9" ] && ! sh -c "$9"; then '
+                  '  if [ "$had" = 1 ]; then cp -a "$3" "$2"; else rm -f "$2"; fi; '
+                  '  echo "deploy-wizard: the check failed; the previous $2 was put back" >&2; exit 1; fi')
+        install = cmd("sh", "-c", script, "sh", tmp, path, backup, staged, BACKUP_DIR, mode, owner, group,
+                      check.shell() if check else "")
+        return await self.run(install, on_output=on_output)
+
+    async def probe_login(self, user: str | None = None) -> str | None:
+        """Open a new, separate login (as `user`, default the same) and run `true`; None = it worked."""
+        return None
+

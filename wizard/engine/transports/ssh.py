@@ -1,0 +1,189 @@
+"""The SSH transport: one asyncssh connection per host, a channel per command, SFTP for file content.
+
+Host keys are never ignored. A key the recipe pins must match; a key in ~/.ssh/known_hosts or our own store
+is trusted; a host known with other keys is a hard stop; a host never seen goes to the trust-on-first-use
+callback with the SHA256 fingerprint, and only a yes from there records it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncssh
+from asyncssh.public_key import get_default_certificate_algs, get_default_public_key_algs
+
+from wizard.engine.hostkeys import HostKeyChanged, HostKeyStore, HostKeyUnknown, fingerprint_of, host_pattern
+from wizard.engine.transports.base import CommandTimeout, OutputCallback, Result, Transport, TransportError
+
+_ED25519_FIRST = ["ssh-ed25519"] + [
+    alg.decode() for alg in (*get_default_certificate_algs(), *get_default_public_key_algs()) if alg != b"ssh-ed25519"
+]
+TrustCallback = Callable[[str, int, str], Awaitable[bool]]  # host, port, fingerprint -> trust?
+
+
+@dataclass
+class SSHTarget:
+    host: str
+    port: int = 22
+    user: str | None = None
+    key: str | None = None  # a private key file; None = ssh-agent and ~/.ssh defaults
+    host_key: str | None = None  # pinned "SHA256:..." fingerprint
+    connect_timeout: float = 15
+
+
+class _Client(asyncssh.SSHClient):
+    """Remembers the key the server presented, so the caller can tell 'unknown' from 'changed'."""
+
+    def __init__(self, pinned: str | None) -> None:
+        self.pinned = pinned
+        self.presented: str | None = None
+
+    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        self.presented = key.export_public_key("openssh").decode().strip()
+        return bool(self.pinned) and fingerprint_of(self.presented) == self.pinned
+
+
+class SSHTransport(Transport):
+    def __init__(self, target: SSHTarget, *, trust_callback: TrustCallback | None = None,
+                 store: HostKeyStore | None = None, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.target = target
+        self.label = target.host
+        self.trust_callback = trust_callback
+        self.store = store or HostKeyStore()
+        self.conn: asyncssh.SSHClientConnection | None = None
+
+    def _known_hosts(self, host: str, addr: str, port: int) -> tuple[list[object], list[object], list[object]]:
+        if self.target.host_key:  # a pin overrides the files: only that fingerprint is accepted
+            return [], [], []
+        return self.store.trusted_keys(host, addr, port), [], []
+
+    async def _attempt(self) -> tuple[asyncssh.SSHClientConnection | None, _Client]:
+        client = _Client(self.target.host_key)
+        options: dict[str, object] = {
+            "port": self.target.port,
+            "known_hosts": self._known_hosts,
+            "client_factory": lambda: client,
+            "connect_timeout": self.target.connect_timeout,
+            "keepalive_interval": 30,
+        }
+        if self.target.host_key or not self.store.trusted_keys(self.target.host, self.target.host, self.target.port):
+            # Nothing on record to match: ask for the ed25519 key first, the one operators are told to compare
+            # (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) and pin. With keys on record, asyncssh
+            # asks for exactly their types, so a host known by its RSA key is not mistaken for a changed one.
+            options["server_host_key_algs"] = _ED25519_FIRST
+        if self.target.user:
+            options["username"] = self.target.user
+        if self.target.key:
+            options["client_keys"] = [os.path.expanduser(self.target.key)]
+        try:
+            return await asyncssh.connect(self.target.host, **options), client
+        except asyncssh.HostKeyNotVerifiable:
+            if client.presented is None:
+                raise
+            return None, client
+
+    async def _open(self) -> None:
+        host, port = self.target.host, self.target.port
+        try:
+            conn, client = await self._attempt()
+            if conn is None:
+                fingerprint = fingerprint_of(client.presented or "")
+                if self.target.host_key:
+                    raise HostKeyChanged(
+                        f"{host_pattern(host, port)} presented host key {fingerprint}, but the recipe pins "
+                        f"{self.target.host_key}. Stopped: this may be a different server or an attack. If the "
+                        "server was really reinstalled, update target.host_key in the recipe.")
+                if self.store.trusted_keys(host, host, port):
+                    raise HostKeyChanged(
+                        f"HOST KEY CHANGED for {host_pattern(host, port)}: it now presents {fingerprint}, which does "
+                        f"not match the key on record ({self.store.path} or ~/.ssh/known_hosts). Stopped. If the "
+                        "server was reinstalled, remove the old key (ssh-keygen -R) and connect again.")
+                if self.trust_callback is None or not await self.trust_callback(host, port, fingerprint):
+                    raise HostKeyUnknown(
+                        f"{host_pattern(host, port)} is not a known host; its key is {fingerprint}. Pin it with "
+                        f"target.host_key: {fingerprint} in the recipe (after checking it on the server with "
+                        "`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), or confirm it interactively.")
+                self.store.add(host, port, client.presented or "")
+                conn, client = await self._attempt()
+                if conn is None:
+                    raise TransportError(f"{host} changed its host key during the connection; stopped.")
+        except (HostKeyChanged, HostKeyUnknown, TransportError):
+            raise
+        except asyncssh.PermissionDenied as exc:
+            raise TransportError(
+                f"SSH login to {self.target.user or 'the default user'}@{host}:{port} was refused ({exc.reason}). "
+                "Check the user name and that your key is in the server's authorized_keys.") from None
+        except (TimeoutError, OSError, asyncssh.Error) as exc:
+            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+            raise TransportError(f"cannot connect to {host}:{port}: {reason}") from None
+        self.conn = conn
+
+    async def probe_login(self, user: str | None = None) -> str | None:
+        from dataclasses import replace
+
+        target = replace(self.target, user=user or self.target.user or self.login_user)
+        probe = SSHTransport(target, store=self.store)
+        try:
+            await probe._open()
+            result = await probe._exec("true", None, None, 30)
+            return None if result.ok else f"exit status {result.exit_status}"
+        except Exception as exc:  # noqa: BLE001 - any failure to log in is the answer we report
+            return str(exc) or type(exc).__name__
+        finally:
+            await probe.close()
+
+    async def _exec(self, command_line: str, stdin: str | None, on_output: OutputCallback | None,
+                    timeout: float) -> Result:
+        assert self.conn is not None, "connect() first"
+        try:
+            process = await self.conn.create_process(command_line, encoding="utf-8", errors="replace")
+        except (asyncssh.Error, OSError) as exc:
+            raise TransportError(f"lost the connection to {self.label}: {exc}") from None
+        if stdin:
+            process.stdin.write(stdin)
+        process.stdin.write_eof()
+        collected: dict[str, list[str]] = {"stdout": [], "stderr": []}
+
+        async def pump(stream: asyncssh.SSHReader[str], name: str) -> None:
+            async for line in stream:
+                if not line:  # EOF marker; a real empty line is "\n"
+                    continue
+                text = line.rstrip("\n")
+                collected[name].append(text)
+                if on_output is not None:
+                    on_output(name, text)
+
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(pump(process.stdout, "stdout"), pump(process.stderr, "stderr"), process.wait()),
+                timeout,
+            )
+        except TimeoutError:
+            process.close()
+            raise CommandTimeout(f"command timed out after {timeout:.0f} s on {self.label}") from None
+        except (asyncssh.Error, OSError, asyncio.IncompleteReadError) as exc:
+            raise TransportError(f"lost the connection to {self.label}: {exc}") from None
+        status = process.exit_status
+        if status is None:  # killed by a signal, or the channel closed under us
+            status = 255
+        return Result(status, "\n".join(collected["stdout"]), "\n".join(collected["stderr"]))
+
+    async def _upload_temp(self, content: bytes) -> str:
+        assert self.conn is not None, "connect() first"
+        path = f"/tmp/.deploy-wizard-{uuid.uuid4().hex}"
+        async with self.conn.start_sftp_client() as sftp:
+            async with sftp.open(path, "wb", asyncssh.SFTPAttrs(permissions=0o600)) as handle:
+                await handle.write(content)
+        return path
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            await self.conn.wait_closed()
+            self.conn = None
+
