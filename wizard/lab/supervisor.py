@@ -26,6 +26,7 @@ def _configure_host_end(name: str, host_ip: str) -> None:
 
 
 def supervise(name: str, run: Path, host_ip: str) -> int:
+    """Restart nspawn after a guest reboot (exit 133) so the sandbox survives it; stop on other exits or at `down`."""
     while True:
         proc = subprocess.Popen(
             ["systemd-nspawn", "--boot", "--quiet", "--register=no", "--keep-unit", f"--machine={name}",
