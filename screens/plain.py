@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from recipes import STEPS
+from wizard.app import registry
 from wizard.app.draft import Draft
 from wizard.app.recipefile import APP_NAME, Target
 from wizard.engine.i18n import _
@@ -95,7 +95,7 @@ def interview(asker: Asker, draft: Draft) -> Draft:
 
     draft.name = asker.text(_("Short name of the app (directories, services, journals)"), draft.name, name_check)
     ask_model(asker, Target, draft.target)
-    for step in STEPS:
+    for step in registry.steps():
         include = asker.confirm(_("Include the step: {title}?").format(title=_(step.title)),
                                 step.name in draft.enabled)
         if include:

@@ -10,9 +10,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static, Switch, TabbedContent, TabPane
 
-from recipes import BY_NAME
 from screens.form import SettingsForm
 from screens.title_bar import TitleBar
+from wizard.app import registry
 from wizard.app.preview import preview
 from wizard.app.recipefile import RecipeError
 from wizard.engine.i18n import _
@@ -37,7 +37,7 @@ class StepScreen(Screen[None]):
         with Horizontal(classes="columns"):
             with VerticalScroll(classes="form"):
                 for name in self.STEPS:
-                    step = BY_NAME[name]
+                    step = registry.step(name)
                     yield Static(_(step.title), classes="section-title")
                     with Horizontal(classes="status"):
                         yield Switch(value=name in self.draft.enabled, id=f"use-{name}")
@@ -69,19 +69,20 @@ class StepScreen(Screen[None]):
         return text.replace("APP", self.draft.name).replace("DOMAIN", domain)
 
     def _why(self) -> str:
-        return "\n\n".join(f"[b]{_(BY_NAME[n].title)}[/b]\n{_(BY_NAME[n].teaching.why)}" for n in self.STEPS)
+        steps = [registry.step(name) for name in self.STEPS]
+        return "\n\n".join(f"[b]{_(step.title)}[/b]\n{_(step.teaching.why)}" for step in steps)
 
     def _verify(self) -> str:
         parts = []
         for name in self.STEPS:
-            commands = "\n".join(f"  $ {self._fill(c)}" for c in BY_NAME[name].teaching.verify)
-            parts.append(f"{_(BY_NAME[name].title)}\n{commands}")
+            commands = "\n".join(f"  $ {self._fill(c)}" for c in registry.step(name).teaching.verify)
+            parts.append(f"{_(registry.step(name).title)}\n{commands}")
         return "\n\n".join(parts)
 
     def _troubleshoot(self) -> str:
         parts = []
         for name in self.STEPS:
-            for symptom, fix in BY_NAME[name].teaching.troubleshoot:
+            for symptom, fix in registry.step(name).teaching.troubleshoot:
                 parts.append(f"» {self._fill(_(symptom))}\n  {self._fill(_(fix))}")
         return "\n\n".join(parts)
 
@@ -93,7 +94,7 @@ class StepScreen(Screen[None]):
         except RecipeError:  # an incomplete draft still previews, with the app name it has
             ctx = Context(app=self.draft.name)
         for name in self.STEPS:
-            step = BY_NAME[name]
+            step = registry.step(name)
             lines.append(f"== {_(step.title)}")
             if name not in self.draft.enabled:
                 lines.append("  " + _("(not included)"))

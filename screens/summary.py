@@ -31,7 +31,7 @@ class SummaryScreen(Screen[None]):
         yield Footer()
 
     def _text(self) -> str:
-        from recipes import BY_NAME
+        from wizard.app import registry
 
         lines = []
         if self.error:
@@ -51,7 +51,7 @@ class SummaryScreen(Screen[None]):
         lines.append("")
         lines.append(_("How to check:"))
         for step, _settings in self.recipe.selected():
-            for command in BY_NAME[step.name].teaching.verify[:2]:
+            for command in registry.step(step.name).teaching.verify[:2]:
                 lines.append(f"  $ {command.replace('APP', self.recipe.name)}")
         lines.append("")
         lines.append(_("Next: run the same recipe again to see that nothing changes; keep the recipe in git."))

@@ -9,12 +9,12 @@ import os
 
 import pytest
 
-from recipes import BY_NAME
 from recipes.app_server.step import unit_values
 from recipes.monitoring.step import MonitoringSettings
 from recipes.nginx.step import cert_dir, render_site
 from recipes.shared.templating import render
 from tests.conftest import ROOT
+from wizard.app import registry
 from wizard.app.recipefile import load
 from wizard.engine.facts import FactValues, FileState
 
@@ -29,7 +29,7 @@ def rendered() -> dict[str, str]:
     without_cert = FactValues({"file:" + cert: None})
     with_cert = FactValues({"file:" + cert: FileState("x", "644", "root", "root", 1, b"x")})
     monitoring: MonitoringSettings = steps.monitoring
-    health = BY_NAME["monitoring"]._health_url(ctx)  # type: ignore[attr-defined]
+    health = registry.step("monitoring")._health_url(ctx)  # type: ignore[attr-defined]
     files = {
         "nginx-site-http.conf": render_site(ctx, steps.nginx, without_cert),
         "nginx-site-https.conf": render_site(ctx, steps.nginx, with_cert),

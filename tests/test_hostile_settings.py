@@ -7,8 +7,8 @@ import shlex
 import pytest
 from pydantic import ValidationError
 
-from recipes import STEPS
 from tests.conftest import HOSTILE
+from wizard.app import registry
 from wizard.app.recipefile import Target
 
 
@@ -24,12 +24,13 @@ def text_fields(model: type) -> list[tuple[str, bool]]:
     return found
 
 
-CASES = [(step.name, field, is_list, value) for step in STEPS for field, is_list in text_fields(step.Settings)
+CASES = [(step.name, field, is_list, value) for step in registry.steps()
+         for field, is_list in text_fields(step.Settings)
          for value in HOSTILE]
 
 
 def test_every_step_has_text_fields_under_test() -> None:
-    assert {c[0] for c in CASES} == {s.name for s in STEPS}
+    assert {c[0] for c in CASES} == {s.name for s in registry.steps()}
 
 
 # Command lines the operator writes (migrations, collectstatic) are legitimately several words. They may be
@@ -40,7 +41,7 @@ SHELL_SYNTAX = set(";&|`$<>\n\r\0")
 
 @pytest.mark.parametrize(("step", "field", "is_list", "value"), CASES)
 def test_hostile_value_is_refused(step: str, field: str, is_list: bool, value: str) -> None:
-    settings = next(s for s in STEPS if s.name == step).Settings
+    settings = next(s for s in registry.steps() if s.name == step).Settings
     data = {field: [value] if is_list else value}
     if (step, field) in COMMAND_FIELDS:
         try:

@@ -9,8 +9,8 @@ import string
 import subprocess
 import sys
 
-from recipes import STEPS
 from tests.conftest import ROOT
+from wizard.app import registry
 from wizard.app.recipefile import Target
 from wizard.engine import i18n
 
@@ -25,7 +25,7 @@ def message_ids() -> set[str]:
                 if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_"
                         and node.args and isinstance(node.args[0], ast.Constant)):
                     ids.add(node.args[0].value)
-    for step in STEPS:  # texts shown through _() at display time
+    for step in registry.steps():  # texts shown through _() at display time
         ids |= {step.title, step.teaching.why}
         ids |= {text for pair in step.teaching.troubleshoot for text in pair}
         ids |= {f.description for f in step.Settings.model_fields.values() if f.description}

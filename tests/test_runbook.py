@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
-from recipes import BY_NAME
 from tests.conftest import ROOT
+from wizard.app import registry
 from wizard.app.recipefile import load
 from wizard.app.runbook import runbook
 from wizard.engine import i18n
@@ -19,7 +19,7 @@ def test_runbook_covers_every_step_with_its_commands() -> None:
     text = runbook(load(EXAMPLE), "examples/flask-app.yaml")
     recipe = load(EXAMPLE)
     for number, (step, _settings) in enumerate(recipe.selected(), start=1):
-        assert f"## {number}. {BY_NAME[step.name].title}" in text
+        assert f"## {number}. {registry.step(step.name).title}" in text
     assert "apt-get -y install postgresql" in text and "create role demo login password '***'" in text
     assert "server_name demo.example.test;" in text  # the nginx site, in full
     assert "127.0.0.1\tlocalhost" in text  # edited files keep their existing lines

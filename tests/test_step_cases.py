@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from recipes import BY_NAME
+from wizard.app import registry
 from wizard.engine.commands import Secret
 from wizard.engine.facts import FactValues, FileState, UserState
 from wizard.engine.step import Change, Context, Ok, PlanError, PutFile, WaitForOperator
@@ -59,17 +59,18 @@ def describe(change: Change) -> str:
 
 def context(case: dict[str, Any]) -> Context:
     spec = case.get("context") or {}
-    others = {name: BY_NAME[name].Settings.model_validate(values)
+    others = {name: registry.step(name).Settings.model_validate(values)
               for name, values in (spec.get("others") or {}).items()}
     secrets = spec.get("secrets") or {}
     return Context(app=spec.get("app", "app"), user=spec.get("user", "deploy"), ssh_port=spec.get("ssh_port", 22),
-                   others=others, secrets=lambda ref, label: Secret(label, secrets[ref]))
+                   others=others, steps={name: registry.step(name) for name in others},
+                   secrets=lambda ref, label: Secret(label, secrets[ref]))
 
 
 @pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])
 def test_case(path: Path) -> None:
     case = yaml.safe_load(path.read_text())
-    step = BY_NAME[path.parent.name]
+    step = registry.step(path.parent.name)
     settings = step.Settings.model_validate(case.get("settings") or {})
     facts = fact_values(case.get("facts") or {})
     ctx = context(case)
@@ -93,7 +94,7 @@ def test_case(path: Path) -> None:
 
 
 def test_there_are_cases_for_every_step() -> None:
-    assert {p.parent.name for p in CASES} == set(BY_NAME)
+    assert {p.parent.name for p in CASES} == set(registry.by_name())
 
 
 # Changes no shell test can see as done: a role's password compared with a secret needs the SCRAM/native
@@ -107,7 +108,7 @@ def test_every_change_can_be_replayed_idempotently(path: Path) -> None:
     case = yaml.safe_load(path.read_text())
     if "error" in case:
         return
-    step = BY_NAME[path.parent.name]
+    step = registry.step(path.parent.name)
     settings = step.Settings.model_validate(case.get("settings") or {})
     ctx = replace(context(case), others={**context(case).others, step.name: settings})
     for item in step.plan(settings, fact_values(case.get("facts") or {}), ctx):

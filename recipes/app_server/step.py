@@ -22,7 +22,7 @@ from recipes.shared.common import (
     marker_path,
 )
 from recipes.shared.templating import render
-from recipes.static.step import StaticSettings, media_root, static_root
+from recipes.shared.web import media_root, static_files, static_root
 from wizard.engine.commands import Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.i18n import _
@@ -106,6 +106,7 @@ def unit_values(s: AppServerSettings, ctx: Context, workers: int) -> dict[str, o
 
 class AppServer(Step):
     name = "app_server"
+    order = 700
     title = "App server (gunicorn)"
     Settings = AppServerSettings
     teaching = Teaching(
@@ -138,9 +139,9 @@ class AppServer(Step):
         yield FileInfo(marker_path(ctx, "served"))
 
     def _env_content(self, s: AppServerSettings, ctx: Context) -> str | Secret:
-        static = ctx.settings("static")
+        static = static_files(ctx)
         lines = ["# Managed by deploy-wizard (step app_server)."]
-        if isinstance(static, StaticSettings):
+        if static:
             lines.append(f"STATIC_ROOT={static_root(static, ctx)}")
             if static.media:
                 lines.append(f"MEDIA_ROOT={media_root(ctx)}")

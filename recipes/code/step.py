@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from recipes.code import rollback
 from recipes.shared import guards
 from recipes.shared.common import (
     DirEntries,
@@ -19,15 +20,27 @@ from recipes.shared.common import (
     dir_facts,
     ensure_dirs,
 )
+from recipes.shared.fields import RelativePath
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import _
-from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, WaitForOperator
+from wizard.engine.step import (
+    Change,
+    Context,
+    Ok,
+    PlanError,
+    Rollback,
+    RunCommand,
+    Step,
+    StepSettings,
+    Teaching,
+    WaitForOperator,
+)
+from wizard.engine.transports.base import Transport
 
 _URL = re.compile(r"^((https?|git|ssh)://[A-Za-z0-9._~:@%+\-]+(/[A-Za-z0-9._~%+\-]+)*/?|"
                   r"[A-Za-z0-9._\-]+@[A-Za-z0-9.\-]+:[A-Za-z0-9._~/+\-]+)$")
 _REF = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/\-]{1,200}$")
-_RELPATH = re.compile(r"^(?![/-])(?!.*\.\.)[A-Za-z0-9._/\-]{1,200}$")
 SHA = re.compile(r"^[0-9a-f]{40}$")
 AUTH_FAILURES = ("Permission denied", "Could not read from remote repository", "Authentication failed",
                  "could not read Username", "Host key verification failed")
@@ -46,15 +59,8 @@ def git_ref(value: str) -> str:
     return value
 
 
-def relative_path(value: str) -> str:
-    if not _RELPATH.match(value):
-        raise ValueError(_("'{v}' must be a path inside the repository, like requirements.txt").format(v=value))
-    return value
-
-
 RepoURL = Annotated[str, AfterValidator(repo_url)]
 GitRef = Annotated[str, AfterValidator(git_ref)]
-RelativePath = Annotated[str, AfterValidator(relative_path)]
 
 
 def deploy_key(ctx: Context) -> str:
@@ -117,6 +123,7 @@ class CodeSettings(StepSettings):
 
 class Code(Step):
     name = "code"
+    order = 400
     title = "Code"
     Settings = CodeSettings
     teaching = Teaching(
@@ -165,6 +172,11 @@ class Code(Step):
             return s.ref
         remote = self._ref_fact(s, ctx)
         return facts[remote]["sha"] if remote in facts else None
+
+    async def rollback(self, transport: Transport, settings: StepSettings, ctx: Context,
+                       to: str | None) -> Rollback:
+        """The ReleaseSwitcher hook behind `deploy-wizard rollback` (recipes/code/rollback.py)."""
+        return await rollback.rollback(transport, ctx, to)
 
     def plan(self, s: CodeSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         yield from ensure_dirs(self._dirs(s, ctx), facts)

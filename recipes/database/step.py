@@ -33,6 +33,7 @@ from recipes.shared.common import (
     marker_facts,
     marker_pending,
 )
+from recipes.shared.fields import CommandLine
 from wizard.engine.commands import Command, Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.engine.i18n import _
@@ -55,18 +56,7 @@ def sql_identifier(value: str) -> str:
     return value
 
 
-def command_line(value: str) -> str:
-    try:
-        words = shlex.split(value)
-    except ValueError as exc:
-        raise ValueError(_("cannot split '{v}' into words: {why}").format(v=value, why=exc)) from None
-    if not words or any(ch in value for ch in "\n\r\0;&|`$<>"):
-        raise ValueError(_("a command here is plain words (no ; & | ` $ < > or new lines): '{v}'").format(v=value))
-    return value
-
-
 SqlName = Annotated[str, AfterValidator(sql_identifier)]
-CommandLine = Annotated[str, AfterValidator(command_line)]
 
 
 # ------------------------------------------------------------------------------------------ verifiers
@@ -187,6 +177,7 @@ class DatabaseSettings(StepSettings):
 
 class Database(Step):
     name = "database"
+    order = 500
     title = "Database"
     Settings = DatabaseSettings
     teaching = Teaching(

@@ -33,6 +33,7 @@ class DeployUserSettings(StepSettings):
 
 class DeployUser(Step):
     name = "deploy_user"
+    order = 200
     title = "Deploy user"
     Settings = DeployUserSettings
     teaching = Teaching(

@@ -84,6 +84,7 @@ class FirewallSettings(StepSettings):
 
 class Firewall(Step):
     name = "firewall"
+    order = 1000
     title = "Firewall and SSH"
     Settings = FirewallSettings
     teaching = Teaching(

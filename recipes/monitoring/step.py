@@ -8,11 +8,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from recipes.nginx.step import NginxSettings
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
 from recipes.shared.common import UnitProperties
 from recipes.shared.templating import render
+from recipes.shared.web import site
 from wizard.engine.commands import cmd
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import _
@@ -59,6 +59,7 @@ class MonitoringSettings(StepSettings):
 
 class Monitoring(Step):
     name = "monitoring"
+    order = 1100
     title = "Monitoring and logs"
     Settings = MonitoringSettings
     teaching = Teaching(
@@ -91,12 +92,13 @@ class Monitoring(Step):
         return tuple(wanted)
 
     def _health_url(self, ctx: Context) -> tuple[str, str]:
-        nginx = ctx.settings("nginx")
-        if isinstance(nginx, NginxSettings):
+        web = site(ctx)
+        if web is not None:
+            owner, nginx = web
             scheme = "https" if ctx.settings("tls") is not None else "http"
-            domain = getattr(ctx.settings("tls"), "domain", None) or nginx.server_names[0]
+            domain = getattr(ctx.settings("tls"), "domain", None) or owner.server_names(nginx)[0]
             # ask this very server (the check must not depend on outside DNS), with the site's name
-            port = 443 if scheme == "https" else nginx.http_port
+            port = 443 if scheme == "https" else owner.http_port(nginx)
             return f"{scheme}://{domain}/", f"--resolve {domain}:{port}:127.0.0.1 "
         return "http://localhost/", f"--unix-socket {ctx.socket} "
 

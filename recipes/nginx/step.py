@@ -16,14 +16,13 @@ from recipes.shared import guards
 from recipes.shared.apt import install_missing
 from recipes.shared.common import Readlink, UnitProperties
 from recipes.shared.templating import render
-from recipes.static.step import StaticSettings, media_root, static_root
+from recipes.shared.web import ACME_ROOT, media_root, static_files, static_root
 from wizard.engine.commands import cmd
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import _
 from wizard.engine.step import Change, Context, Ok, PutFile, RunCommand, Step, StepSettings, Teaching, file_change
 from wizard.engine.validators import HostName
 
-ACME_ROOT = "/var/www/letsencrypt"
 NGINX_TEST = cmd("nginx", "-t", "-q")
 
 
@@ -60,7 +59,7 @@ def cert_dir(domain: str) -> str:
 def tls_domain(ctx: Context) -> str | None:
     tls = ctx.settings("tls")
     nginx = ctx.settings("nginx")
-    if tls is None or not isinstance(nginx, NginxSettings):
+    if tls is None or not isinstance(nginx, NginxSettings):  # the nginx step reading its own settings
         return None
     return getattr(tls, "domain", None) or nginx.server_names[0]
 
@@ -76,15 +75,15 @@ def site_facts(ctx: Context) -> list[Fact]:
 def render_site(ctx: Context, s: NginxSettings, facts: FactValues) -> str:
     domain = tls_domain(ctx)
     tls = bool(domain) and facts[FileInfo(f"{cert_dir(domain)}/fullchain.pem")] is not None
-    static = ctx.settings("static")
+    static = static_files(ctx)
     values = {
         "app": ctx.app, "socket": ctx.socket, "server_names": s.server_names, "http_port": s.http_port,
         "client_max_body_size": s.client_max_body_size, "gzip": s.gzip, "security_headers": s.security_headers,
         "acme_root": ACME_ROOT, "tls": tls, "cert_dir": cert_dir(domain) if domain else "",
-        "static_root": static_root(static, ctx) if isinstance(static, StaticSettings) else None,
-        "static_url": static.static_url if isinstance(static, StaticSettings) else "/static/",
-        "media_root": media_root(ctx) if isinstance(static, StaticSettings) and static.media else None,
-        "media_url": static.media_url if isinstance(static, StaticSettings) else "/media/",
+        "static_root": static_root(static, ctx) if static else None,
+        "static_url": static.static_url if static else "/static/",
+        "media_root": media_root(ctx) if static and static.media else None,
+        "media_url": static.media_url if static else "/media/",
     }
     return render("nginx-site.j2", **values)
 
@@ -110,6 +109,7 @@ def site_changes(ctx: Context, s: NginxSettings, facts: FactValues) -> Iterator[
 
 class Nginx(Step):
     name = "nginx"
+    order = 800
     title = "nginx web server"
     Settings = NginxSettings
     teaching = Teaching(
@@ -124,6 +124,22 @@ class Nginx(Step):
              "The default site answers: the request's Host does not match server_names, or default_site is keep."),
         ],
     )
+
+    # The site, offered to the tls step (recipes.shared.web.SiteOwner): one renderer, so neither undoes the other.
+    def server_names(self, settings: StepSettings) -> list[str]:
+        assert isinstance(settings, NginxSettings)
+        return list(settings.server_names)
+
+    def http_port(self, settings: StepSettings) -> int:
+        assert isinstance(settings, NginxSettings)
+        return settings.http_port
+
+    def site_facts(self, ctx: Context) -> list[Fact]:
+        return site_facts(ctx)
+
+    def site_changes(self, settings: StepSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        assert isinstance(settings, NginxSettings)
+        return site_changes(ctx, settings, facts)
 
     def facts(self, s: NginxSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield PackagesInstalled(("nginx",))

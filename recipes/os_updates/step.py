@@ -46,6 +46,7 @@ class OsUpdatesSettings(StepSettings):
 
 class OsUpdates(Step):
     name = "os_updates"
+    order = 100
     title = "OS updates"
     Settings = OsUpdatesSettings
     teaching = Teaching(

@@ -99,6 +99,7 @@ class PythonSettings(StepSettings):
 
 class PythonEnv(Step):
     name = "python"
+    order = 300
     title = "Python and virtual environment"
     Settings = PythonSettings
     teaching = Teaching(

@@ -9,8 +9,6 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from recipes.code.step import RelativePath
-from recipes.database.step import CommandLine
 from recipes.shared.common import (
     Ancestors,
     DirSpec,
@@ -23,6 +21,8 @@ from recipes.shared.common import (
     marker_facts,
     marker_pending,
 )
+from recipes.shared.fields import CommandLine, RelativePath
+from recipes.shared.web import media_root
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues
 from wizard.engine.i18n import _
@@ -51,16 +51,9 @@ class StaticSettings(StepSettings):
     media_url: URLPath = Field("/media/", description="URL prefix of uploaded files.")
 
 
-def static_root(s: StaticSettings, ctx: Context) -> str:
-    return f"{ctx.current}/{s.source_dir}" if s.collect == "none" else f"{ctx.shared}/static"
-
-
-def media_root(ctx: Context) -> str:
-    return f"{ctx.shared}/media"
-
-
 class StaticFiles(Step):
     name = "static"
+    order = 600
     title = "Static and media files"
     Settings = StaticSettings
     teaching = Teaching(

@@ -10,11 +10,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from recipes.nginx.step import ACME_ROOT, NginxSettings, site_changes, site_facts
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
 from recipes.shared.common import UnitProperties
 from recipes.shared.templating import render
+from recipes.shared.web import ACME_ROOT, SiteOwner, site
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import _
@@ -96,6 +96,7 @@ class TlsSettings(StepSettings):
 
 class Tls(Step):
     name = "tls"
+    order = 900
     title = "HTTPS certificate"
     Settings = TlsSettings
     teaching = Teaching(
@@ -114,10 +115,14 @@ class Tls(Step):
     )
 
     def _domains(self, s: TlsSettings, ctx: Context) -> list[str]:
-        nginx = ctx.settings("nginx")
-        if not isinstance(nginx, NginxSettings):
+        owner, nginx = self._site(ctx)
+        return list(dict.fromkeys([s.domain or owner.server_names(nginx)[0], *s.extra_domains]))
+
+    def _site(self, ctx: Context) -> tuple[SiteOwner, StepSettings]:
+        web = site(ctx)
+        if web is None:
             raise PlanError(_("the tls step needs the nginx step (it serves the certificate challenge)"))
-        return list(dict.fromkeys([s.domain or nginx.server_names[0], *s.extra_domains]))
+        return web
 
     def _certbot(self, s: TlsSettings) -> str:
         return f"{PIP_CERTBOT}/bin/certbot" if s.installer == "pip" else "certbot"
@@ -132,7 +137,8 @@ class Tls(Step):
         if s.installer == "pip":
             yield FileInfo("/etc/systemd/system/deploy-wizard-certbot.service")
             yield FileInfo("/etc/systemd/system/deploy-wizard-certbot.timer")
-        yield from site_facts(ctx)
+        owner, _nginx = self._site(ctx)
+        yield from owner.site_facts(ctx)
 
     def plan(self, s: TlsSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         domains = self._domains(s, ctx)
@@ -150,10 +156,9 @@ class Tls(Step):
         yield from file_change(_("reload nginx after every renewal"), RENEW_HOOK, render("certbot-renew-hook.j2"),
                                facts[FileInfo(RENEW_HOOK)], mode="0755")
         yield from self._plan_timer(s, facts)
-        nginx = ctx.settings("nginx")
-        assert isinstance(nginx, NginxSettings)
         if facts[Certificate(domains[0])] is not None:
-            yield from site_changes(ctx, nginx, facts)  # the same HTTPS site the nginx step renders
+            owner, nginx = self._site(ctx)
+            yield from owner.site_changes(nginx, facts, ctx)  # the same HTTPS site the nginx step renders
 
     def _plan_certificate(self, s: TlsSettings, facts: FactValues, ctx: Context,
                           domains: list[str]) -> Iterator[Change | Ok]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from recipes import BY_NAME, STEPS
+from wizard.app import registry
 from wizard.app.recipefile import Recipe, RecipeError, parse, save
 from wizard.engine.fsutil import atomic_write_text
 from wizard.engine.sinks import state_dir
@@ -53,7 +53,7 @@ class Draft:
 
     def data(self) -> dict[str, Any]:
         """The recipe as a plain dict (only enabled steps, in build order)."""
-        steps = {s.name: self.steps.get(s.name, {}) for s in STEPS if s.name in self.enabled}
+        steps = {s.name: self.steps.get(s.name, {}) for s in registry.steps() if s.name in self.enabled}
         return {"version": 1, "name": self.name, "target": self.target, "steps": steps}
 
     def recipe(self) -> Recipe:
@@ -83,7 +83,7 @@ class Draft:
 
 
 def step_title(name: str) -> str:
-    return BY_NAME[name].title
+    return registry.step(name).title
 
 
 __all__ = ["Draft", "RecipeError", "step_title"]

@@ -7,6 +7,7 @@ that runs against real hosts produces the preview: no second, drifting descripti
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from wizard.engine.commands import Secret
@@ -42,7 +43,7 @@ def placeholder_secret(ref: str, label: str) -> Secret:
 def preview(step: Step, settings: StepSettings, ctx: Context) -> tuple[list[Change], list[str], str | None]:
     """(changes, passed checks, error) on a fresh server: the first pass, then what a step plans once its
     packages are installed (database roles, nginx sites...), without repeating a change."""
-    ctx = Context(app=ctx.app, user=ctx.user, ssh_port=ctx.ssh_port, others={**ctx.others, step.name: settings},
+    ctx = replace(ctx, others={**ctx.others, step.name: settings}, steps={**ctx.steps, step.name: step},
                   secrets=placeholder_secret)
     changes: list[Change] = []
     notes: list[str] = []

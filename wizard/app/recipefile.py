@@ -16,9 +16,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from recipes import BY_NAME as BY_STEP
-from recipes import STEPS
+from wizard.app import registry
 from wizard.engine.commands import Secret
+from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.fsutil import atomic_write_text
 from wizard.engine.i18n import _
 from wizard.engine.step import Context, Step, StepSettings
@@ -57,7 +57,7 @@ class Target(BaseModel):
 
 def _steps_model() -> type[BaseModel]:
     fields: dict[str, Any] = {
-        step.name: (step.Settings | None, Field(None, description=_(step.title))) for step in STEPS
+        step.name: (step.Settings | None, Field(None, description=_(step.title))) for step in registry.steps()
     }
     return create_model("Steps", __config__=ConfigDict(extra="forbid"), **fields)
 
@@ -78,21 +78,25 @@ class Recipe(BaseModel):
         """What every step may know about the others: the app, its user, the SSH port in use, the secrets."""
         others = {step.name: settings for step, settings in self.selected()}
         deploy_user = others.get("deploy_user")
+        steps = {step.name: step for step, _settings in self.selected()}
         return Context(app=self.name, user=getattr(deploy_user, "name", None) or "deploy",
-                       ssh_port=self.target.port, others=others, secrets=secrets)
+                       ssh_port=self.target.port, others=others, steps=steps, secrets=secrets)
 
     def selected(self) -> list[tuple[Step, StepSettings]]:
         """Steps present in the file, in the order a server is built."""
         chosen = []
-        for step in STEPS:
+        for step in registry.steps():
             settings = getattr(self.steps, step.name)
             if settings is not None:
                 chosen.append((step, settings))
         return chosen
 
 
-class RecipeError(Exception):
+class RecipeError(DeployWizardError):
     """A recipe file that cannot be used; `problems` are (line, field, message) for the operator."""
+
+    exit_code = ExitCode.BAD_INPUT
+    bare = True  # every line already starts with the file (and line) it is about
 
     def __init__(self, path: Path | str, problems: list[tuple[int | None, str, str]]) -> None:
         self.path = str(path)
@@ -214,8 +218,8 @@ def with_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
             continue
         if parts[0] == "target" and len(parts) == 2:
             model, section = Target, data.setdefault("target", {})
-        elif len(parts) == 2 and parts[0] in BY_STEP:
-            model, section = BY_STEP[parts[0]].Settings, data.setdefault("steps", {}).setdefault(parts[0], {})
+        elif len(parts) == 2 and parts[0] in registry.by_name():
+            model, section = registry.step(parts[0]).Settings, data.setdefault("steps", {}).setdefault(parts[0], {})
         else:
             problems.append((None, path, _unknown_setting()))
             continue

@@ -1,56 +1,23 @@
-"""Rollback: point `current` at an earlier release and reload gunicorn; the releases are already on disk.
+"""`deploy-wizard rollback`: asks the recipe's step that owns releases (the code step) to switch back.
 
-Why it is this small: every deploy is an immutable directory under releases/, so going back is one atomic
-symlink switch and a graceful reload. What it cannot undo is the database: migrations that ran for the newer
-release stay applied, and the operator is told so every time.
+Why so little here: the release layout belongs to that step (recipes/code/rollback.py); the application only
+finds it through the step's ReleaseSwitcher hook, so it never imports a step by name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from recipes.shared.common import DirEntries, Readlink, current_release, mark_done
 from wizard.app.recipefile import Recipe
-from wizard.engine.commands import cmd, sh
-from wizard.engine.facts import FactGatherer
 from wizard.engine.i18n import _
+from wizard.engine.step import ReleaseSwitcher, Rollback, RollbackError
 from wizard.engine.transports.base import Transport
 
-
-class RollbackError(Exception):
-    pass
-
-
-@dataclass
-class Rollback:
-    before: str
-    after: str
-    releases: list[str]
+__all__ = ["Rollback", "RollbackError", "rollback"]
 
 
 async def rollback(transport: Transport, recipe: Recipe, to: str | None = None) -> Rollback:
     """Switch to `to`, or to the release deployed before the current one."""
     ctx = recipe.context()
-    facts = await FactGatherer(transport).gather([DirEntries(ctx.releases), Readlink(ctx.current)])
-    releases = [r for r in facts[DirEntries(ctx.releases)] if not r.endswith(".tmp")]
-    live = current_release(facts, ctx)
-    if not releases or live is None:
-        raise RollbackError(_("nothing is deployed on {host} yet").format(host=transport.label))
-    if to is None:
-        index = releases.index(live) if live in releases else len(releases)
-        if index == 0:
-            raise RollbackError(_("{live} is the oldest release kept; there is nothing earlier to go back to").format(
-                live=live))
-        to = releases[index - 1]
-    elif to not in releases:
-        raise RollbackError(_("no release {to} on the server; there are: {all}").format(to=to, all=", ".join(releases)))
-    if to == live:
-        return Rollback(live, to, releases)
-    switch = sh('ln -sfn "releases/$1" "$2.new" && mv -Tf "$2.new" "$2"', to, ctx.current, user=ctx.user)
-    for command in (switch, cmd("systemctl", "try-reload-or-restart", f"{ctx.app}.service"),
-                    mark_done(ctx, "served", to)):
-        result = await transport.run(command)
-        if not result.ok:
-            raise RollbackError(_("'{what}' failed: {why}").format(what=command.summary(),
-                                                                  why=(result.stderr or result.stdout).strip()))
-    return Rollback(live, to, releases)
+    for step, settings in recipe.selected():
+        if isinstance(step, ReleaseSwitcher):
+            return await step.rollback(transport, settings, ctx, to)
+    raise RollbackError(_("this recipe deploys no releases (it has no code step), so there is nothing to roll back"))

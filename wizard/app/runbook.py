@@ -7,7 +7,7 @@ files are not shown. The language is the current one (--lang).
 
 from __future__ import annotations
 
-from recipes import BY_NAME
+from wizard.app import registry
 from wizard.app.preview import preview
 from wizard.app.recipefile import Recipe
 from wizard.engine.i18n import _
@@ -27,7 +27,7 @@ def runbook(recipe: Recipe, source: str) -> str:
              "server for this recipe; on a server that already has some of it, `deploy-wizard plan {file}` shows "
              "only what is missing. Secrets are shown as ***.").format(file=source), ""]
     for number, (step, settings) in enumerate(recipe.selected(), start=1):
-        teaching = BY_NAME[step.name].teaching
+        teaching = registry.step(step.name).teaching
         out += [f"## {number}. {_(step.title)}", "", f"**{_('Why')}.** {_(teaching.why)}", ""]
         values = settings.model_dump(mode="json", exclude_defaults=True)
         if values:

@@ -12,16 +12,20 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from wizard.engine.commands import Command, Secret
+from wizard.engine.errors import DeployWizardError
 from wizard.engine.facts import Fact, FactValues, FileState
 from wizard.engine.i18n import _
 
+if TYPE_CHECKING:
+    from wizard.engine.transports.base import Transport
 
-class PlanError(Exception):
+
+class PlanError(DeployWizardError):
     """The host cannot reach the wanted state as asked (e.g. an unknown time zone); said before any change."""
 
 
@@ -132,10 +136,19 @@ class Context:
     user: str = "deploy"
     ssh_port: int = 22
     others: Mapping[str, StepSettings] = field(default_factory=dict)
+    steps: Mapping[str, Step] = field(default_factory=dict)  # the step objects of `others`, for peer()
     secrets: Callable[[str, str], Secret] | None = None  # (reference, label) -> resolved value
 
     def settings(self, step: str) -> StepSettings | None:
         return self.others.get(step)
+
+    def peer(self, step: str) -> tuple[Step, StepSettings] | None:
+        """Another step of the recipe with its settings. Why not an import: steps never import each other, so
+        a step package of your own can stand in for a built-in one; what a peer offers is a Protocol in
+        recipes.shared (e.g. the site the tls step re-renders) checked with isinstance."""
+        settings = self.others.get(step)
+        found = self.steps.get(step)
+        return (found, settings) if found is not None and settings is not None else None
 
     def secret(self, ref: str, label: str) -> Secret:
         if self.secrets is None:
@@ -176,7 +189,10 @@ class Context:
 
 
 class Step(ABC):
-    name: ClassVar[str]  # the key under `steps:` in the recipe file
+    """One part of a server. Found through the `deploy_wizard.steps` entry points (see wizard.app.registry)."""
+
+    name: ClassVar[str]  # the key under `steps:` in the recipe file (and the entry point's name)
+    order: ClassVar[int]  # where it runs: built-in steps use 100, 200, ... 1100 (the tutorial's order)
     title: ClassVar[str]  # message id
     Settings: ClassVar[type[StepSettings]]
     teaching: ClassVar[Teaching]
@@ -212,3 +228,26 @@ def file_change(why: str, path: str, content: str | bytes | Secret, old: FileSta
         return
     yield PutFile(why, path, data, mode=mode, owner=owner, group=group, old=old, secret=source is not None,
                   check=check, source=source)
+
+
+class RollbackError(DeployWizardError):
+    """A rollback that cannot be done (nothing deployed, no such release, a failed switch)."""
+
+
+@dataclass
+class Rollback:
+    before: str
+    after: str
+    releases: list[str]
+
+
+@runtime_checkable
+class ReleaseSwitcher(Protocol):
+    """A step that keeps releases on the server and can point the live one back (the code step).
+
+    Why a hook on the step: `deploy-wizard rollback` belongs to whichever step owns releases, so the
+    application asks the recipe's steps instead of knowing the release layout itself.
+    """
+
+    async def rollback(self, transport: Transport, settings: StepSettings, ctx: Context,
+                       to: str | None) -> Rollback: ...

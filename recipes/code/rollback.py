@@ -1,0 +1,42 @@
+"""Rollback: point `current` at an earlier release and reload gunicorn; the releases are already on disk.
+
+Why it is this small: every deploy is an immutable directory under releases/, so going back is one atomic
+symlink switch and a graceful reload. What it cannot undo is the database: migrations that ran for the newer
+release stay applied, and the operator is told so every time.
+"""
+
+from __future__ import annotations
+
+from recipes.shared.common import DirEntries, Readlink, current_release, mark_done
+from wizard.engine.commands import cmd, sh
+from wizard.engine.facts import FactGatherer
+from wizard.engine.i18n import _
+from wizard.engine.step import Context, Rollback, RollbackError
+from wizard.engine.transports.base import Transport
+
+
+async def rollback(transport: Transport, ctx: Context, to: str | None = None) -> Rollback:
+    """Switch to `to`, or to the release deployed before the current one."""
+    facts = await FactGatherer(transport).gather([DirEntries(ctx.releases), Readlink(ctx.current)])
+    releases = [r for r in facts[DirEntries(ctx.releases)] if not r.endswith(".tmp")]
+    live = current_release(facts, ctx)
+    if not releases or live is None:
+        raise RollbackError(_("nothing is deployed on {host} yet").format(host=transport.label))
+    if to is None:
+        index = releases.index(live) if live in releases else len(releases)
+        if index == 0:
+            raise RollbackError(_("{live} is the oldest release kept; there is nothing earlier to go back to").format(
+                live=live))
+        to = releases[index - 1]
+    elif to not in releases:
+        raise RollbackError(_("no release {to} on the server; there are: {all}").format(to=to, all=", ".join(releases)))
+    if to == live:
+        return Rollback(live, to, releases)
+    switch = sh('ln -sfn "releases/$1" "$2.new" && mv -Tf "$2.new" "$2"', to, ctx.current, user=ctx.user)
+    for command in (switch, cmd("systemctl", "try-reload-or-restart", f"{ctx.app}.service"),
+                    mark_done(ctx, "served", to)):
+        result = await transport.run(command)
+        if not result.ok:
+            raise RollbackError(_("'{what}' failed: {why}").format(what=command.summary(),
+                                                                  why=(result.stderr or result.stdout).strip()))
+    return Rollback(live, to, releases)

@@ -1,0 +1,62 @@
+"""What steps know of each other's web parts, without importing each other.
+
+Why Protocols: the nginx site is written by the nginx step and re-rendered by the tls step once a
+certificate exists; nginx and the app server need to know where static and media files live. A step asks
+its peer through `ctx.peer(name)` / `ctx.settings(name)` and checks it against these shapes, so a step
+package of your own that offers the same shape can stand in for a built-in one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
+from wizard.engine.facts import Fact, FactValues
+from wizard.engine.step import Change, Context, Ok, StepSettings
+
+ACME_ROOT = "/var/www/letsencrypt"  # where certbot's HTTP-01 tokens are served from (nginx) and written to (tls)
+
+
+@runtime_checkable
+class StaticFiles(Protocol):
+    """The static step's settings, as the app server and nginx read them."""
+
+    collect: str
+    source_dir: str
+    static_url: str
+    media: bool
+    media_url: str
+
+
+@runtime_checkable
+class SiteOwner(Protocol):
+    """The step that writes the app's nginx site (the nginx step)."""
+
+    def server_names(self, settings: StepSettings) -> list[str]: ...
+
+    def http_port(self, settings: StepSettings) -> int: ...
+
+    def site_facts(self, ctx: Context) -> list[Fact]: ...
+
+    def site_changes(self, settings: StepSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]: ...
+
+
+def static_files(ctx: Context) -> StaticFiles | None:
+    settings = ctx.settings("static")
+    return settings if isinstance(settings, StaticFiles) else None
+
+
+def static_root(s: StaticFiles, ctx: Context) -> str:
+    return f"{ctx.current}/{s.source_dir}" if s.collect == "none" else f"{ctx.shared}/static"
+
+
+def media_root(ctx: Context) -> str:
+    return f"{ctx.shared}/media"
+
+
+def site(ctx: Context) -> tuple[SiteOwner, StepSettings] | None:
+    """The recipe's nginx site owner with its settings, or None when the recipe serves no site."""
+    peer = ctx.peer("nginx")
+    if peer is None or not isinstance(peer[0], SiteOwner):
+        return None
+    return peer[0], peer[1]
