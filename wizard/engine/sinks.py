@@ -13,6 +13,9 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from rich.console import Console
+from rich.text import Text
+
 from wizard.engine.events import (
     ChangeStarted,
     Event,
@@ -34,57 +37,72 @@ def state_dir() -> Path:
     return Path(base) / "deploy-wizard"
 
 
+# A diff line's style by its first characters (unified diff: headers, hunks, additions, removals).
+DIFF_STYLES = (("+++", "bold"), ("---", "bold"), ("@@", "cyan"), ("+", "green"), ("-", "red"))
+
+Part = str | tuple[str, str]  # plain text, or (text, Rich style)
+
+
 class ConsoleSink:
-    """A line log that reads well in a terminal and in CI logs alike."""
+    """A line log that reads well in a terminal and in CI logs alike.
+
+    Why Rich writes it: it already decides when colour is welcome (a terminal, no NO_COLOR, not TERM=dumb;
+    FORCE_COLOR and TTY_COMPATIBLE honoured), so a pipe or a CI log gets the same words without escape codes.
+    Markup, highlighting, emoji codes and wrapping are off: server output and file diffs are printed as they are.
+    """
 
     def __init__(self, out: TextIO | None = None, show_output: bool = True, prefix: str = "") -> None:
         self.out = out or sys.stdout
         self.show_output = show_output
         self.prefix = prefix  # "[host] " when several hosts share the terminal
         self.mode = "apply"
-        self.color = self.out.isatty() and os.environ.get("NO_COLOR") is None
+        self.console = Console(file=self.out, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
-    def _c(self, code: str, text: str) -> str:
-        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+    def _print(self, *parts: Part) -> None:
+        self.console.print(Text.assemble(self.prefix, *parts))
 
-    def _print(self, text: str) -> None:
-        print(self.prefix + text, file=self.out, flush=True)
+    def _diff(self, diff: str) -> None:
+        for line in diff.splitlines():
+            style = next((style for mark, style in DIFF_STYLES if line.startswith(mark)), "")
+            self._print("      ", (line, style))
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self.mode = event.mode
             template = {"plan": _("Planning {n} steps on {host}"), "apply": _("Applying {n} steps on {host}"),
                         "check": _("Checking {n} steps on {host}")}[event.mode]
-            self._print(self._c("1", template.format(n=len(event.steps), host=event.host)))
+            self._print((template.format(n=len(event.steps), host=event.host), "bold"))
         elif isinstance(event, StepStarted):
-            self._print(self._c("1;36", f"[{event.index + 1}/{event.total}] {event.step}"))
+            self._print((f"[{event.index + 1}/{event.total}] {event.step}", "bold cyan"))
         elif isinstance(event, StepPlanned):
             for change in event.changes:
-                self._print("  " + self._c("33", "+ ") + str(change["why"]))
-                self._print("      " + self._c("2", str(change["do"])))
-                for line in str(change.get("diff") or "").splitlines():
-                    self._print("      " + line)
+                self._print("  ", ("+ ", "yellow"), str(change["why"]))
+                self._print("      ", (str(change["do"]), "dim"))
+                self._diff(str(change.get("diff") or ""))
         elif isinstance(event, ChangeStarted):
-            self._print("  " + self._c("33", "+ ") + event.why)
-            self._print("    " + self._c("2", "$ " + event.description))
+            self._print("  ", ("+ ", "yellow"), event.why)
+            self._print("    ", ("$ " + event.description, "dim"))
         elif isinstance(event, Notice):
-            self._print("  " + self._c("1;35", "! " + event.text))
+            self._print("  ", ("! " + event.text, "bold magenta"))
         elif isinstance(event, OutputLine):
             if self.show_output and not event.text.startswith("deploy-wizard: "):
-                self._print("    " + self._c("2", "| " + event.text))
+                self._print("    ", ("| " + event.text, "dim"))
         elif isinstance(event, StepNoop):
-            self._print("  " + self._c("32", "= " + _("nothing to do") + ": ") + event.reason)
+            self._print("  ", ("= " + _("nothing to do") + ": ", "green"), event.reason)
         elif isinstance(event, StepFailed):
-            self._print("  " + self._c("1;31", _("FAILED") + ": ") + event.error)
+            self._print("  ", (_("FAILED") + ": ", "bold red"), event.error)
         elif isinstance(event, StepFinished) and event.status in ("changed", "planned"):
             label = (_("changed: {n}") if event.status == "changed" else
                      _("differs: {n}") if self.mode == "check" else _("to change: {n}"))
-            self._print("  " + self._c("33", label.format(n=event.changes)) + f" ({event.seconds:.1f} s)")
+            self._print("  ", (label.format(n=event.changes), "yellow"), f" ({event.seconds:.1f} s)")
         elif isinstance(event, RunFinished):
-            status = self._c("1;32", _("OK")) if event.ok else self._c("1;31", _("FAILED"))
-            self._print(_("{status}: {n} changes ({steps}), {seconds} s, {trips} commands sent").format(
-                status=status, n=event.changes, steps=", ".join(event.changed_steps) or "-",
-                seconds=f"{event.seconds:.1f}", trips=event.round_trips))
+            status = (_("OK"), "bold green") if event.ok else (_("FAILED"), "bold red")
+            # the status word is styled inside a translated sentence: format the text on either side of it
+            before, _status, after = _("{status}: {n} changes ({steps}), {seconds} s, {trips} commands sent"
+                                       ).partition("{status}")
+            values = {"n": event.changes, "steps": ", ".join(event.changed_steps) or "-",
+                      "seconds": f"{event.seconds:.1f}", "trips": event.round_trips}
+            self._print(before.format(**values), status, after.format(**values))
 
 
 class JsonSink:

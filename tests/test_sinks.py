@@ -1,0 +1,77 @@
+"""The console log: the same words for a terminal, a pipe and NO_COLOR; colour only where it is welcome."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from wizard.engine.events import ChangeStarted, RunFinished, RunStarted, StepFinished, StepNoop, StepPlanned
+from wizard.engine.sinks import ConsoleSink
+
+ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7])[;m]")
+DIFF = "--- /etc/x\n+++ /etc/x (new)\n@@ -1 +1 @@\n-old [bold]not markup[/bold]\n+new :smile:\n same\n"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def run(out: io.StringIO, prefix: str = "") -> str:
+    sink = ConsoleSink(out, prefix=prefix)
+    for event in [RunStarted("10.0.0.5", "plan", ["nginx"]),
+                  StepPlanned("nginx", [{"why": "write the [site]", "do": "install /etc/x", "diff": DIFF}], []),
+                  ChangeStarted("nginx", "reload", "systemctl reload nginx"),
+                  StepNoop("os_updates", "already there"),
+                  StepFinished("nginx", "planned", 1, 0.25, 3),
+                  RunFinished(True, 1, ["nginx"], 1.5, 7)]:
+        sink(event)
+    return out.getvalue()
+
+
+EXPECTED = """Planning 1 steps on 10.0.0.5
+  + write the [site]
+      install /etc/x
+      --- /etc/x
+      +++ /etc/x (new)
+      @@ -1 +1 @@
+      -old [bold]not markup[/bold]
+      +new :smile:
+       same
+  + reload
+    $ systemctl reload nginx
+  = nothing to do: already there
+  to change: 1 (0.2 s)
+OK: 1 changes (nginx), 1.5 s, 7 commands sent
+"""
+
+
+@pytest.fixture(autouse=True)
+def detect(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+
+
+def test_a_pipe_gets_plain_words() -> None:
+    assert run(io.StringIO()) == EXPECTED
+
+
+def test_several_hosts_prefix_every_line() -> None:
+    assert run(io.StringIO(), "[h1] ") == "".join("[h1] " + line + "\n" for line in EXPECTED.splitlines())
+
+
+def test_a_terminal_gets_colour_and_the_same_words() -> None:
+    text = run(Terminal())
+    assert COLOUR.search(text)
+    assert "\x1b[32m+new :smile:" in text and "\x1b[31m-old [bold]not markup[/bold]" in text  # the diff
+    assert ESCAPE.sub("", text) == EXPECTED
+
+
+def test_no_color_is_honoured_in_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    text = run(Terminal())
+    assert not COLOUR.search(text) and ESCAPE.sub("", text) == EXPECTED
