@@ -22,10 +22,10 @@ class ChangeModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog"):
-            yield Static(_("Next change in {step}").format(step=_(registry.step(self.step).title)), classes="title")
+            yield Static(_("Next change in {step}").format(step=registry.step(self.step).label()), classes="title")
             yield Static(self.change.why, markup=False)
             yield Static("$ " + self.change.describe(), classes="section-title", markup=False)
-            yield Static(_(registry.step(self.step).teaching.why), classes="teaching")
+            yield Static(registry.step(self.step).lesson().why, classes="teaching")
             with Horizontal(classes="buttons"):
                 yield Button(_("Stop"), id="stop")
                 yield Button(_("Continue"), id="go", variant="primary")

@@ -14,7 +14,6 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Select, Static, Switch
 
-from wizard.engine.i18n import _
 from wizard.engine.options import FieldSpec, field_specs, validate
 
 
@@ -40,7 +39,7 @@ class SettingsForm(Vertical):
     def compose(self) -> ComposeResult:
         for spec in self.specs:
             current = self.values.get(spec.name, spec.default)
-            label = _(spec.label) + (" *" if spec.required else "")
+            label = spec.text() + (" *" if spec.required else "")
             yield Static(label, classes="field-label")
             widget_id = f"{self.prefix}-{spec.name}"
             if spec.kind == "bool":

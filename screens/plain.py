@@ -76,7 +76,7 @@ def ask_model(asker: Asker, model: type[BaseModel], values: dict[str, Any]) -> N
     """Ask every field of `model`, default = what is there already; store the answers in `values`."""
     for spec in field_specs(model):
         current = values.get(spec.name, spec.default)
-        label = _(spec.label)
+        label = spec.text()
         if spec.kind == "bool":
             answer: Any = asker.confirm(label, bool(current))
         elif spec.kind == "choice":
@@ -96,7 +96,7 @@ def interview(asker: Asker, draft: Draft) -> Draft:
     draft.name = asker.text(_("Short name of the app (directories, services, journals)"), draft.name, name_check)
     ask_model(asker, Target, draft.target)
     for step in registry.steps():
-        include = asker.confirm(_("Include the step: {title}?").format(title=_(step.title)),
+        include = asker.confirm(_("Include the step: {title}?").format(title=step.label()),
                                 step.name in draft.enabled)
         if include:
             draft.enabled.add(step.name)

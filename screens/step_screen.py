@@ -38,7 +38,7 @@ class StepScreen(Screen[None]):
             with VerticalScroll(classes="form"):
                 for name in self.STEPS:
                     step = registry.step(name)
-                    yield Static(_(step.title), classes="section-title")
+                    yield Static(step.label(), classes="section-title")
                     with Horizontal(classes="status"):
                         yield Switch(value=name in self.draft.enabled, id=f"use-{name}")
                         yield Static(_("include this step"), classes="field-label")
@@ -70,20 +70,20 @@ class StepScreen(Screen[None]):
 
     def _why(self) -> str:
         steps = [registry.step(name) for name in self.STEPS]
-        return "\n\n".join(f"[b]{_(step.title)}[/b]\n{_(step.teaching.why)}" for step in steps)
+        return "\n\n".join(f"[b]{step.label()}[/b]\n{step.lesson().why}" for step in steps)
 
     def _verify(self) -> str:
         parts = []
         for name in self.STEPS:
             commands = "\n".join(f"  $ {self._fill(c)}" for c in registry.step(name).teaching.verify)
-            parts.append(f"{_(registry.step(name).title)}\n{commands}")
+            parts.append(f"{registry.step(name).label()}\n{commands}")
         return "\n\n".join(parts)
 
     def _troubleshoot(self) -> str:
         parts = []
         for name in self.STEPS:
-            for symptom, fix in registry.step(name).teaching.troubleshoot:
-                parts.append(f"» {self._fill(_(symptom))}\n  {self._fill(_(fix))}")
+            for symptom, fix in registry.step(name).lesson().troubleshoot:
+                parts.append(f"» {self._fill(symptom)}\n  {self._fill(fix)}")
         return "\n\n".join(parts)
 
     def refresh_plan(self) -> None:
@@ -95,7 +95,7 @@ class StepScreen(Screen[None]):
             ctx = Context(app=self.draft.name)
         for name in self.STEPS:
             step = registry.step(name)
-            lines.append(f"== {_(step.title)}")
+            lines.append(f"== {step.label()}")
             if name not in self.draft.enabled:
                 lines.append("  " + _("(not included)"))
                 continue

@@ -1,30 +1,39 @@
 #!/usr/bin/env python3
-"""Merge translations into wizard/locale/zh_CN.json: reads a JSON object {english: chinese} on stdin.
+"""Merge translations into a zh_CN catalog: reads a JSON object {english: chinese} on stdin.
 
-Also `--missing` lists the message ids that still have no entry (the same set tests/test_i18n.py checks).
+`--into FOLDER` picks the catalog beside a step (e.g. `--into recipes/nginx`); the default is the engine's
+(wizard/engine/locale). `--missing` lists, per catalog, the message ids that still have no entry (the same
+sets tests/test_i18n.py checks).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOG = ROOT / "wizard" / "engine" / "locale" / "zh_CN.json"
 
 
 def main() -> int:
-    catalog = json.loads(CATALOG.read_text(encoding="utf-8"))
-    if "--missing" in sys.argv:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--into", default="wizard/engine", help="folder whose locale/zh_CN.json to update")
+    parser.add_argument("--missing", action="store_true", help="list message ids without an entry, per catalog")
+    args = parser.parse_args()
+    if args.missing:
         sys.path.insert(0, str(ROOT))
-        from tests.test_i18n import message_ids
+        from tests.test_i18n import CATALOGS, catalog
 
-        for msgid in sorted(message_ids() - set(catalog)):
-            print(json.dumps(msgid, ensure_ascii=False))
+        for name, locale_dir, ids in CATALOGS:
+            for msgid in sorted(ids() - set(catalog(locale_dir))):
+                print(name, json.dumps(msgid, ensure_ascii=False))
         return 0
-    catalog.update(json.load(sys.stdin))
-    CATALOG.write_text(json.dumps(dict(sorted(catalog.items())), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    path = ROOT / args.into / "locale" / "zh_CN.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entries = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    entries.update(json.load(sys.stdin))
+    path.write_text(json.dumps(dict(sorted(entries.items())), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return 0
 
 

@@ -25,7 +25,7 @@ from recipes.shared.templating import render
 from recipes.shared.web import media_root, static_files, static_root
 from wizard.engine.commands import Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
 from wizard.engine.step import (
     Change,
     Context,
@@ -39,6 +39,8 @@ from wizard.engine.step import (
     file_change,
 )
 from wizard.engine.validators import SecretRef
+
+_ = translator(__file__)
 
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*(\(\))?$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")

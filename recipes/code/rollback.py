@@ -10,9 +10,11 @@ from __future__ import annotations
 from recipes.shared.common import DirEntries, Readlink, current_release, mark_done
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import FactGatherer
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
 from wizard.engine.step import Context, Rollback, RollbackError
 from wizard.engine.transports.base import Transport
+
+_ = translator(__file__)
 
 
 async def rollback(transport: Transport, ctx: Context, to: str | None = None) -> Rollback:

@@ -23,7 +23,7 @@ from recipes.shared.common import (
 from recipes.shared.fields import RelativePath
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
 from wizard.engine.step import (
     Change,
     Context,
@@ -37,6 +37,8 @@ from wizard.engine.step import (
     WaitForOperator,
 )
 from wizard.engine.transports.base import Transport
+
+_ = translator(__file__)
 
 _URL = re.compile(r"^((https?|git|ssh)://[A-Za-z0-9._~:@%+\-]+(/[A-Za-z0-9._~%+\-]+)*/?|"
                   r"[A-Za-z0-9._\-]+@[A-Za-z0-9.\-]+:[A-Za-z0-9._~/+\-]+)$")

@@ -36,9 +36,11 @@ from recipes.shared.common import (
 from recipes.shared.fields import CommandLine
 from wizard.engine.commands import Command, Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
 from wizard.engine.validators import SecretRef
+
+_ = translator(__file__)
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 ENGINES = {"postgresql": ("postgresql",), "mariadb": ("mariadb-server",)}

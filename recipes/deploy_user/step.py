@@ -9,9 +9,11 @@ from pydantic import Field
 from recipes.shared import guards
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo, UserInfo
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, RunCommand, Step, StepSettings, Teaching, file_change
 from wizard.engine.validators import AbsolutePath, NewUserName, SSHPublicKey, UserName
+
+_ = translator(__file__)
 
 
 class DeployUserSettings(StepSettings):

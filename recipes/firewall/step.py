@@ -20,7 +20,7 @@ from recipes.shared.common import UnitProperties
 from recipes.shared.templating import render
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
 from wizard.engine.step import (
     Change,
     Context,
@@ -36,6 +36,9 @@ from wizard.engine.step import (
 
 # sshd takes the FIRST value it reads and reads drop-ins in name order: ours must sort before cloud images'
 # own (50-cloud-init.conf sets PasswordAuthentication yes), or it would be silently ignored.
+
+_ = translator(__file__)
+
 HARDENING = "/etc/ssh/sshd_config.d/01-deploy-wizard-hardening.conf"
 HARDENING_CHECK = sh('sshd -t && sshd -T | grep -qix "permitrootlogin no" && '
                      'sshd -T | grep -qix "passwordauthentication no"',

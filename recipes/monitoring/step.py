@@ -15,8 +15,10 @@ from recipes.shared.templating import render
 from recipes.shared.web import site
 from wizard.engine.commands import cmd
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, PutFile, RunCommand, Step, StepSettings, Teaching, file_change
+
+_ = translator(__file__)
 
 NODE_DEFAULTS = "/etc/default/prometheus-node-exporter"
 JOURNALD = "/etc/systemd/journald.conf.d/50-deploy-wizard.conf"

@@ -19,9 +19,11 @@ from recipes.shared.templating import render
 from recipes.shared.web import ACME_ROOT, media_root, static_files, static_root
 from wizard.engine.commands import cmd
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, PutFile, RunCommand, Step, StepSettings, Teaching, file_change
 from wizard.engine.validators import HostName
+
+_ = translator(__file__)
 
 NGINX_TEST = cmd("nginx", "-t", "-q")
 

@@ -21,9 +21,11 @@ from wizard.engine.facts import (
     Upgradable,
     ZoneExists,
 )
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
 from wizard.engine.validators import HostName, PackageName, TimeZone
+
+_ = translator(__file__)
 
 AUTO_UPGRADES = "/etc/apt/apt.conf.d/20auto-upgrades"
 BASE_TOOLS = ["curl", "git", "ca-certificates"]

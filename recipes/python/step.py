@@ -14,8 +14,10 @@ from recipes.shared.apt import install_missing
 from recipes.shared.common import app_dirs, dir_facts, ensure_dirs
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, OsRelease, PackagesInstalled
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching
+
+_ = translator(__file__)
 
 _REQUIREMENT = re.compile(
     r"^[A-Za-z0-9][A-Za-z0-9._\-]*(\[[A-Za-z0-9,._\-]+\])?((==|>=|<=|~=|!=|<|>)[A-Za-z0-9.*+!\-]+)?$")

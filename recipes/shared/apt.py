@@ -13,8 +13,10 @@ from collections.abc import Mapping, Sequence
 
 from recipes.shared import guards
 from wizard.engine.commands import Command, cmd
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
 from wizard.engine.step import RunCommand
+
+_ = translator(__file__)
 
 LOCK_FILES = "/var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock /var/cache/apt/archives/lock"
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from recipes.shared import guards
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, RunCommand, file_change
+
+_ = translator(__file__)
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,7 +8,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
+
+_ = translator(__file__)
 
 _RELPATH = re.compile(r"^(?![/-])(?!.*\.\.)[A-Za-z0-9._/\-]{1,200}$")
 

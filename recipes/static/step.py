@@ -25,8 +25,10 @@ from recipes.shared.fields import CommandLine, RelativePath
 from recipes.shared.web import media_root
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching
+
+_ = translator(__file__)
 
 _URL_PATH = re.compile(r"^/([A-Za-z0-9._\-]+/)+$")
 

@@ -17,9 +17,11 @@ from recipes.shared.templating import render
 from recipes.shared.web import ACME_ROOT, SiteOwner, site
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
-from wizard.engine.i18n import _
+from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
 from wizard.engine.validators import HostName
+
+_ = translator(__file__)
 
 STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 RENEW_HOOK = "/etc/letsencrypt/renewal-hooks/deploy/50-deploy-wizard-reload-nginx"

@@ -57,7 +57,7 @@ class Target(BaseModel):
 
 def _steps_model() -> type[BaseModel]:
     fields: dict[str, Any] = {
-        step.name: (step.Settings | None, Field(None, description=_(step.title))) for step in registry.steps()
+        step.name: (step.Settings | None, Field(None, description=step.title)) for step in registry.steps()
     }
     return create_model("Steps", __config__=ConfigDict(extra="forbid"), **fields)
 

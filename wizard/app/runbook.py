@@ -7,7 +7,6 @@ files are not shown. The language is the current one (--lang).
 
 from __future__ import annotations
 
-from wizard.app import registry
 from wizard.app.preview import preview
 from wizard.app.recipefile import Recipe
 from wizard.engine.i18n import _
@@ -27,8 +26,8 @@ def runbook(recipe: Recipe, source: str) -> str:
              "server for this recipe; on a server that already has some of it, `deploy-wizard plan {file}` shows "
              "only what is missing. Secrets are shown as ***.").format(file=source), ""]
     for number, (step, settings) in enumerate(recipe.selected(), start=1):
-        teaching = registry.step(step.name).teaching
-        out += [f"## {number}. {_(step.title)}", "", f"**{_('Why')}.** {_(teaching.why)}", ""]
+        teaching = step.lesson()
+        out += [f"## {number}. {step.label()}", "", f"**{_('Why')}.** {teaching.why}", ""]
         values = settings.model_dump(mode="json", exclude_defaults=True)
         if values:
             out += [f"**{_('Settings')}.** " + ", ".join(f"`{k}: {v}`" for k, v in values.items()), ""]
@@ -51,7 +50,7 @@ def runbook(recipe: Recipe, source: str) -> str:
             out += [f"**{_('Verify')}.**", "", "```sh", *(_fill(c, recipe) for c in teaching.verify), "```", ""]
         if teaching.troubleshoot:
             out += [f"**{_('If it fails')}.**", ""]
-            out += [f"- `{_fill(_(symptom), recipe)}`: {_fill(_(fix), recipe)}"
+            out += [f"- `{_fill(symptom, recipe)}`: {_fill(fix, recipe)}"
                     for symptom, fix in teaching.troubleshoot]
             out.append("")
     return "\n".join(out)

@@ -4,12 +4,18 @@ Why a JSON catalog keyed by the English text (gettext style without the .mo buil
 message is the id, so code stays readable, a missing translation falls back to English instead of crashing,
 and a test can list every `_()` call that has no Chinese entry. The whole UI (CLI, TUI, plans, teaching
 texts, exports) goes through `_()`.
+
+Why one catalog per folder: a step keeps its own words beside its code (recipes/nginx/locale/zh_CN.json),
+so its teaching text is found from the step itself and a step package of your own ships its translations.
+`translator(__file__)` gives a module the `_` of its folder, which falls back to the engine's catalog.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -42,18 +48,45 @@ def language() -> str:
     return _current
 
 
+ENGINE_LOCALE = Path(__file__).with_name("locale")
+
+
 @cache
-def catalog(lang: str) -> dict[str, str]:
-    path = Path(__file__).with_name("locale") / f"{lang}.json"
+def folder_catalog(locale_dir: Path, lang: str) -> dict[str, str]:
+    """The catalog in `locale_dir/<lang>.json` ({} when there is none: English stays)."""
+    path = locale_dir / f"{lang}.json"
     if not path.exists():
         return {}
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def catalog(lang: str) -> dict[str, str]:
+    return folder_catalog(ENGINE_LOCALE, lang)
 
 
 def _(message: str) -> str:
     if _current == "en":
         return message
     return catalog(_current).get(message) or message
+
+
+def translator(anchor: str) -> Callable[[str], str]:
+    """The `_` of the folder holding `anchor` (a module's __file__): its own catalog first, then the engine's."""
+    locale_dir = Path(anchor).resolve().parent / "locale"
+
+    def translate(message: str) -> str:
+        if _current == "en":
+            return message
+        return folder_catalog(locale_dir, _current).get(message) or _(message)
+
+    return translate
+
+
+def text_of(obj: object) -> Callable[[str], str]:
+    """The `_` of the module that defines `obj` (a class or an instance): how front ends translate a step's
+    title, teaching text and field labels, which are English ids declared as data."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return translator(inspect.getfile(cls))
 
 
 set_language(detect_language())

@@ -9,22 +9,27 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from wizard.engine.i18n import _
+from wizard.engine.i18n import _, text_of
 
 
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    label: str  # the English description; front ends translate it with _()
+    label: str  # the English description: the id front ends translate with text()
     kind: str  # bool | choice | int | text | list | map
     default: Any
     required: bool
     choices: tuple[str, ...] = ()
+    model: type[BaseModel] | None = field(default=None, compare=False, repr=False)  # whose catalog translates
+
+    def text(self) -> str:
+        """The label in the current language, from the catalog beside the model (a step's own words)."""
+        return text_of(self.model)(self.label) if self.model is not None else _(self.label)
 
     def as_text(self, value: Any) -> str:
         """How a value is shown in a text box (lists comma-separated, maps as KEY=VALUE pairs)."""
@@ -88,7 +93,7 @@ def field_specs(model: type[BaseModel]) -> list[FieldSpec]:
         else:
             kind = "text"  # secrets are references (env:NAME...), so they are plain text here too
         default = None if info.is_required() else info.get_default(call_default_factory=True)
-        specs.append(FieldSpec(name, info.description or name, kind, default, info.is_required(), choices))
+        specs.append(FieldSpec(name, info.description or name, kind, default, info.is_required(), choices, model))
     return specs
 
 

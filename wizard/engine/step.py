@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from wizard.engine.commands import Command, Secret
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.facts import Fact, FactValues, FileState
-from wizard.engine.i18n import _
+from wizard.engine.i18n import _, text_of
 
 if TYPE_CHECKING:
     from wizard.engine.transports.base import Transport
@@ -196,6 +196,20 @@ class Step(ABC):
     title: ClassVar[str]  # message id
     Settings: ClassVar[type[StepSettings]]
     teaching: ClassVar[Teaching]
+
+    def tr(self, message: str) -> str:
+        """A text of this step (its title, teaching, field labels) in the current language, from the catalog
+        beside the step's module."""
+        return text_of(self)(message)
+
+    def label(self) -> str:
+        return self.tr(self.title)
+
+    def lesson(self) -> Teaching:
+        """The teaching text in the current language (verify commands stay as they are typed)."""
+        t = self.teaching
+        return Teaching(why=self.tr(t.why), verify=list(t.verify),
+                        troubleshoot=[(self.tr(symptom), self.tr(fix)) for symptom, fix in t.troubleshoot])
 
     def facts(self, settings: StepSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         """Facts needed to plan. Called again with what is known until nothing new is asked."""
