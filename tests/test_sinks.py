@@ -1,14 +1,16 @@
-"""The console log: the same words for a terminal, a pipe and NO_COLOR; colour only where it is welcome."""
+"""The console log: the same words for a terminal, a pipe and NO_COLOR; colour only where it is welcome.
+And where journals go."""
 
 from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 
 from wizard.engine.events import ChangeStarted, RunFinished, RunStarted, StepFinished, StepNoop, StepPlanned
-from wizard.engine.sinks import ConsoleSink
+from wizard.engine.sinks import ConsoleSink, state_dir
 
 ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7])[;m]")
@@ -75,3 +77,12 @@ def test_no_color_is_honoured_in_a_terminal(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("NO_COLOR", "1")
     text = run(Terminal())
     assert not COLOUR.search(text) and ESCAPE.sub("", text) == EXPECTED
+
+
+def test_journals_live_in_the_xdg_state_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert state_dir() == tmp_path / "state" / "deploy-wizard"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for unset in (lambda: monkeypatch.delenv("XDG_STATE_HOME"), lambda: monkeypatch.setenv("XDG_STATE_HOME", "")):
+        unset()
+        assert state_dir() == tmp_path / "home" / ".local" / "state" / "deploy-wizard"

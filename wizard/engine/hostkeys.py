@@ -12,6 +12,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from platformdirs import user_config_path
+
 from wizard.engine.fsutil import atomic_write_text
 
 
@@ -38,8 +40,12 @@ def host_pattern(host: str, port: int) -> str:
 
 
 def config_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "deploy-wizard"
+    """Where deploy-wizard's own known_hosts lives: the user's config directory for deploy-wizard.
+
+    Why platformdirs: it knows each platform's place and the XDG rules (on Linux $XDG_CONFIG_HOME, else
+    ~/.config, then deploy-wizard), so `sandbox down` and the operator find the same file.
+    """
+    return user_config_path("deploy-wizard", appauthor=False)
 
 
 class HostKeyStore:

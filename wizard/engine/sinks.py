@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from platformdirs import user_state_path
 from rich.console import Console
 from rich.text import Text
 
@@ -33,8 +34,12 @@ from wizard.engine.i18n import _
 
 
 def state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "deploy-wizard"
+    """Where run journals and wizard drafts live: the user's state directory for deploy-wizard.
+
+    Why platformdirs: it knows each platform's place and the XDG rules (on Linux $XDG_STATE_HOME, else
+    ~/.local/state, then deploy-wizard), so the path is the one operators and the README expect.
+    """
+    return user_state_path("deploy-wizard", appauthor=False)
 
 
 # A diff line's style by its first characters (unified diff: headers, hunks, additions, removals).
