@@ -87,9 +87,7 @@ class ReviewScreen(Screen[None]):
     async def plan(self, recipe) -> None:  # noqa: ANN001
         from screens.run import questions_for
         from wizard.app.session import run_recipe
-        from wizard.engine.hostkeys import HostKeyError
-        from wizard.engine.secrets import SecretError
-        from wizard.engine.transports.base import TransportError
+        from wizard.engine.errors import DeployWizardError
 
         lines: list[str] = []
 
@@ -107,6 +105,6 @@ class ReviewScreen(Screen[None]):
 
         try:
             await run_recipe(recipe, "plan", sink, questions_for(self.app))
-        except (HostKeyError, TransportError, SecretError) as exc:
+        except DeployWizardError as exc:
             lines.append(_("Error: {why}").format(why=exc))
         self.query_one("#plan-output", Static).update("\n".join(lines))

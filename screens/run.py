@@ -135,9 +135,7 @@ class RunScreen(Screen[None]):
         from screens.change_modal import ChangeModal
         from screens.password_modal import PasswordModal
         from wizard.app.session import run_recipe
-        from wizard.engine.hostkeys import HostKeyError
-        from wizard.engine.secrets import SecretError
-        from wizard.engine.transports.base import TransportError
+        from wizard.engine.errors import DeployWizardError
 
         answers: dict[str, str] = {}
         for label in prompted_secrets(self.recipe):
@@ -152,7 +150,7 @@ class RunScreen(Screen[None]):
         try:
             self.result = await run_recipe(self.recipe, "apply", self.sink, questions_for(self.app, answers),
                                            before_change=before_change if self.step_through else None)
-        except (HostKeyError, TransportError, SecretError) as exc:
+        except DeployWizardError as exc:
             error = str(exc)
         self.flush()
         from screens.summary import SummaryScreen

@@ -71,8 +71,7 @@ class TargetScreen(Screen[None]):
         from screens.host_key_modal import HostKeyModal
         from screens.password_modal import PasswordModal
         from wizard.engine.commands import sh
-        from wizard.engine.hostkeys import HostKeyError
-        from wizard.engine.transports.base import TransportError
+        from wizard.engine.errors import DeployWizardError
         from wizard.engine.transports.ssh import SSHTarget, SSHTransport
 
         target = Target.model_validate(self.app.draft.target)  # type: ignore[attr-defined]
@@ -89,7 +88,7 @@ class TargetScreen(Screen[None]):
         try:
             await transport.connect()
             result = await transport.run(sh(PROBE, root=False), timeout=30)
-        except (HostKeyError, TransportError) as exc:
+        except DeployWizardError as exc:
             status.update(_("Connection failed: {why}").format(why=exc))
             return
         finally:

@@ -17,16 +17,17 @@ import yaml
 
 from wizard.app.recipefile import Recipe, host_name
 from wizard.app.session import Questions, run_recipe
+from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.events import Sink
-from wizard.engine.hostkeys import HostKeyError
 from wizard.engine.i18n import _
 from wizard.engine.runner import RunResult
-from wizard.engine.secrets import SecretError
-from wizard.engine.transports.base import TransportError
 
 
-class InventoryError(Exception):
-    pass
+class InventoryError(DeployWizardError):
+    """An inventory file that cannot be used: bad input, and the message names the file."""
+
+    exit_code = ExitCode.BAD_INPUT
+    bare = True
 
 
 @dataclass
@@ -89,7 +90,7 @@ async def run_fleet(recipe: Recipe, mode: str, hosts: list[str], sink_for: Calla
             started = time.monotonic()
             try:
                 result = await run_recipe(recipe, mode, sink_for(host), asked, host=host)
-            except (HostKeyError, TransportError, SecretError) as exc:
+            except DeployWizardError as exc:
                 result, error = None, str(exc)
             else:
                 error = result.error

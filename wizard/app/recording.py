@@ -18,12 +18,13 @@ from dataclasses import dataclass, field, replace
 from wizard.app.recipefile import Recipe
 from wizard.app.session import Questions, make_transport, run_recipe
 from wizard.engine.commands import Masker, sh
+from wizard.engine.errors import DeployWizardError
 from wizard.engine.events import Sink
 from wizard.engine.step import Change, PutFile
 from wizard.engine.transports.base import Transport
 
 
-class RecordingError(Exception):
+class RecordingError(DeployWizardError):
     """The recording run failed or a guard lied; the message says which change."""
 
 

@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 
 from wizard.engine import i18n
+from wizard.engine.errors import DeployWizardError, ExitCode, UsageError
 from wizard.engine.i18n import _
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_DRIFT = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_DRIFT = ExitCode.OK, ExitCode.FAILED, ExitCode.BAD_INPUT, ExitCode.DRIFT
 
 
 def _interactive() -> bool:
@@ -148,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             return _new(args)
         if args.command == "edit" or (args.command is None and _interactive()):
             return _tui(Path(args.file) if args.command == "edit" else None)
+    except DeployWizardError as exc:
+        return _report(args, exc)
     except KeyboardInterrupt:
         print(_("Interrupted."), file=sys.stderr)
         return 130
@@ -155,41 +158,39 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_OK
 
 
+def _report(args: argparse.Namespace, exc: DeployWizardError) -> int:
+    """The one place an expected failure becomes output and an exit code, so every command says it alike."""
+    if exc.exit_code == ExitCode.FAILED and getattr(args, "json", False) and args.command in ("plan", "apply", "check"):
+        # a run that failed is an event of the run; bad input is not, no run started
+        print(json.dumps({"event": "error", "error": str(exc)}), flush=True)
+    _err(str(exc) if exc.bare else _("Error: {why}").format(why=exc))
+    return exc.exit_code
+
+
 def _new(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if not args.plain:
         return _tui(output)
     if not sys.stdin.isatty():
-        _err(_("--plain asks questions and needs a terminal."))
-        return EXIT_BAD_INPUT
+        raise UsageError(_("--plain asks questions and needs a terminal."))
     from screens.plain import new_plain
-    from wizard.app.recipefile import RecipeError
 
     try:
         saved = new_plain(output)
     except KeyboardInterrupt:
         _err(_("Stopped; nothing was written."))
         return 130
-    except RecipeError as exc:
-        _err(exc.render())
-        return EXIT_BAD_INPUT
     print(_("Wrote {path}. Try it: deploy-wizard plan {path}").format(path=saved))
     return EXIT_OK
 
 
 def _tui(file: Path | None) -> int:
-    from wizard.app.recipefile import RecipeError
-
     if not _interactive():
-        _err(_("The wizard needs a terminal; use `deploy-wizard apply FILE --yes` to replay a recipe without one."))
-        return EXIT_BAD_INPUT
-    try:
-        from screens.app import run_app
+        raise UsageError(_("The wizard needs a terminal; use `deploy-wizard apply FILE --yes` to replay a recipe "
+                           "without one."))
+    from screens.app import run_app
 
-        return run_app(file)
-    except RecipeError as exc:
-        _err(exc.render())
-        return EXIT_BAD_INPUT
+    return run_app(file)
 
 
 # ------------------------------------------------------------------------------------------ plan/apply
@@ -234,31 +235,21 @@ def _questions(args: argparse.Namespace):  # noqa: ANN202 - returns session.Ques
     return Questions(trust_host_key=trust, sudo_password=sudo_password, secret=secret, operator=operator)
 
 
-def _load(args: argparse.Namespace):  # noqa: ANN202 - Recipe | None
-    """The recipe file with the command line's --set overrides, or None after saying what is wrong."""
-    from wizard.app.recipefile import RecipeError, load, with_overrides
+def _load(args: argparse.Namespace):  # noqa: ANN202 - Recipe
+    """The recipe file with the command line's --set overrides; RecipeError (exit 2) when it cannot be used."""
+    from wizard.app.recipefile import load, with_overrides
 
-    try:
-        return with_overrides(load(args.file), getattr(args, "set", []))
-    except RecipeError as exc:
-        _err(exc.render())
-        return None
+    return with_overrides(load(args.file), getattr(args, "set", []))
 
 
 def _run(args: argparse.Namespace) -> int:
     from wizard.app.session import run_recipe
-    from wizard.engine.hostkeys import HostKeyError
-    from wizard.engine.secrets import SecretError
     from wizard.engine.sinks import ConsoleSink, JsonSink
-    from wizard.engine.transports.base import TransportError
 
     recipe = _load(args)
-    if recipe is None:
-        return EXIT_BAD_INPUT
     if not recipe.selected():
-        _err(_("{file}: the recipe has no steps; add at least one under 'steps:'").format(file=args.file))
-        return EXIT_BAD_INPUT
-    from wizard.app.fleet import InventoryError, read_inventory
+        raise UsageError(_("{file}: the recipe has no steps; add at least one under 'steps:'").format(file=args.file))
+    from wizard.app.fleet import read_inventory
     from wizard.app.recipefile import host_name
 
     hosts = list(args.hosts or [])
@@ -268,42 +259,28 @@ def _run(args: argparse.Namespace) -> int:
         if args.inventory:
             hosts += read_inventory(Path(args.inventory))
     except ValueError as exc:
-        _err(f"--host: {exc}")
-        return EXIT_BAD_INPUT
-    except InventoryError as exc:
-        _err(str(exc))
-        return EXIT_BAD_INPUT
+        raise UsageError(f"--host: {exc}") from None
     if len(hosts) > 1:
         return _fleet(args, recipe, list(dict.fromkeys(hosts)))
     args.host = hosts[0] if hosts else None
     questions = _questions(args)
     sink = JsonSink() if args.json else ConsoleSink(show_output=not getattr(args, "quiet", False))
     mode = args.command
-    try:
-        if mode == "apply" and not args.yes:
-            if not _interactive():
-                _err(_("apply needs --yes when there is no terminal to confirm on."))
-                return EXIT_BAD_INPUT
-            planned = asyncio.run(run_recipe(recipe, "plan", sink, questions, host=args.host))
-            if not planned.ok:
-                return EXIT_FAILED
-            if planned.changes == 0:
-                print(_("Nothing to change: the server already matches the recipe."))
-                return EXIT_OK
-            answer = input(_("Apply these {n} changes? [y/N] ").format(n=planned.changes))
-            if answer.strip().lower() not in ("y", "yes"):
-                print(_("Nothing was changed."))
-                return EXIT_OK
-        result = asyncio.run(run_recipe(recipe, mode, sink, questions, host=args.host,
-                                        resume=getattr(args, "resume", False)))
-    except SecretError as exc:
-        _err(str(exc))
-        return EXIT_BAD_INPUT
-    except (HostKeyError, TransportError) as exc:
-        if args.json:
-            print(json.dumps({"event": "error", "error": str(exc)}), flush=True)
-        _err(_("Error: {why}").format(why=exc))
-        return EXIT_FAILED
+    if mode == "apply" and not args.yes:
+        if not _interactive():
+            raise UsageError(_("apply needs --yes when there is no terminal to confirm on."))
+        planned = asyncio.run(run_recipe(recipe, "plan", sink, questions, host=args.host))
+        if not planned.ok:
+            return EXIT_FAILED
+        if planned.changes == 0:
+            print(_("Nothing to change: the server already matches the recipe."))
+            return EXIT_OK
+        answer = input(_("Apply these {n} changes? [y/N] ").format(n=planned.changes))
+        if answer.strip().lower() not in ("y", "yes"):
+            print(_("Nothing was changed."))
+            return EXIT_OK
+    result = asyncio.run(run_recipe(recipe, mode, sink, questions, host=args.host,
+                                    resume=getattr(args, "resume", False)))
     if result.journal and not args.json:
         print(_("Journal: {path}").format(path=result.journal))
     if mode == "check" and result.ok:
@@ -320,8 +297,7 @@ def _fleet(args: argparse.Namespace, recipe: object, hosts: list[str]) -> int:
 
     if args.command == "apply" and not args.yes:
         if not _interactive():
-            _err(_("apply needs --yes when there is no terminal to confirm on."))
-            return EXIT_BAD_INPUT
+            raise UsageError(_("apply needs --yes when there is no terminal to confirm on."))
         if input(_("Apply the recipe to {n} hosts? [y/N] ").format(n=len(hosts))).strip().lower() not in ("y", "yes"):
             print(_("Nothing was changed."))
             return EXIT_OK
@@ -353,17 +329,14 @@ def _export(args: argparse.Namespace) -> int:
     from wizard.engine.fsutil import atomic_write_text
 
     recipe = _load(args)
-    if recipe is None:
-        return EXIT_BAD_INPUT
     if args.format == "runbook":
         from wizard.app.runbook import runbook
 
         text = runbook(recipe, args.file)
     else:
         if not args.record_on:
-            _err(_("--format {format} replays a recorded first apply: give --record-on HOST (a fresh server you may "
-                   "change) or --record-on sandbox").format(format=args.format))
-            return EXIT_BAD_INPUT
+            raise UsageError(_("--format {format} replays a recorded first apply: give --record-on HOST (a fresh "
+                               "server you may change) or --record-on sandbox").format(format=args.format))
         text = _recorded_export(args, recipe)
         if text is None:
             return EXIT_FAILED
@@ -378,12 +351,12 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _recorded_export(args: argparse.Namespace, recipe) -> str | None:  # noqa: ANN001 - Recipe
-    """Record a first apply (on a sandbox or the named host) and render it; None after saying what failed."""
-    from wizard.app.exports.common import ExportError
-    from wizard.app.recording import RecordingError, record
-    from wizard.engine.hostkeys import HostKeyError
+    """Record a first apply (on a sandbox or the named host) and render it; None when the operator said no.
+
+    Every expected failure on the way is said as "export failed: why" (exit 1), whatever its kind.
+    """
+    from wizard.app.recording import record
     from wizard.engine.sinks import ConsoleSink
-    from wizard.engine.transports.base import TransportError
     from wizard.lab import sandbox
 
     sink = ConsoleSink(out=sys.stderr, show_output=False)
@@ -413,12 +386,18 @@ def _recorded_export(args: argparse.Namespace, recipe) -> str | None:  # noqa: A
         for note in recording.notes:
             _err(_("note: {what}").format(what=note))
         return _render_export(args, recording)
-    except (sandbox.SandboxError, RecordingError, ExportError, HostKeyError, TransportError) as exc:
-        _err(_("export failed: {why}").format(why=exc))
-        return None
+    except (DeployWizardError, sandbox.SandboxError) as exc:  # SandboxError: until wizard/lab derives it
+        raise _ExportFailed(_("export failed: {why}").format(why=exc),
+                            exit_code=getattr(exc, "exit_code", ExitCode.FAILED)) from exc
     finally:
         if box is not None:
             sandbox.down(box.name, progress=lambda message: None)
+
+
+class _ExportFailed(DeployWizardError):
+    """A recorded export that could not be made; the message already says so ("export failed: ...")."""
+
+    bare = True
 
 
 def _render_export(args: argparse.Namespace, recording) -> str:  # noqa: ANN001 - Recording
@@ -440,18 +419,12 @@ def _rollback(args: argparse.Namespace) -> int:
     from wizard.app.rollback import RollbackError, rollback
     from wizard.app.session import make_transport
     from wizard.engine.commands import Masker
-    from wizard.engine.hostkeys import HostKeyError
-    from wizard.engine.secrets import SecretError
-    from wizard.engine.transports.base import TransportError
 
     recipe = _load(args)
-    if recipe is None:
-        return EXIT_BAD_INPUT
     print(_("Note: rollback switches the code only. Database migrations of the newer release are NOT reversed."))
     if not args.yes:
         if not _interactive():
-            _err(_("rollback needs --yes when there is no terminal to confirm on."))
-            return EXIT_BAD_INPUT
+            raise UsageError(_("rollback needs --yes when there is no terminal to confirm on."))
         if input(_("Switch {host} to an earlier release? [y/N] ").format(
                 host=args.host or recipe.target.host)).strip().lower() not in ("y", "yes"):
             print(_("Nothing was changed."))
@@ -468,11 +441,9 @@ def _rollback(args: argparse.Namespace) -> int:
     try:
         done = asyncio.run(go())
     except RollbackError as exc:
-        _err(_("Error: {why}").format(why=exc))
-        return EXIT_BAD_INPUT if args.to else EXIT_FAILED
-    except (HostKeyError, TransportError, SecretError) as exc:
-        _err(_("Error: {why}").format(why=exc))
-        return EXIT_FAILED
+        if args.to:  # the release the operator named cannot be switched to: bad input, as always
+            raise DeployWizardError(str(exc), exit_code=ExitCode.BAD_INPUT) from exc
+        raise
     if done.before == done.after:
         print(_("{rel} is already the current release.").format(rel=done.after))
     else:
@@ -524,14 +495,15 @@ Stop: deploy-wizard sandbox down {name}""").format(name=info.name, ip=info.ip, p
             if name is None:
                 running = [s.name for s in sandbox.list_sandboxes()]
                 if len(running) != 1:
-                    _err(_("Name the sandbox: {names}").format(names=", ".join(running) or _("none running")))
-                    return EXIT_BAD_INPUT
+                    raise UsageError(_("Name the sandbox: {names}").format(
+                        names=", ".join(running) or _("none running")))
                 name = running[0]
             command = sandbox.ssh_command(name, args.user, args.cmd)
             os.execvp(command[0], command)
-    except sandbox.SandboxError as exc:
-        _err(_("Error: {why}").format(why=exc))
-        return EXIT_FAILED
+    except sandbox.SandboxError as exc:  # until SandboxError derives from DeployWizardError (wizard/lab)
+        if isinstance(exc, DeployWizardError):
+            raise
+        raise DeployWizardError(str(exc)) from exc
     return EXIT_OK
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from platformdirs import user_config_path
 
+from wizard.engine.errors import DeployWizardError
 from wizard.engine.fsutil import atomic_write_text
 
 
-class HostKeyError(Exception):
+class HostKeyError(DeployWizardError):
     """The server's host key cannot be trusted; the message says why and what to do."""
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from wizard.engine.errors import DeployWizardError
 from wizard.engine.events import (
     ChangeDone,
     ChangeStarted,
@@ -52,7 +53,7 @@ AskOperator = Callable[[str, str], Awaitable[bool]]  # (step, message) -> done? 
 OnFailure = Callable[[str, str], Awaitable[str]]  # (step, error) -> "retry" | "skip" | "abort"
 
 
-class StepError(Exception):
+class StepError(DeployWizardError):
     """A change failed; the message is the masked reason."""
 
 

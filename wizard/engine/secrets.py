@@ -12,13 +12,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from wizard.engine.commands import Masker, Secret
+from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.i18n import _
 
 Prompt = Callable[[str], str | None]
 
 
-class SecretError(Exception):
-    pass
+class SecretError(DeployWizardError):
+    """A secret reference that cannot be resolved: bad input, and the message names the setting."""
+
+    exit_code = ExitCode.BAD_INPUT
+    bare = True
 
 
 class SecretResolver:

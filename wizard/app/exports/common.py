@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 from wizard.app.recording import Recording
 from wizard.engine.commands import Command, Secret, quote
+from wizard.engine.errors import DeployWizardError
 from wizard.engine.step import PutFile
 
 FORMS = ("", "url", "pg_literal", "mysql_literal", "env_value")
 
 
-class ExportError(Exception):
+class ExportError(DeployWizardError):
     """The recording holds something an export cannot express; the message says what."""
 
 

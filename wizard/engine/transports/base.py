@@ -13,13 +13,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from wizard.engine.commands import Command, Masker, Secret, cmd, quote
+from wizard.engine.errors import DeployWizardError
 
 OutputCallback = Callable[[str, str], None]  # (stream "stdout"|"stderr", line without newline)
 PasswordCallback = Callable[[str], Awaitable[str | None]]  # prompt -> password, or None to give up
 BACKUP_DIR = "/var/backups/deploy-wizard"
 
 
-class TransportError(Exception):
+class TransportError(DeployWizardError):
     """The target could not be reached or refused us; the message is for the operator."""
 
 
