@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wizard.engine.hostkeys import HostKeyStore, config_dir
+from wizard.engine.hostkeys import HostKeyStore, config_dir, fingerprint_of
 
 
 def test_the_store_lives_in_the_xdg_config_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -16,3 +16,19 @@ def test_the_store_lives_in_the_xdg_config_directory(monkeypatch: pytest.MonkeyP
     for unset in (lambda: monkeypatch.delenv("XDG_CONFIG_HOME"), lambda: monkeypatch.setenv("XDG_CONFIG_HOME", "")):
         unset()
         assert config_dir() == tmp_path / "home" / ".config" / "deploy-wizard"
+
+
+# `ssh-keygen -lf` of these keys: the fingerprints recipes pin (target.host_key) and operators compare
+KEYS = {
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH6sDnGzBmz4+vkp5pZbLusKd2vB8yNDaomJ4YkuRk92 test@host":
+        "SHA256:F/N1Uj+XrpUE+yZkpAOSfObejjg3VZt2+oIMPrXvDT0",
+    "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDZvuaJzxsWw6hcbtXNa0xwsm2SPzMunLioc30wLEc8zJs85StPJL93PpBwd9bVv5Cp1LX+"
+    "yanIXCaH4H2dTEjiBohimF8UsKt06TkukZwHG3eDlvDtCV3OazB/GPTkUbBcfPQn5VHqvbjLZZ5/herPR25cGnVycJEEUBjLX4Yy7Q==":
+        "SHA256:zWH0owN5SsBILnDPJCrnXUlBb23lPTM1WRt26M8ZCVM",
+}
+
+
+@pytest.mark.parametrize(("line", "expected"), KEYS.items())
+def test_fingerprints_are_the_ones_ssh_keygen_shows(line: str, expected: str) -> None:
+    assert fingerprint_of(line) == expected
+    assert fingerprint_of(" ".join(line.split()[:2])) == expected  # the comment does not count

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import asyncssh
 from asyncssh.public_key import get_default_certificate_algs, get_default_public_key_algs
 
-from wizard.engine.hostkeys import HostKeyChanged, HostKeyStore, HostKeyUnknown, fingerprint_of, host_pattern
+from wizard.engine.hostkeys import HostKeyChanged, HostKeyStore, HostKeyUnknown, host_pattern
 from wizard.engine.transports.base import CommandTimeout, OutputCallback, Result, Transport, TransportError
 
 _ED25519_FIRST = ["ssh-ed25519"] + [
@@ -41,10 +41,12 @@ class _Client(asyncssh.SSHClient):
     def __init__(self, pinned: str | None) -> None:
         self.pinned = pinned
         self.presented: str | None = None
+        self.fingerprint = ""  # of the presented key, "SHA256:..."
 
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         self.presented = key.export_public_key("openssh").decode().strip()
-        return bool(self.pinned) and fingerprint_of(self.presented) == self.pinned
+        self.fingerprint = key.get_fingerprint("sha256")
+        return bool(self.pinned) and self.fingerprint == self.pinned
 
 
 class SSHTransport(Transport):
@@ -92,7 +94,7 @@ class SSHTransport(Transport):
         try:
             conn, client = await self._attempt()
             if conn is None:
-                fingerprint = fingerprint_of(client.presented or "")
+                fingerprint = client.fingerprint
                 if self.target.host_key:
                     raise HostKeyChanged(
                         f"{host_pattern(host, port)} presented host key {fingerprint}, but the recipe pins "
