@@ -1,20 +1,19 @@
-"""Facts against a real shell (this machine, through the local transport): one round trip for many facts."""
+"""Facts against a real shell (this machine, through the local transport): one round trip for many facts.
+
+Runs as any user on any Linux: nothing here needs root or dpkg (a machine without dpkg reports every package
+as not installed, which is what the fact promises).
+"""
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import os
+import shutil
 
-from wizard.engine.facts import (
-    CommandExists,
-    FactGatherer,
-    FileInfo,
-    OsRelease,
-    PackagesInstalled,
-    PathInfo,
-    ServiceState,
-    UserInfo,
-)
+from recipes.deploy_user.facts import UserInfo
+from recipes.python.facts import OsRelease
+from wizard.engine.facts import FactGatherer, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.transports.local import LocalTransport
 
 
@@ -26,23 +25,22 @@ async def test_many_facts_cost_one_round_trip(tmp_path) -> None:
     await transport.connect()
     before = transport.round_trips
     facts = FactGatherer(transport)
-    wanted = [OsRelease(), PackagesInstalled(("dpkg", "surely-not-installed-pkg")), FileInfo(str(target)),
-              FileInfo(str(tmp_path / "absent")), PathInfo(str(tmp_path)), UserInfo("root"),
-              UserInfo("no-such-user-xyz"), CommandExists("sh"), CommandExists("no-such-command-xyz"),
-              ServiceState("no-such-unit-xyz")]
+    packages_fact = PackagesInstalled(("dpkg", "surely-not-installed-pkg"))
+    wanted = [OsRelease(), packages_fact, FileInfo(str(target)), FileInfo(str(tmp_path / "absent")),
+              PathInfo(str(tmp_path)), UserInfo("root"), UserInfo("no-such-user-xyz")]
     values = await facts.gather(wanted)
     assert transport.round_trips - before == 1
-    assert values[OsRelease()]["ID"] in ("debian", "ubuntu")
-    packages = values[PackagesInstalled(("dpkg", "surely-not-installed-pkg"))]
-    assert packages["dpkg"] and packages["surely-not-installed-pkg"] is None
+    assert values[OsRelease()].get("ID")
+    packages = values[packages_fact]
+    assert packages["surely-not-installed-pkg"] is None
+    assert bool(packages["dpkg"]) == bool(shutil.which("dpkg-query"))
     info = values[FileInfo(str(target))]
     assert info.sha256 == hashlib.sha256(b"hello\nworld\n").hexdigest()
-    assert (info.mode, info.owner, info.content) == ("640", "root", b"hello\nworld\n")
+    assert (info.mode, info.owner, info.content) == ("640", getpass.getuser(), b"hello\nworld\n")
     assert values[FileInfo(str(tmp_path / "absent"))] is None
     assert values[PathInfo(str(tmp_path))]["type"] == "directory"
     assert values[UserInfo("root")].uid == 0 and values[UserInfo("root")].home == "/root"
     assert values[UserInfo("no-such-user-xyz")] is None
-    assert values[CommandExists("sh")] is True and values[CommandExists("no-such-command-xyz")] is False
     # cached: asking again costs nothing
     await facts.gather(wanted)
     assert transport.round_trips - before == 1

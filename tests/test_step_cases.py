@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
+from recipes.deploy_user.facts import UserState
 from wizard.app import registry
 from wizard.engine.commands import Secret
-from wizard.engine.facts import FactValues, FileState, UserState
+from wizard.engine.facts import FactValues, FileState
 from wizard.engine.step import Change, Context, Ok, PlanError, PutFile, WaitForOperator
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*/*.yaml"))

@@ -8,19 +8,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
+from recipes.app_server.facts import CpuCount
 from recipes.shared import guards
-from recipes.shared.common import (
-    CpuCount,
-    Readlink,
-    UnitProperties,
-    app_dirs,
-    current_release,
-    dir_facts,
-    done_for,
-    ensure_dirs,
-    mark_done,
-    marker_path,
-)
+from recipes.shared.common import app_dirs, current_release, dir_facts, done_for, ensure_dirs, mark_done, marker_path
+from recipes.shared.facts import Readlink, UnitProperties
 from recipes.shared.templating import render
 from recipes.shared.web import media_root, static_files, static_root
 from wizard.engine.commands import Secret, cmd, sh

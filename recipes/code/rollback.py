@@ -7,7 +7,8 @@ release stay applied, and the operator is told so every time.
 
 from __future__ import annotations
 
-from recipes.shared.common import DirEntries, Readlink, current_release, mark_done
+from recipes.shared.common import current_release, mark_done
+from recipes.shared.facts import DirEntries, Readlink
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import FactGatherer
 from wizard.engine.i18n import translator

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
 from recipes.code import rollback
+from recipes.code.facts import RemoteRef
 from recipes.shared import guards
-from recipes.shared.common import (
-    DirEntries,
-    DirSpec,
-    Readlink,
-    app_dirs,
-    current_release,
-    dir_facts,
-    ensure_dirs,
-)
+from recipes.shared.common import DirSpec, app_dirs, current_release, dir_facts, ensure_dirs
+from recipes.shared.facts import DirEntries, Readlink
 from recipes.shared.fields import RelativePath
-from wizard.engine.commands import Command, cmd, sh
+from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import (
@@ -74,41 +67,6 @@ def git_env(ctx: Context, use_key: bool) -> dict[str, str]:
     if use_key:
         ssh += f" -i {deploy_key(ctx)} -o IdentitiesOnly=yes -o UserKnownHostsFile={ctx.shared}/ssh/known_hosts"
     return {"GIT_SSH_COMMAND": ssh, "GIT_TERMINAL_PROMPT": "0", "HOME": ctx.base}
-
-
-@dataclass(frozen=True, eq=False)
-class RemoteRef(Fact):
-    """The commit a branch or tag names on the remote, read with `git ls-remote` as the app user."""
-
-    repo: str
-    ref: str
-    user: str
-    env: tuple[tuple[str, str], ...]
-
-    @property
-    def key(self) -> str:
-        return f"remote-ref:{self.repo}#{self.ref}"
-
-    def command(self) -> Command:
-        env = dict(self.env)
-        return sh('runuser -u "$1" -- env GIT_SSH_COMMAND="$4" GIT_TERMINAL_PROMPT=0 HOME="$5" '
-                  'timeout 60 git ls-remote -- "$2" "$3" 2>&1; echo "rc=$?"',
-                  self.user, self.repo, self.ref, env["GIT_SSH_COMMAND"], env["HOME"])
-
-    def fresh(self) -> dict[str, str | None]:
-        return {"sha": "<commit>", "error": None}  # shown as releases/<commit> in previews
-
-    def parse(self, out: str, status: int) -> dict[str, str | None]:
-        lines = out.strip().splitlines()
-        rc = lines[-1].removeprefix("rc=") if lines and lines[-1].startswith("rc=") else "1"
-        body = lines[:-1]
-        if rc != "0":
-            return {"sha": None, "error": "\n".join(body[-5:]) or f"git ls-remote exit {rc}"}
-        refs = dict(reversed(line.split("\t", 1)) for line in body if "\t" in line)
-        for name in (f"refs/tags/{self.ref}^{{}}", f"refs/tags/{self.ref}", f"refs/heads/{self.ref}", self.ref):
-            if name in refs:
-                return {"sha": refs[name], "error": None}
-        return {"sha": None, "error": _("no branch or tag named {ref}").format(ref=self.ref)}
 
 
 class CodeSettings(StepSettings):

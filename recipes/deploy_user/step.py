@@ -6,9 +6,10 @@ from collections.abc import Iterable, Iterator
 
 from pydantic import Field
 
+from recipes.deploy_user.facts import UserInfo
 from recipes.shared import guards
 from wizard.engine.commands import cmd, sh
-from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo, UserInfo
+from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, RunCommand, Step, StepSettings, Teaching, file_change
 from wizard.engine.validators import AbsolutePath, NewUserName, SSHPublicKey, UserName

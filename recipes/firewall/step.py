@@ -14,11 +14,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from recipes.firewall.facts import UfwState
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
-from recipes.shared.common import UnitProperties
+from recipes.shared.facts import UnitProperties
 from recipes.shared.templating import render
-from wizard.engine.commands import Command, cmd, sh
+from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.engine.i18n import translator
 from wizard.engine.step import (
@@ -55,23 +56,6 @@ def port_rule(value: str) -> str:
 
 
 PortRule = Annotated[str, AfterValidator(port_rule)]
-
-
-class UfwState(Fact):
-    key = "ufw"
-
-    def command(self) -> Command:
-        return sh('ufw status | head -n1; ufw show added 2>/dev/null | grep "^ufw " || true; '
-                  '. /etc/default/ufw 2>/dev/null; echo "policy=${DEFAULT_INPUT_POLICY:-}"')
-
-    def fresh(self) -> dict[str, object]:
-        return {"active": False, "rules": set(), "policy": "DROP"}
-
-    def parse(self, out: str, status: int) -> dict[str, object]:
-        lines = out.splitlines()
-        rules = {line.removeprefix("ufw ").strip() for line in lines if line.startswith("ufw ")}
-        policy = next((line.split("=", 1)[1] for line in lines if line.startswith("policy=")), "")
-        return {"active": bool(lines) and lines[0].strip() == "Status: active", "rules": rules, "policy": policy}
 
 
 class FirewallSettings(StepSettings):

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field
 
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
-from recipes.shared.common import UnitProperties
+from recipes.shared.facts import UnitProperties
 from recipes.shared.templating import render
 from recipes.shared.web import site
 from wizard.engine.commands import cmd

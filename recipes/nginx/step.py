@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field
 
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
-from recipes.shared.common import Readlink, UnitProperties
+from recipes.shared.facts import Readlink, UnitProperties
 from recipes.shared.templating import render
 from recipes.shared.web import ACME_ROOT, media_root, static_files, static_root
 from wizard.engine.commands import cmd

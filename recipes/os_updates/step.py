@@ -7,20 +7,11 @@ from typing import Literal
 
 from pydantic import Field
 
+from recipes.os_updates.facts import AptListsAge, Hostname, Timezone, Upgradable, ZoneExists
 from recipes.shared.apt import UPDATE_STAMP, apt_get, apt_update, install_missing
 from recipes.shared.templating import render
 from wizard.engine.commands import sh
-from wizard.engine.facts import (
-    AptListsAge,
-    Fact,
-    FactValues,
-    FileInfo,
-    Hostname,
-    PackagesInstalled,
-    Timezone,
-    Upgradable,
-    ZoneExists,
-)
+from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
 from wizard.engine.validators import HostName, PackageName, TimeZone

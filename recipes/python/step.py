@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from recipes.python.facts import OsRelease, VenvPackages, VenvPython, normalize
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
 from recipes.shared.common import app_dirs, dir_facts, ensure_dirs
-from wizard.engine.commands import Command, cmd, sh
-from wizard.engine.facts import Fact, FactValues, OsRelease, PackagesInstalled
+from wizard.engine.commands import cmd, sh
+from wizard.engine.facts import Fact, FactValues, PackagesInstalled
 from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching
 
@@ -40,53 +40,6 @@ Requirement = Annotated[str, AfterValidator(requirement)]
 
 # The Python each supported release ships, so "3.11" on Debian 12 means the system one.
 SYSTEM_PYTHON = {("debian", "12"): "3.11", ("ubuntu", "22.04"): "3.10", ("ubuntu", "24.04"): "3.12"}
-
-
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-@dataclass(frozen=True, eq=False)
-class VenvPackages(Fact):
-    """Distributions installed in a venv, from their .dist-info directories (no pip start-up: fast)."""
-
-    venv: str
-
-    @property
-    def key(self) -> str:
-        return "venv-packages:" + self.venv
-
-    def command(self) -> Command:
-        return sh('for d in "$1"/lib/python3*/site-packages/*.dist-info; do [ -d "$d" ] && basename "$d"; done; true',
-                  self.venv)
-
-    def fresh(self) -> dict[str, str]:
-        return {}
-
-    def parse(self, out: str, status: int) -> dict[str, str]:
-        found = {}
-        for line in out.split():
-            name, _, version = line.removesuffix(".dist-info").rpartition("-")
-            found[normalize(name)] = version
-        return found
-
-
-@dataclass(frozen=True, eq=False)
-class VenvPython(Fact):
-    """The interpreter version a venv was made with (from pyvenv.cfg), or None without a venv."""
-
-    venv: str
-
-    @property
-    def key(self) -> str:
-        return "venv-python:" + self.venv
-
-    def command(self) -> Command:
-        return sh('[ -x "$1/bin/python" ] && sed -n "s/^version *= *//p" "$1/pyvenv.cfg" || true', self.venv)
-
-    def parse(self, out: str, status: int) -> str | None:
-        value = out.strip()
-        return ".".join(value.split(".")[:2]) if value else None
 
 
 class PythonSettings(StepSettings):

@@ -12,108 +12,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from recipes.shared import guards
+from recipes.shared.facts import Readlink
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, RunCommand, file_change
 
 _ = translator(__file__)
-
-
-@dataclass(frozen=True, eq=False)
-class Readlink(Fact):
-    path: str
-
-    @property
-    def key(self) -> str:
-        return "readlink:" + self.path
-
-    def command(self) -> Command:
-        return sh('readlink "$1" || true', self.path)
-
-    def parse(self, out: str, status: int) -> str | None:
-        return out.strip() or None
-
-
-@dataclass(frozen=True, eq=False)
-class DirEntries(Fact):
-    """Names in a directory with their modification times, oldest first."""
-
-    path: str
-
-    @property
-    def key(self) -> str:
-        return "entries:" + self.path
-
-    def command(self) -> Command:
-        return sh('[ -d "$1" ] && cd "$1" && for e in * ; do [ -e "$e" ] && stat -c "%Y %n" "$e"; done; true',
-                   self.path)
-
-    def fresh(self) -> list[str]:
-        return []
-
-    def parse(self, out: str, status: int) -> list[str]:
-        rows = [line.split(" ", 1) for line in out.splitlines() if " " in line]
-        return [name for _, name in sorted(rows, key=lambda r: (int(r[0]), r[1]))]
-
-
-class CpuCount(Fact):
-    key = "nproc"
-
-    def command(self) -> Command:
-        return cmd("nproc")
-
-    def fresh(self) -> int:
-        return 2
-
-    def parse(self, out: str, status: int) -> int:
-        return int(out.strip() or 1)
-
-
-@dataclass(frozen=True, eq=False)
-class UnitProperties(Fact):
-    """Selected `systemctl show` properties: ActiveState, UnitFileState, NeedDaemonReload..."""
-
-    unit: str
-
-    @property
-    def key(self) -> str:
-        return "unit:" + self.unit
-
-    def command(self) -> Command:
-        return cmd("systemctl", "show", "-p", "ActiveState,UnitFileState,NeedDaemonReload,LoadState", self.unit)
-
-    def fresh(self) -> dict[str, str]:
-        return {}
-
-    def parse(self, out: str, status: int) -> dict[str, str]:
-        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-
-
-@dataclass(frozen=True, eq=False)
-class Ancestors(Fact):
-    """Mode of every directory from `path` up to /: who can walk down to it."""
-
-    path: str
-
-    @property
-    def key(self) -> str:
-        return "ancestors:" + self.path
-
-    def command(self) -> Command:
-        return sh('p=$1; while [ "$p" != / ] && [ -n "$p" ]; do [ -e "$p" ] && stat -c "%a %F %n" "$p"; '
-                   'p=$(dirname "$p"); done; true', self.path)
-
-    def fresh(self) -> list[tuple[str, str]]:
-        return []
-
-    def parse(self, out: str, status: int) -> list[tuple[str, str]]:
-        rows = []
-        for line in out.splitlines():
-            mode, rest = line.split(" ", 1)
-            if rest.startswith("directory "):
-                rows.append((mode, rest[len("directory "):]))
-        return rows
 
 
 # ------------------------------------------------------------------------------------------ changes

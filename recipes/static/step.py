@@ -10,7 +10,6 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from recipes.shared.common import (
-    Ancestors,
     DirSpec,
     app_dirs,
     as_app,
@@ -23,6 +22,7 @@ from recipes.shared.common import (
 )
 from recipes.shared.fields import CommandLine, RelativePath
 from recipes.shared.web import media_root
+from recipes.static.facts import Ancestors
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues
 from wizard.engine.i18n import translator

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
-from recipes.shared.common import UnitProperties
+from recipes.shared.facts import UnitProperties
 from recipes.shared.templating import render
 from recipes.shared.web import ACME_ROOT, SiteOwner, site
+from recipes.tls.facts import Certificate, Now
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
@@ -39,46 +39,6 @@ def https_url(value: str) -> str:
     if not re.match(r"^https://[A-Za-z0-9.\-]+(:\d+)?(/[A-Za-z0-9._~/\-]*)?$", value):
         raise ValueError(_("'{v}' is not an https:// URL of an ACME directory").format(v=value))
     return value
-
-
-@dataclass(frozen=True, eq=False)
-class Certificate(Fact):
-    """Expiry and names of the certificate certbot keeps for a domain (None when there is none)."""
-
-    domain: str
-
-    @property
-    def key(self) -> str:
-        return "cert:" + self.domain
-
-    def command(self) -> Command:
-        return sh('f="/etc/letsencrypt/live/$1/cert.pem"; [ -r "$f" ] || exit 0; '
-                  'openssl x509 -in "$f" -noout -enddate -ext subjectAltName 2>/dev/null || '
-                  'openssl x509 -in "$f" -noout -enddate -text | grep -A1 "Subject Alternative Name"', self.domain)
-
-    def parse(self, out: str, status: int) -> dict[str, object] | None:
-        match = re.search(r"notAfter=(.+)", out)
-        if not match:
-            return None
-        expires = datetime.strptime(match.group(1).strip(), "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
-        return {"expires": expires.isoformat(), "names": re.findall(r"DNS:([^,\s]+)", out)}
-
-
-class Now(Fact):
-    """The server's clock (certificate expiry is judged by the server's time, not the workstation's)."""
-
-    key = "now"
-
-    def command(self) -> Command:
-        return cmd("date", "-u", "+%s")
-
-    def fresh(self) -> int:
-        import time
-
-        return int(time.time())
-
-    def parse(self, out: str, status: int) -> int:
-        return int(out.strip())
 
 
 class TlsSettings(StepSettings):

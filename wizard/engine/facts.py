@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any, ClassVar
 
 from wizard.engine.commands import Command, Op, cmd, sh
 from wizard.engine.transports.base import Transport, TransportError
@@ -24,13 +23,25 @@ _MARK = "@@DW-FACT"
 
 
 class Fact(ABC):
-    """One question about the host. Equal facts (same key) are asked once."""
+    """One question about the host. Equal facts (same key) are asked once.
 
-    root: bool = True
+    A fact is a frozen dataclass whose fields are its arguments; its key is `kind` and the fields joined by
+    ':' (a tuple field by ','; fields declared with compare=False are left out), e.g. `file:/etc/hosts`, so
+    two steps asking the same question share one answer, and data-driven test cases name facts as they read.
+    """
+
+    root: ClassVar[bool] = True
+    kind: ClassVar[str]
 
     @property
-    @abstractmethod
-    def key(self) -> str: ...
+    def key(self) -> str:
+        parts = [self.kind]
+        for item in fields(self) if is_dataclass(self) else ():
+            if not item.compare:  # how the question is asked (a login user, an environment), not what
+                continue
+            value = getattr(self, item.name)
+            parts.append(",".join(map(str, value)) if isinstance(value, tuple) else str(value))
+        return ":".join(parts)
 
     @abstractmethod
     def command(self) -> Command: ...
@@ -52,34 +63,16 @@ class Fact(ABC):
         return f"<fact {self.key}>"
 
 
-class OsRelease(Fact):
-    key = "os-release"
-
-    def command(self) -> Command:
-        return cmd("cat", "/etc/os-release")
-
-    def fresh(self) -> dict[str, str]:
-        return {"ID": "debian", "VERSION_ID": "12", "VERSION_CODENAME": "bookworm",
-                "PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)"}
-
-    def parse(self, out: str, status: int) -> dict[str, str]:
-        values = {}
-        for line in out.splitlines():
-            name, sep, value = line.partition("=")
-            if sep:
-                values[name.strip()] = value.strip().strip('"')
-        return values
-
-
 @dataclass(frozen=True, eq=False)
 class PackagesInstalled(Fact):
     """Installed version of each package, or None when not installed."""
 
     names: tuple[str, ...]
 
-    @property
-    def key(self) -> str:
-        return "packages:" + ",".join(sorted(self.names))
+    kind = "packages"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", tuple(sorted(self.names)))  # one key whatever order a step lists
 
     def command(self) -> Command:
         return cmd("dpkg-query", "-W", "-f", "${Package}\\t${db:Status-Abbrev}\\t${Version}\\n", *self.names,
@@ -129,9 +122,7 @@ class FileInfo(Fact):
         data = text.encode()
         return FileState(hashlib.sha256(data).hexdigest(), "644", "root", "root", len(data), data)
 
-    @property
-    def key(self) -> str:
-        return "file:" + self.path
+    kind = "file"
 
     def command(self) -> Command:
         return sh('if [ -f "$1" ]; then stat -c "%a %U %G %s" "$1" && sha256sum < "$1" | cut -d" " -f1 && '
@@ -153,9 +144,7 @@ class PathInfo(Fact):
 
     path: str
 
-    @property
-    def key(self) -> str:
-        return "path:" + self.path
+    kind = "path"
 
     def command(self) -> Command:
         return sh('if [ -e "$1" ]; then stat -c "%F|%a|%U|%G" "$1"; else echo absent; fi', self.path)
@@ -166,157 +155,6 @@ class PathInfo(Fact):
             return None
         kind, mode, owner, group = line.split("|")
         return {"type": kind, "mode": mode, "owner": owner, "group": group}
-
-
-@dataclass(frozen=True, eq=False)
-class ServiceState(Fact):
-    unit: str
-
-    @property
-    def key(self) -> str:
-        return "service:" + self.unit
-
-    def command(self) -> Command:
-        return sh('systemctl is-active "$1"; systemctl is-enabled "$1" 2>/dev/null || echo absent', self.unit)
-
-    def fresh(self) -> dict[str, str]:
-        return {"active": "inactive", "enabled": "absent"}
-
-    def parse(self, out: str, status: int) -> dict[str, str]:
-        lines = out.split() + ["unknown", "unknown"]
-        return {"active": lines[0], "enabled": lines[1]}
-
-
-@dataclass(frozen=True)
-class UserState:
-    name: str
-    uid: int
-    gid: int
-    home: str
-    shell: str
-    groups: tuple[str, ...]
-
-
-@dataclass(frozen=True, eq=False)
-class UserInfo(Fact):
-    name: str
-
-    @property
-    def key(self) -> str:
-        return "user:" + self.name
-
-    def command(self) -> Command:
-        return sh('getent passwd "$1" && id -nG "$1" || echo absent', self.name)
-
-    def parse(self, out: str, status: int) -> UserState | None:
-        lines = out.splitlines()
-        if not lines or lines[0] == "absent" or len(lines) < 2:
-            return None
-        fields = lines[0].split(":")
-        return UserState(fields[0], int(fields[2]), int(fields[3]), fields[5], fields[6], tuple(lines[1].split()))
-
-
-@dataclass(frozen=True, eq=False)
-class CommandExists(Fact):
-    name: str
-
-    @property
-    def key(self) -> str:
-        return "command:" + self.name
-
-    def command(self) -> Command:
-        return sh('command -v "$1" >/dev/null 2>&1 && echo yes || echo no', self.name)
-
-    def fresh(self) -> bool:
-        return False
-
-    def parse(self, out: str, status: int) -> bool:
-        return out.strip() == "yes"
-
-
-class AptListsAge(Fact):
-    """Seconds since the package lists were last refreshed successfully (None = never, as far as we know).
-
-    The stamp is the one apt's own periodic job writes; our os_updates step touches it too.
-    """
-
-    key = "apt-lists-age"
-
-    def command(self) -> Command:
-        return sh('s=/var/lib/apt/periodic/update-success-stamp; '
-                   'if [ -e "$s" ]; then echo $(( $(date +%s) - $(stat -c %Y "$s") )); else echo never; fi')
-
-    def parse(self, out: str, status: int) -> int | None:
-        value = out.strip()
-        return int(value) if value.lstrip("-").isdigit() else None
-
-
-@dataclass(frozen=True, eq=False)
-class Upgradable(Fact):
-    """Packages an upgrade would change, per the current lists (a simulation: takes no lock, writes nothing)."""
-
-    mode: str = "upgrade"  # or "dist-upgrade"
-
-    @property
-    def key(self) -> str:
-        return "upgradable:" + self.mode
-
-    def command(self) -> Command:
-        return cmd("apt-get", "-s", "-o", "Debug::NoLocking=1", self.mode, Op("2>/dev/null"), Op("|"),
-                   "awk", "/^Inst /{print $2}")
-
-    def fresh(self) -> list[str]:
-        return []
-
-    def parse(self, out: str, status: int) -> list[str]:
-        return out.split()
-
-
-class Timezone(Fact):
-    key = "timezone"
-
-    def command(self) -> Command:
-        return sh('readlink /etc/localtime || echo none; cat /etc/timezone 2>/dev/null || echo none')
-
-    def fresh(self) -> dict[str, str | None]:
-        return {"localtime": "Etc/UTC", "timezone_file": "Etc/UTC"}
-
-    def parse(self, out: str, status: int) -> dict[str, str | None]:
-        lines = out.splitlines() + ["none", "none"]
-        link = re.sub(r"^.*?zoneinfo/", "", lines[0]) if lines[0] != "none" else None
-        return {"localtime": link, "timezone_file": None if lines[1] == "none" else lines[1].strip()}
-
-
-@dataclass(frozen=True, eq=False)
-class ZoneExists(Fact):
-    zone: str
-
-    @property
-    def key(self) -> str:
-        return "zone:" + self.zone
-
-    def command(self) -> Command:
-        return sh('[ -f "/usr/share/zoneinfo/$1" ] && echo yes || echo no', self.zone)
-
-    def fresh(self) -> bool:
-        return True
-
-    def parse(self, out: str, status: int) -> bool:
-        return out.strip() == "yes"
-
-
-class Hostname(Fact):
-    key = "hostname"
-
-    def command(self) -> Command:
-        return sh("cat /etc/hostname 2>/dev/null; hostname")
-
-    def fresh(self) -> dict[str, str]:
-        return {"file": "debian", "running": "debian"}
-
-    def parse(self, out: str, status: int) -> dict[str, str]:
-        lines = out.split() + ["", ""]
-        return {"file": lines[0], "running": lines[1]}
 
 
 class FactValues(Mapping[str, Any]):

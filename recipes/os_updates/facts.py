@@ -1,0 +1,90 @@
+"""Host facts of os_updates: what its plan reads from the server (parse cases: tests/cases/facts/)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from wizard.engine.commands import Command, Op, cmd, sh
+from wizard.engine.facts import Fact
+
+
+class AptListsAge(Fact):
+    """Seconds since the package lists were last refreshed successfully (None = never, as far as we know).
+
+    The stamp is the one apt's own periodic job writes; our os_updates step touches it too.
+    """
+
+    kind = "apt-lists-age"
+
+    def command(self) -> Command:
+        return sh('s=/var/lib/apt/periodic/update-success-stamp; '
+                   'if [ -e "$s" ]; then echo $(( $(date +%s) - $(stat -c %Y "$s") )); else echo never; fi')
+
+    def parse(self, out: str, status: int) -> int | None:
+        value = out.strip()
+        return int(value) if value.lstrip("-").isdigit() else None
+
+
+@dataclass(frozen=True, eq=False)
+class Upgradable(Fact):
+    """Packages an upgrade would change, per the current lists (a simulation: takes no lock, writes nothing)."""
+
+    mode: str = "upgrade"  # or "dist-upgrade"
+
+    kind = "upgradable"
+
+    def command(self) -> Command:
+        return cmd("apt-get", "-s", "-o", "Debug::NoLocking=1", self.mode, Op("2>/dev/null"), Op("|"),
+                   "awk", "/^Inst /{print $2}")
+
+    def fresh(self) -> list[str]:
+        return []
+
+    def parse(self, out: str, status: int) -> list[str]:
+        return out.split()
+
+
+class Timezone(Fact):
+    kind = "timezone"
+
+    def command(self) -> Command:
+        return sh('readlink /etc/localtime || echo none; cat /etc/timezone 2>/dev/null || echo none')
+
+    def fresh(self) -> dict[str, str | None]:
+        return {"localtime": "Etc/UTC", "timezone_file": "Etc/UTC"}
+
+    def parse(self, out: str, status: int) -> dict[str, str | None]:
+        lines = out.splitlines() + ["none", "none"]
+        link = re.sub(r"^.*?zoneinfo/", "", lines[0]) if lines[0] != "none" else None
+        return {"localtime": link, "timezone_file": None if lines[1] == "none" else lines[1].strip()}
+
+
+@dataclass(frozen=True, eq=False)
+class ZoneExists(Fact):
+    zone: str
+
+    kind = "zone"
+
+    def command(self) -> Command:
+        return sh('[ -f "/usr/share/zoneinfo/$1" ] && echo yes || echo no', self.zone)
+
+    def fresh(self) -> bool:
+        return True
+
+    def parse(self, out: str, status: int) -> bool:
+        return out.strip() == "yes"
+
+
+class Hostname(Fact):
+    kind = "hostname"
+
+    def command(self) -> Command:
+        return sh("cat /etc/hostname 2>/dev/null; hostname")
+
+    def fresh(self) -> dict[str, str]:
+        return {"file": "debian", "running": "debian"}
+
+    def parse(self, out: str, status: int) -> dict[str, str]:
+        lines = out.split() + ["", ""]
+        return {"file": lines[0], "running": lines[1]}

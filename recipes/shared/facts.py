@@ -1,0 +1,59 @@
+"""Host facts of shared: what its plan reads from the server (parse cases: tests/cases/facts/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wizard.engine.commands import Command, cmd, sh
+from wizard.engine.facts import Fact
+
+
+@dataclass(frozen=True, eq=False)
+class Readlink(Fact):
+    path: str
+
+    kind = "readlink"
+
+    def command(self) -> Command:
+        return sh('readlink "$1" || true', self.path)
+
+    def parse(self, out: str, status: int) -> str | None:
+        return out.strip() or None
+
+
+@dataclass(frozen=True, eq=False)
+class DirEntries(Fact):
+    """Names in a directory with their modification times, oldest first."""
+
+    path: str
+
+    kind = "entries"
+
+    def command(self) -> Command:
+        return sh('[ -d "$1" ] && cd "$1" && for e in * ; do [ -e "$e" ] && stat -c "%Y %n" "$e"; done; true',
+                   self.path)
+
+    def fresh(self) -> list[str]:
+        return []
+
+    def parse(self, out: str, status: int) -> list[str]:
+        rows = [line.split(" ", 1) for line in out.splitlines() if " " in line]
+        return [name for _, name in sorted(rows, key=lambda r: (int(r[0]), r[1]))]
+
+
+@dataclass(frozen=True, eq=False)
+class UnitProperties(Fact):
+    """Selected `systemctl show` properties: ActiveState, UnitFileState, NeedDaemonReload..."""
+
+    unit: str
+
+    kind = "unit"
+
+    def command(self) -> Command:
+        return cmd("systemctl", "show", "-p", "ActiveState,UnitFileState,NeedDaemonReload,LoadState", self.unit)
+
+    def fresh(self) -> dict[str, str]:
+        return {}
+
+    def parse(self, out: str, status: int) -> dict[str, str]:
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
