@@ -1,59 +1,94 @@
-"""Golden files: every config file the example recipe renders, kept under snapshots/config/ and compared.
+"""Golden files: every config file the plan for examples/flask-app.yaml writes, kept and compared.
 
-A template change shows up here as a reviewable diff. Regenerate on purpose with UPDATE_GOLDEN=1.
+The files come from the steps' own plans (their PutFile changes), not from calling templates here, so a
+golden file is exactly what a server gets. They are kept under snapshots/config/STEP/ with the server path
+(snapshots/config/nginx/etc/nginx/sites-available/demo), so a step's files are found by its name. A few
+settings the example leaves off are switched on with `--set` (VARIANTS), and the plans run twice: on a fresh
+server, and once the certificate is issued (the tls step then rewrites the site for HTTPS). Every template
+under recipes/*/templates must end up in some golden file. Regenerate on purpose with UPDATE_GOLDEN=1.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
+import jinja2
 import pytest
 
-from recipes.app_server.step import unit_values
-from recipes.monitoring.step import MonitoringSettings
-from recipes.nginx.step import cert_dir, render_site
-from recipes.shared.templating import render
+from recipes.shared import templating
 from tests.conftest import ROOT
-from wizard.app import registry
-from wizard.app.recipefile import load
-from wizard.engine.facts import FactValues, FileState
+from wizard.app.preview import FreshFacts, InstalledFacts
+from wizard.app.recipefile import load, with_overrides
+from wizard.engine.commands import Secret
+from wizard.engine.facts import Fact, FileState
+from wizard.engine.step import Ok, PutFile
 
 GOLDEN = ROOT / "snapshots" / "config"
+VARIANTS = {
+    "as in the example": [],
+    "every optional file": ["os_updates.unattended_upgrades=true", "monitoring.prometheus=true",
+                            "monitoring.nginx_exporter=true", "monitoring.postgres_exporter=true",
+                            "firewall.ssh_hardening=true"],
+}
+CERT = "/etc/letsencrypt/live/demo.example.test"
+CERTIFICATE = {"cert:demo.example.test": {"expires": "2099-01-01T00:00:00+00:00", "names": ["demo.example.test"]},
+               f"file:{CERT}/fullchain.pem": FileState("0" * 64, "644", "root", "root", 1, b"x")}
 
 
-def rendered() -> dict[str, str]:
-    recipe = load(ROOT / "examples" / "flask-app.yaml")
-    ctx = recipe.context()
-    steps = recipe.steps
-    cert = f"{cert_dir('demo.example.test')}/fullchain.pem"
-    without_cert = FactValues({"file:" + cert: None})
-    with_cert = FactValues({"file:" + cert: FileState("x", "644", "root", "root", 1, b"x")})
-    monitoring: MonitoringSettings = steps.monitoring
-    health = registry.step("monitoring")._health_url(ctx)  # type: ignore[attr-defined]
-    files = {
-        "nginx-site-http.conf": render_site(ctx, steps.nginx, without_cert),
-        "nginx-site-https.conf": render_site(ctx, steps.nginx, with_cert),
-        "demo.socket": render("gunicorn.socket.j2", **unit_values(steps.app_server, ctx, 2)),
-        "demo.service": render("gunicorn.service.j2", **unit_values(steps.app_server, ctx, 2)),
-        "20auto-upgrades": render("20auto-upgrades.j2"),
-        "logrotate-demo": render("logrotate.j2", app="demo", user="demo", frequency="daily",
-                                 keep=monitoring.logrotate_keep),
-        "journald.conf": render("journald.conf.j2", max_use=monitoring.journald_max_use),
-        "node-exporter.default": render("node-exporter.default.j2", listen=monitoring.node_exporter_listen),
-        "demo-health.service": render("healthcheck.service.j2", app="demo", url=health[0], curl_options=health[1]),
-        "demo-health.timer": render("healthcheck.timer.j2", app="demo", interval=monitoring.health_interval),
-        "sshd-hardening.conf": render("sshd-hardening.conf.j2", user="demo"),
-        "prometheus.yml": render("prometheus.yml.j2", node_target="127.0.0.1:9100", nginx_exporter=True,
-                                 postgres_exporter=True),
-    }
-    return files
+class Server(InstalledFacts):
+    """A server with the steps' packages installed, plus the given facts (by key)."""
+
+    def __init__(self, known: dict[str, Any]) -> None:
+        super().__init__()
+        self.known = known
+
+    def __getitem__(self, fact: Fact | str) -> Any:
+        if isinstance(fact, Fact) and fact.key in self.known:
+            return self.known[fact.key]
+        return super().__getitem__(fact)
 
 
-FILES = rendered()
+def planned_files() -> tuple[dict[str, str], set[str]]:
+    """{golden path: content} of every file the plans write, and the templates they rendered.
+
+    A file is kept from the first server state that writes it, the order a real first apply meets them:
+    the nginx step writes the HTTP site (no certificate yet), the tls step the HTTPS one.
+    """
+    used: set[str] = set()
+    env = templating.environment()
+    original = env.get_template
+
+    def recording(name: str | jinja2.Template, *args: Any, **kwargs: Any) -> jinja2.Template:
+        used.add(str(name))
+        return original(name, *args, **kwargs)
+
+    env.get_template = recording  # type: ignore[method-assign]
+    files: dict[str, tuple[int, str]] = {}
+    try:
+        example = load(ROOT / "examples" / "flask-app.yaml")
+        for overrides in VARIANTS.values():
+            recipe = with_overrides(example, overrides)
+            ctx = recipe.context(secrets=lambda ref, label: Secret(label, "golden-secret"))
+            for state, facts in enumerate((FreshFacts(), Server({}), Server(CERTIFICATE))):
+                for step, settings in recipe.selected():
+                    for change in step.plan(settings, facts, ctx):
+                        if isinstance(change, Ok) or not isinstance(change, PutFile) or change.secret:
+                            continue
+                        path, content = f"{step.name}{change.path}", change.content.decode()
+                        first = files.setdefault(path, (state, content))
+                        assert first[0] != state or first[1] == content, f"{path} differs between variants"
+    finally:
+        env.get_template = original  # type: ignore[method-assign]
+    return {path: content for path, (_state, content) in files.items()}, used
+
+
+FILES, TEMPLATES_USED = planned_files()
 
 
 @pytest.mark.parametrize("name", sorted(FILES))
-def test_rendered_config_matches_golden_file(name: str) -> None:
+def test_planned_config_matches_golden_file(name: str) -> None:
     path = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,4 +98,10 @@ def test_rendered_config_matches_golden_file(name: str) -> None:
 
 
 def test_no_stale_golden_files() -> None:
-    assert sorted(p.name for p in GOLDEN.iterdir()) == sorted(FILES)
+    kept = sorted(str(p.relative_to(GOLDEN)) for p in GOLDEN.rglob("*") if p.is_file())
+    assert kept == sorted(FILES)
+
+
+def test_every_template_has_a_golden_file() -> None:
+    templates = {p.name for p in Path(ROOT / "recipes").glob("*/templates/*.j2")}
+    assert templates == TEMPLATES_USED
