@@ -17,7 +17,6 @@ from typing import Any
 import jinja2
 import pytest
 
-from recipes.shared import templating
 from tests.conftest import ROOT
 from wizard.app.preview import FreshFacts, InstalledFacts
 from wizard.app.recipefile import load, with_overrides
@@ -57,14 +56,13 @@ def planned_files() -> tuple[dict[str, str], set[str]]:
     the nginx step writes the HTTP site (no certificate yet), the tls step the HTTPS one.
     """
     used: set[str] = set()
-    env = templating.environment()
-    original = env.get_template
+    original = jinja2.Environment.get_template
 
-    def recording(name: str | jinja2.Template, *args: Any, **kwargs: Any) -> jinja2.Template:
+    def recording(env: jinja2.Environment, name: str | jinja2.Template, *args: Any, **kwargs: Any) -> jinja2.Template:
         used.add(str(name))
-        return original(name, *args, **kwargs)
+        return original(env, name, *args, **kwargs)
 
-    env.get_template = recording  # type: ignore[method-assign]
+    jinja2.Environment.get_template = recording  # type: ignore[method-assign,assignment]
     files: dict[str, tuple[int, str]] = {}
     try:
         example = load(ROOT / "examples" / "flask-app.yaml")
@@ -80,7 +78,7 @@ def planned_files() -> tuple[dict[str, str], set[str]]:
                         first = files.setdefault(path, (state, content))
                         assert first[0] != state or first[1] == content, f"{path} differs between variants"
     finally:
-        env.get_template = original  # type: ignore[method-assign]
+        jinja2.Environment.get_template = original  # type: ignore[method-assign]
     return {path: content for path, (_state, content) in files.items()}, used
 
 

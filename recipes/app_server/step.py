@@ -12,7 +12,6 @@ from recipes.app_server.facts import CpuCount
 from recipes.shared import guards
 from recipes.shared.common import app_dirs, current_release, dir_facts, done_for, ensure_dirs, mark_done, marker_path
 from recipes.shared.facts import Readlink, UnitProperties
-from recipes.shared.templating import render
 from recipes.shared.web import media_root, static_files, static_root
 from wizard.engine.commands import Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
@@ -29,9 +28,11 @@ from wizard.engine.step import (
     Teaching,
     file_change,
 )
+from wizard.engine.templates import renderer
 from wizard.engine.validators import SecretRef
 
 _ = translator(__file__)
+render = renderer(__file__)
 
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*(\(\))?$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")

@@ -18,7 +18,6 @@ from recipes.firewall.facts import UfwState
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
 from recipes.shared.facts import UnitProperties
-from recipes.shared.templating import render
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.engine.i18n import translator
@@ -34,11 +33,13 @@ from wizard.engine.step import (
     Teaching,
     file_change,
 )
+from wizard.engine.templates import renderer
 
 # sshd takes the FIRST value it reads and reads drop-ins in name order: ours must sort before cloud images'
 # own (50-cloud-init.conf sets PasswordAuthentication yes), or it would be silently ignored.
 
 _ = translator(__file__)
+render = renderer(__file__)
 
 HARDENING = "/etc/ssh/sshd_config.d/01-deploy-wizard-hardening.conf"
 HARDENING_CHECK = sh('sshd -t && sshd -T | grep -qix "permitrootlogin no" && '

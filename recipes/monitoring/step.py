@@ -11,14 +11,15 @@ from pydantic import AfterValidator, Field
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
 from recipes.shared.facts import UnitProperties
-from recipes.shared.templating import render
 from recipes.shared.web import site
 from wizard.engine.commands import cmd
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, PutFile, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.templates import renderer
 
 _ = translator(__file__)
+render = renderer(__file__)
 
 NODE_DEFAULTS = "/etc/default/prometheus-node-exporter"
 JOURNALD = "/etc/systemd/journald.conf.d/50-deploy-wizard.conf"

@@ -15,15 +15,16 @@ from pydantic import AfterValidator, Field
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
 from recipes.shared.facts import Readlink, UnitProperties
-from recipes.shared.templating import render
 from recipes.shared.web import ACME_ROOT, media_root, static_files, static_root
 from wizard.engine.commands import cmd
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, PutFile, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.templates import renderer
 from wizard.engine.validators import HostName
 
 _ = translator(__file__)
+render = renderer(__file__)
 
 NGINX_TEST = cmd("nginx", "-t", "-q")
 

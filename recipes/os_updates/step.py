@@ -9,14 +9,15 @@ from pydantic import Field
 
 from recipes.os_updates.facts import AptListsAge, Hostname, Timezone, Upgradable, ZoneExists
 from recipes.shared.apt import UPDATE_STAMP, apt_get, apt_update, install_missing
-from recipes.shared.templating import render
 from wizard.engine.commands import sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.templates import renderer
 from wizard.engine.validators import HostName, PackageName, TimeZone
 
 _ = translator(__file__)
+render = renderer(__file__)
 
 AUTO_UPGRADES = "/etc/apt/apt.conf.d/20auto-upgrades"
 BASE_TOOLS = ["curl", "git", "ca-certificates"]

@@ -12,16 +12,17 @@ from pydantic import AfterValidator, Field
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
 from recipes.shared.facts import UnitProperties
-from recipes.shared.templating import render
 from recipes.shared.web import ACME_ROOT, SiteOwner, site
 from recipes.tls.facts import Certificate, Now
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.templates import renderer
 from wizard.engine.validators import HostName
 
 _ = translator(__file__)
+render = renderer(__file__)
 
 STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 RENEW_HOOK = "/etc/letsencrypt/renewal-hooks/deploy/50-deploy-wizard-reload-nginx"
