@@ -6,15 +6,43 @@ so nothing typed is lost when the operator moves between screens or quits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input, Select, Static, Switch
 
-from wizard.engine.options import FieldSpec, field_specs, validate
+from wizard.engine.options import FieldKind, FieldSpec, field_specs, validate
+
+WidgetFactory = Callable[[FieldSpec, Any, str], Widget]  # (field, current value, widget id) -> its widget
+
+
+def _switch(spec: FieldSpec, current: Any, widget_id: str) -> Widget:
+    return Switch(value=bool(current), id=widget_id)
+
+
+def _select(spec: FieldSpec, current: Any, widget_id: str) -> Widget:
+    return Select([(c, c) for c in spec.choices], value=current or spec.choices[0], allow_blank=False, id=widget_id)
+
+
+def _input(spec: FieldSpec, current: Any, widget_id: str) -> Widget:
+    """Text the field parses (FieldSpec.parse): the same reading as plain prompts and `--set`."""
+    return Input(value=spec.as_text(current), placeholder=spec.as_text(spec.default), id=widget_id)
+
+
+# One widget per kind of field: a new FieldKind needs one entry here (a test checks that every kind has one).
+WIDGETS: dict[FieldKind, WidgetFactory] = {
+    FieldKind.BOOL: _switch,
+    FieldKind.CHOICE: _select,
+    FieldKind.INT: _input,
+    FieldKind.TEXT: _input,
+    FieldKind.LIST: _input,
+    FieldKind.MAP: _input,
+}
 
 
 class SettingsForm(Vertical):
@@ -42,13 +70,7 @@ class SettingsForm(Vertical):
             label = spec.text() + (" *" if spec.required else "")
             yield Static(label, classes="field-label")
             widget_id = f"{self.prefix}-{spec.name}"
-            if spec.kind == "bool":
-                yield Switch(value=bool(current), id=widget_id)
-            elif spec.kind == "choice":
-                yield Select([(c, c) for c in spec.choices], value=current or spec.choices[0], allow_blank=False,
-                             id=widget_id)
-            else:
-                yield Input(value=spec.as_text(current), placeholder=spec.as_text(spec.default), id=widget_id)
+            yield WIDGETS[spec.kind](spec, current, widget_id)
             yield Static("", id=f"{widget_id}-error", classes="field-error")
 
     def on_mount(self) -> None:
@@ -70,7 +92,7 @@ class SettingsForm(Vertical):
         self._store(event.select.id, lambda spec: event.value)
         event.stop()
 
-    def _store(self, widget_id: str | None, value_of: Any) -> None:
+    def _store(self, widget_id: str | None, value_of: Callable[[FieldSpec], Any]) -> None:
         spec = self._spec(widget_id)
         if spec is None:
             return

@@ -17,7 +17,7 @@ from wizard.app import registry
 from wizard.app.draft import Draft
 from wizard.app.recipefile import APP_NAME, Target
 from wizard.engine.i18n import _
-from wizard.engine.options import FieldSpec, field_specs, validate
+from wizard.engine.options import FieldKind, FieldSpec, field_specs, validate
 
 Check = Callable[[str], "bool | str"]
 
@@ -61,7 +61,10 @@ def _field_check(model: type[BaseModel], values: dict[str, Any], spec: FieldSpec
 
     def check(text: str) -> bool | str:
         trial = dict(values)
-        value = spec.parse(text)
+        try:
+            value = spec.parse(text)
+        except ValueError as exc:  # text the field cannot read at all (not yes or no)
+            return str(exc)
         if value in (None, "", []):
             trial.pop(spec.name, None)
         else:
@@ -72,17 +75,38 @@ def _field_check(model: type[BaseModel], values: dict[str, Any], spec: FieldSpec
     return check
 
 
+Prompt = Callable[[Asker, FieldSpec, Any, Check], Any]  # (asker, field, current value, check) -> the answer
+
+
+def _confirm(asker: Asker, spec: FieldSpec, current: Any, check: Check) -> Any:
+    return asker.confirm(spec.text(), bool(current))
+
+
+def _select(asker: Asker, spec: FieldSpec, current: Any, check: Check) -> Any:
+    return asker.select(spec.text(), list(spec.choices), str(current or spec.choices[0]))
+
+
+def _text(asker: Asker, spec: FieldSpec, current: Any, check: Check) -> Any:
+    """Text the field parses (FieldSpec.parse): the same reading as the TUI's text boxes and `--set`."""
+    return spec.parse(asker.text(spec.text(), spec.as_text(current), check))
+
+
+# One prompt per kind of field, like the TUI's widget table (screens.form.WIDGETS); a test checks both are complete.
+PROMPTS: dict[FieldKind, Prompt] = {
+    FieldKind.BOOL: _confirm,
+    FieldKind.CHOICE: _select,
+    FieldKind.INT: _text,
+    FieldKind.TEXT: _text,
+    FieldKind.LIST: _text,
+    FieldKind.MAP: _text,
+}
+
+
 def ask_model(asker: Asker, model: type[BaseModel], values: dict[str, Any]) -> None:
     """Ask every field of `model`, default = what is there already; store the answers in `values`."""
     for spec in field_specs(model):
         current = values.get(spec.name, spec.default)
-        label = spec.text()
-        if spec.kind == "bool":
-            answer: Any = asker.confirm(label, bool(current))
-        elif spec.kind == "choice":
-            answer = asker.select(label, list(spec.choices), str(current or spec.choices[0]))
-        else:
-            answer = spec.parse(asker.text(label, spec.as_text(current), _field_check(model, values, spec)))
+        answer = PROMPTS[spec.kind](asker, spec, current, _field_check(model, values, spec))
         if answer in (None, "", []):
             values.pop(spec.name, None)
         else:

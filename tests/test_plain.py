@@ -92,3 +92,47 @@ def test_questionary_prompts_read_real_keystrokes() -> None:
         keys.send_text("\x03")  # Ctrl-C
         with pytest.raises(KeyboardInterrupt):
             asker.text("Host?", "", lambda text: True)
+
+
+def test_every_kind_of_field_has_a_prompt() -> None:
+    from screens.plain import PROMPTS
+    from wizard.engine.options import FieldKind
+
+    assert set(PROMPTS) == set(FieldKind)
+
+
+@pytest.mark.parametrize(("text", "value"), [("1", True), ("true", True), ("Yes", True), (" ON ", True),
+                                             ("0", False), ("false", False), ("NO", False), ("off", False),
+                                             ("", None)])
+def test_a_yes_no_field_reads_the_usual_words(text: str, value: bool | None) -> None:
+    from wizard.engine.options import FieldKind, FieldSpec
+
+    assert FieldSpec("flag", "A flag.", FieldKind.BOOL, False, False).parse(text) is value
+
+
+def test_a_yes_no_field_refuses_anything_else_in_the_operators_language() -> None:
+    from wizard.engine import i18n
+    from wizard.engine.options import FieldKind, FieldSpec
+
+    spec = FieldSpec("flag", "A flag.", FieldKind.BOOL, False, False)
+    for text in ("maybe", "t", "2"):
+        with pytest.raises(ValueError, match="is not a yes/no value: use 1/true/yes/on or 0/false/no/off"):
+            spec.parse(text)
+    i18n.set_language("zh_CN")
+    try:
+        with pytest.raises(ValueError, match="不是是/否值"):
+            spec.parse("maybe")
+    finally:
+        i18n.set_language("en")
+
+
+def test_set_refuses_a_yes_no_setting_that_is_neither() -> None:
+    """`--set` reads values through the same field declarations as the prompts: `maybe` is no longer false."""
+    from wizard.app.recipefile import RecipeError, parse, with_overrides
+
+    recipe = parse("version: 1\nname: shop\ntarget: {host: web1.example.com}\nsteps:\n  os_updates: {}\n")
+    assert with_overrides(recipe, ["os_updates.unattended_upgrades=off"]).steps.os_updates.unattended_upgrades is False
+    with pytest.raises(RecipeError) as info:
+        with_overrides(recipe, ["os_updates.unattended_upgrades=maybe"])
+    assert info.value.problems == [(None, "os_updates.unattended_upgrades",
+                                    "'maybe' is not a yes/no value: use 1/true/yes/on or 0/false/no/off")]

@@ -119,3 +119,10 @@ async def test_run_log_takes_a_flood_of_output_and_stays_responsive() -> None:
         log = screen.query_one("#log")
         assert log.line_count >= 120_000
         assert screen.buffer == []  # coalesced writes caught up
+
+
+def test_every_kind_of_field_has_a_widget() -> None:
+    from screens.form import WIDGETS
+    from wizard.engine.options import FieldKind
+
+    assert set(WIDGETS) == set(FieldKind)

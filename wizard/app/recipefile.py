@@ -227,10 +227,10 @@ def with_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
         if spec is None:
             problems.append((None, path, _unknown_setting()))
             continue
-        if spec.kind == "bool":
-            section[spec.name] = text.strip().lower() in ("1", "true", "yes", "on")
-        else:
+        try:
             section[spec.name] = spec.parse(text)
+        except ValueError as exc:  # not a yes/no for a yes/no field
+            problems.append((None, path, str(exc)))
     if problems:
         raise RecipeError("--set", problems)
     try:

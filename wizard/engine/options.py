@@ -10,6 +10,7 @@ from __future__ import annotations
 import types
 import typing
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
@@ -17,11 +18,27 @@ from pydantic import BaseModel, ValidationError
 from wizard.engine.i18n import _, text_of
 
 
+class FieldKind(StrEnum):
+    """How a field is asked and read. Each front end keeps one table keyed by it (a widget, a prompt), so a
+    new kind is a new member here plus one entry per table, never another branch in a chain of ifs."""
+
+    BOOL = "bool"
+    CHOICE = "choice"
+    INT = "int"
+    TEXT = "text"  # secrets are references (env:NAME...), so they are plain text too
+    LIST = "list"  # comma-separated
+    MAP = "map"  # KEY=VALUE pairs, comma-separated
+
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
     label: str  # the English description: the id front ends translate with text()
-    kind: str  # bool | choice | int | text | list | map
+    kind: FieldKind
     default: Any
     required: bool
     choices: tuple[str, ...] = ()
@@ -35,23 +52,33 @@ class FieldSpec:
         """How a value is shown in a text box (lists comma-separated, maps as KEY=VALUE pairs)."""
         if value is None:
             return ""
-        if self.kind == "list":
+        if self.kind is FieldKind.LIST:
             return ", ".join(str(v) for v in value)
-        if self.kind == "map":
+        if self.kind is FieldKind.MAP:
             return ", ".join(f"{k}={v}" for k, v in value.items())
         return str(value)
 
     def parse(self, text: str) -> Any:
-        """Typed text -> a value for the model (validation is the model's job)."""
+        """Typed text -> a value for the model (validation is the model's job, except for yes/no: the model
+        would also take words like "t" or "n", and `--set flag=maybe` must be refused, not read as false).
+
+        Raises ValueError, with a message for the operator, for text that is not yes or no.
+        """
         text = text.strip()
-        if self.kind == "list":
+        if self.kind is FieldKind.LIST:
             return [part.strip() for part in text.split(",") if part.strip()]
-        if self.kind == "map":
+        if self.kind is FieldKind.MAP:
             pairs = [part.strip() for part in text.split(",") if part.strip()]
             return dict(pair.split("=", 1) if "=" in pair else (pair, "") for pair in pairs)
         if not text:
             return None
-        if self.kind == "int":
+        if self.kind is FieldKind.BOOL:
+            word = text.lower()
+            if word in TRUE_WORDS or word in FALSE_WORDS:
+                return word in TRUE_WORDS
+            raise ValueError(_("'{value}' is not a yes/no value: use {yes} or {no}").format(
+                value=text, yes="/".join(TRUE_WORDS), no="/".join(FALSE_WORDS)))
+        if self.kind is FieldKind.INT:
             try:
                 return int(text)
             except ValueError:
@@ -74,24 +101,29 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
             return annotation, optional
 
 
+def _kind(annotation: Any) -> FieldKind:
+    """The kind of field a (unwrapped) annotation is asked as."""
+    origin = typing.get_origin(annotation)
+    if annotation is bool:
+        return FieldKind.BOOL
+    if origin is Literal:
+        return FieldKind.CHOICE
+    if annotation is int:
+        return FieldKind.INT
+    if origin is list:
+        return FieldKind.LIST
+    if origin is dict:
+        return FieldKind.MAP
+    return FieldKind.TEXT
+
+
 def field_specs(model: type[BaseModel]) -> list[FieldSpec]:
+    """The fields of a settings model, in declaration order, as front ends ask them."""
     specs = []
     for name, info in model.model_fields.items():
         inner, _optional = _unwrap(info.annotation)
-        origin = typing.get_origin(inner)
-        choices: tuple[str, ...] = ()
-        if inner is bool:
-            kind = "bool"
-        elif origin is Literal:
-            kind, choices = "choice", tuple(typing.get_args(inner))
-        elif inner is int:
-            kind = "int"
-        elif origin is list:
-            kind = "list"
-        elif origin is dict:
-            kind = "map"
-        else:
-            kind = "text"  # secrets are references (env:NAME...), so they are plain text here too
+        kind = _kind(inner)
+        choices = tuple(typing.get_args(inner)) if kind is FieldKind.CHOICE else ()
         default = None if info.is_required() else info.get_default(call_default_factory=True)
         specs.append(FieldSpec(name, info.description or name, kind, default, info.is_required(), choices, model))
     return specs
