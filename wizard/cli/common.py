@@ -1,0 +1,70 @@
+"""What every command handler needs: where messages go, the recipe with its --set overrides, the questions.
+
+Why here and not in each handler: a missing secret, a new host key or a sudo password is asked the same way
+by plan, apply, check, rollback and export, and a recipe file is read and overridden the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from typing import TYPE_CHECKING
+
+from wizard.cli.confirm import ask, interactive
+from wizard.engine.i18n import _
+
+if TYPE_CHECKING:  # the handlers import the application lazily, so `--help` stays fast
+    from wizard.app.recipefile import Recipe
+    from wizard.app.session import Questions
+
+
+def err(message: str) -> None:
+    """Say something to the operator on stderr, so stdout stays the command's output (JSON, a script)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def load_recipe(args: argparse.Namespace) -> Recipe:
+    """The recipe file with the command line's --set overrides; RecipeError (exit 2) when it cannot be used."""
+    from wizard.app.recipefile import load, with_overrides
+
+    return with_overrides(load(args.file), getattr(args, "set", []))
+
+
+def questions(args: argparse.Namespace) -> Questions:
+    """How a run asks the operator: on the terminal, or (no terminal, or --json) not at all, which refuses."""
+    from wizard.app.session import Questions
+
+    asking = interactive() and not args.json
+
+    async def trust(host: str, port: int, fingerprint: str) -> bool:
+        if args.accept_new_host_key:
+            err(_("Trusting the new host key of {host}: {fp}").format(host=host, fp=fingerprint))
+            return True
+        if not asking:
+            return False
+        err(_("The server {host} (port {port}) is not known yet. Its host key fingerprint is:\n  {fp}\n"
+              "Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the server.").format(
+                  host=host, port=port, fp=fingerprint))
+        return await asyncio.to_thread(ask, _("Trust this key and continue? [y/N] "))
+
+    async def sudo_password(prompt: str) -> str | None:
+        if not asking:
+            return None
+        return await asyncio.to_thread(getpass.getpass, prompt + ": ")
+
+    def secret(label: str) -> str | None:
+        return getpass.getpass(label + ": ") if asking else None
+
+    async def operator(step: str, message: str) -> bool:
+        if not asking:
+            return False
+        err(f"\n[{step}] {message}")
+        answer = await asyncio.to_thread(input, _("Press Enter when done (or type 'abort'): "))
+        return answer.strip().lower() != "abort"
+
+    return Questions(trust_host_key=trust, sudo_password=sudo_password, secret=secret, operator=operator)
+
+
+__all__ = ["err", "load_recipe", "questions"]

@@ -1,0 +1,54 @@
+"""`deploy-wizard`, `deploy-wizard new` and `deploy-wizard edit FILE`: the wizard, or plain questions.
+
+Why the screens are imported here, inside the handlers: the UI libraries (Textual, questionary) are loaded only
+when a person is about to use them, so headless replays, CI and exports never pay for (or need) them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from wizard.cli.common import err
+from wizard.cli.confirm import interactive
+from wizard.engine.errors import ExitCode, UsageError
+from wizard.engine.i18n import _
+
+
+def handle(args: argparse.Namespace) -> int:
+    """`new` writes a recipe; `edit` (and no command at all, in a terminal) opens the wizard."""
+    if args.command == "new":
+        return new(args)
+    return wizard(Path(args.file) if args.command == "edit" else None)
+
+
+def new(args: argparse.Namespace) -> int:
+    """A new recipe: in the wizard, or with --plain as questions in any terminal (same questions, same checks)."""
+    output = Path(args.output)
+    if not args.plain:
+        return wizard(output)
+    if not sys.stdin.isatty():
+        raise UsageError(_("--plain asks questions and needs a terminal."))
+    from screens.plain import new_plain
+
+    try:
+        saved = new_plain(output)
+    except KeyboardInterrupt:
+        err(_("Stopped; nothing was written."))
+        return 130
+    print(_("Wrote {path}. Try it: deploy-wizard plan {path}").format(path=saved))
+    return ExitCode.OK
+
+
+def wizard(file: Path | None) -> int:
+    """The full-screen wizard on `file` (a recipe, a draft, or where to write a new one)."""
+    if not interactive():
+        raise UsageError(_("The wizard needs a terminal; use `deploy-wizard apply FILE --yes` to replay a recipe "
+                           "without one."))
+    from screens.app import run_app
+
+    return run_app(file)
+
+
+__all__ = ["handle", "new", "wizard"]

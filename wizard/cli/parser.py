@@ -1,0 +1,156 @@
+"""The command line of `deploy-wizard`: every command, flag and help text, and nothing that runs.
+
+Why parent parsers: the flags several commands share (the recipe file, --host/--inventory/--parallel/--fail-fast,
+--set, --json, --accept-new-host-key, --yes) are each written once, so they read and behave alike everywhere.
+A command whose own flags come first in its --help (rollback, export) gets them from a parent too, because
+argparse lists a parent's flags before the command's own.
+
+The parser is built after the language is chosen: argparse keeps help texts as they are translated here.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from wizard.engine.i18n import _
+
+
+def _flags() -> argparse.ArgumentParser:
+    """An empty parent parser to hold shared flags (no -h: the command that uses it has its own)."""
+    return argparse.ArgumentParser(add_help=False)
+
+
+def _recipe_file() -> argparse.ArgumentParser:
+    parent = _flags()
+    parent.add_argument("file", help=_("the recipe file (YAML)"))
+    return parent
+
+
+def _hosts() -> argparse.ArgumentParser:
+    """Where a plan, apply or check runs: one host, several, or an inventory file."""
+    parent = _flags()
+    parent.add_argument("--host", action="append", dest="hosts", metavar="HOST",
+                        help=_("run against this host instead of the recipe's target.host; repeat for several"))
+    parent.add_argument("--inventory", metavar="FILE", help=_("a YAML list of hosts to run the recipe on"))
+    parent.add_argument("--parallel", type=int, default=5, metavar="N",
+                        help=_("with several hosts: how many at once (default 5)"))
+    parent.add_argument("--fail-fast", action="store_true",
+                        help=_("with several hosts: start no more hosts after one fails"))
+    return parent
+
+
+def _overrides() -> argparse.ArgumentParser:
+    parent = _flags()
+    parent.add_argument("--set", action="append", default=[], metavar="STEP.FIELD=VALUE",
+                        help=_("override a setting of the recipe for this run, e.g. --set code.ref=v1.2.0"))
+    return parent
+
+
+def _json(hidden: bool) -> argparse.ArgumentParser:
+    """--json: shown where the output is a run's events; hidden (but accepted) where it only silences questions."""
+    parent = _flags()
+    parent.add_argument("--json", action="store_true",
+                        help=argparse.SUPPRESS if hidden else _("print one JSON event per line instead of a log"))
+    return parent
+
+
+def _trust() -> argparse.ArgumentParser:
+    parent = _flags()
+    parent.add_argument("--accept-new-host-key", action="store_true",
+                        help=_("trust a host key never seen before without asking (a changed key still stops)"))
+    return parent
+
+
+def _yes(help_text: str) -> argparse.ArgumentParser:
+    """--yes, with the help saying what exactly is not asked."""
+    parent = _flags()
+    parent.add_argument("--yes", "-y", action="store_true", help=help_text)
+    return parent
+
+
+def _rollback_flags() -> argparse.ArgumentParser:
+    parent = _flags()
+    parent.add_argument("--to", help=_("the release to switch to (default: the one before the current)"))
+    parent.add_argument("--host", help=_("run against this host instead of the recipe's target.host"))
+    return parent
+
+
+def _export_flags() -> argparse.ArgumentParser:
+    parent = _flags()
+    parent.add_argument("--format", choices=["runbook", "shell", "cloud-init", "ansible"], default="runbook",
+                        help=_("runbook: every step, why, its exact commands, how to verify, what to do if it fails"))
+    parent.add_argument("--record-on", metavar="HOST|sandbox",
+                        help=_("for shell, cloud-init and ansible: a FRESH server the recipe is applied to first "
+                               "(it is changed!), or 'sandbox' for a throwaway local one (needs root)"))
+    parent.add_argument("-o", "--output", help=_("write here instead of printing"))
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, in the language already chosen."""
+    parser = argparse.ArgumentParser(
+        prog="deploy-wizard",
+        description=_("Provision a fresh Linux server for a Python web app over SSH, step by step, and save it as "
+                      "a recipe file that replays on the same or other servers."),
+        epilog=_("Start with a practice server: `deploy-wizard sandbox up`, then "
+                 "`deploy-wizard apply examples/sandbox.yaml`."),
+    )
+    parser.add_argument("--lang", choices=["en", "zh_CN"], help=_("language of messages (default: from the locale)"))
+    parser.add_argument("--version", action="store_true", help=_("print the version and exit"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    recipe_file, trust, quiet_json = _recipe_file(), _trust(), _json(hidden=True)
+    run_flags = [recipe_file, _hosts(), _overrides(), _json(hidden=False), trust]
+
+    for name, help_text in (
+        ("plan", _("show what apply would change, without changing anything (a dry run)")),
+        ("check", _("drift check: compare the server with the recipe; exit 0 clean, 3 drift")),
+    ):
+        sub.add_parser(name, help=help_text, description=help_text, parents=run_flags)
+    help_text = _("make the server match the recipe; a second apply changes nothing")
+    apply = sub.add_parser("apply", help=help_text, description=help_text,
+                           parents=[*run_flags, _yes(_("do not ask before applying (for CI)"))])
+    apply.add_argument("--quiet", "-q", action="store_true", help=_("hide command output, show steps only"))
+    apply.add_argument("--resume", action="store_true",
+                       help=_("after a dropped connection or a failure: skip the steps the last run completed"))
+
+    sub.add_parser("rollback", help=_("switch the app back to an earlier release (database not reversed)"),
+                   description=_("Point `current` at an earlier release and reload gunicorn. Database "
+                                 "migrations are NOT reversed. The next apply deploys the recipe's ref again: "
+                                 "pin `ref` to the old commit to stay on it."),
+                   parents=[recipe_file, _rollback_flags(), _yes(_("do not ask before switching")), trust, quiet_json])
+    sub.add_parser(
+        "export", help=_("write a recipe out as a runbook, a bash script, cloud-init user-data or an Ansible playbook"),
+        description=_("runbook: a Markdown handout, made offline. shell, cloud-init and ansible replay a real first "
+                      "apply, recorded on a throwaway server (--record-on): every change with the test that skips "
+                      "it when it is already in place. Secrets become environment variables, never file content."),
+        parents=[recipe_file, _export_flags(), _overrides(),
+                 _yes(_("do not ask before applying the recipe to the --record-on host")), trust, quiet_json])
+    sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
+    new = sub.add_parser("new", help=_("write a new recipe: the wizard, or plain questions with --plain"))
+    new.add_argument("--plain", action="store_true", help=_("ask in the plain terminal (no full-screen UI)"))
+    new.add_argument("-o", "--output", default="recipe.yaml", help=_("where to write the recipe"))
+    sub.add_parser("edit", help=_("open a recipe (or a draft) in the wizard"), parents=[recipe_file])
+    _add_sandbox(sub)
+    return parser
+
+
+def _add_sandbox(sub: argparse._SubParsersAction) -> None:
+    """`sandbox up|down|ssh|status`: its own little command line, apart from the recipe commands."""
+    sandbox = sub.add_parser("sandbox", help=_("a throwaway local Debian 12 server to practise on (needs root)"),
+                             description=_("Boot throwaway Debian 12 servers on this machine with systemd-nspawn. "
+                                           "Each `up` is a clean server with its own host key; `down` removes "
+                                           "every trace. Needs Linux and root."))
+    actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
+    up = actions.add_parser("up", help=_("boot a clean sandbox server"))
+    up.add_argument("--name", help=_("name (default: sandbox<N>)"))
+    down = actions.add_parser("down", help=_("stop sandboxes and remove them"))
+    down.add_argument("names", nargs="*", help=_("which ones (default: all)"))
+    ssh = actions.add_parser("ssh", help=_("open a shell on a sandbox (or run a command)"))
+    ssh.add_argument("name", nargs="?", help=_("which one (default: the only one running)"))
+    ssh.add_argument("--user", default="root", help=_("login user: root, admin (sudo) or ops (sudo with password)"))
+    ssh.add_argument("cmd", nargs=argparse.REMAINDER, help=_("command to run instead of a shell"))
+    status = actions.add_parser("status", help=_("list sandboxes"))
+    status.add_argument("--json", action="store_true", help=_("machine-readable output"))
+
+
+__all__ = ["build_parser"]

@@ -1,0 +1,62 @@
+"""`deploy-wizard rollback FILE [--to RELEASE]`: point the app back at an earlier release.
+
+Why it asks even though it is quick: it changes what a live site serves, and database migrations of the newer
+release are not reversed, so the operator is told that first and has to say yes (or pass --yes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import TYPE_CHECKING
+
+from wizard.cli.common import load_recipe, questions
+from wizard.cli.confirm import confirm
+from wizard.engine.errors import DeployWizardError, ExitCode
+from wizard.engine.i18n import _
+
+if TYPE_CHECKING:
+    from wizard.app.recipefile import Recipe
+    from wizard.app.rollback import Rollback
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Warn, confirm, switch, and say which release is live now."""
+    recipe = load_recipe(args)
+    print(_("Note: rollback switches the code only. Database migrations of the newer release are NOT reversed."))
+    if not confirm(_("Switch {host} to an earlier release? [y/N] ").format(host=args.host or recipe.target.host),
+                   yes=args.yes, refusal=_("rollback needs --yes when there is no terminal to confirm on.")):
+        print(_("Nothing was changed."))
+        return ExitCode.OK
+    done = _switch(args, recipe)
+    if done.before == done.after:
+        print(_("{rel} is already the current release.").format(rel=done.after))
+    else:
+        print(_("current: {old} -> {new}; gunicorn reloaded. Releases on the server: {all}").format(
+            old=done.before, new=done.after, all=", ".join(done.releases)))
+    return ExitCode.OK
+
+
+def _switch(args: argparse.Namespace, recipe: Recipe) -> Rollback:
+    """Connect and switch; a release named with --to that cannot be switched to is bad input (exit 2)."""
+    from wizard.app.rollback import RollbackError, rollback
+    from wizard.app.session import make_transport
+    from wizard.engine.commands import Masker
+
+    async def go() -> Rollback:
+        transport = make_transport(recipe, questions(args), Masker(), args.host)
+        try:
+            await transport.connect()
+            return await rollback(transport, recipe, args.to)
+        finally:
+            await transport.close()
+
+    try:
+        return asyncio.run(go())
+    except RollbackError as exc:
+        if args.to:
+            raise DeployWizardError(str(exc), exit_code=ExitCode.BAD_INPUT) from exc
+        raise
+
+
+__all__ = ["handle"]

@@ -1,0 +1,130 @@
+"""`deploy-wizard plan|apply|check FILE`: one host, or many at once (--host A --host B, --inventory).
+
+Why these three share a handler: they are the same run in three modes (dry run, change, drift check), with
+the same hosts, overrides, questions and output; only apply asks first, and only check reports drift (exit 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wizard.cli.common import load_recipe, questions
+from wizard.cli.confirm import ask, confirm, must_ask
+from wizard.engine.errors import ExitCode, UsageError
+from wizard.engine.i18n import _
+
+if TYPE_CHECKING:
+    from wizard.app.fleet import HostResult
+    from wizard.app.recipefile import Recipe
+    from wizard.engine.events import Sink
+    from wizard.engine.runner import RunResult
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run the recipe in the mode named by the command, on the hosts the command line names."""
+    recipe = load_recipe(args)
+    if not recipe.selected():
+        raise UsageError(_("{file}: the recipe has no steps; add at least one under 'steps:'").format(file=args.file))
+    hosts = _hosts(args)
+    if len(hosts) > 1:
+        return _fleet(args, recipe, list(dict.fromkeys(hosts)))
+    return _single(args, recipe, hosts[0] if hosts else None)
+
+
+def _hosts(args: argparse.Namespace) -> list[str]:
+    """--host values (checked like the recipe's target.host) and the inventory's hosts; [] for the recipe's."""
+    from wizard.app.fleet import read_inventory
+    from wizard.app.recipefile import host_name
+
+    hosts = list(args.hosts or [])
+    try:
+        for host in hosts:
+            host_name(host)
+    except ValueError as exc:
+        raise UsageError(f"--host: {exc}") from None
+    if args.inventory:
+        hosts += read_inventory(Path(args.inventory))
+    return hosts
+
+
+def _needs_yes() -> str:
+    return _("apply needs --yes when there is no terminal to confirm on.")
+
+
+def _single(args: argparse.Namespace, recipe: Recipe, host: str | None) -> int:
+    """One host: apply plans first and asks with the number of changes; the run's journal is named after."""
+    from wizard.app.session import run_recipe
+    from wizard.engine.sinks import ConsoleSink, JsonSink
+
+    asked = questions(args)
+    sink = JsonSink() if args.json else ConsoleSink(show_output=not getattr(args, "quiet", False))
+    if args.command == "apply" and must_ask(args.yes, _needs_yes()):
+        planned = asyncio.run(run_recipe(recipe, "plan", sink, asked, host=host))
+        if not planned.ok:
+            return ExitCode.FAILED
+        if planned.changes == 0:
+            print(_("Nothing to change: the server already matches the recipe."))
+            return ExitCode.OK
+        if not ask(_("Apply these {n} changes? [y/N] ").format(n=planned.changes)):
+            print(_("Nothing was changed."))
+            return ExitCode.OK
+    result = asyncio.run(run_recipe(recipe, args.command, sink, asked, host=host,
+                                    resume=getattr(args, "resume", False)))
+    if result.journal and not args.json:
+        print(_("Journal: {path}").format(path=result.journal))
+    return _outcome(args, result)
+
+
+def _outcome(args: argparse.Namespace, result: RunResult) -> int:
+    """The exit code of a finished run; check also says whether it found drift."""
+    if args.command == "check" and result.ok:
+        if not args.json:
+            print(_("Drift: {n} differences in {steps}").format(n=result.changes, steps=", ".join(
+                result.changed_steps)) if result.changes else _("No drift: the server matches the recipe."))
+        return ExitCode.DRIFT if result.changes else ExitCode.OK
+    return ExitCode.OK if result.ok else ExitCode.FAILED
+
+
+def _fleet(args: argparse.Namespace, recipe: Recipe, hosts: list[str]) -> int:
+    """Many hosts at once: a result per host; the exit code is the worst of them."""
+    from wizard.app.fleet import run_fleet
+    from wizard.engine.sinks import ConsoleSink, JsonSink
+
+    if args.command == "apply" and not confirm(_("Apply the recipe to {n} hosts? [y/N] ").format(n=len(hosts)),
+                                               yes=args.yes, refusal=_needs_yes()):
+        print(_("Nothing was changed."))
+        return ExitCode.OK
+
+    def sink_for(host: str) -> Sink:
+        if args.json:
+            return JsonSink(host=host)
+        return ConsoleSink(show_output=not getattr(args, "quiet", False), prefix=f"[{host}] ")
+
+    results = asyncio.run(run_fleet(recipe, args.command, hosts, sink_for, questions(args),
+                                    parallel=args.parallel, fail_fast=args.fail_fast))
+    _print_results(args, results)
+    failed = [r for r in results if r.status != "ok"]
+    if args.command == "check" and not failed:
+        return ExitCode.DRIFT if any(r.result and r.result.changes for r in results) else ExitCode.OK
+    return ExitCode.FAILED if failed else ExitCode.OK
+
+
+def _print_results(args: argparse.Namespace, results: list[HostResult]) -> None:
+    """One line (or one JSON event) per host, after all of them finished."""
+    if args.json:
+        for r in results:
+            print(json.dumps({"event": "host_result", "host": r.host, "status": r.status, "error": r.error,
+                              "changes": r.result.changes if r.result else None, "seconds": round(r.seconds, 2)}),
+                  flush=True)
+        return
+    print(_("Results:"))
+    for r in results:
+        changes = r.result.changes if r.result else "-"
+        print(f"  {r.host:30} {r.status:12} {changes!s:>5} {r.seconds:6.1f} s  {r.error or ''}".rstrip())
+
+
+__all__ = ["handle"]
