@@ -4,6 +4,7 @@ forms (URL, SQL literals) equal to what deploy-wizard itself computes. The live 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import subprocess
 from urllib.parse import quote as urlquote
@@ -166,3 +167,34 @@ def test_file_contents_survive_the_playbook_yaml_with_and_without_a_check() -> N
     assert tasks[0]["ansible.builtin.file"] == {"path": "/etc", "state": "directory"}  # copy makes no directories
     assert tasks[1]["ansible.builtin.copy"]["content"] == content
     assert tasks[2]["block"][0]["ansible.builtin.copy"]["content"] == content  # /etc is made once
+
+
+AWKWARD = ["single line\n", "no newline", "", "trailing space \nx\n", "tab\there\n", "crlf\r\nline\r\n",
+           "  leading\nspace\n", "\nleading break\n", "many\n\n\n", "ünï 中文 🚀\n{{ x }} {% raw %} ${#y}\n",
+           "line\u2028separator\x85next line\n", "bell\x07\n", "- dash\n: colon\n# hash\n", "bare\n "]
+
+
+class TaggedLoader(yaml.SafeLoader):
+    pass
+
+
+TaggedLoader.add_constructor("!unsafe", lambda loader, node: ("!unsafe", loader.construct_scalar(node)))
+
+
+@pytest.mark.parametrize("content", AWKWARD)
+def test_any_text_survives_the_yaml_exports(content: str) -> None:
+    """Whatever a file or a script holds, the YAML gives it back unchanged, and Ansible takes it literally."""
+    rec = recording()
+    rec.steps[0].changes = [PutFile("plain", "/etc/a", content.encode()),
+                            PutFile("checked", "/etc/b", content.encode(), check=cmd("true")),
+                            RunCommand("script", sh("echo " + content), skip_if=sh("test -e /x")),
+                            WaitForOperator("operator", content, skip_if=sh("true"))]
+    tasks = yaml.load(playbook(rec, "r.yaml"), Loader=TaggedLoader)[0]["tasks"]
+    assert tasks[1]["ansible.builtin.copy"]["content"] == ("!unsafe", content)
+    assert tasks[2]["block"][0]["ansible.builtin.copy"]["content"] == ("!unsafe", content)
+    tag, script = tasks[3]["ansible.builtin.shell"]
+    assert tag == "!unsafe" and script.endswith(sh("echo " + content).shell() + "\n")
+    assert tasks[5]["ansible.builtin.pause"]["prompt"] == content  # shown as Ansible renders it, like before
+    script = shell_script(rec, "r.yaml")
+    (entry,) = yaml.safe_load(user_data(rec, script))["write_files"]
+    assert entry["content"] == script or base64.b64decode(entry["content"]).decode() == script

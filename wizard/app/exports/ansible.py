@@ -9,9 +9,9 @@ ansible.builtin.copy (compared by Ansible itself). Scripts are tagged !unsafe so
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
-from wizard.app.exports.common import ExportError, SecretVar, as_root, secret_vars, yaml_scalar
+from wizard.app.exports.common import ExportError, SecretVar, Unsafe, as_root, dump_yaml, secret_vars
 from wizard.app.recording import Recording
 from wizard.engine.commands import Command, Secret
 from wizard.engine.step import Change, ProveLogin, PutFile, RunCommand, WaitForOperator
@@ -39,29 +39,33 @@ def _sh(command: Command) -> str:
     return as_root(command, lambda secret: "***")  # no secret words: stdin carries them, as a module argument
 
 
+Task = dict[str, Any]
+
+
 class _Play:
+    """The play's tasks, built as data (dicts in the order Ansible shows them) for PyYAML to write."""
+
     def __init__(self, recording: Recording) -> None:
         self.recording = recording
         self.variables = secret_vars(recording)
-        self.out: list[str] = []
+        self.tasks: list[Task] = []
         self.parents: set[str] = set()
 
-    def task(self, name: str, body: list[str]) -> None:
-        self.out.append(f"    - name: {json.dumps(name, ensure_ascii=False)}")
-        self.out += [f"      {line}" for line in body]
+    def task(self, name: str, body: Task) -> None:
+        self.tasks.append({"name": name, **body})
 
     def step(self, number: int, total: int, title: str, changes: list[Change]) -> None:
         registered: list[str] = []
         for index, change in enumerate(changes, start=1):
             reg = f"dw_{number}_{index}"
             name = f"[{number}/{total} {title}] {change.why}"
-            when = []
+            when: Task = {}
             if change.after_change:
-                when = [f"when: {json.dumps(' or '.join(f'{r} is changed' for r in registered) or 'false')}"]
+                when = {"when": " or ".join(f"{r} is changed" for r in registered) or "false"}
             self.change(name, change, reg, when)
             registered.append(reg)
 
-    def change(self, name: str, change: Change, reg: str, when: list[str]) -> None:
+    def change(self, name: str, change: Change, reg: str, when: Task) -> None:
         guard = change.skip_if if not change.after_change else None
         if isinstance(change, PutFile):
             self.put(name, change, reg)
@@ -70,78 +74,74 @@ class _Play:
                 raise ExportError(f"'{change.why}' accepts exit codes {change.ok_codes}; the export cannot")
             script = f"if {{ {_sh(guard)}; }} >/dev/null 2>&1; then echo {UNCHANGED}; exit 0; fi\n" if guard else ""
             script += _sh(change.command) + "\n"
-            body = [f"ansible.builtin.shell: {yaml_scalar(script, 8)}"]
+            body: Task = {"ansible.builtin.shell": Unsafe(script)}
             if isinstance(change.command.stdin, Secret | str):
-                body += ["args:", f"  stdin: {json.dumps(_jinja(change.command.stdin, self.variables))}",
-                         "  stdin_add_newline: false"]
+                body["args"] = {"stdin": _jinja(change.command.stdin, self.variables), "stdin_add_newline": False}
                 if isinstance(change.command.stdin, Secret):
-                    body.append("no_log: true")
-            body += [f"register: {reg}", f"changed_when: \"'{UNCHANGED}' not in {reg}.stdout\"", *when]
-            self.task(name, body)
+                    body["no_log"] = True
+            self.task(name, {**body, "register": reg, "changed_when": f"'{UNCHANGED}' not in {reg}.stdout", **when})
         elif isinstance(change, WaitForOperator | ProveLogin):
             self.pause_or_prove(name, change, reg, guard, when)
         else:
             raise ExportError(f"the Ansible export does not know {type(change).__name__}")
 
-    def pause_or_prove(self, name: str, change: Change, reg: str, guard: Command | None, when: list[str]) -> None:
+    def pause_or_prove(self, name: str, change: Change, reg: str, guard: Command | None, when: Task) -> None:
         if guard is not None:
-            self.task(f"{name} (already done?)", [f"ansible.builtin.shell: {yaml_scalar(_sh(guard), 8)}",
-                                                  f"register: {reg}_done", "failed_when: false",
-                                                  "changed_when: false", *when])
-            when = [f"when: {reg}_done.rc != 0"]
+            self.task(f"{name} (already done?)", {"ansible.builtin.shell": Unsafe(_sh(guard)),
+                                                  "register": f"{reg}_done", "failed_when": False,
+                                                  "changed_when": False, **when})
+            when = {"when": f"{reg}_done.rc != 0"}
         if isinstance(change, WaitForOperator):
-            self.task(name, ["ansible.builtin.pause:", f"  prompt: {json.dumps(change.message)}",
-                             f"register: {reg}", *when])
+            self.task(name, {"ansible.builtin.pause": {"prompt": change.message}, "register": reg, **when})
             return
-        self.task(f"{name}: drop the connection", ["ansible.builtin.meta: reset_connection"])
+        self.task(f"{name}: drop the connection", {"ansible.builtin.meta": "reset_connection"})
         if change.user:  # a new login as that user, with its own key, without sudo
-            self.task(name, ["ansible.builtin.command: /bin/true", f"remote_user: {json.dumps(change.user)}",
-                             "become: false", "changed_when: false", f"register: {reg}", *when])
+            self.task(name, {"ansible.builtin.command": "/bin/true", "remote_user": change.user, "become": False,
+                             "changed_when": False, "register": reg, **when})
         else:
-            self.task(name, ["ansible.builtin.wait_for_connection:", "  timeout: 30", f"register: {reg}", *when])
+            self.task(name, {"ansible.builtin.wait_for_connection": {"timeout": 30}, "register": reg, **when})
 
     def put(self, name: str, change: PutFile, reg: str) -> None:
-        when: list[str] = []
+        when: Task = {}
         if change.skip_if is not None:  # an intermediate version a later step replaces (see recording.py)
-            self.task(f"{name} (replaced later: final version there?)", [
-                f"ansible.builtin.shell: {yaml_scalar(_sh(change.skip_if), 8)}", f"register: {reg}_final",
-                "failed_when: false", "changed_when: false"])
-            when = [f"when: {reg}_final.rc != 0"]
+            self.task(f"{name} (replaced later: final version there?)", {
+                "ansible.builtin.shell": Unsafe(_sh(change.skip_if)), "register": f"{reg}_final",
+                "failed_when": False, "changed_when": False})
+            when = {"when": f"{reg}_final.rc != 0"}
         parent = change.path.rsplit("/", 1)[0] or "/"
         if parent not in self.parents:  # copy does not make directories; the wizard's install does (mkdir -p)
             self.parents.add(parent)
-            self.task(f"{name} (its directory)", ["ansible.builtin.file:", f"  path: {json.dumps(parent)}",
-                                                  "  state: directory", *when])
-        # the content's key sits at 8 columns in a plain task, 12 inside the block that adds the check
-        depth = 10 if change.check is None else 14
+            self.task(f"{name} (its directory)", {"ansible.builtin.file": {"path": parent, "state": "directory"},
+                                                  **when})
+        content = (_jinja(change.source, self.variables) if change.source is not None
+                   else Unsafe(change.content.decode("utf-8")))
+        copy: Task = {"ansible.builtin.copy": {"dest": change.path, "content": content, "mode": str(change.mode),
+                                               "owner": change.owner, "group": change.group, "backup": True},
+                      "register": reg, **when}
         if change.source is not None:
-            content = json.dumps(_jinja(change.source, self.variables), ensure_ascii=False)
-        else:
-            content = yaml_scalar(change.content.decode("utf-8"), depth)
-        copy = ["ansible.builtin.copy:", f"  dest: {json.dumps(change.path)}", f"  content: {content}",
-                f"  mode: \"{change.mode}\"", f"  owner: {json.dumps(change.owner)}",
-                f"  group: {json.dumps(change.group)}", "  backup: true", f"register: {reg}", *when]
-        if change.source is not None:
-            copy.append("no_log: true")
+            copy["no_log"] = True
         if change.check is None:
             self.task(name, copy)
             return
-        path = json.dumps(change.path)
-        self.task(name, ["block:", f"  - name: {json.dumps('write ' + change.path)}",
-                         *(f"    {line}" for line in copy),
-                         f"  - name: {json.dumps('check: ' + change.check.summary())}",
-                         f"    ansible.builtin.shell: {yaml_scalar(_sh(change.check), 12)}",
-                         f"    when: {reg} is changed", "    changed_when: false",
-                         "rescue:",
-                         "  - name: put the previous file back",
-                         "    ansible.builtin.copy:", f"      src: \"{{{{ {reg}.backup_file }}}}\"",
-                         f"      dest: {path}", "      remote_src: true",
-                         f"    when: {reg}.backup_file is defined",
-                         "  - name: remove the new file (there was none before)",
-                         f"    ansible.builtin.file: {{path: {path}, state: absent}}",
-                         f"    when: {reg}.backup_file is not defined",
-                         "  - name: stop here", "    ansible.builtin.fail:",
-                         f"      msg: {json.dumps(change.path + ' failed its check; the previous file is back')}"])
+        self.task(name, _checked(change, reg, copy))
+
+
+def _checked(change: PutFile, reg: str, copy: Task) -> Task:
+    """A file write followed by its check; when the check fails, the previous file is put back (or the new one
+    removed) and the play stops there."""
+    assert change.check is not None
+    failed = change.path + " failed its check; the previous file is back"
+    return {"block": [{"name": "write " + change.path, **copy},
+                      {"name": "check: " + change.check.summary(), "ansible.builtin.shell": Unsafe(_sh(change.check)),
+                       "when": f"{reg} is changed", "changed_when": False}],
+            "rescue": [{"name": "put the previous file back",
+                        "ansible.builtin.copy": {"src": f"{{{{ {reg}.backup_file }}}}", "dest": change.path,
+                                                 "remote_src": True},
+                        "when": f"{reg}.backup_file is defined"},
+                       {"name": "remove the new file (there was none before)",
+                        "ansible.builtin.file": {"path": change.path, "state": "absent"},
+                        "when": f"{reg}.backup_file is not defined"},
+                       {"name": "stop here", "ansible.builtin.fail": {"msg": failed}}]}
 
 
 def playbook(recording: Recording, source: str) -> str:
@@ -155,10 +155,9 @@ def playbook(recording: Recording, source: str) -> str:
     if play.variables:
         head.append("# Secrets are read on the controller from the environment (never stored here):")
         head += [f"#   {v.variable}  ({v.label}, recipe: {v.ref})" for v in play.variables.values()]
-    head += [f"- name: {json.dumps('deploy-wizard recipe ' + recipe.name)}", "  hosts: all", "  become: true",
-             "  gather_facts: false", "  tasks:"]
     total = len(recording.steps)
     for number, step in enumerate(recording.steps, start=1):
         play.step(number, total, step.title, step.changes)
-    return "\n".join(head + play.out) + "\n"
-
+    document = [{"name": "deploy-wizard recipe " + recipe.name, "hosts": "all", "become": True,
+                 "gather_facts": False, "tasks": play.tasks}]
+    return "\n".join(head) + "\n" + dump_yaml(document)

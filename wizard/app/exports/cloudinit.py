@@ -9,9 +9,8 @@ own means (a private write_files entry, the provider's secret store).
 from __future__ import annotations
 
 import base64
-import json
 
-from wizard.app.exports.common import secret_vars, yaml_scalar
+from wizard.app.exports.common import dump_yaml, literal_block, secret_vars
 from wizard.app.recording import Recording
 
 
@@ -27,15 +26,11 @@ def user_data(recording: Recording, script: str) -> str:
     if variables:
         out += [f"# Secrets are NOT in this file: provide {env} (mode 0600, KEY=value lines) with:"]
         out += [f"#   {v.variable}=...   ({v.label})" for v in variables.values()]
-    content = yaml_scalar(script, 6, unsafe=False)
-    if not content.startswith("|"):
-        content = base64.b64encode(script.encode()).decode()
-        encoding = ["    encoding: b64"]
+    # the script as a readable literal block when YAML can hold it as one, else base64 (cloud-init decodes it)
+    entry: dict[str, str] = {"path": path, "owner": "root:root", "permissions": "0700"}
+    if literal_block(script):
+        entry["content"] = script
     else:
-        encoding = []
-    out += ["write_files:", f"  - path: {path}", "    owner: root:root", "    permissions: '0700'", *encoding,
-            f"    content: {content}",
-            "runcmd:",
-            "  - - bash", "    - -c",
-            "    - " + json.dumps(f"set -a; if [ -r {env} ]; then . {env}; fi; set +a; {path} > {log} 2>&1")]
-    return "\n".join(out) + "\n"
+        entry |= {"encoding": "b64", "content": base64.b64encode(script.encode()).decode()}
+    run = f"set -a; if [ -r {env} ]; then . {env}; fi; set +a; {path} > {log} 2>&1"
+    return "\n".join(out) + "\n" + dump_yaml({"write_files": [entry], "runcmd": [["bash", "-c", run]]})

@@ -8,10 +8,11 @@ by the replay, in the form the Secret says (Secret.form).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+import yaml
 
 from wizard.app.recording import Recording
 from wizard.engine.commands import Command, Secret, quote
@@ -80,15 +81,40 @@ def secret_vars(recording: Recording) -> dict[str, SecretVar]:
     return found
 
 
-def yaml_scalar(text: str, indent: int, unsafe: bool = True) -> str:
-    """A YAML scalar: a literal block when that reads well, else a JSON-style quoted string."""
-    tag = "!unsafe " if unsafe else ""
-    lines = text.split("\n")
-    readable = ("\n" in text.rstrip("\n") and not text.startswith((" ", "\n")) and "\r" not in text
-                and "\t" not in text and all(ln == ln.rstrip() for ln in lines))
-    if not readable:
-        return tag + json.dumps(text, ensure_ascii=False)
-    chomp = "-" if not text.endswith("\n") else ("" if not text.endswith("\n\n") else "+")
-    body = text[:-1] if text.endswith("\n") else text
-    pad = " " * indent
-    return f"{tag}|{chomp}\n" + "\n".join(pad + ln if ln else "" for ln in body.split("\n"))
+class Unsafe(str):
+    """Text Ansible must take literally (a script, a file's content): written with Ansible's !unsafe tag, so
+    Jinja never reads `{{` or `${#x}` in it."""
+
+
+class ExportDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper for files people review: multi-line text as literal blocks (`|`) where YAML allows
+    it (else PyYAML quotes and escapes it), Unsafe text tagged !unsafe, no anchors for repeated values, and
+    lists indented under their key as Ansible's own examples are."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _text(dumper: yaml.SafeDumper, text: str, tag: str = "tag:yaml.org,2002:str") -> yaml.ScalarNode:
+    # Unicode line breaks (NEL, LS, PS) do not come back unchanged from a block or a single-quoted scalar:
+    # text holding one is double-quoted, where PyYAML escapes them
+    style = '"' if any(ch in text for ch in "\x85\u2028\u2029") else "|" if "\n" in text else None
+    return dumper.represent_scalar(tag, text, style=style)
+
+
+ExportDumper.add_representer(str, _text)
+ExportDumper.add_representer(Unsafe, lambda dumper, text: _text(dumper, str(text), "!unsafe"))
+
+
+def dump_yaml(data: object) -> str:
+    """The document as YAML: keys in the order they were built, Unicode as it is, long lines never folded."""
+    return yaml.dump(data, Dumper=ExportDumper, sort_keys=False, allow_unicode=True, width=1 << 30)
+
+
+def literal_block(text: str) -> bool:
+    """Whether the text goes into YAML as a readable literal block (PyYAML cannot write trailing spaces, CR or
+    control characters that way; it quotes and escapes such text instead)."""
+    return "\n" in text and dump_yaml(text).startswith("|")
