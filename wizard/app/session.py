@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from wizard.app.recipefile import Recipe
 from wizard.engine.commands import Masker, Secret
-from wizard.engine.events import Sink, fan_out
+from wizard.engine.events import RunMode, Sink, fan_out
 from wizard.engine.runner import AskOperator, BeforeChange, OnFailure, Runner, RunResult
 from wizard.engine.secrets import Prompt, SecretError, SecretResolver
 from wizard.engine.sinks import JournalSink, unfinished_run
@@ -49,7 +49,7 @@ def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: s
                         masker=masker, password_attempts=attempts)
 
 
-async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions, *, host: str | None = None,
+async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions: Questions, *, host: str | None = None,
                      journal: bool = True, before_change: BeforeChange | None = None,
                      transport_factory: Callable[[], Transport] | None = None,
                      resume: bool = False) -> RunResult:
@@ -66,7 +66,9 @@ async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions
     transport = (transport_factory() if transport_factory
                  else make_transport(recipe, questions, masker, host, resolver=resolver))
     resumed = unfinished_run(recipe.name, host or recipe.target.host) if resume else None
-    journal_sink = JournalSink(recipe.name, host or recipe.target.host) if journal and mode == "apply" else None
+    mode = RunMode(mode)  # an unknown mode is a bug: ValueError
+    host_name = host or recipe.target.host
+    journal_sink = JournalSink(recipe.name, host_name) if journal and mode is RunMode.APPLY else None
     emit = fan_out(sink, journal_sink)
     try:
         await transport.connect()
@@ -74,7 +76,7 @@ async def run_recipe(recipe: Recipe, mode: str, sink: Sink, questions: Questions
                         journal=str(journal_sink.path) if journal_sink else None, ctx=recipe.context(secrets),
                         ask_operator=questions.operator, on_failure=questions.on_failure,
                         resume=(str(resumed[0]), resumed[1]) if resumed else None)
-        return await (runner.apply() if mode == "apply" else runner.plan(mode))
+        return await (runner.apply() if mode is RunMode.APPLY else runner.plan(mode))
     finally:
         await transport.close()
         if journal_sink:

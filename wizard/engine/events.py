@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
 
@@ -21,11 +22,24 @@ class Event:
         return {"event": self.kind, **asdict(self)}
 
 
+class RunMode(StrEnum):
+    PLAN = "plan"  # a dry run: facts only
+    APPLY = "apply"
+    CHECK = "check"  # a dry run read as drift
+
+
+class StepStatus(StrEnum):
+    CHANGED = "changed"
+    OK = "ok"  # nothing to do
+    FAILED = "failed"
+    PLANNED = "planned"  # a dry run found changes to make
+
+
 @dataclass
 class RunStarted(Event):
     kind: ClassVar[str] = "run_started"
     host: str
-    mode: str  # plan | apply | check
+    mode: RunMode
     steps: list[str]
 
 
@@ -94,7 +108,7 @@ class StepFailed(Event):
 class StepFinished(Event):
     kind: ClassVar[str] = "step_finished"
     step: str
-    status: str  # changed | ok | failed | planned
+    status: StepStatus
     changes: int
     seconds: float
     round_trips: int

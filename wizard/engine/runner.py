@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.events import (
@@ -21,6 +22,7 @@ from wizard.engine.events import (
     Notice,
     OutputLine,
     RunFinished,
+    RunMode,
     RunStarted,
     Sink,
     StepFailed,
@@ -28,6 +30,7 @@ from wizard.engine.events import (
     StepNoop,
     StepPlanned,
     StepStarted,
+    StepStatus,
 )
 from wizard.engine.facts import FactGatherer
 from wizard.engine.i18n import _
@@ -50,7 +53,8 @@ MAX_FACT_ROUNDS = 4
 
 BeforeChange = Callable[[str, Change], Awaitable[bool]]  # step-through: False skips nothing, it aborts
 AskOperator = Callable[[str, str], Awaitable[bool]]  # (step, message) -> done? ; False aborts the step
-OnFailure = Callable[[str, str], Awaitable[str]]  # (step, error) -> "retry" | "skip" | "abort"
+FailureDecision = Literal["retry", "skip", "abort"]
+OnFailure = Callable[[str, str], Awaitable[FailureDecision]]  # (step, error) -> what the operator chose
 
 
 class StepError(DeployWizardError):
@@ -130,11 +134,11 @@ class Runner:
                 plan.changes.append(item)
         return plan
 
-    def _header(self, mode: str) -> None:
+    def _header(self, mode: RunMode) -> None:
         self.emit(RunStarted(host=self.transport.label, mode=mode, steps=[s.name for s, _ in self.selected]))
 
-    async def plan(self, mode: str = "plan") -> RunResult:
-        """Dry run: facts only, nothing written on the host. mode "check" = the same, read as drift."""
+    async def plan(self, mode: RunMode = RunMode.PLAN) -> RunResult:
+        """Dry run: facts only, nothing written on the host. RunMode.CHECK = the same, read as drift."""
         started = time.monotonic()
         self._header(mode)
         plans, error, failed = [], None, None
@@ -151,7 +155,7 @@ class Runner:
             self.emit(StepPlanned(step=step.name, changes=[change_dict(c) for c in plan.changes], notes=plan.notes))
             if plan.noop:
                 self.emit(StepNoop(step=step.name, reason=plan.reason()))
-            self.emit(StepFinished(step=step.name, status="planned" if plan.changes else "ok",
+            self.emit(StepFinished(step=step.name, status=StepStatus.PLANNED if plan.changes else StepStatus.OK,
                                    changes=len(plan.changes), seconds=time.monotonic() - t0,
                                    round_trips=self.transport.round_trips - trips))
         total = sum(len(p.changes) for p in plans)
@@ -177,16 +181,17 @@ class Runner:
             if self.resume and step.name in self.resume[1]:
                 self.emit(StepNoop(step=step.name, reason=_("completed in the interrupted run ({journal})").format(
                     journal=self.resume[0])))
-                self.emit(StepFinished(step=step.name, status="ok", changes=0, seconds=0.0, round_trips=0))
+                self.emit(StepFinished(step=step.name, status=StepStatus.OK, changes=0, seconds=0.0, round_trips=0))
                 index += 1
                 continue
             try:
                 count = await self.apply_step(step, settings)
             except (StepError, PlanError, TransportError) as exc:
                 self.emit(StepFailed(step=step.name, error=str(exc)))
-                self.emit(StepFinished(step=step.name, status="failed", changes=0, seconds=time.monotonic() - t0,
+                self.emit(StepFinished(step=step.name, status=StepStatus.FAILED, changes=0,
+                                       seconds=time.monotonic() - t0,
                                        round_trips=self.transport.round_trips - trips))
-                decision = await self.on_failure(step.name, str(exc)) if self.on_failure else "abort"
+                decision: FailureDecision = await self.on_failure(step.name, str(exc)) if self.on_failure else "abort"
                 if decision == "retry":
                     continue
                 if decision == "skip":
@@ -198,7 +203,7 @@ class Runner:
             total += count
             if count:
                 changed.append(step.name)
-            self.emit(StepFinished(step=step.name, status="changed" if count else "ok", changes=count,
+            self.emit(StepFinished(step=step.name, status=StepStatus.CHANGED if count else StepStatus.OK, changes=count,
                                    seconds=time.monotonic() - t0, round_trips=self.transport.round_trips - trips))
             index += 1
         result = RunResult(ok=error is None and not skipped, changes=total, changed_steps=changed,

@@ -11,6 +11,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from wizard.engine.commands import Command, Masker, Secret, cmd, quote
 from wizard.engine.errors import DeployWizardError
@@ -18,6 +19,15 @@ from wizard.engine.errors import DeployWizardError
 OutputCallback = Callable[[str, str], None]  # (stream "stdout"|"stderr", line without newline)
 PasswordCallback = Callable[[str], Awaitable[str | None]]  # prompt -> password, or None to give up
 BACKUP_DIR = "/var/backups/deploy-wizard"
+
+
+class SudoMode(StrEnum):
+    """How the login user becomes root, as the connection probe found it."""
+
+    NONE = "none"  # not probed yet
+    NOPASSWD = "nopasswd"  # sudo -n works
+    PASSWORD = "password"  # sudo asks a password (asked once, fed on stdin)
+    MISSING = "missing"  # no sudo on the server: only root can work
 
 
 class TransportError(DeployWizardError):
@@ -57,7 +67,7 @@ class Transport(ABC):
         self.round_trips = 0
         self.login_user = ""
         self.is_root = False
-        self.sudo_mode = "none"  # none | nopasswd | password | missing
+        self.sudo_mode = SudoMode.NONE
         self._sudo_password: Secret | None = None
 
     # -- implemented by each transport ------------------------------------------------------------
@@ -85,13 +95,13 @@ class Transport(ABC):
         lines = result.stdout.split()
         if len(lines) < 3:
             raise TransportError(f"unexpected answer from {self.label}: {result.stdout!r} {result.stderr!r}")
-        self.login_user, uid, self.sudo_mode = lines[0], lines[1], lines[2]
+        self.login_user, uid, self.sudo_mode = lines[0], lines[1], SudoMode(lines[2])
         self.is_root = uid == "0"
 
     async def _ensure_sudo_password(self) -> Secret:
         if self._sudo_password is not None:
             return self._sudo_password
-        if self.sudo_mode == "missing":
+        if self.sudo_mode is SudoMode.MISSING:
             raise SudoError(f"{self.login_user}@{self.label} is not root and sudo is not installed; "
                             "log in as root or install sudo.")
         if self.password_callback is None:
@@ -120,7 +130,7 @@ class Transport(ABC):
         if self.is_root:  # root switching to another user: runuser needs no sudo package
             return f"runuser -u {quote(target_user or 'root')} -- sh -c {quote(script)}", stdin
         as_user = f"-u {quote(target_user)} " if target_user else ""
-        if self.sudo_mode == "nopasswd":
+        if self.sudo_mode is SudoMode.NOPASSWD:
             return f"sudo -n {as_user}-- sh -c {quote(script)}", stdin
         password = await self._ensure_sudo_password()
         return f"sudo -S -p '' {as_user}-- sh -c {quote(script)}", password.reveal() + "\n" + (stdin or "")
