@@ -51,6 +51,12 @@ def test_unknown_field_names_its_line() -> None:
     assert "unknown setting" in message
 
 
+def test_a_step_that_is_not_installed_is_named_with_the_installed_ones() -> None:
+    [(line, field, message)] = problems(GOOD + "  motd: {message: hello}\n")
+    assert field == "steps.motd" and line == GOOD.count("\n") + 1
+    assert message.startswith("no step named motd is installed (installed: os_updates, deploy_user, python")
+
+
 def test_bad_value_names_line_field_and_what_is_allowed() -> None:
     [(line, field, message)] = problems(GOOD.replace("name: shop\n    groups", "name: 'Bad Name;'\n    groups"))
     assert (line, field) == (12, "steps.deploy_user.name")

@@ -134,6 +134,11 @@ def _unknown_setting() -> str:
 
 
 def _message(error: dict[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    if error["type"] == "extra_forbidden" and len(loc) == 2 and loc[0] == "steps":
+        # a step of a package that is not installed (or a typo): say which steps there are
+        return _("no step named {name} is installed (installed: {names})").format(
+            name=loc[1], names=", ".join(registry.by_name()))
     if error["type"] == "extra_forbidden":
         return _unknown_setting()
     if error["type"] == "missing":
