@@ -1,0 +1,1 @@
+"""An example step package for deploy-wizard: the login message."""
