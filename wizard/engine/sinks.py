@@ -80,10 +80,7 @@ class ConsoleSink:
         elif isinstance(event, StepStarted):
             self._print((f"[{event.index + 1}/{event.total}] {event.step}", "bold cyan"))
         elif isinstance(event, StepPlanned):
-            for change in event.changes:
-                self._print("  ", ("+ ", "yellow"), str(change["why"]))
-                self._print("      ", (str(change["do"]), "dim"))
-                self._diff(str(change.get("diff") or ""))
+            self._planned(event)
         elif isinstance(event, ChangeStarted):
             self._print("  ", ("+ ", "yellow"), event.why)
             self._print("    ", ("$ " + event.description, "dim"))
@@ -96,18 +93,32 @@ class ConsoleSink:
             self._print("  ", ("= " + _("nothing to do") + ": ", "green"), event.reason)
         elif isinstance(event, StepFailed):
             self._print("  ", (_("FAILED") + ": ", "bold red"), event.error)
-        elif isinstance(event, StepFinished) and event.status in ("changed", "planned"):
-            label = (_("changed: {n}") if event.status == "changed" else
-                     _("differs: {n}") if self.mode == "check" else _("to change: {n}"))
-            self._print("  ", (label.format(n=event.changes), "yellow"), f" ({event.seconds:.1f} s)")
+        elif isinstance(event, StepFinished):
+            self._step_finished(event)
         elif isinstance(event, RunFinished):
-            status = (_("OK"), "bold green") if event.ok else (_("FAILED"), "bold red")
-            # the status word is styled inside a translated sentence: format the text on either side of it
-            before, _status, after = _("{status}: {n} changes ({steps}), {seconds} s, {trips} commands sent"
-                                       ).partition("{status}")
-            values = {"n": event.changes, "steps": ", ".join(event.changed_steps) or "-",
-                      "seconds": f"{event.seconds:.1f}", "trips": event.round_trips}
-            self._print(before.format(**values), status, after.format(**values))
+            self._run_finished(event)
+
+    def _planned(self, event: StepPlanned) -> None:
+        for change in event.changes:
+            self._print("  ", ("+ ", "yellow"), str(change["why"]))
+            self._print("      ", (str(change["do"]), "dim"))
+            self._diff(str(change.get("diff") or ""))
+
+    def _step_finished(self, event: StepFinished) -> None:
+        if event.status not in ("changed", "planned"):
+            return
+        label = (_("changed: {n}") if event.status == "changed" else
+                 _("differs: {n}") if self.mode == "check" else _("to change: {n}"))
+        self._print("  ", (label.format(n=event.changes), "yellow"), f" ({event.seconds:.1f} s)")
+
+    def _run_finished(self, event: RunFinished) -> None:
+        status = (_("OK"), "bold green") if event.ok else (_("FAILED"), "bold red")
+        # the status word is styled inside a translated sentence: format the text on either side of it
+        before, _status, after = _("{status}: {n} changes ({steps}), {seconds} s, {trips} commands sent"
+                                   ).partition("{status}")
+        values = {"n": event.changes, "steps": ", ".join(event.changed_steps) or "-",
+                  "seconds": f"{event.seconds:.1f}", "trips": event.round_trips}
+        self._print(before.format(**values), status, after.format(**values))
 
 
 class JsonSink:
