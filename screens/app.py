@@ -1,16 +1,19 @@
 """The Textual app shell: the flow of screens, the draft they edit, language and help.
 
-The only module of the core that imports textual (a test enforces it). Screens live in screens/, one per
-file; they read and write `app.draft` and call `app.next_screen()` / `app.previous_screen()`.
+The only module of the core that imports textual (a test enforces it). Screens live in screens/; they read
+and write `app.draft` and call `app.next_screen()` / `app.previous_screen()`. The step screens between the
+target and the review are the pages of the flow table (screens.flow) for the installed steps.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 
 from wizard.engine import i18n
 from wizard.engine.i18n import _
@@ -18,21 +21,22 @@ from wizard.engine.i18n import _
 if TYPE_CHECKING:
     from wizard.app.draft import Draft
 
+Stop = tuple[str, Callable[[], Screen[None]]]  # (key, make the screen): tests and snapshots name screens by key
 
-def flow() -> list[type]:
-    """The wizard's screens in order (imported lazily: startup shows the first screen fast)."""
-    from screens.code import CodeScreen
-    from screens.database import DatabaseScreen
-    from screens.monitoring import MonitoringScreen
-    from screens.os_updates import OsUpdatesScreen
-    from screens.python_env import PythonScreen
+
+def flow() -> list[Stop]:
+    """The wizard's screens in order: target, a screen per page of the flow table, review (imported lazily:
+    startup shows the first screen fast, before any step is loaded)."""
+    from functools import partial
+
+    from screens.flow import pages
     from screens.review import ReviewScreen
-    from screens.security import SecurityScreen
+    from screens.step_screen import StepScreen
     from screens.target import TargetScreen
-    from screens.web import WebScreen
+    from wizard.app import registry
 
-    return [TargetScreen, OsUpdatesScreen, PythonScreen, CodeScreen, DatabaseScreen, WebScreen, SecurityScreen,
-            MonitoringScreen, ReviewScreen]
+    steps: list[Stop] = [(page.key, partial(StepScreen, page)) for page in pages(registry.steps())]
+    return [("target", TargetScreen), *steps, ("review", ReviewScreen)]
 
 
 class WizardApp(App[None]):
@@ -73,14 +77,15 @@ class WizardApp(App[None]):
 
     # -- navigation ----------------------------------------------------------------------------------
     def goto(self, position: int) -> None:
-        screens = flow()
-        position = max(0, min(position, len(screens) - 1))
+        stops = flow()
+        position = max(0, min(position, len(stops) - 1))
         self.draft.autosave()
         self.position = position
+        _key, make = stops[position]
         if len(self.screen_stack) > 1:
-            self.switch_screen(screens[position]())
+            self.switch_screen(make())
         else:
-            self.push_screen(screens[position]())
+            self.push_screen(make())
 
     def next_screen(self) -> None:
         self.goto(self.position + 1)

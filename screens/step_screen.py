@@ -1,15 +1,15 @@
 """What every step screen shows: the form(s), and beside them why, the plan preview, how to verify, and
-what to do when it fails. The per-step screens (one per file) only say which steps they hold."""
+what to do when it fails. Which steps a screen holds, and its title, is a page of the flow table
+(screens.flow), so one class draws every step screen, a plugin step's included."""
 
 from __future__ import annotations
-
-from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static, Switch, TabbedContent, TabPane
 
+from screens.flow import Page
 from screens.form import SettingsForm
 from screens.title_bar import TitleBar
 from wizard.app import registry
@@ -21,11 +21,12 @@ from wizard.engine.step import Context, PutFile
 
 
 class StepScreen(Screen[None]):
-    STEPS: ClassVar[tuple[str, ...]] = ()
-    TITLE: ClassVar[str] = ""
+    def __init__(self, page: Page) -> None:
+        super().__init__()
+        self.page = page
 
     def rebuild(self) -> StepScreen:
-        return type(self)()
+        return StepScreen(self.page)
 
     @property
     def draft(self):  # noqa: ANN201 - wizard.app.draft.Draft
@@ -33,10 +34,10 @@ class StepScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        yield Static(_(self.TITLE), classes="title")
+        yield Static(self.page.title(), classes="title")
         with Horizontal(classes="columns"):
             with VerticalScroll(classes="form"):
-                for name in self.STEPS:
+                for name in self.page.steps:
                     step = registry.step(name)
                     yield Static(step.label(), classes="section-title")
                     with Horizontal(classes="status"):
@@ -69,19 +70,19 @@ class StepScreen(Screen[None]):
         return text.replace("APP", self.draft.name).replace("DOMAIN", domain)
 
     def _why(self) -> str:
-        steps = [registry.step(name) for name in self.STEPS]
+        steps = [registry.step(name) for name in self.page.steps]
         return "\n\n".join(f"[b]{step.label()}[/b]\n{step.lesson().why}" for step in steps)
 
     def _verify(self) -> str:
         parts = []
-        for name in self.STEPS:
+        for name in self.page.steps:
             commands = "\n".join(f"  $ {self._fill(c)}" for c in registry.step(name).teaching.verify)
             parts.append(f"{registry.step(name).label()}\n{commands}")
         return "\n\n".join(parts)
 
     def _troubleshoot(self) -> str:
         parts = []
-        for name in self.STEPS:
+        for name in self.page.steps:
             for symptom, fix in registry.step(name).lesson().troubleshoot:
                 parts.append(f"» {self._fill(symptom)}\n  {self._fill(fix)}")
         return "\n\n".join(parts)
@@ -93,7 +94,7 @@ class StepScreen(Screen[None]):
             ctx = self.draft.recipe().context()
         except RecipeError:  # an incomplete draft still previews, with the app name it has
             ctx = Context(app=self.draft.name)
-        for name in self.STEPS:
+        for name in self.page.steps:
             step = registry.step(name)
             lines.append(f"== {step.label()}")
             if name not in self.draft.enabled:

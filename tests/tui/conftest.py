@@ -5,10 +5,23 @@ from __future__ import annotations
 import pytest
 from pytest_textual_snapshot import SVGImageExtension
 
+from screens.app import WizardApp, flow
+from screens.step_screen import StepScreen
 from tests.conftest import ROOT
 from wizard.app.draft import Draft
 
 SNAPSHOTS = ROOT / "snapshots" / "tui"
+
+
+def flow_keys() -> dict[str, int]:
+    """Position of each screen of the flow by its key: target, a step page's step names, review."""
+    return {key: index for index, (key, _make) in enumerate(flow())}
+
+
+def showing(app: WizardApp) -> str:
+    """Which screen the app shows: a step page by its key (its steps), any other screen by its class."""
+    screen = app.screen
+    return screen.page.key if isinstance(screen, StepScreen) else type(screen).__name__
 
 
 def _snapshot_dir(cls, *, test_location) -> str:  # noqa: ANN001

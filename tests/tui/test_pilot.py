@@ -4,37 +4,37 @@ from __future__ import annotations
 
 import yaml
 
-from screens.app import WizardApp, flow
-from tests.tui.conftest import type_into
+from screens.app import WizardApp
+from tests.tui.conftest import flow_keys, showing, type_into
 from wizard.app.draft import Draft
 from wizard.engine import i18n
 
-FLOW = {cls.__name__: index for index, cls in enumerate(flow())}
+FLOW = flow_keys()
 
 
 async def test_next_is_refused_while_a_field_is_invalid_and_the_message_is_beside_it() -> None:
     draft = Draft(name="demo", enabled={"code"})
     app = WizardApp(draft, start="flow")
     async with app.run_test(size=(100, 40)) as pilot:
-        app.goto(FLOW["CodeScreen"])
+        app.goto(FLOW["code"])
         await pilot.pause()
         await type_into(pilot, "#code-repo", "not a url;rm")
         await pilot.click("#next")
         await pilot.pause()
-        assert type(app.screen).__name__ == "CodeScreen"
+        assert showing(app) == "code"
         error = str(app.screen.query_one("#code-repo-error").render())
         assert "is not a git URL" in error
         await type_into(pilot, "#code-repo", "https://git.example.com/demo.git")
         assert str(app.screen.query_one("#code-repo-error").render()) == ""
         await pilot.click("#next")
         await pilot.pause()
-        assert type(app.screen).__name__ == "DatabaseScreen"
+        assert showing(app) == "database"
 
 
 async def test_plan_preview_follows_what_is_typed() -> None:
     app = WizardApp(Draft(name="demo"), start="flow")
     async with app.run_test(size=(120, 50)) as pilot:
-        app.goto(FLOW["OsUpdatesScreen"])
+        app.goto(FLOW["os_updates+deploy_user"])
         await pilot.pause()
         await type_into(pilot, "#os_updates-timezone", "Europe/Berlin")
         await pilot.pause(0.5)
@@ -52,10 +52,10 @@ async def test_typed_values_become_the_saved_recipe(tmp_path) -> None:
         await pilot.pause()
         await type_into(pilot, "#os_updates-timezone", "Asia/Shanghai")
         await type_into(pilot, "#deploy_user-name", "shop")
-        for _ in range(7):
+        for _ in range(FLOW["review"] - FLOW["os_updates+deploy_user"]):
             await pilot.click("#next")
             await pilot.pause()
-        assert type(app.screen).__name__ == "ReviewScreen"
+        assert showing(app) == "ReviewScreen"
         await type_into(pilot, "#recipe-path", str(tmp_path / "shop.yaml"))
         await pilot.click("#save")
         await pilot.pause()
@@ -70,7 +70,7 @@ async def test_typed_values_become_the_saved_recipe(tmp_path) -> None:
 async def test_language_switch_rebuilds_the_screen_in_chinese() -> None:
     app = WizardApp(Draft(name="demo"), start="flow")
     async with app.run_test(size=(100, 40)) as pilot:
-        app.goto(FLOW["OsUpdatesScreen"])
+        app.goto(FLOW["os_updates+deploy_user"])
         await pilot.pause()
         await pilot.press("f2")
         await pilot.pause()
@@ -113,7 +113,7 @@ async def test_run_log_takes_a_flood_of_output_and_stays_responsive() -> None:
         await pilot.pause(0.5)
         await pilot.press("f1")  # a key press is still handled
         await pilot.pause()
-        assert type(app.screen).__name__ == "HelpScreen"
+        assert showing(app) == "HelpScreen"
         await pilot.press("escape")
         await pilot.pause()
         log = screen.query_one("#log")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from screens.app import WizardApp, flow
+from screens.app import WizardApp
+from tests.tui.conftest import flow_keys
 from wizard.engine import i18n
 from wizard.engine.events import ChangeStarted, OutputLine, StepFinished, StepStarted
 from wizard.engine.runner import RunResult
 
 LANGS = ["en", "zh_CN"]
-FLOW = {cls.__name__: index for index, cls in enumerate(flow())}
+FLOW = flow_keys()  # target, one key per step page (its step names, e.g. tls+firewall), review
 
 
 def app_for(draft, lang: str) -> WizardApp:
