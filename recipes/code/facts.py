@@ -23,9 +23,11 @@ class RemoteRef(Fact):
     kind = "remote-ref"
 
     def command(self) -> Command:
+        # `$3^{}` too: a pattern matches the end of a ref name, so `v1.2` alone never lists `refs/tags/v1.2^{}`,
+        # the commit an annotated tag points to (parse prefers it over the tag object's own id)
         env = dict(self.env)
         return sh('runuser -u "$1" -- env GIT_SSH_COMMAND="$4" GIT_TERMINAL_PROMPT=0 HOME="$5" '
-                  'timeout 60 git ls-remote -- "$2" "$3" 2>&1; echo "rc=$?"',
+                  'timeout 60 git ls-remote -- "$2" "$3" "$3^{}" 2>&1; echo "rc=$?"',
                   self.user, self.repo, self.ref, env["GIT_SSH_COMMAND"], env["HOME"])
 
     def fresh(self) -> dict[str, str | None]:

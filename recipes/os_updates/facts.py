@@ -86,5 +86,8 @@ class Hostname(Fact):
         return {"file": "debian", "running": "debian"}
 
     def parse(self, out: str, status: int) -> dict[str, str]:
-        lines = out.split() + ["", ""]
-        return {"file": lines[0], "running": lines[1]}
+        words = out.split()
+        if len(words) == 1:  # /etc/hostname absent or empty: the one word is what `hostname` printed
+            return {"file": "", "running": words[0]}
+        words += ["", ""]
+        return {"file": words[0], "running": words[1]}

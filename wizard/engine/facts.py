@@ -85,7 +85,9 @@ class PackagesInstalled(Fact):
         found: dict[str, str | None] = {name: None for name in self.names}
         for line in out.splitlines():
             parts = line.split("\t")
-            if len(parts) == 3 and parts[1].startswith("ii"):
+            # installed = the second status letter is `i`: `ii` and also `hi` (held with apt-mark hold);
+            # `rc` (removed, config files left) and `iF`/`iU` (half-installed) are not
+            if len(parts) == 3 and parts[1][1:2] == "i":
                 found[parts[0].split(":")[0]] = parts[2]
         return found
 
@@ -134,7 +136,8 @@ class FileInfo(Fact):
         if not lines or lines[0] == "absent" or len(lines) < 2:
             return None
         mode, owner, group, size = lines[0].split()
-        content = base64.b64decode(lines[2]) if len(lines) > 2 else None
+        # an empty file prints an empty base64 line, which splitlines() drops: its content is b"", not unknown
+        content = base64.b64decode(lines[2]) if len(lines) > 2 else (b"" if int(size) == 0 else None)
         return FileState(lines[1].strip(), mode, owner, group, int(size), content)
 
 
@@ -198,8 +201,9 @@ class FactGatherer:
     async def _ask(self, facts: list[Fact]) -> dict[str, Any]:
         parts = []
         for index, fact in enumerate(facts):
-            parts.append(f"echo '{_MARK} {index}'; ( {fact.command().shell()} ) 2>/dev/null; "
-                         f"echo; echo \"{_MARK}-END {index} $?\"")
+            # the status is saved before the separator echo: `$?` after it would always be 0
+            parts.append(f"echo '{_MARK} {index}'; ( {fact.command().shell()} ) 2>/dev/null; dw_status=$?; "
+                         f"echo; echo \"{_MARK}-END {index} $dw_status\"")
         script = cmd(Op("; ".join(parts)), root=any(f.root for f in facts))
         result = await self.transport.run(script, timeout=120)
         outputs: dict[int, list[str]] = {}
