@@ -55,7 +55,7 @@ def read_inventory(path: Path) -> list[str]:
         try:
             names.append(host_name(str(value)))
         except ValueError as exc:
-            raise InventoryError(f"{path}: hosts[{index}]: {exc}") from None
+            raise InventoryError(_("{path}: hosts[{index}]: {why}").format(path=path, index=index, why=exc)) from None
     return names
 
 

@@ -20,6 +20,7 @@ from wizard.app.session import Questions, make_transport, run_recipe
 from wizard.engine.commands import Masker, sh
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.events import Sink
+from wizard.engine.i18n import _
 from wizard.engine.step import Change, PutFile
 from wizard.engine.transports.base import Transport
 
@@ -68,15 +69,17 @@ class _GuardChecker:
             # Planned from facts read before an earlier change of the same pass (installing certbot starts its
             # timer): harmless here, and a replay skips it. A guard that never holds is the real danger; that
             # one fails the recording in step_done.
-            self.notes.append(f"{step}: '{change.why}' was already in place when it ran; replays skip it")
+            self.notes.append(_("{step}: '{what}' was already in place when it ran; replays skip it").format(
+                step=step, what=change.why))
         self.current.changes.append(change)
         return True
 
     async def step_done(self, step: RecordedStep) -> None:
         for change in step.changes:
             if change.skip_if is not None and not await self.guard_holds(change):
-                raise RecordingError(f"{step.name}: the guard of '{change.why}' does not see it done after the "
-                                     f"step: {change.skip_if.masked()}")
+                raise RecordingError(_("{step}: the guard of '{what}' does not see it done after the step: "
+                                       "{guard}").format(step=step.name, what=change.why,
+                                                         guard=change.skip_if.masked()))
 
 
 async def record(recipe: Recipe, host: str, sink: Sink, questions: Questions) -> Recording:
@@ -90,9 +93,11 @@ async def record(recipe: Recipe, host: str, sink: Sink, questions: Questions) ->
     result = await run_recipe(recipe, "apply", sink, questions, host=host, journal=False,
                               before_change=checker.before_change, transport_factory=connect)
     if not result.ok:
-        raise RecordingError(f"the recording apply on {host} failed at {result.failed_step}: {result.error}")
+        raise RecordingError(_("the recording apply on {host} failed at {step}: {why}").format(
+            host=host, step=result.failed_step, why=result.error))
     if result.changes == 0:
-        raise RecordingError(f"{host} needed no changes: record on a fresh server, not on one already set up")
+        raise RecordingError(_("{host} needed no changes: record on a fresh server, not on one already set "
+                               "up").format(host=host))
     if checker.current is not None:  # the last step's guards, over a new connection (the run closed its own)
         transport = connect()
         try:

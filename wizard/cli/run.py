@@ -45,7 +45,7 @@ def _hosts(args: argparse.Namespace) -> list[str]:
         for host in hosts:
             host_name(host)
     except ValueError as exc:
-        raise UsageError(f"--host: {exc}") from None
+        raise UsageError(_("--host: {why}").format(why=exc)) from None
     if args.inventory:
         hosts += read_inventory(Path(args.inventory))
     return hosts

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, ClassVar
 
 from wizard.engine.commands import Command, Op, cmd, sh
+from wizard.engine.i18n import _
 from wizard.engine.transports.base import Transport, TransportError
 
 CONTENT_LIMIT = 256 * 1024  # file content is fetched (for diffs) only below this size
@@ -211,7 +212,7 @@ class FactGatherer:
         current: int | None = None
         for line in result.stdout.splitlines():
             if line.startswith(_MARK + "-END "):
-                _, index, status = line.split()
+                _mark, index, status = line.split()
                 statuses[int(index)] = int(status)
                 current = None
             elif line.startswith(_MARK + " "):
@@ -222,8 +223,8 @@ class FactGatherer:
         values = {}
         for index, fact in enumerate(facts):
             if index not in statuses:
-                raise TransportError(f"could not read facts from {self.transport.label}: "
-                                     f"{(result.stderr or result.stdout).strip()[-300:]}")
+                raise TransportError(_("could not read facts from {host}: {output}").format(
+                    host=self.transport.label, output=(result.stderr or result.stdout).strip()[-300:]))
             lines = outputs[index]
             if lines and lines[-1] == "":
                 lines = lines[:-1]  # the separator echo

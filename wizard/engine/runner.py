@@ -267,7 +267,7 @@ class Runner:
             self.emit(ChangeDone(step=step, description=change.describe(), exit_status=0))
             return
         else:  # pragma: no cover - a new Change type must be taught to the runner
-            raise StepError(f"unknown change type {type(change).__name__}")
+            raise StepError(_("unknown change type {kind}").format(kind=type(change).__name__))
         self.emit(ChangeDone(step=step, description=change.describe(), exit_status=result.exit_status))
         if not ok:
             detail = "\n".join(tail[-8:]).strip() or _("(no output)")

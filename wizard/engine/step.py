@@ -152,7 +152,8 @@ class Context:
 
     def secret(self, ref: str, label: str) -> Secret:
         if self.secrets is None:
-            raise PlanError(f"{label} needs a secret ({ref}) but none can be resolved here")
+            raise PlanError(_("{label} needs a secret ({ref}) but none can be resolved here").format(
+                label=label, ref=ref))
         return self.secrets(ref, label)
 
     @property

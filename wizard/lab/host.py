@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from wizard.engine.i18n import _
+
 # Where progress lines go: print for the CLI, a no-op for tests and benchmarks, the TUI's log for the app.
 Progress = Callable[[str], None]
 
@@ -29,15 +31,14 @@ def state_dir() -> Path:
 def check_host() -> None:
     """Refuse early, with the reason, on machines that cannot run a sandbox."""
     if sys.platform != "linux":
-        raise SandboxError("The sandbox needs Linux (systemd-nspawn); this is " + sys.platform + ".")
+        raise SandboxError(_("The sandbox needs Linux (systemd-nspawn); this is {platform}.").format(
+            platform=sys.platform))
     if os.geteuid() != 0:
-        raise SandboxError("The sandbox needs root (overlay mounts, veth network, NAT). Run it with sudo.")
+        raise SandboxError(_("The sandbox needs root (overlay mounts, veth network, NAT). Run it with sudo."))
     missing = [t for t in ("systemd-nspawn", "debootstrap", "iptables", "ssh-keygen", "ip") if not shutil.which(t)]
     if missing:
-        raise SandboxError(
-            "Missing tools: " + ", ".join(missing)
-            + ". Install them with: apt-get install systemd-container debootstrap iptables openssh-client iproute2"
-        )
+        raise SandboxError(_("Missing tools: {tools}. Install them with: apt-get install systemd-container "
+                             "debootstrap iptables openssh-client iproute2").format(tools=", ".join(missing)))
 
 
 def run_checked(args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:

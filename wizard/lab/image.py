@@ -17,6 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from wizard.engine.i18n import _
 from wizard.lab.host import Progress, SandboxError, check_host, run_checked, state_dir, write_file
 
 SUITE = "bookworm"
@@ -82,13 +83,13 @@ def ensure_image(progress: Progress = print) -> Path:
     )
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
-        raise SandboxError(f"debootstrap failed (exit {proc.returncode}):\n{tail}")
+        raise SandboxError(_("debootstrap failed (exit {code}):\n{output}").format(code=proc.returncode, output=tail))
     progress(f"  debootstrap done in {time.monotonic() - started:.0f} s; configuring ...")
     try:
         _configure_rootfs(tmp / "rootfs")
     except (OSError, subprocess.CalledProcessError) as exc:
         detail = getattr(exc, "stderr", None) or str(exc)
-        raise SandboxError(f"Configuring the base image failed: {str(detail).strip()}") from None
+        raise SandboxError(_("Configuring the base image failed: {why}").format(why=str(detail).strip())) from None
     (tmp / "ready").write_text(image_key() + "\n")
     if final.exists():
         shutil.rmtree(final)

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from wizard.engine import hostkeys
+from wizard.engine.i18n import _
 from wizard.lab.host import Progress, SandboxError, check_host, run_checked, state_dir, write_file
 from wizard.lab.image import ensure_image, key_path
 
@@ -94,7 +95,7 @@ def _free_index() -> int:
         except FileExistsError:
             continue
         return index
-    raise SandboxError("200 sandboxes are running; take some down first.")
+    raise SandboxError(_("200 sandboxes are running; take some down first."))
 
 
 def _default_route_interface() -> str:
@@ -131,9 +132,10 @@ def _wait_for_ssh(ip: str, port: int, timeout: float, supervisor_pid: int, conso
             os.kill(supervisor_pid, 0)
         except OSError:
             tail = "\n".join(console.read_text(errors="replace").splitlines()[-20:]) if console.exists() else ""
-            raise SandboxError(f"The sandbox stopped while booting. Console:\n{tail}") from None
+            raise SandboxError(_("The sandbox stopped while booting. Console:\n{output}").format(output=tail)) from None
         time.sleep(0.2)
-    raise SandboxError(f"The sandbox did not answer on {ip}:{port} within {timeout:.0f} s (see {console}).")
+    raise SandboxError(_("The sandbox did not answer on {ip}:{port} within {seconds:.0f} s (see {console}).").format(
+        ip=ip, port=port, seconds=timeout, console=console))
 
 
 def up(name: str | None = None, progress: Progress = print, boot_timeout: float = 90) -> SandboxInfo:
@@ -141,9 +143,11 @@ def up(name: str | None = None, progress: Progress = print, boot_timeout: float 
     check_host()
     rootfs = ensure_image(progress)
     if name is not None and not NAME_RE.match(name):
-        raise SandboxError(f"Bad sandbox name {name!r}: use 1-12 of a-z, 0-9 and '-', starting with a letter.")
+        raise SandboxError(_("Bad sandbox name {name}: use 1-12 of a-z, 0-9 and '-', starting with a letter.").format(
+            name=repr(name)))
     if name is not None and is_running(name):
-        raise SandboxError(f"Sandbox {name!r} is already running; `deploy-wizard sandbox down {name}` first.")
+        raise SandboxError(_("Sandbox {quoted} is already running; `deploy-wizard sandbox down {name}` first.").format(
+            quoted=repr(name), name=name))
     index = _free_index()
     name = name or f"sandbox{index}"
     run = _run_dir(name)
@@ -179,7 +183,7 @@ def up(name: str | None = None, progress: Progress = print, boot_timeout: float 
         _teardown_files(run)
         shutil.rmtree(_claims() / str(index), ignore_errors=True)
         detail = getattr(exc, "stderr", None) or str(exc)
-        raise SandboxError(f"Could not start the sandbox: {str(detail).strip()}") from None
+        raise SandboxError(_("Could not start the sandbox: {why}").format(why=str(detail).strip())) from None
     started = time.monotonic()
     try:
         _wait_for_ssh(ip, 22, boot_timeout, sup.pid, console)
@@ -205,7 +209,8 @@ def down(name: str, progress: Progress = print) -> None:
     check_host()
     run = _run_dir(name)
     if not run.exists():
-        raise SandboxError(f"No sandbox named {name!r}. `deploy-wizard sandbox status` lists them.")
+        raise SandboxError(_("No sandbox named {name}. `deploy-wizard sandbox status` lists them.").format(
+            name=repr(name)))
     (run / "stopping").touch()
     info_file = run / "info.json"
     info = SandboxInfo(**json.loads(info_file.read_text())) if info_file.exists() else None
@@ -256,7 +261,8 @@ def ssh_command(name: str, user: str = "root", extra: list[str] | None = None) -
     """The ssh argv for a sandbox, pinned to its own known_hosts so it never touches the operator's."""
     run = _run_dir(name)
     if not (run / "info.json").exists():
-        raise SandboxError(f"No sandbox named {name!r}. `deploy-wizard sandbox status` lists them.")
+        raise SandboxError(_("No sandbox named {name}. `deploy-wizard sandbox status` lists them.").format(
+            name=repr(name)))
     info = SandboxInfo(**json.loads((run / "info.json").read_text()))
     return ["ssh", "-i", info.key, "-p", str(info.port), "-o", f"UserKnownHostsFile={run / 'known_hosts'}",
             "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR", f"{user}@{info.ip}", *(extra or [])]

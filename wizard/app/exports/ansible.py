@@ -14,6 +14,7 @@ from typing import Any
 from wizard.app.exports.common import ExportError, SecretVar, Unsafe, as_root, dump_yaml, secret_vars
 from wizard.app.recording import Recording
 from wizard.engine.commands import Command, Secret
+from wizard.engine.i18n import _
 from wizard.engine.step import Change, ProveLogin, PutFile, RunCommand, WaitForOperator
 
 UNCHANGED = "DW-UNCHANGED"
@@ -35,7 +36,8 @@ def _jinja(text: str | Secret, variables: dict[str, SecretVar]) -> str:
 def _sh(command: Command) -> str:
     """The command as the transport would run it (runuser for another user), secrets excluded."""
     if any(isinstance(bit, Secret) for bit in command.bits):
-        raise ExportError(f"the Ansible export cannot pass secrets as command words: {command.masked()}")
+        raise ExportError(_("the Ansible export cannot pass secrets as command words: {command}").format(
+            command=command.masked()))
     return as_root(command, lambda secret: "***")  # no secret words: stdin carries them, as a module argument
 
 
@@ -71,7 +73,8 @@ class _Play:
             self.put(name, change, reg)
         elif isinstance(change, RunCommand):
             if change.ok_codes != (0,):
-                raise ExportError(f"'{change.why}' accepts exit codes {change.ok_codes}; the export cannot")
+                raise ExportError(_("'{what}' accepts exit codes {codes}; the export cannot").format(
+                    what=change.why, codes=change.ok_codes))
             script = f"if {{ {_sh(guard)}; }} >/dev/null 2>&1; then echo {UNCHANGED}; exit 0; fi\n" if guard else ""
             script += _sh(change.command) + "\n"
             body: Task = {"ansible.builtin.shell": Unsafe(script)}
@@ -83,7 +86,7 @@ class _Play:
         elif isinstance(change, WaitForOperator | ProveLogin):
             self.pause_or_prove(name, change, reg, guard, when)
         else:
-            raise ExportError(f"the Ansible export does not know {type(change).__name__}")
+            raise ExportError(_("the Ansible export does not know {kind}").format(kind=type(change).__name__))
 
     def pause_or_prove(self, name: str, change: Change, reg: str, guard: Command | None, when: Task) -> None:
         if guard is not None:

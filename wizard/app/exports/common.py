@@ -17,6 +17,7 @@ import yaml
 from wizard.app.recording import Recording
 from wizard.engine.commands import Command, Secret, quote
 from wizard.engine.errors import DeployWizardError
+from wizard.engine.i18n import _
 from wizard.engine.step import PutFile
 
 FORMS = ("", "url", "pg_literal", "mysql_literal", "env_value")
@@ -45,7 +46,8 @@ def change_secrets(change: object) -> list[Secret]:
     if isinstance(change, PutFile) and change.source is not None:
         found.append(change.source)
     if isinstance(change, PutFile) and change.secret and change.source is None:
-        raise ExportError(f"{change.path} holds a secret that is not built from recipe references")
+        raise ExportError(_("{path} holds a secret that is not built from recipe references").format(
+            path=change.path))
     return [leaf for secret in found for leaf in leaves(secret)]
 
 
@@ -71,9 +73,11 @@ def secret_vars(recording: Recording) -> dict[str, SecretVar]:
     for change in recording.changes():
         for leaf in change_secrets(change):
             if leaf.ref is None:
-                raise ExportError(f"'{change.why}' uses a secret ({leaf.name}) that has no recipe reference")
+                raise ExportError(_("'{what}' uses a secret ({secret}) that has no recipe reference").format(
+                    what=change.why, secret=leaf.name))
             if leaf.form not in FORMS:
-                raise ExportError(f"'{change.why}': no export knows the secret form {leaf.form!r}")
+                raise ExportError(_("'{what}': no export knows the secret form {form}").format(
+                    what=change.why, form=repr(leaf.form)))
             if leaf.ref not in found:
                 name = leaf.ref[4:] if leaf.ref.startswith("env:") else "DW_SECRET_" + re.sub(
                     r"[^A-Z0-9]+", "_", leaf.name.upper()).strip("_")

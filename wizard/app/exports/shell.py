@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from wizard.app.exports.common import ExportError, SecretVar, as_root, leaves, secret_vars
 from wizard.app.recording import Recording
 from wizard.engine.commands import Command, Secret, quote
+from wizard.engine.i18n import _
 from wizard.engine.step import Change, ProveLogin, PutFile, RunCommand, WaitForOperator
 from wizard.engine.transports.base import BACKUP_DIR
 
@@ -105,7 +106,8 @@ def text_word(text: str | Secret, word: Word) -> str:
 def shell_line(command: Command, word: Word) -> str:
     """What deploy-wizard's transport runs, as root in a script: runuser for another user, a subshell for env."""
     if command.user and command.user != "root" and command.secrets():
-        raise ExportError(f"a command run as {command.user} carries a secret: {command.masked()}")
+        raise ExportError(_("a command run as {user} carries a secret: {command}").format(
+            user=command.user, command=command.masked()))
     line = as_root(command, word)
     if command.stdin is not None:
         line = f"printf '%s' {text_word(command.stdin, word)} | {line}"
@@ -139,7 +141,8 @@ def _change(change: Change, word: Word, ssh_port: int) -> list[str]:
         return lines + [_unless(change.skip_if, word), *(f"  {line}" for line in put), "fi"]
     if isinstance(change, RunCommand):
         if change.ok_codes != (0,):
-            raise ExportError(f"'{change.why}' accepts exit codes {change.ok_codes}; the shell export cannot")
+            raise ExportError(_("'{what}' accepts exit codes {codes}; the shell export cannot").format(
+                what=change.why, codes=change.ok_codes))
         if change.command.display:
             lines.append(f"# $ {change.command.display}")
         return lines + _guarded(change, word, [shell_line(change.command, word)])
@@ -148,7 +151,7 @@ def _change(change: Change, word: Word, ssh_port: int) -> list[str]:
     if isinstance(change, ProveLogin):
         return lines + _guarded(change, word, [f"dw_prove_ssh {ssh_port}" + (
             f" {quote(change.user)}" if change.user else "")])
-    raise ExportError(f"the shell export does not know {type(change).__name__}")
+    raise ExportError(_("the shell export does not know {kind}").format(kind=type(change).__name__))
 
 
 def shell_script(recording: Recording, source: str) -> str:

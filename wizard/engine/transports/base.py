@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from wizard.engine.commands import Command, Masker, Secret, cmd, quote
 from wizard.engine.errors import DeployWizardError
+from wizard.engine.i18n import _
 
 OutputCallback = Callable[[str, str], None]  # (stream "stdout"|"stderr", line without newline)
 PasswordCallback = Callable[[str], Awaitable[str | None]]  # prompt -> password, or None to give up
@@ -94,7 +95,8 @@ class Transport(ABC):
         self.round_trips += 1
         lines = result.stdout.split()
         if len(lines) < 3:
-            raise TransportError(f"unexpected answer from {self.label}: {result.stdout!r} {result.stderr!r}")
+            raise TransportError(_("unexpected answer from {host}: {stdout} {stderr}").format(
+                host=self.label, stdout=repr(result.stdout), stderr=repr(result.stderr)))
         self.login_user, uid, self.sudo_mode = lines[0], lines[1], SudoMode(lines[2])
         self.is_root = uid == "0"
 
@@ -102,13 +104,15 @@ class Transport(ABC):
         if self._sudo_password is not None:
             return self._sudo_password
         if self.sudo_mode is SudoMode.MISSING:
-            raise SudoError(f"{self.login_user}@{self.label} is not root and sudo is not installed; "
-                            "log in as root or install sudo.")
+            raise SudoError(_("{user}@{host} is not root and sudo is not installed; log in as root or install "
+                              "sudo.").format(user=self.login_user, host=self.label))
         if self.password_callback is None:
-            raise SudoError(f"sudo on {self.label} needs a password for {self.login_user}; none can be asked here "
-                            "(set target.sudo_password in the recipe, e.g. env:SUDO_PASSWORD).")
+            raise SudoError(_("sudo on {host} needs a password for {user}; none can be asked here (set "
+                              "target.sudo_password in the recipe, e.g. env:SUDO_PASSWORD).").format(
+                                  host=self.label, user=self.login_user))
         for attempt in range(self.password_attempts):
-            prompt = f"sudo password for {self.login_user}@{self.label}" + (" (try again)" if attempt else "")
+            prompt = (_("sudo password for {user}@{host} (try again)") if attempt
+                      else _("sudo password for {user}@{host}")).format(user=self.login_user, host=self.label)
             password = await self.password_callback(prompt)
             if password is None:
                 break
@@ -118,7 +122,8 @@ class Transport(ABC):
                 self._sudo_password = Secret("sudo password", password)
                 self.masker.add(self._sudo_password)
                 return self._sudo_password
-        raise SudoError(f"sudo on {self.label} refused the password for {self.login_user}.")
+        raise SudoError(_("sudo on {host} refused the password for {user}.").format(
+            host=self.label, user=self.login_user))
 
     async def wrap(self, command: Command) -> tuple[str, str | None]:
         """The command line to send and the stdin to feed, with privileges arranged."""

@@ -10,6 +10,7 @@ import asyncio
 import os
 import tempfile
 
+from wizard.engine.i18n import _
 from wizard.engine.transports.base import CommandTimeout, OutputCallback, Result, Transport
 
 
@@ -54,7 +55,8 @@ class LocalTransport(Transport):
             except ProcessLookupError:
                 pass
             await process.wait()
-            raise CommandTimeout(f"command timed out after {timeout:.0f} s on {self.label}") from None
+            raise CommandTimeout(_("command timed out after {seconds:.0f} s on {host}").format(
+                seconds=timeout, host=self.label)) from None
         return Result(process.returncode or 0, "\n".join(collected["stdout"]), "\n".join(collected["stderr"]))
 
     async def _upload_temp(self, content: bytes) -> str:

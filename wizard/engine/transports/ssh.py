@@ -17,6 +17,7 @@ import asyncssh
 from asyncssh.public_key import get_default_certificate_algs, get_default_public_key_algs
 
 from wizard.engine.hostkeys import HostKeyChanged, HostKeyStore, HostKeyUnknown, host_pattern
+from wizard.engine.i18n import _
 from wizard.engine.transports.base import CommandTimeout, OutputCallback, Result, Transport, TransportError
 
 _ED25519_FIRST = ["ssh-ed25519"] + [
@@ -96,33 +97,39 @@ class SSHTransport(Transport):
             if conn is None:
                 fingerprint = client.fingerprint
                 if self.target.host_key:
-                    raise HostKeyChanged(
-                        f"{host_pattern(host, port)} presented host key {fingerprint}, but the recipe pins "
-                        f"{self.target.host_key}. Stopped: this may be a different server or an attack. If the "
-                        "server was really reinstalled, update target.host_key in the recipe.")
+                    raise HostKeyChanged(_(
+                        "{host} presented host key {fingerprint}, but the recipe pins {pinned}. Stopped: this may "
+                        "be a different server or an attack. If the server was really reinstalled, update "
+                        "target.host_key in the recipe.").format(host=host_pattern(host, port),
+                                                                 fingerprint=fingerprint, pinned=self.target.host_key))
                 if self.store.trusted_keys(host, host, port):
-                    raise HostKeyChanged(
-                        f"HOST KEY CHANGED for {host_pattern(host, port)}: it now presents {fingerprint}, which does "
-                        f"not match the key on record ({self.store.path} or ~/.ssh/known_hosts). Stopped. If the "
-                        "server was reinstalled, remove the old key (ssh-keygen -R) and connect again.")
+                    raise HostKeyChanged(_(
+                        "HOST KEY CHANGED for {host}: it now presents {fingerprint}, which does not match the key "
+                        "on record ({store} or ~/.ssh/known_hosts). Stopped. If the server was reinstalled, remove "
+                        "the old key (ssh-keygen -R) and connect again.").format(
+                            host=host_pattern(host, port), fingerprint=fingerprint, store=self.store.path))
                 if self.trust_callback is None or not await self.trust_callback(host, port, fingerprint):
-                    raise HostKeyUnknown(
-                        f"{host_pattern(host, port)} is not a known host; its key is {fingerprint}. Pin it with "
-                        f"target.host_key: {fingerprint} in the recipe (after checking it on the server with "
-                        "`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), or confirm it interactively.")
+                    raise HostKeyUnknown(_(
+                        "{host} is not a known host; its key is {fingerprint}. Pin it with target.host_key: "
+                        "{fingerprint} in the recipe (after checking it on the server with "
+                        "`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), or confirm it interactively.").format(
+                            host=host_pattern(host, port), fingerprint=fingerprint))
                 self.store.add(host, port, client.presented or "")
                 conn, client = await self._attempt()
                 if conn is None:
-                    raise TransportError(f"{host} changed its host key during the connection; stopped.")
+                    raise TransportError(_("{host} changed its host key during the connection; stopped.").format(
+                        host=host))
         except (HostKeyChanged, HostKeyUnknown, TransportError):
             raise
         except asyncssh.PermissionDenied as exc:
-            raise TransportError(
-                f"SSH login to {self.target.user or 'the default user'}@{host}:{port} was refused ({exc.reason}). "
-                "Check the user name and that your key is in the server's authorized_keys.") from None
+            raise TransportError(_(
+                "SSH login to {user}@{host}:{port} was refused ({reason}). Check the user name and that your key "
+                "is in the server's authorized_keys.").format(
+                    user=self.target.user or _("the default user"), host=host, port=port, reason=exc.reason)) from None
         except (TimeoutError, OSError, asyncssh.Error) as exc:
             reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-            raise TransportError(f"cannot connect to {host}:{port}: {reason}") from None
+            raise TransportError(_("cannot connect to {host}:{port}: {reason}").format(
+                host=host, port=port, reason=reason)) from None
         self.conn = conn
 
     async def probe_login(self, user: str | None = None) -> str | None:
@@ -133,7 +140,7 @@ class SSHTransport(Transport):
         try:
             await probe._open()
             result = await probe._exec("true", None, None, 30)
-            return None if result.ok else f"exit status {result.exit_status}"
+            return None if result.ok else _("exit status {code}").format(code=result.exit_status)
         except Exception as exc:  # noqa: BLE001 - any failure to log in is the answer we report
             return str(exc) or type(exc).__name__
         finally:
@@ -145,7 +152,7 @@ class SSHTransport(Transport):
         try:
             process = await self.conn.create_process(command_line, encoding="utf-8", errors="replace")
         except (asyncssh.Error, OSError) as exc:
-            raise TransportError(f"lost the connection to {self.label}: {exc}") from None
+            raise TransportError(_("lost the connection to {host}: {why}").format(host=self.label, why=exc)) from None
         if stdin:
             process.stdin.write(stdin)
         process.stdin.write_eof()
@@ -167,9 +174,10 @@ class SSHTransport(Transport):
             )
         except TimeoutError:
             process.close()
-            raise CommandTimeout(f"command timed out after {timeout:.0f} s on {self.label}") from None
+            raise CommandTimeout(_("command timed out after {seconds:.0f} s on {host}").format(
+                seconds=timeout, host=self.label)) from None
         except (asyncssh.Error, OSError, asyncio.IncompleteReadError) as exc:
-            raise TransportError(f"lost the connection to {self.label}: {exc}") from None
+            raise TransportError(_("lost the connection to {host}: {why}").format(host=self.label, why=exc)) from None
         status = process.exit_status
         if status is None:  # killed by a signal, or the channel closed under us
             status = 255
