@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from wizard.cli.common import err, load_recipe, questions
 from wizard.cli.confirm import confirm
-from wizard.cli.sandbox import lab_errors
 from wizard.engine.errors import DeployWizardError, ExitCode, UsageError
 from wizard.engine.i18n import _
 
@@ -71,8 +70,7 @@ def _recorded_export(args: argparse.Namespace, recipe: Recipe) -> str | None:
         err(_("Nothing was changed."))
         return None
     try:
-        with lab_errors():
-            return _record(args, recipe)
+        return _record(args, recipe)
     except DeployWizardError as exc:
         raise ExportFailed(_("export failed: {why}").format(why=exc), exit_code=exc.exit_code) from exc
 

@@ -1,7 +1,7 @@
 """`deploy-wizard sandbox up|down|ssh|status`: throwaway local Debian 12 servers to practise on.
 
-Why a thin handler: wizard.lab does the work and says what went wrong; this only prints, and turns a lab
-failure into an expected failure (exit 1) instead of a traceback.
+Why a thin handler: wizard.lab does the work and says what went wrong (its SandboxError is a
+DeployWizardError with its own exit code, reported by `main` like any other); this only prints.
 """
 
 from __future__ import annotations
@@ -9,28 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
-from wizard.engine.errors import DeployWizardError, ExitCode, UsageError
+from wizard.engine.errors import ExitCode, UsageError
 from wizard.engine.i18n import _
-
-
-@contextmanager
-def lab_errors() -> Iterator[None]:
-    """Let a SandboxError out as a DeployWizardError.
-
-    Why: wizard/lab's SandboxError does not derive from DeployWizardError yet (that package is being reworked
-    by its owner); once it does, this passes it through unchanged and can go.
-    """
-    from wizard.lab.sandbox import SandboxError
-
-    try:
-        yield
-    except SandboxError as exc:
-        if isinstance(exc, DeployWizardError):
-            raise
-        raise DeployWizardError(str(exc)) from exc
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -38,11 +20,10 @@ def handle(args: argparse.Namespace) -> int:
     from wizard.lab import sandbox
 
     actions: dict[str, Callable[[argparse.Namespace], int]] = {"up": _up, "down": _down, "ssh": _ssh}
-    with lab_errors():
-        if args.sandbox_command == "status":
-            return _status(args)
-        sandbox.check_host()
-        return actions[args.sandbox_command](args)
+    if args.sandbox_command == "status":
+        return _status(args)
+    sandbox.check_host()
+    return actions[args.sandbox_command](args)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -103,4 +84,4 @@ def _ssh(args: argparse.Namespace) -> int:
     return ExitCode.OK  # pragma: no cover - execvp does not return
 
 
-__all__ = ["handle", "lab_errors"]
+__all__ = ["handle"]

@@ -13,14 +13,20 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from wizard.engine.errors import DeployWizardError
 from wizard.engine.i18n import _
 
 # Where progress lines go: print for the CLI, a no-op for tests and benchmarks, the TUI's log for the app.
 Progress = Callable[[str], None]
 
 
-class SandboxError(Exception):
-    """A sandbox operation failed; the message tells the operator what to do."""
+class SandboxError(DeployWizardError):
+    """A sandbox operation failed; the message tells the operator what to do.
+
+    Why a DeployWizardError: the CLI and the export catch that one base, print the message and take the exit
+    code from the error (FAILED by default; BAD_INPUT where the operator named a bad or unknown sandbox), so
+    a lab failure needs no converting wrapper to become an expected failure instead of a traceback.
+    """
 
 
 def state_dir() -> Path:

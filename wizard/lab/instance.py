@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from wizard.engine import hostkeys
+from wizard.engine.errors import ExitCode
 from wizard.engine.i18n import _
 from wizard.lab.host import Progress, SandboxError, check_host, run_checked, state_dir, write_file
 from wizard.lab.image import ensure_image, key_path
@@ -141,13 +142,13 @@ def _wait_for_ssh(ip: str, port: int, timeout: float, supervisor_pid: int, conso
 def up(name: str | None = None, progress: Progress = print, boot_timeout: float = 90) -> SandboxInfo:
     """Boot a clean sandbox and return how to reach it."""
     check_host()
-    rootfs = ensure_image(progress)
-    if name is not None and not NAME_RE.match(name):
+    if name is not None and not NAME_RE.match(name):  # before the image build: a typo must not cost minutes
         raise SandboxError(_("Bad sandbox name {name}: use 1-12 of a-z, 0-9 and '-', starting with a letter.").format(
-            name=repr(name)))
+            name=repr(name)), exit_code=ExitCode.BAD_INPUT)
     if name is not None and is_running(name):
         raise SandboxError(_("Sandbox {quoted} is already running; `deploy-wizard sandbox down {name}` first.").format(
             quoted=repr(name), name=name))
+    rootfs = ensure_image(progress)
     index = _free_index()
     name = name or f"sandbox{index}"
     run = _run_dir(name)
@@ -210,7 +211,7 @@ def down(name: str, progress: Progress = print) -> None:
     run = _run_dir(name)
     if not run.exists():
         raise SandboxError(_("No sandbox named {name}. `deploy-wizard sandbox status` lists them.").format(
-            name=repr(name)))
+            name=repr(name)), exit_code=ExitCode.BAD_INPUT)
     (run / "stopping").touch()
     info_file = run / "info.json"
     info = SandboxInfo(**json.loads(info_file.read_text())) if info_file.exists() else None
@@ -262,7 +263,7 @@ def ssh_command(name: str, user: str = "root", extra: list[str] | None = None) -
     run = _run_dir(name)
     if not (run / "info.json").exists():
         raise SandboxError(_("No sandbox named {name}. `deploy-wizard sandbox status` lists them.").format(
-            name=repr(name)))
+            name=repr(name)), exit_code=ExitCode.BAD_INPUT)
     info = SandboxInfo(**json.loads((run / "info.json").read_text()))
     return ["ssh", "-i", info.key, "-p", str(info.port), "-o", f"UserKnownHostsFile={run / 'known_hosts'}",
             "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR", f"{user}@{info.ip}", *(extra or [])]

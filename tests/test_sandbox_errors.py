@@ -1,0 +1,66 @@
+"""Sandbox failures are expected failures: `deploy-wizard sandbox` prints them and exits with their code.
+
+Why without a real sandbox: what is checked here is the path from wizard.lab's SandboxError to the message
+and the exit code, which must not need root, systemd-nspawn or minutes of debootstrap; booting one is the
+live tests' job (tests/live).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wizard.cli import main
+from wizard.engine import i18n
+from wizard.engine.errors import DeployWizardError, ExitCode
+from wizard.lab import host, image, instance, sandbox
+
+
+@pytest.fixture
+def lab(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """An empty sandbox state directory on a machine that passes the host check; building an image fails."""
+    monkeypatch.setenv("DEPLOY_WIZARD_SANDBOX_DIR", str(tmp_path / "lab"))
+    for module in (sandbox, instance, image):
+        monkeypatch.setattr(module, "check_host", lambda: None)
+
+    def no_image(progress: object = None) -> Path:
+        raise AssertionError("the name is checked before the image is built")
+
+    monkeypatch.setattr(instance, "ensure_image", no_image)
+    return tmp_path / "lab"
+
+
+def test_a_sandbox_error_is_an_expected_failure() -> None:
+    error = sandbox.SandboxError("boom")
+    assert isinstance(error, DeployWizardError)
+    assert error.exit_code == ExitCode.FAILED and not error.bare
+
+
+def test_an_unknown_sandbox_is_bad_input(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sandbox", "down", "nosuch"]) == ExitCode.BAD_INPUT
+    assert capsys.readouterr().err.strip() == (
+        "Error: No sandbox named 'nosuch'. `deploy-wizard sandbox status` lists them.")
+    assert main(["sandbox", "ssh", "nosuch"]) == ExitCode.BAD_INPUT
+
+
+def test_a_bad_name_is_refused_before_any_image_is_built(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sandbox", "up", "--name", "Bad_Name"]) == ExitCode.BAD_INPUT
+    assert "Error: Bad sandbox name 'Bad_Name': use 1-12 of a-z" in capsys.readouterr().err
+
+
+def test_a_machine_that_cannot_run_a_sandbox_fails_with_the_reason(monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(host.sys, "platform", "linux")
+    monkeypatch.setattr(host.os, "geteuid", lambda: 1000)
+    assert main(["sandbox", "up"]) == ExitCode.FAILED
+    assert capsys.readouterr().err.strip() == (
+        "Error: The sandbox needs root (overlay mounts, veth network, NAT). Run it with sudo.")
+
+
+def test_the_message_is_translated(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        assert main(["--lang", "zh_CN", "sandbox", "down", "nosuch"]) == ExitCode.BAD_INPUT
+    finally:
+        i18n.set_language("en")
+    assert "没有名为 'nosuch' 的沙盒" in capsys.readouterr().err
