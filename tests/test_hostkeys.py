@@ -32,3 +32,32 @@ KEYS = {
 def test_fingerprints_are_the_ones_ssh_keygen_shows(line: str, expected: str) -> None:
     assert fingerprint_of(line) == expected
     assert fingerprint_of(" ".join(line.split()[:2])) == expected  # the comment does not count
+
+
+ED25519, RSA = KEYS
+
+
+def _openssh_known_hosts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -> None:
+    """A ~/.ssh/known_hosts in a temporary HOME: the store reads OpenSSH's file from there."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "known_hosts").write_text(text)
+    monkeypatch.setenv("HOME", str(home))
+
+
+def test_a_host_name_is_matched_in_known_hosts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _openssh_known_hosts(monkeypatch, tmp_path, f"localhost {ED25519}\n[web1.example.com]:2222 {RSA}\n10.0.0.5 {RSA}\n")
+    store = HostKeyStore()
+
+    def fingerprints(host: str, addr: str | None, port: int) -> list[str]:
+        return [key.get_fingerprint("sha256") for key in store.trusted_keys(host, addr, port)]  # type: ignore[attr-defined]
+
+    # before connecting, the transport knows only the name, and passes it where asyncssh expects an address
+    assert fingerprints("localhost", "localhost", 22) == [KEYS[ED25519]]
+    assert fingerprints("localhost", None, 22) == [KEYS[ED25519]]
+    assert fingerprints("web1.example.com", "web1.example.com", 2222) == [KEYS[RSA]]
+    assert fingerprints("web2.example.com", "web2.example.com", 22) == []
+    assert fingerprints("10.0.0.5", "10.0.0.5", 22) == [KEYS[RSA]]
+    assert fingerprints("db.example.com", "10.0.0.5", 22) == [KEYS[RSA]]  # the address asyncssh connected to
+    store.add("localhost", 22, RSA)  # our own store holds the name too: both files are read
+    assert sorted(fingerprints("localhost", "localhost", 22)) == sorted([KEYS[ED25519], KEYS[RSA]])

@@ -269,6 +269,19 @@ async def test_unknown_host_without_a_way_to_ask_fails_with_the_fingerprint(serv
         await server.transport(store).connect()
 
 
+async def test_a_host_given_by_name_is_matched_in_openssh_known_hosts(server, tmp_path) -> None:
+    # `apply --host localhost` with a ~/.ssh/known_hosts present crashed (ValueError from asyncssh's matching)
+    known = tmp_path / "openssh_known_hosts"
+    known.write_text(f"[localhost]:{server.port} {server.host_key_line}\n")
+    store = HostKeyStore(tmp_path / "kh", openssh_files=[known])
+    target = SSHTarget("localhost", port=server.port, user="alice", key=str(server.client_key_path), connect_timeout=5)
+    transport = SSHTransport(target, store=store)
+    await transport.connect()  # known by name: no trust callback needed
+    assert (await transport.run(cmd("echo", "hi", root=False))).stdout == "hi"
+    await transport.close()
+    assert not store.path.exists()
+
+
 async def test_wrong_key_login_is_refused_clearly(server, trusted, tmp_path) -> None:
     other = tmp_path / "other_key"
     asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(other))

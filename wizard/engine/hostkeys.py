@@ -7,6 +7,7 @@ Both files are read; a key in either is trusted. A host that is known with *othe
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -37,6 +38,15 @@ def fingerprint_of(key_line: str) -> str:
     import asyncssh
 
     return asyncssh.import_public_key(key_line).get_fingerprint("sha256")
+
+
+def _is_ip_address(value: str) -> bool:
+    """Whether `value` is an IPv4 or IPv6 address (not a host name), as asyncssh's known_hosts matching needs."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def host_pattern(host: str, port: int) -> str:
@@ -82,10 +92,18 @@ class HostKeyStore:
             atomic_write_text(self.path, "\n".join(lines) + ("\n" if lines else ""), mode=0o600)
 
     def trusted_keys(self, host: str, addr: str | None, port: int) -> list[object]:
-        """Every key either file trusts for this host (asyncssh SSHKey objects)."""
+        """Every key either file trusts for this host (asyncssh SSHKey objects).
+
+        `addr` is the IP address connected to, when known. Before connecting only the name is known, and
+        callers pass it here too; asyncssh's matching parses `addr` as an IP address and raises ValueError on
+        a name ('localhost'), so anything that is not an address is dropped: the name is matched as `host`.
+        """
         import asyncssh
 
-        keys: list[object] = []
+        addr = addr if addr and _is_ip_address(addr) else ""
+        # by public data: a host given by its IP matches the same line as host and as address, and a key may
+        # be in both files; one of each is enough
+        keys: dict[bytes, object] = {}
         for path in [self.path, *self.openssh_files]:
             if not path.exists():
                 continue
@@ -93,5 +111,5 @@ class HostKeyStore:
                 known = asyncssh.read_known_hosts(str(path))
             except (ValueError, OSError):
                 continue  # an unreadable OpenSSH file must not make every host untrusted
-            keys.extend(known.match(host, addr or "", port)[0])
-        return keys
+            keys.update((key.public_data, key) for key in known.match(host, addr, port)[0])
+        return list(keys.values())
