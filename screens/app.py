@@ -20,6 +20,7 @@ from wizard.engine.i18n import _
 
 if TYPE_CHECKING:
     from wizard.app.draft import Draft
+    from wizard.lab.sandbox import SandboxInfo
 
 Stop = tuple[str, Callable[[], Screen[None]]]  # (key, make the screen): tests and snapshots name screens by key
 
@@ -53,7 +54,7 @@ class WizardApp(App[None]):
         self._draft = draft  # created on first use: the step models are not needed to draw the welcome screen
         self.start = start
         self.position = -1  # index in flow(); -1 = welcome
-        self.sandbox_info: object | None = None
+        self.sandbox_info: SandboxInfo | None = None  # the practice server booted from the welcome screen
 
     @property
     def draft(self) -> Draft:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
@@ -11,12 +10,13 @@ from textual.widgets import Button, Static
 
 from wizard.app import registry
 from wizard.engine.i18n import _
+from wizard.engine.step import Change
 
 
 class ChangeModal(ModalScreen[bool]):
     BINDINGS = [("enter", "go", "Continue"), ("escape", "stop", "Stop")]
 
-    def __init__(self, step: str, change: Any) -> None:
+    def __init__(self, step: str, change: Change) -> None:
         super().__init__()
         self.step, self.change = step, change
 
@@ -30,11 +30,10 @@ class ChangeModal(ModalScreen[bool]):
                 yield Button(_("Stop"), id="stop")
                 yield Button(_("Continue"), id="go", variant="primary")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "go")
-
+    @on(Button.Pressed, "#go")
     def action_go(self) -> None:
         self.dismiss(True)
 
+    @on(Button.Pressed, "#stop")
     def action_stop(self) -> None:
         self.dismiss(False)

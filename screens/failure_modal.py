@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from wizard.engine.i18n import _
+from wizard.engine.runner import FailureDecision
 
 
-class FailureModal(ModalScreen[str]):
+class FailureModal(ModalScreen[FailureDecision]):
     BINDINGS = [("escape", "abort", "Abort")]
 
     def __init__(self, step: str, error: str) -> None:
@@ -28,8 +30,14 @@ class FailureModal(ModalScreen[str]):
                 yield Button(_("Skip"), id="skip")
                 yield Button(_("Retry"), id="retry", variant="primary")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id or "abort")
+    @on(Button.Pressed, "#retry")
+    def retry(self) -> None:
+        self.dismiss("retry")
 
+    @on(Button.Pressed, "#skip")
+    def skip(self) -> None:
+        self.dismiss("skip")
+
+    @on(Button.Pressed, "#abort")
     def action_abort(self) -> None:
         self.dismiss("abort")

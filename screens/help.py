@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
@@ -27,8 +28,6 @@ class HelpScreen(ModalScreen[None]):
                            "screen: deploy-wizard apply FILE --yes."), markup=False)
             yield Button(_("Close"), id="close", variant="primary")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss()
-
+    @on(Button.Pressed, "#close")
     def action_close(self) -> None:
         self.dismiss()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -30,8 +31,10 @@ class HostKeyModal(ModalScreen[bool]):
                 yield Button(_("Refuse"), id="refuse")
                 yield Button(_("Trust"), id="trust", variant="warning")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "trust")
+    @on(Button.Pressed, "#trust")
+    def trust(self) -> None:
+        self.dismiss(True)
 
+    @on(Button.Pressed, "#refuse")
     def action_refuse(self) -> None:
         self.dismiss(False)

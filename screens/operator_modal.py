@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
@@ -23,5 +24,10 @@ class OperatorModal(ModalScreen[bool]):
                 yield Button(_("Abort"), id="abort")
                 yield Button(_("Done"), id="done", variant="primary")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "done")
+    @on(Button.Pressed, "#done")
+    def done(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#abort")
+    def abort(self) -> None:
+        self.dismiss(False)

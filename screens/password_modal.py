@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -27,11 +28,14 @@ class PasswordModal(ModalScreen[str | None]):
                 yield Button(_("Cancel"), id="cancel")
                 yield Button(_("OK"), id="ok", variant="primary")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    @on(Input.Submitted, "#password")
+    def submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value or None)
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(self.query_one("#password", Input).value or None if event.button.id == "ok" else None)
+    @on(Button.Pressed, "#ok")
+    def ok(self) -> None:
+        self.dismiss(self.query_one("#password", Input).value or None)
 
+    @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -43,17 +43,18 @@ class QuestionaryAsker:
     def text(self, message: str, default: str, check: Check) -> str:
         import questionary
 
-        return self._answer(questionary.text(message, default=default, validate=check, **self.options).ask())
+        return str(self._answer(questionary.text(message, default=default, validate=check, **self.options).ask()))
 
     def confirm(self, message: str, default: bool) -> bool:
         import questionary
 
-        return self._answer(questionary.confirm(message, default=default, **self.options).ask())
+        return bool(self._answer(questionary.confirm(message, default=default, **self.options).ask()))
 
     def select(self, message: str, choices: list[str], default: str) -> str:
         import questionary
 
-        return self._answer(questionary.select(message, choices=choices, default=default, **self.options).ask())
+        return str(self._answer(questionary.select(message, choices=choices, default=default,
+                                                      **self.options).ask()))
 
 
 def _field_check(model: type[BaseModel], values: dict[str, Any], spec: FieldSpec) -> Check:

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static, Switch
 
 from screens.title_bar import TitleBar
-from wizard.app.recipefile import RecipeError
+from screens.wizard_screen import WizardScreen
+from wizard.app.recipefile import Recipe, RecipeError
 from wizard.engine.events import Event, StepFailed, StepNoop, StepPlanned
 from wizard.engine.i18n import _
 
 
-class ReviewScreen(Screen[None]):
+class ReviewScreen(WizardScreen):
     def rebuild(self) -> ReviewScreen:
         return ReviewScreen()
 
     def compose(self) -> ComposeResult:
-        draft = self.app.draft  # type: ignore[attr-defined]
+        draft = self.wizard_app.draft
         yield TitleBar()
         yield Static(_("Review the plan"), classes="title")
         with VerticalScroll(classes="form"):
@@ -44,8 +45,9 @@ class ReviewScreen(Screen[None]):
     def on_mount(self) -> None:
         self._recipe()
 
-    def _recipe(self):  # noqa: ANN202 - Recipe | None
-        draft = self.app.draft  # type: ignore[attr-defined]
+    def _recipe(self) -> Recipe | None:
+        """The draft as a valid recipe, or None with what is still missing shown on top."""
+        draft = self.wizard_app.draft
         try:
             recipe = draft.recipe()
         except RecipeError as exc:
@@ -56,7 +58,7 @@ class ReviewScreen(Screen[None]):
         return recipe
 
     def _save(self) -> Path | None:
-        draft = self.app.draft  # type: ignore[attr-defined]
+        draft = self.wizard_app.draft
         if self._recipe() is None:
             return None
         path = Path(self.query_one("#recipe-path", Input).value.strip() or f"{draft.name}.yaml").expanduser()
@@ -68,23 +70,33 @@ class ReviewScreen(Screen[None]):
         self.notify(_("Saved {path}").format(path=saved))
         return saved
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "back":
-            self.app.previous_screen()  # type: ignore[attr-defined]
-        elif event.button.id == "save":
-            self._save()
-        elif event.button.id == "plan":
-            recipe = self._recipe()
-            if recipe is not None:
-                self.query_one("#plan-output", Static).update(_("Reading facts from the server..."))
-                self.run_worker(self.plan(recipe), exclusive=True)
-        elif event.button.id == "run" and self._save() is not None:
+    @on(Button.Pressed, "#back")
+    def go_back(self) -> None:
+        self.wizard_app.previous_screen()
+
+    @on(Button.Pressed, "#save")
+    def save_pressed(self) -> None:
+        self._save()
+
+    @on(Button.Pressed, "#plan")
+    def plan_pressed(self) -> None:
+        recipe = self._recipe()
+        if recipe is not None:
+            self.query_one("#plan-output", Static).update(_("Reading facts from the server..."))
+            self.run_worker(self.plan(recipe), exclusive=True)
+
+    @on(Button.Pressed, "#run")
+    def run_pressed(self) -> None:
+        """The recipe file is written before the run: a run always has the file that replays it."""
+        if self._save() is None:
+            return
+        recipe = self._recipe()
+        if recipe is not None:
             from screens.run import RunScreen
 
-            recipe = self._recipe()
             self.app.push_screen(RunScreen(recipe, step_through=self.query_one("#step-through", Switch).value))
 
-    async def plan(self, recipe) -> None:  # noqa: ANN001
+    async def plan(self, recipe: Recipe) -> None:
         from screens.run import questions_for
         from wizard.app.session import run_recipe
         from wizard.engine.errors import DeployWizardError

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from pydantic import BaseModel
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Log, Static
 
 from screens.title_bar import TitleBar
+from screens.wizard_screen import WizardScreen
+from wizard.app.recipefile import Recipe
 from wizard.app.session import Questions
 from wizard.engine.events import (
     ChangeStarted,
@@ -24,6 +26,9 @@ from wizard.engine.events import (
     StepStarted,
 )
 from wizard.engine.i18n import _
+from wizard.engine.options import field_specs
+from wizard.engine.runner import FailureDecision, RunResult
+from wizard.engine.step import Change
 
 STATES = {"pending": "·", "running": "▶", "changed": "✚", "ok": "✓", "failed": "✗", "planned": "…"}
 
@@ -36,45 +41,50 @@ def questions_for(app: App[Any], answers: dict[str, str] | None = None) -> Quest
     from screens.password_modal import PasswordModal
 
     async def trust(host: str, port: int, fingerprint: str) -> bool:
-        return bool(await app.push_screen_wait(HostKeyModal(host, port, fingerprint)))
+        return await app.push_screen_wait(HostKeyModal(host, port, fingerprint))
 
     async def sudo_password(prompt: str) -> str | None:
         return await app.push_screen_wait(PasswordModal(prompt))
 
-    async def on_failure(step: str, error: str) -> str:
-        return str(await app.push_screen_wait(FailureModal(step, error)))
+    async def on_failure(step: str, error: str) -> FailureDecision:
+        return await app.push_screen_wait(FailureModal(step, error))
 
     async def operator(step: str, message: str) -> bool:
-        return bool(await app.push_screen_wait(OperatorModal(step, message)))
+        return await app.push_screen_wait(OperatorModal(step, message))
 
     return Questions(trust_host_key=trust, sudo_password=sudo_password,
                      secret=(lambda label: (answers or {}).get(label)), operator=operator, on_failure=on_failure)
 
 
-def prompted_secrets(recipe: Any) -> list[str]:
-    """Labels of the secrets the recipe wants asked ('prompt'), in the order the run needs them."""
+def prompted_secrets(recipe: Recipe) -> list[str]:
+    """Labels of the secrets the recipe wants asked ('prompt'), in the order the run needs them.
+
+    Found by type (the fields that hold secret references), in the target and every selected step, a plugin
+    step's included; labelled `section.field` (`.KEY` for a map entry), the way steps name them when asking.
+    """
+    sections: list[tuple[str, BaseModel]] = [("target", recipe.target)]
+    sections += [(step.name, settings) for step, settings in recipe.selected()]
     labels = []
-    if recipe.target.sudo_password == "prompt":
-        labels.append("target.sudo_password")
-    database = recipe.steps.database
-    if database is not None and database.password == "prompt":
-        labels.append("database.password")
-    app_server = recipe.steps.app_server
-    if app_server is not None:
-        labels += [f"app_server.secret_env.{name}" for name, ref in app_server.secret_env.items() if ref == "prompt"]
+    for section, settings in sections:
+        for spec in field_specs(type(settings)):
+            value = getattr(settings, spec.name) if spec.secret else None
+            if value == "prompt":
+                labels.append(f"{section}.{spec.name}")
+            elif isinstance(value, dict):
+                labels += [f"{section}.{spec.name}.{key}" for key, ref in value.items() if ref == "prompt"]
     return labels
 
 
-class RunScreen(Screen[None]):
+class RunScreen(WizardScreen):
     BINDINGS = [("ctrl+c", "noop", "")]
 
-    def __init__(self, recipe: Any, step_through: bool = False) -> None:
+    def __init__(self, recipe: Recipe, step_through: bool = False) -> None:
         super().__init__()
         self.recipe = recipe
         self.step_through = step_through
         self.buffer: list[str] = []
         self.started: dict[str, float] = {}
-        self.result: Any = None
+        self.result: RunResult | None = None
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -143,8 +153,8 @@ class RunScreen(Screen[None]):
             if value:
                 answers[label] = value
 
-        async def before_change(step: str, change: Any) -> bool:
-            return bool(await self.app.push_screen_wait(ChangeModal(step, change)))
+        async def before_change(step: str, change: Change) -> bool:
+            return await self.app.push_screen_wait(ChangeModal(step, change))
 
         error = None
         try:
@@ -155,7 +165,7 @@ class RunScreen(Screen[None]):
         self.flush()
         from screens.summary import SummaryScreen
 
-        self.app.push_screen(SummaryScreen(self.recipe, self.result, error, self.app.draft.path))  # type: ignore
+        self.app.push_screen(SummaryScreen(self.recipe, self.result, error, self.wizard_app.draft.path))
 
     def action_noop(self) -> None:
         self.notify(_("The run continues; abort it from the failure dialog, or quit with Ctrl+Q."))

@@ -4,14 +4,17 @@ what to do when it fails. Which steps a screen holds, and its title, is a page o
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Static, Switch, TabbedContent, TabPane
 
 from screens.flow import Page
 from screens.form import SettingsForm
 from screens.title_bar import TitleBar
+from screens.wizard_screen import WizardScreen
 from wizard.app import registry
 from wizard.app.preview import preview
 from wizard.app.recipefile import RecipeError
@@ -19,8 +22,11 @@ from wizard.engine.i18n import _
 from wizard.engine.options import validate
 from wizard.engine.step import Context, PutFile
 
+if TYPE_CHECKING:
+    from wizard.app.draft import Draft
 
-class StepScreen(Screen[None]):
+
+class StepScreen(WizardScreen):
     def __init__(self, page: Page) -> None:
         super().__init__()
         self.page = page
@@ -29,8 +35,8 @@ class StepScreen(Screen[None]):
         return StepScreen(self.page)
 
     @property
-    def draft(self):  # noqa: ANN201 - wizard.app.draft.Draft
-        return self.app.draft  # type: ignore[attr-defined]
+    def draft(self) -> Draft:
+        return self.wizard_app.draft
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -127,13 +133,16 @@ class StepScreen(Screen[None]):
             (self.draft.enabled.add if event.value else self.draft.enabled.discard)(name)
             self.refresh_plan()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "back":
-            self.app.previous_screen()  # type: ignore[attr-defined]
-        elif event.button.id == "next":
-            invalid = [form for form in self.query(SettingsForm)
-                       if form.prefix in self.draft.enabled and not form.check()]
-            if invalid:
-                self.notify(_("Fix the fields marked in red first (or leave the step out)."), severity="error")
-                return
-            self.app.next_screen()  # type: ignore[attr-defined]
+    @on(Button.Pressed, "#back")
+    def go_back(self) -> None:
+        self.wizard_app.previous_screen()
+
+    @on(Button.Pressed, "#next")
+    def go_next(self) -> None:
+        """On only when every included step's fields are valid (each form shows its own messages)."""
+        invalid = [form for form in self.query(SettingsForm)
+                   if form.prefix in self.draft.enabled and not form.check()]
+        if invalid:
+            self.notify(_("Fix the fields marked in red first (or leave the step out)."), severity="error")
+            return
+        self.wizard_app.next_screen()

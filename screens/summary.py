@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
 from screens.title_bar import TitleBar
+from wizard.app.recipefile import Recipe
 from wizard.engine.i18n import _
+from wizard.engine.runner import RunResult
 
 
 class SummaryScreen(Screen[None]):
-    def __init__(self, recipe: Any, result: Any, error: str | None, recipe_path: Path | None) -> None:
+    def __init__(self, recipe: Recipe, result: RunResult | None, error: str | None,
+                 recipe_path: Path | None) -> None:
         super().__init__()
         self.recipe, self.result, self.error, self.recipe_path = recipe, result, error, recipe_path
 
@@ -57,5 +60,6 @@ class SummaryScreen(Screen[None]):
         lines.append(_("Next: run the same recipe again to see that nothing changes; keep the recipe in git."))
         return "\n".join(lines)
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    @on(Button.Pressed, "#quit")
+    def quit_pressed(self) -> None:
         self.app.exit()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
 from screens.form import SettingsForm
 from screens.title_bar import TitleBar
+from screens.wizard_screen import WizardScreen
 from wizard.app.recipefile import APP_NAME, Target
 from wizard.engine.i18n import _
 
@@ -16,12 +17,12 @@ PROBE = ('. /etc/os-release; echo "$PRETTY_NAME"; (python3 --version 2>&1 || ech
          "df -h / | awk 'NR==2{print $4\" free of \"$2}'; free -m | awk '/Mem:/{print $2\" MiB RAM\"}'")
 
 
-class TargetScreen(Screen[None]):
+class TargetScreen(WizardScreen):
     def rebuild(self) -> TargetScreen:
         return TargetScreen()
 
     def compose(self) -> ComposeResult:
-        draft = self.app.draft  # type: ignore[attr-defined]
+        draft = self.wizard_app.draft
         yield TitleBar()
         yield Static(_("Target server"), classes="title")
         with Horizontal(classes="columns"):
@@ -44,28 +45,31 @@ class TargetScreen(Screen[None]):
             yield Button(_("Next"), id="next", variant="primary")
         yield Footer()
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "app-name":
-            ok = bool(APP_NAME.match(event.value))
-            error = self.query_one("#app-name-error", Static)
-            error.update("" if ok else _("lower-case letters, digits, - and _, up to 40"))
-            error.display = not ok
-            if ok:
-                self.app.draft.name = event.value  # type: ignore[attr-defined]
+    @on(Input.Changed, "#app-name")
+    def app_name_changed(self, event: Input.Changed) -> None:
+        ok = bool(APP_NAME.match(event.value))
+        error = self.query_one("#app-name-error", Static)
+        error.update("" if ok else _("lower-case letters, digits, - and _, up to 40"))
+        error.display = not ok
+        if ok:
+            self.wizard_app.draft.name = event.value
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        form = self.query_one(SettingsForm)
-        if event.button.id == "back":
-            self.app.previous_screen()  # type: ignore[attr-defined]
-        elif event.button.id == "next":
-            if form.check() and APP_NAME.match(self.query_one("#app-name", Input).value):
-                self.app.next_screen()  # type: ignore[attr-defined]
-            else:
-                self.notify(_("Fix the fields marked in red first."), severity="error")
-        elif event.button.id == "test":
-            if form.check():
-                self.query_one("#probe", Static).update(_("Connecting..."))
-                self.run_worker(self.test_connection(), exclusive=True)
+    @on(Button.Pressed, "#back")
+    def go_back(self) -> None:
+        self.wizard_app.previous_screen()
+
+    @on(Button.Pressed, "#next")
+    def go_next(self) -> None:
+        if self.query_one(SettingsForm).check() and APP_NAME.match(self.query_one("#app-name", Input).value):
+            self.wizard_app.next_screen()
+        else:
+            self.notify(_("Fix the fields marked in red first."), severity="error")
+
+    @on(Button.Pressed, "#test")
+    def probe_pressed(self) -> None:
+        if self.query_one(SettingsForm).check():
+            self.query_one("#probe", Static).update(_("Connecting..."))
+            self.run_worker(self.test_connection(), exclusive=True)
 
     async def test_connection(self) -> None:
         from screens.host_key_modal import HostKeyModal
@@ -74,10 +78,10 @@ class TargetScreen(Screen[None]):
         from wizard.engine.errors import DeployWizardError
         from wizard.engine.transports.ssh import SSHTarget, SSHTransport
 
-        target = Target.model_validate(self.app.draft.target)  # type: ignore[attr-defined]
+        target = Target.model_validate(self.wizard_app.draft.target)
 
         async def trust(host: str, port: int, fingerprint: str) -> bool:
-            return bool(await self.app.push_screen_wait(HostKeyModal(host, port, fingerprint)))
+            return await self.app.push_screen_wait(HostKeyModal(host, port, fingerprint))
 
         async def password(prompt: str) -> str | None:
             return await self.app.push_screen_wait(PasswordModal(prompt))

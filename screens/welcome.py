@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
 from screens.title_bar import TitleBar
+from screens.wizard_screen import WizardScreen
 from wizard.engine.i18n import _
 
 
-class WelcomeScreen(Screen[None]):
+class WelcomeScreen(WizardScreen):
     def rebuild(self) -> WelcomeScreen:
         return WelcomeScreen()
 
@@ -33,17 +34,20 @@ class WelcomeScreen(Screen[None]):
             yield Static("", id="message", classes="field-error")
         yield Footer()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        app = self.app
-        if event.button.id == "new":
-            from wizard.app.draft import Draft
+    @on(Button.Pressed, "#new")
+    def new_recipe(self) -> None:
+        from wizard.app.draft import Draft
 
-            app.draft = Draft()  # type: ignore[attr-defined]
-            app.next_screen()  # type: ignore[attr-defined]
-        elif event.button.id == "open":
-            self._open(self.query_one("#path", Input).value.strip())
-        elif event.button.id == "sandbox":
-            self._sandbox()
+        self.wizard_app.draft = Draft()
+        self.wizard_app.next_screen()
+
+    @on(Button.Pressed, "#open")
+    def open_pressed(self) -> None:
+        self._open(self.query_one("#path", Input).value.strip())
+
+    @on(Button.Pressed, "#sandbox")
+    def sandbox_pressed(self) -> None:
+        self._sandbox()
 
     def _open(self, text: str) -> None:
         from wizard.app.draft import Draft
@@ -54,11 +58,11 @@ class WelcomeScreen(Screen[None]):
             self.query_one("#message", Static).update(_("No such file: {path}").format(path=text or "-"))
             return
         try:
-            self.app.draft = Draft.load(path)  # type: ignore[attr-defined]
+            self.wizard_app.draft = Draft.load(path)
         except (RecipeError, OSError, ValueError) as exc:
             self.query_one("#message", Static).update(str(exc))
             return
-        self.app.next_screen()  # type: ignore[attr-defined]
+        self.wizard_app.next_screen()
 
     def _sandbox(self) -> None:
         from wizard.lab import sandbox
@@ -87,6 +91,6 @@ class WelcomeScreen(Screen[None]):
         draft = Draft(name="demo")
         draft.target = {"host": info.ip, "port": info.port, "user": "admin", "key": info.key,
                         "host_key": info.fingerprint}
-        self.app.draft = draft  # type: ignore[attr-defined]
-        self.app.sandbox_info = info  # type: ignore[attr-defined]
-        self.app.next_screen()  # type: ignore[attr-defined]
+        self.wizard_app.draft = draft
+        self.wizard_app.sandbox_info = info
+        self.wizard_app.next_screen()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from pytest_textual_snapshot import SVGImageExtension
 
@@ -22,6 +26,28 @@ def showing(app: WizardApp) -> str:
     """Which screen the app shows: a step page by its key (its steps), any other screen by its class."""
     screen = app.screen
     return screen.page.key if isinstance(screen, StepScreen) else type(screen).__name__
+
+
+def child_processes() -> set[int]:
+    """Processes whose parent is this test process (from /proc/PID/stat: "pid (comm) state ppid ...")."""
+    mine, found = os.getpid(), set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        if fields and int(fields[1]) == mine:
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_process_outlives_the_app() -> Iterator[None]:
+    """A TUI test ends with its app: whatever a screen started (a connection, a command) is gone by then."""
+    before = child_processes()
+    yield
+    left = child_processes() - before
+    assert not left, f"processes left running after the app ended: {sorted(left)}"
 
 
 def _snapshot_dir(cls, *, test_location) -> str:  # noqa: ANN001

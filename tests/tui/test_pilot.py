@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from screens.app import WizardApp
@@ -126,3 +127,50 @@ def test_every_kind_of_field_has_a_widget() -> None:
     from wizard.engine.options import FieldKind
 
     assert set(WIDGETS) == set(FieldKind)
+
+
+@pytest.mark.parametrize(("modal", "button", "answer"), [
+    ("failure", "#retry", "retry"), ("failure", "#skip", "skip"), ("failure", "#abort", "abort"),
+    ("host_key", "#trust", True), ("host_key", "#refuse", False),
+    ("operator", "#done", True), ("operator", "#abort", False),
+    ("change", "#go", True), ("change", "#stop", False),
+    ("password", "#cancel", None),
+])
+async def test_each_dialog_button_gives_its_answer(modal: str, button: str, answer: object) -> None:
+    from tests.tui.test_snapshots import modal as make
+
+    answers: list[object] = []
+    app = WizardApp(Draft(name="demo"), start="flow")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.push_screen(make(modal), answers.append)
+        await pilot.pause()
+        await pilot.click(button)
+        await pilot.pause()
+    assert answers == [answer]
+
+
+async def test_the_password_dialog_answers_what_was_typed() -> None:
+    from screens.password_modal import PasswordModal
+
+    answers: list[str | None] = []
+    app = WizardApp(Draft(name="demo"), start="flow")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.push_screen(PasswordModal("sudo password"), answers.append)
+        await pilot.pause()
+        await type_into(pilot, "#password", "s3cret")
+        await pilot.click("#ok")
+        await pilot.pause()
+    assert answers == ["s3cret"]
+
+
+def test_the_secrets_to_ask_before_a_run_are_found_by_type_in_every_step() -> None:
+    from screens.run import prompted_secrets
+    from wizard.app.recipefile import parse
+
+    recipe = parse("version: 1\nname: shop\ntarget: {host: web1.example.com, sudo_password: prompt}\nsteps:\n"
+                   "  os_updates: {hostname: prompt}\n"  # a host name that happens to read 'prompt' is no secret
+                   "  database: {password: prompt}\n"
+                   "  app_server: {secret_env: {API_KEY: prompt, OTHER: 'env:OTHER_KEY'}}\n")
+    assert prompted_secrets(recipe) == ["target.sudo_password", "database.password", "app_server.secret_env.API_KEY"]

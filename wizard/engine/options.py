@@ -11,11 +11,14 @@ import types
 import typing
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from wizard.engine.i18n import _, text_of
+from wizard.engine.validators import secret_ref
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class FieldKind(StrEnum):
@@ -43,6 +46,7 @@ class FieldSpec:
     required: bool
     choices: tuple[str, ...] = ()
     model: type[BaseModel] | None = field(default=None, compare=False, repr=False)  # whose catalog translates
+    secret: bool = False  # holds secret references (env:NAME, file:/path, prompt), or a map of them
 
     def text(self) -> str:
         """The label in the current language, from the catalog beside the model (a step's own words)."""
@@ -69,7 +73,7 @@ class FieldSpec:
             return [part.strip() for part in text.split(",") if part.strip()]
         if self.kind is FieldKind.MAP:
             pairs = [part.strip() for part in text.split(",") if part.strip()]
-            return dict(pair.split("=", 1) if "=" in pair else (pair, "") for pair in pairs)
+            return {key: value for key, _sep, value in (pair.partition("=") for pair in pairs)}
         if not text:
             return None
         if self.kind is FieldKind.BOOL:
@@ -117,6 +121,21 @@ def _kind(annotation: Any) -> FieldKind:
     return FieldKind.TEXT
 
 
+def _holds_secret_refs(annotation: Any, metadata: list[Any]) -> bool:
+    """Whether a field's value, or the items of its map or list, are secret references (validators.SecretRef):
+    front ends find the secrets to ask for (`prompt`) by type, whichever step declares them."""
+    found, stack = list(metadata), [annotation]
+    while stack:
+        current = stack.pop()
+        args = typing.get_args(current)
+        if typing.get_origin(current) is typing.Annotated:
+            found += args[1:]
+            stack.append(args[0])
+        else:
+            stack += args
+    return any(getattr(item, "func", None) is secret_ref for item in found)
+
+
 def field_specs(model: type[BaseModel]) -> list[FieldSpec]:
     """The fields of a settings model, in declaration order, as front ends ask them."""
     specs = []
@@ -125,11 +144,12 @@ def field_specs(model: type[BaseModel]) -> list[FieldSpec]:
         kind = _kind(inner)
         choices = tuple(typing.get_args(inner)) if kind is FieldKind.CHOICE else ()
         default = None if info.is_required() else info.get_default(call_default_factory=True)
-        specs.append(FieldSpec(name, info.description or name, kind, default, info.is_required(), choices, model))
+        specs.append(FieldSpec(name, info.description or name, kind, default, info.is_required(), choices, model,
+                               _holds_secret_refs(info.annotation, info.metadata)))
     return specs
 
 
-def validate(model: type[BaseModel], values: dict[str, Any]) -> tuple[BaseModel | None, dict[str, str]]:
+def validate(model: type[M], values: dict[str, Any]) -> tuple[M | None, dict[str, str]]:
     """The model built from the values, or None and a message per field (in the current language)."""
     clean = {k: v for k, v in values.items() if v is not None and v != ""}
     try:
