@@ -12,6 +12,7 @@ from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
 from wizard.app.recipefile import APP_NAME, Target
 from wizard.engine.i18n import _
+from wizard.engine.transports.base import SudoMode, Transport
 
 PROBE = ('. /etc/os-release; echo "$PRETTY_NAME"; (python3 --version 2>&1 || echo "no python3"); '
          "df -h / | awk 'NR==2{print $4\" free of \"$2}'; free -m | awk '/Mem:/{print $2\" MiB RAM\"}'")
@@ -98,7 +99,15 @@ class TargetScreen(WizardScreen):
         finally:
             await transport.close()
         lines = result.stdout.splitlines() + ["", "", "", ""]
-        sudo = {"none": _("root login"), "nopasswd": _("sudo without password"),
-                "password": _("sudo asks a password"), "missing": _("no sudo!")}[transport.sudo_mode]
         status.update(_("Connected as {user} ({sudo}).\nOS: {os}\nPython: {py}\nDisk: {disk}\nMemory: {ram}").format(
-            user=transport.login_user, sudo=sudo, os=lines[0], py=lines[1], disk=lines[2], ram=lines[3]))
+            user=transport.login_user, sudo=privileges(transport), os=lines[0], py=lines[1], disk=lines[2],
+            ram=lines[3]))
+
+
+def privileges(transport: Transport) -> str:
+    """How the login becomes root, for the operator. Root first: the probe also reports whether sudo is
+    installed, which root does not need (a root login on a server without sudo is fine, not "no sudo!")."""
+    if transport.is_root:
+        return _("root login")
+    return {SudoMode.NOPASSWD: _("sudo without password"), SudoMode.PASSWORD: _("sudo asks a password")}.get(
+        transport.sudo_mode, _("no sudo!"))
