@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from wizard.engine.commands import Command, cmd
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact
 
 
@@ -17,3 +20,34 @@ class CpuCount(Fact):
 
     def parse(self, out: str, status: int) -> int:
         return int(out.strip() or 1)
+
+
+@dataclass(frozen=True, eq=False)
+class EnvAge(Fact):
+    """When the service last started, and when its env files last changed (epoch seconds, or None).
+
+    Why: systemd reads EnvironmentFile= only when the service starts, and a graceful reload keeps the old
+    environment. A database password changed by the database step must restart the app; comparing times
+    needs no secret (a hash of the file would be one more form of the password).
+    """
+
+    unit: str
+    files: tuple[str, ...]
+
+    kind = "env-age"
+
+    def command(self) -> Command:
+        return sh('systemctl show -P ActiveEnterTimestamp --timestamp=us+utc "$1" 2>/dev/null || echo; shift; '
+                  'for f; do [ -e "$f" ] && stat -c %.6Y "$f"; done; true', self.unit, *self.files)
+
+    def fresh(self) -> dict[str, float | None]:
+        return {"started": None, "changed": None}
+
+    def parse(self, out: str, status: int) -> dict[str, float | None]:
+        lines = out.splitlines() or [""]
+        started = None
+        stamp = lines[0].strip()
+        if stamp and stamp != "n/a":
+            started = datetime.strptime(stamp, "%a %Y-%m-%d %H:%M:%S.%f UTC").replace(tzinfo=UTC).timestamp()
+        times = [float(line) for line in lines[1:] if line.strip()]
+        return {"started": started, "changed": max(times) if times else None}

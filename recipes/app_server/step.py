@@ -8,12 +8,23 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from recipes.app_server.facts import CpuCount
+from recipes.app_server.facts import CpuCount, EnvAge
+from recipes.app_server.gate import candidate, plan_gate, verify_live
 from recipes.shared import guards
-from recipes.shared.common import app_dirs, current_release, dir_facts, done_for, ensure_dirs, mark_done, marker_path
-from recipes.shared.facts import Readlink, UnitProperties
+from recipes.shared.common import (
+    app_dirs,
+    dir_facts,
+    done_for,
+    ensure_dirs,
+    mark_done,
+    marker_path,
+    release_facts,
+    switch_link,
+    working_release,
+)
+from recipes.shared.facts import UnitProperties
 from recipes.shared.web import media_root, static_files, static_root
-from wizard.engine.commands import Secret, cmd, sh
+from wizard.engine.commands import Command, Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import (
@@ -36,7 +47,9 @@ render = renderer(__file__)
 
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*(\(\))?$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
-_ENV_VALUE = re.compile(r"^[A-Za-z0-9_./:@%+,=\-]{0,500}$")
+# any printable text but a quote or a backslash: written as NAME='value', which both systemd's EnvironmentFile=
+# and the shell that runs migrations read the same way
+_ENV_VALUE = re.compile(r"^[^'\\\x00-\x1f\x7f]{0,2000}$")
 
 
 def wsgi_module(value: str) -> str:
@@ -51,8 +64,8 @@ def env_map(value: dict[str, str]) -> dict[str, str]:
         if not _ENV_NAME.match(name):
             raise ValueError(_("'{v}' is not an environment variable name (A-Z, 0-9, _)").format(v=name))
         if not _ENV_VALUE.match(text):
-            raise ValueError(_("the value of {name} may only hold letters, digits and _ . / : @ % + , = - "
-                               "(put anything else in secret_env)").format(name=name))
+            raise ValueError(_("the value of {name} may not hold a quote ('), a backslash or a line break").format(
+                name=name))
     return value
 
 
@@ -80,7 +93,9 @@ class AppServerSettings(StepSettings):
     secret_env: Annotated[dict[str, SecretRef], AfterValidator(secret_env_map)] = Field(
         default_factory=dict, description="Environment variables whose values are secrets (references).")
     health_path: Annotated[str, AfterValidator(absolute_url_path)] = Field(
-        "/", description="Path asked after a change to prove the app answers.")
+        "/", description="Path a new release must answer with a 2xx before it takes traffic (asked as nginx asks).")
+    boot_timeout: int = Field(60, ge=5, le=900, description=(
+        "Seconds a new release may take to start answering before it is refused."))
 
 
 def unit_dir() -> str:
@@ -105,8 +120,11 @@ class AppServer(Step):
     Settings = AppServerSettings
     teaching = Teaching(
         why="gunicorn runs the app with several worker processes under systemd, which restarts it when it "
-            "crashes and starts it at boot. systemd owns the socket nginx talks to, so a restart or a new "
-            "release loses no request: gunicorn reloads its workers gracefully on a HUP signal.",
+            "crashes and starts it at boot. systemd owns the socket nginx talks to, so a restart loses no request. "
+            "A new release never goes live untried: it starts beside the live one on its own socket and is asked "
+            "its health path the way nginx will ask it (the site's name, https behind TLS). Only a 2xx answer "
+            "switches `current` and reloads gunicorn gracefully; a release that fails shows its answer and its own "
+            "log, and the live one keeps serving.",
         verify=["systemctl status APP.socket APP.service", "curl --unix-socket /run/APP/gunicorn.sock http://localhost/",
                 "journalctl -u APP.service -n 50"],
         troubleshoot=[
@@ -129,8 +147,21 @@ class AppServer(Step):
         yield from (FileInfo(socket_unit), FileInfo(service_unit), FileInfo(env_file))
         yield UnitProperties(f"{ctx.app}.socket")
         yield UnitProperties(f"{ctx.app}.service")
-        yield Readlink(ctx.current)
+        yield from release_facts(ctx)
         yield FileInfo(marker_path(ctx, "served"))
+        yield EnvAge(f"{ctx.app}.service", tuple(env_files(ctx)))
+
+    # The app's environment, offered to the code step (recipes.shared.web.AppEnvironment): written right after
+    # the checkout, before migrations or collectstatic run any of the app's code.
+    def env_facts(self, ctx: Context) -> list[Fact]:
+        return [FileInfo(f"{ctx.env_dir}/app.env")]
+
+    def env_changes(self, settings: StepSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        assert isinstance(settings, AppServerSettings)
+        path = f"{ctx.env_dir}/app.env"
+        yield from file_change(_("write the app's environment to {path}").format(path=path), path,
+                               self._env_content(settings, ctx), facts[FileInfo(path)], mode="0640", owner="root",
+                               group=ctx.user)
 
     def _env_content(self, s: AppServerSettings, ctx: Context) -> str | Secret:
         static = static_files(ctx)
@@ -139,7 +170,7 @@ class AppServer(Step):
             lines.append(f"STATIC_ROOT={static_root(static, ctx)}")
             if static.media:
                 lines.append(f"MEDIA_ROOT={media_root(ctx)}")
-        lines += [f"{k}={v}" for k, v in sorted(s.env.items())]
+        lines += [f"{k}='{v}'" for k, v in sorted(s.env.items())]
         text = "\n".join(lines) + "\n"
         if not s.secret_env:
             return text
@@ -157,9 +188,7 @@ class AppServer(Step):
         workers = s.workers or 2 * facts[CpuCount()] + 1
         values = unit_values(s, ctx, workers)
         yield from ensure_dirs(app_dirs(ctx), facts)
-        changed: list[Change | Ok] = list(file_change(
-            _("write the app's environment to {path}").format(path=env_file), env_file, self._env_content(s, ctx),
-            facts[FileInfo(env_file)], mode="0600", owner=ctx.user, group=ctx.user))
+        changed: list[Change | Ok] = list(self.env_changes(s, facts, ctx))
         verify = cmd("systemd-analyze", "verify", service_unit, display=f"systemd-analyze verify {service_unit}")
         changed += file_change(_("write the socket unit {path}").format(path=socket_unit), socket_unit,
                                render("gunicorn.socket.j2", **values), facts[FileInfo(socket_unit)])
@@ -181,12 +210,27 @@ class AppServer(Step):
                              skip_if=guards.unit_running(f"{ctx.app}.socket"))
         else:
             yield Ok(_("{unit} is enabled and listening").format(unit=f"{ctx.app}.socket"))
-        release = current_release(facts, ctx)
+        yield from plan_gate(ctx, facts, module=s.module, worker_class=unit_values(s, ctx, 1)["worker_class"],
+                             path=s.health_path, wait=s.boot_timeout, env_files=env_files(ctx))
+        yield from self._plan_serving(facts, ctx, files_changed, service_state)
+
+    def _plan_serving(self, facts: FactValues, ctx: Context, files_changed: bool,
+                      service_state: dict[str, str]) -> Iterator[Change | Ok]:
+        """Make the running gunicorn serve the live release with the current environment."""
+        release = working_release(facts, ctx)  # the staged one, once the gate above switched to it
         served = facts[FileInfo(marker_path(ctx, "served"))]
         served_release = (served.text() or "").strip() if served else None
-        if files_changed and service_state.get("ActiveState") == "active":
-            yield RunCommand(_("restart {unit} to use the new settings").format(unit=f"{ctx.app}.service"),
-                             cmd("systemctl", "restart", f"{ctx.app}.service"), after_change=True)
+        active = service_state.get("ActiveState") == "active"
+        age = facts[EnvAge(f"{ctx.app}.service", tuple(env_files(ctx)))]
+        env_newer = bool(age["started"] and age["changed"] and age["changed"] > age["started"])
+        if active and (files_changed or env_newer):
+            why = (_("restart {unit} to use the new settings") if files_changed else
+                   _("restart {unit}: its environment changed since it started (a new database password?)"))
+            yield RunCommand(why.format(unit=f"{ctx.app}.service"), cmd("systemctl", "restart", f"{ctx.app}.service"),
+                             after_change=files_changed, skip_if=None if files_changed else sh(
+                                 's=$(systemctl show -P ActiveEnterTimestamp --timestamp=unix "$1"); s=${s#@}; shift; '
+                                 'for f; do [ -e "$f" ] && [ "$(stat -c %Y "$f")" -gt "${s:-0}" ] && exit 1; done; '
+                                 'exit 0', f"{ctx.app}.service", *env_files(ctx)))
         elif release and served_release != release:
             yield RunCommand(_("reload gunicorn gracefully for release {id}").format(id=release),
                              cmd("systemctl", "try-reload-or-restart", f"{ctx.app}.service"),
@@ -194,13 +238,15 @@ class AppServer(Step):
         if release and served_release != release:
             yield RunCommand(_("remember that release {id} is served").format(id=release),
                              mark_done(ctx, "served", release), skip_if=done_for(ctx, "served", release))
-        if not files_changed and release and served_release == release:
+        if not files_changed and not env_newer and release and served_release == release:
             yield Ok(_("gunicorn serves release {id}").format(id=release))
 
+    def go_live(self, settings: StepSettings, ctx: Context, release: str) -> list[Command]:
+        assert isinstance(settings, AppServerSettings)
+        return [candidate(ctx, release, module=settings.module, worker_class=unit_values(settings, ctx, 1)[
+                    "worker_class"], path=settings.health_path, wait=settings.boot_timeout, env_files=env_files(ctx)),
+                switch_link(ctx.current, release), cmd("systemctl", "try-reload-or-restart", f"{ctx.app}.service"),
+                mark_done(ctx, "served", release), verify_live(ctx, settings.health_path).command]
+
     def verify(self, s: AppServerSettings, ctx: Context) -> list[RunCommand]:
-        return [RunCommand(
-            _("ask the app through its socket: {path}").format(path=s.health_path),
-            sh('code=$(curl -s -o /dev/null -w "%{http_code}" --retry 10 --retry-connrefused --retry-delay 1 '
-               '-m 30 --unix-socket "$1" "http://localhost$2"); echo "HTTP $code"; '
-               'case "$code" in 2??|3??|401|403|404) exit 0;; *) exit 1;; esac', ctx.socket, s.health_path,
-               display=f"curl --unix-socket {ctx.socket} http://localhost{s.health_path}"))]
+        return [verify_live(ctx, s.health_path)]

@@ -1,15 +1,16 @@
 """Rollback: point `current` at an earlier release and reload gunicorn; the releases are already on disk.
 
-Why it is this small: every deploy is an immutable directory under releases/, so going back is one atomic
-symlink switch and a graceful reload. What it cannot undo is the database: migrations that ran for the newer
+Why it is this small: every deploy is an immutable directory under releases/, so going back is the app
+server's gate (the old release answers its health check beside the live one), one atomic symlink switch and
+a graceful reload. What it cannot undo is the database: migrations that ran for the newer
 release stay applied, and the operator is told so every time.
 """
 
 from __future__ import annotations
 
-from recipes.shared.common import current_release, mark_done
+from recipes.shared.common import current_release, switch_link
 from recipes.shared.facts import DirEntries, Readlink
-from wizard.engine.commands import cmd, sh
+from recipes.shared.web import app_server
 from wizard.engine.facts import FactGatherer
 from wizard.engine.i18n import translator
 from wizard.engine.step import Context, Rollback, RollbackError
@@ -35,10 +36,10 @@ async def rollback(transport: Transport, ctx: Context, to: str | None = None) ->
         raise RollbackError(_("no release {to} on the server; there are: {all}").format(to=to, all=", ".join(releases)))
     if to == live:
         return Rollback(live, to, releases)
-    switch = sh('ln -sfn "releases/$1" "$2.new" && mv -Tf "$2.new" "$2"', to, ctx.current, user=ctx.user)
-    for command in (switch, cmd("systemctl", "try-reload-or-restart", f"{ctx.app}.service"),
-                    mark_done(ctx, "served", to)):
-        result = await transport.run(command)
+    server = app_server(ctx)
+    commands = server[0].go_live(server[1], ctx, to) if server else [switch_link(ctx.current, to)]
+    for command in commands:
+        result = await transport.run(command, timeout=900)
         if not result.ok:
             raise RollbackError(_("'{what}' failed: {why}").format(what=command.summary(),
                                                                   why=(result.stderr or result.stdout).strip()))

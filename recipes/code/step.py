@@ -11,9 +11,20 @@ from pydantic import AfterValidator, Field
 from recipes.code import rollback
 from recipes.code.facts import RemoteRef
 from recipes.shared import guards
-from recipes.shared.common import DirSpec, app_dirs, current_release, dir_facts, ensure_dirs
-from recipes.shared.facts import DirEntries, Readlink
+from recipes.shared.common import (
+    DirSpec,
+    app_dirs,
+    current_release,
+    dir_facts,
+    ensure_dirs,
+    linked_release,
+    next_link,
+    release_facts,
+    switch_link,
+)
+from recipes.shared.facts import DirEntries
 from recipes.shared.fields import RelativePath
+from recipes.shared.web import app_server
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import translator
@@ -112,7 +123,10 @@ class Code(Step):
 
     def facts(self, s: CodeSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield from dir_facts(self._dirs(s, ctx))
-        yield Readlink(ctx.current)
+        yield from release_facts(ctx)
+        server = app_server(ctx)
+        if server:
+            yield from server[0].env_facts(ctx)
         yield DirEntries(ctx.releases)
         yield PathInfo(f"{ctx.venv}/bin/pip")
         if s.deploy_key:
@@ -171,15 +185,32 @@ class Code(Step):
                 skip_if=guards.exists(release))
         else:
             yield Ok(_("release {id} is checked out").format(id=release_id))
-        if current_release(facts, ctx) != release_id:
-            yield RunCommand(_("switch current to release {id} (was {old})").format(
-                id=release_id, old=current_release(facts, ctx) or "-"),
-                sh('ln -sfn "$1" "$2.new" && mv -Tf "$2.new" "$2"', f"releases/{release_id}", ctx.current,
-                   user=ctx.user), skip_if=guards.link_is(ctx.current, f"releases/{release_id}"))
-        else:
-            yield Ok(_("current is release {id}").format(id=release_id))
+        server = app_server(ctx)
+        if server:  # before anything runs the app's code (requirements' build hooks, migrations, collectstatic)
+            yield from server[0].env_changes(server[1], facts, ctx)
+        yield from self._plan_switch(facts, ctx, release_id, gated=server is not None)
         yield from self._plan_requirements(s, facts, ctx, release)
         yield from self._plan_prune(s, facts, ctx, release_id)
+
+    def _plan_switch(self, facts: FactValues, ctx: Context, release_id: str, *, gated: bool) -> Iterator[Change | Ok]:
+        """Stage the release behind the app server's gate (`next`), or, with no app server, make it live."""
+        live = current_release(facts, ctx)
+        staged = linked_release(facts, next_link(ctx))
+        if live == release_id:
+            yield Ok(_("current is release {id}").format(id=release_id))
+            if staged:  # a release that never passed the gate, and the recipe went back to the live one
+                yield RunCommand(_("drop the staged release {id}: the recipe wants the live one").format(id=staged),
+                                 cmd("rm", "-f", next_link(ctx)), skip_if=guards.missing(next_link(ctx)))
+        elif not gated:
+            yield RunCommand(_("switch current to release {id} (was {old})").format(id=release_id, old=live or "-"),
+                             switch_link(ctx.current, release_id),
+                             skip_if=guards.link_is(ctx.current, f"releases/{release_id}"))
+        elif staged != release_id:
+            yield RunCommand(_("stage release {id} for the app server's health check (next -> releases/{id})").format(
+                id=release_id), switch_link(next_link(ctx), release_id),
+                skip_if=guards.link_is(next_link(ctx), f"releases/{release_id}"))
+        else:
+            yield Ok(_("release {id} waits for the app server's health check").format(id=release_id))
 
     def _plan_requirements(self, s: CodeSettings, facts: FactValues, ctx: Context,
                            release: str) -> Iterator[Change | Ok]:
@@ -208,8 +239,8 @@ class Code(Step):
         releases = [r for r in facts[DirEntries(ctx.releases)] if not r.endswith(".tmp")]
         if keep not in releases:
             releases.append(keep)  # about to exist, and the newest
-        live = current_release(facts, ctx)
-        old = [r for r in releases[:-s.keep_releases] if r not in (keep, live)]
+        live, staged = current_release(facts, ctx), linked_release(facts, next_link(ctx))
+        old = [r for r in releases[:-s.keep_releases] if r not in (keep, live, staged)]
         if old:
             yield RunCommand(_("remove old releases beyond the newest {n}: {names}").format(
                 n=s.keep_releases, names=", ".join(old)),

@@ -170,7 +170,7 @@ class Database(Step):
                               f"{user}:", quoted, f"@127.0.0.1:{port}/{db}\n")
         path = self._env_file(ctx)
         yield from file_change(_("write DATABASE_URL to {path} (only {user} can read it)").format(
-            path=path, user=ctx.user), path, content, facts[FileInfo(path)], mode="0600", owner=ctx.user,
+            path=path, user=ctx.user), path, content, facts[FileInfo(path)], mode="0640", owner="root",
             group=ctx.user)
         yield from self._plan_migrations(s, facts, ctx)
 
@@ -256,8 +256,8 @@ class Database(Step):
             return
         words = shlex.split(command)
         yield RunCommand(_("run the migrations for release {id}: {command}").format(id=release, command=command),
-                         as_app(ctx, 'PATH="$1/bin:$PATH"; shift; exec "$@"', ctx.venv, *words,
-                                display=f"cd {ctx.current} && {command}"), timeout=3600,
+                         as_app(ctx, 'PATH="$1/bin:$PATH"; shift; exec "$@"', ctx.venv, *words, release=release,
+                                display=f"cd {ctx.releases}/{release} && {command}"), timeout=3600,
                          skip_if=done_for(ctx, "migrated", release))
         yield RunCommand(_("remember that release {id} is migrated").format(id=release),
                          mark_done(ctx, "migrated", release), skip_if=done_for(ctx, "migrated", release))

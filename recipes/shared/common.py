@@ -50,20 +50,56 @@ def dir_facts(specs: Iterable[DirSpec]) -> list[Fact]:
 
 
 def app_dirs(ctx: Context) -> list[DirSpec]:
-    """The layout every app step relies on; each step that needs it ensures it (the specs are identical)."""
+    """The layout every app step relies on; each step that needs it ensures it (the specs are identical).
+
+    Why root owns the top and the env directory: root works in these directories (it writes the env files,
+    switches `current`, creates the app's directories). Had the app user owned them, it could plant a symlink
+    there (shared/env -> /etc) and have root write or chown through it. The app user owns only what it
+    writes itself: releases, the markers, media; it can read its env files, not replace them.
+    """
     return [
-        DirSpec(ctx.base, ctx.user, ctx.user, "755"),
+        DirSpec(ctx.base, "root", "root", "755"),
         DirSpec(ctx.releases, ctx.user, ctx.user, "755"),
-        DirSpec(ctx.shared, ctx.user, ctx.user, "755"),
-        DirSpec(ctx.env_dir, ctx.user, ctx.user, "750"),
+        DirSpec(ctx.shared, "root", "root", "755"),
+        DirSpec(ctx.env_dir, "root", ctx.user, "750"),
         DirSpec(ctx.state_dir, ctx.user, ctx.user, "755"),
     ]
 
 
+def next_link(ctx: Context) -> str:
+    """A release checked out and not yet live: `next` points to it until the app server's gate switches."""
+    return f"{ctx.base}/next"
+
+
+def linked_release(facts: FactValues, path: str) -> str | None:
+    target = facts[Readlink(path)]
+    return target.rstrip("/").rsplit("/", 1)[-1] if target else None
+
+
 def current_release(facts: FactValues, ctx: Context) -> str | None:
     """The release `current` points to (its directory name), or None before the first deploy."""
-    target = facts[Readlink(ctx.current)]
-    return target.rstrip("/").rsplit("/", 1)[-1] if target else None
+    return linked_release(facts, ctx.current)
+
+
+def pending_release(facts: FactValues, ctx: Context) -> str | None:
+    """The release waiting behind the gate (`next`), unless it is the live one already."""
+    pending = linked_release(facts, next_link(ctx))
+    return pending if pending and pending != current_release(facts, ctx) else None
+
+
+def working_release(facts: FactValues, ctx: Context) -> str | None:
+    """Where one-off release work (migrations, collectstatic) runs: the pending release, else the live one."""
+    return pending_release(facts, ctx) or current_release(facts, ctx)
+
+
+def release_facts(ctx: Context) -> list[Fact]:
+    return [Readlink(ctx.current), Readlink(next_link(ctx))]
+
+
+def switch_link(link: str, release: str) -> Command:
+    """Point `link` at releases/<release> atomically (a new link renamed over the old: never missing). Run as
+    root in the root-owned app directory, so nobody else can swap the link in between."""
+    return sh('ln -sfn "$1" "$2.new" && mv -Tf "$2.new" "$2"', f"releases/{release}", link)
 
 
 def marker_path(ctx: Context, action: str) -> str:
@@ -71,24 +107,26 @@ def marker_path(ctx: Context, action: str) -> str:
 
 
 def marker_facts(ctx: Context, action: str) -> list[Fact]:
-    return [Readlink(ctx.current), FileInfo(marker_path(ctx, action))]
+    return [*release_facts(ctx), FileInfo(marker_path(ctx, action))]
 
 
 def marker_pending(facts: FactValues, ctx: Context, action: str) -> str | None:
-    """The current release when `action` has not run for it yet, else None."""
-    release = current_release(facts, ctx)
+    """The working release (pending, else live) when `action` has not run for it yet, else None."""
+    release = working_release(facts, ctx)
     marker = facts[FileInfo(marker_path(ctx, action))]
     done = (marker.text() or "").strip() if marker else None
     return release if release and release != done else None
 
 
-APP_ENV = ('set -a; for f in "$DW_ENV_DIR"/*.env; do [ -r "$f" ] && . "$f"; done; set +a; cd "$DW_CURRENT"; ')
+APP_ENV = ('set -a; for f in "$DW_ENV_DIR"/*.env; do [ -r "$f" ] && . "$f"; done; set +a; cd "$DW_RELEASE"; ')
 
 
-def as_app(ctx: Context, script: str, *args: str, display: str | None = None) -> Command:
-    """A script run as the app user in the current release, with the app's env files loaded (like the service)."""
+def as_app(ctx: Context, script: str, *args: str, release: str | None = None, display: str | None = None) -> Command:
+    """A script run as the app user in a release (default: the live one), with the app's env files loaded
+    the way the service loads them."""
+    where = f"{ctx.releases}/{release}" if release else ctx.current
     return sh(APP_ENV + script, *args, user=ctx.user,
-              env={"DW_ENV_DIR": ctx.env_dir, "DW_CURRENT": ctx.current, "HOME": ctx.base}, display=display)
+              env={"DW_ENV_DIR": ctx.env_dir, "DW_RELEASE": where, "HOME": ctx.base}, display=display)
 
 
 def mark_done(ctx: Context, action: str, release: str) -> Command:

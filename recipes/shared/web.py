@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
+from wizard.engine.commands import Command
 from wizard.engine.facts import Fact, FactValues
 from wizard.engine.step import Change, Context, Ok, StepSettings
 
@@ -39,6 +40,31 @@ class SiteOwner(Protocol):
     def site_facts(self, ctx: Context) -> list[Fact]: ...
 
     def site_changes(self, settings: StepSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]: ...
+
+
+@runtime_checkable
+class AppEnvironment(Protocol):
+    """The step that serves the app (app_server): it owns the app's env file and gates every release.
+
+    The code step writes the env file right after a checkout (nothing may run the app's code before it
+    exists), and stages a new release behind the gate instead of switching `current` itself.
+    """
+
+    def env_facts(self, ctx: Context) -> list[Fact]: ...
+
+    def env_changes(self, settings: StepSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]: ...
+
+    def go_live(self, settings: StepSettings, ctx: Context, release: str) -> list[Command]:
+        """Through the gate to the live site: try the release beside the live one, switch, reload, verify
+        (what `deploy-wizard rollback` runs, in order, stopping at the first that fails)."""
+        ...
+
+
+def app_server(ctx: Context) -> tuple[AppEnvironment, StepSettings] | None:
+    peer = ctx.peer("app_server")
+    if peer is None or not isinstance(peer[0], AppEnvironment):
+        return None
+    return peer[0], peer[1]
 
 
 def static_files(ctx: Context) -> StaticFiles | None:

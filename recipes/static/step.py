@@ -108,7 +108,7 @@ class StaticFiles(Step):
             return
         yield RunCommand(_("collect the static files of release {id}: {command}").format(id=release, command=command),
                          as_app(ctx, 'PATH="$1/bin:$PATH"; shift; exec "$@"', ctx.venv, *shlex.split(command),
-                                display=f"cd {ctx.current} && {command}"), timeout=1800,
+                                release=release, display=f"cd {ctx.releases}/{release} && {command}"), timeout=1800,
                          skip_if=done_for(ctx, "collected", release))
         yield RunCommand(_("remember that release {id} is collected").format(id=release),
                          mark_done(ctx, "collected", release), skip_if=done_for(ctx, "collected", release))

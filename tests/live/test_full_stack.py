@@ -61,6 +61,9 @@ def test_fresh_server_to_https_app_and_second_apply_is_a_noop(box, live_dirs, st
     root = pebble_root(stack["pebble"])
     page = https(box, root)
     assert page.stdout.endswith("\n200") and "Hello from deploy-wizard" in page.stdout, page.stdout + page.stderr
+    # the app's env file existed before its migration ran (migrate.py refuses without GREETING) and the app runs
+    # the release that was checked out
+    assert "release says: first release" in page.stdout
     css = https(box, root, "/static/style.css")
     assert css.stdout.endswith("\n200") and "font-family" in css.stdout
     redirect = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", f"Host: {DOMAIN}",
@@ -94,13 +97,17 @@ def test_changed_setting_changes_only_what_it_must(box, live_dirs, stack) -> Non
 
 def test_new_commit_is_a_new_release_with_migrations_and_a_graceful_reload(box, live_dirs, stack) -> None:
     before = on_box(box, "readlink /srv/demo/current").stdout.strip()
-    sha = push_change(stack["work"], stack["bare"], "static/style.css", "h1 { color: #c30; }\n")
+    push_change(stack["work"], stack["bare"], "static/style.css", "h1 { color: #c30; }\n")
+    sha = push_change(stack["work"], stack["bare"], "message.txt", "second release\n")
     result, summary = apply(live_dirs, stack["recipe"])
     assert summary["changed_steps"] == ["code", "database", "app_server"]
     after = on_box(box, "readlink /srv/demo/current").stdout.strip()
     assert after == f"releases/{sha[:12]}" and after != before
     assert on_box(box, "ls /srv/demo/releases | wc -l").stdout.strip() == "2"  # the old one kept for rollback
     assert "#c30" in https(box, pebble_root(stack["pebble"]), "/static/style.css").stdout
+    # the workers run the new code, not only nginx's static files: the app's own answer changed
+    assert "release says: second release" in https(box, pebble_root(stack["pebble"])).stdout
+    assert any("beside the live one" in e["description"] for e in events(result) if e["event"] == "change_started")
     _, again = apply(live_dirs, stack["recipe"])
     assert again["changes"] == 0
 
@@ -160,7 +167,7 @@ def test_rollback_switches_to_the_previous_release_and_apply_goes_forward_again(
     assert on_box(box, "readlink /srv/demo/current").stdout.strip() == f"releases/{releases[0]}"
     root = pebble_root(stack["pebble"])
     assert "#c30" not in https(box, root, "/static/style.css").stdout  # the old release's file is served
-    assert "visits:" in https(box, root).stdout
+    assert "release says: first release" in https(box, root).stdout  # and the old release's code
     wrong = cli(live_dirs, "rollback", str(stack["recipe"]), "--yes", "--to", "nosuchrelease")
     assert wrong.returncode == 2 and "no release nosuchrelease" in wrong.stderr
     drift = cli(live_dirs, "check", str(stack["recipe"]), env={"DEMO_DB_PASSWORD": DB_PASSWORD})
@@ -168,5 +175,45 @@ def test_rollback_switches_to_the_previous_release_and_apply_goes_forward_again(
     _, forward = apply(live_dirs, stack["recipe"])
     assert "code" in forward["changed_steps"]
     assert on_box(box, "readlink /srv/demo/current").stdout.strip() == f"releases/{live}"
+    assert "release says: second release" in https(box, root).stdout
     clean = cli(live_dirs, "check", str(stack["recipe"]), env={"DEMO_DB_PASSWORD": DB_PASSWORD})
     assert clean.returncode == 0 and "No drift" in clean.stdout
+
+
+def test_a_release_that_fails_its_health_check_never_takes_traffic(box, live_dirs, stack) -> None:
+    root = pebble_root(stack["pebble"])
+    live = on_box(box, "readlink /srv/demo/current").stdout.strip()
+    app = (stack["work"] / "app.py").read_text()
+    push_change(stack["work"], stack["bare"], "app.py",
+                app.replace('return f"ok: {MESSAGE}"', 'raise RuntimeError("health is broken in this release")'))
+    result = cli(live_dirs, "apply", str(stack["recipe"]), "--yes", "--json", env={"DEMO_DB_PASSWORD": DB_PASSWORD},
+                 timeout=1500)
+    assert result.returncode == 1
+    failed = [e for e in events(result) if e["event"] == "step_failed"]
+    assert failed and failed[0]["step"] == "app_server", result.stdout[-3000:]
+    said = result.stdout
+    assert "/health answers 500" in said and "health is broken in this release" in said  # the app's own log
+    assert on_box(box, "readlink /srv/demo/current").stdout.strip() == live  # never switched
+    assert "release says: second release" in https(box, root).stdout  # the live release kept serving
+    push_change(stack["work"], stack["bare"], "app.py", app)  # fixed: the next apply goes through the gate
+    _, fixed = apply(live_dirs, stack["recipe"])
+    assert "app_server" in fixed["changed_steps"]
+    assert on_box(box, "readlink /srv/demo/next || echo none").stdout.strip() == "none"
+    assert "release says: second release" in https(box, root).stdout
+
+
+def test_a_new_database_password_restarts_the_app(box, live_dirs, stack) -> None:
+    root = pebble_root(stack["pebble"])
+    new = "another/pass:word@2"
+    result = cli(live_dirs, "apply", str(stack["recipe"]), "--yes", "--json", env={"DEMO_DB_PASSWORD": new},
+                 timeout=1500)
+    summary = finished(result)
+    assert result.returncode == 0 and set(summary["changed_steps"]) == {"database", "app_server"}, result.stdout[-3000:]
+    assert any("environment changed" in e["description"] for e in events(result) if e["event"] == "change_started")
+    page = https(box, root)
+    assert page.stdout.endswith("\n200") and "visits:" in page.stdout  # the app connects with the new password
+    assert new not in result.stdout + result.stderr
+    _, back = apply(live_dirs, stack["recipe"])  # the old password again: restart again, then nothing
+    assert "visits:" in https(box, root).stdout
+    _, again = apply(live_dirs, stack["recipe"])
+    assert again["changes"] == 0

@@ -1,0 +1,94 @@
+"""The release gate: a new release answers its health check beside the live one before it takes traffic.
+
+Why: switching `current` and reloading gunicorn serves whatever the new commit does, a crash included. Here
+the code step only stages the release (`next` -> releases/<id>); the app server starts it as a throwaway
+candidate (its own unit and socket, the app's env files, the app user), asks the health path the way nginx
+will (recipes/shared/health.py), and only on a 2xx switches `current` and reloads. A candidate that fails
+shows the status, the app's answer and its own log lines, and the live release keeps serving.
+
+Why gunicorn runs with `--chdir /srv/APP/current`: on a graceful reload (HUP) it changes into that path
+again, so the new workers import the new release. Started from a resolved directory, they would keep
+importing the old one, and every reload would serve the old code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from recipes.shared.common import current_release, pending_release, switch_link
+from recipes.shared.health import PROBE, Probe
+from recipes.shared.web import site
+from wizard.engine.commands import Command, cmd, sh
+from wizard.engine.facts import FactValues
+from wizard.engine.i18n import translator
+from wizard.engine.step import Change, Context, Ok, RunCommand
+
+_ = translator(__file__)
+
+# $1 unit, $2 user, $3 release dir, $4 venv, $5 runtime dir name, $6 worker class ('' = sync), $7 app module,
+# $8 probe script, $9.. probe args (host, path, scheme, wait), then the env files
+CANDIDATE = r'''
+unit="$1"; user="$2"; dir="$3"; venv="$4"; run="$5"; klass="$6"; module="$7"; probe="$8"
+host="$9"; shift 9; path="$1"; scheme="$2"; wait="$3"; shift 3
+systemctl stop "$unit" 2>/dev/null; systemctl reset-failed "$unit" 2>/dev/null
+set -- --unit "$unit" --collect --quiet --uid "$user" --gid "$user" -p RuntimeDirectory="$run" \
+  -p WorkingDirectory="$dir" -p PrivateTmp=yes -p NoNewPrivileges=yes -E HOME="$(dirname "$(dirname "$dir")")" \
+  $(for f; do printf -- '-p EnvironmentFile=-%s ' "$f"; done) \
+  "$venv/bin/gunicorn" --workers 1 ${klass:+--worker-class "$klass"} --chdir "$dir" \
+  --bind "unix:/run/$run/gunicorn.sock" --error-logfile - "$module"
+systemd-run "$@" || exit 1
+sh -c "$probe" probe "/run/$run/gunicorn.sock" "$host" "$path" "$scheme" "$wait"; rc=$?
+if [ "$rc" -ne 0 ]; then
+  echo "--- the new release's own log (journalctl -u $unit):"
+  journalctl -u "$unit" -n 40 --no-pager -o cat 2>/dev/null | tail -n 40
+fi
+systemctl stop "$unit" 2>/dev/null
+exit "$rc"
+'''
+
+
+def probe_for(ctx: Context, socket: str, path: str, wait: int) -> Probe:
+    """The question nginx will ask: the site's first name (localhost without a site), https behind TLS."""
+    web = site(ctx)
+    host = web[0].server_names(web[1])[0] if web else "localhost"
+    return Probe(socket, host, path, https=ctx.settings("tls") is not None, wait=wait)
+
+
+def candidate(ctx: Context, release: str, *, module: str, worker_class: str, path: str, wait: int,
+              env_files: list[str]) -> Command:
+    probe = probe_for(ctx, f"/run/{ctx.app}-candidate/gunicorn.sock", path, wait)
+    return sh(CANDIDATE, f"{ctx.app}-candidate", ctx.user, f"{ctx.releases}/{release}", ctx.venv,
+              f"{ctx.app}-candidate", worker_class, module, PROBE, probe.host, probe.path,
+              "https" if probe.https else "http", str(wait), *env_files,
+              display=f"systemd-run --unit {ctx.app}-candidate gunicorn --chdir {ctx.releases}/{release} ... "
+                      f"&& {probe.command().summary()}")
+
+
+def plan_gate(ctx: Context, facts: FactValues, *, module: str, worker_class: str, path: str, wait: int,
+              env_files: list[str]) -> Iterator[Change | Ok]:
+    """Try the staged release, then make it live. Nothing here when no release waits behind the gate."""
+    release = pending_release(facts, ctx)
+    if release is None:
+        return
+    live = f"releases/{release}"
+    yield RunCommand(_("start release {id} beside the live one and ask it {path} the way nginx will (up to {wait} "
+                       "s)").format(id=release, path=path, wait=wait),
+                     candidate(ctx, release, module=module, worker_class=worker_class, path=path, wait=wait,
+                               env_files=env_files),
+                     timeout=wait + 120, skip_if=_live_guard(ctx, live))
+    yield RunCommand(_("switch current to release {id} (was {old})").format(
+        id=release, old=current_release(facts, ctx) or "-"), switch_link(ctx.current, release),
+        skip_if=_live_guard(ctx, live))
+    yield RunCommand(_("the staged release is live: remove the next link"), cmd("rm", "-f", f"{ctx.base}/next"),
+                     skip_if=sh('! [ -e "$1" ] && ! [ -L "$1" ]', f"{ctx.base}/next"))
+
+
+def _live_guard(ctx: Context, target: str) -> Command:
+    return sh('[ "$(readlink "$1")" = "$2" ]', ctx.current, target)
+
+
+def verify_live(ctx: Context, path: str) -> RunCommand:
+    """After a change: the live app answers its health path through the socket nginx uses."""
+    probe = probe_for(ctx, ctx.socket, path, 30)
+    return RunCommand(_("ask the live app {path} the way nginx will").format(path=path), probe.command())
+
