@@ -43,7 +43,10 @@ from wizard.engine.validators import SecretRef
 _ = translator(__file__)
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-ENGINES = {"postgresql": ("postgresql",), "mariadb": ("mariadb-server",)}
+# MariaDB brings what Django's recommended driver (mysqlclient) needs to build when pip installs it: the client
+# headers, pkg-config and a compiler; PostgreSQL's drivers come as wheels (psycopg[binary]).
+ENGINES = {"postgresql": ("postgresql",),
+           "mariadb": ("mariadb-server", "default-libmysqlclient-dev", "pkg-config", "build-essential")}
 MIGRATIONS = {
     "django": "python manage.py migrate --noinput",
     "alembic": "alembic upgrade head",
@@ -166,8 +169,9 @@ class Database(Step):
             scheme, port = "mysql", 3306
         yield from ensure_dirs(app_dirs(ctx), facts)
         quoted = password.derive(urlquote(password.reveal(), safe=""), "url")
+        options = "?charset=utf8mb4" if s.engine == "mariadb" else ""  # MariaDB's utf8 is not all of Unicode
         content = Secret.join("database.env", f"# Managed by deploy-wizard (step database).\nDATABASE_URL={scheme}://"
-                              f"{user}:", quoted, f"@127.0.0.1:{port}/{db}\n")
+                              f"{user}:", quoted, f"@127.0.0.1:{port}/{db}{options}\n")
         path = self._env_file(ctx)
         yield from file_change(_("write DATABASE_URL to {path} (only {user} can read it)").format(
             path=path, user=ctx.user), path, content, facts[FileInfo(path)], mode="0640", owner="root",

@@ -7,6 +7,7 @@ turns typed text into values, and validates a form's values with the model's own
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -72,8 +73,9 @@ class FieldSpec:
         if self.kind is FieldKind.LIST:
             return [part.strip() for part in text.split(",") if part.strip()]
         if self.kind is FieldKind.MAP:
-            pairs = [part.strip() for part in text.split(",") if part.strip()]
-            return {key: value for key, _sep, value in (pair.partition("=") for pair in pairs)}
+            # a comma starts a new pair only when a NAME= follows it: ALLOWED_HOSTS=a.example,b.example stays one
+            pairs = [part.strip() for part in _PAIR_START.split(text) if part.strip()]
+            return {key.strip(): value.strip() for key, _sep, value in (pair.partition("=") for pair in pairs)}
         if not text:
             return None
         if self.kind is FieldKind.BOOL:
@@ -88,6 +90,9 @@ class FieldSpec:
             except ValueError:
                 return text  # the model says what is wrong
         return text
+
+
+_PAIR_START = re.compile(r",\s*(?=[A-Za-z_][A-Za-z0-9_.\-]*\s*=)")
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
