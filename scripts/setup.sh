@@ -1,13 +1,30 @@
 #!/usr/bin/env bash
-# Install deploy-wizard and everything its tests need on a Debian 12 machine.
-#   system packages: debootstrap + systemd-container + iptables (the sandbox server), openssh-client, git
-#   python: this checkout in editable mode with the test extras
-# Run as root (or with sudo) for the system packages; without root they are skipped with a note.
+# Install deploy-wizard from this checkout on Debian 12/13 (or Ubuntu), as root or as a user.
+#
+#   bash scripts/setup.sh           the tool: .venv/ in this checkout, `deploy-wizard` on PATH
+#   bash scripts/setup.sh --test    also what the tests need (test extras, Ansible for the export test)
+#
+# Why a venv: a stock Debian has no pip for its python3 and refuses `pip install` into it (PEP 668, the
+# "externally managed" error). A venv beside the code needs neither, and nothing of the system's Python changes.
+# As root it also installs the system packages (no sudo needed; with sudo, run it as `sudo bash ...`) and links
+# /usr/local/bin/deploy-wizard; as a user it links ~/.local/bin/deploy-wizard and skips the system packages
+# (only the practice sandbox needs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+TEST=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) TEST=1 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup: unknown option $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
 PYTHON=${PYTHON:-python3}
-SYSTEM_PACKAGES=(debootstrap systemd-container iptables iproute2 openssh-client git ca-certificates curl openssl pebble
-                 python3-venv)
+VENV=${DW_VENV:-$ROOT/.venv}
+# the practice sandbox (debootstrap, systemd-nspawn, NAT), the lab's git and ACME servers, and python3-venv
+SYSTEM_PACKAGES=(python3 python3-venv debootstrap systemd-container iptables iproute2 openssh-client git
+                 ca-certificates curl openssl pebble)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
@@ -20,17 +37,36 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
 else
-  echo "setup: not root (or no apt-get): skipping system packages ${SYSTEM_PACKAGES[*]} (only the sandbox needs them)"
+  echo "setup: not root (or no apt-get): skipping the system packages ${SYSTEM_PACKAGES[*]}" \
+       "(only the practice sandbox needs them; python3-venv is needed for this setup)"
 fi
 
-"$PYTHON" -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
+if ! [ -x "$VENV/bin/python" ]; then
+  echo "setup: creating the virtual environment $VENV"
+  "$PYTHON" -m venv "$VENV" || { echo "setup: '$PYTHON -m venv' failed: install python3-venv" >&2; exit 1; }
+fi
+extras=""
+[ "$TEST" = 1 ] && extras="[test]"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt -e ".$extras"
 
-# Ansible, for the live test of the Ansible export: its own venv (its Jinja/YAML pins stay out of ours).
-ANSIBLE_VENV=${DW_ANSIBLE_VENV:-/var/cache/deploy-wizard/ansible-venv}
-ANSIBLE_CORE=ansible-core==2.19.14
-if [ "$(id -u)" = 0 ] && ! [ -x "$ANSIBLE_VENV/bin/ansible-playbook" ]; then
-  echo "setup: installing $ANSIBLE_CORE into $ANSIBLE_VENV"
-  "$PYTHON" -m venv "$ANSIBLE_VENV"
-  "$ANSIBLE_VENV/bin/pip" install -q --disable-pip-version-check "$ANSIBLE_CORE"
+if [ "$(id -u)" = 0 ]; then
+  BIN=/usr/local/bin
+else
+  BIN=$HOME/.local/bin
+  mkdir -p "$BIN"
+fi
+ln -sfn "$VENV/bin/deploy-wizard" "$BIN/deploy-wizard"
+case ":$PATH:" in *":$BIN:"*) ;; *) echo "setup: add $BIN to your PATH to run deploy-wizard" ;; esac
+
+if [ "$TEST" = 1 ]; then
+  # Ansible, for the live test of the Ansible export: its own venv (its Jinja/YAML pins stay out of ours).
+  ANSIBLE_VENV=${DW_ANSIBLE_VENV:-/var/cache/deploy-wizard/ansible-venv}
+  ANSIBLE_CORE=ansible-core==2.19.14
+  if [ "$(id -u)" = 0 ] && ! [ -x "$ANSIBLE_VENV/bin/ansible-playbook" ]; then
+    echo "setup: installing $ANSIBLE_CORE into $ANSIBLE_VENV"
+    "$PYTHON" -m venv "$ANSIBLE_VENV"
+    "$ANSIBLE_VENV/bin/pip" install -q --disable-pip-version-check "$ANSIBLE_CORE"
+  fi
 fi
 echo "setup: done. Try: deploy-wizard --help"

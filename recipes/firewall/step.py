@@ -25,6 +25,7 @@ from wizard.engine.step import (
     Change,
     Context,
     Ok,
+    PlanError,
     ProveLogin,
     PutFile,
     RunCommand,
@@ -148,6 +149,10 @@ class Firewall(Step):
                                  skip_if=guards.unit_running("fail2ban"))
 
     def _plan_hardening(self, s: FirewallSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        if ctx.login_user == "root":  # the recipe's own next run could never log in again
+            raise PlanError(_("ssh_hardening refuses root logins, and this recipe logs in as root: it would lock "
+                              "itself out. Log in as {user} (with sudo) in target.user first, then turn on "
+                              "ssh_hardening.").format(user=ctx.user))
         changes = list(file_change(_("SSH: no root logins, no passwords"), HARDENING,
                                    render("sshd-hardening.conf.j2", user=ctx.user), facts[FileInfo(HARDENING)],
                                    check=HARDENING_CHECK))

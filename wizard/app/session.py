@@ -7,7 +7,7 @@ Why one place: the CLI, the TUI and the tests all start runs; they differ only i
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from wizard.app.recipefile import Recipe
 from wizard.engine.commands import Masker, Secret
@@ -72,8 +72,9 @@ async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions:
     emit = fan_out(sink, journal_sink)
     try:
         await transport.connect()
+        ctx = replace(recipe.context(secrets), login_user=transport.login_user)
         runner = Runner(transport, recipe.selected(), emit, before_change=before_change,
-                        journal=str(journal_sink.path) if journal_sink else None, ctx=recipe.context(secrets),
+                        journal=str(journal_sink.path) if journal_sink else None, ctx=ctx,
                         ask_operator=questions.operator, on_failure=questions.on_failure,
                         resume=(str(resumed[0]), resumed[1]) if resumed else None)
         return await (runner.apply() if mode is RunMode.APPLY else runner.plan(mode))

@@ -135,6 +135,7 @@ class Context:
     app: str = "app"
     user: str = "deploy"
     ssh_port: int = 22
+    login_user: str | None = None  # who the recipe logs in as, once connected (None before)
     others: Mapping[str, StepSettings] = field(default_factory=dict)
     steps: Mapping[str, Step] = field(default_factory=dict)  # the step objects of `others`, for peer()
     secrets: Callable[[str, str], Secret] | None = None  # (reference, label) -> resolved value
