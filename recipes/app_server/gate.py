@@ -26,13 +26,13 @@ from wizard.engine.step import Change, Context, Ok, RunCommand
 _ = translator(__file__)
 
 # $1 unit, $2 user, $3 release dir, $4 venv, $5 runtime dir name, $6 worker class ('' = sync), $7 app module,
-# $8 probe script, $9.. probe args (host, path, scheme, wait), then the env files
+# $8 probe script, $9.. probe args (host, path, scheme, wait), HOME, then the env files
 CANDIDATE = r'''
 unit="$1"; user="$2"; dir="$3"; venv="$4"; run="$5"; klass="$6"; module="$7"; probe="$8"
-host="$9"; shift 9; path="$1"; scheme="$2"; wait="$3"; shift 3
+host="$9"; shift 9; path="$1"; scheme="$2"; wait="$3"; home="$4"; shift 4
 systemctl stop "$unit" 2>/dev/null; systemctl reset-failed "$unit" 2>/dev/null
 set -- --unit "$unit" --collect --quiet --uid "$user" --gid "$user" -p RuntimeDirectory="$run" \
-  -p WorkingDirectory="$dir" -p PrivateTmp=yes -p NoNewPrivileges=yes -E HOME="$(dirname "$(dirname "$dir")")" \
+  -p WorkingDirectory="$dir" -p PrivateTmp=yes -p NoNewPrivileges=yes -E HOME="$home" \
   $(for f; do printf -- '-p EnvironmentFile=-%s ' "$f"; done) \
   "$venv/bin/gunicorn" --workers 1 ${klass:+--worker-class "$klass"} --chdir "$dir" \
   --bind "unix:/run/$run/gunicorn.sock" --error-logfile - "$module"
@@ -59,7 +59,7 @@ def candidate(ctx: Context, release: str, *, module: str, worker_class: str, pat
     probe = probe_for(ctx, f"/run/{ctx.app}-candidate/gunicorn.sock", path, wait)
     return sh(CANDIDATE, f"{ctx.app}-candidate", ctx.user, f"{ctx.releases}/{release}", ctx.venv,
               f"{ctx.app}-candidate", worker_class, module, PROBE, probe.host, probe.path,
-              "https" if probe.https else "http", str(wait), *env_files,
+              "https" if probe.https else "http", str(wait), ctx.home, *env_files,
               display=f"systemd-run --unit {ctx.app}-candidate gunicorn --chdir {ctx.releases}/{release} ... "
                       f"&& {probe.command().summary()}")
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+import shlex
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
@@ -14,6 +15,7 @@ from recipes.shared import guards
 from recipes.shared.common import (
     DirSpec,
     app_dirs,
+    as_app,
     current_release,
     dir_facts,
     ensure_dirs,
@@ -25,7 +27,7 @@ from recipes.shared.common import (
 from recipes.shared.facts import DirEntries
 from recipes.shared.fields import RelativePath
 from recipes.shared.web import app_server
-from wizard.engine.commands import cmd, sh
+from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import (
@@ -48,6 +50,9 @@ _URL = re.compile(r"^((https?|git|ssh)://[A-Za-z0-9._~:@%+\-]+(/[A-Za-z0-9._~%+\
                   r"[A-Za-z0-9._\-]+@[A-Za-z0-9.\-]+:[A-Za-z0-9._~/+\-]+)$")
 _REF = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/\-]{1,200}$")
 SHA = re.compile(r"^[0-9a-f]{40}$")
+# After as_app's cd into the live release: $1 the message when that cd failed, $2 the venv, then the command.
+ONE_OFF = ('[ "$PWD" = "$DW_RELEASE" ] || { printf "deploy-wizard: %s\\n" "$1" >&2; exit 1; }; '
+           'PATH="$2/bin:$PATH"; shift 2; exec "$@"')
 AUTH_FAILURES = ("Permission denied", "Could not read from remote repository", "Authentication failed",
                  "could not read Username", "Host key verification failed")
 
@@ -77,7 +82,7 @@ def git_env(ctx: Context, use_key: bool) -> dict[str, str]:
     ssh = "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new"
     if use_key:
         ssh += f" -i {deploy_key(ctx)} -o IdentitiesOnly=yes -o UserKnownHostsFile={ctx.shared}/ssh/known_hosts"
-    return {"GIT_SSH_COMMAND": ssh, "GIT_TERMINAL_PROMPT": "0", "HOME": ctx.base}
+    return {"GIT_SSH_COMMAND": ssh, "GIT_TERMINAL_PROMPT": "0", "HOME": ctx.home}
 
 
 class CodeSettings(StepSettings):
@@ -151,6 +156,13 @@ class Code(Step):
                        to: str | None) -> Rollback:
         """The ReleaseSwitcher hook behind `deploy-wizard rollback` (recipes/code/rollback.py)."""
         return await rollback.rollback(transport, ctx, to)
+
+    def one_off(self, settings: StepSettings, ctx: Context, argv: Sequence[str]) -> Command:
+        """The OneOff hook behind `deploy-wizard run`: `argv` as the app user in the live release, with the app's
+        env files loaded and the venv first on PATH, the way the service and the migrations run. When nothing
+        is live yet the command does not run somewhere else: it stops with a message that says why."""
+        return as_app(ctx, ONE_OFF, _("no release is live at {path} yet: apply the recipe first").format(
+            path=ctx.current), ctx.venv, *argv, display=f"cd {ctx.current} && {shlex.join(argv)}")
 
     def plan(self, s: CodeSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         yield from ensure_dirs(self._dirs(s, ctx), facts)
@@ -231,7 +243,7 @@ class Code(Step):
                          sh('"$1/bin/pip" install --disable-pip-version-check -q -r "$2" && '
                             'printf "%s\\n" "$3" > "$1/.deploy-wizard-requirements"',
                             ctx.venv, f"{release}/{s.requirements}", wanted.sha256, user=ctx.user,
-                            env={"HOME": ctx.base},
+                            env={"HOME": ctx.home},
                             display=f"{ctx.venv}/bin/pip install -r {release}/{s.requirements}"),
                          timeout=1800, skip_if=guards.file_is(f"{ctx.venv}/.deploy-wizard-requirements", wanted.sha256))
 

@@ -105,8 +105,9 @@ class DeployUser(Step):
         path = f"{ssh_dir}/authorized_keys"
         dir_state = facts[PathInfo(ssh_dir)] if PathInfo(ssh_dir) in facts else None
         if dir_state is None or dir_state["mode"] != "700" or dir_state["owner"] != s.name:
+            # as the user, in the user's own home: root never follows a path the user controls
             yield RunCommand(_("create {path} (mode 700, owned by {name})").format(path=ssh_dir, name=s.name),
-                             cmd("install", "-d", "-m", "0700", "-o", s.name, "-g", group, ssh_dir),
+                             cmd("install", "-d", "-m", "0700", ssh_dir, user=s.name),
                              skip_if=sh('[ -d "$1" ] && [ "$(stat -c "%a %U" "$1")" = "$2" ]', ssh_dir,
                                         f"700 {s.name}"))
         old = facts[FileInfo(path)] if FileInfo(path) in facts else None

@@ -131,7 +131,7 @@ class PythonEnv(Step):
         if missing_reqs:
             yield RunCommand(_("install {names} into the venv").format(names=", ".join(missing_reqs)),
                              cmd(f"{ctx.venv}/bin/pip", "install", "--disable-pip-version-check", "-q", *missing_reqs,
-                                 user=ctx.user, env={"HOME": ctx.base}), skip_if=sh(
+                                 user=ctx.user, env={"HOME": ctx.home}), skip_if=sh(
                                  'v=$1; shift; for r; do n=${r%%[[<>=!~]*}; '
                                  '"$v/bin/pip" show -q "$n" >/dev/null 2>&1 || exit 1; case $r in *==*) '
                                  '[ "$("$v/bin/pip" show "$n" | sed -n "s/^Version: //p")" = "${r#*==}" ] || exit 1;; '

@@ -63,6 +63,8 @@ def app_dirs(ctx: Context) -> list[DirSpec]:
         DirSpec(ctx.shared, "root", "root", "755"),
         DirSpec(ctx.env_dir, "root", ctx.user, "750"),
         DirSpec(ctx.state_dir, ctx.user, ctx.user, "755"),
+        DirSpec(ctx.home, ctx.user, ctx.user, "750"),
+        DirSpec(ctx.venv, ctx.user, ctx.user, "755"),
     ]
 
 
@@ -126,7 +128,7 @@ def as_app(ctx: Context, script: str, *args: str, release: str | None = None, di
     the way the service loads them."""
     where = f"{ctx.releases}/{release}" if release else ctx.current
     return sh(APP_ENV + script, *args, user=ctx.user,
-              env={"DW_ENV_DIR": ctx.env_dir, "DW_RELEASE": where, "HOME": ctx.base}, display=display)
+              env={"DW_ENV_DIR": ctx.env_dir, "DW_RELEASE": where, "HOME": ctx.home}, display=display)
 
 
 def mark_done(ctx: Context, action: str, release: str) -> Command:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
@@ -178,6 +178,11 @@ class Context:
         return f"{self.base}/shared"
 
     @property
+    def home(self) -> str:
+        """HOME for the app user's deploy work (git, pip caches): its own, inside the root-owned base."""
+        return f"{self.shared}/home"
+
+    @property
     def env_dir(self) -> str:
         return f"{self.shared}/env"
 
@@ -267,3 +272,15 @@ class ReleaseSwitcher(Protocol):
 
     async def rollback(self, transport: Transport, settings: StepSettings, ctx: Context,
                        to: str | None) -> Rollback: ...
+
+
+@runtime_checkable
+class OneOff(Protocol):
+    """A step that knows how the app runs, so one command can run the same way (the code step).
+
+    Why a hook on the step: `deploy-wizard run -- python manage.py createsuperuser` must meet the app's user,
+    live release, env files and venv exactly as the service does, and that layout belongs to the step that
+    deploys releases; the application asks the recipe's steps instead of knowing it.
+    """
+
+    def one_off(self, settings: StepSettings, ctx: Context, argv: Sequence[str]) -> Command: ...

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from wizard.engine.commands import Command, Masker, Secret, cmd, quote
+from wizard.engine.console import Console
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.i18n import _
 
@@ -153,6 +154,22 @@ class Transport(ABC):
         result = await self._exec(line, stdin, masked_output, timeout or self.command_timeout)
         return Result(result.exit_status, self.masker(result.stdout), self.masker(result.stderr))
 
+    async def interact(self, command: Command, console: Console) -> int:
+        """Run one command attached to this machine's terminal or pipes (`deploy-wizard run`); its exit status.
+
+        Privileges are arranged by `wrap` as for every command (a sudo password goes ahead of the operator's
+        input), and output is masked as for every command; there is no timeout: an interactive shell may last.
+        """
+        for secret in command.secrets():
+            self.masker.add(secret)
+        line, stdin = await self.wrap(command)
+        self.round_trips += 1
+        return await self._interact(line, (stdin or "").encode(), console)
+
+    async def _interact(self, command_line: str, first: bytes, console: Console) -> int:
+        """Start the command (with a terminal when `console.tty`) and relay it (wizard.engine.console.relay)."""
+        raise TransportError(_("{host}: this connection cannot run interactive commands").format(host=self.label))
+
     async def put(self, content: bytes, path: str, *, mode: str = "0644", owner: str = "root",
                   group: str = "root", check: Command | None = None,
                   on_output: OutputCallback | None = None) -> Result:
@@ -164,10 +181,19 @@ class Transport(ABC):
         tmp = await self._upload_temp(content)
         backup = BACKUP_DIR + "/" + path.strip("/").replace("/", "%") + ".bak"
         staged = f"{path}.dw-{uuid.uuid4().hex[:8]}"
-        # A constant script; every value arrives as a positional argument, so nothing needs escaping.
-        script = ('set -e; trap \'rm -f "$1" "$4"\' EXIT; mkdir -p -m 0700 "$5"; had=0; '
+        # A constant script; every value arrives as a positional argument, so nothing needs escaping. As root
+        # it never follows a path someone else controls: a symlink on the way is refused, and a directory a
+        # user owns is written by that user (runuser), so a planted link cannot send root's write elsewhere.
+        script = ('set -e; trap \'rm -f "$1" "$4"\' EXIT; mkdir -p -m 0700 "$5"; had=0; p=; '
+                  'for part in $(printf %s "${2%/*}" | tr / " "); do p="$p/$part"; if [ -L "$p" ]; then '
+                  'echo "deploy-wizard: refusing to write $2: $p is a symbolic link" >&2; exit 1; fi; done; '
                   'if [ -e "$2" ]; then cp -a "$2" "$3"; had=1; else mkdir -p "${2%/*}"; fi; '
-                  'install -m "$6" -o "$7" -g "$8" "$1" "$4"; mv -f "$4" "$2"; '
+                  'o=$(stat -c %U "${2%/*}"); if [ "$o" != root ]; then '
+                  '  if [ "$o" != "$7" ]; then echo "deploy-wizard: refusing to write $2 as root: ${2%/*} '
+                  'belongs to $o" >&2; exit 1; fi; '
+                  '  runuser -u "$7" -- sh -c \'umask 077; cat > "$1" && chmod "$2" "$1" && mv -f "$1" "$3"\' '
+                  'sh "$4" "$6" "$2" < "$1"; '
+                  'else install -m "$6" -o "$7" -g "$8" "$1" "$4"; mv -f "$4" "$2"; fi; '
                   'if [ -n "$9" ] && ! sh -c "$9"; then '
                   '  if [ "$had" = 1 ]; then cp -a "$3" "$2"; else rm -f "$2"; fi; '
                   '  echo "deploy-wizard: the check failed; the previous $2 was put back" >&2; exit 1; fi')
