@@ -15,8 +15,10 @@ from typing import Any
 import yaml
 
 from wizard.app import registry
-from wizard.app.recipefile import Recipe, RecipeError, parse, save
+from wizard.app.recipefile import Recipe, RecipeError, parse, save, yaml_error
+from wizard.engine import safe_yaml
 from wizard.engine.fsutil import atomic_write_text
+from wizard.engine.i18n import _
 from wizard.engine.sinks import state_dir
 
 DEFAULT_STEPS = ("os_updates", "deploy_user")
@@ -39,10 +41,18 @@ class Draft:
     @classmethod
     def load(cls, path: Path) -> Draft:
         """A saved recipe file, or a draft file (which may be incomplete)."""
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text) or {}
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = safe_yaml.load(text) or {}
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RecipeError(path, [(None, "", _("cannot read the file: {why}").format(
+                why=getattr(exc, "strerror", None) or exc))]) from None
+        except yaml.YAMLError as exc:
+            raise yaml_error(path, exc) from None
         if isinstance(data, dict) and "draft" in data:
             body = data["draft"]
+            if not isinstance(body, dict):
+                raise RecipeError(path, [(None, "draft", _("a draft is a mapping of the answers so far"))])
             return cls(name=body.get("name", "app"), target=body.get("target", {}), steps=body.get("steps", {}),
                        enabled=set(body.get("enabled", DEFAULT_STEPS)),
                        path=Path(body["path"]) if body.get("path") else None)
@@ -58,7 +68,7 @@ class Draft:
 
     def recipe(self) -> Recipe:
         """The validated recipe; RecipeError with field paths when something is still missing or wrong."""
-        return parse(yaml.safe_dump(self.data(), sort_keys=False, allow_unicode=True), self.path or "<wizard>")
+        return parse(safe_yaml.dump(self.data()), self.path or "<wizard>")
 
     def draft_path(self) -> Path:
         key = hashlib.sha256(str(self.path or self.name).encode()).hexdigest()[:8]
@@ -71,7 +81,7 @@ class Draft:
         body = {"name": self.name, "target": self.target, "steps": self.steps, "enabled": sorted(self.enabled),
                 "path": str(self.path) if self.path else None}
         atomic_write_text(path, "# deploy-wizard draft (answers in progress)\n"
-                          + yaml.safe_dump({"draft": body}, sort_keys=False, allow_unicode=True), mode=0o600)
+                          + safe_yaml.dump({"draft": body}), mode=0o600)
         return path
 
     def save(self, path: Path | None = None) -> Path:

@@ -17,6 +17,7 @@ import yaml
 
 from wizard.app.recipefile import Recipe, host_name
 from wizard.app.session import Questions, run_recipe
+from wizard.engine import safe_yaml
 from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.events import Sink
 from wizard.engine.i18n import _
@@ -42,9 +43,14 @@ class HostResult:
 def read_inventory(path: Path) -> list[str]:
     """A YAML file: `hosts: [web1, web2, ...]` (or a bare list), each a host name or IP address."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InventoryError(_("cannot read the inventory {path}: {why}").format(path=path, why=exc)) from None
+        data = safe_yaml.load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InventoryError(_("cannot read the inventory {path}: {why}").format(
+            path=path, why=getattr(exc, "strerror", None) or exc)) from None
+    except yaml.YAMLError as exc:
+        line, why = safe_yaml.where(exc)
+        raise InventoryError(_("{path}:{line}: not a usable inventory: {why}").format(
+            path=path, line=line or 1, why=why)) from None
     hosts = data.get("hosts") if isinstance(data, dict) else data
     if not isinstance(hosts, list) or not hosts:
         raise InventoryError(_("{path}: an inventory is a YAML list of hosts (or 'hosts:' with one)").format(

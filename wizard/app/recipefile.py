@@ -17,6 +17,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from wizard.app import registry
+from wizard.engine import safe_yaml
 from wizard.engine.commands import Secret
 from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.fsutil import atomic_write_text
@@ -147,15 +148,20 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def yaml_error(path: Path | str, exc: yaml.YAMLError) -> RecipeError:
+    """A YAML error of a recipe or draft as a RecipeError naming the line: malformed, or refused by a limit."""
+    line, why = safe_yaml.where(exc)
+    if isinstance(exc, safe_yaml.YAMLLimitError):
+        return RecipeError(path, [(line, "", _("refused: {why}").format(why=why))])
+    return RecipeError(path, [(line, "", _("not valid YAML: {why}").format(why=why))])
+
+
 def parse(text: str, path: Path | str = "<recipe>") -> Recipe:
     try:
-        data = yaml.safe_load(text)
-        lines = _line_map(yaml.compose(text))
+        lines = _line_map(safe_yaml.compose(text))
+        data = safe_yaml.load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        raise RecipeError(path, [(line, "", _("not valid YAML: {why}").format(
-            why=getattr(exc, "problem", None) or exc))]) from None
+        raise yaml_error(path, exc) from None
     if not isinstance(data, dict):
         raise RecipeError(path, [(1, "", _("a recipe file is a YAML mapping starting with 'version: 1'"))])
     if data.get("version") != FORMAT_VERSION:
@@ -193,8 +199,7 @@ HEADER = """\
 
 
 def dump(recipe: Recipe) -> str:
-    data = recipe.model_dump(mode="json", exclude_none=True)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return safe_yaml.dump(recipe.model_dump(mode="json", exclude_none=True))
 
 
 def save(recipe: Recipe, path: Path | str) -> None:
