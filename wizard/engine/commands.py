@@ -193,3 +193,17 @@ class Masker:
 
     def __call__(self, text: str) -> str:
         return self._pattern.sub(MASK, text) if self._pattern else text
+
+    def open_tail(self, text: str) -> int:
+        """How many characters at the end of `text` could be the start of a secret (0: none).
+
+        Why: output that streams in chunks (`deploy-wizard run`) can split a secret between two chunks, and
+        masking each chunk alone would show both halves; a stream holds this tail back until the next chunk.
+        """
+        longest = 0
+        for value in self._values:
+            for size in range(min(len(value) - 1, len(text)), longest, -1):
+                if text.endswith(value[:size]):
+                    longest = size
+                    break
+        return longest
