@@ -23,7 +23,7 @@ from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.fsutil import atomic_write_text
 from wizard.engine.i18n import _
 from wizard.engine.step import Context, Step, StepSettings
-from wizard.engine.validators import SecretRef, UserName
+from wizard.engine.validators import PlainTextModel, SecretRef, UserName
 
 FORMAT_VERSION = 1
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,252})$|^[0-9A-Fa-f:]+$")
@@ -32,18 +32,18 @@ _FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 
 
 def host_name(value: str) -> str:
-    if not _HOST.match(value):
+    if not _HOST.fullmatch(value):
         raise ValueError(_("'{v}' is not a host name or IP address").format(v=value))
     return value
 
 
 def fingerprint(value: str) -> str:
-    if not _FINGERPRINT.match(value):
+    if not _FINGERPRINT.fullmatch(value):
         raise ValueError(_("a host key must be pinned as its SHA256 fingerprint, e.g. SHA256:abc... (43 characters)"))
     return value
 
 
-class Target(BaseModel):
+class Target(PlainTextModel):
     model_config = ConfigDict(extra="forbid")
 
     host: Annotated[str, AfterValidator(host_name)] = Field(description="Host name or IP address of the server.")

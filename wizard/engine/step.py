@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from wizard.engine.commands import Command, Secret
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.facts import Fact, FactValues, FileState
 from wizard.engine.i18n import _, text_of
+from wizard.engine.validators import PlainTextModel
 
 if TYPE_CHECKING:
     from wizard.engine.transports.base import Transport
@@ -29,8 +30,9 @@ class PlanError(DeployWizardError):
     """The host cannot reach the wanted state as asked (e.g. an unknown time zone); said before any change."""
 
 
-class StepSettings(BaseModel):
-    """Base of every step's settings: unknown keys are an error, not silently ignored."""
+class StepSettings(PlainTextModel):
+    """Base of every step's settings: unknown keys are an error, not silently ignored, and no text value holds a
+    line break or another control character unless its field opts in (see PlainTextModel)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, ValidationInfo, field_validator
 
 from wizard.engine.i18n import _
 
@@ -25,18 +25,20 @@ _KEY_TYPES = {
     "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
 }
 _ENV = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
+# C0 and C1 controls (newline, carriage return, tab, NUL, escape...) and the Unicode line and paragraph separators
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 RESERVED_USERS = {"root", "daemon", "bin", "sys", "nobody", "www-data", "postgres", "sshd"}
 
 
 def package_name(value: str) -> str:
-    if not _PACKAGE.match(value):
+    if not _PACKAGE.fullmatch(value):
         raise ValueError(_("'{v}' is not a valid Debian package name (lower-case letters, digits, + - .)").format(
             v=value))
     return value
 
 
 def user_name(value: str) -> str:
-    if not _USER.match(value):
+    if not _USER.fullmatch(value):
         raise ValueError(_("'{v}' is not a valid user name: start with a-z or _, then up to 31 of a-z 0-9 _ -").format(
             v=value))
     return value
@@ -51,14 +53,14 @@ def new_user_name(value: str) -> str:
 
 def hostname(value: str) -> str:
     labels = value.split(".")
-    if len(value) > 253 or not all(_LABEL.match(label) for label in labels):
+    if len(value) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise ValueError(_("'{v}' is not a valid host name: labels of a-z 0-9 and -, separated by dots").format(
             v=value))
     return value
 
 
 def timezone(value: str) -> str:
-    if not _ZONE.match(value) or ".." in value:
+    if not _ZONE.fullmatch(value) or ".." in value:
         raise ValueError(_("'{v}' is not a time zone name like Europe/Berlin or Asia/Shanghai").format(v=value))
     return value
 
@@ -66,7 +68,7 @@ def timezone(value: str) -> str:
 def absolute_path(value: str) -> str:
     parts = value.split("/")
     if not value.startswith("/") or value == "/" or any(p in ("", ".", "..") for p in parts[1:]) or \
-            not all(_PATH_PART.match(p) for p in parts[1:]):
+            not all(_PATH_PART.fullmatch(p) for p in parts[1:]):
         raise ValueError(_("'{v}' must be an absolute path of plain names (letters, digits, . _ - @ +), "
                            "no '..', spaces or trailing '/'").format(v=value))
     return value
@@ -83,13 +85,14 @@ def ssh_public_key(value: str) -> str:
             valid = False
     if not valid:
         raise ValueError(_("not an OpenSSH public key line ('ssh-ed25519 AAAA... comment'); paste the .pub file"))
-    if len(parts) == 3 and not re.match(r"^[\w.@+\-]+$", parts[2]):
+    if len(parts) == 3 and not re.fullmatch(r"[\w.@+\-]+", parts[2]):
         raise ValueError(_("the key comment may only hold letters, digits and . @ + - _"))
     return " ".join(parts)
 
 
 def secret_ref(value: str) -> str:
-    if value == "prompt" or _ENV.match(value) or (value.startswith("file:") and len(value) > 5):
+    if value == "prompt" or _ENV.fullmatch(value) or (value.startswith("file:") and len(value) > 5
+                                                       and not _CONTROL.search(value)):
         return value
     raise ValueError(_("a secret must be a reference: env:NAME, file:/path or prompt (never the secret itself)"))
 
@@ -102,3 +105,42 @@ HostName = Annotated[str, AfterValidator(hostname)]
 TimeZone = Annotated[str, AfterValidator(timezone)]
 AbsolutePath = Annotated[str, AfterValidator(absolute_path)]
 SSHPublicKey = Annotated[str, AfterValidator(ssh_public_key)]
+
+
+def control_character(value: Any) -> str | None:
+    """The first control character in a value (a string, or strings inside lists, tuples and maps), as it is
+    escaped in Python ("\\n"); None when there is none."""
+    if isinstance(value, str):
+        found = _CONTROL.search(value)
+        return repr(found.group())[1:-1] if found else None
+    if isinstance(value, dict):
+        items: list[Any] = [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = list(value)
+    else:
+        return None
+    return next((c for c in map(control_character, items) if c), None)
+
+
+class PlainTextModel(BaseModel):
+    """Settings whose text values are one line each: any control character in any field is refused.
+
+    Why one guard for every field instead of a check per validator: a trailing newline slips through most
+    patterns (Python's `$` matches before a final "\\n"), and a value with a line break ends a line in
+    sudoers, a unit file or an env file and starts another the operator never wrote. Checked before the
+    field's own validator, so the message says what is wrong in one line. A field that really holds several
+    lines opts in by name in `control_characters_allowed`.
+    """
+
+    control_characters_allowed: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_line(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name in cls.control_characters_allowed:
+            return value
+        char = control_character(value)
+        if char is not None:
+            raise ValueError(_("a line break or another control character ({char}) is not allowed here: it "
+                               "would change what the value means in a command or a config file").format(char=char))
+        return value
