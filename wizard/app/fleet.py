@@ -80,7 +80,8 @@ def serialized(questions: Questions) -> Questions:
         return one_at_a_time
 
     return Questions(trust_host_key=guard(questions.trust_host_key), sudo_password=guard(questions.sudo_password),
-                     secret=questions.secret, operator=guard(questions.operator), on_failure=None)
+                     secret=questions.secret, operator=guard(questions.operator), on_failure=None,
+                     key_passphrase=guard(questions.key_passphrase))
 
 
 async def run_fleet(recipe: Recipe, mode: str, hosts: list[str], sink_for: Callable[[str], Sink],

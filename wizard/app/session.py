@@ -7,7 +7,7 @@ Why one place: the CLI, the TUI and the tests all start runs; they differ only i
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from wizard.app.recipefile import Recipe
 from wizard.engine.commands import Masker, Secret
@@ -17,6 +17,7 @@ from wizard.engine.secrets import Prompt, SecretError, SecretResolver
 from wizard.engine.sinks import JournalSink, unfinished_run
 from wizard.engine.step import PlanError
 from wizard.engine.transports.base import PasswordCallback, Transport
+from wizard.engine.transports.keys import PassphraseCallback, PrivateKeys
 from wizard.engine.transports.ssh import SSHTarget, SSHTransport, TrustCallback
 
 
@@ -29,6 +30,15 @@ class Questions:
     secret: Prompt | None = None
     operator: AskOperator | None = None
     on_failure: OnFailure | None = None  # retry / skip / abort; None = stop at the first failure
+    key_passphrase: PassphraseCallback | None = None  # for a target.key protected by a passphrase
+    _keys: PrivateKeys | None = field(default=None, repr=False, compare=False)
+
+    def private_keys(self) -> PrivateKeys:
+        """The loader of target.key for every connection these questions serve (plan then apply, the hosts of
+        a fleet, a recording and its checks), so a passphrase is asked once, not once per connection."""
+        if self._keys is None:
+            self._keys = PrivateKeys(self.key_passphrase)
+        return self._keys
 
 
 def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: str | None = None,
@@ -46,7 +56,7 @@ def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: s
     ssh_target = SSHTarget(host=host or target.host, port=target.port, user=target.user, key=target.key,
                            host_key=target.host_key if not host or host == target.host else None)
     return SSHTransport(ssh_target, trust_callback=questions.trust_host_key, password_callback=password_cb,
-                        masker=masker, password_attempts=attempts)
+                        masker=masker, password_attempts=attempts, keys=questions.private_keys())
 
 
 async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions: Questions, *, host: str | None = None,

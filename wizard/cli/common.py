@@ -54,6 +54,9 @@ def questions(args: argparse.Namespace) -> Questions:
             return None
         return await asyncio.to_thread(getpass.getpass, prompt + ": ")
 
+    async def key_passphrase(prompt: str) -> str | None:
+        return await asyncio.to_thread(getpass.getpass, prompt + ": ")
+
     def secret(label: str) -> str | None:
         return getpass.getpass(label + ": ") if asking else None
 
@@ -64,7 +67,8 @@ def questions(args: argparse.Namespace) -> Questions:
         answer = await asyncio.to_thread(input, _("Press Enter when done (or type 'abort'): "))
         return answer.strip().lower() != "abort"
 
-    return Questions(trust_host_key=trust, sudo_password=sudo_password, secret=secret, operator=operator)
+    return Questions(trust_host_key=trust, sudo_password=sudo_password, secret=secret, operator=operator,
+                     key_passphrase=key_passphrase if asking else None)
 
 
 __all__ = ["err", "load_recipe", "questions"]

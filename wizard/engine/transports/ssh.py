@@ -8,7 +8,6 @@ callback with the SHA256 fingerprint, and only a yes from there records it.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from asyncssh.public_key import get_default_certificate_algs, get_default_public
 from wizard.engine.hostkeys import HostKeyChanged, HostKeyStore, HostKeyUnknown, host_pattern
 from wizard.engine.i18n import _
 from wizard.engine.transports.base import CommandTimeout, OutputCallback, Result, Transport, TransportError
+from wizard.engine.transports.keys import PrivateKeys
 
 _ED25519_FIRST = ["ssh-ed25519"] + [
     alg.decode() for alg in (*get_default_certificate_algs(), *get_default_public_key_algs()) if alg != b"ssh-ed25519"
@@ -52,12 +52,13 @@ class _Client(asyncssh.SSHClient):
 
 class SSHTransport(Transport):
     def __init__(self, target: SSHTarget, *, trust_callback: TrustCallback | None = None,
-                 store: HostKeyStore | None = None, **kw: object) -> None:
+                 store: HostKeyStore | None = None, keys: PrivateKeys | None = None, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.target = target
         self.label = target.host
         self.trust_callback = trust_callback
         self.store = store or HostKeyStore()
+        self.keys = keys or PrivateKeys()  # target.key, decrypted once and shared with the probe logins
         self.conn: asyncssh.SSHClientConnection | None = None
 
     def _known_hosts(self, host: str, addr: str, port: int) -> tuple[list[object], list[object], list[object]]:
@@ -82,7 +83,7 @@ class SSHTransport(Transport):
         if self.target.user:
             options["username"] = self.target.user
         if self.target.key:
-            options["client_keys"] = [os.path.expanduser(self.target.key)]
+            options["client_keys"] = await self.keys.load(self.target.key)
         try:
             return await asyncssh.connect(self.target.host, **options), client
         except asyncssh.HostKeyNotVerifiable:
@@ -136,7 +137,7 @@ class SSHTransport(Transport):
         from dataclasses import replace
 
         target = replace(self.target, user=user or self.target.user or self.login_user)
-        probe = SSHTransport(target, store=self.store)
+        probe = SSHTransport(target, store=self.store, keys=self.keys)
         try:
             await probe._open()
             result = await probe._exec("true", None, None, 30)
