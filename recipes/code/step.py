@@ -27,7 +27,7 @@ from recipes.shared.common import (
 from recipes.shared.facts import DirEntries
 from recipes.shared.fields import RelativePath
 from recipes.shared.web import app_server
-from wizard.engine.commands import Command, cmd, sh
+from wizard.engine.commands import Command, Op, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import (
@@ -160,9 +160,15 @@ class Code(Step):
     def one_off(self, settings: StepSettings, ctx: Context, argv: Sequence[str]) -> Command:
         """The OneOff hook behind `deploy-wizard run`: `argv` as the app user in the live release, with the app's
         env files loaded and the venv first on PATH, the way the service and the migrations run. When nothing
-        is live yet the command does not run somewhere else: it stops with a message that says why."""
-        return as_app(ctx, ONE_OFF, _("no release is live at {path} yet: apply the recipe first").format(
+        is live yet the command does not run somewhere else: it stops with a message that says why.
+
+        as_app's variables are handed over by `exec env` instead of an `export` in front: every shell on the
+        way then execs the next, so no shell is left waiting in between, and Ctrl-C in a Django shell reaches
+        Python alone instead of killing a waiting shell and with it the session."""
+        app = as_app(ctx, ONE_OFF, _("no release is live at {path} yet: apply the recipe first").format(
             path=ctx.current), ctx.venv, *argv, display=f"cd {ctx.current} && {shlex.join(argv)}")
+        return Command((Op("exec"), "env", *(f"{name}={value}" for name, value in app.env), *app.bits),
+                       root=app.root, user=app.user, display=app.display)
 
     def plan(self, s: CodeSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         yield from ensure_dirs(self._dirs(s, ctx), facts)

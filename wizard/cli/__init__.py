@@ -1,7 +1,8 @@
 """The `deploy-wizard` command: chooses the language, parses the command line, runs one handler.
 
 Exit codes (wizard.engine.errors.ExitCode): 0 success, 1 the run failed (or the server refused us), 2 bad input
-(a bad recipe file, a bad flag, a missing secret), 3 drift found by `check`. Bad input never ends in a
+(a bad recipe file, a bad flag, a missing secret), 3 drift found by `check`; `run` ends with its command's
+own code once connected. Bad input never ends in a
 traceback: every expected failure is a DeployWizardError, and `main` is the one place that turns it into a
 message and an exit code. The flags live in wizard.cli.parser, each command in its own module; the screens are
 imported only inside the handlers that show them.
@@ -14,10 +15,10 @@ import json
 import sys
 from collections.abc import Callable
 
-from wizard.cli import export, new_edit, rollback, run, sandbox, schema
+from wizard.cli import export, new_edit, oneoff, rollback, run, sandbox, schema
 from wizard.cli.common import err
 from wizard.cli.confirm import interactive
-from wizard.cli.parser import build_parser
+from wizard.cli.parser import build_parser, split_command
 from wizard.engine import i18n
 from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.i18n import _
@@ -26,20 +27,21 @@ Handler = Callable[[argparse.Namespace], int]
 HANDLERS: dict[str, Handler] = {
     "plan": run.handle, "apply": run.handle, "check": run.handle,
     "rollback": rollback.handle, "export": export.handle, "schema": schema.handle, "sandbox": sandbox.handle,
-    "new": new_edit.handle, "edit": new_edit.handle,
+    "new": new_edit.handle, "edit": new_edit.handle, "run": oneoff.handle,
 }
 RUN_COMMANDS = ("plan", "apply", "check")  # their --json output is a stream of events
 
 
 def main(argv: list[str] | None = None) -> int:
     """The console script `deploy-wizard`; returns the exit code."""
-    argv = sys.argv[1:] if argv is None else argv
+    argv, remote_command = split_command(sys.argv[1:] if argv is None else argv)  # `run ... -- CMD`
     if "--lang" in argv:  # before the parser exists: its help texts are translated when it is built
         index = argv.index("--lang")
         if index + 1 < len(argv):
             i18n.set_language(argv[index + 1])
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.remote_command = remote_command
     if args.version:
         from importlib.metadata import version
 

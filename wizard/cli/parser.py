@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "it when it is already in place. Secrets become environment variables, never file content."),
         parents=[recipe_file, _export_flags(), _overrides(),
                  _yes(_("do not ask before applying the recipe to the --record-on host")), trust, quiet_json])
+    _add_run(sub, recipe_file, trust)
     sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
     new = sub.add_parser("new", help=_("write a new recipe: the wizard, or plain questions with --plain"))
     new.add_argument("--plain", action="store_true", help=_("ask in the plain terminal (no full-screen UI)"))
@@ -132,6 +133,58 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("edit", help=_("open a recipe (or a draft) in the wizard"), parents=[recipe_file])
     _add_sandbox(sub)
     return parser
+
+
+class _ExamplesFormatter(argparse.HelpFormatter):
+    """Wraps the description as usual but keeps a text with line breaks (the examples) as it is written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "\n".join(indent + line for line in text.splitlines())
+        return super()._fill_text(text, width, indent)
+
+
+def _add_run(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentParser,
+             trust: argparse.ArgumentParser) -> None:
+    """`run FILE [flags] -- CMD [ARGS...]`: the command after `--` is taken apart by `split_command`."""
+    flags = _flags()
+    flags.add_argument("--host", help=_("run against this host instead of the recipe's target.host"))
+    flags.add_argument("--lang", choices=["en", "zh_CN"], default=argparse.SUPPRESS,
+                       help=_("language of messages (default: from the locale)"))
+    run = sub.add_parser(
+        "run", help=_("run a one-off command on the server the way the app runs (e.g. manage.py createsuperuser)"),
+        usage="deploy-wizard run [-h] [--host HOST] [--lang {en,zh_CN}] [--accept-new-host-key] FILE -- CMD [ARGS...]",
+        description=_("Run CMD on the server as the app runs: as the app user (deploy_user.name), in the live "
+                      "release (/srv/APP/current), with the app's env files (/srv/APP/shared/env/*.env) loaded "
+                      "as its service loads them, and the venv's bin first on PATH. In a terminal the command "
+                      "gets a terminal on the server, so it can ask questions and read a password "
+                      "(createsuperuser); otherwise stdin is passed through and stdout and stderr stay apart. "
+                      "The exit code is the command's own."),
+        epilog=_("examples:\n"
+                 "  deploy-wizard run recipe.yaml -- python manage.py createsuperuser\n"
+                 "  deploy-wizard run recipe.yaml -- python manage.py shell -c \"print(42)\"\n"
+                 "  deploy-wizard run recipe.yaml -- flask db upgrade\n"
+                 "  deploy-wizard run recipe.yaml -- python manage.py dumpdata > data.json"),
+        formatter_class=_ExamplesFormatter, parents=[recipe_file, flags, trust])
+    run.set_defaults(json=False)
+
+
+def split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """For `run`: the words argparse reads, and the command after the first `--` (None without one).
+
+    Why by hand: argparse's REMAINDER would take flags written after FILE (`run FILE --host H -- ...`) as the
+    command, and the command's own flags (`-c`, `--settings`) must never be read as ours.
+    """
+    words = iter(argv)
+    for word in words:
+        if word == "--lang":
+            next(words, None)
+        elif not word.startswith("-"):
+            if word == "run" and "--" in argv:
+                cut = argv.index("--")
+                return argv[:cut], argv[cut + 1:]
+            break
+    return argv, None
 
 
 def _add_sandbox(sub: argparse._SubParsersAction) -> None:
@@ -153,4 +206,4 @@ def _add_sandbox(sub: argparse._SubParsersAction) -> None:
     status.add_argument("--json", action="store_true", help=_("machine-readable output"))
 
 
-__all__ = ["build_parser"]
+__all__ = ["build_parser", "split_command"]

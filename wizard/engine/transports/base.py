@@ -163,6 +163,8 @@ class Transport(ABC):
         for secret in command.secrets():
             self.masker.add(secret)
         line, stdin = await self.wrap(command)
+        if line != command.shell():  # one sudo or runuser command: the login shell execs it instead of waiting,
+            line = "exec " + line  # so Ctrl-C on the server's terminal cannot kill a shell between us and it
         self.round_trips += 1
         return await self._interact(line, (stdin or "").encode(), console)
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 
 import asyncssh
 from asyncssh.public_key import get_default_certificate_algs, get_default_public_key_algs
 
+from wizard.engine.console import CHUNK, Console, Remote, relay
 from wizard.engine.hostkeys import HostKeyChanged, HostKeyStore, HostKeyUnknown, host_pattern
 from wizard.engine.i18n import _
 from wizard.engine.transports.base import CommandTimeout, OutputCallback, Result, Transport, TransportError
@@ -184,6 +186,22 @@ class SSHTransport(Transport):
             status = 255
         return Result(status, "\n".join(collected["stdout"]), "\n".join(collected["stderr"]))
 
+    async def _interact(self, command_line: str, first: bytes, console: Console) -> int:
+        assert self.conn is not None, "connect() first"
+        terminal: dict[str, object] = {}
+        if console.tty:  # what `ssh -t` asks for: the server's own terminal, of this window's type and size
+            terminal = {"term_type": console.term_type, "term_size": console.size()}
+        try:
+            process = await self.conn.create_process(command_line, encoding=None, **terminal)
+        except (asyncssh.Error, OSError) as exc:
+            raise TransportError(_("lost the connection to {host}: {why}").format(host=self.label, why=exc)) from None
+        try:
+            return await relay(console, _remote(process), self.masker, first)
+        except (asyncssh.Error, OSError, asyncio.IncompleteReadError) as exc:
+            raise TransportError(_("lost the connection to {host}: {why}").format(host=self.label, why=exc)) from None
+        finally:
+            process.close()
+
     async def _upload_temp(self, content: bytes) -> str:
         assert self.conn is not None, "connect() first"
         path = f"/tmp/.deploy-wizard-{uuid.uuid4().hex}"
@@ -198,3 +216,30 @@ class SSHTransport(Transport):
             await self.conn.wait_closed()
             self.conn = None
 
+
+
+def _remote(process: asyncssh.SSHClientProcess[bytes]) -> Remote:
+    """An SSH channel as the console relay drives it."""
+
+    async def send(data: bytes) -> None:
+        with suppress(asyncssh.Error, OSError, BrokenPipeError):
+            process.stdin.write(data)
+            await process.stdin.drain()
+
+    async def send_eof() -> None:
+        with suppress(asyncssh.Error, OSError):
+            process.stdin.write_eof()
+
+    async def wait() -> int:
+        await process.wait_closed()
+        code = process.returncode
+        if code is None:  # the channel closed without a status
+            return 255
+        return 128 - code if code < 0 else min(code, 255)  # killed by signal N: 128+N, as a shell says it
+
+    def resize(columns: int, rows: int) -> None:
+        with suppress(asyncssh.Error, OSError):
+            process.change_terminal_size(columns, rows)
+
+    return Remote(send=send, send_eof=send_eof, wait=wait, resize=resize,
+                  outputs={"stdout": lambda: process.stdout.read(CHUNK), "stderr": lambda: process.stderr.read(CHUNK)})
