@@ -34,10 +34,11 @@ def app(environ, start_response):
 
 
 def tiny_repo(base: Path) -> Path:
-    """A bare repository with the app committed on main; no requirements (gunicorn comes with the python step)."""
+    """A bare repository with the app committed on main and an empty requirements file."""
     work = base / "work"
     work.mkdir(parents=True)
     (work / "app.py").write_text(APP)
+    (work / "requirements.txt").write_text("# nothing: gunicorn comes with the python step\n")
     git("init", "-q", "-b", "main", cwd=work)
     git("add", ".", cwd=work)
     git("commit", "-q", "-m", "tiny app", cwd=work)
@@ -59,7 +60,6 @@ def recipe(box, live_dirs):
   python: {{}}
   code:
     repo: {git_url}/tiny.git
-    requirements: null
   app_server:
     env: {{GREETING: Hello from the env file}}
 """)
