@@ -10,12 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from wizard.app.recipefile import Recipe
-from wizard.engine.commands import Masker, Secret
-from wizard.engine.events import RunMode, Sink, fan_out
+from wizard.engine.commands import Masker
+from wizard.engine.events import Notice, RunMode, Sink, fan_out
 from wizard.engine.runner import AskOperator, BeforeChange, OnFailure, Runner, RunResult
-from wizard.engine.secrets import Prompt, SecretError, SecretResolver
+from wizard.engine.secrets import Prompt, SecretResolver, read_notice
 from wizard.engine.sinks import JournalSink, unfinished_run
-from wizard.engine.step import PlanError
 from wizard.engine.transports.base import PasswordCallback, Transport
 from wizard.engine.transports.keys import PassphraseCallback, PrivateKeys
 from wizard.engine.transports.ssh import SSHTarget, SSHTransport, TrustCallback
@@ -65,14 +64,9 @@ async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions:
                      resume: bool = False) -> RunResult:
     """Connect, plan or apply every step of the recipe, and close; the journal records the whole run."""
     masker = Masker()
+    # Read lazily: only when a step's plan asks (Context.secret) or sudo asks for target.sudo_password. A secret
+    # that cannot be read is bad input (SecretError, exit 2), not a failed step.
     resolver = SecretResolver(questions.secret, masker=masker)
-
-    def secrets(ref: str, label: str) -> Secret:
-        try:
-            return resolver.resolve(ref, label)
-        except SecretError as exc:
-            raise PlanError(str(exc)) from None
-
     transport = (transport_factory() if transport_factory
                  else make_transport(recipe, questions, masker, host, resolver=resolver))
     resumed = unfinished_run(recipe.name, host or recipe.target.host) if resume else None
@@ -80,9 +74,10 @@ async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions:
     host_name = host or recipe.target.host
     journal_sink = JournalSink(recipe.name, host_name) if journal and mode is RunMode.APPLY else None
     emit = fan_out(sink, journal_sink)
+    resolver.on_read = lambda label, source: emit(Notice(step=label.partition(".")[0], text=read_notice(label, source)))
     try:
         await transport.connect()
-        ctx = replace(recipe.context(secrets), login_user=transport.login_user)
+        ctx = replace(recipe.context(resolver.resolve), login_user=transport.login_user)
         runner = Runner(transport, recipe.selected(), emit, before_change=before_change,
                         journal=str(journal_sink.path) if journal_sink else None, ctx=ctx,
                         ask_operator=questions.operator, on_failure=questions.on_failure,
