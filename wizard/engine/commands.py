@@ -8,11 +8,15 @@ transport, `.masked()` with `***` for screens, journals, plans and exports.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from urllib.parse import quote as url_quote
+from urllib.parse import quote_plus as url_quote_plus
 
 MASK = "***"
 
@@ -24,24 +28,29 @@ class Secret:
     (env:DB_PASSWORD), `form` how this value derives from it ("" = as is, "url", "pg_literal", ...), and
     `parts` the pieces of a text assembled around secrets (an SQL line, an env file), so a script or a playbook
     can rebuild the same text from its own environment.
+
+    `_known` is the list of every value of one secret's family: the value itself and each form derived from it
+    (derive() appends), shared by all of them, so a Masker that met any member masks forms derived later too.
     """
 
-    __slots__ = ("name", "_value", "ref", "form", "parts")
+    __slots__ = ("name", "_value", "ref", "form", "parts", "_known")
 
     def __init__(self, name: str, value: str, *, ref: str | None = None, form: str = "",
-                 parts: tuple[str | Secret, ...] | None = None) -> None:
+                 parts: tuple[str | Secret, ...] | None = None, _known: list[str] | None = None) -> None:
         self.name = name
         self._value = value
         self.ref = ref
         self.form = form
         self.parts = parts
+        self._known = [] if _known is None else _known
+        self._known.append(value)
 
     def reveal(self) -> str:
         return self._value
 
     def derive(self, value: str, form: str) -> Secret:
         """A value computed from this secret (a hash, an escaped form) that exports rebuild with `form`."""
-        return Secret(self.name, value, ref=self.ref, form=form)
+        return Secret(self.name, value, ref=self.ref, form=form, _known=self._known)
 
     @staticmethod
     def join(name: str, *parts: str | Secret) -> Secret:
@@ -175,23 +184,69 @@ def chain(commands: Iterable[Command], op: Op = AND) -> Command:
                    env=first.env)
 
 
+def encodings(value: str) -> set[str]:
+    """The forms a secret commonly takes on its way through programs and people, besides itself.
+
+    Why these: a password lands in a URL (percent-encoded, as DATABASE_URL carries it), an SQL literal (quotes
+    doubled, or backslash-escaped in MySQL), a shell word (quoted), JSON (escaped), or an HTTP header or a
+    config file (base64); a program that prints any of those would show the secret in a form the plain value
+    does not match. Forms shorter than four characters are left out: masking them would mask ordinary text.
+    """
+    data = value.encode()
+    forms = {
+        url_quote(value, safe=""), url_quote(value), url_quote_plus(value),
+        re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), url_quote(value, safe="")),
+        value.replace("'", "''"), value.replace("\\", "\\\\").replace("'", "\\'"),
+        shlex.quote(value), re.sub(r'(["\\$`])', r"\\\1", value),
+        json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
+    }
+    for encoded in (base64.b64encode(data).decode(), base64.urlsafe_b64encode(data).decode()):
+        forms |= {encoded, encoded.rstrip("=")}
+    return {form for form in forms if form != value and len(form) >= 4}
+
+
 class Masker:
-    """Replaces every known secret value in free text (command output, error messages) with the mask."""
+    """Replaces every known secret in free text (command output, error messages) with the mask: its value, each
+    form derived from it (Secret.derive, also later than add()), and the common encodings of all of them."""
 
     def __init__(self, secrets: Iterable[Secret] = ()) -> None:
-        self._values: set[str] = set()
+        self._families: dict[int, list[str]] = {}  # Secret._known lists, by identity: they grow with derive()
+        self._plain: list[str] = []  # values added as plain strings
+        self._size = 0  # how many values _masks was built from; more now means rebuild
+        self._masks: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         for secret in secrets:
             self.add(secret)
 
     def add(self, secret: Secret | str) -> None:
-        value = secret.reveal() if isinstance(secret, Secret) else secret
-        if value and value not in self._values:
-            self._values.add(value)
-            ordered = sorted(self._values, key=len, reverse=True)  # longest first: no partial leaks
-            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+        """Mask this secret (and the secrets a joined text is made of) from now on."""
+        if isinstance(secret, str):
+            if secret and secret not in self._plain:
+                self._plain.append(secret)
+            return
+        self._families.setdefault(id(secret._known), secret._known)
+        for part in secret.parts or ():
+            if isinstance(part, Secret):
+                self.add(part)
+
+    @property
+    def _values(self) -> set[str]:
+        """Every text masked: values, derived forms and their encodings."""
+        self._refresh()
+        return self._masks
+
+    def _refresh(self) -> None:
+        """Rebuild the masks and the pattern when a secret was added or a family has grown (derive())."""
+        size = sum(len(known) for known in self._families.values()) + len(self._plain)
+        if size != self._size:
+            values = {v for known in self._families.values() for v in known if v} | set(self._plain)
+            self._masks = values.union(*(encodings(v) for v in values))
+            ordered = sorted(self._masks, key=len, reverse=True)  # longest first: no partial leaks
+            self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+            self._size = size
 
     def __call__(self, text: str) -> str:
+        self._refresh()
         return self._pattern.sub(MASK, text) if self._pattern else text
 
     def open_tail(self, text: str) -> int:
