@@ -210,3 +210,11 @@ def test_cli_set_reaches_the_run(tmp_path) -> None:
     path.write_text(GOOD)
     bad = run_cli("plan", str(path), "--set", "target.port=99999")
     assert bad.returncode == 2 and "--set: target.port:" in bad.stderr
+
+
+def test_overrides_keep_an_explicit_null() -> None:
+    from wizard.app.recipefile import with_overrides
+
+    recipe = parse(GOOD + "  code: {repo: 'https://git.example.com/x.git', requirements: null}\n")
+    assert recipe.steps.code.requirements is None
+    assert with_overrides(recipe, ["code.ref=v1"]).steps.code.requirements is None

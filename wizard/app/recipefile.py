@@ -215,7 +215,8 @@ def with_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
     """
     from wizard.engine.options import field_specs
 
-    data = recipe.model_dump(mode="json", exclude_none=True)
+    # what the file set, an explicit null included (requirements: null must not turn back into the default)
+    data = recipe.model_dump(mode="json", exclude_unset=True)
     problems: list[tuple[int | None, str, str]] = []
     for item in overrides:
         path, sep, text = item.partition("=")
