@@ -226,7 +226,8 @@ class Code(Step):
         elif staged != release_id:
             yield RunCommand(_("stage release {id} for the app server's health check (next -> releases/{id})").format(
                 id=release_id), switch_link(next_link(ctx), release_id),
-                skip_if=guards.link_is(next_link(ctx), f"releases/{release_id}"))
+                skip_if=sh('[ "$(readlink "$1")" = "$3" ] || [ "$(readlink "$2")" = "$3" ]', next_link(ctx),
+                           ctx.current, f"releases/{release_id}"))  # staged, or through the gate already
         else:
             yield Ok(_("release {id} waits for the app server's health check").format(id=release_id))
 

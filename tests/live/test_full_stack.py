@@ -107,7 +107,7 @@ def test_new_commit_is_a_new_release_with_migrations_and_a_graceful_reload(box, 
     assert "#c30" in https(box, pebble_root(stack["pebble"]), "/static/style.css").stdout
     # the workers run the new code, not only nginx's static files: the app's own answer changed
     assert "release says: second release" in https(box, pebble_root(stack["pebble"])).stdout
-    assert any("beside the live one" in e["description"] for e in events(result) if e["event"] == "change_started")
+    assert any("beside the live one" in e["why"] for e in events(result) if e["event"] == "change_started")
     _, again = apply(live_dirs, stack["recipe"])
     assert again["changes"] == 0
 
@@ -209,7 +209,7 @@ def test_a_new_database_password_restarts_the_app(box, live_dirs, stack) -> None
                  timeout=1500)
     summary = finished(result)
     assert result.returncode == 0 and set(summary["changed_steps"]) == {"database", "app_server"}, result.stdout[-3000:]
-    assert any("environment changed" in e["description"] for e in events(result) if e["event"] == "change_started")
+    assert any("environment changed" in e["why"] for e in events(result) if e["event"] == "change_started")
     page = https(box, root)
     assert page.stdout.endswith("\n200") and "visits:" in page.stdout  # the app connects with the new password
     assert new not in result.stdout + result.stderr
