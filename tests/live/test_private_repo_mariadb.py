@@ -51,6 +51,10 @@ def test_deploy_key_flow_and_mariadb(box, live_dirs) -> None:
     login = on_box(box, "mysql -u live -p\"$(cat)\" live -N -e 'select 42'", stdin=env["SHOP_DB_PASSWORD"])
     assert login.stdout.strip() == "42", login.stderr
     assert "maria's pass%word" not in second.stdout + second.stderr
+    url = on_box(box, "cat /srv/live/shared/env/database.env").stdout
+    assert url.rstrip().endswith("@127.0.0.1:3306/live?charset=utf8mb4")  # all of Unicode, not MariaDB's utf8
+    headers = on_box(box, "dpkg-query -W -f '${Status}\\n' default-libmysqlclient-dev pkg-config build-essential")
+    assert headers.stdout.count("install ok installed") == 3  # what pip needs to build mysqlclient
     third = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=env)
     assert finished(third)["changes"] == 0
 
