@@ -45,37 +45,13 @@ class AppServer(Server):
     async def handle(self, process: asyncssh.SSHServerProcess) -> None:
         command = process.command.replace("/srv/", f"{self.tmp}/srv/")
         if process.get_terminal_type() is None:
-            status = await self._piped(process, command)
+            status = await self.piped(process, command)
         else:
             status = await self._on_pty(process, command)
         if status < 0:
             process.exit_with_signal(signal.Signals(-status).name[3:])
         else:
             process.exit(status)
-
-    async def _piped(self, process: asyncssh.SSHServerProcess, command: str) -> int:
-        local = await asyncio.create_subprocess_exec(
-            "sh", "-c", command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=self.env)
-
-        async def feed() -> None:
-            try:
-                while data := await process.stdin.read(65536):
-                    local.stdin.write(data)
-                    await local.stdin.drain()
-            except (BrokenPipeError, ConnectionResetError, asyncssh.Error):
-                pass
-            local.stdin.close()
-
-        async def copy(source: asyncio.StreamReader, sink) -> None:
-            while data := await source.read(65536):
-                sink.write(data)
-
-        feeder = asyncio.ensure_future(feed())
-        await asyncio.gather(copy(local.stdout, process.stdout), copy(local.stderr, process.stderr))
-        status = await local.wait()
-        feeder.cancel()
-        return status
 
     async def _on_pty(self, process: asyncssh.SSHServerProcess, command: str) -> int:
         master, slave = pty.openpty()

@@ -67,9 +67,12 @@ class Server:
         return self.host_key.export_public_key("openssh").decode().strip()
 
     async def handle(self, process: asyncssh.SSHServerProcess) -> None:
+        process.exit(await self.piped(process, process.command))
+
+    async def piped(self, process: asyncssh.SSHServerProcess, command: str) -> int:
         """Run the command in a local shell; copy streams by hand so no output is lost at exit."""
         local = await asyncio.create_subprocess_exec(
-            "sh", "-c", process.command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            "sh", "-c", command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=self.env)
 
         async def feed() -> None:
@@ -89,7 +92,7 @@ class Server:
         await asyncio.gather(copy(local.stdout, process.stdout), copy(local.stderr, process.stderr))
         status = await local.wait()
         feeder.cancel()
-        process.exit(status)
+        return status
 
     async def start(self) -> None:
         self.server = await asyncssh.create_server(
