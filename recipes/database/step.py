@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import os
 import re
-import shlex
 import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Annotated, Literal
@@ -25,13 +24,11 @@ from recipes.database.facts import MariaState, PgState
 from recipes.shared.apt import install_missing
 from recipes.shared.common import (
     app_dirs,
-    as_app,
     dir_facts,
-    done_for,
     ensure_dirs,
-    mark_done,
     marker_facts,
     marker_pending,
+    once_per_release,
 )
 from recipes.shared.fields import CommandLine
 from wizard.engine.commands import Secret, cmd, sh
@@ -258,10 +255,7 @@ class Database(Step):
         if release is None:
             yield Ok(_("migrations ran for the current release"))
             return
-        words = shlex.split(command)
-        yield RunCommand(_("run the migrations for release {id}: {command}").format(id=release, command=command),
-                         as_app(ctx, 'PATH="$1/bin:$PATH"; shift; exec "$@"', ctx.venv, *words, release=release,
-                                display=f"cd {ctx.releases}/{release} && {command}"), timeout=3600,
-                         skip_if=done_for(ctx, "migrated", release))
-        yield RunCommand(_("remember that release {id} is migrated").format(id=release),
-                         mark_done(ctx, "migrated", release), skip_if=done_for(ctx, "migrated", release))
+        yield from once_per_release(
+            ctx, release, "migrated", command, timeout=3600,
+            why=_("run the migrations for release {id}: {command}").format(id=release, command=command),
+            remember=_("remember that release {id} is migrated").format(id=release))

@@ -8,6 +8,7 @@ sees nothing to do, and a crash before the marker is written simply runs the act
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -129,6 +130,17 @@ def as_app(ctx: Context, script: str, *args: str, release: str | None = None, di
     where = f"{ctx.releases}/{release}" if release else ctx.current
     return sh(APP_ENV + script, *args, user=ctx.user,
               env={"DW_ENV_DIR": ctx.env_dir, "DW_RELEASE": where, "HOME": ctx.home}, display=display)
+
+
+def once_per_release(ctx: Context, release: str, action: str, command: str, *, why: str, remember: str,
+                     timeout: float) -> Iterator[Change]:
+    """A command of the app's own (migrations, collectstatic) run once for a release, as the app user in that
+    release with the venv first on PATH, then remembered by a marker: a crash before the marker runs it
+    again, a re-run skips it."""
+    yield RunCommand(why, as_app(ctx, 'PATH="$1/bin:$PATH"; shift; exec "$@"', ctx.venv, *shlex.split(command),
+                                 release=release, display=f"cd {ctx.releases}/{release} && {command}"),
+                     timeout=timeout, skip_if=done_for(ctx, action, release))
+    yield RunCommand(remember, mark_done(ctx, action, release), skip_if=done_for(ctx, action, release))
 
 
 def mark_done(ctx: Context, action: str, release: str) -> Command:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Iterable, Iterator
 from typing import Annotated, Literal
 
@@ -12,13 +11,11 @@ from pydantic import AfterValidator, Field
 from recipes.shared.common import (
     DirSpec,
     app_dirs,
-    as_app,
     dir_facts,
-    done_for,
     ensure_dirs,
-    mark_done,
     marker_facts,
     marker_pending,
+    once_per_release,
 )
 from recipes.shared.fields import CommandLine, RelativePath
 from recipes.shared.web import media_root
@@ -106,9 +103,7 @@ class StaticFiles(Step):
         if release is None:
             yield Ok(_("static files collected for the current release"))
             return
-        yield RunCommand(_("collect the static files of release {id}: {command}").format(id=release, command=command),
-                         as_app(ctx, 'PATH="$1/bin:$PATH"; shift; exec "$@"', ctx.venv, *shlex.split(command),
-                                release=release, display=f"cd {ctx.releases}/{release} && {command}"), timeout=1800,
-                         skip_if=done_for(ctx, "collected", release))
-        yield RunCommand(_("remember that release {id} is collected").format(id=release),
-                         mark_done(ctx, "collected", release), skip_if=done_for(ctx, "collected", release))
+        yield from once_per_release(
+            ctx, release, "collected", command, timeout=1800,
+            why=_("collect the static files of release {id}: {command}").format(id=release, command=command),
+            remember=_("remember that release {id} is collected").format(id=release))
