@@ -218,3 +218,8 @@ def test_overrides_keep_an_explicit_null() -> None:
     recipe = parse(GOOD + "  code: {repo: 'https://git.example.com/x.git', requirements: null}\n")
     assert recipe.steps.code.requirements is None
     assert with_overrides(recipe, ["code.ref=v1"]).steps.code.requirements is None
+
+
+def test_a_file_without_a_version_line_says_so() -> None:
+    [(line, field, message)] = problems(GOOD.replace("version: 1\n", ""))
+    assert (line, field) == (1, "version") and "no version line" in message and "None" not in message

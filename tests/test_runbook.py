@@ -40,3 +40,11 @@ def test_cli_writes_the_runbook_atomically(tmp_path) -> None:
     result = subprocess.run([sys.executable, "-m", "wizard", "export", str(EXAMPLE), "-o", str(out)], cwd=ROOT,
                             capture_output=True, text=True, env={**os.environ, "DEPLOY_WIZARD_LANG": "en"})
     assert result.returncode == 0 and out.read_text().startswith("# Runbook: demo")
+
+
+def test_a_command_run_as_another_user_says_so() -> None:
+    from wizard.app.runbook import as_typed
+    from wizard.engine.commands import cmd
+
+    assert as_typed(cmd("install", "-d", "-m", "0700", "/home/deploy/.ssh", user="deploy")) == \
+        "sudo -u deploy install -d -m 0700 /home/deploy/.ssh"

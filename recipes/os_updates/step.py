@@ -144,15 +144,16 @@ class OsUpdates(Step):
         short = name.split(".")[0]
         wanted_line = f"127.0.1.1\t{name}" + (f" {short}" if short != name else "")
         lines = (hosts_text or "").splitlines()
-        if current["file"] != name or current["running"] != name:
-            yield RunCommand(_("set the host name to {name} (now {now})").format(name=name, now=current["running"]),
-                             sh('echo "$1" > /etc/hostname && hostname "$1"', name),
-                             skip_if=sh('[ "$(cat /etc/hostname)" = "$1" ] && [ "$(hostname)" = "$1" ]', name))
         if wanted_line not in lines:
+            # First, so sudo resolves the new name the moment it is set ("unable to resolve host" otherwise).
             # Keep every other line; replace the Debian 127.0.1.1 alias line, so sudo and mail resolve the name.
             new = [ln for ln in lines if not ln.startswith("127.0.1.1")]
             new.insert(1 if new else 0, wanted_line)
             yield from file_change(_("map the host name to 127.0.1.1 in /etc/hosts"), "/etc/hosts",
                                    "\n".join(new) + "\n", hosts)
-        elif current["file"] == name and current["running"] == name:
+        if current["file"] != name or current["running"] != name:
+            yield RunCommand(_("set the host name to {name} (now {now})").format(name=name, now=current["running"]),
+                             sh('echo "$1" > /etc/hostname && hostname "$1"', name),
+                             skip_if=sh('[ "$(cat /etc/hostname)" = "$1" ] && [ "$(hostname)" = "$1" ]', name))
+        if wanted_line in lines and current["file"] == name and current["running"] == name:
             yield Ok(_("host name is {name}").format(name=name))

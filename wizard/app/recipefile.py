@@ -164,6 +164,9 @@ def parse(text: str, path: Path | str = "<recipe>") -> Recipe:
         raise yaml_error(path, exc) from None
     if not isinstance(data, dict):
         raise RecipeError(path, [(1, "", _("a recipe file is a YAML mapping starting with 'version: 1'"))])
+    if "version" not in data:
+        raise RecipeError(path, [(1, "version", _("the file has no version line: start it with 'version: {v}'").format(
+            v=FORMAT_VERSION))])
     if data.get("version") != FORMAT_VERSION:
         raise RecipeError(path, [(lines.get(("version",), 1), "version", _(
             "this program reads recipe format version {v}; the file says {got!r}").format(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from wizard.app.preview import preview
 from wizard.app.recipefile import Recipe
+from wizard.engine.commands import Command
 from wizard.engine.i18n import _
 from wizard.engine.step import PutFile, RunCommand
 
@@ -17,6 +18,12 @@ def _fill(text: str, recipe: Recipe) -> str:
     nginx = recipe.steps.nginx  # type: ignore[attr-defined]
     domain = nginx.server_names[0] if nginx is not None else "DOMAIN"
     return text.replace("APP", recipe.name).replace("DOMAIN", domain)
+
+
+def as_typed(command: Command) -> str:
+    """The line as a person types it at a root shell: a command the step runs as another user says so."""
+    text = command.summary()
+    return f"sudo -u {command.user} {text}" if command.user else text
 
 
 def runbook(recipe: Recipe, source: str) -> str:
@@ -36,7 +43,7 @@ def runbook(recipe: Recipe, source: str) -> str:
         for change in changes:
             out.append(f"# {change.why}")
             if isinstance(change, RunCommand):
-                out.append(change.command.summary())
+                out.append(as_typed(change.command))
             else:
                 out.append(f"# {change.describe()}")
         out += ["```", ""]
