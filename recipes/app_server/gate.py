@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from recipes.shared.common import current_release, pending_release, switch_link
+from recipes.shared import guards
+from recipes.shared.common import current_release, next_link, pending_release, switch_link
 from recipes.shared.health import PROBE, Probe
 from recipes.shared.web import site
 from wizard.engine.commands import Command, cmd, sh
@@ -75,16 +76,12 @@ def plan_gate(ctx: Context, facts: FactValues, *, module: str, worker_class: str
                        "s)").format(id=release, path=path, wait=wait),
                      candidate(ctx, release, module=module, worker_class=worker_class, path=path, wait=wait,
                                env_files=env_files),
-                     timeout=wait + 120, skip_if=_live_guard(ctx, live))
+                     timeout=wait + 120, skip_if=guards.link_is(ctx.current, live))
     yield RunCommand(_("switch current to release {id} (was {old})").format(
         id=release, old=current_release(facts, ctx) or "-"), switch_link(ctx.current, release),
-        skip_if=_live_guard(ctx, live))
-    yield RunCommand(_("the staged release is live: remove the next link"), cmd("rm", "-f", f"{ctx.base}/next"),
-                     skip_if=sh('! [ -e "$1" ] && ! [ -L "$1" ]', f"{ctx.base}/next"))
-
-
-def _live_guard(ctx: Context, target: str) -> Command:
-    return sh('[ "$(readlink "$1")" = "$2" ]', ctx.current, target)
+        skip_if=guards.link_is(ctx.current, live))
+    yield RunCommand(_("the staged release is live: remove the next link"), cmd("rm", "-f", next_link(ctx)),
+                     skip_if=guards.missing(next_link(ctx)))
 
 
 def verify_live(ctx: Context, path: str) -> RunCommand:

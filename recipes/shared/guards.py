@@ -26,7 +26,8 @@ def exists(path: str) -> Command:
 
 
 def missing(path: str) -> Command:
-    return sh('! [ -e "$1" ]', path)
+    """Nothing at the path, not even a symlink (a dangling link fails -e but is still there)."""
+    return sh('! [ -e "$1" ] && ! [ -L "$1" ]', path)
 
 
 def link_is(path: str, target: str) -> Command:
