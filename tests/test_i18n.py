@@ -22,13 +22,13 @@ STEP_FOLDERS = sorted(p.parent.parent for p in (ROOT / "recipes").glob("*/locale
 
 
 def calls(paths: list[Path]) -> set[str]:
-    """Every constant message passed to `_()` in these files."""
+    """Every constant message passed to `_()` in these files, and both forms passed to `n_()`."""
     ids: set[str] = set()
     for path in paths:
         for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_"
-                    and node.args and isinstance(node.args[0], ast.Constant)):
-                ids.add(node.args[0].value)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "n_"):
+                forms = node.args[:1] if node.func.id == "_" else node.args[:2]
+                ids |= {arg.value for arg in forms if isinstance(arg, ast.Constant)}
     return ids
 
 

@@ -47,7 +47,7 @@ EXPECTED = """Planning 1 steps on 10.0.0.5
     $ systemctl reload nginx
   = nothing to do: already there
   to change: 1 (0.2 s)
-OK: 1 changes (nginx), 1.5 s, 7 commands sent
+OK: 1 change (nginx), 1.5 s, 7 commands sent
 """
 
 

@@ -18,7 +18,7 @@ from recipes.deploy_user.facts import UserState
 from wizard.app import registry
 from wizard.engine.commands import Secret
 from wizard.engine.facts import FactValues, FileState
-from wizard.engine.step import Change, Context, Ok, PlanError, PutFile, WaitForOperator
+from wizard.engine.step import Change, Context, Later, Ok, PlanError, PutFile, WaitForOperator
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*/*.yaml"))
 
@@ -55,6 +55,8 @@ def describe(change: Change) -> str:
         text += "\n" + ("(secret content)\n" if change.secret else change.content.decode())
     if isinstance(change, WaitForOperator):
         text = "WAIT: " + change.message
+    if isinstance(change, Later):
+        text = f"LATER: {change.why} ({change.reason})"
     return text
 
 
@@ -114,6 +116,6 @@ def test_every_change_can_be_replayed_idempotently(path: Path) -> None:
     settings = step.Settings.model_validate(case.get("settings") or {})
     ctx = replace(context(case), others={**context(case).others, step.name: settings})
     for item in step.plan(settings, fact_values(case.get("facts") or {}), ctx):
-        if isinstance(item, Ok | PutFile) or item.why.startswith(UNGUARDABLE):
+        if isinstance(item, Ok | PutFile | Later) or item.why.startswith(UNGUARDABLE):
             continue  # a file write compares its content itself
         assert item.skip_if is not None or item.after_change, f"{item.why}: no skip_if, not after_change"

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from recipes.code import rollback
-from recipes.code.facts import RemoteRef
+from recipes.code.facts import RemoteRef, RemoteRefHere
 from recipes.shared import guards
 from recipes.shared.common import (
     DirSpec,
@@ -19,6 +19,7 @@ from recipes.shared.common import (
     current_release,
     dir_facts,
     ensure_dirs,
+    link_leaves,
     linked_release,
     next_link,
     release_facts,
@@ -33,6 +34,7 @@ from wizard.engine.i18n import translator
 from wizard.engine.step import (
     Change,
     Context,
+    Later,
     Ok,
     PlanError,
     Rollback,
@@ -137,7 +139,10 @@ class Code(Step):
         if s.deploy_key:
             yield FileInfo(deploy_key(ctx) + ".pub")
         if not SHA.match(s.ref):
-            yield self._ref_fact(s, ctx)
+            remote = self._ref_fact(s, ctx)
+            yield remote
+            if remote in known and known[remote].get("unavailable"):
+                yield RemoteRefHere(s.repo, s.ref)  # a dry run on a fresh server: read the commit from here
         sha = self._sha(s, known, ctx)
         if sha:
             release = f"{ctx.releases}/{sha[:12]}"
@@ -150,7 +155,12 @@ class Code(Step):
         if SHA.match(s.ref):
             return s.ref
         remote = self._ref_fact(s, ctx)
-        return facts[remote]["sha"] if remote in facts else None
+        if remote not in facts:
+            return None
+        here = RemoteRefHere(s.repo, s.ref)
+        if facts[remote].get("unavailable") and here in facts:
+            return facts[here]["sha"]
+        return facts[remote]["sha"]
 
     async def rollback(self, transport: Transport, settings: StepSettings, ctx: Context,
                        to: str | None) -> Rollback:
@@ -180,8 +190,15 @@ class Code(Step):
                              skip_if=guards.exists(deploy_key(ctx) + ".pub"))
             return  # the next pass shows the key and checks access
         sha = self._sha(s, facts, ctx)
+        remote = facts[self._ref_fact(s, ctx)] if not SHA.match(s.ref) else {}
+        if sha is None and remote.get("unavailable"):
+            here = facts[RemoteRefHere(s.repo, s.ref)]["error"]
+            yield Later(_("check out {ref} and make it the next release").format(ref=s.ref),
+                        _("the commit {ref} names is read once the server has git and the user {user} "
+                          "(this machine could not read it: {why})").format(ref=s.ref, user=ctx.user, why=here))
+            return
         if sha is None:
-            error = facts[self._ref_fact(s, ctx)]["error"] or ""
+            error = remote["error"] or ""
             if s.deploy_key and any(marker in error for marker in AUTH_FAILURES):
                 public = (facts[FileInfo(deploy_key(ctx) + ".pub")].text() or "").strip()
                 yield WaitForOperator(
@@ -222,19 +239,25 @@ class Code(Step):
         elif not gated:
             yield RunCommand(_("switch current to release {id} (was {old})").format(id=release_id, old=live or "-"),
                              switch_link(ctx.current, release_id),
-                             skip_if=guards.link_is(ctx.current, f"releases/{release_id}"))
+                             skip_if=guards.link_is(ctx.current, f"releases/{release_id}"),
+                             leaves=link_leaves(ctx.current, release_id))
         elif staged != release_id:
             yield RunCommand(_("stage release {id} for the app server's health check (next -> releases/{id})").format(
                 id=release_id), switch_link(next_link(ctx), release_id),
                 skip_if=sh('[ "$(readlink "$1")" = "$3" ] || [ "$(readlink "$2")" = "$3" ]', next_link(ctx),
-                           ctx.current, f"releases/{release_id}"))  # staged, or through the gate already
+                           ctx.current, f"releases/{release_id}"),  # staged, or through the gate already
+                leaves=link_leaves(next_link(ctx), release_id))
         else:
             yield Ok(_("release {id} waits for the app server's health check").format(id=release_id))
 
     def _plan_requirements(self, s: CodeSettings, facts: FactValues, ctx: Context,
                            release: str) -> Iterator[Change | Ok]:
-        if not s.requirements or facts[PathInfo(release)] is None:
-            return  # decided in the pass after the checkout
+        if not s.requirements:
+            return
+        if facts[PathInfo(release)] is None:  # cloned by this very plan
+            yield Later(_("install the requirements"),
+                        _("{file} is read after the checkout").format(file=s.requirements))
+            return
         wanted = facts[FileInfo(f"{release}/{s.requirements}")]
         if wanted is None:
             raise PlanError(_("{file} is not in the repository; set requirements to the right file, or empty").format(

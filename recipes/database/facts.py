@@ -26,6 +26,9 @@ class PgState(Fact):
     def fresh(self) -> dict[str, object]:
         return {"reachable": True, "role": False, "verifier": None, "db_owner": None}
 
+    def requires(self) -> tuple[str, ...]:
+        return ("postgresql",)
+
     def parse(self, out: str, status: int) -> dict[str, object]:
         state: dict[str, object] = {"reachable": status == 0, "role": False, "verifier": None, "db_owner": None}
         for line in out.splitlines():
@@ -53,6 +56,9 @@ class MariaState(Fact):
 
     def fresh(self) -> dict[str, object]:
         return {"reachable": True, "user": False, "hash": None, "db": False, "grant": False}
+
+    def requires(self) -> tuple[str, ...]:
+        return ("mariadb-server",)
 
     def parse(self, out: str, status: int) -> dict[str, object]:
         state: dict[str, object] = {"reachable": status == 0, "user": False, "hash": None, "db": False,

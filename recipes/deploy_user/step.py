@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from pydantic import Field
 
-from recipes.deploy_user.facts import UserInfo
+from recipes.deploy_user.facts import UserInfo, UserState
 from recipes.shared import guards
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
@@ -77,7 +77,9 @@ class DeployUser(Step):
             if s.groups:
                 args += ["--groups", ",".join(s.groups)]
             yield RunCommand(_("create the user {name} (home {home})").format(name=s.name, home=s.home_dir()),
-                             cmd(*args, s.name), skip_if=guards.user_exists(s.name))
+                             cmd(*args, s.name), skip_if=guards.user_exists(s.name),
+                             leaves=((UserInfo(s.name), UserState(s.name, -1, -1, s.home_dir(), shell,
+                                                                  (s.name, *s.groups))),))
             group = s.name
         else:
             group = user.groups[0] if user.groups else s.name

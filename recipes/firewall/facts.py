@@ -16,6 +16,9 @@ class UfwState(Fact):
     def fresh(self) -> dict[str, object]:
         return {"active": False, "rules": set(), "policy": "DROP"}
 
+    def requires(self) -> tuple[str, ...]:
+        return ("ufw",)
+
     def parse(self, out: str, status: int) -> dict[str, object]:
         lines = out.splitlines()
         rules = {line.removeprefix("ufw ").strip() for line in lines if line.startswith("ufw ")}

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Field
 
 from recipes.firewall.facts import UfwState
 from recipes.shared import guards
-from recipes.shared.apt import install_missing
+from recipes.shared.apt import install_missing, started
 from recipes.shared.facts import UnitProperties
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
@@ -113,7 +113,8 @@ class Firewall(Step):
             yield UfwState()
 
     def plan(self, s: FirewallSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
-        install = install_missing(self._packages(s), facts[PackagesInstalled(self._packages(s))])
+        install = install_missing(self._packages(s), facts[PackagesInstalled(self._packages(s))],
+                                  brings=started("fail2ban.service") if s.fail2ban else ())
         if install:
             yield install
             return

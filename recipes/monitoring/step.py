@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from recipes.shared import guards
-from recipes.shared.apt import install_missing
+from recipes.shared.apt import install_missing, started
 from recipes.shared.facts import UnitProperties
 from recipes.shared.web import site
 from wizard.engine.commands import cmd
@@ -19,6 +19,8 @@ from wizard.engine.step import Change, Context, Ok, PutFile, RunCommand, Step, S
 from wizard.engine.templates import renderer
 
 _ = translator(__file__)
+
+SERVICES = ("prometheus-node-exporter", "prometheus")  # packages whose service Debian starts at install
 render = renderer(__file__)
 
 NODE_DEFAULTS = "/etc/default/prometheus-node-exporter"
@@ -125,7 +127,8 @@ class Monitoring(Step):
     def plan(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         packages = self._packages(s)
         if packages:
-            install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False)
+            install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False,
+                                      brings=started(*(f"{name}.service" for name in packages if name in SERVICES)))
             if install:
                 yield install
                 return  # configure against the installed packages' files in the next pass

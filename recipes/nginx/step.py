@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from recipes.shared import guards
-from recipes.shared.apt import install_missing
+from recipes.shared.apt import install_missing, started
 from recipes.shared.facts import Readlink, UnitProperties
-from recipes.shared.web import ACME_ROOT, media_root, static_files, static_root
+from recipes.shared.web import ACME_ROOT, cert_dir, media_root, static_files, static_root
 from wizard.engine.commands import cmd
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
@@ -53,10 +53,6 @@ def site_path(ctx: Context) -> str:
 
 def enabled_path(ctx: Context) -> str:
     return f"/etc/nginx/sites-enabled/{ctx.app}"
-
-
-def cert_dir(domain: str) -> str:
-    return f"/etc/letsencrypt/live/{domain}"
 
 
 def tls_domain(ctx: Context) -> str | None:
@@ -151,7 +147,10 @@ class Nginx(Step):
         yield from site_facts(ctx)
 
     def plan(self, s: NginxSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
-        install = install_missing(("nginx",), facts[PackagesInstalled(("nginx",))])
+        # Debian's package starts nginx with its "Welcome to nginx" site on
+        install = install_missing(("nginx",), facts[PackagesInstalled(("nginx",))], brings=(
+            *started("nginx.service"), (PathInfo("/etc/nginx/sites-enabled/default"),
+                                        {"type": "symbolic link", "mode": "777", "owner": "root", "group": "root"})))
         if install:
             yield install
             return  # the site is planned against the installed package's files

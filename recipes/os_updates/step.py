@@ -12,7 +12,18 @@ from recipes.shared.apt import UPDATE_STAMP, apt_get, apt_update, install_missin
 from wizard.engine.commands import sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.engine.i18n import translator
-from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.step import (
+    Change,
+    Context,
+    Later,
+    Ok,
+    PlanError,
+    RunCommand,
+    Step,
+    StepSettings,
+    Teaching,
+    file_change,
+)
 from wizard.engine.templates import renderer
 from wizard.engine.validators import HostName, PackageName, TimeZone
 
@@ -90,7 +101,7 @@ class OsUpdates(Step):
                     when=when),
                 apt_update(s.lock_timeout), skip_if=sh(
                     's="$2"; [ -e "$s" ] && [ $(( $(date +%s) - $(stat -c %Y "$s") )) -le "$1" ]',
-                    str(s.lists_max_age), UPDATE_STAMP))
+                    str(s.lists_max_age), UPDATE_STAMP), leaves=((AptListsAge(), 0),))
         else:
             yield Ok(_("package lists refreshed {m} minutes ago").format(m=age // 60))
 
@@ -102,6 +113,9 @@ class OsUpdates(Step):
                                  apt_get(s.upgrade, lock_timeout=s.lock_timeout), skip_if=sh(
                                      '! apt-get -s -o Debug::NoLocking=1 "$1" 2>/dev/null | grep -q "^Inst "',
                                      "dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade"))
+            elif age is None or age > s.lists_max_age:  # only the refreshed lists can tell
+                yield Later(_("install the package updates"),
+                            _("they are listed once the package lists are refreshed"))
             else:
                 yield Ok(_("no package updates pending"))
 

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from recipes.shared import guards
+from recipes.shared.facts import UnitProperties
 from wizard.engine.commands import Command, cmd
+from wizard.engine.facts import Fact, PackagesInstalled
 from wizard.engine.i18n import translator
 from wizard.engine.step import RunCommand
 
 _ = translator(__file__)
+
+Leaves = tuple[tuple[Fact, Any], ...]
 
 LOCK_FILES = "/var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock /var/cache/apt/archives/lock"
 
@@ -58,15 +63,29 @@ def apt_get(*args: str, lock_timeout: int = 600) -> Command:
 
 
 def install_missing(packages: Sequence[str], installed: Mapping[str, str | None], *, recommends: bool = True,
-                    lock_timeout: int = 600) -> RunCommand | None:
-    """One `apt-get install` for the packages not installed yet, or None when all are."""
+                    lock_timeout: int = 600, brings: Leaves = ()) -> RunCommand | None:
+    """One `apt-get install` of all the packages when any is missing, or None when all are installed.
+
+    Why all of them: an earlier step may have pulled some in as dependencies (nginx brings logrotate), which
+    only apt knows. Naming every package keeps the command the same whether or not that happened, so a dry
+    run on a fresh server shows exactly the command apply runs; apt skips what is installed, and marks it as
+    wanted by hand, so autoremove never takes it. `brings` is what the packages set up by themselves (Debian
+    starts a package's services when it installs them): the facts a dry run's later passes plan from.
+    """
     missing = [p for p in packages if installed.get(p) is None]
     if not missing:
         return None
     flags = [] if recommends else ["--no-install-recommends"]
-    return RunCommand(_("install {names}").format(names=", ".join(missing)),
-                      apt_get("install", *flags, *missing, lock_timeout=lock_timeout),
-                      skip_if=guards.packages_installed(missing))
+    return RunCommand(_("install {names}").format(names=", ".join(packages)),
+                      apt_get("install", *flags, *packages, lock_timeout=lock_timeout),
+                      skip_if=guards.packages_installed(list(packages)),
+                      leaves=(*((PackagesInstalled((name,)), {name: "(planned)"}) for name in missing), *brings))
+
+
+def started(*units: str) -> Leaves:
+    """What Debian does with a package's services when it installs them: enables and starts them."""
+    return tuple((UnitProperties(unit), {"ActiveState": "active", "UnitFileState": "enabled", "LoadState": "loaded",
+                                         "NeedDaemonReload": "no"}) for unit in units)
 
 
 def apt_update(lock_timeout: int = 600) -> Command:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from recipes.shared import guards
 from recipes.shared.facts import Readlink
 from wizard.engine.commands import Command, cmd, sh
-from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
+from wizard.engine.facts import Fact, FactValues, FileInfo, FileState, PathInfo
 from wizard.engine.i18n import translator
-from wizard.engine.step import Change, Context, Ok, RunCommand, file_change
+from wizard.engine.step import Change, Context, Ok, RunCommand, file_change, file_leaves
 
 _ = translator(__file__)
 
@@ -43,7 +43,9 @@ def ensure_dirs(specs: Iterable[DirSpec], facts: FactValues) -> Iterator[Change 
         yield RunCommand(_("create {path} ({owner}:{group}, mode {mode})").format(
             path=spec.path, owner=spec.owner, group=spec.group, mode=spec.mode),
             cmd("install", "-d", "-m", "0" + spec.mode, "-o", spec.owner, "-g", spec.group, spec.path),
-            skip_if=guards.dir_is(spec.path, spec.mode, spec.owner, spec.group))
+            skip_if=guards.dir_is(spec.path, spec.mode, spec.owner, spec.group),
+            leaves=((PathInfo(spec.path), {"type": "directory", "mode": spec.mode, "owner": spec.owner,
+                                           "group": spec.group}),))
 
 
 def dir_facts(specs: Iterable[DirSpec]) -> list[Fact]:
@@ -99,6 +101,11 @@ def release_facts(ctx: Context) -> list[Fact]:
     return [Readlink(ctx.current), Readlink(next_link(ctx))]
 
 
+def link_leaves(link: str, release: str) -> tuple[tuple[Fact, str], ...]:
+    """What a switch leaves: the link names the release (for the steps a dry run plans after it)."""
+    return ((Readlink(link), f"releases/{release}"),)
+
+
 def switch_link(link: str, release: str) -> Command:
     """Point `link` at releases/<release> atomically (a new link renamed over the old: never missing). Run as
     root in the root-owned app directory, so nobody else can swap the link in between."""
@@ -140,7 +147,12 @@ def once_per_release(ctx: Context, release: str, action: str, command: str, *, w
     yield RunCommand(why, as_app(ctx, 'PATH="$1/bin:$PATH"; shift; exec "$@"', ctx.venv, *shlex.split(command),
                                  release=release, display=f"cd {ctx.releases}/{release} && {command}"),
                      timeout=timeout, skip_if=done_for(ctx, action, release))
-    yield RunCommand(remember, mark_done(ctx, action, release), skip_if=done_for(ctx, action, release))
+    yield RunCommand(remember, mark_done(ctx, action, release), skip_if=done_for(ctx, action, release),
+                     leaves=marker_leaves(ctx, action, release))
+
+
+def marker_leaves(ctx: Context, action: str, release: str) -> tuple[tuple[Fact, FileState]]:
+    return file_leaves(marker_path(ctx, action), f"{release}\n".encode(), owner=ctx.user, group=ctx.user)
 
 
 def mark_done(ctx: Context, action: str, release: str) -> Command:

@@ -15,6 +15,12 @@ from wizard.engine.commands import Command
 from wizard.engine.facts import Fact, FactValues
 from wizard.engine.step import Change, Context, Ok, StepSettings
 
+
+def cert_dir(domain: str) -> str:
+    """Where certbot keeps a domain's live certificate: the tls step writes it, the nginx site reads it."""
+    return f"/etc/letsencrypt/live/{domain}"
+
+
 ACME_ROOT = "/var/www/letsencrypt"  # where certbot's HTTP-01 tokens are served from (nginx) and written to (tls)
 
 

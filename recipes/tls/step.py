@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
@@ -12,12 +12,23 @@ from pydantic import AfterValidator, Field
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
 from recipes.shared.facts import UnitProperties
-from recipes.shared.web import ACME_ROOT, SiteOwner, site
+from recipes.shared.web import ACME_ROOT, SiteOwner, cert_dir, site
 from recipes.tls.facts import Certificate, Now
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
-from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.step import (
+    Change,
+    Context,
+    Ok,
+    PlanError,
+    RunCommand,
+    Step,
+    StepSettings,
+    Teaching,
+    file_change,
+    file_leaves,
+)
 from wizard.engine.templates import renderer
 from wizard.engine.validators import HostName
 
@@ -146,8 +157,11 @@ class Tls(Step):
             args += ["-d", domain]
         why = (_("ask the CA for a certificate for {names}") if cert is None else
                _("renew or extend the certificate for {names}")).format(names=", ".join(domains))
+        expires = datetime.fromtimestamp(facts[Now()] + 90 * 86400, UTC).isoformat()  # what CAs issue today
         yield RunCommand(why, cmd(*args, env={"REQUESTS_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt"}),
-                         timeout=600, skip_if=self._has_certificate(domains[0]))
+                         timeout=600, skip_if=self._has_certificate(domains[0]), leaves=(
+                             (Certificate(domains[0]), {"expires": expires, "names": domains}),
+                             *file_leaves(f"{cert_dir(domains[0])}/fullchain.pem", b"(issued by the CA)")))
 
     def _has_certificate(self, name: str) -> Command:
         """Replays only get a missing certificate; renewing one is certbot's timer's job."""

@@ -57,6 +57,7 @@ class StepPlanned(Event):
     step: str
     changes: list[dict[str, Any]]
     notes: list[str]
+    later: list[dict[str, Any]] = field(default_factory=list)  # decided at run time (a dry run)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class ChangeStarted(Event):
     step: str
     why: str
     description: str
+    check: bool = False  # a step's verify() check after its changes, not a change
 
 
 @dataclass
@@ -112,6 +114,7 @@ class StepFinished(Event):
     changes: int
     seconds: float
     round_trips: int
+    later: int = 0
 
 
 @dataclass
@@ -123,6 +126,7 @@ class RunFinished(Event):
     seconds: float
     round_trips: int
     journal: str | None = None
+    later: int = 0
 
 
 Sink = Callable[[Event], None]

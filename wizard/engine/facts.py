@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from wizard.engine.commands import Command, Op, cmd, sh
 from wizard.engine.i18n import _
 from wizard.engine.transports.base import Transport, TransportError
+from wizard.engine.transports.local import LocalTransport
 
 CONTENT_LIMIT = 256 * 1024  # file content is fetched (for diffs) only below this size
 _MARK = "@@DW-FACT"
@@ -32,6 +33,9 @@ class Fact(ABC):
     """
 
     root: ClassVar[bool] = True
+    # Asked on this machine instead of the server: only for what the server cannot answer yet and this machine
+    # can answer the same way (the commit a branch names, before the server has git). Never as root.
+    here: ClassVar[bool] = False
     kind: ClassVar[str]
 
     @property
@@ -53,6 +57,16 @@ class Fact(ABC):
     def fresh(self) -> Any:
         """The value on a fresh Debian 12 server: what plan previews assume before any server is reached."""
         return None
+
+    def requires(self) -> tuple[str, ...]:
+        """Packages whose programs answer this fact (psql, ufw). While a dry run has only planned to install
+        them, the server cannot answer, and the answer is `fresh()`: the state right after the install."""
+        return ()
+
+    def after(self, value: Any, planned: Mapping[str, Any]) -> Any:
+        """The answer once the planned changes ran: what they leave under this fact's key, else the answer now.
+        A fact about many things at once (packages) composes it from what is planned for each."""
+        return planned.get(self.key, value)
 
     def __hash__(self) -> int:
         return hash(self.key)
@@ -81,6 +95,9 @@ class PackagesInstalled(Fact):
 
     def fresh(self) -> dict[str, str | None]:
         return {name: None for name in self.names}
+
+    def after(self, value: dict[str, str | None], planned: Mapping[str, Any]) -> dict[str, str | None]:
+        return {name: planned.get(f"{self.kind}:{name}", {name: version})[name] for name, version in value.items()}
 
     def parse(self, out: str, status: int) -> dict[str, str | None]:
         found: dict[str, str | None] = {name: None for name in self.names}
@@ -184,29 +201,60 @@ class FactValues(Mapping[str, Any]):
 
 
 class FactGatherer:
-    """Asks many facts in one command and caches the answers until `invalidate()`."""
+    """Asks many facts in one command and caches the answers until `invalidate()`.
+
+    In a dry run of a whole recipe, `expect` tells it what the steps planned so far will leave: from then on
+    every answer, cached or new, is the server's answer as those changes will leave it. Why here and not in
+    the steps: a step plans from facts alone, so the same plan() serves a fresh server (the user deploy_user
+    will create, the directories another step makes) and a configured one, with nothing to special-case.
+    """
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
         self.cache = FactValues()
+        self._asked: dict[str, tuple[Fact, Any]] = {}  # key -> (fact, the server's own answer)
+        self._planned: dict[str, Any] = {}
+        self._here: Transport | None = None
 
     def invalidate(self) -> None:
         self.cache = FactValues()
+        self._asked.clear()
+        self._planned.clear()
+
+    def expect(self, leaves: Iterable[tuple[Fact, Any]]) -> None:
+        self._planned.update((fact.key, value) for fact, value in leaves)
+        self.cache = FactValues({key: fact.after(value, self._planned) for key, (fact, value) in self._asked.items()})
 
     async def gather(self, facts: Iterable[Fact]) -> FactValues:
         wanted = {fact.key: fact for fact in facts if fact not in self.cache}
         if wanted:
-            self.cache.update(await self._ask(list(wanted.values())))
+            answers: dict[str, Any] = {key: fact.fresh() for key, fact in wanted.items()
+                                       if any(f"packages:{name}" in self._planned for name in fact.requires())}
+            for key in answers:
+                self._asked[key] = (wanted.pop(key), answers[key])
+            for here in (False, True):
+                batch = [fact for fact in wanted.values() if fact.here is here]
+                if batch:
+                    answers.update(await self._ask(batch, self._local() if here else self.transport))
+            for key, fact in wanted.items():
+                self._asked[key] = (fact, answers[key])
+                answers[key] = fact.after(answers[key], self._planned) if self._planned else answers[key]
+            self.cache.update(answers)
         return self.cache
 
-    async def _ask(self, facts: list[Fact]) -> dict[str, Any]:
+    def _local(self) -> Transport:
+        if self._here is None:
+            self._here = LocalTransport()
+        return self._here
+
+    async def _ask(self, facts: list[Fact], transport: Transport) -> dict[str, Any]:
         parts = []
         for index, fact in enumerate(facts):
             # the status is saved before the separator echo: `$?` after it would always be 0
             parts.append(f"echo '{_MARK} {index}'; ( {fact.command().shell()} ) 2>/dev/null; dw_status=$?; "
                          f"echo; echo \"{_MARK}-END {index} $dw_status\"")
-        script = cmd(Op("; ".join(parts)), root=any(f.root for f in facts))
-        result = await self.transport.run(script, timeout=120)
+        script = cmd(Op("; ".join(parts)), root=any(f.root and not f.here for f in facts))
+        result = await transport.run(script, timeout=120)
         outputs: dict[int, list[str]] = {}
         statuses: dict[int, int] = {}
         current: int | None = None
@@ -224,7 +272,7 @@ class FactGatherer:
         for index, fact in enumerate(facts):
             if index not in statuses:
                 raise TransportError(_("could not read facts from {host}: {output}").format(
-                    host=self.transport.label, output=(result.stderr or result.stdout).strip()[-300:]))
+                    host=transport.label, output=(result.stderr or result.stdout).strip()[-300:]))
             lines = outputs[index]
             if lines and lines[-1] == "":
                 lines = lines[:-1]  # the separator echo

@@ -70,6 +70,12 @@ def _(message: str) -> str:
     return catalog(_current).get(message) or message
 
 
+def n_(singular: str, plural: str, n: int) -> str:
+    """The form for `n` ("1 change", "2 changes"). Both forms are message ids, so a language with one form
+    (Chinese) maps both to it, and a test checks each id has its translation."""
+    return _(singular if n == 1 else plural)
+
+
 def translator(anchor: str) -> Callable[[str], str]:
     """The `_` of the folder holding `anchor` (a module's __file__): its own catalog first, then the engine's."""
     locale_dir = Path(anchor).resolve().parent / "locale"

@@ -37,6 +37,7 @@ from wizard.engine.i18n import _
 from wizard.engine.step import (
     Change,
     Context,
+    Later,
     Ok,
     PlanError,
     ProveLogin,
@@ -66,6 +67,7 @@ class StepPlan:
     step: str
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    later: list[Later] = field(default_factory=list)  # decided only once an earlier change ran
 
     @property
     def noop(self) -> bool:
@@ -75,7 +77,8 @@ class StepPlan:
         return "; ".join(self.notes) or _("nothing to do")
 
     def to_dict(self) -> dict[str, object]:
-        return {"step": self.step, "changes": [change_dict(c) for c in self.changes], "notes": self.notes}
+        return {"step": self.step, "changes": [change_dict(c) for c in self.changes], "notes": self.notes,
+                "later": [change_dict(c) for c in self.later]}
 
 
 def change_dict(change: Change) -> dict[str, object]:
@@ -95,6 +98,7 @@ class RunResult:
     seconds: float
     round_trips: int
     plans: list[StepPlan] = field(default_factory=list)
+    later: int = 0  # changes a dry run left to be decided at run time
     journal: str | None = None
     skipped: list[str] = field(default_factory=list)  # failed steps the operator chose to skip
 
@@ -130,8 +134,27 @@ class Runner:
         for item in step.plan(settings, known, self.ctx):
             if isinstance(item, Ok):
                 plan.notes.append(item.reason)
+            elif isinstance(item, Later):
+                plan.later.append(item)
             else:
                 plan.changes.append(item)
+        return plan
+
+    async def plan_ahead(self, step: Step, settings: StepSettings) -> StepPlan:
+        """A dry run's plan of one step, made in the passes apply will make: each pass plans from what the
+        passes before it leave (postgresql installed, then its role and database), and keeps what is new."""
+        plan = await self.plan_step(step, settings)
+        seen = {change.describe() for change in [*plan.changes, *plan.later]}
+        for _pass in range(self.max_passes):
+            self.facts.expect(leaf for change in plan.changes for leaf in change.leaves)
+            more = await self.plan_step(step, settings)
+            new = [change for change in [*more.changes, *more.later] if change.describe() not in seen]
+            if not new:
+                break
+            seen.update(change.describe() for change in new)
+            plan.changes += [change for change in new if not isinstance(change, Later)]
+            plan.later += [change for change in new if isinstance(change, Later)]
+        self.facts.expect(leaf for change in plan.changes for leaf in change.leaves)
         return plan
 
     def _header(self, mode: RunMode) -> None:
@@ -146,28 +169,32 @@ class Runner:
             self.emit(StepStarted(step=step.name, index=index, total=len(self.selected)))
             t0, trips = time.monotonic(), self.transport.round_trips
             try:
-                plan = await self.plan_step(step, settings)
+                plan = await self.plan_ahead(step, settings)
             except (PlanError, TransportError) as exc:
                 error, failed = str(exc), step.name
                 self.emit(StepFailed(step=step.name, error=error))
                 break
             plans.append(plan)
-            self.emit(StepPlanned(step=step.name, changes=[change_dict(c) for c in plan.changes], notes=plan.notes))
-            if plan.noop:
+            self.emit(StepPlanned(step=step.name, changes=[change_dict(c) for c in plan.changes], notes=plan.notes,
+                                  later=[change_dict(c) for c in plan.later]))
+            if plan.noop and not plan.later:
                 self.emit(StepNoop(step=step.name, reason=plan.reason()))
-            self.emit(StepFinished(step=step.name, status=StepStatus.PLANNED if plan.changes else StepStatus.OK,
+            self.emit(StepFinished(step=step.name,
+                                   status=StepStatus.PLANNED if plan.changes or plan.later else StepStatus.OK,
                                    changes=len(plan.changes), seconds=time.monotonic() - t0,
-                                   round_trips=self.transport.round_trips - trips))
+                                   round_trips=self.transport.round_trips - trips, later=len(plan.later)))
         total = sum(len(p.changes) for p in plans)
-        result = RunResult(ok=error is None, changes=total, changed_steps=[p.step for p in plans if p.changes],
-                           failed_step=failed, error=error, seconds=time.monotonic() - started,
-                           round_trips=self.transport.round_trips, plans=plans)
+        result = RunResult(ok=error is None, changes=total,
+                           changed_steps=[p.step for p in plans if p.changes or p.later], failed_step=failed,
+                           error=error, seconds=time.monotonic() - started, round_trips=self.transport.round_trips,
+                           plans=plans, later=sum(len(p.later) for p in plans))
         self._footer(result)
         return result
 
     def _footer(self, result: RunResult) -> None:
         self.emit(RunFinished(ok=result.ok, changes=result.changes, changed_steps=result.changed_steps,
-                              seconds=result.seconds, round_trips=result.round_trips, journal=result.journal))
+                              seconds=result.seconds, round_trips=result.round_trips, journal=result.journal,
+                              later=result.later))
 
     async def apply(self) -> RunResult:
         started = time.monotonic()
@@ -218,12 +245,15 @@ class Runner:
         for attempt in range(self.max_passes + 1):
             self.facts.invalidate()
             plan = await self.plan_step(step, settings)
+            if plan.noop and plan.later:
+                raise StepError(_("the step cannot decide: {what}").format(
+                    what="; ".join(f"{c.why} ({c.reason})" for c in plan.later)))
             if plan.noop:
                 if attempt == 0:
                     self.emit(StepNoop(step=step.name, reason=plan.reason()))
                 elif applied:
                     for check in step.verify(settings, self.ctx):
-                        await self._execute(step.name, check)
+                        await self._execute(step.name, check, check=True)
                 return applied
             if attempt == self.max_passes:
                 raise StepError(_("step did not converge: after {n} passes it still wants: {what}").format(
@@ -235,8 +265,8 @@ class Runner:
                 applied += 1
         return applied
 
-    async def _execute(self, step: str, change: Change) -> None:
-        self.emit(ChangeStarted(step=step, why=change.why, description=change.describe()))
+    async def _execute(self, step: str, change: Change, *, check: bool = False) -> None:
+        self.emit(ChangeStarted(step=step, why=change.why, description=change.describe(), check=check))
         tail: list[str] = []
 
         def on_output(stream: str, text: str) -> None:

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TextIO
 
 from platformdirs import user_state_path
+from rich import box
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from wizard.engine.events import (
@@ -30,7 +32,7 @@ from wizard.engine.events import (
     StepPlanned,
     StepStarted,
 )
-from wizard.engine.i18n import _
+from wizard.engine.i18n import _, n_
 
 
 def state_dir() -> Path:
@@ -61,6 +63,7 @@ class ConsoleSink:
         self.show_output = show_output
         self.prefix = prefix  # "[host] " when several hosts share the terminal
         self.mode = "apply"
+        self.counts: list[tuple[str, int, int]] = []  # (step, concrete changes, decided at run time): plan table
         self.console = Console(file=self.out, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
     def _print(self, *parts: Part) -> None:
@@ -103,22 +106,44 @@ class ConsoleSink:
             self._print("  ", ("+ ", "yellow"), str(change["why"]))
             self._print("      ", (str(change["do"]), "dim"))
             self._diff(str(change.get("diff") or ""))
+        for change in event.later:
+            self._print("  ", ("? ", "magenta"), str(change["why"]), (" (" + _("decided at run time: {reason}").format(
+                reason=change["do"]) + ")", "magenta"))
 
     def _step_finished(self, event: StepFinished) -> None:
+        self.counts.append((event.step, event.changes, event.later))
         if event.status not in ("changed", "planned"):
             return
         label = (_("changed: {n}") if event.status == "changed" else
                  _("differs: {n}") if self.mode == "check" else _("to change: {n}"))
-        self._print("  ", (label.format(n=event.changes), "yellow"), f" ({event.seconds:.1f} s)")
+        later = (", " + _("decided at run time: {n}").format(n=event.later)) if event.later else ""
+        self._print("  ", (label.format(n=event.changes) + later, "yellow"), f" ({event.seconds:.1f} s)")
+
+    def _plan_table(self) -> None:
+        """Per step, what the plan knows for sure against what only the run can decide (a fresh server)."""
+        table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
+        table.add_column(_("step"))
+        table.add_column(_("planned"), justify="right")
+        table.add_column(_("decided at run time"), justify="right")
+        for step, changes, later in self.counts:
+            table.add_row(step, str(changes), str(later) if later else "-")
+        self.console.print(table)
 
     def _run_finished(self, event: RunFinished) -> None:
+        if self.mode == "plan" and event.later:
+            self._plan_table()
         status = (_("OK"), "bold green") if event.ok else (_("FAILED"), "bold red")
         # the status word is styled inside a translated sentence: format the text on either side of it
-        before, _status, after = _("{status}: {n} changes ({steps}), {seconds} s, {trips} commands sent"
-                                   ).partition("{status}")
+        before, _status, after = n_("{status}: {n} change ({steps}), {seconds} s, {trips} commands sent",
+                                    "{status}: {n} changes ({steps}), {seconds} s, {trips} commands sent",
+                                    event.changes).partition("{status}")
         values = {"n": event.changes, "steps": ", ".join(event.changed_steps) or "-",
                   "seconds": f"{event.seconds:.1f}", "trips": event.round_trips}
         self._print(before.format(**values), status, after.format(**values))
+        if event.later:
+            self._print(("  " + n_("and {n} change decided at run time (marked ?)",
+                                    "and {n} changes decided at run time (marked ?)", event.later).format(
+                n=event.later), "magenta"))
 
 
 class JsonSink:

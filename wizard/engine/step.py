@@ -12,13 +12,13 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import ConfigDict
 
 from wizard.engine.commands import Command, Secret
 from wizard.engine.errors import DeployWizardError
-from wizard.engine.facts import Fact, FactValues, FileState
+from wizard.engine.facts import Fact, FactValues, FileInfo, FileState
 from wizard.engine.i18n import _, text_of
 from wizard.engine.validators import PlainTextModel
 
@@ -47,6 +47,10 @@ class Change:
     skip_if: Command | None = field(default=None, kw_only=True)
     # Only needed because an earlier change of the same step happened (a reload after a config write).
     after_change: bool = field(default=False, kw_only=True)
+    # The facts this change will make true, with their values after it (a directory it creates, a package it
+    # installs). Why: a dry run of a whole recipe on a fresh server plans each later step from the state the
+    # earlier ones will leave, not from the bare server (see FactGatherer.expect).
+    leaves: tuple[tuple[Fact, Any], ...] = field(default=(), kw_only=True, compare=False, repr=False)
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -87,6 +91,18 @@ class PutFile(Change):
                                      fromfile=f"{self.path} (now)" if self.old else "/dev/null",
                                      tofile=f"{self.path} (planned)")
         return "".join(lines)
+
+
+@dataclass
+class Later(Change):
+    """A change a dry run cannot decide yet, because it depends on what an earlier change will bring (the
+    requirements file of a release that is not cloned yet). Plans list it with the reason; apply never runs
+    it, it plans the step again once the earlier change ran and runs what that shows."""
+
+    reason: str
+
+    def describe(self) -> str:
+        return self.reason
 
 
 @dataclass
@@ -250,7 +266,15 @@ def file_change(why: str, path: str, content: str | bytes | Secret, old: FileSta
         yield Ok(_("{path} is up to date").format(path=path))
         return
     yield PutFile(why, path, data, mode=mode, owner=owner, group=group, old=old, secret=source is not None,
-                  check=check, source=source)
+                  check=check, source=source, leaves=file_leaves(path, data, mode=mode, owner=owner, group=group))
+
+
+def file_leaves(path: str, content: bytes, *, mode: str = "0644", owner: str = "root",
+                group: str = "root") -> tuple[tuple[Fact, FileState]]:
+    """What writing a file leaves, as its FileInfo fact will read (for a dry run's later steps)."""
+    state = FileState(hashlib.sha256(content).hexdigest(), mode.lstrip("0") or "0", owner, group, len(content),
+                      content)
+    return ((FileInfo(path), state),)
 
 
 class RollbackError(DeployWizardError):
