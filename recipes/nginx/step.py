@@ -91,14 +91,17 @@ def site_changes(ctx: Context, s: NginxSettings, facts: FactValues) -> Iterator[
     """Write the site (checked with nginx -t, restored if it fails), enable it, reload nginx when needed."""
     if facts[PathInfo(ACME_ROOT)] is None:
         yield RunCommand(_("create {path} for certificate challenges").format(path=ACME_ROOT),
-                         cmd("install", "-d", "-m", "0755", ACME_ROOT), skip_if=guards.exists(ACME_ROOT))
+                         cmd("install", "-d", "-m", "0755", ACME_ROOT), skip_if=guards.exists(ACME_ROOT),
+                         leaves=((PathInfo(ACME_ROOT), {"type": "directory", "mode": "755", "owner": "root",
+                                                        "group": "root"}),))
     changes = list(file_change(_("write the nginx site {path}").format(path=site_path(ctx)), site_path(ctx),
                                render_site(ctx, s, facts), facts[FileInfo(site_path(ctx))], check=NGINX_TEST))
     yield from changes
     changed = any(isinstance(change, PutFile) for change in changes)
     if facts[Readlink(enabled_path(ctx))] != site_path(ctx):
         yield RunCommand(_("enable the site"), cmd("ln", "-sfn", site_path(ctx), enabled_path(ctx)),
-                         skip_if=guards.link_is(enabled_path(ctx), site_path(ctx)))
+                         skip_if=guards.link_is(enabled_path(ctx), site_path(ctx)),
+                         leaves=((Readlink(enabled_path(ctx)), site_path(ctx)),))
         changed = True
     if changed:
         yield RunCommand(_("check the whole configuration and reload nginx"),
