@@ -235,16 +235,17 @@ class FactGatherer:
             for here in (False, True):
                 batch = [fact for fact in wanted.values() if fact.here is here]
                 if batch:
-                    answers.update(await self._ask(batch, self._local() if here else self.transport))
+                    answers.update(await self._ask(batch, await self._local() if here else self.transport))
             for key, fact in wanted.items():
                 self._asked[key] = (fact, answers[key])
                 answers[key] = fact.after(answers[key], self._planned) if self._planned else answers[key]
             self.cache.update(answers)
         return self.cache
 
-    def _local(self) -> Transport:
+    async def _local(self) -> Transport:
         if self._here is None:
             self._here = LocalTransport()
+            await self._here.connect()
         return self._here
 
     async def _ask(self, facts: list[Fact], transport: Transport) -> dict[str, Any]:

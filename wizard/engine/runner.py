@@ -144,14 +144,14 @@ class Runner:
         """A dry run's plan of one step, made in the passes apply will make: each pass plans from what the
         passes before it leave (postgresql installed, then its role and database), and keeps what is new."""
         plan = await self.plan_step(step, settings)
-        seen = {change.describe() for change in [*plan.changes, *plan.later]}
+        seen = {(change.why, change.describe()) for change in [*plan.changes, *plan.later]}
         for _pass in range(self.max_passes):
             self.facts.expect(leaf for change in plan.changes for leaf in change.leaves)
             more = await self.plan_step(step, settings)
-            new = [change for change in [*more.changes, *more.later] if change.describe() not in seen]
+            new = [change for change in [*more.changes, *more.later] if (change.why, change.describe()) not in seen]
             if not new:
                 break
-            seen.update(change.describe() for change in new)
+            seen.update((change.why, change.describe()) for change in new)
             plan.changes += [change for change in new if not isinstance(change, Later)]
             plan.later += [change for change in new if isinstance(change, Later)]
         self.facts.expect(leaf for change in plan.changes for leaf in change.leaves)
