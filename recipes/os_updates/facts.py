@@ -28,14 +28,16 @@ class AptListsAge(Fact):
 
 @dataclass(frozen=True, eq=False)
 class Upgradable(Fact):
-    """Packages an upgrade would change, per the current lists (a simulation: takes no lock, writes nothing)."""
+    """Packages an upgrade would change, per the current lists. A simulation that takes no lock and writes
+    nothing: without the empty cache paths apt would save its binary caches (pkgcache.bin), a dry run's write."""
 
     mode: str = "upgrade"  # or "dist-upgrade"
 
     kind = "upgradable"
 
     def command(self) -> Command:
-        return cmd("apt-get", "-s", "-o", "Debug::NoLocking=1", self.mode, Op("2>/dev/null"), Op("|"),
+        return cmd("apt-get", "-s", "-o", "Debug::NoLocking=1", "-o", "Dir::Cache::pkgcache=", "-o",
+                   "Dir::Cache::srcpkgcache=", self.mode, Op("2>/dev/null"), Op("|"),
                    "awk", "/^Inst /{print $2}")
 
     def fresh(self) -> list[str]:

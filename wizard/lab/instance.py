@@ -47,6 +47,12 @@ class SandboxInfo:
     started: float
 
     @property
+    def upper_dir(self) -> Path:
+        """Every file the server wrote since it booted (the overlay's upper layer, over the read-only image):
+        how a test proves that a dry run wrote nothing."""
+        return _run_dir(self.name) / "upper"
+
+    @property
     def host_ip(self) -> str:
         """This machine's end of the veth pair: the guest's gateway."""
         return f"{SUBNET}.{self.index}.1"

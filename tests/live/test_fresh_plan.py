@@ -1,0 +1,95 @@
+"""Issue 14, live: `plan` on a fresh server plans every step, writes nothing, and apply then runs exactly the
+planned changes, apart from the ones the plan marked as decided at run time."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.live.conftest import cli, events, finished
+from tests.live.services import flask_recipe_text, git_daemon, make_repo, pebble, prepare_for_certificates
+
+ENV = {"DEMO_DB_PASSWORD": "fresh-plan-secret"}
+STEPS = 11
+
+
+@pytest.fixture(scope="module")
+def recipe(box, live_dirs):
+    _work, bare = make_repo(live_dirs / "git")
+    with git_daemon(bare.parent, box.host_ip) as git_url, pebble(live_dirs / "pebble", box.ip) as acme:
+        prepare_for_certificates(box, acme)
+        path = live_dirs / "flask-app.yaml"
+        path.write_text(flask_recipe_text(git_url, acme, box.ip))
+        yield path
+
+
+# The server's own records of our logins: the journal, and the flag Debian's sudo leaves on a sudoer's first use
+# (with the two directories it is copied up into).
+RECORDS = ("var/log/journal", "home/admin/.sudo_as_admin_successful", "home/admin", "home")
+
+
+def written(upper: Path) -> dict[str, tuple[int, int, int]]:
+    """Every path the server wrote since it booted (size, mtime, mode), its records of our logins aside."""
+    found = {}
+    for root, dirs, files in os.walk(upper):
+        for name in dirs + files:
+            path = Path(root, name)
+            relative = str(path.relative_to(upper))
+            if relative in RECORDS or relative.startswith(RECORDS[0]):
+                continue
+            info = path.lstat()
+            found[relative] = (info.st_size, info.st_mtime_ns, info.st_mode)
+    return found
+
+
+def per_step(result, event: str, key: str) -> dict[str, Counter[str]]:
+    found: dict[str, Counter[str]] = {}
+    for e in events(result):
+        if e["event"] == event == "step_planned":
+            found[e["step"]] = Counter(str(c[key]) for c in e["changes"])
+        elif e["event"] == event == "change_started" and not e.get("check"):
+            found.setdefault(str(e["step"]), Counter())[str(e[key])] += 1
+    return found
+
+
+def test_plan_on_a_fresh_server_plans_everything_writes_nothing_and_apply_runs_it(box, live_dirs, recipe) -> None:
+    before = written(box.upper_dir)
+    plan = cli(live_dirs, "plan", str(recipe), "--json", env=ENV)
+    summary = finished(plan)
+    assert plan.returncode == 0 and summary["ok"], plan.stdout[-3000:] + plan.stderr[-2000:]
+    planned = per_step(plan, "step_planned", "do")
+    assert len(planned) == STEPS
+    later = {e["step"]: [c["why"] for c in e["later"]] for e in events(plan) if e["event"] == "step_planned"
+             and e["later"]}
+    # run-time-only is a short, fixed list: the package updates (known once the lists are refreshed) and the
+    # requirements (read from the checkout)
+    assert later == {"os_updates": ["install the package updates"], "code": ["install the requirements"]}
+    assert summary["later"] == 2
+    after = written(box.upper_dir)
+    changed = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+    assert changed == [], changed  # read-only: the server is as it was
+
+    # the plain output: a per-step table of planned against decided-at-run-time changes
+    shown = cli(live_dirs, "plan", str(recipe), env=ENV)
+    assert "decided at run time" in shown.stdout and "install the requirements" in shown.stdout
+    table = [line.split() for line in shown.stdout.splitlines() if line.split()[:1] == ["code"]]
+    assert table and table[-1][2] == "1", shown.stdout[-2000:]
+
+    apply = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=ENV, timeout=1500)
+    assert apply.returncode == 0 and finished(apply)["ok"], apply.stdout[-3000:]
+    ran = per_step(apply, "change_started", "description")
+    for step, wanted in planned.items():
+        done = ran.get(step, Counter())
+        assert wanted - done == Counter(), f"{step}: planned but not run"
+        extra = done - wanted
+        # beyond the plan, only what it marked as decided at run time: the upgrade, one pip install
+        if step == "os_updates":
+            assert set(extra) <= {d for d in extra if " upgrade" in d} and sum(extra.values()) <= 1, extra
+        elif step == "code":
+            assert list(extra) and all("/bin/pip install -r " in d for d in extra) and sum(extra.values()) == 1
+        else:
+            assert extra == Counter(), f"{step}: run but not planned: {extra}"
+    assert finished(apply)["changes"] == sum(sum(c.values()) for c in ran.values())
