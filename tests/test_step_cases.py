@@ -18,7 +18,7 @@ from recipes.deploy_user.facts import UserState
 from wizard.app import registry
 from wizard.engine.commands import Secret
 from wizard.engine.facts import FactValues, FileState
-from wizard.engine.step import Change, Context, Later, Ok, PlanError, PutFile, WaitForOperator
+from wizard.engine.step import Change, Context, Later, Ok, PlanError, PutFile, WaitForOperator, Warn
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*/*.yaml"))
 
@@ -49,7 +49,9 @@ def fact_values(spec: dict[str, Any]) -> FactValues:
     return FactValues(values)
 
 
-def describe(change: Change) -> str:
+def describe(change: Change | Warn) -> str:
+    if isinstance(change, Warn):
+        return f"WARN: {change.text}"
     text = change.describe()
     if isinstance(change, PutFile):
         text += "\n" + ("(secret content)\n" if change.secret else change.content.decode())
@@ -116,6 +118,6 @@ def test_every_change_can_be_replayed_idempotently(path: Path) -> None:
     settings = step.Settings.model_validate(case.get("settings") or {})
     ctx = replace(context(case), others={**context(case).others, step.name: settings})
     for item in step.plan(settings, fact_values(case.get("facts") or {}), ctx):
-        if isinstance(item, Ok | PutFile | Later) or item.why.startswith(UNGUARDABLE):
+        if isinstance(item, Ok | PutFile | Later | Warn) or item.why.startswith(UNGUARDABLE):
             continue  # a file write compares its content itself
         assert item.skip_if is not None or item.after_change, f"{item.why}: no skip_if, not after_change"

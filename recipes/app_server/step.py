@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
+from recipes.app_server import django
 from recipes.app_server.facts import CpuCount, EnvAge
 from recipes.app_server.gate import candidate, plan_gate, verify_live
 from recipes.shared import guards
@@ -30,6 +31,7 @@ from wizard.engine.i18n import translator
 from wizard.engine.step import (
     Change,
     Context,
+    Later,
     Ok,
     PlanError,
     PutFile,
@@ -37,6 +39,7 @@ from wizard.engine.step import (
     Step,
     StepSettings,
     Teaching,
+    Warn,
     file_change,
 )
 from wizard.engine.templates import renderer
@@ -150,6 +153,8 @@ class AppServer(Step):
         yield from release_facts(ctx)
         yield FileInfo(marker_path(ctx, "served"))
         yield EnvAge(f"{ctx.app}.service", tuple(env_files(ctx)))
+        if all(fact in known for fact in release_facts(ctx)):
+            yield from django.release_facts(ctx, working_release(known, ctx), known)
 
     # The app's environment, offered to the code step (recipes.shared.web.AppEnvironment): written right after
     # the checkout, before migrations or collectstatic run any of the app's code.
@@ -183,7 +188,7 @@ class AppServer(Step):
             parts += [f"{name}='", value.derive(value.reveal(), "env_value"), "'\n"]
         return Secret.join("app.env", *parts)
 
-    def plan(self, s: AppServerSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+    def plan(self, s: AppServerSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn | Later]:
         socket_unit, service_unit, env_file = self._paths(ctx)
         workers = s.workers or 2 * facts[CpuCount()] + 1
         values = unit_values(s, ctx, workers)
@@ -210,6 +215,7 @@ class AppServer(Step):
                              skip_if=guards.unit_running(f"{ctx.app}.socket"))
         else:
             yield Ok(_("{unit} is enabled and listening").format(unit=f"{ctx.app}.socket"))
+        yield from django.findings(ctx, working_release(facts, ctx), facts)  # before the release goes live
         yield from plan_gate(ctx, facts, module=s.module, worker_class=unit_values(s, ctx, 1)["worker_class"],
                              path=s.health_path, wait=s.boot_timeout, env_files=env_files(ctx))
         yield from self._plan_serving(facts, ctx, files_changed, service_state)

@@ -64,10 +64,12 @@ def test_plan_on_a_fresh_server_plans_everything_writes_nothing_and_apply_runs_i
     assert len(planned) == STEPS
     later = {e["step"]: [c["why"] for c in e["later"]] for e in events(plan) if e["event"] == "step_planned"
              and e["later"]}
-    # run-time-only is a short, fixed list: the package updates (known once the lists are refreshed) and the
-    # requirements (read from the checkout)
-    assert later == {"os_updates": ["install the package updates"], "code": ["install the requirements"]}
-    assert summary["later"] == 2
+    # run-time-only is a short, fixed list: the package updates (known once the lists are refreshed), the
+    # requirements (read from the checkout) and the Django checks (run the app's code, so only once it is there)
+    assert later == {"os_updates": ["install the package updates"], "code": ["install the requirements"],
+                     "app_server": ["read the release's Django settings and run manage.py check --deploy before it "
+                                    "goes live"]}
+    assert summary["later"] == 3
     after = written(box.upper_dir)
     changed = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
     assert changed == [], changed  # read-only: the server is as it was

@@ -58,6 +58,7 @@ class StepPlanned(Event):
     changes: list[dict[str, Any]]
     notes: list[str]
     later: list[dict[str, Any]] = field(default_factory=list)  # decided at run time (a dry run)
+    warnings: list[dict[str, str]] = field(default_factory=list)  # found, to be fixed by the operator
 
 
 @dataclass

@@ -46,6 +46,7 @@ from wizard.engine.step import (
     Step,
     StepSettings,
     WaitForOperator,
+    Warn,
 )
 from wizard.engine.transports.base import Transport, TransportError
 
@@ -68,6 +69,7 @@ class StepPlan:
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     later: list[Later] = field(default_factory=list)  # decided only once an earlier change ran
+    warnings: list[Warn] = field(default_factory=list)
 
     @property
     def noop(self) -> bool:
@@ -136,6 +138,8 @@ class Runner:
                 plan.notes.append(item.reason)
             elif isinstance(item, Later):
                 plan.later.append(item)
+            elif isinstance(item, Warn):
+                plan.warnings.append(item)
             else:
                 plan.changes.append(item)
         return plan
@@ -176,7 +180,8 @@ class Runner:
                 break
             plans.append(plan)
             self.emit(StepPlanned(step=step.name, changes=[change_dict(c) for c in plan.changes], notes=plan.notes,
-                                  later=[change_dict(c) for c in plan.later]))
+                                  later=[change_dict(c) for c in plan.later],
+                                  warnings=[{"text": w.text, "fix": w.fix} for w in plan.warnings]))
             if plan.noop and not plan.later:
                 self.emit(StepNoop(step=step.name, reason=plan.reason()))
             self.emit(StepFinished(step=step.name,
@@ -245,6 +250,9 @@ class Runner:
         for attempt in range(self.max_passes + 1):
             self.facts.invalidate()
             plan = await self.plan_step(step, settings)
+            if attempt == 0:
+                for warning in plan.warnings:
+                    self.emit(Notice(step=step.name, text="\n".join(filter(None, (warning.text, warning.fix)))))
             if plan.noop and plan.later:
                 raise StepError(_("the step cannot decide: {what}").format(
                     what="; ".join(f"{c.why} ({c.reason})" for c in plan.later)))

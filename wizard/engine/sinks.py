@@ -88,7 +88,7 @@ class ConsoleSink:
             self._print("  ", ("+ ", "yellow"), event.why)
             self._print("    ", ("$ " + event.description, "dim"))
         elif isinstance(event, Notice):
-            self._print("  ", ("! " + event.text, "bold magenta"))
+            self._notice(event.text)
         elif isinstance(event, OutputLine):
             if self.show_output and not event.text.startswith("deploy-wizard: "):
                 self._print("    ", ("| " + event.text, "dim"))
@@ -101,7 +101,16 @@ class ConsoleSink:
         elif isinstance(event, RunFinished):
             self._run_finished(event)
 
+    def _notice(self, text: str) -> None:
+        """Something to tell the operator: its first line stands out, the rest (a fix) follows indented."""
+        first, *rest = text.splitlines() or [""]
+        self._print("  ", ("! " + first, "bold magenta"))
+        for line in rest:
+            self._print("      ", (line, "magenta"))
+
     def _planned(self, event: StepPlanned) -> None:
+        for warning in event.warnings:
+            self._notice(warning["text"] + "\n" + warning["fix"])
         for change in event.changes:
             self._print("  ", ("+ ", "yellow"), str(change["why"]))
             self._print("      ", (str(change["do"]), "dim"))

@@ -134,6 +134,15 @@ class Ok:
 
 
 @dataclass
+class Warn:
+    """Something the plan found that the step cannot fix on the server, with the fix for the operator (the app's
+    settings disagree with the recipe). Shown in plans and before a run's changes; it changes nothing."""
+
+    text: str
+    fix: str = ""
+
+
+@dataclass
 class Teaching:
     """What the wizard tells a learner about a step (message ids, translated by wizard.engine.i18n)."""
 
@@ -241,7 +250,7 @@ class Step(ABC):
         return ()
 
     @abstractmethod
-    def plan(self, settings: StepSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]: ...
+    def plan(self, settings: StepSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]: ...
 
     def verify(self, settings: StepSettings, ctx: Context) -> list[RunCommand]:
         """Checks run after the step changed something (a health check); a failing one fails the step."""
