@@ -19,6 +19,7 @@ from tests.conftest import ROOT
 from wizard.lab import sandbox
 
 EXAMPLE_APP = ROOT / "examples" / "flask-app"
+DJANGO_APP = ROOT / "examples" / "django-app"
 
 
 def free_port() -> int:
@@ -34,10 +35,10 @@ def git(*args: str, cwd: Path) -> str:
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def make_repo(base: Path, name: str = "demo") -> tuple[Path, Path]:
-    """A work tree with the example app committed on main, and the bare repo git daemon serves."""
+def make_repo(base: Path, name: str = "demo", source: Path = EXAMPLE_APP) -> tuple[Path, Path]:
+    """A work tree with an example app committed on main, and the bare repo git daemon serves."""
     work = base / "work"
-    shutil.copytree(EXAMPLE_APP, work)
+    shutil.copytree(source, work)
     git("init", "-q", "-b", "main", cwd=work)
     git("add", ".", cwd=work)
     git("commit", "-q", "-m", "example app", cwd=work)
@@ -140,11 +141,21 @@ def flask_recipe_text(git_url: str, acme: dict[str, str], ip: str) -> str:
     return text.replace("10.99.1.2", ip)
 
 
-def prepare_for_certificates(box: sandbox.SandboxInfo, acme: dict[str, str]) -> None:
+DJANGO_DOMAIN = "shop.example.test"
+
+
+def django_recipe_text(git_url: str, acme: dict[str, str], ip: str) -> str:
+    """examples/django-app.yaml pointed at this lab."""
+    text = (ROOT / "examples" / "django-app.yaml").read_text()
+    text = text.replace("git://10.99.1.1/", f"{git_url}/").replace("https://10.99.1.1:14000/dir", acme["directory"])
+    return text.replace("10.99.1.2", ip)
+
+
+def prepare_for_certificates(box: sandbox.SandboxInfo, acme: dict[str, str], domain: str = FLASK_DOMAIN) -> None:
     """What a sandbox needs before it asks pebble for a certificate: pebble's names resolve to it, its own
     /etc/hosts too, and it trusts pebble's listener (DNS and trust are the lab's, not the recipe's)."""
     point_names_at(acme, box.ip)
     subprocess.run(sandbox.ssh_command(box.name, "root", [
         "cat > /usr/local/share/ca-certificates/pebble-listener.crt && update-ca-certificates >/dev/null && "
-        f"echo '{box.ip} {FLASK_DOMAIN}' >> /etc/hosts"]), input=acme["listener_ca"], text=True, check=True,
+        f"echo '{box.ip} {domain}' >> /etc/hosts"]), input=acme["listener_ca"], text=True, check=True,
         capture_output=True, timeout=120)

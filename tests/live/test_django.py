@@ -1,0 +1,103 @@
+"""Issue 14, live: a real Django project (examples/django-app: migrations, collectstatic, a settings module that
+needs its env, uploads) deployed as it is; its settings checked against the server before a release goes
+live; media kept across releases and rollbacks."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.live.conftest import cli, events, finished, on_box
+from tests.live.services import (
+    DJANGO_APP,
+    DJANGO_DOMAIN,
+    django_recipe_text,
+    git_daemon,
+    make_repo,
+    pebble,
+    pebble_root,
+    prepare_for_certificates,
+    push_change,
+)
+
+ENV = {"SHOP_DB_PASSWORD": "shop-db-secret", "SHOP_SECRET_KEY": "k" * 60}
+
+
+@pytest.fixture(scope="module")
+def shop(box, live_dirs):
+    work, bare = make_repo(live_dirs / "git", "shop", DJANGO_APP)
+    with git_daemon(bare.parent, box.host_ip) as git_url, pebble(live_dirs / "pebble", box.ip) as acme:
+        prepare_for_certificates(box, acme, DJANGO_DOMAIN)
+        recipe = live_dirs / "django-app.yaml"
+        recipe.write_text(django_recipe_text(git_url, acme, box.ip))
+        first = apply(live_dirs, recipe)
+        ca = live_dirs / "pebble-root.pem"
+        ca.write_text(pebble_root(live_dirs / "pebble"))
+        yield {"recipe": recipe, "work": work, "bare": bare, "first": first, "ca": ca}
+
+
+def apply(live_dirs, recipe, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    result = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=ENV, timeout=1500)
+    assert (result.returncode == 0) is ok, result.stdout[-4000:] + result.stderr[-2000:]
+    return result
+
+
+def https(box, shop, path: str, *extra: str) -> str:
+    answer = subprocess.run(["curl", "-sS", "-m", "20", "--cacert", str(shop["ca"]), "--resolve",
+                             f"{DJANGO_DOMAIN}:443:{box.ip}", "-w", "\n%{http_code}", *extra,
+                             f"https://{DJANGO_DOMAIN}{path}"], capture_output=True, text=True)
+    return answer.stdout
+
+
+def notices(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [str(e["text"]) for e in events(result) if e["event"] == "notice"]
+
+
+def test_the_project_runs_as_it_is_and_uploads_survive_releases_and_rollbacks(box, live_dirs, shop) -> None:
+    # the page reads a row its data migration wrote into PostgreSQL, and the release it was deployed from
+    assert https(box, shop, "/") == "Hello from Django. release says: first release. notes: 1\n\n200"
+    assert https(box, shop, "/static/css/site.css").endswith("font-family: sans-serif; }\n\n200")
+    # check --deploy ran before the release took traffic, and its findings were shown
+    first = events(shop["first"])
+    said = next(i for i, e in enumerate(first) if e["event"] == "notice" and "check --deploy" in str(e["text"]))
+    switched = next(i for i, e in enumerate(first) if e["event"] == "change_started"
+                    and str(e["description"]).startswith("sh -c 'ln -sfn") and "/srv/shop/current" in
+                    str(e["description"]))
+    assert said < switched
+
+    stored = https(box, shop, "/upload?name=kept", "-X", "POST", "--data-binary", "uploaded before the release")
+    assert stored == "/media/kept.txt\n\n200"
+    push_change(shop["work"], shop["bare"], "release.txt", "second release\n")
+    apply(live_dirs, shop["recipe"])
+    assert https(box, shop, "/").startswith("Hello from Django. release says: second release.")
+    assert https(box, shop, "/media/kept.txt") == "uploaded before the release\n200"
+
+    back = cli(live_dirs, "rollback", str(shop["recipe"]), "--yes", env=ENV)
+    assert back.returncode == 0, back.stdout[-2000:] + back.stderr[-2000:]
+    assert https(box, shop, "/").startswith("Hello from Django. release says: first release.")
+    assert https(box, shop, "/media/kept.txt") == "uploaded before the release\n200"
+    # media is data: one directory outside every release
+    found = on_box(box, "find /srv/shop -name kept.txt").stdout.split()
+    assert found == ["/srv/shop/shared/media/kept.txt"]
+
+
+def test_a_release_whose_settings_disagree_is_explained_and_never_goes_live(box, live_dirs, shop) -> None:
+    settings = shop["work"] / "shop" / "settings.py"
+    good = settings.read_text()
+    push_change(shop["work"], shop["bare"], "shop/settings.py", good.replace(
+        'ALLOWED_HOSTS = os.environ["ALLOWED_HOSTS"].split(",")', 'ALLOWED_HOSTS = ["localhost"]'))
+    live_before = https(box, shop, "/")
+    refused = apply(live_dirs, shop["recipe"], ok=False)
+    said = "\n".join(notices(refused))
+    assert f"ALLOWED_HOSTS lacks {DJANGO_DOMAIN}: Django answers 400 Bad Request to them" in said
+    assert 'ALLOWED_HOSTS = os.environ["ALLOWED_HOSTS"].split(",")' in said  # the fix
+    assert finished(refused)["ok"] is False
+    assert https(box, shop, "/") == live_before  # the live release kept serving
+
+    checked = cli(live_dirs, "check", str(shop["recipe"]), env=ENV)
+    assert f"ALLOWED_HOSTS lacks {DJANGO_DOMAIN}" in checked.stdout
+
+    push_change(shop["work"], shop["bare"], "shop/settings.py", good)
+    apply(live_dirs, shop["recipe"])
+    assert https(box, shop, "/").endswith("\n200")
