@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from recipes.code import rollback
+from recipes.code import python_version, rollback
 from recipes.code.facts import RemoteRef, RemoteRefHere
 from recipes.shared import guards
 from recipes.shared.common import (
@@ -55,6 +55,19 @@ SHA = re.compile(r"^[0-9a-f]{40}$")
 # After as_app's cd into the live release: $1 the message when that cd failed, $2 the venv, then the command.
 ONE_OFF = ('[ "$PWD" = "$DW_RELEASE" ] || { printf "deploy-wizard: %s\\n" "$1" >&2; exit 1; }; '
            'PATH="$2/bin:$PATH"; shift 2; exec "$@"')
+# $1 venv, $2 requirements file, $3 its hash (the marker). When pip finds no version of a requirement for this
+# Python, say so plainly, naming it: the tutorial's "match the version you developed with".
+PIP_INSTALL = r"""
+out=$("$1/bin/pip" install --disable-pip-version-check -q -r "$2" 2>&1); rc=$?
+[ -z "$out" ] || printf '%s\n' "$out"
+if [ "$rc" -ne 0 ] && printf '%s' "$out" | grep -q 'require a different python version'; then
+  pkg=$(printf '%s\n' "$out" | sed -n 's/.*No matching distribution found for \([^ ]*\).*/\1/p' | head -n 1)
+  have=$("$1/bin/python" -c 'import platform; print(platform.python_version())')
+  echo "deploy-wizard: ${pkg:-a requirement} has no version that installs on this server's Python $have"
+fi
+[ "$rc" -ne 0 ] || printf '%s\n' "$3" > "$1/.deploy-wizard-requirements" || exit 1
+exit "$rc"
+""".strip()
 AUTH_FAILURES = ("Permission denied", "Could not read from remote repository", "Authentication failed",
                  "could not read Username", "Host key verification failed")
 
@@ -147,6 +160,8 @@ class Code(Step):
         if sha:
             release = f"{ctx.releases}/{sha[:12]}"
             yield PathInfo(release)
+            if PathInfo(release) in known and known[PathInfo(release)]:
+                yield from python_version.version_facts(ctx, release)
             if s.requirements:
                 yield FileInfo(f"{release}/{s.requirements}")
                 yield FileInfo(f"{ctx.venv}/.deploy-wizard-requirements")
@@ -220,6 +235,7 @@ class Code(Step):
                 skip_if=guards.exists(release))
         else:
             yield Ok(_("release {id} is checked out").format(id=release_id))
+            yield from python_version.check(facts, ctx, release)
         server = app_server(ctx)
         if server:  # before anything runs the app's code (requirements' build hooks, migrations, collectstatic)
             yield from server[0].env_changes(server[1], facts, ctx)
@@ -270,9 +286,7 @@ class Code(Step):
             yield Ok(_("requirements unchanged"))
             return
         yield RunCommand(_("install the requirements ({file} changed)").format(file=s.requirements),
-                         sh('"$1/bin/pip" install --disable-pip-version-check -q -r "$2" && '
-                            'printf "%s\\n" "$3" > "$1/.deploy-wizard-requirements"',
-                            ctx.venv, f"{release}/{s.requirements}", wanted.sha256, user=ctx.user,
+                         sh(PIP_INSTALL, ctx.venv, f"{release}/{s.requirements}", wanted.sha256, user=ctx.user,
                             env={"HOME": ctx.home},
                             display=f"{ctx.venv}/bin/pip install -r {release}/{s.requirements}"),
                          timeout=1800, skip_if=guards.file_is(f"{ctx.venv}/.deploy-wizard-requirements", wanted.sha256))
