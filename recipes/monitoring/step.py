@@ -8,8 +8,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from recipes.shared import guards
+from recipes.shared import claims, guards
 from recipes.shared.apt import install_missing, started
+from recipes.shared.claims import Claim
 from recipes.shared.facts import UnitProperties
 from recipes.shared.web import site
 from wizard.engine.commands import cmd
@@ -45,6 +46,20 @@ def interval(value: str) -> str:
     if not re.match(r"^[1-9][0-9]{0,3}(s|min|h)$", value):
         raise ValueError(_("'{v}' is not an interval like 30s, 5min or 1h").format(v=value))
     return value
+
+
+def journal_cap(mine: Claim, theirs: dict[str, Claim]) -> str:
+    """The journal's size cap serves every app on the server: the largest any of them asks for."""
+    sizes = [str(c["journald_max_use"]) for c in [mine, *theirs.values()] if c.get("journald_max_use")]
+    return max(sizes, key=lambda text: int(text[:-1]) * 1024 ** "KMG".index(text[-1]))
+
+
+def scrape_jobs(mine: Claim, theirs: dict[str, Claim]) -> dict[str, str]:
+    """What Prometheus scrapes: every exporter any app on the server asks for."""
+    jobs: dict[str, str] = {}
+    for claim in [*theirs.values(), mine]:
+        jobs.update(claim.get("scrape") or {})
+    return dict(sorted(jobs.items()))
 
 
 class MonitoringSettings(StepSettings):
@@ -123,6 +138,17 @@ class Monitoring(Step):
         for unit in self._units(ctx):
             yield FileInfo(unit)
         yield UnitProperties(f"{ctx.app}-health.timer")
+        yield from claims.claim_facts(self.name, ctx)
+
+    def _claim(self, s: MonitoringSettings) -> dict[str, object]:
+        """What this app needs from the server-wide files: exporters to scrape, a journal size, the exporter's
+        address (one node exporter serves every app)."""
+        node = s.node_exporter_listen.replace("0.0.0.0", "127.0.0.1")
+        scrape = {name: target for name, target, wanted in (
+            ("node", node, s.node_exporter), ("nginx", "127.0.0.1:9113", s.nginx_exporter),
+            ("postgres", "127.0.0.1:9187", s.postgres_exporter)) if wanted}
+        return {"scrape": scrape, "journald_max_use": s.journald_max_use,
+                "node_exporter_listen": s.node_exporter_listen if s.node_exporter else None}
 
     def plan(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         packages = self._packages(s)
@@ -133,6 +159,10 @@ class Monitoring(Step):
                 yield install
                 return  # configure against the installed packages' files in the next pass
             yield Ok(_("packages installed: {names}").format(names=", ".join(packages)))
+        mine, theirs = self._claim(s), claims.others(facts, self.name, ctx)
+        claims.same_or_conflict("node_exporter_listen", mine["node_exporter_listen"], theirs,
+                                "monitoring.node_exporter_listen")
+        yield from claims.record(self.name, ctx, mine, facts)
         if s.node_exporter:
             yield from self._restart_on_change(
                 file_change(_("node exporter listens on {addr} only").format(addr=s.node_exporter_listen),
@@ -144,8 +174,8 @@ class Monitoring(Step):
                                                                                 "systemd-journal", "/var/log/journal"),
                              skip_if=guards.exists("/var/log/journal"))
         yield from self._restart_on_change(
-            file_change(_("cap the journal at {size}").format(size=s.journald_max_use), JOURNALD,
-                        render("journald.conf.j2", max_use=s.journald_max_use), facts[FileInfo(JOURNALD)]),
+            file_change(_("cap the journal at {size}").format(size=journal_cap(mine, theirs)), JOURNALD,
+                        render("journald.conf.j2", max_use=journal_cap(mine, theirs)), facts[FileInfo(JOURNALD)]),
             "systemd-journald", None)
         if s.logrotate:
             path = f"/etc/logrotate.d/{ctx.app}"
@@ -157,8 +187,7 @@ class Monitoring(Step):
         if s.prometheus:
             yield from self._restart_on_change(
                 file_change(_("Prometheus scrapes the exporters"), PROMETHEUS, render(
-                    "prometheus.yml.j2", node_target=s.node_exporter_listen.replace("0.0.0.0", "127.0.0.1"),
-                    nginx_exporter=s.nginx_exporter, postgres_exporter=s.postgres_exporter),
+                    "prometheus.yml.j2", jobs=scrape_jobs(mine, theirs)),
                     facts[FileInfo(PROMETHEUS)], check=cmd("promtool", "check", "config", PROMETHEUS)),
                 "prometheus", facts[UnitProperties("prometheus.service")])
         if s.health_check:

@@ -12,14 +12,25 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from recipes.shared import guards
+from recipes.shared import claims, guards
 from recipes.shared.apt import install_missing, started
 from recipes.shared.facts import Readlink, UnitProperties
 from recipes.shared.web import ACME_ROOT, cert_dir, media_root, static_files, static_root
 from wizard.engine.commands import cmd
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
-from wizard.engine.step import Change, Context, Ok, PutFile, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.step import (
+    Change,
+    Context,
+    Ok,
+    PlanError,
+    PutFile,
+    RunCommand,
+    Step,
+    StepSettings,
+    Teaching,
+    file_change,
+)
 from wizard.engine.templates import renderer
 from wizard.engine.validators import HostName
 
@@ -148,6 +159,7 @@ class Nginx(Step):
         yield PathInfo("/etc/nginx/sites-enabled/default")
         yield UnitProperties("nginx.service")
         yield from site_facts(ctx)
+        yield from claims.claim_facts(self.name, ctx)
 
     def plan(self, s: NginxSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         # Debian's package starts nginx with its "Welcome to nginx" site on
@@ -157,6 +169,13 @@ class Nginx(Step):
         if install:
             yield install
             return  # the site is planned against the installed package's files
+        for app, claim in sorted(claims.others(facts, self.name, ctx).items()):
+            taken = sorted(set(claim.get("server_names", [])) & set(s.server_names))
+            if taken:
+                raise PlanError(_("conflict with the app {app} on this server: it already serves {names}. A name "
+                                  "can lead to one site only: give this app other server_names, or remove {app}'s "
+                                  "site first.").format(app=app, names=", ".join(taken)))
+        yield from claims.record(self.name, ctx, {"server_names": list(s.server_names)}, facts)
         yield from site_changes(ctx, s, facts)
         if s.default_site == "remove" and facts[PathInfo("/etc/nginx/sites-enabled/default")] is not None:
             yield RunCommand(_("turn off the default 'Welcome to nginx' site"),

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from recipes.os_updates.facts import AptListsAge, Hostname, Timezone, Upgradable, ZoneExists
+from recipes.shared import claims
 from recipes.shared.apt import UPDATE_STAMP, apt_get, apt_update, install_missing
 from wizard.engine.commands import sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
@@ -90,9 +91,52 @@ class OsUpdates(Step):
         if s.hostname:
             yield Hostname()
             yield FileInfo("/etc/hosts")
+        if s.hostname or s.timezone:
+            yield from claims.claim_facts(self.name, ctx)
 
     def plan(self, settings: OsUpdatesSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         s = settings
+        yield from self._plan_lists(s, facts)
+        packages = self._packages(s)
+        if packages:
+            install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False,
+                                      lock_timeout=s.lock_timeout)
+            if install:
+                yield install
+            else:
+                yield Ok(_("packages installed: {names}").format(names=", ".join(packages)))
+
+        if s.unattended_upgrades:
+            yield from file_change(_("turn on daily automatic security updates"), AUTO_UPGRADES,
+                                   render("20auto-upgrades.j2"), facts[FileInfo(AUTO_UPGRADES)])
+
+        if s.hostname or s.timezone:  # one server, one name and one clock: never a silent last-wins
+            theirs = claims.others(facts, self.name, ctx)
+            claims.same_or_conflict("hostname", s.hostname, theirs, "os_updates.hostname")
+            claims.same_or_conflict("timezone", s.timezone, theirs, "os_updates.timezone")
+            yield from claims.record(self.name, ctx, {"hostname": s.hostname, "timezone": s.timezone}, facts)
+
+        if s.timezone:
+            if not facts[ZoneExists(s.timezone)]:
+                raise PlanError(_("time zone '{tz}' does not exist on the server (see /usr/share/zoneinfo)").format(
+                    tz=s.timezone))
+            current = facts[Timezone()]
+            file_ok = current["timezone_file"] in (None, s.timezone)
+            if current["localtime"] != s.timezone or not file_ok:
+                yield RunCommand(
+                    _("set the time zone to {tz} (now {now})").format(tz=s.timezone, now=current["localtime"]),
+                    sh('ln -sfn "/usr/share/zoneinfo/$1" /etc/localtime && '
+                       'if [ -e /etc/timezone ]; then echo "$1" > /etc/timezone; fi', s.timezone),
+                    skip_if=sh('case "$(readlink /etc/localtime)" in */zoneinfo/"$1") ;; *) exit 1;; esac; '
+                               '! [ -e /etc/timezone ] || [ "$(cat /etc/timezone)" = "$1" ]', s.timezone))
+            else:
+                yield Ok(_("time zone is {tz}").format(tz=s.timezone))
+
+        if s.hostname:
+            yield from self._plan_hostname(s.hostname, facts)
+
+    def _plan_lists(self, s: OsUpdatesSettings, facts: FactValues) -> Iterator[Change | Ok]:
+        """Fresh package lists, then the updates they show (known only once they are fresh)."""
         age = facts[AptListsAge()]
         if age is None or age > s.lists_max_age:
             when = _("never refreshed") if age is None else _("{m} minutes old").format(m=age // 60)
@@ -118,38 +162,6 @@ class OsUpdates(Step):
                             _("they are listed once the package lists are refreshed"))
             else:
                 yield Ok(_("no package updates pending"))
-
-        packages = self._packages(s)
-        if packages:
-            install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False,
-                                      lock_timeout=s.lock_timeout)
-            if install:
-                yield install
-            else:
-                yield Ok(_("packages installed: {names}").format(names=", ".join(packages)))
-
-        if s.unattended_upgrades:
-            yield from file_change(_("turn on daily automatic security updates"), AUTO_UPGRADES,
-                                   render("20auto-upgrades.j2"), facts[FileInfo(AUTO_UPGRADES)])
-
-        if s.timezone:
-            if not facts[ZoneExists(s.timezone)]:
-                raise PlanError(_("time zone '{tz}' does not exist on the server (see /usr/share/zoneinfo)").format(
-                    tz=s.timezone))
-            current = facts[Timezone()]
-            file_ok = current["timezone_file"] in (None, s.timezone)
-            if current["localtime"] != s.timezone or not file_ok:
-                yield RunCommand(
-                    _("set the time zone to {tz} (now {now})").format(tz=s.timezone, now=current["localtime"]),
-                    sh('ln -sfn "/usr/share/zoneinfo/$1" /etc/localtime && '
-                       'if [ -e /etc/timezone ]; then echo "$1" > /etc/timezone; fi', s.timezone),
-                    skip_if=sh('case "$(readlink /etc/localtime)" in */zoneinfo/"$1") ;; *) exit 1;; esac; '
-                               '! [ -e /etc/timezone ] || [ "$(cat /etc/timezone)" = "$1" ]', s.timezone))
-            else:
-                yield Ok(_("time zone is {tz}").format(tz=s.timezone))
-
-        if s.hostname:
-            yield from self._plan_hostname(s.hostname, facts)
 
     def _plan_hostname(self, name: str, facts: FactValues) -> Iterator[Change | Ok]:
         current = facts[Hostname()]
