@@ -13,7 +13,7 @@ from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
 from wizard.app.recipefile import Recipe, RecipeError
 from wizard.engine.events import Event, StepFailed, StepNoop, StepPlanned
-from wizard.engine.i18n import _
+from wizard.engine.i18n import _, n_
 
 
 class ReviewScreen(WizardScreen):
@@ -105,11 +105,14 @@ class ReviewScreen(WizardScreen):
 
         def sink(event: Event) -> None:
             if isinstance(event, StepPlanned):
-                lines.append(f"== {event.step}: " + (_("{n} changes").format(n=len(event.changes))
-                                                     if event.changes else _("nothing to do")))
+                count = n_("{n} change", "{n} changes", len(event.changes)).format(n=len(event.changes))
+                lines.append(f"== {event.step}: " + (count if event.changes else _("nothing to do")))
+                lines.extend(f"! {w['text']}\n    {w['fix']}" for w in event.warnings)
                 for change in event.changes:
                     lines.append(f"+ {change['why']}\n    $ {change['do']}")
                     lines.extend("      " + line for line in str(change.get("diff") or "").splitlines()[:40])
+                lines.extend(f"? {c['why']} ({_('decided at run time: {reason}').format(reason=c['do'])})"
+                             for c in event.later)
             elif isinstance(event, StepNoop):
                 lines.append(f"  = {event.reason}")
             elif isinstance(event, StepFailed):
