@@ -227,20 +227,19 @@ class FactGatherer:
 
     async def gather(self, facts: Iterable[Fact]) -> FactValues:
         wanted = {fact.key: fact for fact in facts if fact not in self.cache}
-        if wanted:
-            answers: dict[str, Any] = {key: fact.fresh() for key, fact in wanted.items()
-                                       if any(f"packages:{name}" in self._planned for name in fact.requires())}
-            for key in answers:
-                self._asked[key] = (wanted.pop(key), answers[key])
-            for here in (False, True):
-                batch = [fact for fact in wanted.values() if fact.here is here]
-                if batch:
-                    answers.update(await self._ask(batch, await self._local() if here else self.transport))
-            for key, fact in wanted.items():
-                self._asked[key] = (fact, answers[key])
-                answers[key] = fact.after(answers[key], self._planned) if self._planned else answers[key]
-            self.cache.update(answers)
+        # software a dry run only plans to install cannot answer yet: it reads as right after its install
+        answers = {key: fact.fresh() for key, fact in wanted.items() if self._planned_install(fact)}
+        for here in (False, True):
+            batch = [fact for key, fact in wanted.items() if fact.here is here and key not in answers]
+            if batch:
+                answers.update(await self._ask(batch, await self._local() if here else self.transport))
+        for key, fact in wanted.items():
+            self._asked[key] = (fact, answers[key])
+            self.cache.update({key: fact.after(answers[key], self._planned)})
         return self.cache
+
+    def _planned_install(self, fact: Fact) -> bool:
+        return any(f"{PackagesInstalled.kind}:{name}" in self._planned for name in fact.requires())
 
     async def _local(self) -> Transport:
         if self._here is None:
