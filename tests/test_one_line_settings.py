@@ -53,7 +53,8 @@ def test_a_control_character_in_any_text_field_is_refused_by_name(step: str, fie
 VALID = {
     ("app_server", "module"): "app:app", ("app_server", "env"): {"A": "b"}, ("app_server", "health_path"): "/",
     ("app_server", "secret_env"): {"A": "env:X"}, ("code", "repo"): "https://github.com/a/b.git",
-    ("code", "ref"): "main", ("code", "requirements"): "requirements.txt", ("database", "name"): "app",
+    ("code", "ref"): "main", ("code", "requirements"): "requirements.txt",
+    ("code", "build"): "npm ci && npm run build", ("database", "name"): "app",
     ("database", "user"): "app", ("database", "password"): "env:X", ("deploy_user", "name"): "deploy",
     ("deploy_user", "home"): "/home/x", ("deploy_user", "shell"): "/bin/bash", ("deploy_user", "groups"): ["www-data"],
     ("firewall", "extra_ports"): ["8080/tcp"], ("monitoring", "node_exporter_listen"): "127.0.0.1:9100",

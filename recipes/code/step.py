@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from recipes.code import python_version, rollback
+from recipes.code import install, python_version, rollback
 from recipes.code.facts import RemoteRef, RemoteRefHere
 from recipes.shared import guards
 from recipes.shared.common import (
@@ -26,7 +26,7 @@ from recipes.shared.common import (
     switch_link,
 )
 from recipes.shared.facts import DirEntries
-from recipes.shared.fields import RelativePath
+from recipes.shared.fields import CommandChain, RelativePath
 from recipes.shared.web import app_server
 from wizard.engine.commands import Command, Op, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
@@ -55,19 +55,6 @@ SHA = re.compile(r"^[0-9a-f]{40}$")
 # After as_app's cd into the live release: $1 the message when that cd failed, $2 the venv, then the command.
 ONE_OFF = ('[ "$PWD" = "$DW_RELEASE" ] || { printf "deploy-wizard: %s\\n" "$1" >&2; exit 1; }; '
            'PATH="$2/bin:$PATH"; shift 2; exec "$@"')
-# $1 venv, $2 requirements file, $3 its hash (the marker). When pip finds no version of a requirement for this
-# Python, say so plainly, naming it: the tutorial's "match the version you developed with".
-PIP_INSTALL = r"""
-out=$("$1/bin/pip" install --disable-pip-version-check -q -r "$2" 2>&1); rc=$?
-[ -z "$out" ] || printf '%s\n' "$out"
-if [ "$rc" -ne 0 ] && printf '%s' "$out" | grep -q 'require a different python version'; then
-  pkg=$(printf '%s\n' "$out" | sed -n 's/.*No matching distribution found for \([^ ]*\).*/\1/p' | head -n 1)
-  have=$("$1/bin/python" -c 'import platform; print(platform.python_version())')
-  echo "deploy-wizard: ${pkg:-a requirement} has no version that installs on this server's Python $have"
-fi
-[ "$rc" -ne 0 ] || printf '%s\n' "$3" > "$1/.deploy-wizard-requirements" || exit 1
-exit "$rc"
-""".strip()
 AUTH_FAILURES = ("Permission denied", "Could not read from remote repository", "Authentication failed",
                  "could not read Username", "Host key verification failed")
 
@@ -108,8 +95,15 @@ class CodeSettings(StepSettings):
     deploy_key: bool = Field(False, description=(
         "Private repository over SSH: make a key for the server, show it, and wait until you add it to the "
         "repository as a read-only deploy key."))
+    install: Literal["auto", "requirements", "pyproject", "uv", "poetry", "none"] = Field("auto", description=(
+        "How the app's dependencies get into the venv: auto reads the release (uv.lock, else poetry.lock, else "
+        "the requirements file, else the dependencies in pyproject.toml); or name one; none installs nothing."))
     requirements: RelativePath | None = Field("requirements.txt", description=(
-        "Requirements file in the repository, installed into the venv when it changes; empty = none."))
+        "Requirements file in the repository, installed into the venv when it changes (install: requirements, "
+        "or auto without a lock file); empty = none."))
+    build: CommandChain | None = Field(None, description=(
+        "A front-end build run once per release in the new release as the app user, before static files are "
+        "collected, e.g. npm ci && npm run build; when it uses npm or node, Debian's nodejs and npm come first."))
 
 
 class Code(Step):
@@ -129,6 +123,11 @@ class Code(Step):
              "The git host's key changed. Check it, then remove the old one from /srv/APP/shared/ssh/known_hosts."),
             ("fatal: couldn't find remote ref",
              "The branch or tag does not exist on the remote; check the ref setting."),
+            ("THESE PACKAGES DO NOT MATCH THE HASHES",
+             "A download differs from the hash the requirements file pins. Changed versions on purpose? Generate "
+             "the hashes again (pip-compile --generate-hashes); otherwise do not deploy it."),
+            ("pyproject.toml changed significantly since poetry.lock was last generated",
+             "poetry.lock is older than pyproject.toml: run `poetry lock` and commit the new lock."),
         ],
     )
 
@@ -162,9 +161,8 @@ class Code(Step):
             yield PathInfo(release)
             if PathInfo(release) in known and known[PathInfo(release)]:
                 yield from python_version.version_facts(ctx, release)
-            if s.requirements:
-                yield FileInfo(f"{release}/{s.requirements}")
-                yield FileInfo(f"{ctx.venv}/.deploy-wizard-requirements")
+            yield from install.facts(s, known, ctx, release)
+            yield from install.build_facts(s, ctx)
 
     def _sha(self, s: CodeSettings, facts: FactValues, ctx: Context) -> str | None:
         if SHA.match(s.ref):
@@ -240,7 +238,8 @@ class Code(Step):
         if server:  # before anything runs the app's code (requirements' build hooks, migrations, collectstatic)
             yield from server[0].env_changes(server[1], facts, ctx)
         yield from self._plan_switch(facts, ctx, release_id, gated=server is not None)
-        yield from self._plan_requirements(s, facts, ctx, release)
+        yield from install.plan_install(s, facts, ctx, release)
+        yield from install.plan_build(s, facts, ctx, release_id, facts[PathInfo(release)] is not None)
         yield from self._plan_prune(s, facts, ctx, release_id)
 
     def _plan_switch(self, facts: FactValues, ctx: Context, release_id: str, *, gated: bool) -> Iterator[Change | Ok]:
@@ -265,31 +264,6 @@ class Code(Step):
                 leaves=link_leaves(next_link(ctx), release_id))
         else:
             yield Ok(_("release {id} waits for the app server's health check").format(id=release_id))
-
-    def _plan_requirements(self, s: CodeSettings, facts: FactValues, ctx: Context,
-                           release: str) -> Iterator[Change | Ok]:
-        if not s.requirements:
-            return
-        if facts[PathInfo(release)] is None:  # cloned by this very plan
-            yield Later(_("install the requirements"),
-                        _("{file} is read after the checkout").format(file=s.requirements))
-            return
-        wanted = facts[FileInfo(f"{release}/{s.requirements}")]
-        if wanted is None:
-            raise PlanError(_("{file} is not in the repository; set requirements to the right file, or empty").format(
-                file=s.requirements))
-        if facts[PathInfo(f"{ctx.venv}/bin/pip")] is None:
-            raise PlanError(_("there is no virtual environment at {venv}: add the python step before code").format(
-                venv=ctx.venv))
-        marker = facts[FileInfo(f"{ctx.venv}/.deploy-wizard-requirements")]
-        if marker and (marker.text() or "").strip() == wanted.sha256:
-            yield Ok(_("requirements unchanged"))
-            return
-        yield RunCommand(_("install the requirements ({file} changed)").format(file=s.requirements),
-                         sh(PIP_INSTALL, ctx.venv, f"{release}/{s.requirements}", wanted.sha256, user=ctx.user,
-                            env={"HOME": ctx.home},
-                            display=f"{ctx.venv}/bin/pip install -r {release}/{s.requirements}"),
-                         timeout=1800, skip_if=guards.file_is(f"{ctx.venv}/.deploy-wizard-requirements", wanted.sha256))
 
     def _plan_prune(self, s: CodeSettings, facts: FactValues, ctx: Context, keep: str) -> Iterator[Change | Ok]:
         releases = [r for r in facts[DirEntries(ctx.releases)] if not r.endswith(".tmp")]

@@ -139,13 +139,35 @@ def as_app(ctx: Context, script: str, *args: str, release: str | None = None, di
               env={"DW_ENV_DIR": ctx.env_dir, "DW_RELEASE": where, "HOME": ctx.home}, display=display)
 
 
+def chained(words: list[str]) -> tuple[str, list[str]]:
+    """The script and the arguments that run `words` as commands joined by `&&` words (a CommandChain), each
+    word an argument after $1 (the venv): the script names positions only ("${2}" "${3}" && "${4}"), so no
+    value is ever part of the shell text. One command keeps the plain `exec "$@"`."""
+    if "&&" not in words:
+        return 'PATH="$1/bin:$PATH"; shift; exec "$@"', words
+    groups: list[list[str]] = [[]]
+    for word in words:
+        if word == "&&":
+            groups.append([])
+        else:
+            groups[-1].append(word)
+    if not all(groups):
+        raise ValueError(f"an empty command around && in {shlex.join(words)}")
+    commands, position = [], 2
+    for group in groups:
+        commands.append(" ".join(f'"${{{position + i}}}"' for i in range(len(group))))
+        position += len(group)
+    return 'PATH="$1/bin:$PATH"; ' + " && ".join(commands), [w for w in words if w != "&&"]
+
+
 def once_per_release(ctx: Context, release: str, action: str, command: str, *, why: str, remember: str,
                      timeout: float) -> Iterator[Change]:
-    """A command of the app's own (migrations, collectstatic) run once for a release, as the app user in that
-    release with the venv first on PATH, then remembered by a marker: a crash before the marker runs it
-    again, a re-run skips it."""
-    yield RunCommand(why, as_app(ctx, 'PATH="$1/bin:$PATH"; shift; exec "$@"', ctx.venv, *shlex.split(command),
-                                 release=release, display=f"cd {ctx.releases}/{release} && {command}"),
+    """A command of the app's own (migrations, collectstatic, a front-end build) run once for a release, as the
+    app user in that release with the venv first on PATH, then remembered by a marker: a crash before the
+    marker runs it again, a re-run skips it. `command` is plain words, or such commands joined by `&&`."""
+    script, args = chained(shlex.split(command))
+    yield RunCommand(why, as_app(ctx, script, ctx.venv, *args, release=release,
+                                 display=f"cd {ctx.releases}/{release} && {command}"),
                      timeout=timeout, skip_if=done_for(ctx, action, release))
     yield RunCommand(remember, mark_done(ctx, action, release), skip_if=done_for(ctx, action, release),
                      leaves=marker_leaves(ctx, action, release))

@@ -31,5 +31,21 @@ def command_line(value: str) -> str:
     return value
 
 
+def command_chain(value: str) -> str:
+    """Plain commands joined by `&&` (npm ci && npm run build): each one plain words, as command_line says.
+
+    Why `&&` and nothing else: a build is usually two commands where the second needs the first, and `&&` is
+    the one piece of shell syntax whose meaning needs no shell. Each command stays a list of words, run as
+    arguments (recipes.shared.common.once_per_release); the text is never handed to a shell.
+    """
+    parts = re.split(r"\s*&&\s*", value.strip())
+    if any(not part for part in parts):
+        raise ValueError(_("'{v}' has an empty command around &&").format(v=value))
+    for part in parts:
+        command_line(part)
+    return value
+
+
 RelativePath = Annotated[str, AfterValidator(relative_path)]
 CommandLine = Annotated[str, AfterValidator(command_line)]
+CommandChain = Annotated[str, AfterValidator(command_chain)]
