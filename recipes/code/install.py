@@ -31,6 +31,7 @@ _ = translator(__file__)
 
 PYPROJECT = "pyproject.toml"
 LOCKS = (("uv", "uv.lock"), ("poetry", "poetry.lock"))  # auto's order: a lock file says the most
+SYSTEM_CAS = "/etc/ssl/certs/ca-certificates.crt"  # Debian's and Ubuntu's bundle of the trusted CAs
 UV = "uv>=0.5"  # UV_PROJECT_ENVIRONMENT and the sync flags below are there since 0.4/0.5
 POETRY = "poetry>=2,<3"  # the install flags below are Poetry 2's (--only main, --no-root)
 NODE = ("nodejs", "npm")
@@ -264,7 +265,8 @@ def _uv(shape: Shape, facts: FactValues, ctx: Context, release: str) -> Iterator
     """uv sync from the lock as it is (--frozen), into the app's venv, leaving what the python step put there
     (--inexact keeps gunicorn), without the dev group or the project itself. --python pins the venv's own
     interpreter: otherwise a .python-version naming another Python makes uv delete the venv and build a new
-    one (with downloads off, it refuses instead of fetching a Python)."""
+    one (with downloads off, it refuses instead of fetching a Python). uv trusts the server's own CA store,
+    as pip and apt do, not only the roots it ships with: behind a proxy with its own CA it would fail."""
     uv = f"{ctx.venv}/bin/uv"
     if facts[PathInfo(uv)] is None:
         yield RunCommand(_("install uv into {venv} (the release has uv.lock)").format(venv=ctx.venv),
@@ -276,7 +278,8 @@ def _uv(shape: Shape, facts: FactValues, ctx: Context, release: str) -> Iterator
             f"{ctx.venv}/bin/python")
     yield _install(_("install the locked dependencies with uv sync ({files} changed)").format(files=shape.names()),
                    sh(IN_RELEASE, release, deps_marker(ctx), shape.marker(), *argv, user=ctx.user,
-                      env={"UV_PROJECT_ENVIRONMENT": ctx.venv, "UV_PYTHON_DOWNLOADS": "never", "HOME": ctx.home},
+                      env={"UV_PROJECT_ENVIRONMENT": ctx.venv, "UV_PYTHON_DOWNLOADS": "never", "UV_NATIVE_TLS": "1",
+                           "UV_SYSTEM_CERTS": "1", "HOME": ctx.home},
                       display=f"cd {release} && UV_PROJECT_ENVIRONMENT={ctx.venv} {shlex.join(argv)}"), ctx, shape)
 
 
@@ -284,7 +287,8 @@ def _poetry(shape: Shape, facts: FactValues, ctx: Context, release: str) -> Iter
     """Poetry in a venv of its own (made with the app venv's Python, so no other Python is needed), then
     `poetry install` of the main group from the lock into the app's venv: VIRTUAL_ENV names it, and
     POETRY_VIRTUALENVS_CREATE=false stops Poetry making one of its own. It never removes packages (gunicorn
-    stays), and refuses a lock that no longer matches pyproject.toml instead of locking anew."""
+    stays), and refuses a lock that no longer matches pyproject.toml instead of locking anew. Like uv, it
+    trusts the server's CA store (Debian's bundle) rather than the roots its requests library ships with."""
     tools = tools_dir(ctx)
     poetry = f"{tools}/bin/poetry"
     yield from ensure_dirs([DirSpec(tools, ctx.user, ctx.user, "755")], facts)
@@ -299,7 +303,8 @@ def _poetry(shape: Shape, facts: FactValues, ctx: Context, release: str) -> Iter
     yield _install(_("install the locked dependencies with poetry install ({files} changed)").format(
         files=shape.names()),
         sh(IN_RELEASE, release, deps_marker(ctx), shape.marker(), *argv, user=ctx.user,
-           env={"VIRTUAL_ENV": ctx.venv, "POETRY_VIRTUALENVS_CREATE": "false", "HOME": ctx.home},
+           env={"VIRTUAL_ENV": ctx.venv, "POETRY_VIRTUALENVS_CREATE": "false", "HOME": ctx.home,
+                "REQUESTS_CA_BUNDLE": SYSTEM_CAS},
            display=f"cd {release} && VIRTUAL_ENV={ctx.venv} POETRY_VIRTUALENVS_CREATE=false {shlex.join(argv)}"),
         ctx, shape)
 
