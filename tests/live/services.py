@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -159,3 +160,29 @@ def prepare_for_certificates(box: sandbox.SandboxInfo, acme: dict[str, str], dom
         "cat > /usr/local/share/ca-certificates/pebble-listener.crt && update-ca-certificates >/dev/null && "
         f"echo '{box.ip} {domain}' >> /etc/hosts"]), input=acme["listener_ca"], text=True, check=True,
         capture_output=True, timeout=120)
+
+
+@dataclass
+class Lab:
+    """What a sandbox needs around it for the example recipes: its app's repository served over git://, and a
+    test CA it trusts whose resolver points the app's domain at it."""
+
+    work: Path
+    bare: Path
+    git_url: str
+    acme: dict[str, str]
+    pebble_dir: Path
+
+    def root_ca(self, path: Path) -> Path:
+        """Pebble's root (new on every start) written to `path`, for curl's --cacert."""
+        path.write_text(pebble_root(self.pebble_dir))
+        return path
+
+
+@contextmanager
+def lab(box: sandbox.SandboxInfo, base: Path, *, source: Path = EXAMPLE_APP, name: str = "demo",
+        domain: str = FLASK_DOMAIN) -> Iterator[Lab]:
+    work, bare = make_repo(base / "git", name, source)
+    with git_daemon(bare.parent, box.host_ip) as git_url, pebble(base / "pebble", box.ip) as acme:
+        prepare_for_certificates(box, acme, domain)
+        yield Lab(work, bare, git_url, acme, base / "pebble")

@@ -9,32 +9,19 @@ import subprocess
 import pytest
 
 from tests.live.conftest import cli, events, finished, on_box
-from tests.live.services import (
-    DJANGO_APP,
-    DJANGO_DOMAIN,
-    django_recipe_text,
-    git_daemon,
-    make_repo,
-    pebble,
-    pebble_root,
-    prepare_for_certificates,
-    push_change,
-)
+from tests.live.services import DJANGO_APP, DJANGO_DOMAIN, django_recipe_text, lab, push_change
 
 ENV = {"SHOP_DB_PASSWORD": "shop-db-secret", "SHOP_SECRET_KEY": "k" * 60}
 
 
 @pytest.fixture(scope="module")
 def shop(box, live_dirs):
-    work, bare = make_repo(live_dirs / "git", "shop", DJANGO_APP)
-    with git_daemon(bare.parent, box.host_ip) as git_url, pebble(live_dirs / "pebble", box.ip) as acme:
-        prepare_for_certificates(box, acme, DJANGO_DOMAIN)
+    with lab(box, live_dirs, source=DJANGO_APP, name="shop", domain=DJANGO_DOMAIN) as served:
         recipe = live_dirs / "django-app.yaml"
-        recipe.write_text(django_recipe_text(git_url, acme, box.ip))
+        recipe.write_text(django_recipe_text(served.git_url, served.acme, box.ip))
         first = apply(live_dirs, recipe)
-        ca = live_dirs / "pebble-root.pem"
-        ca.write_text(pebble_root(live_dirs / "pebble"))
-        yield {"recipe": recipe, "work": work, "bare": bare, "first": first, "ca": ca}
+        yield {"recipe": recipe, "work": served.work, "bare": served.bare, "first": first,
+               "ca": served.root_ca(live_dirs / "pebble-root.pem")}
 
 
 def apply(live_dirs, recipe, ok: bool = True) -> subprocess.CompletedProcess[str]:

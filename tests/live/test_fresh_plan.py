@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.live.conftest import cli, events, finished
-from tests.live.services import flask_recipe_text, git_daemon, make_repo, pebble, prepare_for_certificates
+from tests.live.services import flask_recipe_text, lab
 
 ENV = {"DEMO_DB_PASSWORD": "fresh-plan-secret"}
 STEPS = 11
@@ -18,11 +18,9 @@ STEPS = 11
 
 @pytest.fixture(scope="module")
 def recipe(box, live_dirs):
-    _work, bare = make_repo(live_dirs / "git")
-    with git_daemon(bare.parent, box.host_ip) as git_url, pebble(live_dirs / "pebble", box.ip) as acme:
-        prepare_for_certificates(box, acme)
+    with lab(box, live_dirs) as served:
         path = live_dirs / "flask-app.yaml"
-        path.write_text(flask_recipe_text(git_url, acme, box.ip))
+        path.write_text(flask_recipe_text(served.git_url, served.acme, box.ip))
         yield path
 
 

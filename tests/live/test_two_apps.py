@@ -9,15 +9,7 @@ import subprocess
 import pytest
 
 from tests.live.conftest import cli, events, finished, on_box
-from tests.live.services import (
-    FLASK_DOMAIN,
-    flask_recipe_text,
-    git_daemon,
-    make_repo,
-    pebble,
-    pebble_root,
-    prepare_for_certificates,
-)
+from tests.live.services import FLASK_DOMAIN, flask_recipe_text, lab
 
 ENV = {"DEMO_DB_PASSWORD": "demo-db-secret", "BLOG_DB_PASSWORD": "blog-db-secret"}
 BLOG = "blog.example.test"
@@ -63,10 +55,8 @@ def blog_recipe(demo: str, name: str = "blog", server_name: str = BLOG) -> str:
 
 @pytest.fixture(scope="module")
 def recipes(box, live_dirs):
-    _work, bare = make_repo(live_dirs / "git")
-    with git_daemon(bare.parent, box.host_ip) as git_url, pebble(live_dirs / "pebble", box.ip) as acme:
-        prepare_for_certificates(box, acme)
-        demo_text = flask_recipe_text(git_url, acme, box.ip).replace(
+    with lab(box, live_dirs) as served:
+        demo_text = flask_recipe_text(served.git_url, served.acme, box.ip).replace(
             "  monitoring:\n", "  monitoring:\n    prometheus: true\n")
         demo = live_dirs / "demo.yaml"
         demo.write_text(demo_text)
@@ -74,8 +64,7 @@ def recipes(box, live_dirs):
         blog.write_text(blog_recipe(demo_text))
         clash = live_dirs / "clash.yaml"
         clash.write_text(blog_recipe(demo_text, "clash", FLASK_DOMAIN))
-        (live_dirs / "root.pem").write_text(pebble_root(live_dirs / "pebble"))
-        yield {"demo": demo, "blog": blog, "clash": clash, "ca": live_dirs / "root.pem"}
+        yield {"demo": demo, "blog": blog, "clash": clash, "ca": served.root_ca(live_dirs / "root.pem")}
 
 
 def apply(live_dirs, recipe) -> dict[str, object]:
