@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.events import (
@@ -78,9 +78,10 @@ class StepPlan:
     def reason(self) -> str:
         return "; ".join(self.notes) or _("nothing to do")
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         return {"step": self.step, "changes": [change_dict(c) for c in self.changes], "notes": self.notes,
-                "later": [change_dict(c) for c in self.later]}
+                "later": [change_dict(c) for c in self.later],
+                "warnings": [{"text": w.text, "fix": w.fix} for w in self.warnings]}
 
 
 def change_dict(change: Change) -> dict[str, object]:
@@ -179,9 +180,9 @@ class Runner:
                 self.emit(StepFailed(step=step.name, error=error))
                 break
             plans.append(plan)
-            self.emit(StepPlanned(step=step.name, changes=[change_dict(c) for c in plan.changes], notes=plan.notes,
-                                  later=[change_dict(c) for c in plan.later],
-                                  warnings=[{"text": w.text, "fix": w.fix} for w in plan.warnings]))
+            shown = plan.to_dict()
+            self.emit(StepPlanned(step=step.name, changes=shown["changes"], notes=plan.notes, later=shown["later"],
+                                  warnings=shown["warnings"]))
             if plan.noop and not plan.later:
                 self.emit(StepNoop(step=step.name, reason=plan.reason()))
             self.emit(StepFinished(step=step.name,
