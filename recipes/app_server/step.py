@@ -137,6 +137,16 @@ class AppServer(Step):
              "nginx (www-data) cannot open the socket: the socket unit sets its group to www-data, mode 0660."),
             ("ModuleNotFoundError: No module named",
              "module points to the wrong place, or a requirement is missing from requirements.txt."),
+            ("Django: Bad Request (400) for every page",
+             "ALLOWED_HOSTS lacks the site's name. In settings.py: ALLOWED_HOSTS = "
+             "os.environ[\"ALLOWED_HOSTS\"].split(\",\"), and in the recipe's app_server env: ALLOWED_HOSTS."),
+            ("Django: CSRF verification failed on every form behind HTTPS",
+             "In settings.py: CSRF_TRUSTED_ORIGINS = os.environ[\"CSRF_TRUSTED_ORIGINS\"].split(\",\") with "
+             "https://NAME in the recipe's env, and SECURE_PROXY_SSL_HEADER = "
+             "(\"HTTP_X_FORWARDED_PROTO\", \"https\")."),
+            ("Django: a 500 error and nothing in journalctl -u APP.service",
+             "With DEBUG off Django logs nowhere until LOGGING sends errors to a StreamHandler (stderr); gunicorn "
+             "passes stderr to the journal. examples/django-app/shop/settings.py has the lines."),
         ],
     )
 

@@ -142,3 +142,46 @@ def test_an_npm_build_runs_once_per_release_as_the_app_user_and_is_served(box, l
     again = apply(live_dirs, path)
     assert finished(again)["changes"] == 0, [e for e in events(again) if e["event"] == "change_started"]
     assert on_box(box, f"cat {APP}/shared/state/built").stdout.strip() == commit[:12]
+
+
+def push_variant(lab, shape: str, files: dict[str, str]) -> str:
+    """`shape` with some files replaced or added: the next release."""
+    work = lab["work"]
+    push_shape(lab, shape)
+    for name, text in files.items():
+        (work / name).write_text(text)
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", f"{shape} with {', '.join(files)}", cwd=work)
+    git("push", "-q", str(lab["bare"]), "main", cwd=work)
+    return git("rev-parse", "HEAD", cwd=work)
+
+
+def notices(result: subprocess.CompletedProcess[str]) -> str:
+    return "\n".join(str(e["text"]) for e in events(result) if e["event"] == "notice")
+
+
+def test_the_projects_python_is_compared_with_the_servers(box, live_dirs, lab) -> None:
+    """Issue 14, item 4: another minor version is a warning with the fix, a requires-python the venv cannot
+    meet stops before pip, and a requirement with no version for this Python is named."""
+    have = on_box(box, "python3 -c 'import platform; print(platform.python_version())'").stdout.strip()
+    path = recipe(box, lab)
+    push_variant(lab, "pyproject_only", {".python-version": "3.99\n"})
+    warned = apply(live_dirs, path)
+    assert f"the project was written for Python 3.99 (.python-version), and the server's venv runs {have}" in (
+        notices(warned))
+    assert page(box) == "shape=pyproject-only six=1.16.0\n\n200"  # a warning: the release still went live
+
+    pyproject = (PROJECTS / "pyproject_only" / "pyproject.toml").read_text()
+    push_variant(lab, "pyproject_only", {"pyproject.toml": pyproject.replace('">=3.11"', '">=3.99"')})
+    refused = cli(live_dirs, "apply", str(path), "--yes", "--json", timeout=1500)
+    assert refused.returncode != 0
+    failed = [str(e["error"]) for e in events(refused) if e["event"] == "step_failed"]
+    assert failed and failed[0].startswith(f"the project needs Python >=3.99 (requires-python in pyproject.toml), "
+                                           f"and the server's venv runs {have}"), failed
+
+    # Django 6 needs Python 3.12: on an older server pip finds no version, and the reason is said plainly
+    push_variant(lab, "npm_build", {"requirements.txt": "Django>=6\n"})
+    too_new = cli(live_dirs, "apply", str(path), "--yes", "--json", timeout=1500)
+    assert too_new.returncode != 0
+    if tuple(map(int, have.split(".")[:2])) < (3, 12):
+        assert f"Django>=6 has no version that installs on this server's Python {have}" in notices(too_new)

@@ -248,11 +248,13 @@ class Runner:
 
     async def apply_step(self, step: Step, settings: StepSettings) -> int:
         applied = 0
+        told: set[str] = set()  # a warning is said once, in whichever pass first finds it (after a checkout)
         for attempt in range(self.max_passes + 1):
             self.facts.invalidate()
             plan = await self.plan_step(step, settings)
-            if attempt == 0:
-                for warning in plan.warnings:
+            for warning in plan.warnings:
+                if warning.text not in told:
+                    told.add(warning.text)
                     self.emit(Notice(step=step.name, text="\n".join(filter(None, (warning.text, warning.fix)))))
             if plan.noop and plan.later:
                 raise StepError(_("the step cannot decide: {what}").format(
