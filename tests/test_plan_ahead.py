@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from wizard.engine.commands import Command, cmd, sh
-from wizard.engine.events import ChangeStarted, Event, StepPlanned
+from wizard.engine.events import ChangeStarted, Event, Notice, RunFinished, StepPlanned
 from wizard.engine.facts import Fact, FactValues, PackagesInstalled, PathInfo
 from wizard.engine.runner import Runner, RunResult
-from wizard.engine.step import Change, Later, Ok, RunCommand, Step, StepSettings, Teaching
+from wizard.engine.step import Change, Later, Ok, RunCommand, Step, StepSettings, Teaching, Warn
 from wizard.engine.transports.local import LocalTransport
 
 
@@ -165,3 +165,27 @@ def test_packages_planned_one_by_one_answer_a_question_about_several() -> None:
     fact = PackagesInstalled(("git", "nginx"))
     planned = {PackagesInstalled(("nginx",)).key: {"nginx": "(planned)"}}
     assert fact.after({"git": "1:2.39", "nginx": None}, planned) == {"git": "1:2.39", "nginx": "(planned)"}
+
+
+class WarnsThenFails(Step):
+    """A step whose plan found something wrong (a Django setting) and whose change then fails because of it."""
+
+    name = "warns"
+    title = "warns"
+    Settings = RootSettings
+    teaching = Teaching(why="test")
+
+    def plan(self, s, facts, ctx):
+        yield Warn("ALLOWED_HOSTS lacks shop.example.com", "read it from the env")
+        yield RunCommand("try the release", cmd("false"))
+
+
+def test_a_failure_repeats_what_the_plan_warned_about_where_the_operator_looks(tmp_path: Path) -> None:
+    events: list[Event] = []
+    result = asyncio.run(runner(tmp_path, events, WarnsThenFails()).apply())
+    assert not result.ok and result.failed_step == "warns"
+    assert (result.error or "").endswith("The plan warned about this step:\n  ! ALLOWED_HOSTS lacks shop.example.com")
+    told = [e.text for e in events if isinstance(e, Notice)]
+    assert told == ["ALLOWED_HOSTS lacks shop.example.com\nread it from the env"]  # said once, with the fix
+    finished = next(e for e in events if isinstance(e, RunFinished))
+    assert finished.failed_step == "warns"

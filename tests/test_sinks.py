@@ -86,3 +86,17 @@ def test_journals_live_in_the_xdg_state_directory(monkeypatch: pytest.MonkeyPatc
     for unset in (lambda: monkeypatch.delenv("XDG_STATE_HOME"), lambda: monkeypatch.setenv("XDG_STATE_HOME", "")):
         unset()
         assert state_dir() == tmp_path / "home" / ".local" / "state" / "deploy-wizard"
+
+
+def test_a_check_that_finds_drift_says_drift_and_a_failed_run_names_its_step() -> None:
+    out = io.StringIO()
+    sink = ConsoleSink(out)
+    sink(RunStarted("10.0.0.5", "check", ["tls"]))
+    sink(RunFinished(ok=True, changes=1, changed_steps=["tls"], seconds=0.5, round_trips=3))
+    assert out.getvalue().splitlines()[-1].startswith("DRIFT: 1 change (tls)")
+    sink(RunStarted("10.0.0.5", "apply", ["app_server"]))
+    sink(ChangeStarted("app_server", "ask the live app /health the way nginx will", "curl ...", check=True))
+    sink(RunFinished(ok=False, changes=6, changed_steps=["code"], seconds=4.0, round_trips=9, failed_step="app_server"))
+    lines = out.getvalue().splitlines()
+    assert "  = check: ask the live app /health the way nginx will" in lines
+    assert lines[-1] == "  stopped at the step app_server: its error is above"

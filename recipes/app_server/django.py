@@ -100,9 +100,9 @@ def findings(ctx: Context, release: str | None, facts: FactValues) -> Iterator[O
                                                                                        error=report["error"]),
                    _("Run `deploy-wizard run RECIPE -- python manage.py check` to see the whole error."))
         return
-    found = [*settings_findings(ctx, report["settings"]), *check_findings(report["problems"])]
+    found = [*settings_findings(ctx, report["settings"]), *check_findings(ctx, report["problems"])]
     yield from found
-    if not found:
+    if not any(isinstance(item, Warn) for item in found):
         yield Ok(_("the Django settings of release {id} match the server").format(id=release))
 
 
@@ -165,6 +165,23 @@ def tls_findings(names: list[str], values: dict[str, Any]) -> Iterator[Warn]:
                      "(nginx sets that header)."))
 
 
-def check_findings(problems: list[list[str]]) -> Iterator[Warn]:
+def covered_by_nginx(ctx: Context) -> set[str]:
+    """check --deploy findings the nginx site already answers (its security headers, HSTS and the redirect to
+    HTTPS): repeating them on every run would bury the findings that matter."""
+    nginx, tls = ctx.settings("nginx"), ctx.settings("tls") is not None
+    covered = set()
+    if nginx is not None and getattr(nginx, "security_headers", False):
+        covered |= {"security.W002"} | ({"security.W004"} if tls else set())
+    if nginx is not None and tls:
+        covered.add("security.W008")
+    return covered
+
+
+def check_findings(ctx: Context, problems: list[list[str]]) -> Iterator[Ok | Warn]:
+    covered = covered_by_nginx(ctx)
     for ident, text in problems:
-        yield Warn(_("manage.py check --deploy: ({id}) {text}").format(id=ident, text=text))
+        if ident not in covered:
+            yield Warn(_("manage.py check --deploy: ({id}) {text}").format(id=ident, text=text))
+    handled = sorted(covered & {ident for ident, _text in problems})
+    if handled:
+        yield Ok(_("manage.py check --deploy: {ids} are handled by the nginx site").format(ids=", ".join(handled)))

@@ -32,6 +32,7 @@ CANDIDATE = r'''
 unit="$1"; user="$2"; dir="$3"; venv="$4"; run="$5"; klass="$6"; module="$7"; probe="$8"
 host="$9"; shift 9; path="$1"; scheme="$2"; wait="$3"; home="$4"; shift 4
 systemctl stop "$unit" 2>/dev/null; systemctl reset-failed "$unit" 2>/dev/null
+since=$(date '+%Y-%m-%d %H:%M:%S')
 set -- --unit "$unit" --collect --quiet --uid "$user" --gid "$user" -p RuntimeDirectory="$run" \
   -p WorkingDirectory="$dir" -p PrivateTmp=yes -p NoNewPrivileges=yes -E HOME="$home" \
   $(for f; do printf -- '-p EnvironmentFile=-%s ' "$f"; done) \
@@ -41,7 +42,7 @@ systemd-run "$@" || exit 1
 sh -c "$probe" probe "/run/$run/gunicorn.sock" "$host" "$path" "$scheme" "$wait"; rc=$?
 if [ "$rc" -ne 0 ]; then
   echo "--- the new release's own log (journalctl -u $unit):"
-  journalctl -u "$unit" -n 40 --no-pager -o cat 2>/dev/null | tail -n 40
+  journalctl -u "$unit" --since "$since" -n 40 --no-pager -o cat 2>/dev/null | tail -n 40
 fi
 systemctl stop "$unit" 2>/dev/null
 exit "$rc"
@@ -72,8 +73,11 @@ def plan_gate(ctx: Context, facts: FactValues, *, module: str, worker_class: str
     if release is None:
         return
     live = f"releases/{release}"
-    yield RunCommand(_("start release {id} beside the live one and ask it {path} the way nginx will (up to {wait} "
-                       "s)").format(id=release, path=path, wait=wait),
+    why = (_("start release {id} beside the live one and ask it {path} the way nginx will (up to {wait} s)")
+           if current_release(facts, ctx) else
+           _("start release {id} on a socket of its own and ask it {path} the way nginx will (up to {wait} s), "
+             "before it goes live"))
+    yield RunCommand(why.format(id=release, path=path, wait=wait),
                      candidate(ctx, release, module=module, worker_class=worker_class, path=path, wait=wait,
                                env_files=env_files),
                      timeout=wait + 120, skip_if=guards.link_is(ctx.current, live))

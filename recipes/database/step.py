@@ -29,6 +29,7 @@ from recipes.shared.common import (
     marker_facts,
     marker_pending,
     once_per_release,
+    working_release,
 )
 from recipes.shared.fields import CommandLine
 from wizard.engine.commands import Secret, cmd, sh
@@ -253,7 +254,8 @@ class Database(Step):
             raise PlanError(_("migrate: command needs migrate_command"))
         release = marker_pending(facts, ctx, "migrated")
         if release is None:
-            yield Ok(_("migrations ran for the current release"))
+            live = working_release(facts, ctx)
+            yield Ok(_("migrations ran for release {id}").format(id=live) if live else _("no release to migrate yet"))
             return
         yield from once_per_release(
             ctx, release, "migrated", command, timeout=3600,

@@ -16,6 +16,7 @@ from recipes.shared.common import (
     marker_facts,
     marker_pending,
     once_per_release,
+    working_release,
 )
 from recipes.shared.fields import CommandLine, RelativePath
 from recipes.shared.web import media_root
@@ -101,7 +102,9 @@ class StaticFiles(Step):
             raise PlanError(_("collect: command needs collect_command"))
         release = marker_pending(facts, ctx, "collected")
         if release is None:
-            yield Ok(_("static files collected for the current release"))
+            live = working_release(facts, ctx)
+            yield Ok(_("static files collected for release {id}").format(id=live) if live else
+                     _("no release to collect static files from yet"))
             return
         yield from once_per_release(
             ctx, release, "collected", command, timeout=1800,

@@ -128,6 +128,7 @@ class RunFinished(Event):
     round_trips: int
     journal: str | None = None
     later: int = 0
+    failed_step: str | None = None
 
 
 Sink = Callable[[Event], None]

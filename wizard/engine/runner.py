@@ -200,7 +200,7 @@ class Runner:
     def _footer(self, result: RunResult) -> None:
         self.emit(RunFinished(ok=result.ok, changes=result.changes, changed_steps=result.changed_steps,
                               seconds=result.seconds, round_trips=result.round_trips, journal=result.journal,
-                              later=result.later))
+                              later=result.later, failed_step=result.failed_step))
 
     async def apply(self) -> RunResult:
         started = time.monotonic()
@@ -248,18 +248,15 @@ class Runner:
 
     async def apply_step(self, step: Step, settings: StepSettings) -> int:
         applied = 0
-        told: set[str] = set()  # a warning is said once, in whichever pass first finds it (after a checkout)
+        told: list[str] = []  # a warning is said once, in whichever pass first finds it (after a checkout)
         for attempt in range(self.max_passes + 1):
             self.facts.invalidate()
             plan = await self.plan_step(step, settings)
-            for warning in plan.warnings:
-                if warning.text not in told:
-                    told.add(warning.text)
-                    self.emit(Notice(step=step.name, text="\n".join(filter(None, (warning.text, warning.fix)))))
-            if plan.noop and plan.later:
-                raise StepError(_("the step cannot decide: {what}").format(
-                    what="; ".join(f"{c.why} ({c.reason})" for c in plan.later)))
+            self._tell(step.name, plan.warnings, told)
             if plan.noop:
+                if plan.later:
+                    raise StepError(_("the step cannot decide: {what}").format(
+                        what="; ".join(f"{c.why} ({c.reason})" for c in plan.later)))
                 if attempt == 0:
                     self.emit(StepNoop(step=step.name, reason=plan.reason()))
                 elif applied:
@@ -269,12 +266,28 @@ class Runner:
             if attempt == self.max_passes:
                 raise StepError(_("step did not converge: after {n} passes it still wants: {what}").format(
                     n=self.max_passes, what="; ".join(c.describe() for c in plan.changes)))
-            for change in plan.changes:
-                if self.before_change is not None and not await self.before_change(step.name, change):
-                    raise StepError(_("stopped by the operator before: {what}").format(what=change.describe()))
-                await self._execute(step.name, change)
-                applied += 1
+            applied += await self._run_changes(step.name, plan.changes, told)
         return applied
+
+    def _tell(self, step: str, warnings: list[Warn], told: list[str]) -> None:
+        for warning in warnings:
+            if warning.text not in told:
+                told.append(warning.text)
+                self.emit(Notice(step=step, text="\n".join(filter(None, (warning.text, warning.fix)))))
+
+    async def _run_changes(self, step: str, changes: list[Change], told: list[str]) -> int:
+        for change in changes:
+            if self.before_change is not None and not await self.before_change(step, change):
+                raise StepError(_("stopped by the operator before: {what}").format(what=change.describe()))
+            try:
+                await self._execute(step, change)
+            except StepError as exc:
+                if not told:
+                    raise
+                # what the plan warned about is the likeliest cause: say it where the operator is looking
+                raise StepError(f"{exc}\n" + _("The plan warned about this step:") + "\n" + "\n".join(
+                    f"  ! {text}" for text in told)) from exc
+        return len(changes)
 
     async def _execute(self, step: str, change: Change, *, check: bool = False) -> None:
         self.emit(ChangeStarted(step=step, why=change.why, description=change.describe(), check=check))

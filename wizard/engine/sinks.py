@@ -85,7 +85,7 @@ class ConsoleSink:
         elif isinstance(event, StepPlanned):
             self._planned(event)
         elif isinstance(event, ChangeStarted):
-            self._print("  ", ("+ ", "yellow"), event.why)
+            self._print("  ", ("= " + _("check") + ": ", "green") if event.check else ("+ ", "yellow"), event.why)
             self._print("    ", ("$ " + event.description, "dim"))
         elif isinstance(event, Notice):
             self._notice(event.text)
@@ -141,7 +141,8 @@ class ConsoleSink:
     def _run_finished(self, event: RunFinished) -> None:
         if self.mode == "plan" and event.later:
             self._plan_table()
-        status = (_("OK"), "bold green") if event.ok else (_("FAILED"), "bold red")
+        status = ((_("FAILED"), "bold red") if not event.ok else
+                  (_("DRIFT"), "bold yellow") if self.mode == "check" and event.changes else (_("OK"), "bold green"))
         # the status word is styled inside a translated sentence: format the text on either side of it
         before, _status, after = n_("{status}: {n} change ({steps}), {seconds} s, {trips} commands sent",
                                     "{status}: {n} changes ({steps}), {seconds} s, {trips} commands sent",
@@ -149,6 +150,9 @@ class ConsoleSink:
         values = {"n": event.changes, "steps": ", ".join(event.changed_steps) or "-",
                   "seconds": f"{event.seconds:.1f}", "trips": event.round_trips}
         self._print(before.format(**values), status, after.format(**values))
+        if event.failed_step:
+            self._print(("  " + _("stopped at the step {step}: its error is above").format(step=event.failed_step),
+                         "bold red"))
         if event.later:
             self._print(("  " + n_("and {n} change decided at run time (marked ?)",
                                     "and {n} changes decided at run time (marked ?)", event.later).format(
