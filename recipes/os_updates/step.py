@@ -12,7 +12,7 @@ from recipes.shared import claims
 from recipes.shared.apt import UPDATE_STAMP, apt_get, apt_update, install_missing
 from wizard.engine.commands import sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
-from wizard.engine.i18n import translator
+from wizard.engine.i18n import plural_translator, translator
 from wizard.engine.step import (
     Change,
     Context,
@@ -29,6 +29,7 @@ from wizard.engine.templates import renderer
 from wizard.engine.validators import HostName, PackageName, TimeZone
 
 _ = translator(__file__)
+n_ = plural_translator(__file__)
 render = renderer(__file__)
 
 AUTO_UPGRADES = "/etc/apt/apt.conf.d/20auto-upgrades"
@@ -139,7 +140,8 @@ class OsUpdates(Step):
         """Fresh package lists, then the updates they show (known only once they are fresh)."""
         age = facts[AptListsAge()]
         if age is None or age > s.lists_max_age:
-            when = _("never refreshed") if age is None else _("{m} minutes old").format(m=age // 60)
+            when = _("never refreshed") if age is None else n_("{m} minute old", "{m} minutes old", age // 60).format(
+                m=age // 60)
             yield RunCommand(
                 _("package lists are {when}; refresh them so installs and upgrades see current versions").format(
                     when=when),
@@ -147,13 +149,15 @@ class OsUpdates(Step):
                     's="$2"; [ -e "$s" ] && [ $(( $(date +%s) - $(stat -c %Y "$s") )) -le "$1" ]',
                     str(s.lists_max_age), UPDATE_STAMP), leaves=((AptListsAge(), 0),))
         else:
-            yield Ok(_("package lists refreshed {m} minutes ago").format(m=age // 60))
+            yield Ok(n_("package lists refreshed {m} minute ago", "package lists refreshed {m} minutes ago",
+                        age // 60).format(m=age // 60))
 
         if s.upgrade != "none":
             pending = facts[Upgradable("dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade")]
             if pending:
                 shown = ", ".join(pending[:8]) + (" …" if len(pending) > 8 else "")
-                yield RunCommand(_("{n} packages have updates: {names}").format(n=len(pending), names=shown),
+                yield RunCommand(n_("{n} package has an update: {names}", "{n} packages have updates: {names}",
+                                    len(pending)).format(n=len(pending), names=shown),
                                  apt_get(s.upgrade, lock_timeout=s.lock_timeout), skip_if=sh(
                                      '! apt-get -s -o Debug::NoLocking=1 "$1" 2>/dev/null | grep -q "^Inst "',
                                      "dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade"))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from wizard.cli.common import load_recipe, questions
 from wizard.cli.confirm import ask, confirm, must_ask
 from wizard.engine.errors import ExitCode, UsageError
-from wizard.engine.i18n import _
+from wizard.engine.i18n import _, n_
 
 if TYPE_CHECKING:
     from wizard.app.fleet import HostResult
@@ -69,7 +69,8 @@ def _single(args: argparse.Namespace, recipe: Recipe, host: str | None) -> int:
         if planned.changes == 0:
             print(_("Nothing to change: the server already matches the recipe."))
             return ExitCode.OK
-        if not ask(_("Apply these {n} changes? [y/N] ").format(n=planned.changes)):
+        if not ask(n_("Apply this {n} change? [y/N] ", "Apply these {n} changes? [y/N] ", planned.changes).format(
+                n=planned.changes)):
             print(_("Nothing was changed."))
             return ExitCode.OK
     result = asyncio.run(run_recipe(recipe, args.command, sink, asked, host=host,
@@ -83,7 +84,8 @@ def _outcome(args: argparse.Namespace, result: RunResult) -> int:
     """The exit code of a finished run; check also says whether it found drift."""
     if args.command == "check" and result.ok:
         if not args.json:
-            print(_("Drift: {n} differences in {steps}").format(n=result.changes, steps=", ".join(
+            print(n_("Drift: {n} difference in {steps}", "Drift: {n} differences in {steps}", result.changes).format(
+                n=result.changes, steps=", ".join(
                 result.changed_steps)) if result.changes else _("No drift: the server matches the recipe."))
         return ExitCode.DRIFT if result.changes else ExitCode.OK
     return ExitCode.OK if result.ok else ExitCode.FAILED

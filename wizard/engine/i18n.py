@@ -76,6 +76,16 @@ def n_(singular: str, plural: str, n: int) -> str:
     return _(singular if n == 1 else plural)
 
 
+def plural_translator(anchor: str) -> Callable[[str, str, int], str]:
+    """`n_` with the catalog of the folder holding `anchor`, as `translator` is `_` with it."""
+    translate = translator(anchor)
+
+    def n_(singular: str, plural: str, n: int) -> str:
+        return translate(singular if n == 1 else plural)
+
+    return n_
+
+
 def translator(anchor: str) -> Callable[[str], str]:
     """The `_` of the folder holding `anchor` (a module's __file__): its own catalog first, then the engine's."""
     locale_dir = Path(anchor).resolve().parent / "locale"
