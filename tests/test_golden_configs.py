@@ -30,7 +30,7 @@ VARIANTS = {
     "as in the example": [],
     "every optional file": ["os_updates.unattended_upgrades=true", "monitoring.prometheus=true",
                             "monitoring.nginx_exporter=true", "monitoring.postgres_exporter=true",
-                            "firewall.ssh_hardening=true"],
+                            "firewall.ssh_hardening=true", "firewall.fail2ban=true"],
 }
 CERT = "/etc/letsencrypt/live/demo.example.test"
 CERTIFICATE = {"cert:demo.example.test": {"expires": "2099-01-01T00:00:00+00:00", "names": ["demo.example.test"]},

@@ -43,6 +43,7 @@ _ = translator(__file__)
 render = renderer(__file__)
 
 HARDENING = "/etc/ssh/sshd_config.d/01-deploy-wizard-hardening.conf"
+JAIL = "/etc/fail2ban/jail.d/50-deploy-wizard.conf"
 HARDENING_CHECK = sh('sshd -t && sshd -T | grep -qix "permitrootlogin no" && '
                      'sshd -T | grep -qix "passwordauthentication no"',
                      display="sshd -t && sshd -T shows permitrootlogin no, passwordauthentication no")
@@ -102,13 +103,15 @@ class Firewall(Step):
         return list(dict.fromkeys(rules))
 
     def _packages(self, s: FirewallSettings) -> tuple[str, ...]:
-        return ("ufw", "fail2ban") if s.fail2ban else ("ufw",)
+        # python3-systemd: fail2ban's journal backend (sshd logs only to the journal)
+        return ("ufw", "fail2ban", "python3-systemd") if s.fail2ban else ("ufw",)
 
     def facts(self, s: FirewallSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield PackagesInstalled(self._packages(s))
         yield FileInfo(HARDENING)
         if s.fail2ban:
             yield UnitProperties("fail2ban.service")
+            yield FileInfo(JAIL)
         if PackagesInstalled(self._packages(s)) in known and known[PackagesInstalled(self._packages(s))]["ufw"]:
             yield UfwState()
 
@@ -143,11 +146,31 @@ class Firewall(Step):
         if s.ssh_hardening:
             yield from self._plan_hardening(s, facts, ctx)
         if s.fail2ban:
-            state = facts[UnitProperties("fail2ban.service")]
-            if state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled":
-                yield RunCommand(_("start fail2ban now and at every boot"),
-                                 cmd("systemctl", "enable", "--now", "fail2ban"),
-                                 skip_if=guards.unit_running("fail2ban"))
+            yield from self._plan_fail2ban(facts, ctx)
+
+    def _plan_fail2ban(self, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        jail = list(file_change(_("fail2ban watches SSH logins in the journal (port {port})").format(
+            port=ctx.ssh_port), JAIL, render("fail2ban-jail.conf.j2", ssh_port=ctx.ssh_port), facts[FileInfo(JAIL)],
+            check=cmd("fail2ban-client", "-t")))
+        yield from jail
+        state = facts[UnitProperties("fail2ban.service")]
+        if any(isinstance(change, PutFile) for change in jail):
+            yield RunCommand(_("restart fail2ban to load it, and start it at every boot"),
+                             cmd("sh", "-c", "systemctl enable fail2ban && systemctl restart fail2ban",
+                                 display="systemctl enable fail2ban && systemctl restart fail2ban"),
+                             after_change=True)
+        elif state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled":
+            yield RunCommand(_("start fail2ban now and at every boot"),
+                             cmd("systemctl", "enable", "--now", "fail2ban"),
+                             skip_if=guards.unit_running("fail2ban"))
+
+    def verify(self, s: FirewallSettings, ctx: Context) -> list[RunCommand]:
+        """fail2ban that runs but watches nothing protects nothing: its sshd jail must answer."""
+        if not s.fail2ban:
+            return []
+        return [RunCommand(_("fail2ban's sshd jail is running"),
+                           sh("for i in 1 2 3 4 5 6 7 8 9 10; do fail2ban-client status sshd && exit 0; sleep 1; "
+                              "done; exit 1", display="fail2ban-client status sshd"))]
 
     def _plan_hardening(self, s: FirewallSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         if ctx.login_user == "root":  # the recipe's own next run could never log in again
