@@ -43,7 +43,8 @@ def test_resume_after_the_connection_drops_mid_step(box, live_dirs) -> None:
             break
         assert time.monotonic() < deadline
     assert [e["step"] for e in seen if e["event"] == "step_finished"] == ["os_updates", "deploy_user"]
-    on_box(box, "pkill -f 'sshd: admin'")  # the network drops
+    # the network drops: OpenSSH 10 (Debian 13) names a session's process sshd-session, older ones sshd
+    on_box(box, "pkill -f 'sshd(-session)?: admin'")
     rest, _ = run.communicate(timeout=120)
     assert run.returncode == 1
     dropped = [json.loads(line) for line in rest.splitlines() if line.startswith("{")]
