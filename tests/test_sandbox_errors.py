@@ -64,3 +64,32 @@ def test_the_message_is_translated(lab: Path, capsys: pytest.CaptureFixture[str]
     finally:
         i18n.set_language("en")
     assert "没有名为 'nosuch' 的沙盒" in capsys.readouterr().err
+
+
+def test_ssh_takes_user_after_the_name_as_the_readme_writes_it() -> None:
+    from wizard.cli.sandbox import ssh_options
+
+    assert ssh_options("root", ["--user", "admin", "hostname", "-f"]) == ("admin", ["hostname", "-f"])
+    assert ssh_options("root", ["--user=ops", "--", "ls", "--user"]) == ("ops", ["ls", "--user"])
+    assert ssh_options("admin", ["uptime"]) == ("admin", ["uptime"])
+
+
+def test_a_user_name_that_is_an_ssh_option_is_refused(tmp_path, monkeypatch) -> None:
+    from wizard.lab import instance
+
+    monkeypatch.setattr(instance, "_run_dir", lambda name: tmp_path)
+    (tmp_path / "info.json").write_text("{}")
+    with pytest.raises(instance.SandboxError, match="is not a user name"):
+        instance.ssh_command("t1", "-oProxyCommand=touch /tmp/x")
+
+
+def test_down_without_a_name_never_stops_every_sandbox(monkeypatch, capsys) -> None:
+    from wizard.lab import sandbox
+
+    monkeypatch.setattr(sandbox, "list_sandboxes", lambda: [type("S", (), {"name": "t1"})()])
+    stopped: list[str] = []
+    monkeypatch.setattr(sandbox, "down", lambda name, **kw: stopped.append(name))
+    assert main(["sandbox", "down"]) == ExitCode.BAD_INPUT
+    assert "Name the sandboxes to stop (t1), or give --all" in capsys.readouterr().err
+    assert stopped == []
+    assert main(["sandbox", "down", "--all"]) == ExitCode.OK and stopped == ["t1"]

@@ -197,11 +197,13 @@ def _add_sandbox(sub: argparse._SubParsersAction) -> None:
     up = actions.add_parser("up", help=_("boot a clean sandbox server"))
     up.add_argument("--name", help=_("name (default: sandbox<N>)"))
     down = actions.add_parser("down", help=_("stop sandboxes and remove them"))
-    down.add_argument("names", nargs="*", help=_("which ones (default: all)"))
+    down.add_argument("names", nargs="*", help=_("which ones"))
+    down.add_argument("--all", action="store_true", help=_("every sandbox on this machine"))
     ssh = actions.add_parser("ssh", help=_("open a shell on a sandbox (or run a command)"))
     ssh.add_argument("name", nargs="?", help=_("which one (default: the only one running)"))
     ssh.add_argument("--user", default="root", help=_("login user: root, admin (sudo) or ops (sudo with password)"))
-    ssh.add_argument("cmd", nargs=argparse.REMAINDER, help=_("command to run instead of a shell"))
+    ssh.add_argument("cmd", nargs=argparse.REMAINDER, help=_(
+        "command to run instead of a shell (--user may also come after the name; -- ends the options)"))
     status = actions.add_parser("status", help=_("list sandboxes"))
     status.add_argument("--json", action="store_true", help=_("machine-readable output"))
 

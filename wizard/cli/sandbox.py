@@ -61,7 +61,12 @@ Stop: deploy-wizard sandbox down {name}""").format(name=info.name, ip=info.ip, p
 def _down(args: argparse.Namespace) -> int:
     from wizard.lab import sandbox
 
-    names = args.names or [s.name for s in sandbox.list_sandboxes()]
+    running = [s.name for s in sandbox.list_sandboxes()]
+    if args.names and args.all:
+        raise UsageError(_("Name sandboxes or give --all, not both"))
+    if not args.names and not args.all and running:  # never every sandbox by accident
+        raise UsageError(_("Name the sandboxes to stop ({names}), or give --all").format(names=", ".join(running)))
+    names = args.names or running
     if not names:
         print(_("No sandboxes to stop."))
     for name in names:
@@ -69,18 +74,32 @@ def _down(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def ssh_options(user: str, command: list[str]) -> tuple[str, list[str]]:
+    """`sandbox ssh NAME --user U CMD` (the README's order): argparse hands everything after NAME to the command,
+    so a leading --user is taken back here; a leading `--` only separates."""
+    while command and (command[0] == "--user" or command[0].startswith("--user=")):
+        if command[0] == "--user":
+            if len(command) < 2:
+                raise UsageError(_("--user needs a user name"))
+            user, command = command[1], command[2:]
+        else:
+            user, command = command[0].split("=", 1)[1], command[1:]
+    return user, command[1:] if command[:1] == ["--"] else command
+
+
 def _ssh(args: argparse.Namespace) -> int:
     """Replace this process with ssh (a real terminal session); returns only when there is nothing to log into."""
     from wizard.lab import sandbox
 
     name = args.name
+    user, command = ssh_options(args.user, list(args.cmd))
     if name is None:
         running = [s.name for s in sandbox.list_sandboxes()]
         if len(running) != 1:
             raise UsageError(_("Name the sandbox: {names}").format(names=", ".join(running) or _("none running")))
         name = running[0]
-    command = sandbox.ssh_command(name, args.user, args.cmd)
-    os.execvp(command[0], command)
+    line = sandbox.ssh_command(name, user, command)
+    os.execvp(line[0], line)
     return ExitCode.OK  # pragma: no cover - execvp does not return
 
 

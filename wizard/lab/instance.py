@@ -270,6 +270,8 @@ def ssh_command(name: str, user: str = "root", extra: list[str] | None = None) -
     if not (run / "info.json").exists():
         raise SandboxError(_("No sandbox named {name}. `deploy-wizard sandbox status` lists them.").format(
             name=repr(name)), exit_code=ExitCode.BAD_INPUT)
+    if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", user):  # never an ssh option in disguise ("-oProxyCommand=")
+        raise SandboxError(_("'{user}' is not a user name").format(user=user), exit_code=ExitCode.BAD_INPUT)
     info = SandboxInfo(**json.loads((run / "info.json").read_text()))
     return ["ssh", "-i", info.key, "-p", str(info.port), "-o", f"UserKnownHostsFile={run / 'known_hosts'}",
             "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR", f"{user}@{info.ip}", *(extra or [])]
