@@ -173,7 +173,7 @@ def once_per_release(ctx: Context, release: str, action: str, command: str, *, w
                      leaves=marker_leaves(ctx, action, release))
 
 
-def marker_leaves(ctx: Context, action: str, release: str) -> tuple[tuple[Fact, FileState]]:
+def marker_leaves(ctx: Context, action: str, release: str) -> tuple[tuple[Fact, FileState], ...]:
     return file_leaves(marker_path(ctx, action), f"{release}\n".encode(), owner=ctx.user, group=ctx.user)
 
 

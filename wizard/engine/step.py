@@ -279,7 +279,7 @@ def file_change(why: str, path: str, content: str | bytes | Secret, old: FileSta
 
 
 def file_leaves(path: str, content: bytes, *, mode: str = "0644", owner: str = "root",
-                group: str = "root") -> tuple[tuple[Fact, FileState]]:
+                group: str = "root") -> tuple[tuple[Fact, FileState], ...]:
     """What writing a file leaves, as its FileInfo fact will read (for a dry run's later steps)."""
     state = FileState(hashlib.sha256(content).hexdigest(), mode.lstrip("0") or "0", owner, group, len(content),
                       content)
