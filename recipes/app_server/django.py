@@ -77,7 +77,7 @@ def report_fact(ctx: Context, release: str) -> DjangoReport:
     return DjangoReport(f"{ctx.releases}/{release}", ctx.user, ctx.env_dir, ctx.venv, ctx.home)
 
 
-def release_facts(ctx: Context, release: str | None, known: FactValues) -> list[Fact]:
+def report_facts(ctx: Context, release: str | None, known: FactValues) -> list[Fact]:
     if release is None:
         return []
     where = PathInfo(f"{ctx.releases}/{release}")

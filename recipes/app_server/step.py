@@ -164,7 +164,7 @@ class AppServer(Step):
         yield FileInfo(marker_path(ctx, "served"))
         yield EnvAge(f"{ctx.app}.service", tuple(env_files(ctx)))
         if all(fact in known for fact in release_facts(ctx)):
-            yield from django.release_facts(ctx, working_release(known, ctx), known)
+            yield from django.report_facts(ctx, working_release(known, ctx), known)
 
     # The app's environment, offered to the code step (recipes.shared.web.AppEnvironment): written right after
     # the checkout, before migrations or collectstatic run any of the app's code.

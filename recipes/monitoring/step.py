@@ -163,6 +163,7 @@ class Monitoring(Step):
         claims.same_or_conflict("node_exporter_listen", mine["node_exporter_listen"], theirs,
                                 "monitoring.node_exporter_listen")
         yield from claims.record(self.name, ctx, mine, facts)
+        cap = journal_cap(mine, theirs)
         if s.node_exporter:
             yield from self._restart_on_change(
                 file_change(_("node exporter listens on {addr} only").format(addr=s.node_exporter_listen),
@@ -174,8 +175,8 @@ class Monitoring(Step):
                                                                                 "systemd-journal", "/var/log/journal"),
                              skip_if=guards.exists("/var/log/journal"))
         yield from self._restart_on_change(
-            file_change(_("cap the journal at {size}").format(size=journal_cap(mine, theirs)), JOURNALD,
-                        render("journald.conf.j2", max_use=journal_cap(mine, theirs)), facts[FileInfo(JOURNALD)]),
+            file_change(_("cap the journal at {size}").format(size=cap), JOURNALD,
+                        render("journald.conf.j2", max_use=cap), facts[FileInfo(JOURNALD)]),
             "systemd-journald", None)
         if s.logrotate:
             path = f"/etc/logrotate.d/{ctx.app}"

@@ -139,7 +139,8 @@ class OsUpdates(Step):
     def _plan_lists(self, s: OsUpdatesSettings, facts: FactValues) -> Iterator[Change | Ok]:
         """Fresh package lists, then the updates they show (known only once they are fresh)."""
         age = facts[AptListsAge()]
-        if age is None or age > s.lists_max_age:
+        stale = age is None or age > s.lists_max_age
+        if stale:
             when = _("never refreshed") if age is None else n_("{m} minute old", "{m} minutes old", age // 60).format(
                 m=age // 60)
             yield RunCommand(
@@ -161,7 +162,7 @@ class OsUpdates(Step):
                                  apt_get(s.upgrade, lock_timeout=s.lock_timeout), skip_if=sh(
                                      '! apt-get -s -o Debug::NoLocking=1 "$1" 2>/dev/null | grep -q "^Inst "',
                                      "dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade"))
-            elif age is None or age > s.lists_max_age:  # only the refreshed lists can tell
+            elif stale:  # only the refreshed lists can tell
                 yield Later(_("install the package updates"),
                             _("they are listed once the package lists are refreshed"))
             else:

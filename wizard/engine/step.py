@@ -269,13 +269,14 @@ def file_change(why: str, path: str, content: str | bytes | Secret, old: FileSta
     if source is not None:
         content = source.reveal()
     data = content.encode() if isinstance(content, str) else content
-    wanted_mode = mode.lstrip("0") or "0"
-    if (old is not None and old.sha256 == hashlib.sha256(data).hexdigest() and old.mode == wanted_mode
-            and old.owner == owner and old.group == group):
+    leaves = file_leaves(path, data, mode=mode, owner=owner, group=group)
+    wanted = leaves[0][1]  # the file as it must read: the comparison and what the write leaves are one value
+    if old is not None and (old.sha256, old.mode, old.owner, old.group) == (wanted.sha256, wanted.mode,
+                                                                          wanted.owner, wanted.group):
         yield Ok(_("{path} is up to date").format(path=path))
         return
     yield PutFile(why, path, data, mode=mode, owner=owner, group=group, old=old, secret=source is not None,
-                  check=check, source=source, leaves=file_leaves(path, data, mode=mode, owner=owner, group=group))
+                  check=check, source=source, leaves=leaves)
 
 
 def file_leaves(path: str, content: bytes, *, mode: str = "0644", owner: str = "root",
