@@ -189,13 +189,20 @@ def split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
 
 def _add_sandbox(sub: argparse._SubParsersAction) -> None:
     """`sandbox up|down|ssh|status`: its own little command line, apart from the recipe commands."""
-    sandbox = sub.add_parser("sandbox", help=_("a throwaway local Debian 12 server to practise on (needs root)"),
-                             description=_("Boot throwaway Debian 12 servers on this machine with systemd-nspawn. "
-                                           "Each `up` is a clean server with its own host key; `down` removes "
-                                           "every trace. Needs Linux and root."))
+    from wizard.lab.image import DEFAULT_RELEASE, RELEASES
+
+    sandbox = sub.add_parser("sandbox", help=_("a throwaway local Debian server to practise on (needs root)"),
+                             description=_("Boot throwaway Debian servers (13 or 12) on this machine with "
+                                           "systemd-nspawn. Each `up` is a clean server with its own host key; "
+                                           "`down` removes every trace. Needs Linux and root."))
     actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
     up = actions.add_parser("up", help=_("boot a clean sandbox server"))
     up.add_argument("--name", help=_("name (default: sandbox<N>)"))
+    up.add_argument("--release", choices=list(RELEASES), default=DEFAULT_RELEASE, help=_(
+        "Debian release: trixie (13, the default) or bookworm (12); each is built once, then cached"))
+    up.add_argument("--lab", action="store_true", help=_(
+        "also serve the example apps over git and a test CA the server trusts, so the example recipes "
+        "(examples/flask-app.yaml, examples/django-app.yaml) run as they are; stopped with the sandbox"))
     down = actions.add_parser("down", help=_("stop sandboxes and remove them"))
     down.add_argument("names", nargs="*", help=_("which ones"))
     down.add_argument("--all", action="store_true", help=_("every sandbox on this machine"))

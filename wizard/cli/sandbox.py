@@ -1,4 +1,4 @@
-"""`deploy-wizard sandbox up|down|ssh|status`: throwaway local Debian 12 servers to practise on.
+"""`deploy-wizard sandbox up|down|ssh|status`: throwaway local Debian servers to practise on.
 
 Why a thin handler: wizard.lab does the work and says what went wrong (its SandboxError is a
 DeployWizardError with its own exit code, reported by `main` like any other); this only prints.
@@ -37,24 +37,42 @@ def _status(args: argparse.Namespace) -> int:
         print(_("No sandboxes. Start one with `deploy-wizard sandbox up`."))
     for info in found:
         state = _("running") if sandbox.is_running(info.name) else _("stopped")
-        print(f"{info.name:12} {state:8} {info.ip}:{info.port}  {info.fingerprint}")
+        print(f"{info.name:12} {state:8} {info.release:9} {info.ip}:{info.port}  {info.fingerprint}")
     return ExitCode.OK
 
 
 def _up(args: argparse.Namespace) -> int:
     from wizard.lab import sandbox
 
-    info = sandbox.up(args.name, progress=lambda m: print(m, flush=True))
+    info = sandbox.up(args.name, progress=lambda m: print(m, flush=True), release=args.release, lab=args.lab)
     print(_("""
-Sandbox {name} is up: a clean Debian 12 server with systemd and sshd.
+Sandbox {name} is up: a clean {release} server with systemd and sshd.
   address   {ip} (port {port})
   logins    root, admin (passwordless sudo), ops (sudo asks a password: {pw})
   key       {key}
-  host key  {fp} (already trusted by deploy-wizard)
-Try:  deploy-wizard sandbox ssh {name}
-      deploy-wizard apply examples/sandbox.yaml --host {ip}
-Stop: deploy-wizard sandbox down {name}""").format(name=info.name, ip=info.ip, port=info.port, key=info.key,
-                                                     fp=info.fingerprint, pw=sandbox.OPS_PASSWORD))
+  host key  {fp} (already trusted by deploy-wizard)""").format(
+        name=info.name, release=sandbox.describe(info.release), ip=info.ip, port=info.port, key=info.key,
+        fp=info.fingerprint, pw=sandbox.OPS_PASSWORD))
+    lab = sandbox.practice.load(sandbox.lab_dir(info.name)) if args.lab else None
+    if lab is None:
+        print(_("""Try:  deploy-wizard sandbox ssh {name}
+      deploy-wizard apply examples/sandbox.yaml --host {ip}""").format(name=info.name, ip=info.ip))
+    else:
+        # The example recipes name the first sandbox's addresses; any other sandbox needs them overridden.
+        where = "" if info.index == 1 else (
+            f" --host {info.ip} --set code.repo={lab.git_url}/demo.git --set tls.acme_server={lab.acme_directory}")
+        print(_("""
+The practice lab runs beside it (and stops with it):
+  git       {git}/demo.git (examples/flask-app) and {git}/shop.git (examples/django-app);
+            change the app in {work} and `git commit -a && git push lab main`, then apply again
+  test CA   {acme} (Debian's pebble, standing in for Let's Encrypt); the server trusts it and
+            resolves demo.example.test and shop.example.test to itself
+Run the whole tutorial on it:
+  DEMO_DB_PASSWORD=choose-one deploy-wizard apply examples/flask-app.yaml --yes{where}
+  curl --cacert {ca} https://demo.example.test/ --resolve demo.example.test:443:{ip}""").format(
+            git=lab.git_url, work=lab.work_tree("demo"), acme=lab.acme_directory, where=where, ca=lab.ca_file,
+            ip=info.ip))
+    print(_("Stop: deploy-wizard sandbox down {name}").format(name=info.name))
     return ExitCode.OK
 
 

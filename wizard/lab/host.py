@@ -57,3 +57,16 @@ def write_file(path: Path, text: str, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     os.chmod(path, mode)
+
+
+def alive(pid: int) -> bool:
+    """A process that still runs: teardown waits on this before it force-kills. A zombie is not alive (a child
+    of ours is reaped here; any other only waits for its parent)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass  # not our child
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False

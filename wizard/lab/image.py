@@ -1,9 +1,9 @@
-"""The sandbox base image: a debootstrapped Debian 12 configured like a fresh cloud server, built once.
+"""The sandbox base images: a debootstrapped Debian (13 by default, or 12) set up like a fresh cloud server.
 
 Why build once and share: debootstrap takes minutes, while an overlay on a ready image boots in seconds. The
-image lives under ``images/<key>/rootfs``, where the key hashes everything that shapes it (suite, packages,
-revision, this machine's apt sources), so a change to any of them builds a new image instead of reusing a
-stale one. Each sandbox only ever sees it read-only, as the lower layer of its overlay (see ``instance.py``).
+image lives under ``images/<key>/rootfs``, where the key hashes everything that shapes it (release, packages,
+revision, this machine's mirror), so a change to any of them builds a new image instead of reusing a stale one.
+Each sandbox only ever sees it read-only, as the lower layer of its overlay (see ``instance.py``).
 """
 
 from __future__ import annotations
@@ -16,29 +16,33 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Literal
 
 from wizard.engine.i18n import _
 from wizard.lab.host import Progress, SandboxError, check_host, run_checked, state_dir, write_file
 
-SUITE = "bookworm"
+Release = Literal["trixie", "bookworm"]
+# Debian's release names and numbers; the first is the default (Debian's current stable release).
+RELEASES: dict[Release, str] = {"trixie": "13", "bookworm": "12"}
+DEFAULT_RELEASE: Release = "trixie"
 PACKAGES = (
     "systemd-sysv", "udev", "dbus", "openssh-server", "sudo", "python3", "ca-certificates",
     "iproute2", "procps", "less", "curl", "gnupg", "locales",
 )
 # Bump when the image configuration below changes, so cached images are rebuilt.
-IMAGE_REVISION = 3
+IMAGE_REVISION = 4
 OPS_PASSWORD = "ops-practice"  # the practice sudo-with-password user; never a real credential
 
 
-def image_key() -> str:
+def image_key(release: Release = DEFAULT_RELEASE) -> str:
     """Hash of what the image is built from, so a changed recipe never reuses an old cached image."""
-    spec = json.dumps([SUITE, PACKAGES, IMAGE_REVISION, _host_apt_sources()], sort_keys=True)
+    spec = json.dumps([release, PACKAGES, IMAGE_REVISION, _mirrors()], sort_keys=True)
     return hashlib.sha256(spec.encode()).hexdigest()[:12]
 
 
-def image_dir() -> Path:
-    """One directory per image key, so images of different build specs can sit side by side."""
-    return state_dir() / "images" / image_key()
+def image_dir(release: Release = DEFAULT_RELEASE) -> Path:
+    """One directory per image key, so images of different releases and build specs sit side by side."""
+    return state_dir() / "images" / image_key(release)
 
 
 def key_path() -> Path:
@@ -46,55 +50,69 @@ def key_path() -> Path:
     return state_dir() / "ssh" / "id_ed25519"
 
 
-def _host_apt_sources() -> str:
-    """This machine's apt sources: they work from here (mirror, proxy), so the sandbox uses the same ones."""
+def _mirrors() -> tuple[str, str]:
+    """(archive, security) mirrors: this machine's own where it names them (they work from here), else Debian's.
+
+    Only the addresses are taken from this machine: its suites are its own release's, and a guest of another
+    release needs its own (a Debian 12 host's sources would give a Debian 13 guest a Debian 12 archive)."""
     deb822 = Path("/etc/apt/sources.list.d/debian.sources")
-    return deb822.read_text() if deb822.exists() else ""
+    uris = re.findall(r"^URIs:\s*(\S+)", deb822.read_text(), re.M) if deb822.exists() else []
+    archive = next((u for u in uris if not u.rstrip("/").endswith("-security")), "http://deb.debian.org/debian")
+    security = next((u for u in uris if u.rstrip("/").endswith("-security")), "http://deb.debian.org/debian-security")
+    return archive, security
 
 
-def _mirror() -> str:
-    """The mirror debootstrap fetches from: this machine's own, falling back to the public one."""
-    match = re.search(r"^URIs:\s*(\S+)", _host_apt_sources(), re.M)
-    return match.group(1) if match else "http://deb.debian.org/debian"
+def apt_sources(release: Release) -> str:
+    """The guest's deb822 sources: its own release, its updates and its security archive, as on a cloud image."""
+    archive, security = _mirrors()
+    keyring = "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+    return (f"Types: deb\nURIs: {archive}\nSuites: {release} {release}-updates\nComponents: main\n{keyring}\n"
+            f"Types: deb\nURIs: {security}\nSuites: {release}-security\nComponents: main\n{keyring}")
 
 
-def ensure_image(progress: Progress = print) -> Path:
+def describe(release: Release) -> str:
+    """How messages name a release: "Debian 13 (trixie)"."""
+    return f"Debian {RELEASES[release]} ({release})"
+
+
+def ensure_image(release: Release = DEFAULT_RELEASE, progress: Progress = print) -> Path:
     """Build the base image once; later calls return at once.
 
     The build happens in ``<key>.building`` and is renamed into place only when complete, so an interrupted
     build is never mistaken for a ready image.
     """
     check_host()
-    final = image_dir()
+    final = image_dir(release)
     rootfs = final / "rootfs"
     if (final / "ready").exists():
         return rootfs
     tmp = final.with_name(final.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    progress(f"Building the sandbox base image (debootstrap {SUITE}, about two minutes, done once) ...")
+    progress(_("Building the {release} sandbox image (debootstrap, about two minutes, done once) ...").format(
+        release=describe(release)))
     started = time.monotonic()
     cache = state_dir() / "debootstrap-cache"
     cache.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         ["debootstrap", "--variant=minbase", f"--cache-dir={cache}", f"--include={','.join(PACKAGES)}",
-         SUITE, str(tmp / "rootfs"), _mirror()],
+         release, str(tmp / "rootfs"), _mirrors()[0]],
         text=True, capture_output=True,
     )
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
         raise SandboxError(_("debootstrap failed (exit {code}):\n{output}").format(code=proc.returncode, output=tail))
-    progress(f"  debootstrap done in {time.monotonic() - started:.0f} s; configuring ...")
+    progress(_("  debootstrap done in {seconds:.0f} s; configuring ...").format(seconds=time.monotonic() - started))
     try:
-        _configure_rootfs(tmp / "rootfs")
+        _configure_rootfs(tmp / "rootfs", release)
     except (OSError, subprocess.CalledProcessError) as exc:
         detail = getattr(exc, "stderr", None) or str(exc)
         raise SandboxError(_("Configuring the base image failed: {why}").format(why=str(detail).strip())) from None
-    (tmp / "ready").write_text(image_key() + "\n")
+    (tmp / "ready").write_text(image_key(release) + "\n")
     if final.exists():
         shutil.rmtree(final)
     tmp.rename(final)
-    progress(f"Base image ready: {final}")
+    progress(_("Base image ready: {path}").format(path=final))
     return rootfs
 
 
@@ -108,7 +126,7 @@ def _ensure_lab_key() -> str:
     return key.with_suffix(".pub").read_text().strip()
 
 
-def _configure_rootfs(root: Path) -> None:
+def _configure_rootfs(root: Path, release: Release) -> None:
     """Make the image look like a fresh cloud server: sshd, a sudo user, the host's apt sources and CAs."""
     pub = _ensure_lab_key()
 
@@ -120,10 +138,9 @@ def _configure_rootfs(root: Path) -> None:
     (root / "etc/machine-id").write_text("")  # first-boot semantics: a new machine id per boot
     (root / "var/lib/dbus/machine-id").unlink(missing_ok=True)
     chroot("systemctl", "enable", "systemd-networkd.service")
-    # apt exactly like this machine (sources and local apt settings), so package downloads work here.
+    # apt from this machine's mirrors (they work from here) with the guest's own suites, and its local settings.
     (root / "etc/apt/sources.list").unlink(missing_ok=True)
-    if _host_apt_sources():
-        write_file(root / "etc/apt/sources.list.d/debian.sources", _host_apt_sources())
+    write_file(root / "etc/apt/sources.list.d/debian.sources", apt_sources(release))
     for conf in Path("/etc/apt/apt.conf.d").glob("99*"):
         shutil.copy(conf, root / "etc/apt/apt.conf.d" / conf.name)
     # Deterministic tests: no background apt run holding the dpkg lock (the lock-wait test holds it on purpose).

@@ -26,8 +26,9 @@ from pathlib import Path
 from wizard.engine import hostkeys
 from wizard.engine.errors import ExitCode
 from wizard.engine.i18n import _
-from wizard.lab.host import Progress, SandboxError, check_host, run_checked, state_dir, write_file
-from wizard.lab.image import ensure_image, key_path
+from wizard.lab import practice
+from wizard.lab.host import Progress, SandboxError, alive, check_host, run_checked, state_dir, write_file
+from wizard.lab.image import DEFAULT_RELEASE, RELEASES, Release, ensure_image, key_path
 
 SUBNET = "10.99"
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,11}$")  # "ve-" + name must fit IFNAMSIZ (15)
@@ -45,6 +46,7 @@ class SandboxInfo:
     host_key: str  # "ssh-ed25519 AAAA..."
     fingerprint: str  # "SHA256:..."
     started: float
+    release: Release = "bookworm"  # info.json files written before there was a choice were all Debian 12
 
     @property
     def upper_dir(self) -> Path:
@@ -145,16 +147,20 @@ def _wait_for_ssh(ip: str, port: int, timeout: float, supervisor_pid: int, conso
         ip=ip, port=port, seconds=timeout, console=console))
 
 
-def up(name: str | None = None, progress: Progress = print, boot_timeout: float = 90) -> SandboxInfo:
-    """Boot a clean sandbox and return how to reach it."""
+def up(name: str | None = None, progress: Progress = print, boot_timeout: float = 90,
+       release: Release = DEFAULT_RELEASE, lab: bool = False) -> SandboxInfo:
+    """Boot a clean sandbox and return how to reach it; with `lab`, the practice lab too (``practice.py``)."""
     check_host()
+    if release not in RELEASES:
+        raise SandboxError(_("Unknown release {release}: choose one of {choices}.").format(
+            release=repr(release), choices=", ".join(RELEASES)), exit_code=ExitCode.BAD_INPUT)
     if name is not None and not NAME_RE.match(name):  # before the image build: a typo must not cost minutes
         raise SandboxError(_("Bad sandbox name {name}: use 1-12 of a-z, 0-9 and '-', starting with a letter.").format(
             name=repr(name)), exit_code=ExitCode.BAD_INPUT)
     if name is not None and is_running(name):
         raise SandboxError(_("Sandbox {quoted} is already running; `deploy-wizard sandbox down {name}` first.").format(
             quoted=repr(name), name=name))
-    rootfs = ensure_image(progress)
+    rootfs = ensure_image(release, progress)
     index = _free_index()
     name = name or f"sandbox{index}"
     run = _run_dir(name)
@@ -181,7 +187,7 @@ def up(name: str | None = None, progress: Progress = print, boot_timeout: float 
             )
         (run / "supervisor.pid").write_text(f"{sup.pid}\n")
         info = SandboxInfo(name=name, index=index, ip=ip, port=22, key=str(key_path()), host_key=host_key,
-                           fingerprint=hostkeys.fingerprint_of(host_key), started=time.time())
+                           fingerprint=hostkeys.fingerprint_of(host_key), started=time.time(), release=release)
         (run / "info.json").write_text(json.dumps(asdict(info), indent=2))
         (run / "known_hosts").write_text(f"{ip} {host_key}\n")
     except (OSError, subprocess.CalledProcessError) as exc:
@@ -199,8 +205,21 @@ def up(name: str | None = None, progress: Progress = print, boot_timeout: float 
         raise
     # We generated this host key ourselves, so it is trusted without asking.
     hostkeys.HostKeyStore().add(ip, 22, host_key)
-    progress(f"Sandbox {name} booted in {time.monotonic() - started:.1f} s at {ip}")
+    if lab:
+        try:
+            practice.trust(practice.start(lab_dir(name), host_ip, ip), ssh_command(name, "root"), ip)
+        except (SandboxError, OSError, subprocess.CalledProcessError) as exc:
+            down(name, progress=lambda _m: None)  # nothing half made: no sandbox without the lab asked for
+            raise SandboxError(_("The practice lab did not start: {why}").format(
+                why=getattr(exc, "stderr", None) or exc)) from None
+    progress(_("Sandbox {name} booted in {seconds:.1f} s at {ip}").format(
+        name=name, seconds=time.monotonic() - started, ip=ip))
     return info
+
+
+def lab_dir(name: str) -> Path:
+    """The practice lab beside a sandbox (its repositories, test CA and pids); absent without ``--lab``."""
+    return _run_dir(name) / "lab"
 
 
 def _teardown_files(run: Path) -> None:
@@ -231,29 +250,18 @@ def down(name: str, progress: Progress = print) -> None:
         _signal(pids["nspawn"], signal.SIGTERM)  # nspawn turns SIGTERM into an orderly poweroff
     sup = pids.get("supervisor")
     deadline = time.monotonic() + 15
-    while sup and _alive(sup) and time.monotonic() < deadline:
+    while sup and alive(sup) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in pids.values():
-        if _alive(pid):
+        if alive(pid):
             _signal(pid, signal.SIGKILL)
+    practice.stop(lab_dir(name))
     if info:
         _nat(info.index, add=False)
         hostkeys.HostKeyStore().remove(info.ip, info.port)
         shutil.rmtree(_claims() / str(info.index), ignore_errors=True)
     _teardown_files(run)
-    progress(f"Sandbox {name} is down and removed.")
-
-
-def _alive(pid: int) -> bool:
-    """A pid that answers signal 0 and is not a zombie; ``down`` waits on this before it force-kills."""
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:  # a zombie child of ours is not alive
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
+    progress(_("Sandbox {name} is down and removed.").format(name=name))
 
 
 def _signal(pid: int, sig: int) -> None:

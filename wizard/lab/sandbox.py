@@ -1,4 +1,4 @@
-"""A throwaway Debian 12 server on this machine, for practice and for the live tests.
+"""A throwaway Debian server (13 by default, or 12) on this machine, for practice and for the live tests.
 
 Why systemd-nspawn: the wizard's steps talk to systemd, sshd, apt, nginx and ufw, so the target must be a
 real booted Debian with systemd as PID 1. nspawn gives that in about three seconds from a debootstrapped
@@ -19,13 +19,37 @@ builds and caches the base image, ``instance.py`` runs one sandbox, ``supervisor
 
 from __future__ import annotations
 
+from wizard.lab import practice
 from wizard.lab.host import Progress, SandboxError, check_host, state_dir
-from wizard.lab.image import IMAGE_REVISION, OPS_PASSWORD, PACKAGES, SUITE, ensure_image, image_dir, image_key, key_path
-from wizard.lab.instance import NAME_RE, SUBNET, SandboxInfo, down, is_running, list_sandboxes, ssh_command, up
+from wizard.lab.image import (
+    DEFAULT_RELEASE,
+    IMAGE_REVISION,
+    OPS_PASSWORD,
+    PACKAGES,
+    RELEASES,
+    Release,
+    describe,
+    ensure_image,
+    image_dir,
+    image_key,
+    key_path,
+)
+from wizard.lab.instance import (
+    NAME_RE,
+    SUBNET,
+    SandboxInfo,
+    down,
+    is_running,
+    lab_dir,
+    list_sandboxes,
+    ssh_command,
+    up,
+)
+from wizard.lab.practice import Lab
 
 __all__ = [
-    "IMAGE_REVISION", "NAME_RE", "OPS_PASSWORD", "PACKAGES", "SUBNET", "SUITE",
-    "Progress", "SandboxError", "SandboxInfo",
-    "check_host", "down", "ensure_image", "image_dir", "image_key", "is_running", "key_path", "list_sandboxes",
-    "ssh_command", "state_dir", "up",
+    "DEFAULT_RELEASE", "IMAGE_REVISION", "NAME_RE", "OPS_PASSWORD", "PACKAGES", "RELEASES", "SUBNET",
+    "Lab", "Progress", "Release", "SandboxError", "SandboxInfo",
+    "check_host", "describe", "down", "ensure_image", "image_dir", "image_key", "is_running", "key_path",
+    "lab_dir", "list_sandboxes", "practice", "ssh_command", "state_dir", "up",
 ]
