@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from recipes.monitoring import exporters
+from recipes.monitoring.exporters import Exporter
 from recipes.shared import claims, guards
 from recipes.shared.apt import install_missing, started
 from recipes.shared.claims import Claim
 from recipes.shared.facts import UnitProperties
 from recipes.shared.web import site
-from wizard.engine.commands import cmd
+from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Ok, PutFile, RunCommand, Step, StepSettings, Teaching, file_change
@@ -21,12 +24,14 @@ from wizard.engine.templates import renderer
 
 _ = translator(__file__)
 
-SERVICES = ("prometheus-node-exporter", "prometheus")  # packages whose service Debian starts at install
+# packages whose service Debian starts at install
+SERVICES = ("prometheus-node-exporter", "prometheus", exporters.NGINX.package, exporters.POSTGRES.package)
 render = renderer(__file__)
 
-NODE_DEFAULTS = "/etc/default/prometheus-node-exporter"
 JOURNALD = "/etc/systemd/journald.conf.d/50-deploy-wizard.conf"
 PROMETHEUS = "/etc/prometheus/prometheus.yml"
+PROMETHEUS_DEFAULTS = "/etc/default/prometheus"
+PROMETHEUS_LISTEN = "127.0.0.1:9090"
 
 
 def listen_address(value: str) -> str:
@@ -66,9 +71,12 @@ class MonitoringSettings(StepSettings):
     node_exporter: bool = Field(True, description="Export CPU, memory, disk and network metrics (port 9100).")
     node_exporter_listen: Annotated[str, AfterValidator(listen_address)] = Field("127.0.0.1:9100", description=(
         "Where the metrics listen; localhost keeps them private (scrape through an SSH tunnel or Prometheus)."))
-    prometheus: bool = Field(False, description="Also run a Prometheus server here that scrapes the exporters.")
-    nginx_exporter: bool = Field(False, description="With prometheus: export nginx metrics too.")
-    postgres_exporter: bool = Field(False, description="With prometheus: export PostgreSQL metrics too.")
+    prometheus: bool = Field(False, description=(
+        "Also run a Prometheus server here (127.0.0.1:9090) that scrapes the exporters."))
+    nginx_exporter: bool = Field(False, description=(
+        "Export nginx's connection metrics (127.0.0.1:9113), read from a status page on a local socket."))
+    postgres_exporter: bool = Field(False, description=(
+        "Export PostgreSQL's metrics (127.0.0.1:9187), read by a role that can only see statistics."))
     logrotate: bool = Field(True, description="Rotate the app's log files in /var/log/<app>/.")
     logrotate_keep: int = Field(14, ge=1, le=365, description="Rotated log files to keep.")
     journald_max_use: Annotated[str, AfterValidator(size)] = Field("500M", description=(
@@ -97,14 +105,15 @@ class Monitoring(Step):
         ],
     )
 
+    def _exporters(self, s: MonitoringSettings) -> tuple[Exporter, ...]:
+        """Every exporter wanted, the node exporter first."""
+        node = (exporters.node(s.node_exporter_listen),) if s.node_exporter else ()
+        return (*node, *exporters.wanted(s.nginx_exporter, s.postgres_exporter))
+
     def _packages(self, s: MonitoringSettings) -> tuple[str, ...]:
-        wanted = ["prometheus-node-exporter"] if s.node_exporter else []
+        wanted = [e.package for e in self._exporters(s)]
         if s.prometheus:
             wanted.append("prometheus")
-            if s.nginx_exporter:
-                wanted.append("prometheus-nginx-exporter")
-            if s.postgres_exporter:
-                wanted.append("prometheus-postgres-exporter")
         if s.logrotate:
             wanted.append("logrotate")
         if s.health_check:
@@ -127,13 +136,16 @@ class Monitoring(Step):
 
     def facts(self, s: MonitoringSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield PackagesInstalled(self._packages(s)) if self._packages(s) else PathInfo("/")
-        yield FileInfo(NODE_DEFAULTS)
-        yield UnitProperties("prometheus-node-exporter.service")
+        for exporter in self._exporters(s):
+            yield FileInfo(exporter.defaults)
+            yield UnitProperties(f"{exporter.package}.service")
+        yield from exporters.facts(self._exporters(s))
         yield FileInfo(JOURNALD)
         yield PathInfo("/var/log/journal")
         yield FileInfo(f"/etc/logrotate.d/{ctx.app}")
         if s.prometheus:
             yield FileInfo(PROMETHEUS)
+            yield FileInfo(PROMETHEUS_DEFAULTS)
             yield UnitProperties("prometheus.service")
         for unit in self._units(ctx):
             yield FileInfo(unit)
@@ -143,14 +155,12 @@ class Monitoring(Step):
     def _claim(self, s: MonitoringSettings) -> dict[str, object]:
         """What this app needs from the server-wide files: exporters to scrape, a journal size, the exporter's
         address (one node exporter serves every app)."""
-        node = s.node_exporter_listen.replace("0.0.0.0", "127.0.0.1")
-        scrape = {name: target for name, target, wanted in (
-            ("node", node, s.node_exporter), ("nginx", "127.0.0.1:9113", s.nginx_exporter),
-            ("postgres", "127.0.0.1:9187", s.postgres_exporter)) if wanted}
+        scrape = {exporter.job: exporter.address for exporter in self._exporters(s)}
         return {"scrape": scrape, "journald_max_use": s.journald_max_use,
                 "node_exporter_listen": s.node_exporter_listen if s.node_exporter else None}
 
     def plan(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        exporters.refuse_without_source(self._exporters(s), ctx)
         packages = self._packages(s)
         if packages:
             install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False,
@@ -164,12 +174,12 @@ class Monitoring(Step):
                                 "monitoring.node_exporter_listen")
         yield from claims.record(self.name, ctx, mine, facts)
         cap = journal_cap(mine, theirs)
-        if s.node_exporter:
+        yield from exporters.prerequisites(self._exporters(s), facts)
+        for exporter in self._exporters(s):
             yield from self._restart_on_change(
-                file_change(_("node exporter listens on {addr} only").format(addr=s.node_exporter_listen),
-                            NODE_DEFAULTS, render("node-exporter.default.j2", listen=s.node_exporter_listen),
-                            facts[FileInfo(NODE_DEFAULTS)]),
-                "prometheus-node-exporter", facts[UnitProperties("prometheus-node-exporter.service")])
+                file_change(_("{job} exporter listens on {addr}").format(job=exporter.job, addr=exporter.listen),
+                            exporter.defaults, exporter.defaults_text(), facts[FileInfo(exporter.defaults)]),
+                exporter.package, facts[UnitProperties(f"{exporter.package}.service")])
         if facts[PathInfo("/var/log/journal")] is None:
             yield RunCommand(_("keep the journal on disk across reboots"), cmd("install", "-d", "-m", "2755", "-g",
                                                                                 "systemd-journal", "/var/log/journal"),
@@ -187,12 +197,25 @@ class Monitoring(Step):
                                    check=cmd("logrotate", "--debug", path))
         if s.prometheus:
             yield from self._restart_on_change(
-                file_change(_("Prometheus scrapes the exporters"), PROMETHEUS, render(
-                    "prometheus.yml.j2", jobs=scrape_jobs(mine, theirs)),
-                    facts[FileInfo(PROMETHEUS)], check=cmd("promtool", "check", "config", PROMETHEUS)),
+                chain(file_change(_("Prometheus listens on {addr}").format(addr=PROMETHEUS_LISTEN),
+                                  PROMETHEUS_DEFAULTS, render("prometheus.default.j2", listen=PROMETHEUS_LISTEN),
+                                  facts[FileInfo(PROMETHEUS_DEFAULTS)]),
+                      file_change(_("Prometheus scrapes the exporters"), PROMETHEUS, render(
+                          "prometheus.yml.j2", jobs=scrape_jobs(mine, theirs)),
+                          facts[FileInfo(PROMETHEUS)], check=cmd("promtool", "check", "config", PROMETHEUS))),
                 "prometheus", facts[UnitProperties("prometheus.service")])
         if s.health_check:
             yield from self._plan_health(s, facts, ctx)
+
+    def verify(self, s: MonitoringSettings, ctx: Context) -> list[RunCommand]:
+        """An exporter that runs but reads nothing reports "down" forever while systemd says active: each one
+        must answer with its "up" line, and Prometheus must be ready."""
+        checks = [RunCommand(_("the {job} exporter reports").format(job=e.job), e.check()) for e in self._exporters(s)]
+        if s.prometheus:
+            checks.append(RunCommand(_("Prometheus is ready"), sh(
+                'for i in $(seq 30); do curl -fsS -m 2 "$1" >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 1',
+                f"http://{PROMETHEUS_LISTEN}/-/ready", display=f"curl -s http://{PROMETHEUS_LISTEN}/-/ready")))
+        return checks
 
     def _restart_on_change(self, changes: Iterable[Change | Ok], service: str,
                            state: dict[str, str] | None) -> Iterator[Change | Ok]:

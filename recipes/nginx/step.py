@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field
 
 from recipes.shared import claims, guards
 from recipes.shared.apt import install_missing, started
-from recipes.shared.facts import Readlink, UnitProperties
+from recipes.shared.facts import PackageVersion, Readlink, UnitProperties, upstream_version
 from recipes.shared.web import ACME_ROOT, cert_dir, media_root, static_files, static_root
 from wizard.engine.commands import cmd
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
@@ -75,7 +75,8 @@ def tls_domain(ctx: Context) -> str | None:
 
 
 def site_facts(ctx: Context) -> list[Fact]:
-    facts: list[Fact] = [FileInfo(site_path(ctx)), Readlink(enabled_path(ctx)), PathInfo(ACME_ROOT)]
+    facts: list[Fact] = [FileInfo(site_path(ctx)), Readlink(enabled_path(ctx)), PathInfo(ACME_ROOT),
+                         PackageVersion("nginx")]
     domain = tls_domain(ctx)
     if domain:
         facts.append(FileInfo(f"{cert_dir(domain)}/fullchain.pem"))
@@ -94,6 +95,8 @@ def render_site(ctx: Context, s: NginxSettings, facts: FactValues) -> str:
         "static_url": static.static_url if static else "/static/",
         "media_root": media_root(ctx) if static and static.media else None,
         "media_url": static.media_url if static else "/media/",
+        # nginx 1.25.1 made HTTP/2 its own directive and warns at every `nginx -t` about the old `listen` flag
+        "http2_directive": upstream_version(facts[PackageVersion("nginx")]) >= (1, 25, 1),
     }
     return render("nginx-site.j2", **values)
 

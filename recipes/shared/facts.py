@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from wizard.engine.commands import Command, cmd, sh
@@ -57,3 +58,30 @@ class UnitProperties(Fact):
 
     def parse(self, out: str, status: int) -> dict[str, str]:
         return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+@dataclass(frozen=True, eq=False)
+class PackageVersion(Fact):
+    """A package's version: the installed one, else the one apt would install (its candidate), else None.
+
+    Why the candidate: what a config file may say depends on the version that will run it (nginx's `http2 on`
+    is 1.25.1+), and a dry run on a fresh server must render the file apply will write."""
+
+    package: str
+
+    kind = "package-version"
+
+    def command(self) -> Command:
+        return sh('v=$(dpkg-query -W -f "\\${db:Status-Abbrev}\\${Version}" "$1" 2>/dev/null); '
+                  'case $v in ii*) echo "${v#ii }";; *) apt-cache policy "$1" 2>/dev/null | '
+                  'sed -n "s/^ *Candidate: //p";; esac', self.package)
+
+    def parse(self, out: str, status: int) -> str | None:
+        value = out.strip()
+        return None if value in ("", "(none)") else value
+
+
+def upstream_version(debian_version: str | None) -> tuple[int, ...]:
+    """(1, 26, 3) from "1.26.3-3+deb13u1" (epoch and Debian revision dropped); () when there is none."""
+    match = re.match(r"^(?:\d+:)?(\d+(?:\.\d+)*)", debian_version or "")
+    return tuple(int(part) for part in match.group(1).split(".")) if match else ()
