@@ -1,4 +1,8 @@
-"""Live tests: a real Debian 12 server (systemd, sshd, apt) booted with `wizard.lab.sandbox` for each module.
+"""Live tests: a real Debian server (systemd, sshd, apt) booted with `wizard.lab.sandbox` for each module.
+
+Every module runs on Debian 13 (the default release). A module whose whole stack must work on every supported
+release overrides the `release` fixture with `params=RELEASES` (see test_full_stack.py): its tests then run once
+per release, each release on its own fresh sandbox.
 
 Skipped with the reason on machines that cannot run a sandbox (not root, no systemd-nspawn), except when
 DEPLOY_WIZARD_REQUIRE_LIVE=1 (CI sets it): then a missing sandbox is a failure, never a silent skip.
@@ -25,7 +29,16 @@ def live_dirs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("live")
 
 
-def boot(live_dirs: Path) -> sandbox.SandboxInfo:
+@pytest.fixture(scope="module")
+def release() -> sandbox.Release:
+    """The Debian release of the module's sandbox."""
+    return sandbox.DEFAULT_RELEASE
+
+
+RELEASES = list(sandbox.RELEASES)
+
+
+def boot(live_dirs: Path, release: sandbox.Release = sandbox.DEFAULT_RELEASE) -> sandbox.SandboxInfo:
     """A fresh sandbox whose host key the CLI (XDG_CONFIG_HOME under live_dirs) already trusts."""
     try:
         sandbox.check_host()
@@ -36,7 +49,7 @@ def boot(live_dirs: Path) -> sandbox.SandboxInfo:
     old = os.environ.get("XDG_CONFIG_HOME")
     os.environ["XDG_CONFIG_HOME"] = str(live_dirs / "config")  # the sandbox's key goes to this store
     try:
-        return sandbox.up("t" + secrets.token_hex(4), progress=lambda m: print(m, flush=True))
+        return sandbox.up("t" + secrets.token_hex(4), progress=lambda m: print(m, flush=True), release=release)
     finally:
         if old is None:
             os.environ.pop("XDG_CONFIG_HOME")
@@ -45,8 +58,8 @@ def boot(live_dirs: Path) -> sandbox.SandboxInfo:
 
 
 @pytest.fixture(scope="module")
-def box(live_dirs: Path) -> Iterator[sandbox.SandboxInfo]:
-    info = boot(live_dirs)
+def box(live_dirs: Path, release: sandbox.Release) -> Iterator[sandbox.SandboxInfo]:
+    info = boot(live_dirs, release)
     try:
         yield info
     finally:

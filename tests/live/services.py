@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
-import ssl
 import subprocess
 import time
 import urllib.request
@@ -17,36 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import ROOT
-from wizard.lab import sandbox
+from wizard.lab import practice, sandbox
 
 EXAMPLE_APP = ROOT / "examples" / "flask-app"
 DJANGO_APP = ROOT / "examples" / "django-app"
 
 
-def free_port() -> int:
-    """A port nothing listens on now: services of concurrent test runs never collide."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def git(*args: str, cwd: Path) -> str:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.test", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.test", "PATH": "/usr/bin:/bin", "HOME": str(cwd)}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+free_port = practice.free_port
+git = practice.git
 
 
 def make_repo(base: Path, name: str = "demo", source: Path = EXAMPLE_APP) -> tuple[Path, Path]:
     """A work tree with an example app committed on main, and the bare repo git daemon serves."""
-    work = base / "work"
-    shutil.copytree(source, work)
-    git("init", "-q", "-b", "main", cwd=work)
-    git("add", ".", cwd=work)
-    git("commit", "-q", "-m", "example app", cwd=work)
-    bare = base / "srv" / f"{name}.git"
-    bare.parent.mkdir(parents=True)
-    git("clone", "-q", "--bare", str(work), str(bare), cwd=base)
-    return work, bare
+    return practice.make_repo(base, name, source)
 
 
 def push_change(work: Path, bare: Path, path: str, text: str) -> str:
@@ -73,54 +53,22 @@ def git_daemon(root: Path, listen: str) -> Iterator[str]:
 
 @contextmanager
 def pebble(base: Path, target_ip: str) -> Iterator[dict[str, str]]:
-    """pebble + pebble-challtestsrv: every name resolves to the target; http-01 is checked on its port 80."""
-    base.mkdir(parents=True, exist_ok=True)
-    ca, ca_key = base / "listener-ca.pem", base / "listener-ca.key"
-    cert, key = base / "cert.pem", base / "key.pem"
+    """The practice lab's test CA alone (wizard/lab/practice.py), on the host side of `target_ip`'s network:
+    pebble + pebble-challtestsrv, every name resolving to the target, http-01 checked on its port 80."""
     host_ip = target_ip.rsplit(".", 1)[0] + ".1"
-    run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
-    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=pebble-listener-ca",
-        "-keyout", str(ca_key), "-out", str(ca))
-    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=pebble", "-keyout", str(key),
-        "-out", str(base / "cert.csr"))
-    (base / "san.ext").write_text(f"subjectAltName=DNS:localhost,IP:127.0.0.1,IP:{host_ip}\n")
-    run("openssl", "x509", "-req", "-in", str(base / "cert.csr"), "-CA", str(ca), "-CAkey", str(ca_key),
-        "-CAcreateserial", "-days", "30", "-extfile", str(base / "san.ext"), "-out", str(cert))
-    acme_port, management, dns, dns_management = free_port(), free_port(), free_port(), free_port()
-    (base / "management-port").write_text(str(management))
-    (base / "pebble.json").write_text(json.dumps({"pebble": {
-        "listenAddress": f"0.0.0.0:{acme_port}", "managementListenAddress": f"127.0.0.1:{management}",
-        "certificate": str(cert), "privateKey": str(key), "httpPort": 80, "tlsPort": 443,
-        "ocspResponderURL": "", "externalAccountBindingRequired": False}}))
-    resolver = subprocess.Popen(["pebble-challtestsrv", "-defaultIPv4", target_ip, "-defaultIPv6", "", "-dns01",
-                                 f"127.0.0.1:{dns}", "-http01", "", "-https01", "", "-tlsalpn01", "",
-                                 "-management", f"127.0.0.1:{dns_management}"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    acme = subprocess.Popen(["pebble", "-config", str(base / "pebble.json"), "-dnsserver", f"127.0.0.1:{dns}"],
-                            env={"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PATH": "/usr/bin:/bin"},
-                            stdout=open(base / "pebble.log", "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
-    context = ssl.create_default_context(cafile=str(ca))
+    served = practice.start(base, host_ip, target_ip, repos={})
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"https://127.0.0.1:{acme_port}/dir", context=context, timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield {"directory": f"https://{host_ip}:{acme_port}/dir", "listener_ca": ca.read_text(),
-               "log": str(base / "pebble.log"), "dns_management": str(dns_management)}
+        yield {"directory": served.acme_directory, "listener_ca": served.listener_ca,
+               "dns_management": str(served.dns_management)}
     finally:
-        for proc in (acme, resolver):
-            proc.terminate()
-            proc.wait(5)
+        practice.stop(base)
 
 
 def pebble_root(base: Path) -> str:
-    """The root that signs pebble's certificates (fetched from its management API; new on every start)."""
-    context = ssl.create_default_context(cafile=str(base / "listener-ca.pem"))
-    port = (base / "management-port").read_text().strip()
-    with urllib.request.urlopen(f"https://127.0.0.1:{port}/roots/0", context=context, timeout=5) as answer:
-        return answer.read().decode()
+    """The root that signs pebble's certificates (new on every start)."""
+    served = practice.load(base)
+    assert served is not None, f"no lab at {base}"
+    return served.root_ca()
 
 
 def point_names_at(acme: dict[str, str], ip: str) -> None:
@@ -164,25 +112,41 @@ def prepare_for_certificates(box: sandbox.SandboxInfo, acme: dict[str, str], dom
 
 @dataclass
 class Lab:
-    """What a sandbox needs around it for the example recipes: its app's repository served over git://, and a
-    test CA it trusts whose resolver points the app's domain at it."""
+    """The practice lab (`deploy-wizard sandbox up --lab`'s own code) around a test's sandbox: its app's
+    repository served over git://, and a test CA it trusts whose resolver points the app's domain at it."""
 
-    work: Path
-    bare: Path
-    git_url: str
-    acme: dict[str, str]
-    pebble_dir: Path
+    served: practice.Lab
+    name: str
+
+    @property
+    def work(self) -> Path:
+        return self.served.work_tree(self.name)
+
+    @property
+    def bare(self) -> Path:
+        return self.served.bare(self.name)
+
+    @property
+    def git_url(self) -> str:
+        return self.served.git_url
+
+    @property
+    def acme(self) -> dict[str, str]:
+        return {"directory": self.served.acme_directory, "listener_ca": self.served.listener_ca,
+                "dns_management": str(self.served.dns_management)}
 
     def root_ca(self, path: Path) -> Path:
         """Pebble's root (new on every start) written to `path`, for curl's --cacert."""
-        path.write_text(pebble_root(self.pebble_dir))
+        path.write_text(self.served.root_ca())
         return path
 
 
 @contextmanager
 def lab(box: sandbox.SandboxInfo, base: Path, *, source: Path = EXAMPLE_APP, name: str = "demo",
         domain: str = FLASK_DOMAIN) -> Iterator[Lab]:
-    work, bare = make_repo(base / "git", name, source)
-    with git_daemon(bare.parent, box.host_ip) as git_url, pebble(base / "pebble", box.ip) as acme:
-        prepare_for_certificates(box, acme, domain)
-        yield Lab(work, bare, git_url, acme, base / "pebble")
+    served = practice.start(base / "lab", box.host_ip, box.ip, repos={name: source})
+    try:
+        practice.trust(served, sandbox.ssh_command(box.name, "root"), box.ip, (domain,))
+        yield Lab(served, name)
+    finally:
+        practice.stop(base / "lab")

@@ -1,37 +1,55 @@
 """Issue 3, live: the example recipe takes a fresh sandbox to a Flask app behind nginx with a pebble-issued
-HTTPS certificate, firewall and monitoring; the second apply changes nothing; changes change only what they must."""
+HTTPS certificate, firewall and monitoring; the second apply changes nothing; changes change only what they must.
+
+Issue 10: the whole module runs on Debian 13 and on Debian 12, each on its own fresh sandbox. Each test gets the
+server state it starts from from the fixtures (`provisioned`, `two_releases`), not from the tests before it, and
+leaves the stack as the recipe says: any one of them runs alone (`-k`) or in any order."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 
 import pytest
 
-from tests.live.conftest import cli, events, finished, on_box
-from tests.live.services import (
-    FLASK_DOMAIN,
-    flask_recipe_text,
-    git_daemon,
-    make_repo,
-    pebble,
-    pebble_root,
-    prepare_for_certificates,
-    push_change,
-)
+from tests.live.conftest import RELEASES, cli, events, finished, on_box
+from tests.live.services import FLASK_DOMAIN, flask_recipe_text, lab, push_change
 
 DB_PASSWORD = "correct horse/battery:staple@42"  # URL-hostile on purpose
 DOMAIN = FLASK_DOMAIN
 
 
+@pytest.fixture(scope="module", params=RELEASES)
+def release(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
 def stack(box, live_dirs):
-    work, bare = make_repo(live_dirs / "git")
-    with git_daemon(bare.parent, box.host_ip) as git_url, pebble(live_dirs / "pebble", box.ip) as acme:
-        prepare_for_certificates(box, acme)
+    with lab(box, live_dirs) as served:
         recipe = live_dirs / "flask-app.yaml"
-        recipe.write_text(flask_recipe_text(git_url, acme, box.ip))
-        yield {"recipe": recipe, "work": work, "bare": bare, "pebble": live_dirs / "pebble"}
+        recipe.write_text(flask_recipe_text(served.git_url, served.acme, box.ip))
+        yield {"recipe": recipe, "work": served.work, "bare": served.bare, "root": served.served.root_ca()}
+
+
+@pytest.fixture(scope="module")
+def provisioned(box, live_dirs, stack):
+    """The first apply on the fresh server, and the second one right after it."""
+    first = apply(live_dirs, stack["recipe"])
+    second = apply(live_dirs, stack["recipe"])
+    return first, second
+
+
+@pytest.fixture(scope="module")
+def two_releases(box, live_dirs, stack, provisioned):
+    """A second commit deployed over the first: (the first release, the second, that apply's result, and where
+    `current` pointed right after it)."""
+    before = on_box(box, "readlink /srv/demo/current").stdout.strip().split("/")[-1]
+    push_change(stack["work"], stack["bare"], "static/style.css", "h1 { color: #c30; }\n")
+    sha = push_change(stack["work"], stack["bare"], "message.txt", "second release\n")
+    result = apply(live_dirs, stack["recipe"])
+    return before, sha[:12], result, on_box(box, "readlink /srv/demo/current").stdout.strip()
 
 
 def apply(live_dirs, recipe, *extra: str):
@@ -51,19 +69,18 @@ def https(box, root_ca: str, path: str = "/") -> subprocess.CompletedProcess[str
                            "-w", "\n%{http_code}", f"https://{DOMAIN}{path}"], capture_output=True, text=True)
 
 
-def test_fresh_server_to_https_app_and_second_apply_is_a_noop(box, live_dirs, stack) -> None:
-    first, summary = apply(live_dirs, stack["recipe"])
+def test_fresh_server_to_https_app_and_second_apply_is_a_noop(box, live_dirs, stack, provisioned) -> None:
+    (first, summary), (second, again) = provisioned
     assert set(summary["changed_steps"]) >= {"os_updates", "python", "code", "database", "app_server", "nginx",
                                               "tls", "firewall", "monitoring"}
     assert DB_PASSWORD not in first.stdout + first.stderr
     assert DB_PASSWORD not in open(summary["journal"]).read()
 
-    root = pebble_root(stack["pebble"])
+    root = stack["root"]
     page = https(box, root)
     assert page.stdout.endswith("\n200") and "Hello from deploy-wizard" in page.stdout, page.stdout + page.stderr
-    # the app's env file existed before its migration ran (migrate.py refuses without GREETING) and the app runs
-    # the release that was checked out
-    assert "release says: first release" in page.stdout
+    # the app's env file existed before its migration ran (migrate.py refuses without GREETING)
+    assert "release says:" in page.stdout
     css = https(box, root, "/static/style.css")
     assert css.stdout.endswith("\n200") and "font-family" in css.stdout
     redirect = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", f"Host: {DOMAIN}",
@@ -73,7 +90,6 @@ def test_fresh_server_to_https_app_and_second_apply_is_a_noop(box, live_dirs, st
     assert blocked.returncode != 0  # node exporter: localhost only, and the firewall drops the port
     assert "node_cpu_seconds_total" in on_box(box, "curl -s 127.0.0.1:9100/metrics | head -c 100000").stdout
 
-    second, again = apply(live_dirs, stack["recipe"])
     assert again["changes"] == 0, [e for e in events(second) if e["event"] == "change_started"]
     statuses = {e["step"]: e["status"] for e in events(second) if e["event"] == "step_finished"}
     assert set(statuses.values()) == {"ok"} and len(statuses) == 11
@@ -84,7 +100,7 @@ def test_fresh_server_to_https_app_and_second_apply_is_a_noop(box, live_dirs, st
     assert "visits:" in https(box, root).stdout
 
 
-def test_changed_setting_changes_only_what_it_must(box, live_dirs, stack) -> None:
+def test_changed_setting_changes_only_what_it_must(box, live_dirs, stack, provisioned) -> None:
     changed = live_dirs / "workers.yaml"
     changed.write_text(stack["recipe"].read_text().replace("workers: 2", "workers: 3"))
     result, summary = apply(live_dirs, changed)
@@ -95,24 +111,21 @@ def test_changed_setting_changes_only_what_it_must(box, live_dirs, stack) -> Non
     apply(live_dirs, stack["recipe"])  # back to 2
 
 
-def test_new_commit_is_a_new_release_with_migrations_and_a_graceful_reload(box, live_dirs, stack) -> None:
-    before = on_box(box, "readlink /srv/demo/current").stdout.strip()
-    push_change(stack["work"], stack["bare"], "static/style.css", "h1 { color: #c30; }\n")
-    sha = push_change(stack["work"], stack["bare"], "message.txt", "second release\n")
-    result, summary = apply(live_dirs, stack["recipe"])
+def test_new_commit_is_a_new_release_with_migrations_and_a_graceful_reload(box, live_dirs, stack,
+                                                                          two_releases) -> None:
+    before, sha, (result, summary), after = two_releases
     assert summary["changed_steps"] == ["code", "database", "app_server"]
-    after = on_box(box, "readlink /srv/demo/current").stdout.strip()
-    assert after == f"releases/{sha[:12]}" and after != before
-    assert on_box(box, "ls /srv/demo/releases | wc -l").stdout.strip() == "2"  # the old one kept for rollback
-    assert "#c30" in https(box, pebble_root(stack["pebble"]), "/static/style.css").stdout
+    assert after == f"releases/{sha}" and before != sha
+    assert before in on_box(box, "ls /srv/demo/releases").stdout.split()  # the old one kept for rollback
+    assert "#c30" in https(box, stack["root"], "/static/style.css").stdout
     # the workers run the new code, not only nginx's static files: the app's own answer changed
-    assert "release says: second release" in https(box, pebble_root(stack["pebble"])).stdout
+    assert "release says: second release" in https(box, stack["root"]).stdout
     assert any("beside the live one" in e["why"] for e in events(result) if e["event"] == "change_started")
     _, again = apply(live_dirs, stack["recipe"])
     assert again["changes"] == 0
 
 
-def test_bad_template_value_is_refused_before_anything_is_written(box, live_dirs, stack) -> None:
+def test_bad_template_value_is_refused_before_anything_is_written(box, live_dirs, stack, provisioned) -> None:
     before = on_box(box, "sha256sum /etc/nginx/sites-available/demo").stdout
     bad = live_dirs / "bad.yaml"
     bad.write_text(stack["recipe"].read_text().replace("server_names: [demo.example.test]",
@@ -123,8 +136,9 @@ def test_bad_template_value_is_refused_before_anything_is_written(box, live_dirs
     assert on_box(box, "sha256sum /etc/nginx/sites-available/demo").stdout == before
 
 
-def test_config_failing_nginx_t_is_rolled_back_and_the_old_site_still_serves(box, live_dirs, stack) -> None:
-    root = pebble_root(stack["pebble"])
+def test_config_failing_nginx_t_is_rolled_back_and_the_old_site_still_serves(box, live_dirs, stack,
+                                                                            provisioned) -> None:
+    root = stack["root"]
     before = on_box(box, "cat /etc/nginx/sites-available/demo").stdout
     # the server has a broken snippet of its own: any new config fails `nginx -t`
     on_box(box, "echo 'this is not nginx syntax;' > /etc/nginx/conf.d/broken.conf")
@@ -144,7 +158,7 @@ def test_config_failing_nginx_t_is_rolled_back_and_the_old_site_still_serves(box
     assert again["changes"] == 0
 
 
-def test_wrong_database_password_with_keep_policy_is_a_clear_error(box, live_dirs, stack) -> None:
+def test_wrong_database_password_with_keep_policy_is_a_clear_error(box, live_dirs, stack, provisioned) -> None:
     keep = live_dirs / "keep.yaml"
     text = stack["recipe"].read_text()
     keep.write_text(text.replace("migrate: command", "migrate: command\n    password_policy: keep"))
@@ -154,18 +168,18 @@ def test_wrong_database_password_with_keep_policy_is_a_clear_error(box, live_dir
     assert failed[0]["step"] == "database"
     assert "differs from the secret env:DEMO_DB_PASSWORD" in failed[0]["error"]
     assert "wrong-password" not in result.stdout + result.stderr
-    assert "visits:" in https(box, pebble_root(stack["pebble"])).stdout  # the app still uses the right one
+    assert "visits:" in https(box, stack["root"]).stdout  # the app still uses the right one
 
 
-def test_rollback_switches_to_the_previous_release_and_apply_goes_forward_again(box, live_dirs, stack) -> None:
-    releases = on_box(box, "ls -tr /srv/demo/releases").stdout.split()
+def test_rollback_switches_to_the_previous_release_and_apply_goes_forward_again(box, live_dirs, stack,
+                                                                               two_releases) -> None:
+    previous = two_releases[0]
     live = on_box(box, "readlink /srv/demo/current").stdout.strip().split("/")[-1]
-    assert len(releases) == 2 and live == releases[-1]
-    back = cli(live_dirs, "rollback", str(stack["recipe"]), "--yes")
+    back = cli(live_dirs, "rollback", str(stack["recipe"]), "--yes", "--to", previous)
     assert back.returncode == 0, back.stderr
-    assert "NOT reversed" in back.stdout and f"{live} -> {releases[0]}" in back.stdout
-    assert on_box(box, "readlink /srv/demo/current").stdout.strip() == f"releases/{releases[0]}"
-    root = pebble_root(stack["pebble"])
+    assert "NOT reversed" in back.stdout and f"{live} -> {previous}" in back.stdout
+    assert on_box(box, "readlink /srv/demo/current").stdout.strip() == f"releases/{previous}"
+    root = stack["root"]
     assert "#c30" not in https(box, root, "/static/style.css").stdout  # the old release's file is served
     assert "release says: first release" in https(box, root).stdout  # and the old release's code
     wrong = cli(live_dirs, "rollback", str(stack["recipe"]), "--yes", "--to", "nosuchrelease")
@@ -180,8 +194,8 @@ def test_rollback_switches_to_the_previous_release_and_apply_goes_forward_again(
     assert clean.returncode == 0 and "No drift" in clean.stdout
 
 
-def test_a_release_that_fails_its_health_check_never_takes_traffic(box, live_dirs, stack) -> None:
-    root = pebble_root(stack["pebble"])
+def test_a_release_that_fails_its_health_check_never_takes_traffic(box, live_dirs, stack, two_releases) -> None:
+    root = stack["root"]
     live = on_box(box, "readlink /srv/demo/current").stdout.strip()
     app = (stack["work"] / "app.py").read_text()
     push_change(stack["work"], stack["bare"], "app.py",
@@ -202,8 +216,8 @@ def test_a_release_that_fails_its_health_check_never_takes_traffic(box, live_dir
     assert "release says: second release" in https(box, root).stdout
 
 
-def test_a_new_database_password_restarts_the_app(box, live_dirs, stack) -> None:
-    root = pebble_root(stack["pebble"])
+def test_a_new_database_password_restarts_the_app(box, live_dirs, stack, provisioned) -> None:
+    root = stack["root"]
     new = "another/pass:word@2"
     result = cli(live_dirs, "apply", str(stack["recipe"]), "--yes", "--json", env={"DEMO_DB_PASSWORD": new},
                  timeout=1500)
@@ -217,3 +231,38 @@ def test_a_new_database_password_restarts_the_app(box, live_dirs, stack) -> None
     assert "visits:" in https(box, root).stdout
     _, again = apply(live_dirs, stack["recipe"])
     assert again["changes"] == 0
+
+
+EXPORTERS = ("--set", "monitoring.prometheus=true", "--set", "monitoring.nginx_exporter=true",
+             "--set", "monitoring.postgres_exporter=true")
+
+
+def test_exporters_report_what_they_export_and_listen_on_this_server_only(box, live_dirs, stack,
+                                                                         provisioned) -> None:
+    result, summary = apply(live_dirs, stack["recipe"], *EXPORTERS)
+    assert summary["changed_steps"] == ["monitoring"]
+    checked = {e["why"] for e in events(result) if e["event"] == "change_started" and e["check"]}
+    assert {"the nginx exporter reports", "the postgres exporter reports", "Prometheus is ready"} <= checked
+    # Debian starts each exporter and Prometheus on every interface: after the step, only ssh and the site are
+    # reachable from outside, whatever the firewall says
+    public = set()
+    for line in on_box(box, "ss -Htln").stdout.splitlines():
+        address = line.split()[3]
+        if not address.startswith(("127.", "[::1]")):
+            public.add(address.rsplit(":", 1)[1])
+    assert public == {"22", "80", "443"}, on_box(box, "ss -tlnp").stdout
+    # an exporter with nothing to read reports "up 0" forever: each one reaches what it exports, and Prometheus
+    # scrapes all of them
+    assert "nginx_up 1" in on_box(box, "curl -s 127.0.0.1:9113/metrics").stdout
+    assert "pg_up 1" in on_box(box, "curl -s 127.0.0.1:9187/metrics").stdout
+    ups: dict[str, str] = {}
+    for _ in range(90):
+        answer = json.loads(on_box(box, "curl -s 127.0.0.1:9090/api/v1/query?query=up").stdout or "{}")
+        ups = {r["metric"]["job"]: r["value"][1] for r in answer.get("data", {}).get("result", [])}
+        if ups == {"node": "1", "nginx": "1", "postgres": "1"}:
+            break
+        time.sleep(1)
+    assert ups == {"node": "1", "nginx": "1", "postgres": "1"}
+    _, again = apply(live_dirs, stack["recipe"], *EXPORTERS)
+    assert again["changes"] == 0
+    apply(live_dirs, stack["recipe"])  # the recipe's own claim back, so the other tests start from the recipe
