@@ -38,14 +38,19 @@ def release() -> sandbox.Release:
 RELEASES = list(sandbox.RELEASES)
 
 
-def boot(live_dirs: Path, release: sandbox.Release = sandbox.DEFAULT_RELEASE) -> sandbox.SandboxInfo:
-    """A fresh sandbox whose host key the CLI (XDG_CONFIG_HOME under live_dirs) already trusts."""
+def require_sandbox() -> None:
+    """Skip on a machine that cannot run a sandbox, with the reason; fail instead where CI requires them."""
     try:
         sandbox.check_host()
     except sandbox.SandboxError as exc:
         if os.environ.get("DEPLOY_WIZARD_REQUIRE_LIVE") == "1":
             pytest.fail(f"live tests are required here but cannot run: {exc}")
         pytest.skip(f"no sandbox on this machine: {exc}")
+
+
+def boot(live_dirs: Path, release: sandbox.Release = sandbox.DEFAULT_RELEASE) -> sandbox.SandboxInfo:
+    """A fresh sandbox whose host key the CLI (XDG_CONFIG_HOME under live_dirs) already trusts."""
+    require_sandbox()
     old = os.environ.get("XDG_CONFIG_HOME")
     os.environ["XDG_CONFIG_HOME"] = str(live_dirs / "config")  # the sandbox's key goes to this store
     try:

@@ -1,10 +1,17 @@
-"""Issue 10, item 4 (part), live: fail2ban on Debian 12 really runs. sshd logs only to the journal there, so with
-Debian's default jail fail2ban finds no /var/log/auth.log and never starts, while every apply said "1 change".
-The firewall step points the sshd jail at the journal and verifies the jail answers."""
+"""Issue 10, item 4 (part), live: fail2ban really runs, on Debian 13 and on Debian 12. sshd logs only to the journal
+there, so with Debian's default jail fail2ban finds no /var/log/auth.log and never starts, while every apply said
+"1 change". The firewall step points the sshd jail at the journal and verifies the jail answers."""
 
 from __future__ import annotations
 
-from tests.live.conftest import cli, events, finished, on_box, write_recipe
+import pytest
+
+from tests.live.conftest import RELEASES, cli, events, finished, on_box, write_recipe
+
+
+@pytest.fixture(scope="module", params=RELEASES)
+def release(request):
+    return request.param
 
 
 def test_fail2ban_watches_ssh_logins_in_the_journal_and_a_second_apply_changes_nothing(box, live_dirs) -> None:

@@ -3,7 +3,7 @@
 Why record instead of simulating: a step's plan depends on facts that only a server knows (the commit a
 branch names, whether the repository has requirements.txt, how many CPUs there are), so the exact changes a
 fresh server needs are only known by applying the recipe to one. The recording is taken on a throwaway server
-(a sandbox, or any fresh Debian 12 host the operator names) and keeps every change with its guard.
+(a sandbox, or any fresh host the operator names) and keeps every change with its guard.
 
 The guards are tested while recording: once a step has finished, every guard of the step must say "done", or
 the recording fails (a replay would repeat that change forever). A guard that already says "done" before its
@@ -42,6 +42,7 @@ class Recording:
     host: str
     steps: list[RecordedStep]
     notes: list[str] = field(default_factory=list)  # what the guard checks noticed, for the operator
+    system: str = ""  # the recorded server's PRETTY_NAME: a replay needs a fresh server of that same release
 
     def changes(self) -> list[Change]:
         return [change for step in self.steps for change in step.changes]
@@ -98,14 +99,16 @@ async def record(recipe: Recipe, host: str, sink: Sink, questions: Questions) ->
     if result.changes == 0:
         raise RecordingError(_("{host} needed no changes: record on a fresh server, not on one already set "
                                "up").format(host=host))
-    if checker.current is not None:  # the last step's guards, over a new connection (the run closed its own)
-        transport = connect()
-        try:
-            await transport.connect()
+    # the last step's guards and the server's release, over a new connection (the run closed its own)
+    transport = connect()
+    try:
+        await transport.connect()
+        if checker.current is not None:
             await checker.step_done(checker.current)
-        finally:
-            await transport.close()
-    return Recording(recipe, host, guard_overwritten_files(checker.steps), checker.notes)
+        system = (await transport.run(sh('. /etc/os-release && echo "$PRETTY_NAME"'), timeout=30)).stdout.strip()
+    finally:
+        await transport.close()
+    return Recording(recipe, host, guard_overwritten_files(checker.steps), checker.notes, system)
 
 
 def guard_overwritten_files(steps: list[RecordedStep]) -> list[RecordedStep]:

@@ -22,7 +22,8 @@ def user_data(recording: Recording, script: str) -> str:
     out = ["#cloud-config",
            f"# {name}: made by deploy-wizard export --format cloud-init. On first boot it writes the shell export to",
            f"# {path} and runs it as root; the output goes to {log}.",
-           "# Replays a recorded first apply on a fresh Debian 12 server (see the script's own header)."]
+           "# Replays a recorded first apply on a fresh server of the release it was recorded on (see the script's",
+           "# own header)."]
     if variables:
         out += [f"# Secrets are NOT in this file: provide {env} (mode 0600, KEY=value lines) with:"]
         out += [f"#   {v.variable}=...   ({v.label})" for v in variables.values()]

@@ -161,9 +161,10 @@ def shell_script(recording: Recording, source: str) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = ["#!/usr/bin/env bash",
            f"# {recipe.name}: made by `deploy-wizard export {source} --format shell` on {now}.",
-           f"# Recorded from a real apply on a fresh server ({recording.host}); replays it on a fresh Debian 12",
-           "# server: run as root on the server. Every change is skipped when it is already in place, so running",
-           "# it again changes nothing. Releases are pinned to the commits recorded; re-export for new ones.",
+           f"# Recorded from a real apply on a fresh server ({recording.host}: {recording.system or '?'}); replays",
+           "# it on a fresh server of that release: run as root on the server. Every change is skipped when it is",
+           "# already in place, so running it again changes nothing. Releases are pinned to the commits recorded;",
+           "# re-export for new ones.",
            "# deploy-wizard itself does more on later runs (password and drift checks, renewals, rollbacks).",
            ]
     if variables:
