@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from recipes.python.facts import OsRelease, VenvPackages, VenvPython, normalize
+from recipes.python.facts import OsRelease, SystemPython, VenvPackages, VenvPython, normalize
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
 from recipes.shared.common import app_dirs, dir_facts, ensure_dirs
@@ -38,8 +38,7 @@ def python_version(value: str) -> str:
 
 Requirement = Annotated[str, AfterValidator(requirement)]
 
-# The Python each supported release ships, so "3.11" on Debian 12 means the system one.
-SYSTEM_PYTHON = {("debian", "12"): "3.11", ("ubuntu", "22.04"): "3.10", ("ubuntu", "24.04"): "3.12"}
+SYSTEM_BINARY = "/usr/bin/python3"
 
 
 class PythonSettings(StepSettings):
@@ -73,33 +72,43 @@ class PythonEnv(Step):
     )
 
     def _interpreter(self, s: PythonSettings, facts: FactValues) -> tuple[str, list[str]]:
-        """(python binary, apt packages) for the wanted version on this OS."""
+        """(python binary, apt packages) for the wanted version on this server.
+
+        Why the server's own python3 version and not a table of releases: a table is wrong on every release it
+        does not list yet (Debian 13 ships 3.13, Ubuntu 26.04 3.14), and "3.13" there means the system one.
+        """
         release = facts[OsRelease()]
-        os_id, os_version = release.get("ID", ""), release.get("VERSION_ID", "")
-        system = SYSTEM_PYTHON.get((os_id, os_version))
+        os_id = release.get("ID", "")
+        system = facts[SystemPython()]
         extra = ["build-essential"] if s.build_tools else []
         if s.version in ("system", system):
-            return "/usr/bin/python3", ["python3", "python3-venv", "python3-dev", *extra]
+            return SYSTEM_BINARY, ["python3", "python3-venv", "python3-dev", *extra]
+        os_name = release.get("PRETTY_NAME") or os_id
+        if system is None:
+            raise PlanError(_("Python {v} cannot be planned for {os}: the server's python3 version could not be "
+                              "read (python3 is not installed and apt has no version of it; are the package lists "
+                              "refreshed?). Use version: system, or refresh the lists (apt-get update) and plan "
+                              "again.").format(v=s.version, os=os_name))
         if os_id != "ubuntu":
             raise PlanError(_("Python {v} is not packaged for {os} (it ships {sys}). Use version: system, or a "
-                              "server release that ships {v}.").format(
-                                  v=s.version, os=release.get("PRETTY_NAME", os_id), sys=system or "?"))
+                              "server release that ships {v}.").format(v=s.version, os=os_name, sys=system))
         v = s.version
         return f"/usr/bin/python{v}", [f"python{v}", f"python{v}-venv", f"python{v}-dev", *extra]
 
     def facts(self, s: PythonSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield OsRelease()
+        yield SystemPython()  # asked in the first round with the release: no extra round trip
         yield VenvPython(ctx.venv)
         yield VenvPackages(ctx.venv)
         yield from dir_facts(app_dirs(ctx))
-        if OsRelease() in known:
+        if OsRelease() in known and SystemPython() in known:
             yield PackagesInstalled(tuple(self._interpreter(s, known)[1]))
 
     def plan(self, s: PythonSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         python, packages = self._interpreter(s, facts)
         installed = facts[PackagesInstalled(tuple(packages))]
         missing = [p for p in packages if installed.get(p) is None]
-        if missing and python != "/usr/bin/python3":
+        if missing and python != SYSTEM_BINARY:
             yield RunCommand(_("add the deadsnakes PPA, which packages other Python versions for Ubuntu"),
                              sh("apt-get install -y -q software-properties-common && "
                                 "add-apt-repository -y ppa:deadsnakes/ppa", env={"DEBIAN_FRONTEND": "noninteractive"}),
