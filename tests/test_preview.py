@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from recipes.python.facts import OsRelease, SystemPython
 from tests.conftest import ROOT
 from wizard.app.preview import preview
 from wizard.app.recipefile import load
@@ -37,3 +38,16 @@ def test_preview_goes_past_package_installs() -> None:
 def test_preview_never_shows_a_secret() -> None:
     text = "\n".join(line for lines in previews().values() for line in lines)
     assert "preview-placeholder" not in text
+
+
+def test_preview_reads_the_fresh_servers_python_as_one_server() -> None:
+    """The fresh server of a preview is one release: its python3 (SystemPython.fresh) is the one its os-release
+    (OsRelease.fresh) ships, so a version equal to it is the system Python and another one is refused by name."""
+    recipe = load(ROOT / "examples" / "flask-app.yaml")
+    step = next(step for step, _settings in recipe.selected() if step.name == "python")
+    same = step.Settings(version=SystemPython().fresh())
+    changes, _notes, error = preview(step, same, recipe.context())
+    assert error is None and any(c.describe().startswith("/usr/bin/python3 -m venv") for c in changes)
+    _changes, _notes, error = preview(step, step.Settings(version="3.99"), recipe.context())
+    release = OsRelease().fresh()["PRETTY_NAME"]
+    assert error is not None and f"{release} (it ships {SystemPython().fresh()})" in error

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from recipes.shared.facts import PackageVersion
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact
 
@@ -31,6 +32,28 @@ class OsRelease(Fact):
             if sep:
                 values[name.strip()] = value.strip().strip('"')
         return values
+
+
+@dataclass(frozen=True, eq=False)
+class SystemPython(PackageVersion):
+    """The distribution's python3 version as "3.NN" (from its package: installed, else apt's candidate).
+
+    Why the package and not `python3 --version`: the plan decides whether python3 itself must be installed
+    (and whether a wanted version is the system one, or needs deadsnakes), so the answer cannot depend on
+    python3 being there. `requires()` stays empty: a dry run always asks the server (a fresh() answer standing
+    in for a planned install of python3 would be Debian 12's version on an Ubuntu server too).
+    """
+
+    package: str = "python3"
+
+    kind = "system-python"
+
+    def fresh(self) -> str:
+        return "3.11"  # Debian 12, as OsRelease.fresh() says: what plan previews assume
+
+    def parse(self, out: str, status: int) -> str | None:
+        found = re.match(r"(?:\d+:)?(\d+)\.(\d+)", super().parse(out, status) or "")
+        return f"{found.group(1)}.{found.group(2)}" if found else None
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from recipes.python.facts import OsRelease, VenvPackages, VenvPython, normalize
+from recipes.python.facts import OsRelease, SystemPython, VenvPackages, VenvPython, normalize
 from recipes.shared import guards
-from recipes.shared.apt import install_missing
+from recipes.shared.apt import APT_ENV, apt_update, install_missing
 from recipes.shared.common import app_dirs, dir_facts, ensure_dirs
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, PackagesInstalled
@@ -38,8 +38,10 @@ def python_version(value: str) -> str:
 
 Requirement = Annotated[str, AfterValidator(requirement)]
 
-# The Python each supported release ships, so "3.11" on Debian 12 means the system one.
-SYSTEM_PYTHON = {("debian", "12"): "3.11", ("ubuntu", "22.04"): "3.10", ("ubuntu", "24.04"): "3.12"}
+SYSTEM_BINARY = "/usr/bin/python3"
+# What add-apt-repository needs; installed through apt_get like every other package (dpkg lock wait, no prompts).
+PPA_TOOL = "software-properties-common"
+PPA = "ppa:deadsnakes/ppa"
 
 
 class PythonSettings(StepSettings):
@@ -73,37 +75,50 @@ class PythonEnv(Step):
     )
 
     def _interpreter(self, s: PythonSettings, facts: FactValues) -> tuple[str, list[str]]:
-        """(python binary, apt packages) for the wanted version on this OS."""
+        """(python binary, apt packages) for the wanted version on this server.
+
+        Why the server's own python3 version and not a table of releases: a table is wrong on every release it
+        does not list yet (Debian 13 ships 3.13, Ubuntu 26.04 3.14), and "3.13" there means the system one.
+        """
         release = facts[OsRelease()]
-        os_id, os_version = release.get("ID", ""), release.get("VERSION_ID", "")
-        system = SYSTEM_PYTHON.get((os_id, os_version))
+        os_id = release.get("ID", "")
+        system = facts[SystemPython()]
         extra = ["build-essential"] if s.build_tools else []
         if s.version in ("system", system):
-            return "/usr/bin/python3", ["python3", "python3-venv", "python3-dev", *extra]
+            return SYSTEM_BINARY, ["python3", "python3-venv", "python3-dev", *extra]
+        os_name = release.get("PRETTY_NAME") or os_id
+        if system is None:
+            raise PlanError(_("Python {v} cannot be planned for {os}: the server's python3 version could not be "
+                              "read (python3 is not installed and apt has no version of it; are the package lists "
+                              "refreshed?). Use version: system, or refresh the lists (apt-get update) and plan "
+                              "again.").format(v=s.version, os=os_name))
         if os_id != "ubuntu":
             raise PlanError(_("Python {v} is not packaged for {os} (it ships {sys}). Use version: system, or a "
-                              "server release that ships {v}.").format(
-                                  v=s.version, os=release.get("PRETTY_NAME", os_id), sys=system or "?"))
+                              "server release that ships {v}.").format(v=s.version, os=os_name, sys=system))
         v = s.version
         return f"/usr/bin/python{v}", [f"python{v}", f"python{v}-venv", f"python{v}-dev", *extra]
 
+    def _packages(self, s: PythonSettings, facts: FactValues) -> tuple[str, list[str], PackagesInstalled]:
+        """(python binary, its packages, the one packages fact): with deadsnakes, the fact also asks for the
+        tool that adds the PPA, so one dpkg-query answers both."""
+        python, packages = self._interpreter(s, facts)
+        asked = packages if python == SYSTEM_BINARY else [*packages, PPA_TOOL]
+        return python, packages, PackagesInstalled(tuple(asked))
+
     def facts(self, s: PythonSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield OsRelease()
+        yield SystemPython()  # asked in the first round with the release: no extra round trip
         yield VenvPython(ctx.venv)
         yield VenvPackages(ctx.venv)
         yield from dir_facts(app_dirs(ctx))
-        if OsRelease() in known:
-            yield PackagesInstalled(tuple(self._interpreter(s, known)[1]))
+        if OsRelease() in known and SystemPython() in known:
+            yield self._packages(s, known)[2]
 
     def plan(self, s: PythonSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
-        python, packages = self._interpreter(s, facts)
-        installed = facts[PackagesInstalled(tuple(packages))]
-        missing = [p for p in packages if installed.get(p) is None]
-        if missing and python != "/usr/bin/python3":
-            yield RunCommand(_("add the deadsnakes PPA, which packages other Python versions for Ubuntu"),
-                             sh("apt-get install -y -q software-properties-common && "
-                                "add-apt-repository -y ppa:deadsnakes/ppa", env={"DEBIAN_FRONTEND": "noninteractive"}),
-                             skip_if=sh("ls /etc/apt/sources.list.d/ 2>/dev/null | grep -q deadsnakes"))
+        python, packages, fact = self._packages(s, facts)
+        installed = facts[fact]
+        if python != SYSTEM_BINARY and any(installed.get(p) is None for p in packages):
+            yield from _deadsnakes(installed)
         install = install_missing(packages, installed, recommends=False)
         if install:
             yield install
@@ -138,6 +153,24 @@ class PythonEnv(Step):
                                  'esac; done', ctx.venv, *missing_reqs))
         else:
             yield Ok(_("in the venv: {names}").format(names=", ".join(wanted)))
+
+
+def _deadsnakes(installed: dict[str, str | None]) -> Iterator[Change]:
+    """The deadsnakes PPA, in three idempotent changes that wait for the dpkg lock like every apt call.
+
+    Why three and not one `apt-get install ... && add-apt-repository`: a bare apt-get fails at once when
+    unattended-upgrades holds the lock on a fresh server (install_missing and apt_update wait), and a plain
+    add-apt-repository runs its own apt update without that wait (-n: it only writes the source, then
+    apt_update refreshes the lists and stamps the refresh like the os_updates step does).
+    """
+    tool = install_missing([PPA_TOOL], installed)
+    if tool:
+        yield tool
+    yield RunCommand(_("add the deadsnakes PPA, which packages other Python versions for Ubuntu"),
+                     cmd("add-apt-repository", "-y", "-n", PPA, env=APT_ENV),
+                     skip_if=sh('ls /etc/apt/sources.list.d/ 2>/dev/null | grep -q "$1"', "deadsnakes"))
+    yield RunCommand(_("refresh the package lists, so apt sees the Python packages of the deadsnakes PPA"),
+                     apt_update(), skip_if=sh('ls /var/lib/apt/lists/ 2>/dev/null | grep -q "$1"', "deadsnakes"))
 
 
 def _satisfied(req: str, installed: dict[str, str]) -> bool:

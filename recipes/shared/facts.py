@@ -62,23 +62,33 @@ class UnitProperties(Fact):
 
 @dataclass(frozen=True, eq=False)
 class PackageVersion(Fact):
-    """A package's version: the installed one, else the one apt would install (its candidate), else None.
+    """A package's version: the installed one (held too), else the one apt would install (its candidate), else
+    None (not installed, and no package lists yet or no such package).
 
     Why the candidate: what a config file may say depends on the version that will run it (nginx's `http2 on`
-    is 1.25.1+), and a dry run on a fresh server must render the file apply will write."""
+    is 1.25.1+), and a dry run on a fresh server must render the file apply will write. dpkg-query and
+    apt-cache are on every Debian and Ubuntu system, so nothing has to be installed to ask."""
 
     package: str
 
     kind = "package-version"
+    root = False
 
     def command(self) -> Command:
-        return sh('v=$(dpkg-query -W -f "\\${db:Status-Abbrev}\\${Version}" "$1" 2>/dev/null); '
-                  'case $v in ii*) echo "${v#ii }";; *) apt-cache policy "$1" 2>/dev/null | '
-                  'sed -n "s/^ *Candidate: //p";; esac', self.package)
+        # apt-cache only when dpkg has no installed package; LC_ALL=C keeps its "Candidate:" label untranslated
+        return sh('dpkg-query -W -f "\\${db:Status-Abbrev}\\t\\${Version}\\n" "$1" 2>/dev/null | grep "^.i" || '
+                  'apt-cache policy "$1" 2>/dev/null || true', self.package, env={"LC_ALL": "C"})
 
     def parse(self, out: str, status: int) -> str | None:
-        value = out.strip()
-        return None if value in ("", "(none)") else value
+        installed = candidate = None
+        for line in out.splitlines():
+            parts = line.split("\t")
+            if len(parts) == 2 and parts[0][1:2] == "i":  # dpkg-query: ii, hi (held); not rc (removed)
+                installed = parts[1].strip()
+            label, _sep, value = line.strip().partition(":")
+            if label == "Candidate" and value.strip() != "(none)":
+                candidate = value.strip()
+        return installed or candidate
 
 
 def upstream_version(debian_version: str | None) -> tuple[int, ...]:
