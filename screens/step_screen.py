@@ -121,7 +121,7 @@ class StepScreen(WizardScreen):
             if not changes and not error:
                 lines.append("  " + _("nothing to do"))
         lines.append("")
-        lines.append(_("(on a fresh Debian 12 server; the Review screen plans against the real one)"))
+        lines.append(_("(on a fresh Debian 13 server; the Review screen plans against the real one)"))
         self.query_one("#plan", Static).update("\n".join(lines))
 
     def on_settings_form_changed(self, event: SettingsForm.Changed) -> None:

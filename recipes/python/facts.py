@@ -22,8 +22,8 @@ class OsRelease(Fact):
         return cmd("cat", "/etc/os-release")
 
     def fresh(self) -> dict[str, str]:
-        return {"ID": "debian", "VERSION_ID": "12", "VERSION_CODENAME": "bookworm",
-                "PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)"}
+        return {"ID": "debian", "VERSION_ID": "13", "VERSION_CODENAME": "trixie",
+                "PRETTY_NAME": "Debian GNU/Linux 13 (trixie)"}
 
     def parse(self, out: str, status: int) -> dict[str, str]:
         values = {}
@@ -41,7 +41,7 @@ class SystemPython(PackageVersion):
     Why the package and not `python3 --version`: the plan decides whether python3 itself must be installed
     (and whether a wanted version is the system one, or needs deadsnakes), so the answer cannot depend on
     python3 being there. `requires()` stays empty: a dry run always asks the server (a fresh() answer standing
-    in for a planned install of python3 would be Debian 12's version on an Ubuntu server too).
+    in for a planned install of python3 would be Debian's version on an Ubuntu server too).
     """
 
     package: str = "python3"
@@ -49,7 +49,7 @@ class SystemPython(PackageVersion):
     kind = "system-python"
 
     def fresh(self) -> str:
-        return "3.11"  # Debian 12, as OsRelease.fresh() says: what plan previews assume
+        return "3.13"  # Debian 13, as OsRelease.fresh() says: what plan previews assume
 
     def parse(self, out: str, status: int) -> str | None:
         found = re.match(r"(?:\d+:)?(\d+)\.(\d+)", super().parse(out, status) or "")

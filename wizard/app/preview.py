@@ -1,4 +1,4 @@
-"""Plan previews without a server: what a step would do on a fresh Debian 12 host, for the values typed so far.
+"""Plan previews without a server: what a step would do on a fresh Debian 13 host, for the values typed so far.
 
 Why: the wizard shows the exact commands and files beside the form while the operator types, before any
 server is reached. Every fact knows its value on a fresh server (`Fact.fresh()`), so the same plan code

@@ -55,7 +55,7 @@ class Fact(ABC):
     def parse(self, out: str, status: int) -> Any: ...
 
     def fresh(self) -> Any:
-        """The value on a fresh Debian 12 server: what plan previews assume before any server is reached."""
+        """The value on a fresh Debian 13 server: what plan previews assume before any server is reached."""
         return None
 
     def requires(self) -> tuple[str, ...]:
@@ -123,7 +123,7 @@ class FileState:
         return self.content.decode("utf-8", "replace") if self.content is not None else None
 
 
-# Files a fresh Debian 12 server already has, that steps edit rather than create (previews keep their lines).
+# Files a fresh Debian server already has, that steps edit rather than create (previews keep their lines).
 FRESH_FILES = {
     "/etc/hosts": "127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n\n::1\tlocalhost ip6-localhost ip6-loopback\n",
 }
