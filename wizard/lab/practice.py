@@ -177,8 +177,9 @@ def start(base: Path, host_ip: str, target_ip: str, repos: dict[str, Path] | Non
         (base / "lab.json").write_text(json.dumps(asdict(lab), indent=2))  # at once: `stop` must find every pid
 
     try:
-        spawn(["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={base / 'git/srv'}",
-                                f"--listen={host_ip}", f"--port={git_port}", str(base / "git/srv")], "git.log")
+        if repos:  # a test CA alone (tests, benchmarks) serves no repositories
+            spawn(["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={base / 'git/srv'}",
+                   f"--listen={host_ip}", f"--port={git_port}", str(base / "git/srv")], "git.log")
         spawn(["pebble-challtestsrv", "-defaultIPv4", target_ip, "-defaultIPv6", "",
                                 "-dns01", f"127.0.0.1:{dns}", "-http01", "", "-https01", "", "-tlsalpn01", "",
                                 "-management", f"127.0.0.1:{lab.dns_management}"], "challtestsrv.log")
@@ -190,7 +191,8 @@ def start(base: Path, host_ip: str, target_ip: str, repos: dict[str, Path] | Non
               env={"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PATH": "/usr/bin:/bin"})
         _wait_for(f"https://{host_ip}:{acme_port}/dir", ssl.create_default_context(cadata=lab.listener_ca),
                   _("The test CA (pebble)"))
-        _wait_for_port(host_ip, git_port, _("The git server"))
+        if repos:
+            _wait_for_port(host_ip, git_port, _("The git server"))
     except (OSError, subprocess.CalledProcessError, SandboxError):
         stop(base)
         raise
