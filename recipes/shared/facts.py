@@ -75,9 +75,11 @@ class PackageVersion(Fact):
     root = False
 
     def command(self) -> Command:
-        # apt-cache only when dpkg has no installed package; LC_ALL=C keeps its "Candidate:" label untranslated
+        # apt-cache only when dpkg has no installed package; LC_ALL=C keeps its "Candidate:" label untranslated,
+        # and the empty cache paths keep a dry run from writing apt's binary caches
         return sh('dpkg-query -W -f "\\${db:Status-Abbrev}\\t\\${Version}\\n" "$1" 2>/dev/null | grep "^.i" || '
-                  'apt-cache policy "$1" 2>/dev/null || true', self.package, env={"LC_ALL": "C"})
+                  'apt-cache -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= policy "$1" 2>/dev/null || true',
+                  self.package, env={"LC_ALL": "C"})
 
     def parse(self, out: str, status: int) -> str | None:
         installed = candidate = None

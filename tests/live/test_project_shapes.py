@@ -179,9 +179,10 @@ def test_the_projects_python_is_compared_with_the_servers(box, live_dirs, lab) -
     assert failed and failed[0].startswith(f"the project needs Python >=3.99 (requires-python in pyproject.toml), "
                                            f"and the server's venv runs {have}"), failed
 
-    # Django 6 needs Python 3.12: on an older server pip finds no version, and the reason is said plainly
-    push_variant(lab, "npm_build", {"requirements.txt": "Django>=6\n"})
-    too_new = cli(live_dirs, "apply", str(path), "--yes", "--json", timeout=1500)
-    assert too_new.returncode != 0
+    # Django 6 needs Python 3.12: on an older server (Debian 12) pip finds no version, and the reason is said
+    # plainly. Debian 13's 3.13 installs it: no released package stands in there, the unit tests cover the message.
     if tuple(map(int, have.split(".")[:2])) < (3, 12):
+        push_variant(lab, "npm_build", {"requirements.txt": "Django>=6\n"})
+        too_new = cli(live_dirs, "apply", str(path), "--yes", "--json", timeout=1500)
+        assert too_new.returncode != 0
         assert f"Django>=6 has no version that installs on this server's Python {have}" in notices(too_new)

@@ -40,7 +40,7 @@ async def test_wizard_flow_against_the_sandbox(box, live_dirs, tmp_path, monkeyp
             if "Connected as ops" in str(app.screen.query_one("#probe").render()):
                 break
         probe = str(app.screen.query_one("#probe").render())
-        assert "Connected as ops" in probe and "Debian GNU/Linux 12" in probe and "sudo asks a password" in probe
+        assert "Connected as ops" in probe and "Debian GNU/Linux 13" in probe and "sudo asks a password" in probe
         await pilot.click("#next")
         await pilot.pause()
         await type_into(pilot, "#os_updates-lists_max_age", "604800")
