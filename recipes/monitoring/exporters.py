@@ -107,8 +107,10 @@ def prerequisites(exporters: tuple[Exporter, ...], facts: FactValues) -> Iterato
             facts[FileInfo(NGINX_STATUS_CONF)], check=cmd("nginx", "-t", "-q")))
         yield from changes
         if any(isinstance(c, Change) for c in changes):
-            yield RunCommand(_("reload nginx to open its status page"), cmd(
-                "sh", "-c", "nginx -t -q && systemctl reload-or-restart nginx",
+            # a reload returns before the workers listen: the exporter restarted next must find the socket
+            yield RunCommand(_("reload nginx to open its status page"), sh(
+                'nginx -t -q && systemctl reload-or-restart nginx && for i in $(seq 100); do [ -S "$1" ] && exit 0; '
+                'sleep 0.1; done; echo "no $1 after the reload" >&2; exit 1', NGINX_STATUS_SOCKET,
                 display="nginx -t && systemctl reload nginx"), after_change=True)
     if POSTGRES in exporters:
         if facts[PgMonitorRole()]:

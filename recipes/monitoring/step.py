@@ -224,8 +224,11 @@ class Monitoring(Step):
             changed = changed or isinstance(change, PutFile)
             yield change
         if changed:
-            yield RunCommand(_("restart {unit} to load it").format(unit=service), cmd("systemctl", "restart", service),
-                             after_change=True)
+            # reset-failed first: Debian starts an exporter at install, before it has anything to read, and
+            # its restarts can hit systemd's start limit, which would refuse this restart too
+            yield RunCommand(_("restart {unit} to load it").format(unit=service), sh(
+                'systemctl reset-failed "$1" 2>/dev/null; systemctl restart "$1"', service,
+                display=f"systemctl restart {service}"), after_change=True)
         elif state is not None and state.get("ActiveState") != "active":
             yield RunCommand(_("start {unit}").format(unit=service), cmd("systemctl", "enable", "--now", service),
                              skip_if=guards.unit_running(service))
