@@ -72,12 +72,6 @@ class Lab:
                                     timeout=5) as answer:
             return answer.read().decode()
 
-    def point_names_at(self, ip: str) -> None:
-        """Make every name resolve to `ip` for pebble: the next server to ask for a certificate."""
-        request = urllib.request.Request(f"http://127.0.0.1:{self.dns_management}/set-default-ipv4",
-                                         data=json.dumps({"ip": ip}).encode(), method="POST")
-        urllib.request.urlopen(request, timeout=5).close()
-
 
 def free_port() -> int:
     """A port nothing listens on now, for the loopback-only management ports of concurrent labs."""
