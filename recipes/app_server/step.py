@@ -129,11 +129,12 @@ class AppServer(Step):
             "its health path the way nginx will ask it (the site's name, https behind TLS). Only a 2xx answer "
             "switches `current` and reloads gunicorn gracefully; a release that fails shows its answer and its own "
             "log, and the live one keeps serving.",
-        verify=[Check("systemctl status --no-pager APP.socket APP.service",
-                      note="both active: systemd holds the socket, gunicorn serves it"),
-                Check("curl -sS -i --fail-with-body --unix-socket /run/APP/gunicorn.sock -H 'Host: SITE' "
+        # the question first: systemd starts gunicorn at the first connection (after a reboot, say)
+        verify=[Check("curl -sS -i --fail-with-body --unix-socket /run/APP/gunicorn.sock -H 'Host: SITE' "
                       "-H 'X-Forwarded-Proto: SCHEME' HEALTH_URL", root=True,
                       note="ask the app through its socket, the way nginx does"),
+                Check("systemctl status --no-pager APP.socket APP.service",
+                      note="both active: systemd holds the socket, gunicorn serves it"),
                 Check("journalctl -u APP.service -n 50 --no-pager", root=True,
                       note="the app's own output: errors, tracebacks, print()"),
                 Check("tail -n 20 /var/log/APP/access.log", note="gunicorn's access log, a line per request")],
