@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -18,6 +19,7 @@ from screens.wizard_screen import WizardScreen
 from wizard.app import registry
 from wizard.app.preview import preview
 from wizard.app.recipefile import RecipeError
+from wizard.app.teach import Teacher, change_line, verify_lines
 from wizard.engine.i18n import _
 from wizard.engine.options import validate
 from wizard.engine.step import Context, PutFile
@@ -50,19 +52,20 @@ class StepScreen(WizardScreen):
                         yield Switch(value=name in self.draft.enabled, id=f"use-{name}")
                         yield Static(_("include this step"), classes="field-label")
                     yield SettingsForm(step.Settings, self.draft.values(name), prefix=name)
+            teacher = Teacher.for_draft(self.draft)  # the teaching with this draft's names
             with TabbedContent(classes="side"):
                 with TabPane(_("Why"), id="tab-why"):
                     with VerticalScroll():
-                        yield Static(self._why(), classes="teaching")
+                        yield Static(self._why(teacher), id="why", classes="teaching")
                 with TabPane(_("Plan"), id="tab-plan"):
                     with VerticalScroll():
                         yield Static("", id="plan", classes="preview", markup=False)
                 with TabPane(_("Verify"), id="tab-verify"):
                     with VerticalScroll():
-                        yield Static(self._verify(), classes="teaching", markup=False)
+                        yield Static(self._verify(teacher), id="verify", classes="teaching", markup=False)
                 with TabPane(_("If it fails"), id="tab-fails"):
                     with VerticalScroll():
-                        yield Static(self._troubleshoot(), classes="teaching", markup=False)
+                        yield Static(self._troubleshoot(teacher), id="fails", classes="teaching", markup=False)
         with Horizontal(classes="buttons"):
             yield Button(_("Back"), id="back")
             yield Button(_("Next"), id="next", variant="primary")
@@ -71,27 +74,30 @@ class StepScreen(WizardScreen):
     def on_mount(self) -> None:
         self.refresh_plan()
 
-    def _fill(self, text: str) -> str:
-        domain = ((self.draft.steps.get("nginx") or {}).get("server_names") or ["DOMAIN"])[0]
-        return text.replace("APP", self.draft.name).replace("DOMAIN", domain)
+    def _why(self, teacher: Teacher) -> str:
+        lessons = [teacher.lesson(registry.step(name)) for name in self.page.steps]
+        return "\n\n".join(f"[b]{escape(lesson.title)}[/b]\n{escape(lesson.why)}" for lesson in lessons)
 
-    def _why(self) -> str:
-        steps = [registry.step(name) for name in self.page.steps]
-        return "\n\n".join(f"[b]{step.label()}[/b]\n{step.lesson().why}" for step in steps)
-
-    def _verify(self) -> str:
+    def _verify(self, teacher: Teacher) -> str:
         parts = []
         for name in self.page.steps:
-            commands = "\n".join(f"  $ {self._fill(c)}" for c in registry.step(name).teaching.verify)
-            parts.append(f"{registry.step(name).label()}\n{commands}")
+            lesson = teacher.lesson(registry.step(name))
+            parts.append("\n".join([lesson.title, *verify_lines(lesson, teacher.login)]))
         return "\n\n".join(parts)
 
-    def _troubleshoot(self) -> str:
+    def _troubleshoot(self, teacher: Teacher) -> str:
         parts = []
         for name in self.page.steps:
-            for symptom, fix in registry.step(name).lesson().troubleshoot:
-                parts.append(f"» {self._fill(symptom)}\n  {self._fill(fix)}")
+            for symptom, fix in teacher.lesson(registry.step(name)).troubleshoot:
+                parts.append(f"» {symptom}\n  {fix}")
         return "\n\n".join(parts)
+
+    def refresh_teaching(self) -> None:
+        """The teaching tabs again, with the names typed so far (the domain, the app user...)."""
+        teacher = Teacher.for_draft(self.draft)
+        self.query_one("#why", Static).update(self._why(teacher))
+        self.query_one("#verify", Static).update(self._verify(teacher))
+        self.query_one("#fails", Static).update(self._troubleshoot(teacher))
 
     def refresh_plan(self) -> None:
         """The exact commands and files for the values typed so far, on a fresh server (secrets masked)."""
@@ -113,7 +119,7 @@ class StepScreen(WizardScreen):
             changes, notes, error = preview(step, settings, ctx)
             for change in changes:
                 lines.append(f"+ {change.why}")
-                lines.append(f"    $ {change.describe()}")
+                lines.append(f"    $ {change_line(change)}")
                 if isinstance(change, PutFile) and not change.secret:
                     lines += ["      " + line for line in change.content.decode("utf-8", "replace").splitlines()[:12]]
             if error:
@@ -126,12 +132,14 @@ class StepScreen(WizardScreen):
 
     def on_settings_form_changed(self, event: SettingsForm.Changed) -> None:
         self.set_timer(0.25, self.refresh_plan)
+        self.set_timer(0.25, self.refresh_teaching)
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
         if event.switch.id and event.switch.id.startswith("use-"):
             name = event.switch.id.removeprefix("use-")
             (self.draft.enabled.add if event.value else self.draft.enabled.discard)(name)
             self.refresh_plan()
+            self.refresh_teaching()
 
     @on(Button.Pressed, "#back")
     def go_back(self) -> None:

@@ -6,17 +6,22 @@ from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from screens.checks_view import ChecksView
 from screens.title_bar import TitleBar
 from wizard.app.recipefile import Recipe
+from wizard.app.teach import Teacher, command_line
 from wizard.engine.i18n import _
 from wizard.engine.runner import RunResult
 
 
 class SummaryScreen(Screen[None]):
+    BINDINGS = [Binding("v", "run_checks", _("Run these checks"))]
+
     def __init__(self, recipe: Recipe, result: RunResult | None, error: str | None,
                  recipe_path: Path | None) -> None:
         super().__init__()
@@ -29,13 +34,13 @@ class SummaryScreen(Screen[None]):
                      classes="title")
         with VerticalScroll(classes="form"):
             yield Static(self._text(), markup=False)
+            yield ChecksView(self.recipe)
         with Horizontal(classes="buttons"):
+            yield Button(_("Run these checks"), id="run-checks")
             yield Button(_("Quit"), id="quit", variant="primary")
         yield Footer()
 
     def _text(self) -> str:
-        from wizard.app import registry
-
         lines = []
         if self.error:
             lines.append(_("Error: {why}").format(why=self.error))
@@ -52,13 +57,22 @@ class SummaryScreen(Screen[None]):
             lines.append(_("Recipe: {path}; replay it with: deploy-wizard apply {path} --yes").format(
                 path=self.recipe_path))
         lines.append("")
-        lines.append(_("How to check:"))
-        for step, _settings in self.recipe.selected():
-            for command in registry.step(step.name).teaching.verify[:2]:
-                lines.append(f"  $ {command.replace('APP', self.recipe.name)}")
+        lines.append(_("How to check (v runs these checks on the server and shows what they answer):"))
+        teacher = Teacher.for_recipe(self.recipe)
+        for local in (False, True):
+            checks = [check for lesson in teacher.lessons() for check in lesson.checks if check.local is local]
+            if checks:
+                lines.append(teacher.where(local))
+                lines += [f"  $ {command_line(check)}" for check in checks]
         lines.append("")
         lines.append(_("Next: run the same recipe again to see that nothing changes; keep the recipe in git."))
         return "\n".join(lines)
+
+    @on(Button.Pressed, "#run-checks")
+    def action_run_checks(self) -> None:
+        view = self.query_one(ChecksView)
+        view.start()
+        self.query_one(VerticalScroll).scroll_to_widget(view)
 
     @on(Button.Pressed, "#quit")
     def quit_pressed(self) -> None:

@@ -50,6 +50,7 @@ def folder_ids(folder: Path) -> set[str]:
     if step is not None:
         ids |= {step.title, step.teaching.why}
         ids |= {text for pair in step.teaching.troubleshoot for text in pair}
+        ids |= {check.note for check in step.teaching.checks() if check.note}
         ids |= {f.description for f in step.Settings.model_fields.values() if f.description}
     return ids
 
