@@ -153,11 +153,12 @@ class ConsoleSink:
         status = ((_("FAILED"), "bold red") if not event.ok else
                   (_("DRIFT"), "bold yellow") if self.mode == "check" and event.changes else (ok, "bold green"))
         # the status word is styled inside a translated sentence: format the text on either side of it
-        before, _status, after = n_("{status}: {n} change ({steps}), {seconds} s, {trips} commands sent",
-                                    "{status}: {n} changes ({steps}), {seconds} s, {trips} commands sent",
+        before, _status, after = n_("{status}: {n} change ({steps}), {seconds} s, {sent}",
+                                    "{status}: {n} changes ({steps}), {seconds} s, {sent}",
                                     event.changes).partition("{status}")
+        sent = n_("{trips} command sent", "{trips} commands sent", event.round_trips).format(trips=event.round_trips)
         values = {"n": event.changes, "steps": ", ".join(event.changed_steps) or "-",
-                  "seconds": f"{event.seconds:.1f}", "trips": event.round_trips}
+                  "seconds": f"{event.seconds:.1f}", "sent": sent}
         self._print(before.format(**values), status, after.format(**values))
         if event.failed_step:
             self._print(("  " + _("stopped at the step {step}: its error is above").format(step=event.failed_step),
