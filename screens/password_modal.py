@@ -7,7 +7,7 @@ from typing import Any
 
 from textual import on
 from textual.app import App, ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
@@ -25,29 +25,39 @@ class PasswordModal(ModalScreen[str | None]):
 
     BINDINGS = [("escape", "cancel", "Cancel")]
 
-    def __init__(self, prompt: str, text: str | None = None, *, confirm: bool = False) -> None:
+    def __init__(self, prompt: str, text: str | None = None, *, confirm: bool = False, label: str = "") -> None:
         super().__init__()
         self.prompt = prompt
         self.text = text
         self.confirm = confirm
+        self.label = label  # the recipe's setting that says `prompt`
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog"):  # at 80x24 a long text must not push the buttons away
             yield Static(self.prompt, classes="title", id="password-title", markup=False)
+            if self.label:
+                yield Static(_("recipe setting: {label}: prompt").format(label=self.label), id="password-label",
+                             classes="field-label", markup=False)
             yield Static(self.text if self.text is not None else sudo_text(), id="password-text", markup=False)
             yield Input(password=True, id="password")
             if self.confirm:
-                yield Static(_("The same again:"), classes="field-label")
-                yield Input(password=True, id="confirm")
-                yield Static("", id="password-error", classes="field-error")
+                yield Input(password=True, id="confirm", placeholder=_("the same again"))
+                error = Static("", id="password-error", classes="field-error")
+                error.display = False
+                yield error
             with Horizontal(classes="buttons"):
                 yield Button(_("Cancel"), id="cancel")
                 yield Button(_("OK", context="button"), id="ok", variant="primary")
 
+    def on_mount(self) -> None:
+        self.query_one("#password", Input).focus()  # typing goes to the password, not to the scrolling dialog
+
     def _answer(self) -> None:
         value = self.query_one("#password", Input).value
         if self.confirm and value and value != self.query_one("#confirm", Input).value:
-            self.query_one("#password-error", Static).update(_("The two entries differ: type the password again."))
+            error = self.query_one("#password-error", Static)
+            error.update(_("The two entries differ: type the password again."))
+            error.display = True
             self.query_one("#confirm", Input).value = ""
             self.query_one("#confirm", Input).focus()
             return
@@ -77,7 +87,8 @@ async def ask_secrets(app: App[Any], questions: list[SecretQuestion], known: dic
     for question in questions:
         if question.label in answers:
             continue
-        value = await app.push_screen_wait(PasswordModal(question.title, question.text, confirm=question.new))
+        value = await app.push_screen_wait(PasswordModal(question.title, question.text, confirm=question.new,
+                                                         label=question.label))
         if not value:
             break
         answers[question.label] = value

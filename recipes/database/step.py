@@ -96,9 +96,8 @@ def mysql_native_hash(password: str) -> str:
 
 
 PASSWORD_PROMPT = Prompted("Password of the app's database role", (
-    "The app logs in to its database with this password; only its hash (SCRAM or native) reaches the server. "
-    "Type it twice: a typo would become the password. Kept in memory for the plan and the run only; never "
-    "written anywhere."), new=True)
+    "The app logs in to its database with it; only its hash reaches the server. Typed twice: a typo would become "
+    "the password. Kept in memory for the plan and the run only, never written anywhere."), new=True)
 
 
 class DatabaseSettings(StepSettings):

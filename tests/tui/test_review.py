@@ -103,6 +103,7 @@ async def dialog(pilot, title: str) -> PasswordModal:  # noqa: ANN001
     screen = pilot.app.screen
     assert isinstance(screen, PasswordModal), showing(pilot.app)
     assert str(screen.query_one("#password-title").render()) == title
+    assert screen.label in str(screen.query_one("#password-label").render())  # the setting it answers
     return screen
 
 
@@ -179,6 +180,19 @@ async def test_the_counts_shown_are_the_ones_the_run_makes(vault: Draft, tmp_pat
     assert result is not None and result.ok and result.changes == 1 and result.changed_steps == ["vault"]
     assert (tmp_path / "vault").is_dir()
     assert [m.sudo_password for m in LocalSSH.made] == ["sudo-pw", "sudo-pw"]
+
+
+async def test_the_dialog_takes_the_keys_typed_right_away(vault: Draft) -> None:
+    app = WizardApp(vault, start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.goto(FLOW["review"])
+        await pilot.pause()
+        await pilot.click("#plan")
+        screen = await dialog(pilot, "sudo password for admin@localhost")
+        await pilot.press(*"s3cret")
+        assert screen.query_one("#password").value == "s3cret"
+        await pilot.press("escape")
+        await pilot.pause()
 
 
 async def test_a_secret_left_unanswered_stops_before_any_connection(vault: Draft) -> None:

@@ -56,7 +56,8 @@ def modal(name: str):  # noqa: ANN201
         "host_key": lambda: HostKeyModal("web1.example.com", 22, "SHA256:" + "A1b2C3d4" * 5 + "xyz"),
         "password": lambda: PasswordModal(_("sudo password for {user}@{host}").format(user="admin",
                                                                                      host="web1.example.com")),
-        "new_password": lambda: PasswordModal(database.title, database.text, confirm=database.new),
+        "new_password": lambda: PasswordModal(database.title, database.text, confirm=database.new,
+                                              label=database.label),
         "failure": lambda: FailureModal("nginx", _("'{what}' failed with exit status {code}:\n{detail}").format(
             what="nginx -t", code=1, detail="unknown directive")),
         "operator": lambda: OperatorModal("code", code.tr("Add this key to {repo} as a read-only deploy key:\n\n"
