@@ -8,6 +8,7 @@ target and the review are the pages of the flow table (screens.flow) for the ins
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,13 +45,16 @@ class WizardApp(App[None]):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "deploy-wizard"
     BINDINGS = [
-        Binding("f1", "help", _("Help")),
+        Binding("f1", "help", "Help"),
         Binding("f2", "toggle_language", "中文/English"),
-        Binding("ctrl+q", "quit_safely", _("Quit")),
+        Binding("ctrl+q", "quit_safely", "Quit"),
     ]
+    # Textual's command palette speaks English only, and its Quit skips the draft's autosave: F1 is the help
+    ENABLE_COMMAND_PALETTE = False
 
     def __init__(self, draft: Draft | None = None, *, start: str = "welcome") -> None:
         super().__init__()
+        self._footer_words()
         self._draft = draft  # created on first use: the step models are not needed to draw the welcome screen
         self.start = start
         self.position = -1  # index in flow(); -1 = welcome
@@ -107,8 +111,16 @@ class WizardApp(App[None]):
 
         self.push_screen(HelpScreen())
 
+    def _footer_words(self) -> None:
+        """The footer's words in the current language: a class's bindings are made once, when it is imported."""
+        words = {"help": _("Help"), "quit_safely": _("Quit")}
+        for key, bindings in self._bindings.key_to_bindings.items():
+            self._bindings.key_to_bindings[key] = [replace(b, description=words.get(b.action, b.description))
+                                                   for b in bindings]
+
     def action_toggle_language(self) -> None:
         i18n.set_language("en" if i18n.language() == "zh_CN" else "zh_CN")
+        self._footer_words()
         self.refresh_bindings()
         current = self.screen
         rebuild = getattr(current, "rebuild", None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pydantic import BaseModel
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Log, Static
@@ -25,8 +24,7 @@ from wizard.engine.events import (
     StepNoop,
     StepStarted,
 )
-from wizard.engine.i18n import _
-from wizard.engine.options import field_specs
+from wizard.engine.i18n import _, n_
 from wizard.engine.runner import FailureDecision, RunResult
 from wizard.engine.step import Change
 
@@ -56,31 +54,13 @@ def questions_for(app: App[Any], answers: dict[str, str] | None = None) -> Quest
                      secret=(lambda label: (answers or {}).get(label)), operator=operator, on_failure=on_failure)
 
 
-def prompted_secrets(recipe: Recipe) -> list[str]:
-    """Labels of the secrets the recipe wants asked ('prompt'), in the order the run needs them.
-
-    Found by type (the fields that hold secret references), in the target and every selected step, a plugin
-    step's included; labelled `section.field` (`.KEY` for a map entry), the way steps name them when asking.
-    """
-    sections: list[tuple[str, BaseModel]] = [("target", recipe.target)]
-    sections += [(step.name, settings) for step, settings in recipe.selected()]
-    labels = []
-    for section, settings in sections:
-        for spec in field_specs(type(settings)):
-            value = getattr(settings, spec.name) if spec.secret else None
-            if value == "prompt":
-                labels.append(f"{section}.{spec.name}")
-            elif isinstance(value, dict):
-                labels += [f"{section}.{spec.name}.{key}" for key, ref in value.items() if ref == "prompt"]
-    return labels
-
-
 class RunScreen(WizardScreen):
     BINDINGS = [("ctrl+c", "noop", "")]
 
-    def __init__(self, recipe: Recipe, step_through: bool = False) -> None:
+    def __init__(self, recipe: Recipe, step_through: bool = False, answers: dict[str, str] | None = None) -> None:
         super().__init__()
         self.recipe = recipe
+        self.answers = answers or {}  # `prompt` secrets the review already asked
         self.step_through = step_through
         self.buffer: list[str] = []
         self.started: dict[str, float] = {}
@@ -139,19 +119,16 @@ class RunScreen(WizardScreen):
             self.started.pop(event.step, None)
             self._state(event.step, event.status)
         elif isinstance(event, RunFinished):
-            self.buffer.append(_("{n} changes in {s:.1f} s").format(n=event.changes, s=event.seconds))
+            self.buffer.append(n_("{n} change in {s:.1f} s", "{n} changes in {s:.1f} s", event.changes).format(
+                n=event.changes, s=event.seconds))
 
     async def run_recipe(self) -> None:
         from screens.change_modal import ChangeModal
-        from screens.password_modal import PasswordModal
-        from wizard.app.session import run_recipe
+        from screens.password_modal import ask_secrets
+        from wizard.app.session import run_recipe, secret_questions
         from wizard.engine.errors import DeployWizardError
 
-        answers: dict[str, str] = {}
-        for label in prompted_secrets(self.recipe):
-            value = await self.app.push_screen_wait(PasswordModal(label))
-            if value:
-                answers[label] = value
+        answers = await ask_secrets(self.app, secret_questions(self.recipe), self.answers)
 
         async def before_change(step: str, change: Change) -> bool:
             return await self.app.push_screen_wait(ChangeModal(step, change))

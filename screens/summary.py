@@ -15,7 +15,7 @@ from screens.checks_view import ChecksView
 from screens.title_bar import TitleBar
 from wizard.app.recipefile import Recipe
 from wizard.app.teach import Teacher, command_line
-from wizard.engine.i18n import _
+from wizard.engine.i18n import _, n_
 from wizard.engine.runner import RunResult
 
 
@@ -45,7 +45,8 @@ class SummaryScreen(Screen[None]):
         if self.error:
             lines.append(_("Error: {why}").format(why=self.error))
         if self.result is not None:
-            lines.append(_("{n} changes ({steps}) in {s:.1f} s").format(
+            lines.append(n_("{n} change ({steps}) in {s:.1f} s", "{n} changes ({steps}) in {s:.1f} s",
+                            self.result.changes).format(
                 n=self.result.changes, steps=", ".join(self.result.changed_steps) or "-", s=self.result.seconds))
             if self.result.error:
                 lines.append(_("Stopped at {step}: {why}").format(step=self.result.failed_step, why=self.result.error))

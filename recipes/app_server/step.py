@@ -27,7 +27,7 @@ from recipes.shared.facts import UnitProperties
 from recipes.shared.web import media_root, static_files, static_root
 from wizard.engine.commands import Command, Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
-from wizard.engine.i18n import translator
+from wizard.engine.i18n import plural_translator, translator
 from wizard.engine.step import (
     Change,
     Check,
@@ -47,6 +47,7 @@ from wizard.engine.templates import renderer
 from wizard.engine.validators import SecretRef
 
 _ = translator(__file__)
+n_ = plural_translator(__file__)
 render = renderer(__file__)
 
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*(\(\))?$")
@@ -235,7 +236,9 @@ class AppServer(Step):
         changed += file_change(_("write the socket unit {path}").format(path=socket_unit), socket_unit,
                                render("gunicorn.socket.j2", **values), facts[FileInfo(socket_unit)])
         # a unit systemd rejects is put back before anything loads it
-        changed += file_change(_("write the service unit {path} ({n} workers)").format(path=service_unit, n=workers),
+        changed += file_change(n_("write the service unit {path} ({n} worker)",
+                                  "write the service unit {path} ({n} workers)", workers).format(
+                                      path=service_unit, n=workers),
                                service_unit, render("gunicorn.service.j2", **values), facts[FileInfo(service_unit)],
                                check=verify)
         yield from changed

@@ -47,7 +47,7 @@ from wizard.engine.step import (
     Teaching,
     file_change,
 )
-from wizard.engine.validators import SecretRef
+from wizard.engine.validators import Prompted, SecretRef
 
 _ = translator(__file__)
 
@@ -107,11 +107,17 @@ def mysql_native_hash(password: str) -> str:
 # ------------------------------------------------------------------------------------------ step
 
 
+PASSWORD_PROMPT = Prompted("Password of the app's database role", (
+    "The app logs in to its database with it; only its hash reaches the server. Typed twice: a typo would become "
+    "the password. Kept in memory for the plan and the run only, never written anywhere."), new=True)
+
+
 class DatabaseSettings(StepSettings):
     engine: Literal["postgresql", "mariadb"] = Field("postgresql", description="Database server, from Debian packages.")
     name: SqlName | None = Field(None, description="Database name; empty = the app name (with _ for -).")
     user: SqlName | None = Field(None, description="Database role/user; empty = the database name.")
-    password: SecretRef = Field(description="The role's password: env:NAME, file:/path or prompt.")
+    password: Annotated[SecretRef, PASSWORD_PROMPT] = Field(description=(
+        "The role's password: env:NAME, file:/path or prompt."))
     password_policy: Literal["set", "keep"] = Field("set", description=(
         "'set' makes the role's password match the secret; 'keep' never changes it and stops if they differ."))
     migrate: Literal["none", "django", "alembic", "flask", "command"] = Field("none", description=(

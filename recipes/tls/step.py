@@ -16,7 +16,7 @@ from recipes.shared.web import ACME_ROOT, SiteOwner, cert_dir, site
 from recipes.tls.facts import Certificate, Now
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
-from wizard.engine.i18n import translator
+from wizard.engine.i18n import plural_translator, translator
 from wizard.engine.step import (
     Change,
     Check,
@@ -34,6 +34,7 @@ from wizard.engine.templates import renderer
 from wizard.engine.validators import HostName
 
 _ = translator(__file__)
+n_ = plural_translator(__file__)
 render = renderer(__file__)
 
 STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
@@ -156,7 +157,8 @@ class Tls(Step):
             remaining = (datetime.fromisoformat(str(cert["expires"])).timestamp() - facts[Now()]) / 86400
             missing = [d for d in domains if d not in cert["names"]]  # type: ignore[operator]
             if remaining > RENEW_BEFORE_DAYS and not missing:
-                yield Ok(_("certificate for {names} is valid for {days} more days").format(
+                yield Ok(n_("certificate for {names} is valid for {days} more day",
+                            "certificate for {names} is valid for {days} more days", int(remaining)).format(
                     names=", ".join(domains), days=int(remaining)))
                 return
         if s.preflight:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+
 import pytest
 import yaml
 
@@ -166,11 +168,15 @@ async def test_the_password_dialog_answers_what_was_typed() -> None:
 
 
 def test_the_secrets_to_ask_before_a_run_are_found_by_type_in_every_step() -> None:
-    from screens.run import prompted_secrets
     from wizard.app.recipefile import parse
+    from wizard.app.session import secret_questions
 
     recipe = parse("version: 1\nname: shop\ntarget: {host: web1.example.com, sudo_password: prompt}\nsteps:\n"
                    "  os_updates: {hostname: prompt}\n"  # a host name that happens to read 'prompt' is no secret
                    "  database: {password: prompt}\n"
                    "  app_server: {secret_env: {API_KEY: prompt, OTHER: 'env:OTHER_KEY'}}\n")
-    assert prompted_secrets(recipe) == ["target.sudo_password", "database.password", "app_server.secret_env.API_KEY"]
+    asked = secret_questions(recipe)
+    assert [q.label for q in asked] == ["target.sudo_password", "database.password", "app_server.secret_env.API_KEY"]
+    assert [q.title for q in asked] == [f"sudo password for {getpass.getuser()}@web1.example.com",
+                                        "Password of the app's database role", "Secret app_server.secret_env.API_KEY"]
+    assert [q.new for q in asked] == [False, True, False]  # only the password the run sets is typed twice

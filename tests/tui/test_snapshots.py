@@ -42,23 +42,36 @@ def modal(name: str):  # noqa: ANN201
     from screens.host_key_modal import HostKeyModal
     from screens.operator_modal import OperatorModal
     from screens.password_modal import PasswordModal
+    from wizard.app import registry
+    from wizard.app.recipefile import parse
+    from wizard.app.session import secret_questions
     from wizard.engine.commands import cmd
+    from wizard.engine.i18n import _
     from wizard.engine.step import RunCommand
 
+    # the texts as the engine and the steps make them, in the language of the snapshot
+    code, os_updates = registry.step("code"), registry.step("os_updates")
+    database = secret_questions(parse("version: 1\ntarget: {host: web1}\nsteps: {database: {password: prompt}}\n"))[0]
     return {
         "host_key": lambda: HostKeyModal("web1.example.com", 22, "SHA256:" + "A1b2C3d4" * 5 + "xyz"),
-        "password": lambda: PasswordModal("sudo password for admin@web1.example.com"),
-        "failure": lambda: FailureModal("nginx", "'nginx -t' failed with exit status 1:\nunknown directive"),
-        "operator": lambda: OperatorModal("code", "Add this key to git@github.com:acme/demo.git as a read-only "
-                                                  "deploy key:\n\n  ssh-ed25519 AAAAC3Nza... deploy-wizard@demo"),
-        "change": lambda: ChangeModal("os_updates", RunCommand("set the time zone to Asia/Shanghai",
-                                                               cmd("timedatectl", "set-timezone", "Asia/Shanghai"))),
+        "password": lambda: PasswordModal(_("sudo password for {user}@{host}").format(user="admin",
+                                                                                     host="web1.example.com")),
+        "new_password": lambda: PasswordModal(database.title, database.text, confirm=database.new,
+                                              label=database.label),
+        "failure": lambda: FailureModal("nginx", _("'{what}' failed with exit status {code}:\n{detail}").format(
+            what="nginx -t", code=1, detail="unknown directive")),
+        "operator": lambda: OperatorModal("code", code.tr("Add this key to {repo} as a read-only deploy key:\n\n"
+                                                          "  {key}\n").format(
+            repo="git@github.com:acme/demo.git", key="ssh-ed25519 AAAAC3Nza... deploy-wizard@demo")),
+        "change": lambda: ChangeModal("os_updates", RunCommand(
+            os_updates.tr("set the time zone to {tz} (now {now})").format(tz="Asia/Shanghai", now="Etc/UTC"),
+            cmd("timedatectl", "set-timezone", "Asia/Shanghai"))),
         "help": HelpScreen,
     }[name]()
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("name", ["host_key", "password", "failure", "operator", "change", "help"])
+@pytest.mark.parametrize("name", ["host_key", "password", "new_password", "failure", "operator", "change", "help"])
 def test_modal(snap_compare, draft, lang, name) -> None:
     async def show(pilot) -> None:
         pilot.app.push_screen(modal(name))

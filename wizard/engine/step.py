@@ -19,7 +19,7 @@ from pydantic import ConfigDict
 from wizard.engine.commands import Command, Secret
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.facts import Fact, FactValues, FileInfo, FileState
-from wizard.engine.i18n import _, text_of
+from wizard.engine.i18n import _, n_, text_of
 from wizard.engine.validators import PlainTextModel
 
 if TYPE_CHECKING:
@@ -79,17 +79,19 @@ class PutFile(Change):
     source: Secret | None = None  # the content as text and secrets, when it holds any (exports rebuild it)
 
     def describe(self) -> str:
-        text = f"write {self.path} (mode {self.mode}, {self.owner}:{self.group}, {len(self.content)} bytes)"
-        return text + (f", then check: {self.check.summary()}" if self.check else "")
+        size = n_("{n} byte", "{n} bytes", len(self.content)).format(n=len(self.content))
+        text = _("write {path} (mode {mode}, {owner}:{group}, {size})").format(
+            path=self.path, mode=self.mode, owner=self.owner, group=self.group, size=size)
+        return text + (_(", then check: {command}").format(command=self.check.summary()) if self.check else "")
 
     def diff(self) -> str:
         if self.secret:
-            return f"(contents of {self.path} hidden: it holds a secret)"
+            return _("(contents of {path} hidden: it holds a secret)").format(path=self.path)
         old = self.old.text() if self.old and self.old.content is not None else ""
         new = self.content.decode("utf-8", "replace")
         lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                     fromfile=f"{self.path} (now)" if self.old else "/dev/null",
-                                     tofile=f"{self.path} (planned)")
+                                     fromfile=_("{path} (now)").format(path=self.path) if self.old else "/dev/null",
+                                     tofile=_("{path} (planned)").format(path=self.path))
         return "".join(lines)
 
 
@@ -123,7 +125,9 @@ class ProveLogin(Change):
     user: str | None = None
 
     def describe(self) -> str:
-        return f"prove a fresh SSH login{' as ' + self.user if self.user else ''} works"
+        if self.user:
+            return _("prove a fresh SSH login as {user} works").format(user=self.user)
+        return _("prove a fresh SSH login works")
 
 
 @dataclass
