@@ -30,6 +30,8 @@ class SummaryScreen(Screen[None]):
         with VerticalScroll(classes="form"):
             yield Static(self._text(), markup=False)
         with Horizontal(classes="buttons"):
+            if not ok:
+                yield Button(_("Back to edit"), id="edit")
             yield Button(_("Quit"), id="quit", variant="primary")
         yield Footer()
 
@@ -59,6 +61,16 @@ class SummaryScreen(Screen[None]):
         lines.append("")
         lines.append(_("Next: run the same recipe again to see that nothing changes; keep the recipe in git."))
         return "\n".join(lines)
+
+    @on(Button.Pressed, "#edit")
+    def edit_pressed(self) -> None:
+        """The form of the step that failed (the target's when the run stopped before any step)."""
+        from screens.app import WizardApp
+
+        if isinstance(self.app, WizardApp):
+            result = self.result
+            self.app.edit_step(result.failed_step if result else None,
+                               (result.error if result else None) or self.error or "")
 
     @on(Button.Pressed, "#quit")
     def quit_pressed(self) -> None:

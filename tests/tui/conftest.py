@@ -12,6 +12,7 @@ from pytest_textual_snapshot import SVGImageExtension
 from screens.app import WizardApp, flow
 from screens.step_screen import StepScreen
 from tests.conftest import ROOT
+from tests.tui.server import server  # noqa: F401 - a fixture for every TUI test that runs a recipe
 from wizard.app.draft import Draft
 
 SNAPSHOTS = ROOT / "snapshots" / "tui"
