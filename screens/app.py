@@ -59,7 +59,7 @@ class WizardApp(App[None]):
     BINDINGS = [
         Binding("f1", "help", "Help"),
         Binding("f2", "toggle_language", "中文/English"),
-        Binding("ctrl+q", "quit_safely", "Quit"),
+        Binding("ctrl+q", "quit_safely", "Quit", priority=True),  # in a dialog too (a failure waiting)
         Binding("ctrl+b", "back", "Back"),
         Binding("ctrl+n", "next", "Next"),
     ]

@@ -6,7 +6,7 @@ person asks for help about the screen in front of them, in the language it is sh
 
 from __future__ import annotations
 
-from rich.cells import cell_len
+from rich.table import Table
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -42,13 +42,17 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         rows = [("Tab / Shift+Tab", _("move between fields")),
-                ("Enter", _("next field; on the last field, Next; on a button, press it")),
+                ("Enter", _("next field (on the last one: Next); on a button: press it")),
                 ("Space", _("switch a yes/no field on or off")),
                 *self.keys]
-        width = max(cell_len(key) for key, _text in rows) + 2
+        keys = Table.grid(padding=(0, 2))  # a text that wraps stays in its column, in any language
+        keys.add_column(no_wrap=True)
+        keys.add_column(overflow="fold")
+        for key, text in rows:
+            keys.add_row(key, text)
         with VerticalScroll(classes="dialog"):
             yield Static(_("Help"), classes="title")
-            yield Static("\n".join(key + " " * (width - cell_len(key)) + text for key, text in rows), markup=False)
+            yield Static(keys)
             yield Static("\n" + topic(self.topic), markup=False)
             yield Button(_("Close"), id="close", variant="primary")
 

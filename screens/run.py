@@ -103,7 +103,8 @@ class RunScreen(WizardScreen):
         self.shown_fold: Fold | None = None  # the fold whose line is the log's last line
         self.full_output = False
         self.started: dict[str, float] = {}
-        self.current: tuple[str, str | None] | None = None  # (step, the change running on the server)
+        self.step_at: str | None = None  # the step the run is at (until the run ends)
+        self.command: str | None = None  # the change running on the server now, if one is
         self.edit_request: tuple[str, str] | None = None  # (step, error): back to its form after the run
         self.result: RunResult | None = None
         self.worker: Worker[None] | None = None
@@ -177,7 +178,7 @@ class RunScreen(WizardScreen):
         if self.fold is None:
             self.fold = Fold()
             self.buffer.append(self.fold)
-        self.fold.add(line.removeprefix("  | "))
+        self.fold.add(line)
 
     def action_toggle_output(self) -> None:
         """F3: every line as it came, or apt/dpkg progress folded again."""
@@ -191,15 +192,15 @@ class RunScreen(WizardScreen):
     def sink(self, event: Event) -> None:  # noqa: C901 - one branch per kind of event
         if isinstance(event, StepStarted):
             self.started[event.step] = time.monotonic()
-            self.current = (event.step, None)
+            self.step_at, self.command = event.step, None
             self._state(event.step, "running")
             self._line(f"== [{event.index + 1}/{event.total}] {event.step}")
         elif isinstance(event, ChangeStarted):
-            self.current = (event.step, event.description)
+            self.command = event.description
             self._line(f"+ {event.why}")
             self._line(f"  $ {event.description}")
         elif isinstance(event, ChangeDone):
-            self.current = (event.step, None)
+            self.command = None
         elif isinstance(event, OutputLine):
             self._output(event.text)
         elif isinstance(event, Notice):
@@ -210,14 +211,14 @@ class RunScreen(WizardScreen):
             self._line(f"  ✗ {event.error}")
         elif isinstance(event, StepFinished):
             self.started.pop(event.step, None)
-            self.current = None
+            self.command = None
             self._state(event.step, event.status)
         elif isinstance(event, RunFinished):
             self._line(_("{n} changes in {s:.1f} s").format(n=event.changes, s=event.seconds))
 
     def in_flight(self) -> tuple[str | None, str | None]:
         """(the step the run is at, the command running on the server now) for the quit dialog."""
-        return self.current if self.current is not None else (None, None)
+        return self.step_at, self.command
 
     def request_edit(self, step: str, error: str) -> None:
         self.edit_request = (step, error)
@@ -263,7 +264,7 @@ class RunScreen(WizardScreen):
                                            before_change=before_change if self.step_through else None)
         except DeployWizardError as exc:
             error = str(exc)
-        self.current = None
+        self.step_at = self.command = None
         self.flush()
         if self.edit_request is not None:
             self.app.call_later(self.wizard_app.edit_step, *self.edit_request)

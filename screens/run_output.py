@@ -36,9 +36,10 @@ class Fold:
         self.latest = ""
         self.dirty = False  # changed since its line was last drawn
 
-    def add(self, text: str) -> None:
+    def add(self, line: str) -> None:
+        """One more progress line (as the log shows it: "  | Unpacking ...")."""
         self.count += 1
-        self.latest = text.strip()
+        self.latest = line.removeprefix("  | ").strip()
         self.dirty = True
 
     def line(self) -> str:

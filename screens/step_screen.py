@@ -50,12 +50,13 @@ class StepScreen(WizardScreen):
             with VerticalScroll(classes="form"):
                 for name in self.page.steps:
                     step = registry.step(name)
-                    yield Static(step.label(), classes="section-title")
+                    yield Static(step.label(), classes="section-title", id=f"title-{name}")
                     with Horizontal(classes="status"):
                         yield FormSwitch(value=name in self.draft.enabled, id=f"use-{name}")
                         yield Static(_("include this step"), classes="field-label")
                     yield SettingsForm(step.Settings, self.draft.values(name), prefix=name)
-            with TabbedContent(classes="side"):
+            fixed_here = fixing is not None and fixing.step in self.page.steps  # the failure and its fixes first
+            with TabbedContent(classes="side", initial="tab-fails" if fixed_here else ""):
                 with TabPane(_("Why"), id="tab-why"):
                     with VerticalScroll():
                         yield Static(self._why(), classes="teaching")
@@ -75,6 +76,10 @@ class StepScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.refresh_plan()
+        fixing = self.wizard_app.fixing
+        if fixing is not None and fixing.step in self.page.steps[1:]:  # its section on top, where its field is
+            section = self.query_one(f"#title-{fixing.step}")
+            self.call_after_refresh(lambda: section.scroll_visible(top=True, animate=False))
 
     def first_field(self) -> Widget:
         """Where typing starts: the first field of the first step included here (the step that failed, when

@@ -11,6 +11,7 @@ field, and on the last field of the form presses Next, the way Tab and the butto
 
 from __future__ import annotations
 
+from rich.cells import cell_len, set_cell_size
 from textual import events, on
 from textual.screen import Screen
 from textual.widget import Widget
@@ -19,6 +20,8 @@ from textual.widgets import Button, Input
 from screens.app import WizardApp
 from screens.form import FormSwitch
 from wizard.engine.i18n import _
+
+BANNER_CELLS = 140  # what fits in two lines of the fixing banner at 80 columns
 
 
 class WizardScreen(Screen[None]):
@@ -79,4 +82,6 @@ def fixing_text(step: str | None, error: str) -> str:
     why = lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1]}"  # what failed, and its last word on why
     head = (_("The run stopped at {step}: {why}").format(step=step, why=why) if step
             else _("The run stopped before its first step: {why}").format(why=why))
+    if cell_len(head) > BANNER_CELLS:  # two lines at 80 columns; the "If it fails" tab has all of it
+        head = set_cell_size(head, BANNER_CELLS - 1) + "…"
     return head + "\n" + _("Fix it here; Next goes back to the Review, which runs the recipe again.")

@@ -51,6 +51,14 @@ def no_process_outlives_the_app() -> Iterator[None]:
     assert not left, f"processes left running after the app ended: {sorted(left)}"
 
 
+@pytest.fixture(autouse=True)
+def steady_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The focused field's cursor stays on: a screenshot taken as it blinks would differ from run to run."""
+    from textual.widgets import Input
+
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+
+
 def _snapshot_dir(cls, *, test_location) -> str:  # noqa: ANN001
     return str(SNAPSHOTS)
 

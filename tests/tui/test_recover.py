@@ -125,6 +125,23 @@ async def test_ctrl_q_during_a_run_asks_and_says_what_still_runs_on_the_server(s
     assert str(app.draft.draft_path()) in said.replace("\n", "")
 
 
+async def test_ctrl_q_while_the_failure_dialog_waits_says_nothing_runs(server: type[FakeServer], tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    app = WizardApp(configure_draft(tmp_path, "bad"), start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_from_review(app, pilot)
+        await wait_for(pilot, lambda: showing(app) == "FailureModal")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        text = " ".join(str(static.render()) for static in app.screen.query(".dialog Static"))
+        assert "at step configure; nothing is changing on the server" in text
+        await pilot.click("#quit")
+        await wait_for(pilot, lambda: not app.is_running, 10)
+    said = " ".join(capsys.readouterr().err.split())
+    assert "Traceback" not in said and "at step configure; nothing is changing" in said
+    assert server.closed == 1
+
+
 async def test_ctrl_q_without_a_run_quits_at_once() -> None:
     app = WizardApp(Draft(name="demo"), start="flow")
     async with app.run_test(size=(80, 24)) as pilot:

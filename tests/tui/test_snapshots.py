@@ -42,6 +42,7 @@ def modal(name: str):  # noqa: ANN201
     from screens.host_key_modal import HostKeyModal
     from screens.operator_modal import OperatorModal
     from screens.password_modal import PasswordModal
+    from screens.quit_modal import QuitModal
     from wizard.engine.commands import cmd
     from wizard.engine.step import RunCommand
 
@@ -49,6 +50,9 @@ def modal(name: str):  # noqa: ANN201
         "host_key": lambda: HostKeyModal("web1.example.com", 22, "SHA256:" + "A1b2C3d4" * 5 + "xyz"),
         "password": lambda: PasswordModal("sudo password for admin@web1.example.com"),
         "failure": lambda: FailureModal("nginx", "'nginx -t' failed with exit status 1:\nunknown directive"),
+        "failure_edit": lambda: FailureModal("nginx", "'nginx -t' failed with exit status 1:\nunknown directive",
+                                             can_edit=True),
+        "quit": lambda: QuitModal("os_updates", "apt-get install -y nginx"),
         "operator": lambda: OperatorModal("code", "Add this key to git@github.com:acme/demo.git as a read-only "
                                                   "deploy key:\n\n  ssh-ed25519 AAAAC3Nza... deploy-wizard@demo"),
         "change": lambda: ChangeModal("os_updates", RunCommand("set the time zone to Asia/Shanghai",
@@ -58,7 +62,8 @@ def modal(name: str):  # noqa: ANN201
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("name", ["host_key", "password", "failure", "operator", "change", "help"])
+@pytest.mark.parametrize("name", ["host_key", "password", "failure", "failure_edit", "operator", "change", "help",
+                                  "quit"])
 def test_modal(snap_compare, draft, lang, name) -> None:
     async def show(pilot) -> None:
         pilot.app.push_screen(modal(name))
@@ -115,3 +120,15 @@ def test_summary_screen(snap_compare, draft, lang, tmp_path) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(app_for(draft, lang), terminal_size=(80, 24), run_before=show)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_fixing_a_failed_step(snap_compare, draft, lang) -> None:
+    """Back to edit from a failed run: the step's form under a banner that says why and where Next goes."""
+
+    async def back(pilot) -> None:
+        pilot.app.edit_step("nginx", "'nginx -t' failed with exit status 1:\nnginx: [emerg] unknown directive "
+                                     "\"proxy_pas\" in /etc/nginx/sites-enabled/demo:12")
+        await pilot.pause(0.5)
+
+    assert snap_compare(app_for(draft, lang), terminal_size=(80, 24), run_before=back)
