@@ -207,8 +207,9 @@ class WizardApp(App[None]):
 
     def _leave(self, notice: str = "") -> None:
         path = self.draft.autosave()
-        saved = _("Your answers are saved in {path}; `deploy-wizard edit` opens them again.").format(path=path)
-        self.exit(message="\n".join(filter(None, (notice, saved))))
+        saved = "" if self.draft.blank else _(
+            "Your answers are saved in {path}; `deploy-wizard edit` opens them again.").format(path=path)
+        self.exit(message="\n".join(filter(None, (notice, saved))) or None)
 
 
 def run_app(file: Path | None = None) -> int:

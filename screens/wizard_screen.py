@@ -78,10 +78,14 @@ class WizardScreen(Screen[None]):
 def fixing_text(step: str | None, error: str) -> str:
     """The banner over the form being fixed after a failed run: where it stopped, the first line of why, and
     where Next goes now. `step` is the step's label; None when the run stopped before any step."""
-    lines = [line.strip() for line in error.splitlines() if line.strip()] or ["-"]
-    why = lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1]}"  # what failed, and its last word on why
-    head = (_("The run stopped at {step}: {why}").format(step=step, why=why) if step
-            else _("The run stopped before its first step: {why}").format(why=why))
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    why = " ".join(dict.fromkeys(lines[:1] + lines[-1:]))  # what failed, and its last word on why
+    if not why:  # a step skipped after its failure: the summary has no error for it
+        head = _("The last run did not complete {step}.").format(step=step or "-")
+    elif step:
+        head = _("The run stopped at {step}: {why}").format(step=step, why=why)
+    else:
+        head = _("The run stopped before its first step: {why}").format(why=why)
     if cell_len(head) > BANNER_CELLS:  # two lines at 80 columns; the "If it fails" tab has all of it
         head = set_cell_size(head, BANNER_CELLS - 1) + "…"
     return head + "\n" + _("Fix it here; Next goes back to the Review, which runs the recipe again.")

@@ -239,3 +239,26 @@ async def test_failure_dialog_answers_edit_only_when_it_may(server: type[FakeSer
         await asyncio.sleep(0)
         await pilot.pause()
     assert answers == ["abort", "edit"]
+
+
+async def test_a_wizard_left_before_anything_was_typed_leaves_no_draft() -> None:
+    app = WizardApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.click("#new")
+        await pilot.pause()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert saved_drafts() == []
+
+
+def test_the_fixing_banner_says_what_failed_and_its_last_word_on_why_in_two_lines_at_most() -> None:
+    from rich.cells import cell_len
+
+    from screens.wizard_screen import BANNER_CELLS, fixing_text
+
+    assert fixing_text("nginx", "'nginx -t' failed:\nline\nunknown directive").splitlines()[0] == (
+        "The run stopped at nginx: 'nginx -t' failed: unknown directive")
+    assert fixing_text("nginx", "").startswith("The last run did not complete nginx.")  # skipped: no error kept
+    assert fixing_text(None, "connection refused").startswith("The run stopped before its first step: connection")
+    assert cell_len(fixing_text("nginx", "x" * 500).splitlines()[0]) == BANNER_CELLS

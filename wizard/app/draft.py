@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from wizard.app import registry
-from wizard.app.recipefile import Recipe, RecipeError, parse, save, yaml_error
+from wizard.app.recipefile import Recipe, RecipeError, Target, parse, save, yaml_error
 from wizard.engine import safe_yaml
 from wizard.engine.fsutil import atomic_write_text
 from wizard.engine.i18n import _
@@ -103,9 +104,20 @@ class Draft:
         host = str(self.target.get("host") or "") or "no-host"
         return drafts_dir() / f"{_slug(self.name)}-{_slug(host)}-{self.key}.yaml"
 
+    @property
+    def blank(self) -> bool:
+        """Nothing typed yet: such a draft is not saved (it would only crowd the Welcome screen's list)."""
+        steps = registry.by_name()
+        return (self.name == "app" and self.path is None and self.saved_as is None
+                and self.enabled == set(DEFAULT_STEPS) and not _typed(Target, self.target)
+                and not any(name not in steps or _typed(steps[name].Settings, values)
+                            for name, values in self.steps.items()))
+
     def autosave(self) -> Path:
         """Every answer so far, valid or not, atomically; the previous file of this draft goes when it moved."""
         path = self.draft_path()
+        if self.blank:
+            return path
         path.parent.mkdir(parents=True, exist_ok=True)
         body = {"name": self.name, "target": self.target, "steps": self.steps, "enabled": sorted(self.enabled),
                 "path": str(self.path) if self.path else None, "key": self.key}
@@ -122,6 +134,12 @@ class Draft:
         save(self.recipe(), target)
         self.path = target
         return target
+
+
+def _typed(model: type[BaseModel], values: dict[str, Any]) -> bool:
+    """Whether any value differs from its field's default (a form stores the defaults it shows, too)."""
+    fields = model.model_fields
+    return any(name not in fields or value != fields[name].default for name, value in values.items())
 
 
 def step_title(name: str) -> str:
