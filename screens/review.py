@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, Static, Switch
 
+from screens.form import FormSwitch
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
 from wizard.app.recipefile import Recipe, RecipeError
@@ -37,7 +38,7 @@ class ReviewScreen(WizardScreen):
             yield Static(_("Save the recipe as:"), classes="field-label")
             yield Input(value=str(draft.path or f"{draft.name}.yaml"), id="recipe-path")
             with Horizontal(classes="status"):
-                yield Switch(value=False, id="step-through")
+                yield FormSwitch(value=False, id="step-through")  # Space toggles it; Enter moves on
                 yield Static(_("step through: pause before every change, with its explanation"),
                              classes="field-label")
             yield Button(_("Plan against the server"), id="plan")

@@ -10,12 +10,13 @@ from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Static, Switch, TabbedContent, TabPane
 
 from screens.flow import Page
-from screens.form import SettingsForm
+from screens.form import FormSwitch, SettingsForm
 from screens.title_bar import TitleBar
-from screens.wizard_screen import WizardScreen
+from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app import registry
 from wizard.app.preview import preview
 from wizard.app.recipefile import RecipeError
@@ -43,17 +44,22 @@ class StepScreen(WizardScreen):
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Static(self.page.title(), classes="title")
+        fixing = self.wizard_app.fixing
+        if fixing is not None and fixing.step in self.page.steps:
+            yield Static(fixing_text(registry.step(fixing.step).label(), fixing.error), id="fixing", classes="fixing",
+                         markup=False)
         with Horizontal(classes="columns"):
             with VerticalScroll(classes="form"):
                 for name in self.page.steps:
                     step = registry.step(name)
-                    yield Static(step.label(), classes="section-title")
+                    yield Static(step.label(), classes="section-title", id=f"title-{name}")
                     with Horizontal(classes="status"):
-                        yield Switch(value=name in self.draft.enabled, id=f"use-{name}")
+                        yield FormSwitch(value=name in self.draft.enabled, id=f"use-{name}")
                         yield Static(_("include this step"), classes="field-label")
                     yield SettingsForm(step.Settings, self.draft.values(name), prefix=name)
             teacher = Teacher.for_draft(self.draft)  # the teaching with this draft's names
-            with TabbedContent(classes="side"):
+            fixed_here = fixing is not None and fixing.step in self.page.steps  # the failure and its fixes first
+            with TabbedContent(classes="side", initial="tab-fails" if fixed_here else ""):
                 with TabPane(_("Why"), id="tab-why"):
                     with VerticalScroll():
                         yield Static(self._why(teacher), id="why", classes="teaching")
@@ -73,6 +79,25 @@ class StepScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.refresh_plan()
+        fixing = self.wizard_app.fixing
+        if fixing is not None and fixing.step in self.page.steps[1:]:  # its section on top, where its field is
+            section = self.query_one(f"#title-{fixing.step}")
+            self.call_after_refresh(lambda: section.scroll_visible(top=True, animate=False))
+
+    def first_field(self) -> Widget:
+        """Where typing starts: the first field of the first step included here (the step that failed, when
+        fixing one), else the first step's include switch."""
+        fixing = self.wizard_app.fixing
+        names = [name for name in self.page.steps if name in self.draft.enabled]
+        if fixing is not None and fixing.step in names:
+            names.remove(fixing.step)
+            names.insert(0, fixing.step)
+        for name in names:
+            fields = [widget for widget in self.query_one(f"#form-{name}", SettingsForm).query("Input, Switch, Select")
+                      if widget.focusable]
+            if fields:
+                return fields[0]
+        return self.query_one(f"#use-{self.page.steps[0]}", Switch)
 
     def _why(self, teacher: Teacher) -> str:
         lessons = [teacher.lesson(registry.step(name)) for name in self.page.steps]
@@ -86,7 +111,9 @@ class StepScreen(WizardScreen):
         return "\n\n".join(parts)
 
     def _troubleshoot(self, teacher: Teacher) -> str:
-        parts = []
+        """The common failures and their fixes; first, when fixing a failed run here, what that run said."""
+        fixing = self.wizard_app.fixing
+        parts = [_("The last run said:") + "\n" + fixing.error] if fixing and fixing.step in self.page.steps else []
         for name in self.page.steps:
             for symptom, fix in teacher.lesson(registry.step(name)).troubleshoot:
                 parts.append(f"» {symptom}\n  {fix}")
@@ -120,8 +147,8 @@ class StepScreen(WizardScreen):
             for change in changes:
                 lines.append(f"+ {change.why}")
                 lines.append(f"    $ {change_line(change)}")
-                if isinstance(change, PutFile) and not change.secret:
-                    lines += ["      " + line for line in change.content.decode("utf-8", "replace").splitlines()[:12]]
+                if isinstance(change, PutFile) and not change.secret:  # the whole file: the tab scrolls
+                    lines += ["      " + line for line in change.content.decode("utf-8", "replace").splitlines()]
             if error:
                 lines.append("! " + error)
             if not changes and not error:

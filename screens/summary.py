@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
 from screens.checks_view import ChecksView
+from screens.keys import relabel
 from screens.title_bar import TitleBar
 from wizard.app.recipefile import Recipe
 from wizard.app.teach import Teacher, command_line
@@ -20,12 +21,21 @@ from wizard.engine.runner import RunResult
 
 
 class SummaryScreen(Screen[None]):
-    BINDINGS = [Binding("v", "run_checks", _("Run these checks"))]
+    BINDINGS = [Binding("v", "run_checks", "Run these checks")]  # described in the current language: key_texts()
 
     def __init__(self, recipe: Recipe, result: RunResult | None, error: str | None,
                  recipe_path: Path | None) -> None:
         super().__init__()
         self.recipe, self.result, self.error, self.recipe_path = recipe, result, error, recipe_path
+        self.relabel()
+
+    @staticmethod
+    def key_texts() -> dict[str, str]:
+        return {"run_checks": _("Run these checks")}
+
+    def relabel(self) -> None:
+        """The footer's words after F2 (the summary itself stays as the run left it)."""
+        relabel(self, self.key_texts())
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -36,6 +46,8 @@ class SummaryScreen(Screen[None]):
             yield Static(self._text(), markup=False)
             yield ChecksView(self.recipe)
         with Horizontal(classes="buttons"):
+            if not ok:
+                yield Button(_("Back to edit"), id="edit")
             yield Button(_("Run these checks"), id="run-checks")
             yield Button(_("Quit"), id="quit", variant="primary")
         yield Footer()
@@ -74,6 +86,16 @@ class SummaryScreen(Screen[None]):
         view = self.query_one(ChecksView)
         view.start()
         self.query_one(VerticalScroll).scroll_to_widget(view)
+
+    @on(Button.Pressed, "#edit")
+    def edit_pressed(self) -> None:
+        """The form of the step that failed (the target's when the run stopped before any step)."""
+        from screens.app import WizardApp
+
+        if isinstance(self.app, WizardApp):
+            result = self.result
+            self.app.edit_step(result.failed_step if result else None,
+                               (result.error if result else None) or self.error or "")
 
     @on(Button.Pressed, "#quit")
     def quit_pressed(self) -> None:

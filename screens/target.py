@@ -9,7 +9,7 @@ from textual.widgets import Button, Footer, Input, Static
 
 from screens.form import SettingsForm
 from screens.title_bar import TitleBar
-from screens.wizard_screen import WizardScreen
+from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app.recipefile import APP_NAME, Target
 from wizard.engine.i18n import _
 from wizard.engine.transports.base import SudoMode, Transport
@@ -29,6 +29,9 @@ class TargetScreen(WizardScreen):
         draft = self.wizard_app.draft
         yield TitleBar()
         yield Static(_("Target server"), classes="title")
+        fixing = self.wizard_app.fixing
+        if fixing is not None and fixing.position == 0:
+            yield Static(fixing_text(None, fixing.error), id="fixing", classes="fixing", markup=False)
         with Horizontal(classes="columns"):
             with VerticalScroll(classes="form"):
                 yield Static(_("Short name of the app (directories, services, journals)") + " *",

@@ -133,6 +133,7 @@ def test_every_kind_of_field_has_a_widget() -> None:
 
 @pytest.mark.parametrize(("modal", "button", "answer"), [
     ("failure", "#retry", "retry"), ("failure", "#skip", "skip"), ("failure", "#abort", "abort"),
+    ("failure_edit", "#edit", "edit"), ("quit", "#quit", True), ("quit", "#stay", False),
     ("host_key", "#trust", True), ("host_key", "#refuse", False),
     ("operator", "#done", True), ("operator", "#abort", False),
     ("change", "#go", True), ("change", "#stop", False),

@@ -79,3 +79,26 @@ async def test_run_these_checks_shows_each_result(monkeypatch: pytest.MonkeyPatc
     assert "✗ nginx: sudo nginx -t  (exit 1)\n    nginx: [emerg] unknown directive \"server_nme\"" in shown
     assert "✓ database: sudo -u postgres psql -l\n    fine" in shown
     assert "sudo -n -- sh -c 'nginx -t'" in transport.sent
+
+
+@pytest.mark.parametrize(("lang", "first", "then"), [("en", "Run these checks", "运行这些检查"),
+                                                     ("zh_CN", "运行这些检查", "Run these checks")])
+async def test_the_summarys_v_key_follows_the_language(lang: str, first: str, then: str) -> None:
+    """The `v` key's footer text is the Summary's own binding: F2 relabels it like the app's keys."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    from wizard.engine import i18n
+
+    def footer() -> dict[str, str]:
+        return {key.key_display or key.key: key.description for key in app.screen.query_one(Footer).query(FooterKey)}
+
+    i18n.set_language(lang)
+    recipe = load(EXAMPLE)
+    app = WizardApp(Draft.from_recipe(recipe), start="flow")
+    async with app.run_test(size=(120, 50)) as pilot:
+        await show_summary(pilot, recipe)
+        assert footer()["v"] == first
+        await pilot.press("f2")
+        await pilot.pause()
+        assert footer()["v"] == then

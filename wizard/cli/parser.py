@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     new = sub.add_parser("new", help=_("write a new recipe: the wizard, or plain questions with --plain"))
     new.add_argument("--plain", action="store_true", help=_("ask in the plain terminal (no full-screen UI)"))
     new.add_argument("-o", "--output", default="recipe.yaml", help=_("where to write the recipe"))
-    sub.add_parser("edit", help=_("open a recipe (or a draft) in the wizard"), parents=[recipe_file])
+    edit = sub.add_parser("edit", help=_("open a recipe (or a draft) in the wizard"))
+    edit.add_argument("file", nargs="?", help=_("the recipe or draft file (default: the latest draft)"))
     _add_sandbox(sub)
     return parser
 
