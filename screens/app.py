@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Button
 
+from screens.keys import relabel
 from wizard.engine import i18n
 from wizard.engine.i18n import _
 
 if TYPE_CHECKING:
+    from screens.run import RunScreen
     from wizard.app.draft import Draft
     from wizard.lab.sandbox import SandboxInfo
 
@@ -40,14 +43,28 @@ def flow() -> list[Stop]:
     return [("target", TargetScreen), *steps, ("review", ReviewScreen)]
 
 
+class Fixing(NamedTuple):
+    """The operator went back from a failed run to fix a step: which step, why it failed, and the screen of
+    its form (Next there returns to the Review, which runs the recipe again)."""
+
+    step: str | None  # None: the run failed before any step (the connection): the target screen
+    error: str
+    position: int
+
+
 class WizardApp(App[None]):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "deploy-wizard"
+    # Descriptions are set in the current language by key_texts(); ctrl+n/ctrl+b: keys no Input uses.
     BINDINGS = [
-        Binding("f1", "help", _("Help")),
+        Binding("f1", "help", "Help"),
         Binding("f2", "toggle_language", "中文/English"),
-        Binding("ctrl+q", "quit_safely", _("Quit")),
+        Binding("ctrl+q", "quit_safely", "Quit", priority=True),  # in a dialog too (a failure waiting)
+        Binding("ctrl+b", "back", "Back"),
+        Binding("ctrl+n", "next", "Next"),
     ]
+    # Textual's command palette speaks English only: F1 is the help
+    ENABLE_COMMAND_PALETTE = False
 
     def __init__(self, draft: Draft | None = None, *, start: str = "welcome") -> None:
         super().__init__()
@@ -55,6 +72,12 @@ class WizardApp(App[None]):
         self.start = start
         self.position = -1  # index in flow(); -1 = welcome
         self.sandbox_info: SandboxInfo | None = None  # the practice server booted from the welcome screen
+        self.fixing: Fixing | None = None
+        relabel(self, self.key_texts())
+
+    @staticmethod
+    def key_texts() -> dict[str, str]:
+        return {"help": _("Help"), "quit_safely": _("Quit"), "back": _("Back"), "next": _("Next")}
 
     @property
     def draft(self) -> Draft:
@@ -83,13 +106,20 @@ class WizardApp(App[None]):
         self.draft.autosave()
         self.position = position
         _key, make = stops[position]
+        screen = make()
+        screen.flow_position = (position + 1, len(stops))  # type: ignore[attr-defined]  # the title bar's "n of N"
         if len(self.screen_stack) > 1:
-            self.switch_screen(make())
+            self.switch_screen(screen)
         else:
-            self.push_screen(make())
+            self.push_screen(screen)
 
     def next_screen(self) -> None:
-        self.goto(self.position + 1)
+        """The next screen; from the form of a step being fixed after a failed run, the Review."""
+        if self.fixing is not None and self.fixing.position == self.position:
+            self.fixing = None
+            self.goto(len(flow()) - 1)
+        else:
+            self.goto(self.position + 1)
 
     def previous_screen(self) -> None:
         if self.position <= 0:
@@ -101,24 +131,87 @@ class WizardApp(App[None]):
         else:
             self.goto(self.position - 1)
 
+    def edit_step(self, step: str | None, error: str = "") -> None:
+        """Back from a failed run (its failure dialog or its summary) to the form of the step that failed, with
+        every value kept. Next on that form returns to the Review, whose Run saves the recipe and runs it all
+        again: the steps before it are converged, so they only read their facts and change nothing."""
+        keys = [key for key, _make in flow()]
+        position = next((index for index, key in enumerate(keys) if step and step in key.split("+")), 0)
+        self.fixing = Fixing(step, error, position)
+        while len(self.screen_stack) > 2:  # the run, its summary, a dialog: down to the flow's screen
+            self.pop_screen()
+        self.goto(position)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Next and Back are keys for the screen's own buttons: shown (and working) where it has them."""
+        if action in ("next", "back"):
+            return bool(self.screen_stack) and bool(self.screen.query(f"Button#{action}"))
+        return True
+
     # -- actions -------------------------------------------------------------------------------------
+    def action_next(self) -> None:
+        self.screen.query_one("Button#next", Button).press()
+
+    def action_back(self) -> None:
+        self.screen.query_one("Button#back", Button).press()
+
     def action_help(self) -> None:
+        """Help for the screen on show: its keys (as its footer has them) and what it is for."""
         from screens.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        if isinstance(self.screen, HelpScreen):
+            return
+        keys = [(self.get_key_display(active.binding), active.binding.description)
+                for active in self.screen.active_bindings.values() if active.binding.show and active.enabled]
+        self.push_screen(HelpScreen(type(self.screen).__name__, keys))
 
     def action_toggle_language(self) -> None:
         i18n.set_language("en" if i18n.language() == "zh_CN" else "zh_CN")
-        self.refresh_bindings()
+        relabel(self, self.key_texts())
         current = self.screen
         rebuild = getattr(current, "rebuild", None)
         if rebuild is not None:
-            self.switch_screen(rebuild())
+            screen = rebuild()
+            screen.flow_position = getattr(current, "flow_position", None)  # type: ignore[attr-defined]
+            self.switch_screen(screen)
+        else:
+            relabel_screen = getattr(current, "relabel", None)
+            if relabel_screen is not None:
+                relabel_screen()
+        self.refresh_bindings()
+
+    async def action_quit(self) -> None:
+        """Every way out (Textual's own quit action too) keeps the draft and asks first during a run."""
+        self.action_quit_safely()
 
     def action_quit_safely(self) -> None:
+        from screens.quit_modal import QuitModal
+        from screens.run import RunScreen
+
+        if isinstance(self.screen, QuitModal):
+            return
+        runs = [screen for screen in self.screen_stack if isinstance(screen, RunScreen) and screen.running]
+        if not runs:
+            self._leave()
+            return
+        run = runs[-1]
+
+        def answered(quit_now: bool | None) -> None:
+            if quit_now:
+                self.run_worker(self._stop_run_and_leave(run), exit_on_error=False)
+
+        self.push_screen(QuitModal(*run.in_flight()), answered)
+
+    async def _stop_run_and_leave(self, run: RunScreen) -> None:
+        notice = run.quit_notice()  # what was in flight, said before the run is stopped
+        await run.stop()
+        self._leave(notice)
+
+    def _leave(self, notice: str = "") -> None:
         path = self.draft.autosave()
-        self.exit(message=_("Your answers are saved in {path}; `deploy-wizard edit` opens them again.").format(
-            path=path))
+        saved = "" if self.draft.blank else _(
+            "Your answers are saved in {path}; `deploy-wizard edit` opens them again.").format(path=path)
+        self.exit(message="\n".join(filter(None, (notice, saved))) or None)
 
 
 def run_app(file: Path | None = None) -> int:

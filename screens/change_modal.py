@@ -9,6 +9,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from wizard.app import registry
+from wizard.app.draft import Draft
+from wizard.app.teach import Teacher, change_line
 from wizard.engine.i18n import _
 from wizard.engine.step import Change
 
@@ -24,11 +26,18 @@ class ChangeModal(ModalScreen[bool]):
         with VerticalScroll(classes="dialog"):
             yield Static(_("Next change in {step}").format(step=registry.step(self.step).label()), classes="title")
             yield Static(self.change.why, markup=False)
-            yield Static("$ " + self.change.describe(), classes="section-title", markup=False)
-            yield Static(registry.step(self.step).lesson().why, classes="teaching")
+            yield Static("$ " + change_line(self.change), classes="section-title", markup=False)
+            yield Static(self._why(), classes="teaching", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(_("Stop"), id="stop")
                 yield Button(_("Continue"), id="go", variant="primary")
+
+    def _why(self) -> str:
+        """The step's why with the names of the recipe being run (the wizard's draft)."""
+        draft = getattr(self.app, "draft", None)
+        if isinstance(draft, Draft):
+            return Teacher.for_draft(draft).lesson(registry.step(self.step)).why
+        return registry.step(self.step).lesson().why
 
     @on(Button.Pressed, "#go")
     def action_go(self) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
@@ -21,8 +22,23 @@ from wizard.engine.options import FieldKind, FieldSpec, field_specs, validate
 WidgetFactory = Callable[[FieldSpec, Any, str], Widget]  # (field, current value, widget id) -> its widget
 
 
+class FormSwitch(Switch):
+    """A yes/no field: Space toggles it, Enter moves on (Textual's Switch toggles on Enter too, which flips a
+    setting silently for a person who presses Enter to go to the next field)."""
+
+    BINDINGS = [Binding("enter", "enter", show=False)]
+
+    class Enter(Message):
+        def __init__(self, switch: FormSwitch) -> None:
+            super().__init__()
+            self.switch = switch
+
+    def action_enter(self) -> None:
+        self.post_message(self.Enter(self))
+
+
 def _switch(spec: FieldSpec, current: Any, widget_id: str) -> Widget:
-    return Switch(value=bool(current), id=widget_id)
+    return FormSwitch(value=bool(current), id=widget_id)
 
 
 def _select(spec: FieldSpec, current: Any, widget_id: str) -> Widget:

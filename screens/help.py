@@ -1,7 +1,12 @@
-"""Help: the keys, and how the wizard works."""
+"""Help: the keys of the screen it was opened on (as that screen's footer has them), and what the screen is for.
+
+Why per screen: the keys differ (Next and Back exist only in the flow, the run screen has its own), and a
+person asks for help about the screen in front of them, in the language it is shown in.
+"""
 
 from __future__ import annotations
 
+from rich.table import Table
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -11,21 +16,44 @@ from textual.widgets import Button, Static
 from wizard.engine.i18n import _
 
 
+def topic(screen: str) -> str:
+    """What the screen (by its class name) is for; the flow's screens share one text."""
+    texts = {
+        "WelcomeScreen": _("Start a new recipe, open a draft (the list holds the answers of every wizard you left; "
+                           "Enter opens the one selected), open a recipe file, or boot a practice server."),
+        "RunScreen": _("The recipe runs on the server, step by step. Package manager progress lines are folded "
+                       "into one counting line; F3 shows every line (the run's journal keeps them all). Ctrl+Q "
+                       "asks first: quitting stops the wizard, not a command already started on the server."),
+        "SummaryScreen": _("What the run changed and how to check it. After a failure, 'Back to edit' opens the "
+                           "form of the step that failed; Next there returns to the Review to run again."),
+    }
+    return texts.get(screen, _(
+        "Each screen edits one part of the recipe. The Plan tab shows the exact commands and files for what you "
+        "typed; the Review screen plans against the real server; nothing changes on the server until you press "
+        "Run. The recipe file replays without this screen: deploy-wizard apply FILE --yes."))
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [("escape", "close", "Close")]
 
+    def __init__(self, screen: str = "", keys: list[tuple[str, str]] | None = None) -> None:
+        super().__init__()
+        self.topic, self.keys = screen, keys or []
+
     def compose(self) -> ComposeResult:
+        rows = [("Tab / Shift+Tab", _("move between fields")),
+                ("Enter", _("next field (on the last one: Next); on a button: press it")),
+                ("Space", _("switch a yes/no field on or off")),
+                *self.keys]
+        keys = Table.grid(padding=(0, 2))  # a text that wraps stays in its column, in any language
+        keys.add_column(no_wrap=True)
+        keys.add_column(overflow="fold")
+        for key, text in rows:
+            keys.add_row(key, text)
         with VerticalScroll(classes="dialog"):
             yield Static(_("Help"), classes="title")
-            yield Static(_("Tab / Shift+Tab  move between fields\n"
-                           "Enter            press a button\n"
-                           "F1               this help\n"
-                           "F2               中文 / English\n"
-                           "Ctrl+Q           quit (your answers are kept as a draft)\n\n"
-                           "Each screen edits one part of the recipe. The Plan tab shows the exact commands and "
-                           "files for what you typed; the Review screen plans against the real server; nothing "
-                           "changes on the server until you press Run. The recipe file replays without this "
-                           "screen: deploy-wizard apply FILE --yes."), markup=False)
+            yield Static(keys)
+            yield Static("\n" + topic(self.topic), markup=False)
             yield Button(_("Close"), id="close", variant="primary")
 
     @on(Button.Pressed, "#close")

@@ -1,41 +1,95 @@
-"""The sudo password, asked once per connection; never shown, logged or saved."""
+"""A password dialog: the sudo password asked once per connection, and every `prompt` secret of a recipe asked
+before a plan or a run (a new password typed twice); never shown, logged or saved."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from wizard.app.session import SecretQuestion
 from wizard.engine.i18n import _
 
 
+def sudo_text() -> str:
+    return _("Kept in memory for this connection only, fed to sudo on its input; never written anywhere.")
+
+
 class PasswordModal(ModalScreen[str | None]):
+    """Answers what was typed, or None (Cancel, Escape, nothing typed). With `confirm`, the value is typed twice
+    and only two equal entries are an answer. Without a `text`, it is the sudo password's dialog."""
+
     BINDINGS = [("escape", "cancel", "Cancel")]
 
-    def __init__(self, prompt: str) -> None:
+    def __init__(self, prompt: str, text: str | None = None, *, confirm: bool = False, label: str = "") -> None:
         super().__init__()
         self.prompt = prompt
+        self.text = text
+        self.confirm = confirm
+        self.label = label  # the recipe's setting that says `prompt`
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static(self.prompt, classes="title")
-            yield Static(_("Kept in memory for this connection only, fed to sudo on its input; never written "
-                           "anywhere."))
+        with VerticalScroll(classes="dialog"):  # at 80x24 a long text must not push the buttons away
+            yield Static(self.prompt, classes="title", id="password-title", markup=False)
+            if self.label:
+                yield Static(_("recipe setting: {label}: prompt").format(label=self.label), id="password-label",
+                             classes="field-label", markup=False)
+            yield Static(self.text if self.text is not None else sudo_text(), id="password-text", markup=False)
             yield Input(password=True, id="password")
+            if self.confirm:
+                yield Input(password=True, id="confirm", placeholder=_("the same again"))
+                error = Static("", id="password-error", classes="field-error")
+                error.display = False
+                yield error
             with Horizontal(classes="buttons"):
                 yield Button(_("Cancel"), id="cancel")
-                yield Button(_("OK"), id="ok", variant="primary")
+                yield Button(_("OK", context="button"), id="ok", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#password", Input).focus()  # typing goes to the password, not to the scrolling dialog
+
+    def _answer(self) -> None:
+        value = self.query_one("#password", Input).value
+        if self.confirm and value and value != self.query_one("#confirm", Input).value:
+            error = self.query_one("#password-error", Static)
+            error.update(_("The two entries differ: type the password again."))
+            error.display = True
+            self.query_one("#confirm", Input).value = ""
+            self.query_one("#confirm", Input).focus()
+            return
+        self.dismiss(value or None)
 
     @on(Input.Submitted, "#password")
-    def submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value or None)
+    def submitted(self) -> None:
+        if self.confirm:
+            self.query_one("#confirm", Input).focus()
+        else:
+            self._answer()
 
+    @on(Input.Submitted, "#confirm")
     @on(Button.Pressed, "#ok")
     def ok(self) -> None:
-        self.dismiss(self.query_one("#password", Input).value or None)
+        self._answer()
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+async def ask_secrets(app: App[Any], questions: list[SecretQuestion], known: dict[str, str]) -> dict[str, str]:
+    """The answers to every question not answered yet (`known` kept), one dialog each, in order; asking stops at
+    the first one the operator cancels, so what is missing is what `questions` has beyond the answers."""
+    answers = dict(known)
+    for question in questions:
+        if question.label in answers:
+            continue
+        value = await app.push_screen_wait(PasswordModal(question.title, question.text, confirm=question.new,
+                                                         label=question.label))
+        if not value:
+            break
+        answers[question.label] = value
+    return answers

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+from rich.console import Console
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, Static, Switch
 
+from screens.form import FormSwitch
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
 from wizard.app.recipefile import Recipe, RecipeError
-from wizard.engine.events import Event, StepFailed, StepNoop, StepPlanned
-from wizard.engine.i18n import _, n_
+from wizard.engine.events import Event, RunFinished, StepFailed, StepFinished
+from wizard.engine.i18n import _
 
 
 class ReviewScreen(WizardScreen):
+    def __init__(self) -> None:
+        super().__init__()
+        # the `prompt` secrets typed for the plan, in memory for the run that follows (by label, as steps ask)
+        self.answers: dict[str, str] = {}
+
     def rebuild(self) -> ReviewScreen:
         return ReviewScreen()
 
@@ -29,7 +38,7 @@ class ReviewScreen(WizardScreen):
             yield Static(_("Save the recipe as:"), classes="field-label")
             yield Input(value=str(draft.path or f"{draft.name}.yaml"), id="recipe-path")
             with Horizontal(classes="status"):
-                yield Switch(value=False, id="step-through")
+                yield FormSwitch(value=False, id="step-through")  # Space toggles it; Enter moves on
                 yield Static(_("step through: pause before every change, with its explanation"),
                              classes="field-label")
             yield Button(_("Plan against the server"), id="plan")
@@ -82,7 +91,6 @@ class ReviewScreen(WizardScreen):
     def plan_pressed(self) -> None:
         recipe = self._recipe()
         if recipe is not None:
-            self.query_one("#plan-output", Static).update(_("Reading facts from the server..."))
             self.run_worker(self.plan(recipe), exclusive=True)
 
     @on(Button.Pressed, "#run")
@@ -94,32 +102,39 @@ class ReviewScreen(WizardScreen):
         if recipe is not None:
             from screens.run import RunScreen
 
-            self.app.push_screen(RunScreen(recipe, step_through=self.query_one("#step-through", Switch).value))
+            self.app.push_screen(RunScreen(recipe, step_through=self.query_one("#step-through", Switch).value,
+                                           answers=self.answers))
 
     async def plan(self, recipe: Recipe) -> None:
+        """Every `prompt` secret first, then the dry run of every step in the passes apply makes
+        (Runner.plan_ahead), shown as the CLI's `plan` shows it: changes with diffs, what only the run decides with
+        its reason, warnings, and per step the changes planned apart from the ones decided at run time."""
+        from screens.password_modal import ask_secrets
         from screens.run import questions_for
-        from wizard.app.session import run_recipe
+        from wizard.app.session import run_recipe, secret_questions
         from wizard.engine.errors import DeployWizardError
+        from wizard.engine.sinks import ConsoleSink
 
-        lines: list[str] = []
+        output = self.query_one("#plan-output", Static)
+        questions = secret_questions(recipe)
+        self.answers = await ask_secrets(self.app, questions, self.answers)
+        missing = [q.label for q in questions if q.label not in self.answers]
+        if missing:
+            output.update(_("Not planned: {label} is set to 'prompt' and no value was given. Press the plan "
+                            "button to type it, or give the recipe env:NAME or file:/path.").format(label=missing[0]))
+            return
+        output.update(_("Reading facts from the server..."))
+        console = Console(file=io.StringIO(), record=True, width=max(40, output.content_size.width), markup=False,
+                          highlight=False, emoji=False, soft_wrap=True)
+        shown = ConsoleSink(console=console, table=True, show_output=False)
 
         def sink(event: Event) -> None:
-            if isinstance(event, StepPlanned):
-                count = n_("{n} change", "{n} changes", len(event.changes)).format(n=len(event.changes))
-                lines.append(f"== {event.step}: " + (count if event.changes else _("nothing to do")))
-                lines.extend(f"! {w['text']}\n    {w['fix']}" for w in event.warnings)
-                for change in event.changes:
-                    lines.append(f"+ {change['why']}\n    $ {change['do']}")
-                    lines.extend("      " + line for line in str(change.get("diff") or "").splitlines()[:40])
-                lines.extend(f"? {c['why']} ({_('decided at run time: {reason}').format(reason=c['do'])})"
-                             for c in event.later)
-            elif isinstance(event, StepNoop):
-                lines.append(f"  = {event.reason}")
-            elif isinstance(event, StepFailed):
-                lines.append(f"! {event.step}: {event.error}")
+            shown(event)
+            if isinstance(event, StepFinished | StepFailed | RunFinished):  # each step on screen once it is planned
+                output.update(Text.from_ansi(console.export_text(clear=False, styles=True)))
 
         try:
-            await run_recipe(recipe, "plan", sink, questions_for(self.app))
+            await run_recipe(recipe, "plan", sink, questions_for(self.app, self.answers))
         except DeployWizardError as exc:
-            lines.append(_("Error: {why}").format(why=exc))
-        self.query_one("#plan-output", Static).update("\n".join(lines))
+            console.print(Text(_("Error: {why}").format(why=exc), style="bold red"))
+        output.update(Text.from_ansi(console.export_text(clear=False, styles=True)))

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
-from pydantic import BaseModel
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Log, Static
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
+from screens.keys import relabel
+from screens.quit_modal import in_flight_text
+from screens.run_output import Fold, RunLog, column_widths, folded, is_progress, state_label
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
 from wizard.app.recipefile import Recipe
 from wizard.app.session import Questions
 from wizard.engine.events import (
+    ChangeDone,
     ChangeStarted,
     Event,
     Notice,
@@ -25,16 +33,16 @@ from wizard.engine.events import (
     StepNoop,
     StepStarted,
 )
-from wizard.engine.i18n import _
-from wizard.engine.options import field_specs
+from wizard.engine.i18n import _, n_
 from wizard.engine.runner import FailureDecision, RunResult
 from wizard.engine.step import Change
 
-STATES = {"pending": "·", "running": "▶", "changed": "✚", "ok": "✓", "failed": "✗", "planned": "…"}
+EditStep = Callable[[str, str], None]  # (step, error): stop the run and open the step's form
 
 
-def questions_for(app: App[Any], answers: dict[str, str] | None = None) -> Questions:
-    """How the TUI asks: modals for host keys, sudo, failures, operator pauses; secrets asked beforehand."""
+def questions_for(app: App[Any], answers: dict[str, str] | None = None, edit: EditStep | None = None) -> Questions:
+    """How the TUI asks: modals for host keys, sudo, failures, operator pauses; secrets asked beforehand.
+    With `edit`, the failure dialog also offers "Back to edit": the run stops there and `edit` is told."""
     from screens.failure_modal import FailureModal
     from screens.host_key_modal import HostKeyModal
     from screens.operator_modal import OperatorModal
@@ -47,7 +55,12 @@ def questions_for(app: App[Any], answers: dict[str, str] | None = None) -> Quest
         return await app.push_screen_wait(PasswordModal(prompt))
 
     async def on_failure(step: str, error: str) -> FailureDecision:
-        return await app.push_screen_wait(FailureModal(step, error))
+        answer = await app.push_screen_wait(FailureModal(step, error, can_edit=edit is not None))
+        if answer == "edit":
+            assert edit is not None
+            edit(step, error)
+            return "abort"
+        return answer
 
     async def operator(step: str, message: str) -> bool:
         return await app.push_screen_wait(OperatorModal(step, message))
@@ -56,113 +69,183 @@ def questions_for(app: App[Any], answers: dict[str, str] | None = None) -> Quest
                      secret=(lambda label: (answers or {}).get(label)), operator=operator, on_failure=on_failure)
 
 
-def prompted_secrets(recipe: Recipe) -> list[str]:
-    """Labels of the secrets the recipe wants asked ('prompt'), in the order the run needs them.
-
-    Found by type (the fields that hold secret references), in the target and every selected step, a plugin
-    step's included; labelled `section.field` (`.KEY` for a map entry), the way steps name them when asking.
-    """
-    sections: list[tuple[str, BaseModel]] = [("target", recipe.target)]
-    sections += [(step.name, settings) for step, settings in recipe.selected()]
-    labels = []
-    for section, settings in sections:
-        for spec in field_specs(type(settings)):
-            value = getattr(settings, spec.name) if spec.secret else None
-            if value == "prompt":
-                labels.append(f"{section}.{spec.name}")
-            elif isinstance(value, dict):
-                labels += [f"{section}.{spec.name}.{key}" for key, ref in value.items() if ref == "prompt"]
-    return labels
-
-
 class RunScreen(WizardScreen):
-    BINDINGS = [("ctrl+c", "noop", "")]
+    BINDINGS = [("ctrl+c", "noop", ""), Binding("f3", "toggle_output", "All output")]
 
-    def __init__(self, recipe: Recipe, step_through: bool = False) -> None:
+    def __init__(self, recipe: Recipe, step_through: bool = False, answers: dict[str, str] | None = None) -> None:
         super().__init__()
         self.recipe = recipe
+        self.answers = answers or {}  # `prompt` secrets the review already asked
         self.step_through = step_through
-        self.buffer: list[str] = []
+        self.buffer: list[str | Fold] = []  # written to the log ten times a second
+        self.entries: list[tuple[str, bool]] = []  # every line, and whether it is apt/dpkg progress (for F3)
+        self.fold: Fold | None = None  # the run of progress lines going on
+        self.shown_fold: Fold | None = None  # the fold whose line is the log's last line
+        self.full_output = False
         self.started: dict[str, float] = {}
+        self.step_at: str | None = None  # the step the run is at (until the run ends)
+        self.command: str | None = None  # the change running on the server now, if one is
+        self.edit_request: tuple[str, str] | None = None  # (step, error): back to its form after the run
         self.result: RunResult | None = None
+        self.worker: Worker[None] | None = None
+        relabel(self, self.key_texts())
+
+    def key_texts(self) -> dict[str, str]:
+        return {"toggle_output": _("Folded output") if self.full_output else _("All output")}
+
+    def relabel(self) -> None:
+        relabel(self, self.key_texts())
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Static(_("Running on {host}").format(host=self.recipe.target.host), classes="title", id="run-title")
         with Horizontal(classes="columns"):
             yield DataTable(id="steps", cursor_type="none", zebra_stripes=True)
-            yield Log(id="log", max_lines=200_000, auto_scroll=True)
+            yield RunLog(id="log", max_lines=200_000, auto_scroll=True)
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#steps", DataTable)
-        table.styles.width = 30
-        table.add_columns(_("step"), _("state"), _("time"))
-        for step, _settings in self.recipe.selected():
-            table.add_row(step.name, STATES["pending"], "", key=step.name)
+        names = [step.name for step, _settings in self.recipe.selected()]
+        widths = column_widths(names)
+        # each column has one cell of padding on both sides; two more for a scroll bar on a tall recipe
+        table.styles.width = sum(widths) + 2 * len(widths) + 2
+        for key, label, width in zip(("step", "state", "time"), (_("step"), _("state"), _("time")), widths,
+                                     strict=True):
+            table.add_column(label, width=width, key=key)
+        for name in names:
+            table.add_row(name, state_label("pending"), "", key=name)
         self.set_interval(0.1, self.flush)  # high-rate output is coalesced into one write per tick
         self.set_interval(1, self.tick)
-        self.run_worker(self.run_recipe(), exclusive=True)
+        self.worker = self.run_worker(self.run_recipe(), exclusive=True)
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None and self.worker.is_running
 
     def flush(self) -> None:
+        log = self.query_one("#log", RunLog)
+        if self.shown_fold is not None and self.shown_fold.dirty:  # it counted on since it was drawn
+            log.replace_last_line(self.shown_fold.line())
         if self.buffer:
-            lines, self.buffer = self.buffer, []
-            self.query_one("#log", Log).write_lines(lines)
+            items, self.buffer = self.buffer, []
+            log.write_lines([item.line() if isinstance(item, Fold) else item for item in items])
+            self.shown_fold = items[-1] if isinstance(items[-1], Fold) else None
 
     def tick(self) -> None:
         table = self.query_one("#steps", DataTable)
         for step, started in self.started.items():
-            table.update_cell(step, table.ordered_columns[2].key, f"{time.monotonic() - started:.0f} s")
+            table.update_cell(step, "time", f"{time.monotonic() - started:.0f} s")
 
     def _state(self, step: str, state: str) -> None:
-        labels = {"pending": _("pending"), "running": _("running"), "changed": _("changed"), "ok": _("ok"),
-                  "failed": _("failed"), "planned": _("planned")}
-        table = self.query_one("#steps", DataTable)
-        table.update_cell(step, table.ordered_columns[1].key, STATES.get(state, state) + " " + labels.get(state, state))
+        self.query_one("#steps", DataTable).update_cell(step, "state", state_label(state))
 
-    def sink(self, event: Event) -> None:
+    def _line(self, line: str) -> None:
+        self.entries.append((line, False))
+        self.fold = None
+        self.buffer.append(line)
+
+    def _output(self, text: str) -> None:
+        """A line a command printed: apt/dpkg progress counts in the open fold (unless F3 shows all)."""
+        line = f"  | {text}"
+        if not is_progress(text):
+            self._line(line)
+            return
+        self.entries.append((line, True))
+        if self.full_output:
+            self.buffer.append(line)
+            return
+        if self.fold is None:
+            self.fold = Fold()
+            self.buffer.append(self.fold)
+        self.fold.add(line)
+
+    def action_toggle_output(self) -> None:
+        """F3: every line as it came, or apt/dpkg progress folded again."""
+        self.full_output = not self.full_output
+        self.buffer, self.fold, self.shown_fold = [], None, None
+        log = self.query_one("#log", RunLog)
+        log.clear()
+        log.write_lines([line for line, _progress in self.entries] if self.full_output else folded(self.entries))
+        self.relabel()
+
+    def sink(self, event: Event) -> None:  # noqa: C901 - one branch per kind of event
         if isinstance(event, StepStarted):
             self.started[event.step] = time.monotonic()
+            self.step_at, self.command = event.step, None
             self._state(event.step, "running")
-            self.buffer.append(f"== [{event.index + 1}/{event.total}] {event.step}")
+            self._line(f"== [{event.index + 1}/{event.total}] {event.step}")
         elif isinstance(event, ChangeStarted):
-            self.buffer += [f"+ {event.why}", f"  $ {event.description}"]
+            self.command = event.description
+            self._line(f"+ {event.why}")
+            self._line(f"  $ {event.description}")
+        elif isinstance(event, ChangeDone):
+            self.command = None
         elif isinstance(event, OutputLine):
-            self.buffer.append(f"  | {event.text}")
+            self._output(event.text)
         elif isinstance(event, Notice):
-            self.buffer.append(f"  ! {event.text}")
+            self._line(f"  ! {event.text}")
         elif isinstance(event, StepNoop):
-            self.buffer.append(f"  = {event.reason}")
+            self._line(f"  = {event.reason}")
         elif isinstance(event, StepFailed):
-            self.buffer.append(f"  ✗ {event.error}")
+            self._line(f"  ✗ {event.error}")
         elif isinstance(event, StepFinished):
             self.started.pop(event.step, None)
+            self.command = None
             self._state(event.step, event.status)
         elif isinstance(event, RunFinished):
-            self.buffer.append(_("{n} changes in {s:.1f} s").format(n=event.changes, s=event.seconds))
+            self._line(n_("{n} change in {s:.1f} s", "{n} changes in {s:.1f} s", event.changes).format(
+                n=event.changes, s=event.seconds))
+
+    def in_flight(self) -> tuple[str | None, str | None]:
+        """(the step the run is at, the command running on the server now) for the quit dialog."""
+        return self.step_at, self.command
+
+    def request_edit(self, step: str, error: str) -> None:
+        self.edit_request = (step, error)
+
+    async def stop(self) -> None:
+        """Cancel the run and wait (briefly) until its connection and journal are closed."""
+        if self.worker is not None and self.worker.is_running:
+            self.worker.cancel()
+            with suppress(WorkerCancelled, WorkerFailed, TimeoutError):
+                await asyncio.wait_for(self.worker.wait(), 10)
+
+    def quit_notice(self) -> str:
+        """What the terminal says after quitting mid-run: what may still run there, and how to go on."""
+        step, what = self.in_flight()
+        if what is not None:
+            said = _("The wizard stopped during step {step}. On {host}, this may still be running: {what}").format(
+                step=step, host=self.recipe.target.host, what=what)
+        else:
+            said = in_flight_text(step, what)
+        path = self.wizard_app.draft.path or f"{self.recipe.name}.yaml"
+        return said + "\n" + _("`deploy-wizard apply {path} --resume` goes on after the steps this run "
+                               "completed.").format(path=path)
 
     async def run_recipe(self) -> None:
         from screens.change_modal import ChangeModal
-        from screens.password_modal import PasswordModal
-        from wizard.app.session import run_recipe
+        from screens.password_modal import ask_secrets
+        from wizard.app.session import run_recipe, secret_questions
         from wizard.engine.errors import DeployWizardError
 
-        answers: dict[str, str] = {}
-        for label in prompted_secrets(self.recipe):
-            value = await self.app.push_screen_wait(PasswordModal(label))
-            if value:
-                answers[label] = value
+        answers = await ask_secrets(self.app, secret_questions(self.recipe), self.answers)
 
         async def before_change(step: str, change: Change) -> bool:
             return await self.app.push_screen_wait(ChangeModal(step, change))
 
         error = None
         try:
-            self.result = await run_recipe(self.recipe, "apply", self.sink, questions_for(self.app, answers),
+            self.result = await run_recipe(self.recipe, "apply", self.sink,
+                                           questions_for(self.app, answers, edit=self.request_edit),
                                            before_change=before_change if self.step_through else None)
         except DeployWizardError as exc:
             error = str(exc)
+        self.step_at = self.command = None
         self.flush()
+        if self.edit_request is not None:
+            self.app.call_later(self.wizard_app.edit_step, *self.edit_request)
+            return
         from screens.summary import SummaryScreen
 
         self.app.push_screen(SummaryScreen(self.recipe, self.result, error, self.wizard_app.draft.path))

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Static, Switch, TabbedContent, TabPane
 
 from screens.flow import Page
-from screens.form import SettingsForm
+from screens.form import FormSwitch, SettingsForm
 from screens.title_bar import TitleBar
-from screens.wizard_screen import WizardScreen
+from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app import registry
 from wizard.app.preview import preview
 from wizard.app.recipefile import RecipeError
+from wizard.app.teach import Teacher, change_line, verify_lines
 from wizard.engine.i18n import _
 from wizard.engine.options import validate
 from wizard.engine.step import Context, PutFile
@@ -41,28 +44,34 @@ class StepScreen(WizardScreen):
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Static(self.page.title(), classes="title")
+        fixing = self.wizard_app.fixing
+        if fixing is not None and fixing.step in self.page.steps:
+            yield Static(fixing_text(registry.step(fixing.step).label(), fixing.error), id="fixing", classes="fixing",
+                         markup=False)
         with Horizontal(classes="columns"):
             with VerticalScroll(classes="form"):
                 for name in self.page.steps:
                     step = registry.step(name)
-                    yield Static(step.label(), classes="section-title")
+                    yield Static(step.label(), classes="section-title", id=f"title-{name}")
                     with Horizontal(classes="status"):
-                        yield Switch(value=name in self.draft.enabled, id=f"use-{name}")
+                        yield FormSwitch(value=name in self.draft.enabled, id=f"use-{name}")
                         yield Static(_("include this step"), classes="field-label")
                     yield SettingsForm(step.Settings, self.draft.values(name), prefix=name)
-            with TabbedContent(classes="side"):
+            teacher = Teacher.for_draft(self.draft)  # the teaching with this draft's names
+            fixed_here = fixing is not None and fixing.step in self.page.steps  # the failure and its fixes first
+            with TabbedContent(classes="side", initial="tab-fails" if fixed_here else ""):
                 with TabPane(_("Why"), id="tab-why"):
                     with VerticalScroll():
-                        yield Static(self._why(), classes="teaching")
+                        yield Static(self._why(teacher), id="why", classes="teaching")
                 with TabPane(_("Plan"), id="tab-plan"):
                     with VerticalScroll():
                         yield Static("", id="plan", classes="preview", markup=False)
                 with TabPane(_("Verify"), id="tab-verify"):
                     with VerticalScroll():
-                        yield Static(self._verify(), classes="teaching", markup=False)
+                        yield Static(self._verify(teacher), id="verify", classes="teaching", markup=False)
                 with TabPane(_("If it fails"), id="tab-fails"):
                     with VerticalScroll():
-                        yield Static(self._troubleshoot(), classes="teaching", markup=False)
+                        yield Static(self._troubleshoot(teacher), id="fails", classes="teaching", markup=False)
         with Horizontal(classes="buttons"):
             yield Button(_("Back"), id="back")
             yield Button(_("Next"), id="next", variant="primary")
@@ -70,28 +79,52 @@ class StepScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.refresh_plan()
+        fixing = self.wizard_app.fixing
+        if fixing is not None and fixing.step in self.page.steps[1:]:  # its section on top, where its field is
+            section = self.query_one(f"#title-{fixing.step}")
+            self.call_after_refresh(lambda: section.scroll_visible(top=True, animate=False))
 
-    def _fill(self, text: str) -> str:
-        domain = ((self.draft.steps.get("nginx") or {}).get("server_names") or ["DOMAIN"])[0]
-        return text.replace("APP", self.draft.name).replace("DOMAIN", domain)
+    def first_field(self) -> Widget:
+        """Where typing starts: the first field of the first step included here (the step that failed, when
+        fixing one), else the first step's include switch."""
+        fixing = self.wizard_app.fixing
+        names = [name for name in self.page.steps if name in self.draft.enabled]
+        if fixing is not None and fixing.step in names:
+            names.remove(fixing.step)
+            names.insert(0, fixing.step)
+        for name in names:
+            fields = [widget for widget in self.query_one(f"#form-{name}", SettingsForm).query("Input, Switch, Select")
+                      if widget.focusable]
+            if fields:
+                return fields[0]
+        return self.query_one(f"#use-{self.page.steps[0]}", Switch)
 
-    def _why(self) -> str:
-        steps = [registry.step(name) for name in self.page.steps]
-        return "\n\n".join(f"[b]{step.label()}[/b]\n{step.lesson().why}" for step in steps)
+    def _why(self, teacher: Teacher) -> str:
+        lessons = [teacher.lesson(registry.step(name)) for name in self.page.steps]
+        return "\n\n".join(f"[b]{escape(lesson.title)}[/b]\n{escape(lesson.why)}" for lesson in lessons)
 
-    def _verify(self) -> str:
+    def _verify(self, teacher: Teacher) -> str:
         parts = []
         for name in self.page.steps:
-            commands = "\n".join(f"  $ {self._fill(c)}" for c in registry.step(name).teaching.verify)
-            parts.append(f"{registry.step(name).label()}\n{commands}")
+            lesson = teacher.lesson(registry.step(name))
+            parts.append("\n".join([lesson.title, *verify_lines(lesson, teacher.login)]))
         return "\n\n".join(parts)
 
-    def _troubleshoot(self) -> str:
-        parts = []
+    def _troubleshoot(self, teacher: Teacher) -> str:
+        """The common failures and their fixes; first, when fixing a failed run here, what that run said."""
+        fixing = self.wizard_app.fixing
+        parts = [_("The last run said:") + "\n" + fixing.error] if fixing and fixing.step in self.page.steps else []
         for name in self.page.steps:
-            for symptom, fix in registry.step(name).lesson().troubleshoot:
-                parts.append(f"» {self._fill(symptom)}\n  {self._fill(fix)}")
+            for symptom, fix in teacher.lesson(registry.step(name)).troubleshoot:
+                parts.append(f"» {symptom}\n  {fix}")
         return "\n\n".join(parts)
+
+    def refresh_teaching(self) -> None:
+        """The teaching tabs again, with the names typed so far (the domain, the app user...)."""
+        teacher = Teacher.for_draft(self.draft)
+        self.query_one("#why", Static).update(self._why(teacher))
+        self.query_one("#verify", Static).update(self._verify(teacher))
+        self.query_one("#fails", Static).update(self._troubleshoot(teacher))
 
     def refresh_plan(self) -> None:
         """The exact commands and files for the values typed so far, on a fresh server (secrets masked)."""
@@ -113,9 +146,9 @@ class StepScreen(WizardScreen):
             changes, notes, error = preview(step, settings, ctx)
             for change in changes:
                 lines.append(f"+ {change.why}")
-                lines.append(f"    $ {change.describe()}")
-                if isinstance(change, PutFile) and not change.secret:
-                    lines += ["      " + line for line in change.content.decode("utf-8", "replace").splitlines()[:12]]
+                lines.append(f"    $ {change_line(change)}")
+                if isinstance(change, PutFile) and not change.secret:  # the whole file: the tab scrolls
+                    lines += ["      " + line for line in change.content.decode("utf-8", "replace").splitlines()]
             if error:
                 lines.append("! " + error)
             if not changes and not error:
@@ -126,12 +159,14 @@ class StepScreen(WizardScreen):
 
     def on_settings_form_changed(self, event: SettingsForm.Changed) -> None:
         self.set_timer(0.25, self.refresh_plan)
+        self.set_timer(0.25, self.refresh_teaching)
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
         if event.switch.id and event.switch.id.startswith("use-"):
             name = event.switch.id.removeprefix("use-")
             (self.draft.enabled.add if event.value else self.draft.enabled.discard)(name)
             self.refresh_plan()
+            self.refresh_teaching()
 
     @on(Button.Pressed, "#back")
     def go_back(self) -> None:

@@ -6,21 +6,36 @@ from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from screens.checks_view import ChecksView
+from screens.keys import relabel
 from screens.title_bar import TitleBar
 from wizard.app.recipefile import Recipe
-from wizard.engine.i18n import _
+from wizard.app.teach import Teacher, command_line
+from wizard.engine.i18n import _, n_
 from wizard.engine.runner import RunResult
 
 
 class SummaryScreen(Screen[None]):
+    BINDINGS = [Binding("v", "run_checks", "Run these checks")]  # described in the current language: key_texts()
+
     def __init__(self, recipe: Recipe, result: RunResult | None, error: str | None,
                  recipe_path: Path | None) -> None:
         super().__init__()
         self.recipe, self.result, self.error, self.recipe_path = recipe, result, error, recipe_path
+        self.relabel()
+
+    @staticmethod
+    def key_texts() -> dict[str, str]:
+        return {"run_checks": _("Run these checks")}
+
+    def relabel(self) -> None:
+        """The footer's words after F2 (the summary itself stays as the run left it)."""
+        relabel(self, self.key_texts())
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -29,18 +44,21 @@ class SummaryScreen(Screen[None]):
                      classes="title")
         with VerticalScroll(classes="form"):
             yield Static(self._text(), markup=False)
+            yield ChecksView(self.recipe)
         with Horizontal(classes="buttons"):
+            if not ok:
+                yield Button(_("Back to edit"), id="edit")
+            yield Button(_("Run these checks"), id="run-checks")
             yield Button(_("Quit"), id="quit", variant="primary")
         yield Footer()
 
     def _text(self) -> str:
-        from wizard.app import registry
-
         lines = []
         if self.error:
             lines.append(_("Error: {why}").format(why=self.error))
         if self.result is not None:
-            lines.append(_("{n} changes ({steps}) in {s:.1f} s").format(
+            lines.append(n_("{n} change ({steps}) in {s:.1f} s", "{n} changes ({steps}) in {s:.1f} s",
+                            self.result.changes).format(
                 n=self.result.changes, steps=", ".join(self.result.changed_steps) or "-", s=self.result.seconds))
             if self.result.error:
                 lines.append(_("Stopped at {step}: {why}").format(step=self.result.failed_step, why=self.result.error))
@@ -52,13 +70,32 @@ class SummaryScreen(Screen[None]):
             lines.append(_("Recipe: {path}; replay it with: deploy-wizard apply {path} --yes").format(
                 path=self.recipe_path))
         lines.append("")
-        lines.append(_("How to check:"))
-        for step, _settings in self.recipe.selected():
-            for command in registry.step(step.name).teaching.verify[:2]:
-                lines.append(f"  $ {command.replace('APP', self.recipe.name)}")
+        lines.append(_("How to check (v runs these checks on the server and shows what they answer):"))
+        teacher = Teacher.for_recipe(self.recipe)
+        for local in (False, True):
+            checks = [check for lesson in teacher.lessons() for check in lesson.checks if check.local is local]
+            if checks:
+                lines.append(teacher.where(local))
+                lines += [f"  $ {command_line(check)}" for check in checks]
         lines.append("")
         lines.append(_("Next: run the same recipe again to see that nothing changes; keep the recipe in git."))
         return "\n".join(lines)
+
+    @on(Button.Pressed, "#run-checks")
+    def action_run_checks(self) -> None:
+        view = self.query_one(ChecksView)
+        view.start()
+        self.query_one(VerticalScroll).scroll_to_widget(view)
+
+    @on(Button.Pressed, "#edit")
+    def edit_pressed(self) -> None:
+        """The form of the step that failed (the target's when the run stopped before any step)."""
+        from screens.app import WizardApp
+
+        if isinstance(self.app, WizardApp):
+            result = self.result
+            self.app.edit_step(result.failed_step if result else None,
+                               (result.error if result else None) or self.error or "")
 
     @on(Button.Pressed, "#quit")
     def quit_pressed(self) -> None:

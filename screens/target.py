@@ -9,13 +9,16 @@ from textual.widgets import Button, Footer, Input, Static
 
 from screens.form import SettingsForm
 from screens.title_bar import TitleBar
-from screens.wizard_screen import WizardScreen
+from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app.recipefile import APP_NAME, Target
 from wizard.engine.i18n import _
 from wizard.engine.transports.base import SudoMode, Transport
 
-PROBE = ('. /etc/os-release; echo "$PRETTY_NAME"; (python3 --version 2>&1 || echo "no python3"); '
-         "df -h / | awk 'NR==2{print $4\" free of \"$2}'; free -m | awk '/Mem:/{print $2\" MiB RAM\"}'")
+# One value per line, words left to the screen (in the operator's language): the OS, python3's version (empty
+# without one), free and total disk space of /, and the RAM in MiB.
+PROBE = ('. /etc/os-release; echo "$PRETTY_NAME"; '
+         "if command -v python3 >/dev/null; then python3 --version 2>&1 | head -n 1; else echo; fi; "
+         "df -h / | awk 'NR==2{print $4\" \"$2}'; free -m | awk '/Mem:/{print $2}'")
 
 
 class TargetScreen(WizardScreen):
@@ -26,6 +29,9 @@ class TargetScreen(WizardScreen):
         draft = self.wizard_app.draft
         yield TitleBar()
         yield Static(_("Target server"), classes="title")
+        fixing = self.wizard_app.fixing
+        if fixing is not None and fixing.position == 0:
+            yield Static(fixing_text(None, fixing.error), id="fixing", classes="fixing", markup=False)
         with Horizontal(classes="columns"):
             with VerticalScroll(classes="form"):
                 yield Static(_("Short name of the app (directories, services, journals)") + " *",
@@ -98,10 +104,8 @@ class TargetScreen(WizardScreen):
             return
         finally:
             await transport.close()
-        lines = result.stdout.splitlines() + ["", "", "", ""]
         status.update(_("Connected as {user} ({sudo}).\nOS: {os}\nPython: {py}\nDisk: {disk}\nMemory: {ram}").format(
-            user=transport.login_user, sudo=privileges(transport), os=lines[0], py=lines[1], disk=lines[2],
-            ram=lines[3]))
+            user=transport.login_user, sudo=privileges(transport), **probed(result.stdout)))
 
 
 def privileges(transport: Transport) -> str:
@@ -111,3 +115,12 @@ def privileges(transport: Transport) -> str:
         return _("root login")
     return {SudoMode.NOPASSWD: _("sudo without password"), SudoMode.PASSWORD: _("sudo asks a password")}.get(
         transport.sudo_mode, _("no sudo!"))
+
+
+def probed(stdout: str) -> dict[str, str]:
+    """What the probe printed, in the operator's language ("?" for what it could not tell)."""
+    os_name, python, disk, ram = [*stdout.splitlines(), "", "", "", ""][:4]
+    free, _sep, size = disk.strip().partition(" ")
+    return {"os": os_name.strip() or "?", "py": python.strip() or _("no python3"),
+            "disk": _("{free} free of {size}").format(free=free, size=size) if size else "?",
+            "ram": _("{mib} MiB").format(mib=ram.strip()) if ram.strip() else "?"}

@@ -1,4 +1,5 @@
-"""The bar on top of every screen: the product and what it does, in the current language.
+"""The bar on top of every screen: the product and what it does, in the current language, and on the screens
+of the flow where the operator is in it ("3 of 9").
 
 Not Textual's Header: that one follows the app title through a watcher, which can fire while a screen is
 being replaced (the wizard switches screens a lot) and then fails to find its own label.
@@ -25,4 +26,17 @@ class TitleBar(Static):
     """
 
     def __init__(self) -> None:
-        super().__init__("deploy-wizard — " + _("provision a server, step by step"), markup=False)
+        super().__init__(self.text(), markup=False)
+
+    @staticmethod
+    def text(position: tuple[int, int] | None = None) -> str:
+        title = "deploy-wizard — " + _("provision a server, step by step")
+        if position is None:
+            return title
+        return title + "  ·  " + _("{n} of {total}").format(n=position[0], total=position[1])
+
+    def on_mount(self) -> None:
+        """The screen's place in the flow is known once the bar is on it (WizardApp.goto sets it)."""
+        position = getattr(self.screen, "flow_position", None)
+        if position is not None:
+            self.update(self.text(position))

@@ -1,13 +1,15 @@
-"""Welcome: start a new recipe, open a saved one, or practise on a throwaway sandbox server."""
+"""Welcome: start a new recipe, go on with a draft, open a saved recipe, or practise on a sandbox server."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Button, Footer, Input, Static
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
 
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
@@ -19,20 +21,38 @@ class WelcomeScreen(WizardScreen):
         return WelcomeScreen()
 
     def compose(self) -> ComposeResult:
+        from wizard.app.draft import saved_drafts
+
         yield TitleBar()
-        with Vertical(classes="form"):
+        with VerticalScroll(classes="form"):
             yield Static(_("Welcome to deploy-wizard"), classes="title")
             yield Static(_("This wizard sets up a fresh Linux server for a Python web app: updates, a deploy user, "
                            "Python, your code, a database, nginx with gunicorn, HTTPS, a firewall and monitoring. "
                            "Every step explains why, shows the exact commands before they run, and the answers are "
                            "saved as a recipe file that replays on other servers."), classes="teaching")
-            yield Button(_("New recipe"), id="new", variant="primary")
+            with Horizontal(classes="row"):
+                yield Button(_("New recipe"), id="new", variant="primary")
+                yield Button(_("Practise on a sandbox server (needs root)"), id="sandbox")
+            self.drafts = saved_drafts()
+            if self.drafts:
+                yield Static(_("Go on with a draft (Enter opens it):"), classes="field-label")
+                yield OptionList(*(Option(describe(d.name, d.host, d.modified), id=str(n))
+                                   for n, d in enumerate(self.drafts)), id="drafts")
             yield Static(_("Open a recipe or draft file:"), classes="field-label")
-            yield Input(placeholder="recipe.yaml", id="path")
-            yield Button(_("Open"), id="open")
-            yield Button(_("Practise on a sandbox server (needs root)"), id="sandbox")
+            with Horizontal(classes="row"):
+                yield Input(placeholder="recipe.yaml", id="path")
+                yield Button(_("Open"), id="open")
             yield Static("", id="message", classes="field-error")
         yield Footer()
+
+    @on(OptionList.OptionSelected, "#drafts")
+    def draft_chosen(self, event: OptionList.OptionSelected) -> None:
+        self._open(str(self.drafts[int(event.option.id or 0)].path))
+
+    @on(Input.Submitted, "#path")
+    def path_submitted(self, event: Input.Submitted) -> None:
+        event.prevent_default()  # Enter here opens the file (not the next field)
+        self._open(event.value.strip())
 
     @on(Button.Pressed, "#new")
     def new_recipe(self) -> None:
@@ -94,3 +114,8 @@ class WelcomeScreen(WizardScreen):
         self.wizard_app.draft = draft
         self.wizard_app.sandbox_info = info
         self.wizard_app.next_screen()
+
+
+def describe(name: str, host: str, modified: float) -> str:
+    """One draft in the list: the app, the server, when it was last saved."""
+    return f"{name} · {host or '-'} · {time.strftime('%Y-%m-%d %H:%M', time.localtime(modified))}"

@@ -12,30 +12,40 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from tests.conftest import ROOT
 from wizard.app import registry
 from wizard.app.recipefile import Target
 from wizard.engine import i18n
+from wizard.engine.options import field_specs
 
 STEP_FOLDERS = sorted(p.parent.parent for p in (ROOT / "recipes").glob("*/locale/zh_CN.json"))
 
 
 def calls(paths: list[Path]) -> set[str]:
-    """Every constant message passed to `_()` in these files, and both forms passed to `n_()`."""
+    """Every constant message passed to `_()` in these files (with its context, `_("OK", context="button")`), and
+    both forms passed to `n_()`."""
     ids: set[str] = set()
     for path in paths:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "n_"):
                 forms = node.args[:1] if node.func.id == "_" else node.args[:2]
-                ids |= {arg.value for arg in forms if isinstance(arg, ast.Constant)}
+                context = next((kw.value.value for kw in node.keywords
+                                if kw.arg == "context" and isinstance(kw.value, ast.Constant)), None)
+                ids |= {i18n.key(arg.value, context) for arg in forms if isinstance(arg, ast.Constant)}
     return ids
+
+
+def prompted(model: type[BaseModel]) -> set[str]:
+    """The title and text of each secret dialog a settings model declares (validators.Prompted)."""
+    return {text for spec in field_specs(model) if spec.prompted for text in (spec.prompted.title, spec.prompted.text)}
 
 
 def engine_ids() -> set[str]:
     """Messages of the engine's catalog: the core, the application, the CLI and the screens."""
     ids = calls([p for top in ("wizard", "screens") for p in (ROOT / top).rglob("*.py")])
-    ids |= {f.description for f in Target.model_fields.values() if f.description}
+    ids |= {f.description for f in Target.model_fields.values() if f.description} | prompted(Target)
     for path in sorted(set((ROOT / "screens").glob("*.py")) - {ROOT / "screens" / "app.py"}):  # step screen titles
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "TITLE" for t in node.targets):
@@ -50,7 +60,9 @@ def folder_ids(folder: Path) -> set[str]:
     if step is not None:
         ids |= {step.title, step.teaching.why}
         ids |= {text for pair in step.teaching.troubleshoot for text in pair}
+        ids |= {check.note for check in step.teaching.checks() if check.note}
         ids |= {f.description for f in step.Settings.model_fields.values() if f.description}
+        ids |= prompted(step.Settings)
     return ids
 
 
@@ -126,3 +138,58 @@ def test_cli_speaks_chinese_with_lang_flag() -> None:
     from_locale = subprocess.run([sys.executable, "-m", "wizard", "--help"], capture_output=True, text=True, cwd=ROOT,
                                  env={**env, "LANG": "zh_CN.UTF-8", "LC_ALL": ""})
     assert "配方" in from_locale.stdout
+
+
+# Calls that put their arguments in front of the operator, by name: exceptions (what DeployWizardError subclasses
+# and the like are called), printing, progress lines, TUI widgets and notifications.
+SAYING = {"print", "err", "progress", "notify", "update", "Notice", "Static", "Button", "Label", "ask", "confirm"}
+SAYING_ENDS = ("Error", "Changed", "Unknown", "Failed", "Timeout")
+PHRASE = re.compile(r"[A-Za-z]{2,}\s+[A-Za-z]{2,}")  # two words: text for people, not a flag or a path
+SCRIPT_NOTICE = re.compile(r"deploy-wizard: [A-Za-z]")  # what our scripts print for the operator (NOTICE_PREFIX)
+NOT_FOR_PEOPLE = {  # (file, start of the literal): bug guards that stop with a traceback, never an operator's message
+    ("wizard/engine/commands.py", "a NUL byte"), ("wizard/engine/commands.py", "pass booleans"),
+}
+
+
+def _says_words(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return PHRASE.search(node.value) is not None
+    if isinstance(node, ast.JoinedStr):  # an f-string: its own words, not what it formats
+        return any(isinstance(v, ast.Constant) and PHRASE.search(str(v.value)) for v in node.values)
+    if isinstance(node, ast.BinOp):
+        return _says_words(node.left) or _says_words(node.right)
+    return False
+
+
+def untranslated(rel: str, source: str) -> list[str]:
+    """English given to the operator without `_()` in the module `rel` (its path under the checkout): a literal or
+    f-string passed straight to a call that shows it, or a notice line a server-side script prints."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        name = getattr(node, "func", None)
+        name = getattr(name, "id", None) or getattr(name, "attr", "")
+        if isinstance(node, ast.Call) and (name in SAYING or name.endswith(SAYING_ENDS)):
+            shown = [*node.args, *(kw.value for kw in node.keywords if kw.arg not in ("id", "classes", "variant"))]
+            found += [f"{node.lineno}: {ast.unparse(arg)[:80]}" for arg in shown if _says_words(arg)]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and SCRIPT_NOTICE.search(node.value):
+            found.append(f"{node.lineno}: {node.value[:80]!r}")
+    return [f"{rel}:{line}" for line in found
+            if not any(rel == file and line.split(": ", 1)[1].lstrip("'\"").startswith(start)
+                       for file, start in NOT_FOR_PEOPLE)]
+
+
+def test_user_facing_text_goes_through_translation() -> None:
+    """Transport, host-key, sudo, sandbox and export errors, screens and the CLI: no English literal reaches the
+    operator past `_()` (the steps under recipes/ say theirs through their own catalogs, checked above)."""
+    paths = sorted(p for top in ("wizard", "screens") for p in (ROOT / top).rglob("*.py"))
+    assert {ROOT / "wizard/engine/hostkeys.py", ROOT / "wizard/app/exports/shell.py"} <= set(paths)
+    leaks = [leak for path in paths for leak in untranslated(path.relative_to(ROOT).as_posix(), path.read_text())]
+    assert not leaks, "shown without _():\n" + "\n".join(leaks)
+
+
+def test_the_check_sees_an_untranslated_message() -> None:
+    source = ('raise SandboxError(f"the sandbox {name} is gone")\nprint(_("fine {x}").format(x=1))\n'
+              'script = \'echo "deploy-wizard: waiting for the lock"\'\nraise RecipeError(path, "--set")\n')
+    assert untranslated("wizard/lab/x.py", source) == [
+        "wizard/lab/x.py:1: f'the sandbox {name} is gone'",
+        "wizard/lab/x.py:3: 'echo \"deploy-wizard: waiting for the lock\"'"]

@@ -56,6 +56,7 @@ def test_it_plans_the_file_once_and_then_nothing(motd: Step) -> None:
 def test_its_words_are_in_its_own_catalog(motd: Step) -> None:
     ids = calls(list(PACKAGE.rglob("*.py"))) | {motd.title, motd.teaching.why}
     ids |= {text for pair in motd.teaching.troubleshoot for text in pair}
+    ids |= {check.note for check in motd.teaching.checks() if check.note}
     ids |= {f.description for f in motd.Settings.model_fields.values() if f.description}
     catalog = i18n.folder_catalog(PACKAGE / "locale", "zh_CN")
     assert ids == set(catalog)

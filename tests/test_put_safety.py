@@ -73,3 +73,17 @@ async def test_root_owned_files_are_not_written_into_a_users_directory(user_dir:
                                            group="root")
     assert not result.ok and f"belongs to {USER}" in result.stderr
     assert not (user_dir / "root.conf").exists()
+
+
+async def test_the_refusal_is_said_in_the_operators_language(tmp_path: Path, user_dir: Path) -> None:
+    from wizard.engine.i18n import set_language
+
+    (user_dir / "link").symlink_to(tmp_path)
+    set_language("zh_CN")
+    try:
+        result = await (await transport()).put(b"x\n", str(user_dir / "link" / "100%.conf"), mode="0600",
+                                               owner=USER, group="nogroup")
+    finally:
+        set_language("en")
+    assert not result.ok
+    assert f"deploy-wizard: 拒绝写入 {user_dir}/link/100%.conf：{user_dir}/link 是符号链接" in result.stderr

@@ -150,3 +150,20 @@ async def test_a_run_stops_at_a_bad_secret_with_a_secret_error(tmp_path) -> None
     recipe = parse(recipe_text(f"file:{Path(tmp_path)}"))
     with pytest.raises(SecretError, match="is a directory"):
         await run_recipe(recipe, "plan", lambda e: None, Questions(), journal=False, transport_factory=LocalTransport)
+
+
+def test_each_prompt_is_its_own_question_while_a_reference_is_read_once() -> None:
+    """Two settings set to `prompt` are two answers (the sudo password is not the database password); two settings
+    reading the same variable share its one value."""
+    asked: list[str] = []
+
+    def prompt(label: str) -> str:
+        asked.append(label)
+        return f"answer to {label}"
+
+    resolver = SecretResolver(prompt, environ={"SHARED": "one"})
+    assert resolver.resolve("prompt", "target.sudo_password").reveal() == "answer to target.sudo_password"
+    assert resolver.resolve("prompt", "database.password").reveal() == "answer to database.password"
+    assert resolver.resolve("prompt", "database.password").reveal() == "answer to database.password"
+    assert asked == ["target.sudo_password", "database.password"]
+    assert resolver.resolve("env:SHARED", "a.x") is resolver.resolve("env:SHARED", "b.y")

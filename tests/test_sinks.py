@@ -34,7 +34,7 @@ def run(out: io.StringIO, prefix: str = "") -> str:
     return out.getvalue()
 
 
-EXPECTED = """Planning 1 steps on 10.0.0.5
+EXPECTED = """Planning 1 step on 10.0.0.5
   + write the [site]
       install /etc/x
       --- /etc/x

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field
 
 from recipes.app_server import django
 from recipes.app_server.facts import CpuCount, EnvAge
-from recipes.app_server.gate import candidate, plan_gate, verify_live
+from recipes.app_server.gate import candidate, plan_gate, probe_for, verify_live
 from recipes.shared import guards
 from recipes.shared.common import (
     app_dirs,
@@ -27,9 +27,10 @@ from recipes.shared.facts import UnitProperties
 from recipes.shared.web import media_root, static_files, static_root
 from wizard.engine.commands import Command, Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
-from wizard.engine.i18n import translator
+from wizard.engine.i18n import plural_translator, translator
 from wizard.engine.step import (
     Change,
+    Check,
     Context,
     Later,
     Ok,
@@ -46,6 +47,7 @@ from wizard.engine.templates import renderer
 from wizard.engine.validators import SecretRef
 
 _ = translator(__file__)
+n_ = plural_translator(__file__)
 render = renderer(__file__)
 
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*(\(\))?$")
@@ -128,8 +130,15 @@ class AppServer(Step):
             "its health path the way nginx will ask it (the site's name, https behind TLS). Only a 2xx answer "
             "switches `current` and reloads gunicorn gracefully; a release that fails shows its answer and its own "
             "log, and the live one keeps serving.",
-        verify=["systemctl status APP.socket APP.service", "curl --unix-socket /run/APP/gunicorn.sock http://localhost/",
-                "journalctl -u APP.service -n 50"],
+        # the question first: systemd starts gunicorn at the first connection (after a reboot, say)
+        verify=[Check("curl -sS -i --fail-with-body --unix-socket /run/APP/gunicorn.sock -H 'Host: SITE' "
+                      "-H 'X-Forwarded-Proto: SCHEME' HEALTH_URL", root=True,
+                      note="ask the app through its socket, the way nginx does"),
+                Check("systemctl status --no-pager APP.socket APP.service",
+                      note="both active: systemd holds the socket, gunicorn serves it"),
+                Check("journalctl -u APP.service -n 50 --no-pager", root=True,
+                      note="the app's own output: errors, tracebacks, print()"),
+                Check("tail -n 20 /var/log/APP/access.log", note="gunicorn's access log, a line per request")],
         troubleshoot=[
             ("502 Bad Gateway from nginx",
              "gunicorn does not answer: `journalctl -u APP.service` shows why (often an import error in the app)."),
@@ -142,13 +151,32 @@ class AppServer(Step):
              "os.environ[\"ALLOWED_HOSTS\"].split(\",\"), and in the recipe's app_server env: ALLOWED_HOSTS."),
             ("Django: CSRF verification failed on every form behind HTTPS",
              "In settings.py: CSRF_TRUSTED_ORIGINS = os.environ[\"CSRF_TRUSTED_ORIGINS\"].split(\",\") with "
-             "https://NAME in the recipe's env, and SECURE_PROXY_SSL_HEADER = "
+             "https://DOMAIN in the recipe's env, and SECURE_PROXY_SSL_HEADER = "
              "(\"HTTP_X_FORWARDED_PROTO\", \"https\")."),
             ("Django: a 500 error and nothing in journalctl -u APP.service",
              "With DEBUG off Django logs nowhere until LOGGING sends errors to a StreamHandler (stderr); gunicorn "
              "passes stderr to the journal. examples/django-app/shop/settings.py has the lines."),
+            ("Why not gunicorn --bind 0.0.0.0:8000, as quick tutorials show?",
+             "A port on every address puts gunicorn straight on the internet: no TLS, no static files, no nginx "
+             "in front to absorb slow clients, and only the firewall between it and everyone. Here gunicorn "
+             "listens on /run/APP/gunicorn.sock, a unix socket only nginx (www-data) may open, and nginx is the "
+             "one door."),
+            ("The app does not start, and the journal does not say why",
+             "Run it by hand the way the service does: as USER, in the live release, with the app's env files and "
+             "the venv's gunicorn, on a port only this server sees: `sudo -u USER sh -c 'cd /srv/APP/current && "
+             "set -a && for f in /srv/APP/shared/env/*.env; do . \"$f\"; done && exec /srv/APP/venv/bin/gunicorn "
+             "--bind 127.0.0.1:8001 MODULE'`. Its errors come straight to your terminal; ask it with "
+             "`curl -i -H 'Host: SITE' http://127.0.0.1:8001/` from a second shell, stop it with Ctrl+C. From your "
+             "machine, `deploy-wizard run <recipe file> -- gunicorn --bind 127.0.0.1:8001 MODULE` does the same."),
         ],
     )
+
+    def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
+        """The module, and the question the health check asks (the site's name, https behind TLS)."""
+        assert isinstance(settings, AppServerSettings)
+        probe = probe_for(ctx, ctx.socket, settings.health_path, 30)
+        return {"MODULE": settings.module, "SITE": probe.host, "SCHEME": "https" if probe.https else "http",
+                "HEALTH_URL": f"http://{probe.host}{probe.path}"}
 
     def _paths(self, ctx: Context) -> tuple[str, str, str]:
         return (f"{unit_dir()}/{ctx.app}.socket", f"{unit_dir()}/{ctx.app}.service", f"{ctx.env_dir}/app.env")
@@ -208,7 +236,9 @@ class AppServer(Step):
         changed += file_change(_("write the socket unit {path}").format(path=socket_unit), socket_unit,
                                render("gunicorn.socket.j2", **values), facts[FileInfo(socket_unit)])
         # a unit systemd rejects is put back before anything loads it
-        changed += file_change(_("write the service unit {path} ({n} workers)").format(path=service_unit, n=workers),
+        changed += file_change(n_("write the service unit {path} ({n} worker)",
+                                  "write the service unit {path} ({n} workers)", workers).format(
+                                      path=service_unit, n=workers),
                                service_unit, render("gunicorn.service.j2", **values), facts[FileInfo(service_unit)],
                                check=verify)
         yield from changed

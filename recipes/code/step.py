@@ -33,6 +33,7 @@ from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import (
     Change,
+    Check,
     Context,
     Later,
     Ok,
@@ -115,7 +116,8 @@ class Code(Step):
         why="Each deploy is a new directory under releases/, named after its commit, and the `current` link is "
             "switched to it in one atomic rename. A half-finished deploy is never live, re-deploying the same "
             "commit does nothing, and going back is just pointing `current` at an older release.",
-        verify=["ls -l /srv/APP/current", "git -C /srv/APP/current log -1 --oneline"],
+        verify=[Check("readlink /srv/APP/current", note="the live release: releases/<commit>"),
+                Check("ls /srv/APP/releases", note="the releases kept for a rollback")],
         troubleshoot=[
             ("Permission denied (publickey)",
              "The server's deploy key is not (yet) on the repository. Add the key the wizard showed, read-only."),
@@ -128,6 +130,9 @@ class Code(Step):
              "the hashes again (pip-compile --generate-hashes); otherwise do not deploy it."),
             ("pyproject.toml changed significantly since poetry.lock was last generated",
              "poetry.lock is older than pyproject.toml: run `poetry lock` and commit the new lock."),
+            ("fatal: detected dubious ownership in repository",
+             "The release belongs to USER, not to you, and git refuses to work in another account's repository: "
+             "run git as USER, e.g. `sudo -u USER git -C /srv/APP/current log -1 --oneline`."),
         ],
     )
 

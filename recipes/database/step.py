@@ -35,8 +35,19 @@ from recipes.shared.fields import CommandLine
 from wizard.engine.commands import Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.engine.i18n import translator
-from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
-from wizard.engine.validators import SecretRef
+from wizard.engine.step import (
+    Change,
+    Check,
+    Context,
+    Ok,
+    PlanError,
+    RunCommand,
+    Step,
+    StepSettings,
+    Teaching,
+    file_change,
+)
+from wizard.engine.validators import Prompted, SecretRef
 
 _ = translator(__file__)
 
@@ -45,6 +56,7 @@ _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # headers, pkg-config and a compiler; PostgreSQL's drivers come as wheels (psycopg[binary]).
 ENGINES = {"postgresql": ("postgresql",),
            "mariadb": ("mariadb-server", "default-libmysqlclient-dev", "pkg-config", "build-essential")}
+_PG, _MARIA = {"engine": "postgresql"}, {"engine": "mariadb"}  # which teaching checks apply
 MIGRATIONS = {
     "django": "python manage.py migrate --noinput",
     "alembic": "alembic upgrade head",
@@ -95,11 +107,17 @@ def mysql_native_hash(password: str) -> str:
 # ------------------------------------------------------------------------------------------ step
 
 
+PASSWORD_PROMPT = Prompted("Password of the app's database role", (
+    "The app logs in to its database with it; only its hash reaches the server. Typed twice: a typo would become "
+    "the password. Kept in memory for the plan and the run only, never written anywhere."), new=True)
+
+
 class DatabaseSettings(StepSettings):
     engine: Literal["postgresql", "mariadb"] = Field("postgresql", description="Database server, from Debian packages.")
     name: SqlName | None = Field(None, description="Database name; empty = the app name (with _ for -).")
     user: SqlName | None = Field(None, description="Database role/user; empty = the database name.")
-    password: SecretRef = Field(description="The role's password: env:NAME, file:/path or prompt.")
+    password: Annotated[SecretRef, PASSWORD_PROMPT] = Field(description=(
+        "The role's password: env:NAME, file:/path or prompt."))
     password_policy: Literal["set", "keep"] = Field("set", description=(
         "'set' makes the role's password match the secret; 'keep' never changes it and stops if they differ."))
     migrate: Literal["none", "django", "alembic", "flask", "command"] = Field("none", description=(
@@ -122,18 +140,37 @@ class Database(Step):
     teaching = Teaching(
         why="The app gets its own database and a role that owns only that database, with a password from your "
             "secret store. The connection string goes to an env file only the app user can read. Migrations "
-            "bring the tables up to date each time a new release goes live, before it takes traffic.",
-        verify=["sudo -u postgres psql -c '\\l'", "sudo -u APP sh -c 'cat /srv/APP/shared/env/database.env'"],
+            "bring the tables up to date each time a new release goes live, before it takes traffic. On Debian, "
+            "MySQL is MariaDB: engine mariadb installs it, and the `mysql` client talks to it.",
+        verify=[
+            Check("pg_lsclusters", note="the PostgreSQL cluster, and whether it is online", when=_PG),
+            Check("psql -l", user="postgres", note="the databases and their owners", when=_PG),
+            Check("""sh -c '. /srv/APP/shared/env/database.env && psql "$DATABASE_URL" -c "select current_user, """
+                  """current_database()"'""", user="USER", note="the app's own DATABASE_URL works", when=_PG),
+            Check("systemctl status mariadb", when=_MARIA),
+            Check("mysql -e 'SHOW DATABASES'", root=True, when=_MARIA,
+                  note="root logs in to MariaDB through its socket, without a password"),
+            Check("""mysql -e "SHOW GRANTS FOR 'DB_USER'@'localhost'\"""", root=True, when=_MARIA),
+            Check("ls -l /srv/APP/shared/env", root=True, note="the env files: root's, readable by USER only"),
+        ],
         troubleshoot=[
             ("FATAL:  password authentication failed for user",
              "The role's password differs from the secret. With password_policy: set, apply fixes it; with keep, "
              "give the right secret."),
             ("psycopg2.OperationalError: connection to server on socket failed",
-             "PostgreSQL is not running: systemctl status postgresql; journalctl -u postgresql@15-main."),
+             "PostgreSQL is not running: `pg_lsclusters` shows it, `sudo journalctl -u 'postgresql@*'` says why."),
             ("django.db.utils.ProgrammingError: relation does not exist",
              "Migrations did not run: check migrate in the recipe and the step's output."),
+            ("A tutorial says MySQL, and this server runs MariaDB",
+             "On Debian, MySQL is MariaDB: the mariadb-server package, the mariadb service, and the `mysql` client "
+             "(also called `mariadb`) that talks to it. Django's MySQL backend and mysqlclient work with it as "
+             "they are; DATABASE_URL starts with mysql://. As root, `sudo mysql` logs in without a password."),
         ],
     )
+
+    def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
+        assert isinstance(settings, DatabaseSettings)
+        return {"DB_NAME": settings.db_name(ctx), "DB_USER": settings.db_user(ctx)}
 
     def _env_file(self, ctx: Context) -> str:
         return f"{ctx.env_dir}/database.env"

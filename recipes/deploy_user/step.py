@@ -11,7 +11,7 @@ from recipes.shared import guards
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import translator
-from wizard.engine.step import Change, Context, Ok, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.step import Change, Check, Context, Ok, RunCommand, Step, StepSettings, Teaching, file_change
 from wizard.engine.validators import AbsolutePath, NewUserName, SSHPublicKey, UserName
 
 _ = translator(__file__)
@@ -43,11 +43,12 @@ class DeployUser(Step):
         why="The app should run as an ordinary account with just the rights it needs: if the app is broken into, "
             "the attacker gets that account, not root. A separate login for deployments (with your SSH key) "
             "also keeps a record of who changed what.",
-        verify=["id deploy", "getent passwd deploy", "sudo -u deploy -H sh -c 'cd ~ && pwd'"],
+        verify=[Check("id USER"),
+                Check("getent passwd USER", note="the last two fields: its home directory and its login shell")],
         troubleshoot=[
-            ("Permission denied (publickey) when logging in as the user",
-             "The key must be in ~/.ssh/authorized_keys, the directory mode 700 and the file 600, both owned by "
-             "the user; the shell must not be nologin."),
+            ("Permission denied (publickey) when logging in as USER",
+             "The key must be in ~USER/.ssh/authorized_keys, the directory mode 700 and the file 600, both owned "
+             "by USER; the shell must not be nologin (give authorized_keys in this step and it is /bin/bash)."),
             ("useradd: group 'X' does not exist",
              "Extra groups must exist first; packages create theirs (www-data comes with nginx)."),
         ],

@@ -23,6 +23,7 @@ from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.engine.i18n import translator
 from wizard.engine.step import (
     Change,
+    Check,
     Context,
     Ok,
     PlanError,
@@ -82,14 +83,19 @@ class Firewall(Step):
             "ports, so a database or metrics port can never be reached by accident. Enabling a firewall over SSH "
             "is the classic way to lock yourself out; the wizard allows your SSH port first, arms an automatic "
             "revert, and keeps the firewall only after a new SSH login worked.",
-        verify=["ufw status verbose", "ss -tlnp", "sshd -T | grep -E 'permitrootlogin|passwordauthentication'"],
+        verify=[Check("ufw status verbose", root=True),
+                Check("ss -tlnp", root=True, note="what listens where: on every address only SSH and the web "
+                                                  "ports, the rest on 127.0.0.1"),
+                Check("sshd -T | grep -E '^(permitrootlogin|passwordauthentication) '", root=True,
+                      when={"ssh_hardening": True}),
+                Check("fail2ban-client status sshd", root=True, when={"fail2ban": True})],
         troubleshoot=[
-            ("ssh: connect to host ... port 22: Connection timed out (after enabling ufw)",
+            ("ssh: connect to host HOST port SSH_PORT: Connection timed out (after enabling ufw)",
              "The SSH port was not allowed. Wait for the automatic revert (revert_after seconds), then check "
-             "`ufw show added`. The cloud console also works."),
+             "`sudo ufw show added`. The cloud console also works."),
             ("ERROR: Couldn't determine iptables version", "The kernel lacks netfilter modules (some containers)."),
             ("Permission denied (publickey) after hardening",
-             "Root and password logins are off: log in as the app user with your key."),
+             "Root and password logins are off: log in as USER with your key (ssh -p SSH_PORT USER@HOST)."),
         ],
     )
 

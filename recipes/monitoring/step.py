@@ -19,7 +19,18 @@ from recipes.shared.web import site
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
-from wizard.engine.step import Change, Context, Ok, PutFile, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.step import (
+    Change,
+    Check,
+    Context,
+    Ok,
+    PutFile,
+    RunCommand,
+    Step,
+    StepSettings,
+    Teaching,
+    file_change,
+)
 from wizard.engine.templates import renderer
 
 _ = translator(__file__)
@@ -95,15 +106,34 @@ class Monitoring(Step):
             "metrics for Prometheus (kept on localhost, so only you can read them); the journal is kept across "
             "reboots but capped so it never fills the disk; app logs are rotated; and a timer checks the site "
             "every few minutes and writes failures to the journal, where alerting can pick them up.",
-        verify=["curl -s 127.0.0.1:9100/metrics | head", "journalctl -t APP-health", "systemctl list-timers",
-                "journalctl --disk-usage"],
+        verify=[Check("curl -sS http://NODE_EXPORTER/metrics | grep -m 5 '^node_'", when={"node_exporter": True},
+                      note="the first lines of the node exporter's metrics"),
+                Check("systemctl list-timers --no-pager APP-health.timer", when={"health_check": True},
+                      note="when the health check runs next"),
+                Check("journalctl -t APP-health -n 20 --no-pager", root=True, when={"health_check": True},
+                      note="the health check's failures: no entries means it never failed"),
+                Check("journalctl --disk-usage", root=True)],
         troubleshoot=[
-            ("No space left on device", "Check `journalctl --disk-usage` and /var/log; lower journald_max_use."),
+            ("No space left on device", "Check `sudo journalctl --disk-usage` and `sudo du -sh /var/log/*`; lower "
+                                        "journald_max_use."),
             ("connection refused on :9100",
-             "The exporter listens on 127.0.0.1 only: use `ssh -L 9100:localhost:9100`."),
-            ("APP-health ... DOWN", "The site did not answer: `systemctl status APP.service nginx`."),
+             "The exporter listens on 127.0.0.1 only. From your machine, open a tunnel: "
+             "`SSH_LOGIN -N -L 9100:127.0.0.1:9100`, then read http://localhost:9100/metrics."),
+            ("APP-health: curl: (22) The requested URL returned error",
+             "The site did not answer: `systemctl status APP.service nginx` and `sudo journalctl -u APP.service` "
+             "say why."),
+            ("Where are the app's logs?",
+             "What the app itself prints (errors, tracebacks, print()) is in the journal: "
+             "`sudo journalctl -u APP.service -f` follows it. gunicorn writes a line per request to "
+             "/var/log/APP/access.log, nginx to /var/log/nginx/access.log, and nginx's own errors (a 502, a 403 "
+             "on a static file) go to /var/log/nginx/error.log: `sudo tail -f /var/log/nginx/error.log`. The "
+             "health check's failures: `sudo journalctl -t APP-health`."),
         ],
     )
+
+    def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
+        assert isinstance(settings, MonitoringSettings)
+        return {"NODE_EXPORTER": settings.node_exporter_listen}
 
     def _exporters(self, s: MonitoringSettings) -> tuple[Exporter, ...]:
         """Every exporter wanted, the node exporter first."""

@@ -21,6 +21,7 @@ from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, P
 from wizard.engine.i18n import translator
 from wizard.engine.step import (
     Change,
+    Check,
     Context,
     Ok,
     PlanError,
@@ -132,7 +133,10 @@ class Nginx(Step):
         why="nginx faces the internet: it handles slow clients, TLS, compression and static files, and passes "
             "only real requests to gunicorn through a local socket. Every config change is tested with "
             "`nginx -t` first; a config that fails is put back before nginx ever loads it.",
-        verify=["nginx -t", "curl -I http://DOMAIN/", "tail /var/log/nginx/error.log"],
+        verify=[Check("nginx -t", root=True),
+                Check("curl -sS -I --resolve DOMAIN:HTTP_PORT:127.0.0.1 http://DOMAIN:HTTP_PORT/",
+                      note="ask this server's nginx for the site, whatever DNS says yet"),
+                Check("tail -n 20 /var/log/nginx/error.log", root=True)],
         troubleshoot=[
             ("502 Bad Gateway", "nginx is fine but gunicorn does not answer: check the app_server step's service."),
             ("nginx: [emerg] unknown directive", "A config file has a typo; `nginx -t` names the file and line."),
@@ -140,6 +144,10 @@ class Nginx(Step):
              "The default site answers: the request's Host does not match server_names, or default_site is keep."),
         ],
     )
+
+    def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
+        assert isinstance(settings, NginxSettings)
+        return {"DOMAIN": settings.server_names[0], "HTTP_PORT": str(settings.http_port)}
 
     # The site, offered to the tls step (recipes.shared.web.SiteOwner): one renderer, so neither undoes the other.
     def server_names(self, settings: StepSettings) -> list[str]:

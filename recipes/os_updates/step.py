@@ -15,6 +15,7 @@ from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.engine.i18n import plural_translator, translator
 from wizard.engine.step import (
     Change,
+    Check,
     Context,
     Later,
     Ok,
@@ -61,7 +62,10 @@ class OsUpdates(Step):
             "updates closes known security holes before the server is exposed, and every later step then "
             "installs current packages. Setting the host name and time zone now makes logs and certificates "
             "readable later.",
-        verify=["apt list --upgradable", "cat /etc/os-release", "timedatectl || cat /etc/timezone", "hostname"],
+        verify=[Check("apt list --upgradable", note="what still has an update: nothing, right after the step"),
+                Check("cat /etc/os-release"), Check("readlink /etc/localtime", note="the time zone"),
+                Check("hostname"),
+                Check(f"cat {AUTO_UPGRADES}", when={"unattended_upgrades": True})],
         troubleshoot=[
             ("Could not get lock /var/lib/dpkg/lock-frontend",
              "Another package manager runs (often unattended-upgrades right after first boot). The wizard waits "

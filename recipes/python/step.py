@@ -15,7 +15,7 @@ from recipes.shared.common import app_dirs, dir_facts, ensure_dirs
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, PackagesInstalled
 from wizard.engine.i18n import translator
-from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching
+from wizard.engine.step import Change, Check, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching
 
 _ = translator(__file__)
 
@@ -60,10 +60,21 @@ class PythonEnv(Step):
     title = "Python and virtual environment"
     Settings = PythonSettings
     teaching = Teaching(
-        why="The app gets its own virtual environment: its libraries cannot break the system's Python tools "
-            "(apt itself uses Python), and the versions it runs with are the ones in its requirements. The venv "
-            "belongs to the app user, so installing packages never needs root.",
-        verify=["/srv/APP/venv/bin/python --version", "/srv/APP/venv/bin/pip list"],
+        why="The app gets its own virtual environment (a venv): the directory /srv/APP/venv, with its own python, "
+            "its own pip and its own site-packages, where the app's libraries go. They cannot break the system's "
+            "Python tools (apt itself uses Python), and the versions the app runs with are the ones in its "
+            "requirements. The venv belongs to USER, so installing packages never needs root. "
+            "`source /srv/APP/venv/bin/activate` does no more than put the venv's bin/ first on your shell's PATH, "
+            "so that `python` and `pip` mean the venv's until you type `deactivate`. Services never activate "
+            "anything: the gunicorn unit runs /srv/APP/venv/bin/gunicorn by its full path, which is the same thing. "
+            "Run the app on the Python you develop it with: compare `python3 --version` on your machine with the "
+            "server's; a .python-version file in the project names it, and the code step warns when the venv's "
+            "differs.",
+        verify=[Check("python3 --version", note="the server's Python"),
+                Check("/srv/APP/venv/bin/python --version", note="the venv's: the one the app runs with"),
+                Check("/srv/APP/venv/bin/pip list", note="what is installed in the venv"),
+                Check("python3 --version", local=True,
+                      note="in your project: the Python you develop with (.python-version names it)")],
         troubleshoot=[
             ("error: externally-managed-environment",
              "pip refused to touch the system Python (PEP 668). Install into the venv: /srv/APP/venv/bin/pip ..."),
@@ -71,6 +82,14 @@ class PythonEnv(Step):
              "The python3-venv package is missing; this step installs it."),
             ("error: command 'gcc' failed: No such file or directory",
              "A requirement needs compiling: turn on build_tools, or pin a version that has a wheel."),
+            ("A SyntaxError or ImportError on the server that your machine does not show",
+             "The server runs another Python than you do: compare `python3 --version` in your project with "
+             "`/srv/APP/venv/bin/python --version` on the server. Write the version you develop with into "
+             ".python-version and set this step's version to it (on Ubuntu from the deadsnakes PPA)."),
+            ("pip install worked, yet the app says ModuleNotFoundError",
+             "The package went into another Python. Add it to the project's requirements and deploy; by hand, "
+             "install it into the venv as USER: `sudo -u USER /srv/APP/venv/bin/pip install <package>`. In your "
+             "own shell, `source /srv/APP/venv/bin/activate` first makes `pip` mean the venv's."),
         ],
     )
 

@@ -19,12 +19,12 @@ from recipes.shared.common import (
     working_release,
 )
 from recipes.shared.fields import CommandLine, RelativePath
-from recipes.shared.web import media_root
+from recipes.shared.web import media_root, static_root
 from recipes.static.facts import Ancestors
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues
 from wizard.engine.i18n import translator
-from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching
+from wizard.engine.step import Change, Check, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching
 
 _ = translator(__file__)
 
@@ -61,7 +61,9 @@ class StaticFiles(Step):
             "uploads go to a media directory outside the releases so a deploy never loses them. nginx runs as "
             "www-data: every directory above these files must let it pass (the classic 403 when an app lives in "
             "a private home directory).",
-        verify=["curl -I http://DOMAIN/static/...", "namei -l /srv/APP/shared/static"],
+        verify=[Check("namei -l STATIC_DIR", note="every directory on the way must let others pass (x)"),
+                Check("ls STATIC_DIR", user="www-data", note="what nginx, as www-data, can read there"),
+                Check("namei -l MEDIA_DIR", when={"media": True})],
         troubleshoot=[
             ("403 Forbidden for /static/ files",
              "nginx (www-data) cannot traverse a parent directory: `namei -l <file>` shows which one lacks x."),
@@ -71,6 +73,10 @@ class StaticFiles(Step):
              "Raise client_max_body_size in the nginx step."),
         ],
     )
+
+    def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
+        assert isinstance(settings, StaticSettings)
+        return {"STATIC_DIR": static_root(settings, ctx), "MEDIA_DIR": media_root(ctx)}
 
     def _dirs(self, s: StaticSettings, ctx: Context) -> list[DirSpec]:
         dirs = app_dirs(ctx)

@@ -16,9 +16,10 @@ from recipes.shared.web import ACME_ROOT, SiteOwner, cert_dir, site
 from recipes.tls.facts import Certificate, Now
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
-from wizard.engine.i18n import translator
+from wizard.engine.i18n import plural_translator, translator
 from wizard.engine.step import (
     Change,
+    Check,
     Context,
     Ok,
     PlanError,
@@ -33,6 +34,7 @@ from wizard.engine.templates import renderer
 from wizard.engine.validators import HostName
 
 _ = translator(__file__)
+n_ = plural_translator(__file__)
 render = renderer(__file__)
 
 STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
@@ -79,14 +81,28 @@ class Tls(Step):
             "under /etc/letsencrypt/live and renews it twice a day when it gets close to expiry; a hook reloads "
             "nginx after each renewal. A preflight check first proves the domain really reaches this server, so "
             "a typo does not burn the CA's rate limits.",
-        verify=["certbot certificates", "curl -I https://DOMAIN/", "systemctl list-timers | grep certbot"],
+        verify=[Check("certbot certificates", root=True, when={"installer": "apt"}),
+                Check(f"{PIP_CERTBOT}/bin/certbot certificates", root=True, when={"installer": "pip"}),
+                Check("curl -sS -I --resolve DOMAIN:443:127.0.0.1 https://DOMAIN/",
+                      note="the site over HTTPS, with a certificate curl trusts"),
+                Check("systemctl list-timers --no-pager certbot.timer", when={"installer": "apt"},
+                      note="when the next renewal check runs"),
+                Check("systemctl list-timers --no-pager deploy-wizard-certbot.timer", when={"installer": "pip"},
+                      note="when the next renewal check runs")],
         troubleshoot=[
             ("Timeout during connect (likely firewall problem)",
              "Port 80 is not reachable from the internet: open it (firewall step) and check the cloud firewall."),
             ("no valid A records found", "The domain does not resolve to this server yet; fix the DNS record."),
             ("too many certificates already issued", "Let's Encrypt's rate limit: use staging: true while testing."),
+            ("curl: (60) SSL certificate problem: unable to get local issuer certificate",
+             "The certificate comes from a CA this machine does not trust: expected with staging: true (staging "
+             "certificates are for tests only); with another acme_server, the server must trust that CA."),
         ],
     )
+
+    def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
+        assert isinstance(settings, TlsSettings)
+        return {"DOMAIN": self._domains(settings, ctx)[0]}
 
     def _domains(self, s: TlsSettings, ctx: Context) -> list[str]:
         owner, nginx = self._site(ctx)
@@ -141,7 +157,8 @@ class Tls(Step):
             remaining = (datetime.fromisoformat(str(cert["expires"])).timestamp() - facts[Now()]) / 86400
             missing = [d for d in domains if d not in cert["names"]]  # type: ignore[operator]
             if remaining > RENEW_BEFORE_DAYS and not missing:
-                yield Ok(_("certificate for {names} is valid for {days} more days").format(
+                yield Ok(n_("certificate for {names} is valid for {days} more day",
+                            "certificate for {names} is valid for {days} more days", int(remaining)).format(
                     names=", ".join(domains), days=int(remaining)))
                 return
         if s.preflight:

@@ -12,6 +12,7 @@ from pytest_textual_snapshot import SVGImageExtension
 from screens.app import WizardApp, flow
 from screens.step_screen import StepScreen
 from tests.conftest import ROOT
+from tests.tui.server import server  # noqa: F401 - a fixture for every TUI test that runs a recipe
 from wizard.app.draft import Draft
 
 SNAPSHOTS = ROOT / "snapshots" / "tui"
@@ -48,6 +49,14 @@ def no_process_outlives_the_app() -> Iterator[None]:
     yield
     left = child_processes() - before
     assert not left, f"processes left running after the app ended: {sorted(left)}"
+
+
+@pytest.fixture(autouse=True)
+def steady_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The focused field's cursor stays on: a screenshot taken as it blinks would differ from run to run."""
+    from textual.widgets import Input
+
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
 
 
 def _snapshot_dir(cls, *, test_location) -> str:  # noqa: ANN001

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+
 import pytest
 import yaml
 
@@ -131,6 +133,7 @@ def test_every_kind_of_field_has_a_widget() -> None:
 
 @pytest.mark.parametrize(("modal", "button", "answer"), [
     ("failure", "#retry", "retry"), ("failure", "#skip", "skip"), ("failure", "#abort", "abort"),
+    ("failure_edit", "#edit", "edit"), ("quit", "#quit", True), ("quit", "#stay", False),
     ("host_key", "#trust", True), ("host_key", "#refuse", False),
     ("operator", "#done", True), ("operator", "#abort", False),
     ("change", "#go", True), ("change", "#stop", False),
@@ -166,11 +169,15 @@ async def test_the_password_dialog_answers_what_was_typed() -> None:
 
 
 def test_the_secrets_to_ask_before_a_run_are_found_by_type_in_every_step() -> None:
-    from screens.run import prompted_secrets
     from wizard.app.recipefile import parse
+    from wizard.app.session import secret_questions
 
     recipe = parse("version: 1\nname: shop\ntarget: {host: web1.example.com, sudo_password: prompt}\nsteps:\n"
                    "  os_updates: {hostname: prompt}\n"  # a host name that happens to read 'prompt' is no secret
                    "  database: {password: prompt}\n"
                    "  app_server: {secret_env: {API_KEY: prompt, OTHER: 'env:OTHER_KEY'}}\n")
-    assert prompted_secrets(recipe) == ["target.sudo_password", "database.password", "app_server.secret_env.API_KEY"]
+    asked = secret_questions(recipe)
+    assert [q.label for q in asked] == ["target.sudo_password", "database.password", "app_server.secret_env.API_KEY"]
+    assert [q.title for q in asked] == [f"sudo password for {getpass.getuser()}@web1.example.com",
+                                        "Password of the app's database role", "Secret app_server.secret_env.API_KEY"]
+    assert [q.new for q in asked] == [False, True, False]  # only the password the run sets is typed twice

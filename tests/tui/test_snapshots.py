@@ -42,23 +42,41 @@ def modal(name: str):  # noqa: ANN201
     from screens.host_key_modal import HostKeyModal
     from screens.operator_modal import OperatorModal
     from screens.password_modal import PasswordModal
+    from screens.quit_modal import QuitModal
+    from wizard.app import registry
+    from wizard.app.recipefile import parse
+    from wizard.app.session import secret_questions
     from wizard.engine.commands import cmd
+    from wizard.engine.i18n import _
     from wizard.engine.step import RunCommand
 
+    # the texts as the engine and the steps make them, in the language of the snapshot
+    code, os_updates = registry.step("code"), registry.step("os_updates")
+    database = secret_questions(parse("version: 1\ntarget: {host: web1}\nsteps: {database: {password: prompt}}\n"))[0]
+    nginx_failed = _("'{what}' failed with exit status {code}:\n{detail}").format(what="nginx -t", code=1,
+                                                                                 detail="unknown directive")
     return {
         "host_key": lambda: HostKeyModal("web1.example.com", 22, "SHA256:" + "A1b2C3d4" * 5 + "xyz"),
-        "password": lambda: PasswordModal("sudo password for admin@web1.example.com"),
-        "failure": lambda: FailureModal("nginx", "'nginx -t' failed with exit status 1:\nunknown directive"),
-        "operator": lambda: OperatorModal("code", "Add this key to git@github.com:acme/demo.git as a read-only "
-                                                  "deploy key:\n\n  ssh-ed25519 AAAAC3Nza... deploy-wizard@demo"),
-        "change": lambda: ChangeModal("os_updates", RunCommand("set the time zone to Asia/Shanghai",
-                                                               cmd("timedatectl", "set-timezone", "Asia/Shanghai"))),
+        "password": lambda: PasswordModal(_("sudo password for {user}@{host}").format(user="admin",
+                                                                                     host="web1.example.com")),
+        "new_password": lambda: PasswordModal(database.title, database.text, confirm=database.new,
+                                              label=database.label),
+        "failure": lambda: FailureModal("nginx", nginx_failed),
+        "failure_edit": lambda: FailureModal("nginx", nginx_failed, can_edit=True),
+        "quit": lambda: QuitModal("os_updates", "apt-get install -y nginx"),
+        "operator": lambda: OperatorModal("code", code.tr("Add this key to {repo} as a read-only deploy key:\n\n"
+                                                          "  {key}\n").format(
+            repo="git@github.com:acme/demo.git", key="ssh-ed25519 AAAAC3Nza... deploy-wizard@demo")),
+        "change": lambda: ChangeModal("os_updates", RunCommand(
+            os_updates.tr("set the time zone to {tz} (now {now})").format(tz="Asia/Shanghai", now="Etc/UTC"),
+            cmd("timedatectl", "set-timezone", "Asia/Shanghai"))),
         "help": HelpScreen,
     }[name]()
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("name", ["host_key", "password", "failure", "operator", "change", "help"])
+@pytest.mark.parametrize("name", ["host_key", "password", "new_password", "failure", "failure_edit", "operator",
+                                  "change", "help", "quit"])
 def test_modal(snap_compare, draft, lang, name) -> None:
     async def show(pilot) -> None:
         pilot.app.push_screen(modal(name))
@@ -115,3 +133,38 @@ def test_summary_screen(snap_compare, draft, lang, tmp_path) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(app_for(draft, lang), terminal_size=(80, 24), run_before=show)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_failed_summary_screen(snap_compare, draft, lang) -> None:
+    """A failed run's summary: Back to edit beside Run these checks and Quit, all on an 80-column screen."""
+    from pathlib import Path
+
+    from screens.summary import SummaryScreen
+    from wizard.engine.i18n import _
+
+    draft.enabled = {"os_updates", "deploy_user", "nginx"}
+    recipe = draft.recipe()
+    i18n.set_language(lang)  # the error as the engine says it, in the language of the snapshot
+    error = _("'{what}' failed with exit status {code}:\n{detail}").format(what="nginx -t", code=1,
+                                                                          detail="unknown directive")
+    result = RunResult(ok=False, changes=2, changed_steps=["os_updates"], failed_step="nginx", error=error,
+                       seconds=12.0, round_trips=9, journal=None)
+
+    async def show(pilot) -> None:
+        pilot.app.push_screen(SummaryScreen(recipe, result, None, Path("demo.yaml")))
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(draft, lang), terminal_size=(80, 24), run_before=show)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_fixing_a_failed_step(snap_compare, draft, lang) -> None:
+    """Back to edit from a failed run: the step's form under a banner that says why and where Next goes."""
+
+    async def back(pilot) -> None:
+        pilot.app.edit_step("nginx", "'nginx -t' failed with exit status 1:\nnginx: [emerg] unknown directive "
+                                     "\"proxy_pas\" in /etc/nginx/sites-enabled/demo:12")
+        await pilot.pause(0.5)
+
+    assert snap_compare(app_for(draft, lang), terminal_size=(80, 24), run_before=back)

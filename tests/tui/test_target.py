@@ -18,7 +18,7 @@ from wizard.engine.commands import Command
 from wizard.engine.i18n import set_language
 from wizard.engine.transports.base import Result, SudoMode
 
-PROBE_ANSWER = "Debian GNU/Linux 12 (bookworm)\nPython 3.11.2\n9.1G free of 20G\n1963 MiB RAM\n"
+PROBE_ANSWER = "Debian GNU/Linux 12 (bookworm)\nPython 3.11.2\n9.1G 20G\n1963\n"
 
 
 def stand_in(user: str, uid: int, sudo: SudoMode) -> type:
@@ -71,7 +71,8 @@ async def probe(monkeypatch: pytest.MonkeyPatch, user: str, uid: int, sudo: Sudo
 async def test_the_connection_test_says_how_the_login_becomes_root(monkeypatch: pytest.MonkeyPatch, user: str,
                                                                    uid: int, sudo: SudoMode, said: str) -> None:
     text = await probe(monkeypatch, user, uid, sudo)
-    assert text.startswith(f"Connected as {user} ({said}).\nOS: Debian GNU/Linux 12 (bookworm)\nPython: Python 3.11.2")
+    assert text == (f"Connected as {user} ({said}).\nOS: Debian GNU/Linux 12 (bookworm)\nPython: Python 3.11.2\n"
+                    "Disk: 9.1G free of 20G\nMemory: 1963 MiB")
 
 
 async def test_a_root_login_is_said_in_chinese_too(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,4 +81,12 @@ async def test_a_root_login_is_said_in_chinese_too(monkeypatch: pytest.MonkeyPat
         text = await probe(monkeypatch, "root", 0, SudoMode.MISSING)
     finally:
         set_language("en")
-    assert text.startswith("已以 root 身份连接（root 登录）。"), text
+    assert text == ("已以 root 身份连接（root 登录）。\n系统：Debian GNU/Linux 12 (bookworm)\nPython：Python 3.11.2\n"
+                    "磁盘：共 20G，可用 9.1G\n内存：1963 MiB"), text
+
+
+def test_what_the_probe_could_not_tell_is_said_not_left_blank() -> None:
+    from screens.target import probed
+
+    assert probed("Debian GNU/Linux 13 (trixie)\n\n") == {"os": "Debian GNU/Linux 13 (trixie)", "py": "no python3",
+                                                         "disk": "?", "ram": "?"}

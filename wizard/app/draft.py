@@ -8,14 +8,17 @@ operator runs or saves. Quitting mid-way, or a crash, keeps everything typed up 
 from __future__ import annotations
 
 import hashlib
+import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from wizard.app import registry
-from wizard.app.recipefile import Recipe, RecipeError, parse, save, yaml_error
+from wizard.app.recipefile import Recipe, RecipeError, Target, parse, save, yaml_error
 from wizard.engine import safe_yaml
 from wizard.engine.fsutil import atomic_write_text
 from wizard.engine.i18n import _
@@ -24,19 +27,44 @@ from wizard.engine.sinks import state_dir
 DEFAULT_STEPS = ("os_updates", "deploy_user")
 
 
+def new_key() -> str:
+    """A new draft's key: when it was started, and a few random digits for two started in one second."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def path_key(path: Path) -> str:
+    """The key of the draft of a recipe file: one draft per file, however often it is opened."""
+    return hashlib.sha256(str(path.expanduser().resolve()).encode()).hexdigest()[:8]
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in ".-_" else "_" for ch in text)[:60] or "_"
+
+
+def drafts_dir() -> Path:
+    return state_dir() / "drafts"
+
+
 @dataclass
 class Draft:
+    """Why a key of its own: two new recipes of one app (or one app on two servers) must not overwrite each
+    other's draft. The file name says the app and the host for people, the key makes it unique; the file is
+    renamed (the old one removed) when the app name or host changes."""
+
     name: str = "app"
     target: dict[str, Any] = field(default_factory=dict)
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # raw values per step
     enabled: set[str] = field(default_factory=lambda: set(DEFAULT_STEPS))
     path: Path | None = None  # where the recipe file is saved
+    key: str = field(default_factory=new_key)
+    saved_as: Path | None = field(default=None, compare=False)  # the draft file last written
 
     @classmethod
     def from_recipe(cls, recipe: Recipe, path: Path | None = None) -> Draft:
         data = recipe.model_dump(mode="json", exclude_none=True)
         steps = data.get("steps", {})
-        return cls(name=recipe.name, target=data["target"], steps=dict(steps), enabled=set(steps), path=path)
+        return cls(name=recipe.name, target=data["target"], steps=dict(steps), enabled=set(steps), path=path,
+                   **({"key": path_key(path)} if path else {}))
 
     @classmethod
     def load(cls, path: Path) -> Draft:
@@ -53,9 +81,11 @@ class Draft:
             body = data["draft"]
             if not isinstance(body, dict):
                 raise RecipeError(path, [(None, "draft", _("a draft is a mapping of the answers so far"))])
+            mine = path.parent.resolve() == drafts_dir().resolve()  # a draft of ours: saving it replaces it
             return cls(name=body.get("name", "app"), target=body.get("target", {}), steps=body.get("steps", {}),
                        enabled=set(body.get("enabled", DEFAULT_STEPS)),
-                       path=Path(body["path"]) if body.get("path") else None)
+                       path=Path(body["path"]) if body.get("path") else None,
+                       key=str(body.get("key") or path_key(path)), saved_as=path if mine else None)
         return cls.from_recipe(parse(text, path), path)
 
     def values(self, step: str) -> dict[str, Any]:
@@ -71,17 +101,31 @@ class Draft:
         return parse(safe_yaml.dump(self.data()), self.path or "<wizard>")
 
     def draft_path(self) -> Path:
-        key = hashlib.sha256(str(self.path or self.name).encode()).hexdigest()[:8]
-        return state_dir() / "drafts" / f"{self.name}-{key}.yaml"
+        host = str(self.target.get("host") or "") or "no-host"
+        return drafts_dir() / f"{_slug(self.name)}-{_slug(host)}-{self.key}.yaml"
+
+    @property
+    def blank(self) -> bool:
+        """Nothing typed yet: such a draft is not saved (it would only crowd the Welcome screen's list)."""
+        steps = registry.by_name()
+        return (self.name == "app" and self.path is None and self.saved_as is None
+                and self.enabled == set(DEFAULT_STEPS) and not _typed(Target, self.target)
+                and not any(name not in steps or _typed(steps[name].Settings, values)
+                            for name, values in self.steps.items()))
 
     def autosave(self) -> Path:
-        """Every answer so far, valid or not, atomically."""
+        """Every answer so far, valid or not, atomically; the previous file of this draft goes when it moved."""
         path = self.draft_path()
+        if self.blank:
+            return path
         path.parent.mkdir(parents=True, exist_ok=True)
         body = {"name": self.name, "target": self.target, "steps": self.steps, "enabled": sorted(self.enabled),
-                "path": str(self.path) if self.path else None}
+                "path": str(self.path) if self.path else None, "key": self.key}
         atomic_write_text(path, "# deploy-wizard draft (answers in progress)\n"
                           + safe_yaml.dump({"draft": body}), mode=0o600)
+        if self.saved_as is not None and self.saved_as != path:
+            self.saved_as.unlink(missing_ok=True)
+        self.saved_as = path
         return path
 
     def save(self, path: Path | None = None) -> Path:
@@ -92,8 +136,45 @@ class Draft:
         return target
 
 
+def _typed(model: type[BaseModel], values: dict[str, Any]) -> bool:
+    """Whether any value differs from its field's default (a form stores the defaults it shows, too)."""
+    fields = model.model_fields
+    return any(name not in fields or value != fields[name].default for name, value in values.items())
+
+
 def step_title(name: str) -> str:
     return registry.step(name).title
 
 
-__all__ = ["Draft", "RecipeError", "step_title"]
+@dataclass(frozen=True)
+class SavedDraft:
+    """A draft file as the Welcome screen lists it."""
+
+    path: Path
+    name: str
+    host: str
+    modified: float
+
+
+def saved_drafts() -> list[SavedDraft]:
+    """The drafts in the state directory, newest first; a file that does not read as a draft is left out."""
+    found = []
+    for path in drafts_dir().glob("*.yaml"):
+        try:
+            data = safe_yaml.load(path.read_text(encoding="utf-8"))
+            modified = path.stat().st_mtime
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        body = data.get("draft") if isinstance(data, dict) else None
+        if isinstance(body, dict):
+            target = body.get("target") if isinstance(body.get("target"), dict) else {}
+            found.append(SavedDraft(path, str(body.get("name") or "app"), str(target.get("host") or ""), modified))
+    return sorted(found, key=lambda d: (d.modified, d.path.name), reverse=True)
+
+
+def latest_draft() -> Path | None:
+    drafts = saved_drafts()
+    return drafts[0].path if drafts else None
+
+
+__all__ = ["Draft", "RecipeError", "SavedDraft", "latest_draft", "saved_drafts", "step_title"]

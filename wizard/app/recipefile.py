@@ -23,7 +23,7 @@ from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.fsutil import atomic_write_text
 from wizard.engine.i18n import _
 from wizard.engine.step import Context, Step, StepSettings
-from wizard.engine.validators import PlainTextModel, SecretRef, UserName
+from wizard.engine.validators import PlainTextModel, Prompted, SecretRef, UserName, validation_message
 
 FORMAT_VERSION = 1
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,252})$|^[0-9A-Fa-f:]+$")
@@ -43,6 +43,11 @@ def fingerprint(value: str) -> str:
     return value
 
 
+SUDO_PROMPT = Prompted("sudo password for {user}@{host}", (
+    "The password sudo asks of {user} on the server. Kept in memory for the plan and the run only, fed to sudo on "
+    "its input; never written anywhere."))
+
+
 class Target(PlainTextModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -52,7 +57,7 @@ class Target(PlainTextModel):
     key: str | None = Field(None, description="Private key file; empty = ssh-agent and ~/.ssh defaults.")
     host_key: Annotated[str, AfterValidator(fingerprint)] | None = Field(None, description=(
         "Pinned SHA256 fingerprint of the server's host key; any other key stops the run."))
-    sudo_password: SecretRef | None = Field(None, description=(
+    sudo_password: Annotated[SecretRef, SUDO_PROMPT] | None = Field(None, description=(
         "Where the sudo password comes from when the user is not root and sudo asks for one."))
 
 
@@ -142,10 +147,7 @@ def _message(error: dict[str, Any]) -> str:
             name=loc[1], names=", ".join(registry.by_name()))
     if error["type"] == "extra_forbidden":
         return _unknown_setting()
-    if error["type"] == "missing":
-        return _("required setting is missing")
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
+    return validation_message(error)
 
 
 def yaml_error(path: Path | str, exc: yaml.YAMLError) -> RecipeError:

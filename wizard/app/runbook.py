@@ -9,32 +9,21 @@ from __future__ import annotations
 
 from wizard.app.preview import preview
 from wizard.app.recipefile import Recipe
-from wizard.engine.commands import Command
+from wizard.app.teach import Teacher, as_typed, command_line, groups
 from wizard.engine.i18n import _
 from wizard.engine.step import PutFile, RunCommand
 
 
-def _fill(text: str, recipe: Recipe) -> str:
-    nginx = recipe.steps.nginx  # type: ignore[attr-defined]
-    domain = nginx.server_names[0] if nginx is not None else "DOMAIN"
-    return text.replace("APP", recipe.name).replace("DOMAIN", domain)
-
-
-def as_typed(command: Command) -> str:
-    """The line as a person types it at a root shell: a command the step runs as another user says so."""
-    text = command.summary()
-    return f"sudo -u {command.user} {text}" if command.user else text
-
-
 def runbook(recipe: Recipe, source: str) -> str:
     ctx = recipe.context()
+    teacher = Teacher.for_recipe(recipe)
     out = [f"# {_('Runbook')}: {recipe.name} → {recipe.target.host}", "",
-           _("Made by deploy-wizard from {file}. Every command below is what the wizard runs on a fresh Debian 12 "
+           _("Made by deploy-wizard from {file}. Every command below is what the wizard runs on a fresh Debian 13 "
              "server for this recipe; on a server that already has some of it, `deploy-wizard plan {file}` shows "
              "only what is missing. Secrets are shown as ***.").format(file=source), ""]
     for number, (step, settings) in enumerate(recipe.selected(), start=1):
-        teaching = step.lesson()
-        out += [f"## {number}. {step.label()}", "", f"**{_('Why')}.** {teaching.why}", ""]
+        lesson = teacher.lesson(step)
+        out += [f"## {number}. {lesson.title}", "", f"**{_('Why')}.** {lesson.why}", ""]
         values = settings.model_dump(mode="json", exclude_defaults=True)
         if values:
             out += [f"**{_('Settings')}.** " + ", ".join(f"`{k}: {v}`" for k, v in values.items()), ""]
@@ -53,11 +42,14 @@ def runbook(recipe: Recipe, source: str) -> str:
                         "```", ""]
         if error:
             out += [f"> {error}", ""]
-        if teaching.verify:
-            out += [f"**{_('Verify')}.**", "", "```sh", *(_fill(c, recipe) for c in teaching.verify), "```", ""]
-        if teaching.troubleshoot:
+        for index, (local, checks) in enumerate(groups(lesson)):
+            head = f"**{_('Verify')}.** " if index == 0 else ""
+            out += [head + teacher.where(local), "", "```sh", *(command_line(c) for c in checks), "```", ""]
+        if lesson.troubleshoot:
             out += [f"**{_('If it fails')}.**", ""]
-            out += [f"- `{_fill(symptom, recipe)}`: {_fill(fix, recipe)}"
-                    for symptom, fix in teaching.troubleshoot]
+            out += [f"- `{symptom}`: {fix}" for symptom, fix in lesson.troubleshoot]
             out.append("")
     return "\n".join(out)
+
+
+__all__ = ["as_typed", "runbook"]

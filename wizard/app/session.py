@@ -6,12 +6,17 @@ Why one place: the CLI, the TUI and the tests all start runs; they differ only i
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+
+from pydantic import BaseModel
 
 from wizard.app.recipefile import Recipe
 from wizard.engine.commands import Masker
 from wizard.engine.events import Notice, RunMode, Sink, fan_out
+from wizard.engine.i18n import _, text_of
+from wizard.engine.options import FieldSpec, field_specs
 from wizard.engine.runner import AskOperator, BeforeChange, OnFailure, Runner, RunResult
 from wizard.engine.secrets import Prompt, SecretResolver, read_notice
 from wizard.engine.sinks import JournalSink, unfinished_run
@@ -38,6 +43,49 @@ class Questions:
         if self._keys is None:
             self._keys = PrivateKeys(self.key_passphrase)
         return self._keys
+
+
+@dataclass(frozen=True)
+class SecretQuestion:
+    """One secret the recipe wants asked (`prompt`), as a front end asks it before a plan or a run."""
+
+    label: str  # `section.field` (`.KEY` for a map entry): how steps name it when they ask (Context.secret)
+    title: str  # in the current language
+    text: str  # what it is for and where it goes
+    new: bool = False  # a password the run sets: typed twice
+
+
+def secret_questions(recipe: Recipe) -> list[SecretQuestion]:
+    """Every secret of the recipe set to `prompt`, in the order the run needs them (the target, then each
+    selected step, a plugin step's included), found by type (the fields that hold secret references).
+
+    Why all of them up front: a plan and a run read a secret only when a step asks, in the middle of a
+    connection; the TUI cannot stop there for a dialog, and an operator should not meet them one by one.
+    """
+    sections: list[tuple[str, BaseModel]] = [("target", recipe.target)]
+    sections += [(step.name, settings) for step, settings in recipe.selected()]
+    questions = []
+    for section, settings in sections:
+        for spec in field_specs(type(settings)):
+            value = getattr(settings, spec.name) if spec.secret else None
+            if value == "prompt":
+                questions.append(_question(recipe, f"{section}.{spec.name}", spec))
+            elif isinstance(value, dict):
+                questions += [_question(recipe, f"{section}.{spec.name}.{key}", spec)
+                              for key, ref in value.items() if ref == "prompt"]
+    return questions
+
+
+def _question(recipe: Recipe, label: str, spec: FieldSpec) -> SecretQuestion:
+    """The dialog of one secret: the words its step declares (validators.Prompted), else its label and field."""
+    if spec.prompted is None:
+        return SecretQuestion(label, _("Secret {label}").format(label=label), spec.text() + "\n\n" + _(
+            "Kept in memory for the plan and the run only; never written anywhere."))
+    tr = text_of(spec.model) if spec.model is not None else _
+    # no user in the recipe: ssh's own default, this machine's user name (unless ~/.ssh/config says otherwise)
+    login = {"user": recipe.target.user or getpass.getuser(), "host": recipe.target.host}
+    return SecretQuestion(label, tr(spec.prompted.title).format(**login), tr(spec.prompted.text).format(**login),
+                          spec.prompted.new)
 
 
 def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: str | None = None,

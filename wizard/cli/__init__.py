@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from wizard.cli import export, new_edit, oneoff, rollback, run, sandbox, schema
+from wizard.cli import export, new_edit, oneoff, rollback, run, sandbox, schema, verify
 from wizard.cli.common import err
 from wizard.cli.confirm import interactive
 from wizard.cli.parser import build_parser, split_command
@@ -27,7 +27,7 @@ Handler = Callable[[argparse.Namespace], int]
 HANDLERS: dict[str, Handler] = {
     "plan": run.handle, "apply": run.handle, "check": run.handle,
     "rollback": rollback.handle, "export": export.handle, "schema": schema.handle, "sandbox": sandbox.handle,
-    "new": new_edit.handle, "edit": new_edit.handle, "run": oneoff.handle,
+    "new": new_edit.handle, "edit": new_edit.handle, "run": oneoff.handle, "verify": verify.handle,
 }
 RUN_COMMANDS = ("plan", "apply", "check")  # their --json output is a stream of events
 

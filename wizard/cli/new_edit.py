@@ -1,4 +1,4 @@
-"""`deploy-wizard`, `deploy-wizard new` and `deploy-wizard edit FILE`: the wizard, or plain questions.
+"""`deploy-wizard`, `deploy-wizard new` and `deploy-wizard edit [FILE]`: the wizard, or plain questions.
 
 Why the screens are imported here, inside the handlers: the UI libraries (Textual, questionary) are loaded only
 when a person is about to use them, so headless replays, CI and exports never pay for (or need) them.
@@ -20,7 +20,20 @@ def handle(args: argparse.Namespace) -> int:
     """`new` writes a recipe; `edit` (and no command at all, in a terminal) opens the wizard."""
     if args.command == "new":
         return new(args)
-    return wizard(Path(args.file) if args.command == "edit" else None)
+    if args.command == "edit":
+        return wizard(Path(args.file) if args.file else latest())
+    return wizard(None)
+
+
+def latest() -> Path:
+    """`edit` without a file: the draft saved last (quitting the wizard, or a crash, leaves one)."""
+    from wizard.app.draft import drafts_dir, latest_draft
+
+    path = latest_draft()
+    if path is None:
+        raise UsageError(_("No draft in {folder} yet: `deploy-wizard` starts a new recipe, `deploy-wizard edit FILE` "
+                           "opens a recipe file.").format(folder=drafts_dir()))
+    return path
 
 
 def new(args: argparse.Namespace) -> int:

@@ -126,11 +126,21 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[recipe_file, _export_flags(), _overrides(),
                  _yes(_("do not ask before applying the recipe to the --record-on host")), trust, quiet_json])
     _add_run(sub, recipe_file, trust)
+    help_text = _("run every step's checks (how to verify) on the server and show what each answered")
+    verify = sub.add_parser("verify", help=help_text, description=_(
+        "Run every step's checks (the commands the runbook and the wizard's Summary give under Verify) on the "
+        "server, as the recipe's login user with sudo where a check needs root, and show what each answered. "
+        "They only read. Exit 0 when every check passes, 1 otherwise."),
+        parents=[recipe_file, _overrides(), trust, quiet_json])
+    verify.add_argument("--host", help=_("run against this host instead of the recipe's target.host"))
+    verify.add_argument("--verbose", "-v", action="store_true",
+                        help=_("show what every check answered, not only the failed ones"))
     sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
     new = sub.add_parser("new", help=_("write a new recipe: the wizard, or plain questions with --plain"))
     new.add_argument("--plain", action="store_true", help=_("ask in the plain terminal (no full-screen UI)"))
     new.add_argument("-o", "--output", default="recipe.yaml", help=_("where to write the recipe"))
-    sub.add_parser("edit", help=_("open a recipe (or a draft) in the wizard"), parents=[recipe_file])
+    edit = sub.add_parser("edit", help=_("open a recipe (or a draft) in the wizard"))
+    edit.add_argument("file", nargs="?", help=_("the recipe or draft file (default: the latest draft)"))
     _add_sandbox(sub)
     return parser
 

@@ -66,11 +66,14 @@ def _single(args: argparse.Namespace, recipe: Recipe, host: str | None) -> int:
         planned = asyncio.run(run_recipe(recipe, "plan", sink, asked, host=host))
         if not planned.ok:
             return ExitCode.FAILED
-        if planned.changes == 0:
+        if planned.changes == 0 and planned.later == 0:
             print(_("Nothing to change: the server already matches the recipe."))
             return ExitCode.OK
-        if not ask(n_("Apply this {n} change? [y/N] ", "Apply these {n} changes? [y/N] ", planned.changes).format(
-                n=planned.changes)):
+        question = (n_("Apply this {n} change? [y/N] ", "Apply these {n} changes? [y/N] ", planned.changes)
+                    if not planned.later else  # what only the run decides is part of what is applied: say so
+                    n_("Apply this {n} change and the ones decided at run time (marked ?)? [y/N] ",
+                       "Apply these {n} changes and the ones decided at run time (marked ?)? [y/N] ", planned.changes))
+        if not ask(question.format(n=planned.changes)):
             print(_("Nothing was changed."))
             return ExitCode.OK
     result = asyncio.run(run_recipe(recipe, args.command, sink, asked, host=host,
@@ -96,8 +99,8 @@ def _fleet(args: argparse.Namespace, recipe: Recipe, hosts: list[str]) -> int:
     from wizard.app.fleet import run_fleet
     from wizard.engine.sinks import ConsoleSink, JsonSink
 
-    if args.command == "apply" and not confirm(_("Apply the recipe to {n} hosts? [y/N] ").format(n=len(hosts)),
-                                               yes=args.yes, refusal=_needs_yes()):
+    question = n_("Apply the recipe to {n} host? [y/N] ", "Apply the recipe to {n} hosts? [y/N] ", len(hosts))
+    if args.command == "apply" and not confirm(question.format(n=len(hosts)), yes=args.yes, refusal=_needs_yes()):
         print(_("Nothing was changed."))
         return ExitCode.OK
 
@@ -123,10 +126,15 @@ def _print_results(args: argparse.Namespace, results: list[HostResult]) -> None:
                               "changes": r.result.changes if r.result else None, "seconds": round(r.seconds, 2)}),
                   flush=True)
         return
+    from rich.cells import cell_len
+
+    said = {"ok": _("ok", context="host"), "failed": _("failed"), "not started": _("not started")}
     print(_("Results:"))
     for r in results:
         changes = r.result.changes if r.result else "-"
-        print(f"  {r.host:30} {r.status:12} {changes!s:>5} {r.seconds:6.1f} s  {r.error or ''}".rstrip())
+        status = said.get(r.status, r.status)
+        status += " " * max(1, 13 - cell_len(status))  # a Chinese character takes two columns
+        print(f"  {r.host:30} {status}{changes!s:>5} {r.seconds:6.1f} s  {r.error or ''}".rstrip())
 
 
 __all__ = ["handle"]

@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 LANGUAGES = ("en", "zh_CN")
 _current = "en"
@@ -64,10 +65,25 @@ def catalog(lang: str) -> dict[str, str]:
     return folder_catalog(ENGINE_LOCALE, lang)
 
 
-def _(message: str) -> str:
+class Translate(Protocol):
+    """What `_` is, and what `translator` and `text_of` give: a message id (and its context) to the current language."""
+
+    def __call__(self, message: str, context: str | None = None) -> str: ...
+
+
+CONTEXT_MARK = "\x04"  # gettext's: the catalog key of a message said in a context is "context\x04message"
+
+
+def key(message: str, context: str | None = None) -> str:
+    """The catalog key of a message: the message itself, or with its context when one English word needs two
+    translations (the "OK" of a button is not the "OK" of a finished run)."""
+    return f"{context}{CONTEXT_MARK}{message}" if context else message
+
+
+def _(message: str, context: str | None = None) -> str:
     if _current == "en":
         return message
-    return catalog(_current).get(message) or message
+    return catalog(_current).get(key(message, context)) or message
 
 
 def n_(singular: str, plural: str, n: int) -> str:
@@ -86,19 +102,19 @@ def plural_translator(anchor: str) -> Callable[[str, str, int], str]:
     return n_
 
 
-def translator(anchor: str) -> Callable[[str], str]:
+def translator(anchor: str) -> Translate:
     """The `_` of the folder holding `anchor` (a module's __file__): its own catalog first, then the engine's."""
     locale_dir = Path(anchor).resolve().parent / "locale"
 
-    def translate(message: str) -> str:
+    def translate(message: str, context: str | None = None) -> str:
         if _current == "en":
             return message
-        return folder_catalog(locale_dir, _current).get(message) or _(message)
+        return folder_catalog(locale_dir, _current).get(key(message, context)) or _(message, context)
 
     return translate
 
 
-def text_of(obj: object) -> Callable[[str], str]:
+def text_of(obj: object) -> Translate:
     """The `_` of the module that defines `obj` (a class or an instance): how front ends translate a step's
     title, teaching text and field labels, which are English ids declared as data."""
     cls = obj if isinstance(obj, type) else type(obj)

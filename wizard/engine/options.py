@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from wizard.engine.i18n import _, text_of
-from wizard.engine.validators import secret_ref
+from wizard.engine.validators import Prompted, secret_ref, validation_message
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -48,6 +48,7 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     model: type[BaseModel] | None = field(default=None, compare=False, repr=False)  # whose catalog translates
     secret: bool = False  # holds secret references (env:NAME, file:/path, prompt), or a map of them
+    prompted: Prompted | None = field(default=None, compare=False)  # how its `prompt` is asked, when the step says
 
     def text(self) -> str:
         """The label in the current language, from the catalog beside the model (a step's own words)."""
@@ -126,9 +127,8 @@ def _kind(annotation: Any) -> FieldKind:
     return FieldKind.TEXT
 
 
-def _holds_secret_refs(annotation: Any, metadata: list[Any]) -> bool:
-    """Whether a field's value, or the items of its map or list, are secret references (validators.SecretRef):
-    front ends find the secrets to ask for (`prompt`) by type, whichever step declares them."""
+def _metadata(annotation: Any, metadata: list[Any]) -> list[Any]:
+    """Every Annotated marker of a field, the ones inside its Optional, list or map types included."""
     found, stack = list(metadata), [annotation]
     while stack:
         current = stack.pop()
@@ -138,7 +138,13 @@ def _holds_secret_refs(annotation: Any, metadata: list[Any]) -> bool:
             stack.append(args[0])
         else:
             stack += args
-    return any(getattr(item, "func", None) is secret_ref for item in found)
+    return found
+
+
+def _holds_secret_refs(markers: list[Any]) -> bool:
+    """Whether a field's value, or the items of its map or list, are secret references (validators.SecretRef):
+    front ends find the secrets to ask for (`prompt`) by type, whichever step declares them."""
+    return any(getattr(item, "func", None) is secret_ref for item in markers)
 
 
 def field_specs(model: type[BaseModel]) -> list[FieldSpec]:
@@ -149,8 +155,10 @@ def field_specs(model: type[BaseModel]) -> list[FieldSpec]:
         kind = _kind(inner)
         choices = tuple(typing.get_args(inner)) if kind is FieldKind.CHOICE else ()
         default = None if info.is_required() else info.get_default(call_default_factory=True)
+        markers = _metadata(info.annotation, info.metadata)
         specs.append(FieldSpec(name, info.description or name, kind, default, info.is_required(), choices, model,
-                               _holds_secret_refs(info.annotation, info.metadata)))
+                               _holds_secret_refs(markers),
+                               next((m for m in markers if isinstance(m, Prompted)), None)))
     return specs
 
 
@@ -163,8 +171,5 @@ def validate(model: type[M], values: dict[str, Any]) -> tuple[M | None, dict[str
         errors: dict[str, str] = {}
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else ""
-            message = str(error["msg"]).removeprefix("Value error, ")
-            if error["type"] == "missing":
-                message = _("required setting is missing")
-            errors.setdefault(field, message)
+            errors.setdefault(field, validation_message(error))
         return None, errors

@@ -33,7 +33,7 @@ from wizard.engine.events import (
     StepStatus,
 )
 from wizard.engine.facts import FactGatherer
-from wizard.engine.i18n import _
+from wizard.engine.i18n import _, n_
 from wizard.engine.step import (
     Change,
     Context,
@@ -264,7 +264,9 @@ class Runner:
                         await self._execute(step.name, check, check=True)
                 return applied
             if attempt == self.max_passes:
-                raise StepError(_("step did not converge: after {n} passes it still wants: {what}").format(
+                raise StepError(n_("step did not converge: after {n} pass it still wants: {what}",
+                                   "step did not converge: after {n} passes it still wants: {what}",
+                                   self.max_passes).format(
                     n=self.max_passes, what="; ".join(c.describe() for c in plan.changes)))
             applied += await self._run_changes(step.name, plan.changes, told)
         return applied

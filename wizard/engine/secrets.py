@@ -98,17 +98,20 @@ class SecretResolver:
         self.environ = os.environ if environ is None else environ
         self.masker = masker or Masker()
         self.on_read = on_read  # told what each reference read (a variable's name, a file's path), never the value
-        self._resolved: dict[str, Secret] = {}
+        self._resolved: dict[tuple[str, str], Secret] = {}
 
     def resolve(self, ref: str, label: str) -> Secret:
-        if ref in self._resolved:
-            return self._resolved[ref]
+        # One value per reference (two settings reading env:DB_PASSWORD share it), but `prompt` is a question
+        # per setting: the sudo password is not the database password because both say `prompt`.
+        key = (ref, label if ref == "prompt" else "")
+        if key in self._resolved:
+            return self._resolved[key]
         value, source = self._read(ref, label)
         if not value:
             raise SecretError(_("{label}: the secret is empty").format(label=label))
         secret = Secret(label, value, ref=ref)
         self.masker.add(secret)
-        self._resolved[ref] = secret
+        self._resolved[key] = secret
         if self.on_read is not None:
             self.on_read(label, source)
         return secret

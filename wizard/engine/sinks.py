@@ -58,13 +58,16 @@ class ConsoleSink:
     Markup, highlighting, emoji codes and wrapping are off: server output and file diffs are printed as they are.
     """
 
-    def __init__(self, out: TextIO | None = None, show_output: bool = True, prefix: str = "") -> None:
+    def __init__(self, out: TextIO | None = None, show_output: bool = True, prefix: str = "", *,
+                 console: Console | None = None, table: bool = False) -> None:
         self.out = out or sys.stdout
         self.show_output = show_output
         self.prefix = prefix  # "[host] " when several hosts share the terminal
         self.mode = "apply"
         self.counts: list[tuple[str, int, int]] = []  # (step, concrete changes, decided at run time): plan table
-        self.console = Console(file=self.out, markup=False, highlight=False, emoji=False, soft_wrap=True)
+        self.table = table  # the plan's table of counts per step always, not only when some are decided later
+        # a console of the caller's (the wizard's review records one and shows it on screen)
+        self.console = console or Console(file=self.out, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
     def _print(self, *parts: Part) -> None:
         self.console.print(Text.assemble(self.prefix, *parts))
@@ -77,9 +80,11 @@ class ConsoleSink:
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self.mode = event.mode
-            template = {"plan": _("Planning {n} steps on {host}"), "apply": _("Applying {n} steps on {host}"),
-                        "check": _("Checking {n} steps on {host}")}[event.mode]
-            self._print((template.format(n=len(event.steps), host=event.host), "bold"))
+            n = len(event.steps)
+            template = {"plan": n_("Planning {n} step on {host}", "Planning {n} steps on {host}", n),
+                        "apply": n_("Applying {n} step on {host}", "Applying {n} steps on {host}", n),
+                        "check": n_("Checking {n} step on {host}", "Checking {n} steps on {host}", n)}[event.mode]
+            self._print((template.format(n=n, host=event.host), "bold"))
         elif isinstance(event, StepStarted):
             self._print((f"[{event.index + 1}/{event.total}] {event.step}", "bold cyan"))
         elif isinstance(event, StepPlanned):
@@ -125,8 +130,10 @@ class ConsoleSink:
             return
         label = (_("changed: {n}") if event.status == "changed" else
                  _("differs: {n}") if self.mode == "check" else _("to change: {n}"))
-        later = (", " + _("decided at run time: {n}").format(n=event.later)) if event.later else ""
-        self._print("  ", (label.format(n=event.changes) + later, "yellow"), f" ({event.seconds:.1f} s)")
+        counts = label.format(n=event.changes)
+        if event.later:
+            counts = _("{changes}, decided at run time: {n}").format(changes=counts, n=event.later)
+        self._print("  ", (counts, "yellow"), _(" ({seconds:.1f} s)").format(seconds=event.seconds))
 
     def _plan_table(self) -> None:
         """Per step, what the plan knows for sure against what only the run can decide (a fresh server)."""
@@ -139,16 +146,19 @@ class ConsoleSink:
         self.console.print(table)
 
     def _run_finished(self, event: RunFinished) -> None:
-        if self.mode == "plan" and event.later:
+        if self.mode == "plan" and (event.later or self.table):
             self._plan_table()
+        # "OK" said of a plan or a check is "fine", not the "succeeded" of a run: a word per context
+        ok = {"plan": _("OK", context="plan"), "check": _("OK", context="check")}.get(self.mode) or _("OK")
         status = ((_("FAILED"), "bold red") if not event.ok else
-                  (_("DRIFT"), "bold yellow") if self.mode == "check" and event.changes else (_("OK"), "bold green"))
+                  (_("DRIFT"), "bold yellow") if self.mode == "check" and event.changes else (ok, "bold green"))
         # the status word is styled inside a translated sentence: format the text on either side of it
-        before, _status, after = n_("{status}: {n} change ({steps}), {seconds} s, {trips} commands sent",
-                                    "{status}: {n} changes ({steps}), {seconds} s, {trips} commands sent",
+        before, _status, after = n_("{status}: {n} change ({steps}), {seconds} s, {sent}",
+                                    "{status}: {n} changes ({steps}), {seconds} s, {sent}",
                                     event.changes).partition("{status}")
+        sent = n_("{trips} command sent", "{trips} commands sent", event.round_trips).format(trips=event.round_trips)
         values = {"n": event.changes, "steps": ", ".join(event.changed_steps) or "-",
-                  "seconds": f"{event.seconds:.1f}", "trips": event.round_trips}
+                  "seconds": f"{event.seconds:.1f}", "sent": sent}
         self._print(before.format(**values), status, after.format(**values))
         if event.failed_step:
             self._print(("  " + _("stopped at the step {step}: its error is above").format(step=event.failed_step),

@@ -11,7 +11,7 @@ import difflib
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import ConfigDict
@@ -19,7 +19,7 @@ from pydantic import ConfigDict
 from wizard.engine.commands import Command, Secret
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.facts import Fact, FactValues, FileInfo, FileState
-from wizard.engine.i18n import _, text_of
+from wizard.engine.i18n import _, n_, text_of
 from wizard.engine.validators import PlainTextModel
 
 if TYPE_CHECKING:
@@ -79,17 +79,19 @@ class PutFile(Change):
     source: Secret | None = None  # the content as text and secrets, when it holds any (exports rebuild it)
 
     def describe(self) -> str:
-        text = f"write {self.path} (mode {self.mode}, {self.owner}:{self.group}, {len(self.content)} bytes)"
-        return text + (f", then check: {self.check.summary()}" if self.check else "")
+        size = n_("{n} byte", "{n} bytes", len(self.content)).format(n=len(self.content))
+        text = _("write {path} (mode {mode}, {owner}:{group}, {size})").format(
+            path=self.path, mode=self.mode, owner=self.owner, group=self.group, size=size)
+        return text + (_(", then check: {command}").format(command=self.check.summary()) if self.check else "")
 
     def diff(self) -> str:
         if self.secret:
-            return f"(contents of {self.path} hidden: it holds a secret)"
+            return _("(contents of {path} hidden: it holds a secret)").format(path=self.path)
         old = self.old.text() if self.old and self.old.content is not None else ""
         new = self.content.decode("utf-8", "replace")
         lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                     fromfile=f"{self.path} (now)" if self.old else "/dev/null",
-                                     tofile=f"{self.path} (planned)")
+                                     fromfile=_("{path} (now)").format(path=self.path) if self.old else "/dev/null",
+                                     tofile=_("{path} (planned)").format(path=self.path))
         return "".join(lines)
 
 
@@ -123,7 +125,9 @@ class ProveLogin(Change):
     user: str | None = None
 
     def describe(self) -> str:
-        return f"prove a fresh SSH login{' as ' + self.user if self.user else ''} works"
+        if self.user:
+            return _("prove a fresh SSH login as {user} works").format(user=self.user)
+        return _("prove a fresh SSH login works")
 
 
 @dataclass
@@ -142,13 +146,43 @@ class Warn:
     fix: str = ""
 
 
+@dataclass(frozen=True)
+class Check:
+    """A command a person runs by hand to check a step's result, written with the placeholders that
+    wizard.app.teach fills in from the recipe (APP, USER, DOMAIN, ...; see PLACEHOLDERS there).
+
+    Why flags and not `sudo` typed into the text: whether a command needs `sudo` depends on who logs in (root
+    needs none), and the same flags let the wizard run the check itself, through a transport that arranges
+    privileges exactly as for every other command. A pipeline runs with the privileges of its first command.
+    """
+
+    command: str
+    root: bool = False  # needs root: shown with sudo unless the login user is root
+    user: str | None = None  # run as this account instead: USER (the app's account), postgres, www-data...
+    local: bool = False  # run on your own machine (ssh, your project), not on the server
+    note: str = ""  # message id: what the command shows, when the command alone does not say it
+    # only for these values of the step's settings (engine: mariadb); a tuple value allows any of its items
+    when: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    def applies(self, settings: object) -> bool:
+        for name, wanted in self.when.items():
+            value = getattr(settings, name, None)
+            if value not in (wanted if isinstance(wanted, tuple) else (wanted,)):
+                return False
+        return True
+
+
 @dataclass
 class Teaching:
     """What the wizard tells a learner about a step (message ids, translated by wizard.engine.i18n)."""
 
     why: str
-    verify: list[str] = field(default_factory=list)  # commands to run by hand to check the result
+    verify: Sequence[Check | str] = field(default_factory=list)  # commands to run by hand to check the result
     troubleshoot: list[tuple[str, str]] = field(default_factory=list)  # (symptom, fix)
+
+    def checks(self) -> list[Check]:
+        """The verify commands as Checks (a plain string is a command any user may run on the server)."""
+        return [item if isinstance(item, Check) else Check(item) for item in self.verify]
 
 
 @dataclass(frozen=True)
@@ -240,10 +274,18 @@ class Step(ABC):
         return self.tr(self.title)
 
     def lesson(self) -> Teaching:
-        """The teaching text in the current language (verify commands stay as they are typed)."""
+        """The teaching text in the current language (verify commands stay as they are typed, their notes are
+        translated). Placeholders are left in: wizard.app.teach fills them in from a recipe."""
         t = self.teaching
-        return Teaching(why=self.tr(t.why), verify=list(t.verify),
+        checks = [replace(c, note=self.tr(c.note)) if c.note else c for c in t.checks()]
+        return Teaching(why=self.tr(t.why), verify=checks,
                         troubleshoot=[(self.tr(symptom), self.tr(fix)) for symptom, fix in t.troubleshoot])
+
+    def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
+        """What this step's placeholders in teaching text stand for with these settings (DOMAIN from the nginx
+        step, DB_NAME from the database step...). Every step of a recipe sees all of them, later steps winning,
+        so the tls step's domain replaces nginx's first name. Keys are upper-case words (A-Z, 0-9, _)."""
+        return {}
 
     def facts(self, settings: StepSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         """Facts needed to plan. Called again with what is known until nothing new is asked."""

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ValidationInfo, field_validator
 
-from wizard.engine.i18n import _
+from wizard.engine.i18n import _, n_
 
 _PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.\-]{0,99}$")
 _USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -97,6 +99,21 @@ def secret_ref(value: str) -> str:
     raise ValueError(_("a secret must be a reference: env:NAME, file:/path or prompt (never the secret itself)"))
 
 
+@dataclass(frozen=True)
+class Prompted:
+    """How a secret set to `prompt` is asked, beside the field that holds it (`Annotated[SecretRef, Prompted(...)]`).
+
+    Why on the field: the front end asks every `prompt` secret before a plan or a run, and only the step knows
+    what its secret is for. `title` and `text` are message ids of the model's catalog; `{user}` and `{host}`
+    in them are the recipe's login. `new`: a password the run sets on the server, typed twice, because a typo
+    would become the password.
+    """
+
+    title: str
+    text: str
+    new: bool = False
+
+
 SecretRef = Annotated[str, AfterValidator(secret_ref)]
 PackageName = Annotated[str, AfterValidator(package_name)]
 UserName = Annotated[str, AfterValidator(user_name)]
@@ -144,3 +161,58 @@ class PlainTextModel(BaseModel):
             raise ValueError(_("a line break or another control character ({char}) is not allowed here: it "
                                "would change what the value means in a command or a config file").format(char=char))
         return value
+
+
+def _literal(ctx: Mapping[str, Any]) -> str:
+    """pydantic's list of the allowed values ("'a', 'b' or 'c'") with its last word in the current language."""
+    head, sep, last = str(ctx.get("expected", "")).rpartition(" or ")
+    return head + _(" or ") + last if sep else last
+
+
+# pydantic's own message templates as message ids: English reads exactly as pydantic says it
+_PYDANTIC: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "missing": lambda c: _("required setting is missing"),
+    "greater_than_equal": lambda c: _("Input should be greater than or equal to {ge}").format(ge=c.get("ge")),
+    "less_than_equal": lambda c: _("Input should be less than or equal to {le}").format(le=c.get("le")),
+    "greater_than": lambda c: _("Input should be greater than {gt}").format(gt=c.get("gt")),
+    "less_than": lambda c: _("Input should be less than {lt}").format(lt=c.get("lt")),
+    "int_parsing": lambda c: _("Input should be a valid integer, unable to parse string as an integer"),
+    "int_type": lambda c: _("Input should be a valid integer"),
+    "int_from_float": lambda c: _("Input should be a valid integer, got a number with a fractional part"),
+    "float_parsing": lambda c: _("Input should be a valid number, unable to parse string as a number"),
+    "bool_parsing": lambda c: _("Input should be a valid boolean, unable to interpret input"),
+    "bool_type": lambda c: _("Input should be a valid boolean"),
+    "string_type": lambda c: _("Input should be a valid string"),
+    "list_type": lambda c: _("Input should be a valid list"),
+    "dict_type": lambda c: _("Input should be a valid dictionary"),
+    "literal_error": lambda c: _("Input should be {expected}").format(expected=_literal(c)),
+    "string_pattern_mismatch": lambda c: _("String should match pattern '{pattern}'").format(pattern=c.get("pattern")),
+    "string_too_short": lambda c: n_("String should have at least {n} character",
+                                     "String should have at least {n} characters", c["min_length"]).format(
+                                         n=c["min_length"]),
+    "string_too_long": lambda c: n_("String should have at most {n} character",
+                                    "String should have at most {n} characters", c["max_length"]).format(
+                                        n=c["max_length"]),
+    "too_short": lambda c: n_("should have at least {n} item", "should have at least {n} items",
+                              c["min_length"]).format(n=c["min_length"]),
+    "too_long": lambda c: n_("should have at most {n} item", "should have at most {n} items",
+                             c["max_length"]).format(n=c["max_length"]),
+}
+
+
+def validation_message(error: Mapping[str, Any]) -> str:
+    """One pydantic error (an item of ValidationError.errors()) as the operator reads it, in the current language.
+
+    Why here: a form field, a recipe line and a `--set` all show the same message. Our own validators raise
+    ValueError with an already translated message (pydantic prefixes it "Value error, "); the common pydantic
+    types (ranges, numbers, lengths, choices) are translated from their context values; anything rarer keeps
+    pydantic's English.
+    """
+    kind = str(error.get("type", ""))
+    known = _PYDANTIC.get(kind)
+    if known is not None:
+        try:
+            return known(error.get("ctx") or {})
+        except KeyError:  # a context without the value we expect: pydantic's own words
+            pass
+    return str(error.get("msg", "")).removeprefix("Value error, ")

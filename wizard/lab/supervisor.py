@@ -11,13 +11,15 @@ import sys
 import time
 from pathlib import Path
 
+from wizard.engine.i18n import _
+
 REBOOT_EXIT = 133
 
 
 def _configure_host_end(name: str, host_ip: str) -> None:
     """Without systemd-networkd on this machine, the host end of the veth pair needs its address by hand."""
     link = f"ve-{name}"
-    for _ in range(100):
+    for _attempt in range(100):
         if subprocess.run(["ip", "link", "show", link], capture_output=True).returncode == 0:
             break
         time.sleep(0.1)
@@ -38,7 +40,8 @@ def supervise(name: str, run: Path, host_ip: str) -> int:
         (run / "nspawn.pid").write_text(f"{proc.pid}\n")
         _configure_host_end(name, host_ip)
         rc = proc.wait()
-        print(f"deploy-wizard supervisor: nspawn exited rc={rc}", file=sys.stderr, flush=True)
+        print(_("deploy-wizard supervisor: systemd-nspawn exited with status {rc}").format(rc=rc), file=sys.stderr,
+              flush=True)
         if rc != REBOOT_EXIT or (run / "stopping").exists():
             return rc
 

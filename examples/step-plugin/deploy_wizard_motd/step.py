@@ -13,7 +13,7 @@ from pydantic import AfterValidator, Field
 
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.i18n import translator
-from wizard.engine.step import Change, Context, Ok, Step, StepSettings, Teaching, file_change
+from wizard.engine.step import Change, Check, Context, Ok, Step, StepSettings, Teaching, file_change
 from wizard.engine.templates import renderer
 
 _ = translator(__file__)
@@ -41,7 +41,7 @@ class Motd(Step):
     teaching = Teaching(
         why="The login message is the first thing anyone sees on a server. Saying what runs here, and that "
             "changes go through the recipe, stops a hurried fix by hand on the wrong machine.",
-        verify=["cat /etc/motd", "ssh APP-SERVER true  # the message is printed at login"],
+        verify=["cat /etc/motd", Check("SSH_LOGIN", local=True, note="log in: the message comes first")],
         troubleshoot=[("the message does not show at login",
                        "sshd prints it only when PrintMotd or pam_motd is on (Debian: pam_motd, the default).")],
     )

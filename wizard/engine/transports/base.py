@@ -186,24 +186,38 @@ class Transport(ABC):
         # A constant script; every value arrives as a positional argument, so nothing needs escaping. As root
         # it never follows a path someone else controls: a symlink on the way is refused, and a directory a
         # user owns is written by that user (runuser), so a planted link cannot send root's write elsewhere.
+        # What it says to the operator comes translated, as printf formats (${10} to ${12}; see _said).
         script = ('set -e; trap \'rm -f "$1" "$4"\' EXIT; mkdir -p -m 0700 "$5"; had=0; p=; '
                   'for part in $(printf %s "${2%/*}" | tr / " "); do p="$p/$part"; if [ -L "$p" ]; then '
-                  'echo "deploy-wizard: refusing to write $2: $p is a symbolic link" >&2; exit 1; fi; done; '
+                  'printf "deploy-wizard: ${10}\\n" "$p" >&2; exit 1; fi; done; '
                   'if [ -e "$2" ]; then cp -a "$2" "$3"; had=1; else mkdir -p "${2%/*}"; fi; '
                   'o=$(stat -c %U "${2%/*}"); if [ "$o" != root ]; then '
-                  '  if [ "$o" != "$7" ]; then echo "deploy-wizard: refusing to write $2 as root: ${2%/*} '
-                  'belongs to $o" >&2; exit 1; fi; '
+                  '  if [ "$o" != "$7" ]; then printf "deploy-wizard: ${11}\\n" "$o" >&2; exit 1; fi; '
                   '  runuser -u "$7" -- sh -c \'umask 077; cat > "$1" && chmod "$2" "$1" && mv -f "$1" "$3"\' '
                   'sh "$4" "$6" "$2" < "$1"; '
                   'else install -m "$6" -o "$7" -g "$8" "$1" "$4"; mv -f "$4" "$2"; fi; '
                   'if [ -n "$9" ] && ! sh -c "$9"; then '
                   '  if [ "$had" = 1 ]; then cp -a "$3" "$2"; else rm -f "$2"; fi; '
-                  '  echo "deploy-wizard: the check failed; the previous $2 was put back" >&2; exit 1; fi')
+                  '  printf "deploy-wizard: ${12}\\n" >&2; exit 1; fi')
+        parent = path.rpartition("/")[0]
+        said = (_said(_("refusing to write {path}: {link} is a symbolic link"), path=path, link=None),
+                _said(_("refusing to write {path} as root: {dir} belongs to {owner}"), path=path, dir=parent,
+                      owner=None),
+                _said(_("the check failed; the previous {path} was put back"), path=path))
         install = cmd("sh", "-c", script, "sh", tmp, path, backup, staged, BACKUP_DIR, mode, owner, group,
-                      check.shell() if check else "")
+                      check.shell() if check else "", *said)
         return await self.run(install, on_output=on_output)
 
     async def probe_login(self, user: str | None = None) -> str | None:
         """Open a new, separate login (as `user`, default the same) and run `true`; None = it worked."""
         return None
 
+
+def _said(message: str, **values: str | None) -> str:
+    """A translated message as a printf format for a script on the server: the values known here filled in, the
+    one only the server knows (None) left as %s, and every % and backslash of the rest taken literally."""
+    def literal(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("%", "%%")
+
+    return literal(message).format(**{name: "%s" if value is None else literal(value)
+                                      for name, value in values.items()})

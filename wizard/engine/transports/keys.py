@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import asyncssh
 
 from wizard.engine.errors import ExitCode
-from wizard.engine.i18n import _
+from wizard.engine.i18n import _, n_
 from wizard.engine.transports.base import TransportError
 
 if TYPE_CHECKING:
@@ -92,7 +92,8 @@ class PrivateKeys:
                 if "bcrypt" in str(exc):  # no bcrypt for an OpenSSH key: asking again would not help
                     raise PrivateKeyError(_("cannot decrypt the private key {path}: {why}").format(
                         path=path, why=exc)) from None
-        raise PrivateKeyError(_("wrong passphrase for the private key {path} ({n} tries)").format(
+        raise PrivateKeyError(n_("wrong passphrase for the private key {path} ({n} try)",
+                                 "wrong passphrase for the private key {path} ({n} tries)", self.attempts).format(
             path=path, n=self.attempts))
 
 

@@ -1,0 +1,69 @@
+"""The Summary's "Run these checks": every step's checks run on the server, each with pass or fail and what it said.
+
+Why a widget of its own: the Summary stays a summary, and the connection, the questions it may need (a new host
+key, a sudo password) and the results live here. The checks are the ones the Summary lists (wizard.app.checks
+runs the same lessons wizard.app.teach renders), so what passes here is what the operator can type.
+"""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from wizard.app.checks import CheckResult, Verdict, summary
+from wizard.app.recipefile import Recipe
+from wizard.engine.i18n import _
+
+MARKS = {Verdict.PASSED: "✓", Verdict.FAILED: "✗", Verdict.NOT_RUN: "-"}
+PASSED_LINES = 3  # a passing check shows the start of its answer; a failing one all that was kept
+
+
+class ChecksView(Static):
+    def __init__(self, recipe: Recipe) -> None:
+        super().__init__("", markup=False, id="checks")
+        self.recipe = recipe
+        self.results: list[CheckResult] = []
+        self.running = False
+
+    def start(self) -> None:
+        """Connect and run every check (once at a time); results appear as they come."""
+        if self.running:
+            self.app.notify(_("The checks are running."))
+            return
+        self.running, self.results = True, []
+        self.update(_("Connecting to {host} to run the checks…").format(host=self.recipe.target.host))
+        self.run_worker(self._run(), exclusive=True, group="checks")
+
+    async def _run(self) -> None:
+        from screens.run import questions_for
+        from wizard.app.checks import verify_recipe
+        from wizard.engine.errors import DeployWizardError
+
+        try:
+            await verify_recipe(self.recipe, questions_for(self.app), on_result=self._add)
+        except DeployWizardError as exc:
+            self.update(self.text() + "\n" + _("The checks could not run: {why}").format(why=exc))
+        else:
+            self.update(self.text(done=True))
+        finally:
+            self.running = False
+
+    def _add(self, result: CheckResult) -> None:
+        self.results.append(result)
+        self.update(self.text())
+
+    def text(self, done: bool = False) -> str:
+        lines = [summary(self.results) if done else _("Running the checks… ({n} so far)").format(n=len(self.results))]
+        for result in self.results:
+            status = {Verdict.FAILED: _("exit {code}").format(code=result.exit_status),
+                      Verdict.NOT_RUN: _("not run")}.get(result.verdict)
+            head = f"{MARKS[result.verdict]} {result.step}: {result.command}"
+            lines.append(head + (f"  ({status})" if status else ""))
+            output = result.output.splitlines()
+            shown = output[:PASSED_LINES] if result.passed else output
+            lines += [f"    {line}" for line in shown]
+            if len(shown) < len(output):
+                lines.append("    …")
+        return "\n".join(lines)
+
+
+__all__ = ["ChecksView"]

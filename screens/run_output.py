@@ -1,0 +1,105 @@
+"""The run screen's output pane: package manager progress folded into one counting line, and the state column.
+
+Why fold: installing nginx or PostgreSQL prints hundreds of "Get:", "Unpacking", "Setting up" lines that say
+only "apt is working"; they push the lines that matter (a command, a warning, an error) out of an 80x24
+screen. A run of them becomes one line that counts and shows the latest; F3 shows every line, and the run's
+journal keeps them all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from rich.cells import cell_len
+from textual.widgets import Log
+
+from wizard.engine import i18n
+from wizard.engine.i18n import _, n_
+
+# apt-get and dpkg progress: fetching, unpacking, configuring, triggers; what they install stays visible.
+PROGRESS = re.compile(
+    r"^(Get:\d+ |Hit:\d+ |Ign:\d+ |Fetched |Selecting previously unselected |Preparing to unpack |Unpacking |"
+    r"Setting up |Processing triggers for |\(Reading database \.\.\.|Reading package lists|"
+    r"Building dependency tree|Reading state information)")
+
+
+def is_progress(text: str) -> bool:
+    return bool(PROGRESS.match(text.lstrip()))
+
+
+class Fold:
+    """Consecutive progress lines: how many, and the latest (shown as one line of the log)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.latest = ""
+        self.dirty = False  # changed since its line was last drawn
+
+    def add(self, line: str) -> None:
+        """One more progress line (as the log shows it: "  | Unpacking ...")."""
+        self.count += 1
+        self.latest = line.removeprefix("  | ").strip()
+        self.dirty = True
+
+    def line(self) -> str:
+        self.dirty = False
+        return "  ⋯ " + n_("{n} apt/dpkg line", "{n} apt/dpkg lines", self.count).format(n=self.count) + \
+            " · " + self.latest
+
+
+def folded(entries: Iterable[tuple[str, bool]]) -> list[str]:
+    """The log's lines from (line, is it progress) pairs, each run of progress lines as one line."""
+    lines: list[str] = []
+    fold: Fold | None = None
+    for line, progress in entries:
+        if not progress:
+            fold = None
+            lines.append(line)
+        elif fold is None:
+            fold = Fold()
+            fold.add(line)
+            lines.append(fold.line())
+        else:
+            fold.add(line)
+            lines[-1] = fold.line()
+    return lines
+
+
+class RunLog(Log):
+    """Textual's Log, whose last line can be replaced (the open fold's line, as it counts)."""
+
+    def replace_last_line(self, line: str) -> None:
+        # Log keeps its lines in _lines and has no public way to change one; a test pins this behaviour.
+        if not self._lines:
+            self.write_line(line)
+            return
+        self._lines[-1] = line
+        self._width = max(self._width, cell_len(line))
+        self.refresh_lines(len(self._lines) - 1)
+
+
+STATES = {"pending": "·", "running": "▶", "changed": "✚", "ok": "✓", "failed": "✗", "planned": "…"}
+
+
+def state_label(state: str) -> str:
+    labels = {"pending": _("pending"), "running": _("running"), "changed": _("changed"), "ok": _("ok"),
+              "failed": _("failed"), "planned": _("planned")}
+    return STATES.get(state, state) + " " + labels.get(state, state)
+
+
+def column_widths(steps: Iterable[str]) -> tuple[int, int, int]:
+    """Cells for the step, state and time columns: the widest label in either language (Chinese characters
+    take two cells each), so neither the state nor a switch of language (F2) ever cuts one."""
+    names, current = list(steps), i18n.language()
+    widths: list[tuple[int, int, int]] = []
+    try:
+        for lang in i18n.LANGUAGES:
+            i18n.set_language(lang)
+            widths.append((max([cell_len(_("step")), *(cell_len(name) for name in names)]),
+                           max(cell_len(_("state")), *(cell_len(state_label(state)) for state in STATES)),
+                           max(cell_len(_("time")), cell_len("9999 s"))))
+    finally:
+        i18n.set_language(current)
+    step, state, time = (max(column) for column in zip(*widths, strict=True))
+    return step, state, time

@@ -1,0 +1,123 @@
+"""The run screen at 80x24: apt/dpkg progress folded into one counting line (F3 shows all), a state column
+that is never cut in English or Chinese, and a Plan tab that shows whole files."""
+
+from __future__ import annotations
+
+import pytest
+
+from screens.app import WizardApp
+from screens.run import RunScreen
+from screens.run_output import STATES, RunLog, folded, is_progress, state_label
+from tests.tui.conftest import flow_keys
+from wizard.app.draft import Draft
+from wizard.engine import i18n
+from wizard.engine.events import ChangeStarted, OutputLine, StepStarted
+
+APT = ["Reading package lists...", "Building dependency tree...", "Reading state information...",
+       "Get:1 http://deb.debian.org/debian trixie/main amd64 nginx-common all 1.26.3-3 [110 kB]",
+       "Fetched 1234 kB in 1s (1500 kB/s)", "Selecting previously unselected package nginx-common.",
+       "(Reading database ... 31234 files and directories currently installed.)",
+       "Preparing to unpack .../nginx-common_1.26.3-3_all.deb ...", "Unpacking nginx-common (1.26.3-3) ...",
+       "Setting up nginx-common (1.26.3-3) ...", "Processing triggers for man-db (2.13.0-1) ..."]
+
+
+def test_apt_and_dpkg_progress_is_recognised_and_what_they_install_is_not() -> None:
+    assert all(is_progress(line) for line in APT)
+    assert not is_progress("The following NEW packages will be installed:")
+    assert not is_progress("E: Unable to locate package nginx-extras")
+
+
+def test_a_run_of_progress_lines_folds_into_one_counting_line() -> None:
+    entries = [("+ install nginx", False), *((f"  | {line}", True) for line in APT), ("  ! a warning", False),
+               ("  | Setting up x (1) ...", True)]
+    assert folded(entries) == ["+ install nginx", f"  ⋯ {len(APT)} apt/dpkg lines · {APT[-1]}", "  ! a warning",
+                               "  ⋯ 1 apt/dpkg line · Setting up x (1) ..."]
+
+
+def screen_text(app: WizardApp) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def recipe_of(draft: Draft):  # noqa: ANN201
+    draft.enabled = {"os_updates", "deploy_user", "app_server"}
+    return draft.recipe()
+
+
+async def show_run(app: WizardApp, pilot, draft: Draft) -> RunScreen:  # noqa: ANN001
+    screen = RunScreen(recipe_of(draft))
+
+    async def idle() -> None:
+        return None
+
+    screen.run_recipe = idle  # type: ignore[method-assign]
+    app.push_screen(screen)
+    await pilot.pause()
+    return screen
+
+
+async def test_the_open_fold_counts_on_in_place_and_f3_shows_every_line(draft: Draft) -> None:
+    app = WizardApp(draft, start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await show_run(app, pilot, draft)
+        screen.sink(StepStarted(step="os_updates", index=0, total=3))
+        screen.sink(ChangeStarted(step="os_updates", why="install nginx", description="apt-get install nginx"))
+        for n in range(200):
+            screen.sink(OutputLine(step="os_updates", stream="stdout", text=f"Get:{n} http://deb.debian.org x"))
+        await pilot.pause(0.3)
+        log = screen.query_one("#log", RunLog)
+        assert log.lines[-1] == "  ⋯ 200 apt/dpkg lines · Get:199 http://deb.debian.org x"
+        for n in range(50):  # after the fold was drawn: the same line counts on
+            screen.sink(OutputLine(step="os_updates", stream="stdout", text=f"Unpacking pkg{n} (1.0) ..."))
+        screen.sink(OutputLine(step="os_updates", stream="stdout", text="nginx is installed"))
+        await pilot.pause(0.3)
+        assert list(log.lines[-2:]) == ["  ⋯ 250 apt/dpkg lines · Unpacking pkg49 (1.0) ...", "  | nginx is installed"]
+        assert log.line_count == 5
+        await pilot.press("f3")
+        await pilot.pause()
+        assert log.line_count == 3 + 250 + 1 and log.lines[3] == "  | Get:0 http://deb.debian.org x"
+        screen.sink(OutputLine(step="os_updates", stream="stdout", text="Setting up nginx (1.26) ..."))
+        await pilot.pause(0.3)
+        assert log.lines[-1] == "  | Setting up nginx (1.26) ..."  # shown as it comes while F3 is on
+        await pilot.press("f3")
+        await pilot.pause()
+        assert list(log.lines[-2:]) == ["  | nginx is installed", "  ⋯ 1 apt/dpkg line · Setting up nginx (1.26) ..."]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+async def test_the_state_column_is_never_cut_at_80_columns(draft: Draft, lang: str) -> None:
+    i18n.set_language(lang)
+    app = WizardApp(draft, start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await show_run(app, pilot, draft)
+        for state in STATES:
+            for step in ("os_updates", "deploy_user", "app_server"):
+                screen._state(step, state)
+            screen.query_one("#steps").update_cell("deploy_user", "time", "1234 s")
+            await pilot.pause()
+            text = screen_text(app)
+            assert state_label(state) in text, f"{state_label(state)!r} cut:\n{text}"
+            assert "deploy_user" in text and "1234 s" in text
+
+
+async def test_the_plan_tab_shows_the_whole_nginx_site_and_gunicorn_unit(draft: Draft) -> None:
+    from wizard.app import registry
+    from wizard.app.preview import preview
+    from wizard.engine.step import PutFile
+
+    app = WizardApp(draft, start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.goto(flow_keys()["static+app_server+nginx"])
+        await pilot.pause(0.5)
+        plan = str(app.screen.query_one("#plan").render()).splitlines()
+        ctx = draft.recipe().context()
+        files = {}
+        for name in ("app_server", "nginx"):
+            step = registry.step(name)
+            changes, _notes, _error = preview(step, ctx.settings(name), ctx)
+            files |= {c.path: c.content.decode() for c in changes if isinstance(c, PutFile) and not c.secret}
+        assert "/etc/nginx/sites-available/demo" in files and "/etc/systemd/system/demo.service" in files
+        for path, content in files.items():
+            start = plan.index(next(line for line in plan if path in line and line.startswith("    $ ")))
+            shown = plan[start + 1:start + 1 + len(content.splitlines())]
+            assert shown == ["      " + line for line in content.splitlines()], path
+        assert len(files["/etc/nginx/sites-available/demo"].splitlines()) > 12  # more than the old cut showed
