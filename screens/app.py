@@ -73,6 +73,9 @@ class WizardApp(App[None]):
         self.position = -1  # index in flow(); -1 = welcome
         self.sandbox_info: SandboxInfo | None = None  # the practice server booted from the welcome screen
         self.fixing: Fixing | None = None
+        # the `prompt` secrets typed for a plan or a run (by label, as steps ask): in memory only, so that a
+        # language switch, a second plan or a run after "Back to edit" does not ask them all again
+        self.secret_answers: dict[str, str] = {}
         relabel(self, self.key_texts())
 
     @staticmethod
@@ -138,6 +141,9 @@ class WizardApp(App[None]):
         keys = [key for key, _make in flow()]
         position = next((index for index, key in enumerate(keys) if step and step in key.split("+")), 0)
         self.fixing = Fixing(step, error, position)
+        if step:  # the failing step's own secrets are asked again: a wrong one may be why it failed
+            self.secret_answers = {label: value for label, value in self.secret_answers.items()
+                                   if not label.startswith(f"{step}.")}
         while len(self.screen_stack) > 2:  # the run, its summary, a dialog: down to the flow's screen
             self.pop_screen()
         self.goto(position)
@@ -209,8 +215,13 @@ class WizardApp(App[None]):
 
     def _leave(self, notice: str = "") -> None:
         path = self.draft.autosave()
-        saved = "" if self.draft.blank else _(
-            "Your answers are saved in {path}; `deploy-wizard edit` opens them again.").format(path=path)
+        if self.draft.blank:
+            saved = ""
+        elif path == self.draft.path:
+            saved = _("Every answer is in the recipe {path}; `deploy-wizard edit {path}` opens it again.").format(
+                path=path)
+        else:
+            saved = _("Your answers are saved in {path}; `deploy-wizard edit` opens them again.").format(path=path)
         self.exit(message="\n".join(filter(None, (notice, saved))) or None)
 
 

@@ -21,11 +21,6 @@ from wizard.engine.i18n import _
 
 
 class ReviewScreen(WizardScreen):
-    def __init__(self) -> None:
-        super().__init__()
-        # the `prompt` secrets typed for the plan, in memory for the run that follows (by label, as steps ask)
-        self.answers: dict[str, str] = {}
-
     def rebuild(self) -> ReviewScreen:
         return ReviewScreen()
 
@@ -103,7 +98,7 @@ class ReviewScreen(WizardScreen):
             from screens.run import RunScreen
 
             self.app.push_screen(RunScreen(recipe, step_through=self.query_one("#step-through", Switch).value,
-                                           answers=self.answers))
+                                           answers=self.wizard_app.secret_answers))
 
     async def plan(self, recipe: Recipe) -> None:
         """Every `prompt` secret first, then the dry run of every step in the passes apply makes
@@ -117,8 +112,9 @@ class ReviewScreen(WizardScreen):
 
         output = self.query_one("#plan-output", Static)
         questions = secret_questions(recipe)
-        self.answers = await ask_secrets(self.app, questions, self.answers)
-        missing = [q.label for q in questions if q.label not in self.answers]
+        answers = self.wizard_app.secret_answers
+        answers.update(await ask_secrets(self.app, questions, answers))
+        missing = [q.label for q in questions if q.label not in answers]
         if missing:
             output.update(_("Not planned: {label} is set to 'prompt' and no value was given. Press the plan "
                             "button to type it, or give the recipe env:NAME or file:/path.").format(label=missing[0]))
@@ -134,7 +130,7 @@ class ReviewScreen(WizardScreen):
                 output.update(Text.from_ansi(console.export_text(clear=False, styles=True)))
 
         try:
-            await run_recipe(recipe, "plan", sink, questions_for(self.app, self.answers))
+            await run_recipe(recipe, "plan", sink, questions_for(self.app, answers))
         except DeployWizardError as exc:
             console.print(Text(_("Error: {why}").format(why=exc), style="bold red"))
         output.update(Text.from_ansi(console.export_text(clear=False, styles=True)))

@@ -75,7 +75,7 @@ class RunScreen(WizardScreen):
     def __init__(self, recipe: Recipe, step_through: bool = False, answers: dict[str, str] | None = None) -> None:
         super().__init__()
         self.recipe = recipe
-        self.answers = answers or {}  # `prompt` secrets the review already asked
+        self.answers = answers if answers is not None else {}  # the app's `prompt` secrets: answered ones kept
         self.step_through = step_through
         self.buffer: list[str | Fold] = []  # written to the log ten times a second
         self.entries: list[tuple[str, bool]] = []  # every line, and whether it is apt/dpkg progress (for F3)
@@ -229,7 +229,8 @@ class RunScreen(WizardScreen):
         from wizard.app.session import run_recipe, secret_questions
         from wizard.engine.errors import DeployWizardError
 
-        answers = await ask_secrets(self.app, secret_questions(self.recipe), self.answers)
+        answers = self.answers
+        answers.update(await ask_secrets(self.app, secret_questions(self.recipe), answers))
 
         async def before_change(step: str, change: Change) -> bool:
             return await self.app.push_screen_wait(ChangeModal(step, change))

@@ -58,8 +58,7 @@ class StepScreen(WizardScreen):
                         yield Static(_("include this step"), classes="field-label")
                     yield SettingsForm(step.Settings, self.draft.values(name), prefix=name)
             teacher = Teacher.for_draft(self.draft)  # the teaching with this draft's names
-            fixed_here = fixing is not None and fixing.step in self.page.steps  # the failure and its fixes first
-            with TabbedContent(classes="side", initial="tab-fails" if fixed_here else ""):
+            with TabbedContent(classes="side"):
                 with TabPane(_("Why"), id="tab-why"):
                     with VerticalScroll():
                         yield Static(self._why(teacher), id="why", classes="teaching")
@@ -80,6 +79,9 @@ class StepScreen(WizardScreen):
     def on_mount(self) -> None:
         self.refresh_plan()
         fixing = self.wizard_app.fixing
+        if fixing is not None and fixing.step in self.page.steps:  # the failure and its fixes first
+            # set once mounted: as TabbedContent(initial=...), a screen left at once raced its tabs' mounting
+            self.query_one(TabbedContent).active = "tab-fails"
         if fixing is not None and fixing.step in self.page.steps[1:]:  # its section on top, where its field is
             section = self.query_one(f"#title-{fixing.step}")
             self.call_after_refresh(lambda: section.scroll_visible(top=True, animate=False))

@@ -34,22 +34,34 @@ class SummaryScreen(Screen[None]):
         return {"run_checks": _("Run these checks")}
 
     def relabel(self) -> None:
-        """The footer's words after F2 (the summary itself stays as the run left it)."""
+        """Every word after F2, in place: the checks already run keep their answers."""
         relabel(self, self.key_texts())
+        if not self.is_mounted:
+            return
+        self.query_one("#summary-title", Static).update(self._title())
+        self.query_one("#summary-text", Static).update(self._text())
+        for button_id, label in self._buttons().items():
+            self.query_one(f"#{button_id}", Button).label = label
+
+    def _title(self) -> str:
+        return _("Done: the server matches the recipe") if self._ok() else _("The run did not finish")
+
+    def _ok(self) -> bool:
+        return self.result is not None and self.result.ok
+
+    def _buttons(self) -> dict[str, str]:
+        edit = {} if self._ok() else {"edit": _("Back to edit")}
+        return edit | {"run-checks": _("Run these checks"), "quit": _("Quit")}
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        ok = self.result is not None and self.result.ok
-        yield Static(_("Done: the server matches the recipe") if ok else _("The run did not finish"),
-                     classes="title")
+        yield Static(self._title(), classes="title", id="summary-title")
         with VerticalScroll(classes="form"):
-            yield Static(self._text(), markup=False)
+            yield Static(self._text(), markup=False, id="summary-text")
             yield ChecksView(self.recipe)
         with Horizontal(classes="buttons"):
-            if not ok:
-                yield Button(_("Back to edit"), id="edit")
-            yield Button(_("Run these checks"), id="run-checks")
-            yield Button(_("Quit"), id="quit", variant="primary")
+            for button_id, label in self._buttons().items():
+                yield Button(label, id=button_id, variant="primary" if button_id == "quit" else "default")
         yield Footer()
 
     def _text(self) -> str:
@@ -99,4 +111,10 @@ class SummaryScreen(Screen[None]):
 
     @on(Button.Pressed, "#quit")
     def quit_pressed(self) -> None:
-        self.app.exit()
+        """The way every screen quits: the draft is saved and the terminal says where."""
+        from screens.app import WizardApp
+
+        if isinstance(self.app, WizardApp):
+            self.app.action_quit_safely()
+        else:
+            self.app.exit()

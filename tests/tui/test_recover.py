@@ -67,29 +67,30 @@ async def test_back_to_edit_from_the_failure_dialog_then_next_runs_again(server:
     assert "value: good" in (tmp_path / "demo.yaml").read_text()  # the Review saved the fix before the run
 
 
-async def test_back_to_edit_with_a_prompt_secret_asks_it_again_for_the_new_run(server: type[FakeServer],
-                                                                                tmp_path: Path) -> None:
-    """A `prompt` secret lives in memory for one run: after Back to edit, the Review is a new screen, so the next
-    Run asks it again (the fix may have changed which secrets are asked); it never lands in the recipe file."""
+async def test_back_to_edit_keeps_other_steps_secrets_and_asks_the_fixed_steps_again(server: type[FakeServer],
+                                                                                     tmp_path: Path) -> None:
+    """A `prompt` secret lives in the app's memory: the run after Back to edit does not ask the secrets of the
+    other steps again, only those of the step being fixed (a wrong one may be why it failed); none of them ever
+    lands in the recipe file."""
     draft = configure_draft(tmp_path, "bad")
     draft.target["sudo_password"] = "prompt"
     app = WizardApp(draft, start="flow")
     async with app.run_test(size=(80, 24)) as pilot:
-        for value in ("bad", "good"):
-            if value == "good":
-                await wait_for(pilot, lambda: showing(app) == "FailureModal")
-                await pilot.click("#edit")
-                await wait_for(pilot, lambda: showing(app) == "configure")
-                await type_into(pilot, "#configure-value", "good")
-                await pilot.press("ctrl+n")
-                await wait_for(pilot, lambda: showing(app) == "ReviewScreen")
-                app.screen.query_one("#run", Button).press()
-            else:
-                await run_from_review(app, pilot)
-            await wait_for(pilot, lambda: showing(app) == "PasswordModal")
-            assert "target.sudo_password" in str(app.screen.query_one("#password-label").render())
-            await pilot.press(*"s3cret", "enter")
-        await wait_for(pilot, lambda: showing(app) == "SummaryScreen")
+        await run_from_review(app, pilot)
+        await wait_for(pilot, lambda: showing(app) == "PasswordModal")
+        assert "target.sudo_password" in str(app.screen.query_one("#password-label").render())
+        await pilot.press(*"s3cret", "enter")
+        await wait_for(pilot, lambda: showing(app) == "FailureModal")
+        app.secret_answers["configure.token"] = "old"  # as if the failing step had a secret of its own
+        await pilot.click("#edit")
+        await wait_for(pilot, lambda: showing(app) == "configure")
+        assert app.secret_answers == {"target.sudo_password": "s3cret"}
+        await type_into(pilot, "#configure-value", "good")
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: showing(app) == "ReviewScreen")
+        app.screen.query_one("#run", Button).press()
+        await wait_for(pilot, lambda: showing(app) in ("SummaryScreen", "PasswordModal"))
+        assert showing(app) == "SummaryScreen"  # the sudo password was not asked again
         assert "Done: the server matches the recipe" in str(app.screen.query(".title").first().render())
     assert [line for line in server.sent if line.startswith("configure")] == ["configure bad", "configure good"]
     assert "s3cret" not in (tmp_path / "demo.yaml").read_text()
@@ -152,7 +153,9 @@ async def test_ctrl_q_during_a_run_asks_and_says_what_still_runs_on_the_server(s
     said = capsys.readouterr().err  # what the terminal shows once the wizard is gone
     assert "Traceback" not in said
     assert "configure block" in said and "--resume" in said
-    assert str(app.draft.draft_path()) in said.replace("\n", "")
+    # the Review saved the recipe, which holds every answer: no draft beside it, and the notice says so
+    assert f"deploy-wizard edit {tmp_path / 'demo.yaml'}" in said.replace("\n", "")
+    assert not app.draft.draft_path().exists()
 
 
 async def test_ctrl_q_while_the_failure_dialog_waits_says_nothing_runs(server: type[FakeServer], tmp_path: Path,
@@ -292,3 +295,16 @@ def test_the_fixing_banner_says_what_failed_and_its_last_word_on_why_in_two_line
     assert fixing_text("nginx", "").startswith("The last run did not complete nginx.")  # skipped: no error kept
     assert fixing_text(None, "connection refused").startswith("The run stopped before its first step: connection")
     assert cell_len(fixing_text("nginx", "x" * 500).splitlines()[0]) == BANNER_CELLS
+
+
+def test_a_draft_goes_once_the_recipe_file_holds_every_answer_and_comes_back_on_a_change(
+        server: type[FakeServer], tmp_path: Path) -> None:
+    draft = configure_draft(tmp_path, "good")
+    first = draft.autosave()
+    assert first.parent == drafts_dir() and first.exists()
+    draft.save()
+    assert draft.autosave() == tmp_path / "demo.yaml"
+    assert not first.exists() and saved_drafts() == []
+    draft.values("configure")["value"] = "changed"  # typed after the save: only the draft has it
+    again = draft.autosave()
+    assert again.parent == drafts_dir() and "changed" in again.read_text()

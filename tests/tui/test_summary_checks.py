@@ -102,3 +102,24 @@ async def test_the_summarys_v_key_follows_the_language(lang: str, first: str, th
         await pilot.press("f2")
         await pilot.pause()
         assert footer()["v"] == then
+        # and the summary itself: title, text and buttons, in place
+        assert (then == "运行这些检查") == ("完成" in str(app.screen.query_one("#summary-title").render()))
+        assert str(app.screen.query_one("#run-checks").label) == then
+
+
+async def test_quit_on_the_summary_says_where_the_draft_is(tmp_path: Path) -> None:
+    """The Summary's Quit leaves the way Ctrl+Q does: the draft saved, and the terminal told where."""
+    recipe = load(EXAMPLE)
+    draft = Draft.from_recipe(recipe)
+    draft.path = tmp_path / "demo.yaml"
+    app = WizardApp(draft, start="flow")
+    said: list[str | None] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_summary(pilot, recipe)
+        exit_app = app.exit
+        app.exit = lambda message=None, **kwargs: (said.append(message), exit_app(message=message, **kwargs))[1]
+        app.screen.query_one("#quit").press()
+        await pilot.pause()
+    assert said and "`deploy-wizard edit` opens them again" in str(said[0])
+    saved = Path(str(said[0]).split("saved in ")[1].split(";")[0])
+    assert saved.exists()

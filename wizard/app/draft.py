@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel
 
 from wizard.app import registry
-from wizard.app.recipefile import Recipe, RecipeError, Target, parse, save, yaml_error
+from wizard.app.recipefile import Recipe, RecipeError, Target, load, parse, save, yaml_error
 from wizard.engine import safe_yaml
 from wizard.engine.fsutil import atomic_write_text
 from wizard.engine.i18n import _
@@ -113,11 +113,28 @@ class Draft:
                 and not any(name not in steps or _typed(steps[name].Settings, values)
                             for name, values in self.steps.items()))
 
+    def in_recipe_file(self) -> bool:
+        """Whether the recipe file already holds every answer (it was saved, and nothing changed since)."""
+        if self.path is None or not self.path.is_file():
+            return False
+        try:
+            return load(self.path) == self.recipe()
+        except RecipeError:
+            return False
+
     def autosave(self) -> Path:
-        """Every answer so far, valid or not, atomically; the previous file of this draft goes when it moved."""
+        """Every answer so far, valid or not, atomically; the previous file of this draft goes when it moved.
+
+        Once the recipe file holds every answer, the draft file goes and the recipe's path is returned: drafts
+        are for answers that exist nowhere else, and a list of copies would hide the ones that matter."""
         path = self.draft_path()
         if self.blank:
             return path
+        if self.path is not None and self.in_recipe_file():
+            if self.saved_as is not None:
+                self.saved_as.unlink(missing_ok=True)
+                self.saved_as = None
+            return self.path
         path.parent.mkdir(parents=True, exist_ok=True)
         body = {"name": self.name, "target": self.target, "steps": self.steps, "enabled": sorted(self.enabled),
                 "path": str(self.path) if self.path else None, "key": self.key}

@@ -17,7 +17,7 @@ from wizard.engine.i18n import _
 
 if TYPE_CHECKING:  # the handlers import the application lazily, so `--help` stays fast
     from wizard.app.recipefile import Recipe
-    from wizard.app.session import Questions
+    from wizard.app.session import Questions, SecretQuestion
 
 
 def err(message: str) -> None:
@@ -32,9 +32,12 @@ def load_recipe(args: argparse.Namespace) -> Recipe:
     return with_overrides(load(args.file), getattr(args, "set", []))
 
 
-def questions(args: argparse.Namespace) -> Questions:
-    """How a run asks the operator: on the terminal, or (no terminal, or --json) not at all, which refuses."""
-    from wizard.app.session import Questions
+def questions(args: argparse.Namespace, recipe: Recipe | None = None) -> Questions:
+    """How a run asks the operator: on the terminal, or (no terminal, or --json) not at all, which refuses.
+
+    With the recipe, a `prompt` secret is asked in its step's own words (the TUI dialog's), once per command
+    (apply's plan and its run share the answer), and twice when the run sets it (a new password)."""
+    from wizard.app.session import Questions, secret_questions
 
     asking = interactive() and not args.json
 
@@ -57,8 +60,15 @@ def questions(args: argparse.Namespace) -> Questions:
     async def key_passphrase(prompt: str) -> str | None:
         return await asyncio.to_thread(getpass.getpass, prompt + ": ")
 
+    asked = {question.label: question for question in (secret_questions(recipe) if recipe else [])}
+    answers: dict[str, str] = {}
+
     def secret(label: str) -> str | None:
-        return getpass.getpass(label + ": ") if asking else None
+        if not asking:
+            return None
+        if label not in answers:
+            answers[label] = _ask_secret(label, asked.get(label))
+        return answers[label]
 
     async def operator(step: str, message: str) -> bool:
         if not asking:
@@ -69,6 +79,18 @@ def questions(args: argparse.Namespace) -> Questions:
 
     return Questions(trust_host_key=trust, sudo_password=sudo_password, secret=secret, operator=operator,
                      key_passphrase=key_passphrase if asking else None)
+
+
+def _ask_secret(label: str, question: SecretQuestion | None) -> str:
+    """One secret on the terminal, without echo: what it is for first, then its title as the prompt."""
+    if question is None:
+        return getpass.getpass(label + ": ")
+    err(f"\n{question.text}\n({label})")
+    while True:
+        value = getpass.getpass(question.title + ": ")
+        if not question.new or getpass.getpass(_("the same again") + ": ") == value:
+            return value
+        err(_("The two entries differ: type the password again."))
 
 
 __all__ = ["err", "load_recipe", "questions"]

@@ -90,7 +90,8 @@ def _record(args: argparse.Namespace, recipe: Recipe) -> str:
             recipe = recipe.model_copy(update={"target": target})
         host = box.ip if box else args.record_on
         err(_("Recording a first apply on {host}...").format(host=host))
-        recording = asyncio.run(record(recipe, host, ConsoleSink(out=sys.stderr, show_output=False), questions(args)))
+        sink = ConsoleSink(out=sys.stderr, show_output=False)
+        recording = asyncio.run(record(recipe, host, sink, questions(args, recipe)))
         for note in recording.notes:
             err(_("note: {what}").format(what=note))
         return _render(args, recording)

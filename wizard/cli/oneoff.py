@@ -31,7 +31,7 @@ def handle(args: argparse.Namespace) -> int:
     command = one_off_command(recipe, argv)
 
     async def go() -> int:
-        transport = make_transport(recipe, questions(args), Masker(), args.host)
+        transport = make_transport(recipe, questions(args, recipe), Masker(), args.host)
         try:
             await transport.connect()
             return await transport.interact(command, Console.of_process())

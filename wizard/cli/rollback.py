@@ -44,7 +44,7 @@ def _switch(args: argparse.Namespace, recipe: Recipe) -> Rollback:
     from wizard.engine.commands import Masker
 
     async def go() -> Rollback:
-        transport = make_transport(recipe, questions(args), Masker(), args.host)
+        transport = make_transport(recipe, questions(args, recipe), Masker(), args.host)
         try:
             await transport.connect()
             return await rollback(transport, recipe, args.to)

@@ -60,7 +60,7 @@ def _single(args: argparse.Namespace, recipe: Recipe, host: str | None) -> int:
     from wizard.app.session import run_recipe
     from wizard.engine.sinks import ConsoleSink, JsonSink
 
-    asked = questions(args)
+    asked = questions(args, recipe)
     sink = JsonSink() if args.json else ConsoleSink(show_output=not getattr(args, "quiet", False))
     if args.command == "apply" and must_ask(args.yes, _needs_yes()):
         planned = asyncio.run(run_recipe(recipe, "plan", sink, asked, host=host))
@@ -109,7 +109,7 @@ def _fleet(args: argparse.Namespace, recipe: Recipe, hosts: list[str]) -> int:
             return JsonSink(host=host)
         return ConsoleSink(show_output=not getattr(args, "quiet", False), prefix=f"[{host}] ")
 
-    results = asyncio.run(run_fleet(recipe, args.command, hosts, sink_for, questions(args),
+    results = asyncio.run(run_fleet(recipe, args.command, hosts, sink_for, questions(args, recipe),
                                     parallel=args.parallel, fail_fast=args.fail_fast))
     _print_results(args, results)
     failed = [r for r in results if r.status != "ok"]

@@ -31,7 +31,7 @@ def handle(args: argparse.Namespace) -> int:
         if not result.passed or args.verbose:
             print("\n".join(f"    {line}" for line in result.output.splitlines()), flush=True)
 
-    teacher, results = asyncio.run(verify_recipe(recipe, questions(args), host=args.host, on_result=show))
+    teacher, results = asyncio.run(verify_recipe(recipe, questions(args, recipe), host=args.host, on_result=show))
     print(summary(results))
     local = [check for lesson in teacher.lessons() for check in lesson.checks if check.local]
     if local:
