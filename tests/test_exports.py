@@ -198,3 +198,12 @@ def test_any_text_survives_the_yaml_exports(content: str) -> None:
     script = shell_script(rec, "r.yaml")
     (entry,) = yaml.safe_load(user_data(rec, script))["write_files"]
     assert entry["content"] == script or base64.b64decode(entry["content"]).decode() == script
+
+
+def test_every_export_says_it_replays_a_first_apply_and_leaves_releases_to_deploy_wizard() -> None:
+    rec = recording()
+    script = shell_script(rec, "r.yaml")
+    for text in (script, playbook(rec, "r.yaml"), user_data(rec, script)):
+        header = "\n".join(line for line in text.splitlines()[:40] if line.startswith("#"))
+        assert "What it covers: a first apply" in header
+        assert "health gate" in header and "switches a failing one back" in header and "rollbacks" in header

@@ -88,7 +88,7 @@ def test_the_app_user_and_the_login_user_are_told_apart() -> None:
     assert ("sudo -u web sh -c '. /srv/demo/shared/env/database.env && psql \"$DATABASE_URL\" -c \"select "
             "current_user, current_database()\"'") in database
     assert "id web" in [c.typed for c in found["deploy_user"].checks]
-    assert "sudo journalctl -u demo.service -n 50 --no-pager" in [c.typed for c in found["app_server"].checks]
+    assert "sudo journalctl -u 'demo@*' -n 50 --no-pager" in [c.typed for c in found["app_server"].checks]
     hardening = dict(found["firewall"].troubleshoot)["Permission denied (publickey) after hardening"]
     assert "log in as web with your key (ssh -p 22 web@10.99.1.2)" in hardening
     where = verify_lines(found["python"], Login("10.99.1.2", 22, "ops", "/k"))

@@ -146,7 +146,7 @@ def settings_findings(ctx: Context, values: dict[str, Any]) -> Iterator[Warn]:
                    _("In settings.py:\nLOGGING = {\"version\": 1, \"disable_existing_loggers\": False,\n"
                      "           \"handlers\": {\"console\": {\"class\": \"logging.StreamHandler\"}},\n"
                      "           \"root\": {\"handlers\": [\"console\"], \"level\": \"WARNING\"}}\n"
-                     "gunicorn passes stderr to the journal: journalctl -u APP.service"))
+                     "gunicorn passes stderr to the journal: journalctl -u 'APP@*'"))
 
 
 def tls_findings(names: list[str], values: dict[str, Any]) -> Iterator[Warn]:

@@ -3,28 +3,29 @@
 Why: switching `current` and reloading gunicorn serves whatever the new commit does, a crash included. Here
 the code step only stages the release (`next` -> releases/<id>); the app server starts it as a throwaway
 candidate (its own unit and socket, the app's env files, the app user), asks the health path the way nginx
-will (recipes/shared/health.py), and only on a 2xx switches `current` and reloads. A candidate that fails
-shows the status, the app's answer and its own log lines, and the live release keeps serving.
+will (recipes/shared/health.py), and only on a 2xx hands it the live socket (switch.py). A candidate that
+fails shows the status, the app's answer and its own log lines, and the live release keeps serving.
 
-Why gunicorn runs with `--chdir /srv/APP/current`: on a graceful reload (HUP) it changes into that path
-again, so the new workers import the new release. Started from a resolved directory, they would keep
-importing the old one, and every reload would serve the old code.
+Why a candidate of its own before the switch: a release started on the live socket takes requests the moment
+it is up, so a broken one would answer real users before anyone asked it. The candidate has no users.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from recipes.app_server.switch import switch, unit_name
 from recipes.shared import guards
-from recipes.shared.common import current_release, next_link, pending_release, switch_link
+from recipes.shared.common import current_release, link_leaves, next_link, pending_release
 from recipes.shared.health import PROBE, Probe
 from recipes.shared.web import site
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import FactValues
-from wizard.engine.i18n import translator
+from wizard.engine.i18n import plural_translator, translator
 from wizard.engine.step import Change, Context, Ok, RunCommand
 
 _ = translator(__file__)
+n_ = plural_translator(__file__)
 
 # $1 unit, $2 user, $3 release dir, $4 venv, $5 runtime dir name, $6 worker class ('' = sync), $7 app module,
 # $8 probe script, $9.. probe args (host, path, scheme, wait), HOME, then the env files
@@ -67,25 +68,47 @@ def candidate(ctx: Context, release: str, *, module: str, worker_class: str, pat
 
 
 def plan_gate(ctx: Context, facts: FactValues, *, module: str, worker_class: str, path: str, wait: int,
-              env_files: list[str]) -> Iterator[Change | Ok]:
-    """Try the staged release, then make it live. Nothing here when no release waits behind the gate."""
+              env_files: list[str], watch: int) -> Iterator[Change | Ok]:
+    """Try the staged release, then make it live (recipes/app_server/switch.py). Nothing here when no release
+    waits behind the gate."""
     release = pending_release(facts, ctx)
     if release is None:
         return
     live = f"releases/{release}"
+    old = current_release(facts, ctx)
     why = (_("start release {id} beside the live one and ask it {path} the way nginx will (up to {wait} s)")
-           if current_release(facts, ctx) else
+           if old else
            _("start release {id} on a socket of its own and ask it {path} the way nginx will (up to {wait} s), "
              "before it goes live"))
     yield RunCommand(why.format(id=release, path=path, wait=wait),
                      candidate(ctx, release, module=module, worker_class=worker_class, path=path, wait=wait,
                                env_files=env_files),
                      timeout=wait + 120, skip_if=guards.link_is(ctx.current, live))
-    yield RunCommand(_("switch current to release {id} (was {old})").format(
-        id=release, old=current_release(facts, ctx) or "-"), switch_link(ctx.current, release),
-        skip_if=guards.link_is(ctx.current, live))
+    if old:
+        what = n_("switch to release {id}: it starts beside release {old} on the same socket, then {old} stops; "
+                  "its health is watched for {n} second, and a failure switches back",
+                  "switch to release {id}: it starts beside release {old} on the same socket, then {old} stops; "
+                  "its health is watched for {n} seconds, and a failure switches back", watch)
+    else:
+        what = _("serve release {id}: start it on the app's socket")
+    yield RunCommand(what.format(id=release, old=old, n=watch),
+                     switch(ctx, release, probe_for(ctx, ctx.socket, path, 5), watch if old else 0,
+                            failed_marker(ctx)),
+                     timeout=wait + watch + 180, skip_if=serving(ctx, release),
+                     leaves=link_leaves(ctx.current, release))
     yield RunCommand(_("the staged release is live: remove the next link"), cmd("rm", "-f", next_link(ctx)),
                      skip_if=guards.missing(next_link(ctx)))
+
+
+def failed_marker(ctx: Context) -> str:
+    """Where the switch records a release that failed (release, time, why) for `check` to show."""
+    return f"{ctx.state_dir}/failed-release"
+
+
+def serving(ctx: Context, release: str) -> Command:
+    """The export guard of a switch: current names the release, and its unit runs and starts at boot."""
+    return sh('[ "$(readlink "$1")" = "releases/$2" ] && systemctl is-enabled --quiet "$3" && '
+              'systemctl is-active --quiet "$3"', ctx.current, release, unit_name(ctx, release))
 
 
 def verify_live(ctx: Context, path: str) -> RunCommand:

@@ -10,17 +10,16 @@ from pydantic import AfterValidator, Field
 
 from recipes.app_server import django
 from recipes.app_server.facts import CpuCount, EnvAge
-from recipes.app_server.gate import candidate, plan_gate, probe_for, verify_live
+from recipes.app_server.gate import candidate, failed_marker, plan_gate, probe_for, serving, verify_live
+from recipes.app_server.switch import dropin_path, switch, unit_name
 from recipes.shared import guards
 from recipes.shared.common import (
     app_dirs,
+    current_release,
     dir_facts,
-    done_for,
     ensure_dirs,
-    mark_done,
-    marker_path,
+    pending_release,
     release_facts,
-    switch_link,
     working_release,
 )
 from recipes.shared.facts import UnitProperties
@@ -101,6 +100,9 @@ class AppServerSettings(StepSettings):
         "/", description="Path a new release must answer with a 2xx before it takes traffic (asked as nginx asks).")
     boot_timeout: int = Field(60, ge=5, le=900, description=(
         "Seconds a new release may take to start answering before it is refused."))
+    watch: int = Field(30, ge=0, le=3600, description=(
+        "Seconds a new release's health is watched after it goes live; a failure switches back to the release "
+        "before. 0 = no watch."))
 
 
 def unit_dir() -> str:
@@ -113,9 +115,13 @@ def env_files(ctx: Context) -> list[str]:
 
 def unit_values(s: AppServerSettings, ctx: Context, workers: int) -> dict[str, object]:
     """What the socket and service templates are rendered with."""
-    return {"app": ctx.app, "user": ctx.user, "socket": ctx.socket, "current": ctx.current, "venv": ctx.venv,
+    return {"app": ctx.app, "user": ctx.user, "socket": ctx.socket, "releases": ctx.releases, "venv": ctx.venv,
             "env_files": env_files(ctx), "workers": workers, "timeout": s.timeout, "module": s.module,
-            "worker_class": "uvicorn.workers.UvicornWorker" if s.worker_class == "uvicorn" else ""}
+            "worker_class": worker_class(s), "boot_timeout": s.boot_timeout}
+
+
+def worker_class(s: AppServerSettings) -> str:
+    return "uvicorn.workers.UvicornWorker" if s.worker_class == "uvicorn" else ""
 
 
 class AppServer(Step):
@@ -126,22 +132,36 @@ class AppServer(Step):
     teaching = Teaching(
         why="gunicorn runs the app with several worker processes under systemd, which restarts it when it "
             "crashes and starts it at boot. systemd owns the socket nginx talks to, so a restart loses no request. "
-            "A new release never goes live untried: it starts beside the live one on its own socket and is asked "
-            "its health path the way nginx will ask it (the site's name, https behind TLS). Only a 2xx answer "
-            "switches `current` and reloads gunicorn gracefully; a release that fails shows its answer and its own "
-            "log, and the live one keeps serving.",
+            "A new release never goes live untried: it first starts on a socket of its own and is asked its health "
+            "path the way nginx will ask it (the site's name, https behind TLS). Only a 2xx answer lets it start "
+            "as its own unit, APP@<release>, beside the live one on the same socket; the old one stops only once "
+            "the new one has imported the app, and requests still waiting are taken by the new one, so none is "
+            "dropped and nginx is never reloaded. Then its health is watched for a while, and a failure switches "
+            "back the same way. Migrations run before the switch, so the old code serves the new schema for a "
+            "moment: change a schema in two releases (expand: add the new column and write both; contract: drop "
+            "the old one a release later), never rename or drop what the live code still reads.",
         # the question first: systemd starts gunicorn at the first connection (after a reboot, say)
         verify=[Check("curl -sS -i --fail-with-body --unix-socket /run/APP/gunicorn.sock -H 'Host: SITE' "
                       "-H 'X-Forwarded-Proto: SCHEME' HEALTH_URL", root=True,
                       note="ask the app through its socket, the way nginx does"),
-                Check("systemctl status --no-pager APP.socket APP.service",
-                      note="both active: systemd holds the socket, gunicorn serves it"),
-                Check("journalctl -u APP.service -n 50 --no-pager", root=True,
+                Check("systemctl status --no-pager APP.socket 'APP@*'",
+                      note="both active: systemd holds the socket, the release's gunicorn (APP@<release>) serves it"),
+                Check("journalctl -u 'APP@*' -n 50 --no-pager", root=True,
                       note="the app's own output: errors, tracebacks, print()"),
                 Check("tail -n 20 /var/log/APP/access.log", note="gunicorn's access log, a line per request")],
         troubleshoot=[
             ("502 Bad Gateway from nginx",
-             "gunicorn does not answer: `journalctl -u APP.service` shows why (often an import error in the app)."),
+             "gunicorn does not answer: `journalctl -u 'APP@*'` shows why (often an import error in the app)."),
+            ("health: no answer on /run/APP-candidate/gunicorn.sock",
+             "The new release never listened: it crashed at import (its log follows the message: a missing module, "
+             "a setting read from an env variable the recipe does not set), or it needs longer than boot_timeout "
+             "to start."),
+            ("health: ... answers 404",
+             "Nothing in the app answers health_path: set it to a page the app serves (/ or a /health view)."),
+            ("release ... failed at ... and was switched back",
+             "The release went live, then stopped answering its health path within the watch; the previous "
+             "release serves again and its data stays as the newer release's migrations left it. The output of "
+             "that run has the reason and the release's log; fix it and deploy a new commit."),
             ("connect() to unix:/run/APP/gunicorn.sock failed (13: Permission denied)",
              "nginx (www-data) cannot open the socket: the socket unit sets its group to www-data, mode 0660."),
             ("ModuleNotFoundError: No module named",
@@ -153,7 +173,7 @@ class AppServer(Step):
              "In settings.py: CSRF_TRUSTED_ORIGINS = os.environ[\"CSRF_TRUSTED_ORIGINS\"].split(\",\") with "
              "https://DOMAIN in the recipe's env, and SECURE_PROXY_SSL_HEADER = "
              "(\"HTTP_X_FORWARDED_PROTO\", \"https\")."),
-            ("Django: a 500 error and nothing in journalctl -u APP.service",
+            ("Django: a 500 error and nothing in journalctl -u 'APP@*'",
              "With DEBUG off Django logs nowhere until LOGGING sends errors to a StreamHandler (stderr); gunicorn "
              "passes stderr to the journal. examples/django-app/shop/settings.py has the lines."),
             ("Why not gunicorn --bind 0.0.0.0:8000, as quick tutorials show?",
@@ -179,19 +199,25 @@ class AppServer(Step):
                 "HEALTH_URL": f"http://{probe.host}{probe.path}"}
 
     def _paths(self, ctx: Context) -> tuple[str, str, str]:
-        return (f"{unit_dir()}/{ctx.app}.socket", f"{unit_dir()}/{ctx.app}.service", f"{ctx.env_dir}/app.env")
+        return (f"{unit_dir()}/{ctx.app}.socket", f"{unit_dir()}/{ctx.app}@.service", f"{ctx.env_dir}/app.env")
+
+    def _legacy_unit(self, ctx: Context) -> str:
+        """The single service of the layout before each release had its own unit."""
+        return f"{unit_dir()}/{ctx.app}.service"
 
     def facts(self, s: AppServerSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         socket_unit, service_unit, env_file = self._paths(ctx)
         yield CpuCount()
         yield from dir_facts(app_dirs(ctx))
         yield from (FileInfo(socket_unit), FileInfo(service_unit), FileInfo(env_file))
+        yield from (FileInfo(self._legacy_unit(ctx)), FileInfo(dropin_path(ctx)), FileInfo(failed_marker(ctx)))
         yield UnitProperties(f"{ctx.app}.socket")
-        yield UnitProperties(f"{ctx.app}.service")
         yield from release_facts(ctx)
-        yield FileInfo(marker_path(ctx, "served"))
-        yield EnvAge(f"{ctx.app}.service", tuple(env_files(ctx)))
         if all(fact in known for fact in release_facts(ctx)):
+            live = current_release(known, ctx)
+            if live:
+                yield UnitProperties(unit_name(ctx, live))
+                yield EnvAge(unit_name(ctx, live), tuple(env_files(ctx)))
             yield from django.report_facts(ctx, working_release(known, ctx), known)
 
     # The app's environment, offered to the code step (recipes.shared.web.AppEnvironment): written right after
@@ -239,60 +265,81 @@ class AppServer(Step):
         changed += file_change(n_("write the service unit {path} ({n} worker)",
                                   "write the service unit {path} ({n} workers)", workers).format(
                                       path=service_unit, n=workers),
-                               service_unit, render("gunicorn.service.j2", **values), facts[FileInfo(service_unit)],
+                               service_unit, render("gunicorn@.service.j2", **values), facts[FileInfo(service_unit)],
                                check=verify)
         yield from changed
         files_changed = any(isinstance(c, PutFile) for c in changed)
         socket_state = facts[UnitProperties(f"{ctx.app}.socket")]
-        service_state = facts[UnitProperties(f"{ctx.app}.service")]
-        needs_reload = any(state.get("NeedDaemonReload") == "yes" for state in (socket_state, service_state))
-        if files_changed or needs_reload:
+        if files_changed or socket_state.get("NeedDaemonReload") == "yes":
             yield RunCommand(_("make systemd read the changed units"), cmd("systemctl", "daemon-reload"),
                              after_change=True)
-        if socket_state.get("UnitFileState") != "enabled" or socket_state.get("ActiveState") != "active":
-            yield RunCommand(_("start the socket now and at every boot"),
-                             cmd("systemctl", "enable", "--now", f"{ctx.app}.socket"),
-                             skip_if=guards.unit_running(f"{ctx.app}.socket"))
+        if socket_state.get("UnitFileState") != "enabled":  # started by the first release's unit (Requires=)
+            yield RunCommand(_("listen on the app's socket at every boot"),
+                             cmd("systemctl", "enable", "--quiet", f"{ctx.app}.socket"),
+                             skip_if=sh('systemctl is-enabled --quiet "$1"', f"{ctx.app}.socket"))
         else:
-            yield Ok(_("{unit} is enabled and listening").format(unit=f"{ctx.app}.socket"))
+            yield Ok(_("{unit} is enabled").format(unit=f"{ctx.app}.socket"))
+        yield from self._report_failed(facts, ctx)
         yield from django.findings(ctx, working_release(facts, ctx), facts)  # before the release goes live
-        yield from plan_gate(ctx, facts, module=s.module, worker_class=unit_values(s, ctx, 1)["worker_class"],
-                             path=s.health_path, wait=s.boot_timeout, env_files=env_files(ctx))
-        yield from self._plan_serving(facts, ctx, files_changed, service_state)
+        yield from plan_gate(ctx, facts, module=s.module, worker_class=worker_class(s), path=s.health_path,
+                             wait=s.boot_timeout, env_files=env_files(ctx), watch=s.watch)
+        yield from self._plan_serving(s, facts, ctx, files_changed)
+        yield from self._retire_legacy(facts, ctx)
 
-    def _plan_serving(self, facts: FactValues, ctx: Context, files_changed: bool,
-                      service_state: dict[str, str]) -> Iterator[Change | Ok]:
-        """Make the running gunicorn serve the live release with the current environment."""
-        release = working_release(facts, ctx)  # the staged one, once the gate above switched to it
-        served = facts[FileInfo(marker_path(ctx, "served"))]
-        served_release = (served.text() or "").strip() if served else None
-        active = service_state.get("ActiveState") == "active"
-        age = facts[EnvAge(f"{ctx.app}.service", tuple(env_files(ctx)))]
+    def _report_failed(self, facts: FactValues, ctx: Context) -> Iterator[Warn]:
+        """A release the switch sent back (or that never started), until a release goes live."""
+        marker = facts[FileInfo(failed_marker(ctx))]
+        words = (marker.text() or "").split(maxsplit=2) if marker else []
+        if len(words) == 3:
+            yield Warn(_("release {id} failed at {when} ({why}) and was switched back; the reason and its log are in "
+                         "the output of that run, and `journalctl -u {unit}`").format(
+                             id=words[0], when=words[1], why=words[2], unit=unit_name(ctx, words[0])))
+
+    def _plan_serving(self, s: AppServerSettings, facts: FactValues, ctx: Context,
+                      files_changed: bool) -> Iterator[Change | Ok]:
+        """When no release waits behind the gate: the live release's own unit serves it, with the current
+        units and environment."""
+        live = current_release(facts, ctx)
+        if live is None or pending_release(facts, ctx) is not None:
+            return
+        unit = unit_name(ctx, live)
+        state = facts[UnitProperties(unit)]
+        dropin = facts[FileInfo(dropin_path(ctx))]
+        named = dropin is not None and f"Service={unit}" in (dropin.text() or "")
+        if state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled" or not named:
+            yield RunCommand(_("serve release {id} from its own unit {unit}").format(id=live, unit=unit),
+                             switch(ctx, live, probe_for(ctx, ctx.socket, s.health_path, 5), 0, failed_marker(ctx)),
+                             timeout=s.boot_timeout + 180, skip_if=serving(ctx, live))
+            return
+        age = facts[EnvAge(unit, tuple(env_files(ctx)))]
         env_newer = bool(age["started"] and age["changed"] and age["changed"] > age["started"])
-        if active and (files_changed or env_newer):
-            why = (_("restart {unit} to use the new settings") if files_changed else
+        if files_changed or env_newer:
+            why = (_("restart {unit} to use the new settings (requests wait in the socket's queue meanwhile)")
+                   if files_changed else
                    _("restart {unit}: its environment changed since it started (a new database password?)"))
-            yield RunCommand(why.format(unit=f"{ctx.app}.service"), cmd("systemctl", "restart", f"{ctx.app}.service"),
+            yield RunCommand(why.format(unit=unit), cmd("systemctl", "restart", unit), timeout=s.boot_timeout + 60,
                              after_change=files_changed, skip_if=None if files_changed else sh(
                                  's=$(systemctl show -P ActiveEnterTimestamp --timestamp=unix "$1"); s=${s#@}; shift; '
                                  'for f; do [ -e "$f" ] && [ "$(stat -c %Y "$f")" -gt "${s:-0}" ] && exit 1; done; '
-                                 'exit 0', f"{ctx.app}.service", *env_files(ctx)))
-        elif release and served_release != release:
-            yield RunCommand(_("reload gunicorn gracefully for release {id}").format(id=release),
-                             cmd("systemctl", "try-reload-or-restart", f"{ctx.app}.service"),
-                             skip_if=done_for(ctx, "served", release))
-        if release and served_release != release:
-            yield RunCommand(_("remember that release {id} is served").format(id=release),
-                             mark_done(ctx, "served", release), skip_if=done_for(ctx, "served", release))
-        if not files_changed and not env_newer and release and served_release == release:
-            yield Ok(_("gunicorn serves release {id}").format(id=release))
+                                 'exit 0', unit, *env_files(ctx)))
+        else:
+            yield Ok(_("release {id} is served by {unit}").format(id=live, unit=unit))
+
+    def _retire_legacy(self, facts: FactValues, ctx: Context) -> Iterator[Change]:
+        legacy = self._legacy_unit(ctx)
+        if facts[FileInfo(legacy)] is not None:
+            yield RunCommand(_("remove {path}: each release has its own unit now").format(path=legacy),
+                             sh('systemctl disable --quiet "$1" 2>/dev/null; systemctl stop "$1" 2>/dev/null; '
+                                'rm -f "$2" && systemctl daemon-reload', f"{ctx.app}.service", legacy),
+                             skip_if=guards.missing(legacy))
 
     def go_live(self, settings: StepSettings, ctx: Context, release: str) -> list[Command]:
+        """A rollback's way to a release: its gate, then the same switch and watch as a new release."""
         assert isinstance(settings, AppServerSettings)
-        return [candidate(ctx, release, module=settings.module, worker_class=unit_values(settings, ctx, 1)[
-                    "worker_class"], path=settings.health_path, wait=settings.boot_timeout, env_files=env_files(ctx)),
-                switch_link(ctx.current, release), cmd("systemctl", "try-reload-or-restart", f"{ctx.app}.service"),
-                mark_done(ctx, "served", release), verify_live(ctx, settings.health_path).command]
+        return [candidate(ctx, release, module=settings.module, worker_class=worker_class(settings),
+                          path=settings.health_path, wait=settings.boot_timeout, env_files=env_files(ctx)),
+                switch(ctx, release, probe_for(ctx, ctx.socket, settings.health_path, 5), settings.watch,
+                       failed_marker(ctx))]
 
     def verify(self, s: AppServerSettings, ctx: Context) -> list[RunCommand]:
         return [verify_live(ctx, s.health_path)]

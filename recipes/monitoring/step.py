@@ -120,11 +120,11 @@ class Monitoring(Step):
              "The exporter listens on 127.0.0.1 only. From your machine, open a tunnel: "
              "`SSH_LOGIN -N -L 9100:127.0.0.1:9100`, then read http://localhost:9100/metrics."),
             ("APP-health: curl: (22) The requested URL returned error",
-             "The site did not answer: `systemctl status APP.service nginx` and `sudo journalctl -u APP.service` "
+             "The site did not answer: `systemctl status 'APP@*' nginx` and `sudo journalctl -u 'APP@*'` "
              "say why."),
             ("Where are the app's logs?",
              "What the app itself prints (errors, tracebacks, print()) is in the journal: "
-             "`sudo journalctl -u APP.service -f` follows it. gunicorn writes a line per request to "
+             "`sudo journalctl -u 'APP@*' -f` follows it. gunicorn writes a line per request to "
              "/var/log/APP/access.log, nginx to /var/log/nginx/access.log, and nginx's own errors (a 502, a 403 "
              "on a static file) go to /var/log/nginx/error.log: `sudo tail -f /var/log/nginx/error.log`. The "
              "health check's failures: `sudo journalctl -t APP-health`."),

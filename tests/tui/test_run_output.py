@@ -115,7 +115,7 @@ async def test_the_plan_tab_shows_the_whole_nginx_site_and_gunicorn_unit(draft: 
             step = registry.step(name)
             changes, _notes, _error = preview(step, ctx.settings(name), ctx)
             files |= {c.path: c.content.decode() for c in changes if isinstance(c, PutFile) and not c.secret}
-        assert "/etc/nginx/sites-available/demo" in files and "/etc/systemd/system/demo.service" in files
+        assert "/etc/nginx/sites-available/demo" in files and "/etc/systemd/system/demo@.service" in files
         for path, content in files.items():
             start = plan.index(next(line for line in plan if path in line and line.startswith("    $ ")))
             shown = plan[start + 1:start + 1 + len(content.splitlines())]

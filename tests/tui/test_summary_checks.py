@@ -55,7 +55,7 @@ async def test_the_summary_teaches_with_the_recipes_names() -> None:
         text = screen._text()
     assert "On the server (ssh -i /var/lib/deploy-wizard/sandbox/ssh/id_ed25519 admin@10.99.1.2), as admin:" in text
     assert "  $ sudo nginx -t" in text
-    assert "  $ sudo journalctl -u demo.service -n 50 --no-pager  # the app's own output" in text
+    assert "  $ sudo journalctl -u 'demo@*' -n 50 --no-pager  # the app's own output" in text
     assert "APP" not in text and "DOMAIN" not in text
 
 

@@ -85,7 +85,8 @@ def serialized(questions: Questions) -> Questions:
 
 
 async def run_fleet(recipe: Recipe, mode: str, hosts: list[str], sink_for: Callable[[str], Sink],
-                    questions: Questions, *, parallel: int = 5, fail_fast: bool = False) -> list[HostResult]:
+                    questions: Questions, *, parallel: int = 5, fail_fast: bool = False,
+                    lock_wait: int = 0) -> list[HostResult]:
     limit = asyncio.Semaphore(max(1, parallel))
     stop = asyncio.Event()
     asked = serialized(questions)
@@ -96,7 +97,7 @@ async def run_fleet(recipe: Recipe, mode: str, hosts: list[str], sink_for: Calla
                 return HostResult(host, "not started", None, _("stopped by --fail-fast"), 0.0)
             started = time.monotonic()
             try:
-                result = await run_recipe(recipe, mode, sink_for(host), asked, host=host)
+                result = await run_recipe(recipe, mode, sink_for(host), asked, host=host, lock_wait=lock_wait)
             except DeployWizardError as exc:
                 result, error = None, str(exc)
             else:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from pydantic import BaseModel
 
+from wizard.app.deploylock import deploy_lock
 from wizard.app.recipefile import Recipe
 from wizard.engine.commands import Masker
 from wizard.engine.events import Notice, RunMode, Sink, fan_out
@@ -109,8 +110,9 @@ def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: s
 async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions: Questions, *, host: str | None = None,
                      journal: bool = True, before_change: BeforeChange | None = None,
                      transport_factory: Callable[[], Transport] | None = None,
-                     resume: bool = False) -> RunResult:
-    """Connect, plan or apply every step of the recipe, and close; the journal records the whole run."""
+                     resume: bool = False, lock_wait: int = 0) -> RunResult:
+    """Connect, plan or apply every step of the recipe, and close; the journal records the whole run. An apply
+    holds the app's deploy lock on the server (wizard/app/deploylock.py), waiting up to `lock_wait` seconds."""
     masker = Masker()
     # Read lazily: only when a step's plan asks (Context.secret) or sudo asks for target.sudo_password. A secret
     # that cannot be read is bad input (SecretError, exit 2), not a failed step.
@@ -130,7 +132,10 @@ async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions:
                         journal=str(journal_sink.path) if journal_sink else None, ctx=ctx,
                         ask_operator=questions.operator, on_failure=questions.on_failure,
                         resume=(str(resumed[0]), resumed[1]) if resumed else None)
-        return await (runner.apply() if mode is RunMode.APPLY else runner.plan(mode))
+        if mode is not RunMode.APPLY:
+            return await runner.plan(mode)
+        async with deploy_lock(transport, recipe.name, wait=lock_wait):
+            return await runner.apply()
     finally:
         await transport.close()
         if journal_sink:

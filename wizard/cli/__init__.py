@@ -1,7 +1,8 @@
 """The `deploy-wizard` command: chooses the language, parses the command line, runs one handler.
 
 Exit codes (wizard.engine.errors.ExitCode): 0 success, 1 the run failed (or the server refused us), 2 bad input
-(a bad recipe file, a bad flag, a missing secret), 3 drift found by `check`; `run` ends with its command's
+(a bad recipe file, a bad flag, a missing secret), 3 drift found by `check`, 4 another apply or rollback of
+the app holds its deploy lock on the server; `run` ends with its command's
 own code once connected. Bad input never ends in a
 traceback: every expected failure is a DeployWizardError, and `main` is the one place that turns it into a
 message and an exit code. The flags live in wizard.cli.parser, each command in its own module; the screens are
@@ -15,7 +16,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from wizard.cli import export, new_edit, oneoff, rollback, run, sandbox, schema, verify
+from wizard.cli import export, new_edit, oneoff, rollback, run, sandbox, schema, unlock, verify
 from wizard.cli.common import err
 from wizard.cli.confirm import interactive
 from wizard.cli.parser import build_parser, split_command
@@ -28,6 +29,7 @@ HANDLERS: dict[str, Handler] = {
     "plan": run.handle, "apply": run.handle, "check": run.handle,
     "rollback": rollback.handle, "export": export.handle, "schema": schema.handle, "sandbox": sandbox.handle,
     "new": new_edit.handle, "edit": new_edit.handle, "run": oneoff.handle, "verify": verify.handle,
+    "unlock": unlock.handle,
 }
 RUN_COMMANDS = ("plan", "apply", "check")  # their --json output is a stream of events
 

@@ -61,6 +61,14 @@ def _trust() -> argparse.ArgumentParser:
     return parent
 
 
+def _seconds(text: str) -> int:
+    """A whole number of seconds, 0 to a day: argparse says which flag when it is not."""
+    value = int(text)
+    if not 0 <= value <= 86400:
+        raise ValueError(text)
+    return value
+
+
 def _yes(help_text: str) -> argparse.ArgumentParser:
     """--yes, with the help saying what exactly is not asked."""
     parent = _flags()
@@ -68,10 +76,18 @@ def _yes(help_text: str) -> argparse.ArgumentParser:
     return parent
 
 
-def _rollback_flags() -> argparse.ArgumentParser:
+def _one_host() -> argparse.ArgumentParser:
     parent = _flags()
-    parent.add_argument("--to", help=_("the release to switch to (default: the one before the current)"))
     parent.add_argument("--host", help=_("run against this host instead of the recipe's target.host"))
+    return parent
+
+
+def _rollback_flags() -> argparse.ArgumentParser:
+    parent = _one_host()
+    parent.add_argument("--to", help=_("the release to switch to (default: the one before the current)"))
+    parent.add_argument("--lock-wait", type=_seconds, default=0, metavar="SECONDS",
+                        help=_("when another apply or rollback of this app runs on the server, wait up to this long "
+                               "for it (default: refuse at once, saying who holds the lock)"))
     return parent
 
 
@@ -112,9 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--quiet", "-q", action="store_true", help=_("hide command output, show steps only"))
     apply.add_argument("--resume", action="store_true",
                        help=_("after a dropped connection or a failure: skip the steps the last run completed"))
+    apply.add_argument("--lock-wait", type=_seconds, default=0, metavar="SECONDS",
+                       help=_("when another apply or rollback of this app runs on the server, wait up to this long "
+                              "for it (default: refuse at once, saying who holds the lock)"))
 
     sub.add_parser("rollback", help=_("switch the app back to an earlier release (database not reversed)"),
-                   description=_("Point `current` at an earlier release and reload gunicorn. Database "
+                   description=_("Point `current` at an earlier release: it passes its health check, then "
+                                 "takes over the socket from the live one. Database "
                                  "migrations are NOT reversed. The next apply deploys the recipe's ref again: "
                                  "pin `ref` to the old commit to stay on it."),
                    parents=[recipe_file, _rollback_flags(), _yes(_("do not ask before switching")), trust, quiet_json])
@@ -125,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
                       "it when it is already in place. Secrets become environment variables, never file content."),
         parents=[recipe_file, _export_flags(), _overrides(),
                  _yes(_("do not ask before applying the recipe to the --record-on host")), trust, quiet_json])
+    help_text = _("break a deploy lock whose run is gone (it shows who holds it and asks first)")
+    sub.add_parser("unlock", help=help_text, description=help_text + ". " + _(
+        "A lock frees itself when its run stops answering for a while; this is for when you cannot wait."),
+        parents=[recipe_file, _one_host(), _yes(_("do not ask before breaking the lock")), trust, quiet_json])
     _add_run(sub, recipe_file, trust)
     help_text = _("run every step's checks (how to verify) on the server and show what each answered")
     verify = sub.add_parser("verify", help=help_text, description=_(

@@ -32,13 +32,14 @@ def handle(args: argparse.Namespace) -> int:
     if done.before == done.after:
         print(_("{rel} is already the current release.").format(rel=done.after))
     else:
-        print(_("current: {old} -> {new}; gunicorn reloaded. Releases on the server: {all}").format(
+        print(_("current: {old} -> {new}; release {new} serves. Releases on the server: {all}").format(
             old=done.before, new=done.after, all=", ".join(done.releases)))
     return ExitCode.OK
 
 
 def _switch(args: argparse.Namespace, recipe: Recipe) -> Rollback:
     """Connect and switch; a release named with --to that cannot be switched to is bad input (exit 2)."""
+    from wizard.app.deploylock import deploy_lock
     from wizard.app.rollback import RollbackError, rollback
     from wizard.app.session import make_transport
     from wizard.engine.commands import Masker
@@ -47,7 +48,8 @@ def _switch(args: argparse.Namespace, recipe: Recipe) -> Rollback:
         transport = make_transport(recipe, questions(args, recipe), Masker(), args.host)
         try:
             await transport.connect()
-            return await rollback(transport, recipe, args.to)
+            async with deploy_lock(transport, recipe.name, wait=args.lock_wait):
+                return await rollback(transport, recipe, args.to)
         finally:
             await transport.close()
 

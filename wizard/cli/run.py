@@ -77,7 +77,8 @@ def _single(args: argparse.Namespace, recipe: Recipe, host: str | None) -> int:
             print(_("Nothing was changed."))
             return ExitCode.OK
     result = asyncio.run(run_recipe(recipe, args.command, sink, asked, host=host,
-                                    resume=getattr(args, "resume", False)))
+                                    resume=getattr(args, "resume", False),
+                                    lock_wait=getattr(args, "lock_wait", 0)))
     if result.journal and not args.json:
         print(_("Journal: {path}").format(path=result.journal))
     return _outcome(args, result)
@@ -110,7 +111,8 @@ def _fleet(args: argparse.Namespace, recipe: Recipe, hosts: list[str]) -> int:
         return ConsoleSink(show_output=not getattr(args, "quiet", False), prefix=f"[{host}] ")
 
     results = asyncio.run(run_fleet(recipe, args.command, hosts, sink_for, questions(args, recipe),
-                                    parallel=args.parallel, fail_fast=args.fail_fast))
+                                    parallel=args.parallel, fail_fast=args.fail_fast,
+                                    lock_wait=getattr(args, "lock_wait", 0)))
     _print_results(args, results)
     failed = [r for r in results if r.status != "ok"]
     if args.command == "check" and not failed:

@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # the run failed, or the server refused us
     BAD_INPUT = 2  # a bad recipe file, flag, secret or step package
     DRIFT = 3  # `check` found the server different from the recipe
+    BUSY = 4  # another apply or rollback of the app holds its deploy lock on the server
 
 
 class DeployWizardError(Exception):

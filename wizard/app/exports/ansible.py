@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wizard.app.exports.common import ExportError, SecretVar, Unsafe, as_root, dump_yaml, secret_vars
+from wizard.app.exports.common import COVERS, ExportError, SecretVar, Unsafe, as_root, dump_yaml, secret_vars
 from wizard.app.recording import Recording
 from wizard.engine.commands import Command, Secret
 from wizard.engine.i18n import _
@@ -154,7 +154,7 @@ def playbook(recording: Recording, source: str) -> str:
             f"# Recorded from a real first apply on a fresh server ({recording.host}). Each task runs its command",
             "# only when its guard says the change is not in place yet, so a run after `deploy-wizard apply` (or a",
             "# second run) reports no changes. Releases are pinned to the commits recorded; re-export for new ones.",
-            "# Run: ansible-playbook -i HOST, -u USER --private-key KEY playbook.yml"]
+            "# Run: ansible-playbook -i HOST, -u USER --private-key KEY playbook.yml", *COVERS]
     if play.variables:
         head.append("# Secrets are read on the controller from the environment (never stored here):")
         head += [f"#   {v.variable}  ({v.label}, recipe: {v.ref})" for v in play.variables.values()]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 
-from wizard.app.exports.common import dump_yaml, literal_block, secret_vars
+from wizard.app.exports.common import COVERS, dump_yaml, literal_block, secret_vars
 from wizard.app.recording import Recording
 
 
@@ -23,7 +23,7 @@ def user_data(recording: Recording, script: str) -> str:
            f"# {name}: made by deploy-wizard export --format cloud-init. On first boot it writes the shell export to",
            f"# {path} and runs it as root; the output goes to {log}.",
            "# Replays a recorded first apply on a fresh server of the release it was recorded on (see the script's",
-           "# own header)."]
+           "# own header).", *COVERS]
     if variables:
         out += [f"# Secrets are NOT in this file: provide {env} (mode 0600, KEY=value lines) with:"]
         out += [f"#   {v.variable}=...   ({v.label})" for v in variables.values()]

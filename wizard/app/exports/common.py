@@ -22,6 +22,11 @@ from wizard.engine.step import PutFile
 
 FORMS = ("", "url", "pg_literal", "mysql_literal", "env_value")
 
+# Every export's header says what it covers, so nobody mistakes a replay of a first apply for a release tool.
+COVERS = ["# What it covers: a first apply, as recorded. What it does not: later releases with their health gate,",
+          "# the watch that switches a failing one back, and rollbacks; those stay deploy-wizard's job",
+          "# (`deploy-wizard apply` and `deploy-wizard rollback` with the recipe)."]
+
 
 class ExportError(DeployWizardError):
     """The recording holds something an export cannot express; the message says what."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from wizard.app.exports.common import ExportError, SecretVar, as_root, leaves, secret_vars
+from wizard.app.exports.common import COVERS, ExportError, SecretVar, as_root, leaves, secret_vars
 from wizard.app.recording import Recording
 from wizard.engine.commands import Command, Secret, quote
 from wizard.engine.i18n import _
@@ -166,7 +166,7 @@ def shell_script(recording: Recording, source: str) -> str:
            "# already in place, so running it again changes nothing. Releases are pinned to the commits recorded;",
            "# re-export for new ones.",
            "# deploy-wizard itself does more on later runs (password and drift checks, renewals, rollbacks).",
-           ]
+           *COVERS]
     if variables:
         out.append("# Secrets (never in this file) come from the environment:")
         out += [f"#   {v.variable}  ({v.label}, recipe: {v.ref})" for v in variables.values()]

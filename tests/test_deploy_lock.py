@@ -1,0 +1,91 @@
+"""The deploy lock's scripts in a real shell (this machine, through the local transport): one winner among
+concurrent acquirers, who holds it, a holder that stops answering lets go on its own, and breaking it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from wizard.app import deploylock
+from wizard.app.deploylock import LockHeld, break_lock, deploy_lock, peek
+from wizard.engine.errors import ExitCode
+from wizard.engine.transports.local import LocalTransport
+
+
+@pytest.fixture(autouse=True)
+def quick(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(deploylock, "LOCK_DIR", str(tmp_path / "locks"))
+    monkeypatch.setattr(deploylock, "TTL", 3)
+    monkeypatch.setattr(deploylock, "HEARTBEAT", 0.5)
+    monkeypatch.setenv("DEPLOY_WIZARD_OPERATOR", "alice")
+    return tmp_path / "locks"
+
+
+async def connected() -> LocalTransport:
+    transport = LocalTransport()
+    await transport.connect()
+    return transport
+
+
+async def test_a_second_run_is_refused_naming_the_holder_and_gets_it_once_released() -> None:
+    first, second = await connected(), await connected()
+    async with deploy_lock(first, "shop"):
+        with pytest.raises(LockHeld) as held:
+            async with deploy_lock(second, "shop"):
+                pytest.fail("two holders")
+        assert held.value.exit_code == ExitCode.BUSY
+        assert held.value.holder is not None and held.value.holder.operator == "alice"
+        assert "alice on " in str(held.value) and "--lock-wait" in str(held.value)
+        async with deploy_lock(second, "other-app"):  # a lock per app
+            pass
+        await asyncio.sleep(2 * deploylock.TTL)  # the heartbeat keeps it held past its ttl
+        assert (await peek(second, "shop")) is not None
+    assert await peek(second, "shop") is None
+    async with deploy_lock(second, "shop"):
+        pass
+
+
+async def test_twenty_concurrent_acquirers_end_with_exactly_one_winner() -> None:
+    transports = [await connected() for _ in range(20)]
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def attempt(transport: LocalTransport) -> bool:
+        try:
+            async with deploy_lock(transport, "shop"):
+                entered.set()
+                await release.wait()
+                return True
+        except LockHeld:
+            return False
+
+    tasks = [asyncio.create_task(attempt(t)) for t in transports]
+    await entered.wait()
+    await asyncio.sleep(1)  # every other attempt has been refused by now
+    release.set()
+    won = await asyncio.gather(*tasks)
+    assert sum(won) == 1
+
+
+async def test_a_holder_that_stops_answering_lets_go_within_its_ttl_and_a_waiter_gets_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = await connected(), await connected()
+    monkeypatch.setattr(deploylock, "HEARTBEAT", 3600)  # the holder's controller is gone: no heartbeat
+    async with deploy_lock(first, "shop"):
+        started = time.monotonic()
+        async with deploy_lock(second, "shop", wait=3 * deploylock.TTL):
+            waited = time.monotonic() - started
+    assert waited < 3 * deploylock.TTL
+
+
+async def test_breaking_the_lock_frees_it_at_once() -> None:
+    first, second = await connected(), await connected()
+    async with deploy_lock(first, "shop"):
+        holder = await peek(second, "shop")
+        assert holder is not None and holder.silent <= 1
+        await break_lock(second, "shop")
+        async with deploy_lock(second, "shop"):
+            pass
