@@ -47,7 +47,7 @@ def lab(box, live_dirs):
     module: app:app
     workers: 3
     health_path: /health
-    watch: 40
+    watch: 25
   nginx:
     server_names: [{HOST}]
 """)
