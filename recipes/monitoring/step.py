@@ -268,7 +268,7 @@ class Monitoring(Step):
         service, timer = self._units(ctx)
         changed = False
         for path, content in ((service, render("healthcheck.service.j2", app=ctx.app, url=url,
-                                                curl_options=curl_options)),
+                                                maintenance_dir=ctx.maintenance_dir, curl_options=curl_options)),
                               (timer, render("healthcheck.timer.j2", app=ctx.app, interval=s.health_interval))):
             for change in file_change(_("health check of {url} every {every}").format(url=url,
                                                                                       every=s.health_interval),

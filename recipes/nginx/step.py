@@ -30,6 +30,7 @@ from wizard.engine.step import (
     Step,
     StepSettings,
     Teaching,
+    Warn,
     file_change,
 )
 from wizard.engine.templates import renderer
@@ -91,7 +92,8 @@ def render_site(ctx: Context, s: NginxSettings, facts: FactValues) -> str:
     values = {
         "app": ctx.app, "socket": ctx.socket, "server_names": s.server_names, "http_port": s.http_port,
         "client_max_body_size": s.client_max_body_size, "gzip": s.gzip, "security_headers": s.security_headers,
-        "acme_root": ACME_ROOT, "tls": tls, "cert_dir": cert_dir(domain) if domain else "",
+        "acme_root": ACME_ROOT, "tls": tls, "maintenance_dir": ctx.maintenance_dir,
+        "cert_dir": cert_dir(domain) if domain else "",
         "static_root": static_root(static, ctx) if static else None,
         "static_url": static.static_url if static else "/static/",
         "media_root": media_root(ctx) if static and static.media else None,
@@ -171,8 +173,9 @@ class Nginx(Step):
         yield UnitProperties("nginx.service")
         yield from site_facts(ctx)
         yield from claims.claim_facts(self.name, ctx)
+        yield FileInfo(f"{ctx.maintenance_dir}/on")
 
-    def plan(self, s: NginxSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+    def plan(self, s: NginxSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         # Debian's package starts nginx with its "Welcome to nginx" site on
         install = install_missing(("nginx",), facts[PackagesInstalled(("nginx",))], brings=(
             *started("nginx.service"), (PathInfo("/etc/nginx/sites-enabled/default"),
@@ -188,6 +191,11 @@ class Nginx(Step):
                                   "site first.").format(app=app, names=", ".join(taken)))
         yield from claims.record(self.name, ctx, {"server_names": list(s.server_names)}, facts)
         yield from site_changes(ctx, s, facts)
+        switch = facts[FileInfo(f"{ctx.maintenance_dir}/on")]
+        if switch is not None:
+            yield Warn(_("maintenance mode is on since {since}: visitors get the maintenance page (503); "
+                         "`deploy-wizard maintenance <recipe file> off` ends it").format(
+                             since=(switch.text() or "").strip() or "?"))
         if s.default_site == "remove" and facts[PathInfo("/etc/nginx/sites-enabled/default")] is not None:
             yield RunCommand(_("turn off the default 'Welcome to nginx' site"),
                              cmd("sh", "-c", "rm -f /etc/nginx/sites-enabled/default && nginx -t -q && "

@@ -192,3 +192,24 @@ def test_a_release_that_turns_unhealthy_after_20_s_is_switched_back_inside_the_w
     plan = cli(live_dirs, "plan", str(lab["recipe"]), env={"SWITCH_DB_PASSWORD": DB_PASSWORD})
     assert f"release {sick} failed at" in plan.stdout + plan.stderr  # check/plan name the failed release
     shutil.rmtree(live_dirs / "wrk", ignore_errors=True)
+
+
+def test_maintenance_mode_answers_503_with_the_page_and_plan_says_so(box, live_dirs, lab, first) -> None:
+    def page() -> tuple[str, str]:
+        out = subprocess.run(["curl", "-sS", "-H", f"Host: {HOST}", "-w", "\n%{http_code}", f"http://{box.ip}/"],
+                             capture_output=True, text=True).stdout
+        body, _sep, code = out.rpartition("\n")
+        return body, code
+
+    on = cli(live_dirs, "maintenance", str(lab["recipe"]), "on", "--message", "Back at <noon> & later")
+    assert on.returncode == 0 and "is on (since" in on.stdout, on.stdout + on.stderr
+    body, code = page()
+    assert code == "503" and "Back at &lt;noon&gt; &amp; later" in body
+    plan = cli(live_dirs, "plan", str(lab["recipe"]), env={"SWITCH_DB_PASSWORD": DB_PASSWORD})
+    assert "maintenance mode is on since" in plan.stdout + plan.stderr
+    again = cli(live_dirs, "maintenance", str(lab["recipe"]), "on")
+    assert again.returncode == 0 and again.stdout.split("since ")[1][:20] == on.stdout.split("since ")[1][:20]
+    off = cli(live_dirs, "maintenance", str(lab["recipe"]), "off")
+    assert off.returncode == 0 and "is off" in off.stdout
+    body, code = page()
+    assert code == "200" and body == live_release(box)

@@ -91,6 +91,7 @@ async def test_back_to_edit_keeps_other_steps_secrets_and_asks_the_fixed_steps_a
         app.screen.query_one("#run", Button).press()
         await wait_for(pilot, lambda: showing(app) in ("SummaryScreen", "PasswordModal"))
         assert showing(app) == "SummaryScreen"  # the sudo password was not asked again
+        await wait_for(pilot, lambda: bool(app.screen.query(".title")))
         assert "Done: the server matches the recipe" in str(app.screen.query(".title").first().render())
     assert [line for line in server.sent if line.startswith("configure")] == ["configure bad", "configure good"]
     assert "s3cret" not in (tmp_path / "demo.yaml").read_text()

@@ -16,7 +16,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from wizard.cli import export, new_edit, oneoff, rollback, run, sandbox, schema, unlock, verify
+from wizard.cli import export, maintenance, new_edit, oneoff, rollback, run, sandbox, schema, unlock, verify
 from wizard.cli.common import err
 from wizard.cli.confirm import interactive
 from wizard.cli.parser import build_parser, split_command
@@ -29,7 +29,7 @@ HANDLERS: dict[str, Handler] = {
     "plan": run.handle, "apply": run.handle, "check": run.handle,
     "rollback": rollback.handle, "export": export.handle, "schema": schema.handle, "sandbox": sandbox.handle,
     "new": new_edit.handle, "edit": new_edit.handle, "run": oneoff.handle, "verify": verify.handle,
-    "unlock": unlock.handle,
+    "unlock": unlock.handle, "maintenance": maintenance.handle,
 }
 RUN_COMMANDS = ("plan", "apply", "check")  # their --json output is a stream of events
 

@@ -149,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("unlock", help=help_text, description=help_text + ". " + _(
         "A lock frees itself when its run stops answering for a while; this is for when you cannot wait."),
         parents=[recipe_file, _one_host(), _yes(_("do not ask before breaking the lock")), trust, quiet_json])
+    help_text = _("turn maintenance mode on or off: nginx answers every page of the app with a 503 page")
+    maintenance = sub.add_parser("maintenance", help=help_text, description=help_text + ". " + _(
+        "For work that takes the app down (a long migration, a restore). Static files are still served, the "
+        "health-check timer pauses, and plan and check say that it is on."),
+        parents=[recipe_file, _one_host(), trust, quiet_json])
+    maintenance.add_argument("action", choices=["on", "off", "status"], help=_("on, off, or status (only read)"))
+    maintenance.add_argument("--message", help=_("the text of the page (default: the site is being updated "
+                                                 "and will be back shortly)"))
     _add_run(sub, recipe_file, trust)
     help_text = _("run every step's checks (how to verify) on the server and show what each answered")
     verify = sub.add_parser("verify", help=help_text, description=_(

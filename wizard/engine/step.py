@@ -255,6 +255,12 @@ class Context:
     def socket(self) -> str:
         return f"/run/{self.app}/gunicorn.sock"
 
+    @property
+    def maintenance_dir(self) -> str:
+        """Root's: the page nginx shows in maintenance mode (index.html) and the switch that turns it on (`on`).
+        Outside /srv/APP, where the app user could not plant or remove either."""
+        return f"/var/lib/deploy-wizard/maintenance/{self.app}"
+
 
 class Step(ABC):
     """One part of a server. Found through the `deploy_wizard.steps` entry points (see wizard.app.registry)."""
