@@ -132,7 +132,7 @@ class StepScreen(WizardScreen):
         """The exact commands and files for the values typed so far, on a fresh server (secrets masked)."""
         lines: list[str] = []
         try:
-            ctx = self.draft.recipe().context()
+            ctx = self.draft.recipe(across=False).context()
         except RecipeError:  # an incomplete draft still previews, with the app name it has
             ctx = Context(app=self.draft.name)
         for name in self.page.steps:

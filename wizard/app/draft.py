@@ -96,9 +96,11 @@ class Draft:
         steps = {s.name: self.steps.get(s.name, {}) for s in registry.steps() if s.name in self.enabled}
         return {"version": 1, "name": self.name, "target": self.target, "steps": steps}
 
-    def recipe(self) -> Recipe:
-        """The validated recipe; RecipeError with field paths when something is still missing or wrong."""
-        return parse(safe_yaml.dump(self.data()), self.path or "<wizard>")
+    def recipe(self, *, across: bool = True) -> Recipe:
+        """The validated recipe; RecipeError with field paths when something is still missing or wrong. Without
+        `across`, the checks across steps are left to the save: a preview of one step works before the others
+        it needs are switched on."""
+        return parse(safe_yaml.dump(self.data()), self.path or "<wizard>", across=across)
 
     def draft_path(self) -> Path:
         host = str(self.target.get("host") or "") or "no-host"
