@@ -8,6 +8,7 @@ target and the review are the pages of the flow table (screens.flow) for the ins
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -147,6 +148,26 @@ class WizardApp(App[None]):
         while len(self.screen_stack) > 2:  # the run, its summary, a dialog: down to the flow's screen
             self.pop_screen()
         self.goto(position)
+
+    def pin_host_key(self, host: str, port: int, fingerprint: str) -> None:
+        """A key the operator trusted for the recipe's own server becomes the recipe's pin (the target's host key),
+        so a replay on another machine checks it too. A recipe file that held every answer is written again with
+        it (the Review saves before a run, so a key trusted during the run lands there); other edits wait for Save."""
+        from wizard.app.pins import pin_label
+
+        target = self.draft.target
+        if str(target.get("host") or "") != host or target.get("port", 22) not in (port, str(port)):
+            return
+        saved = self.draft.in_recipe_file()
+        target["host_key"] = fingerprint
+        if saved and self.draft.path is not None:
+            from wizard.app.recipefile import RecipeError
+
+            with suppress(RecipeError, OSError):  # the file stays as it was; the draft has the pin
+                self.draft.save(self.draft.path)
+        self.draft.autosave()
+        self.notify(_("{fingerprint} is now the recipe's “{label}”: every run checks it.").format(
+            fingerprint=fingerprint, label=pin_label()))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Next and Back are keys for the screen's own buttons: shown (and working) where it has them."""

@@ -49,7 +49,12 @@ def questions_for(app: App[Any], answers: dict[str, str] | None = None, edit: Ed
     from screens.password_modal import PasswordModal
 
     async def trust(host: str, port: int, fingerprint: str) -> bool:
-        return await app.push_screen_wait(HostKeyModal(host, port, fingerprint))
+        from screens.app import WizardApp
+
+        trusted = await app.push_screen_wait(HostKeyModal(host, port, fingerprint))
+        if trusted and isinstance(app, WizardApp):  # the recipe's pin from now on
+            app.pin_host_key(host, port, fingerprint)
+        return trusted
 
     async def sudo_password(prompt: str) -> str | None:
         return await app.push_screen_wait(PasswordModal(prompt))

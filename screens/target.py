@@ -81,6 +81,7 @@ class TargetScreen(WizardScreen):
     async def test_connection(self) -> None:
         from screens.host_key_modal import HostKeyModal
         from screens.password_modal import PasswordModal
+        from wizard.app.pins import HostPins
         from wizard.engine.commands import sh
         from wizard.engine.errors import DeployWizardError
         from wizard.engine.transports.ssh import SSHTarget, SSHTransport
@@ -88,12 +89,17 @@ class TargetScreen(WizardScreen):
         target = Target.model_validate(self.wizard_app.draft.target)
 
         async def trust(host: str, port: int, fingerprint: str) -> bool:
-            return await self.app.push_screen_wait(HostKeyModal(host, port, fingerprint))
+            trusted = await self.app.push_screen_wait(HostKeyModal(host, port, fingerprint))
+            if trusted:  # the recipe's pin from now on, shown in its field
+                self.wizard_app.pin_host_key(host, port, fingerprint)
+                self.query_one("#target-host_key", Input).value = fingerprint
+            return trusted
 
         async def password(prompt: str) -> str | None:
             return await self.app.push_screen_wait(PasswordModal(prompt))
 
-        transport = SSHTransport(SSHTarget(target.host, target.port, target.user, target.key, target.host_key),
+        transport = SSHTransport(SSHTarget(target.host, target.port, target.user, target.key, target.host_key,
+                                           pin_place=HostPins().place(target.host, target.host)),
                                  trust_callback=trust, password_callback=password)
         status = self.query_one("#probe", Static)
         try:
