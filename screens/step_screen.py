@@ -14,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Static, Switch, TabbedContent, TabPane
 
 from screens.flow import Page
-from screens.form import FormSwitch, SettingsForm
+from screens.form import FormSwitch, SettingsForm, field_name
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app import registry
@@ -56,7 +56,8 @@ class StepScreen(WizardScreen):
                     with Horizontal(classes="status"):
                         yield FormSwitch(value=name in self.draft.enabled, id=f"use-{name}")
                         yield Static(_("include this step"), classes="field-label")
-                    yield SettingsForm(step.Settings, self.draft.values(name), prefix=name)
+                    yield SettingsForm(step.Settings, self.draft.values(name), prefix=name,
+                                       active=name in self.draft.enabled)
             teacher = Teacher.for_draft(self.draft)  # the teaching with this draft's names
             with TabbedContent(classes="side"):
                 with TabPane(_("Why"), id="tab-why"):
@@ -167,6 +168,7 @@ class StepScreen(WizardScreen):
         if event.switch.id and event.switch.id.startswith("use-"):
             name = event.switch.id.removeprefix("use-")
             (self.draft.enabled.add if event.value else self.draft.enabled.discard)(name)
+            self.query_one(f"#form-{name}", SettingsForm).set_active(event.value)
             self.refresh_plan()
             self.refresh_teaching()
 
@@ -180,6 +182,11 @@ class StepScreen(WizardScreen):
         invalid = [form for form in self.query(SettingsForm)
                    if form.prefix in self.draft.enabled and not form.check()]
         if invalid:
-            self.notify(_("Fix the fields marked in red first (or leave the step out)."), severity="error")
+            spec, widget = invalid[0].first_invalid() or (None, None)
+            if spec is None or widget is None:  # pragma: no cover - an invalid form has a field with a message
+                return
+            widget.focus()  # scrolled into view, wherever the form was
+            self.notify(_("Fix the fields marked in red first (or leave the step out): {field} ({step}).").format(
+                field=field_name(spec), step=registry.step(invalid[0].prefix).label()), severity="error")
             return
         self.wizard_app.next_screen()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Static
 
-from screens.form import SettingsForm
+from screens.form import SettingsForm, field_name
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app.recipefile import APP_NAME, Target
@@ -54,12 +55,17 @@ class TargetScreen(WizardScreen):
 
     @on(Input.Changed, "#app-name")
     def app_name_changed(self, event: Input.Changed) -> None:
-        ok = bool(APP_NAME.match(event.value))
+        self.check_app_name(event.value)
+
+    def check_app_name(self, value: str) -> bool:
+        """The app's name, kept when valid; its message shown when not."""
+        ok = bool(APP_NAME.match(value))
         error = self.query_one("#app-name-error", Static)
         error.update("" if ok else _("lower-case letters, digits, - and _, up to 40"))
         error.display = not ok
         if ok:
-            self.wizard_app.draft.name = event.value
+            self.wizard_app.draft.name = value
+        return ok
 
     @on(Button.Pressed, "#back")
     def go_back(self) -> None:
@@ -67,10 +73,21 @@ class TargetScreen(WizardScreen):
 
     @on(Button.Pressed, "#next")
     def go_next(self) -> None:
-        if self.query_one(SettingsForm).check() and APP_NAME.match(self.query_one("#app-name", Input).value):
+        """On when the app's name and the target's fields are valid; else the cursor goes to the first field to
+        fix (scrolled into view), and the message names it."""
+        form = self.query_one(SettingsForm)
+        valid = form.check()
+        name = self.query_one("#app-name", Input)
+        if self.check_app_name(name.value) and valid:
             self.wizard_app.next_screen()
-        else:
-            self.notify(_("Fix the fields marked in red first."), severity="error")
+            return
+        widget: Widget = name
+        label = _("Short name of the app (directories, services, journals)").split("(")[0].split("（")[0].strip()
+        if APP_NAME.match(name.value):
+            spec, widget = form.first_invalid() or (None, name)
+            label = field_name(spec) if spec is not None else label
+        widget.focus()
+        self.notify(_("Fix the fields marked in red first: {field}.").format(field=label), severity="error")
 
     @on(Button.Pressed, "#test")
     def probe_pressed(self) -> None:

@@ -139,7 +139,7 @@ class Draft:
             return self.path
         path.parent.mkdir(parents=True, exist_ok=True)
         body = {"name": self.name, "target": self.target, "steps": self.steps, "enabled": sorted(self.enabled),
-                "path": str(self.path) if self.path else None, "key": self.key}
+                "path": str(self.path.expanduser().absolute()) if self.path else None, "key": self.key}
         atomic_write_text(path, "# deploy-wizard draft (answers in progress)\n"
                           + safe_yaml.dump({"draft": body}), mode=0o600)
         if self.saved_as is not None and self.saved_as != path:
@@ -149,9 +149,9 @@ class Draft:
 
     def save(self, path: Path | None = None) -> Path:
         """Validate and write the recipe file (atomically); raises RecipeError when not valid yet."""
-        target = path or self.path or Path(f"{self.name}.yaml")
+        target = (path or self.path or Path(f"{self.name}.yaml")).expanduser().absolute()
         save(self.recipe(), target)
-        self.path = target
+        self.path = target  # absolute: the draft says where the recipe is, wherever the wizard starts next time
         return target
 
 

@@ -72,5 +72,7 @@ class HostPins:
             return _("the inventory's entry for {host} (host_key), or {file}").format(host=host, file=self.file)
         return _("the inventory's entry for {host} (host_key)").format(host=host)
 
-    def store(self) -> HostKeyStore:
-        return RecipeKnownHosts(self.file) if self.file is not None else HostKeyStore()
+    def store(self) -> HostKeyStore | None:
+        """The known hosts a connection reads and records in; None: the transport's own (deploy-wizard's store and
+        ~/.ssh/known_hosts), when there is no recipe file to keep pins beside."""
+        return RecipeKnownHosts(self.file) if self.file is not None else None
