@@ -34,7 +34,7 @@ from wizard.engine.events import (
     StepStarted,
 )
 from wizard.engine.i18n import _, n_
-from wizard.engine.runner import FailureDecision, RunResult
+from wizard.engine.runner import ChangeDecision, FailureDecision, RunResult
 from wizard.engine.step import Change
 
 EditStep = Callable[[str, str], None]  # (step, error): stop the run and open the step's form
@@ -237,7 +237,7 @@ class RunScreen(WizardScreen):
         answers = self.answers
         answers.update(await ask_secrets(self.app, secret_questions(self.recipe), answers))
 
-        async def before_change(step: str, change: Change) -> bool:
+        async def before_change(step: str, change: Change) -> ChangeDecision:
             return await self.app.push_screen_wait(ChangeModal(step, change))
 
         error = None

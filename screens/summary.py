@@ -44,6 +44,10 @@ class SummaryScreen(Screen[None]):
             self.query_one(f"#{button_id}", Button).label = label
 
     def _title(self) -> str:
+        if self.result is not None and self.result.stopped:
+            return _("Stopped at your request")
+        if self._ok() and self.result is not None and self.result.declined:
+            return _("Done, except the changes you left out")
         return _("Done: the server matches the recipe") if self._ok() else _("The run did not finish")
 
     def _ok(self) -> bool:
@@ -74,8 +78,14 @@ class SummaryScreen(Screen[None]):
                 n=self.result.changes, steps=", ".join(self.result.changed_steps) or "-", s=self.result.seconds))
             if self.result.error:
                 lines.append(_("Stopped at {step}: {why}").format(step=self.result.failed_step, why=self.result.error))
+            if self.result.stopped:
+                lines.append(self.result.stopped)
+                lines.append(_("The steps before it are done; nothing after it ran. Run the recipe again to go on."))
             if self.result.skipped:
                 lines.append(_("Skipped: {steps}").format(steps=", ".join(self.result.skipped)))
+            if self.result.declined:
+                lines.append(_("Left out at your request (a run without step-through makes them): {changes}").format(
+                    changes="; ".join(self.result.declined)))
             if self.result.journal:
                 lines.append(_("Journal of this run: {path}").format(path=self.result.journal))
         if self.recipe_path:
