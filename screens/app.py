@@ -59,6 +59,7 @@ class WizardApp(App[None]):
     # Descriptions are set in the current language by key_texts(); ctrl+n/ctrl+b: keys no Input uses.
     BINDINGS = [
         Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),  # where typing a ? is not text (a field keeps it)
         Binding("f2", "toggle_language", "中文/English"),
         Binding("ctrl+q", "quit_safely", "Quit", priority=True),  # in a dialog too (a failure waiting)
         Binding("ctrl+b", "back", "Back"),
@@ -184,13 +185,16 @@ class WizardApp(App[None]):
 
     def action_help(self) -> None:
         """Help for the screen on show: its keys (as its footer has them) and what it is for."""
-        from screens.help import HelpScreen
+        from screens.help import HelpScreen, general_keys
 
         if isinstance(self.screen, HelpScreen):
             return
+        own = getattr(self.screen, "help_keys", None)  # what works on this screen beyond its footer
         keys = [(self.get_key_display(active.binding), active.binding.description)
-                for active in self.screen.active_bindings.values() if active.binding.show and active.enabled]
-        self.push_screen(HelpScreen(type(self.screen).__name__, keys))
+                for active in self.screen.active_bindings.values()
+                if active.binding.show and active.enabled and active.binding.action != "help"]
+        keys.insert(0, ("F1 / ?", _("this help (? only outside a text field)")))
+        self.push_screen(HelpScreen(type(self.screen).__name__, (own() if own else general_keys()) + keys))
 
     def action_toggle_language(self) -> None:
         i18n.set_language("en" if i18n.language() == "zh_CN" else "zh_CN")

@@ -48,8 +48,9 @@ def _select(spec: FieldSpec, current: Any, widget_id: str) -> Widget:
 
 
 def _input(spec: FieldSpec, current: Any, widget_id: str) -> Widget:
-    """Text the field parses (FieldSpec.parse): the same reading as plain prompts and `--set`."""
-    return Input(value=spec.as_text(current), placeholder=spec.as_text(spec.default), id=widget_id)
+    """Text the field parses (FieldSpec.parse): the same reading as plain prompts and `--set`. An empty list or map
+    shows how to type one (comma-separated), where another field shows its default."""
+    return Input(value=spec.as_text(current), placeholder=spec.as_text(spec.default) or spec.syntax(), id=widget_id)
 
 
 # One widget per kind of field: a new FieldKind needs one entry here (a test checks that every kind has one).

@@ -13,6 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, Static, Switch
 
 from screens.form import FormSwitch
+from screens.help import Keys, general_keys, scroll_keys, switch_keys
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
 from wizard.app.recipefile import Recipe, RecipeError
@@ -45,6 +46,9 @@ class ReviewScreen(WizardScreen):
             yield Button(_("Save"), id="save")
             yield Button(_("Run"), id="run", variant="primary")
         yield Footer()
+
+    def help_keys(self) -> Keys:
+        return [*general_keys(), *switch_keys(), *scroll_keys(_("scroll the plan"))]
 
     def on_mount(self) -> None:
         self._recipe()

@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
+from screens.help import Keys, scroll_keys
 from screens.keys import relabel
 from screens.quit_modal import in_flight_text
 from screens.run_output import Fold, RunLog, column_widths, folded, is_progress, state_label
@@ -94,6 +95,9 @@ class RunScreen(WizardScreen):
         self.result: RunResult | None = None
         self.worker: Worker[None] | None = None
         relabel(self, self.key_texts())
+
+    def help_keys(self) -> Keys:
+        return scroll_keys(_("scroll the output"))
 
     def key_texts(self) -> dict[str, str]:
         return {"toggle_output": _("Folded output") if self.full_output else _("All output")}

@@ -15,6 +15,7 @@ from textual.widgets import Button, Footer, Static, Switch, TabbedContent, TabPa
 
 from screens.flow import Page
 from screens.form import FormSwitch, SettingsForm, field_name
+from screens.help import Keys, general_keys, scroll_keys, switch_keys
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app import registry
@@ -86,6 +87,11 @@ class StepScreen(WizardScreen):
         if fixing is not None and fixing.step in self.page.steps[1:]:  # its section on top, where its field is
             section = self.query_one(f"#title-{fixing.step}")
             self.call_after_refresh(lambda: section.scroll_visible(top=True, animate=False))
+
+    def help_keys(self) -> Keys:
+        return [*general_keys(), *switch_keys(),
+                ("← / →", _("switch the side tabs (Tab to them after the fields)")),
+                *scroll_keys(_("scroll the side pane (Tab to it after the tabs)"))]
 
     def first_field(self) -> Widget:
         """Where typing starts: the first field of the first step included here (the step that failed, when

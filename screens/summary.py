@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
 from screens.checks_view import ChecksView
+from screens.help import Keys, general_keys, scroll_keys
 from screens.keys import relabel
 from screens.title_bar import TitleBar
 from wizard.app.recipefile import Recipe
@@ -28,6 +29,10 @@ class SummaryScreen(Screen[None]):
         super().__init__()
         self.recipe, self.result, self.error, self.recipe_path = recipe, result, error, recipe_path
         self.relabel()
+
+    @staticmethod
+    def help_keys() -> Keys:
+        return [*general_keys(), *scroll_keys(_("scroll the summary"))]
 
     @staticmethod
     def key_texts() -> dict[str, str]:

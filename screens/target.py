@@ -9,6 +9,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Static
 
 from screens.form import SettingsForm, field_name
+from screens.help import Keys, general_keys, scroll_keys
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app.recipefile import APP_NAME, Target
@@ -52,6 +53,9 @@ class TargetScreen(WizardScreen):
             yield Button(_("Back"), id="back")
             yield Button(_("Next"), id="next", variant="primary")
         yield Footer()
+
+    def help_keys(self) -> Keys:
+        return [*general_keys(), *scroll_keys(_("scroll the side pane (Tab to it after the fields)"))]
 
     @on(Input.Changed, "#app-name")
     def app_name_changed(self, event: Input.Changed) -> None:

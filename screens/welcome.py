@@ -11,6 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from screens.help import Keys, general_keys
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
 from wizard.engine.i18n import _
@@ -44,6 +45,10 @@ class WelcomeScreen(WizardScreen):
                 yield Button(_("Open"), id="open")
             yield Static("", id="message", classes="field-error")
         yield Footer()
+
+    def help_keys(self) -> Keys:
+        drafts = [("↑ / ↓", _("choose a draft in the list; Enter opens it"))] if self.drafts else []
+        return [*general_keys(), *drafts]
 
     @on(OptionList.OptionSelected, "#drafts")
     def draft_chosen(self, event: OptionList.OptionSelected) -> None:

@@ -19,6 +19,7 @@ from textual.widgets import Button, Input
 
 from screens.app import WizardApp
 from screens.form import FormSwitch
+from screens.help import Keys, general_keys
 from wizard.engine.i18n import _
 
 BANNER_CELLS = 140  # what fits in two lines of the fixing banner at 80 columns
@@ -42,6 +43,10 @@ class WizardScreen(Screen[None]):
         field = self.first_field()
         if self.focused is None and field is not None:
             field.focus(scroll_visible=False)  # the form stays at its top, labels above the field in view
+
+    def help_keys(self) -> Keys:
+        """The keys that work on this screen beyond its footer's, for the help (F1 / ?)."""
+        return general_keys()
 
     def first_field(self) -> Widget | None:
         """Where typing starts on entry: the form's first field (a screen without one: its first button)."""

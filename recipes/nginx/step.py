@@ -49,7 +49,7 @@ def body_size(value: str) -> str:
 
 class NginxSettings(StepSettings):
     server_names: list[HostName] = Field(min_length=1, description=(
-        "Domain names the site answers to, e.g. [example.com, www.example.com]."))
+        "Domain names the site answers to, e.g. example.com, www.example.com."))
     client_max_body_size: Annotated[str, AfterValidator(body_size)] = Field("10m", description=(
         "Largest request body (upload) nginx accepts."))
     gzip: bool = Field(True, description="Compress text responses.")
