@@ -19,7 +19,7 @@ from textual.widgets import Button
 
 from screens.keys import relabel
 from wizard.engine import i18n
-from wizard.engine.i18n import _
+from wizard.engine.i18n import _, n_
 
 if TYPE_CHECKING:
     from screens.run import RunScreen
@@ -73,7 +73,8 @@ class WizardApp(App[None]):
         self._draft = draft  # created on first use: the step models are not needed to draw the welcome screen
         self.start = start
         self.position = -1  # index in flow(); -1 = welcome
-        self.sandbox_info: SandboxInfo | None = None  # the practice server booted from the welcome screen
+        # the practice servers booted from the welcome screen: they outlive the wizard, so quitting says so
+        self.sandboxes: list[SandboxInfo] = []
         self.fixing: Fixing | None = None
         # the `prompt` secrets typed for a plan or a run (by label, as steps ask): in memory only, so that a
         # language switch, a second plan or a run after "Back to edit" does not ask them all again
@@ -216,10 +217,11 @@ class WizardApp(App[None]):
         self.action_quit_safely()
 
     def action_quit_safely(self) -> None:
+        from screens.confirm_modal import ConfirmModal
         from screens.quit_modal import QuitModal
         from screens.run import RunScreen
 
-        if isinstance(self.screen, QuitModal):
+        if isinstance(self.screen, QuitModal | ConfirmModal):  # already asking
             return
         runs = [screen for screen in self.screen_stack if isinstance(screen, RunScreen) and screen.running]
         if not runs:
@@ -239,6 +241,53 @@ class WizardApp(App[None]):
         self._leave(notice)
 
     def _leave(self, notice: str = "") -> None:
+        """Quit: the draft saved and the terminal told where; first, practice servers this wizard started and that
+        still run are named, with the offer to stop them (they would run on, unseen, until `sandbox down`)."""
+        running = []
+        if self.sandboxes:
+            from wizard.lab import sandbox
+
+            running = [info for info in self.sandboxes if sandbox.is_running(info.name)]
+        if not running:
+            self._finish(notice)
+            return
+        from screens.confirm_modal import ConfirmModal
+
+        names = ", ".join(f"{info.name} ({info.ip})" for info in running)
+
+        def answered(stop: bool | None) -> None:
+            if stop:
+                self.run_worker(self._stop_sandboxes_and_exit(running, notice), exit_on_error=False)
+            else:
+                self._finish("\n".join(filter(None, (notice, n_(
+                    "The practice server {names} is still running; `deploy-wizard sandbox down {name}` removes it.",
+                    "The practice servers {names} are still running; `deploy-wizard sandbox down {name}` removes them.",
+                    len(running)).format(names=names, name=" ".join(info.name for info in running))))))
+
+        self.push_screen(ConfirmModal(
+            _("Stop the practice server?") if len(running) == 1 else _("Stop the practice servers?"),
+            n_("This wizard started the practice server {names}. It is still running, and keeps running after "
+               "the wizard ends. Stop it and remove every trace of it now?",
+               "This wizard started the practice servers {names}. They are still running, and keep running after "
+               "the wizard ends. Stop them and remove every trace of them now?", len(running)).format(names=names),
+            yes=_("Stop and remove"), no=_("Keep running")), answered)
+
+    async def _stop_sandboxes_and_exit(self, running: list[SandboxInfo], notice: str) -> None:
+        import asyncio
+
+        from wizard.lab import sandbox
+
+        said = [notice]
+        for info in running:
+            try:
+                await asyncio.to_thread(sandbox.down, info.name, lambda message: None)
+            except sandbox.SandboxError as exc:
+                said.append(_("The practice server {name} could not be stopped: {why}").format(name=info.name, why=exc))
+            else:
+                said.append(_("The practice server {name} is stopped and removed.").format(name=info.name))
+        self._finish("\n".join(filter(None, said)))
+
+    def _finish(self, notice: str = "") -> None:
         path = self.draft.autosave()
         if self.draft.blank:
             saved = ""

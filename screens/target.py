@@ -11,6 +11,7 @@ from textual.widgets import Button, Footer, Input, Static
 from screens.form import SettingsForm, field_name
 from screens.help import Keys, general_keys, scroll_keys
 from screens.title_bar import TitleBar
+from screens.welcome import sandbox_text
 from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app.recipefile import APP_NAME, Target
 from wizard.engine.i18n import _
@@ -47,6 +48,8 @@ class TargetScreen(WizardScreen):
                                "compare its fingerprint, after that any change stops the run. Secrets are never "
                                "typed here, only where they come from (env:NAME, file:/path or prompt)."),
                              classes="teaching")
+                for info in self.wizard_app.sandboxes[-1:]:  # the practice server this wizard booted
+                    yield Static(sandbox_text(info.name, info.ip), id="sandbox", classes="teaching", markup=False)
                 yield Button(_("Test connection"), id="test")
                 yield Static("", id="probe", classes="status")
         with Horizontal(classes="buttons"):

@@ -117,8 +117,15 @@ class WelcomeScreen(WizardScreen):
         draft.target = {"host": info.ip, "port": info.port, "user": "admin", "key": info.key,
                         "host_key": info.fingerprint}
         self.wizard_app.draft = draft
-        self.wizard_app.sandbox_info = info
+        self.wizard_app.sandboxes.append(info)
+        self.notify(sandbox_text(info.name, info.ip), timeout=15)
         self.wizard_app.next_screen()
+
+
+def sandbox_text(name: str, ip: str) -> str:
+    """What the practice server is called and how it goes: it outlives the wizard, until it is removed."""
+    return _("Practice server {name} is up at {ip}. It keeps running until `deploy-wizard sandbox down {name}` "
+             "removes it (quitting the wizard offers to).").format(name=name, ip=ip)
 
 
 def describe(name: str, host: str, modified: float) -> str:
