@@ -106,6 +106,13 @@ class SummaryScreen(Screen[None]):
                 lines += [f"  $ {command_line(check)}" for check in checks]
         lines.append("")
         lines.append(_("Next: run the same recipe again to see that nothing changes; keep the recipe in git."))
+        path = self.recipe_path or f"{self.recipe.name}.yaml"
+        lines.append(_("More servers, the same way: `deploy-wizard apply {path} --host web2 --host web3`, or "
+                       "`--inventory hosts.yaml` (a list of hosts); each gets the same steps, and its own "
+                       "result.").format(path=path))
+        lines.append(_("Your own automation from it: `deploy-wizard export {path} --format shell --record-on "
+                       "sandbox` writes a bash script of the same changes, `--format ansible` an Ansible playbook; "
+                       "`deploy-wizard export {path}` alone, a runbook to read.").format(path=path))
         return "\n".join(lines)
 
     @on(Button.Pressed, "#run-checks")

@@ -129,7 +129,10 @@ class AppServer(Step):
             "A new release never goes live untried: it starts beside the live one on its own socket and is asked "
             "its health path the way nginx will ask it (the site's name, https behind TLS). Only a 2xx answer "
             "switches `current` and reloads gunicorn gracefully; a release that fails shows its answer and its own "
-            "log, and the live one keeps serving.",
+            "log, and the live one keeps serving. Reload or restart? `systemctl reload APP.service` (gunicorn's "
+            "HUP) starts new workers with the new code while the old ones finish their requests: what a new "
+            "release needs. `restart` stops every worker at once and cuts the requests they were serving; the step "
+            "restarts only when the unit or the app's environment changed, which a reload does not read again.",
         # the question first: systemd starts gunicorn at the first connection (after a reboot, say)
         verify=[Check("curl -sS -i --fail-with-body --unix-socket /run/APP/gunicorn.sock -H 'Host: SITE' "
                       "-H 'X-Forwarded-Proto: SCHEME' HEALTH_URL", root=True,
