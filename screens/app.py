@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Button
 
+from screens import typeset
 from screens.keys import relabel
 from wizard.engine import i18n
 from wizard.engine.i18n import _, n_
@@ -70,6 +71,7 @@ class WizardApp(App[None]):
 
     def __init__(self, draft: Draft | None = None, *, start: str = "welcome") -> None:
         super().__init__()
+        typeset.install()  # Chinese lines break between characters, never before "，" or inside an English word
         self._draft = draft  # created on first use: the step models are not needed to draw the welcome screen
         self.start = start
         self.position = -1  # index in flow(); -1 = welcome

@@ -17,7 +17,7 @@ from screens.keys import relabel
 from screens.title_bar import TitleBar
 from wizard.app.recipefile import Recipe
 from wizard.app.teach import Teacher, command_line
-from wizard.engine.i18n import _, n_
+from wizard.engine.i18n import _, clauses, n_
 from wizard.engine.runner import RunResult
 
 
@@ -90,7 +90,7 @@ class SummaryScreen(Screen[None]):
                 lines.append(_("Skipped: {steps}").format(steps=", ".join(self.result.skipped)))
             if self.result.declined:
                 lines.append(_("Left out at your request (a run without step-through makes them): {changes}").format(
-                    changes="; ".join(self.result.declined)))
+                    changes=clauses(self.result.declined)))
             if self.result.journal:
                 lines.append(_("Journal of this run: {path}").format(path=self.result.journal))
         if self.recipe_path:

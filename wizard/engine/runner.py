@@ -34,7 +34,7 @@ from wizard.engine.events import (
     StepStatus,
 )
 from wizard.engine.facts import FactGatherer
-from wizard.engine.i18n import _, n_
+from wizard.engine.i18n import _, clauses, n_
 from wizard.engine.step import (
     Change,
     Context,
@@ -84,7 +84,7 @@ class StepPlan:
         return not self.changes
 
     def reason(self) -> str:
-        return "; ".join(self.notes) or _("nothing to do")
+        return clauses(self.notes) or _("nothing to do")
 
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.step, "changes": [change_dict(c) for c in self.changes], "notes": self.notes,
@@ -275,7 +275,7 @@ class Runner:
             if plan.noop:
                 if plan.later:
                     raise StepError(_("the step cannot decide: {what}").format(
-                        what="; ".join(f"{c.why} ({c.reason})" for c in plan.later)))
+                        what=clauses(f"{c.why} ({c.reason})" for c in plan.later)))
                 if attempt == 0:
                     self.emit(StepNoop(step=step.name, reason=plan.reason()))
                 elif applied:
@@ -286,7 +286,7 @@ class Runner:
                 raise StepError(n_("step did not converge: after {n} pass it still wants: {what}",
                                    "step did not converge: after {n} passes it still wants: {what}",
                                    self.max_passes).format(
-                    n=self.max_passes, what="; ".join(c.describe() for c in plan.changes)))
+                    n=self.max_passes, what=clauses(c.describe() for c in plan.changes)))
             applied += await self._run_changes(step.name, plan.changes, told)
         return applied
 
