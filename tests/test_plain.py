@@ -153,3 +153,18 @@ def test_a_list_or_map_question_says_it_is_typed_comma_separated(tmp_path) -> No
     groups = next(message for message in asked if message.startswith("Extra groups"))
     assert groups.endswith("(values separated by commas, e.g. a, b)")
     assert not any("[" in message for message in asked)
+
+
+def test_a_recipe_that_cannot_be_written_is_said_in_words(tmp_path, monkeypatch) -> None:
+    import argparse
+
+    from wizard.cli import new_edit
+    from wizard.engine.errors import UsageError
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("screens.plain.QuestionaryAsker", lambda: Scripted({"Short name": ["shop"],
+                                                                           "Host name or IP": ["web1"]}))
+    where = tmp_path / "missing" / "shop.yaml"
+    with pytest.raises(UsageError, match=r"Cannot save .*shop.yaml: its directory does not exist") as info:
+        new_edit.new(argparse.Namespace(output=str(where), plain=True))
+    assert "Errno" not in str(info.value) and ".tmp" not in str(info.value)
