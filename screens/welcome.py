@@ -34,7 +34,6 @@ class WelcomeScreen(WizardScreen):
             with Horizontal(classes="row"):
                 yield Button(_("New recipe"), id="new", variant="primary")
                 yield Button(_("Practise on a sandbox server (needs root)"), id="sandbox")
-            yield Static(checklist(), id="checklist", classes="teaching", markup=False)
             self.drafts = saved_drafts()
             if self.drafts:
                 yield Static(_("Go on with a draft (Enter opens it):"), classes="field-label")
@@ -45,6 +44,7 @@ class WelcomeScreen(WizardScreen):
                 yield Input(placeholder="recipe.yaml", id="path")
                 yield Button(_("Open"), id="open")
             yield Static("", id="message", classes="field-error")
+            yield Static(checklist(), id="checklist", classes="teaching", markup=False)
         yield Footer()
 
     def help_keys(self) -> Keys:
@@ -125,10 +125,10 @@ class WelcomeScreen(WizardScreen):
 
 def checklist() -> str:
     """What a new recipe asks for that only the operator has: said before the first question, not at it."""
-    items = [_("the app's git URL (https://… or git@…), which the server can reach"),
-             _("its dependency list in the repository (requirements.txt, pyproject.toml, uv.lock or poetry.lock)"),
-             _("its WSGI/ASGI entry point as module:variable (myproject.wsgi:application, app:app)"),
-             _("a DNS name pointing at the server, for nginx and HTTPS (`getent hosts NAME` shows where it points)"),
+    items = [_("the app's git URL (https://… or git@…), reachable from the server"),
+             _("its dependency list (requirements.txt, pyproject.toml, uv.lock or poetry.lock)"),
+             _("its WSGI/ASGI entry point as module:variable, e.g. app:app"),
+             _("a DNS name pointing at the server, for nginx and HTTPS"),
              _("an SSH login to the server with sudo, or root")]
     return _("Before you start, have at hand:") + "\n" + "\n".join(f"• {item}" for item in items)
 
