@@ -253,8 +253,6 @@ class WizardApp(App[None]):
         if not running:
             self._finish(notice)
             return
-        from screens.confirm_modal import ConfirmModal
-
         names = ", ".join(f"{info.name} ({info.ip})" for info in running)
 
         def answered(stop: bool | None) -> None:
@@ -266,13 +264,7 @@ class WizardApp(App[None]):
                     "The practice servers {names} are still running; `deploy-wizard sandbox down {name}` removes them.",
                     len(running)).format(names=names, name=" ".join(info.name for info in running))))))
 
-        self.push_screen(ConfirmModal(
-            _("Stop the practice server?") if len(running) == 1 else _("Stop the practice servers?"),
-            n_("This wizard started the practice server {names}. It is still running, and keeps running after "
-               "the wizard ends. Stop it and remove every trace of it now?",
-               "This wizard started the practice servers {names}. They are still running, and keep running after "
-               "the wizard ends. Stop them and remove every trace of them now?", len(running)).format(names=names),
-            yes=_("Stop and remove"), no=_("Keep running")), answered)
+        self.push_screen(stop_sandboxes_question(names, len(running)), answered)
 
     async def _stop_sandboxes_and_exit(self, running: list[SandboxInfo], notice: str) -> None:
         import asyncio
@@ -299,6 +291,19 @@ class WizardApp(App[None]):
         else:
             saved = _("Your answers are saved in {path}; `deploy-wizard edit` opens them again.").format(path=path)
         self.exit(message="\n".join(filter(None, (notice, saved))) or None)
+
+
+def stop_sandboxes_question(names: str, count: int) -> Screen[bool]:
+    """Quitting with practice servers this wizard started still running: stop them, or leave them running."""
+    from screens.confirm_modal import ConfirmModal
+
+    return ConfirmModal(
+        _("Stop the practice server?") if count == 1 else _("Stop the practice servers?"),
+        n_("This wizard started the practice server {names}. It is still running, and keeps running after the "
+           "wizard ends. Stop it and remove every trace of it now?",
+           "This wizard started the practice servers {names}. They are still running, and keep running after the "
+           "wizard ends. Stop them and remove every trace of them now?", count).format(names=names),
+        yes=_("Stop and remove"), no=_("Keep running"))
 
 
 def run_app(file: Path | None = None) -> int:

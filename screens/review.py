@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, Static, Switch
 
+from screens.confirm_modal import ConfirmModal
 from screens.form import FormSwitch
 from screens.help import Keys, general_keys, scroll_keys, switch_keys
 from screens.title_bar import TitleBar
@@ -68,7 +69,6 @@ class ReviewScreen(WizardScreen):
     async def _save(self) -> Path | None:
         """The recipe file written where the operator said; a directory that does not exist yet is created once
         they agree. What went wrong is said in their words, about their file (never a temporary name or errno)."""
-        from screens.confirm_modal import ConfirmModal
         from wizard.engine.fsutil import why_not_written
 
         draft = self.wizard_app.draft
@@ -78,11 +78,7 @@ class ReviewScreen(WizardScreen):
         problems = self.query_one("#problems", Static)
         folder = path.absolute().parent
         if not folder.exists():
-            create = await self.app.push_screen_wait(ConfirmModal(
-                _("Create {folder}?").format(folder=folder),
-                _("The directory to save the recipe in does not exist yet. Create it (and any missing directory above "
-                  "it), then save {name} there?").format(name=path.name),
-                yes=_("Create and save"), no=_("Cancel")))
+            create = await self.app.push_screen_wait(create_folder_question(folder, path.name))
             if not create:
                 problems.update(_("Not saved: {folder} does not exist. Choose another place, or let the wizard "
                                   "create it.").format(folder=folder))
@@ -166,3 +162,11 @@ class ReviewScreen(WizardScreen):
         except DeployWizardError as exc:
             console.print(Text(_("Error: {why}").format(why=exc), style="bold red"))
         output.update(Text.from_ansi(console.export_text(clear=False, styles=True)))
+
+
+def create_folder_question(folder: Path, name: str) -> ConfirmModal:
+    """Save asks before it creates a directory: a typo in the path must not leave a tree of directories behind."""
+    return ConfirmModal(_("Create {folder}?").format(folder=folder),
+                        _("The directory to save the recipe in does not exist yet. Create it (and any missing "
+                          "directory above it), then save {name} there?").format(name=name),
+                        yes=_("Create and save"), no=_("Cancel"))

@@ -75,7 +75,7 @@ async def test_no_chinese_line_starts_with_a_closing_mark(draft: Draft, screen: 
 
 
 @pytest.mark.parametrize("name", ["host_key", "password", "new_password", "failure", "failure_edit", "operator",
-                                  "change", "help", "quit"])
+                                  "change", "help", "quit", "create_folder", "stop_sandbox"])
 async def test_no_chinese_dialog_line_starts_with_a_closing_mark(draft: Draft, name: str) -> None:
     from tests.tui.test_snapshots import modal
 
