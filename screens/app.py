@@ -8,6 +8,7 @@ target and the review are the pages of the flow table (screens.flow) for the ins
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -16,9 +17,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Button
 
+from screens import typeset
 from screens.keys import relabel
 from wizard.engine import i18n
-from wizard.engine.i18n import _
+from wizard.engine.i18n import _, n_
 
 if TYPE_CHECKING:
     from screens.run import RunScreen
@@ -58,6 +60,7 @@ class WizardApp(App[None]):
     # Descriptions are set in the current language by key_texts(); ctrl+n/ctrl+b: keys no Input uses.
     BINDINGS = [
         Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),  # where typing a ? is not text (a field keeps it)
         Binding("f2", "toggle_language", "中文/English"),
         Binding("ctrl+q", "quit_safely", "Quit", priority=True),  # in a dialog too (a failure waiting)
         Binding("ctrl+b", "back", "Back"),
@@ -68,10 +71,12 @@ class WizardApp(App[None]):
 
     def __init__(self, draft: Draft | None = None, *, start: str = "welcome") -> None:
         super().__init__()
+        typeset.install()  # Chinese lines break between characters, never before "，" or inside an English word
         self._draft = draft  # created on first use: the step models are not needed to draw the welcome screen
         self.start = start
         self.position = -1  # index in flow(); -1 = welcome
-        self.sandbox_info: SandboxInfo | None = None  # the practice server booted from the welcome screen
+        # the practice servers booted from the welcome screen: they outlive the wizard, so quitting says so
+        self.sandboxes: list[SandboxInfo] = []
         self.fixing: Fixing | None = None
         # the `prompt` secrets typed for a plan or a run (by label, as steps ask): in memory only, so that a
         # language switch, a second plan or a run after "Back to edit" does not ask them all again
@@ -148,6 +153,26 @@ class WizardApp(App[None]):
             self.pop_screen()
         self.goto(position)
 
+    def pin_host_key(self, host: str, port: int, fingerprint: str) -> None:
+        """A key the operator trusted for the recipe's own server becomes the recipe's pin (the target's host key),
+        so a replay on another machine checks it too. A recipe file that held every answer is written again with
+        it (the Review saves before a run, so a key trusted during the run lands there); other edits wait for Save."""
+        from wizard.app.pins import pin_label
+
+        target = self.draft.target
+        if str(target.get("host") or "") != host or target.get("port", 22) not in (port, str(port)):
+            return
+        saved = self.draft.in_recipe_file()
+        target["host_key"] = fingerprint
+        if saved and self.draft.path is not None:
+            from wizard.app.recipefile import RecipeError
+
+            with suppress(RecipeError, OSError):  # the file stays as it was; the draft has the pin
+                self.draft.save(self.draft.path)
+        self.draft.autosave()
+        self.notify(_("{fingerprint} is now the recipe's “{label}”: every run checks it.").format(
+            fingerprint=fingerprint, label=pin_label()))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Next and Back are keys for the screen's own buttons: shown (and working) where it has them."""
         if action in ("next", "back"):
@@ -163,13 +188,16 @@ class WizardApp(App[None]):
 
     def action_help(self) -> None:
         """Help for the screen on show: its keys (as its footer has them) and what it is for."""
-        from screens.help import HelpScreen
+        from screens.help import HelpScreen, general_keys
 
         if isinstance(self.screen, HelpScreen):
             return
+        own = getattr(self.screen, "help_keys", None)  # what works on this screen beyond its footer
         keys = [(self.get_key_display(active.binding), active.binding.description)
-                for active in self.screen.active_bindings.values() if active.binding.show and active.enabled]
-        self.push_screen(HelpScreen(type(self.screen).__name__, keys))
+                for active in self.screen.active_bindings.values()
+                if active.binding.show and active.enabled and active.binding.action != "help"]
+        keys.insert(0, ("F1 / ?", _("this help (? only outside a text field)")))
+        self.push_screen(HelpScreen(type(self.screen).__name__, (own() if own else general_keys()) + keys))
 
     def action_toggle_language(self) -> None:
         i18n.set_language("en" if i18n.language() == "zh_CN" else "zh_CN")
@@ -191,10 +219,11 @@ class WizardApp(App[None]):
         self.action_quit_safely()
 
     def action_quit_safely(self) -> None:
+        from screens.confirm_modal import ConfirmModal
         from screens.quit_modal import QuitModal
         from screens.run import RunScreen
 
-        if isinstance(self.screen, QuitModal):
+        if isinstance(self.screen, QuitModal | ConfirmModal):  # already asking
             return
         runs = [screen for screen in self.screen_stack if isinstance(screen, RunScreen) and screen.running]
         if not runs:
@@ -214,6 +243,45 @@ class WizardApp(App[None]):
         self._leave(notice)
 
     def _leave(self, notice: str = "") -> None:
+        """Quit: the draft saved and the terminal told where; first, practice servers this wizard started and that
+        still run are named, with the offer to stop them (they would run on, unseen, until `sandbox down`)."""
+        running = []
+        if self.sandboxes:
+            from wizard.lab import sandbox
+
+            running = [info for info in self.sandboxes if sandbox.is_running(info.name)]
+        if not running:
+            self._finish(notice)
+            return
+        names = ", ".join(f"{info.name} ({info.ip})" for info in running)
+
+        def answered(stop: bool | None) -> None:
+            if stop:
+                self.run_worker(self._stop_sandboxes_and_exit(running, notice), exit_on_error=False)
+            else:
+                self._finish("\n".join(filter(None, (notice, n_(
+                    "The practice server {names} is still running; `deploy-wizard sandbox down {name}` removes it.",
+                    "The practice servers {names} are still running; `deploy-wizard sandbox down {name}` removes them.",
+                    len(running)).format(names=names, name=" ".join(info.name for info in running))))))
+
+        self.push_screen(stop_sandboxes_question(names, len(running)), answered)
+
+    async def _stop_sandboxes_and_exit(self, running: list[SandboxInfo], notice: str) -> None:
+        import asyncio
+
+        from wizard.lab import sandbox
+
+        said = [notice]
+        for info in running:
+            try:
+                await asyncio.to_thread(sandbox.down, info.name, lambda message: None)
+            except sandbox.SandboxError as exc:
+                said.append(_("The practice server {name} could not be stopped: {why}").format(name=info.name, why=exc))
+            else:
+                said.append(_("The practice server {name} is stopped and removed.").format(name=info.name))
+        self._finish("\n".join(filter(None, said)))
+
+    def _finish(self, notice: str = "") -> None:
         path = self.draft.autosave()
         if self.draft.blank:
             saved = ""
@@ -223,6 +291,19 @@ class WizardApp(App[None]):
         else:
             saved = _("Your answers are saved in {path}; `deploy-wizard edit` opens them again.").format(path=path)
         self.exit(message="\n".join(filter(None, (notice, saved))) or None)
+
+
+def stop_sandboxes_question(names: str, count: int) -> Screen[bool]:
+    """Quitting with practice servers this wizard started still running: stop them, or leave them running."""
+    from screens.confirm_modal import ConfirmModal
+
+    return ConfirmModal(
+        _("Stop the practice server?") if count == 1 else _("Stop the practice servers?"),
+        n_("This wizard started the practice server {names}. It is still running, and keeps running after the "
+           "wizard ends. Stop it and remove every trace of it now?",
+           "This wizard started the practice servers {names}. They are still running, and keep running after the "
+           "wizard ends. Stop them and remove every trace of them now?", count).format(names=names),
+        yes=_("Stop and remove"), no=_("Keep running"))
 
 
 def run_app(file: Path | None = None) -> int:

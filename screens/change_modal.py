@@ -12,10 +12,14 @@ from wizard.app import registry
 from wizard.app.draft import Draft
 from wizard.app.teach import Teacher, change_line
 from wizard.engine.i18n import _
+from wizard.engine.runner import ChangeDecision
 from wizard.engine.step import Change
 
 
-class ChangeModal(ModalScreen[bool]):
+class ChangeModal(ModalScreen[ChangeDecision]):
+    """Continue runs the change; Skip leaves out just this one (the run goes on with the next); Stop ends the run
+    here, as the operator's decision, not a failure."""
+
     BINDINGS = [("enter", "go", "Continue"), ("escape", "stop", "Stop")]
 
     def __init__(self, step: str, change: Change) -> None:
@@ -29,7 +33,8 @@ class ChangeModal(ModalScreen[bool]):
             yield Static("$ " + change_line(self.change), classes="section-title", markup=False)
             yield Static(self._why(), classes="teaching", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button(_("Stop"), id="stop")
+                yield Button(_("Stop the run"), id="stop")
+                yield Button(_("Skip this change"), id="skip")
                 yield Button(_("Continue"), id="go", variant="primary")
 
     def _why(self) -> str:
@@ -41,8 +46,12 @@ class ChangeModal(ModalScreen[bool]):
 
     @on(Button.Pressed, "#go")
     def action_go(self) -> None:
-        self.dismiss(True)
+        self.dismiss("run")
+
+    @on(Button.Pressed, "#skip")
+    def skip(self) -> None:
+        self.dismiss("skip")
 
     @on(Button.Pressed, "#stop")
     def action_stop(self) -> None:
-        self.dismiss(False)
+        self.dismiss("stop")

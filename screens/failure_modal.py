@@ -12,6 +12,15 @@ from textual.widgets import Button, Static
 
 from wizard.engine.i18n import _
 
+
+def step_label(name: str) -> str:
+    """A step by its title, as its screen and the run show it (its name when it is not installed)."""
+    from wizard.app import registry
+
+    step = registry.by_name().get(name)
+    return step.label() if step is not None else name
+
+
 # The runner's choices (retry, skip, abort) and "edit": stop the run and open the step's form.
 FailureAnswer = Literal["retry", "skip", "abort", "edit"]
 
@@ -25,7 +34,8 @@ class FailureModal(ModalScreen[FailureAnswer]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog"):
-            yield Static(_("Step {step} failed").format(step=self.step), classes="title")
+            yield Static(_("“{step}” failed").format(step=step_label(self.step)), classes="title",
+                         id="failure-title", markup=False)
             yield Static(self.error, markup=False)
             yield Static(_("Fix the cause (the step's 'If it fails' tab has the common ones), then retry. Skipping "
                            "leaves the server incomplete; later steps may fail too."))

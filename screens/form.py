@@ -6,10 +6,12 @@ so nothing typed is lost when the operator moves between screens or quits.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -46,8 +48,9 @@ def _select(spec: FieldSpec, current: Any, widget_id: str) -> Widget:
 
 
 def _input(spec: FieldSpec, current: Any, widget_id: str) -> Widget:
-    """Text the field parses (FieldSpec.parse): the same reading as plain prompts and `--set`."""
-    return Input(value=spec.as_text(current), placeholder=spec.as_text(spec.default), id=widget_id)
+    """Text the field parses (FieldSpec.parse): the same reading as plain prompts and `--set`. An empty list or map
+    shows how to type one (comma-separated), where another field shows its default."""
+    return Input(value=spec.as_text(current), placeholder=spec.as_text(spec.default) or spec.syntax(), id=widget_id)
 
 
 # One widget per kind of field: a new FieldKind needs one entry here (a test checks that every kind has one).
@@ -61,6 +64,11 @@ WIDGETS: dict[FieldKind, WidgetFactory] = {
 }
 
 
+def field_name(spec: FieldSpec) -> str:
+    """A field named short, for a message about it: its label up to the first clause that explains it."""
+    return re.split(r"[;；。]|\. |, e\.g\.|，例如|（|\(", spec.text(), maxsplit=1)[0].strip().rstrip(".")
+
+
 class SettingsForm(Vertical):
     """Edits `values` (a dict) for `model`; posts Changed after every edit with the field errors."""
 
@@ -72,13 +80,19 @@ class SettingsForm(Vertical):
             self.form = form
 
     def __init__(self, model: type[BaseModel], values: dict[str, Any], *, prefix: str,
-                 skip: tuple[str, ...] = ()) -> None:
+                 skip: tuple[str, ...] = (), active: bool = True) -> None:
         super().__init__(id=f"form-{prefix}")
         self.model = model
         self.values = values
         self.prefix = prefix
         self.specs = [spec for spec in field_specs(model) if spec.name not in skip]
         self.errors: dict[str, str] = {}
+        # When a message shows (why: "required" under every field of a form just opened, or of a step switched
+        # off, tells a person they did something wrong before they did anything): a field's once it was left or
+        # holds a value, every field's once Next was pressed, none while the form's step is switched off.
+        self.active = active
+        self.left: set[str] = set()
+        self.revealed = False
 
     def compose(self) -> ComposeResult:
         for spec in self.specs:
@@ -90,6 +104,18 @@ class SettingsForm(Vertical):
             yield Static("", id=f"{widget_id}-error", classes="field-error")
 
     def on_mount(self) -> None:
+        self.check(show=False)
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        """A field left: its message (a required one too) shows from now on."""
+        spec = self._spec(event.widget.id)
+        if spec is not None and spec.name not in self.left:
+            self.left.add(spec.name)
+            self.check(show=False)
+
+    def set_active(self, active: bool) -> None:
+        """The form's step switched on or off: a step left out shows no message at all."""
+        self.active = active
         self.check(show=False)
 
     def _spec(self, widget_id: str | None) -> FieldSpec | None:
@@ -117,20 +143,30 @@ class SettingsForm(Vertical):
             self.values.pop(spec.name, None)
         else:
             self.values[spec.name] = value
-        self.check()
+        self.check(show=False)
         self.post_message(self.Changed(self))
 
     def check(self, show: bool = True) -> bool:
-        """Validate with the model; show each message next to its field. True when valid."""
+        """Validate with the model; show the messages that are due (`show`: Next was pressed, all of them) next to
+        their fields. True when valid."""
         _model, self.errors = validate(self.model, self.values)
+        self.revealed = self.revealed or show
         for spec in self.specs:
             widget_id = f"{self.prefix}-{spec.name}"
-            message = self.errors.get(spec.name, "") if (show or spec.name in self.values) else ""
+            due = self.revealed or spec.name in self.values or spec.name in self.left
+            message = self.errors.get(spec.name, "") if self.active and due else ""
             error = self.query_one(f"#{widget_id}-error", Static)
             error.update(message)
             error.display = bool(message)  # no empty line under every valid field
             self.query_one(f"#{widget_id}").set_class(bool(message), "-invalid")
         return not self.errors
+
+    def first_invalid(self) -> tuple[FieldSpec, Widget] | None:
+        """The first field with a message, and its widget (where the cursor goes to fix it)."""
+        for spec in self.specs:
+            if spec.name in self.errors:
+                return spec, self.query_one(f"#{self.prefix}-{spec.name}")
+        return None
 
     def model_value(self) -> BaseModel | None:
         model, _errors = validate(self.model, self.values)

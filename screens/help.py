@@ -33,18 +33,35 @@ def topic(screen: str) -> str:
         "Run. The recipe file replays without this screen: deploy-wizard apply FILE --yes."))
 
 
-class HelpScreen(ModalScreen[None]):
-    BINDINGS = [("escape", "close", "Close")]
+Keys = list[tuple[str, str]]  # (the key as pressed, what it does there), in the current language
 
-    def __init__(self, screen: str = "", keys: list[tuple[str, str]] | None = None) -> None:
+
+def general_keys() -> Keys:
+    """What the keys do on every screen with a form: moving, and pressing what has the focus."""
+    return [("Tab / Shift+Tab", _("the next / the previous field or button")),
+            ("Enter", _("the next field (on the last: Next); on a button: press it"))]
+
+
+def switch_keys() -> Keys:
+    return [("Space", _("turn a yes/no switch on or off (Enter leaves it)"))]
+
+
+def scroll_keys(what: str) -> Keys:
+    return [("↑ / ↓  PgUp / PgDn", what)]
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys of the screen it was opened on (`keys`: what that screen says work there, then its footer's), and
+    what the screen is for."""
+
+    BINDINGS = [("escape", "close", "Close"), ("question_mark", "close", "Close")]
+
+    def __init__(self, screen: str = "", keys: Keys | None = None) -> None:
         super().__init__()
-        self.topic, self.keys = screen, keys or []
+        self.topic, self.keys = screen, keys if keys is not None else [*general_keys(), *switch_keys()]
 
     def compose(self) -> ComposeResult:
-        rows = [("Tab / Shift+Tab", _("move between fields")),
-                ("Enter", _("next field (on the last one: Next); on a button: press it")),
-                ("Space", _("switch a yes/no field on or off")),
-                *self.keys]
+        rows = self.keys
         keys = Table.grid(padding=(0, 2))  # a text that wraps stays in its column, in any language
         keys.add_column(no_wrap=True)
         keys.add_column(overflow="fold")

@@ -25,8 +25,8 @@ class HostKeyModal(ModalScreen[bool]):
             yield Static(_("Its host key fingerprint is:"))
             yield Static(self.fingerprint, id="fingerprint", classes="section-title")
             yield Static(_("Compare it with the output of\n  ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\non "
-                           "the server (cloud console). If they match, trust it: it is recorded, and any later "
-                           "change stops the wizard. If not, someone may be in between."))
+                           "the server (cloud console). If they match, trust it: it becomes the recipe's pin, and "
+                           "any other key stops every later run. If not, someone may be in between."))
             with Horizontal(classes="buttons"):
                 yield Button(_("Refuse"), id="refuse")
                 yield Button(_("Trust"), id="trust", variant="warning")

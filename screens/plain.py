@@ -89,7 +89,8 @@ def _select(asker: Asker, spec: FieldSpec, current: Any, check: Check) -> Any:
 
 def _text(asker: Asker, spec: FieldSpec, current: Any, check: Check) -> Any:
     """Text the field parses (FieldSpec.parse): the same reading as the TUI's text boxes and `--set`."""
-    return spec.parse(asker.text(spec.text(), spec.as_text(current), check))
+    question = spec.text() + (f" ({spec.syntax()})" if spec.syntax() else "")
+    return spec.parse(asker.text(question, spec.as_text(current), check))
 
 
 # One prompt per kind of field, like the TUI's widget table (screens.form.WIDGETS); a test checks both are complete.

@@ -12,7 +12,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, Static, Switch
 
+from screens.confirm_modal import ConfirmModal
 from screens.form import FormSwitch
+from screens.help import Keys, general_keys, scroll_keys, switch_keys
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
 from wizard.app.recipefile import Recipe, RecipeError
@@ -46,6 +48,9 @@ class ReviewScreen(WizardScreen):
             yield Button(_("Run"), id="run", variant="primary")
         yield Footer()
 
+    def help_keys(self) -> Keys:
+        return [*general_keys(), *switch_keys(), *scroll_keys(_("scroll the plan"))]
+
     def on_mount(self) -> None:
         self._recipe()
 
@@ -61,15 +66,35 @@ class ReviewScreen(WizardScreen):
         self.query_one("#problems", Static).update("")
         return recipe
 
-    def _save(self) -> Path | None:
+    async def _save(self) -> Path | None:
+        """The recipe file written where the operator said; a directory that does not exist yet is created once
+        they agree. What went wrong is said in their words, about their file (never a temporary name or errno)."""
+        from wizard.engine.fsutil import why_not_written
+
         draft = self.wizard_app.draft
         if self._recipe() is None:
             return None
         path = Path(self.query_one("#recipe-path", Input).value.strip() or f"{draft.name}.yaml").expanduser()
+        problems = self.query_one("#problems", Static)
+        folder = path.absolute().parent
+        if not folder.exists():
+            create = await self.app.push_screen_wait(create_folder_question(folder, path.name))
+            if not create:
+                problems.update(_("Not saved: {folder} does not exist. Choose another place, or let the wizard "
+                                  "create it.").format(folder=folder))
+                return None
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                problems.update(_("Cannot create {folder}: {why}").format(folder=folder, why=why_not_written(exc)))
+                return None
         try:
             saved = draft.save(path)
-        except (RecipeError, OSError) as exc:
-            self.query_one("#problems", Static).update(str(exc))
+        except RecipeError as exc:
+            problems.update(str(exc))
+            return None
+        except OSError as exc:
+            problems.update(_("Cannot save {path}: {why}").format(path=path, why=why_not_written(exc)))
             return None
         self.notify(_("Saved {path}").format(path=saved))
         return saved
@@ -80,7 +105,7 @@ class ReviewScreen(WizardScreen):
 
     @on(Button.Pressed, "#save")
     def save_pressed(self) -> None:
-        self._save()
+        self.run_worker(self._save(), group="save", exclusive=True)
 
     @on(Button.Pressed, "#plan")
     def plan_pressed(self) -> None:
@@ -90,8 +115,11 @@ class ReviewScreen(WizardScreen):
 
     @on(Button.Pressed, "#run")
     def run_pressed(self) -> None:
+        self.run_worker(self._save_and_run(), group="save", exclusive=True)
+
+    async def _save_and_run(self) -> None:
         """The recipe file is written before the run: a run always has the file that replays it."""
-        if self._save() is None:
+        if await self._save() is None:
             return
         recipe = self._recipe()
         if recipe is not None:
@@ -134,3 +162,11 @@ class ReviewScreen(WizardScreen):
         except DeployWizardError as exc:
             console.print(Text(_("Error: {why}").format(why=exc), style="bold red"))
         output.update(Text.from_ansi(console.export_text(clear=False, styles=True)))
+
+
+def create_folder_question(folder: Path, name: str) -> ConfirmModal:
+    """Save asks before it creates a directory: a typo in the path must not leave a tree of directories behind."""
+    return ConfirmModal(_("Create {folder}?").format(folder=folder),
+                        _("The directory to save the recipe in does not exist yet. Create it (and any missing "
+                          "directory above it), then save {name} there?").format(name=name),
+                        yes=_("Create and save"), no=_("Cancel"))

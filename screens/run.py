@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
+from screens.help import Keys, scroll_keys
 from screens.keys import relabel
 from screens.quit_modal import in_flight_text
 from screens.run_output import Fold, RunLog, column_widths, folded, is_progress, state_label
@@ -34,7 +35,7 @@ from wizard.engine.events import (
     StepStarted,
 )
 from wizard.engine.i18n import _, n_
-from wizard.engine.runner import FailureDecision, RunResult
+from wizard.engine.runner import ChangeDecision, FailureDecision, RunResult
 from wizard.engine.step import Change
 
 EditStep = Callable[[str, str], None]  # (step, error): stop the run and open the step's form
@@ -49,7 +50,12 @@ def questions_for(app: App[Any], answers: dict[str, str] | None = None, edit: Ed
     from screens.password_modal import PasswordModal
 
     async def trust(host: str, port: int, fingerprint: str) -> bool:
-        return await app.push_screen_wait(HostKeyModal(host, port, fingerprint))
+        from screens.app import WizardApp
+
+        trusted = await app.push_screen_wait(HostKeyModal(host, port, fingerprint))
+        if trusted and isinstance(app, WizardApp):  # the recipe's pin from now on
+            app.pin_host_key(host, port, fingerprint)
+        return trusted
 
     async def sudo_password(prompt: str) -> str | None:
         return await app.push_screen_wait(PasswordModal(prompt))
@@ -89,6 +95,9 @@ class RunScreen(WizardScreen):
         self.result: RunResult | None = None
         self.worker: Worker[None] | None = None
         relabel(self, self.key_texts())
+
+    def help_keys(self) -> Keys:
+        return scroll_keys(_("scroll the output"))
 
     def key_texts(self) -> dict[str, str]:
         return {"toggle_output": _("Folded output") if self.full_output else _("All output")}
@@ -232,7 +241,7 @@ class RunScreen(WizardScreen):
         answers = self.answers
         answers.update(await ask_secrets(self.app, secret_questions(self.recipe), answers))
 
-        async def before_change(step: str, change: Change) -> bool:
+        async def before_change(step: str, change: Change) -> ChangeDecision:
             return await self.app.push_screen_wait(ChangeModal(step, change))
 
         error = None

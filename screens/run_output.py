@@ -79,12 +79,12 @@ class RunLog(Log):
         self.refresh_lines(len(self._lines) - 1)
 
 
-STATES = {"pending": "·", "running": "▶", "changed": "✚", "ok": "✓", "failed": "✗", "planned": "…"}
+STATES = {"pending": "·", "running": "▶", "changed": "✚", "ok": "✓", "failed": "✗", "planned": "…", "stopped": "■"}
 
 
 def state_label(state: str) -> str:
     labels = {"pending": _("pending"), "running": _("running"), "changed": _("changed"), "ok": _("ok"),
-              "failed": _("failed"), "planned": _("planned")}
+              "failed": _("failed"), "planned": _("planned"), "stopped": _("stopped")}
     return STATES.get(state, state) + " " + labels.get(state, state)
 
 

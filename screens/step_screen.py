@@ -14,7 +14,8 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Static, Switch, TabbedContent, TabPane
 
 from screens.flow import Page
-from screens.form import FormSwitch, SettingsForm
+from screens.form import FormSwitch, SettingsForm, field_name
+from screens.help import Keys, general_keys, scroll_keys, switch_keys
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app import registry
@@ -56,7 +57,8 @@ class StepScreen(WizardScreen):
                     with Horizontal(classes="status"):
                         yield FormSwitch(value=name in self.draft.enabled, id=f"use-{name}")
                         yield Static(_("include this step"), classes="field-label")
-                    yield SettingsForm(step.Settings, self.draft.values(name), prefix=name)
+                    yield SettingsForm(step.Settings, self.draft.values(name), prefix=name,
+                                       active=name in self.draft.enabled)
             teacher = Teacher.for_draft(self.draft)  # the teaching with this draft's names
             with TabbedContent(classes="side"):
                 with TabPane(_("Why"), id="tab-why"):
@@ -85,6 +87,11 @@ class StepScreen(WizardScreen):
         if fixing is not None and fixing.step in self.page.steps[1:]:  # its section on top, where its field is
             section = self.query_one(f"#title-{fixing.step}")
             self.call_after_refresh(lambda: section.scroll_visible(top=True, animate=False))
+
+    def help_keys(self) -> Keys:
+        return [*general_keys(), *switch_keys(),
+                ("← / →", _("switch the side tabs (Tab to them after the fields)")),
+                *scroll_keys(_("scroll the side pane (Tab to it after the tabs)"))]
 
     def first_field(self) -> Widget:
         """Where typing starts: the first field of the first step included here (the step that failed, when
@@ -132,7 +139,7 @@ class StepScreen(WizardScreen):
         """The exact commands and files for the values typed so far, on a fresh server (secrets masked)."""
         lines: list[str] = []
         try:
-            ctx = self.draft.recipe().context()
+            ctx = self.draft.recipe(across=False).context()
         except RecipeError:  # an incomplete draft still previews, with the app name it has
             ctx = Context(app=self.draft.name)
         for name in self.page.steps:
@@ -167,6 +174,7 @@ class StepScreen(WizardScreen):
         if event.switch.id and event.switch.id.startswith("use-"):
             name = event.switch.id.removeprefix("use-")
             (self.draft.enabled.add if event.value else self.draft.enabled.discard)(name)
+            self.query_one(f"#form-{name}", SettingsForm).set_active(event.value)
             self.refresh_plan()
             self.refresh_teaching()
 
@@ -180,6 +188,11 @@ class StepScreen(WizardScreen):
         invalid = [form for form in self.query(SettingsForm)
                    if form.prefix in self.draft.enabled and not form.check()]
         if invalid:
-            self.notify(_("Fix the fields marked in red first (or leave the step out)."), severity="error")
+            spec, widget = invalid[0].first_invalid() or (None, None)
+            if spec is None or widget is None:  # pragma: no cover - an invalid form has a field with a message
+                return
+            widget.focus()  # scrolled into view, wherever the form was
+            self.notify(_("Fix the fields marked in red first (or leave the step out): {field} ({step}).").format(
+                field=field_name(spec), step=registry.step(invalid[0].prefix).label()), severity="error")
             return
         self.wizard_app.next_screen()

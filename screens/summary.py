@@ -12,11 +12,12 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
 from screens.checks_view import ChecksView
+from screens.help import Keys, general_keys, scroll_keys
 from screens.keys import relabel
 from screens.title_bar import TitleBar
 from wizard.app.recipefile import Recipe
 from wizard.app.teach import Teacher, command_line
-from wizard.engine.i18n import _, n_
+from wizard.engine.i18n import _, clauses, n_
 from wizard.engine.runner import RunResult
 
 
@@ -28,6 +29,10 @@ class SummaryScreen(Screen[None]):
         super().__init__()
         self.recipe, self.result, self.error, self.recipe_path = recipe, result, error, recipe_path
         self.relabel()
+
+    @staticmethod
+    def help_keys() -> Keys:
+        return [*general_keys(), *scroll_keys(_("scroll the summary"))]
 
     @staticmethod
     def key_texts() -> dict[str, str]:
@@ -44,6 +49,10 @@ class SummaryScreen(Screen[None]):
             self.query_one(f"#{button_id}", Button).label = label
 
     def _title(self) -> str:
+        if self.result is not None and self.result.stopped:
+            return _("Stopped at your request")
+        if self._ok() and self.result is not None and self.result.declined:
+            return _("Done, except the changes you left out")
         return _("Done: the server matches the recipe") if self._ok() else _("The run did not finish")
 
     def _ok(self) -> bool:
@@ -74,8 +83,14 @@ class SummaryScreen(Screen[None]):
                 n=self.result.changes, steps=", ".join(self.result.changed_steps) or "-", s=self.result.seconds))
             if self.result.error:
                 lines.append(_("Stopped at {step}: {why}").format(step=self.result.failed_step, why=self.result.error))
+            if self.result.stopped:
+                lines.append(self.result.stopped)
+                lines.append(_("The steps before it are done; nothing after it ran. Run the recipe again to go on."))
             if self.result.skipped:
                 lines.append(_("Skipped: {steps}").format(steps=", ".join(self.result.skipped)))
+            if self.result.declined:
+                lines.append(_("Left out at your request (a run without step-through makes them): {changes}").format(
+                    changes=clauses(self.result.declined)))
             if self.result.journal:
                 lines.append(_("Journal of this run: {path}").format(path=self.result.journal))
         if self.recipe_path:
@@ -91,6 +106,13 @@ class SummaryScreen(Screen[None]):
                 lines += [f"  $ {command_line(check)}" for check in checks]
         lines.append("")
         lines.append(_("Next: run the same recipe again to see that nothing changes; keep the recipe in git."))
+        path = self.recipe_path or f"{self.recipe.name}.yaml"
+        lines.append(_("More servers, the same way: `deploy-wizard apply {path} --host web2 --host web3`, or "
+                       "`--inventory hosts.yaml` (a list of hosts); each gets the same steps, and its own "
+                       "result.").format(path=path))
+        lines.append(_("Your own automation from it: `deploy-wizard export {path} --format shell --record-on "
+                       "sandbox` writes a bash script of the same changes, `--format ansible` an Ansible playbook; "
+                       "`deploy-wizard export {path}` alone, a runbook to read.").format(path=path))
         return "\n".join(lines)
 
     @on(Button.Pressed, "#run-checks")

@@ -5,10 +5,13 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Static
 
-from screens.form import SettingsForm
+from screens.form import SettingsForm, field_name
+from screens.help import Keys, general_keys, scroll_keys
 from screens.title_bar import TitleBar
+from screens.welcome import sandbox_text
 from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app.recipefile import APP_NAME, Target
 from wizard.engine.i18n import _
@@ -45,6 +48,8 @@ class TargetScreen(WizardScreen):
                                "compare its fingerprint, after that any change stops the run. Secrets are never "
                                "typed here, only where they come from (env:NAME, file:/path or prompt)."),
                              classes="teaching")
+                for info in self.wizard_app.sandboxes[-1:]:  # the practice server this wizard booted
+                    yield Static(sandbox_text(info.name, info.ip), id="sandbox", classes="teaching", markup=False)
                 yield Button(_("Test connection"), id="test")
                 yield Static("", id="probe", classes="status")
         with Horizontal(classes="buttons"):
@@ -52,14 +57,22 @@ class TargetScreen(WizardScreen):
             yield Button(_("Next"), id="next", variant="primary")
         yield Footer()
 
+    def help_keys(self) -> Keys:
+        return [*general_keys(), *scroll_keys(_("scroll the side pane (Tab to it after the fields)"))]
+
     @on(Input.Changed, "#app-name")
     def app_name_changed(self, event: Input.Changed) -> None:
-        ok = bool(APP_NAME.match(event.value))
+        self.check_app_name(event.value)
+
+    def check_app_name(self, value: str) -> bool:
+        """The app's name, kept when valid; its message shown when not."""
+        ok = bool(APP_NAME.match(value))
         error = self.query_one("#app-name-error", Static)
         error.update("" if ok else _("lower-case letters, digits, - and _, up to 40"))
         error.display = not ok
         if ok:
-            self.wizard_app.draft.name = event.value
+            self.wizard_app.draft.name = value
+        return ok
 
     @on(Button.Pressed, "#back")
     def go_back(self) -> None:
@@ -67,10 +80,21 @@ class TargetScreen(WizardScreen):
 
     @on(Button.Pressed, "#next")
     def go_next(self) -> None:
-        if self.query_one(SettingsForm).check() and APP_NAME.match(self.query_one("#app-name", Input).value):
+        """On when the app's name and the target's fields are valid; else the cursor goes to the first field to
+        fix (scrolled into view), and the message names it."""
+        form = self.query_one(SettingsForm)
+        valid = form.check()
+        name = self.query_one("#app-name", Input)
+        if self.check_app_name(name.value) and valid:
             self.wizard_app.next_screen()
-        else:
-            self.notify(_("Fix the fields marked in red first."), severity="error")
+            return
+        widget: Widget = name
+        label = _("Short name of the app (directories, services, journals)").split("(")[0].split("（")[0].strip()
+        if APP_NAME.match(name.value):
+            spec, widget = form.first_invalid() or (None, name)
+            label = field_name(spec) if spec is not None else label
+        widget.focus()
+        self.notify(_("Fix the fields marked in red first: {field}.").format(field=label), severity="error")
 
     @on(Button.Pressed, "#test")
     def probe_pressed(self) -> None:
@@ -81,6 +105,7 @@ class TargetScreen(WizardScreen):
     async def test_connection(self) -> None:
         from screens.host_key_modal import HostKeyModal
         from screens.password_modal import PasswordModal
+        from wizard.app.pins import HostPins
         from wizard.engine.commands import sh
         from wizard.engine.errors import DeployWizardError
         from wizard.engine.transports.ssh import SSHTarget, SSHTransport
@@ -88,12 +113,17 @@ class TargetScreen(WizardScreen):
         target = Target.model_validate(self.wizard_app.draft.target)
 
         async def trust(host: str, port: int, fingerprint: str) -> bool:
-            return await self.app.push_screen_wait(HostKeyModal(host, port, fingerprint))
+            trusted = await self.app.push_screen_wait(HostKeyModal(host, port, fingerprint))
+            if trusted:  # the recipe's pin from now on, shown in its field
+                self.wizard_app.pin_host_key(host, port, fingerprint)
+                self.query_one("#target-host_key", Input).value = fingerprint
+            return trusted
 
         async def password(prompt: str) -> str | None:
             return await self.app.push_screen_wait(PasswordModal(prompt))
 
-        transport = SSHTransport(SSHTarget(target.host, target.port, target.user, target.key, target.host_key),
+        transport = SSHTransport(SSHTarget(target.host, target.port, target.user, target.key, target.host_key,
+                                           pin_place=HostPins().place(target.host, target.host)),
                                  trust_callback=trust, password_callback=password)
         status = self.query_one("#probe", Static)
         try:

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from screens.help import Keys, general_keys
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
 from wizard.engine.i18n import _
@@ -43,7 +44,12 @@ class WelcomeScreen(WizardScreen):
                 yield Input(placeholder="recipe.yaml", id="path")
                 yield Button(_("Open"), id="open")
             yield Static("", id="message", classes="field-error")
+            yield Static(checklist(), id="checklist", classes="teaching", markup=False)
         yield Footer()
+
+    def help_keys(self) -> Keys:
+        drafts = [("↑ / ↓", _("choose a draft in the list; Enter opens it"))] if self.drafts else []
+        return [*general_keys(), *drafts]
 
     @on(OptionList.OptionSelected, "#drafts")
     def draft_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -112,8 +118,25 @@ class WelcomeScreen(WizardScreen):
         draft.target = {"host": info.ip, "port": info.port, "user": "admin", "key": info.key,
                         "host_key": info.fingerprint}
         self.wizard_app.draft = draft
-        self.wizard_app.sandbox_info = info
+        self.wizard_app.sandboxes.append(info)
+        self.notify(sandbox_text(info.name, info.ip), timeout=15)
         self.wizard_app.next_screen()
+
+
+def checklist() -> str:
+    """What a new recipe asks for that only the operator has: said before the first question, not at it."""
+    items = [_("the app's git URL (https://… or git@…), reachable from the server"),
+             _("its dependency list (requirements.txt, pyproject.toml, uv.lock or poetry.lock)"),
+             _("its WSGI/ASGI entry point as module:variable, e.g. app:app"),
+             _("a DNS name pointing at the server, for nginx and HTTPS"),
+             _("an SSH login to the server with sudo, or root")]
+    return _("Before you start, have at hand:") + "\n" + "\n".join(f"• {item}" for item in items)
+
+
+def sandbox_text(name: str, ip: str) -> str:
+    """What the practice server is called and how it goes: it outlives the wizard, until it is removed."""
+    return _("Practice server {name} is up at {ip}. It keeps running until `deploy-wizard sandbox down {name}` "
+             "removes it (quitting the wizard offers to).").format(name=name, ip=ip)
 
 
 def describe(name: str, host: str, modified: float) -> str:

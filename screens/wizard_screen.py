@@ -19,7 +19,8 @@ from textual.widgets import Button, Input
 
 from screens.app import WizardApp
 from screens.form import FormSwitch
-from wizard.engine.i18n import _
+from screens.help import Keys, general_keys
+from wizard.engine.i18n import _, clauses
 
 BANNER_CELLS = 140  # what fits in two lines of the fixing banner at 80 columns
 
@@ -42,6 +43,10 @@ class WizardScreen(Screen[None]):
         field = self.first_field()
         if self.focused is None and field is not None:
             field.focus(scroll_visible=False)  # the form stays at its top, labels above the field in view
+
+    def help_keys(self) -> Keys:
+        """The keys that work on this screen beyond its footer's, for the help (F1 / ?)."""
+        return general_keys()
 
     def first_field(self) -> Widget | None:
         """Where typing starts on entry: the form's first field (a screen without one: its first button)."""
@@ -79,7 +84,11 @@ def fixing_text(step: str | None, error: str) -> str:
     """The banner over the form being fixed after a failed run: where it stopped, the first line of why, and
     where Next goes now. `step` is the step's label; None when the run stopped before any step."""
     lines = [line.strip() for line in error.splitlines() if line.strip()]
-    why = " ".join(dict.fromkeys(lines[:1] + lines[-1:]))  # what failed, and its last word on why
+    parts = list(dict.fromkeys(lines[:1] + lines[-1:]))  # what failed, and its last word on why
+    if len(parts) == 2 and parts[0].endswith((":", "：")):  # "'nginx -t' failed ...:" introduces its output
+        why = parts[0] + ("" if parts[0].endswith("：") else " ") + parts[1]
+    else:
+        why = clauses(parts)
     if not why:  # a step skipped after its failure: the summary has no error for it
         head = _("The last run did not complete {step}.").format(step=step or "-")
     elif step:

@@ -89,3 +89,26 @@ async def test_breaking_the_lock_frees_it_at_once() -> None:
         await break_lock(second, "shop")
         async with deploy_lock(second, "shop"):
             pass
+
+
+async def test_the_lock_of_a_run_of_this_machine_that_is_gone_is_taken_at_once(quick: Path) -> None:
+    """A dropped connection ends the run; `apply --resume` from the same machine must not wait for the ttl."""
+    import subprocess
+    import sys
+
+    script = ("import asyncio, os\n"
+              "from wizard.app import deploylock\n"
+              "from wizard.engine.transports.local import LocalTransport\n"
+              f"deploylock.LOCK_DIR = {str(quick)!r}\n"
+              "deploylock.TTL = 60\n"
+              "async def main():\n"
+              "    t = LocalTransport(); await t.connect()\n"
+              "    async with deploylock.deploy_lock(t, 'shop'):\n"
+              "        os._exit(0)  # the process dies holding the lock\n"
+              "asyncio.run(main())\n")
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).parent.parent)
+    second = await connected()
+    assert await peek(second, "shop") is not None  # still held on the server
+    started = time.monotonic()
+    async with deploy_lock(second, "shop"):
+        assert time.monotonic() - started < 10

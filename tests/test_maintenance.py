@@ -31,7 +31,7 @@ def test_a_recipe_without_nginx_is_refused(tmp_path: Path) -> None:
     recipe = load(ROOT / "examples" / "flask-app.yaml")
     maintenance.needs_nginx(recipe)
     text = (ROOT / "examples" / "flask-app.yaml").read_text()
-    without = text.split("  nginx:")[0] + "  firewall: {}\n"
+    without = text.split("  static:")[0] + "  firewall: {}\n"  # nginx and what needs it (static, tls) left out
     path = tmp_path / "no-nginx.yaml"
     path.write_text(without)
     with pytest.raises(DeployWizardError, match="no nginx step"):

@@ -136,3 +136,35 @@ def test_set_refuses_a_yes_no_setting_that_is_neither() -> None:
         with_overrides(recipe, ["os_updates.unattended_upgrades=maybe"])
     assert info.value.problems == [(None, "os_updates.unattended_upgrades",
                                     "'maybe' is not a yes/no value: use 1/true/yes/on or 0/false/no/off")]
+
+
+def test_a_list_or_map_question_says_it_is_typed_comma_separated(tmp_path) -> None:
+    """Issue 18, item 5: the hint is the syntax the field reads (commas), not a YAML or Python list."""
+    asked: list[str] = []
+
+    class Recording(Scripted):
+        def text(self, message: str, default: str, check) -> str:
+            asked.append(message)
+            return super().text(message, default, check)
+
+    asker = Recording({"Short name": ["shop"], "Host name or IP": ["web1.example.com"],
+                       "Include the step: Deploy user": [True]})
+    new_plain(tmp_path / "shop.yaml", asker)
+    groups = next(message for message in asked if message.startswith("Extra groups"))
+    assert groups.endswith("(values separated by commas, e.g. a, b)")
+    assert not any("[" in message for message in asked)
+
+
+def test_a_recipe_that_cannot_be_written_is_said_in_words(tmp_path, monkeypatch) -> None:
+    import argparse
+
+    from wizard.cli import new_edit
+    from wizard.engine.errors import UsageError
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("screens.plain.QuestionaryAsker", lambda: Scripted({"Short name": ["shop"],
+                                                                           "Host name or IP": ["web1"]}))
+    where = tmp_path / "missing" / "shop.yaml"
+    with pytest.raises(UsageError, match=r"Cannot save .*shop.yaml: its directory does not exist") as info:
+        new_edit.new(argparse.Namespace(output=str(where), plain=True))
+    assert "Errno" not in str(info.value) and ".tmp" not in str(info.value)

@@ -24,8 +24,9 @@ STEP_PLACEHOLDERS = ("DB_NAME", "DB_USER", "STATIC_DIR", "MEDIA_DIR", "MODULE", 
 PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9_$])(" + "|".join((*BASE_PLACEHOLDERS, *STEP_PLACEHOLDERS, "NAME"))
                          + r")(?![A-Za-z0-9_])")
 # what only root may read or do on a Debian server set up by these steps
-ROOT_ONLY = re.compile(r"^(nginx -t|certbot|/opt/certbot/bin/certbot|ufw|sshd -T|ss -tlnp|journalctl|mysql|"
-                       r"fail2ban-client|curl [^|]*--unix-socket /run/)|/var/log/nginx/|/shared/env\b|/etc/letsencrypt")
+ROOT_ONLY = re.compile(r"^(apt-get update|nginx -t|certbot|/opt/certbot/bin/certbot|ufw|sshd -T|ss -tlnp|journalctl|"
+                       r"mysql|fail2ban-client|curl [^|]*--unix-socket /run/)|/var/log/nginx/|/shared/env\b|"
+                       r"/etc/letsencrypt")
 
 
 def lessons(recipe: Recipe, login_user: str | None = None) -> list[Lesson]:

@@ -67,7 +67,7 @@ def test_a_recursive_alias_and_deep_nesting_are_refused() -> None:
 
 def test_a_few_aliases_are_fine() -> None:
     text = ("version: 1\nname: demo\ntarget: {host: &h example.com}\n"
-            "steps:\n  nginx: {server_names: [*h]}\n  tls: {domain: *h, email: a@example.com}\n")
+            "steps:\n  app_server: {}\n  nginx: {server_names: [*h]}\n  tls: {domain: *h, email: a@example.com}\n")
     recipe = parse(text)
     assert recipe.steps.nginx.server_names == ["example.com"] and recipe.steps.tls.domain == "example.com"
 

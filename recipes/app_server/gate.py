@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from recipes.app_server.switch import switch, unit_name
+from recipes.app_server.switch import switch, switch_leaves, unit_name
 from recipes.shared import guards
-from recipes.shared.common import current_release, link_leaves, next_link, pending_release
+from recipes.shared.common import current_release, next_link, pending_release
 from recipes.shared.health import PROBE, Probe
 from recipes.shared.web import site
 from wizard.engine.commands import Command, cmd, sh
@@ -94,8 +94,7 @@ def plan_gate(ctx: Context, facts: FactValues, *, module: str, worker_class: str
     yield RunCommand(what.format(id=release, old=old, n=watch),
                      switch(ctx, release, probe_for(ctx, ctx.socket, path, 5), watch if old else 0,
                             failed_marker(ctx)),
-                     timeout=wait + watch + 180, skip_if=serving(ctx, release),
-                     leaves=link_leaves(ctx.current, release))
+                     timeout=wait + watch + 180, skip_if=serving(ctx, release), leaves=switch_leaves(ctx, release))
     yield RunCommand(_("the staged release is live: remove the next link"), cmd("rm", "-f", next_link(ctx)),
                      skip_if=guards.missing(next_link(ctx)))
 

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field
 from recipes.app_server import django
 from recipes.app_server.facts import CpuCount, EnvAge
 from recipes.app_server.gate import candidate, failed_marker, plan_gate, probe_for, serving, verify_live
-from recipes.app_server.switch import dropin_path, switch, unit_name
+from recipes.app_server.switch import dropin_path, dropin_text, switch, switch_leaves, unit_name
 from recipes.shared import guards
 from recipes.shared.common import (
     app_dirs,
@@ -139,7 +139,11 @@ class AppServer(Step):
             "dropped and nginx is never reloaded. Then its health is watched for a while, and a failure switches "
             "back the same way. Migrations run before the switch, so the old code serves the new schema for a "
             "moment: change a schema in two releases (expand: add the new column and write both; contract: drop "
-            "the old one a release later), never rename or drop what the live code still reads.",
+            "the old one a release later), never rename or drop what the live code still reads. "
+            "Reload or restart? A new release is never a reload: it is a new unit beside the old one. "
+            "`systemctl restart 'APP@*'` stops the workers, cutting the requests they serve, and starts them "
+            "again while new requests wait in the socket's queue; the step restarts only when the unit or the "
+            "app's environment changed, which systemd reads only when a unit starts.",
         # the question first: systemd starts gunicorn at the first connection (after a reboot, say)
         verify=[Check("curl -sS -i --fail-with-body --unix-socket /run/APP/gunicorn.sock -H 'Host: SITE' "
                       "-H 'X-Forwarded-Proto: SCHEME' HEALTH_URL", root=True,
@@ -305,11 +309,11 @@ class AppServer(Step):
         unit = unit_name(ctx, live)
         state = facts[UnitProperties(unit)]
         dropin = facts[FileInfo(dropin_path(ctx))]
-        named = dropin is not None and f"Service={unit}" in (dropin.text() or "")
+        named = dropin is not None and dropin.text() == dropin_text(ctx, live)
         if state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled" or not named:
             yield RunCommand(_("serve release {id} from its own unit {unit}").format(id=live, unit=unit),
                              switch(ctx, live, probe_for(ctx, ctx.socket, s.health_path, 5), 0, failed_marker(ctx)),
-                             timeout=s.boot_timeout + 180, skip_if=serving(ctx, live))
+                             timeout=s.boot_timeout + 180, skip_if=serving(ctx, live), leaves=switch_leaves(ctx, live))
             return
         age = facts[EnvAge(unit, tuple(env_files(ctx)))]
         env_newer = bool(age["started"] and age["changed"] and age["changed"] > age["started"])

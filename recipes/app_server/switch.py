@@ -26,9 +26,12 @@ and not watched.
 
 from __future__ import annotations
 
+from recipes.shared.common import link_leaves
+from recipes.shared.facts import UnitProperties
 from recipes.shared.health import PROBE, Probe
 from wizard.engine.commands import Command, sh
-from wizard.engine.step import Context
+from wizard.engine.facts import Fact
+from wizard.engine.step import Context, file_leaves
 
 # $1 app, $2 the release to serve, $3 the `current` link, $4 the socket's drop-in, $5 seconds to watch,
 # $6 the failure marker, $7 the probe script, then the probe's socket, Host, path and scheme
@@ -98,6 +101,17 @@ def dropin_path(ctx: Context) -> str:
 
 def unit_name(ctx: Context, release: str) -> str:
     return f"{ctx.app}@{release}.service"
+
+
+def dropin_text(ctx: Context, release: str) -> str:
+    return f"[Socket]\nService={unit_name(ctx, release)}\n"
+
+
+def switch_leaves(ctx: Context, release: str) -> tuple[tuple[Fact, object], ...]:
+    """What a switch leaves, for the later passes of a dry run: current, the socket's drop-in, the unit running."""
+    running = {"ActiveState": "active", "UnitFileState": "enabled", "NeedDaemonReload": "no", "LoadState": "loaded"}
+    return (*link_leaves(ctx.current, release), *file_leaves(dropin_path(ctx), dropin_text(ctx, release).encode()),
+            (UnitProperties(unit_name(ctx, release)), running))
 
 
 def switch(ctx: Context, release: str, probe: Probe, watch: int, failed_marker: str) -> Command:

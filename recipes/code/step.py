@@ -115,7 +115,10 @@ class Code(Step):
     teaching = Teaching(
         why="Each deploy is a new directory under releases/, named after its commit, and the `current` link is "
             "switched to it in one atomic rename. A half-finished deploy is never live, re-deploying the same "
-            "commit does nothing, and going back is just pointing `current` at an older release.",
+            "commit does nothing, and going back is just pointing `current` at an older release. It all lives "
+            "under /srv/APP, not /var/www/myapp as many tutorials have it: /srv is where the filesystem standard "
+            "puts what a server serves, one directory per app keeps two apps apart, and /var/www is nginx's own "
+            "web root, where one wrong line in a site would serve the app's source and its env files.",
         verify=[Check("readlink /srv/APP/current", note="the live release: releases/<commit>"),
                 Check("ls /srv/APP/releases", note="the releases kept for a rollback")],
         troubleshoot=[

@@ -50,7 +50,7 @@ def body_size(value: str) -> str:
 
 class NginxSettings(StepSettings):
     server_names: list[HostName] = Field(min_length=1, description=(
-        "Domain names the site answers to, e.g. [example.com, www.example.com]."))
+        "Domain names the site answers to, e.g. example.com, www.example.com."))
     client_max_body_size: Annotated[str, AfterValidator(body_size)] = Field("10m", description=(
         "Largest request body (upload) nginx accepts."))
     gzip: bool = Field(True, description="Compress text responses.")
@@ -134,7 +134,10 @@ class Nginx(Step):
     teaching = Teaching(
         why="nginx faces the internet: it handles slow clients, TLS, compression and static files, and passes "
             "only real requests to gunicorn through a local socket. Every config change is tested with "
-            "`nginx -t` first; a config that fails is put back before nginx ever loads it.",
+            "`nginx -t` first; a config that fails is put back before nginx ever loads it. A change is applied "
+            "with `systemctl reload nginx`: nginx reads the new config and lets its old workers finish what they "
+            "serve. `restart` stops nginx first and cuts every open connection; it is only needed after nginx "
+            "itself was upgraded.",
         verify=[Check("nginx -t", root=True),
                 Check("curl -sS -I --resolve DOMAIN:HTTP_PORT:127.0.0.1 http://DOMAIN:HTTP_PORT/",
                       note="ask this server's nginx for the site, whatever DNS says yet"),

@@ -62,7 +62,10 @@ class OsUpdates(Step):
             "updates closes known security holes before the server is exposed, and every later step then "
             "installs current packages. Setting the host name and time zone now makes logs and certificates "
             "readable later.",
-        verify=[Check("apt list --upgradable", note="what still has an update: nothing, right after the step"),
+        verify=[Check("apt-get update", root=True,
+                      note="the network check: Hit: and Get: lines mean the server reaches its package mirrors; "
+                           "'Could not resolve' or 'Failed to fetch' mean it cannot"),
+                Check("apt list --upgradable", note="what still has an update: nothing, right after the step"),
                 Check("cat /etc/os-release"), Check("readlink /etc/localtime", note="the time zone"),
                 Check("hostname"),
                 Check(f"cat {AUTO_UPGRADES}", when={"unattended_upgrades": True})],
@@ -74,6 +77,11 @@ class OsUpdates(Step):
              "A previous install was cut off. Run `sudo dpkg --configure -a`, then apply again."),
             ("Temporary failure resolving 'deb.debian.org'",
              "The server has no working DNS or no route out. Check /etc/resolv.conf and `ping -c1 deb.debian.org`."),
+            ("E: Unable to locate package",
+             "apt knows no package by that name. The lists are stale or missing (`sudo apt-get update`, the network "
+             "check under Verify), the name is misspelt or differs on this release (`apt-cache search WORD`), or "
+             "the package is in a component this server does not use (Ubuntu's universe: `sudo "
+             "add-apt-repository universe`)."),
         ],
     )
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from recipes.shared import guards
 from recipes.shared.facts import UnitProperties
-from wizard.engine.commands import Command, cmd
+from wizard.engine.commands import Command, cmd, noted
 from wizard.engine.facts import Fact, PackagesInstalled
 from wizard.engine.i18n import translator
 from wizard.engine.step import RunCommand
@@ -59,7 +59,7 @@ def apt_get(*args: str, lock_timeout: int = 600) -> Command:
     """`apt-get -y -q ARGS` after waiting for the lock; keeps existing config files on upgrades."""
     return cmd("sh", "-c", f"{WAIT_FOR_LOCK}\nexec {APT_GET}", "sh", *args,
                env={**APT_ENV, "DW_LOCK_TIMEOUT": str(lock_timeout)},
-               display=f"apt-get -y {shlex.join(args)}   # {_('after waiting for the dpkg lock')}")
+               display=noted(f"apt-get -y {shlex.join(args)}", _("after waiting for the dpkg lock")))
 
 
 def install_missing(packages: Sequence[str], installed: Mapping[str, str | None], *, recommends: bool = True,
@@ -92,4 +92,4 @@ def apt_update(lock_timeout: int = 600) -> Command:
     """Refresh the lists and record when (the stamp apt's own periodic job uses), for the cache window."""
     script = f"{WAIT_FOR_LOCK}\n{APT_GET} && mkdir -p {UPDATE_STAMP.rsplit('/', 1)[0]} && touch {UPDATE_STAMP}"
     return cmd("sh", "-c", script, "sh", "update", env={**APT_ENV, "DW_LOCK_TIMEOUT": str(lock_timeout)},
-               display=f"apt-get update && touch {UPDATE_STAMP}   # {_('after waiting for the dpkg lock')}")
+               display=noted(f"apt-get update && touch {UPDATE_STAMP}", _("after waiting for the dpkg lock")))

@@ -87,7 +87,14 @@ def flask_recipe_text(git_url: str, acme: dict[str, str], ip: str) -> str:
     """examples/flask-app.yaml pointed at this lab: its git server, its pebble, the sandbox at `ip`."""
     text = (ROOT / "examples" / "flask-app.yaml").read_text()
     text = text.replace("git://10.99.1.1/", f"{git_url}/").replace("https://10.99.1.1:14000/dir", acme["directory"])
-    return text.replace("10.99.1.2", ip)
+    return short_watch(text.replace("10.99.1.2", ip))
+
+
+def short_watch(text: str) -> str:
+    """Each new release watched for 5 s instead of 30: the watch itself is proven in test_release_switch, and
+    the default would add minutes to every module that deploys several releases."""
+    assert "  app_server:\n" in text
+    return text.replace("  app_server:\n", "  app_server:\n    watch: 5\n", 1)
 
 
 DJANGO_DOMAIN = "shop.example.test"
@@ -97,7 +104,7 @@ def django_recipe_text(git_url: str, acme: dict[str, str], ip: str) -> str:
     """examples/django-app.yaml pointed at this lab."""
     text = (ROOT / "examples" / "django-app.yaml").read_text()
     text = text.replace("git://10.99.1.1/", f"{git_url}/").replace("https://10.99.1.1:14000/dir", acme["directory"])
-    return text.replace("10.99.1.2", ip)
+    return short_watch(text.replace("10.99.1.2", ip))
 
 
 def prepare_for_certificates(box: sandbox.SandboxInfo, acme: dict[str, str], domain: str = FLASK_DOMAIN) -> None:

@@ -83,7 +83,7 @@ def test_plan_on_a_fresh_server_plans_everything_writes_nothing_and_apply_runs_i
     ran = per_step(apply, "change_started", "description")
     for step, wanted in planned.items():
         done = ran.get(step, Counter())
-        assert wanted - done == Counter(), f"{step}: planned but not run"
+        assert wanted - done == Counter(), f"{step}: planned but not run: {wanted - done}; ran: {done}"
         extra = done - wanted
         # beyond the plan, only what it marked as decided at run time: the upgrade, one pip install
         if step == "os_updates":

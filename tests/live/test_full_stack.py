@@ -106,7 +106,7 @@ def test_changed_setting_changes_only_what_it_must(box, live_dirs, stack, provis
     result, summary = apply(live_dirs, changed)
     assert summary["changed_steps"] == ["app_server"]
     described = [e["description"] for e in events(result) if e["event"] == "change_started"]
-    assert any("demo.service" in d for d in described)
+    assert any("demo@.service" in d for d in described)
     assert on_box(box, "pgrep -c -f 'gunicorn.*app:app'").stdout.strip() == "4"  # master + 3 workers
     apply(live_dirs, stack["recipe"])  # back to 2
 

@@ -114,6 +114,8 @@ async def test_step_through_pauses_before_every_change(box, live_dirs, tmp_path,
         await pilot.click("#run")
         for _ in range(3):  # useradd, the .ssh directory, the key file: each explained first
             await wait_for(pilot, "ChangeModal", 120)
+            while not app.screen.query("#go"):  # pushed, and composed a moment later
+                await pilot.pause(0.05)
             shown.append(app.screen.change.why)
             await pilot.click("#go")
             await pilot.pause()

@@ -136,7 +136,7 @@ def test_every_kind_of_field_has_a_widget() -> None:
     ("failure_edit", "#edit", "edit"), ("quit", "#quit", True), ("quit", "#stay", False),
     ("host_key", "#trust", True), ("host_key", "#refuse", False),
     ("operator", "#done", True), ("operator", "#abort", False),
-    ("change", "#go", True), ("change", "#stop", False),
+    ("change", "#go", "run"), ("change", "#skip", "skip"), ("change", "#stop", "stop"),
     ("password", "#cancel", None),
 ])
 async def test_each_dialog_button_gives_its_answer(modal: str, button: str, answer: object) -> None:

@@ -69,7 +69,8 @@ class LocalSSH(LocalTransport):
 
     made: ClassVar[list[LocalSSH]] = []
 
-    def __init__(self, target: object, *, trust_callback: object = None, keys: object = None, **kw: object) -> None:
+    def __init__(self, target: object, *, trust_callback: object = None, keys: object = None, store: object = None,
+                 **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.sudo_password: str | None = None
         type(self).made.append(self)

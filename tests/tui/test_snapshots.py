@@ -36,6 +36,9 @@ def test_flow_screen(snap_compare, draft, lang, screen) -> None:
 
 
 def modal(name: str):  # noqa: ANN201
+    from pathlib import Path
+
+    from screens.app import stop_sandboxes_question
     from screens.change_modal import ChangeModal
     from screens.failure_modal import FailureModal
     from screens.help import HelpScreen
@@ -43,6 +46,7 @@ def modal(name: str):  # noqa: ANN201
     from screens.operator_modal import OperatorModal
     from screens.password_modal import PasswordModal
     from screens.quit_modal import QuitModal
+    from screens.review import create_folder_question
     from wizard.app import registry
     from wizard.app.recipefile import parse
     from wizard.app.session import secret_questions
@@ -71,12 +75,14 @@ def modal(name: str):  # noqa: ANN201
             os_updates.tr("set the time zone to {tz} (now {now})").format(tz="Asia/Shanghai", now="Etc/UTC"),
             cmd("timedatectl", "set-timezone", "Asia/Shanghai"))),
         "help": HelpScreen,
+        "create_folder": lambda: create_folder_question(Path("/home/ops/recipes/prod"), "demo.yaml"),
+        "stop_sandbox": lambda: stop_sandboxes_question("wiz1 (10.99.3.2)", 1),
     }[name]()
 
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("name", ["host_key", "password", "new_password", "failure", "failure_edit", "operator",
-                                  "change", "help", "quit"])
+                                  "change", "help", "quit", "create_folder", "stop_sandbox"])
 def test_modal(snap_compare, draft, lang, name) -> None:
     async def show(pilot) -> None:
         pilot.app.push_screen(modal(name))
@@ -143,7 +149,7 @@ def test_failed_summary_screen(snap_compare, draft, lang) -> None:
     from screens.summary import SummaryScreen
     from wizard.engine.i18n import _
 
-    draft.enabled = {"os_updates", "deploy_user", "nginx"}
+    draft.enabled = {"os_updates", "deploy_user", "app_server", "nginx"}  # nginx needs an app server
     recipe = draft.recipe()
     i18n.set_language(lang)  # the error as the engine says it, in the language of the snapshot
     error = _("'{what}' failed with exit status {code}:\n{detail}").format(what="nginx -t", code=1,

@@ -100,6 +100,19 @@ def _holder(line: str) -> Holder | None:
     return Holder(words[3], words[4], words[5], words[6], int(words[1]))
 
 
+def _gone(holder: Holder) -> bool:
+    """The holder is a deploy-wizard process of this machine that no longer runs: its lock is stale."""
+    if holder.machine != socket.gethostname().replace(" ", "_") or not holder.pid.isdigit():
+        return False
+    try:
+        os.kill(int(holder.pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def holder_line(token: str) -> str:
     """What the holder file's first line says about this run; no spaces inside a field."""
     operator = (os.environ.get("DEPLOY_WIZARD_OPERATOR") or getpass.getuser()).replace(" ", "_")
@@ -137,7 +150,15 @@ async def deploy_lock(transport: Transport, app: str, *, wait: int = 0,
     result = await transport.run(sh(ACQUIRE, LOCK_DIR, app, holder_line(token), str(wait), str(TTL)),
                                  timeout=wait + 60)
     if result.exit_status == 75:
-        raise LockHeld(transport.label, _holder(result.stdout.strip()))
+        holder = _holder(result.stdout.strip())
+        if holder is None or not _gone(holder):
+            raise LockHeld(transport.label, holder)
+        # a run of this machine that is gone (a dropped connection, then `apply --resume`): no need to wait
+        await break_lock(transport, app)
+        result = await transport.run(sh(ACQUIRE, LOCK_DIR, app, holder_line(token), str(wait), str(TTL)),
+                                     timeout=wait + 60)
+        if result.exit_status == 75:
+            raise LockHeld(transport.label, _holder(result.stdout.strip()))
     if not result.ok or "acquired" not in result.stdout:
         raise DeployWizardError(_("could not take the deploy lock on {host}: {why}").format(
             host=transport.label, why=(result.stderr or result.stdout).strip()))

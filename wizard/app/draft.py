@@ -96,9 +96,11 @@ class Draft:
         steps = {s.name: self.steps.get(s.name, {}) for s in registry.steps() if s.name in self.enabled}
         return {"version": 1, "name": self.name, "target": self.target, "steps": steps}
 
-    def recipe(self) -> Recipe:
-        """The validated recipe; RecipeError with field paths when something is still missing or wrong."""
-        return parse(safe_yaml.dump(self.data()), self.path or "<wizard>")
+    def recipe(self, *, across: bool = True) -> Recipe:
+        """The validated recipe; RecipeError with field paths when something is still missing or wrong. Without
+        `across`, the checks across steps are left to the save: a preview of one step works before the others
+        it needs are switched on."""
+        return parse(safe_yaml.dump(self.data()), self.path or "<wizard>", across=across)
 
     def draft_path(self) -> Path:
         host = str(self.target.get("host") or "") or "no-host"
@@ -137,7 +139,7 @@ class Draft:
             return self.path
         path.parent.mkdir(parents=True, exist_ok=True)
         body = {"name": self.name, "target": self.target, "steps": self.steps, "enabled": sorted(self.enabled),
-                "path": str(self.path) if self.path else None, "key": self.key}
+                "path": str(self.path.expanduser().absolute()) if self.path else None, "key": self.key}
         atomic_write_text(path, "# deploy-wizard draft (answers in progress)\n"
                           + safe_yaml.dump({"draft": body}), mode=0o600)
         if self.saved_as is not None and self.saved_as != path:
@@ -147,9 +149,9 @@ class Draft:
 
     def save(self, path: Path | None = None) -> Path:
         """Validate and write the recipe file (atomically); raises RecipeError when not valid yet."""
-        target = path or self.path or Path(f"{self.name}.yaml")
+        target = (path or self.path or Path(f"{self.name}.yaml")).expanduser().absolute()
         save(self.recipe(), target)
-        self.path = target
+        self.path = target  # absolute: the draft says where the recipe is, wherever the wizard starts next time
         return target
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from wizard.app.recipefile import Recipe, host_name
+from wizard.app.recipefile import Recipe, fingerprint, host_name
 from wizard.app.session import Questions, run_recipe
 from wizard.engine import safe_yaml
 from wizard.engine.errors import DeployWizardError, ExitCode
@@ -42,6 +42,18 @@ class HostResult:
 
 def read_inventory(path: Path) -> list[str]:
     """A YAML file: `hosts: [web1, web2, ...]` (or a bare list), each a host name or IP address."""
+    return load_inventory(path).hosts
+
+
+@dataclass(frozen=True)
+class Inventory:
+    hosts: list[str]
+    pins: dict[str, str]  # host -> its pinned host key ("SHA256:..."), for entries that give `host_key`
+
+
+def load_inventory(path: Path) -> Inventory:
+    """The hosts of an inventory, each a name (`web1`) or an entry (`{host: web1, host_key: SHA256:...}`): an
+    entry's host key is that host's pin, as the recipe's own `host_key` is its target's (wizard.app.pins)."""
     try:
         data = safe_yaml.load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -55,14 +67,17 @@ def read_inventory(path: Path) -> list[str]:
     if not isinstance(hosts, list) or not hosts:
         raise InventoryError(_("{path}: an inventory is a YAML list of hosts (or 'hosts:' with one)").format(
             path=path))
-    names = []
+    names, pins = [], {}
     for index, entry in enumerate(hosts):
         value = entry.get("host") if isinstance(entry, dict) else entry
+        pin = entry.get("host_key") if isinstance(entry, dict) else None
         try:
             names.append(host_name(str(value)))
+            if pin is not None:
+                pins[names[-1]] = fingerprint(str(pin))
         except ValueError as exc:
             raise InventoryError(_("{path}: hosts[{index}]: {why}").format(path=path, index=index, why=exc)) from None
-    return names
+    return Inventory(names, pins)
 
 
 def serialized(questions: Questions) -> Questions:
@@ -81,7 +96,7 @@ def serialized(questions: Questions) -> Questions:
 
     return Questions(trust_host_key=guard(questions.trust_host_key), sudo_password=guard(questions.sudo_password),
                      secret=questions.secret, operator=guard(questions.operator), on_failure=None,
-                     key_passphrase=guard(questions.key_passphrase))
+                     key_passphrase=guard(questions.key_passphrase), pins=questions.pins)
 
 
 async def run_fleet(recipe: Recipe, mode: str, hosts: list[str], sink_for: Callable[[str], Sink],

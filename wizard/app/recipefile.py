@@ -17,6 +17,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from wizard.app import registry
+from wizard.app.rules import broken
 from wizard.engine import safe_yaml
 from wizard.engine.commands import Secret
 from wizard.engine.errors import DeployWizardError, ExitCode
@@ -158,7 +159,9 @@ def yaml_error(path: Path | str, exc: yaml.YAMLError) -> RecipeError:
     return RecipeError(path, [(line, "", _("not valid YAML: {why}").format(why=why))])
 
 
-def parse(text: str, path: Path | str = "<recipe>") -> Recipe:
+def parse(text: str, path: Path | str = "<recipe>", *, across: bool = True) -> Recipe:
+    """The recipe in `text`, validated: its shape, every step's settings and (`across`) the checks across steps
+    (wizard.app.rules); RecipeError names the line and the field of each problem."""
     try:
         lines = _line_map(safe_yaml.compose(text))
         data = safe_yaml.load(text)
@@ -174,7 +177,7 @@ def parse(text: str, path: Path | str = "<recipe>") -> Recipe:
             "this program reads recipe format version {v}; the file says {got!r}").format(
                 v=FORMAT_VERSION, got=data.get("version")))])
     try:
-        return Recipe.model_validate(data)
+        recipe = Recipe.model_validate(data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -186,6 +189,17 @@ def parse(text: str, path: Path | str = "<recipe>") -> Recipe:
                     break
             problems.append((line, ".".join(str(p) for p in loc), _message(error)))
         raise RecipeError(path, problems) from None
+    if across:
+        check_across(recipe, path, lines)
+    return recipe
+
+
+def check_across(recipe: Recipe, path: Path | str, lines: dict | None = None) -> None:
+    """RecipeError for every check across steps the recipe breaks (wizard.app.rules), at the step's line."""
+    problems = [((lines or {}).get(("steps", step)), f"steps.{step}", why)
+                for step, why in broken(step.name for step, _settings in recipe.selected())]
+    if problems:
+        raise RecipeError(path, problems)
 
 
 def load(path: Path | str) -> Recipe:
@@ -250,10 +264,12 @@ def with_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
     if problems:
         raise RecipeError("--set", problems)
     try:
-        return Recipe.model_validate(data)
+        recipe = Recipe.model_validate(data)
     except ValidationError as exc:
         raise RecipeError("--set", [(None, ".".join(str(p) for p in e["loc"]), _message(e))
                                     for e in exc.errors()]) from None
+    check_across(recipe, "--set")
+    return recipe
 
 
 def json_schema() -> dict[str, Any]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pydantic import BaseModel
 
 from wizard.app.deploylock import deploy_lock
+from wizard.app.pins import HostPins
 from wizard.app.recipefile import Recipe
 from wizard.engine.commands import Masker
 from wizard.engine.events import Notice, RunMode, Sink, fan_out
@@ -36,6 +37,9 @@ class Questions:
     operator: AskOperator | None = None
     on_failure: OnFailure | None = None  # retry / skip / abort; None = stop at the first failure
     key_passphrase: PassphraseCallback | None = None  # for a target.key protected by a passphrase
+    # where a host key the operator trusts is pinned, and other hosts' pins are found (wizard.app.pins): with the
+    # answers, because trusting a key and keeping it for the next run are one decision
+    pins: HostPins = field(default_factory=HostPins)
     _keys: PrivateKeys | None = field(default=None, repr=False, compare=False)
 
     def private_keys(self) -> PrivateKeys:
@@ -91,7 +95,10 @@ def _question(recipe: Recipe, label: str, spec: FieldSpec) -> SecretQuestion:
 
 def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: str | None = None,
                    resolver: SecretResolver | None = None) -> Transport:
+    """The SSH connection to `host` (the recipe's target when None), its host key checked against the recipe's
+    pins (the target's own, and those of `questions.pins`: the inventory's and the file beside the recipe)."""
     target = recipe.target
+    pins = questions.pins
     password_cb, attempts = questions.sudo_password, 3
     if target.sudo_password:
         resolver = resolver or SecretResolver(questions.secret, masker=masker)
@@ -101,10 +108,12 @@ def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: s
             return resolver.resolve(ref, "target.sudo_password").reveal()
 
         password_cb, attempts = from_recipe, 1
-    ssh_target = SSHTarget(host=host or target.host, port=target.port, user=target.user, key=target.key,
-                           host_key=target.host_key if not host or host == target.host else None)
+    name = host or target.host
+    ssh_target = SSHTarget(host=name, port=target.port, user=target.user, key=target.key,
+                           host_key=pins.pinned(name, target.host, target.host_key),
+                           pin_place=pins.place(name, target.host))
     return SSHTransport(ssh_target, trust_callback=questions.trust_host_key, password_callback=password_cb,
-                        masker=masker, password_attempts=attempts, keys=questions.private_keys())
+                        masker=masker, password_attempts=attempts, keys=questions.private_keys(), store=pins.store())
 
 
 async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions: Questions, *, host: str | None = None,

@@ -139,7 +139,7 @@ class Teacher:
         from wizard.app.recipefile import RecipeError
 
         try:
-            return cls.for_recipe(draft.recipe())
+            return cls.for_recipe(draft.recipe(across=False))
         except RecipeError:
             pass
         selected = [(step, _loose(step, draft.values(step.name))) for step in registry.steps()

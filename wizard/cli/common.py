@@ -10,14 +10,17 @@ import argparse
 import asyncio
 import getpass
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from wizard.cli.confirm import ask, interactive
 from wizard.engine.i18n import _
 
 if TYPE_CHECKING:  # the handlers import the application lazily, so `--help` stays fast
+    from wizard.app.pins import HostPins
     from wizard.app.recipefile import Recipe
     from wizard.app.session import Questions, SecretQuestion
+    from wizard.engine.transports.ssh import TrustCallback
 
 
 def err(message: str) -> None:
@@ -32,25 +35,21 @@ def load_recipe(args: argparse.Namespace) -> Recipe:
     return with_overrides(load(args.file), getattr(args, "set", []))
 
 
-def questions(args: argparse.Namespace, recipe: Recipe | None = None) -> Questions:
+def questions(args: argparse.Namespace, recipe: Recipe | None = None,
+              inventory: Mapping[str, str] | None = None) -> Questions:
     """How a run asks the operator: on the terminal, or (no terminal, or --json) not at all, which refuses.
 
     With the recipe, a `prompt` secret is asked in its step's own words (the TUI dialog's), once per command
-    (apply's plan and its run share the answer), and twice when the run sets it (a new password)."""
+    (apply's plan and its run share the answer), and twice when the run sets it (a new password). A host key
+    the operator trusts is pinned in the known-hosts file beside the recipe (wizard.app.pins), which also holds
+    the pins of earlier runs; `inventory` adds the inventory's pins."""
+    from wizard.app.pins import HostPins
     from wizard.app.session import Questions, secret_questions
 
     asking = interactive() and not args.json
+    pins = HostPins.for_recipe(getattr(args, "file", None), inventory)
 
-    async def trust(host: str, port: int, fingerprint: str) -> bool:
-        if args.accept_new_host_key:
-            err(_("Trusting the new host key of {host}: {fp}").format(host=host, fp=fingerprint))
-            return True
-        if not asking:
-            return False
-        err(_("The server {host} (port {port}) is not known yet. Its host key fingerprint is:\n  {fp}\n"
-              "Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the server.").format(
-                  host=host, port=port, fp=fingerprint))
-        return await asyncio.to_thread(ask, _("Trust this key and continue? [y/N] "))
+    trust = _trust(args, asking, pins)
 
     async def sudo_password(prompt: str) -> str | None:
         if not asking:
@@ -78,7 +77,33 @@ def questions(args: argparse.Namespace, recipe: Recipe | None = None) -> Questio
         return answer.strip().lower() != "abort"
 
     return Questions(trust_host_key=trust, sudo_password=sudo_password, secret=secret, operator=operator,
-                     key_passphrase=key_passphrase if asking else None)
+                     key_passphrase=key_passphrase if asking else None, pins=pins)
+
+
+def _trust(args: argparse.Namespace, asking: bool, pins: HostPins) -> TrustCallback:
+    """Trust on first use, on the terminal (or --accept-new-host-key); a trusted key is pinned beside the recipe."""
+
+    def pinned() -> None:
+        if pins.file is not None:
+            err(_("Pinned in {file}: keep it beside the recipe, so every run from anywhere checks this key.").format(
+                file=pins.file))
+
+    async def trust(host: str, port: int, fingerprint: str) -> bool:
+        if args.accept_new_host_key:
+            err(_("Trusting the new host key of {host}: {fp}").format(host=host, fp=fingerprint))
+            pinned()
+            return True
+        if not asking:
+            return False
+        err(_("The server {host} (port {port}) is not known yet. Its host key fingerprint is:\n  {fp}\n"
+              "Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the server.").format(
+                  host=host, port=port, fp=fingerprint))
+        trusted = await asyncio.to_thread(ask, _("Trust this key and continue? [y/N] "))
+        if trusted:
+            pinned()
+        return trusted
+
+    return trust
 
 
 def _ask_secret(label: str, question: SecretQuestion | None) -> str:

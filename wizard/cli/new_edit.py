@@ -50,6 +50,10 @@ def new(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         err(_("Stopped; nothing was written."))
         return 130
+    except OSError as exc:  # where to write it: a missing directory, no permission (said in words, no errno)
+        from wizard.engine.fsutil import why_not_written
+
+        raise UsageError(_("Cannot save {path}: {why}").format(path=output, why=why_not_written(exc))) from None
     print(_("Wrote {path}. Try it: deploy-wizard plan {path}").format(path=saved))
     return ExitCode.OK
 

@@ -20,6 +20,7 @@ from wizard.engine.i18n import _, n_
 if TYPE_CHECKING:
     from wizard.app.fleet import HostResult
     from wizard.app.recipefile import Recipe
+    from wizard.app.session import Questions
     from wizard.engine.events import Sink
     from wizard.engine.runner import RunResult
 
@@ -29,15 +30,17 @@ def handle(args: argparse.Namespace) -> int:
     recipe = load_recipe(args)
     if not recipe.selected():
         raise UsageError(_("{file}: the recipe has no steps; add at least one under 'steps:'").format(file=args.file))
-    hosts = _hosts(args)
+    hosts, pins = _hosts(args)
+    asked = questions(args, recipe, pins)
     if len(hosts) > 1:
-        return _fleet(args, recipe, list(dict.fromkeys(hosts)))
-    return _single(args, recipe, hosts[0] if hosts else None)
+        return _fleet(args, recipe, list(dict.fromkeys(hosts)), asked)
+    return _single(args, recipe, hosts[0] if hosts else None, asked)
 
 
-def _hosts(args: argparse.Namespace) -> list[str]:
-    """--host values (checked like the recipe's target.host) and the inventory's hosts; [] for the recipe's."""
-    from wizard.app.fleet import read_inventory
+def _hosts(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """--host values (checked like the recipe's target.host) and the inventory's hosts ([] for the recipe's),
+    and the host keys the inventory pins."""
+    from wizard.app.fleet import load_inventory
     from wizard.app.recipefile import host_name
 
     hosts = list(args.hosts or [])
@@ -46,21 +49,21 @@ def _hosts(args: argparse.Namespace) -> list[str]:
             host_name(host)
     except ValueError as exc:
         raise UsageError(_("--host: {why}").format(why=exc)) from None
-    if args.inventory:
-        hosts += read_inventory(Path(args.inventory))
-    return hosts
+    if not args.inventory:
+        return hosts, {}
+    inventory = load_inventory(Path(args.inventory))
+    return hosts + inventory.hosts, inventory.pins
 
 
 def _needs_yes() -> str:
     return _("apply needs --yes when there is no terminal to confirm on.")
 
 
-def _single(args: argparse.Namespace, recipe: Recipe, host: str | None) -> int:
+def _single(args: argparse.Namespace, recipe: Recipe, host: str | None, asked: Questions) -> int:
     """One host: apply plans first and asks with the number of changes; the run's journal is named after."""
     from wizard.app.session import run_recipe
     from wizard.engine.sinks import ConsoleSink, JsonSink
 
-    asked = questions(args, recipe)
     sink = JsonSink() if args.json else ConsoleSink(show_output=not getattr(args, "quiet", False))
     if args.command == "apply" and must_ask(args.yes, _needs_yes()):
         planned = asyncio.run(run_recipe(recipe, "plan", sink, asked, host=host))
@@ -95,7 +98,7 @@ def _outcome(args: argparse.Namespace, result: RunResult) -> int:
     return ExitCode.OK if result.ok else ExitCode.FAILED
 
 
-def _fleet(args: argparse.Namespace, recipe: Recipe, hosts: list[str]) -> int:
+def _fleet(args: argparse.Namespace, recipe: Recipe, hosts: list[str], asked: Questions) -> int:
     """Many hosts at once: a result per host; the exit code is the worst of them."""
     from wizard.app.fleet import run_fleet
     from wizard.engine.sinks import ConsoleSink, JsonSink
@@ -110,9 +113,8 @@ def _fleet(args: argparse.Namespace, recipe: Recipe, hosts: list[str]) -> int:
             return JsonSink(host=host)
         return ConsoleSink(show_output=not getattr(args, "quiet", False), prefix=f"[{host}] ")
 
-    results = asyncio.run(run_fleet(recipe, args.command, hosts, sink_for, questions(args, recipe),
-                                    parallel=args.parallel, fail_fast=args.fail_fast,
-                                    lock_wait=getattr(args, "lock_wait", 0)))
+    results = asyncio.run(run_fleet(recipe, args.command, hosts, sink_for, asked, parallel=args.parallel,
+                                    fail_fast=args.fail_fast, lock_wait=getattr(args, "lock_wait", 0)))
     _print_results(args, results)
     failed = [r for r in results if r.status != "ok"]
     if args.command == "check" and not failed:

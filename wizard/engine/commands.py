@@ -158,6 +158,20 @@ class Command:
         return self.masked()
 
 
+NOTE = "   # "  # how a command shown to people carries a remark about it (apt's "after waiting for the dpkg lock")
+
+
+def noted(line: str, note: str) -> str:
+    """A command line as plans show it, with a remark for the reader after it (a shell comment, so the line still
+    runs as typed)."""
+    return f"{line}{NOTE}{note}"
+
+
+def without_note(line: str) -> str:
+    """The command alone, without the remark `noted` added: what a failure names as the command that failed."""
+    return line.split(NOTE, 1)[0]
+
+
 def cmd(*bits: Bit, root: bool = True, user: str | None = None, stdin: str | Secret | None = None,
         env: dict[str, str] | None = None, display: str | None = None) -> Command:
     return Command(tuple(bits), root=root, user=user, stdin=stdin, env=tuple((env or {}).items()), display=display)

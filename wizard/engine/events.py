@@ -33,6 +33,7 @@ class StepStatus(StrEnum):
     OK = "ok"  # nothing to do
     FAILED = "failed"
     PLANNED = "planned"  # a dry run found changes to make
+    STOPPED = "stopped"  # the operator stopped the run before one of its changes (step-through)
 
 
 @dataclass

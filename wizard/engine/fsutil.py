@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
+
+from wizard.engine.i18n import _
 
 
 def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
@@ -25,3 +28,21 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def why_not_written(exc: OSError) -> str:
+    """Why a local file could not be written, in the operator's words and language: never the temporary file's name
+    or Python's "[Errno 13] ..." (the operator asked to write their file, not ours)."""
+    reasons = {
+        errno.ENOENT: lambda: _("its directory does not exist"),
+        errno.ENOTDIR: lambda: _("a part of its directory is a file, not a directory"),
+        errno.EACCES: lambda: _("you may not write there (permission denied)"),
+        errno.EPERM: lambda: _("you may not write there (permission denied)"),
+        errno.EROFS: lambda: _("that file system is read-only"),
+        errno.ENOSPC: lambda: _("the disk is full"),
+        errno.EDQUOT: lambda: _("your disk quota is used up"),
+        errno.EISDIR: lambda: _("it is a directory"),
+        errno.ENAMETOOLONG: lambda: _("the name is too long"),
+    }
+    said = reasons.get(exc.errno or 0)
+    return said() if said else (exc.strerror or type(exc).__name__)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Protocol
@@ -84,6 +84,12 @@ def _(message: str, context: str | None = None) -> str:
     if _current == "en":
         return message
     return catalog(_current).get(key(message, context)) or message
+
+
+def clauses(parts: Iterable[str]) -> str:
+    """Clauses said as one line (a step's findings, the first and last line of an error): "; " between them in
+    English, the full-width "；" in Chinese, which carries its own space."""
+    return _("; ", context="between clauses").join(parts)
 
 
 def n_(singular: str, plural: str, n: int) -> str:

@@ -54,6 +54,15 @@ class FieldSpec:
         """The label in the current language, from the catalog beside the model (a step's own words)."""
         return text_of(self.model)(self.label) if self.model is not None else _(self.label)
 
+    def syntax(self) -> str:
+        """How a list or a map is typed as text, in the current language ("" for other fields): the hint a front end
+        shows, because a person who reads a recipe file would otherwise type YAML's or Python's [a, b]."""
+        if self.kind is FieldKind.LIST:
+            return _("values separated by commas, e.g. a, b")
+        if self.kind is FieldKind.MAP:
+            return _("NAME=value pairs separated by commas, e.g. A=1, B=2")
+        return ""
+
     def as_text(self, value: Any) -> str:
         """How a value is shown in a text box (lists comma-separated, maps as KEY=VALUE pairs)."""
         if value is None:

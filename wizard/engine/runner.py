@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from wizard.engine.commands import without_note
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.events import (
     ChangeDone,
@@ -33,7 +34,7 @@ from wizard.engine.events import (
     StepStatus,
 )
 from wizard.engine.facts import FactGatherer
-from wizard.engine.i18n import _, n_
+from wizard.engine.i18n import _, clauses, n_
 from wizard.engine.step import (
     Change,
     Context,
@@ -53,7 +54,9 @@ from wizard.engine.transports.base import Transport, TransportError
 NOTICE_PREFIX = "deploy-wizard: "  # output lines our own scripts print to tell the operator something
 MAX_FACT_ROUNDS = 4
 
-BeforeChange = Callable[[str, Change], Awaitable[bool]]  # step-through: False skips nothing, it aborts
+ChangeDecision = Literal["run", "skip", "stop"]  # step-through: run the change, leave just it out, or stop the run
+# step-through: asked before each change; True is "run", False is "stop"
+BeforeChange = Callable[[str, Change], Awaitable[bool | ChangeDecision]]
 AskOperator = Callable[[str, str], Awaitable[bool]]  # (step, message) -> done? ; False aborts the step
 FailureDecision = Literal["retry", "skip", "abort"]
 OnFailure = Callable[[str, str], Awaitable[FailureDecision]]  # (step, error) -> what the operator chose
@@ -61,6 +64,11 @@ OnFailure = Callable[[str, str], Awaitable[FailureDecision]]  # (step, error) ->
 
 class StepError(DeployWizardError):
     """A change failed; the message is the masked reason."""
+
+
+class StoppedByOperator(DeployWizardError):
+    """Step-through: the operator stopped the run before a change. Their decision, not a failure: the run ends
+    there, and nothing asks whether to retry."""
 
 
 @dataclass
@@ -76,7 +84,7 @@ class StepPlan:
         return not self.changes
 
     def reason(self) -> str:
-        return "; ".join(self.notes) or _("nothing to do")
+        return clauses(self.notes) or _("nothing to do")
 
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.step, "changes": [change_dict(c) for c in self.changes], "notes": self.notes,
@@ -104,6 +112,8 @@ class RunResult:
     later: int = 0  # changes a dry run left to be decided at run time
     journal: str | None = None
     skipped: list[str] = field(default_factory=list)  # failed steps the operator chose to skip
+    declined: list[str] = field(default_factory=list)  # step-through: changes the operator left out, one by one
+    stopped: str | None = None  # step-through: the change the operator stopped the run before
 
 
 Selected = list[tuple[Step, StepSettings]]
@@ -125,6 +135,7 @@ class Runner:
         self.max_passes = max_passes
         self.before_change = before_change
         self.facts = FactGatherer(transport)
+        self.declined: dict[tuple[str, str, str], str] = {}  # (step, why, command) -> "step: why", left out
 
     async def plan_step(self, step: Step, settings: StepSettings) -> StepPlan:
         known = self.facts.cache
@@ -205,7 +216,7 @@ class Runner:
     async def apply(self) -> RunResult:
         started = time.monotonic()
         self._header("apply")
-        total, changed, error, failed, skipped = 0, [], None, None, []
+        total, changed, error, failed, skipped, stopped = 0, [], None, None, [], None
         index = 0
         while index < len(self.selected):
             step, settings = self.selected[index]
@@ -219,6 +230,12 @@ class Runner:
                 continue
             try:
                 count = await self.apply_step(step, settings)
+            except StoppedByOperator as exc:
+                self.emit(Notice(step=step.name, text=str(exc)))
+                self.emit(StepFinished(step=step.name, status=StepStatus.STOPPED, changes=0,
+                                       seconds=time.monotonic() - t0, round_trips=self.transport.round_trips - trips))
+                stopped, failed = str(exc), step.name
+                break
             except (StepError, PlanError, TransportError) as exc:
                 self.emit(StepFailed(step=step.name, error=str(exc)))
                 self.emit(StepFinished(step=step.name, status=StepStatus.FAILED, changes=0,
@@ -239,10 +256,11 @@ class Runner:
             self.emit(StepFinished(step=step.name, status=StepStatus.CHANGED if count else StepStatus.OK, changes=count,
                                    seconds=time.monotonic() - t0, round_trips=self.transport.round_trips - trips))
             index += 1
-        result = RunResult(ok=error is None and not skipped, changes=total, changed_steps=changed,
+        result = RunResult(ok=error is None and not skipped and stopped is None, changes=total, changed_steps=changed,
                            failed_step=failed or (skipped[0] if skipped else None), error=error,
                            seconds=time.monotonic() - started, round_trips=self.transport.round_trips,
-                           journal=self.journal, skipped=skipped)
+                           journal=self.journal, skipped=skipped, declined=list(self.declined.values()),
+                           stopped=stopped)
         self._footer(result)
         return result
 
@@ -252,11 +270,12 @@ class Runner:
         for attempt in range(self.max_passes + 1):
             self.facts.invalidate()
             plan = await self.plan_step(step, settings)
+            plan.changes = [change for change in plan.changes if _key(step.name, change) not in self.declined]
             self._tell(step.name, plan.warnings, told)
             if plan.noop:
                 if plan.later:
                     raise StepError(_("the step cannot decide: {what}").format(
-                        what="; ".join(f"{c.why} ({c.reason})" for c in plan.later)))
+                        what=clauses(f"{c.why} ({c.reason})" for c in plan.later)))
                 if attempt == 0:
                     self.emit(StepNoop(step=step.name, reason=plan.reason()))
                 elif applied:
@@ -267,7 +286,7 @@ class Runner:
                 raise StepError(n_("step did not converge: after {n} pass it still wants: {what}",
                                    "step did not converge: after {n} passes it still wants: {what}",
                                    self.max_passes).format(
-                    n=self.max_passes, what="; ".join(c.describe() for c in plan.changes)))
+                    n=self.max_passes, what=clauses(c.describe() for c in plan.changes)))
             applied += await self._run_changes(step.name, plan.changes, told)
         return applied
 
@@ -278,9 +297,18 @@ class Runner:
                 self.emit(Notice(step=step, text="\n".join(filter(None, (warning.text, warning.fix)))))
 
     async def _run_changes(self, step: str, changes: list[Change], told: list[str]) -> int:
+        ran = 0
         for change in changes:
-            if self.before_change is not None and not await self.before_change(step, change):
-                raise StepError(_("stopped by the operator before: {what}").format(what=change.describe()))
+            decision = await self.before_change(step, change) if self.before_change is not None else "run"
+            if decision is False or decision == "stop":
+                raise StoppedByOperator(_("Stopped at your request before: {what}").format(
+                    what=without_note(change.describe())))
+            if decision == "skip":  # this change only; the step's later passes do not offer it again
+                self.declined[_key(step, change)] = f"{step}: {change.why}"
+                self.emit(Notice(step=step, text=_("Left out at your request: {what}").format(
+                    what=without_note(change.describe()))))
+                continue
+            ran += 1
             try:
                 await self._execute(step, change)
             except StepError as exc:
@@ -289,7 +317,7 @@ class Runner:
                 # what the plan warned about is the likeliest cause: say it where the operator is looking
                 raise StepError(f"{exc}\n" + _("The plan warned about this step:") + "\n" + "\n".join(
                     f"  ! {text}" for text in told)) from exc
-        return len(changes)
+        return ran
 
     async def _execute(self, step: str, change: Change, *, check: bool = False) -> None:
         self.emit(ChangeStarted(step=step, why=change.why, description=change.describe(), check=check))
@@ -328,7 +356,12 @@ class Runner:
         if not ok:
             detail = "\n".join(tail[-8:]).strip() or _("(no output)")
             raise StepError(_("'{what}' failed with exit status {code}:\n{detail}").format(
-                what=change.describe(), code=result.exit_status, detail=detail))
+                what=without_note(change.describe()), code=result.exit_status, detail=detail))
+
+
+def _key(step: str, change: Change) -> tuple[str, str, str]:
+    """A change as the operator saw it (its step, why and command): the same change when a later pass plans it again."""
+    return step, change.why, change.describe()
 
 
 def collect(events: list[Event]) -> Sink:

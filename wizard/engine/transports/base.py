@@ -115,8 +115,10 @@ class Transport(ABC):
             prompt = (_("sudo password for {user}@{host} (try again)") if attempt
                       else _("sudo password for {user}@{host}")).format(user=self.login_user, host=self.label)
             password = await self.password_callback(prompt)
-            if password is None:
-                break
+            if password is None:  # the operator cancelled: their choice, not a wrong password
+                raise SudoError(_("The sudo password for {user} on {host} was not given (cancelled), so nothing that "
+                                  "needs root ran. Retry to type it, or set the recipe's sudo password to env:NAME, "
+                                  "file:/path or prompt.").format(user=self.login_user, host=self.label))
             check = await self._exec("sudo -S -p '' -k -v", password + "\n", None, 30)
             self.round_trips += 1
             if check.ok:

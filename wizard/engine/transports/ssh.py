@@ -36,6 +36,9 @@ class SSHTarget:
     key: str | None = None  # a private key file; None = ssh-agent and ~/.ssh defaults
     host_key: str | None = None  # pinned "SHA256:..." fingerprint
     connect_timeout: float = 15
+    # where the operator keeps this host's pin, in their words (the field's label, the inventory...), for the
+    # messages that ask to pin or update it; empty: the recipe's host key pin
+    pin_place: str = ""
 
 
 class _Client(asyncssh.SSHClient):
@@ -99,24 +102,27 @@ class SSHTransport(Transport):
             conn, client = await self._attempt()
             if conn is None:
                 fingerprint = client.fingerprint
+                place = self.target.pin_place or _("the recipe's host key pin")
                 if self.target.host_key:
                     raise HostKeyChanged(_(
                         "{host} presented host key {fingerprint}, but the recipe pins {pinned}. Stopped: this may "
-                        "be a different server or an attack. If the server was really reinstalled, update "
-                        "target.host_key in the recipe.").format(host=host_pattern(host, port),
-                                                                 fingerprint=fingerprint, pinned=self.target.host_key))
+                        "be a different server or an attack. If the server was really reinstalled, check the new key "
+                        "on the server and update {place}.").format(
+                            host=host_pattern(host, port), fingerprint=fingerprint, pinned=self.target.host_key,
+                            place=place))
                 if self.store.trusted_keys(host, host, port):
+                    files = " / ".join(str(path) for path in [self.store.path, *self.store.openssh_files])
                     raise HostKeyChanged(_(
                         "HOST KEY CHANGED for {host}: it now presents {fingerprint}, which does not match the key "
-                        "on record ({store} or ~/.ssh/known_hosts). Stopped. If the server was reinstalled, remove "
-                        "the old key (ssh-keygen -R) and connect again.").format(
-                            host=host_pattern(host, port), fingerprint=fingerprint, store=self.store.path))
+                        "on record ({files}). Stopped. If the server was reinstalled, remove the old key "
+                        "(ssh-keygen -R) and connect again.").format(
+                            host=host_pattern(host, port), fingerprint=fingerprint, files=files))
                 if self.trust_callback is None or not await self.trust_callback(host, port, fingerprint):
                     raise HostKeyUnknown(_(
-                        "{host} is not a known host; its key is {fingerprint}. Pin it with target.host_key: "
-                        "{fingerprint} in the recipe (after checking it on the server with "
-                        "`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), or confirm it interactively.").format(
-                            host=host_pattern(host, port), fingerprint=fingerprint))
+                        "{host} is not a known host; its key is {fingerprint}. Check it on the server "
+                        "(`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), then confirm it when asked, or pin "
+                        "it in {place}.").format(host=host_pattern(host, port), fingerprint=fingerprint,
+                                                 place=place))
                 self.store.add(host, port, client.presented or "")
                 conn, client = await self._attempt()
                 if conn is None:
