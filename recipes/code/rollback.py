@@ -1,9 +1,9 @@
-"""Rollback: point `current` at an earlier release and reload gunicorn; the releases are already on disk.
+"""Rollback: make an earlier release the live one again; the releases are already on disk.
 
 Why it is this small: every deploy is an immutable directory under releases/, so going back is the app
-server's gate (the old release answers its health check beside the live one), one atomic symlink switch and
-a graceful reload. What it cannot undo is the database: migrations that ran for the newer
-release stay applied, and the operator is told so every time.
+server's own way to a release (its gate, then the switch on the shared socket and the watch: go_live).
+What it cannot undo is the database: migrations that ran for the newer release stay applied, and the
+operator is told so every time.
 """
 
 from __future__ import annotations
