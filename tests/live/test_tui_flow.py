@@ -61,7 +61,8 @@ async def test_wizard_flow_against_the_sandbox(box, live_dirs, tmp_path, monkeyp
         summary = str(app.screen.query_one(".title").render())
         assert "the server matches the recipe" in summary
     saved = yaml.safe_load(recipe_path.read_text())
-    assert saved["target"] == {"host": box.ip, "port": 22, "user": "ops", "key": box.key}
+    # the key trusted in the dialog is the recipe's pin: a replay from another machine is pinned too
+    assert saved["target"] == {"host": box.ip, "port": 22, "user": "ops", "key": box.key, "host_key": box.fingerprint}
     typed = {"os_updates": {"lists_max_age": 604800, "upgrade": "none", "packages": ["tree"],
                             "timezone": "Europe/Paris"},
              "deploy_user": {"name": "tuiuser"}}
