@@ -100,8 +100,9 @@ def plan_gate(ctx: Context, facts: FactValues, *, module: str, worker_class: str
 
 
 def failed_marker(ctx: Context) -> str:
-    """Where the switch records a release that failed (release, time, why) for `check` to show."""
-    return f"{ctx.state_dir}/failed-release"
+    """Where the switch records a release that failed (release, time, why) for `check` to show. In the
+    root-owned app directory: root writes it, so never in shared/state, where the app user could plant a link."""
+    return f"{ctx.base}/failed-release"
 
 
 def serving(ctx: Context, release: str) -> Command:
