@@ -36,7 +36,7 @@ def test_the_step_lessons_fill_the_gaps(draft: Draft) -> None:
         why = Teacher.for_draft(draft).lesson(registry.step(step)).why
         assert words in why and "restart" in why, step
     monitoring = Teacher.for_draft(draft).lesson(registry.step("monitoring")).why
-    assert "journalctl -u demo.service" in monitoring and "/var/log/demo/access.log" in monitoring
+    assert "journalctl -u 'demo@*'" in monitoring and "/var/log/demo/access.log" in monitoring
 
 
 @pytest.mark.parametrize("lang", ["en", "zh_CN"])
@@ -55,7 +55,7 @@ async def test_the_monitoring_screen_says_where_the_logs_are(draft: Draft) -> No
     async with app.run_test(size=(80, 24)) as pilot:
         app.goto(FLOW["monitoring"])
         await pilot.pause()
-        assert "journalctl -u demo.service" in str(app.screen.query_one("#why").render())
+        assert "journalctl -u 'demo@*'" in str(app.screen.query_one("#why").render())
 
 
 async def test_the_summary_names_more_servers_and_the_exports(draft: Draft) -> None:
