@@ -212,4 +212,4 @@ def test_maintenance_mode_answers_503_with_the_page_and_plan_says_so(box, live_d
     off = cli(live_dirs, "maintenance", str(lab["recipe"]), "off")
     assert off.returncode == 0 and "is off" in off.stdout
     body, code = page()
-    assert code == "200" and body == live_release(box)
+    assert code == "200" and body.strip() == live_release(box)
