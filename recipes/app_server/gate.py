@@ -92,11 +92,16 @@ def plan_gate(ctx: Context, facts: FactValues, *, module: str, worker_class: str
     else:
         what = _("serve release {id}: start it on the app's socket")
     yield RunCommand(what.format(id=release, old=old, n=watch),
-                     switch(ctx, release, probe_for(ctx, ctx.socket, path, 5), watch if old else 0,
-                            failed_marker(ctx)),
+                     live_switch(ctx, release, path, watch if old else 0),
                      timeout=wait + watch + 180, skip_if=serving(ctx, release), leaves=switch_leaves(ctx, release))
     yield RunCommand(_("the staged release is live: remove the next link"), cmd("rm", "-f", next_link(ctx)),
                      skip_if=guards.missing(next_link(ctx)))
+
+
+def live_switch(ctx: Context, release: str, path: str, watch: int) -> Command:
+    """The switch to `release` as every caller wants it: the live socket asked as nginx asks, the failure record
+    in its one place (a new release, serving the live one from its own unit, a rollback)."""
+    return switch(ctx, release, probe_for(ctx, ctx.socket, path, 5), watch, failed_marker(ctx))
 
 
 def failed_marker(ctx: Context) -> str:

@@ -10,8 +10,8 @@ from pydantic import AfterValidator, Field
 
 from recipes.app_server import django
 from recipes.app_server.facts import CpuCount, EnvAge
-from recipes.app_server.gate import candidate, failed_marker, plan_gate, probe_for, serving, verify_live
-from recipes.app_server.switch import dropin_path, dropin_text, switch, switch_leaves, unit_name
+from recipes.app_server.gate import candidate, failed_marker, live_switch, plan_gate, probe_for, serving, verify_live
+from recipes.app_server.switch import dropin_path, dropin_text, switch_leaves, unit_name
 from recipes.shared import guards
 from recipes.shared.common import (
     app_dirs,
@@ -312,7 +312,7 @@ class AppServer(Step):
         named = dropin is not None and dropin.text() == dropin_text(ctx, live)
         if state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled" or not named:
             yield RunCommand(_("serve release {id} from its own unit {unit}").format(id=live, unit=unit),
-                             switch(ctx, live, probe_for(ctx, ctx.socket, s.health_path, 5), 0, failed_marker(ctx)),
+                             live_switch(ctx, live, s.health_path, 0),
                              timeout=s.boot_timeout + 180, skip_if=serving(ctx, live), leaves=switch_leaves(ctx, live))
             return
         age = facts[EnvAge(unit, tuple(env_files(ctx)))]
@@ -342,8 +342,7 @@ class AppServer(Step):
         assert isinstance(settings, AppServerSettings)
         return [candidate(ctx, release, module=settings.module, worker_class=worker_class(settings),
                           path=settings.health_path, wait=settings.boot_timeout, env_files=env_files(ctx)),
-                switch(ctx, release, probe_for(ctx, ctx.socket, settings.health_path, 5), settings.watch,
-                       failed_marker(ctx))]
+                live_switch(ctx, release, settings.health_path, settings.watch)]
 
     def verify(self, s: AppServerSettings, ctx: Context) -> list[RunCommand]:
         return [verify_live(ctx, s.health_path)]

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from wizard.engine.commands import sh
 from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.i18n import _
-from wizard.engine.transports.base import Transport
+from wizard.engine.transports.base import Result, Transport
 
 LOCK_DIR = "/run/deploy-wizard/locks"
 TTL = 20  # seconds without a heartbeat before the holder process lets go
@@ -124,6 +124,12 @@ def _paths(app: str) -> str:
     return f"{LOCK_DIR}/{app}.holder"
 
 
+async def _acquire(transport: Transport, app: str, token: str, wait: int) -> Result:
+    """One try at the lock: exit 75 with the holder's line when another run holds it after `wait` seconds."""
+    return await transport.run(sh(ACQUIRE, LOCK_DIR, app, holder_line(token), str(wait), str(TTL)),
+                               timeout=wait + 60)
+
+
 async def break_lock(transport: Transport, app: str) -> None:
     result = await transport.run(sh(BREAK, _paths(app)))
     if not result.ok:
@@ -134,7 +140,7 @@ async def break_lock(transport: Transport, app: str) -> None:
 async def peek(transport: Transport, app: str) -> Holder | None:
     """Who holds the lock now (None: nobody), without taking it."""
     token = secrets.token_hex(8)
-    result = await transport.run(sh(ACQUIRE, LOCK_DIR, app, holder_line(token), "0", str(TTL)))
+    result = await _acquire(transport, app, token, 0)
     if result.exit_status == 75:
         return _holder(result.stdout.strip())
     if "acquired" in result.stdout:  # it was free: let go of the lock just taken
@@ -147,16 +153,14 @@ async def deploy_lock(transport: Transport, app: str, *, wait: int = 0,
                       on_lost: Callable[[], None] | None = None) -> AsyncIterator[None]:
     """Hold the app's deploy lock on this server for the block; LockHeld when another run holds it."""
     token = secrets.token_hex(8)
-    result = await transport.run(sh(ACQUIRE, LOCK_DIR, app, holder_line(token), str(wait), str(TTL)),
-                                 timeout=wait + 60)
+    result = await _acquire(transport, app, token, wait)
     if result.exit_status == 75:
         holder = _holder(result.stdout.strip())
         if holder is None or not _gone(holder):
             raise LockHeld(transport.label, holder)
         # a run of this machine that is gone (a dropped connection, then `apply --resume`): no need to wait
         await break_lock(transport, app)
-        result = await transport.run(sh(ACQUIRE, LOCK_DIR, app, holder_line(token), str(wait), str(TTL)),
-                                     timeout=wait + 60)
+        result = await _acquire(transport, app, token, wait)
         if result.exit_status == 75:
             raise LockHeld(transport.label, _holder(result.stdout.strip()))
     if not result.ok or "acquired" not in result.stdout:
