@@ -29,7 +29,7 @@ from recipes.shared.facts import DirEntries
 from recipes.shared.fields import CommandChain, RelativePath
 from recipes.shared.web import app_server
 from wizard.engine.commands import Command, Op, cmd, sh
-from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
+from wizard.engine.facts import Fact, FactGatherer, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import (
     Change,
@@ -182,6 +182,18 @@ class Code(Step):
         if facts[remote].get("unavailable") and here in facts:
             return facts[here]["sha"]
         return facts[remote]["sha"]
+
+    async def pin_for_fleet(self, s: CodeSettings, gather: FactGatherer) -> dict[str, str]:
+        """The FleetPinned hook: a branch or tag becomes the commit it names now, read on this machine."""
+        if SHA.match(s.ref):
+            return {}
+        here = RemoteRefHere(s.repo, s.ref)
+        answer = (await gather.gather([here]))[here]
+        if not answer["sha"]:
+            raise PlanError(_("cannot read the commit {ref} names from this machine ({why}); on several hosts "
+                              "every host gets the same commit: give one with --set code.ref=COMMIT").format(
+                                  ref=s.ref, why=((answer["error"] or "").strip().splitlines() or ["?"])[-1]))
+        return {"ref": answer["sha"]}
 
     async def rollback(self, transport: Transport, settings: StepSettings, ctx: Context,
                        to: str | None) -> Rollback:

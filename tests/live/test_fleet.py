@@ -67,3 +67,18 @@ def test_bad_inventory_is_bad_input(live_dirs, tmp_path) -> None:
     bad.write_text("hosts:\n  - 'evil; rm -rf /'\n")
     result = cli(live_dirs, "plan", EXAMPLE, "--inventory", str(bad))
     assert result.returncode == 2 and "hosts[0]" in result.stderr
+
+
+def test_a_failing_batch_leaves_the_hosts_after_it_alone_and_names_a_retry(more_boxes, live_dirs) -> None:
+    a, b = more_boxes[0].ip, more_boxes[1].ip
+    dead = "127.0.0.1"
+    rolled = cli(live_dirs, "plan", EXAMPLE, "--json", "--batch", "1", "--host", a, "--host", dead, "--host", b)
+    results = host_results(rolled)
+    assert rolled.returncode == 1
+    assert (results[a]["status"], results[dead]["status"], results[b]["status"]) == ("ok", "failed", "not started")
+    events = [json.loads(line) for line in rolled.stdout.splitlines()]
+    assert [e["batch"] for e in events if e["event"] == "batch_started"] == [1, 2]  # batch 3 never started
+    assert not any(e.get("host") == b for e in events if e["event"] == "run_started")
+    retry = next(e for e in events if e["event"] == "retry")
+    again = cli(live_dirs, *retry["command"][1:], "--json")
+    assert set(host_results(again)) == {dead, b}  # only the failed and the unstarted hosts

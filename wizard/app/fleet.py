@@ -12,16 +12,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
-from wizard.app.recipefile import Recipe, fingerprint, host_name
+from wizard.app.recipefile import Recipe, fingerprint, host_name, with_overrides
 from wizard.app.session import Questions, run_recipe
 from wizard.engine import safe_yaml
 from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.events import Sink
+from wizard.engine.facts import FactGatherer
+from wizard.engine.fsutil import atomic_write_text
 from wizard.engine.i18n import _
 from wizard.engine.runner import RunResult
+from wizard.engine.step import FleetPinned
+from wizard.engine.transports.local import LocalTransport
+
+HostStatus = Literal["ok", "failed", "not started"]
 
 
 class InventoryError(DeployWizardError):
@@ -34,7 +41,7 @@ class InventoryError(DeployWizardError):
 @dataclass
 class HostResult:
     host: str
-    status: str  # ok | failed | not started
+    status: HostStatus
     result: RunResult | None
     error: str | None
     seconds: float
@@ -99,9 +106,31 @@ def serialized(questions: Questions) -> Questions:
                      key_passphrase=guard(questions.key_passphrase), pins=questions.pins)
 
 
+async def pin_shared(recipe: Recipe) -> tuple[Recipe, list[str]]:
+    """The recipe with every FleetPinned setting read once, here (a branch -> its commit), and the `--set`
+    overrides that say so: a re-run of failed hosts passes them again, so it deploys the same commit."""
+    gather = FactGatherer(LocalTransport())
+    overrides = []
+    for step, settings in recipe.selected():
+        if isinstance(step, FleetPinned):
+            pins = await step.pin_for_fleet(settings, gather)
+            overrides += [f"{step.name}.{field}={value}" for field, value in pins.items()]
+    return (with_overrides(recipe, overrides) if overrides else recipe), overrides
+
+
+def batches(hosts: list[str], size: int) -> list[list[str]]:
+    """Hosts in rollout order, `size` at a time (0: all at once)."""
+    size = size or len(hosts) or 1
+    return [hosts[i:i + size] for i in range(0, len(hosts), size)]
+
+
 async def run_fleet(recipe: Recipe, mode: str, hosts: list[str], sink_for: Callable[[str], Sink],
                     questions: Questions, *, parallel: int = 5, fail_fast: bool = False,
-                    lock_wait: int = 0) -> list[HostResult]:
+                    lock_wait: int = 0, batch: int = 0,
+                    on_batch: Callable[[int, int, list[str]], None] | None = None) -> list[HostResult]:
+    """Every host, `parallel` at a time; with `batch`, a batch starts only once every host of the one before
+    passed (its apply, release gate included): a failing batch stops the rollout and the hosts after it stay
+    as they were, on the release they serve."""
     limit = asyncio.Semaphore(max(1, parallel))
     stop = asyncio.Event()
     asked = serialized(questions)
@@ -122,4 +151,31 @@ async def run_fleet(recipe: Recipe, mode: str, hosts: list[str], sink_for: Calla
                 stop.set()
             return HostResult(host, "ok" if ok else "failed", result, error, time.monotonic() - started)
 
-    return list(await asyncio.gather(*(one(host) for host in hosts)))
+    groups = batches(hosts, batch)
+    results: list[HostResult] = []
+    failed_batch = 0
+    for number, group in enumerate(groups, 1):
+        if failed_batch:
+            why = _("not started: batch {n} failed").format(n=failed_batch)
+            results += [HostResult(host, "not started", None, why, 0.0) for host in group]
+            continue
+        if on_batch and len(groups) > 1:
+            on_batch(number, len(groups), group)
+        done = await asyncio.gather(*(one(host) for host in group))
+        results += done
+        if len(groups) > 1 and any(r.status != "ok" for r in done):
+            failed_batch = number
+    return results
+
+
+def write_retry(results: list[HostResult], pins: dict[str, str], directory: Path, name: str) -> Path | None:
+    """An inventory of the hosts that failed or did not start (with their host-key pins), for a re-run of only
+    those; None when every host passed. Kept in the state directory: the recipe's folder may not be ours."""
+    again = [r.host for r in results if r.status != "ok"]
+    if not again:
+        return None
+    path = directory / "fleet" / f"{name}-retry.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    entries = [{"host": host, "host_key": pins[host]} if host in pins else host for host in again]
+    atomic_write_text(path, yaml.safe_dump({"hosts": entries}, sort_keys=False), mode=0o600)
+    return path

@@ -36,7 +36,29 @@ def _hosts() -> argparse.ArgumentParser:
                         help=_("with several hosts: how many at once (default 5)"))
     parent.add_argument("--fail-fast", action="store_true",
                         help=_("with several hosts: start no more hosts after one fails"))
+    parent.add_argument("--batch", type=_count, default=0, metavar="N", help=_(
+        "with several hosts: roll out N hosts at a time, in the order given; a batch starts only when every "
+        "host of the one before passed, so a failing batch leaves the hosts after it as they were"))
     return parent
+
+
+def _count(text: str) -> int:
+    """A whole number from 1 to 10,000: argparse says which flag when it is not."""
+    value = int(text)
+    if not 1 <= value <= 10_000:
+        raise ValueError(text)
+    return value
+
+
+class _OneServer(argparse.Action):
+    """--host for a command that acts on one server: a second --host is refused instead of silently winning."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(_("{flag} given twice: this command acts on one server; run it once per host").format(
+                flag=option_string))
+        setattr(namespace, self.dest, values)
 
 
 def _overrides() -> argparse.ArgumentParser:
@@ -78,7 +100,8 @@ def _yes(help_text: str) -> argparse.ArgumentParser:
 
 def _one_host() -> argparse.ArgumentParser:
     parent = _flags()
-    parent.add_argument("--host", help=_("run against this host instead of the recipe's target.host"))
+    parent.add_argument("--host", action=_OneServer,
+                        help=_("run against this host instead of the recipe's target.host"))
     return parent
 
 
@@ -164,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
         "server, as the recipe's login user with sudo where a check needs root, and show what each answered. "
         "They only read. Exit 0 when every check passes, 1 otherwise."),
         parents=[recipe_file, _overrides(), trust, quiet_json])
-    verify.add_argument("--host", help=_("run against this host instead of the recipe's target.host"))
+    verify.add_argument("--host", action=_OneServer,
+                        help=_("run against this host instead of the recipe's target.host"))
     verify.add_argument("--verbose", "-v", action="store_true",
                         help=_("show what every check answered, not only the failed ones"))
     sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
@@ -190,7 +214,8 @@ def _add_run(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentPars
              trust: argparse.ArgumentParser) -> None:
     """`run FILE [flags] -- CMD [ARGS...]`: the command after `--` is taken apart by `split_command`."""
     flags = _flags()
-    flags.add_argument("--host", help=_("run against this host instead of the recipe's target.host"))
+    flags.add_argument("--host", action=_OneServer,
+                       help=_("run against this host instead of the recipe's target.host"))
     flags.add_argument("--lang", choices=["en", "zh_CN"], default=argparse.SUPPRESS,
                        help=_("language of messages (default: from the locale)"))
     run = sub.add_parser(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,7 @@ def handle(args: argparse.Namespace) -> int:
     hosts, pins = _hosts(args)
     asked = questions(args, recipe, pins)
     if len(hosts) > 1:
-        return _fleet(args, recipe, list(dict.fromkeys(hosts)), asked)
+        return _fleet(args, recipe, list(dict.fromkeys(hosts)), asked, pins)
     return _single(args, recipe, hosts[0] if hosts else None, asked)
 
 
@@ -98,11 +99,16 @@ def _outcome(args: argparse.Namespace, result: RunResult) -> int:
     return ExitCode.OK if result.ok else ExitCode.FAILED
 
 
-def _fleet(args: argparse.Namespace, recipe: Recipe, hosts: list[str], asked: Questions) -> int:
-    """Many hosts at once: a result per host; the exit code is the worst of them."""
-    from wizard.app.fleet import run_fleet
-    from wizard.engine.sinks import ConsoleSink, JsonSink
+def _fleet(args: argparse.Namespace, recipe: Recipe, hosts: list[str], asked: Questions,
+           pins: dict[str, str]) -> int:
+    """Many hosts at once: one commit for all of them, a result per host; the exit code is the worst of them."""
+    from wizard.app.fleet import pin_shared, run_fleet, write_retry
+    from wizard.engine.sinks import ConsoleSink, JsonSink, state_dir
 
+    recipe, pinned = asyncio.run(pin_shared(recipe))
+    for item in pinned:
+        if not args.json:
+            print(_("Every host gets {setting} (read once, here).").format(setting=item))
     question = n_("Apply the recipe to {n} host? [y/N] ", "Apply the recipe to {n} hosts? [y/N] ", len(hosts))
     if args.command == "apply" and not confirm(question.format(n=len(hosts)), yes=args.yes, refusal=_needs_yes()):
         print(_("Nothing was changed."))
@@ -113,9 +119,25 @@ def _fleet(args: argparse.Namespace, recipe: Recipe, hosts: list[str], asked: Qu
             return JsonSink(host=host)
         return ConsoleSink(show_output=not getattr(args, "quiet", False), prefix=f"[{host}] ")
 
+    def on_batch(number: int, count: int, group: list[str]) -> None:
+        if args.json:
+            print(json.dumps({"event": "batch_started", "batch": number, "of": count, "hosts": group}), flush=True)
+        else:
+            print(_("Batch {n} of {count}: {hosts}").format(n=number, count=count, hosts=", ".join(group)))
+
     results = asyncio.run(run_fleet(recipe, args.command, hosts, sink_for, asked, parallel=args.parallel,
-                                    fail_fast=args.fail_fast, lock_wait=getattr(args, "lock_wait", 0)))
+                                    fail_fast=args.fail_fast, lock_wait=getattr(args, "lock_wait", 0),
+                                    batch=args.batch, on_batch=on_batch))
     _print_results(args, results)
+    retry = write_retry(results, pins, state_dir(), Path(args.file).stem)
+    if retry:
+        again = ["deploy-wizard", args.command, args.file, "--inventory", str(retry),
+                 *(f"--set={item}" for item in [*args.set, *pinned])]
+        if args.json:
+            print(json.dumps({"event": "retry", "inventory": str(retry), "command": again}), flush=True)
+        else:
+            print(_("To run again on only the hosts that failed or did not start:"))
+            print("  " + shlex.join(again))
     failed = [r for r in results if r.status != "ok"]
     if args.command == "check" and not failed:
         return ExitCode.DRIFT if any(r.result and r.result.changes for r in results) else ExitCode.OK

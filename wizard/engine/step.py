@@ -18,7 +18,7 @@ from pydantic import ConfigDict
 
 from wizard.engine.commands import Command, Secret
 from wizard.engine.errors import DeployWizardError
-from wizard.engine.facts import Fact, FactValues, FileInfo, FileState
+from wizard.engine.facts import Fact, FactGatherer, FactValues, FileInfo, FileState
 from wizard.engine.i18n import _, n_, text_of
 from wizard.engine.validators import PlainTextModel
 
@@ -368,3 +368,16 @@ class OneOff(Protocol):
     """
 
     def one_off(self, settings: StepSettings, ctx: Context, argv: Sequence[str]) -> Command: ...
+
+
+@runtime_checkable
+class FleetPinned(Protocol):
+    """A step with a setting that names something that moves (a branch names a commit): on many hosts it is
+    read once, on this machine, and every host gets the value read.
+
+    Why: each host reading the branch itself would deploy whatever the branch named when that host got to
+    it, so a push during a rollout leaves a fleet on two commits. `gather` asks facts on this machine
+    (facts with `here = True`); a setting that cannot be read here raises PlanError, before any host starts.
+    """
+
+    async def pin_for_fleet(self, settings: StepSettings, gather: FactGatherer) -> dict[str, str]: ...
