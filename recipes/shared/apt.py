@@ -47,6 +47,16 @@ while pid=$(holder); do
 done
 """.strip()
 
+# dpkg keeps a journal of a run in progress (/var/lib/dpkg/updates) and `dpkg --audit` lists packages left
+# half-unpacked or half-configured: both mean an install was cut off (a dropped connection, a reboot, a kill),
+# and apt then refuses every install until `dpkg --configure -a` finishes it. Done first, and said.
+FINISH_INTERRUPTED = r"""
+if [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ] || [ -n "$(dpkg --audit 2>/dev/null)" ]; then
+  echo "deploy-wizard: an earlier package install was interrupted; finishing it first (dpkg --configure -a)"
+  dpkg --force-confdef --force-confold --configure -a
+fi
+""".strip()
+
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive", "NEEDRESTART_MODE": "a", "LC_ALL": "C"}
 
 
@@ -57,7 +67,7 @@ UPDATE_STAMP = "/var/lib/apt/periodic/update-success-stamp"
 
 def apt_get(*args: str, lock_timeout: int = 600) -> Command:
     """`apt-get -y -q ARGS` after waiting for the lock; keeps existing config files on upgrades."""
-    return cmd("sh", "-c", f"{WAIT_FOR_LOCK}\nexec {APT_GET}", "sh", *args,
+    return cmd("sh", "-c", f"{WAIT_FOR_LOCK}\n{FINISH_INTERRUPTED}\nexec {APT_GET}", "sh", *args,
                env={**APT_ENV, "DW_LOCK_TIMEOUT": str(lock_timeout)},
                display=noted(f"apt-get -y {shlex.join(args)}", _("after waiting for the dpkg lock")))
 
