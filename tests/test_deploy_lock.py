@@ -112,3 +112,35 @@ async def test_the_lock_of_a_run_of_this_machine_that_is_gone_is_taken_at_once(q
     started = time.monotonic()
     async with deploy_lock(second, "shop"):
         assert time.monotonic() - started < 10
+
+
+async def test_the_next_run_waits_for_what_an_interrupted_run_left_running_and_says_so() -> None:
+    """A dropped connection leaves its commands running (a migration, an apt install): the run that takes the lock
+    next starts nothing beside them. Here the left-behind command is a real process carrying the old run's tag."""
+    import os
+    import subprocess
+
+    left = subprocess.Popen(["sleep", "3"], env={**os.environ, "DEPLOY_WIZARD_RUN": "shop.0123456789abcdef"})
+    other_app = subprocess.Popen(["sleep", "30"], env={**os.environ, "DEPLOY_WIZARD_RUN": "shopfront.feed"})
+    said: list[str] = []
+    try:
+        async with deploy_lock(await connected(), "shop", say=said.append) as tag:
+            assert left.poll() is not None  # it had ended before the block began
+        assert tag[0] == "DEPLOY_WIZARD_RUN" and tag[1].startswith("shop.")
+        assert len(said) == 1 and f"PID {left.pid} sleep 3" in said[0]
+        assert "shopfront" not in said[0]  # another app's commands are not waited for
+    finally:
+        left.kill()
+        other_app.kill()
+
+
+async def test_a_left_behind_command_that_never_ends_stops_the_run_naming_it() -> None:
+    import os
+    import subprocess
+
+    stuck = subprocess.Popen(["sleep", "30"], env={**os.environ, "DEPLOY_WIZARD_RUN": "shop.dead"})
+    try:
+        with pytest.raises(deploylock.DeployWizardError, match=rf"PID {stuck.pid} sleep 30"):
+            await deploylock.wait_for_left_behind(await connected(), "shop", lambda text: None, limit=0)
+    finally:
+        stuck.kill()

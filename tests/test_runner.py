@@ -231,3 +231,28 @@ async def test_operator_pause_continues_when_the_operator_confirms(tmp_path) -> 
 async def test_operator_pause_without_a_person_fails_with_the_message(tmp_path) -> None:
     result, _, _ = await run([(NeedsOperator(), DirSettings(root=str(tmp_path)))])
     assert not result.ok and "Add the key, please" in result.error and "run apply again" in result.error
+
+
+class ShowsItsTag(Step):
+    name = "shows_tag"
+    title = "tag"
+    Settings = DirSettings
+    teaching = Teaching(why="test")
+
+    def facts(self, s, known, ctx):
+        return [FileInfo(s.root + "/tag")]
+
+    def plan(self, s, facts, ctx):
+        if facts[FileInfo(s.root + "/tag")] is None:
+            yield RunCommand("write what the command carries", cmd("sh", "-c", 'echo "$DEPLOY_WIZARD_RUN" > "$1"',
+                                                                   "sh", s.root + "/tag"))
+
+
+async def test_every_change_command_carries_the_runs_tag(tmp_path) -> None:
+    """What the deploy lock's next holder looks for on the server (wizard.app.deploylock.wait_for_left_behind)."""
+    transport = LocalTransport()
+    await transport.connect()
+    runner = Runner(transport, [(ShowsItsTag(), DirSettings(root=str(tmp_path)))], lambda event: None)
+    runner.command_env = (("DEPLOY_WIZARD_RUN", "shop.abc123"),)
+    assert (await runner.apply()).ok
+    assert (tmp_path / "tag").read_text() == "shop.abc123\n"

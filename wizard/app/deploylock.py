@@ -49,6 +49,16 @@ setsid sh -c 'while [ -e "$1" ] && [ $(($(date +%s) - $(stat -c %Y "$1" 2>/dev/n
 printf '%s\n' "$!" >> "$info"
 echo acquired
 '''
+# $1 the app: processes a run of it started (each change command carries DEPLOY_WIZARD_RUN=APP.TOKEN), as
+# "PID command line"; a run's own commands never overlap its lock, so any found here belong to an earlier run
+LEFT_BEHIND = r'''
+for f in /proc/[0-9]*/environ; do
+  grep -qaF "DEPLOY_WIZARD_RUN=$1." "$f" 2>/dev/null || continue
+  p=${f#/proc/}; p=${p%/environ}
+  printf '%s %s\n' "$p" "$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | cut -c1-160)"
+done; exit 0
+'''
+LEFT_BEHIND_WAIT = 900  # seconds: an interrupted apt install or migration finishes well within this
 # $1 holder file, $2 token: only the holder that wrote the token touches or removes it
 HEARTBEAT_SCRIPT = r'''head -n 1 "$1" 2>/dev/null | grep -q "^$2 " && touch "$1"'''
 RELEASE = r'''
@@ -148,10 +158,41 @@ async def peek(transport: Transport, app: str) -> Holder | None:
     return None
 
 
+def run_tag(app: str, token: str) -> tuple[str, str]:
+    """The variable every change command of a run carries, so the next run can find what this one left running."""
+    return ("DEPLOY_WIZARD_RUN", f"{app}.{token}")
+
+
+async def wait_for_left_behind(transport: Transport, app: str, say: Callable[[str], None], *,
+                               limit: float = LEFT_BEHIND_WAIT, every: float = 2.0) -> None:
+    """Wait until no command of an earlier run of the app still runs on the server.
+
+    Why: a dropped connection does not stop what it started; a migration or an apt install goes on without its
+    controller. The lock is free by then (its holder was gone, or broken), and the next run would start the same
+    command beside it: a migration twice at once, a second dpkg. So the run that takes the lock first waits for
+    them to end, and says which they are."""
+    waited = 0.0
+    while True:
+        result = await transport.run(sh(LEFT_BEHIND, app))
+        left = [line for line in result.stdout.splitlines() if line.strip()]
+        if not left:
+            return
+        if waited >= limit:
+            raise DeployWizardError(_("commands of an earlier run of {app} still run on {host} after {n} s:\n{list}\n"
+                                      "Stop them (or wait), then run again.").format(
+                app=app, host=transport.label, n=int(waited), list="\n".join(f"  PID {line}" for line in left)))
+        if waited == 0:
+            say(_("waiting for what an interrupted run left running on the server to finish:\n{list}").format(
+                list="\n".join(f"PID {line}" for line in left)))
+        await asyncio.sleep(every)
+        waited += every
+
+
 @asynccontextmanager
-async def deploy_lock(transport: Transport, app: str, *, wait: int = 0,
-                      on_lost: Callable[[], None] | None = None) -> AsyncIterator[None]:
-    """Hold the app's deploy lock on this server for the block; LockHeld when another run holds it."""
+async def deploy_lock(transport: Transport, app: str, *, wait: int = 0, on_lost: Callable[[], None] | None = None,
+                      say: Callable[[str], None] | None = None) -> AsyncIterator[tuple[str, str]]:
+    """Hold the app's deploy lock on this server for the block; LockHeld when another run holds it. Yields the
+    variable (run_tag) the run's change commands carry; what an earlier run left running is waited for first."""
     token = secrets.token_hex(8)
     result = await _acquire(transport, app, token, wait)
     if result.exit_status == 75:
@@ -177,7 +218,8 @@ async def deploy_lock(transport: Transport, app: str, *, wait: int = 0,
 
     task = asyncio.create_task(beat())
     try:
-        yield
+        await wait_for_left_behind(transport, app, say or (lambda text: None))
+        yield run_tag(app, token)
     finally:
         task.cancel()
         with suppress(asyncio.CancelledError, Exception):

@@ -143,7 +143,9 @@ async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions:
                         resume=(str(resumed[0]), resumed[1]) if resumed else None)
         if mode is not RunMode.APPLY:
             return await runner.plan(mode)
-        async with deploy_lock(transport, recipe.name, wait=lock_wait):
+        async with deploy_lock(transport, recipe.name, wait=lock_wait,
+                               say=lambda text: emit(Notice(step="", text=text))) as tag:
+            runner.command_env = (tag,)
             return await runner.apply()
     finally:
         await transport.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from wizard.engine.commands import without_note
@@ -136,6 +136,8 @@ class Runner:
         self.before_change = before_change
         self.facts = FactGatherer(transport)
         self.declined: dict[tuple[str, str, str], str] = {}  # (step, why, command) -> "step: why", left out
+        # variables every change command carries (the deploy lock's run tag: what the next run waits for)
+        self.command_env: tuple[tuple[str, str], ...] = ()
 
     async def plan_step(self, step: Step, settings: StepSettings) -> StepPlan:
         known = self.facts.cache
@@ -331,7 +333,8 @@ class Runner:
             self.emit(OutputLine(step=step, stream=stream, text=text))
 
         if isinstance(change, RunCommand):
-            result = await self.transport.run(change.command, on_output=on_output, timeout=change.timeout)
+            command = replace(change.command, env=(*change.command.env, *self.command_env))
+            result = await self.transport.run(command, on_output=on_output, timeout=change.timeout)
             ok = result.exit_status in change.ok_codes
         elif isinstance(change, PutFile):
             result = await self.transport.put(change.content, change.path, mode=change.mode, owner=change.owner,
