@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from wizard.engine import diskfull
 from wizard.engine.commands import without_note
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.events import (
@@ -358,8 +359,10 @@ class Runner:
         self.emit(ChangeDone(step=step, description=change.describe(), exit_status=result.exit_status))
         if not ok:
             detail = "\n".join(tail[-8:]).strip() or _("(no output)")
+            full = await diskfull.explain(self.transport, [*tail, result.stderr, result.stdout])
             raise StepError(_("'{what}' failed with exit status {code}:\n{detail}").format(
-                what=without_note(change.describe()), code=result.exit_status, detail=detail))
+                what=without_note(change.describe()), code=result.exit_status, detail=detail)
+                + (f"\n{full}" if full else ""))
 
 
 def _key(step: str, change: Change) -> tuple[str, str, str]:

@@ -1,0 +1,74 @@
+"""Issue 15, item 5, live: the server reboots in the middle of an apply (inside a package install), and the disk
+being written fills up. Each time the run fails with a clear message, the next run finishes the job (an install
+cut off mid-dpkg is finished first), and a further apply changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from tests.conftest import ROOT
+from tests.live.conftest import cli, events, finished, on_box, write_recipe
+from wizard.lab import sandbox
+
+STEPS = """  os_updates:
+    upgrade: none
+    packages: [nginx-light]
+  deploy_user:
+    name: deploy
+  python: {}
+"""
+
+
+def back_up(box: sandbox.SandboxInfo, limit: float = 120) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if on_box(box, "systemctl is-system-running --wait >/dev/null 2>&1; echo up").stdout.strip() == "up":
+            return
+        time.sleep(2)
+    raise AssertionError("the sandbox did not come back after its reboot")
+
+
+def test_a_reboot_inside_a_package_install_is_finished_by_the_next_run(box, live_dirs) -> None:
+    recipe = write_recipe(live_dirs / "reboot.yaml", box, STEPS)
+    env = {**os.environ, "XDG_CONFIG_HOME": str(live_dirs / "config"), "XDG_STATE_HOME": str(live_dirs / "state"),
+           "DEPLOY_WIZARD_LANG": "en"}
+    run = subprocess.Popen([sys.executable, "-m", "wizard", "apply", str(recipe), "--yes", "--json"], cwd=ROOT,
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in run.stdout:  # type: ignore[union-attr]
+        event = json.loads(line) if line.startswith("{") else {}
+        if event.get("event") == "output" and "Unpacking" in str(event.get("text")):
+            on_box(box, "systemd-run --on-active=0.2 systemctl reboot --force")  # a hard reboot, mid-dpkg
+            break
+    else:
+        raise AssertionError("the apply never reached a package install")
+    _rest, _err = run.communicate(timeout=300)
+    assert run.returncode == 1
+    back_up(box)
+    resumed = cli(live_dirs, "apply", str(recipe), "--yes", "--json", "--resume")
+    assert resumed.returncode == 0, resumed.stdout[-4000:] + resumed.stderr[-2000:]
+    said = [str(e["text"]) for e in events(resumed) if e["event"] == "output"]
+    assert any("an earlier package install was interrupted; finishing it first" in line for line in said)
+    assert on_box(box, "dpkg --audit; systemctl is-active nginx").stdout.strip() == "active"
+    assert finished(cli(live_dirs, "apply", str(recipe), "--yes", "--json"))["changes"] == 0
+
+
+def test_a_full_disk_is_named_and_the_run_after_growing_it_converges(box, live_dirs) -> None:
+    # the app's directory on a small filesystem of its own: the venv does not fit
+    on_box(box, "mkdir -p /srv/small && mount -t tmpfs -o size=4m,mode=0755 tmpfs /srv/small")
+    recipe = write_recipe(live_dirs / "full.yaml", box, "  deploy_user:\n    name: small\n  python: {}\n")
+    recipe.write_text(recipe.read_text().replace("name: live", "name: small"))
+    full = cli(live_dirs, "apply", str(recipe), "--yes")
+    said = full.stdout + full.stderr
+    assert full.returncode == 1, said[-3000:]
+    assert "The disk holding /srv/small is full:" in said, said[-3000:]
+    assert "Free space there (or grow it), then run again." in said
+    assert "Traceback" not in said
+    on_box(box, "mount -o remount,size=200m /srv/small")
+    grown = cli(live_dirs, "apply", str(recipe), "--yes", "--json")
+    assert grown.returncode == 0, grown.stdout[-4000:] + grown.stderr[-2000:]
+    assert on_box(box, "/srv/small/venv/bin/python -c 'print(42)'").stdout.strip() == "42"
+    assert finished(cli(live_dirs, "apply", str(recipe), "--yes", "--json"))["changes"] == 0
