@@ -16,7 +16,8 @@ from wizard.engine.commands import sh
 from wizard.engine.i18n import _
 from wizard.engine.transports.base import Transport
 
-MARKERS = ("No space left on device", "Disk quota exceeded", "[Errno 28]", "ENOSPC")
+MARKERS = ("No space left on device", "Disk quota exceeded", "[Errno 28]", "ENOSPC",
+           "You don't have enough free space in")  # apt, before it downloads
 _QUOTED_PATH = re.compile(r"""['"‘’`](/[^'"‘’`\s]+)['"‘’`]""")
 _BARE_PATH = re.compile(r"(?:^|\s)(/[\w./@+-]+)")
 
