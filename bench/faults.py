@@ -53,8 +53,8 @@ def one_point(number: int, point: KillPoint | None, rng: random.Random, release:
             if point is None:  # a random change of the plan, a random moment after it starts
                 planned = cli(base, "plan", str(recipe), "--json", env=ENV)
                 count = sum(len(e["changes"]) for e in events(planned) if e["event"] == "step_planned")
-                point = KillPoint(f"random: change {count and rng.randint(1, count)} of {count}",
-                                  nth=rng.randint(1, max(count, 1)), delay=round(rng.uniform(0, 3), 1))
+                nth, delay = rng.randint(1, max(count, 1)), round(rng.uniform(0, 3), 1)
+                point = KillPoint(f"random: change {nth} of {count}, {delay} s in", nth=nth, delay=delay)
             cut = apply_and_cut(base, box, recipe, point, resume=False)
             finish = ["--resume"] if number % 2 == 0 else []
             done = cli(base, "apply", str(recipe), "--yes", "--json", *finish, env=ENV, timeout=1500)
