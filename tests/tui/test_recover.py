@@ -25,7 +25,7 @@ def configure_draft(tmp_path: Path, value: str) -> Draft:
     return draft
 
 
-async def wait_for(pilot, condition, seconds: float = 5) -> None:  # noqa: ANN001
+async def wait_for(pilot, condition, seconds: float = 15) -> None:  # noqa: ANN001
     for _ in range(int(seconds / 0.05)):
         if condition():
             return
