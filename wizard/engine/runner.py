@@ -350,8 +350,8 @@ class Runner:
         elif isinstance(change, ProveLogin):
             error = await self.transport.probe_login(change.user)
             if error:
-                raise StepError(_("a fresh SSH login{who} failed: {why}").format(
-                    who=f" ({change.user})" if change.user else "", why=error))
+                raise StepError("\n".join(filter(None, (_("a fresh SSH login{who} failed: {why}").format(
+                    who=f" ({change.user})" if change.user else "", why=error), change.if_failed))))
             self.emit(ChangeDone(step=step, description=change.describe(), exit_status=0))
             return
         else:  # pragma: no cover - a new Change type must be taught to the runner
