@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from wizard.app import registry
 from wizard.app.recipefile import Recipe, RecipeError, Target, load, parse, save, yaml_error
 from wizard.engine import safe_yaml
-from wizard.engine.fsutil import atomic_write_text
+from wizard.engine.fsutil import atomic_write_text, private_dir
 from wizard.engine.i18n import _
 from wizard.engine.sinks import state_dir
 
@@ -137,7 +137,7 @@ class Draft:
                 self.saved_as.unlink(missing_ok=True)
                 self.saved_as = None
             return self.path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent, state_dir())
         body = {"name": self.name, "target": self.target, "steps": self.steps, "enabled": sorted(self.enabled),
                 "path": str(self.path.expanduser().absolute()) if self.path else None, "key": self.key}
         atomic_write_text(path, "# deploy-wizard draft (answers in progress)\n"

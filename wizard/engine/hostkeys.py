@@ -14,7 +14,7 @@ from pathlib import Path
 from platformdirs import user_config_path
 
 from wizard.engine.errors import DeployWizardError
-from wizard.engine.fsutil import atomic_write_text
+from wizard.engine.fsutil import atomic_write_text, private_dir
 
 
 class HostKeyError(DeployWizardError):
@@ -82,7 +82,10 @@ class HostKeyStore:
         key = " ".join(key_line.split()[:2])
         lines = [ln for ln in self._lines() if ln.split(" ", 1)[0] != pattern or ln.split()[1:3] != key.split()]
         lines.append(f"{pattern} {key}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.parent == config_dir():  # our own directory; a recipe's folder is the operator's
+            private_dir(self.path.parent)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path, "\n".join(lines) + "\n", mode=0o600)
 
     def remove(self, host: str, port: int) -> None:

@@ -32,6 +32,7 @@ from wizard.engine.events import (
     StepPlanned,
     StepStarted,
 )
+from wizard.engine.fsutil import private_dir
 from wizard.engine.i18n import _, n_
 
 
@@ -187,8 +188,7 @@ class JournalSink:
     """The run journal: JSONL, one event per line, on disk as it happens."""
 
     def __init__(self, recipe_name: str, host: str, directory: Path | None = None) -> None:
-        directory = directory or state_dir() / "journal"
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = private_dir(directory or state_dir() / "journal", None if directory else state_dir())
         stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000_000:09d}"
         self.path = directory / f"{stamp}-{journal_name(recipe_name, host)}.jsonl"
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the run
