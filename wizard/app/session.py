@@ -140,7 +140,7 @@ async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions:
         runner = Runner(transport, recipe.selected(), emit, before_change=before_change,
                         journal=str(journal_sink.path) if journal_sink else None, ctx=ctx,
                         ask_operator=questions.operator, on_failure=questions.on_failure,
-                        resume=(str(resumed[0]), resumed[1]) if resumed else None)
+                        resume=resumed)
         if mode is not RunMode.APPLY:
             return await runner.plan(mode)
         async with deploy_lock(transport, recipe.name, wait=lock_wait,
