@@ -139,7 +139,15 @@ class Runner:
         self.emit(RunStarted(host=self.transport.label, mode=mode, steps=[s.name for s, _ in self.selected]))
 
     async def plan(self, mode: RunMode = RunMode.PLAN) -> RunResult:
-        """Dry run: facts only, nothing written on the host. RunMode.CHECK = the same, read as drift."""
+        """Dry run: facts only, nothing written on the host. RunMode.CHECK = the same, read as drift. The transport
+        is sealed meanwhile: a secret may be resolved here and compared as a hash, never sent (SecretRefused)."""
+        sealed, self.transport.sealed = self.transport.sealed, True
+        try:
+            return await self._plan(mode)
+        finally:
+            self.transport.sealed = sealed
+
+    async def _plan(self, mode: RunMode) -> RunResult:
         started = time.monotonic()
         self._header(mode)
         plans, error, failed = [], None, None
