@@ -188,6 +188,8 @@ async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions:
     resolver.on_read = _told(emit)
     try:
         await transport.connect()
+        for text in transport.warnings():
+            emit(Notice(step="", text=text))
         ctx = replace(recipe.context(resolver.resolve), login_user=transport.login_user)
         runner = Runner(transport, recipe.selected(), emit, before_change=before_change,
                         journal=str(journal_sink.path) if journal_sink else None, ctx=ctx,

@@ -95,6 +95,11 @@ class Transport(ABC):
     async def close(self) -> None:
         return None
 
+    def warnings(self) -> list[str]:
+        """What the operator should know about this connection that did not stop it (a known_hosts file that could
+        not be read, a line skipped in one): said once connected."""
+        return []
+
     # -- shared ------------------------------------------------------------------------------------
     async def connect(self) -> None:
         await self._open()
