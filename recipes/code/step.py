@@ -233,14 +233,16 @@ class Code(Step):
     def plan(self, s: CodeSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         yield from ensure_dirs(self._dirs(s, ctx), facts)
         env = git_env(ctx, s.deploy_key)
+        # the git host's key and the deploy key in one pass: a first deploy of a private repository then takes no
+        # more passes than it did before the key was pinned (the operator's confirmation, the checkout, the proof)
+        pinning = list(hostkey.plan(s.repo, s.repo_host_key, facts, ctx))
+        yield from pinning
         if s.deploy_key and facts[FileInfo(deploy_key(ctx) + ".pub")] is None:
             yield RunCommand(_("make an SSH key for the server to read the repository with"),
                              cmd("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"deploy-wizard@{ctx.app}",
                                  "-f", deploy_key(ctx), user=ctx.user),
                              skip_if=guards.exists(deploy_key(ctx) + ".pub"))
             return  # the next pass shows the key and checks access
-        pinning = list(hostkey.plan(s.repo, s.repo_host_key, facts, ctx))
-        yield from pinning
         if any(not isinstance(item, Ok) for item in pinning):
             return  # the next pass reads the ref through the pinned key
         sha = self._sha(s, facts, ctx)
