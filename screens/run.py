@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -39,6 +40,8 @@ from wizard.engine.runner import ChangeDecision, FailureDecision, RunResult
 from wizard.engine.step import Change
 
 EditStep = Callable[[str, str], None]  # (step, error): stop the run and open the step's form
+# the sudo passwords typed in each app (the review's plan, then the run): asked once per login, not per connection
+_SUDO: WeakKeyDictionary[App[Any], dict[str, str]] = WeakKeyDictionary()
 
 
 def questions_for(app: App[Any], answers: dict[str, str] | None = None, edit: EditStep | None = None) -> Questions:
@@ -72,7 +75,8 @@ def questions_for(app: App[Any], answers: dict[str, str] | None = None, edit: Ed
         return await app.push_screen_wait(OperatorModal(step, message))
 
     return Questions(trust_host_key=trust, sudo_password=sudo_password,
-                     secret=(lambda label: (answers or {}).get(label)), operator=operator, on_failure=on_failure)
+                     secret=(lambda label: (answers or {}).get(label)), operator=operator, on_failure=on_failure,
+                     sudo_memory=_SUDO.setdefault(app, {}))
 
 
 class RunScreen(WizardScreen):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from wizard.engine.commands import Command, sh
 from wizard.engine.facts import Fact
+from wizard.engine.hostkeys import fingerprint_of
 from wizard.engine.i18n import translator
 
 _ = translator(__file__)
@@ -40,6 +41,9 @@ class RemoteRef(Fact):
     ref: str
     user: str = field(compare=False)
     env: tuple[tuple[str, str], ...] = field(compare=False)
+    # over SSH: (the git host as known_hosts names it, the app's known-hosts file); until that file holds the host's
+    # key, git's ssh would refuse it, so the answer is `unavailable` (the step pins the key first)
+    host_key: tuple[str, ...] = field(default=(), compare=False)
 
     kind = "remote-ref"
 
@@ -47,11 +51,13 @@ class RemoteRef(Fact):
         # `$3^{}` too: a pattern matches the end of a ref name, so `v1.2` alone never lists `refs/tags/v1.2^{}`,
         # the commit an annotated tag points to (parse prefers it over the tag object's own id)
         env = dict(self.env)
+        pattern, known = self.host_key or ("", "")
         return sh('command -v git >/dev/null 2>&1 || { echo unavailable=git; exit 0; }; '
                   'id -u "$1" >/dev/null 2>&1 || { echo unavailable=user; exit 0; }; '
+                  '[ -z "$6" ] || ssh-keygen -F "$6" -f "$7" >/dev/null 2>&1 || { echo unavailable=hostkey; exit 0; }; '
                   'runuser -u "$1" -- env GIT_SSH_COMMAND="$4" GIT_TERMINAL_PROMPT=0 HOME="$5" '
                   'timeout 60 git ls-remote -- "$2" "$3" "$3^{}" 2>&1; echo "rc=$?"',
-                  self.user, self.repo, self.ref, env["GIT_SSH_COMMAND"], env["HOME"])
+                  self.user, self.repo, self.ref, env["GIT_SSH_COMMAND"], env["HOME"], pattern, known)
 
     def fresh(self) -> RefValue:
         return {"sha": "<commit>", "error": None}  # shown as releases/<commit> in previews
@@ -79,3 +85,32 @@ class RemoteRefHere(Fact):
 
     def parse(self, out: str, status: int) -> RefValue:
         return parse_ls_remote(out, self.ref)
+
+
+@dataclass(frozen=True, eq=False)
+class ScannedHostKeys(Fact):
+    """The SSH host keys the git host shows the server (`ssh-keyscan`, from the server: what git will meet)."""
+
+    host: str
+    port: int
+
+    kind = "ssh-keyscan"
+
+    def command(self) -> Command:
+        return sh('command -v ssh-keyscan >/dev/null 2>&1 || { echo unavailable; exit 0; }; '
+                  'ssh-keyscan -T 10 -p "$2" -- "$1" 2>/dev/null', self.host, str(self.port))
+
+    def parse(self, out: str, status: int) -> dict[str, object]:
+        lines = out.strip().splitlines()
+        if lines == ["unavailable"]:
+            return {"unavailable": True, "keys": []}
+        keys = []
+        for line in lines:
+            fields = line.split()
+            if len(fields) < 3 or line.startswith("#"):
+                continue
+            try:
+                keys.append({"type": fields[1], "key": fields[2], "fingerprint": fingerprint_of(" ".join(fields[1:3]))})
+            except (ValueError, ImportError):
+                continue  # not a key line: ssh-keyscan's chatter
+        return {"unavailable": False, "keys": keys}

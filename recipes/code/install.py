@@ -21,7 +21,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
-from recipes.shared.common import DirSpec, ensure_dirs, marker_path, once_per_release
+from recipes.shared.common import DirSpec, ensure_dirs, marker_path, once_per_release, shown_command
 from wizard.engine.commands import Command, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, FileState, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
@@ -324,12 +324,14 @@ def plan_build(s: InstallSettings, facts: FactValues, ctx: Context, release_id: 
         if node is not None:
             yield node
     if not checked_out:
-        yield Later(_("run the build"), _("{command} runs in the release after the checkout").format(command=s.build))
+        yield Later(_("run the build"), _("{command} runs in the release after the checkout").format(
+            command=shown_command(s.build)))
         return
     done = facts[FileInfo(marker_path(ctx, "built"))]
     if done and (done.text() or "").strip() == release_id:
         yield Ok(_("release {id} is built").format(id=release_id))
         return
     yield from once_per_release(ctx, release_id, "built", s.build, timeout=1800,
-                                why=_("build release {id}: {command}").format(id=release_id, command=s.build),
+                                why=_("build release {id}: {command}").format(id=release_id,
+                                                                              command=shown_command(s.build)),
                                 remember=_("remember that release {id} is built").format(id=release_id))

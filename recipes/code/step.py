@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from recipes.code import install, python_version, rollback
+from recipes.code import hostkey, install, python_version, rollback
 from recipes.code.facts import RemoteRef, RemoteRefHere
 from recipes.shared import guards
 from recipes.shared.common import (
@@ -30,6 +30,7 @@ from recipes.shared.fields import CommandChain, RelativePath
 from recipes.shared.web import app_server
 from wizard.engine.commands import Command, Op, cmd, sh
 from wizard.engine.facts import Fact, FactGatherer, FactValues, FileInfo, PathInfo
+from wizard.engine.hostkeys import host_pattern
 from wizard.engine.i18n import translator
 from wizard.engine.step import (
     Change,
@@ -82,9 +83,11 @@ def deploy_key(ctx: Context) -> str:
 
 
 def git_env(ctx: Context, use_key: bool) -> dict[str, str]:
-    ssh = "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new"
+    """git's environment on the server: ssh checks the git host against the app's pinned key (recipes/code/hostkey.py),
+    with the deploy key when there is one; nothing ever prompts."""
+    ssh = hostkey.ssh_command(ctx)
     if use_key:
-        ssh += f" -i {deploy_key(ctx)} -o IdentitiesOnly=yes -o UserKnownHostsFile={ctx.shared}/ssh/known_hosts"
+        ssh += f" -i {deploy_key(ctx)} -o IdentitiesOnly=yes"
     return {"GIT_SSH_COMMAND": ssh, "GIT_TERMINAL_PROMPT": "0", "HOME": ctx.home}
 
 
@@ -105,6 +108,10 @@ class CodeSettings(StepSettings):
     build: CommandChain | None = Field(None, description=(
         "A front-end build run once per release in the new release as the app user, before static files are "
         "collected, e.g. npm ci && npm run build; when it uses npm or node, Debian's nodejs and npm come first."))
+    repo_host_key: Annotated[str, AfterValidator(hostkey.host_key_fingerprint)] | None = Field(None, description=(
+        "For a repository over SSH: the git host's key fingerprint (SHA256:..., as the host publishes it), the only "
+        "key git on the server accepts; empty = the server shows the key it meets on the first apply for you to "
+        "confirm."))
 
 
 class Code(Step):
@@ -125,7 +132,10 @@ class Code(Step):
             ("Permission denied (publickey)",
              "The server's deploy key is not (yet) on the repository. Add the key the wizard showed, read-only."),
             ("Host key verification failed",
-             "The git host's key changed. Check it, then remove the old one from /srv/APP/shared/ssh/known_hosts."),
+             "The git host presents a key that is not the one kept in /srv/APP/shared/ssh/known_hosts (the pinned "
+             "code.repo_host_key, or the one confirmed on the first apply). Check the new key where the host "
+             "publishes it, then pin it in the recipe, or remove the old one: `sudo ssh-keygen -R HOST -f "
+             "/srv/APP/shared/ssh/known_hosts`. Submodules on another SSH host need that host's key in the file too."),
             ("fatal: couldn't find remote ref",
              "The branch or tag does not exist on the remote; check the ref setting."),
             ("THESE PACKAGES DO NOT MATCH THE HASHES",
@@ -140,12 +150,14 @@ class Code(Step):
     )
 
     def _ref_fact(self, s: CodeSettings, ctx: Context) -> RemoteRef:
-        return RemoteRef(s.repo, s.ref, ctx.user, tuple(git_env(ctx, s.deploy_key).items()))
+        where = hostkey.ssh_host(s.repo)
+        return RemoteRef(s.repo, s.ref, ctx.user, tuple(git_env(ctx, s.deploy_key).items()),
+                         (host_pattern(*where), hostkey.known_hosts(ctx)) if where else ())
 
     def _dirs(self, s: CodeSettings, ctx: Context) -> list[DirSpec]:
         dirs = app_dirs(ctx)
-        if s.deploy_key:
-            dirs.append(DirSpec(f"{ctx.shared}/ssh", ctx.user, ctx.user, "700"))
+        if s.deploy_key or hostkey.ssh_host(s.repo):
+            dirs.append(hostkey.ssh_dir(ctx))
         return dirs
 
     def facts(self, s: CodeSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
@@ -158,6 +170,11 @@ class Code(Step):
         yield PathInfo(f"{ctx.venv}/bin/pip")
         if s.deploy_key:
             yield FileInfo(deploy_key(ctx) + ".pub")
+        if hostkey.ssh_host(s.repo):
+            yield FileInfo(hostkey.known_hosts(ctx))
+            scan = hostkey.needs_scan(s.repo, s.repo_host_key, known, ctx)
+            if scan:
+                yield scan
         if not SHA.match(s.ref):
             remote = self._ref_fact(s, ctx)
             yield remote
@@ -216,12 +233,18 @@ class Code(Step):
     def plan(self, s: CodeSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         yield from ensure_dirs(self._dirs(s, ctx), facts)
         env = git_env(ctx, s.deploy_key)
+        # the git host's key and the deploy key in one pass: a first deploy of a private repository then takes no
+        # more passes than it did before the key was pinned (the operator's confirmation, the checkout, the proof)
+        pinning = list(hostkey.plan(s.repo, s.repo_host_key, facts, ctx))
+        yield from pinning
         if s.deploy_key and facts[FileInfo(deploy_key(ctx) + ".pub")] is None:
             yield RunCommand(_("make an SSH key for the server to read the repository with"),
                              cmd("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"deploy-wizard@{ctx.app}",
                                  "-f", deploy_key(ctx), user=ctx.user),
                              skip_if=guards.exists(deploy_key(ctx) + ".pub"))
             return  # the next pass shows the key and checks access
+        if any(not isinstance(item, Ok) for item in pinning):
+            return  # the next pass reads the ref through the pinned key
         sha = self._sha(s, facts, ctx)
         remote = facts[self._ref_fact(s, ctx)] if not SHA.match(s.ref) else {}
         if sha is None and remote.get("unavailable"):

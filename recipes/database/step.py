@@ -29,6 +29,7 @@ from recipes.shared.common import (
     marker_facts,
     marker_pending,
     once_per_release,
+    shown_command,
     working_release,
 )
 from recipes.shared.fields import CommandLine
@@ -296,5 +297,5 @@ class Database(Step):
             return
         yield from once_per_release(
             ctx, release, "migrated", command, timeout=3600,
-            why=_("run the migrations for release {id}: {command}").format(id=release, command=command),
+            why=_("run the migrations for release {id}: {command}").format(id=release, command=shown_command(command)),
             remember=_("remember that release {id} is migrated").format(id=release))

@@ -9,6 +9,7 @@ SSH hardening (no root login, no passwords) is written only after a key login as
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Iterator
 from typing import Annotated
 
@@ -144,7 +145,8 @@ class Firewall(Step):
                    '/usr/sbin/ufw --force disable', REVERT_UNIT, str(s.revert_after),
                    display=f"systemd-run --on-active={s.revert_after} ufw --force disable"), skip_if=UFW_ACTIVE)
             yield RunCommand(_("turn the firewall on"), cmd("ufw", "--force", "enable"), skip_if=UFW_ACTIVE)
-            yield ProveLogin(_("prove that SSH still works through the firewall"), after_change=True)
+            yield ProveLogin(_("prove that SSH still works through the firewall"), after_change=True,
+                             if_failed=self._revert_note(s, ctx))
             yield RunCommand(_("disarm the automatic revert"), cmd("systemctl", "stop", f"{REVERT_UNIT}.timer"),
                              after_change=True)
         else:
@@ -153,6 +155,16 @@ class Firewall(Step):
             yield from self._plan_hardening(s, facts, ctx)
         if s.fail2ban:
             yield from self._plan_fail2ban(facts, ctx)
+
+    def _revert_note(self, s: FirewallSettings, ctx: Context) -> str:
+        """What a failed proof leaves behind, said with the failure: the revert armed just before the firewall went
+        on is still armed, and turns it off by itself. Apply plans a step right before running it, so now plus
+        revert_after is when it fires, to within the seconds the rules took."""
+        fires = time.strftime("%H:%M:%S", time.localtime(time.time() + s.revert_after))
+        return _("The automatic revert is armed: about {n} s after the firewall went on (at about {time}, this "
+                 "machine's clock) it turns the firewall off again, and new SSH logins work again. Wait for it, "
+                 "log in, check `ufw status` (is port {port}/tcp allowed?), then run apply again.").format(
+                     n=s.revert_after, time=fires, port=ctx.ssh_port)
 
     def _plan_fail2ban(self, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         jail = list(file_change(_("fail2ban watches SSH logins in the journal (port {port})").format(

@@ -160,6 +160,22 @@ def chained(words: list[str]) -> tuple[str, list[str]]:
     return 'PATH="$1/bin:$PATH"; ' + " && ".join(commands), [w for w in words if w != "&&"]
 
 
+def shown_command(command: str) -> str:
+    """A command setting (plain words, or such commands joined by `&&`) as plans and logs show it: each word
+    quoted as a shell would need it to mean what runs, since it runs as arguments and never goes through a shell.
+
+    Why not the text as typed: `collect_command: '*'` runs the program `*`, but shown as typed it reads as a
+    glob that never happens; `'*'` is what a shell would need to run the same thing."""
+    words = shlex.split(command)
+    groups: list[list[str]] = [[]]
+    for word in words:
+        if word == "&&":
+            groups.append([])
+        else:
+            groups[-1].append(word)
+    return " && ".join(shlex.join(group) for group in groups)
+
+
 def once_per_release(ctx: Context, release: str, action: str, command: str, *, why: str, remember: str,
                      timeout: float) -> Iterator[Change]:
     """A command of the app's own (migrations, collectstatic, a front-end build) run once for a release, as the
@@ -167,7 +183,7 @@ def once_per_release(ctx: Context, release: str, action: str, command: str, *, w
     marker runs it again, a re-run skips it. `command` is plain words, or such commands joined by `&&`."""
     script, args = chained(shlex.split(command))
     yield RunCommand(why, as_app(ctx, script, ctx.venv, *args, release=release,
-                                 display=f"cd {ctx.releases}/{release} && {command}"),
+                                 display=f"cd {ctx.releases}/{release} && {shown_command(command)}"),
                      timeout=timeout, skip_if=done_for(ctx, action, release))
     yield RunCommand(remember, mark_done(ctx, action, release), skip_if=done_for(ctx, action, release),
                      leaves=marker_leaves(ctx, action, release))

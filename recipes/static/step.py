@@ -16,6 +16,7 @@ from recipes.shared.common import (
     marker_facts,
     marker_pending,
     once_per_release,
+    shown_command,
     working_release,
 )
 from recipes.shared.fields import CommandLine, RelativePath
@@ -114,5 +115,6 @@ class StaticFiles(Step):
             return
         yield from once_per_release(
             ctx, release, "collected", command, timeout=1800,
-            why=_("collect the static files of release {id}: {command}").format(id=release, command=command),
+            why=_("collect the static files of release {id}: {command}").format(
+                id=release, command=shown_command(command)),
             remember=_("remember that release {id} is collected").format(id=release))

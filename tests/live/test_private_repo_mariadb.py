@@ -1,5 +1,6 @@
-"""Live: a private repository over SSH with a deploy key (the run pauses until the key is added), and the
-MariaDB engine with a password that only ever travels as its hash."""
+"""Live: a private repository over SSH with a deploy key (the run pauses until the key is added), the git host's
+key pinned (the run pauses on the key the server meets until it is confirmed or pinned), and the MariaDB engine
+with a password that only ever travels as its hash."""
 
 from __future__ import annotations
 
@@ -35,11 +36,22 @@ def test_deploy_key_flow_and_mariadb(box, live_dirs) -> None:
     on_box(box, "chown -R git:git /srv/git ~git")
     recipe = write_recipe(live_dirs / "private.yaml", box, STEPS)
     env = {"SHOP_DB_PASSWORD": "maria's pass%word"}
+    pin = on_box(box, "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub").stdout.split()[1]
 
+    unpinned = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=env)
+    assert unpinned.returncode == 1  # nobody to confirm the git host's key: the run says which one, and how to pin
+    failed = [e for e in events(unpinned) if e["event"] == "step_failed"]
+    assert failed[0]["step"] == "code" and f"code.repo_host_key: {pin}" in failed[0]["error"], failed
+    assert on_box(box, "test -e /srv/live/shared/ssh/known_hosts || echo absent").stdout.strip() == "absent"
+
+    recipe.write_text(recipe.read_text().replace("    deploy_key: true\n",
+                                                 f"    deploy_key: true\n    repo_host_key: '{pin}'\n"))
     first = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=env)
     assert first.returncode == 1
     failed = [e for e in events(first) if e["event"] == "step_failed"]
     assert failed[0]["step"] == "code" and "read-only deploy key" in failed[0]["error"]
+    kept = on_box(box, "ssh-keygen -lf /srv/live/shared/ssh/known_hosts").stdout
+    assert pin in kept and len(kept.splitlines()) == 1  # the pinned key only
     public = on_box(box, "cat /srv/live/shared/ssh/deploy_key.pub")
     key = public.stdout.strip()
     assert key.startswith("ssh-ed25519 ") and key in failed[0]["error"]  # the operator was shown the key

@@ -18,11 +18,14 @@ import yaml
 from pydantic import BaseModel
 
 from wizard.app import registry
+from wizard.app.draftfiles import HEADER, drafts_dir
 from wizard.app.recipefile import Recipe, RecipeError, Target, load, parse, save, yaml_error
 from wizard.engine import safe_yaml
-from wizard.engine.fsutil import atomic_write_text
+from wizard.engine.fsutil import atomic_write_text, private_dir
 from wizard.engine.i18n import _
+from wizard.engine.options import field_specs
 from wizard.engine.sinks import state_dir
+from wizard.engine.validators import secret_ref
 
 DEFAULT_STEPS = ("os_updates", "deploy_user")
 
@@ -39,10 +42,6 @@ def path_key(path: Path) -> str:
 
 def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in ".-_" else "_" for ch in text)[:60] or "_"
-
-
-def drafts_dir() -> Path:
-    return state_dir() / "drafts"
 
 
 @dataclass
@@ -137,10 +136,14 @@ class Draft:
                 self.saved_as.unlink(missing_ok=True)
                 self.saved_as = None
             return self.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        body = {"name": self.name, "target": self.target, "steps": self.steps, "enabled": sorted(self.enabled),
+        private_dir(path.parent, state_dir())
+        steps = registry.by_name()
+        body = {"name": self.name, "target": _references_only(Target, self.target),
+                "steps": {name: _references_only(steps[name].Settings, values) if name in steps else values
+                          for name, values in self.steps.items()},
+                "enabled": sorted(self.enabled),
                 "path": str(self.path.expanduser().absolute()) if self.path else None, "key": self.key}
-        atomic_write_text(path, "# deploy-wizard draft (answers in progress)\n"
+        atomic_write_text(path, HEADER + " (answers in progress)\n"
                           + safe_yaml.dump({"draft": body}), mode=0o600)
         if self.saved_as is not None and self.saved_as != path:
             self.saved_as.unlink(missing_ok=True)
@@ -153,6 +156,38 @@ class Draft:
         save(self.recipe(), target)
         self.path = target  # absolute: the draft says where the recipe is, wherever the wizard starts next time
         return target
+
+
+def _references_only(model: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
+    """The values to write to a draft file: a secret field keeps only a reference (env:NAME, file:/path, prompt).
+
+    Why: the form keeps whatever was typed, so it can say that a password typed as it is is not a reference; the
+    file on disk must not keep that password. A map of secrets keeps its names with an empty value, so the draft
+    still shows what is left to fill in."""
+    if not isinstance(values, dict):
+        return values
+    kept = dict(values)
+    for spec in field_specs(model):
+        value = kept.get(spec.name)
+        if not spec.secret or value is None:
+            continue
+        if isinstance(value, dict):
+            kept[spec.name] = {key: ref if _is_reference(ref) else "" for key, ref in value.items()}
+        elif isinstance(value, list):
+            kept[spec.name] = [ref for ref in value if _is_reference(ref)]
+        elif not _is_reference(value):
+            del kept[spec.name]
+    return kept
+
+
+def _is_reference(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        secret_ref(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _typed(model: type[BaseModel], values: dict[str, Any]) -> bool:
@@ -173,6 +208,8 @@ class SavedDraft:
     name: str
     host: str
     modified: float
+    key: str = ""  # how `deploy-wizard drafts delete` names it
+    recipe: str = ""  # the recipe file it belongs to, if it was opened from one or saved
 
 
 def saved_drafts() -> list[SavedDraft]:
@@ -187,7 +224,8 @@ def saved_drafts() -> list[SavedDraft]:
         body = data.get("draft") if isinstance(data, dict) else None
         if isinstance(body, dict):
             target = body.get("target") if isinstance(body.get("target"), dict) else {}
-            found.append(SavedDraft(path, str(body.get("name") or "app"), str(target.get("host") or ""), modified))
+            found.append(SavedDraft(path, str(body.get("name") or "app"), str(target.get("host") or ""), modified,
+                                    str(body.get("key") or path.stem), str(body.get("path") or "")))
     return sorted(found, key=lambda d: (d.modified, d.path.name), reverse=True)
 
 

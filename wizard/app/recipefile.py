@@ -223,7 +223,7 @@ def dump(recipe: Recipe) -> str:
 
 def save(recipe: Recipe, path: Path | str) -> None:
     path = Path(path)
-    atomic_write_text(path, HEADER.format(file=path.name) + dump(recipe), mode=0o644)
+    atomic_write_text(path, HEADER.format(file=path.name) + dump(recipe), mode=0o644, keep_mode=True)
 
 
 def with_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:

@@ -41,6 +41,8 @@ class Questions:
     # answers, because trusting a key and keeping it for the next run are one decision
     pins: HostPins = field(default_factory=HostPins)
     _keys: PrivateKeys | None = field(default=None, repr=False, compare=False)
+    # the sudo password typed for each login (user@host:port), for the next connection these questions serve
+    sudo_memory: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def private_keys(self) -> PrivateKeys:
         """The loader of target.key for every connection these questions serve (plan then apply, the hosts of
@@ -48,6 +50,28 @@ class Questions:
         if self._keys is None:
             self._keys = PrivateKeys(self.key_passphrase)
         return self._keys
+
+    def sudo_for(self, login: str) -> PasswordCallback | None:
+        """The sudo question of one connection: the password typed for the same login earlier (the plan before an
+        apply, or a connection before), then the operator. Why: apply plans on one connection and runs on
+        another, and each would ask again; a password sudo refuses is asked again, as before."""
+        ask = self.sudo_password
+        if ask is None:
+            return None
+        offered = False
+
+        async def remembered(prompt: str) -> str | None:
+            nonlocal offered
+            if not offered and login in self.sudo_memory:
+                offered = True
+                return self.sudo_memory[login]
+            offered = True
+            answer = await ask(prompt)
+            if answer is not None:
+                self.sudo_memory[login] = answer
+            return answer
+
+        return remembered
 
 
 @dataclass(frozen=True)
@@ -60,25 +84,42 @@ class SecretQuestion:
     new: bool = False  # a password the run sets: typed twice
 
 
-def secret_questions(recipe: Recipe) -> list[SecretQuestion]:
-    """Every secret of the recipe set to `prompt`, in the order the run needs them (the target, then each
-    selected step, a plugin step's included), found by type (the fields that hold secret references).
-
-    Why all of them up front: a plan and a run read a secret only when a step asks, in the middle of a
-    connection; the TUI cannot stop there for a dialog, and an operator should not meet them one by one.
-    """
+def secret_refs(recipe: Recipe) -> list[tuple[str, str, FieldSpec]]:
+    """Every secret reference of the recipe as (label, reference, its field), in the order the run needs them (the
+    target, then each selected step, a plugin step's included), found by type (the fields that hold secret
+    references). The label is the one steps ask with (Context.secret): `section.field`, `.KEY` for a map entry."""
     sections: list[tuple[str, BaseModel]] = [("target", recipe.target)]
     sections += [(step.name, settings) for step, settings in recipe.selected()]
-    questions = []
+    found = []
     for section, settings in sections:
         for spec in field_specs(type(settings)):
             value = getattr(settings, spec.name) if spec.secret else None
-            if value == "prompt":
-                questions.append(_question(recipe, f"{section}.{spec.name}", spec))
+            if isinstance(value, str):
+                found.append((f"{section}.{spec.name}", value, spec))
             elif isinstance(value, dict):
-                questions += [_question(recipe, f"{section}.{spec.name}.{key}", spec)
-                              for key, ref in value.items() if ref == "prompt"]
-    return questions
+                found += [(f"{section}.{spec.name}.{key}", ref, spec) for key, ref in value.items()]
+            elif isinstance(value, list):
+                found += [(f"{section}.{spec.name}.{index}", ref, spec) for index, ref in enumerate(value)]
+    return found
+
+
+def secret_questions(recipe: Recipe) -> list[SecretQuestion]:
+    """Every secret of the recipe set to `prompt`, in the order the run needs them.
+
+    Why all of them up front: a plan reads a secret only when a step asks, in the middle of a connection; the
+    TUI cannot stop there for a dialog, and an operator should not meet them one by one.
+    """
+    return [_question(recipe, label, spec) for label, ref, spec in secret_refs(recipe) if ref == "prompt"]
+
+
+def resolve_all(recipe: Recipe, resolver: SecretResolver) -> None:
+    """Read every secret of the recipe now (SecretError, exit 2, for the first one that cannot be read).
+
+    Why before an apply connects: a secret read only when its step plans (the database password, once
+    PostgreSQL is installed) would stop the run half-way, after the steps before it changed the server; read
+    first, a missing one stops it before anything changed. A plan alone reads only what its steps ask for."""
+    for label, ref, _spec in secret_refs(recipe):
+        resolver.resolve(ref, label)
 
 
 def _question(recipe: Recipe, label: str, spec: FieldSpec) -> SecretQuestion:
@@ -93,13 +134,19 @@ def _question(recipe: Recipe, label: str, spec: FieldSpec) -> SecretQuestion:
                           spec.prompted.new)
 
 
+def _told(emit: Sink) -> Callable[[str, str], None]:
+    """How the operator is told which secret was read from where (never its value)."""
+    return lambda label, source: emit(Notice(step=label.partition(".")[0], text=read_notice(label, source)))
+
+
 def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: str | None = None,
                    resolver: SecretResolver | None = None) -> Transport:
     """The SSH connection to `host` (the recipe's target when None), its host key checked against the recipe's
     pins (the target's own, and those of `questions.pins`: the inventory's and the file beside the recipe)."""
     target = recipe.target
     pins = questions.pins
-    password_cb, attempts = questions.sudo_password, 3
+    name = host or target.host
+    password_cb, attempts = questions.sudo_for(f"{target.user or ''}@{name}:{target.port}"), 3
     if target.sudo_password:
         resolver = resolver or SecretResolver(questions.secret, masker=masker)
         ref = target.sudo_password
@@ -108,7 +155,6 @@ def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: s
             return resolver.resolve(ref, "target.sudo_password").reveal()
 
         password_cb, attempts = from_recipe, 1
-    name = host or target.host
     ssh_target = SSHTarget(host=name, port=target.port, user=target.user, key=target.key,
                            host_key=pins.pinned(name, target.host, target.host_key),
                            pin_place=pins.place(name, target.host))
@@ -119,28 +165,36 @@ def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: s
 async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions: Questions, *, host: str | None = None,
                      journal: bool = True, before_change: BeforeChange | None = None,
                      transport_factory: Callable[[], Transport] | None = None,
-                     resume: bool = False, lock_wait: int = 0) -> RunResult:
+                     resume: bool = False, lock_wait: int = 0, secrets_first: bool | None = None) -> RunResult:
     """Connect, plan or apply every step of the recipe, and close; the journal records the whole run. An apply
-    holds the app's deploy lock on the server (wizard/app/deploylock.py), waiting up to `lock_wait` seconds."""
+    holds the app's deploy lock on the server (wizard/app/deploylock.py), waiting up to `lock_wait` seconds.
+
+    An apply reads every secret of the recipe before it connects (resolve_all); so does a plan with
+    `secrets_first` (the plan an apply shows before asking). Any other plan or check reads only what a step's
+    plan asks for (Context.secret) or sudo asks for (target.sudo_password). A secret that cannot be read is bad
+    input (SecretError, exit 2), never a failed step."""
     masker = Masker()
-    # Read lazily: only when a step's plan asks (Context.secret) or sudo asks for target.sudo_password. A secret
-    # that cannot be read is bad input (SecretError, exit 2), not a failed step.
+    mode = RunMode(mode)  # an unknown mode is a bug: ValueError
     resolver = SecretResolver(questions.secret, masker=masker)
     transport = (transport_factory() if transport_factory
                  else make_transport(recipe, questions, masker, host, resolver=resolver))
     resumed = unfinished_run(recipe.name, host or recipe.target.host) if resume else None
-    mode = RunMode(mode)  # an unknown mode is a bug: ValueError
     host_name = host or recipe.target.host
+    resolver.on_read = _told(sink)
+    if mode is RunMode.APPLY if secrets_first is None else secrets_first:
+        resolve_all(recipe, resolver)  # before the journal: a run that cannot start leaves no record of a run
     journal_sink = JournalSink(recipe.name, host_name) if journal and mode is RunMode.APPLY else None
     emit = fan_out(sink, journal_sink)
-    resolver.on_read = lambda label, source: emit(Notice(step=label.partition(".")[0], text=read_notice(label, source)))
+    resolver.on_read = _told(emit)
     try:
         await transport.connect()
+        for text in transport.warnings():
+            emit(Notice(step="", text=text))
         ctx = replace(recipe.context(resolver.resolve), login_user=transport.login_user)
         runner = Runner(transport, recipe.selected(), emit, before_change=before_change,
                         journal=str(journal_sink.path) if journal_sink else None, ctx=ctx,
                         ask_operator=questions.operator, on_failure=questions.on_failure,
-                        resume=(str(resumed[0]), resumed[1]) if resumed else None)
+                        resume=resumed)
         if mode is not RunMode.APPLY:
             return await runner.plan(mode)
         async with deploy_lock(transport, recipe.name, wait=lock_wait,

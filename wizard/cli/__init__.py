@@ -16,7 +16,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from wizard.cli import export, maintenance, new_edit, oneoff, rollback, run, sandbox, schema, unlock, verify
+from wizard.cli import drafts, export, maintenance, new_edit, oneoff, rollback, run, sandbox, schema, unlock, verify
 from wizard.cli.common import err
 from wizard.cli.confirm import interactive
 from wizard.cli.parser import build_parser, split_command
@@ -29,7 +29,7 @@ HANDLERS: dict[str, Handler] = {
     "plan": run.handle, "apply": run.handle, "check": run.handle,
     "rollback": rollback.handle, "export": export.handle, "schema": schema.handle, "sandbox": sandbox.handle,
     "new": new_edit.handle, "edit": new_edit.handle, "run": oneoff.handle, "verify": verify.handle,
-    "unlock": unlock.handle, "maintenance": maintenance.handle,
+    "unlock": unlock.handle, "maintenance": maintenance.handle, "drafts": drafts.handle,
 }
 RUN_COMMANDS = ("plan", "apply", "check")  # their --json output is a stream of events
 
@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"deploy-wizard {version('deploy-wizard')}")
         return ExitCode.OK
+    _expire_drafts()
     handler = _handler(args)
     if handler is None:
         parser.print_help()
@@ -60,6 +61,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err(_("Interrupted."))
         return 130
+
+
+def _expire_drafts() -> None:
+    """Delete the drafts nobody touched for 30 days, and say so (wizard.app.draftfiles); never in the way of the
+    command itself."""
+    from wizard.app import draftfiles
+
+    try:
+        gone = draftfiles.expire()
+    except OSError:
+        return
+    if gone:
+        err(draftfiles.expired_notice(gone))
 
 
 def _handler(args: argparse.Namespace) -> Handler | None:

@@ -192,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--verbose", "-v", action="store_true",
                         help=_("show what every check answered, not only the failed ones"))
     sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
+    _add_drafts(sub)
     new = sub.add_parser("new", help=_("write a new recipe: the wizard, or plain questions with --plain"))
     new.add_argument("--plain", action="store_true", help=_("ask in the plain terminal (no full-screen UI)"))
     new.add_argument("-o", "--output", default="recipe.yaml", help=_("where to write the recipe"))
@@ -252,6 +253,20 @@ def split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
                 return argv[:cut], argv[cut + 1:]
             break
     return argv, None
+
+
+def _add_drafts(sub: argparse._SubParsersAction) -> None:
+    """`drafts [list]`, `drafts delete ID...|--all`: the wizard's drafts on this machine."""
+    drafts = sub.add_parser("drafts", help=_("list the wizard's drafts (id, age, recipe), or delete them"),
+                            description=_("The wizard autosaves the answers typed so far as a draft, one per new "
+                                          "recipe or recipe file. `drafts` lists them with their id, age and recipe; "
+                                          "`drafts delete` removes them. Drafts not changed for 30 days are deleted "
+                                          "at the next start of deploy-wizard."))
+    actions = drafts.add_subparsers(dest="drafts_command", metavar="ACTION")
+    actions.add_parser("list", help=_("list the drafts (the default)"))
+    delete = actions.add_parser("delete", help=_("delete drafts by their id, or all of them"))
+    delete.add_argument("ids", nargs="*", metavar="ID", help=_("a draft's id, as `deploy-wizard drafts` shows it"))
+    delete.add_argument("--all", action="store_true", help=_("delete every draft"))
 
 
 def _add_sandbox(sub: argparse._SubParsersAction) -> None:

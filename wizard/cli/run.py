@@ -67,7 +67,8 @@ def _single(args: argparse.Namespace, recipe: Recipe, host: str | None, asked: Q
 
     sink = JsonSink() if args.json else ConsoleSink(show_output=not getattr(args, "quiet", False))
     if args.command == "apply" and must_ask(args.yes, _needs_yes()):
-        planned = asyncio.run(run_recipe(recipe, "plan", sink, asked, host=host))
+        # the plan of an apply reads every secret, as the apply will: a missing one stops before the question
+        planned = asyncio.run(run_recipe(recipe, "plan", sink, asked, host=host, secrets_first=True))
         if not planned.ok:
             return ExitCode.FAILED
         if planned.changes == 0 and planned.later == 0:

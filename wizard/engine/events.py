@@ -36,6 +36,17 @@ class StepStatus(StrEnum):
     STOPPED = "stopped"  # the operator stopped the run before one of its changes (step-through)
 
 
+class RunEnd(StrEnum):
+    """How a run ended, as its last journal record says: a journal without one is a run that was cut off (the
+    laptop or the connection died), which `--resume` must tell from a run that ended early but on record."""
+
+    DONE = "done"  # it went through every step (a failure the operator chose to skip included)
+    FAILED = "failed"  # it stopped at a failed step
+    STOPPED = "stopped"  # the operator stopped it before a change (step-through)
+    CANCELLED = "cancelled"  # Ctrl-C, or the front end cancelled it, in the middle of a step
+    ERROR = "error"  # something that is not a step's failure ended it (a secret, the deploy lock, a host key)
+
+
 @dataclass
 class RunStarted(Event):
     kind: ClassVar[str] = "run_started"
@@ -129,6 +140,18 @@ class RunFinished(Event):
     round_trips: int
     journal: str | None = None
     later: int = 0
+    failed_step: str | None = None
+    end: RunEnd = RunEnd.DONE
+
+
+@dataclass(frozen=True)
+class Resume:
+    """The newest apply of a recipe on a host that did not finish well, from its journal: what `--resume` goes on
+    from. `end` is None when the journal has no last record (the run was cut off), else how it ended early."""
+
+    journal: str
+    done: frozenset[str]  # the steps it completed (ok or changed): not run again
+    end: RunEnd | None = None
     failed_step: str | None = None
 
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from wizard.engine.commands import Command, Op, cmd, sh
 from wizard.engine.i18n import _
-from wizard.engine.transports.base import Transport, TransportError
+from wizard.engine.transports.base import SecretRefused, Transport, TransportError
 from wizard.engine.transports.local import LocalTransport
 
 CONTENT_LIMIT = 256 * 1024  # file content is fetched (for diffs) only below this size
@@ -248,6 +248,10 @@ class FactGatherer:
         return self._here
 
     async def _ask(self, facts: list[Fact], transport: Transport) -> dict[str, Any]:
+        carrying = [fact.kind for fact in facts if fact.command().secrets()]
+        if carrying:  # facts are what dry runs read: a secret is compared here, as a hash, never sent to be compared
+            raise SecretRefused(_("the fact {kinds} would send a secret to {host}; facts never carry secrets "
+                                  "(nothing was sent)").format(kinds=", ".join(carrying), host=transport.label))
         parts = []
         for index, fact in enumerate(facts):
             # the status is saved before the separator echo: `$?` after it would always be 0

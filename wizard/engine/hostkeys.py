@@ -2,19 +2,25 @@
 
 Why a store of our own beside ~/.ssh/known_hosts: keys the operator accepts in the wizard (trust on first
 use) are recorded without touching OpenSSH's file, and `sandbox down` can forget the keys it added.
-Both files are read; a key in either is trusted. A host that is known with *other* keys is a hard stop.
+Both files are read; a key in either is trusted. A host that is known with *other* keys is a hard stop, and
+a key either file marks `@revoked` is refused, pinned or not (OpenSSH's meaning). A line that is not an entry
+is skipped, never the whole file, and a file that cannot be read is reported (`problems`), not taken as empty.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import shlex
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_config_path
 
 from wizard.engine.errors import DeployWizardError
-from wizard.engine.fsutil import atomic_write_text
+from wizard.engine.fsutil import atomic_write_text, private_dir
+from wizard.engine.i18n import _
 
 
 class HostKeyError(DeployWizardError):
@@ -26,6 +32,10 @@ class HostKeyChanged(HostKeyError):
 
 
 class HostKeyUnknown(HostKeyError):
+    pass
+
+
+class HostKeyRevoked(HostKeyError):
     pass
 
 
@@ -70,6 +80,8 @@ class HostKeyStore:
         if openssh_files is None:
             openssh_files = [Path(os.path.expanduser("~/.ssh/known_hosts"))]
         self.openssh_files = openssh_files
+        self.problems: list[str] = []  # files that could not be read, lines that are not entries: for the operator
+        self._parsed: dict[Path, tuple[tuple[int, int], list[tuple[int, Any, bool]]]] = {}  # by mtime and size
 
     def _lines(self) -> list[str]:
         try:
@@ -82,7 +94,10 @@ class HostKeyStore:
         key = " ".join(key_line.split()[:2])
         lines = [ln for ln in self._lines() if ln.split(" ", 1)[0] != pattern or ln.split()[1:3] != key.split()]
         lines.append(f"{pattern} {key}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.parent == config_dir():  # our own directory; a recipe's folder is the operator's
+            private_dir(self.path.parent)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path, "\n".join(lines) + "\n", mode=0o600)
 
     def remove(self, host: str, port: int) -> None:
@@ -92,24 +107,111 @@ class HostKeyStore:
             atomic_write_text(self.path, "\n".join(lines) + ("\n" if lines else ""), mode=0o600)
 
     def trusted_keys(self, host: str, addr: str | None, port: int) -> list[object]:
-        """Every key either file trusts for this host (asyncssh SSHKey objects).
+        """Every key the files trust for this host (asyncssh SSHKey objects), none that any of them revokes.
 
         `addr` is the IP address connected to, when known. Before connecting only the name is known, and
         callers pass it here too; asyncssh's matching parses `addr` as an IP address and raises ValueError on
         a name ('localhost'), so anything that is not an address is dropped: the name is matched as `host`.
         """
-        import asyncssh
-
-        addr = addr if addr and _is_ip_address(addr) else ""
-        # by public data: a host given by its IP matches the same line as host and as address, and a key may
-        # be in both files; one of each is enough
-        keys: dict[bytes, object] = {}
-        for path in [self.path, *self.openssh_files]:
-            if not path.exists():
-                continue
-            try:
-                known = asyncssh.read_known_hosts(str(path))
-            except (ValueError, OSError):
-                continue  # an unreadable OpenSSH file must not make every host untrusted
-            keys.update((key.public_data, key) for key in known.match(host, addr, port)[0])
+        records = self.known(host, addr, port)
+        revoked = {record.fingerprint for record in records if record.revoked}
+        # by fingerprint: a host given by its IP matches the same line as host and as address, and a key may be
+        # in both files; one of each is enough
+        keys = {record.fingerprint: record.key for record in records if record.fingerprint not in revoked}
         return list(keys.values())
+
+    def known(self, host: str, addr: str | None, port: int) -> list[KnownKey]:
+        """Every line of either file about this host (its keys, and keys marked @revoked), with where it is."""
+        addr = addr if addr and _is_ip_address(addr) else ""
+        found = []
+        for path in [self.path, *self.openssh_files]:
+            for number, entry, revoked in self._entries(path):
+                keys = entry.match(host, addr, port)[0]
+                if not keys:
+                    continue
+                by_name = bool(entry.match(host, "", port)[0])
+                pattern = host_pattern(host if by_name or not addr else addr, port)
+                found += [KnownKey(key, key.get_fingerprint("sha256"), path, number, pattern, revoked=revoked)
+                          for key in keys]
+        return found
+
+    def _entries(self, path: Path) -> list[tuple[int, Any, bool]]:
+        """The lines of a known_hosts file that parse, each as asyncssh reads it, with its number and whether it is
+        @revoked; a line that does not parse is skipped (and reported in `problems`), never the whole file; a file
+        that cannot be read is reported, not taken as empty without a word.
+
+        Why a @revoked line is read without its marker: asyncssh drops the revocations it found for a port other
+        than 22 when it looks again without the port (which it does whenever no trusted key matched), so a
+        revocation is matched the way a trusted key is, and marked here."""
+        try:
+            info = path.stat()
+            stamp = (info.st_mtime_ns, info.st_size)
+            if path in self._parsed and self._parsed[path][0] == stamp:
+                return self._parsed[path][1]
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            self._problem(_("cannot read {file} ({why}): no host key in it is trusted").format(
+                file=path, why=exc.strerror or type(exc).__name__))
+            return []
+        entries = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            marker, _space, rest = line.lstrip().partition(" ")
+            revoked = marker == "@revoked"
+            try:
+                entry = _asyncssh().import_known_hosts((rest if revoked else line) + "\n")
+            except (ValueError, _asyncssh().KeyImportError) as exc:
+                why: str | None = str(exc)
+            else:
+                why = _line_problem(line)  # a key asyncssh cannot decode, it skips without a word
+                if why is None:
+                    entries.append((number, entry, revoked))
+                    continue
+            self._problem(_("{file}, line {line}: not a known_hosts entry ({why}); that line is skipped").format(
+                file=path, line=number, why=why))
+        self._parsed[path] = (stamp, entries)
+        return entries
+
+    def _problem(self, text: str) -> None:
+        if text not in self.problems:
+            self.problems.append(text)
+
+
+@dataclass(frozen=True)
+class KnownKey:
+    """One key a known_hosts file holds for a host: the operator is told which file and line, and how to remove
+    it (`ssh-keygen -R PATTERN -f FILE`) when the server now presents another."""
+
+    key: Any  # asyncssh SSHKey
+    fingerprint: str
+    file: Path
+    line: int
+    pattern: str  # how the line names the host: `host`, or `[host]:port` for another port than 22
+    revoked: bool = False
+
+    def removal(self) -> str:
+        """The command that removes this host's keys from the file (hashed lines too), quoted for a shell."""
+        return f"ssh-keygen -R {shlex.quote(self.pattern)} -f {shlex.quote(str(self.file))}"
+
+
+def _asyncssh() -> Any:
+    import asyncssh
+
+    return asyncssh
+
+
+def _line_problem(line: str) -> str | None:
+    """Why a known_hosts line cannot hold a key (asyncssh would skip a bad key without a word), or None."""
+    fields = line.split()
+    if fields and fields[0].startswith("@"):
+        fields = fields[1:]
+    if len(fields) < 3:
+        return _("a line is the host names, the key type and the key")
+    try:
+        _asyncssh().import_public_key(f"{fields[1]} {fields[2]}")
+    except (ValueError, _asyncssh().KeyImportError):
+        return _("the key {type} does not decode").format(type=fields[1])
+    return None

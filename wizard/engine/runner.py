@@ -9,10 +9,11 @@ a second run would not be a no-op.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Literal
 
 from wizard.engine import diskfull
 from wizard.engine.commands import without_note
@@ -23,6 +24,8 @@ from wizard.engine.events import (
     Event,
     Notice,
     OutputLine,
+    Resume,
+    RunEnd,
     RunFinished,
     RunMode,
     RunStarted,
@@ -36,6 +39,7 @@ from wizard.engine.events import (
 )
 from wizard.engine.facts import FactGatherer
 from wizard.engine.i18n import _, clauses, n_
+from wizard.engine.results import Progress, RunResult, StepPlan
 from wizard.engine.step import (
     Change,
     Context,
@@ -72,51 +76,6 @@ class StoppedByOperator(DeployWizardError):
     there, and nothing asks whether to retry."""
 
 
-@dataclass
-class StepPlan:
-    step: str
-    changes: list[Change] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    later: list[Later] = field(default_factory=list)  # decided only once an earlier change ran
-    warnings: list[Warn] = field(default_factory=list)
-
-    @property
-    def noop(self) -> bool:
-        return not self.changes
-
-    def reason(self) -> str:
-        return clauses(self.notes) or _("nothing to do")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "changes": [change_dict(c) for c in self.changes], "notes": self.notes,
-                "later": [change_dict(c) for c in self.later],
-                "warnings": [{"text": w.text, "fix": w.fix} for w in self.warnings]}
-
-
-def change_dict(change: Change) -> dict[str, object]:
-    data: dict[str, object] = {"why": change.why, "do": change.describe()}
-    if isinstance(change, PutFile):
-        data["diff"] = change.diff()
-    return data
-
-
-@dataclass
-class RunResult:
-    ok: bool
-    changes: int
-    changed_steps: list[str]
-    failed_step: str | None
-    error: str | None
-    seconds: float
-    round_trips: int
-    plans: list[StepPlan] = field(default_factory=list)
-    later: int = 0  # changes a dry run left to be decided at run time
-    journal: str | None = None
-    skipped: list[str] = field(default_factory=list)  # failed steps the operator chose to skip
-    declined: list[str] = field(default_factory=list)  # step-through: changes the operator left out, one by one
-    stopped: str | None = None  # step-through: the change the operator stopped the run before
-
-
 Selected = list[tuple[Step, StepSettings]]
 
 
@@ -124,8 +83,8 @@ class Runner:
     def __init__(self, transport: Transport, selected: Selected, emit: Sink, *, max_passes: int = 3,
                  before_change: BeforeChange | None = None, journal: str | None = None,
                  ctx: Context | None = None, ask_operator: AskOperator | None = None,
-                 on_failure: OnFailure | None = None, resume: tuple[str, set[str]] | None = None) -> None:
-        self.resume = resume  # (journal, steps completed there): those are not run again
+                 on_failure: OnFailure | None = None, resume: Resume | None = None) -> None:
+        self.resume = resume  # an earlier run of this recipe here that did not finish: its completed steps are skipped
         self.on_failure = on_failure
         self.journal = journal
         self.ctx = ctx or Context()
@@ -180,7 +139,15 @@ class Runner:
         self.emit(RunStarted(host=self.transport.label, mode=mode, steps=[s.name for s, _ in self.selected]))
 
     async def plan(self, mode: RunMode = RunMode.PLAN) -> RunResult:
-        """Dry run: facts only, nothing written on the host. RunMode.CHECK = the same, read as drift."""
+        """Dry run: facts only, nothing written on the host. RunMode.CHECK = the same, read as drift. The transport
+        is sealed meanwhile: a secret may be resolved here and compared as a hash, never sent (SecretRefused)."""
+        sealed, self.transport.sealed = self.transport.sealed, True
+        try:
+            return await self._plan(mode)
+        finally:
+            self.transport.sealed = sealed
+
+    async def _plan(self, mode: RunMode) -> RunResult:
         started = time.monotonic()
         self._header(mode)
         plans, error, failed = [], None, None
@@ -207,65 +174,96 @@ class Runner:
         result = RunResult(ok=error is None, changes=total,
                            changed_steps=[p.step for p in plans if p.changes or p.later], failed_step=failed,
                            error=error, seconds=time.monotonic() - started, round_trips=self.transport.round_trips,
-                           plans=plans, later=sum(len(p.later) for p in plans))
+                           plans=plans, later=sum(len(p.later) for p in plans),
+                           end=RunEnd.DONE if error is None else RunEnd.FAILED)
         self._footer(result)
         return result
 
     def _footer(self, result: RunResult) -> None:
         self.emit(RunFinished(ok=result.ok, changes=result.changes, changed_steps=result.changed_steps,
                               seconds=result.seconds, round_trips=result.round_trips, journal=result.journal,
-                              later=result.later, failed_step=result.failed_step))
+                              later=result.later, failed_step=result.failed_step, end=result.end))
 
     async def apply(self) -> RunResult:
+        """Apply each step in order. However the run ends, even by Ctrl-C or an error that is not a step's, its last
+        record is written (RunFinished with how it ended), so a later `--resume` knows it from a cut-off run."""
         started = time.monotonic()
-        self._header("apply")
-        total, changed, error, failed, skipped, stopped = 0, [], None, None, [], None
-        index = 0
-        while index < len(self.selected):
-            step, settings = self.selected[index]
-            self.emit(StepStarted(step=step.name, index=index, total=len(self.selected)))
-            t0, trips = time.monotonic(), self.transport.round_trips
-            if self.resume and step.name in self.resume[1]:
-                self.emit(StepNoop(step=step.name, reason=_("completed in the interrupted run ({journal})").format(
-                    journal=self.resume[0])))
-                self.emit(StepFinished(step=step.name, status=StepStatus.OK, changes=0, seconds=0.0, round_trips=0))
-                index += 1
-                continue
-            try:
-                count = await self.apply_step(step, settings)
-            except StoppedByOperator as exc:
-                self.emit(Notice(step=step.name, text=str(exc)))
-                self.emit(StepFinished(step=step.name, status=StepStatus.STOPPED, changes=0,
-                                       seconds=time.monotonic() - t0, round_trips=self.transport.round_trips - trips))
-                stopped, failed = str(exc), step.name
-                break
-            except (StepError, PlanError, TransportError) as exc:
-                self.emit(StepFailed(step=step.name, error=str(exc)))
-                self.emit(StepFinished(step=step.name, status=StepStatus.FAILED, changes=0,
-                                       seconds=time.monotonic() - t0,
-                                       round_trips=self.transport.round_trips - trips))
-                decision: FailureDecision = await self.on_failure(step.name, str(exc)) if self.on_failure else "abort"
-                if decision == "retry":
-                    continue
-                if decision == "skip":
-                    skipped.append(step.name)
-                    index += 1
-                    continue
-                error, failed = str(exc), step.name
-                break
-            total += count
-            if count:
-                changed.append(step.name)
-            self.emit(StepFinished(step=step.name, status=StepStatus.CHANGED if count else StepStatus.OK, changes=count,
-                                   seconds=time.monotonic() - t0, round_trips=self.transport.round_trips - trips))
-            index += 1
-        result = RunResult(ok=error is None and not skipped and stopped is None, changes=total, changed_steps=changed,
-                           failed_step=failed or (skipped[0] if skipped else None), error=error,
-                           seconds=time.monotonic() - started, round_trips=self.transport.round_trips,
-                           journal=self.journal, skipped=skipped, declined=list(self.declined.values()),
-                           stopped=stopped)
+        self._header(RunMode.APPLY)
+        done, index = Progress(), 0
+        try:
+            while index < len(self.selected):
+                index = await self._apply_at(index, done)
+        except BaseException as exc:
+            cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+            done.error = _("cancelled") if cancelled else str(exc) or type(exc).__name__
+            done.end = RunEnd.CANCELLED if cancelled else RunEnd.ERROR
+            if done.open is not None:
+                done.failed = done.open
+                self.emit(StepFailed(step=done.open, error=done.error))
+                self._step_finished(done, StepStatus.FAILED, 0, started, self.transport.round_trips)
+            self._footer(self._result(done, started))
+            raise
+        result = self._result(done, started)
         self._footer(result)
         return result
+
+    def _result(self, done: Progress, started: float) -> RunResult:
+        return RunResult(ok=done.end is RunEnd.DONE and not done.skipped, changes=done.total,
+                         changed_steps=done.changed,
+                         failed_step=done.failed or (done.skipped[0] if done.skipped else None),
+                         error=done.error, seconds=time.monotonic() - started, round_trips=self.transport.round_trips,
+                         journal=self.journal, skipped=done.skipped, declined=list(self.declined.values()),
+                         stopped=done.stopped, end=done.end)
+
+    def _step_finished(self, done: Progress, status: StepStatus, changes: int, t0: float, trips: int) -> None:
+        assert done.open is not None
+        self.emit(StepFinished(step=done.open, status=status, changes=changes, seconds=time.monotonic() - t0,
+                               round_trips=self.transport.round_trips - trips))
+        done.open = None
+
+    async def _apply_at(self, index: int, done: Progress) -> int:
+        """Apply the step at `index`; the index to go on with (past the last step: the run ends)."""
+        step, settings = self.selected[index]
+        self.emit(StepStarted(step=step.name, index=index, total=len(self.selected)))
+        done.open, t0, trips = step.name, time.monotonic(), self.transport.round_trips
+        if self.resume and step.name in self.resume.done:
+            self.emit(StepNoop(step=step.name, reason=self._resumed_reason()))
+            self._step_finished(done, StepStatus.OK, 0, time.monotonic(), self.transport.round_trips)
+            return index + 1
+        try:
+            count = await self.apply_step(step, settings)
+        except StoppedByOperator as exc:
+            self.emit(Notice(step=step.name, text=str(exc)))
+            self._step_finished(done, StepStatus.STOPPED, 0, t0, trips)
+            done.stopped, done.failed, done.end = str(exc), step.name, RunEnd.STOPPED
+            return len(self.selected)
+        except (StepError, PlanError, TransportError) as exc:
+            self.emit(StepFailed(step=step.name, error=str(exc)))
+            self._step_finished(done, StepStatus.FAILED, 0, t0, trips)
+            decision: FailureDecision = await self.on_failure(step.name, str(exc)) if self.on_failure else "abort"
+            if decision == "retry":
+                return index
+            if decision == "skip":
+                done.skipped.append(step.name)
+                return index + 1
+            done.error, done.failed, done.end = str(exc), step.name, RunEnd.FAILED
+            return len(self.selected)
+        done.total += count
+        if count:
+            done.changed.append(step.name)
+        self._step_finished(done, StepStatus.CHANGED if count else StepStatus.OK, count, t0, trips)
+        return index + 1
+
+    def _resumed_reason(self) -> str:
+        """Why a step is not run again: the earlier run completed it, and how that run ended."""
+        assert self.resume is not None
+        journal = self.resume.journal
+        if self.resume.end is None:
+            return _("completed in the interrupted run ({journal})").format(journal=journal)
+        if self.resume.failed_step:
+            return _("completed in the run that stopped at {step} ({journal})").format(
+                step=self.resume.failed_step, journal=journal)
+        return _("completed in the run that ended early ({journal})").format(journal=journal)
 
     async def apply_step(self, step: Step, settings: StepSettings) -> int:
         applied = 0
@@ -350,8 +348,8 @@ class Runner:
         elif isinstance(change, ProveLogin):
             error = await self.transport.probe_login(change.user)
             if error:
-                raise StepError(_("a fresh SSH login{who} failed: {why}").format(
-                    who=f" ({change.user})" if change.user else "", why=error))
+                raise StepError("\n".join(filter(None, (_("a fresh SSH login{who} failed: {why}").format(
+                    who=f" ({change.user})" if change.user else "", why=error), change.if_failed))))
             self.emit(ChangeDone(step=step, description=change.describe(), exit_status=0))
             return
         else:  # pragma: no cover - a new Change type must be taught to the runner

@@ -24,6 +24,8 @@ from wizard.engine.events import (
     Event,
     Notice,
     OutputLine,
+    Resume,
+    RunEnd,
     RunFinished,
     RunStarted,
     StepFailed,
@@ -32,6 +34,7 @@ from wizard.engine.events import (
     StepPlanned,
     StepStarted,
 )
+from wizard.engine.fsutil import private_dir
 from wizard.engine.i18n import _, n_
 
 
@@ -187,8 +190,7 @@ class JournalSink:
     """The run journal: JSONL, one event per line, on disk as it happens."""
 
     def __init__(self, recipe_name: str, host: str, directory: Path | None = None) -> None:
-        directory = directory or state_dir() / "journal"
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = private_dir(directory or state_dir() / "journal", None if directory else state_dir())
         stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000_000:09d}"
         self.path = directory / f"{stamp}-{journal_name(recipe_name, host)}.jsonl"
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the run
@@ -209,10 +211,12 @@ def journal_name(recipe_name: str, host: str) -> str:
     return f"{recipe_name}-" + "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in host)
 
 
-def unfinished_run(recipe_name: str, host: str, directory: Path | None = None) -> tuple[Path, set[str]] | None:
-    """The newest journal of this recipe on this host, if that run did not finish well, with its completed steps.
+def unfinished_run(recipe_name: str, host: str, directory: Path | None = None) -> Resume | None:
+    """The newest apply of this recipe on this host, if it did not finish well, with its completed steps and how it
+    ended (None: it was cut off, its journal has no last record).
 
-    A journal line is only written once the step it reports has finished, so "completed" is never a guess.
+    A journal line is only written once the step it reports has finished, so "completed" is never a guess. The
+    first record that matters is the run's start: anything said before it (which secrets were read) is not the run.
     """
     directory = directory or state_dir() / "journal"
     runs = sorted(directory.glob(f"*-{journal_name(recipe_name, host)}.jsonl"))
@@ -221,14 +225,27 @@ def unfinished_run(recipe_name: str, host: str, directory: Path | None = None) -
             entries = read_journal(path)
         except (OSError, ValueError):
             continue
-        if not entries or entries[0].get("mode") != "apply":
+        start = next((e for e in entries if e.get("event") == "run_started"), None)
+        if start is None or start.get("mode") != "apply":
             continue
-        if any(e["event"] == "run_finished" and e.get("ok") for e in entries):
+        last = next((e for e in reversed(entries) if e.get("event") == "run_finished"), None)
+        if last is not None and last.get("ok"):
             return None  # the last apply finished: nothing to resume
-        done = {str(e["step"]) for e in entries
-                if e["event"] == "step_finished" and e.get("status") in ("ok", "changed")}
-        return path, done
+        done = frozenset(str(e["step"]) for e in entries
+                         if e["event"] == "step_finished" and e.get("status") in ("ok", "changed"))
+        if last is None:
+            return Resume(str(path), done)
+        failed = last.get("failed_step")
+        return Resume(str(path), done, _run_end(last.get("end")), str(failed) if failed else None)
     return None
+
+
+def _run_end(value: object) -> RunEnd:
+    """How a journal's last record says the run ended; a journal from before `end` was recorded: it failed."""
+    try:
+        return RunEnd(str(value))
+    except ValueError:
+        return RunEnd.FAILED
 
 
 def read_journal(path: Path) -> list[dict[str, object]]:

@@ -123,6 +123,8 @@ class ProveLogin(Change):
     (disabling password logins) or right after one (enabling the firewall), while a revert is still armed."""
 
     user: str | None = None
+    # what the operator must know when the proof fails (an armed revert and when it fires), said with the error
+    if_failed: str = field(default="", kw_only=True, compare=False)
 
     def describe(self) -> str:
         if self.user:

@@ -40,6 +40,13 @@ class CommandTimeout(TransportError):
     pass
 
 
+class SecretRefused(TransportError):
+    """A dry run (plan, check) was about to send a secret, or to write a file: refused before anything left.
+
+    Why a rule in the transport: plans and checks may resolve secrets here and compare hashes with what the server
+    reports (a SCRAM verifier, a file's sha256), but what they send only reads, so it never needs a secret."""
+
+
 class SudoError(TransportError):
     pass
 
@@ -71,6 +78,7 @@ class Transport(ABC):
         self.is_root = False
         self.sudo_mode = SudoMode.NONE
         self._sudo_password: Secret | None = None
+        self.sealed = False  # a dry run: commands carrying a secret and uploads are refused (SecretRefused)
 
     # -- implemented by each transport ------------------------------------------------------------
     @abstractmethod
@@ -86,6 +94,11 @@ class Transport(ABC):
 
     async def close(self) -> None:
         return None
+
+    def warnings(self) -> list[str]:
+        """What the operator should know about this connection that did not stop it (a known_hosts file that could
+        not be read, a line skipped in one): said once connected."""
+        return []
 
     # -- shared ------------------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -145,6 +158,9 @@ class Transport(ABC):
 
     async def run(self, command: Command, *, on_output: OutputCallback | None = None,
                   timeout: float | None = None) -> Result:
+        if self.sealed and command.secrets():
+            raise SecretRefused(_("a dry run never sends a secret, and this command carries one; nothing was sent to "
+                                  "{host}: {command}").format(host=self.label, command=command.masked()))
         for secret in command.secrets():  # whatever the command carries must never echo back unmasked
             self.masker.add(secret)
         line, stdin = await self.wrap(command)
@@ -182,6 +198,9 @@ class Transport(ABC):
         With `check` (nginx -t, sshd -t, systemd-analyze verify), the check runs once the new file is in
         place; when it fails, the previous file is put back (or the new one removed) and the result fails.
         """
+        if self.sealed:
+            raise SecretRefused(_("a dry run writes nothing; {path} was not uploaded to {host}").format(
+                path=path, host=self.label))
         tmp = await self._upload_temp(content)
         backup = BACKUP_DIR + "/" + path.strip("/").replace("/", "%") + ".bak"
         staged = f"{path}.dw-{uuid.uuid4().hex[:8]}"

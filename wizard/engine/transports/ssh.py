@@ -17,7 +17,14 @@ import asyncssh
 from asyncssh.public_key import get_default_certificate_algs, get_default_public_key_algs
 
 from wizard.engine.console import CHUNK, Console, Remote, relay
-from wizard.engine.hostkeys import HostKeyChanged, HostKeyStore, HostKeyUnknown, host_pattern
+from wizard.engine.hostkeys import (
+    HostKeyChanged,
+    HostKeyRevoked,
+    HostKeyStore,
+    HostKeyUnknown,
+    KnownKey,
+    host_pattern,
+)
 from wizard.engine.i18n import _
 from wizard.engine.transports.base import CommandTimeout, OutputCallback, Result, Transport, TransportError
 from wizard.engine.transports.keys import PrivateKeys
@@ -48,11 +55,15 @@ class _Client(asyncssh.SSHClient):
         self.pinned = pinned
         self.presented: str | None = None
         self.fingerprint = ""  # of the presented key, "SHA256:..."
+        self.addr = ""  # the address connected to, as the known-hosts lookup got it
+        self.revoked: dict[str, KnownKey] = {}  # fingerprint -> the @revoked line, for this host
+        self.hit: KnownKey | None = None  # the presented key is revoked: where it says so
 
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         self.presented = key.export_public_key("openssh").decode().strip()
         self.fingerprint = key.get_fingerprint("sha256")
-        return bool(self.pinned) and self.fingerprint == self.pinned
+        self.hit = self.revoked.get(self.fingerprint)
+        return self.hit is None and bool(self.pinned) and self.fingerprint == self.pinned
 
 
 class SSHTransport(Transport):
@@ -66,16 +77,27 @@ class SSHTransport(Transport):
         self.keys = keys or PrivateKeys()  # target.key, decrypted once and shared with the probe logins
         self.conn: asyncssh.SSHClientConnection | None = None
 
-    def _known_hosts(self, host: str, addr: str, port: int) -> tuple[list[object], list[object], list[object]]:
-        if self.target.host_key:  # a pin overrides the files: only that fingerprint is accepted
-            return [], [], []
-        return self.store.trusted_keys(host, addr, port), [], []
+    def _known_hosts(self, client: _Client) -> Callable[[str, str, int], tuple[list[object], ...]]:
+        """What asyncssh trusts for the host it connected to. A revoked key is never among them: it reaches
+        the client's check, which refuses it and remembers where it is revoked."""
+
+        def lookup(host: str, addr: str, port: int) -> tuple[list[object], ...]:
+            client.addr = addr
+            client.revoked = {r.fingerprint: r for r in self.store.known(host, addr, port) if r.revoked}
+            if self.target.host_key:  # a pin overrides the files: only that fingerprint is accepted
+                return [], [], []
+            return self.store.trusted_keys(host, addr, port), [], []
+
+        return lookup
+
+    def warnings(self) -> list[str]:
+        return list(self.store.problems)
 
     async def _attempt(self) -> tuple[asyncssh.SSHClientConnection | None, _Client]:
         client = _Client(self.target.host_key)
         options: dict[str, object] = {
             "port": self.target.port,
-            "known_hosts": self._known_hosts,
+            "known_hosts": self._known_hosts(client),
             "client_factory": lambda: client,
             "connect_timeout": self.target.connect_timeout,
             "keepalive_interval": 30,
@@ -103,6 +125,12 @@ class SSHTransport(Transport):
             if conn is None:
                 fingerprint = client.fingerprint
                 place = self.target.pin_place or _("the recipe's host key pin")
+                if client.hit is not None:
+                    raise HostKeyRevoked(_(
+                        "{host} presented host key {fingerprint}, which {file} (line {line}) marks @revoked. Stopped: "
+                        "a revoked key is never trusted, pinned or not. Ask whoever runs the server why it still "
+                        "uses that key.").format(host=host_pattern(host, port), fingerprint=fingerprint,
+                                                 file=client.hit.file, line=client.hit.line))
                 if self.target.host_key:
                     raise HostKeyChanged(_(
                         "{host} presented host key {fingerprint}, but the recipe pins {pinned}. Stopped: this may "
@@ -110,13 +138,9 @@ class SSHTransport(Transport):
                         "on the server and update {place}.").format(
                             host=host_pattern(host, port), fingerprint=fingerprint, pinned=self.target.host_key,
                             place=place))
-                if self.store.trusted_keys(host, host, port):
-                    files = " / ".join(str(path) for path in [self.store.path, *self.store.openssh_files])
-                    raise HostKeyChanged(_(
-                        "HOST KEY CHANGED for {host}: it now presents {fingerprint}, which does not match the key "
-                        "on record ({files}). Stopped. If the server was reinstalled, remove the old key "
-                        "(ssh-keygen -R) and connect again.").format(
-                            host=host_pattern(host, port), fingerprint=fingerprint, files=files))
+                on_record = [r for r in self.store.known(host, client.addr or host, port) if not r.revoked]
+                if on_record:
+                    raise HostKeyChanged(_changed(host_pattern(host, port), fingerprint, on_record))
                 if self.trust_callback is None or not await self.trust_callback(host, port, fingerprint):
                     raise HostKeyUnknown(_(
                         "{host} is not a known host; its key is {fingerprint}. Check it on the server "
@@ -128,7 +152,7 @@ class SSHTransport(Transport):
                 if conn is None:
                     raise TransportError(_("{host} changed its host key during the connection; stopped.").format(
                         host=host))
-        except (HostKeyChanged, HostKeyUnknown, TransportError):
+        except (HostKeyChanged, HostKeyRevoked, HostKeyUnknown, TransportError):
             raise
         except asyncssh.PermissionDenied as exc:
             raise TransportError(_(
@@ -222,6 +246,18 @@ class SSHTransport(Transport):
             await self.conn.wait_closed()
             self.conn = None
 
+
+
+def _changed(host: str, fingerprint: str, on_record: list[KnownKey]) -> str:
+    """The stop for a host known with other keys: each key on record and the file and line holding it, and the
+    commands that really remove them (per file, with the host as the file names it: `[host]:port` off port 22)."""
+    keys = "\n".join(f"  {r.fingerprint}  {r.file}:{r.line}" for r in on_record)
+    commands = "\n".join(f"  {command}" for command in dict.fromkeys(r.removal() for r in on_record))
+    return _("HOST KEY CHANGED for {host}: it now presents {fingerprint}, but the key on record is:\n{keys}\n"
+             "Stopped: this may be a different server or an attack. If the server was really reinstalled, check "
+             "its new key on the server (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), remove the old one:"
+             "\n{commands}\nand connect again.").format(host=host, fingerprint=fingerprint, keys=keys,
+                                                          commands=commands)
 
 
 def _remote(process: asyncssh.SSHClientProcess[bytes]) -> Remote:
