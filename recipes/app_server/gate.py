@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from recipes.app_server.switch import switch, switch_leaves, unit_name
 from recipes.shared import guards
-from recipes.shared.common import current_release, next_link, pending_release
+from recipes.shared.common import current_release, linked_release, next_link, pending_release
 from recipes.shared.health import PROBE, Probe
 from recipes.shared.web import site
 from wizard.engine.commands import Command, cmd, sh
@@ -73,6 +73,8 @@ def plan_gate(ctx: Context, facts: FactValues, *, module: str, worker_class: str
     waits behind the gate."""
     release = pending_release(facts, ctx)
     if release is None:
+        if linked_release(facts, next_link(ctx)):  # a run cut off right after the switch: it is live already
+            yield _drop_next(ctx)
         return
     live = f"releases/{release}"
     old = current_release(facts, ctx)
@@ -94,8 +96,12 @@ def plan_gate(ctx: Context, facts: FactValues, *, module: str, worker_class: str
     yield RunCommand(what.format(id=release, old=old, n=watch),
                      live_switch(ctx, release, path, watch if old else 0),
                      timeout=wait + watch + 180, skip_if=serving(ctx, release), leaves=switch_leaves(ctx, release))
-    yield RunCommand(_("the staged release is live: remove the next link"), cmd("rm", "-f", next_link(ctx)),
-                     skip_if=guards.missing(next_link(ctx)))
+    yield _drop_next(ctx)
+
+
+def _drop_next(ctx: Context) -> RunCommand:
+    return RunCommand(_("the staged release is live: remove the next link"), cmd("rm", "-f", next_link(ctx)),
+                      skip_if=guards.missing(next_link(ctx)))
 
 
 def live_switch(ctx: Context, release: str, path: str, watch: int) -> Command:
