@@ -46,6 +46,11 @@ def switch_keys() -> Keys:
     return [("Space", _("turn a yes/no switch on or off (Enter leaves it)"))]
 
 
+def choice_keys() -> Keys:
+    return [("Enter / Space", _("on a list of choices: open it; ↑ / ↓ then Enter choose and go on; Escape closes "
+                                "it unchanged"))]
+
+
 def scroll_keys(what: str) -> Keys:
     return [("↑ / ↓  PgUp / PgDn", what)]
 

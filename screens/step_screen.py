@@ -15,7 +15,7 @@ from textual.widgets import Button, Footer, Static, Switch, TabbedContent, TabPa
 
 from screens.flow import Page
 from screens.form import FormSwitch, SettingsForm, field_name
-from screens.help import Keys, general_keys, scroll_keys, switch_keys
+from screens.help import Keys, choice_keys, general_keys, scroll_keys, switch_keys
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app import registry
@@ -89,7 +89,7 @@ class StepScreen(WizardScreen):
             self.call_after_refresh(lambda: section.scroll_visible(top=True, animate=False))
 
     def help_keys(self) -> Keys:
-        return [*general_keys(), *switch_keys(),
+        return [*general_keys(), *switch_keys(), *choice_keys(),
                 ("← / →", _("switch the side tabs (Tab to them after the fields)")),
                 *scroll_keys(_("scroll the side pane (Tab to it after the tabs)"))]
 

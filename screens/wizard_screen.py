@@ -18,7 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input
 
 from screens.app import WizardApp
-from screens.form import FormSwitch
+from screens.form import FormSelect, FormSwitch
 from screens.help import Keys, general_keys
 from wizard.engine.i18n import _, clauses
 
@@ -78,6 +78,9 @@ class WizardScreen(Screen[None]):
         event.stop()
         self.advance(event.switch)
 
+    def on_form_select_enter(self, event: FormSelect.Enter) -> None:
+        event.stop()
+        self.advance(event.select)
 
 
 def fixing_text(step: str | None, error: str) -> str:
