@@ -175,8 +175,11 @@ class WizardApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Next and Back are keys for the screen's own buttons: shown (and working) where it has them."""
-        if action in ("next", "back"):
-            return bool(self.screen_stack) and bool(self.screen.query(f"Button#{action}"))
+        if action in ("next", "back"):  # the help's own keys list them for the screen under it
+            from screens.help import HelpScreen
+
+            shown = [screen for screen in self.screen_stack if not isinstance(screen, HelpScreen)]
+            return bool(shown) and bool(shown[-1].query(f"Button#{action}"))
         return True
 
     # -- actions -------------------------------------------------------------------------------------
@@ -187,17 +190,11 @@ class WizardApp(App[None]):
         self.screen.query_one("Button#back", Button).press()
 
     def action_help(self) -> None:
-        """Help for the screen on show: its keys (as its footer has them) and what it is for."""
-        from screens.help import HelpScreen, general_keys
+        """Help for the screen or dialog on show: its keys (as its footer has them) and what it is for."""
+        from screens.help import HelpScreen
 
-        if isinstance(self.screen, HelpScreen):
-            return
-        own = getattr(self.screen, "help_keys", None)  # what works on this screen beyond its footer
-        keys = [(self.get_key_display(active.binding), active.binding.description)
-                for active in self.screen.active_bindings.values()
-                if active.binding.show and active.enabled and active.binding.action != "help"]
-        keys.insert(0, ("F1 / ?", _("this help (? only outside a text field)")))
-        self.push_screen(HelpScreen(type(self.screen).__name__, (own() if own else general_keys()) + keys))
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
 
     def action_toggle_language(self) -> None:
         """F2: every screen on the stack says its words again, in place (what lives only on a screen stays: a plan
@@ -307,12 +304,12 @@ def stop_sandboxes_question(names: str, count: int) -> Screen[bool]:
     from screens.confirm_modal import ConfirmModal
 
     return ConfirmModal(
-        _("Stop the practice server?") if count == 1 else _("Stop the practice servers?"),
-        n_("This wizard started the practice server {names}. It is still running, and keeps running after the "
-           "wizard ends. Stop it and remove every trace of it now?",
-           "This wizard started the practice servers {names}. They are still running, and keep running after the "
-           "wizard ends. Stop them and remove every trace of them now?", count).format(names=names),
-        yes=_("Stop and remove"), no=_("Keep running"))
+        lambda: _("Stop the practice server?") if count == 1 else _("Stop the practice servers?"),
+        lambda: n_("This wizard started the practice server {names}. It is still running, and keeps running after "
+                   "the wizard ends. Stop it and remove every trace of it now?",
+                   "This wizard started the practice servers {names}. They are still running, and keep running "
+                   "after the wizard ends. Stop them and remove every trace of them now?", count).format(names=names),
+        yes=lambda: _("Stop and remove"), no=lambda: _("Keep running"))
 
 
 def run_app(file: Path | None = None) -> int:

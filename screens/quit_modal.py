@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button
 
+from screens.dialog import Dialog
+from screens.said import Said, SaidButton
 from wizard.engine.i18n import _
 
 
@@ -23,30 +24,41 @@ def in_flight_text(step: str | None, what: str | None) -> str:
              "there: {what}").format(step=step, what=what)
 
 
-class QuitModal(ModalScreen[bool]):
-    BINDINGS = [("escape", "stay", "Keep running")]
+class QuitModal(Dialog[bool]):
+    """Keep running is the safe answer: it has the focus, and Escape gives it."""
+
+    SAFE = "stay"
 
     def __init__(self, step: str | None, what: str | None) -> None:
         super().__init__()
         self.step, self.what = step, what
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog"):
-            yield Static(_("Quit during the run?"), classes="title")
-            yield Static(in_flight_text(self.step, self.what), markup=False)
-            yield Static(_("Your answers and the recipe stay saved; the run's journal says which steps completed."),
-                         markup=False)
+        with Vertical(classes="dialog"):
+            with VerticalScroll(classes="dialog-body"):
+                yield Said(lambda: _("Quit during the run?"), classes="title")
+                yield Said(lambda: in_flight_text(step_title(self.step), self.what), markup=False)
+                yield Said(lambda: _("Your answers and the recipe stay saved; the run's journal says which steps "
+                                     "completed."), markup=False)
             with Horizontal(classes="buttons"):
-                yield Button(_("Quit"), id="quit", variant="error")
-                yield Button(_("Keep running"), id="stay", variant="primary")
+                yield SaidButton(lambda: _("Quit"), id="quit", variant="error")
+                yield self.safe_button(lambda: _("Keep running"), variant="primary")
 
-    def on_mount(self) -> None:
-        self.query_one("#stay", Button).focus()
+    def help_topic(self) -> str:
+        return _("Quitting now stops the wizard and the run; a command already started on the server goes on "
+                 "without it. Keep running closes this question.")
 
     @on(Button.Pressed, "#quit")
     def quit_pressed(self) -> None:
         self.dismiss(True)
 
     @on(Button.Pressed, "#stay")
-    def action_stay(self) -> None:
+    def stay(self) -> None:
         self.dismiss(False)
+
+
+def step_title(step: str | None) -> str | None:
+    """A step by its title (None stays None: no step started)."""
+    from screens.failure_modal import step_label
+
+    return step_label(step) if step is not None else None

@@ -180,7 +180,7 @@ class ReviewScreen(WizardScreen):
 
 def create_folder_question(folder: Path, name: str) -> ConfirmModal:
     """Save asks before it creates a directory: a typo in the path must not leave a tree of directories behind."""
-    return ConfirmModal(_("Create {folder}?").format(folder=folder),
-                        _("The directory to save the recipe in does not exist yet. Create it (and any missing "
-                          "directory above it), then save {name} there?").format(name=name),
-                        yes=_("Create and save"), no=_("Cancel"))
+    return ConfirmModal(lambda: _("Create {folder}?").format(folder=folder),
+                        lambda: _("The directory to save the recipe in does not exist yet. Create it (and any missing "
+                                  "directory above it), then save {name} there?").format(name=name),
+                        yes=lambda: _("Create and save"), no=lambda: _("Cancel"))

@@ -34,7 +34,7 @@ async def test_question_mark_opens_the_help_of_a_step_screen_with_its_own_keys()
             assert key in rows, key
         assert "side tabs" in rows["← / →"] and "side pane" in rows["↑ / ↓  PgUp / PgDn"]
         assert rows["^n"] == "Next" and rows["^b"] == "Back"
-        assert "Plan tab" in screen_text(app)  # what the screen is for, below its keys, in view at 80x24
+        assert "Plan tab" in screen_text(app)  # what the screen is for, above its keys, in view at 80x24
         await pilot.press("question_mark")  # and ? closes it again
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
@@ -65,3 +65,22 @@ async def test_list_fields_hint_at_commas_not_brackets() -> None:
         assert not any("[" in label for label in labels)
         assert "Domain names the site answers to, e.g. example.com, www.example.com. *" in labels
         assert app.screen.query_one("#app_server-env").placeholder.startswith("NAME=value pairs separated by commas")
+
+
+async def test_the_help_close_button_is_in_view_at_80x24_whatever_the_length() -> None:
+    """The longest help (a step screen's, in Chinese): its text scrolls, the Close button stays on screen."""
+    from wizard.engine import i18n
+
+    i18n.set_language("zh_CN")
+    app = WizardApp(Draft(name="demo", enabled={"static", "app_server", "nginx"}), start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.goto(FLOW["static+app_server+nginx"])
+        await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+        close = app.screen.query_one("#close")
+        assert app.screen.region.contains_region(close.region) and close.region.height == 3
+        assert app.focused is close
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
