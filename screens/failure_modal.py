@@ -11,16 +11,8 @@ from textual.widgets import Button, Static
 
 from screens.dialog import Dialog
 from screens.said import Said, SaidButton
+from wizard.app import registry
 from wizard.engine.i18n import _
-
-
-def step_label(name: str) -> str:
-    """A step by its title, as its screen and the run show it (its name when it is not installed)."""
-    from wizard.app import registry
-
-    step = registry.by_name().get(name)
-    return step.label() if step is not None else name
-
 
 # The runner's choices (retry, skip, abort) and "edit": stop the run and open the step's form.
 FailureAnswer = Literal["retry", "skip", "abort", "edit"]
@@ -39,7 +31,7 @@ class FailureModal(Dialog[FailureAnswer]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             with VerticalScroll(classes="dialog-body"):
-                yield Said(lambda: _("“{step}” failed").format(step=step_label(self.step)), classes="title",
+                yield Said(lambda: _("“{step}” failed").format(step=registry.label(self.step)), classes="title",
                            id="failure-title", markup=False)
                 yield Static(self.error, markup=False)
                 yield Said(lambda: _("Fix the cause (the step's 'If it fails' tab has the common ones), then retry. "

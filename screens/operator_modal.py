@@ -11,8 +11,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
 from screens.dialog import Dialog
-from screens.failure_modal import step_label
 from screens.said import Said, SaidButton
+from wizard.app import registry
 from wizard.engine.i18n import _
 
 
@@ -27,7 +27,7 @@ class OperatorModal(Dialog[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             with VerticalScroll(classes="dialog-body"):
-                yield Said(lambda: _("Your turn ({step})").format(step=step_label(self.step)), classes="title",
+                yield Said(lambda: _("Your turn ({step})").format(step=registry.label(self.step)), classes="title",
                            markup=False)
                 yield Static(self.message, markup=False)
             with Horizontal(classes="buttons"):

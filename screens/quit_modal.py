@@ -10,13 +10,16 @@ from textual.widgets import Button
 
 from screens.dialog import Dialog
 from screens.said import Said, SaidButton
+from wizard.app import registry
 from wizard.engine.i18n import _
 
 
 def in_flight_text(step: str | None, what: str | None) -> str:
-    """What the run is doing on the server right now, for the dialog and for the terminal after quitting."""
+    """What the run is doing on the server right now, for the dialog and for the terminal after quitting; the
+    step (its recipe key) is named by its title."""
     if step is None:
         return _("The run has not started a step on the server yet.")
+    step = registry.label(step)
     if what is None:
         return _("The run is at step {step}; nothing is changing on the server right now (it reads facts or "
                  "waits for you).").format(step=step)
@@ -37,7 +40,7 @@ class QuitModal(Dialog[bool]):
         with Vertical(classes="dialog"):
             with VerticalScroll(classes="dialog-body"):
                 yield Said(lambda: _("Quit during the run?"), classes="title")
-                yield Said(lambda: in_flight_text(step_title(self.step), self.what), markup=False)
+                yield Said(lambda: in_flight_text(self.step, self.what), markup=False)
                 yield Said(lambda: _("Your answers and the recipe stay saved; the run's journal says which steps "
                                      "completed."), markup=False)
             with Horizontal(classes="buttons"):
@@ -55,10 +58,3 @@ class QuitModal(Dialog[bool]):
     @on(Button.Pressed, "#stay")
     def stay(self) -> None:
         self.dismiss(False)
-
-
-def step_title(step: str | None) -> str | None:
-    """A step by its title (None stays None: no step started)."""
-    from screens.failure_modal import step_label
-
-    return step_label(step) if step is not None else None

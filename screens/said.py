@@ -38,6 +38,7 @@ class SaidButton(Button):
 
     def relabel(self) -> None:
         self.label = self.say()
+        self.refresh(layout=True)  # Button's label does not resize it: a longer word was cut ("Run these")
 
 
 def relabel_widgets(node: DOMNode) -> None:

@@ -168,11 +168,11 @@ async def test_ctrl_q_while_the_failure_dialog_waits_says_nothing_runs(server: t
         await pilot.press("ctrl+q")
         await pilot.pause()
         text = " ".join(str(static.render()) for static in app.screen.query(".dialog Static"))
-        assert "at step configure; nothing is changing on the server" in text
+        assert "at step Configure; nothing is changing on the server" in text
         await pilot.click("#quit")
         await wait_for(pilot, lambda: not app.is_running, 10)
     said = " ".join(capsys.readouterr().err.split())
-    assert "Traceback" not in said and "at step configure; nothing is changing" in said
+    assert "Traceback" not in said and "at step Configure; nothing is changing" in said
     assert server.closed == 1
 
 

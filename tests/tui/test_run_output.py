@@ -96,7 +96,7 @@ async def test_the_state_column_is_never_cut_at_80_columns(draft: Draft, lang: s
             await pilot.pause()
             text = screen_text(app)
             assert state_label(state) in text, f"{state_label(state)!r} cut:\n{text}"
-            assert "deploy_user" in text and "1234 s" in text
+            assert ("Deploy user" if lang == "en" else "部署用户") in text and "1234 s" in text
 
 
 async def test_the_plan_tab_shows_the_whole_nginx_site_and_gunicorn_unit(draft: Draft) -> None:
