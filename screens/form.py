@@ -110,6 +110,16 @@ class SettingsForm(Vertical):
         self.active = active
         self.left: set[str] = set()
         self.revealed = False
+        self.opened = self.answers()  # as the form opened: a choice list storing its default is no answer
+
+    def answers(self) -> dict[str, Any]:
+        """Every field's value, its default where none was typed."""
+        return {spec.name: self.values.get(spec.name, spec.default) for spec in self.specs}
+
+    @property
+    def edited(self) -> bool:
+        """The operator changed an answer since the form opened."""
+        return self.answers() != self.opened
 
     def compose(self) -> ComposeResult:
         for spec in self.specs:

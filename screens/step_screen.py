@@ -57,6 +57,10 @@ class StepScreen(WizardScreen):
                     with Horizontal(classes="status"):
                         yield FormSwitch(value=name in self.draft.enabled, id=f"use-{name}")
                         yield Static(_("include this step"), classes="field-label")
+                    left_out = Static(_("Left out: the recipe skips it. Typing an answer below includes it."),
+                                      id=f"left-out-{name}", classes="field-hint")
+                    left_out.display = name not in self.draft.enabled
+                    yield left_out
                     yield SettingsForm(step.Settings, self.draft.values(name), prefix=name,
                                        active=name in self.draft.enabled)
             teacher = Teacher.for_draft(self.draft)  # the teaching with this draft's names
@@ -167,6 +171,15 @@ class StepScreen(WizardScreen):
         self.query_one("#plan", Static).update("\n".join(lines))
 
     def on_settings_form_changed(self, event: SettingsForm.Changed) -> None:
+        """An answer typed into a step left out includes it, and says so. Why not disabled fields: the operator
+        came to this form to fill it in; a field that takes no typing looks broken, and one that takes it and
+        drops it (as before) loses work without a word. The switch turns on where they can see it, and the plan
+        beside it shows what the step now does; nothing runs before the Review's Run."""
+        name = event.form.prefix
+        if name not in self.draft.enabled and event.form.edited:
+            self.query_one(f"#use-{name}", Switch).value = True  # on_switch_changed includes it
+            self.notify(_("“{step}” is now included: you typed one of its answers. Switch it off to leave it "
+                          "out.").format(step=registry.step(name).label()))
         self.set_timer(0.25, self.refresh_plan)
         self.set_timer(0.25, self.refresh_teaching)
 
@@ -175,6 +188,7 @@ class StepScreen(WizardScreen):
             name = event.switch.id.removeprefix("use-")
             (self.draft.enabled.add if event.value else self.draft.enabled.discard)(name)
             self.query_one(f"#form-{name}", SettingsForm).set_active(event.value)
+            self.query_one(f"#left-out-{name}").display = not event.value
             self.refresh_plan()
             self.refresh_teaching()
 
