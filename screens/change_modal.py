@@ -35,7 +35,8 @@ class ChangeModal(Dialog[ChangeDecision]):
                 yield Said(lambda: _("Next change in {step}").format(step=registry.step(self.step).label()),
                            classes="title", markup=False)
                 yield Static(self.change.why, markup=False)
-                yield Static("$ " + change_line(self.change), classes="section-title", markup=False)
+                yield Static(change_line(self.change, self._teacher().login), classes="section-title",
+                             markup=False)
                 yield Said(lambda: self._teacher().lesson(registry.step(self.step)).why, classes="teaching",
                            markup=False)
             with Horizontal(classes="buttons"):

@@ -21,7 +21,7 @@ from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app import registry
 from wizard.app.preview import preview
 from wizard.app.recipefile import RecipeError
-from wizard.app.teach import Teacher, change_line, verify_lines
+from wizard.app.teach import Teacher, change_lines, verify_lines
 from wizard.engine.i18n import _
 from wizard.engine.options import validate
 from wizard.engine.step import Context, PutFile
@@ -140,12 +140,14 @@ class StepScreen(WizardScreen):
         self.query_one("#fails", Static).update(self._troubleshoot(teacher))
 
     def refresh_plan(self) -> None:
-        """The exact commands and files for the values typed so far, on a fresh server (secrets masked)."""
+        """The exact commands and files for the values typed so far, on a fresh server (secrets masked); each `$`
+        line as typed in a shell on the server by the recipe's login (teach.as_typed: sudo where root is needed)."""
         lines: list[str] = []
         try:
             ctx = self.draft.recipe(across=False).context()
         except RecipeError:  # an incomplete draft still previews, with the app name it has
             ctx = Context(app=self.draft.name)
+        login = Teacher.for_draft(self.draft).login
         for name in self.page.steps:
             step = registry.step(name)
             lines.append(f"== {step.label()}")
@@ -158,16 +160,18 @@ class StepScreen(WizardScreen):
                 continue
             changes, notes, error = preview(step, settings, ctx)
             for change in changes:
-                lines.append(f"+ {change.why}")
-                lines.append(f"    $ {change_line(change)}")
+                first, *then = change_lines(change, login)
+                lines += [f"+ {change.why}", f"    {first}"]
                 if isinstance(change, PutFile) and not change.secret:  # the whole file: the tab scrolls
                     lines += ["      " + line for line in change.content.decode("utf-8", "replace").splitlines()]
+                lines += [f"    {line}" for line in then]
             if error:
                 lines.append("! " + error)
             if not changes and not error:
                 lines.append("  " + _("nothing to do"))
         lines.append("")
         lines.append(_("(on a fresh Debian 13 server; the Review screen plans against the real one)"))
+        lines.append(_("Each $ line runs as typed in a shell on the server: {ssh}").format(ssh=login.ssh()))
         self.query_one("#plan", Static).update("\n".join(lines))
 
     def on_settings_form_changed(self, event: SettingsForm.Changed) -> None:

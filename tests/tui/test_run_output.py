@@ -117,7 +117,7 @@ async def test_the_plan_tab_shows_the_whole_nginx_site_and_gunicorn_unit(draft: 
             files |= {c.path: c.content.decode() for c in changes if isinstance(c, PutFile) and not c.secret}
         assert "/etc/nginx/sites-available/demo" in files and "/etc/systemd/system/demo@.service" in files
         for path, content in files.items():
-            start = plan.index(next(line for line in plan if path in line and line.startswith("    $ ")))
+            start = plan.index(next(line for line in plan if line.startswith(f"    write {path} ")))
             shown = plan[start + 1:start + 1 + len(content.splitlines())]
             assert shown == ["      " + line for line in content.splitlines()], path
         assert len(files["/etc/nginx/sites-available/demo"].splitlines()) > 12  # more than the old cut showed
