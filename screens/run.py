@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer
 from textual.widgets.data_table import ColumnKey
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
@@ -80,7 +81,13 @@ def questions_for(app: App[Any], answers: dict[str, str] | None = None, edit: Ed
 
 
 class RunScreen(WizardScreen):
-    BINDINGS = [("ctrl+c", "noop", ""), Binding("f3", "toggle_output", "All output")]
+    """The output scrolls with ↑/↓, PgUp/PgDn, Home/End whatever has the focus (nothing did on entry, so the
+    keys did nothing until a click on the log): the log has the focus, and the screen passes the keys to it."""
+
+    BINDINGS = [("ctrl+c", "noop", ""), Binding("f3", "toggle_output", "All output"),
+                *(Binding(key, f"scroll_log('{how}')", show=False) for key, how in (
+                    ("up", "scroll_up"), ("down", "scroll_down"), ("pageup", "page_up"), ("pagedown", "page_down"),
+                    ("home", "scroll_home"), ("end", "scroll_end")))]
 
     def __init__(self, recipe: Recipe, step_through: bool = False, answers: dict[str, str] | None = None) -> None:
         super().__init__()
@@ -103,7 +110,13 @@ class RunScreen(WizardScreen):
         relabel(self, self.key_texts())
 
     def help_keys(self) -> Keys:
-        return scroll_keys(_("scroll the output"))
+        return [*scroll_keys(_("scroll the output")), ("Home / End", _("the first / the last line of the output"))]
+
+    def first_field(self) -> Widget:
+        return self.query_one("#log", RunLog)
+
+    def action_scroll_log(self, how: str) -> None:
+        getattr(self.query_one("#log", RunLog), f"action_{how}")()
 
     def key_texts(self) -> dict[str, str]:
         return {"toggle_output": _("Folded output") if self.full_output else _("All output")}
@@ -131,7 +144,9 @@ class RunScreen(WizardScreen):
         yield Said(lambda: _("Running on {host}").format(host=self.recipe.target.host), classes="title",
                    id="run-title", markup=False)
         with Horizontal(classes="columns"):
-            yield DataTable(id="steps", cursor_type="none", zebra_stripes=True)
+            steps = DataTable(id="steps", cursor_type="none", zebra_stripes=True)
+            steps.can_focus = False  # the keys scroll the output, never the table
+            yield steps
             yield RunLog(id="log", max_lines=200_000, auto_scroll=True)
         yield Footer()
 
