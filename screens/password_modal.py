@@ -45,6 +45,8 @@ class PasswordModal(Dialog[str | None]):
                            markup=False)
                 yield Input(password=True, id="password")
                 if self.confirm:
+                    yield Said(lambda: _("Typed twice: the run sets this password, and a typo would become it."),
+                               id="password-twice", markup=False)
                     yield Input(password=True, id="confirm", placeholder=_("the same again"))
                     error = Static("", id="password-error", classes="field-error")
                     error.display = False

@@ -108,9 +108,10 @@ def mysql_native_hash(password: str) -> str:
 # ------------------------------------------------------------------------------------------ step
 
 
+# Typed twice only when the run may set it (policy `set`): with `keep` the run only compares it with the role's.
 PASSWORD_PROMPT = Prompted("Password of the app's database role", (
-    "The app logs in to its database with it; only its hash reaches the server. Typed twice: a typo would become "
-    "the password. Kept in memory for the plan and the run only, never written anywhere."), new=True)
+    "The app logs in to its database with it; only its hash reaches the server. Kept in memory for the plan and "
+    "the run only, never written anywhere."), new=lambda settings: settings.password_policy == "set")
 
 
 class DatabaseSettings(StepSettings):

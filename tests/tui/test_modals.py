@@ -160,3 +160,22 @@ async def test_f1_on_a_dialog_shows_its_own_help_and_f2_relabels_it_keeping_what
         assert app.screen.query_one("#password").value == "half"
         assert str(app.screen.query_one("#cancel", Button).label) == "取消（Esc）"
         assert "只在本次连接期间保存在内存中" in str(app.screen.query_one("#password-text").render())
+
+
+@pytest.mark.parametrize(("policy", "twice"), [("set", True), ("keep", False)])
+async def test_the_database_password_is_typed_twice_only_when_the_run_sets_it(policy: str, twice: bool) -> None:
+    """With password_policy: keep the run only compares the password with the role's: one field, no "typed twice"."""
+    recipe = parse("version: 1\nname: demo\ntarget: {host: web1.example.com, user: admin}\n"
+                   f"steps: {{database: {{password: prompt, password_policy: {policy}}}}}\n")
+    app = WizardApp(Draft(name="demo"), start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        asking = app.run_worker(ask_secrets(app, secret_questions(recipe), {}))
+        await wait_for(pilot, lambda: showing(app) == "PasswordModal" and app.screen.query("#password"))
+        await pilot.pause()
+        assert bool(app.screen.query("#confirm")) is twice and bool(app.screen.query("#password-twice")) is twice
+        await pilot.press(*"db-pw", "enter")
+        if twice:
+            await pilot.press(*"db-pw", "enter")
+        await asking.wait()
+    assert asking.result == {"database.password": "db-pw"}

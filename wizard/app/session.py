@@ -74,15 +74,16 @@ def secret_questions(recipe: Recipe) -> list[SecretQuestion]:
         for spec in field_specs(type(settings)):
             value = getattr(settings, spec.name) if spec.secret else None
             if value == "prompt":
-                questions.append(_question(recipe, f"{section}.{spec.name}", spec))
+                questions.append(_question(recipe, f"{section}.{spec.name}", spec, settings))
             elif isinstance(value, dict):
-                questions += [_question(recipe, f"{section}.{spec.name}.{key}", spec)
+                questions += [_question(recipe, f"{section}.{spec.name}.{key}", spec, settings)
                               for key, ref in value.items() if ref == "prompt"]
     return questions
 
 
-def _question(recipe: Recipe, label: str, spec: FieldSpec) -> SecretQuestion:
-    """The dialog of one secret: the words its step declares (validators.Prompted), else its label and field."""
+def _question(recipe: Recipe, label: str, spec: FieldSpec, settings: BaseModel) -> SecretQuestion:
+    """The dialog of one secret: the words its step declares (validators.Prompted), else its label and field;
+    typed twice only when the run sets it with these settings."""
     if spec.prompted is None:
         return SecretQuestion(label, _("Secret {label}").format(label=label), spec.text() + "\n\n" + _(
             "Kept in memory for the plan and the run only; never written anywhere."))
@@ -90,7 +91,7 @@ def _question(recipe: Recipe, label: str, spec: FieldSpec) -> SecretQuestion:
     # no user in the recipe: ssh's own default, this machine's user name (unless ~/.ssh/config says otherwise)
     login = {"user": recipe.target.user or getpass.getuser(), "host": recipe.target.host}
     return SecretQuestion(label, tr(spec.prompted.title).format(**login), tr(spec.prompted.text).format(**login),
-                          spec.prompted.new)
+                          spec.prompted.is_new(settings))
 
 
 def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: str | None = None,
