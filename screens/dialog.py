@@ -27,6 +27,12 @@ T = TypeVar("T")
 Keys = list[tuple[str, str]]  # (the key as pressed, what it does there), in the current language
 
 
+def button_keys() -> Keys:
+    """Where only buttons take the focus (a dialog, the Summary): moving between them and pressing one."""
+    return [("Tab / Shift+Tab", _("the next / the previous button")),
+            ("Enter", _("press the button with the focus"))]
+
+
 def escape_label(say: Say) -> Say:
     """The safe answer's label, with the key that also gives it."""
     return lambda: _("{label} (Esc)").format(label=say())
@@ -67,10 +73,9 @@ class Dialog(ModalScreen[T]):
         return ""
 
     def help_keys(self) -> Keys:
-        return [("Tab / Shift+Tab", _("the next / the previous button")),
-                ("Enter", _("press the button with the focus")),
+        return [*button_keys(),
                 ("↑ / ↓  PgUp / PgDn", _("scroll the text")),
                 ("Esc", self.safe_say())]
 
 
-__all__ = ["Dialog", "Keys", "escape_label"]
+__all__ = ["Dialog", "Keys", "button_keys", "escape_label"]

@@ -27,6 +27,12 @@ def topic(screen: str) -> str:
                        "asks first: quitting stops the wizard, not a command already started on the server."),
         "SummaryScreen": _("What the run changed and how to check it. After a failure, 'Back to edit' opens the "
                            "form of the step that failed; Next there returns to the Review to run again."),
+        "TargetScreen": _("Which server to set up and how to log in to it. 'Test connection' logs in once and "
+                          "shows what the server is (its OS, Python, disk and memory) and whether sudo works; "
+                          "nothing is changed there."),
+        "ReviewScreen": _("The last screen before anything changes. 'Plan against the server' reads the real "
+                          "server and lists every change the run will make; Save writes the recipe file; Run "
+                          "saves it and runs it, step by step (with step-through: asking before each change)."),
     }
     return texts.get(screen, _(
         "Each screen edits one part of the recipe. The Plan tab shows the exact commands and files for what you "
@@ -38,6 +44,12 @@ def general_keys() -> Keys:
     """What the keys do on every screen with a form: moving, and pressing what has the focus."""
     return [("Tab / Shift+Tab", _("the next / the previous field or button")),
             ("Enter", _("the next field (on the last: Next); on a button: press it"))]
+
+
+def review_keys() -> Keys:
+    """The Review: fields, then buttons (no Next: Run is what comes after it)."""
+    return [("Tab / Shift+Tab", _("the next / the previous field or button")),
+            ("Enter", _("the next field; on a button: press it"))]
 
 
 def switch_keys() -> Keys:

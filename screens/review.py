@@ -14,7 +14,7 @@ from textual.widgets import Button, Footer, Input, Static, Switch
 
 from screens.confirm_modal import ConfirmModal
 from screens.form import FormSwitch
-from screens.help import Keys, general_keys, scroll_keys, switch_keys
+from screens.help import Keys, review_keys, scroll_keys, switch_keys
 from screens.said import Said, SaidButton
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
@@ -62,7 +62,7 @@ class ReviewScreen(WizardScreen):
                 self.query_one("#plan-output", Static).update(waiting_text())
 
     def help_keys(self) -> Keys:
-        return [*general_keys(), *switch_keys(), *scroll_keys(_("scroll the plan"))]
+        return [*review_keys(), *switch_keys(), *scroll_keys(_("scroll the plan"))]
 
     def on_mount(self) -> None:
         self._recipe()

@@ -95,7 +95,8 @@ class StepScreen(WizardScreen):
     def help_keys(self) -> Keys:
         return [*general_keys(), *switch_keys(), *choice_keys(),
                 ("← / →", _("switch the side tabs (Tab to them after the fields)")),
-                *scroll_keys(_("scroll the side pane (Tab to it after the tabs)"))]
+                *scroll_keys(_("scroll the form from a field, or the side pane once it has the focus (Tab to it "
+                               "after the tabs)"))]
 
     def first_field(self) -> Widget:
         """Where typing starts: the first field of the first step included here (the step that failed, when

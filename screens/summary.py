@@ -12,7 +12,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer
 
 from screens.checks_view import ChecksView
-from screens.help import Keys, general_keys, scroll_keys
+from screens.dialog import button_keys
+from screens.help import Keys, scroll_keys
 from screens.keys import relabel
 from screens.said import Said, SaidButton, Say
 from screens.title_bar import TitleBar
@@ -35,7 +36,8 @@ class SummaryScreen(Screen[None]):
 
     @staticmethod
     def help_keys() -> Keys:
-        return [*general_keys(), *scroll_keys(_("scroll the summary"))]
+        """Only buttons take the focus here (no fields, no Next); the text scrolls while it has the focus."""
+        return [*button_keys(), *scroll_keys(_("scroll the summary (Shift+Tab to it from the buttons)"))]
 
     @staticmethod
     def key_texts() -> dict[str, str]:

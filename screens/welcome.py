@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from screens.help import Keys, general_keys
+from screens.help import Keys
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
 from wizard.engine.i18n import _
@@ -50,7 +50,8 @@ class WelcomeScreen(WizardScreen):
 
     def help_keys(self) -> Keys:
         drafts = [("↑ / ↓", _("choose a draft in the list; Enter opens it"))] if self.drafts else []
-        return [*general_keys(), *drafts]
+        return [("Tab / Shift+Tab", _("the next / the previous field or button")),
+                ("Enter", _("on a button: press it; in the file field: open that file")), *drafts]
 
     def on_mount(self) -> None:
         self.say("")
