@@ -55,3 +55,25 @@ async def test_f2_keeps_the_focus_on_a_form() -> None:
         await pilot.pause()
         assert showing(app) == "code" and app.focused is app.screen.query_one("#code-ref")
         assert i18n.language() == "zh_CN"
+
+
+async def test_f2_in_a_dialog_relabels_it_and_the_form_under_it_once_on_top_again() -> None:
+    from screens.help import HelpScreen
+    from screens.step_screen import StepScreen
+    from wizard.app.draft import Draft
+
+    app = WizardApp(Draft(name="demo", enabled={"code"}), start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.goto(FLOW["code"])
+        await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert str(app.screen.query_one("#close").label) == "关闭（Esc）"
+        assert "下一个 / 上一个字段或按钮" in dict(app.screen.keys).values()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, StepScreen) and app.screen.language == "zh_CN"
+        assert str(app.screen.query_one(".title", Static).render()) == "代码"
