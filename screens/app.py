@@ -175,8 +175,11 @@ class WizardApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Next and Back are keys for the screen's own buttons: shown (and working) where it has them."""
-        if action in ("next", "back"):
-            return bool(self.screen_stack) and bool(self.screen.query(f"Button#{action}"))
+        if action in ("next", "back"):  # the help's own keys list them for the screen under it
+            from screens.help import HelpScreen
+
+            shown = [screen for screen in self.screen_stack if not isinstance(screen, HelpScreen)]
+            return bool(shown) and bool(shown[-1].query(f"Button#{action}"))
         return True
 
     # -- actions -------------------------------------------------------------------------------------
@@ -187,32 +190,35 @@ class WizardApp(App[None]):
         self.screen.query_one("Button#back", Button).press()
 
     def action_help(self) -> None:
-        """Help for the screen on show: its keys (as its footer has them) and what it is for."""
-        from screens.help import HelpScreen, general_keys
+        """Help for the screen or dialog on show: its keys (as its footer has them) and what it is for."""
+        from screens.help import HelpScreen
 
-        if isinstance(self.screen, HelpScreen):
-            return
-        own = getattr(self.screen, "help_keys", None)  # what works on this screen beyond its footer
-        keys = [(self.get_key_display(active.binding), active.binding.description)
-                for active in self.screen.active_bindings.values()
-                if active.binding.show and active.enabled and active.binding.action != "help"]
-        keys.insert(0, ("F1 / ?", _("this help (? only outside a text field)")))
-        self.push_screen(HelpScreen(type(self.screen).__name__, (own() if own else general_keys()) + keys))
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
 
     def action_toggle_language(self) -> None:
+        """F2: every screen on the stack says its words again, in place (what lives only on a screen stays: a plan
+        read from the server, the checks that ran, a dialog's answer half typed); a form is drawn again from the
+        draft (screens with `rebuild`), the focus where it was, and one under a dialog once it is on top again."""
+        from screens.said import relabel_widgets
+
         i18n.set_language("en" if i18n.language() == "zh_CN" else "zh_CN")
         relabel(self, self.key_texts())
-        current = self.screen
-        rebuild = getattr(current, "rebuild", None)
-        if rebuild is not None:
-            screen = rebuild()
-            screen.flow_position = getattr(current, "flow_position", None)  # type: ignore[attr-defined]
-            self.switch_screen(screen)
-        else:
-            relabel_screen = getattr(current, "relabel", None)
+        for screen in self.screen_stack:
+            relabel_widgets(screen)
+            relabel_screen = getattr(screen, "relabel", None)
             if relabel_screen is not None:
                 relabel_screen()
+        if getattr(self.screen, "rebuild", None) is not None:
+            self.rebuild_screen(self.screen)
         self.refresh_bindings()
+
+    def rebuild_screen(self, current: Screen[None]) -> None:
+        """`current` (on top) drawn again in the language now chosen, in its place in the flow, focus kept."""
+        screen = current.rebuild()  # type: ignore[attr-defined]
+        screen.flow_position = getattr(current, "flow_position", None)
+        screen.refocus = current.focused.id if current.focused is not None else None
+        self.switch_screen(screen)
 
     async def action_quit(self) -> None:
         """Every way out (Textual's own quit action too) keeps the draft and asks first during a run."""
@@ -298,12 +304,12 @@ def stop_sandboxes_question(names: str, count: int) -> Screen[bool]:
     from screens.confirm_modal import ConfirmModal
 
     return ConfirmModal(
-        _("Stop the practice server?") if count == 1 else _("Stop the practice servers?"),
-        n_("This wizard started the practice server {names}. It is still running, and keeps running after the "
-           "wizard ends. Stop it and remove every trace of it now?",
-           "This wizard started the practice servers {names}. They are still running, and keep running after the "
-           "wizard ends. Stop them and remove every trace of them now?", count).format(names=names),
-        yes=_("Stop and remove"), no=_("Keep running"))
+        lambda: _("Stop the practice server?") if count == 1 else _("Stop the practice servers?"),
+        lambda: n_("This wizard started the practice server {names}. It is still running, and keeps running after "
+                   "the wizard ends. Stop it and remove every trace of it now?",
+                   "This wizard started the practice servers {names}. They are still running, and keep running "
+                   "after the wizard ends. Stop them and remove every trace of them now?", count).format(names=names),
+        yes=lambda: _("Stop and remove"), no=lambda: _("Keep running"))
 
 
 def run_app(file: Path | None = None) -> int:

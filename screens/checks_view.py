@@ -7,8 +7,12 @@ runs the same lessons wizard.app.teach renders), so what passes here is what the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Literal
+
 from textual.widgets import Static
 
+from wizard.app import registry
 from wizard.app.checks import CheckResult, Verdict, summary
 from wizard.app.recipefile import Recipe
 from wizard.engine.i18n import _
@@ -18,19 +22,35 @@ PASSED_LINES = 3  # a passing check shows the start of its answer; a failing one
 
 
 class ChecksView(Static):
-    def __init__(self, recipe: Recipe) -> None:
+    """`on_login` is told who the connection logged in as, before the first check runs: the Summary then lists
+    the commands as they run for that user (sudo, or runuser for a root login), the same lines as the results."""
+
+    def __init__(self, recipe: Recipe, on_login: Callable[[str | None], None] | None = None) -> None:
         super().__init__("", markup=False, id="checks")
         self.recipe = recipe
+        self.on_login = on_login
         self.results: list[CheckResult] = []
         self.running = False
+        self.state: Literal["idle", "connecting", "running", "done"] = "idle"
+        self.error: str | None = None  # why the checks could not run
+
+    def relabel(self) -> None:
+        """F2: the results said again in the other language (each check's own output stays as it came)."""
+        if self.state == "connecting":
+            self.update(self._connecting())
+        elif self.state != "idle":
+            self.update(self.text(done=self.state == "done"))
+
+    def _connecting(self) -> str:
+        return _("Connecting to {host} to run the checks…").format(host=self.recipe.target.host)
 
     def start(self) -> None:
         """Connect and run every check (once at a time); results appear as they come."""
         if self.running:
             self.app.notify(_("The checks are running."))
             return
-        self.running, self.results = True, []
-        self.update(_("Connecting to {host} to run the checks…").format(host=self.recipe.target.host))
+        self.running, self.results, self.error, self.state = True, [], None, "connecting"
+        self.update(self._connecting())
         self.run_worker(self._run(), exclusive=True, group="checks")
 
     async def _run(self) -> None:
@@ -39,13 +59,20 @@ class ChecksView(Static):
         from wizard.engine.errors import DeployWizardError
 
         try:
-            await verify_recipe(self.recipe, questions_for(self.app), on_result=self._add)
+            await verify_recipe(self.recipe, questions_for(self.app), on_result=self._add, on_login=self._logged_in)
         except DeployWizardError as exc:
-            self.update(self.text() + "\n" + _("The checks could not run: {why}").format(why=exc))
+            self.error, self.state = str(exc), "running"
         else:
-            self.update(self.text(done=True))
+            self.state = "done"
         finally:
             self.running = False
+        self.update(self.text(done=self.state == "done"))
+
+    def _logged_in(self, login_user: str | None) -> None:
+        self.state = "running"
+        self.update(self.text())
+        if self.on_login is not None:
+            self.on_login(login_user)
 
     def _add(self, result: CheckResult) -> None:
         self.results.append(result)
@@ -56,13 +83,15 @@ class ChecksView(Static):
         for result in self.results:
             status = {Verdict.FAILED: _("exit {code}").format(code=result.exit_status),
                       Verdict.NOT_RUN: _("not run")}.get(result.verdict)
-            head = f"{MARKS[result.verdict]} {result.step}: {result.command}"
+            head = f"{MARKS[result.verdict]} {registry.label(result.step)}: {result.command}"
             lines.append(head + (f"  ({status})" if status else ""))
             output = result.output.splitlines()
             shown = output[:PASSED_LINES] if result.passed else output
             lines += [f"    {line}" for line in shown]
             if len(shown) < len(output):
                 lines.append("    …")
+        if self.error is not None:
+            lines.append(_("The checks could not run: {why}").format(why=self.error))
         return "\n".join(lines)
 
 

@@ -1,38 +1,44 @@
 """A yes/no question the operator answers before the wizard does something they did not ask for in so many
 words (create a directory to save into, stop a practice server): a title, why, and two buttons that say what
-each answer does."""
+each answer does. "No" is the safe answer: it has the focus, and Escape gives it."""
 
 from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button
+
+from screens.dialog import Dialog
+from screens.said import Said, SaidButton, Say
+from wizard.engine.i18n import _
 
 
-class ConfirmModal(ModalScreen[bool]):
-    BINDINGS = [("escape", "no", "")]
+class ConfirmModal(Dialog[bool]):
+    SAFE = "no"
 
-    def __init__(self, title: str, text: str, yes: str, no: str) -> None:
+    def __init__(self, title: Say, text: Say, yes: Say, no: Say) -> None:
+        """Each text is a function that says it in the current language (F2 says it again)."""
         super().__init__()
         self.title_text, self.text, self.yes, self.no = title, text, yes, no
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog"):
-            yield Static(self.title_text, classes="title", markup=False)
-            yield Static(self.text, markup=False, id="confirm-text")
+        with Vertical(classes="dialog"):
+            with VerticalScroll(classes="dialog-body"):
+                yield Said(self.title_text, classes="title", markup=False)
+                yield Said(self.text, markup=False, id="confirm-text")
             with Horizontal(classes="buttons"):
-                yield Button(self.no, id="no")
-                yield Button(self.yes, id="yes", variant="primary")
+                yield self.safe_button(self.no)
+                yield SaidButton(self.yes, id="yes", variant="primary")
 
-    def on_mount(self) -> None:
-        self.query_one("#yes", Button).focus()
+    def help_topic(self) -> str:
+        return _("A question before the wizard does something you did not ask for in so many words: each button "
+                 "says what its answer does.")
 
     @on(Button.Pressed, "#yes")
     def yes_pressed(self) -> None:
         self.dismiss(True)
 
     @on(Button.Pressed, "#no")
-    def action_no(self) -> None:
+    def no_pressed(self) -> None:
         self.dismiss(False)

@@ -11,13 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
-from textual import events
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Select, Static, Switch
+from textual.widgets._select import SelectOverlay
 
 from wizard.engine.options import FieldKind, FieldSpec, field_specs, validate
 
@@ -39,12 +40,28 @@ class FormSwitch(Switch):
         self.post_message(self.Enter(self))
 
 
+class FormSelect(Select[str]):
+    """A choice field: Enter (Space, ↓) opens its list; there Enter chooses, closes it and moves on to the next
+    field, the way Enter leaves a text field; Escape closes it unchanged. Why: Textual's Select gives the focus
+    back to itself after a choice, so a person who presses Enter to go on opened the list again, for ever."""
+
+    class Enter(Message):
+        def __init__(self, select: FormSelect) -> None:
+            super().__init__()
+            self.select = select
+
+    @on(SelectOverlay.UpdateSelection)
+    def _chosen(self) -> None:
+        # Select's own handler (it runs after this one) takes the choice and the focus back; then move on
+        self.call_after_refresh(self.post_message, self.Enter(self))
+
+
 def _switch(spec: FieldSpec, current: Any, widget_id: str) -> Widget:
     return FormSwitch(value=bool(current), id=widget_id)
 
 
 def _select(spec: FieldSpec, current: Any, widget_id: str) -> Widget:
-    return Select([(c, c) for c in spec.choices], value=current or spec.choices[0], allow_blank=False, id=widget_id)
+    return FormSelect([(c, c) for c in spec.choices], value=current or spec.choices[0], allow_blank=False, id=widget_id)
 
 
 def _input(spec: FieldSpec, current: Any, widget_id: str) -> Widget:
@@ -93,6 +110,16 @@ class SettingsForm(Vertical):
         self.active = active
         self.left: set[str] = set()
         self.revealed = False
+        self.opened = self.answers()  # as the form opened: a choice list storing its default is no answer
+
+    def answers(self) -> dict[str, Any]:
+        """Every field's value, its default where none was typed."""
+        return {spec.name: self.values.get(spec.name, spec.default) for spec in self.specs}
+
+    @property
+    def edited(self) -> bool:
+        """The operator changed an answer since the form opened."""
+        return self.answers() != self.opened
 
     def compose(self) -> ComposeResult:
         for spec in self.specs:

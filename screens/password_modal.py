@@ -7,10 +7,11 @@ from typing import Any
 
 from textual import on
 from textual.app import App, ComposeResult
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Static
 
+from screens.dialog import Dialog
+from screens.said import Said, SaidButton
 from wizard.app.session import SecretQuestion
 from wizard.engine.i18n import _
 
@@ -19,11 +20,12 @@ def sudo_text() -> str:
     return _("Kept in memory for this connection only, fed to sudo on its input; never written anywhere.")
 
 
-class PasswordModal(ModalScreen[str | None]):
+class PasswordModal(Dialog[str | None]):
     """Answers what was typed, or None (Cancel, Escape, nothing typed). With `confirm`, the value is typed twice
-    and only two equal entries are an answer. Without a `text`, it is the sudo password's dialog."""
+    and only two equal entries are an answer. Without a `text`, it is the sudo password's dialog. The password
+    field has the focus; Cancel is the safe answer Escape gives."""
 
-    BINDINGS = [("escape", "cancel", "Cancel")]
+    FOCUS = "password"
 
     def __init__(self, prompt: str, text: str | None = None, *, confirm: bool = False, label: str = "") -> None:
         super().__init__()
@@ -33,24 +35,33 @@ class PasswordModal(ModalScreen[str | None]):
         self.label = label  # the recipe's setting that says `prompt`
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog"):  # at 80x24 a long text must not push the buttons away
-            yield Static(self.prompt, classes="title", id="password-title", markup=False)
-            if self.label:
-                yield Static(_("recipe setting: {label}: prompt").format(label=self.label), id="password-label",
-                             classes="field-label", markup=False)
-            yield Static(self.text if self.text is not None else sudo_text(), id="password-text", markup=False)
-            yield Input(password=True, id="password")
-            if self.confirm:
-                yield Input(password=True, id="confirm", placeholder=_("the same again"))
-                error = Static("", id="password-error", classes="field-error")
-                error.display = False
-                yield error
+        with Vertical(classes="dialog"):  # at 80x24 a long text scrolls; the buttons stay in view
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self.prompt, classes="title", id="password-title", markup=False)
+                if self.label:
+                    yield Said(lambda: _("recipe setting: {label}: prompt").format(label=self.label),
+                               id="password-label", classes="field-label", markup=False)
+                yield Said(lambda: self.text if self.text is not None else sudo_text(), id="password-text",
+                           markup=False)
+                yield Input(password=True, id="password")
+                if self.confirm:
+                    yield Said(lambda: _("Typed twice: the run sets this password, and a typo would become it."),
+                               id="password-twice", markup=False)
+                    yield Input(password=True, id="confirm", placeholder=_("the same again"))
+                    error = Static("", id="password-error", classes="field-error")
+                    error.display = False
+                    yield error
             with Horizontal(classes="buttons"):
-                yield Button(_("Cancel"), id="cancel")
-                yield Button(_("OK", context="button"), id="ok", variant="primary")
+                yield self.safe_button(lambda: _("Cancel"))
+                yield SaidButton(lambda: _("OK", context="button"), id="ok", variant="primary")
 
-    def on_mount(self) -> None:
-        self.query_one("#password", Input).focus()  # typing goes to the password, not to the scrolling dialog
+    def relabel(self) -> None:
+        if self.confirm and self.is_mounted:
+            self.query_one("#confirm", Input).placeholder = _("the same again")
+
+    def help_topic(self) -> str:
+        return _("The password is never shown, logged or saved: it is kept in memory for this run only. Enter in "
+                 "the field answers (a new password: Enter goes to the second field, to type it again).")
 
     def _answer(self) -> None:
         value = self.query_one("#password", Input).value
@@ -76,7 +87,7 @@ class PasswordModal(ModalScreen[str | None]):
         self._answer()
 
     @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
+    def cancel(self) -> None:
         self.dismiss(None)
 
 

@@ -14,7 +14,8 @@ from textual.widgets import Button, Footer, Input, Static, Switch
 
 from screens.confirm_modal import ConfirmModal
 from screens.form import FormSwitch
-from screens.help import Keys, general_keys, scroll_keys, switch_keys
+from screens.help import Keys, review_keys, scroll_keys, switch_keys
+from screens.said import Said, SaidButton
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
 from wizard.app.recipefile import Recipe, RecipeError
@@ -22,34 +23,46 @@ from wizard.engine.events import Event, RunFinished, StepFailed, StepFinished
 from wizard.engine.i18n import _
 
 
+def waiting_text() -> str:
+    return _("The plan shows every change the run will make on the server, with file diffs, and the checks that "
+             "already pass. Nothing is changed until you press Run.")
+
+
 class ReviewScreen(WizardScreen):
-    def rebuild(self) -> ReviewScreen:
-        return ReviewScreen()
+    """F2 says the words again in place (no rebuild): the plan read from the server, the step-through switch and
+    the path typed stay as they are."""
+
+    planned = False  # the plan's output replaced the text that says what a plan is
 
     def compose(self) -> ComposeResult:
         draft = self.wizard_app.draft
         yield TitleBar()
-        yield Static(_("Review the plan"), classes="title")
+        yield Said(lambda: _("Review the plan"), classes="title")
         with VerticalScroll(classes="form"):
             yield Static("", id="problems", classes="field-error")
-            yield Static(_("Save the recipe as:"), classes="field-label")
+            yield Said(lambda: _("Save the recipe as:"), classes="field-label")
             yield Input(value=str(draft.path or f"{draft.name}.yaml"), id="recipe-path")
             with Horizontal(classes="status"):
                 yield FormSwitch(value=False, id="step-through")  # Space toggles it; Enter moves on
-                yield Static(_("step through: pause before every change, with its explanation"),
-                             classes="field-label")
-            yield Button(_("Plan against the server"), id="plan")
-            yield Static(_("The plan shows every change the run will make on the server, with file diffs, "
-                           "and the checks that already pass. Nothing is changed until you press Run."),
-                         id="plan-output", classes="preview", markup=False)
+                yield Said(lambda: _("step through: pause before every change, with its explanation"),
+                           classes="field-label")
+            yield SaidButton(lambda: _("Plan against the server"), id="plan")
+            yield Static(waiting_text(), id="plan-output", classes="preview", markup=False)
         with Horizontal(classes="buttons"):
-            yield Button(_("Back"), id="back")
-            yield Button(_("Save"), id="save")
-            yield Button(_("Run"), id="run", variant="primary")
+            yield SaidButton(lambda: _("Back"), id="back")
+            yield SaidButton(lambda: _("Save"), id="save")
+            yield SaidButton(lambda: _("Run"), id="run", variant="primary")
         yield Footer()
 
+    def relabel(self) -> None:
+        """After F2: what is missing, in the new language; the plan's output stays as the server's run said it."""
+        if self.is_mounted:
+            self._recipe()
+            if not self.planned:
+                self.query_one("#plan-output", Static).update(waiting_text())
+
     def help_keys(self) -> Keys:
-        return [*general_keys(), *switch_keys(), *scroll_keys(_("scroll the plan"))]
+        return [*review_keys(), *switch_keys(), *scroll_keys(_("scroll the plan"))]
 
     def on_mount(self) -> None:
         self._recipe()
@@ -139,6 +152,7 @@ class ReviewScreen(WizardScreen):
         from wizard.engine.sinks import ConsoleSink
 
         output = self.query_one("#plan-output", Static)
+        self.planned = True
         questions = secret_questions(recipe)
         answers = self.wizard_app.secret_answers
         answers.update(await ask_secrets(self.app, questions, answers))
@@ -166,7 +180,7 @@ class ReviewScreen(WizardScreen):
 
 def create_folder_question(folder: Path, name: str) -> ConfirmModal:
     """Save asks before it creates a directory: a typo in the path must not leave a tree of directories behind."""
-    return ConfirmModal(_("Create {folder}?").format(folder=folder),
-                        _("The directory to save the recipe in does not exist yet. Create it (and any missing "
-                          "directory above it), then save {name} there?").format(name=name),
-                        yes=_("Create and save"), no=_("Cancel"))
+    return ConfirmModal(lambda: _("Create {folder}?").format(folder=folder),
+                        lambda: _("The directory to save the recipe in does not exist yet. Create it (and any missing "
+                                  "directory above it), then save {name} there?").format(name=name),
+                        yes=lambda: _("Create and save"), no=lambda: _("Cancel"))

@@ -9,18 +9,23 @@ from contextlib import suppress
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Static
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer
+from textual.widgets.data_table import ColumnKey
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from screens.help import Keys, scroll_keys
 from screens.keys import relabel
 from screens.quit_modal import in_flight_text
-from screens.run_output import Fold, RunLog, column_widths, folded, is_progress, state_label
+from screens.run_output import Fold, RunLog, column_widths, folded, is_progress, row_height, state_label, step_cell
+from screens.said import Said
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
+from wizard.app import registry
 from wizard.app.recipefile import Recipe
 from wizard.app.session import Questions
 from wizard.engine.events import (
@@ -80,7 +85,13 @@ def questions_for(app: App[Any], answers: dict[str, str] | None = None, edit: Ed
 
 
 class RunScreen(WizardScreen):
-    BINDINGS = [("ctrl+c", "noop", ""), Binding("f3", "toggle_output", "All output")]
+    """The output scrolls with ↑/↓, PgUp/PgDn, Home/End whatever has the focus (nothing did on entry, so the
+    keys did nothing until a click on the log): the log has the focus, and the screen passes the keys to it."""
+
+    BINDINGS = [("ctrl+c", "noop", ""), Binding("f3", "toggle_output", "All output"),
+                *(Binding(key, f"scroll_log('{how}')", show=False) for key, how in (
+                    ("up", "scroll_up"), ("down", "scroll_down"), ("pageup", "page_up"), ("pagedown", "page_down"),
+                    ("home", "scroll_home"), ("end", "scroll_end")))]
 
     def __init__(self, recipe: Recipe, step_through: bool = False, answers: dict[str, str] | None = None) -> None:
         super().__init__()
@@ -96,24 +107,50 @@ class RunScreen(WizardScreen):
         self.step_at: str | None = None  # the step the run is at (until the run ends)
         self.command: str | None = None  # the change running on the server now, if one is
         self.edit_request: tuple[str, str] | None = None  # (step, error): back to its form after the run
+        self.states: dict[str, str] = {}  # each step's state, by its recipe key (F2 says them again)
+        self.step_width = 0
         self.result: RunResult | None = None
         self.worker: Worker[None] | None = None
         relabel(self, self.key_texts())
 
     def help_keys(self) -> Keys:
-        return scroll_keys(_("scroll the output"))
+        return [*scroll_keys(_("scroll the output")), ("Home / End", _("the first / the last line of the output"))]
+
+    def first_field(self) -> Widget:
+        return self.query_one("#log", RunLog)
+
+    def action_scroll_log(self, how: str) -> None:
+        getattr(self.query_one("#log", RunLog), f"action_{how}")()
 
     def key_texts(self) -> dict[str, str]:
         return {"toggle_output": _("Folded output") if self.full_output else _("All output")}
 
     def relabel(self) -> None:
+        """F2: the footer, the table's headings, titles and states in the other language (the log keeps what the
+        run said)."""
         relabel(self, self.key_texts())
+        if not self.is_mounted:
+            return
+        table = self.query_one("#steps", DataTable)
+        for key, label in self._headings().items():
+            table.columns[ColumnKey(key)].label = Text(label)
+        for name, state in self.states.items():
+            table.update_cell(name, "step", step_cell(registry.label(name), self.step_width))
+            table.update_cell(name, "state", state_label(state))
+        table.refresh()
+
+    @staticmethod
+    def _headings() -> dict[str, str]:
+        return {"step": _("step"), "state": _("state"), "time": _("time")}
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        yield Static(_("Running on {host}").format(host=self.recipe.target.host), classes="title", id="run-title")
+        yield Said(lambda: _("Running on {host}").format(host=self.recipe.target.host), classes="title",
+                   id="run-title", markup=False)
         with Horizontal(classes="columns"):
-            yield DataTable(id="steps", cursor_type="none", zebra_stripes=True)
+            steps = DataTable(id="steps", cursor_type="none", zebra_stripes=True)
+            steps.can_focus = False  # the keys scroll the output, never the table
+            yield steps
             yield RunLog(id="log", max_lines=200_000, auto_scroll=True)
         yield Footer()
 
@@ -121,13 +158,15 @@ class RunScreen(WizardScreen):
         table = self.query_one("#steps", DataTable)
         names = [step.name for step, _settings in self.recipe.selected()]
         widths = column_widths(names)
+        self.step_width = widths[0]
         # each column has one cell of padding on both sides; two more for a scroll bar on a tall recipe
         table.styles.width = sum(widths) + 2 * len(widths) + 2
-        for key, label, width in zip(("step", "state", "time"), (_("step"), _("state"), _("time")), widths,
-                                     strict=True):
+        for (key, label), width in zip(self._headings().items(), widths, strict=True):
             table.add_column(label, width=width, key=key)
-        for name in names:
-            table.add_row(name, state_label("pending"), "", key=name)
+        for name in names:  # by title, wrapped in the column; as tall as either language needs (F2)
+            self.states[name] = "pending"
+            table.add_row(step_cell(registry.label(name), self.step_width), state_label("pending"), "", key=name,
+                          height=row_height(name, self.step_width))
         self.set_interval(0.1, self.flush)  # high-rate output is coalesced into one write per tick
         self.set_interval(1, self.tick)
         self.worker = self.run_worker(self.run_recipe(), exclusive=True)
@@ -151,6 +190,7 @@ class RunScreen(WizardScreen):
             table.update_cell(step, "time", f"{time.monotonic() - started:.0f} s")
 
     def _state(self, step: str, state: str) -> None:
+        self.states[step] = state
         self.query_one("#steps", DataTable).update_cell(step, "state", state_label(state))
 
     def _line(self, line: str) -> None:
@@ -187,7 +227,7 @@ class RunScreen(WizardScreen):
             self.started[event.step] = time.monotonic()
             self.step_at, self.command = event.step, None
             self._state(event.step, "running")
-            self._line(f"== [{event.index + 1}/{event.total}] {event.step}")
+            self._line(f"== [{event.index + 1}/{event.total}] {registry.label(event.step)}")
         elif isinstance(event, ChangeStarted):
             self.command = event.description
             self._line(f"+ {event.why}")
@@ -229,7 +269,7 @@ class RunScreen(WizardScreen):
         step, what = self.in_flight()
         if what is not None:
             said = _("The wizard stopped during step {step}. On {host}, this may still be running: {what}").format(
-                step=step, host=self.recipe.target.host, what=what)
+                step=registry.label(step or "-"), host=self.recipe.target.host, what=what)
         else:
             said = in_flight_text(step, what)
         path = self.wizard_app.draft.path or f"{self.recipe.name}.yaml"

@@ -9,11 +9,14 @@ journal keeps them all.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rich.cells import cell_len
+from rich.console import Console
+from rich.text import Text
 from textual.widgets import Log
 
+from wizard.app import registry
 from wizard.engine import i18n
 from wizard.engine.i18n import _, n_
 
@@ -79,6 +82,8 @@ class RunLog(Log):
         self.refresh_lines(len(self._lines) - 1)
 
 
+_MEASURE = Console(width=200, file=None, legacy_windows=False)  # only measures: wraps text, prints nothing
+
 STATES = {"pending": "·", "running": "▶", "changed": "✚", "ok": "✓", "failed": "✗", "planned": "…", "stopped": "■"}
 
 
@@ -88,18 +93,38 @@ def state_label(state: str) -> str:
     return STATES.get(state, state) + " " + labels.get(state, state)
 
 
-def column_widths(steps: Iterable[str]) -> tuple[int, int, int]:
-    """Cells for the step, state and time columns: the widest label in either language (Chinese characters
-    take two cells each), so neither the state nor a switch of language (F2) ever cuts one."""
-    names, current = list(steps), i18n.language()
-    widths: list[tuple[int, int, int]] = []
+STEP_CELLS = 16  # the step column's widest: a longer title wraps (the log keeps the rest of 80 columns)
+
+
+def step_cell(label: str, width: int) -> str:
+    """A step's title in the step column: wrapped at `width` cells, between words (Chinese: between characters)."""
+    lines = Text(label).wrap(_MEASURE, width)
+    return "\n".join(line.plain.rstrip() for line in lines)
+
+
+def _in_every_language(measure: Callable[[], int]) -> int:
+    """The largest `measure()` over the languages: F2 must never need more room than the screen was drawn with."""
+    current, found = i18n.language(), 0
     try:
         for lang in i18n.LANGUAGES:
             i18n.set_language(lang)
-            widths.append((max([cell_len(_("step")), *(cell_len(name) for name in names)]),
-                           max(cell_len(_("state")), *(cell_len(state_label(state)) for state in STATES)),
-                           max(cell_len(_("time")), cell_len("9999 s"))))
+            found = max(found, measure())
     finally:
         i18n.set_language(current)
-    step, state, time = (max(column) for column in zip(*widths, strict=True))
+    return found
+
+
+def column_widths(steps: Iterable[str]) -> tuple[int, int, int]:
+    """Cells for the step, state and time columns: the widest title (up to STEP_CELLS) and label in either
+    language (Chinese characters take two cells each), so neither the state nor F2 ever cuts one."""
+    names = list(steps)
+    step = _in_every_language(lambda: min(STEP_CELLS, max([cell_len(_("step")),
+                                                          *(cell_len(registry.label(n)) for n in names)])))
+    state = _in_every_language(lambda: max(cell_len(_("state")), *(cell_len(state_label(s)) for s in STATES)))
+    time = _in_every_language(lambda: max(cell_len(_("time")), cell_len("9999 s")))
     return step, state, time
+
+
+def row_height(step: str, width: int) -> int:
+    """Lines for a step's row: its title wrapped at `width`, in the language that needs the most."""
+    return _in_every_language(lambda: len(step_cell(registry.label(step), width).splitlines()))

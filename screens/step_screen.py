@@ -15,13 +15,13 @@ from textual.widgets import Button, Footer, Static, Switch, TabbedContent, TabPa
 
 from screens.flow import Page
 from screens.form import FormSwitch, SettingsForm, field_name
-from screens.help import Keys, general_keys, scroll_keys, switch_keys
+from screens.help import Keys, choice_keys, general_keys, scroll_keys, switch_keys
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app import registry
 from wizard.app.preview import preview
 from wizard.app.recipefile import RecipeError
-from wizard.app.teach import Teacher, change_line, verify_lines
+from wizard.app.teach import Teacher, change_lines, verify_lines
 from wizard.engine.i18n import _
 from wizard.engine.options import validate
 from wizard.engine.step import Context, PutFile
@@ -57,6 +57,10 @@ class StepScreen(WizardScreen):
                     with Horizontal(classes="status"):
                         yield FormSwitch(value=name in self.draft.enabled, id=f"use-{name}")
                         yield Static(_("include this step"), classes="field-label")
+                    left_out = Static(_("Left out: the recipe skips it. Typing an answer below includes it."),
+                                      id=f"left-out-{name}", classes="field-hint")
+                    left_out.display = name not in self.draft.enabled
+                    yield left_out
                     yield SettingsForm(step.Settings, self.draft.values(name), prefix=name,
                                        active=name in self.draft.enabled)
             teacher = Teacher.for_draft(self.draft)  # the teaching with this draft's names
@@ -89,9 +93,10 @@ class StepScreen(WizardScreen):
             self.call_after_refresh(lambda: section.scroll_visible(top=True, animate=False))
 
     def help_keys(self) -> Keys:
-        return [*general_keys(), *switch_keys(),
+        return [*general_keys(), *switch_keys(), *choice_keys(),
                 ("← / →", _("switch the side tabs (Tab to them after the fields)")),
-                *scroll_keys(_("scroll the side pane (Tab to it after the tabs)"))]
+                *scroll_keys(_("scroll the form from a field, or the side pane once it has the focus (Tab to it "
+                               "after the tabs)"))]
 
     def first_field(self) -> Widget:
         """Where typing starts: the first field of the first step included here (the step that failed, when
@@ -136,12 +141,14 @@ class StepScreen(WizardScreen):
         self.query_one("#fails", Static).update(self._troubleshoot(teacher))
 
     def refresh_plan(self) -> None:
-        """The exact commands and files for the values typed so far, on a fresh server (secrets masked)."""
+        """The exact commands and files for the values typed so far, on a fresh server (secrets masked); each `$`
+        line as typed in a shell on the server by the recipe's login (teach.as_typed: sudo where root is needed)."""
         lines: list[str] = []
         try:
             ctx = self.draft.recipe(across=False).context()
         except RecipeError:  # an incomplete draft still previews, with the app name it has
             ctx = Context(app=self.draft.name)
+        login = Teacher.for_draft(self.draft).login
         for name in self.page.steps:
             step = registry.step(name)
             lines.append(f"== {step.label()}")
@@ -154,19 +161,30 @@ class StepScreen(WizardScreen):
                 continue
             changes, notes, error = preview(step, settings, ctx)
             for change in changes:
-                lines.append(f"+ {change.why}")
-                lines.append(f"    $ {change_line(change)}")
+                first, *then = change_lines(change, login)
+                lines += [f"+ {change.why}", f"    {first}"]
                 if isinstance(change, PutFile) and not change.secret:  # the whole file: the tab scrolls
                     lines += ["      " + line for line in change.content.decode("utf-8", "replace").splitlines()]
+                lines += [f"    {line}" for line in then]
             if error:
                 lines.append("! " + error)
             if not changes and not error:
                 lines.append("  " + _("nothing to do"))
         lines.append("")
         lines.append(_("(on a fresh Debian 13 server; the Review screen plans against the real one)"))
+        lines.append(_("Each $ line runs as typed in a shell on the server: {ssh}").format(ssh=login.ssh()))
         self.query_one("#plan", Static).update("\n".join(lines))
 
     def on_settings_form_changed(self, event: SettingsForm.Changed) -> None:
+        """An answer typed into a step left out includes it, and says so. Why not disabled fields: the operator
+        came to this form to fill it in; a field that takes no typing looks broken, and one that takes it and
+        drops it (as before) loses work without a word. The switch turns on where they can see it, and the plan
+        beside it shows what the step now does; nothing runs before the Review's Run."""
+        name = event.form.prefix
+        if name not in self.draft.enabled and event.form.edited:
+            self.query_one(f"#use-{name}", Switch).value = True  # on_switch_changed includes it
+            self.notify(_("“{step}” is now included: you typed one of its answers. Switch it off to leave it "
+                          "out.").format(step=registry.step(name).label()))
         self.set_timer(0.25, self.refresh_plan)
         self.set_timer(0.25, self.refresh_teaching)
 
@@ -175,6 +193,7 @@ class StepScreen(WizardScreen):
             name = event.switch.id.removeprefix("use-")
             (self.draft.enabled.add if event.value else self.draft.enabled.discard)(name)
             self.query_one(f"#form-{name}", SettingsForm).set_active(event.value)
+            self.query_one(f"#left-out-{name}").display = not event.value
             self.refresh_plan()
             self.refresh_teaching()
 

@@ -9,12 +9,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Footer
 
 from screens.checks_view import ChecksView
-from screens.help import Keys, general_keys, scroll_keys
+from screens.dialog import button_keys
+from screens.help import Keys, scroll_keys
 from screens.keys import relabel
+from screens.said import Said, SaidButton, Say
 from screens.title_bar import TitleBar
+from wizard.app import registry
 from wizard.app.recipefile import Recipe
 from wizard.app.teach import Teacher, command_line
 from wizard.engine.i18n import _, clauses, n_
@@ -28,25 +31,22 @@ class SummaryScreen(Screen[None]):
                  recipe_path: Path | None) -> None:
         super().__init__()
         self.recipe, self.result, self.error, self.recipe_path = recipe, result, error, recipe_path
+        self.login_user: str | None = None  # who the checks logged in as, once they connected
         self.relabel()
 
     @staticmethod
     def help_keys() -> Keys:
-        return [*general_keys(), *scroll_keys(_("scroll the summary"))]
+        """Only buttons take the focus here (no fields, no Next); the text scrolls while it has the focus."""
+        return [*button_keys(), *scroll_keys(_("scroll the summary (Shift+Tab to it from the buttons)"))]
 
     @staticmethod
     def key_texts() -> dict[str, str]:
         return {"run_checks": _("Run these checks")}
 
     def relabel(self) -> None:
-        """Every word after F2, in place: the checks already run keep their answers."""
+        """The footer after F2 (its texts and buttons are Said: every word changes in place, and the checks already
+        run keep their answers)."""
         relabel(self, self.key_texts())
-        if not self.is_mounted:
-            return
-        self.query_one("#summary-title", Static).update(self._title())
-        self.query_one("#summary-text", Static).update(self._text())
-        for button_id, label in self._buttons().items():
-            self.query_one(f"#{button_id}", Button).label = label
 
     def _title(self) -> str:
         if self.result is not None and self.result.stopped:
@@ -58,62 +58,92 @@ class SummaryScreen(Screen[None]):
     def _ok(self) -> bool:
         return self.result is not None and self.result.ok
 
-    def _buttons(self) -> dict[str, str]:
-        edit = {} if self._ok() else {"edit": _("Back to edit")}
-        return edit | {"run-checks": _("Run these checks"), "quit": _("Quit")}
+    def _buttons(self) -> dict[str, Say]:
+        edit: dict[str, Say] = {} if self._ok() else {"edit": lambda: _("Back to edit")}
+        return edit | {"run-checks": lambda: _("Run these checks"), "quit": lambda: _("Quit")}
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        yield Static(self._title(), classes="title", id="summary-title")
+        yield Said(self._title, classes="title", id="summary-title")
         with VerticalScroll(classes="form"):
-            yield Static(self._text(), markup=False, id="summary-text")
-            yield ChecksView(self.recipe)
+            yield Said(self._text, markup=False, id="summary-text")
+            yield ChecksView(self.recipe, on_login=self._logged_in)
         with Horizontal(classes="buttons"):
-            for button_id, label in self._buttons().items():
-                yield Button(label, id=button_id, variant="primary" if button_id == "quit" else "default")
+            for button_id, say in self._buttons().items():
+                yield SaidButton(say, id=button_id, variant="primary" if button_id == "quit" else "default")
         yield Footer()
 
+    def _logged_in(self, login_user: str | None) -> None:
+        """The checks connected: the commands listed are the ones they run, for the user the server logged in (a
+        root login types no sudo, and `runuser` for another account)."""
+        self.login_user = login_user
+        self.query_one("#summary-text", Said).relabel()
+
     def _text(self) -> str:
-        lines = []
-        if self.error:
-            lines.append(_("Error: {why}").format(why=self.error))
-        if self.result is not None:
-            lines.append(n_("{n} change ({steps}) in {s:.1f} s", "{n} changes ({steps}) in {s:.1f} s",
-                            self.result.changes).format(
-                n=self.result.changes, steps=", ".join(self.result.changed_steps) or "-", s=self.result.seconds))
-            if self.result.error:
-                lines.append(_("Stopped at {step}: {why}").format(step=self.result.failed_step, why=self.result.error))
-            if self.result.stopped:
-                lines.append(self.result.stopped)
-                lines.append(_("The steps before it are done; nothing after it ran. Run the recipe again to go on."))
-            if self.result.skipped:
-                lines.append(_("Skipped: {steps}").format(steps=", ".join(self.result.skipped)))
-            if self.result.declined:
-                lines.append(_("Left out at your request (a run without step-through makes them): {changes}").format(
-                    changes=clauses(self.result.declined)))
-            if self.result.journal:
-                lines.append(_("Journal of this run: {path}").format(path=self.result.journal))
+        lines = self._outcome()
         if self.recipe_path:
             lines.append(_("Recipe: {path}; replay it with: deploy-wizard apply {path} --yes").format(
                 path=self.recipe_path))
         lines.append("")
         lines.append(_("How to check (v runs these checks on the server and shows what they answer):"))
-        teacher = Teacher.for_recipe(self.recipe)
+        teacher = Teacher.for_recipe(self.recipe, self.login_user)
         for local in (False, True):
             checks = [check for lesson in teacher.lessons() for check in lesson.checks if check.local is local]
             if checks:
                 lines.append(teacher.where(local))
                 lines += [f"  $ {command_line(check)}" for check in checks]
         lines.append("")
-        lines.append(_("Next: run the same recipe again to see that nothing changes; keep the recipe in git."))
-        path = self.recipe_path or f"{self.recipe.name}.yaml"
-        lines.append(_("More servers, the same way: `deploy-wizard apply {path} --host web2 --host web3`, or "
-                       "`--inventory hosts.yaml` (a list of hosts); each gets the same steps, and its own "
-                       "result.").format(path=path))
-        lines.append(_("Your own automation from it: `deploy-wizard export {path} --format shell --record-on "
-                       "sandbox` writes a bash script of the same changes, `--format ansible` an Ansible playbook; "
-                       "`deploy-wizard export {path}` alone, a runbook to read.").format(path=path))
+        lines += self._next()
         return "\n".join(lines)
+
+    def _outcome(self) -> list[str]:
+        """What the run did and where it stopped, each step by its title."""
+        result = self.result
+        lines = [_("Error: {why}").format(why=self.error)] if self.error else []
+        if result is None:
+            return lines
+        lines.append(n_("{n} change ({steps}) in {s:.1f} s", "{n} changes ({steps}) in {s:.1f} s",
+                        result.changes).format(n=result.changes, steps=titles(result.changed_steps) or "-",
+                                               s=result.seconds))
+        if result.error:
+            lines.append(_("Stopped at {step}: {why}").format(step=registry.label(result.failed_step or "-"),
+                                                             why=result.error))
+        if result.stopped:
+            lines.append(result.stopped)
+            lines.append(_("The steps before it are done; nothing after it ran. Run the recipe again to go on."))
+        if result.skipped:
+            lines.append(_("Skipped: {steps}").format(steps=titles(result.skipped)))
+        if result.declined:
+            lines.append(_("Left out at your request (a run without step-through makes them): {changes}").format(
+                changes=clauses(result.declined)))
+        if result.journal:
+            lines.append(_("Journal of this run: {path}").format(path=result.journal))
+        return lines
+
+    def _next(self) -> list[str]:
+        """What to do now: after a failure, how to fix it and go on; after a clean run, prove it converged and
+        automate it (the export formats that replay changes need --record-on: they record a real apply)."""
+        path = self.recipe_path or f"{self.recipe.name}.yaml"
+        result = self.result
+        failed = result.failed_step if result is not None and (result.error or result.skipped) else None
+        if failed or (result is not None and result.skipped):
+            step = registry.label(failed or result.skipped[0])  # type: ignore[union-attr]
+            return [_("Next: fix what stopped {step}: its screen's 'If it fails' tab lists the common causes, and "
+                      "'Back to edit' opens its form. Then run the recipe again: the steps already done only check "
+                      "that they are still in place, and the run goes on from {step}.").format(step=step)]
+        if self.error or result is None:
+            return [_("Next: the run stopped before its first step. Fix the cause above ('Back to edit' opens the "
+                      "target server's form: host, login, key), then run the recipe again.")]
+        if result.stopped:
+            return []
+        return [_("Next: run the same recipe again to see that nothing changes; keep the recipe in git."),
+                _("More servers, the same way: `deploy-wizard apply {path} --host web2 --host web3`, or "
+                  "`--inventory hosts.yaml` (a list of hosts); each gets the same steps, and its own "
+                  "result.").format(path=path),
+                _("Your own automation from it: `deploy-wizard export {path} --format shell --record-on sandbox` "
+                  "writes a bash script of the same changes, `--format ansible --record-on sandbox` an Ansible "
+                  "playbook (both record a first apply on a throwaway practice server); `deploy-wizard export "
+                  "{path}` alone, a runbook to read.").format(path=path)]
 
     @on(Button.Pressed, "#run-checks")
     def action_run_checks(self) -> None:
@@ -140,3 +170,8 @@ class SummaryScreen(Screen[None]):
             self.app.action_quit_safely()
         else:
             self.app.exit()
+
+
+def titles(steps: list[str]) -> str:
+    """Steps by their titles, as a list in the current language ("、" between them in Chinese)."""
+    return _(", ", context="between items").join(registry.label(step) for step in steps)

@@ -37,6 +37,7 @@ class TitleBar(Static):
 
     def on_mount(self) -> None:
         """The screen's place in the flow is known once the bar is on it (WizardApp.goto sets it)."""
-        position = getattr(self.screen, "flow_position", None)
-        if position is not None:
-            self.update(self.text(position))
+        self.relabel()
+
+    def relabel(self) -> None:
+        self.update(self.text(getattr(self.screen, "flow_position", None)))

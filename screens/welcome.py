@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from screens.help import Keys, general_keys
+from screens.help import Keys
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
 from wizard.engine.i18n import _
@@ -43,13 +43,24 @@ class WelcomeScreen(WizardScreen):
             with Horizontal(classes="row"):
                 yield Input(placeholder="recipe.yaml", id="path")
                 yield Button(_("Open"), id="open")
-            yield Static("", id="message", classes="field-error")
             yield Static(checklist(), id="checklist", classes="teaching", markup=False)
+        # below the scrolling part, above the footer: in view however many drafts push the rest down
+        yield Static("", id="message", classes="field-error message", markup=False)
         yield Footer()
 
     def help_keys(self) -> Keys:
         drafts = [("↑ / ↓", _("choose a draft in the list; Enter opens it"))] if self.drafts else []
-        return [*general_keys(), *drafts]
+        return [("Tab / Shift+Tab", _("the next / the previous field or button")),
+                ("Enter", _("on a button: press it; in the file field: open that file")), *drafts]
+
+    def on_mount(self) -> None:
+        self.say("")
+
+    def say(self, text: str) -> None:
+        """A message under the form (a file that does not open, the sandbox booting): always in view."""
+        message = self.query_one("#message", Static)
+        message.update(text)
+        message.display = bool(text)
 
     @on(OptionList.OptionSelected, "#drafts")
     def draft_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -81,25 +92,24 @@ class WelcomeScreen(WizardScreen):
 
         path = Path(text).expanduser()
         if not text or not path.exists():
-            self.query_one("#message", Static).update(_("No such file: {path}").format(path=text or "-"))
+            self.say(_("No such file: {path}").format(path=text or "-"))
             return
         try:
             self.wizard_app.draft = Draft.load(path)
         except (RecipeError, OSError, ValueError) as exc:
-            self.query_one("#message", Static).update(str(exc))
+            self.say(str(exc))
             return
         self.wizard_app.next_screen()
 
     def _sandbox(self) -> None:
         from wizard.lab import sandbox
 
-        message = self.query_one("#message", Static)
         try:
             sandbox.check_host()
         except sandbox.SandboxError as exc:
-            message.update(str(exc))
+            self.say(str(exc))
             return
-        message.update(_("Booting a sandbox server (the first time builds its image: about a minute)..."))
+        self.say(_("Booting a sandbox server (the first time builds its image: about a minute)..."))
         self.run_worker(self._boot(), exclusive=True)
 
     async def _boot(self) -> None:
@@ -110,7 +120,7 @@ class WelcomeScreen(WizardScreen):
         try:
             info = await asyncio.to_thread(sandbox.up, None, lambda m: None)
         except sandbox.SandboxError as exc:
-            self.query_one("#message", Static).update(str(exc))
+            self.say(str(exc))
             return
         from wizard.app.draft import Draft
 

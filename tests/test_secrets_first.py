@@ -39,7 +39,7 @@ steps:
 
 
 def test_every_reference_is_found_with_the_label_its_step_asks_with() -> None:
-    labels = [(label, ref) for label, ref, _spec in secret_refs(parse(RECIPE))]
+    labels = [(label, ref) for label, ref, _spec, _settings in secret_refs(parse(RECIPE))]
     assert labels == [("target.sudo_password", "env:DW_T_SUDO"), ("database.password", "env:DW_T_DB"),
                       ("app_server.secret_env.API_TOKEN", "env:DW_T_TOKEN")]
 

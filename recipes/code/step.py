@@ -272,7 +272,7 @@ class Code(Step):
                    'git -C "$tmp" -c advice.detachedHead=false checkout --quiet "$3"; '
                    'if [ "$4" = 1 ]; then git -C "$tmp" submodule update --quiet --init --recursive; fi; '
                    'mv "$tmp" "$1"', release, s.repo, sha, "1" if s.submodules else "0", user=ctx.user, env=env,
-                   display=f"git clone {s.repo} {release} && git checkout {release_id}"),
+                   display=f"git clone {s.repo} {release} && git -C {release} checkout {release_id}"),
                 skip_if=guards.exists(release))
         else:
             yield Ok(_("release {id} is checked out").format(id=release_id))

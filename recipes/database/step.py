@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import re
+import shlex
 import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Annotated, Literal
@@ -108,9 +109,10 @@ def mysql_native_hash(password: str) -> str:
 # ------------------------------------------------------------------------------------------ step
 
 
+# Typed twice only when the run may set it (policy `set`): with `keep` the run only compares it with the role's.
 PASSWORD_PROMPT = Prompted("Password of the app's database role", (
-    "The app logs in to its database with it; only its hash reaches the server. Typed twice: a typo would become "
-    "the password. Kept in memory for the plan and the run only, never written anywhere."), new=True)
+    "The app logs in to its database with it; only its hash reaches the server. Kept in memory for the plan and "
+    "the run only, never written anywhere."), new=lambda settings: settings.password_policy == "set")
 
 
 class DatabaseSettings(StepSettings):
@@ -235,7 +237,8 @@ class Database(Step):
             why = (_("set the password of role {user} to the secret") if state["role"]
                    else _("create the database role {user}")).format(user=user)
             yield RunCommand(why, cmd("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                                      stdin=sql, display=f"psql <<< \"{verb} role {user} login password '***'\""),
+                                      stdin=sql, display=f"runuser -u postgres -- psql -c "
+                                                                f"\"{verb} role {user} login password '***'\""),
                              skip_if=sh('printf "%s\\n" "select 1 from pg_roles where rolname = :\'r\';" | '
                                         'runuser -u postgres -- psql -X -tA -v r="$1" | grep -qx 1', user)
                              if verb == "create" else None)
@@ -243,7 +246,9 @@ class Database(Step):
             yield Ok(_("role {user} exists with the right password").format(user=user))
         if state["db_owner"] is None:
             yield RunCommand(_("create the database {db} owned by {user}").format(db=db, user=user),
-                             sh('runuser -u postgres -- createdb --owner="$1" -- "$2"', user, db),
+                             sh('runuser -u postgres -- createdb --owner="$1" -- "$2"', user, db,
+                                display=f"runuser -u postgres -- createdb --owner={shlex.quote(user)} -- "
+                                        f"{shlex.quote(db)}"),
                              skip_if=sh('runuser -u postgres -- psql -X -tA -l | cut -d"|" -f1 | grep -qx "$1"', db))
         elif state["db_owner"] != user:
             yield RunCommand(_("give the database {db} to {user}").format(db=db, user=user), sh(
@@ -267,7 +272,7 @@ class Database(Step):
             sql = Secret.join("database user SQL", f"{verb} USER '{user}'@'localhost' IDENTIFIED BY ", clause, ";\n")
             why = (_("set the password of role {user} to the secret") if state["user"]
                    else _("create the database user {user}")).format(user=user)
-            shown = f"mysql <<< \"{verb} USER '{user}'@'localhost' IDENTIFIED BY PASSWORD '***'\""
+            shown = f"mysql -e \"{verb} USER '{user}'@'localhost' IDENTIFIED BY PASSWORD '***'\""
             yield RunCommand(why, cmd("mysql", stdin=sql, display=shown), skip_if=sh(
                 '[ "$(mysql -N -B -e "SELECT COUNT(*) FROM mysql.user WHERE User=\'$1\' AND Host=\'localhost\'")" '
                 '= 1 ]',
@@ -278,7 +283,7 @@ class Database(Step):
             sql = (f"CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4;\n"
                    f"GRANT ALL PRIVILEGES ON `{db}`.* TO '{user}'@'localhost';\n")
             yield RunCommand(_("create the database {db} owned by {user}").format(db=db, user=user),
-                             cmd("mysql", stdin=sql, display=f"mysql <<< \"{sql.strip()}\""), skip_if=sh(
+                             cmd("mysql", stdin=sql, display=f"mysql -e \"{' '.join(sql.split())}\""), skip_if=sh(
                                  'mysql -e "USE \\`$2\\`" && mysql -N -B -e "SHOW GRANTS FOR \'$1\'@\'localhost\'" | '
                                  'grep -qF "ON \\`$2\\`.*"', user, db))
         else:

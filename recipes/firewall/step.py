@@ -48,7 +48,7 @@ HARDENING = "/etc/ssh/sshd_config.d/01-deploy-wizard-hardening.conf"
 JAIL = "/etc/fail2ban/jail.d/50-deploy-wizard.conf"
 HARDENING_CHECK = sh('sshd -t && sshd -T | grep -qix "permitrootlogin no" && '
                      'sshd -T | grep -qix "passwordauthentication no"',
-                     display="sshd -t && sshd -T shows permitrootlogin no, passwordauthentication no")
+                     display="sshd -t && sshd -T | grep -Ei '^(permitrootlogin|passwordauthentication) '")
 REVERT_UNIT = "deploy-wizard-ufw-revert"
 UFW_ACTIVE = sh('ufw status | grep -q "^Status: active"')  # the guard of turning it on (exports)
 

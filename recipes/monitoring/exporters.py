@@ -124,8 +124,8 @@ def prerequisites(exporters: tuple[Exporter, ...], facts: FactValues) -> Iterato
                                "login, no password").format(role=PG_MONITOR_ROLE),
                              cmd("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
                                  "-v", f"r={PG_MONITOR_ROLE}", stdin=sql,
-                                 display=f"psql <<< 'create role {PG_MONITOR_ROLE} login; "
-                                         f"grant pg_monitor to {PG_MONITOR_ROLE}'"),
+                                 display=f"runuser -u postgres -- psql -c 'create role {PG_MONITOR_ROLE} login' "
+                                         f"-c 'grant pg_monitor to {PG_MONITOR_ROLE}'"),
                              skip_if=sh(ASK_POSTGRES + " | grep -qx 1", PG_MONITOR_ROLE, ROLE_IN_PG_MONITOR),
                              leaves=((PgMonitorRole(), True),))
 

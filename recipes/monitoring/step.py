@@ -106,8 +106,8 @@ class Monitoring(Step):
             "metrics for Prometheus (kept on localhost, so only you can read them); the journal is kept across "
             "reboots but capped so it never fills the disk; app logs are rotated; and a timer checks the site "
             "every few minutes and writes failures to the journal, where alerting can pick them up. The app's own "
-            "logs: what it prints (errors, tracebacks) is in the journal, `journalctl -u 'APP@*'`; a line per "
-            "request in /var/log/APP/access.log (gunicorn) and /var/log/nginx/access.log; nginx's errors in "
+            "logs: what it prints (errors, tracebacks) is in the journal, `sudo journalctl -u 'APP@*'`; a line "
+            "per request in /var/log/APP/access.log (gunicorn) and /var/log/nginx/access.log; nginx's errors in "
             "/var/log/nginx/error.log.",
         verify=[Check("curl -sS http://NODE_EXPORTER/metrics | grep -m 5 '^node_'", when={"node_exporter": True},
                       note="the first lines of the node exporter's metrics"),

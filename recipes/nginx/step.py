@@ -144,7 +144,7 @@ class Nginx(Step):
                 Check("tail -n 20 /var/log/nginx/error.log", root=True)],
         troubleshoot=[
             ("502 Bad Gateway", "nginx is fine but gunicorn does not answer: check the app_server step's service."),
-            ("nginx: [emerg] unknown directive", "A config file has a typo; `nginx -t` names the file and line."),
+            ("nginx: [emerg] unknown directive", "A config file has a typo; `sudo nginx -t` names the file and line."),
             ("Welcome to nginx! page instead of the app",
              "The default site answers: the request's Host does not match server_names, or default_site is keep."),
         ],

@@ -9,6 +9,7 @@ step plans nothing once its value is there (a second run converges, as real step
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,7 +21,8 @@ from wizard.engine.commands import cmd
 from wizard.engine.step import Change, Context, Ok, RunCommand, Step, StepSettings, Teaching
 from wizard.engine.transports.base import OutputCallback, Result, Transport
 
-STATE: set[str] = set()  # the values configured on the stand-in server
+STATE: set[str] = set()
+RUN_TAG = re.compile(r"^export DEPLOY_WIZARD_RUN=\S+; ")  # the values configured on the stand-in server
 
 
 class ConfigureSettings(StepSettings):
@@ -50,9 +52,10 @@ class FakeServer(Transport):
 
     async def _exec(self, command_line: str, stdin: str | None, on_output: OutputCallback | None,
                     timeout: float) -> Result:
-        if command_line.startswith("export DEPLOY_WIZARD_RUN="):  # the run's tag before each change (deploylock)
-            command_line = command_line.split("; ", 1)[1]
+        command_line = RUN_TAG.sub("", command_line)  # every change carries the run's tag (wizard/app/deploylock.py)
         type(self).sent.append(command_line)
+        if "/proc/[0-9]*/environ" in command_line:  # what an interrupted run left running: nothing
+            return Result(0, "", "")
         if command_line.startswith("configure "):
             value = command_line.split()[-1]
             if value == "block":
@@ -65,8 +68,6 @@ class FakeServer(Transport):
             return Result(0, "", "")
         if "flock -w" in command_line:  # the deploy lock (wizard/app/deploylock.py): free
             return Result(0, "acquired\n", "")
-        if "/proc/[0-9]*/environ" in command_line:  # nothing an earlier run left running
-            return Result(0, "", "")
         return Result(0, "root\n0\nnopasswd\n", "")  # the login probe: root
 
     async def _upload_temp(self, content: bytes) -> str:

@@ -64,11 +64,13 @@ async def test_a_step_switched_off_shows_no_message_and_does_not_hold_next() -> 
         await pilot.press("space")  # the step left out: its messages go
         await pilot.pause()
         assert error_of(app, "code-repo") == ""
-        await type_into(pilot, "#code-repo", "not a url;rm")  # and typing into it says nothing either
-        assert error_of(app, "code-repo") == ""
         await pilot.click("#next")
         await pilot.pause()
         assert showing(app) == "database"
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        await type_into(pilot, "#code-repo", "not a url;rm")  # typing an answer includes the step again (issue
+        assert "code" in app.draft.enabled and error_of(app, "code-repo") != ""  # of the trial): its messages too
 
 
 async def test_fix_the_fields_goes_to_the_first_bad_field_out_of_view_and_names_it() -> None:

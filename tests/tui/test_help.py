@@ -34,7 +34,7 @@ async def test_question_mark_opens_the_help_of_a_step_screen_with_its_own_keys()
             assert key in rows, key
         assert "side tabs" in rows["← / →"] and "side pane" in rows["↑ / ↓  PgUp / PgDn"]
         assert rows["^n"] == "Next" and rows["^b"] == "Back"
-        assert "Plan tab" in screen_text(app)  # what the screen is for, below its keys, in view at 80x24
+        assert "Plan tab" in screen_text(app)  # what the screen is for, above its keys, in view at 80x24
         await pilot.press("question_mark")  # and ? closes it again
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
@@ -65,3 +65,96 @@ async def test_list_fields_hint_at_commas_not_brackets() -> None:
         assert not any("[" in label for label in labels)
         assert "Domain names the site answers to, e.g. example.com, www.example.com. *" in labels
         assert app.screen.query_one("#app_server-env").placeholder.startswith("NAME=value pairs separated by commas")
+
+
+async def test_the_help_close_button_is_in_view_at_80x24_whatever_the_length() -> None:
+    """The longest help (a step screen's, in Chinese): its text scrolls, the Close button stays on screen."""
+    from wizard.engine import i18n
+
+    i18n.set_language("zh_CN")
+    app = WizardApp(Draft(name="demo", enabled={"static", "app_server", "nginx"}), start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.goto(FLOW["static+app_server+nginx"])
+        await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+        close = app.screen.query_one("#close")
+        assert app.screen.region.contains_region(close.region) and close.region.height == 3
+        assert app.focused is close
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def help_of(app: WizardApp, pilot) -> tuple[dict[str, str], str]:  # noqa: ANN001
+    await pilot.press("f1")
+    await pilot.pause()
+    assert isinstance(app.screen, HelpScreen)
+    topic = str(app.screen.query(".dialog-body Static")[1].render())
+    rows = help_rows(app)
+    await pilot.press("escape")
+    await pilot.pause()
+    return rows, topic
+
+
+async def test_each_screens_help_says_what_its_keys_do_there(tmp_path) -> None:  # noqa: ANN001
+    """Every screen's F1 against what its keys do (finding of the fresh-eyes trial): no "Next" where there is none,
+    Enter in the Welcome's file field opens the file, the Summary has buttons and no fields, each screen its own
+    topic (not the step screens' "Plan tab")."""
+    from pathlib import Path
+
+    from screens.summary import SummaryScreen
+    from wizard.engine.runner import RunResult
+
+    draft = Draft(name="demo", enabled={"code"}, target={"host": "web1.example.com"},
+                  steps={"code": {"repo": "https://git.example.com/demo.git"}})
+    app = WizardApp(draft)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        rows, topic = await help_of(app, pilot)  # Welcome
+        assert "open that file" in rows["Enter"] and "Next" not in rows["Enter"] and "Plan tab" not in topic
+        app.goto(FLOW["target"])
+        await pilot.pause()
+        rows, topic = await help_of(app, pilot)
+        assert "on the last: Next" in rows["Enter"] and "Test connection" in topic
+        app.goto(FLOW["review"])
+        await pilot.pause()
+        rows, topic = await help_of(app, pilot)
+        assert "Next" not in rows["Enter"] and "Plan against the server" in topic and "^n" not in rows
+        recipe = draft.recipe()
+        result = RunResult(ok=True, changes=1, changed_steps=["code"], failed_step=None, error=None, seconds=1.0,
+                           round_trips=1)
+        app.push_screen(SummaryScreen(recipe, result, None, Path("demo.yaml")))
+        await pilot.pause()
+        rows, topic = await help_of(app, pilot)
+        assert rows["Enter"] == "press the button with the focus" and rows["v"] == "Run these checks"
+        assert not any("field" in text for key, text in rows.items() if key != "F1 / ?")
+
+
+async def test_the_step_screens_help_is_what_the_keys_do() -> None:
+    """Its claims, pressed: Tab after the last field reaches the side tabs, ← / → switch them, Tab again reaches the
+    side pane and PgDn scrolls it; ↑ / ↓ in a field scroll the form."""
+    from textual.containers import VerticalScroll
+    from textual.widgets import TabbedContent
+
+    app = WizardApp(Draft(name="demo", enabled={"code"}), start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.goto(FLOW["code"])
+        await pilot.pause()
+        rows, _topic = await help_of(app, pilot)
+        assert "Tab to them after the fields" in rows["← / →"]
+        app.screen.fields()[-1].focus()
+        await pilot.press("tab")
+        assert type(app.focused).__name__ == "ContentTabs"
+        tabs = app.screen.query_one(TabbedContent)
+        before = tabs.active
+        await pilot.press("right")
+        await pilot.pause()
+        assert tabs.active != before
+        await pilot.press("tab")
+        assert isinstance(app.focused, VerticalScroll) and tabs in app.focused.ancestors  # the side pane
+        form = app.screen.query_one(".form", VerticalScroll)
+        app.screen.query_one("#code-repo").focus()
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert form.scroll_y > 0

@@ -133,8 +133,11 @@ async def test_help_follows_the_screen_it_was_opened_on() -> None:
         await pilot.pause()
         await pilot.press("f1")
         await pilot.pause()
+        assert "Plan tab" in screen_text(app)  # what the screen is for, on top
+        await pilot.press("end")  # the keys scroll under it; the Close button stays
+        await pilot.pause()
         text = screen_text(app)
-        assert "^n" in text and "Next" in text and "Plan tab" in text
+        assert "^n" in text and "Next" in text and "Close (Esc)" in text
         await pilot.press("escape")
         screen = RunScreen(draft.recipe())
 
@@ -148,3 +151,27 @@ async def test_help_follows_the_screen_it_was_opened_on() -> None:
         await pilot.pause()
         text = screen_text(app)
         assert "f3" in text and "All output" in text and "^n  " not in text
+
+
+async def test_enter_opens_a_choice_list_and_enter_there_chooses_and_moves_on() -> None:
+    """Textual's Select took the focus back after a choice: Enter opened the list again, and the focus never left."""
+    from textual.widgets import Select
+
+    app = WizardApp(Draft(name="demo", enabled={"database"}), start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.goto(FLOW["database"])
+        await pilot.pause()
+        engine = app.screen.query_one("#database-engine", Select)
+        engine.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert engine.expanded
+        await pilot.press("down", "enter")  # the second choice
+        await pilot.pause()
+        assert not engine.expanded and engine.value == "mariadb"
+        assert app.focused is app.screen.query_one("#database-name")
+        assert app.draft.values("database")["engine"] == "mariadb"
+        engine.focus()
+        await pilot.press("enter", "escape")  # Escape closes the list unchanged, and stays
+        await pilot.pause()
+        assert app.focused is engine and engine.value == "mariadb" and not engine.expanded

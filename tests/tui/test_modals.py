@@ -92,3 +92,91 @@ async def test_skip_in_step_through_leaves_out_just_that_change(server: type[Fak
         assert str(app.screen.query_one("#summary-title").render()) == "Done, except the changes you left out"
         assert "configure: configure good" in str(app.screen.query_one("#summary-text").render())
     assert "configure good" not in server.sent
+
+
+def dialogs() -> dict[str, tuple[object, str, object]]:
+    """Each dialog, the id of its safe answer (focused, and what Escape gives), and that answer."""
+    from screens.change_modal import ChangeModal
+    from screens.confirm_modal import ConfirmModal
+    from screens.host_key_modal import HostKeyModal
+    from screens.operator_modal import OperatorModal
+    from screens.password_modal import PasswordModal
+    from screens.quit_modal import QuitModal
+    from wizard.engine.commands import cmd
+    from wizard.engine.step import RunCommand
+
+    return {
+        "failure": (lambda: FailureModal("nginx", "boom", can_edit=True), "abort", "abort"),
+        "host key": (lambda: HostKeyModal("web1", 22, "SHA256:x"), "refuse", False),
+        "confirm": (lambda: ConfirmModal(lambda: "t", lambda: "x", lambda: "yes", lambda: "no"), "no", False),
+        "quit": (lambda: QuitModal("nginx", "nginx -t"), "stay", False),
+        "operator": (lambda: OperatorModal("code", "add the key"), "abort", False),
+        "password": (lambda: PasswordModal("sudo password"), "cancel", None),
+        "change": (lambda: ChangeModal("os_updates", RunCommand("update", cmd("apt-get", "update"))), "stop", "stop"),
+    }
+
+
+@pytest.mark.parametrize("name", list(dialogs()))
+async def test_every_dialog_has_a_focused_default_and_escape_gives_the_safe_answer_it_names(name: str) -> None:
+    make, safe, answer = dialogs()[name]
+    focused = {"operator": "done", "password": "password", "change": "go"}.get(name, safe)
+    app = WizardApp(Draft(name="demo"), start="flow")
+    answers: list[object] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.push_screen(make(), answers.append)
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == focused
+        assert str(app.screen.query_one(f"#{safe}", Button).label).endswith("(Esc)")
+        await pilot.press("escape")
+        await pilot.pause()
+    assert answers == [answer]
+
+
+async def test_f1_on_a_dialog_shows_its_own_help_and_f2_relabels_it_keeping_what_was_typed() -> None:
+    from screens.help import HelpScreen
+    from screens.password_modal import PasswordModal
+    from tests.tui.test_keys import screen_text
+
+    app = WizardApp(Draft(name="demo"), start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.push_screen(FailureModal("nginx", "boom"))
+        await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        rows = dict(app.screen.keys)
+        assert rows["Esc"] == "Abort" and "Retry runs it again" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, FailureModal)
+        app.screen.dismiss("abort")
+        await pilot.pause()
+        app.push_screen(PasswordModal("sudo password for admin@web1"))
+        await pilot.pause()
+        await pilot.press(*"half")
+        await pilot.press("f2")
+        await pilot.pause()
+        assert app.screen.query_one("#password").value == "half"
+        assert str(app.screen.query_one("#cancel", Button).label) == "取消（Esc）"
+        assert "只在本次连接期间保存在内存中" in str(app.screen.query_one("#password-text").render())
+
+
+@pytest.mark.parametrize(("policy", "twice"), [("set", True), ("keep", False)])
+async def test_the_database_password_is_typed_twice_only_when_the_run_sets_it(policy: str, twice: bool) -> None:
+    """With password_policy: keep the run only compares the password with the role's: one field, no "typed twice"."""
+    recipe = parse("version: 1\nname: demo\ntarget: {host: web1.example.com, user: admin}\n"
+                   f"steps: {{database: {{password: prompt, password_policy: {policy}}}}}\n")
+    app = WizardApp(Draft(name="demo"), start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        asking = app.run_worker(ask_secrets(app, secret_questions(recipe), {}))
+        await wait_for(pilot, lambda: showing(app) == "PasswordModal" and app.screen.query("#password"))
+        await pilot.pause()
+        assert bool(app.screen.query("#confirm")) is twice and bool(app.screen.query("#password-twice")) is twice
+        await pilot.press(*"db-pw", "enter")
+        if twice:
+            await pilot.press(*"db-pw", "enter")
+        await asking.wait()
+    assert asking.result == {"database.password": "db-pw"}

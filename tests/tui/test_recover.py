@@ -60,7 +60,7 @@ async def test_back_to_edit_from_the_failure_dialog_then_next_runs_again(server:
         assert showing(app) == "ReviewScreen"  # Next from the fixed form: back to the Review
         assert app.fixing is None
         app.screen.query_one("#run", Button).press()
-        await wait_for(pilot, lambda: showing(app) == "SummaryScreen")
+        await wait_for(pilot, lambda: showing(app) == "SummaryScreen" and app.screen.query("#summary-title"))
         assert "Done: the server matches the recipe" in str(app.screen.query(".title").first().render())
         assert not app.screen.query("#edit")  # nothing to go back to after a good run
     assert [line for line in server.sent if line.startswith("configure")] == ["configure bad", "configure good"]
@@ -103,7 +103,7 @@ async def test_back_to_edit_from_the_summary(server: type[FakeServer], tmp_path:
         await run_from_review(app, pilot)
         await wait_for(pilot, lambda: showing(app) == "FailureModal")
         await pilot.click("#abort")
-        await wait_for(pilot, lambda: showing(app) == "SummaryScreen")
+        await wait_for(pilot, lambda: showing(app) == "SummaryScreen" and app.screen.query("#summary-title"))
         buttons = [button.id for button in app.screen.query(".buttons Button")]
         assert buttons == ["edit", "run-checks", "quit"]  # back to edit beside the checks of the Summary
         app.screen.query_one("#edit", Button).press()
@@ -123,7 +123,7 @@ async def test_a_run_that_fails_before_any_step_goes_back_to_the_target(server: 
     app = WizardApp(configure_draft(tmp_path, "good"), start="flow")
     async with app.run_test(size=(80, 24)) as pilot:
         await run_from_review(app, pilot)
-        await wait_for(pilot, lambda: showing(app) == "SummaryScreen")
+        await wait_for(pilot, lambda: showing(app) == "SummaryScreen" and app.screen.query("#summary-title"))
         app.screen.query_one("#edit", Button).press()
         await wait_for(pilot, lambda: showing(app) == "TargetScreen")
         assert "connection refused" in str(app.screen.query_one("#fixing").render())
@@ -168,11 +168,11 @@ async def test_ctrl_q_while_the_failure_dialog_waits_says_nothing_runs(server: t
         await pilot.press("ctrl+q")
         await pilot.pause()
         text = " ".join(str(static.render()) for static in app.screen.query(".dialog Static"))
-        assert "at step configure; nothing is changing on the server" in text
+        assert "at step Configure; nothing is changing on the server" in text
         await pilot.click("#quit")
         await wait_for(pilot, lambda: not app.is_running, 10)
     said = " ".join(capsys.readouterr().err.split())
-    assert "Traceback" not in said and "at step configure; nothing is changing" in said
+    assert "Traceback" not in said and "at step Configure; nothing is changing" in said
     assert server.closed == 1
 
 

@@ -96,7 +96,7 @@ async def test_the_state_column_is_never_cut_at_80_columns(draft: Draft, lang: s
             await pilot.pause()
             text = screen_text(app)
             assert state_label(state) in text, f"{state_label(state)!r} cut:\n{text}"
-            assert "deploy_user" in text and "1234 s" in text
+            assert ("Deploy user" if lang == "en" else "部署用户") in text and "1234 s" in text
 
 
 async def test_the_plan_tab_shows_the_whole_nginx_site_and_gunicorn_unit(draft: Draft) -> None:
@@ -117,7 +117,30 @@ async def test_the_plan_tab_shows_the_whole_nginx_site_and_gunicorn_unit(draft: 
             files |= {c.path: c.content.decode() for c in changes if isinstance(c, PutFile) and not c.secret}
         assert "/etc/nginx/sites-available/demo" in files and "/etc/systemd/system/demo@.service" in files
         for path, content in files.items():
-            start = plan.index(next(line for line in plan if path in line and line.startswith("    $ ")))
+            start = plan.index(next(line for line in plan if line.startswith(f"    write {path} ")))
             shown = plan[start + 1:start + 1 + len(content.splitlines())]
             assert shown == ["      " + line for line in content.splitlines()], path
         assert len(files["/etc/nginx/sites-available/demo"].splitlines()) > 12  # more than the old cut showed
+
+
+async def test_the_scroll_keys_move_the_output_whatever_has_the_focus(draft: Draft) -> None:
+    app = WizardApp(draft, start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await show_run(app, pilot, draft)
+        for n in range(200):
+            screen._line(f"line {n}")
+        screen.flush()
+        await pilot.pause()
+        log = screen.query_one("#log", RunLog)
+        assert app.focused is log and log.scroll_y == log.max_scroll_y
+        for focus in (log, None):  # the log's own keys, and the screen's when nothing has the focus
+            screen.set_focus(focus)
+            await pilot.press("end", "pageup")
+            await pilot.pause()
+            assert log.scroll_y < log.max_scroll_y
+            await pilot.press("home")
+            await pilot.pause()
+            assert log.scroll_y == 0
+            await pilot.press("pagedown", "end")
+            await pilot.pause()
+            assert log.scroll_y == log.max_scroll_y

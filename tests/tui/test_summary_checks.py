@@ -76,8 +76,8 @@ async def test_run_these_checks_shows_each_result(monkeypatch: pytest.MonkeyPatc
     assert transport.closed
     total = len(transport.sent)
     assert shown.startswith(f"{total - 1} of {total} checks passed")
-    assert "✗ nginx: sudo nginx -t  (exit 1)\n    nginx: [emerg] unknown directive \"server_nme\"" in shown
-    assert "✓ database: sudo -u postgres psql -l\n    fine" in shown
+    assert "✗ nginx web server: sudo nginx -t  (exit 1)\n    nginx: [emerg] unknown directive \"server_nme\"" in shown
+    assert "✓ Database: sudo -u postgres psql -l\n    fine" in shown
     assert "sudo -n -- sh -c 'nginx -t'" in transport.sent
 
 

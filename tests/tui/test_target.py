@@ -90,3 +90,39 @@ def test_what_the_probe_could_not_tell_is_said_not_left_blank() -> None:
 
     assert probed("Debian GNU/Linux 13 (trixie)\n\n") == {"os": "Debian GNU/Linux 13 (trixie)", "py": "no python3",
                                                          "disk": "?", "ram": "?"}
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("en", "Connection failed: cannot connect to 127.0.0.1:1: nothing answers on that port (connection refused)"),
+    ("zh_CN", "连接失败：无法连接到 127.0.0.1:1：该端口上没有任何服务应答（连接被拒绝）")])
+async def test_a_refused_connection_is_said_in_plain_words(lang: str, said: str) -> None:
+    """The real SSH transport against a closed local port: no "[Errno 111] Connect call failed"."""
+    set_language(lang)
+    draft = Draft(name="demo")
+    draft.target = {"host": "127.0.0.1", "port": 1, "user": "x"}
+    app = WizardApp(draft, start="flow")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.click("#test")
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            text = str(app.screen.query_one("#probe").render())
+            if "127.0.0.1:1" in text:
+                break
+    assert text.startswith(said) and "Errno" not in text, text
+
+
+def test_network_errors_are_said_without_errno() -> None:
+    import errno
+    import socket
+
+    from wizard.engine.transports.reasons import plain_reason
+
+    assert plain_reason(ConnectionRefusedError(errno.ECONNREFUSED, "Connect call failed ('10.0.0.1', 22)")) == (
+        "nothing answers on that port (connection refused): check the port, and that the SSH server runs there")
+    assert plain_reason(OSError("Multiple exceptions: [Errno 111] Connect call failed, [Errno 99] x")).startswith(
+        "nothing answers on that port")
+    assert plain_reason(socket.gaierror(socket.EAI_NONAME, "Name or service not known")).startswith(
+        "the name does not resolve")
+    assert plain_reason(TimeoutError()).startswith("no answer in time")
+    assert plain_reason(OSError(errno.EIO, "I/O error")) == "I/O error"

@@ -107,15 +107,19 @@ async def run_checks(transport: Transport, lessons: Iterable[Lesson], *, timeout
 
 async def verify_recipe(recipe: Recipe, questions: Questions, *, host: str | None = None,
                         transport_factory: Callable[[], Transport] | None = None,
-                        on_result: Callable[[CheckResult], None] | None = None) -> tuple[Teacher, list[CheckResult]]:
+                        on_result: Callable[[CheckResult], None] | None = None,
+                        on_login: Callable[[str | None], None] | None = None) -> tuple[Teacher, list[CheckResult]]:
     """Connect to the recipe's server, run every step's checks as the login user, close. The lessons are filled
-    in for whoever the connection logged in as (root needs no sudo)."""
+    in for whoever the connection logged in as (root needs no sudo, and switches user with runuser); `on_login`
+    hears who that is before the first check, so a list shown beforehand can say the same commands."""
     from wizard.app.session import make_transport
 
     transport = transport_factory() if transport_factory else make_transport(recipe, questions, Masker(), host)
     try:
         await transport.connect()
         teacher = Teacher.for_recipe(recipe, transport.login_user or None, host=host)
+        if on_login is not None:
+            on_login(transport.login_user or None)
         return teacher, await run_checks(transport, teacher.lessons(), on_result=on_result)
     finally:
         await transport.close()

@@ -62,3 +62,10 @@ def step(name: str) -> Step:
         raise StepLoadError(_("no step named {name} is installed (installed: {names})").format(
             name=name, names=", ".join(known)))
     return known[name]
+
+
+def label(name: str) -> str:
+    """A step as people read it: its title in the current language (its name when it is not installed), for every
+    screen and message that names a step (the recipe key `app_server` means nothing to a new operator)."""
+    found = by_name().get(name)
+    return found.label() if found is not None else name

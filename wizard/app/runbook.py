@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from wizard.app.preview import preview
 from wizard.app.recipefile import Recipe
-from wizard.app.teach import Teacher, as_typed, command_line, groups
+from wizard.app.teach import Teacher, as_typed, change_lines, command_line, groups
 from wizard.engine.i18n import _
 from wizard.engine.step import PutFile, RunCommand
 
@@ -31,10 +31,11 @@ def runbook(recipe: Recipe, source: str) -> str:
         out += [f"**{_('Commands')}.**", "", "```sh"]
         for change in changes:
             out.append(f"# {change.why}")
-            if isinstance(change, RunCommand):
-                out.append(as_typed(change.command))
+            if isinstance(change, RunCommand):  # as typed by the recipe's login: sudo where root is needed
+                out.append(as_typed(change.command, teacher.login))
             else:
-                out.append(f"# {change.describe()}")
+                out += [line.removeprefix("$ ") if line.startswith("$ ") else f"# {line}"
+                        for line in change_lines(change, teacher.login)]
         out += ["```", ""]
         for change in changes:
             if isinstance(change, PutFile) and not change.secret:

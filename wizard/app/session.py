@@ -84,10 +84,11 @@ class SecretQuestion:
     new: bool = False  # a password the run sets: typed twice
 
 
-def secret_refs(recipe: Recipe) -> list[tuple[str, str, FieldSpec]]:
-    """Every secret reference of the recipe as (label, reference, its field), in the order the run needs them (the
-    target, then each selected step, a plugin step's included), found by type (the fields that hold secret
-    references). The label is the one steps ask with (Context.secret): `section.field`, `.KEY` for a map entry."""
+def secret_refs(recipe: Recipe) -> list[tuple[str, str, FieldSpec, BaseModel]]:
+    """Every secret reference of the recipe as (label, reference, its field, its settings), in the order the run
+    needs them (the target, then each selected step, a plugin step's included), found by type (the fields that
+    hold secret references). The label is the one steps ask with (Context.secret): `section.field`, `.KEY` for a
+    map entry."""
     sections: list[tuple[str, BaseModel]] = [("target", recipe.target)]
     sections += [(step.name, settings) for step, settings in recipe.selected()]
     found = []
@@ -95,11 +96,11 @@ def secret_refs(recipe: Recipe) -> list[tuple[str, str, FieldSpec]]:
         for spec in field_specs(type(settings)):
             value = getattr(settings, spec.name) if spec.secret else None
             if isinstance(value, str):
-                found.append((f"{section}.{spec.name}", value, spec))
+                found.append((f"{section}.{spec.name}", value, spec, settings))
             elif isinstance(value, dict):
-                found += [(f"{section}.{spec.name}.{key}", ref, spec) for key, ref in value.items()]
+                found += [(f"{section}.{spec.name}.{key}", ref, spec, settings) for key, ref in value.items()]
             elif isinstance(value, list):
-                found += [(f"{section}.{spec.name}.{index}", ref, spec) for index, ref in enumerate(value)]
+                found += [(f"{section}.{spec.name}.{index}", ref, spec, settings) for index, ref in enumerate(value)]
     return found
 
 
@@ -109,7 +110,8 @@ def secret_questions(recipe: Recipe) -> list[SecretQuestion]:
     Why all of them up front: a plan reads a secret only when a step asks, in the middle of a connection; the
     TUI cannot stop there for a dialog, and an operator should not meet them one by one.
     """
-    return [_question(recipe, label, spec) for label, ref, spec in secret_refs(recipe) if ref == "prompt"]
+    return [_question(recipe, label, spec, settings) for label, ref, spec, settings in secret_refs(recipe)
+            if ref == "prompt"]
 
 
 def resolve_all(recipe: Recipe, resolver: SecretResolver) -> None:
@@ -118,12 +120,13 @@ def resolve_all(recipe: Recipe, resolver: SecretResolver) -> None:
     Why before an apply connects: a secret read only when its step plans (the database password, once
     PostgreSQL is installed) would stop the run half-way, after the steps before it changed the server; read
     first, a missing one stops it before anything changed. A plan alone reads only what its steps ask for."""
-    for label, ref, _spec in secret_refs(recipe):
+    for label, ref, _spec, _settings in secret_refs(recipe):
         resolver.resolve(ref, label)
 
 
-def _question(recipe: Recipe, label: str, spec: FieldSpec) -> SecretQuestion:
-    """The dialog of one secret: the words its step declares (validators.Prompted), else its label and field."""
+def _question(recipe: Recipe, label: str, spec: FieldSpec, settings: BaseModel) -> SecretQuestion:
+    """The dialog of one secret: the words its step declares (validators.Prompted), else its label and field;
+    typed twice only when the run sets it with these settings."""
     if spec.prompted is None:
         return SecretQuestion(label, _("Secret {label}").format(label=label), spec.text() + "\n\n" + _(
             "Kept in memory for the plan and the run only; never written anywhere."))
@@ -131,7 +134,7 @@ def _question(recipe: Recipe, label: str, spec: FieldSpec) -> SecretQuestion:
     # no user in the recipe: ssh's own default, this machine's user name (unless ~/.ssh/config says otherwise)
     login = {"user": recipe.target.user or getpass.getuser(), "host": recipe.target.host}
     return SecretQuestion(label, tr(spec.prompted.title).format(**login), tr(spec.prompted.text).format(**login),
-                          spec.prompted.new)
+                          spec.prompted.is_new(settings))
 
 
 def _told(emit: Sink) -> Callable[[str, str], None]:

@@ -14,13 +14,15 @@ a longer word or a shell variable (`$USER`, `ALLOWED_HOSTS` stay as they are), i
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from wizard.app import registry
+from wizard.engine.commands import NOTE, Op, noted, quote
 from wizard.engine.i18n import _
-from wizard.engine.step import Change, Check, Context, PlanError, RunCommand, Step, StepSettings
+from wizard.engine.step import Change, Check, Context, PlanError, PutFile, RunCommand, Step, StepSettings
 
 if TYPE_CHECKING:
     from wizard.app.draft import Draft
@@ -97,15 +99,71 @@ def typed(text: str, *, root: bool, user: str | None, login: Login) -> str:
     return text
 
 
-def as_typed(command: Command) -> str:
-    """A planned command as a person types it at a root shell: one the step runs as another user says so."""
-    text = command.summary()
-    return f"sudo -u {command.user} {text}" if command.user else text
+# A display that abridges what runs (`...`, `<token>`, `<the release before>`): shown as a comment, not as a line
+# to paste; what it stands for is written out only in the script the transport runs.
+_ABRIDGED = re.compile(r"\.\.\.|…|<[a-z][a-z ]*>")
 
 
-def change_line(change: Change) -> str:
-    """One planned change as plans show it: the command as typed at a root shell, or what a file write does."""
-    return as_typed(change.command) if isinstance(change, RunCommand) else change.describe()
+def _compound(line: str) -> bool:
+    """Shell syntax a privilege prefix would not cover: `sudo a && b` runs only `a` as root, `sudo cd` fails."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        words = list(lexer)
+    except ValueError:  # an unclosed quote: let a shell read it whole
+        return True
+    if not words:
+        return False
+    return (any(set(word) <= set("();<>|&") for word in words)
+            or "=" in words[0] or words[0] in ("cd", "export", ".", "set"))
+
+
+def _line(command: Command) -> str:
+    """The command as one line: its display, else its masked words, an environment as `env NAME=value`."""
+    if command.display:
+        return command.display
+    if command.env and not any(isinstance(bit, Op) for bit in command.bits):
+        plain = replace(command, env=()).masked()
+        return "env " + " ".join(f"{name}={quote(value)}" for name, value in command.env) + " " + plain
+    return command.masked()
+
+
+def as_typed(command: Command, login: Login | None = None) -> str:
+    """A planned command as the operator types it in a login shell on the server (as `login`; unknown: not root),
+    to run it by hand: `sudo` where it needs root, `sudo -u`/`runuser -u` for another account, and a line with
+    shell syntax run whole (`sudo sh -c '...'`). A remark the plan adds stays after it as a shell comment."""
+    login = login or Login("")
+    text = _line(command)
+    line, _sep, note = text.partition(NOTE)
+    line = line.strip()
+    if _ABRIDGED.search(line):
+        return f"# {line}" + (f"  ({note.strip()})" if note else "")
+    prefixed = typed(line, root=command.root, user=command.user, login=login)
+    if prefixed != line and _compound(line):
+        prefixed = typed(f"sh -c {quote(line)}", root=command.root, user=command.user, login=login)
+    return noted(prefixed, note.strip()) if note else prefixed
+
+
+def runnable(line: str) -> bool:
+    """The line runs when pasted (not a comment standing for an abridged command)."""
+    return not line.startswith("#")
+
+
+def change_lines(change: Change, login: Login | None = None) -> list[str]:
+    """One planned change as plans show it: the command as typed (`$ ...`), or what a file write or a check by
+    the run does in words, with the command that validates a file after it."""
+    if isinstance(change, RunCommand):
+        line = as_typed(change.command, login)
+        return [f"$ {line}" if runnable(line) else line]
+    if isinstance(change, PutFile) and change.check is not None:
+        check = as_typed(change.check, login)
+        return [replace(change, check=None).describe(), f"$ {check}" if runnable(check) else check]
+    return [change.describe()]
+
+
+def change_line(change: Change, login: Login | None = None) -> str:
+    """One planned change on one line (a dialog's heading)."""
+    return "; ".join(change_lines(change, login))
 
 
 def where(login: Login, local: bool) -> str:
@@ -222,4 +280,4 @@ def _int(value: object, default: int) -> int:
 
 
 __all__ = ["BASE_PLACEHOLDERS", "Lesson", "Login", "ShownCheck", "Teacher", "as_typed", "change_line",
-           "command_line", "fill", "groups", "typed", "verify_lines", "where"]
+           "change_lines", "command_line", "runnable", "fill", "groups", "typed", "verify_lines", "where"]

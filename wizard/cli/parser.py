@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 
+from wizard.cli import argwords
 from wizard.engine.i18n import _
 
 
@@ -125,9 +126,15 @@ def _export_flags() -> argparse.ArgumentParser:
     return parent
 
 
+def sentences(*parts: str) -> str:
+    """Sentences of a help text as one paragraph: ". " between them in English, "。" in Chinese."""
+    return _(". ", context="between sentences").join(parts)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The whole command line, in the language already chosen."""
-    parser = argparse.ArgumentParser(
+    """The whole command line, in the language already chosen: argparse's own words too (argwords)."""
+    argwords.install()
+    parser = argwords.Parser(
         prog="deploy-wizard",
         description=_("Provision a fresh Linux server for a Python web app over SSH, step by step, and save it as "
                       "a recipe file that replays on the same or other servers."),
@@ -169,13 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[recipe_file, _export_flags(), _overrides(),
                  _yes(_("do not ask before applying the recipe to the --record-on host")), trust, quiet_json])
     help_text = _("break a deploy lock whose run is gone (it shows who holds it and asks first)")
-    sub.add_parser("unlock", help=help_text, description=help_text + ". " + _(
-        "A lock frees itself when its run stops answering for a while; this is for when you cannot wait."),
+    sub.add_parser("unlock", help=help_text, description=sentences(help_text, _(
+        "A lock frees itself when its run stops answering for a while; this is for when you cannot wait.")),
         parents=[recipe_file, _one_host(), _yes(_("do not ask before breaking the lock")), trust, quiet_json])
     help_text = _("turn maintenance mode on or off: nginx answers every page of the app with a 503 page")
-    maintenance = sub.add_parser("maintenance", help=help_text, description=help_text + ". " + _(
+    maintenance = sub.add_parser("maintenance", help=help_text, description=sentences(help_text, _(
         "For work that takes the app down (a long migration, a restore). Static files are still served, the "
-        "health-check timer pauses, and plan and check say that it is on."),
+        "health-check timer pauses, and plan and check say that it is on.")),
         parents=[recipe_file, _one_host(), trust, quiet_json])
     maintenance.add_argument("action", choices=["on", "off", "status"], help=_("on, off, or status (only read)"))
     maintenance.add_argument("--message", help=_("the text of the page (default: the site is being updated "
@@ -202,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _ExamplesFormatter(argparse.HelpFormatter):
+class _ExamplesFormatter(argwords.Formatter):
     """Wraps the description as usual but keeps a text with line breaks (the examples) as it is written."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
@@ -221,7 +228,8 @@ def _add_run(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentPars
                        help=_("language of messages (default: from the locale)"))
     run = sub.add_parser(
         "run", help=_("run a one-off command on the server the way the app runs (e.g. manage.py createsuperuser)"),
-        usage="deploy-wizard run [-h] [--host HOST] [--lang {en,zh_CN}] [--accept-new-host-key] FILE -- CMD [ARGS...]",
+        usage="deploy-wizard run [-h] [--host HOST] [--lang {en,zh_CN}]\n"
+              "                         [--accept-new-host-key] FILE -- CMD [ARGS...]",  # 80 columns
         description=_("Run CMD on the server as the app runs: as the app user (deploy_user.name), in the live "
                       "release (/srv/APP/current), with the app's env files (/srv/APP/shared/env/*.env) loaded "
                       "as its service loads them, and the venv's bin first on PATH. In a terminal the command "

@@ -106,12 +106,17 @@ class Prompted:
     Why on the field: the front end asks every `prompt` secret before a plan or a run, and only the step knows
     what its secret is for. `title` and `text` are message ids of the model's catalog; `{user}` and `{host}`
     in them are the recipe's login. `new`: a password the run sets on the server, typed twice, because a typo
-    would become the password.
+    would become the password; a function of the step's settings when they decide (a database role whose
+    password policy is `keep` only checks the password: typed once).
     """
 
     title: str
     text: str
-    new: bool = False
+    new: bool | Callable[[Any], bool] = False
+
+    def is_new(self, settings: object) -> bool:
+        """Whether the run sets this password, with these settings (typed twice when it does)."""
+        return bool(self.new(settings)) if callable(self.new) else self.new
 
 
 SecretRef = Annotated[str, AfterValidator(secret_ref)]

@@ -28,6 +28,7 @@ from wizard.engine.hostkeys import (
 from wizard.engine.i18n import _
 from wizard.engine.transports.base import CommandTimeout, OutputCallback, Result, Transport, TransportError
 from wizard.engine.transports.keys import PrivateKeys
+from wizard.engine.transports.reasons import plain_reason
 
 _ED25519_FIRST = ["ssh-ed25519"] + [
     alg.decode() for alg in (*get_default_certificate_algs(), *get_default_public_key_algs()) if alg != b"ssh-ed25519"
@@ -160,9 +161,8 @@ class SSHTransport(Transport):
                 "is in the server's authorized_keys.").format(
                     user=self.target.user or _("the default user"), host=host, port=port, reason=exc.reason)) from None
         except (TimeoutError, OSError, asyncssh.Error) as exc:
-            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
             raise TransportError(_("cannot connect to {host}:{port}: {reason}").format(
-                host=host, port=port, reason=reason)) from None
+                host=host, port=port, reason=plain_reason(exc))) from None
         self.conn = conn
 
     async def probe_login(self, user: str | None = None) -> str | None:
@@ -185,7 +185,8 @@ class SSHTransport(Transport):
         try:
             process = await self.conn.create_process(command_line, encoding="utf-8", errors="replace")
         except (asyncssh.Error, OSError) as exc:
-            raise TransportError(_("lost the connection to {host}: {why}").format(host=self.label, why=exc)) from None
+            raise TransportError(_("lost the connection to {host}: {why}").format(
+                host=self.label, why=plain_reason(exc))) from None
         if stdin:
             process.stdin.write(stdin)
         process.stdin.write_eof()
@@ -210,7 +211,8 @@ class SSHTransport(Transport):
             raise CommandTimeout(_("command timed out after {seconds:.0f} s on {host}").format(
                 seconds=timeout, host=self.label)) from None
         except (asyncssh.Error, OSError, asyncio.IncompleteReadError) as exc:
-            raise TransportError(_("lost the connection to {host}: {why}").format(host=self.label, why=exc)) from None
+            raise TransportError(_("lost the connection to {host}: {why}").format(
+                host=self.label, why=plain_reason(exc))) from None
         status = process.exit_status
         if status is None:  # killed by a signal, or the channel closed under us
             status = 255
@@ -224,11 +226,13 @@ class SSHTransport(Transport):
         try:
             process = await self.conn.create_process(command_line, encoding=None, **terminal)
         except (asyncssh.Error, OSError) as exc:
-            raise TransportError(_("lost the connection to {host}: {why}").format(host=self.label, why=exc)) from None
+            raise TransportError(_("lost the connection to {host}: {why}").format(
+                host=self.label, why=plain_reason(exc))) from None
         try:
             return await relay(console, _remote(process), self.masker, first)
         except (asyncssh.Error, OSError, asyncio.IncompleteReadError) as exc:
-            raise TransportError(_("lost the connection to {host}: {why}").format(host=self.label, why=exc)) from None
+            raise TransportError(_("lost the connection to {host}: {why}").format(
+                host=self.label, why=plain_reason(exc))) from None
         finally:
             process.close()
 

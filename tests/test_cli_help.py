@@ -1,0 +1,54 @@
+"""`--help` and argparse's own messages in the operator's language, fitting 80 columns (finding of the fresh-eyes
+trial: in Chinese, "usage:", "options:" and "show this help message and exit" stayed English, descriptions ran
+past 80 columns, and two sentences were joined with ". ")."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from rich.cells import cell_len
+
+from tests.conftest import ROOT
+
+COMMANDS = [[], ["apply"], ["export"], ["unlock"], ["maintenance"], ["sandbox"], ["run"]]
+
+
+def deploy_wizard(*args: str, lang: str = "zh_CN") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "80", "DEPLOY_WIZARD_LANG": lang}
+    return subprocess.run([sys.executable, "-m", "wizard", "--lang", lang, *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
+def test_chinese_help_is_chinese_and_fits_80_columns(command: list[str]) -> None:
+    shown = deploy_wizard(*command, "--help")
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    for english in ("usage:", "options:", "positional arguments", "show this help message and exit"):
+        assert english not in text, english
+    assert text.startswith("用法：deploy-wizard") and "选项：\n" in text and "显示这段帮助并退出" in text
+    too_wide = [line for line in text.splitlines() if cell_len(line) > 80]
+    assert not too_wide, too_wide
+    assert not any(line.lstrip().startswith(("，", "。", "；", "：", "）")) for line in text.splitlines())
+
+
+def test_two_sentences_of_a_chinese_description_are_joined_with_a_full_stop() -> None:
+    text = "".join(deploy_wizard("unlock", "--help").stdout.split())
+    assert "（先显示持有者并询问）。锁的持有者" in text and "）. " not in text
+
+
+def test_argparse_errors_are_said_in_chinese_and_exit_2() -> None:
+    shown = deploy_wizard("export", "x.yaml", "--format", "nope")
+    assert shown.returncode == 2
+    assert "deploy-wizard export：错误：参数 --format：无效的选择：'nope'" in shown.stderr
+    assert "error:" not in shown.stderr and "invalid choice" not in shown.stderr
+    assert "缺少以下必需参数：file" in deploy_wizard("apply").stderr
+
+
+def test_english_help_is_unchanged_in_its_words() -> None:
+    text = deploy_wizard("--help", lang="en").stdout
+    assert text.startswith("usage: deploy-wizard") and "\noptions:\n" in text
+    assert "show this help message and exit" in text
