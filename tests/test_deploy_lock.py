@@ -109,9 +109,8 @@ async def test_the_lock_of_a_run_of_this_machine_that_is_gone_is_taken_at_once(q
     subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).parent.parent)
     second = await connected()
     assert await peek(second, "shop") is not None  # still held on the server
-    started = time.monotonic()
-    async with deploy_lock(second, "shop"):
-        assert time.monotonic() - started < 10
+    async with deploy_lock(second, "shop"):  # with wait=0 and a ttl of 60 s: taken only because it was broken
+        pass
 
 
 async def test_the_next_run_waits_for_what_an_interrupted_run_left_running_and_says_so() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -54,10 +53,8 @@ def test_a_symlink_into_proc_is_refused(tmp_path) -> None:
 
 def test_a_fifo_and_a_socket_are_refused_without_blocking(tmp_path) -> None:
     os.mkfifo(tmp_path / "fifo")  # nobody writes to it: opening it for reading would wait forever
-    started = time.monotonic()
     with pytest.raises(SecretError, match="not a regular file"):
-        resolve(f"file:{tmp_path}/fifo")
-    assert time.monotonic() - started < 1
+        resolve(f"file:{tmp_path}/fifo")  # opened, it would block until the per-test timeout
     with socket.socket(socket.AF_UNIX) as server:
         server.bind(str(tmp_path / "sock"))
         with pytest.raises(SecretError, match="not a regular file"):
