@@ -20,6 +20,7 @@ from wizard.app.recipefile import Recipe, fingerprint, host_name, with_overrides
 from wizard.app.session import Questions, run_recipe
 from wizard.engine import safe_yaml
 from wizard.engine.errors import DeployWizardError, ExitCode
+from wizard.engine.fsutil import UnreadableFile, read_text_file
 from wizard.engine.events import Sink
 from wizard.engine.facts import FactGatherer
 from wizard.engine.fsutil import atomic_write_text
@@ -62,10 +63,9 @@ def load_inventory(path: Path) -> Inventory:
     """The hosts of an inventory, each a name (`web1`) or an entry (`{host: web1, host_key: SHA256:...}`): an
     entry's host key is that host's pin, as the recipe's own `host_key` is its target's (wizard.app.pins)."""
     try:
-        data = safe_yaml.load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InventoryError(_("cannot read the inventory {path}: {why}").format(
-            path=path, why=getattr(exc, "strerror", None) or exc)) from None
+        data = safe_yaml.load(read_text_file(path))
+    except UnreadableFile as exc:
+        raise InventoryError(_("cannot read the inventory {path}: {why}").format(path=path, why=exc)) from None
     except yaml.YAMLError as exc:
         line, why = safe_yaml.where(exc)
         raise InventoryError(_("{path}:{line}: not a usable inventory: {why}").format(

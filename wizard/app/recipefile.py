@@ -21,7 +21,7 @@ from wizard.app.rules import broken
 from wizard.engine import safe_yaml
 from wizard.engine.commands import Secret
 from wizard.engine.errors import DeployWizardError, ExitCode
-from wizard.engine.fsutil import atomic_write_text
+from wizard.engine.fsutil import UnreadableFile, atomic_write_text, read_text_file
 from wizard.engine.i18n import _
 from wizard.engine.step import Context, Step, StepSettings
 from wizard.engine.validators import PlainTextModel, Prompted, SecretRef, UserName, validation_message
@@ -204,10 +204,9 @@ def check_across(recipe: Recipe, path: Path | str, lines: dict | None = None) ->
 
 def load(path: Path | str) -> Recipe:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(path, [(None, "", _("cannot read the file: {why}").format(
-            why=getattr(exc, "strerror", None) or exc))]) from None
+        text = read_text_file(path)
+    except UnreadableFile as exc:
+        raise RecipeError(path, [(None, "", _("cannot read the file: {why}").format(why=exc))]) from None
     return parse(text, path)
 
 
