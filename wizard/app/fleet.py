@@ -20,10 +20,9 @@ from wizard.app.recipefile import Recipe, fingerprint, host_name, with_overrides
 from wizard.app.session import Questions, run_recipe
 from wizard.engine import safe_yaml
 from wizard.engine.errors import DeployWizardError, ExitCode
-from wizard.engine.fsutil import UnreadableFile, read_text_file
 from wizard.engine.events import Sink
 from wizard.engine.facts import FactGatherer
-from wizard.engine.fsutil import atomic_write_text
+from wizard.engine.fsutil import UnreadableFile, atomic_write_text, read_text_file
 from wizard.engine.i18n import _
 from wizard.engine.runner import RunResult
 from wizard.engine.step import FleetPinned
