@@ -69,7 +69,8 @@ class Draft:
     def load(cls, path: Path) -> Draft:
         """A saved recipe file, or a draft file (which may be incomplete)."""
         try:
-            data = safe_yaml.load(read_text_file(path)) or {}
+            text = read_text_file(path)
+            data = safe_yaml.load(text) or {}
         except UnreadableFile as exc:
             raise RecipeError(path, [(None, "", _("cannot read the file: {why}").format(why=exc))]) from None
         except yaml.YAMLError as exc:

@@ -181,5 +181,5 @@ def where(exc: yaml.YAMLError) -> tuple[int | None, str]:
     return (mark.line + 1 if mark else None), str(getattr(exc, "problem", None) or exc)
 
 
-__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_NODES", "MAX_TEXT", "DuplicateKeyError", "YAMLLimitError", "compose", "dump",
-           "load", "where"]
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_NODES", "MAX_TEXT", "DuplicateKeyError", "YAMLLimitError", "compose",
+           "dump", "load", "where"]
