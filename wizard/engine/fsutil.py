@@ -94,6 +94,21 @@ def _not_regular(mode: int) -> str | None:
     return None
 
 
+def check_small_file(path: Path | str, limit: int) -> None:
+    """UnreadableFile unless `path` is a regular file of at most `limit` bytes: for a file another library then
+    reads whole (a private key), so that `/dev/zero` or a FIFO is refused before it can hang that library."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise UnreadableFile(exc.strerror or type(exc).__name__) from None
+    problem = _not_regular(info.st_mode)
+    if problem:
+        raise UnreadableFile(problem)
+    if info.st_size > limit:
+        raise UnreadableFile(_("it is larger than {kib} KiB, far more than such a file holds").format(
+            kib=limit // 1024))
+
+
 def read_text_file(path: Path | str, limit: int = MAX_TEXT_FILE) -> str:
     """The UTF-8 text of a small regular file; UnreadableFile (saying why) for anything else.
 
