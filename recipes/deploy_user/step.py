@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from recipes.deploy_user.facts import NO_LOGIN_SHELLS, ShellListed, UserInfo, UserState
 from recipes.shared import guards
@@ -29,9 +30,23 @@ from wizard.engine.validators import AbsolutePath, NewUserName, SSHPublicKey, Us
 _ = translator(__file__)
 
 
+# Where the system keeps its own files: an account's home there (useradd --create-home, then its .ssh written
+# as root) would mix the app's files into the system's, or fail halfway on a file that is already there
+_SYSTEM_TREES = ("/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+                 "/libx32", "/run", "/tmp", "/var/tmp", "/var/log", "/var/cache", "/var/spool", "/root")
+
+
+def home_path(value: str) -> str:
+    if value.count("/") == 1 or any(value == top or value.startswith(top + "/") for top in _SYSTEM_TREES):
+        raise ValueError(_("'{v}' is a system directory or lies in one; give the account a home of its own, "
+                           "e.g. /home/NAME or /srv/NAME").format(v=value))
+    return value
+
+
 class DeployUserSettings(StepSettings):
     name: NewUserName = Field("deploy", description="Name of the account the app runs as.")
-    home: AbsolutePath | None = Field(None, description="Home directory; empty = /home/<name>.")
+    home: Annotated[AbsolutePath, AfterValidator(home_path)] | None = Field(
+        None, description="Home directory; empty = /home/<name>.")
     system: bool = Field(True, description="A system account (no password ageing, uid below 1000).")
     shell: AbsolutePath | None = Field(None, description=(
         "Login shell; empty = /bin/bash when keys are given (so you can log in), /usr/sbin/nologin otherwise."))

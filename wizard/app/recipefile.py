@@ -131,6 +131,8 @@ def _line_map(node: yaml.Node | None, path: tuple[Any, ...] = (), out: dict | No
     out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):  # `? [a, b]: x`: no setting's name; the loader refuses it
+                continue
             child = path + (key.value,)
             out[child] = key.start_mark.line + 1
             _line_map(value, child, out)
@@ -221,8 +223,21 @@ HEADER = """\
 """
 
 
+def _explicit_nulls(model: BaseModel, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` (a dump without None values) with the None values that differ from their field's default put back:
+    `requirements: null` (install no requirements file) must not come back as the default requirements.txt."""
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if isinstance(value, BaseModel) and isinstance(data.get(name), dict):
+            _explicit_nulls(value, data[name])
+        elif value is None and name in model.model_fields_set and \
+                info.get_default(call_default_factory=True) is not None:
+            data[name] = None
+    return data
+
+
 def dump(recipe: Recipe) -> str:
-    return safe_yaml.dump(recipe.model_dump(mode="json", exclude_none=True))
+    return safe_yaml.dump(_explicit_nulls(recipe, recipe.model_dump(mode="json", exclude_none=True)))
 
 
 def save(recipe: Recipe, path: Path | str) -> None:

@@ -49,6 +49,18 @@ class DuplicateKeyError(YAMLLimitError):
         self.context_mark = first
 
 
+class BadCharacter(yaml.MarkedYAMLError):
+    """A character YAML does not allow in a file as it is (NUL, ESC and other controls, a lone surrogate): PyYAML's
+    ReaderError gives only a position in the stream, this names the line."""
+
+    def __init__(self, text: str, error: yaml.reader.ReaderError) -> None:
+        line = text.count("\n", 0, error.position)
+        column = error.position - (text.rfind("\n", 0, error.position) + 1)
+        super().__init__(problem=_("the character {char} cannot stand in a YAML file as it is").format(
+            char=repr(chr(error.character))[1:-1] if isinstance(error.character, int) else error.character),
+            problem_mark=yaml.Mark("<recipe>", error.position, line, column, None, None))
+
+
 def _size_check(text: str) -> None:
     if len(text) > MAX_TEXT:
         raise YAMLLimitError(_("the document is larger than {kib} KiB; a recipe is a few KiB").format(
@@ -138,27 +150,39 @@ def expanded_size(node: yaml.Node, aliases: int = 1) -> int:
     return size(node)
 
 
+def _loader(text: str) -> LimitedLoader:
+    """A loader for the text; the reader refuses a bad character here already (it checks the whole text)."""
+    try:
+        return LimitedLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise BadCharacter(text, exc) from None
+
+
 def compose(text: str) -> yaml.Node | None:
     """The document's node tree (with line marks), within the limits."""
-    loader = LimitedLoader(text)
+    loader = _loader(text)
     try:
         node = loader.get_single_node()
         if node is not None:
             expanded_size(node, loader.aliases)
         return node  # type: ignore[no-any-return]
+    except yaml.reader.ReaderError as exc:
+        raise BadCharacter(text, exc) from None
     finally:
         loader.dispose()
 
 
 def load(text: str) -> Any:
     """The document as plain Python data (like yaml.safe_load), within the limits."""
-    loader = LimitedLoader(text)
+    loader = _loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
         expanded_size(node, loader.aliases)
         return loader.construct_document(node)
+    except yaml.reader.ReaderError as exc:
+        raise BadCharacter(text, exc) from None
     finally:
         loader.dispose()
 

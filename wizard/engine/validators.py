@@ -33,6 +33,7 @@ _KEY_TYPES = {
 _ENV = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
 # C0 and C1 controls (newline, carriage return, tab, NUL, escape...) and the Unicode line and paragraph separators
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 RESERVED_USERS = {"root", "daemon", "bin", "sys", "nobody", "www-data", "postgres", "sshd"}
 
 
@@ -225,6 +226,18 @@ def size_problem(value: Any) -> str | None:
     return None
 
 
+def not_text_problem(value: Any) -> str | None:
+    """Why a value is not Unicode text (None when it is): a lone surrogate is what Python makes of bytes that are
+    not UTF-8 on the command line (`--set x=$'\\xff'`), and no file, command or message can carry it."""
+    texts = [value] if isinstance(value, str) else [*value.keys(), *value.values()] if isinstance(value, dict) else \
+        list(value) if isinstance(value, list | tuple) else []
+    found = next((m for t in texts if isinstance(t, str) and (m := _SURROGATE.search(t))), None)
+    if found:
+        return _("the value holds {char}, which is not text (bytes that are not UTF-8?)").format(
+            char=found.group().encode("utf-8", "backslashreplace").decode())
+    return None
+
+
 def _leaf_types(annotation: Any) -> set[Any]:
     """The types a field's annotation allows, without Annotated, Optional and unions (int | None -> {int, None})."""
     origin = typing.get_origin(annotation)
@@ -272,7 +285,8 @@ class PlainTextModel(BaseModel):
     @classmethod
     def _one_line(cls, value: Any, info: ValidationInfo) -> Any:
         field = cls.model_fields.get(info.field_name or "")
-        problem = size_problem(value) or (coercion_problem(value, field.annotation) if field else None)
+        problem = size_problem(value) or (coercion_problem(value, field.annotation) if field else None) or \
+            not_text_problem(value)
         if problem:
             raise ValueError(problem)
         if info.field_name in cls.control_characters_allowed:
