@@ -29,6 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import HOSTILE
 from wizard.app.preview import placeholder_secret, preview
 from wizard.app.recipefile import Recipe, RecipeError, dump, json_schema, parse, setting_value, with_overrides
 from wizard.engine import safe_yaml
@@ -80,6 +81,8 @@ STRINGS: list[tuple[str, str]] = [
                                           "true", "no", "0x1F", "1e3", ".inf", "2001-12-14")],
     *[("empty", v) for v in ("", " ", "   x   ")],
 ]
+# the values tests/test_hostile_settings.py has always fed every text field, so the corpus holds them too
+STRINGS += [("earlier audit", v) for v in HOSTILE if v not in {value for _c, value in STRINGS}]
 
 # values of other types, for the `yaml` mode (a dumper writes them as YAML's own numbers, booleans, lists...)
 TYPED: list[tuple[str, Any]] = [("type", v) for v in (
@@ -242,47 +245,55 @@ def _outside_single_quotes(line: str, value: str) -> bool:
 SHELL_SIGNIFICANT = set(";&|`$<>(){}*?[]!~# \t\\\"")
 
 
-def accepted_problem(recipe: Recipe, case: Case) -> str | None:
-    """Why an accepted value is not safe (None when it is): it must read back as written, and wherever a plan's
-    command carries it with shell syntax in it, the shell must see it in single quotes."""
-    if parse(dump(recipe), "again.yaml") != recipe:
-        return "the saved recipe does not read back the same"
-    value = setting_value(recipe, case.field.dotted)
-    texts = [value] if isinstance(value, str) else list(value) if isinstance(value, list) else \
-        [*value.keys(), *value.values()] if isinstance(value, dict) else []
-    # a value of one or two characters (";", " ") stands in every script by itself: only longer ones tell
-    risky = [t for t in texts if isinstance(t, str) and len(t.strip()) > 2 and SHELL_SIGNIFICANT - {" "} & set(t)
-             and "'" not in t]
+def _texts(value: Any) -> list[str]:
+    """The strings of a setting's value (a text, a list's items, a map's keys and values)."""
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    else:
+        items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, str)]
+
+
+def _planned(recipe: Recipe) -> Iterator[tuple[str, Any]]:
+    """(step, change) of every step's plan on a fresh server, as the wizard's preview makes it."""
     ctx = recipe.context(placeholder_secret)
     for step, settings in recipe.selected():
-        changes, _notes, _error = preview(step, settings, ctx)
-        for change in changes:
-            if not isinstance(change, RunCommand):
-                continue
+        for change in preview(step, settings, ctx)[0]:
+            yield step.name, change
+
+
+def accepted_problem(recipe: Recipe, case: Case) -> str | None:
+    """Why an accepted value is not safe (None when it is): it must read back as written, and wherever a plan's
+    command or a shell-sourced env file carries it with shell syntax in it, it must stand in single quotes."""
+    if parse(dump(recipe), "again.yaml") != recipe:
+        return "the saved recipe does not read back the same"
+    # a value of one or two characters (";", " ") stands in every script by itself: only longer ones tell
+    risky = [t for t in _texts(setting_value(recipe, case.field.dotted))
+             if len(t.strip()) > 2 and SHELL_SIGNIFICANT - {" "} & set(t) and "'" not in t]
+    for step, change in _planned(recipe):
+        if isinstance(change, RunCommand):
             line = change.command.shell()
             try:
                 shlex.split(line)
             except ValueError:
-                return f"{step.name}: a command that does not parse: {line[:120]}"
-            for text in risky:
-                if _outside_single_quotes(line, text):
-                    return f"{step.name}: {text!r} outside single quotes in: {line[:160]}"
+                return f"{step}: a command that does not parse: {line[:120]}"
+        elif isinstance(change, PutFile) and change.path.endswith(".env") and not change.secret:
+            line = change.content.decode("utf-8", "replace")
+        else:
+            continue
+        for text in risky:
+            if _outside_single_quotes(line, text):
+                return f"{step}: {text!r} outside single quotes in: {line[:160]}"
     return None
 
 
 def file_mentions(recipe: Recipe, case: Case) -> list[str]:
-    """Config files of the plan that hold the accepted value with characters a config syntax may read (for a
-    person to review: a file has no quoting rule common to all formats)."""
-    value = setting_value(recipe, case.field.dotted)
-    if not isinstance(value, str) or not set(';{}#"\'\\$') & set(value):
-        return []
-    ctx = recipe.context(placeholder_secret)
-    found = []
-    for step, settings in recipe.selected():
-        for change in preview(step, settings, ctx)[0]:
-            if isinstance(change, PutFile) and not change.secret and value.encode() in change.content:
-                found.append(f"{change.path}: {value!r}")
-    return found
+    """Config files (other than env files) of the plan that hold the accepted value with characters a config
+    syntax may read, for a person to review: there is no quoting rule common to all formats."""
+    texts = [t for t in _texts(setting_value(recipe, case.field.dotted)) if set(';{}#"\'\\$') & set(t)]
+    return [f"{change.path}: {text!r}" for _step, change in _planned(recipe)
+            if isinstance(change, PutFile) and not change.secret and not change.path.endswith(".env")
+            for text in texts if text.encode() in change.content]
 
 
 def run_case(case: Case) -> tuple[Outcome, str]:
