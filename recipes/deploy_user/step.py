@@ -3,23 +3,50 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import PurePosixPath
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from recipes.deploy_user.facts import UserInfo, UserState
+from recipes.deploy_user.facts import NO_LOGIN_SHELLS, ShellListed, UserInfo, UserState
 from recipes.shared import guards
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import translator
-from wizard.engine.step import Change, Check, Context, Ok, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.step import (
+    Change,
+    Check,
+    Context,
+    Ok,
+    PlanError,
+    RunCommand,
+    Step,
+    StepSettings,
+    Teaching,
+    file_change,
+)
 from wizard.engine.validators import AbsolutePath, NewUserName, SSHPublicKey, UserName
 
 _ = translator(__file__)
 
 
+# Where the system keeps its own files: an account's home there (useradd --create-home, then its .ssh written
+# as root) would mix the app's files into the system's, or fail halfway on a file that is already there
+_SYSTEM_TREES = ("/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+                 "/libx32", "/run", "/tmp", "/var/tmp", "/var/log", "/var/cache", "/var/spool", "/root")
+
+
+def home_path(value: str) -> str:
+    if value.count("/") == 1 or any(value == top or value.startswith(top + "/") for top in _SYSTEM_TREES):
+        raise ValueError(_("'{v}' is a system directory or lies in one; give the account a home of its own, "
+                           "e.g. /home/NAME or /srv/NAME").format(v=value))
+    return value
+
+
 class DeployUserSettings(StepSettings):
     name: NewUserName = Field("deploy", description="Name of the account the app runs as.")
-    home: AbsolutePath | None = Field(None, description="Home directory; empty = /home/<name>.")
+    home: Annotated[AbsolutePath, AfterValidator(home_path)] | None = Field(
+        None, description="Home directory; empty = /home/<name>.")
     system: bool = Field(True, description="A system account (no password ageing, uid below 1000).")
     shell: AbsolutePath | None = Field(None, description=(
         "Login shell; empty = /bin/bash when keys are given (so you can log in), /usr/sbin/nologin otherwise."))
@@ -56,6 +83,8 @@ class DeployUser(Step):
 
     def facts(self, settings: DeployUserSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield UserInfo(settings.name)
+        if settings.shell and settings.shell not in NO_LOGIN_SHELLS:
+            yield ShellListed(settings.shell)
         if settings.authorized_keys:
             # First round: guess the home from the settings, so a no-op costs one round trip; a second round
             # is needed only when the existing user lives elsewhere.
@@ -67,8 +96,23 @@ class DeployUser(Step):
         user = facts[UserInfo(s.name)]
         return user.home if user else s.home_dir()
 
+    def _check_shell(self, s: DeployUserSettings, facts: FactValues, ctx: Context) -> Iterator[Ok]:
+        """PlanError for a chosen shell the server does not list in /etc/shells, unless this recipe's os_updates
+        installs the package of that name (zsh, fish): a plan on a fresh server runs before the install."""
+        if not s.shell or s.shell in NO_LOGIN_SHELLS or facts[ShellListed(s.shell)]:
+            return
+        package = PurePosixPath(s.shell).name
+        if package in (getattr(ctx.settings("os_updates"), "packages", None) or []):
+            yield Ok(_("the shell {shell} is listed in /etc/shells once os_updates installs {package}").format(
+                shell=s.shell, package=package))
+            return
+        raise PlanError(_("deploy_user.shell: {shell} is not listed in the server's /etc/shells, so sshd and su "
+                          "would refuse it as a login shell; install it first (add its package to "
+                          "os_updates.packages) or choose one that `cat /etc/shells` lists").format(shell=s.shell))
+
     def plan(self, settings: DeployUserSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         s = settings
+        yield from self._check_shell(s, facts, ctx)
         user = facts[UserInfo(s.name)]
         shell = s.login_shell()
         if user is None:

@@ -54,7 +54,7 @@ UFW_ACTIVE = sh('ufw status | grep -q "^Status: active"')  # the guard of turnin
 
 
 def port_rule(value: str) -> str:
-    match = re.match(r"^(\d{1,5})(/(tcp|udp))?$", value)
+    match = re.match(r"^([0-9]{1,5})(/(tcp|udp))?$", value)
     if not match or not 1 <= int(match.group(1)) <= 65535:
         raise ValueError(_("'{v}' is not a port like 8080 or 8080/tcp or 51820/udp").format(v=value))
     return value if match.group(2) else value + "/tcp"

@@ -46,7 +46,7 @@ PROMETHEUS_LISTEN = "127.0.0.1:9090"
 
 
 def listen_address(value: str) -> str:
-    match = re.match(r"^(127\.0\.0\.1|0\.0\.0\.0|\[::1\]|\[::\]|[0-9.]+):(\d{1,5})$", value)
+    match = re.match(r"^(127\.0\.0\.1|0\.0\.0\.0|\[::1\]|\[::\]|[0-9.]+):([0-9]{1,5})$", value)
     if not match or not 1 <= int(match.group(2)) <= 65535:
         raise ValueError(_("'{v}' is not an address:port like 127.0.0.1:9100").format(v=value))
     return value

@@ -21,7 +21,7 @@ _ = translator(__file__)
 
 _REQUIREMENT = re.compile(
     r"^[A-Za-z0-9][A-Za-z0-9._\-]*(\[[A-Za-z0-9,._\-]+\])?((==|>=|<=|~=|!=|<|>)[A-Za-z0-9.*+!\-]+)?$")
-_VERSION = re.compile(r"^(system|3\.\d{1,2})$")
+_VERSION = re.compile(r"^(system|3\.[0-9]{1,2})$")
 
 
 def requirement(value: str) -> str:

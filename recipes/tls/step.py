@@ -50,7 +50,7 @@ def email_address(value: str) -> str:
 
 
 def https_url(value: str) -> str:
-    if not re.match(r"^https://[A-Za-z0-9.\-]+(:\d+)?(/[A-Za-z0-9._~/\-]*)?$", value):
+    if not re.match(r"^https://[A-Za-z0-9.\-]+(:[0-9]+)?(/[A-Za-z0-9._~/\-]*)?$", value):
         raise ValueError(_("'{v}' is not an https:// URL of an ACME directory").format(v=value))
     return value
 

@@ -21,7 +21,7 @@ from wizard.app import registry
 from wizard.app.draftfiles import HEADER, drafts_dir
 from wizard.app.recipefile import Recipe, RecipeError, Target, load, parse, save, yaml_error
 from wizard.engine import safe_yaml
-from wizard.engine.fsutil import atomic_write_text, private_dir
+from wizard.engine.fsutil import UnreadableFile, atomic_write_text, private_dir, read_text_file
 from wizard.engine.i18n import _
 from wizard.engine.options import field_specs
 from wizard.engine.sinks import state_dir
@@ -69,11 +69,10 @@ class Draft:
     def load(cls, path: Path) -> Draft:
         """A saved recipe file, or a draft file (which may be incomplete)."""
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text_file(path)
             data = safe_yaml.load(text) or {}
-        except (OSError, UnicodeDecodeError) as exc:
-            raise RecipeError(path, [(None, "", _("cannot read the file: {why}").format(
-                why=getattr(exc, "strerror", None) or exc))]) from None
+        except UnreadableFile as exc:
+            raise RecipeError(path, [(None, "", _("cannot read the file: {why}").format(why=exc))]) from None
         except yaml.YAMLError as exc:
             raise yaml_error(path, exc) from None
         if isinstance(data, dict) and "draft" in data:

@@ -22,7 +22,7 @@ from wizard.engine import safe_yaml
 from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.events import Sink
 from wizard.engine.facts import FactGatherer
-from wizard.engine.fsutil import atomic_write_text
+from wizard.engine.fsutil import UnreadableFile, atomic_write_text, read_text_file
 from wizard.engine.i18n import _
 from wizard.engine.runner import RunResult
 from wizard.engine.step import FleetPinned
@@ -62,10 +62,9 @@ def load_inventory(path: Path) -> Inventory:
     """The hosts of an inventory, each a name (`web1`) or an entry (`{host: web1, host_key: SHA256:...}`): an
     entry's host key is that host's pin, as the recipe's own `host_key` is its target's (wizard.app.pins)."""
     try:
-        data = safe_yaml.load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InventoryError(_("cannot read the inventory {path}: {why}").format(
-            path=path, why=getattr(exc, "strerror", None) or exc)) from None
+        data = safe_yaml.load(read_text_file(path))
+    except UnreadableFile as exc:
+        raise InventoryError(_("cannot read the inventory {path}: {why}").format(path=path, why=exc)) from None
     except yaml.YAMLError as exc:
         line, why = safe_yaml.where(exc)
         raise InventoryError(_("{path}:{line}: not a usable inventory: {why}").format(

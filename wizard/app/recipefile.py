@@ -21,21 +21,26 @@ from wizard.app.rules import broken
 from wizard.engine import safe_yaml
 from wizard.engine.commands import Secret
 from wizard.engine.errors import DeployWizardError, ExitCode
-from wizard.engine.fsutil import atomic_write_text
+from wizard.engine.fsutil import UnreadableFile, atomic_write_text, read_text_file
 from wizard.engine.i18n import _
+from wizard.engine.options import FieldSpec, field_specs
 from wizard.engine.step import Context, Step, StepSettings
-from wizard.engine.validators import PlainTextModel, Prompted, SecretRef, UserName, validation_message
+from wizard.engine.validators import (
+    PlainTextModel,
+    Prompted,
+    SecretRef,
+    UserName,
+    server_address,
+    validation_message,
+)
 
 FORMAT_VERSION = 1
-_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,252})$|^[0-9A-Fa-f:]+$")
 APP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 
 
 def host_name(value: str) -> str:
-    if not _HOST.fullmatch(value):
-        raise ValueError(_("'{v}' is not a host name or IP address").format(v=value))
-    return value
+    return server_address(value)
 
 
 def fingerprint(value: str) -> str:
@@ -126,6 +131,8 @@ def _line_map(node: yaml.Node | None, path: tuple[Any, ...] = (), out: dict | No
     out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):  # `? [a, b]: x`: no setting's name; the loader refuses it
+                continue
             child = path + (key.value,)
             out[child] = key.start_mark.line + 1
             _line_map(value, child, out)
@@ -172,7 +179,7 @@ def parse(text: str, path: Path | str = "<recipe>", *, across: bool = True) -> R
     if "version" not in data:
         raise RecipeError(path, [(1, "version", _("the file has no version line: start it with 'version: {v}'").format(
             v=FORMAT_VERSION))])
-    if data.get("version") != FORMAT_VERSION:
+    if type(data["version"]) is not int or data["version"] != FORMAT_VERSION:  # true == 1.0 == 1 in Python
         raise RecipeError(path, [(lines.get(("version",), 1), "version", _(
             "this program reads recipe format version {v}; the file says {got!r}").format(
                 v=FORMAT_VERSION, got=data.get("version")))])
@@ -204,10 +211,9 @@ def check_across(recipe: Recipe, path: Path | str, lines: dict | None = None) ->
 
 def load(path: Path | str) -> Recipe:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(path, [(None, "", _("cannot read the file: {why}").format(
-            why=getattr(exc, "strerror", None) or exc))]) from None
+        text = read_text_file(path)
+    except UnreadableFile as exc:
+        raise RecipeError(path, [(None, "", _("cannot read the file: {why}").format(why=exc))]) from None
     return parse(text, path)
 
 
@@ -217,8 +223,21 @@ HEADER = """\
 """
 
 
+def _explicit_nulls(model: BaseModel, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` (a dump without None values) with the None values that differ from their field's default put back:
+    `requirements: null` (install no requirements file) must not come back as the default requirements.txt."""
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if isinstance(value, BaseModel) and isinstance(data.get(name), dict):
+            _explicit_nulls(value, data[name])
+        elif value is None and name in model.model_fields_set and \
+                info.get_default(call_default_factory=True) is not None:
+            data[name] = None
+    return data
+
+
 def dump(recipe: Recipe) -> str:
-    return safe_yaml.dump(recipe.model_dump(mode="json", exclude_none=True))
+    return safe_yaml.dump(_explicit_nulls(recipe, recipe.model_dump(mode="json", exclude_none=True)))
 
 
 def save(recipe: Recipe, path: Path | str) -> None:
@@ -226,50 +245,93 @@ def save(recipe: Recipe, path: Path | str) -> None:
     atomic_write_text(path, HEADER.format(file=path.name) + dump(recipe), mode=0o644, keep_mode=True)
 
 
-def with_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
-    """Apply `--set step.field=value` (or `target.field=value`, `name=value`) and validate the result.
+def _setting(data: dict[str, Any], path: str) -> tuple[dict[str, Any], FieldSpec] | str:
+    """Where `--set`/`--reset` PATH lives in the recipe's data (the section, created when absent, and the field's
+    spec), or why it names no setting. `name` is the recipe's own field."""
+    parts = path.strip().split(".")
+    if parts == ["name"]:
+        return data, next(s for s in field_specs(Recipe) if s.name == "name")
+    if parts[0] == "target" and len(parts) == 2:
+        model, section = Target, data.setdefault("target", {})
+    elif len(parts) == 2 and parts[0] in registry.by_name():
+        model, section = registry.step(parts[0]).Settings, data.setdefault("steps", {}).setdefault(parts[0], {})
+    else:
+        return _unknown_setting()
+    spec = next((s for s in field_specs(model) if s.name == parts[1]), None)
+    return (section, spec) if spec is not None else _unknown_setting()
+
+
+def _apply_set(data: dict[str, Any], item: str, resets: list[str]) -> tuple[str, str] | None:
+    """Put one `--set PATH=VALUE` into the data; (what, why) when it cannot be."""
+    path, sep, text = item.partition("=")
+    if not sep or not path.strip():
+        return item, _("use --set step.field=value, e.g. --set os_updates.timezone=UTC")
+    path = path.strip()
+    if not text.strip():  # an empty value used to put the default back without a word (an unpinned host key)
+        return path, _("an empty value is refused, so that nothing changes by accident; to put the setting back "
+                       "to its default, say so: --reset {path}").format(path=path)
+    if path in resets:
+        return path, _("both --set and --reset: choose one")
+    found = _setting(data, path)
+    if isinstance(found, str):
+        return path, found
+    section, spec = found
+    try:
+        section[spec.name] = spec.parse(text)
+    except ValueError as exc:  # not a yes/no for a yes/no field
+        return path, str(exc)
+    return None
+
+
+def _apply_reset(data: dict[str, Any], path: str) -> tuple[str, str] | None:
+    """Take one `--reset PATH` out of the data, so the model's default applies; (what, why) when it cannot be."""
+    found = _setting(data, path)
+    if isinstance(found, str):
+        return path, found
+    section, spec = found
+    section.pop(spec.name, None)
+    return None
+
+
+def with_overrides(recipe: Recipe, overrides: list[str], resets: list[str] | None = None) -> Recipe:
+    """Apply `--set step.field=value` (or `target.field=value`, `name=value`) and `--reset step.field` (back to
+    the default), and validate the result.
 
     The value is read the way the wizard reads a text box (lists comma-separated, KEY=VALUE pairs for maps),
-    so one declaration serves the TUI, the plain prompts and the command line.
+    so one declaration serves the TUI, the plain prompts and the command line. An empty value is refused:
+    `--set target.host_key=` would otherwise unpin the host key and `--set tls.acme_server=` switch to the
+    production CA, without a word; going back to a default takes `--reset`, which says what it does.
     """
-    from wizard.engine.options import field_specs
-
+    resets = [path.strip() for path in resets or []]
     # what the file set, an explicit null included (requirements: null must not turn back into the default)
     data = recipe.model_dump(mode="json", exclude_unset=True)
     problems: list[tuple[int | None, str, str]] = []
+    for path in resets:
+        problem = _apply_reset(data, path)
+        if problem:
+            problems.append((None, *problem))
     for item in overrides:
-        path, sep, text = item.partition("=")
-        parts = path.strip().split(".")
-        if not sep or not path.strip():
-            problems.append((None, item, _("use --set step.field=value, e.g. --set os_updates.timezone=UTC")))
-            continue
-        if parts == ["name"]:
-            data["name"] = text
-            continue
-        if parts[0] == "target" and len(parts) == 2:
-            model, section = Target, data.setdefault("target", {})
-        elif len(parts) == 2 and parts[0] in registry.by_name():
-            model, section = registry.step(parts[0]).Settings, data.setdefault("steps", {}).setdefault(parts[0], {})
-        else:
-            problems.append((None, path, _unknown_setting()))
-            continue
-        spec = next((s for s in field_specs(model) if s.name == parts[1]), None)
-        if spec is None:
-            problems.append((None, path, _unknown_setting()))
-            continue
-        try:
-            section[spec.name] = spec.parse(text)
-        except ValueError as exc:  # not a yes/no for a yes/no field
-            problems.append((None, path, str(exc)))
+        problem = _apply_set(data, item, resets)
+        if problem:
+            problems.append((None, *problem))
+    flags = "--set/--reset" if resets else "--set"
     if problems:
-        raise RecipeError("--set", problems)
+        raise RecipeError(flags, problems)
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
-        raise RecipeError("--set", [(None, ".".join(str(p) for p in e["loc"]), _message(e))
-                                    for e in exc.errors()]) from None
-    check_across(recipe, "--set")
+        raise RecipeError(flags, [(None, ".".join(str(p) for p in e["loc"]), _message(e))
+                                  for e in exc.errors()]) from None
+    check_across(recipe, flags)
     return recipe
+
+
+def setting_value(recipe: Recipe, path: str) -> Any:
+    """The value of `step.field`, `target.field` or `name` in a recipe (None when its step is not selected)."""
+    parts = path.strip().split(".")
+    holder: Any = recipe if parts == ["name"] else (
+        recipe.target if parts[0] == "target" else getattr(recipe.steps, parts[0], None))
+    return getattr(holder, parts[-1], None)
 
 
 def json_schema() -> dict[str, Any]:

@@ -30,9 +30,16 @@ def err(message: str) -> None:
 
 def load_recipe(args: argparse.Namespace) -> Recipe:
     """The recipe file with the command line's --set overrides; RecipeError (exit 2) when it cannot be used."""
-    from wizard.app.recipefile import load, with_overrides
+    from wizard.app.recipefile import load, setting_value, with_overrides
 
-    return with_overrides(load(args.file), getattr(args, "set", []))
+    resets = getattr(args, "reset", [])
+    recipe = with_overrides(load(args.file), getattr(args, "set", []), resets)
+    for path in resets:  # said, because a default may mean less safety (no pinned key, the production CA)
+        value = setting_value(recipe, path)
+        shown = _("empty") if value in (None, [], {}) else ", ".join(map(str, value)) if isinstance(
+            value, list) else str(value)
+        err(_("--reset {path}: back to its default for this run: {value}").format(path=path, value=shown))
+    return recipe
 
 
 def questions(args: argparse.Namespace, recipe: Recipe | None = None,

@@ -65,7 +65,11 @@ class _OneServer(argparse.Action):
 def _overrides() -> argparse.ArgumentParser:
     parent = _flags()
     parent.add_argument("--set", action="append", default=[], metavar="STEP.FIELD=VALUE",
-                        help=_("override a setting of the recipe for this run, e.g. --set code.ref=v1.2.0"))
+                        help=_("override a setting of the recipe for this run, e.g. --set code.ref=v1.2.0 (an "
+                               "empty value is refused: use --reset)"))
+    parent.add_argument("--reset", action="append", default=[], metavar="STEP.FIELD",
+                        help=_("put a setting back to its default for this run, e.g. --reset target.host_key "
+                               "(unpins the host key); says what the default is"))
     return parent
 
 

@@ -1,4 +1,5 @@
-"""Local file writes that never leave a half-written file behind (a crash keeps the old one)."""
+"""Local files: writes that never leave a half-written file behind (a crash keeps the old one), and reads of the
+operator's text files that never hang or swallow memory."""
 
 from __future__ import annotations
 
@@ -73,3 +74,65 @@ def why_not_written(exc: OSError) -> str:
     }
     said = reasons.get(exc.errno or 0)
     return said() if said else (exc.strerror or type(exc).__name__)
+
+
+MAX_TEXT_FILE = 1024 * 1024  # a recipe, an inventory or a draft is a few KiB; 1 MiB is far beyond any real one
+
+
+class UnreadableFile(Exception):
+    """A local file the operator named that cannot be read as text: the message says why, in their language."""
+
+
+def _not_regular(mode: int) -> str | None:
+    """Why a file of this type is not read as text (reading a device or a pipe may never end); None when regular."""
+    if stat.S_ISDIR(mode):
+        return _("it is a directory")
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return _("it is a device, not a regular file")
+    if not stat.S_ISREG(mode):
+        return _("it is not a regular file (a pipe or a socket)")
+    return None
+
+
+def check_small_file(path: Path | str, limit: int) -> None:
+    """UnreadableFile unless `path` is a regular file of at most `limit` bytes: for a file another library then
+    reads whole (a private key), so that `/dev/zero` or a FIFO is refused before it can hang that library."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise UnreadableFile(exc.strerror or type(exc).__name__) from None
+    problem = _not_regular(info.st_mode)
+    if problem:
+        raise UnreadableFile(problem)
+    if info.st_size > limit:
+        raise UnreadableFile(_("it is larger than {kib} KiB, far more than such a file holds").format(
+            kib=limit // 1024))
+
+
+def read_text_file(path: Path | str, limit: int = MAX_TEXT_FILE) -> str:
+    """The UTF-8 text of a small regular file; UnreadableFile (saying why) for anything else.
+
+    Why not Path.read_text: a recipe path comes from the operator's command line, and `/dev/zero` never ends, a
+    FIFO blocks until someone writes to it, and a file of gigabytes is read whole into memory before anything
+    can say it is too large. Here the type is checked before opening (opening a FIFO would block) and again on
+    the open file, and at most `limit` + 1 bytes are ever read.
+    """
+    try:
+        problem = _not_regular(os.stat(path).st_mode)
+        if problem is None:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+            with os.fdopen(fd, "rb") as handle:
+                problem = _not_regular(os.fstat(fd).st_mode)
+                data = b"" if problem else handle.read(limit + 1)
+    except OSError as exc:
+        raise UnreadableFile(exc.strerror or type(exc).__name__) from None
+    if problem:
+        raise UnreadableFile(problem)
+    if len(data) > limit:
+        raise UnreadableFile(_("it is larger than {kib} KiB, far more than such a file holds").format(
+            kib=limit // 1024))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UnreadableFile(_("it is not UTF-8 text (line {line}, byte {n})").format(line=line, n=exc.start)) from None

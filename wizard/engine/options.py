@@ -95,13 +95,12 @@ class FieldSpec:
             raise ValueError(_("'{value}' is not a yes/no value: use {yes} or {no}").format(
                 value=text, yes="/".join(TRUE_WORDS), no="/".join(FALSE_WORDS)))
         if self.kind is FieldKind.INT:
-            try:
-                return int(text)
-            except ValueError:
-                return text  # the model says what is wrong
+            # ASCII digits only: Python's int() also reads "２２", "٢٢" and "2_2" as 22, look-alikes of a number
+            return int(text) if _INTEGER.fullmatch(text) else text  # otherwise the model says what is wrong
         return text
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
 _PAIR_START = re.compile(r",\s*(?=[A-Za-z_][A-Za-z0-9_.\-]*\s*=)")
 
 

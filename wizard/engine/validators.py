@@ -8,7 +8,11 @@ unit file is refused here with a message that says what is allowed, long before 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import re
+import socket
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
@@ -29,6 +33,7 @@ _KEY_TYPES = {
 _ENV = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
 # C0 and C1 controls (newline, carriage return, tab, NUL, escape...) and the Unicode line and paragraph separators
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 RESERVED_USERS = {"root", "daemon", "bin", "sys", "nobody", "www-data", "postgres", "sshd"}
 
 
@@ -54,10 +59,57 @@ def new_user_name(value: str) -> str:
 
 
 def hostname(value: str) -> str:
+    """A DNS name in lower case (a server name, a certificate's domain); an IPv4 address written in full passes
+    too (nginx answers a server name that is the address), a name whose last label is all digits does not."""
     labels = value.split(".")
     if len(value) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise ValueError(_("'{v}' is not a valid host name: labels of a-z 0-9 and -, separated by dots").format(
             v=value))
+    if labels[-1].isdigit() and not _address(value):
+        raise ValueError(_("'{v}' is neither a host name nor an IP address: a name's last part is not all digits, "
+                           "and an address is written in full (1.2.3.4 or ::1)").format(v=value))
+    return value
+
+
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_ZONE_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,15}$")
+
+
+def _address(value: str) -> bool:
+    """Whether the value is an IP address as written in full (1.2.3.4, ::1, fe80::1%eth0 with a plain zone)."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return "%" not in value or bool(_ZONE_ID.fullmatch(value.partition("%")[2]))
+
+
+def _number_like(value: str) -> bool:
+    """Whether C's resolver would read the name as an IPv4 address in one of its old forms (127.1, 0x7f000001,
+    2130706433, 017.0.0.1): ssh and ping would then dial an address the operator never wrote."""
+    try:
+        socket.inet_aton(value)
+    except OSError:
+        return False
+    return True
+
+
+def server_address(value: str) -> str:
+    """A host name (labels of letters, digits and -, at most 63 each and 253 in all, the last one not all digits)
+    or an IP address written in full; what `target.host`, `--host` and inventories name a server by."""
+    if _address(value):
+        return value
+    name = value[:-1] if value.endswith(".") else value
+    labels = name.split(".")
+    if _number_like(value) or (labels[-1].isdigit() and all(_HOST_LABEL.fullmatch(label) for label in labels)):
+        raise ValueError(_("'{v}' is neither a host name nor an IP address: a name's last part is not all digits, "
+                           "and an address is written in full (1.2.3.4 or ::1)").format(v=value))
+    if len(name) > 253 or any(len(label) > 63 for label in labels):
+        raise ValueError(_("'{v}...' is too long for a host name: at most 253 characters, at most 63 between two "
+                           "dots").format(v=value[:40]))
+    if not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(_("'{v}' is not a host name or IP address: letters, digits and -, in parts separated by "
+                           "dots (none empty, none starting or ending with -)").format(v=value))
     return value
 
 
@@ -144,14 +196,87 @@ def control_character(value: Any) -> str | None:
     return next((c for c in map(control_character, items) if c), None)
 
 
+MAX_ITEMS = 500  # items of one list or map setting (packages, keys, server names)
+MAX_VALUE = 4096  # characters of one text value (a path's limit on Linux; a long RSA key line is under 3,000)
+MAX_FIELD = 64 * 1024  # characters of one setting in all: far under the 128 KiB a server takes in one command
+
+
+def size_problem(value: Any) -> str | None:
+    """Why a value is too large to be a setting (too many items, too long a text, too much in all); None if not.
+
+    Why: every setting ends up in a command line or a config file, and a command the server cannot take (Linux
+    refuses one argument over 128 KiB) ends in a misleading "connection reset" long after the recipe was read.
+    """
+    items: list[Any] = []
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    if isinstance(value, dict | list | tuple) and len(value) > MAX_ITEMS:
+        return _("{n} items are more than one setting takes (at most {limit}); split the work over several "
+                 "recipes or runs").format(n=len(value), limit=MAX_ITEMS)
+    texts = [value] if isinstance(value, str) else [item for item in items if isinstance(item, str)]
+    longest = max(map(len, texts), default=0)
+    if longest > MAX_VALUE:
+        return _("a value of {n} characters is longer than any setting needs (at most {limit})").format(
+            n=longest, limit=MAX_VALUE)
+    if sum(map(len, texts)) > MAX_FIELD:
+        return _("the values hold {n} characters in all, more than one setting takes (at most {limit})").format(
+            n=sum(map(len, texts)), limit=MAX_FIELD)
+    return None
+
+
+def not_text_problem(value: Any) -> str | None:
+    """Why a value is not Unicode text (None when it is): a lone surrogate is what Python makes of bytes that are
+    not UTF-8 on the command line (`--set x=$'\\xff'`), and no file, command or message can carry it."""
+    texts = [value] if isinstance(value, str) else [*value.keys(), *value.values()] if isinstance(value, dict) else \
+        list(value) if isinstance(value, list | tuple) else []
+    found = next((m for t in texts if isinstance(t, str) and (m := _SURROGATE.search(t))), None)
+    if found:
+        return _("the value holds {char}, which is not text (bytes that are not UTF-8?)").format(
+            char=found.group().encode("utf-8", "backslashreplace").decode())
+    return None
+
+
+def _leaf_types(annotation: Any) -> set[Any]:
+    """The types a field's annotation allows, without Annotated, Optional and unions (int | None -> {int, None})."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _leaf_types(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return set().union(*(_leaf_types(arg) for arg in typing.get_args(annotation)))
+    return {annotation}
+
+
+def coercion_problem(value: Any, annotation: Any) -> str | None:
+    """Why a value would change type to fit a number or yes/no field; None when it fits as it is.
+
+    Why refuse what pydantic would convert: in YAML `port: true` reads as a yes/no, and pydantic turns it into
+    port 1; `version: 1.0` and `keep_releases: 2.7` are numbers with a fraction, `gzip: 0` a number. Each is
+    almost surely a slip, and converting it without a word changes what the recipe means.
+    """
+    allowed = _leaf_types(annotation)
+    numbers = allowed & {int, float}
+    if isinstance(value, bool):
+        if numbers and bool not in allowed:
+            return _("a number is expected here, not {value} (a yes/no value)").format(value=str(value).lower())
+        return None
+    if isinstance(value, float) and int in allowed and float not in allowed:
+        return _("a whole number is expected here, not {value!r}").format(value=value)
+    if isinstance(value, int | float) and bool in allowed and not numbers:
+        return _("true or false is expected here, not the number {value!r}").format(value=value)
+    return None
+
+
 class PlainTextModel(BaseModel):
-    """Settings whose text values are one line each: any control character in any field is refused.
+    """Settings whose text values are one line each, of a sane size, and of the field's own type.
 
     Why one guard for every field instead of a check per validator: a trailing newline slips through most
     patterns (Python's `$` matches before a final "\\n"), and a value with a line break ends a line in
     sudoers, a unit file or an env file and starts another the operator never wrote. Checked before the
     field's own validator, so the message says what is wrong in one line. A field that really holds several
-    lines opts in by name in `control_characters_allowed`.
+    lines opts in by name in `control_characters_allowed`. The same guard refuses a value too large for any
+    setting (size_problem) and a yes/no or a fraction where a number or a yes/no belongs (coercion_problem).
     """
 
     control_characters_allowed: ClassVar[frozenset[str]] = frozenset()
@@ -159,6 +284,11 @@ class PlainTextModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _one_line(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        problem = size_problem(value) or (coercion_problem(value, field.annotation) if field else None) or \
+            not_text_problem(value)
+        if problem:
+            raise ValueError(problem)
         if info.field_name in cls.control_characters_allowed:
             return value
         char = control_character(value)

@@ -15,12 +15,16 @@ from enum import StrEnum
 
 from wizard.engine.commands import Command, Masker, Secret, cmd, quote
 from wizard.engine.console import Console
-from wizard.engine.errors import DeployWizardError
+from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.i18n import _
 
 OutputCallback = Callable[[str, str], None]  # (stream "stdout"|"stderr", line without newline)
 PasswordCallback = Callable[[str], Awaitable[str | None]]  # prompt -> password, or None to give up
 BACKUP_DIR = "/var/backups/deploy-wizard"
+# Linux takes at most 128 KiB in one argument (MAX_ARG_STRLEN), and the login shell gets a command as one
+# argument (`sh -c LINE`): over it the server refuses the command and the channel closes, which reads as a
+# lost connection. Settings are kept far below it (wizard.engine.validators.MAX_FIELD); this says it plainly.
+MAX_COMMAND = 120 * 1024
 
 
 class SudoMode(StrEnum):
@@ -45,6 +49,21 @@ class SecretRefused(TransportError):
 
     Why a rule in the transport: plans and checks may resolve secrets here and compare hashes with what the server
     reports (a SCRAM verifier, a file's sha256), but what they send only reads, so it never needs a secret."""
+
+
+class CommandTooLong(TransportError):
+    """A command line longer than a server takes in one command: bad input, said before anything is sent."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+def check_length(line: str, command: Command) -> None:
+    """CommandTooLong when `line` (the command as sent) is over MAX_COMMAND bytes."""
+    size = len(line.encode("utf-8"))
+    if size > MAX_COMMAND:
+        raise CommandTooLong(_("the command '{start}...' is {kib} KiB long, more than a server takes in one "
+                               "command ({limit} KiB); give fewer or shorter values in the recipe").format(
+                                   start=command.summary()[:60], kib=size // 1024, limit=MAX_COMMAND // 1024))
 
 
 class SudoError(TransportError):
@@ -164,6 +183,7 @@ class Transport(ABC):
         for secret in command.secrets():  # whatever the command carries must never echo back unmasked
             self.masker.add(secret)
         line, stdin = await self.wrap(command)
+        check_length(line, command)
         self.round_trips += 1
         masked_output = None
         if on_output is not None:
@@ -181,6 +201,7 @@ class Transport(ABC):
         for secret in command.secrets():
             self.masker.add(secret)
         line, stdin = await self.wrap(command)
+        check_length(line, command)
         if line != command.shell():  # one sudo or runuser command: the login shell execs it instead of waiting,
             line = "exec " + line  # so Ctrl-C on the server's terminal cannot kill a shell between us and it
         self.round_trips += 1

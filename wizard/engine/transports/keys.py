@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING
 import asyncssh
 
 from wizard.engine.errors import ExitCode
+from wizard.engine.fsutil import UnreadableFile, check_small_file
 from wizard.engine.i18n import _, n_
 from wizard.engine.transports.base import TransportError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+MAX_KEY_FILE = 64 * 1024  # an OpenSSH RSA key of 16384 bits is under 13 KiB
 PassphraseCallback = Callable[[str], Awaitable[str | None]]  # prompt -> passphrase, or None to give up
 
 
@@ -58,6 +60,11 @@ class PrivateKeys:
             return self._loaded[path]
 
     async def _read(self, path: str) -> Sequence[asyncssh.SSHKeyPair]:
+        try:  # asyncssh reads the file whole: /dev/zero or a FIFO would never return
+            check_small_file(path, MAX_KEY_FILE)
+        except UnreadableFile as exc:
+            raise PrivateKeyError(_("cannot read the private key {path} (target.key): {why}").format(
+                path=path, why=exc)) from None
         try:
             return asyncssh.load_keypairs([path])
         except (OSError, asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
