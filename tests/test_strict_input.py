@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -34,9 +33,7 @@ def refused(text: str) -> RecipeError:
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    started = time.monotonic()
-    code = main(list(args))
-    assert time.monotonic() - started < 10
+    code = main(list(args))  # a hang ends at the per-test timeout
     err = capsys.readouterr().err
     assert "Traceback" not in err
     return code, err
