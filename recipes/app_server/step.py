@@ -12,7 +12,7 @@ from recipes.app_server import django
 from recipes.app_server.facts import CpuCount, EnvAge
 from recipes.app_server.gate import candidate, failed_marker, live_switch, plan_gate, probe_for, serving, verify_live
 from recipes.app_server.switch import dropin_path, dropin_text, switch_leaves, unit_name
-from recipes.shared import guards
+from recipes.shared import guards, sandbox
 from recipes.shared.common import (
     app_dirs,
     current_release,
@@ -22,8 +22,8 @@ from recipes.shared.common import (
     release_facts,
     working_release,
 )
-from recipes.shared.facts import UnitProperties
-from recipes.shared.web import media_root, static_files, static_root
+from recipes.shared.facts import UnitExposure, UnitProperties
+from recipes.shared.web import media_root, static_files, static_root, writable_dirs
 from wizard.engine.commands import Command, Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.i18n import plural_translator, translator
@@ -117,7 +117,8 @@ def unit_values(s: AppServerSettings, ctx: Context, workers: int) -> dict[str, o
     """What the socket and service templates are rendered with."""
     return {"app": ctx.app, "user": ctx.user, "socket": ctx.socket, "releases": ctx.releases, "venv": ctx.venv,
             "env_files": env_files(ctx), "workers": workers, "timeout": s.timeout, "module": s.module,
-            "worker_class": worker_class(s), "boot_timeout": s.boot_timeout}
+            "worker_class": worker_class(s), "boot_timeout": s.boot_timeout, "home": ctx.home,
+            "sandbox": sandbox.unit_lines(writable_dirs(ctx))}
 
 
 def worker_class(s: AppServerSettings) -> str:
@@ -222,6 +223,7 @@ class AppServer(Step):
             if live:
                 yield UnitProperties(unit_name(ctx, live))
                 yield EnvAge(unit_name(ctx, live), tuple(env_files(ctx)))
+                yield UnitExposure(unit_name(ctx, live))
             yield from django.report_facts(ctx, working_release(known, ctx), known)
 
     # The app's environment, offered to the code step (recipes.shared.web.AppEnvironment): written right after
@@ -289,6 +291,17 @@ class AppServer(Step):
                              wait=s.boot_timeout, env_files=env_files(ctx), watch=s.watch)
         yield from self._plan_serving(s, facts, ctx, files_changed)
         yield from self._retire_legacy(facts, ctx)
+        yield from self._report_exposure(facts, ctx, files_changed)
+
+    def _report_exposure(self, facts: FactValues, ctx: Context, files_changed: bool) -> Iterator[Ok | Warn]:
+        """How much the live release's unit may do, as its server's systemd scores it (sandbox.EXPOSURE_TARGET)."""
+        live = current_release(facts, ctx)
+        if live is None or pending_release(facts, ctx) is not None:
+            return
+        note = sandbox.exposure_note(unit_name(ctx, live), facts[UnitExposure(unit_name(ctx, live))],
+                                     rewriting=files_changed)
+        if note is not None:
+            yield note
 
     def _report_failed(self, facts: FactValues, ctx: Context) -> Iterator[Warn]:
         """A release the switch sent back (or that never started), until a release goes live."""
