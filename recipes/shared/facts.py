@@ -102,7 +102,8 @@ def upstream_version(debian_version: str | None) -> tuple[int, ...]:
 @dataclass(frozen=True, eq=False)
 class UnitExposure(Fact):
     """`systemd-analyze security`'s overall exposure level of a service (0 = can do nothing, 10 = anything)
-    and its label (OK, MEDIUM, EXPOSED...): {"level": 1.5, "label": "OK"}; None when systemd knows no such unit or cannot score it.
+    and its label (OK, MEDIUM, EXPOSED...): {"level": 1.5, "label": "OK"}; None when systemd knows no such unit
+    or cannot score it.
 
     Why read on the server: the level depends on the systemd that runs the unit (each version knows other
     settings), so only the server's own systemd-analyze can say what the unit really gets."""
