@@ -13,6 +13,7 @@ import pytest
 from recipes.app_server.gate import candidate
 from recipes.app_server.step import AppServerSettings, unit_values
 from recipes.app_server.step import render as render_app_server
+from recipes.monitoring.step import render as render_monitoring
 from recipes.shared import sandbox
 from recipes.static.step import StaticSettings
 from wizard.engine.step import Context
@@ -53,11 +54,27 @@ def _offline_analyze() -> bool:
     return "--offline" in subprocess.run([tool, "security", "--help"], capture_output=True, text=True).stdout
 
 
+def health_unit(via_socket: bool) -> str:
+    options = "--unix-socket /run/shop/gunicorn.sock " if via_socket else "--resolve shop.test:80:127.0.0.1 "
+    return render_monitoring("healthcheck.service.j2", app="shop", url="http://shop.test/", curl_options=options,
+                             maintenance_dir="/var/lib/deploy-wizard/maintenance/shop",
+                             socket_group="www-data" if via_socket else "", sandbox=sandbox.unit_lines())
+
+
+def test_the_health_check_runs_as_a_made_up_user_with_the_socket_group_only_for_the_socket() -> None:
+    for via_socket in (True, False):
+        unit = health_unit(via_socket)
+        assert "\nDynamicUser=yes\n" in unit and "\nUser=" not in unit
+        assert ("\nSupplementaryGroups=www-data\n" in unit) is via_socket
+        assert sandbox.unit_lines() in unit
+
+
 @pytest.mark.skipif(not _offline_analyze(), reason="no systemd-analyze with --offline (systemd 250+) here")
-def test_systemd_scores_the_release_unit_within_the_target(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["shop@abc123def456.service", "shop-health.service"])
+def test_systemd_scores_each_unit_within_the_target(tmp_path: Path, name: str) -> None:
     """What the live test holds on a server, scored here by this machine's systemd from the unit file alone."""
-    unit = tmp_path / "shop@abc123def456.service"
-    unit.write_text(service_unit(shop()))
+    unit = tmp_path / name
+    unit.write_text(service_unit(shop()) if "@" in name else health_unit(via_socket=True))
     result = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager", str(unit)],
                             capture_output=True, text=True)
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+) (\w+)", result.stdout)
