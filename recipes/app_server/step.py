@@ -144,7 +144,14 @@ class AppServer(Step):
             "Reload or restart? A new release is never a reload: it is a new unit beside the old one. "
             "`systemctl restart 'APP@*'` stops the workers, cutting the requests they serve, and starts them "
             "again while new requests wait in the socket's queue; the step restarts only when the unit or the "
-            "app's environment changed, which systemd reads only when a unit starts.",
+            "app's environment changed, which systemd reads only when a unit starts. "
+            "Least privilege: each release runs in a systemd sandbox. The whole file system is read-only to it but "
+            "its uploads directory (its code and venv too: a flaw in the app cannot change what the next request "
+            "runs), /home is hidden, it may open only local and Internet sockets, and nothing (setuid programs, "
+            "capabilities) can give it more rights. `systemd-analyze security` scores what it may still do, from 0 "
+            "(nothing) to 10 (anything): the plan shows the live release's level, and the target is 2.5 or less. "
+            "A new release is tried in the same sandbox at the gate, so an app that needs more fails there, "
+            "before it takes traffic.",
         # the question first: systemd starts gunicorn at the first connection (after a reboot, say)
         verify=[Check("curl -sS -i --fail-with-body --unix-socket /run/APP/gunicorn.sock -H 'Host: SITE' "
                       "-H 'X-Forwarded-Proto: SCHEME' HEALTH_URL", root=True,
@@ -153,7 +160,11 @@ class AppServer(Step):
                       note="both active: systemd holds the socket, the release's gunicorn (APP@<release>) serves it"),
                 Check("journalctl -u 'APP@*' -n 50 --no-pager", root=True,
                       note="the app's own output: errors, tracebacks, print()"),
-                Check("tail -n 20 /var/log/APP/access.log", note="gunicorn's access log, a line per request")],
+                Check("systemd-analyze security --no-pager \"$(systemctl list-units --plain --no-legend "
+                      "--state=active 'APP@*' | cut -d' ' -f1 | head -n 1)\" | tail -n 25",
+                      note="the live release's sandbox, setting by setting, and its overall exposure level"),
+                Check("tail -n 20 /var/log/APP/access.log", root=True,
+                      note="gunicorn's access log, a line per request (0640: the app's and root's only)")],
         troubleshoot=[
             ("502 Bad Gateway from nginx",
              "gunicorn does not answer: `journalctl -u 'APP@*'` shows why (often an import error in the app)."),
@@ -169,6 +180,13 @@ class AppServer(Step):
              "that run has the reason and the release's log; fix it and deploy a new commit."),
             ("connect() to unix:/run/APP/gunicorn.sock failed (13: Permission denied)",
              "nginx (www-data) cannot open the socket: the socket unit sets its group to www-data, mode 0660."),
+            ("OSError: [Errno 30] Read-only file system",
+             "The app writes where its sandbox does not let it: only its uploads directory (MEDIA_ROOT), its own "
+             "/tmp and /var/log/APP are writable. Write uploads to MEDIA_ROOT, caches and temporary files to /tmp "
+             "(or a cache server); a SQLite file in the release is lost at the next deploy anyway."),
+            ("PermissionError: [Errno 13] Permission denied: '/home/USER",
+             "/home is hidden from the app (ProtectHome): its HOME is /srv/APP/shared/home, read-only while it "
+             "runs. Set the library's cache directory to /tmp, or prepare the files at deploy time."),
             ("ModuleNotFoundError: No module named",
              "module points to the wrong place, or a requirement is missing from requirements.txt."),
             ("Django: Bad Request (400) for every page",

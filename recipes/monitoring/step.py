@@ -106,7 +106,9 @@ class Monitoring(Step):
         why="You cannot fix what you cannot see. The node exporter publishes CPU, memory, disk and network "
             "metrics for Prometheus (kept on localhost, so only you can read them); the journal is kept across "
             "reboots but capped so it never fills the disk; app logs are rotated; and a timer checks the site "
-            "every few minutes and writes failures to the journal, where alerting can pick them up. The app's own "
+            "every few minutes and writes failures to the journal, where alerting can pick them up. The check "
+            "needs no root to ask a page: it runs as a user systemd makes up for each run (DynamicUser), in the "
+            "same sandbox as the app. The app's own "
             "logs: what it prints (errors, tracebacks) is in the journal, `sudo journalctl -u 'APP@*'`; a line "
             "per request in /var/log/APP/access.log (gunicorn) and /var/log/nginx/access.log; nginx's errors in "
             "/var/log/nginx/error.log.",
@@ -116,6 +118,8 @@ class Monitoring(Step):
                       note="when the health check runs next"),
                 Check("journalctl -t APP-health -n 20 --no-pager", root=True, when={"health_check": True},
                       note="the health check's failures: no entries means it never failed"),
+                Check("systemctl show -p DynamicUser,User APP-health.service", when={"health_check": True},
+                      note="DynamicUser=yes: the check never runs as root"),
                 Check("journalctl --disk-usage", root=True)],
         troubleshoot=[
             ("No space left on device", "Check `sudo journalctl --disk-usage` and `sudo du -sh /var/log/*`; lower "
