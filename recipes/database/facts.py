@@ -166,7 +166,8 @@ def maria_privileges_sql(user: str, owner: str, database: str) -> str:
     identifiers, so they are safe inside SQL string literals)."""
     return (f"select 'owner', count(*) from mysql.user where User = '{owner}' and Host = 'localhost';\n"
             "select 'grant', GRANTEE, PRIVILEGE_TYPE from information_schema.SCHEMA_PRIVILEGES"
-            f" where TABLE_SCHEMA = '{database}' and GRANTEE in (\"'{user}'@'localhost'\", \"'{owner}'@'localhost'\");\n")
+            f" where TABLE_SCHEMA = '{database}'"
+            f" and GRANTEE in (\"'{user}'@'localhost'\", \"'{owner}'@'localhost'\");\n")
 
 
 @dataclass(frozen=True, eq=False)

@@ -29,7 +29,8 @@ from wizard.engine.step import Change, Ok, RunCommand
 _ = translator(__file__)
 
 # A password of 48 hex digits (192 bits) from the kernel: safe in a URL, an SQL literal and a shell word.
-NEW_PASSWORD = "pw=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \\n'); [ ${#pw} -eq 48 ] || exit 1"
+SHOWN_PASSWORD = "pw=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \\n')"
+NEW_PASSWORD = SHOWN_PASSWORD + "; [ ${#pw} -eq 48 ] || exit 1"
 # $1 the URL file, $2 the owner role, $3 the database; the password reaches psql on stdin only (never argv)
 PG_OWNER = (
     'set -e; umask 077; ' + NEW_PASSWORD + '; f="$1"; o="$2"; d="$3"\n'
@@ -68,11 +69,13 @@ def owner_role(user: str) -> str:
 
 
 def _in_database(sql: str, role: str, owner: str, db: str, *, check: bool = False) -> Command:
-    """psql as postgres inside the app's database, the names as psql variables (never spliced into SQL)."""
+    """psql as postgres inside the app's database, the names as psql variables (never spliced into SQL); shown
+    as the SQL with the names in place."""
     flags = "-tA" if check else "-q -v ON_ERROR_STOP=1"
     tail = " | grep -qx t" if check else ""
+    shown = " ".join(sql.replace(':"d"', db).replace(':"o"', owner).replace(':"r"', role).split())
     return sh(f'printf "%s\\n" "$4" | runuser -u postgres -- psql -X {flags} -v r="$1" -v o="$2" -v d="$3" -d "$3"'
-              + tail, role, owner, db, sql)
+              + tail, role, owner, db, sql, display=f'runuser -u postgres -- psql -d {db} -c "{shown}"')
 
 
 def pg_owner(state: dict[str, object], has_url: bool, url_file: str, owner: str, db: str) -> Iterator[Change | Ok]:
@@ -84,8 +87,9 @@ def pg_owner(state: dict[str, object], has_url: bool, url_file: str, owner: str,
     yield RunCommand(
         _("create the owner role {owner} for migrations, with a password born on the server and kept in {path} "
           "(root's only)").format(owner=owner, path=url_file),
-        sh(PG_OWNER, url_file, owner, db, display=f"psql <<< \"create role {owner} login password '***'\" "
-                                                  f"&& echo DATABASE_URL=... > {url_file}"),
+        sh(PG_OWNER, url_file, owner, db, display=(
+            f"{SHOWN_PASSWORD} && runuser -u postgres -- psql -c \"create role {owner} login password '$pw'\" && "
+            f"echo \"DATABASE_URL=postgresql://{owner}:$pw@127.0.0.1:5432/{db}\" > {url_file}")),
         skip_if=sh('[ -f "$1" ] && printf "%s\\n" "select 1 from pg_roles where rolname = :\'o\';" | '
                    'runuser -u postgres -- psql -X -tA -v o="$2" | grep -qx 1', url_file, owner))
 
@@ -114,8 +118,10 @@ def maria_owner(state: dict[str, object], has_url: bool, url_file: str, owner: s
     yield RunCommand(
         _("create the owner role {owner} for migrations, with a password born on the server and kept in {path} "
           "(root's only)").format(owner=owner, path=url_file),
-        sh(MARIA_OWNER, url_file, owner, db, display=f"mysql <<< \"CREATE USER '{owner}'@'localhost' IDENTIFIED BY "
-                                                     f"'***'\" && echo DATABASE_URL=... > {url_file}"),
+        sh(MARIA_OWNER, url_file, owner, db, display=(
+            f"{SHOWN_PASSWORD} && mysql -e \"CREATE USER IF NOT EXISTS '{owner}'@'localhost'; ALTER USER "
+            f"'{owner}'@'localhost' IDENTIFIED BY '$pw'\" && echo \"DATABASE_URL=mysql://{owner}:$pw@127.0.0.1:3306/"
+            f"{db}?charset=utf8mb4\" > {url_file}")),
         skip_if=sh('[ -f "$1" ] && [ "$(mysql -N -B -e "SELECT COUNT(*) FROM mysql.user WHERE User=\'$2\' AND '
                    'Host=\'localhost\'")" = 1 ]', url_file, owner))
 
@@ -134,7 +140,7 @@ def maria_grants(state: dict[str, object], user: str, owner: str, db: str) -> It
            f"GRANT {data} ON `{db}`.* TO '{user}'@'localhost';\n")
     yield RunCommand(_("let {role} read and write the data of {db} and nothing else; {owner} may change its "
                        "tables").format(role=user, db=db, owner=owner),
-                     cmd("mysql", stdin=sql, display=f"mysql <<< \"{' '.join(sql.split())}\""),
+                     cmd("mysql", stdin=sql, display=f"mysql -e \"{' '.join(sql.split())}\""),
                      skip_if=sh('[ "$(mysql -N -B -e "$1")" = 1 ]', maria_converged_sql(user, owner, db)))
 
 

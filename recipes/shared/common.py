@@ -198,7 +198,9 @@ def once_per_release(ctx: Context, release: str, action: str, command: str, *, w
     `database_url_from`: see as_app."""
     script, args = chained(shlex.split(command))
     yield RunCommand(why, as_app(ctx, script, ctx.venv, *args, release=release,
-                                 display=f"cd {ctx.releases}/{release} && {shown_command(command)}",
+                                 display=f"cd {ctx.releases}/{release} && " + (
+                                     f"DATABASE_URL=<from {database_url_from}> " if database_url_from else "")
+                                 + shown_command(command),
                                  database_url_from=database_url_from),
                      timeout=timeout, skip_if=done_for(ctx, action, release))
     yield RunCommand(remember, mark_done(ctx, action, release), skip_if=done_for(ctx, action, release),
