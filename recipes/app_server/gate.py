@@ -66,7 +66,8 @@ def candidate(ctx: Context, release: str, *, module: str, worker_class: str, pat
     return sh(CANDIDATE, f"{ctx.app}-candidate", ctx.user, f"{ctx.releases}/{release}", ctx.venv,
               f"{ctx.app}-candidate", worker_class, module, PROBE, probe.host, probe.path,
               "https" if probe.https else "http", str(wait), ctx.home, *properties,
-              display=f"systemd-run --unit {ctx.app}-candidate gunicorn --chdir {ctx.releases}/{release} ... "
+              display=f"systemd-run --unit {ctx.app}-candidate -p <the app's sandbox> gunicorn --chdir "
+                      f"{ctx.releases}/{release} ... "
                       f"&& {probe.command().summary()}")
 
 

@@ -348,6 +348,13 @@ class AppServer(Step):
             return
         age = facts[EnvAge(unit, tuple(env_files(ctx)))]
         env_newer = bool(age["started"] and age["changed"] and age["changed"] > age["started"])
+        if files_changed:  # a sandbox or an env file the live release never ran with: tried before it goes live
+            yield RunCommand(_("try release {id} with the new settings on a socket of its own before {unit} "
+                               "restarts with them (the live release keeps serving if it fails)").format(
+                                   id=live, unit=unit),
+                             candidate(ctx, live, module=s.module, worker_class=worker_class(s), path=s.health_path,
+                                       wait=s.boot_timeout, env_files=env_files(ctx)),
+                             timeout=s.boot_timeout + 120, after_change=True)
         if files_changed or env_newer:
             why = (_("restart {unit} to use the new settings (requests wait in the socket's queue meanwhile)")
                    if files_changed else
