@@ -41,8 +41,9 @@ DefaultSite = Literal["remove", "keep"]
 # reload (of any site) is not the one that finds it broken.
 ENABLE = ('ln -sfn "$1" "$2" && if nginx -t -q; then systemctl reload-or-restart nginx; '
           'else rm -f "$2"; echo "nginx -t refused $1: the link is removed again" >&2; exit 1; fi')
-# chmod through a descriptor opened without following links: /var/log/nginx belongs to www-data, which could
-# plant a link there for root's chmod to follow. perl is on every Debian and Ubuntu system (perl-base).
+# chmod through a descriptor opened without following links: the log files are www-data's (Debian's postinst
+# creates them 0640 www-data:adm in a root:adm 0755 directory), and root never follows a path another account
+# could have swapped for a link. perl is on every Debian and Ubuntu system (perl-base).
 PRIVATE_LOGS = ('use Fcntl; for (@ARGV) { sysopen(my $f, $_, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) or next; '
                 'chmod(0640, $f) if -f $f }')
 
