@@ -25,7 +25,7 @@ PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9_$])(" + "|".join((*BASE_PLACEHOLDERS, 
                          + r")(?![A-Za-z0-9_])")
 # what only root may read or do on a Debian server set up by these steps
 ROOT_ONLY = re.compile(r"^(apt-get update|nginx -t|certbot|/opt/certbot/bin/certbot|ufw|sshd -T|ss -tlnp|journalctl|"
-                       r"mysql|fail2ban-client|curl [^|]*--unix-socket /run/)|/var/log/nginx/|/shared/env\b|"
+                       r"mysql|fail2ban-client|curl [^|]*--unix-socket /run/)|/var/log/[a-z0-9_-]+/|/shared/env\b|"
                        r"/etc/letsencrypt")
 
 

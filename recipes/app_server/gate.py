@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from recipes.app_server.switch import switch, switch_leaves, unit_name
-from recipes.shared import guards
+from recipes.shared import guards, sandbox
 from recipes.shared.common import current_release, linked_release, next_link, pending_release
 from recipes.shared.health import PROBE, Probe
-from recipes.shared.web import site
+from recipes.shared.web import site, writable_dirs
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import FactValues
 from wizard.engine.i18n import plural_translator, translator
@@ -28,15 +28,15 @@ _ = translator(__file__)
 n_ = plural_translator(__file__)
 
 # $1 unit, $2 user, $3 release dir, $4 venv, $5 runtime dir name, $6 worker class ('' = sync), $7 app module,
-# $8 probe script, $9.. probe args (host, path, scheme, wait), HOME, then the env files
+# $8 probe script, $9.. probe args (host, path, scheme, wait), HOME, then systemd-run's properties (-p NAME=VALUE:
+# the env files and the same sandbox as the release's own unit, recipes/shared/sandbox.py)
 CANDIDATE = r'''
 unit="$1"; user="$2"; dir="$3"; venv="$4"; run="$5"; klass="$6"; module="$7"; probe="$8"
 host="$9"; shift 9; path="$1"; scheme="$2"; wait="$3"; home="$4"; shift 4
 systemctl stop "$unit" 2>/dev/null; systemctl reset-failed "$unit" 2>/dev/null
 since=$(date '+%Y-%m-%d %H:%M:%S')
 set -- --unit "$unit" --collect --quiet --uid "$user" --gid "$user" -p RuntimeDirectory="$run" \
-  -p WorkingDirectory="$dir" -p PrivateTmp=yes -p NoNewPrivileges=yes -E HOME="$home" \
-  $(for f; do printf -- '-p EnvironmentFile=-%s ' "$f"; done) \
+  -p WorkingDirectory="$dir" -E HOME="$home" "$@" \
   "$venv/bin/gunicorn" --workers 1 ${klass:+--worker-class "$klass"} --chdir "$dir" \
   --bind "unix:/run/$run/gunicorn.sock" --error-logfile - "$module"
 systemd-run "$@" || exit 1
@@ -60,10 +60,14 @@ def probe_for(ctx: Context, socket: str, path: str, wait: int) -> Probe:
 def candidate(ctx: Context, release: str, *, module: str, worker_class: str, path: str, wait: int,
               env_files: list[str]) -> Command:
     probe = probe_for(ctx, f"/run/{ctx.app}-candidate/gunicorn.sock", path, wait)
+    properties = [word for path in env_files for word in ("-p", f"EnvironmentFile=-{path}")]
+    # the release is tried in the sandbox it will serve in: an app that needs more fails here, not live
+    properties += sandbox.run_properties(writable_dirs(ctx))
     return sh(CANDIDATE, f"{ctx.app}-candidate", ctx.user, f"{ctx.releases}/{release}", ctx.venv,
               f"{ctx.app}-candidate", worker_class, module, PROBE, probe.host, probe.path,
-              "https" if probe.https else "http", str(wait), ctx.home, *env_files,
-              display=f"systemd-run --unit {ctx.app}-candidate gunicorn --chdir {ctx.releases}/{release} ... "
+              "https" if probe.https else "http", str(wait), ctx.home, *properties,
+              display=f"systemd-run --unit {ctx.app}-candidate -p <the app's sandbox> gunicorn --chdir "
+                      f"{ctx.releases}/{release} ... "
                       f"&& {probe.command().summary()}")
 
 

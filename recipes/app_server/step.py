@@ -12,7 +12,7 @@ from recipes.app_server import django
 from recipes.app_server.facts import CpuCount, EnvAge
 from recipes.app_server.gate import candidate, failed_marker, live_switch, plan_gate, probe_for, serving, verify_live
 from recipes.app_server.switch import dropin_path, dropin_text, switch_leaves, unit_name
-from recipes.shared import guards
+from recipes.shared import guards, sandbox
 from recipes.shared.common import (
     app_dirs,
     current_release,
@@ -22,8 +22,8 @@ from recipes.shared.common import (
     release_facts,
     working_release,
 )
-from recipes.shared.facts import UnitProperties
-from recipes.shared.web import media_root, static_files, static_root
+from recipes.shared.facts import UnitExposure, UnitProperties
+from recipes.shared.web import media_root, static_files, static_root, writable_dirs
 from wizard.engine.commands import Command, Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.i18n import plural_translator, translator
@@ -117,7 +117,8 @@ def unit_values(s: AppServerSettings, ctx: Context, workers: int) -> dict[str, o
     """What the socket and service templates are rendered with."""
     return {"app": ctx.app, "user": ctx.user, "socket": ctx.socket, "releases": ctx.releases, "venv": ctx.venv,
             "env_files": env_files(ctx), "workers": workers, "timeout": s.timeout, "module": s.module,
-            "worker_class": worker_class(s), "boot_timeout": s.boot_timeout}
+            "worker_class": worker_class(s), "boot_timeout": s.boot_timeout, "home": ctx.home,
+            "sandbox": sandbox.unit_lines(writable_dirs(ctx))}
 
 
 def worker_class(s: AppServerSettings) -> str:
@@ -143,7 +144,14 @@ class AppServer(Step):
             "Reload or restart? A new release is never a reload: it is a new unit beside the old one. "
             "`systemctl restart 'APP@*'` stops the workers, cutting the requests they serve, and starts them "
             "again while new requests wait in the socket's queue; the step restarts only when the unit or the "
-            "app's environment changed, which systemd reads only when a unit starts.",
+            "app's environment changed, which systemd reads only when a unit starts. "
+            "Least privilege: each release runs in a systemd sandbox. The whole file system is read-only to it but "
+            "its uploads directory (its code and venv too: a flaw in the app cannot change what the next request "
+            "runs), /home is hidden, it may open only local and Internet sockets, and nothing (setuid programs, "
+            "capabilities) can give it more rights. `systemd-analyze security` scores what it may still do, from 0 "
+            "(nothing) to 10 (anything): the plan shows the live release's level, and the target is 2.5 or less. "
+            "A new release is tried in the same sandbox at the gate, so an app that needs more fails there, "
+            "before it takes traffic.",
         # the question first: systemd starts gunicorn at the first connection (after a reboot, say)
         verify=[Check("curl -sS -i --fail-with-body --unix-socket /run/APP/gunicorn.sock -H 'Host: SITE' "
                       "-H 'X-Forwarded-Proto: SCHEME' HEALTH_URL", root=True,
@@ -152,7 +160,11 @@ class AppServer(Step):
                       note="both active: systemd holds the socket, the release's gunicorn (APP@<release>) serves it"),
                 Check("journalctl -u 'APP@*' -n 50 --no-pager", root=True,
                       note="the app's own output: errors, tracebacks, print()"),
-                Check("tail -n 20 /var/log/APP/access.log", note="gunicorn's access log, a line per request")],
+                Check("systemd-analyze security --no-pager \"$(systemctl list-units --plain --no-legend "
+                      "--state=active 'APP@*' | cut -d' ' -f1 | head -n 1)\" | tail -n 25",
+                      note="the live release's sandbox, setting by setting, and its overall exposure level"),
+                Check("tail -n 20 /var/log/APP/access.log", root=True,
+                      note="gunicorn's access log, a line per request (0640: the app's and root's only)")],
         troubleshoot=[
             ("502 Bad Gateway from nginx",
              "gunicorn does not answer: `journalctl -u 'APP@*'` shows why (often an import error in the app)."),
@@ -168,6 +180,13 @@ class AppServer(Step):
              "that run has the reason and the release's log; fix it and deploy a new commit."),
             ("connect() to unix:/run/APP/gunicorn.sock failed (13: Permission denied)",
              "nginx (www-data) cannot open the socket: the socket unit sets its group to www-data, mode 0660."),
+            ("OSError: [Errno 30] Read-only file system",
+             "The app writes where its sandbox does not let it: only its uploads directory (MEDIA_ROOT), its own "
+             "/tmp and /var/log/APP are writable. Write uploads to MEDIA_ROOT, caches and temporary files to /tmp "
+             "(or a cache server); a SQLite file in the release is lost at the next deploy anyway."),
+            ("PermissionError: [Errno 13] Permission denied: '/home/USER",
+             "/home is hidden from the app (ProtectHome): its HOME is /srv/APP/shared/home, read-only while it "
+             "runs. Set the library's cache directory to /tmp, or prepare the files at deploy time."),
             ("ModuleNotFoundError: No module named",
              "module points to the wrong place, or a requirement is missing from requirements.txt."),
             ("Django: Bad Request (400) for every page",
@@ -222,6 +241,7 @@ class AppServer(Step):
             if live:
                 yield UnitProperties(unit_name(ctx, live))
                 yield EnvAge(unit_name(ctx, live), tuple(env_files(ctx)))
+                yield UnitExposure(unit_name(ctx, live))
             yield from django.report_facts(ctx, working_release(known, ctx), known)
 
     # The app's environment, offered to the code step (recipes.shared.web.AppEnvironment): written right after
@@ -289,6 +309,17 @@ class AppServer(Step):
                              wait=s.boot_timeout, env_files=env_files(ctx), watch=s.watch)
         yield from self._plan_serving(s, facts, ctx, files_changed)
         yield from self._retire_legacy(facts, ctx)
+        yield from self._report_exposure(facts, ctx, files_changed)
+
+    def _report_exposure(self, facts: FactValues, ctx: Context, files_changed: bool) -> Iterator[Ok | Warn]:
+        """How much the live release's unit may do, as its server's systemd scores it (sandbox.EXPOSURE_TARGET)."""
+        live = current_release(facts, ctx)
+        if live is None or pending_release(facts, ctx) is not None:
+            return
+        note = sandbox.exposure_note(unit_name(ctx, live), facts[UnitExposure(unit_name(ctx, live))],
+                                     rewriting=files_changed)
+        if note is not None:
+            yield note
 
     def _report_failed(self, facts: FactValues, ctx: Context) -> Iterator[Warn]:
         """A release the switch sent back (or that never started), until a release goes live."""
@@ -317,6 +348,13 @@ class AppServer(Step):
             return
         age = facts[EnvAge(unit, tuple(env_files(ctx)))]
         env_newer = bool(age["started"] and age["changed"] and age["changed"] > age["started"])
+        if files_changed:  # a sandbox or an env file the live release never ran with: tried before it goes live
+            yield RunCommand(_("try release {id} with the new settings on a socket of its own before {unit} "
+                               "restarts with them (the live release keeps serving if it fails)").format(
+                                   id=live, unit=unit),
+                             candidate(ctx, live, module=s.module, worker_class=worker_class(s), path=s.health_path,
+                                       wait=s.boot_timeout, env_files=env_files(ctx)),
+                             timeout=s.boot_timeout + 120, after_change=True)
         if files_changed or env_newer:
             why = (_("restart {unit} to use the new settings (requests wait in the socket's queue meanwhile)")
                    if files_changed else

@@ -8,20 +8,18 @@ needs no password on the server at all, and nothing secret shows in `ps`, logs o
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 import re
 import shlex
-import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Annotated, Literal
 from urllib.parse import quote as urlquote
 
 from pydantic import AfterValidator, Field
 
-from recipes.database.facts import MariaState, PgState
+from recipes.database import roles
+from recipes.database.facts import MariaPrivileges, MariaState, PgPrivileges, PgState
+from recipes.database.roles import owner_role
+from recipes.database.verifiers import mysql_native_hash, scram_matches, scram_verifier
 from recipes.shared.apt import install_missing
 from recipes.shared.common import (
     app_dirs,
@@ -35,7 +33,7 @@ from recipes.shared.common import (
 )
 from recipes.shared.fields import CommandLine
 from wizard.engine.commands import Secret, cmd, sh
-from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
+from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import (
     Change,
@@ -59,6 +57,7 @@ _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 ENGINES = {"postgresql": ("postgresql",),
            "mariadb": ("mariadb-server", "default-libmysqlclient-dev", "pkg-config", "build-essential")}
 _PG, _MARIA = {"engine": "postgresql"}, {"engine": "mariadb"}  # which teaching checks apply
+_PG_TWO, _MARIA_TWO = {**_PG, "roles": "two"}, {**_MARIA, "roles": "two"}
 MIGRATIONS = {
     "django": "python manage.py migrate --noinput",
     "alembic": "alembic upgrade head",
@@ -74,36 +73,6 @@ def sql_identifier(value: str) -> str:
 
 
 SqlName = Annotated[str, AfterValidator(sql_identifier)]
-
-
-# ------------------------------------------------------------------------------------------ verifiers
-
-
-def scram_verifier(password: str, salt: bytes | None = None, iterations: int = 4096) -> str:
-    """PostgreSQL's stored form of a SCRAM-SHA-256 password (RFC 5802 / 7677)."""
-    salt = salt if salt is not None else os.urandom(16)
-    normalized = unicodedata.normalize("NFKC", password).encode()
-    salted = hashlib.pbkdf2_hmac("sha256", normalized, salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
-    stored_key = hashlib.sha256(client_key).digest()
-    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
-    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
-    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
-
-
-def scram_matches(password: str, verifier: str | None) -> bool:
-    match = re.match(r"^SCRAM-SHA-256\$(\d+):([^$]+)\$", verifier or "")
-    if not match:
-        return False
-    again = scram_verifier(password, base64.b64decode(match.group(2)), int(match.group(1)))
-    return hmac.compare_digest(again, verifier or "")
-
-
-def mysql_native_hash(password: str) -> str:
-    return "*" + hashlib.sha1(hashlib.sha1(password.encode()).digest()).hexdigest().upper()
-
-
-# ------------------------------------------------------------------------------------------ facts
 
 
 # ------------------------------------------------------------------------------------------ step
@@ -127,12 +96,28 @@ class DatabaseSettings(StepSettings):
         "Migrations to run whenever a new release goes live."))
     migrate_command: CommandLine | None = Field(None, description=(
         "With migrate: command, the command to run in the release directory (the venv is first on PATH)."))
+    schema_changes: Literal["auto", "migrations", "app"] = Field("auto", description=(
+        "Who may change the tables. 'migrations': only the migrations, run as an owner role (<user>_owner) whose "
+        "password only root on the server knows; the app's role reads and writes rows, nothing more. 'app': the "
+        "app's role owns the database (an app that creates its own tables as it starts). 'auto': migrations "
+        "when migrate is set, else app."))
 
     def db_name(self, ctx: Context) -> str:
         return self.name or ctx.app.replace("-", "_")
 
     def db_user(self, ctx: Context) -> str:
         return self.user or self.db_name(ctx)
+
+    @property
+    def roles(self) -> Literal["two", "one"]:
+        """Two roles (the owner's changes the schema, the app's the data) or one for both."""
+        if self.schema_changes == "auto":
+            return "two" if self.migrate != "none" else "one"
+        return "two" if self.schema_changes == "migrations" else "one"
+
+    def db_owner(self, ctx: Context) -> str:
+        """The role that owns the database and its tables: the owner role, or with one role the app's."""
+        return owner_role(self.db_user(ctx)) if self.roles == "two" else self.db_user(ctx)
 
 
 class Database(Step):
@@ -141,9 +126,13 @@ class Database(Step):
     title = "Database"
     Settings = DatabaseSettings
     teaching = Teaching(
-        why="The app gets its own database and a role that owns only that database, with a password from your "
-            "secret store. The connection string goes to an env file only the app user can read. Migrations "
-            "bring the tables up to date each time a new release goes live, before it takes traffic. On Debian, "
+        why="The app gets its own database and a role with a password from your secret store; the connection "
+            "string goes to an env file only the app user can read. Migrations bring the tables up to date each "
+            "time a new release goes live, before it takes traffic. Least privilege: when migrations run, the app's "
+            "role (DB_USER, the one in DATABASE_URL) may read and write rows and nothing else, so an SQL injection "
+            "cannot drop or alter a table. The tables belong to an owner role, DB_OWNER, and only the migrations "
+            "run as it; its password is born on the server, in a file only root reads, and a migration gets it "
+            "for its own run. A server set up with one role is converged without touching a row. On Debian, "
             "MySQL is MariaDB: engine mariadb installs it, and the `mysql` client talks to it.",
         verify=[
             Check("pg_lsclusters", note="the PostgreSQL cluster, and whether it is online", when=_PG),
@@ -154,7 +143,15 @@ class Database(Step):
             Check("mysql -e 'SHOW DATABASES'", root=True, when=_MARIA,
                   note="root logs in to MariaDB through its socket, without a password"),
             Check("""mysql -e "SHOW GRANTS FOR 'DB_USER'@'localhost'\"""", root=True, when=_MARIA),
-            Check("ls -l /srv/APP/shared/env", root=True, note="the env files: root's, readable by USER only"),
+            Check("psql -d DB_NAME -c '\\dp'", user="postgres", when=_PG_TWO,
+                  note="each table's owner (DB_OWNER) and its privileges: DB_USER=arwd reads and writes, no more"),
+            Check("""sh -c '. /srv/APP/shared/env/database.env && ! psql "$DATABASE_URL" -q -c "begin; create """
+                  """table dw_probe (id int); rollback"'""", user="USER", when=_PG_TWO,
+                  note="the app's role may not create a table: the check passes when PostgreSQL refuses"),
+            Check("""mysql -e "SHOW GRANTS FOR 'DB_OWNER'@'localhost'\"""", root=True, when=_MARIA_TWO,
+                  note="the owner's grants: ALL on the database; the app's user has SELECT, INSERT, UPDATE, DELETE"),
+            Check("ls -l /srv/APP/shared/env", root=True,
+                  note="the env files: root's, readable by USER only (database-owner.env: by root only)"),
         ],
         troubleshoot=[
             ("FATAL:  password authentication failed for user",
@@ -164,6 +161,14 @@ class Database(Step):
              "PostgreSQL is not running: `pg_lsclusters` shows it, `sudo journalctl -u 'postgresql@*'` says why."),
             ("django.db.utils.ProgrammingError: relation does not exist",
              "Migrations did not run: check migrate in the recipe and the step's output."),
+            ("permission denied for schema public / must be owner of table",
+             "The app's role changes data, not tables: schema changes belong in migrations (migrate in the recipe), "
+             "which run as DB_OWNER. By hand: `sudo -u postgres psql DB_NAME`, then `SET ROLE DB_OWNER;` before the "
+             "change, so the owner owns what you create. An app that creates its own tables as it starts needs "
+             "schema_changes: app."),
+            ("the migrations fail: password authentication failed for user \"DB_OWNER\"",
+             "The owner's password lives only in /srv/APP/shared/env/database-owner.env (root's). If the role's "
+             "password was changed by hand, delete that file and apply again: a new password is made and set."),
             ("A tutorial says MySQL, and this server runs MariaDB",
              "On Debian, MySQL is MariaDB: the mariadb-server package, the mariadb service, and the `mysql` client "
              "(also called `mariadb`) that talks to it. Django's MySQL backend and mysqlclient work with it as "
@@ -173,16 +178,26 @@ class Database(Step):
 
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
         assert isinstance(settings, DatabaseSettings)
-        return {"DB_NAME": settings.db_name(ctx), "DB_USER": settings.db_user(ctx)}
+        return {"DB_NAME": settings.db_name(ctx), "DB_USER": settings.db_user(ctx), "DB_OWNER": settings.db_owner(ctx)}
 
     def _env_file(self, ctx: Context) -> str:
         return f"{ctx.env_dir}/database.env"
+
+    def _owner_file(self, ctx: Context) -> str:
+        """The owner role's DATABASE_URL: root's only (0600), never one of the app's env files."""
+        return f"{ctx.env_dir}/database-owner.env"
+
+    def _privileges(self, s: DatabaseSettings, ctx: Context) -> Fact:
+        fact = PgPrivileges if s.engine == "postgresql" else MariaPrivileges
+        return fact(s.db_user(ctx), s.db_owner(ctx), s.db_name(ctx))
 
     def facts(self, s: DatabaseSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         packages = PackagesInstalled(ENGINES[s.engine])
         yield packages
         yield from dir_facts(app_dirs(ctx))
         yield FileInfo(self._env_file(ctx))
+        if s.roles == "two":
+            yield PathInfo(self._owner_file(ctx))  # never its content: a password the wizard never needs
         if s.migrate != "none":
             yield from marker_facts(ctx, "migrated")
         if packages in known and all(known[packages].values()):
@@ -190,6 +205,8 @@ class Database(Step):
                 yield PgState(s.db_user(ctx), s.db_name(ctx))
             else:
                 yield MariaState(s.db_user(ctx), s.db_name(ctx))
+            if s.roles == "two":
+                yield self._privileges(s, ctx)
 
     def plan(self, s: DatabaseSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         packages = ENGINES[s.engine]
@@ -199,13 +216,13 @@ class Database(Step):
             return  # the role and database are planned once the server runs
         password = ctx.secret(s.password, "database.password")
         db, user = s.db_name(ctx), s.db_user(ctx)
+        yield from ensure_dirs(app_dirs(ctx), facts)  # the owner's URL file goes to the env directory
         if s.engine == "postgresql":
-            yield from self._plan_postgres(s, facts[PgState(user, db)], password, db, user)
+            yield from self._plan_postgres(s, facts, ctx, password)
             scheme, port = "postgresql", 5432
         else:
-            yield from self._plan_mariadb(s, facts[MariaState(user, db)], password, db, user)
+            yield from self._plan_mariadb(s, facts, ctx, password)
             scheme, port = "mysql", 3306
-        yield from ensure_dirs(app_dirs(ctx), facts)
         quoted = password.derive(urlquote(password.reveal(), safe=""), "url")
         options = "?charset=utf8mb4" if s.engine == "mariadb" else ""  # MariaDB's utf8 is not all of Unicode
         content = Secret.join("database.env", f"# Managed by deploy-wizard (step database).\nDATABASE_URL={scheme}://"
@@ -222,10 +239,37 @@ class Database(Step):
                               "password_policy is keep: give the right secret, or use password_policy: set").format(
                                   user=user, ref=s.password))
 
-    def _plan_postgres(self, s: DatabaseSettings, state: dict[str, object], password: Secret, db: str,
-                       user: str) -> Iterator[Change | Ok]:
+    def _plan_postgres(self, s: DatabaseSettings, facts: FactValues, ctx: Context,
+                       password: Secret) -> Iterator[Change | Ok]:
+        """The app's role, the owner role (two roles), the database, and who may do what in it."""
+        db, user, owner = s.db_name(ctx), s.db_user(ctx), s.db_owner(ctx)
+        state = facts[PgState(user, db)]
         if not state["reachable"]:
             raise PlanError(_("PostgreSQL does not answer: check `systemctl status postgresql`"))
+        yield from self._pg_role(s, state, password, user)
+        two = s.roles == "two"
+        if two:
+            yield from roles.pg_owner(facts[self._privileges(s, ctx)], facts[PathInfo(self._owner_file(ctx))]
+                                      is not None, self._owner_file(ctx), owner, db)
+        if state["db_owner"] is None:
+            yield RunCommand(_("create the database {db} owned by {user}").format(db=db, user=owner),
+                             sh('runuser -u postgres -- createdb --owner="$1" -- "$2"', owner, db,
+                                display=f"runuser -u postgres -- createdb --owner={shlex.quote(owner)} -- "
+                                        f"{shlex.quote(db)}"),
+                             skip_if=sh('runuser -u postgres -- psql -X -tA -l | cut -d"|" -f1 | grep -qx "$1"', db))
+        elif state["db_owner"] != owner and not two:  # with two roles, the grants hand it over (roles.py)
+            yield RunCommand(_("give the database {db} to {user}").format(db=db, user=owner), sh(
+                'printf "%s\\n" "alter database :\\"d\\" owner to :\\"r\\";" | '
+                'runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -v r="$1" -v d="$2"', owner, db), skip_if=sh(
+                'printf "%s\\n" "select pg_get_userbyid(datdba) from pg_database where datname = :\'d\';" | '
+                'runuser -u postgres -- psql -X -tA -v d="$2" | grep -qx "$1"', owner, db))
+        else:
+            yield Ok(_("database {db} exists").format(db=db))
+        if two:
+            yield from roles.pg_grants(facts[self._privileges(s, ctx)], user, owner, db)
+
+    def _pg_role(self, s: DatabaseSettings, state: dict[str, object], password: Secret,
+                 user: str) -> Iterator[Change | Ok]:
         verifier = state["verifier"]
         if not state["role"] or not scram_matches(password.reveal(), verifier if isinstance(verifier, str) else None):
             if state["role"]:
@@ -244,25 +288,35 @@ class Database(Step):
                              if verb == "create" else None)
         else:
             yield Ok(_("role {user} exists with the right password").format(user=user))
-        if state["db_owner"] is None:
-            yield RunCommand(_("create the database {db} owned by {user}").format(db=db, user=user),
-                             sh('runuser -u postgres -- createdb --owner="$1" -- "$2"', user, db,
-                                display=f"runuser -u postgres -- createdb --owner={shlex.quote(user)} -- "
-                                        f"{shlex.quote(db)}"),
-                             skip_if=sh('runuser -u postgres -- psql -X -tA -l | cut -d"|" -f1 | grep -qx "$1"', db))
-        elif state["db_owner"] != user:
-            yield RunCommand(_("give the database {db} to {user}").format(db=db, user=user), sh(
-                'printf "%s\\n" "alter database :\\"d\\" owner to :\\"r\\";" | '
-                'runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -v r="$1" -v d="$2"', user, db), skip_if=sh(
-                'printf "%s\\n" "select pg_get_userbyid(datdba) from pg_database where datname = :\'d\';" | '
-                'runuser -u postgres -- psql -X -tA -v d="$2" | grep -qx "$1"', user, db))
-        else:
-            yield Ok(_("database {db} exists").format(db=db))
 
-    def _plan_mariadb(self, s: DatabaseSettings, state: dict[str, object], password: Secret, db: str,
-                      user: str) -> Iterator[Change | Ok]:
+    def _plan_mariadb(self, s: DatabaseSettings, facts: FactValues, ctx: Context,
+                      password: Secret) -> Iterator[Change | Ok]:
+        """The app's user, the owner user (two roles), the database, and who may do what in it."""
+        db, user, owner = s.db_name(ctx), s.db_user(ctx), s.db_owner(ctx)
+        state = facts[MariaState(user, db)]
         if not state["reachable"]:
             raise PlanError(_("MariaDB does not answer: check `systemctl status mariadb`"))
+        yield from self._maria_user(s, state, password, user)
+        two = s.roles == "two"
+        if two:
+            yield from roles.maria_owner(facts[self._privileges(s, ctx)], facts[PathInfo(self._owner_file(ctx))]
+                                         is not None, self._owner_file(ctx), owner, db)
+        if not state["db"] or not (two or state["grant"]):
+            grant = "" if two else f"GRANT ALL PRIVILEGES ON `{db}`.* TO '{user}'@'localhost';\n"
+            sql = f"CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4;\n{grant}"
+            guard = (sh('mysql -e "USE \\`$1\\`"', db) if two else sh(
+                'mysql -e "USE \\`$2\\`" && mysql -N -B -e "SHOW GRANTS FOR \'$1\'@\'localhost\'" | '
+                'grep -qF "ON \\`$2\\`.*"', user, db))
+            yield RunCommand(_("create the database {db} owned by {user}").format(db=db, user=owner),
+                             cmd("mysql", stdin=sql, display=f"mysql -e \"{' '.join(sql.split())}\""),
+                             skip_if=guard)
+        else:
+            yield Ok(_("database {db} exists").format(db=db))
+        if two:
+            yield from roles.maria_grants(facts[self._privileges(s, ctx)], user, owner, db)
+
+    def _maria_user(self, s: DatabaseSettings, state: dict[str, object], password: Secret,
+                    user: str) -> Iterator[Change | Ok]:
         wanted = mysql_native_hash(password.reveal())
         if not state["user"] or state["hash"] != wanted:
             if state["user"]:
@@ -279,15 +333,6 @@ class Database(Step):
                 user) if verb == "CREATE" else None)
         else:
             yield Ok(_("role {user} exists with the right password").format(user=user))
-        if not state["db"] or not state["grant"]:
-            sql = (f"CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4;\n"
-                   f"GRANT ALL PRIVILEGES ON `{db}`.* TO '{user}'@'localhost';\n")
-            yield RunCommand(_("create the database {db} owned by {user}").format(db=db, user=user),
-                             cmd("mysql", stdin=sql, display=f"mysql -e \"{' '.join(sql.split())}\""), skip_if=sh(
-                                 'mysql -e "USE \\`$2\\`" && mysql -N -B -e "SHOW GRANTS FOR \'$1\'@\'localhost\'" | '
-                                 'grep -qF "ON \\`$2\\`.*"', user, db))
-        else:
-            yield Ok(_("database {db} exists").format(db=db))
 
     def _plan_migrations(self, s: DatabaseSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         if s.migrate == "none":
@@ -300,7 +345,11 @@ class Database(Step):
             live = working_release(facts, ctx)
             yield Ok(_("migrations ran for release {id}").format(id=live) if live else _("no release to migrate yet"))
             return
+        two = s.roles == "two"
+        why = (_("run the migrations for release {id} as the owner role {owner}: {command}") if two else
+               _("run the migrations for release {id}: {command}"))
         yield from once_per_release(
             ctx, release, "migrated", command, timeout=3600,
-            why=_("run the migrations for release {id}: {command}").format(id=release, command=shown_command(command)),
-            remember=_("remember that release {id} is migrated").format(id=release))
+            why=why.format(id=release, command=shown_command(command), owner=s.db_owner(ctx)),
+            remember=_("remember that release {id} is migrated").format(id=release),
+            database_url_from=self._owner_file(ctx) if two else None)

@@ -11,10 +11,10 @@ from pydantic import AfterValidator, Field
 
 from recipes.monitoring import exporters
 from recipes.monitoring.exporters import Exporter
-from recipes.shared import claims, guards
+from recipes.shared import claims, guards, sandbox
 from recipes.shared.apt import install_missing, started
 from recipes.shared.claims import Claim
-from recipes.shared.facts import UnitProperties
+from recipes.shared.facts import UnitExposure, UnitProperties
 from recipes.shared.web import site
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
@@ -29,6 +29,7 @@ from wizard.engine.step import (
     Step,
     StepSettings,
     Teaching,
+    Warn,
     file_change,
 )
 from wizard.engine.templates import renderer
@@ -105,7 +106,9 @@ class Monitoring(Step):
         why="You cannot fix what you cannot see. The node exporter publishes CPU, memory, disk and network "
             "metrics for Prometheus (kept on localhost, so only you can read them); the journal is kept across "
             "reboots but capped so it never fills the disk; app logs are rotated; and a timer checks the site "
-            "every few minutes and writes failures to the journal, where alerting can pick them up. The app's own "
+            "every few minutes and writes failures to the journal, where alerting can pick them up. The check "
+            "needs no root to ask a page: it runs as a user systemd makes up for each run (DynamicUser), in the "
+            "same sandbox as the app. The app's own "
             "logs: what it prints (errors, tracebacks) is in the journal, `sudo journalctl -u 'APP@*'`; a line "
             "per request in /var/log/APP/access.log (gunicorn) and /var/log/nginx/access.log; nginx's errors in "
             "/var/log/nginx/error.log.",
@@ -115,6 +118,8 @@ class Monitoring(Step):
                       note="when the health check runs next"),
                 Check("journalctl -t APP-health -n 20 --no-pager", root=True, when={"health_check": True},
                       note="the health check's failures: no entries means it never failed"),
+                Check("systemctl show -p DynamicUser,User APP-health.service", when={"health_check": True},
+                      note="DynamicUser=yes: the check never runs as root"),
                 Check("journalctl --disk-usage", root=True)],
         troubleshoot=[
             ("No space left on device", "Check `sudo journalctl --disk-usage` and `sudo du -sh /var/log/*`; lower "
@@ -154,6 +159,7 @@ class Monitoring(Step):
         return tuple(wanted)
 
     def _health_url(self, ctx: Context) -> tuple[str, str]:
+        """The URL the timer asks, and curl's options: the site through nginx, else the app's socket."""
         web = site(ctx)
         if web is not None:
             owner, nginx = web
@@ -183,6 +189,8 @@ class Monitoring(Step):
         for unit in self._units(ctx):
             yield FileInfo(unit)
         yield UnitProperties(f"{ctx.app}-health.timer")
+        if s.health_check:
+            yield UnitExposure(f"{ctx.app}-health.service")
         yield from claims.claim_facts(self.name, ctx)
 
     def _claim(self, s: MonitoringSettings) -> dict[str, object]:
@@ -192,7 +200,7 @@ class Monitoring(Step):
         return {"scrape": scrape, "journald_max_use": s.journald_max_use,
                 "node_exporter_listen": s.node_exporter_listen if s.node_exporter else None}
 
-    def plan(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+    def plan(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         exporters.refuse_without_source(self._exporters(s), ctx)
         packages = self._packages(s)
         if packages:
@@ -266,18 +274,25 @@ class Monitoring(Step):
             yield RunCommand(_("start {unit}").format(unit=service), cmd("systemctl", "enable", "--now", service),
                              skip_if=guards.unit_running(service))
 
-    def _plan_health(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+    def _plan_health(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         url, curl_options = self._health_url(ctx)
         service, timer = self._units(ctx)
         changed = False
+        # the app's socket belongs to nginx's group (app_server's socket unit): asked there only without a site
+        socket_group = "www-data" if curl_options.startswith("--unix-socket") else ""
         for path, content in ((service, render("healthcheck.service.j2", app=ctx.app, url=url,
-                                                maintenance_dir=ctx.maintenance_dir, curl_options=curl_options)),
+                                                maintenance_dir=ctx.maintenance_dir, curl_options=curl_options,
+                                                socket_group=socket_group, sandbox=sandbox.unit_lines())),
                               (timer, render("healthcheck.timer.j2", app=ctx.app, interval=s.health_interval))):
             for change in file_change(_("health check of {url} every {every}").format(url=url,
                                                                                       every=s.health_interval),
                                       path, content, facts[FileInfo(path)]):
                 changed = changed or isinstance(change, PutFile)
                 yield change
+        note = sandbox.exposure_note(f"{ctx.app}-health.service", facts[UnitExposure(f"{ctx.app}-health.service")],
+                                     rewriting=changed)
+        if note is not None:
+            yield note
         state = facts[UnitProperties(f"{ctx.app}-health.timer")]
         if changed or state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled":
             yield RunCommand(_("start the health check timer"), cmd(

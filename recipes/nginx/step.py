@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
+from recipes.nginx import catchall
 from recipes.shared import claims, guards
 from recipes.shared.apt import install_missing, started
 from recipes.shared.facts import PackageVersion, Readlink, UnitProperties, upstream_version
@@ -56,7 +57,8 @@ class NginxSettings(StepSettings):
     gzip: bool = Field(True, description="Compress text responses.")
     security_headers: bool = Field(True, description="Send nosniff, frame and referrer headers (and HSTS with TLS).")
     default_site: Literal["remove", "keep"] = Field("remove", description=(
-        "Debian's 'Welcome to nginx' site answers any unknown name; remove it."))
+        "'remove': Debian's 'Welcome to nginx' site goes, and a catch-all site answers names no app serves with "
+        "nothing at all (444; on 443 the TLS handshake is refused). 'keep': Debian's site stays the default."))
     http_port: int = Field(80, ge=1, le=65535, description="Port of the plain-HTTP server block.")
 
 
@@ -91,6 +93,7 @@ def render_site(ctx: Context, s: NginxSettings, facts: FactValues) -> str:
     static = static_files(ctx)
     values = {
         "app": ctx.app, "socket": ctx.socket, "server_names": s.server_names, "http_port": s.http_port,
+        "canonical_name": domain or s.server_names[0],
         "client_max_body_size": s.client_max_body_size, "gzip": s.gzip, "security_headers": s.security_headers,
         "acme_root": ACME_ROOT, "tls": tls, "maintenance_dir": ctx.maintenance_dir,
         "cert_dir": cert_dir(domain) if domain else "",
@@ -137,16 +140,30 @@ class Nginx(Step):
             "`nginx -t` first; a config that fails is put back before nginx ever loads it. A change is applied "
             "with `systemctl reload nginx`: nginx reads the new config and lets its old workers finish what they "
             "serve. `restart` stops nginx first and cuts every open connection; it is only needed after nginx "
-            "itself was upgraded.",
+            "itself was upgraded. A request for a name no site on this server serves (a scanner asking for the IP "
+            "address, a stale or hostile DNS record) is answered by a catch-all site of the whole server with "
+            "nothing at all (444 closes the connection; on 443 the TLS handshake is refused), never with your app's "
+            "pages. HTTP is redirected to https://DOMAIN, the certificate's name, never to the name the request "
+            "claims, and nginx does not tell its version (server_tokens off). Its logs are 0640: readable by "
+            "www-data and the adm group, as Debian creates and rotates them.",
         verify=[Check("nginx -t", root=True),
                 Check("curl -sS -I --resolve DOMAIN:HTTP_PORT:127.0.0.1 http://DOMAIN:HTTP_PORT/",
                       note="ask this server's nginx for the site, whatever DNS says yet"),
+                Check("curl -s -o /dev/null -H 'Host: unknown.invalid' http://127.0.0.1:HTTP_PORT/; [ $? = 52 ] && "
+                      "echo 'empty reply: the catch-all closed the connection'",
+                      note="a name no site serves gets no answer at all (curl's exit status 52 is the catch-all's "
+                           "444)"),
+                Check("ls -l /var/log/nginx/", root=True, note="the logs: -rw-r----- (0640), www-data adm"),
                 Check("tail -n 20 /var/log/nginx/error.log", root=True)],
         troubleshoot=[
             ("502 Bad Gateway", "nginx is fine but gunicorn does not answer: check the app_server step's service."),
             ("nginx: [emerg] unknown directive", "A config file has a typo; `sudo nginx -t` names the file and line."),
             ("Welcome to nginx! page instead of the app",
-             "The default site answers: the request's Host does not match server_names, or default_site is keep."),
+             "Debian's default site answers: the request's Host does not match server_names, and default_site is "
+             "keep."),
+            ("curl: (52) Empty reply from server",
+             "The catch-all answered (444): the request's Host is none of the site's server_names. Ask by name "
+             "(`curl --resolve DOMAIN:HTTP_PORT:HOST http://DOMAIN/`), or add the name to server_names."),
         ],
     )
 
@@ -172,16 +189,16 @@ class Nginx(Step):
 
     def facts(self, s: NginxSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield PackagesInstalled(("nginx",))
-        yield PathInfo("/etc/nginx/sites-enabled/default")
         yield UnitProperties("nginx.service")
         yield from site_facts(ctx)
+        yield from catchall.facts()
         yield from claims.claim_facts(self.name, ctx)
         yield FileInfo(f"{ctx.maintenance_dir}/on")
 
     def plan(self, s: NginxSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         # Debian's package starts nginx with its "Welcome to nginx" site on
         install = install_missing(("nginx",), facts[PackagesInstalled(("nginx",))], brings=(
-            *started("nginx.service"), (PathInfo("/etc/nginx/sites-enabled/default"),
+            *started("nginx.service"), (PathInfo(catchall.DEBIAN_DEFAULT),
                                         {"type": "symbolic link", "mode": "777", "owner": "root", "group": "root"})))
         if install:
             yield install
@@ -192,19 +209,16 @@ class Nginx(Step):
                 raise PlanError(_("conflict with the app {app} on this server: it already serves {names}. A name "
                                   "can lead to one site only: give this app other server_names, or remove {app}'s "
                                   "site first.").format(app=app, names=", ".join(taken)))
-        yield from claims.record(self.name, ctx, {"server_names": list(s.server_names)}, facts)
+        mine = {"server_names": list(s.server_names),
+                **catchall.claim(s.default_site, s.http_port, ctx.settings("tls") is not None)}
+        yield from claims.record(self.name, ctx, mine, facts)
         yield from site_changes(ctx, s, facts)
         switch = facts[FileInfo(f"{ctx.maintenance_dir}/on")]
         if switch is not None:
             yield Warn(_("maintenance mode is on since {since}: visitors get the maintenance page (503); "
                          "`deploy-wizard maintenance <recipe file> off` ends it").format(
                              since=(switch.text() or "").strip() or "?"))
-        if s.default_site == "remove" and facts[PathInfo("/etc/nginx/sites-enabled/default")] is not None:
-            yield RunCommand(_("turn off the default 'Welcome to nginx' site"),
-                             cmd("sh", "-c", "rm -f /etc/nginx/sites-enabled/default && nginx -t -q && "
-                                 "systemctl reload-or-restart nginx",
-                                 display="rm /etc/nginx/sites-enabled/default && systemctl reload nginx"),
-                             skip_if=guards.missing("/etc/nginx/sites-enabled/default"))
+        yield from catchall.plan(mine, claims.others(facts, self.name, ctx), facts)
         state = facts[UnitProperties("nginx.service")]
         if state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled":
             yield RunCommand(_("start nginx now and at every boot"), cmd("systemctl", "enable", "--now", "nginx"),

@@ -131,10 +131,24 @@ def marker_pending(facts: FactValues, ctx: Context, action: str) -> str | None:
 APP_ENV = ('set -a; for f in "$DW_ENV_DIR"/*.env; do [ -r "$f" ] && . "$f"; done; set +a; cd "$DW_RELEASE"; ')
 
 
-def as_app(ctx: Context, script: str, *args: str, release: str | None = None, display: str | None = None) -> Command:
+# Root reads a DATABASE_URL from a file only root may read ($1) and hands it to the app user's run ($2) in the
+# environment (never on a command line, where `ps` shows it); the app's env files load first, then it replaces
+# theirs. Then the env dir, the release, HOME, the script and its arguments.
+OTHER_DATABASE = ('set -a; . "$1" || exit 1; set +a; DW_DATABASE_URL=$DATABASE_URL; export DW_DATABASE_URL; '
+                  'unset DATABASE_URL; u="$2"; e="$3"; r="$4"; h="$5"; s="$6"; shift 6; '
+                  'exec runuser -u "$u" -- env DW_ENV_DIR="$e" DW_RELEASE="$r" HOME="$h" sh -c "$s" sh "$@"')
+USE_OTHER_DATABASE = 'export DATABASE_URL="$DW_DATABASE_URL"; unset DW_DATABASE_URL; '
+
+
+def as_app(ctx: Context, script: str, *args: str, release: str | None = None, display: str | None = None,
+           database_url_from: str | None = None) -> Command:
     """A script run as the app user in a release (default: the live one), with the app's env files loaded
-    the way the service loads them."""
+    the way the service loads them. `database_url_from`: a root-only env file whose DATABASE_URL replaces the
+    app's for this run (the owner role's, for migrations: recipes/database/roles.py)."""
     where = f"{ctx.releases}/{release}" if release else ctx.current
+    if database_url_from is not None:
+        return sh(OTHER_DATABASE, database_url_from, ctx.user, ctx.env_dir, where, ctx.home,
+                  APP_ENV + USE_OTHER_DATABASE + script, *args, display=display)
     return sh(APP_ENV + script, *args, user=ctx.user,
               env={"DW_ENV_DIR": ctx.env_dir, "DW_RELEASE": where, "HOME": ctx.home}, display=display)
 
@@ -177,13 +191,17 @@ def shown_command(command: str) -> str:
 
 
 def once_per_release(ctx: Context, release: str, action: str, command: str, *, why: str, remember: str,
-                     timeout: float) -> Iterator[Change]:
+                     timeout: float, database_url_from: str | None = None) -> Iterator[Change]:
     """A command of the app's own (migrations, collectstatic, a front-end build) run once for a release, as the
     app user in that release with the venv first on PATH, then remembered by a marker: a crash before the
-    marker runs it again, a re-run skips it. `command` is plain words, or such commands joined by `&&`."""
+    marker runs it again, a re-run skips it. `command` is plain words, or such commands joined by `&&`.
+    `database_url_from`: see as_app."""
     script, args = chained(shlex.split(command))
     yield RunCommand(why, as_app(ctx, script, ctx.venv, *args, release=release,
-                                 display=f"cd {ctx.releases}/{release} && {shown_command(command)}"),
+                                 display=f"cd {ctx.releases}/{release} && " + (
+                                     f"DATABASE_URL=<from {database_url_from}> " if database_url_from else "")
+                                 + shown_command(command),
+                                 database_url_from=database_url_from),
                      timeout=timeout, skip_if=done_for(ctx, action, release))
     yield RunCommand(remember, mark_done(ctx, action, release), skip_if=done_for(ctx, action, release),
                      leaves=marker_leaves(ctx, action, release))

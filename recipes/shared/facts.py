@@ -97,3 +97,25 @@ def upstream_version(debian_version: str | None) -> tuple[int, ...]:
     """(1, 26, 3) from "1.26.3-3+deb13u1" (epoch and Debian revision dropped); () when there is none."""
     match = re.match(r"^(?:\d+:)?(\d+(?:\.\d+)*)", debian_version or "")
     return tuple(int(part) for part in match.group(1).split(".")) if match else ()
+
+
+@dataclass(frozen=True, eq=False)
+class UnitExposure(Fact):
+    """`systemd-analyze security`'s overall exposure level of a service (0 = can do nothing, 10 = anything)
+    and its label (OK, MEDIUM, EXPOSED...): {"level": 1.5, "label": "OK"}; None when systemd knows no such unit
+    or cannot score it.
+
+    Why read on the server: the level depends on the systemd that runs the unit (each version knows other
+    settings), so only the server's own systemd-analyze can say what the unit really gets."""
+
+    unit: str
+
+    kind = "exposure"
+
+    def command(self) -> Command:
+        return sh('systemd-analyze security --no-pager "$1" 2>/dev/null | tail -n 3 || true', self.unit,
+                  env={"LC_ALL": "C"})
+
+    def parse(self, out: str, status: int) -> dict[str, float | str] | None:
+        match = re.search(r"Overall exposure level for \S+: (\d+(?:\.\d+)?) ([A-Z]+)", out)
+        return {"level": float(match.group(1)), "label": match.group(2)} if match else None

@@ -86,6 +86,15 @@ def media_root(ctx: Context) -> str:
     return f"{ctx.shared}/media"
 
 
+def writable_dirs(ctx: Context) -> list[str]:
+    """What the app may write while it runs (recipes/shared/sandbox.py makes everything else read-only): its
+    uploads. Its logs (LogsDirectory=), its socket's directory and its private /tmp are systemd's to make
+    writable. Its code, venv, env files and markers are written by deploys only, never by the running app, so a
+    flaw in the app cannot change the code the next request runs."""
+    static = static_files(ctx)
+    return [media_root(ctx)] if static and static.media else []
+
+
 def site(ctx: Context) -> tuple[SiteOwner, StepSettings] | None:
     """The recipe's nginx site owner with its settings, or None when the recipe serves no site."""
     peer = ctx.peer("nginx")

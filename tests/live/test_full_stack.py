@@ -8,11 +8,13 @@ leaves the stack as the recipe says: any one of them runs alone (`-k`) or in any
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 
 import pytest
 
+from recipes.shared.sandbox import EXPOSURE_TARGET
 from tests.live.conftest import RELEASES, cli, events, finished, on_box
 from tests.live.services import FLASK_DOMAIN, flask_recipe_text, lab, push_change
 
@@ -266,3 +268,78 @@ def test_exporters_report_what_they_export_and_listen_on_this_server_only(box, l
     _, again = apply(live_dirs, stack["recipe"], *EXPORTERS)
     assert again["changes"] == 0
     apply(live_dirs, stack["recipe"])  # the recipe's own claim back, so the other tests start from the recipe
+
+
+# Issue 17 (items 6, 7 and 9), live on both releases: nginx 1.22 and 1.26, systemd 252 and 257.
+
+def test_the_app_runs_with_least_privilege(box, live_dirs, stack, provisioned) -> None:
+    unit = on_box(box, "systemctl list-units --plain --no-legend --state=active 'demo@*' | cut -d' ' -f1"
+                  ).stdout.split()
+    assert len(unit) == 1, unit
+    for name in (unit[0], "demo-health.service"):  # as the server's own systemd scores them
+        scored = re.search(r"exposure level for \S+: (\d+\.\d+)", on_box(box, f"systemd-analyze security --no-pager "
+                                                                               f"{name} | tail -n 2").stdout)
+        assert scored and float(scored.group(1)) <= EXPOSURE_TARGET, (name, scored)
+    plan = cli(live_dirs, "plan", str(stack["recipe"]), "--json", env={"DEMO_DB_PASSWORD": DB_PASSWORD})
+    notes = [note for e in events(plan) if e["event"] == "step_planned" for note in e["notes"]]
+    assert any(note.startswith(f"{unit[0]}: exposure ") for note in notes), notes  # the plan shows the level
+    # inside the live release's sandbox, as its user: only the uploads and its private /tmp are writable
+    inside = on_box(box, f"pid=$(systemctl show -P MainPID {unit[0]}); nsenter -t $pid -m -S $(id -u demo) "
+                         "-G $(id -g demo) -- sh -c 'for p in /srv/demo/current/p /srv/demo/venv/p "
+                         "/srv/demo/shared/state/p /etc/p; do touch $p 2>/dev/null && echo wrote $p; done; "
+                         "touch /srv/demo/shared/media/p && rm /srv/demo/shared/media/p && echo media; "
+                         "touch /tmp/p && echo tmp; echo home $(ls -A /home 2>/dev/null | wc -l)'")
+    assert inside.stdout.split("\n")[:3] == ["media", "tmp", "home 0"], inside.stdout + inside.stderr
+    # the app's database role reads and writes rows, and cannot change a table
+    def as_app(sql: str) -> subprocess.CompletedProcess[str]:
+        return on_box(box, "runuser -u demo -- sh -c '. /srv/demo/shared/env/database.env && "
+                           f"psql \"$DATABASE_URL\" -X -q -c \"{sql}\"'")
+    assert as_app("select count(*) from visits").returncode == 0
+    for ddl in ("alter table visits add column x int", "drop table visits", "create table t (id int)"):
+        refused = as_app(ddl)
+        assert refused.returncode != 0 and ("must be owner" in refused.stderr or "permission denied" in
+                                            refused.stderr), (ddl, refused.stderr)
+    assert on_box(box, "stat -c %a /srv/demo/shared/env/database-owner.env").stdout.strip() == "600"
+    # the health check passes without root
+    health = on_box(box, "systemctl start demo-health.service; systemctl show -p Result,DynamicUser "
+                         "demo-health.service")
+    assert "Result=success" in health.stdout and "DynamicUser=yes" in health.stdout, health.stdout + health.stderr
+    modes = on_box(box, "stat -c '%a %n' /var/log/nginx/access.log /var/log/nginx/error.log "
+                        "/var/log/demo/access.log").stdout.split("\n")
+    assert [line.split()[0] for line in modes if line] == ["640", "640", "640"], modes
+
+
+def test_a_name_no_site_serves_gets_no_answer(box, live_dirs, stack, provisioned) -> None:
+    unknown = subprocess.run(["curl", "-s", "-m", "10", "-H", "Host: unknown.invalid", f"http://{box.ip}/"],
+                             capture_output=True)
+    assert unknown.returncode == 52  # "Empty reply from server": the catch-all's 444
+    tls = subprocess.run(["curl", "-sk", "-m", "10", "--resolve", f"unknown.invalid:443:{box.ip}",
+                          "https://unknown.invalid/"], capture_output=True)
+    assert tls.returncode == 35, tls  # the TLS handshake is refused: no certificate shown
+    redirect = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{redirect_url}", "-H", f"Host: {DOMAIN}",
+                               f"http://{box.ip}/a?b=1"], capture_output=True, text=True)
+    assert redirect.stdout == f"https://{DOMAIN}/a?b=1"
+    served = subprocess.run(["curl", "-sI", "-H", f"Host: {DOMAIN}", f"http://{box.ip}/"], capture_output=True,
+                            text=True)
+    assert re.search(r"^Server: nginx\r?$", served.stdout, re.M), served.stdout  # no version
+    enabled = on_box(box, "ls /etc/nginx/sites-enabled").stdout.split()
+    assert enabled == ["00-default-deny", "demo"], enabled  # Debian's default site is gone
+
+
+def test_a_server_with_one_database_role_converges_to_two_without_losing_a_row(box, live_dirs, stack,
+                                                                               provisioned) -> None:
+    pg = "cd /tmp && runuser -u postgres -- psql -X -q -tA -d demo -c"
+    on_box(box, f"{pg} \"insert into visits (at) values ('2001-02-03T04:05:06Z')\"")
+    # what an older deploy-wizard left: one role owning the database and its tables, no owner role
+    legacy = on_box(box, f"{pg} 'alter database demo owner to demo; reassign owned by demo_owner to demo; "
+                         f"drop owned by demo_owner' && {pg} 'drop role demo_owner' && "
+                         "rm /srv/demo/shared/env/database-owner.env")
+    assert legacy.returncode == 0, legacy.stderr
+    result, summary = apply(live_dirs, stack["recipe"])
+    assert summary["changed_steps"] == ["database"], summary  # the app keeps its DATABASE_URL: no restart
+    assert on_box(box, f"{pg} \"select count(*) from visits where at = '2001-02-03T04:05:06Z'\"").stdout.strip() == "1"
+    assert on_box(box, f"{pg} \"select tableowner from pg_tables where tablename = 'visits'\"").stdout.strip() == (
+        "demo_owner")
+    assert "visits:" in https(box, stack["root"]).stdout  # the app still writes its rows
+    _, again = apply(live_dirs, stack["recipe"])
+    assert again["changes"] == 0

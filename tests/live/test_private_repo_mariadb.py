@@ -21,6 +21,7 @@ STEPS = """  deploy_user:
   database:
     engine: mariadb
     password: env:SHOP_DB_PASSWORD
+    schema_changes: migrations
 """
 
 
@@ -63,6 +64,16 @@ def test_deploy_key_flow_and_mariadb(box, live_dirs) -> None:
     login = on_box(box, "mysql -u live -p\"$(cat)\" live -N -e 'select 42'", stdin=env["SHOP_DB_PASSWORD"])
     assert login.stdout.strip() == "42", login.stderr
     assert "maria's pass%word" not in second.stdout + second.stderr
+    # two users (issue 17, item 9): the app's reads and writes rows, the owner's (for migrations) changes tables
+    refused = on_box(box, "mysql -u live -p\"$(cat)\" live -e 'CREATE TABLE t (id INT)'", stdin=env["SHOP_DB_PASSWORD"])
+    assert refused.returncode != 0 and "command denied" in refused.stderr, refused.stderr
+    grants = on_box(box, "mysql -N -e \"SHOW GRANTS FOR 'live'@'localhost'\"").stdout
+    assert "GRANT SELECT, INSERT, UPDATE, DELETE ON `live`.*" in grants, grants
+    owner = on_box(box, "stat -c %a /srv/live/shared/env/database-owner.env && pw=$(sed -n "
+                        "'s|^DATABASE_URL=mysql://live_owner:\\([0-9a-f]*\\)@.*|\\1|p' "
+                        "/srv/live/shared/env/database-owner.env) && mysql -u live_owner -p\"$pw\" live "
+                        "-e 'CREATE TABLE t (id INT); DROP TABLE t' && echo owner-ok")
+    assert owner.stdout.split() == ["600", "owner-ok"], owner.stdout + owner.stderr
     url = on_box(box, "cat /srv/live/shared/env/database.env").stdout
     assert url.rstrip().endswith("@127.0.0.1:3306/live?charset=utf8mb4")  # all of Unicode, not MariaDB's utf8
     headers = on_box(box, "dpkg-query -W -f '${Status}\\n' default-libmysqlclient-dev pkg-config build-essential")

@@ -89,6 +89,14 @@ def test_two_apps_on_one_server_keep_each_others_settings(box, live_dirs, recipe
                           capture_output=True, text=True)
     assert "Hello from the blog" in blog.stdout, blog.stdout + blog.stderr
 
+    # one catch-all for the server, kept by both recipes: 80 for both, 443 because demo has TLS
+    assert on_box(box, "ls /etc/nginx/sites-enabled").stdout.split() == ["00-default-deny", "blog", "demo"]
+    catch_all = on_box(box, "cat /etc/nginx/sites-available/00-default-deny").stdout
+    assert "listen 80 default_server;" in catch_all and "listen 443 ssl default_server;" in catch_all
+    unknown = subprocess.run(["curl", "-s", "-m", "10", "-H", "Host: unknown.invalid", f"http://{box.ip}/"],
+                             capture_output=True)
+    assert unknown.returncode == 52  # no answer at all (444), neither app's page
+
     rules = on_box(box, "ufw status").stdout
     assert "8443/tcp" in rules and "443/tcp" in rules and "80/tcp" in rules
     scraped = on_box(box, "cat /etc/prometheus/prometheus.yml").stdout

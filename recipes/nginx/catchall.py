@@ -1,0 +1,106 @@
+"""The server's catch-all site: a request for a name no app serves gets no answer at all.
+
+Why: nginx answers a Host header no site names with its default server, and without one that is the first site
+it read: your app, under whatever name a scanner, a stale DNS record or a hostile domain pointed at this server's
+address. Search engines index your pages under that name, and cookies and absolute links meet a host they were
+never meant for. Here a default server of the whole server's (not of any app's, so two apps on one server share
+exactly one) closes such connections without a word (444), and on port 443 refuses the TLS handshake for an
+unknown name (`ssl_reject_handshake`, nginx 1.19.4+), so it never shows a certificate either. Debian's "Welcome
+to nginx" site, the default server it ships, goes, because two default servers on one port are an error.
+
+It listens on every HTTP port any app on the server uses, and on 443 once any of them has TLS: each app leaves
+what it needs in its nginx claim (recipes/shared/claims.py), so either recipe renders the same file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Literal
+
+from recipes.shared import guards
+from recipes.shared.claims import Claim, same_or_conflict
+from recipes.shared.facts import PackageVersion, Readlink, upstream_version
+from wizard.engine.commands import cmd, sh
+from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
+from wizard.engine.i18n import translator
+from wizard.engine.step import Change, Ok, PutFile, RunCommand, file_change
+from wizard.engine.templates import renderer
+
+_ = translator(__file__)
+render = renderer(__file__)
+
+SITE = "/etc/nginx/sites-available/00-default-deny"  # 00-: read first, whatever other sites are named
+LINK = "/etc/nginx/sites-enabled/00-default-deny"
+DEBIAN_DEFAULT = "/etc/nginx/sites-enabled/default"
+LOGS = ("/var/log/nginx/access.log", "/var/log/nginx/error.log")
+REJECT_HANDSHAKE = (1, 19, 4)  # the nginx that knows ssl_reject_handshake
+
+DefaultSite = Literal["remove", "keep"]
+
+# Enable, test the whole configuration, reload; a configuration nginx refuses loses the link again, so the next
+# reload (of any site) is not the one that finds it broken.
+ENABLE = ('ln -sfn "$1" "$2" && if nginx -t -q; then systemctl reload-or-restart nginx; '
+          'else rm -f "$2"; echo "nginx -t refused $1: the link is removed again" >&2; exit 1; fi')
+# chmod through a descriptor opened without following links: the log files are www-data's (Debian's postinst
+# creates them 0640 www-data:adm in a root:adm 0755 directory), and root never follows a path another account
+# could have swapped for a link. perl is on every Debian and Ubuntu system (perl-base).
+PRIVATE_LOGS = ('use Fcntl; for (@ARGV) { sysopen(my $f, $_, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) or next; '
+                'chmod(0640, $f) if -f $f }')
+
+
+def facts() -> list[Fact]:
+    return [FileInfo(SITE), Readlink(LINK), PathInfo(DEBIAN_DEFAULT), *(PathInfo(log) for log in LOGS)]
+
+
+def claim(default_site: DefaultSite, http_port: int, tls: bool) -> Claim:
+    """What this app needs from the catch-all, for the other apps' plans."""
+    return {"default_site": default_site, "http_port": http_port, "tls": tls}
+
+
+def render_site(mine: Claim, theirs: Mapping[str, Claim], nginx_version: str | None) -> str:
+    claims = [mine, *theirs.values()]
+    ports = sorted({int(c["http_port"]) for c in claims if isinstance(c.get("http_port"), int)})
+    version = upstream_version(nginx_version)  # () when unknown (a preview): every supported release has it
+    tls = any(c.get("tls") for c in claims) and (not version or version >= REJECT_HANDSHAKE)
+    return render("default-deny.j2", ports=ports, tls=tls)
+
+
+def plan(mine: Claim, theirs: Mapping[str, Claim], facts: FactValues) -> Iterator[Change | Ok]:
+    """Debian's default site out, the catch-all in (or, with default_site: keep, neither touched but our own
+    catch-all removed, since it would take the default from Debian's site). The app's site is written before."""
+    same_or_conflict("default_site", mine["default_site"], theirs, "nginx.default_site")
+    yield from _private_logs(facts)
+    if mine["default_site"] == "keep":
+        if facts[Readlink(LINK)] is not None:
+            yield RunCommand(_("turn off the catch-all site (default_site: keep)"), sh(
+                'rm -f "$1" && nginx -t -q && systemctl reload-or-restart nginx', LINK,
+                display=f"rm {LINK} && systemctl reload nginx"), skip_if=guards.missing(LINK))
+        return
+    if facts[PathInfo(DEBIAN_DEFAULT)] is not None:
+        yield RunCommand(_("turn off the default 'Welcome to nginx' site"),
+                         cmd("sh", "-c", f"rm -f {DEBIAN_DEFAULT} && nginx -t -q && systemctl reload-or-restart nginx",
+                             display=f"rm {DEBIAN_DEFAULT} && systemctl reload nginx"),
+                         skip_if=guards.missing(DEBIAN_DEFAULT))
+    changes = list(file_change(_("write the catch-all site {path}: unknown names get no answer").format(path=SITE),
+                               SITE, render_site(mine, theirs, facts[PackageVersion("nginx")]), facts[FileInfo(SITE)],
+                               check=cmd("nginx", "-t", "-q")))
+    yield from changes
+    if facts[Readlink(LINK)] != SITE:
+        yield RunCommand(_("enable the catch-all site and reload nginx"), sh(ENABLE, SITE, LINK, display=(
+            f"ln -sfn {SITE} {LINK} && nginx -t && systemctl reload nginx")), skip_if=guards.link_is(LINK, SITE),
+            leaves=((Readlink(LINK), SITE),))
+    elif any(isinstance(change, PutFile) for change in changes):
+        yield RunCommand(_("check the whole configuration and reload nginx"),
+                         cmd("sh", "-c", "nginx -t -q && systemctl reload-or-restart nginx",
+                             display="nginx -t && systemctl reload nginx"), after_change=True)
+    else:
+        yield Ok(_("unknown names get no answer (the catch-all site {path})").format(path=SITE))
+
+
+def _private_logs(facts: FactValues) -> Iterator[Change]:
+    """nginx's logs readable by www-data and adm only (0640), as Debian creates and rotates them."""
+    loose = [log for log in LOGS if (facts[PathInfo(log)] or {}).get("mode", "640") != "640"]
+    if loose:
+        yield RunCommand(_("make nginx's logs readable by www-data and adm only (0640): {paths}").format(
+            paths=", ".join(loose)), cmd("perl", "-e", PRIVATE_LOGS, *loose, display=f"chmod 0640 {' '.join(loose)}"),
+            skip_if=sh('for f; do [ ! -f "$f" ] || [ "$(stat -c %a "$f")" = 640 ] || exit 1; done', *loose))
