@@ -100,6 +100,9 @@ class ScannedHostKeys(Fact):
         return sh('command -v ssh-keyscan >/dev/null 2>&1 || { echo unavailable; exit 0; }; '
                   'ssh-keyscan -T 10 -p "$2" -- "$1" 2>/dev/null', self.host, str(self.port))
 
+    def fresh(self) -> dict[str, object]:
+        return {"unavailable": True, "keys": []}  # a server not set up yet (a preview, a runbook): read at run time
+
     def parse(self, out: str, status: int) -> dict[str, object]:
         lines = out.strip().splitlines()
         if lines == ["unavailable"]:

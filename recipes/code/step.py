@@ -68,6 +68,12 @@ def repo_url(value: str) -> str:
     return value
 
 
+def git_host(url: str) -> str | None:
+    """The host of a git URL (`https://host/...`, `ssh://user@host:port/...`, `git@host:path`), or None."""
+    found = re.match(r"^(?:[a-z+]+://)?(?:[^@/]+@)?(\[[^\]]+\]|[^:/]+)", url)
+    return found.group(1) if found and found.group(1) else None
+
+
 def git_ref(value: str) -> str:
     if not _REF.match(value):
         raise ValueError(_("'{v}' is not a branch, tag or commit name").format(v=value))
@@ -134,7 +140,7 @@ class Code(Step):
             ("Host key verification failed",
              "The git host presents a key that is not the one kept in /srv/APP/shared/ssh/known_hosts (the pinned "
              "code.repo_host_key, or the one confirmed on the first apply). Check the new key where the host "
-             "publishes it, then pin it in the recipe, or remove the old one: `sudo ssh-keygen -R HOST -f "
+             "publishes it, then pin it in the recipe, or remove the old one: `sudo ssh-keygen -R GIT_HOST -f "
              "/srv/APP/shared/ssh/known_hosts`. Submodules on another SSH host need that host's key in the file too."),
             ("fatal: couldn't find remote ref",
              "The branch or tag does not exist on the remote; check the ref setting."),
@@ -159,6 +165,11 @@ class Code(Step):
         if s.deploy_key or hostkey.ssh_host(s.repo):
             dirs.append(hostkey.ssh_dir(ctx))
         return dirs
+
+    def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
+        """GIT_HOST: the repository's host (its known_hosts entry on the server), not the server itself."""
+        host = git_host(getattr(settings, "repo", ""))
+        return {"GIT_HOST": host} if host else {}
 
     def facts(self, s: CodeSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield from dir_facts(self._dirs(s, ctx))

@@ -112,7 +112,8 @@ def _one_host() -> argparse.ArgumentParser:
 
 def _rollback_flags() -> argparse.ArgumentParser:
     parent = _one_host()
-    parent.add_argument("--to", help=_("the release to switch to (default: the one before the current)"))
+    parent.add_argument("--to", metavar="RELEASE",
+                        help=_("the release to switch to (default: the one before the current)"))
     parent.add_argument("--lock-wait", type=_seconds, default=0, metavar="SECONDS",
                         help=_("when another apply or rollback of this app runs on the server, wait up to this long "
                                "for it (default: refuse at once, saying who holds the lock)"))
@@ -210,7 +211,20 @@ def build_parser() -> argparse.ArgumentParser:
     edit = sub.add_parser("edit", help=_("open a recipe (or a draft) in the wizard"))
     edit.add_argument("file", nargs="?", help=_("the recipe or draft file (default: the latest draft)"))
     _add_sandbox(sub)
+    _lang_anywhere(parser)
     return parser
+
+
+def _lang_anywhere(parser: argparse.ArgumentParser) -> None:
+    """Every command accepts --lang after its name too (`plan r.yaml --lang zh_CN`): main() reads it before the
+    parser exists, wherever it stands; here each command only has to accept it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                if "--lang" not in child._option_string_actions:
+                    child.add_argument("--lang", choices=["en", "zh_CN"], default=argparse.SUPPRESS,
+                                       help=_("language of messages (default: from the locale)"))
+                _lang_anywhere(child)
 
 
 class _ExamplesFormatter(argwords.Formatter):

@@ -76,6 +76,21 @@ def why_not_written(exc: OSError) -> str:
     return said() if said else (exc.strerror or type(exc).__name__)
 
 
+def why_not_read(exc: OSError) -> str:
+    """Why a local file could not be read, in the operator's words and language (not the C library's English)."""
+    reasons = {
+        errno.ENOENT: lambda: _("there is no such file"),
+        errno.ENOTDIR: lambda: _("a part of its path is a file, not a directory"),
+        errno.EACCES: lambda: _("you may not read it (permission denied)"),
+        errno.EPERM: lambda: _("you may not read it (permission denied)"),
+        errno.ELOOP: lambda: _("its symbolic links go round in a loop"),
+        errno.ENAMETOOLONG: lambda: _("the name is too long"),
+        errno.EIO: lambda: _("the disk could not read it (input/output error)"),
+    }
+    said = reasons.get(exc.errno or 0)
+    return said() if said else (exc.strerror or type(exc).__name__)
+
+
 MAX_TEXT_FILE = 1024 * 1024  # a recipe, an inventory or a draft is a few KiB; 1 MiB is far beyond any real one
 
 
@@ -100,7 +115,7 @@ def check_small_file(path: Path | str, limit: int) -> None:
     try:
         info = os.stat(path)
     except OSError as exc:
-        raise UnreadableFile(exc.strerror or type(exc).__name__) from None
+        raise UnreadableFile(why_not_read(exc)) from None
     problem = _not_regular(info.st_mode)
     if problem:
         raise UnreadableFile(problem)
@@ -125,7 +140,7 @@ def read_text_file(path: Path | str, limit: int = MAX_TEXT_FILE) -> str:
                 problem = _not_regular(os.fstat(fd).st_mode)
                 data = b"" if problem else handle.read(limit + 1)
     except OSError as exc:
-        raise UnreadableFile(exc.strerror or type(exc).__name__) from None
+        raise UnreadableFile(why_not_read(exc)) from None
     if problem:
         raise UnreadableFile(problem)
     if len(data) > limit:

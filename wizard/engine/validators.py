@@ -344,6 +344,13 @@ def validation_message(error: Mapping[str, Any]) -> str:
     pydantic's English.
     """
     kind = str(error.get("type", ""))
+    value = error.get("input")
+    if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
+        # YAML reads an unquoted 123 as a number: say so, and how to write it as text
+        return _("{value} is read as a number here, where text is expected: put it in quotes ('{value}')").format(
+            value=value)
+    if kind in ("int_parsing", "float_parsing") and isinstance(value, str):
+        return _("'{value}' is not a number").format(value=value[:60])
     known = _PYDANTIC.get(kind)
     if known is not None:
         try:

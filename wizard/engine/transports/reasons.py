@@ -49,6 +49,9 @@ def plain_reason(exc: BaseException) -> str:
     said = _REASONS.get(number or 0)
     if said is not None:
         return said()
+    if text.strip() == "Connection lost":  # asyncssh: the TCP connection closed before SSH could begin
+        return _("the server closed the connection before SSH began: check that an SSH server listens on that "
+                 "port, and that no firewall or fail2ban cuts this machine off")
     return _ERRNO.sub("", text).strip() or type(exc).__name__
 
 
