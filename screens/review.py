@@ -10,6 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Static, Switch
 
 from screens.confirm_modal import ConfirmModal
@@ -66,6 +67,11 @@ class ReviewScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self._recipe()
+
+    def first_field(self) -> Widget | None:
+        """"Plan against the server", the next thing to do: not the file name, where the `?` of help (or any other
+        key) would type over the name."""
+        return self.query_one("#plan", Button)
 
     def _recipe(self) -> Recipe | None:
         """The draft as a valid recipe, or None with what is still missing shown on top."""
