@@ -55,3 +55,11 @@ def test_the_runbook_of_an_ssh_repository_names_the_git_host() -> None:
     text = runbook(recipe, "shop.yaml")
     assert "sudo ssh-keygen -R github.com -f /srv/shop/shared/ssh/known_hosts" in text
     assert "keep the git host key of github.com" in text
+
+
+def test_a_map_of_secrets_hints_at_references_not_values() -> None:
+    from wizard.app import registry
+    from wizard.engine.options import field_specs
+
+    spec = next(s for s in field_specs(registry.step("app_server").Settings) if s.name == "secret_env")
+    assert "SECRET_KEY=env:APP_SECRET_KEY" in spec.syntax() and "A=1" not in spec.syntax()

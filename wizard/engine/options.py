@@ -59,6 +59,9 @@ class FieldSpec:
         shows, because a person who reads a recipe file would otherwise type YAML's or Python's [a, b]."""
         if self.kind is FieldKind.LIST:
             return _("values separated by commas, e.g. a, b")
+        if self.kind is FieldKind.MAP and self.secret:  # each value a reference to the secret, never the secret
+            return _("NAME=reference pairs separated by commas, e.g. SECRET_KEY=env:APP_SECRET_KEY, "
+                     "API_TOKEN=file:/etc/app/token")
         if self.kind is FieldKind.MAP:
             return _("NAME=value pairs separated by commas, e.g. A=1, B=2")
         return ""
