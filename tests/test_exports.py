@@ -104,7 +104,7 @@ def test_playbook_is_yaml_with_guarded_tasks_and_no_secrets() -> None:
     shells = [t for t in tasks if "ansible.builtin.shell" in t and not t["name"].endswith("(already done?)")]
     assert shells and all("DW-UNCHANGED" in t["changed_when"] for t in shells)
     role = next(t for t in tasks if t["name"].endswith("create the role"))
-    assert role["no_log"] is True and "lookup('env', 'DEMO_DB_PASSWORD')" in role["args"]["stdin"]
+    assert role["no_log"] is True and "lookup('env', 'DEMO_DB_PASSWORD')" in role["ansible.builtin.shell"]["stdin"]
     reload = next(t for t in tasks if t["name"].endswith("reload nginx"))
     assert reload["when"] == "dw_1_1 is changed or dw_1_2 is changed or dw_1_3 is changed or dw_1_4 is changed"
     site = next(t for t in tasks if t["name"].endswith("write site"))
@@ -192,7 +192,7 @@ def test_any_text_survives_the_yaml_exports(content: str) -> None:
     tasks = yaml.load(playbook(rec, "r.yaml"), Loader=TaggedLoader)[0]["tasks"]
     assert tasks[1]["ansible.builtin.copy"]["content"] == ("!unsafe", content)
     assert tasks[2]["block"][0]["ansible.builtin.copy"]["content"] == ("!unsafe", content)
-    tag, script = tasks[3]["ansible.builtin.shell"]
+    tag, script = tasks[3]["ansible.builtin.shell"]["cmd"]  # never free-form: Ansible splits that on quotes
     assert tag == "!unsafe" and script.endswith(sh("echo " + content).shell() + "\n")
     assert tasks[5]["ansible.builtin.pause"]["prompt"] == content  # shown as Ansible renders it, like before
     script = shell_script(rec, "r.yaml")

@@ -23,10 +23,17 @@ STEPS = """  os_updates:
 """
 
 
-def back_up(box: sandbox.SandboxInfo, limit: float = 120) -> None:
+def back_up(box: sandbox.SandboxInfo, limit: float = 300) -> None:
+    """Wait for the sandbox to boot again (its supervisor restarts it); a login tried while it is down may hang."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        if on_box(box, "systemctl is-system-running --wait >/dev/null 2>&1; echo up").stdout.strip() == "up":
+        try:
+            answer = subprocess.run(sandbox.ssh_command(box.name, "root", [
+                "systemctl is-system-running --wait >/dev/null 2>&1; echo up"]), capture_output=True, text=True,
+                timeout=60, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            continue
+        if answer.stdout.strip() == "up":
             return
         time.sleep(2)
     raise AssertionError("the sandbox did not come back after its reboot")

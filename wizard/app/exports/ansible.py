@@ -3,8 +3,10 @@
 Why shell tasks with guards, not one module per change: the recording holds the exact commands deploy-wizard
 ran, and its guards say when each is in place; a task runs its command only when the guard fails and
 reports "changed" only then, so `ansible-playbook` after `deploy-wizard apply` reports no changes. Files use
-ansible.builtin.copy (compared by Ansible itself). Scripts are tagged !unsafe so Jinja never reads `${#x}` or
-`{{` in them; secrets come from the controller's environment through lookup('env'), with no_log.
+ansible.builtin.copy (compared by Ansible itself). A script is the shell module's `cmd:`, never its free-form
+text, which Ansible splits on quotes and `key=value` words (a psql `:'name'` variable broke it). Scripts are
+tagged !unsafe so Jinja never reads `${#x}` or `{{` in them; secrets come from the controller's environment
+through lookup('env'), with no_log.
 """
 
 from __future__ import annotations
@@ -77,9 +79,10 @@ class _Play:
                     what=change.why, codes=change.ok_codes))
             script = f"if {{ {_sh(guard)}; }} >/dev/null 2>&1; then echo {UNCHANGED}; exit 0; fi\n" if guard else ""
             script += _sh(change.command) + "\n"
-            body: Task = {"ansible.builtin.shell": Unsafe(script)}
+            shell: Task = {"cmd": Unsafe(script)}
+            body: Task = {"ansible.builtin.shell": shell}
             if isinstance(change.command.stdin, Secret | str):
-                body["args"] = {"stdin": _jinja(change.command.stdin, self.variables), "stdin_add_newline": False}
+                shell.update({"stdin": _jinja(change.command.stdin, self.variables), "stdin_add_newline": False})
                 if isinstance(change.command.stdin, Secret):
                     body["no_log"] = True
             self.task(name, {**body, "register": reg, "changed_when": f"'{UNCHANGED}' not in {reg}.stdout", **when})
@@ -90,7 +93,7 @@ class _Play:
 
     def pause_or_prove(self, name: str, change: Change, reg: str, guard: Command | None, when: Task) -> None:
         if guard is not None:
-            self.task(f"{name} (already done?)", {"ansible.builtin.shell": Unsafe(_sh(guard)),
+            self.task(f"{name} (already done?)", {"ansible.builtin.shell": {"cmd": Unsafe(_sh(guard))},
                                                   "register": f"{reg}_done", "failed_when": False,
                                                   "changed_when": False, **when})
             when = {"when": f"{reg}_done.rc != 0"}
@@ -108,7 +111,7 @@ class _Play:
         when: Task = {}
         if change.skip_if is not None:  # an intermediate version a later step replaces (see recording.py)
             self.task(f"{name} (replaced later: final version there?)", {
-                "ansible.builtin.shell": Unsafe(_sh(change.skip_if)), "register": f"{reg}_final",
+                "ansible.builtin.shell": {"cmd": Unsafe(_sh(change.skip_if))}, "register": f"{reg}_final",
                 "failed_when": False, "changed_when": False})
             when = {"when": f"{reg}_final.rc != 0"}
         parent = change.path.rsplit("/", 1)[0] or "/"
@@ -135,7 +138,8 @@ def _checked(change: PutFile, reg: str, copy: Task) -> Task:
     assert change.check is not None
     failed = change.path + " failed its check; the previous file is back"
     return {"block": [{"name": "write " + change.path, **copy},
-                      {"name": "check: " + change.check.summary(), "ansible.builtin.shell": Unsafe(_sh(change.check)),
+                      {"name": "check: " + change.check.summary(),
+                       "ansible.builtin.shell": {"cmd": Unsafe(_sh(change.check))},
                        "when": f"{reg} is changed", "changed_when": False}],
             "rescue": [{"name": "put the previous file back",
                         "ansible.builtin.copy": {"src": f"{{{{ {reg}.backup_file }}}}", "dest": change.path,
