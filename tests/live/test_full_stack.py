@@ -3,11 +3,17 @@ HTTPS certificate, firewall and monitoring; the second apply changes nothing; ch
 
 Issue 10: the whole module runs on Debian 13 and on Debian 12, each on its own fresh sandbox. Each test gets the
 server state it starts from from the fixtures (`provisioned`, `two_releases`), not from the tests before it, and
-leaves the stack as the recipe says: any one of them runs alone (`-k`) or in any order."""
+leaves the stack as the recipe says: any one of them runs alone (`-k`) or in any order.
+
+On Debian 12 the CI runs the whole stack (the first test), the least-privilege test and the catch-all site; the
+rest run on both releases with DEPLOY_WIZARD_ALL_RELEASES=1 (bench/releases.py runs the whole tutorial on both
+too). Why: Debian 12 takes the same code paths; its differences (packages, nginx 1.22, systemd 252) show in the
+full stack, the sandbox and the catch-all, and the CI stays within its time."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -19,12 +25,21 @@ from tests.live.conftest import RELEASES, cli, events, finished, on_box
 from tests.live.services import FLASK_DOMAIN, flask_recipe_text, lab, push_change
 
 DB_PASSWORD = "correct horse/battery:staple@42"  # URL-hostile on purpose
+ON_EVERY_RELEASE = {"test_fresh_server_to_https_app_and_second_apply_is_a_noop",
+                    "test_the_app_runs_with_least_privilege", "test_a_name_no_site_serves_gets_no_answer"}
 DOMAIN = FLASK_DOMAIN
 
 
 @pytest.fixture(scope="module", params=RELEASES)
 def release(request):
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def only_the_core_on_older_releases(request, release) -> None:
+    if (release != RELEASES[0] and request.node.originalname not in ON_EVERY_RELEASE
+            and os.environ.get("DEPLOY_WIZARD_ALL_RELEASES") != "1"):
+        pytest.skip(f"on Debian 13 only in CI; DEPLOY_WIZARD_ALL_RELEASES=1 runs it on {release} too")
 
 
 @pytest.fixture(scope="module")
