@@ -28,9 +28,10 @@ def back_up(box: sandbox.SandboxInfo, limit: float = 300) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         try:
-            answer = subprocess.run(sandbox.ssh_command(box.name, "root", [
-                "systemctl is-system-running --wait >/dev/null 2>&1; echo up"]), capture_output=True, text=True,
-                timeout=60, stdin=subprocess.DEVNULL)
+            ssh, *rest = sandbox.ssh_command(box.name, "root", [
+                "systemctl is-system-running --wait >/dev/null 2>&1; echo up"])
+            answer = subprocess.run([ssh, "-o", "ConnectTimeout=5", *rest], capture_output=True, text=True,
+                                    timeout=60, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             continue
         if answer.stdout.strip() == "up":
