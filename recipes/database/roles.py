@@ -78,7 +78,8 @@ def _in_database(sql: str, role: str, owner: str, db: str, *, check: bool = Fals
               + tail, role, owner, db, sql, display=f'runuser -u postgres -- psql -d {db} -c "{shown}"')
 
 
-def pg_owner(state: dict[str, object], has_url: bool, url_file: str, owner: str, db: str) -> Iterator[Change | Ok]:
+def _owner(state: dict[str, object], has_url: bool, url_file: str, owner: str, command: Command,
+           skip_if: Command) -> Iterator[Change | Ok]:
     """The owner role with a password only root knows, and its DATABASE_URL in a file only root reads."""
     if state.get("owner") and has_url:
         yield Ok(_("the owner role {owner} exists; its DATABASE_URL is in {path}, for root only").format(
@@ -86,12 +87,15 @@ def pg_owner(state: dict[str, object], has_url: bool, url_file: str, owner: str,
         return
     yield RunCommand(
         _("create the owner role {owner} for migrations, with a password born on the server and kept in {path} "
-          "(root's only)").format(owner=owner, path=url_file),
-        sh(PG_OWNER, url_file, owner, db, display=(
-            f"{SHOWN_PASSWORD} && runuser -u postgres -- psql -c \"create role {owner} login password '$pw'\" && "
-            f"echo \"DATABASE_URL=postgresql://{owner}:$pw@127.0.0.1:5432/{db}\" > {url_file}")),
-        skip_if=sh('[ -f "$1" ] && printf "%s\\n" "select 1 from pg_roles where rolname = :\'o\';" | '
-                   'runuser -u postgres -- psql -X -tA -v o="$2" | grep -qx 1', url_file, owner))
+          "(root's only)").format(owner=owner, path=url_file), command, skip_if=skip_if)
+
+
+def pg_owner(state: dict[str, object], has_url: bool, url_file: str, owner: str, db: str) -> Iterator[Change | Ok]:
+    yield from _owner(state, has_url, url_file, owner, sh(PG_OWNER, url_file, owner, db, display=(
+        f"{SHOWN_PASSWORD} && runuser -u postgres -- psql -c \"create role {owner} login password '$pw'\" && "
+        f"echo \"DATABASE_URL=postgresql://{owner}:$pw@127.0.0.1:5432/{db}\" > {url_file}")),
+        sh('[ -f "$1" ] && printf "%s\\n" "select 1 from pg_roles where rolname = :\'o\';" | '
+           'runuser -u postgres -- psql -X -tA -v o="$2" | grep -qx 1', url_file, owner))
 
 
 def pg_grants(state: dict[str, object], role: str, owner: str, db: str) -> Iterator[Change | Ok]:
@@ -111,19 +115,12 @@ def pg_grants(state: dict[str, object], role: str, owner: str, db: str) -> Itera
 
 
 def maria_owner(state: dict[str, object], has_url: bool, url_file: str, owner: str, db: str) -> Iterator[Change | Ok]:
-    if state.get("owner") and has_url:
-        yield Ok(_("the owner role {owner} exists; its DATABASE_URL is in {path}, for root only").format(
-            owner=owner, path=url_file))
-        return
-    yield RunCommand(
-        _("create the owner role {owner} for migrations, with a password born on the server and kept in {path} "
-          "(root's only)").format(owner=owner, path=url_file),
-        sh(MARIA_OWNER, url_file, owner, db, display=(
-            f"{SHOWN_PASSWORD} && mysql -e \"CREATE USER IF NOT EXISTS '{owner}'@'localhost'; ALTER USER "
-            f"'{owner}'@'localhost' IDENTIFIED BY '$pw'\" && echo \"DATABASE_URL=mysql://{owner}:$pw@127.0.0.1:3306/"
-            f"{db}?charset=utf8mb4\" > {url_file}")),
-        skip_if=sh('[ -f "$1" ] && [ "$(mysql -N -B -e "SELECT COUNT(*) FROM mysql.user WHERE User=\'$2\' AND '
-                   'Host=\'localhost\'")" = 1 ]', url_file, owner))
+    yield from _owner(state, has_url, url_file, owner, sh(MARIA_OWNER, url_file, owner, db, display=(
+        f"{SHOWN_PASSWORD} && mysql -e \"CREATE USER IF NOT EXISTS '{owner}'@'localhost'; ALTER USER "
+        f"'{owner}'@'localhost' IDENTIFIED BY '$pw'\" && echo \"DATABASE_URL=mysql://{owner}:$pw@127.0.0.1:3306/"
+        f"{db}?charset=utf8mb4\" > {url_file}")),
+        sh('[ -f "$1" ] && [ "$(mysql -N -B -e "SELECT COUNT(*) FROM mysql.user WHERE User=\'$2\' AND '
+           'Host=\'localhost\'")" = 1 ]', url_file, owner))
 
 
 def maria_grants(state: dict[str, object], user: str, owner: str, db: str) -> Iterator[Change | Ok]:
