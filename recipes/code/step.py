@@ -6,6 +6,7 @@ import re
 import shlex
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
@@ -66,12 +67,6 @@ def repo_url(value: str) -> str:
         raise ValueError(_("'{v}' is not a git URL (https://host/path.git, ssh://..., git://... or "
                            "git@host:path.git)").format(v=value))
     return value
-
-
-def git_host(url: str) -> str | None:
-    """The host of a git URL (`https://host/...`, `ssh://user@host:port/...`, `git@host:path`), or None."""
-    found = re.match(r"^(?:[a-z+]+://)?(?:[^@/]+@)?(\[[^\]]+\]|[^:/]+)", url)
-    return found.group(1) if found and found.group(1) else None
 
 
 def git_ref(value: str) -> str:
@@ -167,9 +162,12 @@ class Code(Step):
         return dirs
 
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
-        """GIT_HOST: the repository's host (its known_hosts entry on the server), not the server itself."""
-        host = git_host(getattr(settings, "repo", ""))
-        return {"GIT_HOST": host} if host else {}
+        """GIT_HOST: the repository's entry in the app's known_hosts (`'[host]:port'` off port 22), as
+        `ssh-keygen -R` takes it; not the server itself."""
+        where = hostkey.ssh_host(getattr(settings, "repo", ""))
+        if where is None:  # https:// or git://: no host key of git's on the server, the host alone
+            return {"GIT_HOST": urlsplit(getattr(settings, "repo", "")).hostname or "GIT_HOST"}
+        return {"GIT_HOST": shlex.quote(host_pattern(*where))}
 
     def facts(self, s: CodeSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield from dir_facts(self._dirs(s, ctx))
