@@ -130,6 +130,7 @@ class AppServer(Step):
     order = 700
     title = "App server (gunicorn)"
     Settings = AppServerSettings
+    release_part = True
     teaching = Teaching(
         why="gunicorn runs the app with several worker processes under systemd, which restarts it when it "
             "crashes and starts it at boot. systemd owns the socket nginx talks to, so a restart loses no request. "

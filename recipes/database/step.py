@@ -125,6 +125,7 @@ class Database(Step):
     order = 500
     title = "Database"
     Settings = DatabaseSettings
+    release_part = True
     teaching = Teaching(
         why="The app gets its own database and a role with a password from your secret store; the connection "
             "string goes to an env file only the app user can read. Migrations bring the tables up to date each "

@@ -272,6 +272,9 @@ class Step(ABC):
     title: ClassVar[str]  # message id
     Settings: ClassVar[type[StepSettings]]
     teaching: ClassVar[Teaching]
+    # part of a release (fetch, release, migrations, switch, health): what `deploy-wizard deploy --ref` runs, the
+    # other steps only being read as the context of these (a CI job ships code, it does not re-provision)
+    release_part: ClassVar[bool] = False
 
     def tr(self, message: str) -> str:
         """A text of this step (its title, teaching, field labels) in the current language, from the catalog
@@ -358,6 +361,17 @@ class ReleaseSwitcher(Protocol):
 
     async def rollback(self, transport: Transport, settings: StepSettings, ctx: Context,
                        to: str | None) -> Rollback: ...
+
+
+@runtime_checkable
+class LiveRelease(Protocol):
+    """A step that can say which release is live on a server (the code step), None before the first deploy.
+
+    Why: `deploy-wizard deploy` ships a release to a server the recipe provisioned; on a bare one it would
+    meet a missing user or venv half-way, so it asks first and says to apply the recipe once. Its settings have
+    `ref`, the branch, tag or commit that `deploy --ref` sets."""
+
+    async def live_release(self, transport: Transport, settings: StepSettings, ctx: Context) -> str | None: ...
 
 
 @runtime_checkable
