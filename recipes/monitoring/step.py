@@ -108,10 +108,16 @@ class Monitoring(Step):
             "reboots but capped so it never fills the disk; app logs are rotated; and a timer checks the site "
             "every few minutes and writes failures to the journal, where alerting can pick them up. The check "
             "needs no root to ask a page: it runs as a user systemd makes up for each run (DynamicUser), in the "
-            "same sandbox as the app. The app's own "
-            "logs: what it prints (errors, tracebacks) is in the journal, `sudo journalctl -u 'APP@*'`; a line "
-            "per request in /var/log/APP/access.log (gunicorn) and /var/log/nginx/access.log; nginx's errors in "
-            "/var/log/nginx/error.log.",
+            "same sandbox as the app. Where every log lives: what the app prints (errors, tracebacks) is in the "
+            "journal of its release units, `sudo journalctl -u 'APP@*'`; a line per request in "
+            "/var/log/APP/access.log (gunicorn) and /var/log/nginx/APP.access.log (nginx, with each request's "
+            "total time rt= and the app's share urt=); the site's errors in /var/log/nginx/APP.error.log, nginx's "
+            "own in /var/log/nginx/error.log; PostgreSQL's in /var/log/postgresql/; the rest of the system in the "
+            "journal. `deploy-wizard logs RECIPE --service app|nginx|db|system` (or `--service worker <name>`) "
+            "reads any of them from your machine. What keeps them bounded: logrotate renames each file daily "
+            "(nginx's by Debian's own rule, /var/log/APP/*.log by this step's), compresses the old ones and "
+            "deletes them after the kept count; journald deletes its oldest entries once the journal reaches "
+            "journald_max_use.",
         verify=[Check("curl -sS http://NODE_EXPORTER/metrics | grep -m 5 '^node_'", when={"node_exporter": True},
                       note="the first lines of the node exporter's metrics"),
                 Check("systemctl list-timers --no-pager APP-health.timer", when={"health_check": True},
@@ -120,7 +126,7 @@ class Monitoring(Step):
                       note="the health check's failures: no entries means it never failed"),
                 Check("systemctl show -p DynamicUser,User APP-health.service", when={"health_check": True},
                       note="DynamicUser=yes: the check never runs as root"),
-                Check("journalctl --disk-usage", root=True)],
+                Check("journalctl --disk-usage", root=True, note="the journal's size, at most journald_max_use")],
         troubleshoot=[
             ("No space left on device", "Check `sudo journalctl --disk-usage` and `sudo du -sh /var/log/*`; lower "
                                         "journald_max_use."),

@@ -19,6 +19,7 @@ from recipes.shared.facts import PackageVersion, Readlink, UnitProperties, upstr
 from recipes.shared.web import ACME_ROOT, cert_dir, media_root, static_files, static_root
 from wizard.engine.commands import cmd
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
+from wizard.engine.hooks import LogSource
 from wizard.engine.i18n import translator
 from wizard.engine.step import (
     Change,
@@ -166,6 +167,10 @@ class Nginx(Step):
              "(`curl --resolve DOMAIN:HTTP_PORT:HOST http://DOMAIN/`), or add the name to server_names."),
         ],
     )
+
+    def log_sources(self, settings: StepSettings, ctx: Context) -> dict[str, LogSource]:
+        """The LogSources hook: the site's own logs, and nginx's own errors (a config it refused, a worker)."""
+        return {"nginx": LogSource(files=(*catchall.app_logs(ctx.app), "/var/log/nginx/error.log"))}
 
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
         assert isinstance(settings, NginxSettings)

@@ -7,11 +7,15 @@ its DATABASE_URL, password included) and is slow on /slow. After one apply of th
 
 from __future__ import annotations
 
+import os
+import select
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.live.conftest import cli, events, finished, on_box, write_recipe
 from tests.live.services import git, git_daemon, make_repo
 
@@ -101,3 +105,56 @@ def test_deploy_refuses_a_ref_that_names_nothing_and_a_missing_secret(box, live_
     bad = deploy(live_dirs, lab, "bad;ref")
     assert bad.returncode == 2 and "code.ref" in bad.stderr, bad.stderr
     assert on_box(box, "readlink /srv/live/current").stdout == live
+
+
+def logs(live_dirs, lab, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return cli(live_dirs, "logs", str(lab["recipe"]), *args, env=SECRET_ENV if env is None else env, timeout=120)
+
+
+def test_a_second_apply_changes_nothing(live_dirs, lab, first) -> None:
+    again = cli(live_dirs, "apply", str(lab["recipe"]), "--yes", "--json", env=SECRET_ENV, timeout=900)
+    assert again.returncode == 0 and finished(again)["changes"] == 0, again.stdout[-3000:]
+
+
+def test_logs_of_the_app_and_nginx_are_read_from_here_with_secrets_masked(box, live_dirs, lab, first) -> None:
+    assert page(box, "/boom").stdout == "boom\n"
+    assert page(box, "/slow").stdout.strip()
+    app = logs(live_dirs, lab, "--grep", "failing on purpose")
+    assert app.returncode == 0, app.stderr
+    assert "boom: failing on purpose, connected with postgresql://" in app.stdout, app.stdout[-2000:]
+    assert DB_PASSWORD not in app.stdout and "***" in app.stdout
+    nginx = logs(live_dirs, lab, "--service", "nginx", "--since", "10m", "--grep", "GET /(boom|slow)")
+    assert nginx.returncode == 0, nginx.stderr
+    boom = [line for line in nginx.stdout.splitlines() if "GET /boom" in line]
+    slow = [line for line in nginx.stdout.splitlines() if "GET /slow" in line]
+    assert boom and '" 500 ' in boom[-1] and " rt=" in boom[-1] and " urt=" in boom[-1], nginx.stdout[-2000:]
+    assert slow and float(slow[-1].split(" rt=")[1].split()[0]) >= 0.4, slow  # the app's 0.4 s, as nginx timed it
+    mode = on_box(box, "stat -c '%a %U %G' /var/log/nginx/live.access.log").stdout.split()
+    assert mode == ["640", "www-data", "adm"], mode
+    db = logs(live_dirs, lab, "--service", "db", "-n", "5")
+    assert db.returncode == 0 and db.stdout.strip(), db.stderr  # PostgreSQL's own log file, read with sudo
+    system = logs(live_dirs, lab, "--service", "system", "--since", "5m", "--grep", "live@")
+    assert system.returncode == 0 and "live@" in system.stdout, system.stderr
+    bad = logs(live_dirs, lab, "--service", "mail")
+    assert bad.returncode == 2 and "--service: 'mail' is not a service" in bad.stderr
+
+
+def test_logs_follow_shows_a_request_as_it_happens(box, live_dirs, lab, first) -> None:
+    command = [sys.executable, "-m", "wizard", "logs", str(lab["recipe"]), "--service", "nginx", "-f", "-n", "0",
+               "--grep", "GET /followed"]
+    env = {**os.environ, "XDG_CONFIG_HOME": str(live_dirs / "config"), "XDG_STATE_HOME": str(live_dirs / "state"),
+           "DEPLOY_WIZARD_LANG": "en", **SECRET_ENV}
+    follower = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                                env=env, stdin=subprocess.DEVNULL)
+    try:
+        seen = ""
+        for _attempt in range(30):  # the follower connects first; ask again until its line arrives
+            page(box, "/followed")
+            ready, _w, _x = select.select([follower.stdout], [], [], 1.0)
+            if ready:
+                seen = follower.stdout.readline()
+                break
+        assert "GET /followed" in seen and " 200 " in seen, seen
+    finally:
+        follower.terminate()
+        follower.wait(10)

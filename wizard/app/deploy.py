@@ -20,9 +20,10 @@ from wizard.app.recipefile import Recipe, with_overrides
 from wizard.app.session import Questions, run_recipe
 from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.events import Sink
+from wizard.engine.hooks import LiveRelease
 from wizard.engine.i18n import _
 from wizard.engine.runner import RunResult
-from wizard.engine.step import Context, LiveRelease, PlanError
+from wizard.engine.step import Context, PlanError
 from wizard.engine.transports.base import Transport
 
 

@@ -20,6 +20,7 @@ from wizard.cli import (
     deploy,
     drafts,
     export,
+    logs,
     maintenance,
     new_edit,
     oneoff,
@@ -41,7 +42,7 @@ Handler = Callable[[argparse.Namespace], int]
 HANDLERS: dict[str, Handler] = {
     "plan": run.handle, "apply": run.handle, "check": run.handle,
     "deploy": deploy.handle, "rollback": rollback.handle, "export": export.handle, "schema": schema.handle,
-    "sandbox": sandbox.handle,
+    "sandbox": sandbox.handle, "logs": logs.handle,
     "new": new_edit.handle, "edit": new_edit.handle, "run": oneoff.handle, "verify": verify.handle,
     "unlock": unlock.handle, "maintenance": maintenance.handle, "drafts": drafts.handle,
 }

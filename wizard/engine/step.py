@@ -364,17 +364,6 @@ class ReleaseSwitcher(Protocol):
 
 
 @runtime_checkable
-class LiveRelease(Protocol):
-    """A step that can say which release is live on a server (the code step), None before the first deploy.
-
-    Why: `deploy-wizard deploy` ships a release to a server the recipe provisioned; on a bare one it would
-    meet a missing user or venv half-way, so it asks first and says to apply the recipe once. Its settings have
-    `ref`, the branch, tag or commit that `deploy --ref` sets."""
-
-    async def live_release(self, transport: Transport, settings: StepSettings, ctx: Context) -> str | None: ...
-
-
-@runtime_checkable
 class OneOff(Protocol):
     """A step that knows how the app runs, so one command can run the same way (the code step).
 
