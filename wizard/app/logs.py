@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from wizard.app.recipefile import Recipe
-from wizard.app.session import secret_refs
+from wizard.app.session import Questions, make_transport, secret_refs
 from wizard.engine.commands import Command, Masker, sh
 from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.hooks import LogSource, LogSources
@@ -180,5 +180,49 @@ class LineFilter:
             self.show(line)
 
 
+def offered(recipe: Recipe) -> list[str]:
+    """The services the recipe's steps say they log (app, nginx, db...), then the system: what a front end offers."""
+    ctx = recipe.context()
+    keys = [key for step, settings in recipe.selected() if isinstance(step, LogSources)
+            for key in step.log_sources(settings, ctx)]
+    first = {name: index for index, name in enumerate(SERVICES)}  # the app first: the usual question
+    return [*sorted(keys, key=lambda key: first.get(key.split()[0], len(first))), "system"]
+
+
+async def read_logs(recipe: Recipe, questions: Questions, key: str, show: Callable[[str], None], *,
+                    lines: int = 50, follow: bool = False, since: Since | None = None,
+                    grep: re.Pattern[str] | None = None, host: str | None = None,
+                    unread: Callable[[list[str]], None] | None = None) -> tuple[int, str]:
+    """Connect, read `key`'s logs line by line into `show` (masked, filtered) until they end (or, with
+    `follow`, until cancelled); (the server command's exit status, what it said on stderr, masked)."""
+    source = source_of(recipe, key)
+    masker, not_masked = masker_for(recipe)
+    if not_masked and unread is not None:
+        unread(not_masked)
+    filtered = LineFilter(masker, show, grep=grep, cutoff=since.cutoff if since and source.files else None)
+    errors: list[str] = []
+    streamed = []
+
+    def output(stream: str, text: str) -> None:
+        streamed.append(True)
+        if stream == "stdout":
+            filtered.feed(text)
+        else:
+            errors.append(text)
+
+    transport = make_transport(recipe, questions, masker, host)
+    try:
+        await transport.connect()
+        result = await transport.run(command(source, lines=lines, follow=follow, since=since), on_output=output,
+                                     timeout=FOREVER if follow else 300)
+        if not streamed:  # a transport that answers at the end only
+            filtered.feed(result.stdout)
+            errors.append(result.stderr)
+    finally:
+        await transport.close()
+        filtered.close()
+    return result.exit_status, masker("".join(errors))
+
+
 __all__ = ["SERVICES", "LineFilter", "LogsError", "Since", "command", "masker_for", "parse_grep", "parse_since",
-           "service_key", "source_of"]
+           "offered", "read_logs", "service_key", "source_of"]

@@ -20,43 +20,24 @@ def handle(args: argparse.Namespace) -> int:
     """Check the question, connect, stream the lines (until Ctrl-C with -f); exit 1 when the server's command
     failed (no such log yet)."""
     from wizard.app import logs
-    from wizard.app.session import make_transport
 
     key = logs.service_key(args.service or ["app"])
     since = logs.parse_since(args.since)
     grep = logs.parse_grep(args.grep)
     recipe = load_recipe(args)
-    source = logs.source_of(recipe, key)
-    masker, unread = logs.masker_for(recipe)
-    if unread:
-        err(_("Not masked (not readable here): {labels}").format(labels=", ".join(unread)))
-    command = logs.command(source, lines=args.lines, follow=args.follow, since=since)
+    logs.source_of(recipe, key)  # a service the recipe lacks: said before connecting
 
     def show(line: str) -> None:
         print(line, flush=args.follow)
 
-    lines = logs.LineFilter(masker, show, grep=grep, cutoff=since.cutoff if since and source.files else None)
-    errors: list[str] = []
+    def unread(labels: list[str]) -> None:
+        err(_("Not masked (not readable here): {labels}").format(labels=", ".join(labels)))
 
-    def output(stream: str, text: str) -> None:
-        if stream == "stdout":
-            lines.feed(text)
-        else:
-            errors.append(masker(text))
-
-    async def go() -> int:
-        transport = make_transport(recipe, questions(args, recipe), masker, args.host)
-        try:
-            await transport.connect()
-            result = await transport.run(command, on_output=output, timeout=logs.FOREVER if args.follow else 300)
-            return result.exit_status
-        finally:
-            await transport.close()
-
-    status = asyncio.run(go())
-    lines.close()
+    status, errors = asyncio.run(logs.read_logs(recipe, questions(args, recipe), key, show, lines=args.lines,
+                                                follow=args.follow, since=since, grep=grep, host=args.host,
+                                                unread=unread))
     if errors:
-        sys.stderr.write("".join(errors))
+        sys.stderr.write(errors)
     return ExitCode.OK if status == 0 else ExitCode.FAILED
 
 
