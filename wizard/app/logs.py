@@ -149,8 +149,8 @@ def masker_for(recipe: Recipe, environ: dict[str, str] | None = None) -> tuple[M
 
 
 class LineFilter:
-    """Output chunks in, whole lines out: masked again as whole lines (a secret split between two chunks is
-    whole here), passwords in URLs masked, then --since (for files) and --grep applied."""
+    """Lines in (one per call, as the SSH transport hands them over, or a whole text to `feed`), shown masked,
+    passwords in URLs masked, then --since (for files) and --grep applied."""
 
     def __init__(self, masker: Masker, show: Callable[[str], None], *, grep: re.Pattern[str] | None = None,
                  cutoff: datetime | None = None) -> None:
@@ -161,14 +161,14 @@ class LineFilter:
     def feed(self, text: str) -> None:
         *lines, self._rest = (self._rest + text).split("\n")
         for line in lines:
-            self._line(line)
+            self.line(line)
 
     def close(self) -> None:
         if self._rest:
-            self._line(self._rest)
+            self.line(self._rest)
             self._rest = ""
 
-    def _line(self, line: str) -> None:
+    def line(self, line: str) -> None:
         line = _URL_PASSWORD.sub(r"\1***\3", self.masker(line))
         if self.cutoff is not None:
             when = _ACCESS_TIME.search(line)
@@ -203,12 +203,12 @@ async def read_logs(recipe: Recipe, questions: Questions, key: str, show: Callab
     errors: list[str] = []
     streamed = []
 
-    def output(stream: str, text: str) -> None:
+    def output(stream: str, text: str) -> None:  # one line, its newline taken off
         streamed.append(True)
         if stream == "stdout":
-            filtered.feed(text)
+            filtered.line(text)
         else:
-            errors.append(text)
+            errors.append(text + "\n")
 
     transport = make_transport(recipe, questions, masker, host)
     try:
