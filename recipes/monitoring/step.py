@@ -113,7 +113,13 @@ class Monitoring(Step):
             "reboots but capped so it never fills the disk; app logs are rotated; and a timer checks the site "
             "every few minutes and writes failures to the journal, where alerting can pick them up. The check "
             "needs no root to ask a page: it runs as a user systemd makes up for each run (DynamicUser), in the "
-            "same sandbox as the app. Where every log lives: what the app prints (errors, tracebacks) is in the "
+            "same sandbox as the app. With app_metrics, the app's own numbers come from nginx's access log, which "
+            "times every request: mtail counts requests by status and collects their times in a histogram (rate, "
+            "error ratio, 95th percentile per app), the blackbox exporter asks the health URL with the site's real "
+            "name as a visitor would, and Prometheus evaluates the alert rules (site down, 5xx rate, p95 latency, "
+            "disk over 90 %, memory, a certificate expiring within 14 days). A server cannot report its own death: "
+            "when it is down, so is its Prometheus, so a team with a central Prometheus should scrape these "
+            "exporters from there. Where every log lives: what the app prints (errors, tracebacks) is in the "
             "journal of its release units, `sudo journalctl -u 'APP@*'`; a line per request in "
             "/var/log/APP/access.log (gunicorn) and /var/log/nginx/APP.access.log (nginx, with each request's "
             "total time rt= and the app's share urt=); the site's errors in /var/log/nginx/APP.error.log, nginx's "
@@ -131,7 +137,11 @@ class Monitoring(Step):
                       note="the health check's failures: no entries means it never failed"),
                 Check("systemctl show -p DynamicUser,User APP-health.service", when={"health_check": True},
                       note="DynamicUser=yes: the check never runs as root"),
-                Check("journalctl --disk-usage", root=True, note="the journal's size, at most journald_max_use")],
+                Check("journalctl --disk-usage", root=True, note="the journal's size, at most journald_max_use"),
+                Check("curl -s http://127.0.0.1:3903/metrics | grep '^deploy_wizard_http_requests_total'",
+                      when={"app_metrics": True}, note="requests counted from nginx's access log, by app and status"),
+                Check("curl -s http://127.0.0.1:9090/api/v1/alerts", when={"prometheus": True},
+                      note="the alerts pending or firing now (an empty list when all is well)")],
         troubleshoot=[
             ("No space left on device", "Check `sudo journalctl --disk-usage` and `sudo du -sh /var/log/*`; lower "
                                         "journald_max_use."),
@@ -141,6 +151,16 @@ class Monitoring(Step):
             ("APP-health: curl: (22) The requested URL returned error",
              "The site did not answer: `systemctl status 'APP@*' nginx` and `sudo journalctl -u 'APP@*'` "
              "say why."),
+            ("Where is the Grafana dashboard?",
+             "Grafana is not a Debian package, so it is not installed here. Import the dashboard into your own "
+             "Grafana: Dashboards > New > Import, upload recipes/monitoring/dashboards/deploy-wizard.json (in "
+             "deploy-wizard's source and its installed package), and pick the Prometheus that scrapes this "
+             "server as its data source."),
+            ("A central Prometheus should watch this server",
+             "Keep every exporter on 127.0.0.1 and open only the one you scrape to the central Prometheus's "
+             "address: set node_exporter_listen to 0.0.0.0:9100 and allow that address alone, `sudo ufw allow "
+             "from CENTRAL_IP to any port 9100 proto tcp`; the app's metrics (mtail, 3903) and probes (blackbox, "
+             "9115) can be reached the same way, or read through an SSH tunnel."),
             ("Where are the app's logs?",
              "What the app itself prints (errors, tracebacks, print()) is in the journal: "
              "`sudo journalctl -u 'APP@*' -f` follows it. gunicorn writes a line per request to "
