@@ -1,4 +1,5 @@
-"""Issue 20 live, on one sandbox and one apply: deploys from CI (5.3) and logs read from here (5.1).
+"""Issue 20 live, on one sandbox and one apply: deploys from CI (5.3), logs read from here (5.1), the app's
+metrics and alerts (5.2).
 
 The app (tests/live/projects/observe) answers with the release that served it, fails /boom on purpose (logging
 its DATABASE_URL, password included) and is slow on /slow. After one apply of the whole recipe, the tests run
@@ -11,6 +12,7 @@ import os
 import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,9 @@ def lab(box, live_dirs):
     watch: 3
   nginx:
     server_names: [{HOST}]
+  monitoring:
+    prometheus: true
+    app_metrics: true
 """)
         yield {"work": work, "bare": bare, "recipe": recipe}
 
@@ -158,3 +163,124 @@ def test_logs_follow_shows_a_request_as_it_happens(box, live_dirs, lab, first) -
     finally:
         follower.terminate()
         follower.wait(10)
+
+
+DASHBOARD = ROOT / "recipes" / "monitoring" / "dashboards" / "deploy-wizard.json"
+RULES = ROOT / "snapshots" / "config" / "monitoring" / "etc" / "prometheus" / "deploy-wizard-rules.yml"
+# queries that have no data on this sandbox, and why (asserted to be the only empty ones)
+NO_DATA_HERE = {
+    "probe_ssl_earliest_cert_expiry": "the test site is plain HTTP: no certificate to measure",
+    "node_filesystem_avail_bytes": "the sandbox's root is overlayfs, which the node exporter leaves out",
+}
+N_OK, K_ERRORS, M_SLOW = 60, 6, 10
+
+
+def promql(box, query: str) -> list[dict]:
+    """One instant query to the sandbox's Prometheus (127.0.0.1:9090, asked on the server)."""
+    import json
+    import shlex
+
+    answer = on_box(box, "curl -fsS http://127.0.0.1:9090/api/v1/query --data-urlencode " + shlex.quote(
+        f"query={query}"))
+    assert answer.returncode == 0, (query, answer.stderr)
+    body = json.loads(answer.stdout)
+    assert body["status"] == "success", body
+    return body["data"]["result"]
+
+
+def value(box, query: str) -> float:
+    result = promql(box, query)
+    assert len(result) == 1, (query, result)
+    return float(result[0]["value"][1])
+
+
+def counted(box) -> dict[str, float]:
+    return {r["metric"]["status"]: float(r["value"][1])
+            for r in promql(box, 'deploy_wizard_http_requests_total{app="live"}')}
+
+
+def scraped_after(box, seen: float) -> None:
+    """Wait until Prometheus has scraped mtail after the traffic (its scrape interval is 15 s)."""
+    for _attempt in range(60):
+        last = promql(box, 'timestamp(deploy_wizard_http_requests_total{app="live",status="500"})')
+        if last and float(last[0]["value"][1]) > seen:
+            return
+        time.sleep(1)
+    raise AssertionError("Prometheus never scraped mtail after the traffic")
+
+
+def alert_expressions() -> list[str]:
+    import yaml
+
+    return [rule["expr"] for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]]
+
+
+def without_threshold(expr: str) -> str:
+    """The measured part of an alert expression (what must return data; the comparison decides the alert)."""
+    for op in (" == ", " > ", " < "):
+        if op in expr:
+            return expr.rsplit(op, 1)[0]
+    return expr
+
+
+def test_every_exporter_listens_on_localhost_only(box, first) -> None:
+    listening = on_box(box, "ss -ltnH").stdout.split("\n")
+    for port in ("9100", "3903", "9115", "9090"):
+        local = [line.split()[3] for line in listening if line.split() and line.split()[3].endswith(f":{port}")]
+        assert local, (port, listening)
+        assert all(address.startswith(("127.0.0.1:", "[::1]:")) for address in local), (port, local)
+
+
+def test_known_traffic_is_measured_and_every_query_has_data(box, first) -> None:
+    import json
+
+    page(box, "/")  # mtail's counters exist from the first line on
+    before = counted(box)
+    start = time.time()
+    for _ in range(N_OK):
+        assert page(box, "/").returncode == 0
+    for _ in range(K_ERRORS):
+        assert page(box, "/boom").stdout == "boom\n"
+    for _ in range(M_SLOW):
+        page(box, "/slow")
+    scraped_after(box, start)
+    after = counted(box)
+    errors = after.get("500", 0) - before.get("500", 0)
+    total = sum(after.values()) - sum(before.values())
+    assert errors == K_ERRORS, (before, after)
+    # the blackbox exporter's probes of /health (every 15 s) are requests too: a few more than ours, never fewer
+    assert N_OK + K_ERRORS + M_SLOW <= total <= N_OK + K_ERRORS + M_SLOW + 10, (before, after)
+    window = f"{int(time.time() - start) + 20}s"
+    ratio = value(box, f'sum(increase(deploy_wizard_http_requests_total{{app="live",status=~"5.."}}[{window}])) / '
+                       f'sum(increase(deploy_wizard_http_requests_total{{app="live"}}[{window}]))')
+    assert abs(ratio - K_ERRORS / total) < 0.03, (ratio, K_ERRORS / total)
+    p95 = value(box, f'histogram_quantile(0.95, sum by (le) (increase('
+                     f'deploy_wizard_http_request_duration_seconds_bucket{{app="live"}}[{window}])))')
+    assert 0.25 <= p95 <= 0.5, p95  # 10 of 76 requests took 0.4 s: the 95th percentile is in their bucket
+    rate = value(box, 'sum(rate(deploy_wizard_http_requests_total{app="live"}[5m]))')
+    assert rate > 0
+    queries = [panel["targets"][0]["expr"] for panel in json.loads(DASHBOARD.read_text())["panels"]]
+    queries += [without_threshold(expr) for expr in alert_expressions()]
+    empty = [query for query in queries if not promql(box, query)]
+    assert all(any(metric in query for metric in NO_DATA_HERE) for query in empty), empty
+    print(f"traffic {total:.0f} requests, {errors:.0f} errors; ratio {ratio:.3f}; p95 {p95:.3f} s; "
+          f"{len(queries) - len(empty)} of {len(queries)} queries with data (no data here: {NO_DATA_HERE})")
+
+
+def test_the_site_down_alert_fires_when_the_app_stops(box, first) -> None:
+    """Last in the module: the app is stopped. The alert is pending at the first evaluation that sees the failed
+    probe and fires after its `for: 2m`; CI waits for pending, DEPLOY_WIZARD_SLOW_ALERTS=1 for firing too."""
+    assert promql(box, 'probe_success{job="blackbox",app="live"}')[0]["value"][1] == "1"
+    on_box(box, "systemctl stop live.socket 'live@*.service'")
+    status = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", f"Host: {HOST}",
+                             f"http://{box.ip}/health"], capture_output=True, text=True, timeout=30).stdout
+    assert status == "502", status  # nginx is up, the app behind it is not
+    wanted = ("firing",) if os.environ.get("DEPLOY_WIZARD_SLOW_ALERTS") == "1" else ("pending", "firing")
+    for _attempt in range(200 if wanted == ("firing",) else 60):
+        alerts = promql(box, 'ALERTS{alertname="SiteDown",app="live"}')
+        if alerts and alerts[0]["metric"]["alertstate"] in wanted:
+            break
+        time.sleep(2)
+    else:
+        raise AssertionError(f"SiteDown never became {wanted}")
+    assert promql(box, 'probe_success{job="blackbox",app="live"}')[0]["value"][1] == "0"
