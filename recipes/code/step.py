@@ -217,8 +217,9 @@ class Code(Step):
         here = RemoteRefHere(s.repo, s.ref)
         answer = (await gather.gather([here]))[here]
         if not answer["sha"]:
-            raise PlanError(_("cannot read the commit {ref} names from this machine ({why}); on several hosts "
-                              "every host gets the same commit: give one with --set code.ref=COMMIT").format(
+            raise PlanError(_("cannot read the commit {ref} names from this machine ({why}); every host gets the "
+                              "commit read here: give a full commit instead (deploy --ref COMMIT, or --set "
+                              "code.ref=COMMIT)").format(
                                   ref=s.ref, why=((answer["error"] or "").strip().splitlines() or ["?"])[-1]))
         return {"ref": answer["sha"]}
 
