@@ -83,3 +83,23 @@ def test_deploy_without_ref_is_a_usage_error() -> None:
     shown = subprocess.run([sys.executable, "-m", "wizard", "deploy", "examples/flask-app.yaml"], capture_output=True,
                            text=True, cwd=ROOT)
     assert shown.returncode == 2 and "--ref" in shown.stderr
+
+
+@pytest.mark.parametrize("name", ["github-actions.yml", "gitlab-ci.yml"])
+def test_the_example_ci_jobs_run_a_deploy_command_line_that_parses(name: str) -> None:
+    """The deploy line of each example job, as the CI shell would split it, is a valid `deploy` command line
+    (the live test runs the same line against a sandbox: tests/live/test_observe.py)."""
+    import shlex
+
+    import yaml
+
+    from wizard.cli.parser import build_parser
+
+    text = (ROOT / "examples" / "ci" / name).read_text()
+    yaml.safe_load(text)  # a well-formed job file
+    [line] = [line.strip(" -") for line in text.splitlines() if "deploy-wizard deploy " in line
+              and not line.lstrip().startswith("#")]
+    words = shlex.split(line.split("run:", 1)[-1].replace('"$GITHUB_SHA"', SHA).replace('"$CI_COMMIT_SHA"', SHA))
+    args = build_parser().parse_args(words[1:])
+    assert args.command == "deploy" and args.ref == SHA and args.file == "deploy/recipe.yaml"
+    assert args.lock_wait == 600
