@@ -200,9 +200,9 @@ def counted(box) -> dict[str, float]:
 
 
 def scraped_after(box, seen: float) -> None:
-    """Wait until Prometheus has scraped mtail after the traffic (its scrape interval is 15 s)."""
+    """Wait until Prometheus has scraped mtail after `seen` (its scrape interval is 15 s)."""
     for _attempt in range(60):
-        last = promql(box, 'timestamp(deploy_wizard_http_requests_total{app="live",status="500"})')
+        last = promql(box, 'timestamp(deploy_wizard_http_requests_total{app="live",status="200"})')
         if last and float(last[0]["value"][1]) > seen:
             return
         time.sleep(1)
@@ -235,6 +235,7 @@ def test_known_traffic_is_measured_and_every_query_has_data(box, first) -> None:
     import json
 
     page(box, "/")  # mtail's counters exist from the first line on
+    scraped_after(box, time.time() + 1)  # Prometheus has what mtail counted so far
     before = counted(box)
     start = time.time()
     for _ in range(N_OK):

@@ -290,8 +290,9 @@ def _add_logs(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentPar
 
 
 def _lines(text: str) -> int:
+    """0 (with -f: only new lines) to 100,000."""
     value = int(text)
-    if not 1 <= value <= 100_000:
+    if not 0 <= value <= 100_000:
         raise ValueError(text)
     return value
 
