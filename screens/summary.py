@@ -15,6 +15,7 @@ from screens.checks_view import ChecksView
 from screens.dialog import button_keys
 from screens.help import Keys, scroll_keys
 from screens.keys import relabel
+from screens.logs_view import LogsView
 from screens.said import Said, SaidButton, Say
 from screens.title_bar import TitleBar
 from wizard.app import registry
@@ -25,7 +26,8 @@ from wizard.engine.runner import RunResult
 
 
 class SummaryScreen(Screen[None]):
-    BINDINGS = [Binding("v", "run_checks", "Run these checks")]  # described in the current language: key_texts()
+    BINDINGS = [Binding("v", "run_checks", "Run these checks"),  # described in the current language: key_texts()
+                Binding("l", "show_logs", "Logs")]
 
     def __init__(self, recipe: Recipe, result: RunResult | None, error: str | None,
                  recipe_path: Path | None) -> None:
@@ -41,7 +43,7 @@ class SummaryScreen(Screen[None]):
 
     @staticmethod
     def key_texts() -> dict[str, str]:
-        return {"run_checks": _("Run these checks")}
+        return {"run_checks": _("Run these checks"), "show_logs": _("Logs")}
 
     def relabel(self) -> None:
         """The footer after F2 (its texts and buttons are Said: every word changes in place, and the checks already
@@ -68,6 +70,7 @@ class SummaryScreen(Screen[None]):
         with VerticalScroll(classes="form"):
             yield Said(self._text, markup=False, id="summary-text")
             yield ChecksView(self.recipe, on_login=self._logged_in)
+            yield LogsView(self.recipe)
         with Horizontal(classes="buttons"):
             for button_id, say in self._buttons().items():
                 yield SaidButton(say, id=button_id, variant="primary" if button_id == "quit" else "default")
@@ -149,6 +152,11 @@ class SummaryScreen(Screen[None]):
     def action_run_checks(self) -> None:
         view = self.query_one(ChecksView)
         view.start()
+        self.query_one(VerticalScroll).scroll_to_widget(view)
+
+    def action_show_logs(self) -> None:
+        view = self.query_one(LogsView)
+        view.next_service()
         self.query_one(VerticalScroll).scroll_to_widget(view)
 
     @on(Button.Pressed, "#edit")

@@ -25,8 +25,9 @@ VENV=${DW_VENV:-$ROOT/.venv}
 # the practice sandbox (debootstrap, systemd-nspawn, NAT), the lab's git and ACME servers, and python3-venv
 SYSTEM_PACKAGES=(python3 python3-venv debootstrap systemd-container iptables iproute2 openssh-client git
                  ca-certificates curl openssl pebble)
-# the live tests' load generator (releases under concurrent keep-alive requests)
-[ "$TEST" = 1 ] && SYSTEM_PACKAGES+=(wrk)
+# the live tests' load generator (releases under concurrent keep-alive requests), and promtool (Debian ships it in
+# its prometheus package) for `promtool test rules` of the alert rules (tests/test_alert_rules.py)
+[ "$TEST" = 1 ] && SYSTEM_PACKAGES+=(wrk prometheus)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()

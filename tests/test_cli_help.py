@@ -13,7 +13,7 @@ from rich.cells import cell_len
 
 from tests.conftest import ROOT
 
-COMMANDS = [[], ["apply"], ["export"], ["unlock"], ["maintenance"], ["sandbox"], ["run"]]
+COMMANDS = [[], ["apply"], ["export"], ["unlock"], ["maintenance"], ["sandbox"], ["run"], ["deploy"]]
 
 
 def deploy_wizard(*args: str, lang: str = "zh_CN") -> subprocess.CompletedProcess[str]:

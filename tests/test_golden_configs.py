@@ -30,6 +30,7 @@ VARIANTS = {
     "as in the example": [],
     "every optional file": ["os_updates.unattended_upgrades=true", "monitoring.prometheus=true",
                             "monitoring.nginx_exporter=true", "monitoring.postgres_exporter=true",
+                            "monitoring.app_metrics=true",
                             "firewall.ssh_hardening=true", "firewall.fail2ban=true"],
 }
 CERT = "/etc/letsencrypt/live/demo.example.test"

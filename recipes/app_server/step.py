@@ -26,6 +26,7 @@ from recipes.shared.facts import UnitExposure, UnitProperties
 from recipes.shared.web import media_root, static_files, static_root, writable_dirs
 from wizard.engine.commands import Command, Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
+from wizard.engine.hooks import LogSource
 from wizard.engine.i18n import plural_translator, translator
 from wizard.engine.step import (
     Change,
@@ -130,6 +131,7 @@ class AppServer(Step):
     order = 700
     title = "App server (gunicorn)"
     Settings = AppServerSettings
+    release_part = True
     teaching = Teaching(
         why="gunicorn runs the app with several worker processes under systemd, which restarts it when it "
             "crashes and starts it at boot. systemd owns the socket nginx talks to, so a restart loses no request. "
@@ -213,6 +215,10 @@ class AppServer(Step):
              "machine, `deploy-wizard run <recipe file> -- gunicorn --bind 127.0.0.1:8001 MODULE` does the same."),
         ],
     )
+
+    def log_sources(self, settings: StepSettings, ctx: Context) -> dict[str, LogSource]:
+        """The LogSources hook: gunicorn's output (access and errors) goes to each release unit's journal."""
+        return {"app": LogSource(units=(f"{ctx.app}@*.service", f"{ctx.app}-candidate.service"))}
 
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
         """The module, and the question the health check asks (the site's name, https behind TLS)."""

@@ -26,7 +26,7 @@ from recipes.shared.common import (
     release_facts,
     switch_link,
 )
-from recipes.shared.facts import DirEntries
+from recipes.shared.facts import DirEntries, Readlink
 from recipes.shared.fields import CommandChain, RelativePath
 from recipes.shared.web import app_server
 from wizard.engine.commands import Command, Op, cmd, sh
@@ -120,6 +120,7 @@ class Code(Step):
     order = 400
     title = "Code"
     Settings = CodeSettings
+    release_part = True
     teaching = Teaching(
         why="Each deploy is a new directory under releases/, named after its commit, and the `current` link is "
             "switched to it in one atomic rename. A half-finished deploy is never live, re-deploying the same "
@@ -216,8 +217,9 @@ class Code(Step):
         here = RemoteRefHere(s.repo, s.ref)
         answer = (await gather.gather([here]))[here]
         if not answer["sha"]:
-            raise PlanError(_("cannot read the commit {ref} names from this machine ({why}); on several hosts "
-                              "every host gets the same commit: give one with --set code.ref=COMMIT").format(
+            raise PlanError(_("cannot read the commit {ref} names from this machine ({why}); every host gets the "
+                              "commit read here: give a full commit instead (deploy --ref COMMIT, or --set "
+                              "code.ref=COMMIT)").format(
                                   ref=s.ref, why=((answer["error"] or "").strip().splitlines() or ["?"])[-1]))
         return {"ref": answer["sha"]}
 
@@ -225,6 +227,11 @@ class Code(Step):
                        to: str | None) -> Rollback:
         """The ReleaseSwitcher hook behind `deploy-wizard rollback` (recipes/code/rollback.py)."""
         return await rollback.rollback(transport, ctx, to)
+
+    async def live_release(self, transport: Transport, settings: StepSettings, ctx: Context) -> str | None:
+        """The LiveRelease hook behind `deploy-wizard deploy`: the release `current` names, None before one."""
+        facts = await FactGatherer(transport).gather([Readlink(ctx.current)])
+        return current_release(facts, ctx)
 
     def one_off(self, settings: StepSettings, ctx: Context, argv: Sequence[str]) -> Command:
         """The OneOff hook behind `deploy-wizard run`: `argv` as the app user in the live release, with the app's

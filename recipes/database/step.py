@@ -34,6 +34,7 @@ from recipes.shared.common import (
 from recipes.shared.fields import CommandLine
 from wizard.engine.commands import Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
+from wizard.engine.hooks import LogSource
 from wizard.engine.i18n import translator
 from wizard.engine.step import (
     Change,
@@ -125,6 +126,7 @@ class Database(Step):
     order = 500
     title = "Database"
     Settings = DatabaseSettings
+    release_part = True
     teaching = Teaching(
         why="The app gets its own database and a role with a password from your secret store; the connection "
             "string goes to an env file only the app user can read. Migrations bring the tables up to date each "
@@ -175,6 +177,13 @@ class Database(Step):
              "they are; DATABASE_URL starts with mysql://. As root, `sudo mysql` logs in without a password."),
         ],
     )
+
+    def log_sources(self, settings: StepSettings, ctx: Context) -> dict[str, LogSource]:
+        """The LogSources hook: Debian's PostgreSQL logs to a file per cluster; MariaDB to the journal."""
+        if getattr(settings, "engine", "postgresql") == "mariadb":
+            return {"db": LogSource(units=("mariadb.service",))}
+        # read as postgres: its log directory is root:postgres 1775, where postgres could plant a link for root
+        return {"db": LogSource(files=("/var/log/postgresql/postgresql-*-main.log",), user="postgres")}
 
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
         assert isinstance(settings, DatabaseSettings)

@@ -44,6 +44,7 @@ class Exporter:
     up: str  # a regular expression for the metric line that says it reaches what it exports
     args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
+    takes_args: bool = True  # its unit reads ARGS with --web.listen-address (mtail's reads HOST and PORT instead)
 
     @property
     def address(self) -> str:
@@ -55,7 +56,7 @@ class Exporter:
         return f"/etc/default/{self.package}"
 
     def defaults_text(self) -> str:
-        return render("exporter.default.j2", env=self.env,
+        return render("exporter.default.j2", env=self.env, takes_args=self.takes_args,
                       args=" ".join((f"--web.listen-address={self.listen}", *self.args)))
 
     def check(self) -> Command:
@@ -76,8 +77,18 @@ POSTGRES = Exporter("postgres", "prometheus-postgres-exporter", "127.0.0.1:9187"
     ("DATA_SOURCE_NAME", f"user={PG_MONITOR_ROLE} host=/run/postgresql dbname=postgres sslmode=disable"),))
 
 
-def wanted(nginx: bool, postgres: bool) -> tuple[Exporter, ...]:
-    return tuple(e for e, on in ((NGINX, nginx), (POSTGRES, postgres)) if on)
+MTAIL_PROGRAM = "/etc/mtail/deploy-wizard-nginx.mtail"
+BLACKBOX_CONFIG = "/etc/prometheus/deploy-wizard-blackbox.yml"
+# mtail: every app's access log (the site's log_format with rt=), in the adm group Debian gives its user
+MTAIL = Exporter("mtail", "mtail", "127.0.0.1:3903", r'^mtail_prog_loads_total\{prog="deploy-wizard-nginx.mtail"\} 1',
+                 env=(("LOGS", "/var/log/nginx/*.access.log"), ("HOST", "127.0.0.1"), ("PORT", "3903")),
+                 takes_args=False)
+BLACKBOX = Exporter("blackbox_exporter", "prometheus-blackbox-exporter", "127.0.0.1:9115",
+                    "^blackbox_exporter_build_info", args=(f"--config.file={BLACKBOX_CONFIG}",))
+
+
+def wanted(nginx: bool, postgres: bool, app: bool = False) -> tuple[Exporter, ...]:
+    return tuple(e for e, on in ((NGINX, nginx), (POSTGRES, postgres), (MTAIL, app), (BLACKBOX, app)) if on)
 
 
 def facts(exporters: tuple[Exporter, ...]) -> Iterator[Fact]:
@@ -90,6 +101,9 @@ def facts(exporters: tuple[Exporter, ...]) -> Iterator[Fact]:
 
 def refuse_without_source(exporters: tuple[Exporter, ...], ctx: Context) -> None:
     """An exporter of a service this recipe does not set up would report "down" forever: say so at plan time."""
+    if MTAIL in exporters and ctx.settings("nginx") is None:
+        raise PlanError(_("app_metrics reads the site's nginx access log and probes its health URL, but this recipe "
+                          "has no nginx step: turn the nginx step on, or app_metrics off."))
     if NGINX in exporters and ctx.settings("nginx") is None:
         raise PlanError(_("nginx_exporter exports nginx's metrics, but this recipe has no nginx step: turn the "
                           "nginx step on, or nginx_exporter off."))

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from recipes.monitoring import exporters
+from recipes.monitoring import app_metrics, exporters
 from recipes.monitoring.exporters import Exporter
 from recipes.shared import claims, guards, sandbox
 from recipes.shared.apt import install_missing, started
@@ -37,7 +37,8 @@ from wizard.engine.templates import renderer
 _ = translator(__file__)
 
 # packages whose service Debian starts at install
-SERVICES = ("prometheus-node-exporter", "prometheus", exporters.NGINX.package, exporters.POSTGRES.package)
+SERVICES = ("prometheus-node-exporter", "prometheus", exporters.NGINX.package, exporters.POSTGRES.package,
+            exporters.BLACKBOX.package)
 render = renderer(__file__)
 
 JOURNALD = "/etc/systemd/journald.conf.d/50-deploy-wizard.conf"
@@ -89,6 +90,10 @@ class MonitoringSettings(StepSettings):
         "Export nginx's connection metrics (127.0.0.1:9113), read from a status page on a local socket."))
     postgres_exporter: bool = Field(False, description=(
         "Export PostgreSQL's metrics (127.0.0.1:9187), read by a role that can only see statistics."))
+    app_metrics: bool = Field(False, description=(
+        "The app's own metrics: mtail reads the site's nginx access log (request rate, error ratio, a response-time "
+        "histogram, 127.0.0.1:3903) and the blackbox exporter asks its health URL with the site's name "
+        "(127.0.0.1:9115); with prometheus, alert rules for them."))
     logrotate: bool = Field(True, description="Rotate the app's log files in /var/log/<app>/.")
     logrotate_keep: int = Field(14, ge=1, le=365, description="Rotated log files to keep.")
     journald_max_use: Annotated[str, AfterValidator(size)] = Field("500M", description=(
@@ -108,10 +113,22 @@ class Monitoring(Step):
             "reboots but capped so it never fills the disk; app logs are rotated; and a timer checks the site "
             "every few minutes and writes failures to the journal, where alerting can pick them up. The check "
             "needs no root to ask a page: it runs as a user systemd makes up for each run (DynamicUser), in the "
-            "same sandbox as the app. The app's own "
-            "logs: what it prints (errors, tracebacks) is in the journal, `sudo journalctl -u 'APP@*'`; a line "
-            "per request in /var/log/APP/access.log (gunicorn) and /var/log/nginx/access.log; nginx's errors in "
-            "/var/log/nginx/error.log.",
+            "same sandbox as the app. With app_metrics, the app's own numbers come from nginx's access log, which "
+            "times every request: mtail counts requests by status and collects their times in a histogram (rate, "
+            "error ratio, 95th percentile per app), the blackbox exporter asks the health URL with the site's real "
+            "name as a visitor would, and Prometheus evaluates the alert rules (site down, 5xx rate, p95 latency, "
+            "disk over 90 %, memory, a certificate expiring within 14 days). A server cannot report its own death: "
+            "when it is down, so is its Prometheus, so a team with a central Prometheus should scrape these "
+            "exporters from there. Where every log lives: what the app prints (errors, tracebacks) is in the "
+            "journal of its release units, `sudo journalctl -u 'APP@*'`; a line per request in "
+            "/var/log/APP/access.log (gunicorn) and /var/log/nginx/APP.access.log (nginx, with each request's "
+            "total time rt= and the app's share urt=); the site's errors in /var/log/nginx/APP.error.log, nginx's "
+            "own in /var/log/nginx/error.log; PostgreSQL's in /var/log/postgresql/; the rest of the system in the "
+            "journal. `deploy-wizard logs RECIPE --service app|nginx|db|system` (or `--service worker <name>`) "
+            "reads any of them from your machine. What keeps them bounded: logrotate renames each file daily "
+            "(nginx's by Debian's own rule, /var/log/APP/*.log by this step's), compresses the old ones and "
+            "deletes them after the kept count; journald deletes its oldest entries once the journal reaches "
+            "journald_max_use.",
         verify=[Check("curl -sS http://NODE_EXPORTER/metrics | grep -m 5 '^node_'", when={"node_exporter": True},
                       note="the first lines of the node exporter's metrics"),
                 Check("systemctl list-timers --no-pager APP-health.timer", when={"health_check": True},
@@ -120,7 +137,11 @@ class Monitoring(Step):
                       note="the health check's failures: no entries means it never failed"),
                 Check("systemctl show -p DynamicUser,User APP-health.service", when={"health_check": True},
                       note="DynamicUser=yes: the check never runs as root"),
-                Check("journalctl --disk-usage", root=True)],
+                Check("journalctl --disk-usage", root=True, note="the journal's size, at most journald_max_use"),
+                Check("curl -s http://127.0.0.1:3903/metrics | grep '^deploy_wizard_http_requests_total'",
+                      when={"app_metrics": True}, note="requests counted from nginx's access log, by app and status"),
+                Check("curl -s http://127.0.0.1:9090/api/v1/alerts", when={"prometheus": True},
+                      note="the alerts pending or firing now (an empty list when all is well)")],
         troubleshoot=[
             ("No space left on device", "Check `sudo journalctl --disk-usage` and `sudo du -sh /var/log/*`; lower "
                                         "journald_max_use."),
@@ -130,6 +151,16 @@ class Monitoring(Step):
             ("APP-health: curl: (22) The requested URL returned error",
              "The site did not answer: `systemctl status 'APP@*' nginx` and `sudo journalctl -u 'APP@*'` "
              "say why."),
+            ("Where is the Grafana dashboard?",
+             "Grafana is not a Debian package, so it is not installed here. Import the dashboard into your own "
+             "Grafana: Dashboards > New > Import, upload recipes/monitoring/dashboards/deploy-wizard.json (in "
+             "deploy-wizard's source and its installed package), and pick the Prometheus that scrapes this "
+             "server as its data source."),
+            ("A central Prometheus should watch this server",
+             "Keep every exporter on 127.0.0.1 and open only the one you scrape to the central Prometheus's "
+             "address: set node_exporter_listen to 0.0.0.0:9100 and allow that address alone, `sudo ufw allow "
+             "from CENTRAL_IP to any port 9100 proto tcp`; the app's metrics (mtail, 3903) and probes (blackbox, "
+             "9115) can be reached the same way, or read through an SSH tunnel."),
             ("Where are the app's logs?",
              "What the app itself prints (errors, tracebacks, print()) is in the journal: "
              "`sudo journalctl -u 'APP@*' -f` follows it. gunicorn writes a line per request to "
@@ -146,7 +177,7 @@ class Monitoring(Step):
     def _exporters(self, s: MonitoringSettings) -> tuple[Exporter, ...]:
         """Every exporter wanted, the node exporter first."""
         node = (exporters.node(s.node_exporter_listen),) if s.node_exporter else ()
-        return (*node, *exporters.wanted(s.nginx_exporter, s.postgres_exporter))
+        return (*node, *exporters.wanted(s.nginx_exporter, s.postgres_exporter, s.app_metrics))
 
     def _packages(self, s: MonitoringSettings) -> tuple[str, ...]:
         wanted = [e.package for e in self._exporters(s)]
@@ -179,6 +210,7 @@ class Monitoring(Step):
             yield FileInfo(exporter.defaults)
             yield UnitProperties(f"{exporter.package}.service")
         yield from exporters.facts(self._exporters(s))
+        yield from app_metrics.facts(s.app_metrics, s.prometheus)
         yield FileInfo(JOURNALD)
         yield PathInfo("/var/log/journal")
         yield FileInfo(f"/etc/logrotate.d/{ctx.app}")
@@ -193,12 +225,16 @@ class Monitoring(Step):
             yield UnitExposure(f"{ctx.app}-health.service")
         yield from claims.claim_facts(self.name, ctx)
 
-    def _claim(self, s: MonitoringSettings) -> dict[str, object]:
+    def _claim(self, s: MonitoringSettings, ctx: Context) -> dict[str, object]:
         """What this app needs from the server-wide files: exporters to scrape, a journal size, the exporter's
-        address (one node exporter serves every app)."""
-        scrape = {exporter.job: exporter.address for exporter in self._exporters(s)}
-        return {"scrape": scrape, "journald_max_use": s.journald_max_use,
-                "node_exporter_listen": s.node_exporter_listen if s.node_exporter else None}
+        address (one node exporter serves every app), the health URL the blackbox exporter probes."""
+        scrape = {exporter.job: exporter.address for exporter in self._exporters(s)
+                  if exporter is not exporters.BLACKBOX}  # scraped through its probes, not its own metrics
+        claim: dict[str, object] = {"scrape": scrape, "journald_max_use": s.journald_max_use,
+                                    "node_exporter_listen": s.node_exporter_listen if s.node_exporter else None}
+        if s.app_metrics:
+            claim["probe"] = app_metrics.probe(ctx, getattr(ctx.settings("app_server"), "health_path", "/"))
+        return claim
 
     def plan(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         exporters.refuse_without_source(self._exporters(s), ctx)
@@ -210,12 +246,15 @@ class Monitoring(Step):
                 yield install
                 return  # configure against the installed packages' files in the next pass
             yield Ok(_("packages installed: {names}").format(names=", ".join(packages)))
-        mine, theirs = self._claim(s), claims.others(facts, self.name, ctx)
+        mine, theirs = self._claim(s, ctx), claims.others(facts, self.name, ctx)
+        probes = app_metrics.probes(mine, theirs, ctx.app)
         claims.same_or_conflict("node_exporter_listen", mine["node_exporter_listen"], theirs,
                                 "monitoring.node_exporter_listen")
         yield from claims.record(self.name, ctx, mine, facts)
         cap = journal_cap(mine, theirs)
         yield from exporters.prerequisites(self._exporters(s), facts)
+        if s.app_metrics:
+            yield from app_metrics.prerequisites(probes, facts)
         for exporter in self._exporters(s):
             yield from self._restart_on_change(
                 file_change(_("{job} exporter listens on {addr}").format(job=exporter.job, addr=exporter.listen),
@@ -241,8 +280,10 @@ class Monitoring(Step):
                 chain(file_change(_("Prometheus listens on {addr}").format(addr=PROMETHEUS_LISTEN),
                                   PROMETHEUS_DEFAULTS, render("prometheus.default.j2", listen=PROMETHEUS_LISTEN),
                                   facts[FileInfo(PROMETHEUS_DEFAULTS)]),
+                      app_metrics.rules(facts),
                       file_change(_("Prometheus scrapes the exporters"), PROMETHEUS, render(
-                          "prometheus.yml.j2", jobs=scrape_jobs(mine, theirs)),
+                          "prometheus.yml.j2", jobs=scrape_jobs(mine, theirs), probes=probes,
+                          blackbox=exporters.BLACKBOX.address, rules=app_metrics.RULES),
                           facts[FileInfo(PROMETHEUS)], check=cmd("promtool", "check", "config", PROMETHEUS))),
                 "prometheus", facts[UnitProperties("prometheus.service")])
         if s.health_check:
@@ -252,6 +293,10 @@ class Monitoring(Step):
         """An exporter that runs but reads nothing reports "down" forever while systemd says active: each one
         must answer with its "up" line, and Prometheus must be ready."""
         checks = [RunCommand(_("the {job} exporter reports").format(job=e.job), e.check()) for e in self._exporters(s)]
+        if s.app_metrics:
+            mine = self._claim(s, ctx)
+            found = app_metrics.probe_check(ctx.app, app_metrics.probes(mine, {}, ctx.app), exporters.BLACKBOX.address)
+            checks += [found] if found else []
         if s.prometheus:
             checks.append(RunCommand(_("Prometheus is ready"), sh(
                 'for i in $(seq 30); do curl -fsS -m 2 "$1" >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 1',

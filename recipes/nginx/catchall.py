@@ -48,8 +48,28 @@ PRIVATE_LOGS = ('use Fcntl; for (@ARGV) { sysopen(my $f, $_, O_RDONLY | O_NOFOLL
                 'chmod(0640, $f) if -f $f }')
 
 
-def facts() -> list[Fact]:
-    return [FileInfo(SITE), Readlink(LINK), PathInfo(DEBIAN_DEFAULT), *(PathInfo(log) for log in LOGS)]
+def app_logs(app: str) -> tuple[str, str]:
+    """The app's own access log (with request times, the site's log_format) and error log."""
+    return f"/var/log/nginx/{app}.access.log", f"/var/log/nginx/{app}.error.log"
+
+
+def facts(app: str) -> list[Fact]:
+    return [FileInfo(SITE), Readlink(LINK), PathInfo(DEBIAN_DEFAULT), *(PathInfo(log) for log in LOGS + app_logs(app))]
+
+
+def create_app_logs(app: str, facts: FactValues) -> Iterator[Change]:
+    """The app's logs made before the site names them, 0640 www-data:adm as Debian makes its own; nginx would
+    create them 0644 (world-readable: query strings carry tokens). /var/log/nginx is root:adm 0755: no other
+    account can plant a link there."""
+    missing = [log for log in app_logs(app) if facts[PathInfo(log)] is None]
+    if missing:
+        yield RunCommand(_("create the app's nginx logs, readable by www-data and adm only (0640): {paths}").format(
+            paths=", ".join(missing)), sh('for f; do [ -e "$f" ] || install -m 0640 -o www-data -g adm /dev/null '
+                                           '"$f" || exit 1; done', *missing,
+                                           display=f"install -m 0640 -o www-data -g adm /dev/null {' '.join(missing)}"),
+            skip_if=sh('for f; do [ -e "$f" ] || exit 1; done', *missing),
+            leaves=tuple((PathInfo(log), {"type": "regular file", "mode": "640", "owner": "www-data", "group": "adm"})
+                         for log in missing))
 
 
 def claim(default_site: DefaultSite, http_port: int, tls: bool) -> Claim:
@@ -65,11 +85,11 @@ def render_site(mine: Claim, theirs: Mapping[str, Claim], nginx_version: str | N
     return render("default-deny.j2", ports=ports, tls=tls)
 
 
-def plan(mine: Claim, theirs: Mapping[str, Claim], facts: FactValues) -> Iterator[Change | Ok]:
+def plan(mine: Claim, theirs: Mapping[str, Claim], facts: FactValues, app: str) -> Iterator[Change | Ok]:
     """Debian's default site out, the catch-all in (or, with default_site: keep, neither touched but our own
     catch-all removed, since it would take the default from Debian's site). The app's site is written before."""
     same_or_conflict("default_site", mine["default_site"], theirs, "nginx.default_site")
-    yield from _private_logs(facts)
+    yield from _private_logs(facts, LOGS + app_logs(app))
     if mine["default_site"] == "keep":
         if facts[Readlink(LINK)] is not None:
             yield RunCommand(_("turn off the catch-all site (default_site: keep)"), sh(
@@ -97,9 +117,9 @@ def plan(mine: Claim, theirs: Mapping[str, Claim], facts: FactValues) -> Iterato
         yield Ok(_("unknown names get no answer (the catch-all site {path})").format(path=SITE))
 
 
-def _private_logs(facts: FactValues) -> Iterator[Change]:
+def _private_logs(facts: FactValues, logs: tuple[str, ...]) -> Iterator[Change]:
     """nginx's logs readable by www-data and adm only (0640), as Debian creates and rotates them."""
-    loose = [log for log in LOGS if (facts[PathInfo(log)] or {}).get("mode", "640") != "640"]
+    loose = [log for log in logs if (facts[PathInfo(log)] or {}).get("mode", "640") != "640"]
     if loose:
         yield RunCommand(_("make nginx's logs readable by www-data and adm only (0640): {paths}").format(
             paths=", ".join(loose)), cmd("perl", "-e", PRIVATE_LOGS, *loose, display=f"chmod 0640 {' '.join(loose)}"),

@@ -19,6 +19,7 @@ from recipes.shared.facts import PackageVersion, Readlink, UnitProperties, upstr
 from recipes.shared.web import ACME_ROOT, cert_dir, media_root, static_files, static_root
 from wizard.engine.commands import cmd
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
+from wizard.engine.hooks import LogSource
 from wizard.engine.i18n import translator
 from wizard.engine.step import (
     Change,
@@ -167,6 +168,10 @@ class Nginx(Step):
         ],
     )
 
+    def log_sources(self, settings: StepSettings, ctx: Context) -> dict[str, LogSource]:
+        """The LogSources hook: the site's own logs, and nginx's own errors (a config it refused, a worker)."""
+        return {"nginx": LogSource(files=(*catchall.app_logs(ctx.app), "/var/log/nginx/error.log"))}
+
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
         assert isinstance(settings, NginxSettings)
         return {"DOMAIN": settings.server_names[0], "HTTP_PORT": str(settings.http_port)}
@@ -191,7 +196,7 @@ class Nginx(Step):
         yield PackagesInstalled(("nginx",))
         yield UnitProperties("nginx.service")
         yield from site_facts(ctx)
-        yield from catchall.facts()
+        yield from catchall.facts(ctx.app)
         yield from claims.claim_facts(self.name, ctx)
         yield FileInfo(f"{ctx.maintenance_dir}/on")
 
@@ -212,13 +217,14 @@ class Nginx(Step):
         mine = {"server_names": list(s.server_names),
                 **catchall.claim(s.default_site, s.http_port, ctx.settings("tls") is not None)}
         yield from claims.record(self.name, ctx, mine, facts)
+        yield from catchall.create_app_logs(ctx.app, facts)
         yield from site_changes(ctx, s, facts)
         switch = facts[FileInfo(f"{ctx.maintenance_dir}/on")]
         if switch is not None:
             yield Warn(_("maintenance mode is on since {since}: visitors get the maintenance page (503); "
                          "`deploy-wizard maintenance <recipe file> off` ends it").format(
                              since=(switch.text() or "").strip() or "?"))
-        yield from catchall.plan(mine, claims.others(facts, self.name, ctx), facts)
+        yield from catchall.plan(mine, claims.others(facts, self.name, ctx), facts, ctx.app)
         state = facts[UnitProperties("nginx.service")]
         if state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled":
             yield RunCommand(_("start nginx now and at every boot"), cmd("systemctl", "enable", "--now", "nginx"),

@@ -57,6 +57,7 @@ class StaticFiles(Step):
     order = 600
     title = "Static and media files"
     Settings = StaticSettings
+    release_part = True
     teaching = Teaching(
         why="nginx serves CSS, JavaScript and images straight from disk, much faster than the app could, and "
             "uploads go to a media directory outside the releases so a deploy never loses them. nginx runs as "

@@ -7,7 +7,7 @@ Why one place: the CLI, the TUI and the tests all start runs; they differ only i
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field, replace
 
 from pydantic import BaseModel
@@ -22,6 +22,7 @@ from wizard.engine.options import FieldSpec, field_specs
 from wizard.engine.runner import AskOperator, BeforeChange, OnFailure, Runner, RunResult
 from wizard.engine.secrets import Prompt, SecretResolver, read_notice
 from wizard.engine.sinks import JournalSink, unfinished_run
+from wizard.engine.step import Context
 from wizard.engine.transports.base import PasswordCallback, Transport
 from wizard.engine.transports.keys import PassphraseCallback, PrivateKeys
 from wizard.engine.transports.ssh import SSHTarget, SSHTransport, TrustCallback
@@ -84,13 +85,13 @@ class SecretQuestion:
     new: bool = False  # a password the run sets: typed twice
 
 
-def secret_refs(recipe: Recipe) -> list[tuple[str, str, FieldSpec, BaseModel]]:
+def secret_refs(recipe: Recipe, steps: Collection[str] | None = None) -> list[tuple[str, str, FieldSpec, BaseModel]]:
     """Every secret reference of the recipe as (label, reference, its field, its settings), in the order the run
     needs them (the target, then each selected step, a plugin step's included), found by type (the fields that
     hold secret references). The label is the one steps ask with (Context.secret): `section.field`, `.KEY` for a
-    map entry."""
+    map entry. `steps`: only those steps' secrets (and the target's), for a run of only those (deploy)."""
     sections: list[tuple[str, BaseModel]] = [("target", recipe.target)]
-    sections += [(step.name, settings) for step, settings in recipe.selected()]
+    sections += [(step.name, settings) for step, settings in recipe.selected() if steps is None or step.name in steps]
     found = []
     for section, settings in sections:
         for spec in field_specs(type(settings)):
@@ -114,13 +115,13 @@ def secret_questions(recipe: Recipe) -> list[SecretQuestion]:
             if ref == "prompt"]
 
 
-def resolve_all(recipe: Recipe, resolver: SecretResolver) -> None:
+def resolve_all(recipe: Recipe, resolver: SecretResolver, steps: Collection[str] | None = None) -> None:
     """Read every secret of the recipe now (SecretError, exit 2, for the first one that cannot be read).
 
     Why before an apply connects: a secret read only when its step plans (the database password, once
     PostgreSQL is installed) would stop the run half-way, after the steps before it changed the server; read
     first, a missing one stops it before anything changed. A plan alone reads only what its steps ask for."""
-    for label, ref, _spec, _settings in secret_refs(recipe):
+    for label, ref, _spec, _settings in secret_refs(recipe, steps):
         resolver.resolve(ref, label)
 
 
@@ -168,14 +169,19 @@ def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: s
 async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions: Questions, *, host: str | None = None,
                      journal: bool = True, before_change: BeforeChange | None = None,
                      transport_factory: Callable[[], Transport] | None = None,
-                     resume: bool = False, lock_wait: int = 0, secrets_first: bool | None = None) -> RunResult:
+                     resume: bool = False, lock_wait: int = 0, secrets_first: bool | None = None,
+                     steps: Collection[str] | None = None,
+                     preflight: Callable[[Transport, Context], Awaitable[None]] | None = None) -> RunResult:
     """Connect, plan or apply every step of the recipe, and close; the journal records the whole run. An apply
     holds the app's deploy lock on the server (wizard/app/deploylock.py), waiting up to `lock_wait` seconds.
 
     An apply reads every secret of the recipe before it connects (resolve_all); so does a plan with
     `secrets_first` (the plan an apply shows before asking). Any other plan or check reads only what a step's
     plan asks for (Context.secret) or sudo asks for (target.sudo_password). A secret that cannot be read is bad
-    input (SecretError, exit 2), never a failed step."""
+    input (SecretError, exit 2), never a failed step.
+
+    `steps`: run only these of the recipe's steps (the others are still the context they read: the site's name,
+    TLS); `preflight`: a question to the server once connected, before anything runs (it raises to refuse)."""
     masker = Masker()
     mode = RunMode(mode)  # an unknown mode is a bug: ValueError
     resolver = SecretResolver(questions.secret, masker=masker)
@@ -185,7 +191,7 @@ async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions:
     host_name = host or recipe.target.host
     resolver.on_read = _told(sink)
     if mode is RunMode.APPLY if secrets_first is None else secrets_first:
-        resolve_all(recipe, resolver)  # before the journal: a run that cannot start leaves no record of a run
+        resolve_all(recipe, resolver, steps)  # before the journal: a run that cannot start leaves no record of a run
     journal_sink = JournalSink(recipe.name, host_name) if journal and mode is RunMode.APPLY else None
     emit = fan_out(sink, journal_sink)
     resolver.on_read = _told(emit)
@@ -194,7 +200,10 @@ async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions:
         for text in transport.warnings():
             emit(Notice(step="", text=text))
         ctx = replace(recipe.context(resolver.resolve), login_user=transport.login_user)
-        runner = Runner(transport, recipe.selected(), emit, before_change=before_change,
+        if preflight is not None:
+            await preflight(transport, ctx)
+        chosen = [(step, settings) for step, settings in recipe.selected() if steps is None or step.name in steps]
+        runner = Runner(transport, chosen, emit, before_change=before_change,
                         journal=str(journal_sink.path) if journal_sink else None, ctx=ctx,
                         ask_operator=questions.operator, on_failure=questions.on_failure,
                         resume=resumed)

@@ -16,7 +16,21 @@ import json
 import sys
 from collections.abc import Callable
 
-from wizard.cli import drafts, export, maintenance, new_edit, oneoff, rollback, run, sandbox, schema, unlock, verify
+from wizard.cli import (
+    deploy,
+    drafts,
+    export,
+    logs,
+    maintenance,
+    new_edit,
+    oneoff,
+    rollback,
+    run,
+    sandbox,
+    schema,
+    unlock,
+    verify,
+)
 from wizard.cli.common import err
 from wizard.cli.confirm import interactive
 from wizard.cli.parser import build_parser, split_command
@@ -27,11 +41,12 @@ from wizard.engine.i18n import _
 Handler = Callable[[argparse.Namespace], int]
 HANDLERS: dict[str, Handler] = {
     "plan": run.handle, "apply": run.handle, "check": run.handle,
-    "rollback": rollback.handle, "export": export.handle, "schema": schema.handle, "sandbox": sandbox.handle,
+    "deploy": deploy.handle, "rollback": rollback.handle, "export": export.handle, "schema": schema.handle,
+    "sandbox": sandbox.handle, "logs": logs.handle,
     "new": new_edit.handle, "edit": new_edit.handle, "run": oneoff.handle, "verify": verify.handle,
     "unlock": unlock.handle, "maintenance": maintenance.handle, "drafts": drafts.handle,
 }
-RUN_COMMANDS = ("plan", "apply", "check")  # their --json output is a stream of events
+RUN_COMMANDS = ("plan", "apply", "check", "deploy")  # their --json output is a stream of events
 
 
 def main(argv: list[str] | None = None) -> int:

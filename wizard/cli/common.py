@@ -43,17 +43,18 @@ def load_recipe(args: argparse.Namespace) -> Recipe:
 
 
 def questions(args: argparse.Namespace, recipe: Recipe | None = None,
-              inventory: Mapping[str, str] | None = None) -> Questions:
+              inventory: Mapping[str, str] | None = None, *, headless: bool = False) -> Questions:
     """How a run asks the operator: on the terminal, or (no terminal, or --json) not at all, which refuses.
 
     With the recipe, a `prompt` secret is asked in its step's own words (the TUI dialog's), once per command
     (apply's plan and its run share the answer), and twice when the run sets it (a new password). A host key
     the operator trusts is pinned in the known-hosts file beside the recipe (wizard.app.pins), which also holds
-    the pins of earlier runs; `inventory` adds the inventory's pins."""
+    the pins of earlier runs; `inventory` adds the inventory's pins. `headless` (deploy, for CI) never asks,
+    even in a terminal: what it would ask is refused instead."""
     from wizard.app.pins import HostPins
     from wizard.app.session import Questions, secret_questions
 
-    asking = interactive() and not args.json
+    asking = interactive() and not args.json and not headless
     pins = HostPins.for_recipe(getattr(args, "file", None), inventory)
 
     trust = _trust(args, asking, pins)

@@ -167,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=_("when another apply or rollback of this app runs on the server, wait up to this long "
                               "for it (default: refuse at once, saying who holds the lock)"))
 
+    _add_deploy(sub, recipe_file, trust)
+    _add_logs(sub, recipe_file, trust)
     sub.add_parser("rollback", help=_("switch the app back to an earlier release (database not reversed)"),
                    description=_("Point `current` at an earlier release: it passes its health check, then "
                                  "takes over the socket from the live one. Database "
@@ -234,6 +236,65 @@ class _ExamplesFormatter(argwords.Formatter):
         if "\n" in text:
             return "\n".join(indent + line for line in text.splitlines())
         return super()._fill_text(text, width, indent)
+
+
+def _add_deploy(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentParser,
+                trust: argparse.ArgumentParser) -> None:
+    """`deploy FILE --ref REF`: the release part only, headless, for CI."""
+    help_text = _("ship one commit to a server the recipe set up: fetch, release, migrations, switch, health (for CI)")
+    deploy = sub.add_parser(
+        "deploy", help=help_text, formatter_class=_ExamplesFormatter,
+        description=sentences(help_text, _(
+            "Only the steps that make a release run (code, database migrations, static files, the app server's "
+            "health gate and switch); the others are not touched. It never asks: secrets come from the "
+            "environment variables (or files) the recipe names, the host key must be pinned. A branch or tag is "
+            "read on this machine and the server gets that commit. Exit codes: 0 the commit is live, 1 the deploy "
+            "failed (the live release keeps serving), 2 bad input (a ref that names nothing, a missing secret, a "
+            "server never set up), 4 another deploy holds the app's lock")),
+        epilog=_("examples:\n"
+                 "  deploy-wizard deploy recipe.yaml --ref v1.4.0\n"
+                 "  DB_PASSWORD=... deploy-wizard deploy recipe.yaml --ref \"$GITHUB_SHA\""),
+        parents=[recipe_file, _one_host(), _json(hidden=False), trust])
+    deploy.add_argument("--ref", required=True, help=_("the branch, tag or full commit to deploy"))
+    deploy.add_argument("--quiet", "-q", action="store_true", help=_("hide command output, show steps only"))
+    deploy.add_argument("--lock-wait", type=_seconds, default=0, metavar="SECONDS",
+                        help=_("when another deploy of this app runs on the server, wait up to this long for it "
+                               "(default: refuse at once with exit 4)"))
+
+
+def _add_logs(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentParser,
+              trust: argparse.ArgumentParser) -> None:
+    """`logs FILE [--service ...] [-f] [--since T] [--grep RE] [-n N]`."""
+    help_text = _("read a service's logs on the server from here: the app, nginx, a worker, the database or the system")
+    logs = sub.add_parser(
+        "logs", help=help_text, formatter_class=_ExamplesFormatter,
+        description=sentences(help_text, _(
+            "Over the recipe's SSH connection, with sudo where a log is root's: the app's and a worker's journal "
+            "(every release), the site's nginx logs (with each request's time), PostgreSQL's log file or "
+            "MariaDB's journal, or the whole journal. Secrets the recipe knows, and passwords in URLs, are shown "
+            "as ***")),
+        epilog=_("examples:\n"
+                 "  deploy-wizard logs recipe.yaml --since 1h --grep 'Traceback|ERROR'\n"
+                 "  deploy-wizard logs recipe.yaml --service nginx -f\n"
+                 "  deploy-wizard logs recipe.yaml --service worker emails -n 200"),
+        parents=[recipe_file, _one_host(), trust, _json(hidden=True)])
+    logs.add_argument("--service", nargs="+", metavar="SERVICE", help=_(
+        "app (default), nginx, worker NAME, db or system"))
+    logs.add_argument("-f", "--follow", action="store_true", help=_("keep printing new lines until Ctrl-C"))
+    logs.add_argument("--since", metavar="TIME", help=_(
+        "from this time on: 30m, 2h, 1d, today, yesterday, 2026-12-04 or '2026-12-04 17:00' (for nginx's "
+        "files, relative times filter the access log by its own times)"))
+    logs.add_argument("--grep", metavar="REGEX", help=_("only lines that match this regular expression (Python's)"))
+    logs.add_argument("-n", "--lines", type=_lines, default=50, metavar="N",
+                      help=_("how many of the last lines (default 50; ignored with --since)"))
+
+
+def _lines(text: str) -> int:
+    """0 (with -f: only new lines) to 100,000."""
+    value = int(text)
+    if not 0 <= value <= 100_000:
+        raise ValueError(text)
+    return value
 
 
 def _add_run(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentParser,

@@ -272,6 +272,9 @@ class Step(ABC):
     title: ClassVar[str]  # message id
     Settings: ClassVar[type[StepSettings]]
     teaching: ClassVar[Teaching]
+    # part of a release (fetch, release, migrations, switch, health): what `deploy-wizard deploy --ref` runs, the
+    # other steps only being read as the context of these (a CI job ships code, it does not re-provision)
+    release_part: ClassVar[bool] = False
 
     def tr(self, message: str) -> str:
         """A text of this step (its title, teaching, field labels) in the current language, from the catalog

@@ -1,0 +1,52 @@
+"""Hooks a step may offer beyond planning, for the commands that act on a provisioned server (deploy, logs).
+
+Why Protocols: the application finds the step that offers one with isinstance instead of importing a step by
+name, so a step package of your own can offer them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from wizard.engine.step import Context, StepSettings
+from wizard.engine.transports.base import Transport
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """Where one service's logs are on the server: systemd units whose journal holds them (patterns as
+    `journalctl -u` takes them), or files (shell patterns; rotated copies beside them are not read)."""
+
+
+    units: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    # who reads the files: root by default; the account that owns their directory when another account could
+    # plant a link there (root never follows a path another account controls)
+    user: str | None = None
+
+
+@runtime_checkable
+class LogSources(Protocol):
+    """A step that knows where the logs of what it set up are (`deploy-wizard logs --service NAME`): keys are
+    the service names (`app`, `nginx`, `db`, `worker NAME`).
+
+    Why a hook on the step: the unit names and log files belong to the step that made them, so the logs command
+    asks the recipe's steps instead of knowing every layout."""
+
+    def log_sources(self, settings: StepSettings, ctx: Context) -> Mapping[str, LogSource]: ...
+
+
+@runtime_checkable
+class LiveRelease(Protocol):
+    """A step that can say which release is live on a server (the code step), None before the first deploy.
+
+    Why: `deploy-wizard deploy` ships a release to a server the recipe provisioned; on a bare one it would
+    meet a missing user or venv half-way, so it asks first and says to apply the recipe once. Its settings have
+    `ref`, the branch, tag or commit that `deploy --ref` sets."""
+
+    async def live_release(self, transport: Transport, settings: StepSettings, ctx: Context) -> str | None: ...
+
+
+__all__ = ["LiveRelease", "LogSource", "LogSources"]
