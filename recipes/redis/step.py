@@ -1,9 +1,14 @@
 """Step redis: Debian's redis-server for the app's queues and caches, on this server's loopback only, with a
 password from a secret reference, a memory cap, and REDIS_URL in the app's env files.
 
-Why the password lives in redis.conf: Redis reads `requirepass` from its configuration and nowhere else. So the
-file is root's and readable by the redis group only (0640), like the app's env files; it is compared by its
-hash, so `check` needs the secret but never sends it.
+Why a configuration of our own (/etc/deploy-wizard/redis/redis.conf, named by a drop-in of redis-server.service)
+and not Debian's /etc/redis/redis.conf: Debian's directory belongs to the redis user, and root never writes
+through a directory another account controls (it could plant a link there). Debian's file stays as the package
+ships it, so upgrades never ask about it either.
+
+Why the password lives in that file: Redis reads `requirepass` from its configuration and nowhere else. So the
+file is root's and readable by the redis group only (0640), in a directory of the same kind, like the app's env
+files; it is compared by its hash, so `check` needs the secret but never sends it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pydantic import AfterValidator, Field
 
 from recipes.shared import claims, guards
 from recipes.shared.apt import install_missing, started
-from recipes.shared.common import app_dirs, dir_facts, ensure_dirs
+from recipes.shared.common import DirSpec, app_dirs, dir_facts, ensure_dirs
 from recipes.shared.facts import UnitProperties
 from wizard.engine.commands import Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
@@ -44,7 +49,12 @@ render = renderer(__file__)
 
 PACKAGES = ("redis-server",)
 SERVICE = "redis-server.service"
-CONF = "/etc/redis/redis.conf"
+CONF_DIR = "/etc/deploy-wizard/redis"
+CONF = f"{CONF_DIR}/redis.conf"
+DROPIN = "/etc/systemd/system/redis-server.service.d/deploy-wizard.conf"
+DROPIN_TEXT = ("# Managed by deploy-wizard (step redis): Redis reads the recipe's configuration, not Debian's.\n"
+               "[Service]\nExecStart=\n"
+               f"ExecStart=/usr/bin/redis-server {CONF} --supervised systemd --daemonize no\n")
 POLICIES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu",
             "volatile-random", "volatile-ttl")
 # what redis.conf and redis-cli read as one plain word: no space, quote, backslash or control character
@@ -64,7 +74,8 @@ case "$out" in *NOAUTH*) ;; *) echo "PING without the password: $out"; exit 1;; 
 
 PASSWORD_PROMPT = Prompted("Redis password", (
     "Every client of this server's Redis gives it (the app finds it in REDIS_URL). Kept in memory for the plan and "
-    "the run only; on the server it is in /etc/redis/redis.conf (root's, 0640) and the app's redis.env."), new=True)
+    "the run only; on the server it is in /etc/deploy-wizard/redis/redis.conf (root's, 0640) and the app's "
+    "redis.env."), new=True)
 
 
 def memory_size(value: str) -> str:
@@ -86,8 +97,8 @@ class RedisSettings(StepSettings):
         "lost); allkeys-lru drops the least recently used keys (right for a cache)."))
 
 
-def conf_path() -> str:
-    return CONF
+def conf_dirs() -> list[DirSpec]:
+    return [DirSpec("/etc/deploy-wizard"), DirSpec(CONF_DIR, "root", "redis", "750")]
 
 
 class Redis(Step):
@@ -99,23 +110,24 @@ class Redis(Step):
         why="Job queues (RQ, Celery) and caches need a Redis. It comes from Debian's redis-server package and "
             "listens on this server's loopback addresses only (127.0.0.1 and ::1, port REDIS_PORT): nothing "
             "outside the server can reach it, and every client must give the password (requirepass) before "
-            "any command. The password comes from your secret store; it is written to /etc/redis/redis.conf, "
-            "root's and readable by the redis group only, and to the app's env file redis.env as REDIS_URL, which "
-            "the web and the workers load. maxmemory caps the memory for data; maxmemory-policy says what happens "
-            "when it is full: noeviction refuses new writes (a queue must never lose a job), allkeys-lru drops "
-            "the least recently used keys (a cache). Redis keeps a snapshot on disk (/var/lib/redis), so a restart "
-            "keeps the queued jobs.",
+            "any command. The password comes from your secret store; it is written to the configuration this "
+            "step writes, /etc/deploy-wizard/redis/redis.conf (root's and readable by the redis group only; "
+            "Debian's /etc/redis/redis.conf stays as the package ships it), and to the app's env file redis.env "
+            "as REDIS_URL, which the web and the workers load. maxmemory caps the memory for data; "
+            "maxmemory-policy says what happens when it is full: noeviction refuses new writes (a queue must "
+            "never lose a job), allkeys-lru drops the least recently used keys (a cache). Redis keeps a snapshot "
+            "on disk (/var/lib/redis), so a restart keeps the queued jobs.",
         verify=[Check("redis-cli -p REDIS_PORT ping | grep NOAUTH", note="without the password Redis answers "
                       "NOAUTH: the check passes when it refuses"),
-                Check("sh -c 'REDISCLI_AUTH=$(sed -n \"s/^requirepass //p\" /etc/redis/redis.conf) "
+                Check("sh -c 'REDISCLI_AUTH=$(sed -n \"s/^requirepass //p\" /etc/deploy-wizard/redis/redis.conf) "
                       "redis-cli -p REDIS_PORT ping'", root=True,
                       note="with the password: PONG (read from the config, never on a command line)"),
                 Check("ss -ltnp 'sport = :REDIS_PORT'", root=True,
                       note="Redis listens on 127.0.0.1 and [::1] only"),
-                Check("sh -c 'REDISCLI_AUTH=$(sed -n \"s/^requirepass //p\" /etc/redis/redis.conf) "
+                Check("sh -c 'REDISCLI_AUTH=$(sed -n \"s/^requirepass //p\" /etc/deploy-wizard/redis/redis.conf) "
                       "redis-cli -p REDIS_PORT info memory | grep -E \"^(used_memory_human|maxmemory_human|"
                       "maxmemory_policy)\"'", root=True, note="the memory it uses, its cap and its policy"),
-                Check("ls -l /etc/redis/redis.conf /srv/APP/shared/env/redis.env", root=True,
+                Check("ls -l /etc/deploy-wizard/redis/redis.conf /srv/APP/shared/env/redis.env", root=True,
                       note="root:redis 0640 and root:USER 0640: the password is nobody else's")],
         troubleshoot=[
             ("NOAUTH Authentication required.",
@@ -143,8 +155,9 @@ class Redis(Step):
 
     def facts(self, s: RedisSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield PackagesInstalled(PACKAGES)
-        yield from dir_facts(app_dirs(ctx))
+        yield from dir_facts([*conf_dirs(), *app_dirs(ctx)])
         yield FileInfo(CONF)
+        yield FileInfo(DROPIN)
         yield FileInfo(self.app_env_file(ctx))
         yield UnitProperties(SERVICE)
         yield from claims.claim_facts(self.name, ctx)
@@ -181,7 +194,12 @@ class Redis(Step):
         yield Ok(_("packages installed: {names}").format(names=", ".join(PACKAGES)))
         password = self._password(s, ctx)
         yield from claims.record(self.name, ctx, {"port": s.port}, facts)
+        yield from ensure_dirs(conf_dirs(), facts)
         changed = False
+        for change in file_change(_("Redis reads its configuration from {path}, not Debian's").format(path=CONF),
+                                  DROPIN, DROPIN_TEXT, facts[FileInfo(DROPIN)]):
+            changed = changed or isinstance(change, PutFile)
+            yield change
         for change in file_change(_("Redis on 127.0.0.1:{port} with a password, at most {size} ({policy})").format(
                 port=s.port, size=s.maxmemory, policy=s.maxmemory_policy), CONF, self._conf(s, password),
                 facts[FileInfo(CONF)], mode="0640", owner="root", group="redis"):
@@ -190,8 +208,9 @@ class Redis(Step):
         state = facts[UnitProperties(SERVICE)]
         if changed:
             yield RunCommand(_("restart redis-server to load its configuration"),
-                             sh('systemctl reset-failed "$1" 2>/dev/null; systemctl enable --quiet "$1" && '
-                                'systemctl restart "$1"', SERVICE, display=f"systemctl restart {SERVICE}"),
+                             sh('systemctl daemon-reload && systemctl reset-failed "$1" 2>/dev/null; '
+                                'systemctl enable --quiet "$1" && systemctl restart "$1"', SERVICE,
+                                display=f"systemctl daemon-reload && systemctl restart {SERVICE}"),
                              after_change=True, timeout=120)
         elif state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled":
             yield RunCommand(_("start redis-server"), cmd("systemctl", "enable", "--now", SERVICE),
