@@ -181,6 +181,7 @@ class Redis(Step):
                            f"@127.0.0.1:{s.port}/{s.database}'\n")
 
     def plan(self, s: RedisSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
+        password = self._password(s, ctx)  # read first: a missing or unusable secret stops before any change
         others = claims.others(facts, self.name, ctx)
         if others:
             raise PlanError(_("conflict with the app {app} on this server: its recipe configures this server's "
@@ -192,7 +193,6 @@ class Redis(Step):
             yield install
             return  # configured against the installed package's files in the next pass
         yield Ok(_("packages installed: {names}").format(names=", ".join(PACKAGES)))
-        password = self._password(s, ctx)
         yield from claims.record(self.name, ctx, {"port": s.port}, facts)
         yield from ensure_dirs(conf_dirs(), facts)
         changed = False

@@ -69,6 +69,9 @@ def worker_commands(value: dict[str, str]) -> dict[str, str]:
                                "release").format(name=name, chars=" ".join(repr(ch) for ch in bad)))
         if not command.split():
             raise ValueError(_("the command of worker {name} is empty").format(name=name))
+        if command.split()[0].startswith("-") or "=" in command.split()[0]:  # env(1) would read it as its own
+            raise ValueError(_("the command of worker {name} must start with a program, not '{word}'").format(
+                name=name, word=command.split()[0]))
     return value
 
 
@@ -198,7 +201,8 @@ class Workers(Step):
             yield UnitExposure(instance_unit(ctx, name, 1))
 
     def _unit_text(self, s: WorkersSettings, ctx: Context, name: str) -> str:
-        after = ["redis-server.service"] if ctx.settings("redis") is not None else []
+        redis = ["redis-server.service"] if ctx.settings("redis") is not None else []  # its queue, at boot
+        after = " ".join(["network.target", *redis])
         return render("worker@.service.j2", app=ctx.app, worker=name, user=ctx.user, home=ctx.home, venv=ctx.venv,
                       current=ctx.current, env_files=app_env_files(ctx), after=after,
                       argv=" ".join(unit_word(word) for word in s.processes[name].split()),
@@ -301,7 +305,9 @@ class Workers(Step):
                          sh('for u; do systemctl disable --quiet --now "$u"; systemctl reset-failed "$u" '
                             '2>/dev/null; done; true', *units,
                             display=f"systemctl disable --now {' '.join(units)}"),
-                         timeout=s.timeout(name) * len(extra) + 60)
+                         timeout=s.timeout(name) * len(extra) + 60,
+                         skip_if=sh('for u; do systemctl is-enabled --quiet "$u" && exit 1; '
+                                    'systemctl is-active --quiet "$u" && exit 1; done; exit 0', *units))
 
     def _on_live(self, ctx: Context, units: list[str]) -> Command:
         """The export guard: every instance is enabled, active, and runs in the live release's directory."""
