@@ -55,6 +55,11 @@ def test_bad_input_is_refused_naming_the_field(values: dict[str, object], field:
     assert words in found.get(field, ""), found
 
 
+def test_counts_of_a_refused_worker_list_say_nothing_more() -> None:
+    found = errors({"processes": {"a": "rq worker | tee"}, "instances": {"a": 2}})
+    assert "shell syntax" in found["processes"] and "instances" not in found
+
+
 def test_a_plain_command_is_accepted_and_written_for_systemd() -> None:
     settings = WorkersSettings(processes={"default": "celery -A shop worker -Q high,default --loglevel=INFO"},
                                instances={"default": 3}, stop_timeout={"default": 90})
@@ -106,7 +111,7 @@ def test_workers_need_the_code_step(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("values", "words"), [
     ({"password": "hunter2"}, "a secret must be a reference"),
-    ({"password": "env:REDIS_PASSWORD", "maxmemory": "1GB"}, "not a memory size"),
+    ({"password": "env:REDIS_PASSWORD", "maxmemory": "1TB"}, "not a memory size"),
     ({"password": "env:REDIS_PASSWORD", "maxmemory": "0mb"}, "not a memory size"),
     ({"password": "env:REDIS_PASSWORD", "maxmemory_policy": "lru"}, "noeviction"),
     ({"password": "env:REDIS_PASSWORD", "port": 80}, "greater than or equal to 1024"),

@@ -79,7 +79,7 @@ PASSWORD_PROMPT = Prompted("Redis password", (
 
 
 def memory_size(value: str) -> str:
-    if not re.fullmatch(r"[1-9][0-9]{0,5}(mb|gb)", value):
+    if not re.fullmatch(r"[1-9][0-9]{0,5}(mb|gb)", value, re.IGNORECASE):  # Redis reads 1gb and 1GB alike
         raise ValueError(_("'{v}' is not a memory size like 64mb or 1gb (from 1mb)").format(v=value))
     return value
 

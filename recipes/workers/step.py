@@ -76,7 +76,9 @@ def worker_commands(value: dict[str, str]) -> dict[str, str]:
 
 
 def _named_workers(value: dict[str, int], info: ValidationInfo, low: int, high: int) -> dict[str, int]:
-    names = info.data.get("processes") or {}
+    if "processes" not in info.data:  # refused itself: its own message says why, a second one here would mislead
+        return value
+    names = info.data["processes"]
     for name, number in value.items():
         if name not in names:
             raise ValueError(_("'{v}' is not one of the workers under processes ({names})").format(
