@@ -225,11 +225,7 @@ class Workers(Step):
         if rewritten:
             yield RunCommand(_("make systemd read the changed units"), cmd("systemctl", "daemon-reload"),
                              after_change=True)
-        live = current_release(facts, ctx)
-        if live is None and s.processes:
-            yield Warn(_("no release is live yet: the workers start with the first one"),
-                       _("apply the recipe with its code and app_server steps"))
-            return
+        live = current_release(facts, ctx)  # None only before any release (a preview): they start with the first
         for name in sorted(s.processes):
             yield from self._converge(s, state, ctx, name, live, name in rewritten)
             note = sandbox.exposure_note(instance_unit(ctx, name, 1),
@@ -261,6 +257,7 @@ class Workers(Step):
 
     def _converge(self, s: WorkersSettings, state: WorkerState, ctx: Context, name: str, live: str | None,
                   rewritten: bool) -> Iterator[Change | Ok]:
+        where = _("on release {id}").format(id=live) if live else _("with the first release")
         have = state["instances"].get(name, {})
         wanted = [str(i) for i in range(1, s.count(name) + 1)]
         units = [instance_unit(ctx, name, i) for i in wanted]
@@ -273,24 +270,24 @@ class Workers(Step):
         if active and (rewritten or old or stale_env):
             reason = (_("its unit changed") if rewritten else
                       _("it runs another release than the live one") if old else _("the app's env files changed"))
-            yield RunCommand(n_("restart worker {name} ({n} process) on release {id}: {reason}",
-                                "restart worker {name} ({n} processes) on release {id}: {reason}", len(units)).format(
-                                    name=name, n=len(units), id=live, reason=reason),
+            yield RunCommand(n_("restart worker {name} ({n} process) {where}: {reason}",
+                                "restart worker {name} ({n} processes) {where}: {reason}", len(units)).format(
+                                    name=name, n=len(units), where=where, reason=reason),
                              sh('systemctl enable --quiet "$@" && systemctl restart "$@"', *units,
                                 display=f"systemctl restart {' '.join(units)}"),
                              timeout=timeout, after_change=rewritten and not old and not stale_env,
                              skip_if=None if rewritten else self._on_live(ctx, units))
         elif len(active) < len(units) or not all(st["enabled"] for st in states):
             down = [u for u, st in zip(units, states, strict=True) if st["active"] != "active" or not st["enabled"]]
-            yield RunCommand(n_("start worker {name} ({n} process) on release {id}",
-                                "start worker {name} ({n} processes) on release {id}", len(down)).format(
-                                    name=name, n=len(down), id=live),
+            yield RunCommand(n_("start worker {name} ({n} process) {where}",
+                                "start worker {name} ({n} processes) {where}", len(down)).format(
+                                    name=name, n=len(down), where=where),
                              cmd("systemctl", "enable", "--quiet", "--now", *down), timeout=timeout,
                              skip_if=self._on_live(ctx, units))
         else:
-            yield Ok(n_("worker {name}: {n} process runs release {id}",
-                        "worker {name}: {n} processes run release {id}", len(units)).format(
-                            name=name, n=len(units), id=live))
+            yield Ok(n_("worker {name}: {n} process runs {where}",
+                        "worker {name}: {n} processes run {where}", len(units)).format(
+                            name=name, n=len(units), where=where))
         yield from self._beyond(s, have, ctx, name, wanted)
 
     def _beyond(self, s: WorkersSettings, have: dict[str, Instance], ctx: Context, name: str,
