@@ -237,7 +237,9 @@ class Workers(Step):
     def _retire(self, s: WorkersSettings, state: WorkerState, ctx: Context) -> Iterator[Change]:
         """Workers of this app that are not in the recipe: stopped (TERM, then their stop timeout), disabled, their
         unit removed."""
-        gone = sorted((set(state["files"]) | set(state["instances"])) - set(s.processes))
+        left = {name for name, instances in state["instances"].items() if any(
+            st["enabled"] or st["active"] not in ("inactive", "") for st in instances.values())}
+        gone = sorted((set(state["files"]) | left) - set(s.processes))  # a unit systemd merely still lists: done
         for name in gone:
             units = [instance_unit(ctx, name, i) for i in sorted(state["instances"].get(name, {}))]
             running = [u for u, i in zip(units, sorted(state["instances"].get(name, {})), strict=True)
