@@ -70,6 +70,8 @@ done
 case "$out" in *PONG*) ;; *) echo "PING with the password: $out"; exit 1;; esac
 out=$(redis-cli -p "$p" PING </dev/null 2>&1)
 case "$out" in *NOAUTH*) ;; *) echo "PING without the password: $out"; exit 1;; esac
+out=$(printf 'AUTH deploy-wizard-wrong-password\nPING\n' | redis-cli -p "$p" 2>&1)
+case "$out" in *WRONGPASS*NOAUTH*) ;; *) echo "PING with a wrong password: $out"; exit 1;; esac
 '''
 
 PASSWORD_PROMPT = Prompted("Redis password", (
@@ -224,9 +226,11 @@ class Redis(Step):
             owner="root", group=ctx.user)
 
     def verify(self, s: RedisSettings, ctx: Context) -> list[RunCommand]:
-        """PONG with the password (given on redis-cli's input, never its command line); NOAUTH without it."""
+        """PONG with the password (given on redis-cli's input, never its command line); NOAUTH without it, and
+        WRONGPASS then NOAUTH with a wrong one."""
         password = self._password(s, ctx)
-        return [RunCommand(_("Redis answers PING with the password and refuses it without"), sh(
+        return [RunCommand(_("Redis answers PING with the password, and refuses it without and with a wrong one"), sh(
             VERIFY, str(s.port),
             stdin=Secret.join("redis AUTH", "AUTH ", password, "\nPING\n"),
-            display=f"redis-cli -p {s.port} AUTH *** PING && redis-cli -p {s.port} PING (NOAUTH)"))]
+            display=f"redis-cli -p {s.port} AUTH *** PING && redis-cli -p {s.port} PING (NOAUTH) && "
+                    f"redis-cli -p {s.port} AUTH <wrong> PING (WRONGPASS)"))]
