@@ -165,3 +165,12 @@ async def test_workers_that_fail_to_follow_are_said_with_the_live_release(tmp_pa
     with pytest.raises(DeployWizardError, match="release aaaa serves the site, but Background workers did not "
                                                 "follow it: .*shop-worker-beat@1.service failed"):
         await rollback(transport, rollback_recipe(tmp_path))
+
+
+def test_logs_of_a_worker_are_its_instances_journal(tmp_path: Path) -> None:
+    from wizard.app.logs import LogsError, source_of
+
+    recipe = rollback_recipe(tmp_path)
+    assert source_of(recipe, "worker beat").units == ("shop-worker-beat@*.service",)
+    with pytest.raises(LogsError, match="worker default, worker beat|worker beat, worker default"):
+        source_of(recipe, "worker mailer")

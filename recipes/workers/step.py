@@ -28,6 +28,7 @@ from recipes.shared.web import app_env_files, writable_dirs
 from recipes.workers.facts import UNIT_DIR, Instance, WorkerState, WorkerUnits
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
+from wizard.engine.hooks import LogSource
 from wizard.engine.i18n import plural_translator, translator
 from wizard.engine.step import (
     Change,
@@ -315,6 +316,12 @@ class Workers(Step):
         return sh('c=$(readlink -f "$1"); shift; for u; do systemctl is-enabled --quiet "$u" && '
                   'systemctl is-active --quiet "$u" || exit 1; p=$(systemctl show -P MainPID "$u"); '
                   '[ "$(readlink "/proc/$p/cwd")" = "$c" ] || exit 1; done', ctx.current, *units)
+
+    def log_sources(self, settings: StepSettings, ctx: Context) -> dict[str, LogSource]:
+        """The LogSources hook: `deploy-wizard logs --service worker NAME` reads every instance's journal."""
+        assert isinstance(settings, WorkersSettings)
+        return {f"worker {name}": LogSource(units=(instance_unit(ctx, name, "*"),))
+                for name in sorted(settings.processes)}
 
     def follow_release(self, settings: StepSettings, ctx: Context) -> list[Command]:
         """After a rollback switched the web: every worker restarts in the release it serves now."""
