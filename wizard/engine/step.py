@@ -387,16 +387,3 @@ class FleetPinned(Protocol):
     """
 
     async def pin_for_fleet(self, settings: StepSettings, gather: FactGatherer) -> dict[str, str]: ...
-
-
-@runtime_checkable
-class ReleaseFollower(Protocol):
-    """A step whose processes run the live release but are not the web release itself (workers): after
-    `deploy-wizard rollback` switched the web, they are moved onto the release it serves now.
-
-    Why a hook: the web's switch (its gate, its watch) decides which release is live; the processes that
-    follow it must never run one the web has not accepted, so they move only after the switch succeeded.
-    A new release reaches them the same way through the recipe's order (their step runs after the app
-    server's), so this is for the one path that does not run the plan: a rollback."""
-
-    def follow_release(self, settings: StepSettings, ctx: Context) -> list[Command]: ...
