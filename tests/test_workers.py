@@ -174,3 +174,9 @@ def test_logs_of_a_worker_are_its_instances_journal(tmp_path: Path) -> None:
     assert source_of(recipe, "worker beat").units == ("shop-worker-beat@*.service",)
     with pytest.raises(LogsError, match="worker default, worker beat|worker beat, worker default"):
         source_of(recipe, "worker mailer")
+
+
+def test_deploy_ref_moves_the_workers_too(tmp_path: Path) -> None:
+    from wizard.app.deploy import release_steps
+
+    assert release_steps(rollback_recipe(tmp_path)) == ("code", "app_server", "workers")

@@ -145,6 +145,7 @@ def running_live(state: Instance, live: str | None) -> bool:
 class Workers(Step):
     name = "workers"
     order = 750
+    release_part = True  # `deploy --ref` moves the workers onto the release its gate accepted, as apply does
     title = "Background workers"
     Settings = WorkersSettings
     teaching = Teaching(

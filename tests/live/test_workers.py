@@ -3,10 +3,10 @@ worker.py, tasks.py), on one sandbox, proven the way a user sees it.
 
 A web request queues a job; the worker runs it and its result, read back through the web, is the release the
 worker ran. Three instances are three processes. A second apply changes nothing. A worker stopped by hand, and
-one taken out of the recipe, are what `check` reports. The next release moves the workers onto the new code
-(the job answers with the new release), stops the removed worker and its unit, and its restart stops a worker
-busy with a long job the way the recipe says: TERM first (RQ's warm shutdown), killed after its stop timeout,
-both read from the journal. `deploy-wizard rollback` moves them back with the web. Redis refuses a wrong
+one taken out of the recipe, are what `check` reports. The next release, shipped the way CI does
+(`deploy --ref`), moves the workers onto the new code (the job answers with the new release), stops the
+removed worker and its unit, and its restart stops a worker busy with a long job the way the recipe says: TERM
+first (RQ's warm shutdown), killed after its stop timeout, both read from the journal. `deploy-wizard rollback` moves them back with the web. Redis refuses a wrong
 password and no password. The password is in no output.
 """
 
@@ -130,7 +130,8 @@ def test_workers_follow_the_web_release(box, live_dirs, lab) -> None:
     (lab["work"] / "message.txt").write_text("release B\n")
     git("commit", "-q", "-am", "release B", cwd=lab["work"])
     git("push", "-q", str(lab["bare"]), "main", cwd=lab["work"])
-    apply(live_dirs, second)
+    shipped = run(live_dirs, "deploy", str(second), "--ref", "main", "--json")  # as CI ships it: release steps only
+    assert shipped.returncode == 0 and finished(shipped)["ok"], (shipped.stdout[-4000:], shipped.stderr[-2000:])
     release_b = http(box, "GET", "/release")
     assert release_b != release_a
     assert job_result(box) == f"finished {release_b}"
