@@ -5,9 +5,10 @@ A web request queues a job; the worker runs it and its result, read back through
 worker ran. Three instances are three processes. A second apply changes nothing. A worker stopped by hand, and
 one taken out of the recipe, are what `check` reports. The next release, shipped the way CI does
 (`deploy --ref`), moves the workers onto the new code (the job answers with the new release), stops the
-removed worker and its unit, and its restart stops a worker busy with a long job the way the recipe says: TERM
-first (RQ's warm shutdown), killed after its stop timeout, both read from the journal. `deploy-wizard rollback` moves them back with the web. Redis refuses a wrong
-password and no password. The password is in no output.
+removed worker and its unit, and its restart stops a worker busy with a long job the way the recipe says:
+TERM first (RQ's warm shutdown), killed after its stop timeout, both read from the journal.
+`deploy-wizard rollback` moves them back with the web. Redis refuses a wrong password and no password. The
+password is in no output.
 """
 
 from __future__ import annotations
