@@ -36,6 +36,7 @@ PAGES: tuple[Page, ...] = (
     Page(lambda: _("Code"), ("code",)),
     Page(lambda: _("Database"), ("database",)),
     Page(lambda: _("nginx, gunicorn and static files"), ("static", "app_server", "nginx")),
+    Page(lambda: _("Redis and background workers"), ("redis", "workers")),
     Page(lambda: _("HTTPS and firewall"), ("tls", "firewall")),
     Page(lambda: _("Monitoring and logs"), ("monitoring",)),
 )

@@ -104,6 +104,7 @@ class SettingsForm(Vertical):
         self.prefix = prefix
         self.specs = [spec for spec in field_specs(model) if spec.name not in skip]
         self.errors: dict[str, str] = {}
+        self.unreadable: dict[str, str] = {}  # text a field cannot read at all (a name given twice in a map)
         # When a message shows (why: "required" under every field of a form just opened, or of a step switched
         # off, tells a person they did something wrong before they did anything): a field's once it was left or
         # holds a value, every field's once Next was pressed, none while the form's step is switched off.
@@ -165,7 +166,13 @@ class SettingsForm(Vertical):
         spec = self._spec(widget_id)
         if spec is None:
             return
-        value = value_of(spec)
+        try:
+            value = value_of(spec)
+        except ValueError as exc:
+            self.unreadable[spec.name] = str(exc)
+            self.check(show=False)
+            return
+        self.unreadable.pop(spec.name, None)
         if value is None or value == "" or value == []:
             self.values.pop(spec.name, None)
         else:
@@ -177,6 +184,7 @@ class SettingsForm(Vertical):
         """Validate with the model; show the messages that are due (`show`: Next was pressed, all of them) next to
         their fields. True when valid."""
         _model, self.errors = validate(self.model, self.values)
+        self.errors.update(self.unreadable)
         self.revealed = self.revealed or show
         for spec in self.specs:
             widget_id = f"{self.prefix}-{spec.name}"
@@ -197,4 +205,4 @@ class SettingsForm(Vertical):
 
     def model_value(self) -> BaseModel | None:
         model, _errors = validate(self.model, self.values)
-        return model
+        return None if self.unreadable else model

@@ -32,7 +32,13 @@ VARIANTS = {
                             "monitoring.nginx_exporter=true", "monitoring.postgres_exporter=true",
                             "monitoring.app_metrics=true",
                             "firewall.ssh_hardening=true", "firewall.fail2ban=true"],
+    "with redis and workers": ["redis.password=env:DEMO_REDIS_PASSWORD", "redis.maxmemory=64mb",
+                               "workers.processes=default=python worker.py default, beat=python beat.py",
+                               "workers.instances=default=3", "workers.stop_timeout=default=60"],
 }
+# A variant that adds steps changes what other steps write (a third env file in the gunicorn unit): only the
+# files of the steps it is about are kept from it.
+ONLY = {"with redis and workers": ("redis", "workers")}
 CERT = "/etc/letsencrypt/live/demo.example.test"
 CERTIFICATE = {"cert:demo.example.test": {"expires": "2099-01-01T00:00:00+00:00", "names": ["demo.example.test"]},
                f"file:{CERT}/fullchain.pem": FileState("0" * 64, "644", "root", "root", 1, b"x")}
@@ -68,14 +74,15 @@ def planned_files() -> tuple[dict[str, str], set[str]]:
     files: dict[str, tuple[int, str]] = {}
     try:
         example = load(ROOT / "examples" / "flask-app.yaml")
-        for overrides in VARIANTS.values():
+        for variant, overrides in VARIANTS.items():
             recipe = with_overrides(example, overrides)
             ctx = recipe.context(secrets=lambda ref, label: Secret(label, "golden-secret"))
             for state, facts in enumerate((FreshFacts(), Server({}), Server(CERTIFICATE))):
                 for step, settings in recipe.selected():
                     for change in step.plan(settings, facts, ctx):
                         if (isinstance(change, Ok) or not isinstance(change, PutFile) or change.secret
-                                or change.path.startswith(CLAIMS)):  # data of several apps, tested in cases
+                                or change.path.startswith(CLAIMS)  # data of several apps, tested in cases
+                                or step.name not in ONLY.get(variant, (step.name,))):
                             continue
                         path, content = f"{step.name}{change.path}", change.content.decode()
                         first = files.setdefault(path, (state, content))

@@ -24,9 +24,12 @@ def text_fields(model: type) -> list[tuple[str, bool]]:
     return found
 
 
+# Maps whose values are commands (NAME=command): tried as the value of one entry, under a valid name.
+MAP_COMMAND_FIELDS = {("workers", "processes"): "worker"}
 CASES = [(step.name, field, is_list, value) for step in registry.steps()
          for field, is_list in text_fields(step.Settings)
-         for value in HOSTILE]
+         for value in HOSTILE] + [(step, field, False, value) for step, field in MAP_COMMAND_FIELDS
+                                  for value in HOSTILE]
 
 
 def test_every_step_has_text_fields_under_test() -> None:
@@ -44,12 +47,14 @@ SHELL_SYNTAX = set(";&|`$<>\n\r\0")
 def test_hostile_value_is_refused(step: str, field: str, is_list: bool, value: str) -> None:
     settings = next(s for s in registry.steps() if s.name == step).Settings
     data = {field: [value] if is_list else value}
+    if (step, field) in MAP_COMMAND_FIELDS:
+        data = {field: {MAP_COMMAND_FIELDS[step, field]: value}}
     try:
         settings.model_validate(data)
         refused = False
     except ValidationError as exc:  # only this field's errors count: another required field may be missing
         refused = any(e["loc"][:1] == (field,) for e in exc.errors())
-    if (step, field) in COMMAND_FIELDS:
+    if (step, field) in COMMAND_FIELDS or (step, field) in MAP_COMMAND_FIELDS:
         assert refused or (not SHELL_SYNTAX & set(value.replace("&&", "")) and shlex.split(value)), value
         return
     assert refused, value

@@ -23,7 +23,7 @@ from recipes.shared.common import (
     working_release,
 )
 from recipes.shared.facts import UnitExposure, UnitProperties
-from recipes.shared.web import media_root, static_files, static_root, writable_dirs
+from recipes.shared.web import app_env_files, media_root, static_files, static_root, writable_dirs
 from wizard.engine.commands import Command, Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.hooks import LogSource
@@ -111,7 +111,7 @@ def unit_dir() -> str:
 
 
 def env_files(ctx: Context) -> list[str]:
-    return [f"{ctx.env_dir}/app.env", f"{ctx.env_dir}/database.env"]
+    return app_env_files(ctx)
 
 
 def unit_values(s: AppServerSettings, ctx: Context, workers: int) -> dict[str, object]:

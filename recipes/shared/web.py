@@ -66,6 +66,27 @@ class AppEnvironment(Protocol):
         ...
 
 
+@runtime_checkable
+class EnvFileOwner(Protocol):
+    """A step that writes an env file every process of the app loads (the redis step's REDIS_URL)."""
+
+    def app_env_file(self, ctx: Context) -> str: ...
+
+
+def app_env_files(ctx: Context) -> list[str]:
+    """The env files every process of the app loads, in this order (gunicorn, its gate, workers): the app
+    server's app.env, the database step's, then each other step's of the recipe that writes one.
+
+    Why one list: a worker must meet exactly the environment the web release met at its gate, and a step
+    that adds a file (REDIS_URL) must reach all of them without each one knowing it by name."""
+    files = [f"{ctx.env_dir}/app.env", f"{ctx.env_dir}/database.env"]
+    for name in sorted(ctx.steps):
+        step = ctx.steps[name]
+        if isinstance(step, EnvFileOwner) and ctx.settings(name) is not None:
+            files.append(step.app_env_file(ctx))
+    return files
+
+
 def app_server(ctx: Context) -> tuple[AppEnvironment, StepSettings] | None:
     peer = ctx.peer("app_server")
     if peer is None or not isinstance(peer[0], AppEnvironment):

@@ -56,7 +56,7 @@ def test_the_table_names_every_built_in_step_once() -> None:
 def test_a_step_the_table_does_not_name_gets_its_own_page_by_its_order(with_plugin: Step) -> None:
     keys = [page.key for page in pages(registry.steps())]
     assert keys == ["os_updates+deploy_user", "python", "code", "database", "cache", "static+app_server+nginx",
-                    "tls+firewall", "monitoring"]
+                    "redis+workers", "tls+firewall", "monitoring"]
     own = pages(registry.steps())[4]
     assert own.title() == "Cache server"
 

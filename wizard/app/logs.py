@@ -111,7 +111,8 @@ def source_of(recipe: Recipe, key: str) -> LogSource:
         return offered[key]
     if key == "system":
         return LogSource()
-    if key.startswith("worker "):
+    declared = any(name.startswith("worker ") for name in offered)  # the recipe's workers step names them all
+    if key.startswith("worker ") and not declared:
         return LogSource(units=(f"{recipe.name}-worker-{key.split()[1]}@*.service",))
     raise LogsError(_("--service {key}: this recipe sets up no such service; it has: {have}").format(
         key=key, have=", ".join([*sorted(offered), "worker NAME", "system"])))

@@ -12,7 +12,7 @@ from typing import Any
 
 from wizard.engine.commands import Secret
 from wizard.engine.facts import Fact, FactValues, PackagesInstalled
-from wizard.engine.step import Change, Context, Ok, PlanError, Step, StepSettings
+from wizard.engine.step import Change, Context, Ok, PlanError, Step, StepSettings, Warn
 
 
 class FreshFacts(FactValues):
@@ -51,9 +51,9 @@ def preview(step: Step, settings: StepSettings, ctx: Context) -> tuple[list[Chan
         for facts in (FreshFacts(), InstalledFacts()):
             seen = {change.describe() for change in changes}
             for item in step.plan(settings, facts, ctx):
-                if isinstance(item, Ok):
+                if isinstance(item, Ok | Warn):
                     if facts.__class__ is FreshFacts:
-                        notes.append(item.reason)
+                        notes.append(item.reason if isinstance(item, Ok) else item.text)
                 elif item.describe() not in seen:
                     changes.append(item)
     except PlanError as exc:

@@ -7,6 +7,8 @@ finds it through the step's ReleaseSwitcher hook, so it never imports a step by 
 from __future__ import annotations
 
 from wizard.app.recipefile import Recipe
+from wizard.engine.errors import DeployWizardError
+from wizard.engine.hooks import ReleaseFollower
 from wizard.engine.i18n import _
 from wizard.engine.step import ReleaseSwitcher, Rollback, RollbackError
 from wizard.engine.transports.base import Transport
@@ -15,9 +17,30 @@ __all__ = ["Rollback", "RollbackError", "rollback"]
 
 
 async def rollback(transport: Transport, recipe: Recipe, to: str | None = None) -> Rollback:
-    """Switch to `to`, or to the release deployed before the current one."""
+    """Switch to `to`, or to the release deployed before the current one; then the steps that follow the live
+    release (workers) move onto it, only once the web's switch succeeded."""
     ctx = recipe.context()
     for step, settings in recipe.selected():
         if isinstance(step, ReleaseSwitcher):
-            return await step.rollback(transport, settings, ctx, to)
+            done = await step.rollback(transport, settings, ctx, to)
+            if done.before != done.after:
+                await _follow(transport, recipe, done)
+            return done
     raise RollbackError(_("this recipe deploys no releases (it has no code step), so there is nothing to roll back"))
+
+
+async def _follow(transport: Transport, recipe: Recipe, done: Rollback) -> None:
+    """Each ReleaseFollower's commands, in the recipe's order; the first failure stops with what failed (the web
+    serves the release already: that is said too)."""
+    ctx = recipe.context()
+    for step, settings in recipe.selected():
+        if not isinstance(step, ReleaseFollower):
+            continue
+        for command in step.follow_release(settings, ctx):
+            result = await transport.run(command, timeout=3900)
+            if not result.ok:
+                raise DeployWizardError(_("release {new} serves the site, but {what} did not follow it: '{command}' "
+                                          "failed: {why}").format(new=done.after, what=step.label(),
+                                                                   command=command.summary(),
+                                                                   why=(result.stderr or result.stdout).strip()))
+        done.moved.append(step.label())

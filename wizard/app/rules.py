@@ -32,6 +32,8 @@ RULES: tuple[Needs, ...] = (
                                            "server (gunicorn); without one, every page is 502 Bad Gateway.")),
     Needs("tls", "nginx", lambda: _("the certificate is obtained through nginx (it answers the certificate "
                                     "authority's challenge) and served by it.")),
+    Needs("workers", "code", lambda: _("a worker runs the app's live release, which the code step deploys; "
+                                       "without it there is nothing to run.")),
     Needs("static", "nginx", lambda: _("nginx is what serves the static and media files from disk; without it "
                                        "nothing serves them.")),
 )

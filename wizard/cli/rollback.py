@@ -34,6 +34,8 @@ def handle(args: argparse.Namespace) -> int:
     else:
         print(_("current: {old} -> {new}; release {new} serves. Releases on the server: {all}").format(
             old=done.before, new=done.after, all=", ".join(done.releases)))
+        for what in done.moved:
+            print(_("{what}: restarted on release {new}").format(what=what, new=done.after))
     return ExitCode.OK
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from wizard.engine.commands import Command
 from wizard.engine.step import Context, StepSettings
 from wizard.engine.transports.base import Transport
 
@@ -49,4 +50,17 @@ class LiveRelease(Protocol):
     async def live_release(self, transport: Transport, settings: StepSettings, ctx: Context) -> str | None: ...
 
 
-__all__ = ["LiveRelease", "LogSource", "LogSources"]
+@runtime_checkable
+class ReleaseFollower(Protocol):
+    """A step whose processes run the live release but are not the web release itself (workers): after
+    `deploy-wizard rollback` switched the web, they are moved onto the release it serves now.
+
+    Why a hook: the web's switch (its gate, its watch) decides which release is live; the processes that
+    follow it must never run one the web has not accepted, so they move only after the switch succeeded.
+    A new release reaches them the same way through the recipe's order (their step runs after the app
+    server's), so this is for the one path that does not run the plan: a rollback."""
+
+    def follow_release(self, settings: StepSettings, ctx: Context) -> list[Command]: ...
+
+
+__all__ = ["LiveRelease", "LogSource", "LogSources", "ReleaseFollower"]

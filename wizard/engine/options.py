@@ -88,7 +88,12 @@ class FieldSpec:
         if self.kind is FieldKind.MAP:
             # a comma starts a new pair only when a NAME= follows it: ALLOWED_HOSTS=a.example,b.example stays one
             pairs = [part.strip() for part in _PAIR_START.split(text) if part.strip()]
-            return {key.strip(): value.strip() for key, _sep, value in (pair.partition("=") for pair in pairs)}
+            found: dict[str, str] = {}
+            for key, _sep, value in (pair.partition("=") for pair in pairs):
+                if key.strip() in found:  # a dict would keep the last one without a word
+                    raise ValueError(_("{name} is given twice").format(name=key.strip()))
+                found[key.strip()] = value.strip()
+            return found
         if not text:
             return None
         if self.kind is FieldKind.BOOL:

@@ -349,6 +349,7 @@ class Rollback:
     before: str
     after: str
     releases: list[str]
+    moved: list[str] = field(default_factory=list)  # what followed the web onto `after` (each step's label)
 
 
 @runtime_checkable
