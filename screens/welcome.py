@@ -34,6 +34,7 @@ class WelcomeScreen(WizardScreen):
             with Horizontal(classes="row"):
                 yield Button(_("New recipe"), id="new", variant="primary")
                 yield Button(_("Practise on a sandbox server (needs root)"), id="sandbox")
+                yield Button(_("Learn by doing"), id="learn")
             self.drafts = saved_drafts()
             if self.drafts:
                 yield Static(_("Go on with a draft (Enter opens it):"), classes="field-label")
@@ -81,6 +82,12 @@ class WelcomeScreen(WizardScreen):
     @on(Button.Pressed, "#open")
     def open_pressed(self) -> None:
         self._open(self.query_one("#path", Input).value.strip())
+
+    @on(Button.Pressed, "#learn")
+    def learn_pressed(self) -> None:
+        from screens.learn import LearnScreen
+
+        self.wizard_app.push_screen(LearnScreen())
 
     @on(Button.Pressed, "#sandbox")
     def sandbox_pressed(self) -> None:

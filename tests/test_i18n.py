@@ -71,6 +71,7 @@ def folder_ids(folder: Path) -> set[str]:
     step = registry.by_name().get(folder.name)
     if step is not None:
         ids |= {step.title, step.teaching.why}
+        ids |= {text for text in (step.teaching.goal, step.teaching.section) if text}
         ids |= {text for pair in step.teaching.troubleshoot for text in pair}
         ids |= {check.note for check in step.teaching.checks() if check.note}
         ids |= {f.description for f in step.Settings.model_fields.values() if f.description}

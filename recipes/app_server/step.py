@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field
 from recipes.app_server import django
 from recipes.app_server.facts import CpuCount, EnvAge
 from recipes.app_server.gate import candidate, failed_marker, live_switch, plan_gate, probe_for, serving, verify_live
+from recipes.app_server.meanings import socket_meaning
 from recipes.app_server.switch import dropin_path, dropin_text, switch_leaves, unit_name
 from recipes.shared import guards, sandbox
 from recipes.shared.common import (
@@ -28,6 +29,7 @@ from wizard.engine.commands import Command, Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.hooks import LogSource
 from wizard.engine.i18n import plural_translator, translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import (
     Change,
     Check,
@@ -214,11 +216,16 @@ class AppServer(Step):
              "`curl -i -H 'Host: SITE' http://127.0.0.1:8001/` from a second shell, stop it with Ctrl+C. From your "
              "machine, `deploy-wizard run <recipe file> -- gunicorn --bind 127.0.0.1:8001 MODULE` does the same."),
         ],
+        goal="gunicorn runs the app as USER behind the socket /run/APP/gunicorn.sock, started by systemd at boot.",
+        section="4.2 Application server configuration",
     )
 
     def log_sources(self, settings: StepSettings, ctx: Context) -> dict[str, LogSource]:
         """The LogSources hook: gunicorn's output (access and errors) goes to each release unit's journal."""
         return {"app": LogSource(units=(f"{ctx.app}@*.service", f"{ctx.app}-candidate.service"))}
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        return [socket_meaning(ctx)]  # the app answering through it: verify() (the health check), run too
 
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
         """The module, and the question the health check asks (the site's name, https behind TLS)."""

@@ -149,6 +149,8 @@ class Code(Step):
              "The release belongs to USER, not to you, and git refuses to work in another account's repository: "
              "run git as USER, e.g. `sudo -u USER git -C /srv/APP/current log -1 --oneline`."),
         ],
+        goal="The app's code is cloned into a release under /srv/APP/releases, its dependencies installed in the venv.",
+        section="3.1 Fetching and syncing the code",
     )
 
     def _ref_fact(self, s: CodeSettings, ctx: Context) -> RemoteRef:

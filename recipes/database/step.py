@@ -32,10 +32,12 @@ from recipes.shared.common import (
     working_release,
 )
 from recipes.shared.fields import CommandLine
+from recipes.shared.meanings import Probe
 from wizard.engine.commands import Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.hooks import LogSource
 from wizard.engine.i18n import translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import (
     Change,
     Check,
@@ -176,6 +178,8 @@ class Database(Step):
              "(also called `mariadb`) that talks to it. Django's MySQL backend and mysqlclient work with it as "
              "they are; DATABASE_URL starts with mysql://. As root, `sudo mysql` logs in without a password."),
         ],
+        goal="The app has its own database and role, and its DATABASE_URL lets it log in.",
+        section="3.2 Database migration and configuration",
     )
 
     def log_sources(self, settings: StepSettings, ctx: Context) -> dict[str, LogSource]:
@@ -184,6 +188,23 @@ class Database(Step):
             return {"db": LogSource(units=("mariadb.service",))}
         # read as postgres: its log directory is root:postgres 1775, where postgres could plant a link for root
         return {"db": LogSource(files=("/var/log/postgresql/postgresql-*-main.log",), user="postgres")}
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        """The app logs in with its own DATABASE_URL, as USER: what the app itself does at its first request.
+        A role or database made by hand with psql counts; its privileges differ only (PostgreSQL only)."""
+        assert isinstance(settings, DatabaseSettings)
+        if settings.engine != "postgresql":
+            return []
+        probe = Probe('set -a; . "$1" || exit 1; out=$(runuser -u "$2" -- psql "$DATABASE_URL" -tAc "select 1" '
+                      '2>&1) && exit 0; printf "%s\\n" "$out" | tail -n 1; exit 1', (self._env_file(ctx), ctx.user))
+
+        def logs_in(facts: FactValues) -> str | None:
+            answer = facts[probe]
+            return None if answer.ok else _("the app cannot log in to its database: {error}").format(
+                error=answer.output or "?")
+
+        return [Meaning(_("{user} logs in to the database with its DATABASE_URL").format(user=ctx.user), (probe,),
+                        logs_in)]
 
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
         assert isinstance(settings, DatabaseSettings)

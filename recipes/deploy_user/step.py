@@ -13,6 +13,7 @@ from recipes.shared import guards
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import (
     Change,
     Check,
@@ -79,7 +80,26 @@ class DeployUser(Step):
             ("useradd: group 'X' does not exist",
              "Extra groups must exist first; packages create theirs (www-data comes with nginx)."),
         ],
+        goal="An ordinary account USER exists for the app to run as, never root.",
+        section="4.3 Security configuration",
     )
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        """The account exists and is not root. Made with `adduser` (a home, a bash shell, no --system) it is as
+        good: those flags differ from the recommended setup only. Its SSH keys, when asked for, matter."""
+        assert isinstance(settings, DeployUserSettings)
+        fact = UserInfo(settings.name)
+
+        def exists(facts: FactValues) -> str | None:
+            user = facts[fact]
+            if user is None:
+                return _("there is no account {name} (`getent passwd {name}` says nothing)").format(name=settings.name)
+            if user.uid == 0:
+                return _("{name} has uid 0: it is root under another name").format(name=settings.name)
+            return None
+
+        return [Meaning(_("the account {name} exists and is not root").format(name=settings.name), (fact,), exists,
+                        covers=lambda change: "/.ssh" not in str(getattr(change, "why", "")))]
 
     def facts(self, settings: DeployUserSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield UserInfo(settings.name)

@@ -15,13 +15,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from recipes.firewall.facts import UfwState
+from recipes.firewall.facts import UfwState, ufw_blocks
 from recipes.shared import guards
 from recipes.shared.apt import install_missing, started
 from recipes.shared.facts import UnitProperties
+from recipes.shared.meanings import Probe
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.engine.i18n import translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import (
     Change,
     Check,
@@ -98,7 +100,18 @@ class Firewall(Step):
             ("Permission denied (publickey) after hardening",
              "Root and password logins are off: log in as USER with your key (ssh -p SSH_PORT USER@HOST)."),
         ],
+        goal="Only SSH, HTTP and HTTPS reach the server; everything else is dropped.",
+        section="4.3 Security configuration",
     )
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        """ufw is on and lets each wanted port in: the first rule for a port decides, as in ufw itself, so a
+        `deny 443` inserted above the allow rule blocks HTTPS although the allow rule is still there."""
+        assert isinstance(settings, FirewallSettings)
+        ports = [rule.split()[1].split("/")[0] for rule in self._rules(settings, ctx)]
+        probe = Probe("ufw status")
+        return [Meaning(_("ufw is active and lets in the ports {ports}").format(ports=", ".join(ports)), (probe,),
+                        lambda facts: ufw_blocks(facts[probe].output, ports))]
 
     def _rules(self, s: FirewallSettings, ctx: Context) -> list[str]:
         rules = [f"allow {ctx.ssh_port}/tcp"]  # first, always: the port this very connection uses

@@ -168,6 +168,8 @@ class Monitoring(Step):
              "on a static file) go to /var/log/nginx/error.log: `sudo tail -f /var/log/nginx/error.log`. The "
              "health check's failures: `sudo journalctl -t APP-health`."),
         ],
+        goal="The server's logs stay within bounds and its health can be measured.",
+        section="5.1 Log monitoring; 5.2 Performance monitoring",
     )
 
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:

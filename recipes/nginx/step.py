@@ -13,14 +13,17 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from recipes.nginx import catchall
+from recipes.nginx.facts import NginxConfig, route_of
 from recipes.shared import claims, guards
 from recipes.shared.apt import install_missing, started
 from recipes.shared.facts import PackageVersion, Readlink, UnitProperties, upstream_version
+from recipes.shared.meanings import service_active
 from recipes.shared.web import ACME_ROOT, cert_dir, media_root, static_files, static_root
 from wizard.engine.commands import cmd
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.hooks import LogSource
 from wizard.engine.i18n import translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import (
     Change,
     Check,
@@ -166,11 +169,36 @@ class Nginx(Step):
              "The catch-all answered (444): the request's Host is none of the site's server_names. Ask by name "
              "(`curl --resolve DOMAIN:HTTP_PORT:HOST http://DOMAIN/`), or add the name to server_names."),
         ],
+        goal="nginx answers on port 80 for the site's name and passes every request it does not serve from disk "
+             "to the app's socket.",
+        section="4.1 Web server configuration",
     )
 
     def log_sources(self, settings: StepSettings, ctx: Context) -> dict[str, LogSource]:
         """The LogSources hook: the site's own logs, and nginx's own errors (a config it refused, a worker)."""
         return {"nginx": LogSource(files=(*catchall.app_logs(ctx.app), "/var/log/nginx/error.log"))}
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        """nginx runs, and what nginx itself loads (`nginx -T`) sends the site's name to the app's socket: any
+        file name, comments, order or extra headers of the learner's own pass; a wrong socket does not."""
+        assert isinstance(settings, NginxSettings)
+        name, wanted = settings.server_names[0], f"unix:{ctx.socket}"
+
+        def routes(facts: FactValues) -> str | None:
+            state = facts[NginxConfig()]
+            if not state.valid:
+                return _("nginx -t refuses the configuration: {error}").format(error=state.error)
+            route = route_of(state.config, name)
+            if route is None:
+                return _("no server block with server_name {name} passes / on (proxy_pass)").format(name=name)
+            if route != wanted:
+                return _("requests for {name} go to {route}, not to the app's socket {socket}: every page would be "
+                         "502").format(name=name, route=route, socket=wanted)
+            return None
+
+        return [service_active("nginx", _("nginx is running")),
+                Meaning(_("nginx sends requests for {name} to the app's socket {socket}").format(
+                    name=name, socket=wanted), (NginxConfig(),), routes)]
 
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
         assert isinstance(settings, NginxSettings)

@@ -7,12 +7,14 @@ from typing import Literal
 
 from pydantic import Field
 
+from recipes.os_updates import meanings
 from recipes.os_updates.facts import AptListsAge, Hostname, Timezone, Upgradable, ZoneExists
 from recipes.shared import claims
 from recipes.shared.apt import UPDATE_STAMP, apt_get, apt_update, install_missing
 from wizard.engine.commands import sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.engine.i18n import plural_translator, translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import (
     Change,
     Check,
@@ -83,7 +85,15 @@ class OsUpdates(Step):
              "the package is in a component this server does not use (Ubuntu's universe: `sudo "
              "add-apt-repository universe`)."),
         ],
+        goal="The server's packages are current, security updates install themselves, and its clock and name are set.",
+        section="2.1 Operating system installation and configuration",
     )
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        """Updated, the tools there, automatic security updates on, the clock and the name set: by `apt upgrade`,
+        `dpkg-reconfigure unattended-upgrades` or `hostnamectl` alike (recipes/os_updates/meanings.py)."""
+        assert isinstance(settings, OsUpdatesSettings)
+        return meanings.of(settings, self._packages(settings), AUTO_UPGRADES)
 
     def _packages(self, s: OsUpdatesSettings) -> tuple[str, ...]:
         wanted = list(dict.fromkeys(s.packages + (["unattended-upgrades"] if s.unattended_upgrades else [])))

@@ -13,8 +13,9 @@ from recipes.shared import guards
 from recipes.shared.apt import APT_ENV, apt_update, install_missing
 from recipes.shared.common import app_dirs, dir_facts, ensure_dirs
 from wizard.engine.commands import cmd, sh
-from wizard.engine.facts import Fact, FactValues, PackagesInstalled
+from wizard.engine.facts import Fact, FactValues, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import Change, Check, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching
 
 _ = translator(__file__)
@@ -91,7 +92,34 @@ class PythonEnv(Step):
              "install it into the venv as USER: `sudo -u USER /srv/APP/venv/bin/pip install <package>`. In your "
              "own shell, `source /srv/APP/venv/bin/activate` first makes `pip` mean the venv's."),
         ],
+        goal="A virtual environment /srv/APP/venv, owned by USER, runs Python 3 and has gunicorn installed.",
+        section="2.2 Installing the Python environment",
     )
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        """A venv made by hand (`python3 -m venv`, as USER or chowned to it) counts; the exact apt packages and
+        directory modes differ from the recommended setup only. gunicorn in it matters (the service runs it)."""
+        made, owner, packages = VenvPython(ctx.venv), PathInfo(ctx.venv), VenvPackages(ctx.venv)
+
+        def venv(facts: FactValues) -> str | None:
+            if facts[made] is None:
+                return _("{path}/bin/python does not run: no venv there yet").format(path=ctx.venv)
+            state = facts[owner]
+            if state is None or state["owner"] != ctx.user:
+                return _("{path} belongs to {owner}, not {user}: installing into it would need root").format(
+                    path=ctx.venv, owner=(state or {}).get("owner", "?"), user=ctx.user)
+            return None
+
+        def gunicorn(facts: FactValues) -> str | None:
+            return None if "gunicorn" in facts[packages] else _("gunicorn is not installed in {path}").format(
+                path=ctx.venv)
+
+        def pip(change: object) -> bool:
+            return "/bin/pip" in str(getattr(change, "describe", lambda: "")())
+
+        return [Meaning(_("a venv {path} with Python 3, owned by {user}").format(path=ctx.venv, user=ctx.user),
+                        (made, owner), venv, covers=lambda change: not pip(change)),
+                Meaning(_("gunicorn is installed in the venv"), (packages,), gunicorn, covers=pip)]
 
     def _interpreter(self, s: PythonSettings, facts: FactValues) -> tuple[str, list[str]]:
         """(python binary, apt packages) for the wanted version on this server.

@@ -20,11 +20,13 @@ from recipes.shared.common import (
     working_release,
 )
 from recipes.shared.fields import CommandLine, RelativePath
+from recipes.shared.meanings import reachable_by
 from recipes.shared.web import media_root, static_root
 from recipes.static.facts import Ancestors
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues
 from wizard.engine.i18n import translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import Change, Check, Context, Ok, PlanError, RunCommand, Step, StepSettings, Teaching
 
 _ = translator(__file__)
@@ -74,7 +76,20 @@ class StaticFiles(Step):
             ("413 Request Entity Too Large on uploads",
              "Raise client_max_body_size in the nginx step."),
         ],
+        goal="nginx (www-data) can read the static files, and uploads have a directory outside the releases.",
+        section="3.3 Static and media files",
     )
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        """www-data reaches the static files (and the uploads): the 403 trap, however the modes were set."""
+        assert isinstance(settings, StaticSettings)
+        found = [reachable_by("www-data", static_root(settings, ctx), _("nginx (www-data) can reach the static "
+                                                                         "files in {path}").format(
+            path=static_root(settings, ctx)))]
+        if settings.media:
+            found.append(reachable_by("www-data", media_root(ctx), _("nginx (www-data) can reach the uploads in "
+                                                                      "{path}").format(path=media_root(ctx))))
+        return found
 
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
         assert isinstance(settings, StaticSettings)

@@ -17,6 +17,7 @@ from recipes.tls.facts import Certificate, Now
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import plural_translator, translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import (
     Change,
     Check,
@@ -98,11 +99,34 @@ class Tls(Step):
              "The certificate comes from a CA this machine does not trust: expected with staging: true (staging "
              "certificates are for tests only); with another acme_server, the server must trust that CA."),
         ],
+        goal="The site answers on https://DOMAIN with a valid certificate that renews itself.",
+        section="4.3 Security configuration",
     )
 
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
         assert isinstance(settings, TlsSettings)
         return {"DOMAIN": self._domains(settings, ctx)[0]}
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        """A certificate for every name, good for more than RENEW_BEFORE_DAYS: got with `certbot --nginx` as the
+        tutorial does, or any other way. How nginx serves it and the renewal hook only differ."""
+        assert isinstance(settings, TlsSettings)
+        domains = self._domains(settings, ctx)
+
+        def valid(facts: FactValues) -> str | None:
+            cert = facts[Certificate(domains[0])]
+            if cert is None:
+                return _("there is no certificate in /etc/letsencrypt/live/{name}").format(name=domains[0])
+            days = int((datetime.fromisoformat(str(cert["expires"])).timestamp() - facts[Now()]) / 86400)
+            missing = [d for d in domains if d not in cert["names"]]  # type: ignore[operator]
+            if missing:
+                return _("the certificate does not name {names}").format(names=", ".join(missing))
+            if days <= RENEW_BEFORE_DAYS:
+                return n_("the certificate ends in {n} day", "the certificate ends in {n} days", days).format(n=days)
+            return None
+
+        return [Meaning(_("a certificate for {names}, good for more than {days} days").format(
+            names=", ".join(domains), days=RENEW_BEFORE_DAYS), (Certificate(domains[0]), Now()), valid)]
 
     def _domains(self, s: TlsSettings, ctx: Context) -> list[str]:
         owner, nginx = self._site(ctx)

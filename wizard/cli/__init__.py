@@ -20,6 +20,7 @@ from wizard.cli import (
     deploy,
     drafts,
     export,
+    learn,
     logs,
     maintenance,
     new_edit,
@@ -45,6 +46,7 @@ HANDLERS: dict[str, Handler] = {
     "sandbox": sandbox.handle, "logs": logs.handle,
     "new": new_edit.handle, "edit": new_edit.handle, "run": oneoff.handle, "verify": verify.handle,
     "unlock": unlock.handle, "maintenance": maintenance.handle, "drafts": drafts.handle,
+    "learn": learn.handle,
 }
 RUN_COMMANDS = ("plan", "apply", "check", "deploy")  # their --json output is a stream of events
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from wizard.cli import argwords
+from wizard.cli import argwords, learn
 from wizard.engine.i18n import _
 
 
@@ -206,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--verbose", "-v", action="store_true",
                         help=_("show what every check answered, not only the failed ones"))
     sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
+    learn.add_parser(sub)
     _add_drafts(sub)
     new = sub.add_parser("new", help=_("write a new recipe: the wizard, or plain questions with --plain"))
     new.add_argument("--plain", action="store_true", help=_("ask in the plain terminal (no full-screen UI)"))

@@ -23,6 +23,7 @@ from wizard.engine.i18n import _, n_, text_of
 from wizard.engine.validators import PlainTextModel
 
 if TYPE_CHECKING:
+    from wizard.engine.meaning import Meaning
     from wizard.engine.transports.base import Transport
 
 
@@ -181,6 +182,8 @@ class Teaching:
     why: str
     verify: Sequence[Check | str] = field(default_factory=list)  # commands to run by hand to check the result
     troubleshoot: list[tuple[str, str]] = field(default_factory=list)  # (symptom, fix)
+    goal: str = ""  # the step's result in one plain sentence (`deploy-wizard learn` states it as the task)
+    section: str = ""  # the tutorial's section this step carries out (seed/), e.g. "4.1 Web server configuration"
 
     def checks(self) -> list[Check]:
         """The verify commands as Checks (a plain string is a command any user may run on the server)."""
@@ -290,7 +293,8 @@ class Step(ABC):
         t = self.teaching
         checks = [replace(c, note=self.tr(c.note)) if c.note else c for c in t.checks()]
         return Teaching(why=self.tr(t.why), verify=checks,
-                        troubleshoot=[(self.tr(symptom), self.tr(fix)) for symptom, fix in t.troubleshoot])
+                        troubleshoot=[(self.tr(symptom), self.tr(fix)) for symptom, fix in t.troubleshoot],
+                        goal=self.tr(t.goal) if t.goal else "", section=self.tr(t.section) if t.section else "")
 
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
         """What this step's placeholders in teaching text stand for with these settings (DOMAIN from the nginx
@@ -308,6 +312,11 @@ class Step(ABC):
     def verify(self, settings: StepSettings, ctx: Context) -> list[RunCommand]:
         """Checks run after the step changed something (a health check); a failing one fails the step."""
         return []
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> Sequence[Meaning]:
+        """What must hold for this step's purpose however it was reached (wizard.engine.meaning), for grading a
+        learner's work by hand. None: every planned change still counts as missing."""
+        return ()
 
 
 def file_change(why: str, path: str, content: str | bytes | Secret, old: FileState | None, *, mode: str = "0644",
