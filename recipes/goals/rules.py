@@ -88,7 +88,7 @@ class Answers:
     data: Data
 
 
-def _said(a: Answers) -> dict[str, str]:
+def said(a: Answers) -> dict[str, str]:
     audience = _("an internal tool") if a.audience == "internal" else _("a public site")
     uptime = {"best_effort": _("downtime is acceptable"), "business_hours": _("it must be up in business hours"),
               "always": _("it must always be up")}[a.uptime]
@@ -99,7 +99,7 @@ def _said(a: Answers) -> dict[str, str]:
 
 
 def _workers(a: Answers, size: Size, others_mib: int, database: bool) -> tuple[Derived, list[str]]:
-    said = _said(a)
+    told = said(a)
     cpu_rule = 2 * size.cpus + 1
     reserve = SYSTEM_MIB + (DATABASE_MIB if database else 0) + others_mib
     budget = max(0, size.mem_mib - reserve)
@@ -114,13 +114,13 @@ def _workers(a: Answers, size: Size, others_mib: int, database: bool) -> tuple[D
         need=max(floor, need + 1), db=_(", the database") if database else "",
         others=_(", {n} MiB the other apps claim").format(n=others_mib) if others_mib else "")
     because = _("you said {users}; the server has {cpus} CPUs and {mem} MiB").format(
-        users=said["users"], cpus=size.cpus, mem=size.mem_mib)
+        users=told["users"], cpus=size.cpus, mem=size.mem_mib)
     small = []
     if need > min(cpu_rule, ram_cap):
         small.append(_("{users} keep about {need} workers busy at once, but this server fits {fits} ({cpus} CPUs "
                        "allow {cpu_rule}, {mem} MiB of memory allow {ram_cap}): requests will queue at peak. A larger "
                        "server, or more than one, is needed for this goal.").format(
-            users=said["users"], need=need, fits=min(cpu_rule, ram_cap), cpus=size.cpus, cpu_rule=cpu_rule,
+            users=told["users"], need=need, fits=min(cpu_rule, ram_cap), cpus=size.cpus, cpu_rule=cpu_rule,
             mem=size.mem_mib, ram_cap=ram_cap))
     elif ram_cap < 1:
         small.append(_("{mem} MiB of memory leave no room for one worker beside the live release ({reserve} MiB "
@@ -147,7 +147,7 @@ def _strictest(name: str, mine: bool, others: Mapping[str, Mapping[str, Any]]) -
 
 
 def _server_wide(a: Answers, others: Mapping[str, Mapping[str, Any]]) -> list[Derived]:
-    said = _said(a)
+    told = said(a)
     out = []
     for setting, name, rule, source in (
             ("firewall.fail2ban", "fail2ban",
@@ -155,7 +155,7 @@ def _server_wide(a: Answers, others: Mapping[str, Mapping[str, Any]]) -> list[De
             ("os_updates.unattended_upgrades", "unattended_upgrades",
              _("a public site gets security fixes the day Debian publishes them"), UNATTENDED)):
         value, apps = _strictest(name, a.audience == "public", others)
-        because = _("you said {audience}").format(audience=said["audience"])
+        because = _("you said {audience}").format(audience=told["audience"])
         if apps and a.audience != "public":
             because = _("another app on this server needs it ({apps}); a server-wide setting takes the strictest "
                         "value").format(apps=", ".join(apps))
@@ -167,29 +167,29 @@ def resolve(a: Answers, size: Size, others: Mapping[str, Mapping[str, Any]] | No
             database: bool = False) -> Resolution:
     """The defaults for these answers on a server of this size, beside the other apps' claims ({app: claim})."""
     others = others or {}
-    said = _said(a)
+    told = said(a)
     others_mib = sum(int(c.get("memory_mib") or 0) for c in others.values())
     workers, small = _workers(a, size, others_mib, database)
     public = a.audience == "public"
     derived = [workers,
                Derived("app_server.timeout", 30 if public else 60,
-                       _("you said {audience}").format(audience=said["audience"]),
+                       _("you said {audience}").format(audience=told["audience"]),
                        _("gunicorn's default of 30 s for a public site (a slow client is nginx's to buffer); 60 s for "
                          "an internal tool, whose reports and exports run longer"), GUNICORN_TIMEOUT),
                Derived("app_server.watch", 60 if a.uptime == "always" else 30,
-                       _("you said {uptime}").format(uptime=said["uptime"]),
+                       _("you said {uptime}").format(uptime=told["uptime"]),
                        _("watch a new release for 60 s when it must always be up (a failure switches back on its "
                          "own), else 30 s"), RELEASES),
                _swap(size, others), *_server_wide(a, others),
-               Derived("goals.backups", a.data != "disposable", _("you said {data}").format(data=said["data"]),
+               Derived("goals.backups", a.data != "disposable", _("you said {data}").format(data=told["data"]),
                        _("data that cannot be recreated is dumped on a schedule, and a backup counts once a restore "
                          "drill has read it back"), BACKUPS),
                Derived("nginx.client_max_body_size", "10m" if public else "25m",
-                       _("you said {audience}").format(audience=said["audience"]),
+                       _("you said {audience}").format(audience=told["audience"]),
                        _("25m for an internal tool (people attach documents); 10m for a public site, which bounds "
                          "what strangers can make the server write (nginx's own default is 1m)"), BODY_SIZE),
                Derived("nginx.rate_limit", 10 if public else 0,
-                       _("you said {audience}").format(audience=said["audience"]),
+                       _("you said {audience}").format(audience=told["audience"]),
                        _("a public site: 10 requests a second per address (bursts of 20 pass), so one client cannot "
                          "take every worker; an internal tool: no limit"), LIMIT_REQ)]
     if size.disk_mib and size.disk_mib < MIN_DISK_MIB:

@@ -140,6 +140,22 @@ class Goals(Step):
         resolution, _note = self.resolution(settings, facts, ctx)
         return settings.model_copy(update={"resolved": resolution.resolved}), rules.defaults(resolution.resolved)
 
+    def explain(self, settings: StepSettings, ctx: Context) -> list[str]:
+        """The answers and each default with its reason, for the size the values were resolved for (a fresh
+        server's when they were not resolved yet)."""
+        assert isinstance(settings, GoalsSettings)
+        r = settings.resolved
+        size = Size(cpus=r.cpus, mem_mib=r.mem_mib, disk_mib=0) if r else ServerSize().fresh()
+        facts = FactValues({ServerSize().key: size, claims.Claims("goals").key: {}})
+        resolution, _note = self.resolution(settings, facts, ctx)
+        told = rules.said(answers(settings))
+        lines = [_("You said: {audience}, {users}, {uptime}, {data}.").format(**told)]
+        if r is None:
+            lines.append(_("Not resolved on a server yet: the values below are for {cpus} CPUs and {mem} MiB; a plan "
+                           "or apply resolves them for the real server.").format(cpus=size.cpus, mem=size.mem_mib))
+        lines += [self._said(d, ctx) for d in resolution.derived]
+        return lines + [_("Too small: {why}").format(why=text) for text in resolution.too_small]
+
     def plan(self, settings: StepSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         assert isinstance(settings, GoalsSettings)
         resolution, note = self.resolution(settings, facts, ctx)

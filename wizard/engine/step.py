@@ -409,3 +409,7 @@ class Intent(Protocol):
 
     def resolve(self, settings: StepSettings, facts: FactValues, ctx: Context) -> tuple[
             StepSettings, dict[str, dict[str, Any]]]: ...
+
+    def explain(self, settings: StepSettings, ctx: Context) -> list[str]:
+        """For the runbook: the answers, and each default they give with its reason, rule and source."""
+        ...
