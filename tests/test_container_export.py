@@ -33,7 +33,8 @@ def test_django_example_is_exported_with_its_collectstatic_migrations_and_secret
     assert app["SECRET_KEY"] == "${SHOP_SECRET_KEY:?set SHOP_SECRET_KEY}"
     assert app["DATABASE_URL"] == "postgresql://shop:${SHOP_DB_PASSWORD:?set SHOP_DB_PASSWORD}@db:5432/shop"
     assert "# tls: TLS ends at the platform's ingress" in files["compose.yaml"]
-    assert "alias /srv/shop/shared/static/;" in files["nginx.conf"] and "client_max_body_size 20m;" in files["nginx.conf"]
+    assert "alias /srv/shop/shared/static/;" in files["nginx.conf"]
+    assert "client_max_body_size 20m;" in files["nginx.conf"]
     assert 'CREATE ROLE :"user" LOGIN PASSWORD :\'pw\';' in files["db-init.sh"]
 
 

@@ -19,7 +19,9 @@ echo "nproc $(nproc)"
 awk '/^MemTotal:/ {print "mem_kib", $2} /^SwapTotal:/ {print "swap_kib", $2}' /proc/meminfo
 cg=$(awk -F: '$1 == "0" {print $3}' /proc/self/cgroup 2>/dev/null)
 for d in "/sys/fs/cgroup$cg" /sys/fs/cgroup; do
-  if [ -r "$d/memory.max" ]; then echo "cg_mem $(cat "$d/memory.max")"; echo "cg_cpu $(cat "$d/cpu.max" 2>/dev/null)"; break; fi
+  if [ -r "$d/memory.max" ]; then
+    echo "cg_mem $(cat "$d/memory.max")"; echo "cg_cpu $(cat "$d/cpu.max" 2>/dev/null)"; break
+  fi
 done
 [ -r /sys/fs/cgroup/memory/memory.limit_in_bytes ] && echo "cg_mem $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"
 echo "disk_mib $(df -Pm / | awk 'NR == 2 {print $4}')"
@@ -41,7 +43,8 @@ class Size:
     @property
     def container(self) -> bool:
         """A container shares the host's kernel: swap and vm.* sysctls are the host's to decide."""
-        return self.virt in {"systemd-nspawn", "docker", "podman", "lxc", "lxc-libvirt", "openvz", "wsl", "container-other"}
+        return self.virt in {"systemd-nspawn", "docker", "podman", "lxc", "lxc-libvirt", "openvz", "wsl",
+                             "container-other"}
 
 
 class ServerSize(Fact):

@@ -14,10 +14,11 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from recipes.goals.facts import Size
-from wizard.engine.i18n import translator
+from wizard.engine.i18n import plural_translator, translator
 from wizard.engine.validators import PlainTextModel
 
 _ = translator(__file__)
+n_ = plural_translator(__file__)
 
 Audience = Literal["internal", "public"]
 Uptime = Literal["best_effort", "business_hours", "always"]
@@ -88,14 +89,18 @@ class Answers:
     data: Data
 
 
+def cpu_count(n: int) -> str:
+    return n_("{n} CPU", "{n} CPUs", n).format(n=n)
+
+
 def said(a: Answers) -> dict[str, str]:
     audience = _("an internal tool") if a.audience == "internal" else _("a public site")
     uptime = {"best_effort": _("downtime is acceptable"), "business_hours": _("it must be up in business hours"),
               "always": _("it must always be up")}[a.uptime]
     data = {"disposable": _("the data can be recreated"), "important": _("the data is important"),
             "critical": _("losing data is not acceptable")}[a.data]
-    return {"audience": audience, "users": _("{n} users at peak").format(n=a.peak_users), "uptime": uptime,
-            "data": data}
+    users = n_("{n} user at peak", "{n} users at peak", a.peak_users).format(n=a.peak_users)
+    return {"audience": audience, "users": users, "uptime": uptime, "data": data}
 
 
 def _workers(a: Answers, size: Size, others_mib: int, database: bool) -> tuple[Derived, list[str]]:
@@ -113,14 +118,14 @@ def _workers(a: Answers, size: Size, others_mib: int, database: bool) -> tuple[D
         cpu_rule=cpu_rule, mem=size.mem_mib, reserve=reserve, ram_cap=ram_cap, per=WORKER_MIB, upw=USERS_PER_WORKER,
         need=max(floor, need + 1), db=_(", the database") if database else "",
         others=_(", {n} MiB the other apps claim").format(n=others_mib) if others_mib else "")
-    because = _("you said {users}; the server has {cpus} CPUs and {mem} MiB").format(
-        users=told["users"], cpus=size.cpus, mem=size.mem_mib)
+    because = _("you said {users}; the server has {cpus} and {mem} MiB").format(
+        users=told["users"], cpus=cpu_count(size.cpus), mem=size.mem_mib)
     small = []
     if need > min(cpu_rule, ram_cap):
-        small.append(_("{users} keep about {need} workers busy at once, but this server fits {fits} ({cpus} CPUs "
+        small.append(_("{users} keep about {need} workers busy at once, but this server fits {fits} ({cpus} "
                        "allow {cpu_rule}, {mem} MiB of memory allow {ram_cap}): requests will queue at peak. A larger "
                        "server, or more than one, is needed for this goal.").format(
-            users=told["users"], need=need, fits=min(cpu_rule, ram_cap), cpus=size.cpus, cpu_rule=cpu_rule,
+            users=told["users"], need=need, fits=min(cpu_rule, ram_cap), cpus=cpu_count(size.cpus), cpu_rule=cpu_rule,
             mem=size.mem_mib, ram_cap=ram_cap))
     elif ram_cap < 1:
         small.append(_("{mem} MiB of memory leave no room for one worker beside the live release ({reserve} MiB "

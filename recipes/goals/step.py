@@ -120,11 +120,12 @@ class Goals(Step):
         old = s.resolved
         if old is None or (old.cpus, old.mem_mib) == (size.cpus, size.mem_mib):
             return fresh, None
-        was = _("the values were resolved for {cpus} CPUs and {mem} MiB; this server has {now_cpus} CPUs and "
-                "{now_mem} MiB").format(cpus=old.cpus, mem=old.mem_mib, now_cpus=size.cpus, now_mem=size.mem_mib)
+        was = _("the values were resolved for {cpus} and {mem} MiB; this server has {now_cpus} and "
+                "{now_mem} MiB").format(
+            cpus=rules.cpu_count(old.cpus), mem=old.mem_mib, now_cpus=rules.cpu_count(size.cpus), now_mem=size.mem_mib)
         if s.on_other_size == "recompute":
-            moved = [f"{name} {a} -> {b}" for (name, a), b in zip(_values(old).items(), _values(fresh.resolved).values(),
-                                                                   strict=True) if a != b]
+            before, after = _values(old), _values(fresh.resolved)
+            moved = [f"{name} {value} -> {after[name]}" for name, value in before.items() if value != after[name]]
             return fresh, _("{was}: recomputed for this server (goals.on_other_size: recompute): {moved}").format(
                 was=was, moved=", ".join(moved) or _("nothing changed"))
         kept = _values(old)
@@ -151,8 +152,9 @@ class Goals(Step):
         told = rules.said(answers(settings))
         lines = [_("You said: {audience}, {users}, {uptime}, {data}.").format(**told)]
         if r is None:
-            lines.append(_("Not resolved on a server yet: the values below are for {cpus} CPUs and {mem} MiB; a plan "
-                           "or apply resolves them for the real server.").format(cpus=size.cpus, mem=size.mem_mib))
+            lines.append(_("Not resolved on a server yet: the values below are for {cpus} and {mem} MiB; a plan "
+                           "or apply resolves them for the real server.").format(
+                cpus=rules.cpu_count(size.cpus), mem=size.mem_mib))
         lines += [self._said(d, ctx) for d in resolution.derived]
         return lines + [_("Too small: {why}").format(why=text) for text in resolution.too_small]
 
@@ -160,8 +162,9 @@ class Goals(Step):
         assert isinstance(settings, GoalsSettings)
         resolution, note = self.resolution(settings, facts, ctx)
         size = server_size(facts)
-        yield Ok(_("the server: {cpus} CPUs, {mem} MiB of memory, {disk} MiB of disk free, {swap} MiB of swap"
-                   "{limited}").format(cpus=size.cpus, mem=size.mem_mib, disk=size.disk_mib, swap=size.swap_mib,
+        yield Ok(_("the server: {cpus}, {mem} MiB of memory, {disk} MiB of disk free, {swap} MiB of swap"
+                   "{limited}").format(cpus=rules.cpu_count(size.cpus), mem=size.mem_mib, disk=size.disk_mib,
+                                       swap=size.swap_mib,
                                        limited=_(" (limited by its cgroup)") if size.cgroup_limited else ""))
         if note:
             yield Ok(note)
@@ -183,8 +186,9 @@ class Goals(Step):
         if other is None:
             return line + _(" (the step {step} is not in this recipe)").format(step=step)
         if getattr(other, name, None) != d.value:
-            return _("{setting} = {value}: your own setting (the goals would give {derived}, because {because})").format(
-                setting=d.setting, value=_show(getattr(other, name, None)), derived=_show(d.value), because=d.because)
+            own = _("{setting} = {value}: your own setting (the goals would give {derived}, because {because})")
+            return own.format(setting=d.setting, value=_show(getattr(other, name, None)), derived=_show(d.value),
+                              because=d.because)
         return line
 
     def _swap(self, wanted: int, size: Size) -> Iterator[Change | Ok | Warn]:

@@ -177,10 +177,12 @@ def nginx_conf(recipe: Recipe) -> str:
     size = nginx.client_max_body_size if nginx else "10m"
     rate = nginx.rate_limit if nginx else 0
     static_url = static.static_url if static else "/static/"
-    media = [f"    location {static.media_url} {{", f"        alias {p['media']}/;", "    }"] if static and static.media else []
-    limit = [f"limit_req_zone $binary_remote_addr zone={recipe.name}_req:10m rate={rate}r/s;"] if rate else []
-    limit_in = [f"        limit_req zone={recipe.name}_req burst={rate * 2} nodelay;", "        limit_req_status 429;"] \
-        if rate else []
+    media = ([f"    location {static.media_url} {{", f"        alias {p['media']}/;", "    }"]
+             if static and static.media else [])
+    zone = f"{recipe.name}_req"
+    limit = [f"limit_req_zone $binary_remote_addr zone={zone}:10m rate={rate}r/s;"] if rate else []
+    limit_in = ([f"        limit_req zone={zone} burst={rate * 2} nodelay;", "        limit_req_status 429;"]
+                if rate else [])
     return "\n".join([
         f"# deploy-wizard container export: nginx in front of {recipe.name} (the app service on port {PORT})",
         *limit,
