@@ -53,7 +53,7 @@ def test_every_default_says_why_and_where_the_rule_comes_from():
 
 def test_too_small_gives_the_numbers():
     text = resolve(BIG, Size(cpus=2, mem_mib=2048, disk_mib=1000)).too_small
-    assert "5000 users at peak keep about 100 workers busy" in text[0] and "2 CPUs allow 5" in text[0]
+    assert "5000 users at peak keep about 100 workers busy" in text[0] and "2 CPUs: room for 5" in text[0]
     assert "only 1000 MiB of disk" in text[1]
 
 

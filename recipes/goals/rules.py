@@ -122,9 +122,9 @@ def _workers(a: Answers, size: Size, others_mib: int, database: bool) -> tuple[D
         users=told["users"], cpus=cpu_count(size.cpus), mem=size.mem_mib)
     small = []
     if need > min(cpu_rule, ram_cap):
-        small.append(_("{users} keep about {need} workers busy at once, but this server fits {fits} ({cpus} "
-                       "allow {cpu_rule}, {mem} MiB of memory allow {ram_cap}): requests will queue at peak. A larger "
-                       "server, or more than one, is needed for this goal.").format(
+        small.append(_("{users} keep about {need} workers busy at once, but this server fits {fits} ({cpus}: room "
+                       "for {cpu_rule}; {mem} MiB of memory: room for {ram_cap}): requests will queue at peak. A "
+                       "larger server, or more than one, is needed for this goal.").format(
             users=told["users"], need=need, fits=min(cpu_rule, ram_cap), cpus=cpu_count(size.cpus), cpu_rule=cpu_rule,
             mem=size.mem_mib, ram_cap=ram_cap))
     elif ram_cap < 1:

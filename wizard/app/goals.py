@@ -13,7 +13,8 @@ from typing import Any
 
 from wizard.app.recipefile import Recipe
 from wizard.engine.facts import FactGatherer, FactValues
-from wizard.engine.step import Context, Intent, StepSettings
+from wizard.engine.intent import Intent
+from wizard.engine.step import Context, StepSettings
 from wizard.engine.transports.base import Transport
 
 

@@ -11,7 +11,8 @@ from wizard.app.preview import preview
 from wizard.app.recipefile import Recipe
 from wizard.app.teach import Teacher, as_typed, change_lines, command_line, groups
 from wizard.engine.i18n import _
-from wizard.engine.step import Intent, PutFile, RunCommand
+from wizard.engine.intent import Intent
+from wizard.engine.step import PutFile, RunCommand
 
 
 def runbook(recipe: Recipe, source: str) -> str:

@@ -397,19 +397,3 @@ class FleetPinned(Protocol):
 
     async def pin_for_fleet(self, settings: StepSettings, gather: FactGatherer) -> dict[str, str]: ...
 
-
-@runtime_checkable
-class Intent(Protocol):
-    """A step whose answers set other steps' defaults (the goals: workers from the users at peak and the CPUs).
-
-    Why a hook on the step: the defaults depend on facts (the server's size) read before any step plans, and
-    the application must not know which steps hold them. `resolve` returns the step's own settings with what it
-    resolved, and {step: {field: value}} for the others; a field the operator set keeps the operator's value.
-    """
-
-    def resolve(self, settings: StepSettings, facts: FactValues, ctx: Context) -> tuple[
-            StepSettings, dict[str, dict[str, Any]]]: ...
-
-    def explain(self, settings: StepSettings, ctx: Context) -> list[str]:
-        """For the runbook: the answers, and each default they give with its reason, rule and source."""
-        ...
