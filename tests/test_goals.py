@@ -139,6 +139,17 @@ def test_defaults_fill_what_the_operator_left_out_and_keep_overrides():
     assert any("os_updates.unattended_upgrades = on" in line and "not in this recipe" in line for line in lines)
 
 
+def test_a_setting_saved_at_its_default_follows_the_goals_and_another_value_is_an_override():
+    text = RECIPE.replace("firewall: {}", "firewall: {fail2ban: false}\n  os_updates: {unattended_upgrades: false}")
+    recipe = parse(text.replace("timeout: 120", "timeout: 30"))
+    own, defaults = Goals().resolve(recipe.steps.goals, facts(Size(2, 2048, 20000)), recipe.context())
+    resolved = overlay(recipe, "goals", own, defaults)
+    assert resolved.steps.firewall.fail2ban is True and resolved.steps.os_updates.unattended_upgrades is True
+    internal = parse(RECIPE.replace("audience: public", "audience: internal"))
+    own, defaults = Goals().resolve(internal.steps.goals, facts(Size(2, 2048, 20000)), internal.context())
+    assert overlay(internal, "goals", own, defaults).steps.app_server.timeout == 120  # 120 is not the default
+
+
 def test_replay_on_another_size_keeps_or_recomputes_as_told():
     recipe = parse(RECIPE)
     step = Goals()

@@ -2,8 +2,8 @@
 
 Why here and before the runner: a default such as the gunicorn workers depends on the server's size, a fact,
 while the step that uses it (app_server) plans from its settings alone. So the intent step reads its facts
-first, resolves, and its values fill every setting the operator left out of the recipe; a setting written in
-the recipe (or given with --set) is the operator's override and is never replaced. Steps stay unaware of each
+first, resolves, and its values fill every setting the operator left at its default; a setting given another
+value in the recipe (or with --set) is the operator's override and is never replaced. Steps stay unaware of each
 other: the intent step names the settings it fills as data.
 """
 
@@ -18,6 +18,14 @@ from wizard.engine.step import Context, StepSettings
 from wizard.engine.transports.base import Transport
 
 
+def overridden(settings: StepSettings, field: str) -> bool:
+    """Whether the operator chose this setting: written with a value other than its default. A value equal to the
+    default counts as no choice, because a recipe the wizard saves writes every setting, defaults included."""
+    info = type(settings).model_fields[field]
+    return field in settings.model_fields_set and getattr(settings, field) != info.get_default(
+        call_default_factory=True)
+
+
 def overlay(recipe: Recipe, step: str, own: StepSettings, defaults: dict[str, dict[str, Any]]) -> Recipe:
     """The recipe with the intent step's resolved settings and the defaults in every field left unset."""
     data = recipe.model_dump(mode="json", exclude_unset=True)
@@ -28,7 +36,7 @@ def overlay(recipe: Recipe, step: str, own: StepSettings, defaults: dict[str, di
         if settings is None:
             continue
         for field, value in values.items():
-            if field in type(settings).model_fields and field not in settings.model_fields_set:
+            if field in type(settings).model_fields and not overridden(settings, field):
                 steps[name][field] = value
     return Recipe.model_validate(data)
 
