@@ -75,14 +75,17 @@ def test_other_apps_leave_less_memory_and_server_wide_settings_take_the_strictes
 
 
 # the script's output on: a VM; an nspawn sandbox limited to 1 CPU and 512 MiB (systemd's CPUQuota=100%,
-# MemoryMax=512M); a cgroup v1 host
+# MemoryMax=512M); a cgroup v1 host without limits (what this project's sandboxes report here)
 @pytest.mark.parametrize(("out", "size"), [
     ("nproc 4\nmem_kib 8041204\nswap_kib 0\ncg_mem max\ncg_cpu max 100000\ndisk_mib 51200\nvirt kvm\n",
      Size(4, 7852, 51200, 0, "kvm", False)),
     ("nproc 2\nmem_kib 16384000\nswap_kib 2097148\ncg_mem 536870912\ncg_cpu 100000 100000\ndisk_mib 9000\n"
      "virt systemd-nspawn\n", Size(1, 512, 9000, 2047, "systemd-nspawn", True)),
-    ("nproc 8\nmem_kib 4000000\nswap_kib 0\ncg_mem 9223372036854771712\ndisk_mib 100\nvirt none\n",
-     Size(8, 3906, 100, 0, "none", False)),
+    ("nproc 8\nmem_kib 4000000\nswap_kib 0\ncg_mem 9223372036854771712\ncg_cpu -1 100000\ndisk_mib 100\n"
+     "virt none\n", Size(8, 3906, 100, 0, "none", False)),
+    # an nspawn sandbox on a cgroup v1 host limited to 768 MiB and half a CPU (cfs quota 50000 of 100000)
+    ("nproc 2\nmem_kib 24683792\nswap_kib 0\ncg_mem 805306368\ncg_cpu 50000 100000\ndisk_mib 78648\n"
+     "virt systemd-nspawn\n", Size(1, 768, 78648, 0, "systemd-nspawn", True)),
 ])
 def test_size_respects_cgroup_limits(out, size):
     assert parse_size(out) == size

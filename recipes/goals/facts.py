@@ -23,7 +23,9 @@ for d in "/sys/fs/cgroup$cg" /sys/fs/cgroup; do
     echo "cg_mem $(cat "$d/memory.max")"; echo "cg_cpu $(cat "$d/cpu.max" 2>/dev/null)"; break
   fi
 done
-[ -r /sys/fs/cgroup/memory/memory.limit_in_bytes ] && echo "cg_mem $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"
+v1=/sys/fs/cgroup
+[ -r $v1/memory/memory.limit_in_bytes ] && echo "cg_mem $(cat $v1/memory/memory.limit_in_bytes)"
+[ -r $v1/cpu/cpu.cfs_quota_us ] && echo "cg_cpu $(cat $v1/cpu/cpu.cfs_quota_us) $(cat $v1/cpu/cpu.cfs_period_us)"
 echo "disk_mib $(df -Pm / | awk 'NR == 2 {print $4}')"
 echo "virt $(systemd-detect-virt 2>/dev/null || echo none)"
 """
