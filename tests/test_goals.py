@@ -167,6 +167,9 @@ def test_replay_on_another_size_keeps_or_recomputes_as_told():
     assert "recomputed for this server" in note and "swap_mib" not in note
     small, note = step.resolution(redo, facts(Size(1, 1024, 20000, 0, "kvm")), recipe.context())
     assert small.resolved.workers == 3 and "workers 5 -> 3" in note and "swap_mib 0 -> 1024" in note
+    # the defaults given to the other steps are the recomputed ones; the recipe keeps its saved values
+    kept_own, defaults = step.resolve(redo, facts(Size(1, 1024, 20000, 0, "kvm")), recipe.context())
+    assert defaults["app_server"]["workers"] == 3 and kept_own.resolved.workers == 5
 
 
 @pytest.mark.parametrize(("value", "words"), [("-5", "not a number of users"), ("0", "not a number of users"),

@@ -139,7 +139,9 @@ class Goals(Step):
         """The goals with their resolved values, and the defaults they give the other steps (see Intent)."""
         assert isinstance(settings, GoalsSettings)
         resolution, _note = self.resolution(settings, facts, ctx)
-        return settings.model_copy(update={"resolved": resolution.resolved}), rules.defaults(resolution.resolved)
+        # values already in the recipe stay there: the plan says whether they were kept or recomputed for this server
+        own = settings if settings.resolved else settings.model_copy(update={"resolved": resolution.resolved})
+        return own, rules.defaults(resolution.resolved)
 
     def explain(self, settings: StepSettings, ctx: Context) -> list[str]:
         """The answers and each default with its reason, for the size the values were resolved for (a fresh
