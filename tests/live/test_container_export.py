@@ -76,6 +76,7 @@ def podman(tmp_path_factory: pytest.TempPathFactory):
     yield run
     run("pod", "rm", "-f", POD, check=False)
     run("rmi", "-f", "demo-app", "demo-web", "demo-db", check=False)
+    run("image", "prune", "-f", check=False)  # the build's untagged layers; the imported base image stays
 
 
 def _env(service: dict, values: dict[str, str]) -> list[str]:
