@@ -22,6 +22,7 @@ from recipes.shared import claims
 from wizard.engine.commands import sh
 from wizard.engine.facts import Fact, FactValues
 from wizard.engine.i18n import translator
+from wizard.engine.intent import overridden
 from wizard.engine.step import Change, Check, Context, Ok, RunCommand, Step, StepSettings, Teaching, Warn
 
 _ = translator(__file__)
@@ -187,7 +188,7 @@ class Goals(Step):
         other = ctx.settings(step)
         if other is None:
             return line + _(" (the step {step} is not in this recipe)").format(step=step)
-        if getattr(other, name, None) != d.value:
+        if name in type(other).model_fields and overridden(other, name) and getattr(other, name) != d.value:
             own = _("{setting} = {value}: your own setting (the goals would give {derived}, because {because})")
             return own.format(setting=d.setting, value=_show(getattr(other, name, None)), derived=_show(d.value),
                               because=d.because)

@@ -13,17 +13,9 @@ from typing import Any
 
 from wizard.app.recipefile import Recipe
 from wizard.engine.facts import FactGatherer, FactValues
-from wizard.engine.intent import Intent
+from wizard.engine.intent import Intent, overridden
 from wizard.engine.step import Context, StepSettings
 from wizard.engine.transports.base import Transport
-
-
-def overridden(settings: StepSettings, field: str) -> bool:
-    """Whether the operator chose this setting: written with a value other than its default. A value equal to the
-    default counts as no choice, because a recipe the wizard saves writes every setting, defaults included."""
-    info = type(settings).model_fields[field]
-    return field in settings.model_fields_set and getattr(settings, field) != info.get_default(
-        call_default_factory=True)
 
 
 def overlay(recipe: Recipe, step: str, own: StepSettings, defaults: dict[str, dict[str, Any]]) -> Recipe:

@@ -23,3 +23,11 @@ class Intent(Protocol):
     def explain(self, settings: StepSettings, ctx: Context) -> list[str]:
         """For the runbook: the answers, and each default they give with its reason, rule and source."""
         ...
+
+
+def overridden(settings: StepSettings, field: str) -> bool:
+    """Whether the operator chose this setting: written with a value other than its default. A value equal to the
+    default counts as no choice, because a recipe the wizard saves writes every setting, defaults included."""
+    info = type(settings).model_fields[field]
+    return field in settings.model_fields_set and getattr(settings, field) != info.get_default(
+        call_default_factory=True)
