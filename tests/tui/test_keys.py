@@ -72,7 +72,7 @@ async def test_enter_moves_to_the_next_field_and_on_the_last_one_to_the_next_scr
         app.screen.fields()[-1].focus()
         await pilot.press("enter")
         await pilot.pause()
-        assert showing(app) == "os_updates+deploy_user"
+        assert showing(app) == "goals"  # the next screen: the first step page
 
 
 async def test_enter_on_a_switch_moves_on_and_space_toggles_it() -> None:
