@@ -111,7 +111,7 @@ async def test_the_footer_and_the_title_follow_the_screen_and_the_language(lang:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert "^n" not in footer(app)  # the Welcome screen has no Next
-        app.goto(FLOW["os_updates+deploy_user"])
+        app.goto(FLOW["goals"])  # the first step page: page 2
         await pilot.pause()
         assert footer(app)["^n"] == next_text
         assert position in str(app.screen.query_one("TitleBar").render())
