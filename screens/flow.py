@@ -31,6 +31,8 @@ class Page:
 
 # The built-in steps, grouped the way the tutorial builds a server; in the order of their steps' `order`.
 PAGES: tuple[Page, ...] = (
+    Page(lambda: _("Deployment goals"), ("goals",)),
+    Page(lambda: _("Where it runs"), ("environment",)),
     Page(lambda: _("System updates and the deploy user"), ("os_updates", "deploy_user")),
     Page(lambda: _("Python and virtual environment"), ("python",)),
     Page(lambda: _("Code"), ("code",)),

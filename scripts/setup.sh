@@ -28,6 +28,8 @@ SYSTEM_PACKAGES=(python3 python3-venv debootstrap systemd-container iptables ipr
 # the live tests' load generator (releases under concurrent keep-alive requests), and promtool (Debian ships it in
 # its prometheus package) for `promtool test rules` of the alert rules (tests/test_alert_rules.py)
 [ "$TEST" = 1 ] && SYSTEM_PACKAGES+=(wrk prometheus)
+# the container export's live test builds and runs it (runc: crun refuses a host with hybrid cgroups)
+[ "$TEST" = 1 ] && SYSTEM_PACKAGES+=(podman runc)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()

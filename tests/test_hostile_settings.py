@@ -32,8 +32,12 @@ CASES = [(step.name, field, is_list, value) for step in registry.steps()
                                   for value in HOSTILE]
 
 
+# steps whose settings hold no free text at all (choices, numbers, and values the step resolves itself)
+NO_TEXT = {"goals"}
+
+
 def test_every_step_has_text_fields_under_test() -> None:
-    assert {c[0] for c in CASES} == {s.name for s in registry.steps()}
+    assert {c[0] for c in CASES} | NO_TEXT == {s.name for s in registry.steps()}
 
 
 # Command lines the operator writes (migrations, collectstatic, a build) are legitimately several words. They may

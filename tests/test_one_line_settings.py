@@ -35,8 +35,12 @@ CASES = [(step.name, name, value) for step in registry.steps()
          if text_value(prop, value) is not None]
 
 
+# steps whose settings hold no free text at all (choices, numbers, and values the step resolves itself)
+NO_TEXT = {"goals"}
+
+
 def test_every_step_is_covered() -> None:
-    assert {c[0] for c in CASES} == {s.name for s in registry.steps()}
+    assert {c[0] for c in CASES} | NO_TEXT == {s.name for s in registry.steps()}
 
 
 @pytest.mark.parametrize(("step", "field", "text"), CASES)

@@ -54,7 +54,7 @@ def test_unknown_field_names_its_line() -> None:
 def test_a_step_that_is_not_installed_is_named_with_the_installed_ones() -> None:
     [(line, field, message)] = problems(GOOD + "  motd: {message: hello}\n")
     assert field == "steps.motd" and line == GOOD.count("\n") + 1
-    assert message.startswith("no step named motd is installed (installed: os_updates, deploy_user, python")
+    assert message.startswith("no step named motd is installed (installed: goals, environment, os_updates, deploy_user")
 
 
 def test_bad_value_names_line_field_and_what_is_allowed() -> None:

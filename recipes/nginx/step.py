@@ -64,6 +64,9 @@ class NginxSettings(StepSettings):
         "'remove': Debian's 'Welcome to nginx' site goes, and a catch-all site answers names no app serves with "
         "nothing at all (444; on 443 the TLS handshake is refused). 'keep': Debian's site stays the default."))
     http_port: int = Field(80, ge=1, le=65535, description="Port of the plain-HTTP server block.")
+    rate_limit: int = Field(0, ge=0, le=10000, description=(
+        "Requests per second one client address may send to the app (bursts of twice that pass; answered 429 "
+        "beyond); 0 = no limit. Static files are not limited."))
 
 
 def site_path(ctx: Context) -> str:
@@ -99,7 +102,7 @@ def render_site(ctx: Context, s: NginxSettings, facts: FactValues) -> str:
         "app": ctx.app, "socket": ctx.socket, "server_names": s.server_names, "http_port": s.http_port,
         "canonical_name": domain or s.server_names[0],
         "client_max_body_size": s.client_max_body_size, "gzip": s.gzip, "security_headers": s.security_headers,
-        "acme_root": ACME_ROOT, "tls": tls, "maintenance_dir": ctx.maintenance_dir,
+        "rate_limit": s.rate_limit, "acme_root": ACME_ROOT, "tls": tls, "maintenance_dir": ctx.maintenance_dir,
         "cert_dir": cert_dir(domain) if domain else "",
         "static_root": static_root(static, ctx) if static else None,
         "static_url": static.static_url if static else "/static/",

@@ -72,7 +72,7 @@ async def test_enter_moves_to_the_next_field_and_on_the_last_one_to_the_next_scr
         app.screen.fields()[-1].focus()
         await pilot.press("enter")
         await pilot.pause()
-        assert showing(app) == "os_updates+deploy_user"
+        assert showing(app) == "goals"  # the next screen: the first step page
 
 
 async def test_enter_on_a_switch_moves_on_and_space_toggles_it() -> None:
@@ -111,7 +111,7 @@ async def test_the_footer_and_the_title_follow_the_screen_and_the_language(lang:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert "^n" not in footer(app)  # the Welcome screen has no Next
-        app.goto(FLOW["os_updates+deploy_user"])
+        app.goto(FLOW["goals"])  # the first step page: page 2
         await pilot.pause()
         assert footer(app)["^n"] == next_text
         assert position in str(app.screen.query_one("TitleBar").render())

@@ -11,6 +11,7 @@ from wizard.app.preview import preview
 from wizard.app.recipefile import Recipe
 from wizard.app.teach import Teacher, as_typed, change_lines, command_line, groups
 from wizard.engine.i18n import _
+from wizard.engine.intent import Intent
 from wizard.engine.step import PutFile, RunCommand
 
 
@@ -27,6 +28,9 @@ def runbook(recipe: Recipe, source: str) -> str:
         values = settings.model_dump(mode="json", exclude_defaults=True)
         if values:
             out += [f"**{_('Settings')}.** " + ", ".join(f"`{k}: {v}`" for k, v in values.items()), ""]
+        if isinstance(step, Intent):  # the goals: the answers and the reason behind each default they give
+            out += [f"**{_('Goals and the reasons behind each default')}.**", ""]
+            out += [f"- {line}" for line in step.explain(settings, ctx)] + [""]
         changes, _notes, error = preview(step, settings, ctx)
         out += [f"**{_('Commands')}.**", "", "```sh"]
         for change in changes:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pydantic import BaseModel
 
 from wizard.app.deploylock import deploy_lock
+from wizard.app.goals import resolve_intent
 from wizard.app.pins import HostPins
 from wizard.app.recipefile import Recipe
 from wizard.engine.commands import Masker
@@ -171,7 +172,8 @@ async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions:
                      transport_factory: Callable[[], Transport] | None = None,
                      resume: bool = False, lock_wait: int = 0, secrets_first: bool | None = None,
                      steps: Collection[str] | None = None,
-                     preflight: Callable[[Transport, Context], Awaitable[None]] | None = None) -> RunResult:
+                     preflight: Callable[[Transport, Context], Awaitable[None]] | None = None,
+                     on_resolved: Callable[[Recipe], None] | None = None) -> RunResult:
     """Connect, plan or apply every step of the recipe, and close; the journal records the whole run. An apply
     holds the app's deploy lock on the server (wizard/app/deploylock.py), waiting up to `lock_wait` seconds.
 
@@ -181,7 +183,9 @@ async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions:
     input (SecretError, exit 2), never a failed step.
 
     `steps`: run only these of the recipe's steps (the others are still the context they read: the site's name,
-    TLS); `preflight`: a question to the server once connected, before anything runs (it raises to refuse)."""
+    TLS); `preflight`: a question to the server once connected, before anything runs (it raises to refuse).
+    Intent steps (the goals) are resolved on the server first (wizard/app/goals.py); `on_resolved` receives the
+    recipe with their values, to save them."""
     masker = Masker()
     mode = RunMode(mode)  # an unknown mode is a bug: ValueError
     resolver = SecretResolver(questions.secret, masker=masker)
@@ -200,6 +204,10 @@ async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions:
         for text in transport.warnings():
             emit(Notice(step="", text=text))
         ctx = replace(recipe.context(resolver.resolve), login_user=transport.login_user)
+        recipe = await resolve_intent(recipe, transport, ctx)  # the goals' defaults for this server's size
+        ctx = replace(recipe.context(resolver.resolve), login_user=transport.login_user)
+        if on_resolved is not None:
+            on_resolved(recipe)
         if preflight is not None:
             await preflight(transport, ctx)
         chosen = [(step, settings) for step, settings in recipe.selected() if steps is None or step.name in steps]

@@ -35,6 +35,8 @@ def handle(args: argparse.Namespace) -> int:
     from wizard.engine.fsutil import atomic_write_text
 
     recipe = load_recipe(args)
+    if args.format == "container":
+        return _container(args, recipe)
     if args.format == "runbook":
         from wizard.app.runbook import runbook
 
@@ -51,6 +53,24 @@ def handle(args: argparse.Namespace) -> int:
         print(_("Wrote {path}.").format(path=args.output))
     else:
         print(text)
+    return ExitCode.OK
+
+
+def _container(args: argparse.Namespace, recipe: Recipe) -> int:
+    """The Containerfile, compose file, nginx site and database start script, written into -o DIR."""
+    from wizard.app.exports.container import container_files
+    from wizard.engine.fsutil import atomic_write_text
+
+    if not args.output:
+        raise UsageError(_("--format container writes several files: give -o DIR, a directory inside the app's "
+                           "checkout (e.g. -o deploy)"))
+    files = container_files(recipe, args.output)
+    folder = Path(args.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        atomic_write_text(folder / name, text, mode=0o755 if name.endswith(".sh") else 0o644)
+    print(_("Wrote {files} in {path}. Build and start from the app's checkout: cd {path} && docker compose up "
+            "--build (or podman-compose).").format(files=", ".join(files), path=folder))
     return ExitCode.OK
 
 

@@ -122,8 +122,12 @@ def _rollback_flags() -> argparse.ArgumentParser:
 
 def _export_flags() -> argparse.ArgumentParser:
     parent = _flags()
-    parent.add_argument("--format", choices=["runbook", "shell", "cloud-init", "ansible"], default="runbook",
-                        help=_("runbook: every step, why, its exact commands, how to verify, what to do if it fails"))
+    parent.add_argument("--format", choices=["runbook", "shell", "cloud-init", "ansible", "container"],
+                        default="runbook", metavar="FORMAT",
+                        help=_("runbook (the default), shell, cloud-init, ansible or container. runbook: every "
+                               "step, why, its exact commands, how to verify, what to do if it fails; container: a "
+                               "Containerfile and a compose file for a container platform (-o DIR inside the app's "
+                               "checkout)"))
     parent.add_argument("--record-on", metavar="HOST|sandbox",
                         help=_("for shell, cloud-init and ansible: a FRESH server the recipe is applied to first "
                                "(it is changed!), or 'sandbox' for a throwaway local one (needs root)"))

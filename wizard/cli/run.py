@@ -81,12 +81,34 @@ def _single(args: argparse.Namespace, recipe: Recipe, host: str | None, asked: Q
         if not ask(question.format(n=planned.changes)):
             print(_("Nothing was changed."))
             return ExitCode.OK
+    resolved: list[Recipe] = []
     result = asyncio.run(run_recipe(recipe, args.command, sink, asked, host=host,
                                     resume=getattr(args, "resume", False),
-                                    lock_wait=getattr(args, "lock_wait", 0)))
+                                    lock_wait=getattr(args, "lock_wait", 0), on_resolved=resolved.append))
     if result.journal and not args.json:
         print(_("Journal: {path}").format(path=result.journal))
+    if args.command == "apply" and result.ok and resolved:
+        _save_resolved(args, resolved[0])
     return _outcome(args, result)
+
+
+def _save_resolved(args: argparse.Namespace, resolved: Recipe) -> None:
+    """After the first apply of a recipe with goals, write the values they resolved to beside them in the file
+    (only those: not a --set override, not the defaults they filled in), so a replay elsewhere can keep them.
+    Later applies leave the file alone: goals.on_other_size says what a replay does."""
+    from wizard.app.recipefile import load, save
+
+    goals = getattr(resolved.steps, "goals", None)
+    if goals is None or getattr(goals, "resolved", None) is None:
+        return
+    recipe = load(args.file)
+    own = getattr(recipe.steps, "goals", None)
+    if own is None or own.resolved is not None:
+        return
+    recipe.steps.goals = own.model_copy(update={"resolved": goals.resolved})
+    save(recipe, args.file)
+    print(_("Saved the values the goals resolved to in {path} (goals.resolved; a saved file keeps no "
+            "comments).").format(path=args.file))
 
 
 def _outcome(args: argparse.Namespace, result: RunResult) -> int:

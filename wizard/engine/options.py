@@ -164,10 +164,13 @@ def _holds_secret_refs(markers: list[Any]) -> bool:
 
 
 def field_specs(model: type[BaseModel]) -> list[FieldSpec]:
-    """The fields of a settings model, in declaration order, as front ends ask them."""
+    """The fields of a settings model, in declaration order, as front ends ask them (a field holding a model of
+    its own is left out: the tool writes it)."""
     specs = []
     for name, info in model.model_fields.items():
         inner, _optional = _unwrap(info.annotation)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            continue  # values the tool resolves and saves (goals.resolved), never typed in a form or a prompt
         kind = _kind(inner)
         choices = tuple(typing.get_args(inner)) if kind is FieldKind.CHOICE else ()
         default = None if info.is_required() else info.get_default(call_default_factory=True)

@@ -396,3 +396,4 @@ class FleetPinned(Protocol):
     """
 
     async def pin_for_fleet(self, settings: StepSettings, gather: FactGatherer) -> dict[str, str]: ...
+
