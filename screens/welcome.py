@@ -30,12 +30,13 @@ class WelcomeScreen(WizardScreen):
             yield Static(_("This wizard sets up a fresh Linux server for a Python web app: updates, a deploy user, "
                            "Python, your code, a database, nginx with gunicorn, HTTPS, a firewall and monitoring. "
                            "Every step explains why, shows the exact commands before they run, and the answers are "
-                           "saved as a recipe file that replays on other servers."), classes="teaching")
+                           "saved as a recipe file that replays on other servers."), id="intro", classes="teaching")
             with Horizontal(classes="row"):
                 yield Button(_("New recipe"), id="new", variant="primary")
                 yield Button(_("Practise on a sandbox server (needs root)"), id="sandbox")
                 yield Button(_("Learn by doing"), id="learn")
             self.drafts = saved_drafts()
+            self.set_class(bool(self.drafts), "-returning")  # app.tcss: the checklist in view at 80x24
             if self.drafts:
                 yield Static(_("Go on with a draft (Enter opens it):"), classes="field-label")
                 yield OptionList(*(Option(describe(d.name, d.host, d.modified), id=str(n))

@@ -140,6 +140,15 @@ def sentences(*parts: str) -> str:
     return _(". ", context="between sentences").join(parts)
 
 
+def described(*parts: str) -> str:
+    """A command's --help description from its one-line help (lower case, no stop, as the command list shows
+    it) and more sentences: a paragraph that starts with a capital and ends with a full stop ("。" in Chinese)."""
+    text = sentences(*parts)
+    text = text[:1].upper() + text[1:]
+    stop = _(".", context="end of a sentence")
+    return text if text.endswith((".", "。")) else text + stop
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line, in the language already chosen: argparse's own words too (argwords)."""
     argwords.install()
@@ -160,9 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("plan", _("show what apply would change, without changing anything (a dry run)")),
         ("check", _("drift check: compare the server with the recipe; exit 0 clean, 3 drift")),
     ):
-        sub.add_parser(name, help=help_text, description=help_text, parents=run_flags)
+        sub.add_parser(name, help=help_text, description=described(help_text), parents=run_flags)
     help_text = _("make the server match the recipe; a second apply changes nothing")
-    apply = sub.add_parser("apply", help=help_text, description=help_text,
+    apply = sub.add_parser("apply", help=help_text, description=described(help_text),
                            parents=[*run_flags, _yes(_("do not ask before applying (for CI)"))])
     apply.add_argument("--quiet", "-q", action="store_true", help=_("hide command output, show steps only"))
     apply.add_argument("--resume", action="store_true",
@@ -187,11 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[recipe_file, _export_flags(), _overrides(),
                  _yes(_("do not ask before applying the recipe to the --record-on host")), trust, quiet_json])
     help_text = _("break a deploy lock whose run is gone (it shows who holds it and asks first)")
-    sub.add_parser("unlock", help=help_text, description=sentences(help_text, _(
+    sub.add_parser("unlock", help=help_text, description=described(help_text, _(
         "A lock frees itself when its run stops answering for a while; this is for when you cannot wait.")),
         parents=[recipe_file, _one_host(), _yes(_("do not ask before breaking the lock")), trust, quiet_json])
     help_text = _("turn maintenance mode on or off: nginx answers every page of the app with a 503 page")
-    maintenance = sub.add_parser("maintenance", help=help_text, description=sentences(help_text, _(
+    maintenance = sub.add_parser("maintenance", help=help_text, description=described(help_text, _(
         "For work that takes the app down (a long migration, a restore). Static files are still served, the "
         "health-check timer pauses, and plan and check say that it is on.")),
         parents=[recipe_file, _one_host(), trust, quiet_json])
@@ -209,13 +218,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help=_("run against this host instead of the recipe's target.host"))
     verify.add_argument("--verbose", "-v", action="store_true",
                         help=_("show what every check answered, not only the failed ones"))
-    sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
+    help_text = _("print the JSON Schema of recipe files")
+    sub.add_parser("schema", help=help_text, description=described(help_text, _(
+        "Point an editor's YAML support at it to check a recipe as you type, or validate recipes in CI with any "
+        "JSON Schema tool; `plan` checks the same rules and more (the checks across steps)")))
     learn.add_parser(sub)
     _add_drafts(sub)
-    new = sub.add_parser("new", help=_("write a new recipe: the wizard, or plain questions with --plain"))
+    help_text = _("write a new recipe: the wizard, or plain questions with --plain")
+    new = sub.add_parser("new", help=help_text, description=described(help_text, _(
+        "Nothing is sent to a server: the recipe file is written, then `deploy-wizard plan FILE` shows what it "
+        "would change and `deploy-wizard apply FILE` makes the change")))
     new.add_argument("--plain", action="store_true", help=_("ask in the plain terminal (no full-screen UI)"))
     new.add_argument("-o", "--output", default="recipe.yaml", help=_("where to write the recipe"))
-    edit = sub.add_parser("edit", help=_("open a recipe (or a draft) in the wizard"))
+    help_text = _("open a recipe (or a draft) in the wizard")
+    edit = sub.add_parser("edit", help=help_text, description=described(help_text, _(
+        "Without a file it opens the latest draft (`deploy-wizard drafts` lists them all); the wizard saves the "
+        "recipe file when you press Save or Run in its Review")))
     edit.add_argument("file", nargs="?", help=_("the recipe or draft file (default: the latest draft)"))
     _add_sandbox(sub)
     _lang_anywhere(parser)
@@ -355,8 +373,10 @@ def _add_drafts(sub: argparse._SubParsersAction) -> None:
                                           "`drafts delete` removes them. Drafts not changed for 30 days are deleted "
                                           "at the next start of deploy-wizard."))
     actions = drafts.add_subparsers(dest="drafts_command", metavar="ACTION")
-    actions.add_parser("list", help=_("list the drafts (the default)"))
-    delete = actions.add_parser("delete", help=_("delete drafts by their id, or all of them"))
+    help_text = _("list the drafts (the default)")
+    actions.add_parser("list", help=help_text, description=described(help_text))
+    help_text = _("delete drafts by their id, or all of them")
+    delete = actions.add_parser("delete", help=help_text, description=described(help_text))
     delete.add_argument("ids", nargs="*", metavar="ID", help=_("a draft's id, as `deploy-wizard drafts` shows it"))
     delete.add_argument("--all", action="store_true", help=_("delete every draft"))
 
@@ -370,22 +390,27 @@ def _add_sandbox(sub: argparse._SubParsersAction) -> None:
                                            "systemd-nspawn. Each `up` is a clean server with its own host key; "
                                            "`down` removes every trace. Needs Linux and root."))
     actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
-    up = actions.add_parser("up", help=_("boot a clean sandbox server"))
+    help_text = _("boot a clean sandbox server")
+    up = actions.add_parser("up", help=help_text, description=described(help_text))
     up.add_argument("--name", help=_("name (default: sandbox<N>)"))
     up.add_argument("--release", choices=list(RELEASES), default=DEFAULT_RELEASE, help=_(
         "Debian release: trixie (13, the default) or bookworm (12); each is built once, then cached"))
     up.add_argument("--lab", action="store_true", help=_(
         "also serve the example apps over git and a test CA the server trusts, so the example recipes "
         "(examples/flask-app.yaml, examples/django-app.yaml) run as they are; stopped with the sandbox"))
-    down = actions.add_parser("down", help=_("stop sandboxes and remove them"))
-    down.add_argument("names", nargs="*", help=_("which ones"))
+    help_text = _("stop sandboxes and remove them")
+    down = actions.add_parser("down", help=help_text, description=described(help_text))
+    down.add_argument("names", nargs="*", metavar="NAME", help=_(
+        "the sandboxes to stop, by the names `deploy-wizard sandbox status` lists (sandbox1...)"))
     down.add_argument("--all", action="store_true", help=_("every sandbox on this machine"))
-    ssh = actions.add_parser("ssh", help=_("open a shell on a sandbox (or run a command)"))
+    help_text = _("open a shell on a sandbox (or run a command)")
+    ssh = actions.add_parser("ssh", help=help_text, description=described(help_text))
     ssh.add_argument("name", nargs="?", help=_("which one (default: the only one running)"))
     ssh.add_argument("--user", default="root", help=_("login user: root, admin (sudo) or ops (sudo with password)"))
     ssh.add_argument("cmd", nargs=argparse.REMAINDER, help=_(
         "command to run instead of a shell (--user may also come after the name; -- ends the options)"))
-    status = actions.add_parser("status", help=_("list sandboxes"))
+    help_text = _("list sandboxes")
+    status = actions.add_parser("status", help=help_text, description=described(help_text))
     status.add_argument("--json", action="store_true", help=_("machine-readable output"))
 
 
