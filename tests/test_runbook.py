@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -32,7 +33,34 @@ def test_runbook_in_chinese() -> None:
         text = runbook(load(EXAMPLE), "examples/flask-app.yaml")
     finally:
         i18n.set_language("en")
-    assert "## 1. 系统更新" in text and "**原因.**" in text
+    assert "## 1. 系统更新" in text and "**原因：**" in text and text.startswith("# 操作手册：demo")
+    assert "运行手册" not in text  # one word for a runbook: 操作手册
+
+
+def ascii_stops_in_chinese_prose(text: str) -> list[str]:
+    """Lines of Chinese prose (outside code blocks and `code`) with an ASCII stop, colon, comma or semicolon
+    touching a Chinese character or the end of a bold heading (headings keep their "1." numbers)."""
+    found, code = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            code = not code
+            continue
+        prose = re.sub(r"`[^`]*`", "`x`", line)
+        touching = r"[\u4e00-\u9fff）`*][.:,;](\s|\*|$)|[.:,;]\s*[\u4e00-\u9fff]"
+        if not code and not line.startswith("#") and re.search(touching, prose):
+            found.append(line)
+    return found
+
+
+def test_the_chinese_runbook_uses_chinese_punctuation() -> None:
+    """Finding of the third trial: "**原因.**", "操作手册: " and "`symptom`: fix" in the Chinese runbook."""
+    i18n.set_language("zh_CN")
+    try:
+        text = runbook(load(EXAMPLE), "examples/flask-app.yaml")
+    finally:
+        i18n.set_language("en")
+    assert not ascii_stops_in_chinese_prose(text), ascii_stops_in_chinese_prose(text)[:10]
+    assert "**验证：** 在服务器上" in text and "**出错时：**" in text
 
 
 def test_cli_writes_the_runbook_atomically(tmp_path) -> None:

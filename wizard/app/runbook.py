@@ -15,24 +15,31 @@ from wizard.engine.intent import Intent
 from wizard.engine.step import PutFile, RunCommand
 
 
+def lead(word: str) -> str:
+    """A paragraph's bold run-in heading: "**Why.**" in English, "**原因：**" in Chinese (never ASCII stops)."""
+    return f"**{word}{_('.', context='after a run-in heading')}**"
+
+
 def runbook(recipe: Recipe, source: str) -> str:
     ctx = recipe.context()
     teacher = Teacher.for_recipe(recipe)
-    out = [f"# {_('Runbook')}: {recipe.name} → {recipe.target.host}", "",
+    colon = _(": ", context="before what it introduces")
+    out = [_("# Runbook: {app} → {host}").format(app=recipe.name, host=recipe.target.host), "",
            _("Made by deploy-wizard from {file}. Every command below is what the wizard runs on a fresh Debian 13 "
              "server for this recipe; on a server that already has some of it, `deploy-wizard plan {file}` shows "
              "only what is missing. Secrets are shown as ***.").format(file=source), ""]
     for number, (step, settings) in enumerate(recipe.selected(), start=1):
         lesson = teacher.lesson(step)
-        out += [f"## {number}. {lesson.title}", "", f"**{_('Why')}.** {lesson.why}", ""]
+        out += [f"## {number}. {lesson.title}", "", f"{lead(_('Why'))} {lesson.why}", ""]
         values = settings.model_dump(mode="json", exclude_defaults=True)
         if values:
-            out += [f"**{_('Settings')}.** " + ", ".join(f"`{k}: {v}`" for k, v in values.items()), ""]
+            out += [f"{lead(_('Settings'))} " + _(", ", context="between items").join(
+                f"`{k}: {v}`" for k, v in values.items()), ""]
         if isinstance(step, Intent):  # the goals: the answers and the reason behind each default they give
-            out += [f"**{_('Goals and the reasons behind each default')}.**", ""]
+            out += [lead(_("Goals and the reasons behind each default")), ""]
             out += [f"- {line}" for line in step.explain(settings, ctx)] + [""]
         changes, _notes, error = preview(step, settings, ctx)
-        out += [f"**{_('Commands')}.**", "", "```sh"]
+        out += [lead(_("Commands")), "", "```sh"]
         for change in changes:
             out.append(f"# {change.why}")
             if isinstance(change, RunCommand):  # as typed by the recipe's login: sudo where root is needed
@@ -43,16 +50,16 @@ def runbook(recipe: Recipe, source: str) -> str:
         out += ["```", ""]
         for change in changes:
             if isinstance(change, PutFile) and not change.secret:
-                out += [f"`{change.path}`:", "", "```", change.content.decode("utf-8", "replace").rstrip("\n"),
-                        "```", ""]
+                out += [f"`{change.path}`{colon.rstrip()}", "", "```",
+                        change.content.decode("utf-8", "replace").rstrip("\n"), "```", ""]
         if error:
             out += [f"> {error}", ""]
         for index, (local, checks) in enumerate(groups(lesson)):
-            head = f"**{_('Verify')}.** " if index == 0 else ""
+            head = f"{lead(_('Verify'))} " if index == 0 else ""
             out += [head + teacher.where(local), "", "```sh", *(command_line(c) for c in checks), "```", ""]
         if lesson.troubleshoot:
-            out += [f"**{_('If it fails')}.**", ""]
-            out += [f"- `{symptom}`: {fix}" for symptom, fix in lesson.troubleshoot]
+            out += [lead(_("If it fails")), ""]
+            out += [f"- `{symptom}`{colon}{fix}" for symptom, fix in lesson.troubleshoot]
             out.append("")
     return "\n".join(out)
 
