@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Button
 
 from screens import typeset
-from screens.keys import relabel
+from screens.keys import key_name, relabel
 from wizard.engine import i18n
 from wizard.engine.i18n import _, n_
 
@@ -181,6 +181,10 @@ class WizardApp(App[None]):
             shown = [screen for screen in self.screen_stack if not isinstance(screen, HelpScreen)]
             return bool(shown) and bool(shown[-1].query(f"Button#{action}"))
         return True
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys in the footer and the help as the texts write them: Ctrl+Q and F1, never ^q and f1."""
+        return binding.key_display or key_name(binding.key)
 
     # -- actions -------------------------------------------------------------------------------------
     def action_next(self) -> None:

@@ -93,10 +93,13 @@ class StepScreen(WizardScreen):
             self.call_after_refresh(lambda: section.scroll_visible(top=True, animate=False))
 
     def help_keys(self) -> Keys:
-        return [*general_keys(), *switch_keys(), *choice_keys(),
-                ("← / →", _("switch the side tabs (Tab to them after the fields)")),
-                *scroll_keys(_("scroll the form from a field, or the side pane once it has the focus (Tab to it "
-                               "after the tabs)"))]
+        """The side pane first: what a beginner misses is that it has tabs and scrolls (the commands, whole files)."""
+        tab, *rest = general_keys()
+        return [tab, ("← / →", _("the side pane's tabs (Why, Plan, Verify, If it fails): Tab to them after the "
+                                 "fields")),
+                *scroll_keys(_("scroll the form from a field; the side pane scrolls too: Tab once more after its "
+                               "tabs")),
+                *rest, *switch_keys(), *choice_keys()]
 
     def first_field(self) -> Widget:
         """Where typing starts: the first field of the first step included here (the step that failed, when
