@@ -201,9 +201,10 @@ class WizardApp(App[None]):
             self.push_screen(HelpScreen(self.screen))
 
     def action_toggle_language(self) -> None:
-        """F2: every screen on the stack says its words again, in place (what lives only on a screen stays: a plan
-        read from the server, the checks that ran, a dialog's answer half typed); a form is drawn again from the
-        draft (screens with `rebuild`), the focus where it was, and one under a dialog once it is on top again."""
+        """F2: every screen on the stack says its words again, in place (Said widgets, and each screen's or widget's
+        `relabel()`): nothing is drawn anew, so nothing that lives only on a screen is lost (a connection test's
+        result or one under way, a plan read from the server, the checks that ran, a field's message, a dialog's
+        answer half typed, the focus)."""
         from screens.said import relabel_widgets
 
         i18n.set_language("en" if i18n.language() == "zh_CN" else "zh_CN")
@@ -213,16 +214,7 @@ class WizardApp(App[None]):
             relabel_screen = getattr(screen, "relabel", None)
             if relabel_screen is not None:
                 relabel_screen()
-        if getattr(self.screen, "rebuild", None) is not None:
-            self.rebuild_screen(self.screen)
         self.refresh_bindings()
-
-    def rebuild_screen(self, current: Screen[None]) -> None:
-        """`current` (on top) drawn again in the language now chosen, in its place in the flow, focus kept."""
-        screen = current.rebuild()  # type: ignore[attr-defined]
-        screen.flow_position = getattr(current, "flow_position", None)
-        screen.refocus = current.focused.id if current.focused is not None else None
-        self.switch_screen(screen)
 
     async def action_quit(self) -> None:
         """Every way out (Textual's own quit action too) keeps the draft and asks first during a run."""
