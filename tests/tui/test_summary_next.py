@@ -107,6 +107,7 @@ async def test_f2_after_the_checks_says_them_again_and_fits_every_button(monkeyp
         await pilot.pause()
         shown = await run_checks(app, pilot, "项检查中通过")
         assert "项检查中通过" in shown and "退出码 1" in shown
+        assert "✗ nginx 网页服务器：sudo nginx -t" in shown and "服务器: " not in shown  # a full-width colon
         await pilot.press("f2")
         await asyncio.sleep(0.1)
         await pilot.pause()

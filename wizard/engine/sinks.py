@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -62,8 +63,12 @@ class ConsoleSink:
     """
 
     def __init__(self, out: TextIO | None = None, show_output: bool = True, prefix: str = "", *,
-                 console: Console | None = None, table: bool = False) -> None:
+                 console: Console | None = None, table: bool = False,
+                 label: Callable[[str], str] | None = None) -> None:
         self.out = out or sys.stdout
+        # how a step is named in its heading: the recipe's key here (what --set STEP.FIELD takes); the wizard's
+        # review gives the step's title, as its run screen and summary name it
+        self.label = label or (lambda step: step)
         self.show_output = show_output
         self.prefix = prefix  # "[host] " when several hosts share the terminal
         self.mode = "apply"
@@ -89,7 +94,7 @@ class ConsoleSink:
                         "check": n_("Checking {n} step on {host}", "Checking {n} steps on {host}", n)}[event.mode]
             self._print((template.format(n=n, host=event.host), "bold"))
         elif isinstance(event, StepStarted):
-            self._print((f"[{event.index + 1}/{event.total}] {event.step}", "bold cyan"))
+            self._print((f"[{event.index + 1}/{event.total}] {self.label(event.step)}", "bold cyan"))
         elif isinstance(event, StepPlanned):
             self._planned(event)
         elif isinstance(event, ChangeStarted):
