@@ -54,6 +54,11 @@ DIFF_STYLES = (("+++", "bold"), ("---", "bold"), ("@@", "cyan"), ("+", "green"),
 Part = str | tuple[str, str]  # plain text, or (text, Rich style)
 
 
+def COLON() -> str:  # noqa: N802 - reads like the constant it is, in the current language
+    """": " between a word and what it introduces; "：" in Chinese."""
+    return _(": ", context="before what it introduces")
+
+
 class ConsoleSink:
     """A line log that reads well in a terminal and in CI logs alike.
 
@@ -98,7 +103,7 @@ class ConsoleSink:
         elif isinstance(event, StepPlanned):
             self._planned(event)
         elif isinstance(event, ChangeStarted):
-            self._print("  ", ("= " + _("check") + ": ", "green") if event.check else ("+ ", "yellow"), event.why)
+            self._print("  ", ("= " + _("check") + COLON(), "green") if event.check else ("+ ", "yellow"), event.why)
             self._print("    ", ("$ " + event.description, "dim"))
         elif isinstance(event, Notice):
             self._notice(event.text)
@@ -106,9 +111,9 @@ class ConsoleSink:
             if self.show_output and not event.text.startswith("deploy-wizard: "):
                 self._print("    ", ("| " + event.text, "dim"))
         elif isinstance(event, StepNoop):
-            self._print("  ", ("= " + _("nothing to do") + ": ", "green"), event.reason)
+            self._print("  ", ("= " + _("nothing to do") + COLON(), "green"), event.reason)
         elif isinstance(event, StepFailed):
-            self._print("  ", (_("FAILED") + ": ", "bold red"), event.error)
+            self._print("  ", (_("FAILED") + COLON(), "bold red"), event.error)
         elif isinstance(event, StepFinished):
             self._step_finished(event)
         elif isinstance(event, RunFinished):
