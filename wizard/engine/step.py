@@ -103,9 +103,7 @@ class Later(Change):
     it, it plans the step again once the earlier change ran and runs what that shows."""
 
     reason: str
-    # What a person runs by hand in its place, by case: (the test that picks the case, a shell condition such as
-    # `[ -f REL/uv.lock ]`, and what it says; the changes of that case). The runbook writes them as one if/elif
-    # block, so an operator following it runs what apply would have decided; plans and apply ignore them.
+    # by hand, by case (test, what it tests for, its changes): the runbook's if/elif; plans and apply ignore it
     choices: tuple[tuple[Command, str, tuple[Change, ...]], ...] = ()
 
     def describe(self) -> str:
