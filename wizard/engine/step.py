@@ -103,8 +103,7 @@ class Later(Change):
     it, it plans the step again once the earlier change ran and runs what that shows."""
 
     reason: str
-    # by hand, by case (test, what it tests for, its changes): the runbook's if/elif; plans and apply ignore it
-    choices: tuple[tuple[Command, str, tuple[Change, ...]], ...] = ()
+    choices: tuple[tuple[Command, str, tuple[Change, ...]], ...] = ()  # by hand, per case: the runbook's if/elif
 
     def describe(self) -> str:
         return self.reason
