@@ -214,6 +214,11 @@ class WizardApp(App[None]):
             relabel_screen = getattr(screen, "relabel", None)
             if relabel_screen is not None:
                 relabel_screen()
+        rebuild = getattr(self.screen, "rebuild", None)
+        if rebuild is not None:  # a screen not made of Said widgets yet (the Learn screen) is drawn anew
+            screen = rebuild()
+            screen.flow_position = getattr(self.screen, "flow_position", None)
+            self.switch_screen(screen)
         self.refresh_bindings()
 
     async def action_quit(self) -> None:

@@ -164,3 +164,18 @@ async def test_f2_on_the_welcome_screen_keeps_the_path_typed_and_says_the_messag
         assert text(app, "#message") == "没有这个文件：nope.yaml"
         assert str(app.screen.query_one("#new", Button).label) == "新建配方"
         assert "开始之前" in text(app, "#checklist")
+
+
+async def test_f2_on_a_screen_still_drawn_anew_says_it_in_the_other_language() -> None:
+    """The Learn screen is not made of Said widgets yet: F2 draws it anew (the others are relabelled in place)."""
+    from screens.learn import LearnScreen
+    from wizard.app.draft import Draft
+
+    app = WizardApp(Draft(name="demo"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.push_screen(LearnScreen())
+        await pilot.pause()
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, LearnScreen) and text(app, "#heading") != "Learn by doing"
