@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Button
 
 from screens import typeset
-from screens.keys import relabel
+from screens.keys import key_name, relabel
 from wizard.engine import i18n
 from wizard.engine.i18n import _, n_
 
@@ -182,6 +182,10 @@ class WizardApp(App[None]):
             return bool(shown) and bool(shown[-1].query(f"Button#{action}"))
         return True
 
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys in the footer and the help as the texts write them: Ctrl+Q and F1, never ^q and f1."""
+        return binding.key_display or key_name(binding.key)
+
     # -- actions -------------------------------------------------------------------------------------
     def action_next(self) -> None:
         self.screen.query_one("Button#next", Button).press()
@@ -197,9 +201,10 @@ class WizardApp(App[None]):
             self.push_screen(HelpScreen(self.screen))
 
     def action_toggle_language(self) -> None:
-        """F2: every screen on the stack says its words again, in place (what lives only on a screen stays: a plan
-        read from the server, the checks that ran, a dialog's answer half typed); a form is drawn again from the
-        draft (screens with `rebuild`), the focus where it was, and one under a dialog once it is on top again."""
+        """F2: every screen on the stack says its words again, in place (Said widgets, and each screen's or widget's
+        `relabel()`): nothing is drawn anew, so nothing that lives only on a screen is lost (a connection test's
+        result or one under way, a plan read from the server, the checks that ran, a field's message, a dialog's
+        answer half typed, the focus)."""
         from screens.said import relabel_widgets
 
         i18n.set_language("en" if i18n.language() == "zh_CN" else "zh_CN")
@@ -209,16 +214,12 @@ class WizardApp(App[None]):
             relabel_screen = getattr(screen, "relabel", None)
             if relabel_screen is not None:
                 relabel_screen()
-        if getattr(self.screen, "rebuild", None) is not None:
-            self.rebuild_screen(self.screen)
+        rebuild = getattr(self.screen, "rebuild", None)
+        if rebuild is not None:  # a screen not made of Said widgets yet (the Learn screen) is drawn anew
+            screen = rebuild()
+            screen.flow_position = getattr(self.screen, "flow_position", None)
+            self.switch_screen(screen)
         self.refresh_bindings()
-
-    def rebuild_screen(self, current: Screen[None]) -> None:
-        """`current` (on top) drawn again in the language now chosen, in its place in the flow, focus kept."""
-        screen = current.rebuild()  # type: ignore[attr-defined]
-        screen.flow_position = getattr(current, "flow_position", None)
-        screen.refocus = current.focused.id if current.focused is not None else None
-        self.switch_screen(screen)
 
     async def action_quit(self) -> None:
         """Every way out (Textual's own quit action too) keeps the draft and asks first during a run."""

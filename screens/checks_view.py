@@ -83,7 +83,8 @@ class ChecksView(Static):
         for result in self.results:
             status = {Verdict.FAILED: _("exit {code}").format(code=result.exit_status),
                       Verdict.NOT_RUN: _("not run")}.get(result.verdict)
-            head = f"{MARKS[result.verdict]} {registry.label(result.step)}: {result.command}"
+            colon = _(": ", context="before what it introduces")  # "：" in Chinese
+            head = f"{MARKS[result.verdict]} {registry.label(result.step)}{colon}{result.command}"
             lines.append(head + (f"  ({status})" if status else ""))
             output = result.output.splitlines()
             shown = output[:PASSED_LINES] if result.passed else output

@@ -20,6 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Select, Static, Switch
 from textual.widgets._select import SelectOverlay
 
+from screens.said import Said
 from wizard.engine.options import FieldKind, FieldSpec, field_specs, validate
 
 WidgetFactory = Callable[[FieldSpec, Any, str], Widget]  # (field, current value, widget id) -> its widget
@@ -125,13 +126,20 @@ class SettingsForm(Vertical):
     def compose(self) -> ComposeResult:
         for spec in self.specs:
             current = self.values.get(spec.name, spec.default)
-            label = spec.text() + (" *" if spec.required else "")
-            yield Static(label, classes="field-label")
+            yield Said(lambda spec=spec: spec.text() + (" *" if spec.required else ""), classes="field-label")
             widget_id = f"{self.prefix}-{spec.name}"
             yield WIDGETS[spec.kind](spec, current, widget_id)
             yield Static("", id=f"{widget_id}-error", classes="field-error")
 
     def on_mount(self) -> None:
+        self.check(show=False)
+
+    def relabel(self) -> None:
+        """F2: the messages and the hints in the language now chosen (the labels are Said); the values stay."""
+        for spec in self.specs:
+            if spec.kind in (FieldKind.LIST, FieldKind.MAP, FieldKind.TEXT, FieldKind.INT):
+                field = self.query_one(f"#{self.prefix}-{spec.name}", Input)
+                field.placeholder = spec.as_text(spec.default) or spec.syntax()
         self.check(show=False)
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:

@@ -57,8 +57,8 @@ def switch_keys() -> Keys:
 
 
 def choice_keys() -> Keys:
-    return [("Enter / Space", _("on a list of choices: open it; ↑ / ↓ then Enter choose and go on; Escape closes "
-                                "it unchanged"))]
+    return [("Enter / Space", _("on a list of choices: open it; ↑ / ↓ then Enter choose and go on; Esc closes it "
+                                "unchanged"))]
 
 
 def scroll_keys(what: str) -> Keys:

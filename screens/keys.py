@@ -23,3 +23,23 @@ def relabel(node: DOMNode, texts: Mapping[str, str]) -> None:
         bindings[key] = [replace(item, description=texts[item.action]) if item.action in texts else item
                          for item in items]
     node.refresh_bindings()
+
+
+NAMED = {"question_mark": "?", "escape": "Esc", "enter": "Enter", "space": "Space", "tab": "Tab",
+         "pageup": "PgUp", "pagedown": "PgDn", "up": "↑", "down": "↓", "left": "←", "right": "→",
+         "home": "Home", "end": "End", "delete": "Del", "backspace": "Backspace"}
+
+
+def key_name(key: str) -> str:
+    """A bound key as every text of the wizard writes it (footer, help, screens, README): Ctrl+Q, F1, Shift+Tab, ?.
+
+    Why not Textual's own display: it writes `^q` and `f1` in the footer while the texts say Ctrl+Q and F1, and a
+    beginner reading three spellings of the same key wonders whether they are three keys."""
+    *modifiers, last = key.split("+")
+    if len(last) == 1:  # a letter alone is typed as it is (v), with Ctrl it is named as on the keycap (Ctrl+N)
+        name = last.upper() if modifiers else last
+    elif last[:1] == "f" and last[1:].isdigit():
+        name = last.upper()
+    else:
+        name = NAMED.get(last, last.capitalize())
+    return "+".join([*(modifier.capitalize() for modifier in modifiers), name])

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from wizard.app import registry
-from wizard.app.draft import Draft
+from wizard.app.draft import ESSENTIAL_STEPS, Draft
 from wizard.app.recipefile import APP_NAME, Target
 from wizard.engine.i18n import _
 from wizard.engine.options import FieldKind, FieldSpec, field_specs, validate
@@ -29,7 +29,10 @@ class Asker(Protocol):
 
 
 class QuestionaryAsker:
-    """Real prompts. questionary returns None on Ctrl-C; that becomes KeyboardInterrupt here."""
+    """Real prompts. questionary returns None on Ctrl-C; that becomes KeyboardInterrupt here.
+
+    Its own words are English ("(Y/n)", "(Use arrow keys)"): each prompt says them in the current language, and a
+    message is wrapped here to the terminal's width (questionary lets the terminal cut it, inside a word)."""
 
     def __init__(self, **prompt_options: Any) -> None:
         self.options = prompt_options  # input=/output= for tests
@@ -43,18 +46,35 @@ class QuestionaryAsker:
     def text(self, message: str, default: str, check: Check) -> str:
         import questionary
 
-        return str(self._answer(questionary.text(message, default=default, validate=check, **self.options).ask()))
+        return str(self._answer(questionary.text(fit(message), default=default, validate=check,
+                                                 **self.options).ask()))
 
     def confirm(self, message: str, default: bool) -> bool:
         import questionary
+        from questionary.prompts import confirm
 
-        return bool(self._answer(questionary.confirm(message, default=default, **self.options).ask()))
+        # the answer it prints back is a module constant ("Yes"/"No"): said in the current language instead
+        confirm.YES, confirm.NO = _("Yes"), _("No")  # type: ignore[attr-defined]
+        instruction = _("(Y/n) ") if default else _("(y/N) ")
+        return bool(self._answer(questionary.confirm(fit(message), default=default, instruction=instruction,
+                                                     **self.options).ask()))
 
     def select(self, message: str, choices: list[str], default: str) -> str:
         import questionary
 
-        return str(self._answer(questionary.select(message, choices=choices, default=default,
-                                                      **self.options).ask()))
+        return str(self._answer(questionary.select(fit(message), choices=choices, default=default,
+                                                   instruction=_("(↑ / ↓, then Enter)"), **self.options).ask()))
+
+
+def fit(message: str, width: int | None = None) -> str:
+    """`message` broken into lines that fit the terminal after questionary's "? " mark: between words (between
+    characters in Chinese, never before "，"), never inside a word."""
+    import shutil
+
+    from wizard.engine.typeset import wrap
+
+    width = width or shutil.get_terminal_size((80, 24)).columns
+    return "\n".join(line for paragraph in message.split("\n") for line in wrap(paragraph, max(20, width - 3)))
 
 
 def _field_check(model: type[BaseModel], values: dict[str, Any], spec: FieldSpec) -> Check:
@@ -79,18 +99,26 @@ def _field_check(model: type[BaseModel], values: dict[str, Any], spec: FieldSpec
 Prompt = Callable[[Asker, FieldSpec, Any, Check], Any]  # (asker, field, current value, check) -> the answer
 
 
+def question(spec: FieldSpec, ask: str) -> str:
+    """A field's prompt: what it is for (its label, and how a list or map is typed), then the question, which
+    names the field as the recipe file does. Why: a label is a description ("A system account (no password
+    ageing)."); followed by (Y/n) alone it reads as a statement to agree with, not a question to answer."""
+    about = _("{label} ({syntax})").format(label=spec.text(), syntax=spec.syntax()) if spec.syntax() else spec.text()
+    return about + "\n" + ask.format(name=spec.name)
+
+
 def _confirm(asker: Asker, spec: FieldSpec, current: Any, check: Check) -> Any:
-    return asker.confirm(spec.text(), bool(current))
+    return asker.confirm(question(spec, _("{name}: yes or no?")), bool(current))
 
 
 def _select(asker: Asker, spec: FieldSpec, current: Any, check: Check) -> Any:
-    return asker.select(spec.text(), list(spec.choices), str(current or spec.choices[0]))
+    return asker.select(question(spec, _("{name}: which one?")), list(spec.choices), str(current or spec.choices[0]))
 
 
 def _text(asker: Asker, spec: FieldSpec, current: Any, check: Check) -> Any:
     """Text the field parses (FieldSpec.parse): the same reading as the TUI's text boxes and `--set`."""
-    question = spec.text() + (f" ({spec.syntax()})" if spec.syntax() else "")
-    return spec.parse(asker.text(question, spec.as_text(current), check))
+    ask = _("{name}? (Enter keeps the answer shown)") if spec.as_text(current) else _("{name}?")
+    return spec.parse(asker.text(question(spec, ask), spec.as_text(current), check))
 
 
 # One prompt per kind of field, like the TUI's widget table (screens.form.WIDGETS); a test checks both are complete.
@@ -119,11 +147,14 @@ def interview(asker: Asker, draft: Draft) -> Draft:
     def name_check(text: str) -> bool | str:
         return True if APP_NAME.match(text) else _("lower-case letters, digits, - and _, up to 40")
 
-    draft.name = asker.text(_("Short name of the app (directories, services, journals)"), draft.name, name_check)
+    draft.name = asker.text(_("Short name of the app (directories, services, journals)") + "\n"
+                            + _("{name}?").format(name="name"), draft.name, name_check)
     ask_model(asker, Target, draft.target)
+    new = draft.path is None or not draft.path.exists()
     for step in registry.steps():
-        include = asker.confirm(_("Include the step: {title}?").format(title=step.label()),
-                                step.name in draft.enabled)
+        # a new recipe offers what every Python web app needs switched on; one being edited keeps its choice
+        wanted = step.name in draft.enabled or (new and step.name in ESSENTIAL_STEPS)
+        include = asker.confirm(_("Include the step: {title}?").format(title=step.label()), wanted)
         if include:
             draft.enabled.add(step.name)
             ask_model(asker, step.Settings, draft.values(step.name))

@@ -19,6 +19,7 @@ from screens.help import Keys, review_keys, scroll_keys, switch_keys
 from screens.said import Said, SaidButton
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
+from wizard.app import registry
 from wizard.app.recipefile import Recipe, RecipeError
 from wizard.engine.events import Event, RunFinished, StepFailed, StepFinished
 from wizard.engine.i18n import _
@@ -170,7 +171,7 @@ class ReviewScreen(WizardScreen):
         output.update(_("Reading facts from the server..."))
         console = Console(file=io.StringIO(), record=True, width=max(40, output.content_size.width), markup=False,
                           highlight=False, emoji=False, soft_wrap=True)
-        shown = ConsoleSink(console=console, table=True, show_output=False)
+        shown = ConsoleSink(console=console, table=True, show_output=False, label=registry.label)
 
         def sink(event: Event) -> None:
             shown(event)

@@ -16,6 +16,7 @@ from textual.widgets import Button, Footer, Static, Switch, TabbedContent, TabPa
 from screens.flow import Page
 from screens.form import FormSwitch, SettingsForm, field_name
 from screens.help import Keys, choice_keys, general_keys, scroll_keys, switch_keys
+from screens.said import Said, SaidButton
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app import registry
@@ -30,13 +31,18 @@ if TYPE_CHECKING:
     from wizard.app.draft import Draft
 
 
+# The side pane's tabs, each title said in the current language (F2 says them again).
+TAB_TITLES = {"tab-why": lambda: _("Why"), "tab-plan": lambda: _("Plan"), "tab-verify": lambda: _("Verify"),
+              "tab-fails": lambda: _("If it fails")}
+
+
 class StepScreen(WizardScreen):
+    """F2 says every word again in place (Said widgets, relabel()): never drawn anew, so the focus, a field's
+    message and the side pane's tab and scroll stay where they were."""
+
     def __init__(self, page: Page) -> None:
         super().__init__()
         self.page = page
-
-    def rebuild(self) -> StepScreen:
-        return StepScreen(self.page)
 
     @property
     def draft(self) -> Draft:
@@ -44,43 +50,52 @@ class StepScreen(WizardScreen):
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        yield Static(self.page.title(), classes="title")
+        yield Said(self.page.title, classes="title")
         fixing = self.wizard_app.fixing
         if fixing is not None and fixing.step in self.page.steps:
-            yield Static(fixing_text(registry.step(fixing.step).label(), fixing.error), id="fixing", classes="fixing",
-                         markup=False)
+            yield Said(lambda: fixing_text(registry.step(fixing.step).label(), fixing.error), id="fixing",
+                       classes="fixing", markup=False)
         with Horizontal(classes="columns"):
             with VerticalScroll(classes="form"):
                 for name in self.page.steps:
                     step = registry.step(name)
-                    yield Static(step.label(), classes="section-title", id=f"title-{name}")
+                    yield Said(step.label, classes="section-title", id=f"title-{name}")
                     with Horizontal(classes="status"):
                         yield FormSwitch(value=name in self.draft.enabled, id=f"use-{name}")
-                        yield Static(_("include this step"), classes="field-label")
-                    left_out = Static(_("Left out: the recipe skips it. Typing an answer below includes it."),
-                                      id=f"left-out-{name}", classes="field-hint")
+                        yield Said(lambda: _("include this step"), classes="field-label")
+                    left_out = Said(lambda: _("Left out: the recipe skips it. Typing an answer below includes it."),
+                                    id=f"left-out-{name}", classes="field-hint")
                     left_out.display = name not in self.draft.enabled
                     yield left_out
                     yield SettingsForm(step.Settings, self.draft.values(name), prefix=name,
                                        active=name in self.draft.enabled)
             teacher = Teacher.for_draft(self.draft)  # the teaching with this draft's names
             with TabbedContent(classes="side"):
-                with TabPane(_("Why"), id="tab-why"):
+                with TabPane(TAB_TITLES["tab-why"](), id="tab-why"):
                     with VerticalScroll():
                         yield Static(self._why(teacher), id="why", classes="teaching")
-                with TabPane(_("Plan"), id="tab-plan"):
+                with TabPane(TAB_TITLES["tab-plan"](), id="tab-plan"):
                     with VerticalScroll():
                         yield Static("", id="plan", classes="preview", markup=False)
-                with TabPane(_("Verify"), id="tab-verify"):
+                with TabPane(TAB_TITLES["tab-verify"](), id="tab-verify"):
                     with VerticalScroll():
                         yield Static(self._verify(teacher), id="verify", classes="teaching", markup=False)
-                with TabPane(_("If it fails"), id="tab-fails"):
+                with TabPane(TAB_TITLES["tab-fails"](), id="tab-fails"):
                     with VerticalScroll():
                         yield Static(self._troubleshoot(teacher), id="fails", classes="teaching", markup=False)
         with Horizontal(classes="buttons"):
-            yield Button(_("Back"), id="back")
-            yield Button(_("Next"), id="next", variant="primary")
+            yield SaidButton(lambda: _("Back"), id="back")
+            yield SaidButton(lambda: _("Next"), id="next", variant="primary")
         yield Footer()
+
+    def relabel(self) -> None:
+        """F2: the side pane's tab titles, its teaching and the plan in the language now chosen (the rest is Said,
+        and each form says its messages again itself)."""
+        tabs = self.query_one(TabbedContent)
+        for pane, title in TAB_TITLES.items():
+            tabs.get_tab(pane).label = title()
+        self.refresh_plan()
+        self.refresh_teaching()
 
     def on_mount(self) -> None:
         self.refresh_plan()
@@ -93,10 +108,13 @@ class StepScreen(WizardScreen):
             self.call_after_refresh(lambda: section.scroll_visible(top=True, animate=False))
 
     def help_keys(self) -> Keys:
-        return [*general_keys(), *switch_keys(), *choice_keys(),
-                ("← / →", _("switch the side tabs (Tab to them after the fields)")),
-                *scroll_keys(_("scroll the form from a field, or the side pane once it has the focus (Tab to it "
-                               "after the tabs)"))]
+        """The side pane first: what a beginner misses is that it has tabs and scrolls (the commands, whole files)."""
+        tab, *rest = general_keys()
+        return [tab, ("← / →", _("the side pane's tabs (Why, Plan, Verify, If it fails): Tab to them after the "
+                                 "fields")),
+                *scroll_keys(_("scroll the form from a field; the side pane scrolls too: Tab once more after its "
+                               "tabs")),
+                *rest, *switch_keys(), *choice_keys()]
 
     def first_field(self) -> Widget:
         """Where typing starts: the first field of the first step included here (the step that failed, when

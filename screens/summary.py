@@ -105,9 +105,14 @@ class SummaryScreen(Screen[None]):
         lines = [_("Error: {why}").format(why=self.error)] if self.error else []
         if result is None:
             return lines
-        lines.append(n_("{n} change ({steps}) in {s:.1f} s", "{n} changes ({steps}) in {s:.1f} s",
-                        result.changes).format(n=result.changes, steps=titles(result.changed_steps) or "-",
-                                               s=result.seconds))
+        if result.changes:
+            lines.append(n_("{n} change ({steps}) in {s:.1f} s", "{n} changes ({steps}) in {s:.1f} s",
+                            result.changes).format(n=result.changes, steps=titles(result.changed_steps),
+                                                   s=result.seconds))
+        elif result.error:  # "0 changes (-)" read as a missing word
+            lines.append(_("No change in {s:.1f} s").format(s=result.seconds))
+        else:
+            lines.append(_("No change in {s:.1f} s: every step was already done").format(s=result.seconds))
         if result.error:
             lines.append(_("Stopped at {step}: {why}").format(step=registry.label(result.failed_step or "-"),
                                                              why=result.error))

@@ -10,6 +10,7 @@ from textual.widgets import Button, Footer, Input, Static
 
 from screens.form import SettingsForm, field_name
 from screens.help import Keys, general_keys, scroll_keys
+from screens.said import Said, SaidButton, Say
 from screens.title_bar import TitleBar
 from screens.welcome import sandbox_text
 from screens.wizard_screen import WizardScreen, fixing_text
@@ -25,37 +26,48 @@ PROBE = ('. /etc/os-release; echo "$PRETTY_NAME"; '
 
 
 class TargetScreen(WizardScreen):
-    def rebuild(self) -> TargetScreen:
-        return TargetScreen()
+    """F2 says every word again in place (never drawn anew): a connection test's result, or one under way, stays
+    and is said in the language now chosen."""
 
     def compose(self) -> ComposeResult:
         draft = self.wizard_app.draft
         yield TitleBar()
-        yield Static(_("Target server"), classes="title")
+        yield Said(lambda: _("Target server"), classes="title")
         fixing = self.wizard_app.fixing
         if fixing is not None and fixing.position == 0:
-            yield Static(fixing_text(None, fixing.error), id="fixing", classes="fixing", markup=False)
+            yield Said(lambda: fixing_text(None, fixing.error), id="fixing", classes="fixing", markup=False)
         with Horizontal(classes="columns"):
             with VerticalScroll(classes="form"):
-                yield Static(_("Short name of the app (directories, services, journals)") + " *",
-                             classes="field-label")
+                yield Said(lambda: _("Short name of the app (directories, services, journals)") + " *",
+                           classes="field-label")
                 yield Input(value=draft.name, id="app-name")
                 yield Static("", id="app-name-error", classes="field-error")
                 yield SettingsForm(Target, draft.target, prefix="target")
             with VerticalScroll(classes="side"):
-                yield Static(_("The wizard logs in with SSH, like you would. Use a user with sudo (or root). "
-                               "The server's host key is checked on every connection: the first time you "
-                               "compare its fingerprint, after that any change stops the run. Secrets are never "
-                               "typed here, only where they come from (env:NAME, file:/path or prompt)."),
-                             classes="teaching")
+                yield Said(lambda: _(
+                    "The wizard logs in with SSH, like you would. Use a user with sudo (or root). The server's host "
+                    "key is checked on every connection: the first time you compare its fingerprint, after that any "
+                    "change stops the run. Secrets are never typed here, only where they come from (env:NAME, "
+                    "file:/path or prompt)."), classes="teaching")
                 for info in self.wizard_app.sandboxes[-1:]:  # the practice server this wizard booted
-                    yield Static(sandbox_text(info.name, info.ip), id="sandbox", classes="teaching", markup=False)
-                yield Button(_("Test connection"), id="test")
-                yield Static("", id="probe", classes="status")
+                    yield Said(lambda info=info: sandbox_text(info.name, info.ip), id="sandbox", classes="teaching",
+                               markup=False)
+                yield SaidButton(lambda: _("Test connection"), id="test")
+                yield Said(lambda: "", id="probe", classes="status", markup=False)
         with Horizontal(classes="buttons"):
-            yield Button(_("Back"), id="back")
-            yield Button(_("Next"), id="next", variant="primary")
+            yield SaidButton(lambda: _("Back"), id="back")
+            yield SaidButton(lambda: _("Next"), id="next", variant="primary")
         yield Footer()
+
+    def relabel(self) -> None:
+        """F2: the app name's message in the language now chosen (the rest is Said; the form says its own)."""
+        self.check_app_name(self.query_one("#app-name", Input).value)
+
+    def say_probe(self, say: Say) -> None:
+        """The connection test's state, kept as a way to say it: F2 says it again, in the other language."""
+        probe = self.query_one("#probe", Said)
+        probe.say = say
+        probe.relabel()
 
     def help_keys(self) -> Keys:
         return [*general_keys(), *scroll_keys(_("scroll the side pane (Tab to it after the fields)"))]
@@ -99,7 +111,7 @@ class TargetScreen(WizardScreen):
     @on(Button.Pressed, "#test")
     def probe_pressed(self) -> None:
         if self.query_one(SettingsForm).check():
-            self.query_one("#probe", Static).update(_("Connecting..."))
+            self.say_probe(lambda: _("Connecting..."))
             self.run_worker(self.test_connection(), exclusive=True)
 
     async def test_connection(self) -> None:
@@ -125,17 +137,18 @@ class TargetScreen(WizardScreen):
         transport = SSHTransport(SSHTarget(target.host, target.port, target.user, target.key, target.host_key,
                                            pin_place=HostPins().place(target.host, target.host)),
                                  trust_callback=trust, password_callback=password)
-        status = self.query_one("#probe", Static)
         try:
             await transport.connect()
             result = await transport.run(sh(PROBE, root=False), timeout=30)
         except DeployWizardError as exc:
-            status.update(_("Connection failed: {why}").format(why=exc))
+            why = str(exc)  # the transport's reason, in the language it was said in; the rest follows F2
+            self.say_probe(lambda: _("Connection failed: {why}").format(why=why))
             return
         finally:
             await transport.close()
-        status.update(_("Connected as {user} ({sudo}).\nOS: {os}\nPython: {py}\nDisk: {disk}\nMemory: {ram}").format(
-            user=transport.login_user, sudo=privileges(transport), **probed(result.stdout)))
+        self.say_probe(lambda: _("Connected as {user} ({sudo}).\nOS: {os}\nPython: {py}\nDisk: {disk}\n"
+                                 "Memory: {ram}").format(user=transport.login_user, sudo=privileges(transport),
+                                                         **probed(result.stdout)))
 
 
 def privileges(transport: Transport) -> str:

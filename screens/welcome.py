@@ -8,45 +8,48 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Input, OptionList, Static
+from textual.widgets import Button, Footer, Input, OptionList
 from textual.widgets.option_list import Option
 
 from screens.help import Keys
+from screens.said import Said, SaidButton, Say
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
 from wizard.engine.i18n import _
 
 
 class WelcomeScreen(WizardScreen):
-    def rebuild(self) -> WelcomeScreen:
-        return WelcomeScreen()
+    """F2 says every word again in place (Said, SaidButton): never drawn anew, so a path typed, a message and a
+    practice server booting stay. A text added here follows F2 only as a Said or a SaidButton."""
 
     def compose(self) -> ComposeResult:
         from wizard.app.draft import saved_drafts
 
         yield TitleBar()
         with VerticalScroll(classes="form"):
-            yield Static(_("Welcome to deploy-wizard"), classes="title")
-            yield Static(_("This wizard sets up a fresh Linux server for a Python web app: updates, a deploy user, "
-                           "Python, your code, a database, nginx with gunicorn, HTTPS, a firewall and monitoring. "
-                           "Every step explains why, shows the exact commands before they run, and the answers are "
-                           "saved as a recipe file that replays on other servers."), classes="teaching")
+            yield Said(lambda: _("Welcome to deploy-wizard"), classes="title")
+            yield Said(lambda: _(
+                "This wizard sets up a fresh Linux server for a Python web app: updates, a deploy user, Python, your "
+                "code, a database, nginx with gunicorn, HTTPS, a firewall and monitoring. Every step explains why, "
+                "shows the exact commands before they run, and the answers are saved as a recipe file that replays "
+                "on other servers."), id="intro", classes="teaching")
             with Horizontal(classes="row"):
-                yield Button(_("New recipe"), id="new", variant="primary")
-                yield Button(_("Practise on a sandbox server (needs root)"), id="sandbox")
-                yield Button(_("Learn by doing"), id="learn")
+                yield SaidButton(lambda: _("New recipe"), id="new", variant="primary")
+                yield SaidButton(lambda: _("Practise on a sandbox server (needs root)"), id="sandbox")
+                yield SaidButton(lambda: _("Learn by doing"), id="learn")
             self.drafts = saved_drafts()
+            self.set_class(bool(self.drafts), "-returning")  # app.tcss: the checklist in view at 80x24
             if self.drafts:
-                yield Static(_("Go on with a draft (Enter opens it):"), classes="field-label")
+                yield Said(lambda: _("Go on with a draft (Enter opens it):"), classes="field-label")
                 yield OptionList(*(Option(describe(d.name, d.host, d.modified), id=str(n))
                                    for n, d in enumerate(self.drafts)), id="drafts")
-            yield Static(_("Open a recipe or draft file:"), classes="field-label")
+            yield Said(lambda: _("Open a recipe or draft file:"), classes="field-label")
             with Horizontal(classes="row"):
                 yield Input(placeholder="recipe.yaml", id="path")
-                yield Button(_("Open"), id="open")
-            yield Static(checklist(), id="checklist", classes="teaching", markup=False)
+                yield SaidButton(lambda: _("Open"), id="open")
+            yield Said(checklist, id="checklist", classes="teaching", markup=False)
         # below the scrolling part, above the footer: in view however many drafts push the rest down
-        yield Static("", id="message", classes="field-error message", markup=False)
+        yield Said(lambda: "", id="message", classes="field-error message", markup=False)
         yield Footer()
 
     def help_keys(self) -> Keys:
@@ -57,11 +60,13 @@ class WelcomeScreen(WizardScreen):
     def on_mount(self) -> None:
         self.say("")
 
-    def say(self, text: str) -> None:
-        """A message under the form (a file that does not open, the sandbox booting): always in view."""
-        message = self.query_one("#message", Static)
-        message.update(text)
-        message.display = bool(text)
+    def say(self, text: str | Say) -> None:
+        """A message under the form (a file that does not open, the sandbox booting): always in view. Given as a
+        way to say it (a function), F2 says it again in the other language."""
+        message = self.query_one("#message", Said)
+        message.say = text if callable(text) else lambda: text
+        message.relabel()
+        message.display = bool(message.say())
 
     @on(OptionList.OptionSelected, "#drafts")
     def draft_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -99,7 +104,7 @@ class WelcomeScreen(WizardScreen):
 
         path = Path(text).expanduser()
         if not text or not path.exists():
-            self.say(_("No such file: {path}").format(path=text or "-"))
+            self.say(lambda: _("No such file: {path}").format(path=text or "-"))
             return
         try:
             self.wizard_app.draft = Draft.load(path)
@@ -116,7 +121,7 @@ class WelcomeScreen(WizardScreen):
         except sandbox.SandboxError as exc:
             self.say(str(exc))
             return
-        self.say(_("Booting a sandbox server (the first time builds its image: about a minute)..."))
+        self.say(lambda: _("Booting a sandbox server (the first time builds its image: about a minute)..."))
         self.run_worker(self._boot(), exclusive=True)
 
     async def _boot(self) -> None:

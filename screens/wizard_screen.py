@@ -20,7 +20,6 @@ from textual.widgets import Button, Input
 from screens.app import WizardApp
 from screens.form import FormSelect, FormSwitch
 from screens.help import Keys, general_keys
-from wizard.engine import i18n
 from wizard.engine.i18n import _, clauses
 
 BANNER_CELLS = 140  # what fits in two lines of the fixing banner at 80 columns
@@ -29,11 +28,6 @@ BANNER_CELLS = 140  # what fits in two lines of the fixing banner at 80 columns
 class WizardScreen(Screen[None]):
     AUTO_FOCUS = ""  # first_field() instead: Textual's would pick the form's scroll container
     flow_position: tuple[int, int] | None = None  # (n, N) on the screens of the flow: the title bar shows it
-    refocus: str | None = None  # the id of the widget to focus on entry (the one focused before F2 redrew it)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.language = i18n.language()  # what it was drawn in: F2 under a dialog redraws it once on top again
 
     @property
     def wizard_app(self) -> WizardApp:
@@ -45,14 +39,8 @@ class WizardScreen(Screen[None]):
     def _focus_on_entry(self) -> None:
         self.call_after_refresh(self._focus_first_field)
 
-    @on(events.ScreenResume)
-    def _in_the_language_now(self) -> None:
-        if self.language != i18n.language() and getattr(self, "rebuild", None) is not None:
-            self.wizard_app.rebuild_screen(self)
-
     def _focus_first_field(self) -> None:
-        found = self.query(f"#{self.refocus}") if self.refocus else None
-        field = found.first() if found else self.first_field()
+        field = self.first_field()
         if self.focused is None and field is not None:
             field.focus(scroll_visible=False)  # the form stays at its top, labels above the field in view
 

@@ -39,3 +39,13 @@ def test_without_the_recipe_the_label_is_the_prompt(typed: list[str]) -> None:
     asked = common.questions(argparse.Namespace(json=False, accept_new_host_key=False))
     assert asked.secret is not None and asked.secret("target.sudo_password") == "first"
     assert typed == ["target.sudo_password: "]
+
+
+def test_a_kept_password_is_typed_twice_too(typed: list[str]) -> None:
+    """Finding of the third trial: with password_policy: keep it was asked once, yet a role not there yet is
+    created with it; now a typo is caught by the second entry, on the command line as in the wizard."""
+    recipe = with_overrides(load(ROOT / "examples" / "flask-app.yaml"),
+                            ["database.password=prompt", "database.password_policy=keep"])
+    asked = common.questions(argparse.Namespace(json=False, accept_new_host_key=False), recipe)
+    assert asked.secret is not None and asked.secret("database.password") == "s3cret"
+    assert len(typed) == 4 and typed[1] == typed[3] == "the same again: "

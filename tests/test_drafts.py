@@ -61,11 +61,23 @@ def test_drafts_lists_each_draft_with_its_id_age_and_recipe(capsys: pytest.Captu
     _drafts(2, 0.2)
     assert main(["drafts"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["id", "age", "recipe"]
-    assert out[1].split() == ["key1", "4", "hours", "app1", "@", "web1.example.com"]
-    assert out[2].split() == ["key0", "2", "days", "app0", "@", "web0.example.com"]
+    assert out[0].split() == ["id", "age", "recipe", "recipe", "file"]
+    assert out[1].split() == ["key1", "4", "hours", "app1", "@", "web1.example.com", "(new:", "not", "saved", "yet)"]
+    assert out[2].split() == ["key0", "2", "days", "app0", "@", "web0.example.com", "(new:", "not", "saved", "yet)"]
     assert "drafts not changed for 30 days are deleted at the next start" in out[3]
     assert main(["drafts", "list"]) == 0 and capsys.readouterr().out.splitlines()[1].startswith("key1")
+
+
+def test_drafts_lists_the_recipe_file_in_a_column_of_its_own(capsys: pytest.CaptureFixture[str],
+                                                              tmp_path: Path) -> None:
+    """Finding of the third trial: the recipe file was only a note after the app, and easy to miss."""
+    draft = Draft(name="shop", target={"host": "web1.example.com"}, path=tmp_path / "shop.yaml")
+    draft.autosave()
+    assert main(["drafts"]) == 0
+    head, row = capsys.readouterr().out.splitlines()[:2]
+    column = head.index("recipe file")
+    assert row[column:].strip() == str(tmp_path / "shop.yaml")
+    assert row[:column].split()[-3:] == ["shop", "@", "web1.example.com"]
 
 
 def test_drafts_delete_by_id_or_all(capsys: pytest.CaptureFixture[str]) -> None:

@@ -73,7 +73,8 @@ def test_answers_become_the_same_recipe_file(tmp_path) -> None:
 
 
 def test_ctrl_c_midway_writes_nothing(tmp_path) -> None:
-    asker = Scripted({"Host name or IP": ["web1.example.com"]}, interrupt_at="Include the step: Database")
+    asker = Scripted({"Host name or IP": ["web1.example.com"], "Git URL": ["https://git.example.com/shop.git"]},
+                     interrupt_at="Include the step: Database")
     with pytest.raises(KeyboardInterrupt):
         new_plain(tmp_path / "shop.yaml", asker)
     assert list(tmp_path.iterdir()) == []
@@ -148,10 +149,10 @@ def test_a_list_or_map_question_says_it_is_typed_comma_separated(tmp_path) -> No
             return super().text(message, default, check)
 
     asker = Recording({"Short name": ["shop"], "Host name or IP": ["web1.example.com"],
-                       "Include the step: Deploy user": [True]})
+                       "Include the step: Deploy user": [True], "Git URL": ["https://git.example.com/shop.git"]})
     new_plain(tmp_path / "shop.yaml", asker)
     groups = next(message for message in asked if message.startswith("Extra groups"))
-    assert groups.endswith("(values separated by commas, e.g. a, b)")
+    assert groups.splitlines()[0].endswith("(values separated by commas, e.g. a, b)")
     assert not any("[" in message for message in asked)
 
 
@@ -162,9 +163,115 @@ def test_a_recipe_that_cannot_be_written_is_said_in_words(tmp_path, monkeypatch)
     from wizard.engine.errors import UsageError
 
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    monkeypatch.setattr("screens.plain.QuestionaryAsker", lambda: Scripted({"Short name": ["shop"],
-                                                                           "Host name or IP": ["web1"]}))
+    monkeypatch.setattr("screens.plain.QuestionaryAsker", lambda: Scripted({
+        "Short name": ["shop"], "Host name or IP": ["web1"], "Git URL": ["https://git.example.com/shop.git"]}))
     where = tmp_path / "missing" / "shop.yaml"
     with pytest.raises(UsageError, match=r"Cannot save .*shop.yaml: its directory does not exist") as info:
         new_edit.new(argparse.Namespace(output=str(where), plain=True))
     assert "Errno" not in str(info.value) and ".tmp" not in str(info.value)
+
+
+class Asked(Scripted):
+    """Scripted, recording every question with its default."""
+
+    def __init__(self, answers: dict[str, list[object]]) -> None:
+        super().__init__(answers)
+        self.asked: list[tuple[str, object]] = []
+
+    def text(self, message: str, default: str, check) -> str:
+        self.asked.append((message, default))
+        return super().text(message, default, check)
+
+    def confirm(self, message: str, default: bool) -> bool:
+        self.asked.append((message, default))
+        return super().confirm(message, default)
+
+    def select(self, message: str, choices: list[str], default: str) -> str:
+        self.asked.append((message, default))
+        return super().select(message, choices, default)
+
+
+def needed() -> dict[str, list[object]]:
+    """The answers that have no default (a fresh dict: Scripted uses its answers up)."""
+    return {"Host name or IP": ["web1.example.com"], "Git URL": ["https://git.example.com/shop.git"]}
+
+
+def test_a_new_recipe_offers_what_every_python_web_app_needs_switched_on(tmp_path) -> None:
+    """Finding of the third trial: Python, Code and App server were offered off (Enter left them out)."""
+    asker = Asked(needed())
+    path = new_plain(tmp_path / "shop.yaml", asker)
+    offered = {message.removeprefix("Include the step: ").rstrip("?"): default
+               for message, default in asker.asked if message.startswith("Include the step: ")}
+    assert offered["Python and virtual environment"] is True and offered["Code"] is True
+    assert offered["App server (gunicorn)"] is True and offered["OS updates"] is True
+    assert offered["Database"] is False and offered["nginx web server"] is False
+    assert set(yaml.safe_load(path.read_text())["steps"]) == {"os_updates", "deploy_user", "python", "code",
+                                                              "app_server"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+def test_every_prompt_ends_with_a_question_naming_the_field(tmp_path, lang: str) -> None:
+    """Finding of the third trial: a prompt was a field's description ("A system account (no password ageing, uid
+    below 1000). (Y/n)"), a statement to agree with rather than a question."""
+    from wizard.engine import i18n
+
+    i18n.set_language(lang)
+    try:
+        asker = Asked(needed() if lang == "en" else {"服务器的主机名": ["web1.example.com"],
+                                                   "应用的 git 地址": ["https://git.example.com/shop.git"]})
+        new_plain(tmp_path / "shop.yaml", asker)
+    finally:
+        i18n.set_language("en")
+    for message, _default in asker.asked:
+        last = message.splitlines()[-1]
+        assert "?" in last or "？" in last, message
+    system = next(message for message, _default in asker.asked if "\nsystem" in message)
+    assert system.endswith("system: yes or no?" if lang == "en" else "system：是还是否？")
+
+
+def test_a_long_prompt_wraps_between_words_and_chinese_lines_never_start_with_a_closing_mark() -> None:
+    from rich.cells import cell_len
+
+    from screens.plain import fit
+    from wizard.app import registry
+    from wizard.engine import i18n
+    from wizard.engine.options import field_specs
+
+    long = next(spec for spec in field_specs(registry.step("database").Settings) if spec.name == "schema_changes")
+    lines = fit(long.text(), 60).splitlines()
+    assert len(lines) > 2 and all(cell_len(line) <= 57 for line in lines)
+    assert " ".join(lines).split() == long.text().split()  # no word cut in two
+    i18n.set_language("zh_CN")
+    try:
+        zh = fit(long.text(), 60).splitlines()
+    finally:
+        i18n.set_language("en")
+    assert len(zh) > 2 and all(cell_len(line) <= 57 for line in zh)
+    assert not any(line.lstrip().startswith(("，", "。", "；", "：", "）")) for line in zh)
+    assert "<user>_owner" in "".join(zh)  # an English word stays whole
+
+
+def test_a_chinese_yes_no_question_says_its_keys_and_answer_in_chinese() -> None:
+    """Finding of the third trial: `(Y/n)` and the answer `Yes` stayed English in Chinese."""
+    import io
+
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output.plain_text import PlainTextOutput
+
+    from wizard.engine import i18n
+
+    shown = io.StringIO()
+    i18n.set_language("zh_CN")
+    try:
+        with create_pipe_input() as keys:
+            asker = QuestionaryAsker(input=keys, output=PlainTextOutput(shown))
+            keys.send_text("y")
+            assert asker.confirm("包含步骤“代码”吗？", False) is True
+            keys.send_text("\r")
+            assert asker.select("选哪一个？", ["sync", "uvicorn"], "sync") == "sync"
+    finally:
+        i18n.set_language("en")
+    text = shown.getvalue()
+    assert "（y 是 / N 否，回车为否）" in text and "是" in text.split("包含步骤“代码”吗？")[-1]
+    assert "(Y/n)" not in text and "(y/N)" not in text and "Yes" not in text and "Use arrow keys" not in text
+    assert "（用 ↑ / ↓ 选择，再按回车）" in text

@@ -100,3 +100,14 @@ def test_a_check_that_finds_drift_says_drift_and_a_failed_run_names_its_step() -
     lines = out.getvalue().splitlines()
     assert "  = check: ask the live app /health the way nginx will" in lines
     assert lines[-1] == "  stopped at the step app_server: its error is above"
+
+
+def test_a_step_is_headed_by_its_key_on_the_command_line_and_by_what_the_front_end_names_it() -> None:
+    """Finding of the third walk: the wizard's Review headed its plan "[1/2] os_updates" while the run screen and
+    the summary say "OS updates"; the Review gives the sink the steps' titles."""
+    from wizard.engine.events import StepStarted
+
+    plain, titled = io.StringIO(), io.StringIO()
+    ConsoleSink(out=plain)(StepStarted(step="os_updates", index=0, total=2))
+    ConsoleSink(out=titled, label={"os_updates": "OS updates"}.get)(StepStarted(step="os_updates", index=0, total=2))
+    assert plain.getvalue().strip() == "[1/2] os_updates" and titled.getvalue().strip() == "[1/2] OS updates"

@@ -22,7 +22,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from recipes.shared import guards
 from recipes.shared.apt import install_missing
 from recipes.shared.common import DirSpec, ensure_dirs, marker_path, once_per_release, shown_command
-from wizard.engine.commands import Command, sh
+from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, FileState, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Context, Later, Ok, PlanError, RunCommand, file_leaves
@@ -221,7 +221,7 @@ def plan_install(s: InstallSettings, facts: FactValues, ctx: Context, release: s
         reason = (_("what to install is read from the release after the checkout ({files})").format(
                       files=", ".join(names))
                   if chosen_mode(s) == "auto" else _("{file} is read after the checkout").format(file=names[0]))
-        yield Later(_("install the requirements"), reason)
+        yield Later(_("install the requirements"), reason, choices=by_hand(s, ctx, release))
         return
     shape = detect(s, facts, release)
     if shape is None:
@@ -237,6 +237,47 @@ def plan_install(s: InstallSettings, facts: FactValues, ctx: Context, release: s
                  else _("dependencies unchanged ({files})").format(files=shape.names()))
         return
     yield from INSTALLERS[shape.mode](shape, facts, ctx, release)
+
+
+class _NotThereYet(FactValues):
+    """The server as the runbook's cases see it before the install: every fact as on a fresh server."""
+
+    def __getitem__(self, fact: Fact | str) -> object:
+        return fact.fresh() if isinstance(fact, Fact) else super().__getitem__(fact)
+
+    def __contains__(self, fact: object) -> bool:
+        return isinstance(fact, Fact) or super().__contains__(fact)
+
+
+_BY_HAND = FileState("", "644", "", "", 0, b"")  # a file the case tests for; its hash only names a marker
+# pyproject.toml's [project].dependencies, one pip argument each, read on the server (what _pip is given)
+_PYPROJECT_BY_HAND = ('import sys, subprocess, tomllib; deps = tomllib.load(open("pyproject.toml", "rb"))'
+                      '.get("project", {}).get("dependencies", []); '
+                      'deps and subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--", *deps])')
+
+
+def by_hand(s: InstallSettings, ctx: Context, release: str) -> tuple[tuple[Command, str, tuple[Change, ...]], ...]:
+    """What the install a dry run cannot decide runs, case by case, for a person following the runbook: one case
+    per file the mode reads, in the order detect() tries them, each with its installer's own commands (run with
+    the server as it is before the install). Why: a runbook whose install is a comment cannot be followed."""
+    mode = chosen_mode(s)
+    names = file_names(s) if mode == "auto" else file_names(s)[:1]
+    cases = []
+    for name in names:
+        kind = mode if mode != "auto" else {"uv.lock": "uv", "poetry.lock": "poetry", PYPROJECT: "pyproject"}.get(
+            name, "requirements")
+        if kind == "pyproject":
+            changes: list[Change] = [RunCommand(_("install the dependencies {file} lists, not the project itself")
+                                                .format(file=name), sh(
+                'cd "$1" && exec "$2/bin/python" -c "$3"', release, ctx.venv, _PYPROJECT_BY_HAND, user=ctx.user,
+                env={"HOME": ctx.home}, display=f"cd {release} && {ctx.venv}/bin/python -c "
+                                                f"{shlex.quote(_PYPROJECT_BY_HAND)}"))]
+        else:
+            args = ("-r", f"{release}/{name}") if kind == "requirements" else ()
+            changes = [change for change in INSTALLERS[kind](Shape(kind, ((name, _BY_HAND),), args), _NotThereYet(),
+                                                               ctx, release) if isinstance(change, Change)]
+        cases.append((cmd("test", "-f", f"{release}/{name}", root=False), name, tuple(changes)))
+    return tuple(cases)
 
 
 def _install(why: str, command: Command, ctx: Context, shape: Shape) -> RunCommand:

@@ -81,10 +81,12 @@ SqlName = Annotated[str, AfterValidator(sql_identifier)]
 # ------------------------------------------------------------------------------------------ step
 
 
-# Typed twice only when the run may set it (policy `set`): with `keep` the run only compares it with the role's.
+# Typed twice with either policy: `set` may change the role's password to it, and `keep` creates a role that is
+# not there yet with it (only the server knows which, and it is asked before any connection); a typo would
+# become the password. With `keep` and a role already there, the run compares it and stops if it differs.
 PASSWORD_PROMPT = Prompted("Password of the app's database role", (
     "The app logs in to its database with it; only its hash reaches the server. Kept in memory for the plan and "
-    "the run only, never written anywhere."), new=lambda settings: settings.password_policy == "set")
+    "the run only, never written anywhere."), new=True)
 
 
 class DatabaseSettings(StepSettings):

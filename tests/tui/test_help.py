@@ -4,8 +4,13 @@ list on the Welcome screen), a `?` typed into a field stays text, and fields hin
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from screens.app import WizardApp
 from screens.help import HelpScreen
+from tests.conftest import ROOT
 from tests.tui.conftest import flow_keys, type_into
 from tests.tui.test_keys import screen_text
 from wizard.app.draft import Draft
@@ -30,10 +35,10 @@ async def test_question_mark_opens_the_help_of_a_step_screen_with_its_own_keys()
         await pilot.press("question_mark")
         await pilot.pause()
         rows = help_rows(app)
-        for key in ("Tab / Shift+Tab", "Space", "← / →", "↑ / ↓  PgUp / PgDn", "^n", "^b", "F1 / ?"):
+        for key in ("Tab / Shift+Tab", "Space", "← / →", "↑ / ↓  PgUp / PgDn", "Ctrl+N", "Ctrl+B", "F1 / ?"):
             assert key in rows, key
-        assert "side tabs" in rows["← / →"] and "side pane" in rows["↑ / ↓  PgUp / PgDn"]
-        assert rows["^n"] == "Next" and rows["^b"] == "Back"
+        assert "side pane" in rows["← / →"] and "side pane scrolls" in rows["↑ / ↓  PgUp / PgDn"]
+        assert rows["Ctrl+N"] == "Next" and rows["Ctrl+B"] == "Back"
         assert "Plan tab" in screen_text(app)  # what the screen is for, above its keys, in view at 80x24
         await pilot.press("question_mark")  # and ? closes it again
         await pilot.pause()
@@ -49,7 +54,7 @@ async def test_f1_on_the_welcome_screen_lists_its_keys_not_a_step_screens() -> N
         await pilot.pause()
         rows = help_rows(app)
         assert "↑ / ↓" in rows and "draft" in rows["↑ / ↓"]
-        assert "← / →" not in rows and "Space" not in rows and "^n" not in rows
+        assert "← / →" not in rows and "Space" not in rows and "Ctrl+N" not in rows
 
 
 async def test_list_fields_hint_at_commas_not_brackets() -> None:
@@ -120,7 +125,7 @@ async def test_each_screens_help_says_what_its_keys_do_there(tmp_path) -> None: 
         app.goto(FLOW["review"])
         await pilot.pause()
         rows, topic = await help_of(app, pilot)
-        assert "Next" not in rows["Enter"] and "Plan against the server" in topic and "^n" not in rows
+        assert "Next" not in rows["Enter"] and "Plan against the server" in topic and "Ctrl+N" not in rows
         recipe = draft.recipe()
         result = RunResult(ok=True, changes=1, changed_steps=["code"], failed_step=None, error=None, seconds=1.0,
                            round_trips=1)
@@ -158,3 +163,45 @@ async def test_the_step_screens_help_is_what_the_keys_do() -> None:
         await pilot.press("pagedown")
         await pilot.pause()
         assert form.scroll_y > 0
+
+
+@pytest.mark.parametrize(("lang", "scrolls"), [("en", "scroll the form from a field; the side pane"),
+                                               ("zh_CN", "在字段中时滚动表单；侧栏也能")])
+async def test_f1_on_a_step_screen_says_in_view_that_the_side_pane_scrolls_and_how(lang: str, scrolls: str) -> None:
+    """Finding of the third trial: the step screen's help said nothing in view about scrolling the side pane (its
+    line came last, below the fold of the help at 80x24), and keys were written three ways (^q, f2, Ctrl+N)."""
+    from wizard.engine import i18n
+
+    i18n.set_language(lang)
+    app = WizardApp(Draft(name="demo", enabled={"os_updates", "deploy_user"}), start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.goto(FLOW["os_updates+deploy_user"])
+        await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+        shown = screen_text(app)
+        assert scrolls in shown  # in view without scrolling the help
+        assert ("Why, Plan, Verify, If it" if lang == "en" else "原因、计划、验证、出错时") in shown
+        for key in ("Ctrl+Q", "F1", "F2", "Ctrl+B", "Ctrl+N"):  # the footer under the help
+            assert key in shown, key
+        assert not re.search(r"\^[a-z]\b|\bf[0-9]\b|ctrl\+", shown), shown
+        await pilot.press("escape")
+        await pilot.pause()
+        # the side pane's scroll is where the help says: Tab after the tabs, and ↓ scrolls it
+        app.screen.query_one("ContentTabs").focus()
+        await pilot.press("right", "tab")  # the Plan tab: the longest text
+        await pilot.pause()
+        pane = app.screen.focused
+        assert pane is not None and pane.parent is not None and pane.parent.id == "tab-plan"
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert pane.scroll_y > 0
+
+
+def test_every_key_is_written_one_way() -> None:
+    from screens.keys import key_name
+
+    assert [key_name(k) for k in ("ctrl+q", "f1", "f2", "ctrl+n", "shift+tab", "question_mark", "escape", "v")] == \
+        ["Ctrl+Q", "F1", "F2", "Ctrl+N", "Shift+Tab", "?", "Esc", "v"]
+    readme = (ROOT / "README.md").read_text()
+    assert not re.search(r"\^[a-zA-Z]\b|`f[0-9]`|\bctrl-[a-z]\b", readme)

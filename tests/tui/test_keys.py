@@ -110,15 +110,15 @@ async def test_the_footer_and_the_title_follow_the_screen_and_the_language(lang:
     app = WizardApp(Draft(name="demo"))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        assert "^n" not in footer(app)  # the Welcome screen has no Next
+        assert "Ctrl+N" not in footer(app)  # the Welcome screen has no Next
         app.goto(FLOW["goals"])  # the first step page: page 2
         await pilot.pause()
-        assert footer(app)["^n"] == next_text
+        assert footer(app)["Ctrl+N"] == next_text
         assert position in str(app.screen.query_one("TitleBar").render())
         await pilot.press("f2")
         await pilot.pause()
         other = "下一步" if lang == "en" else "Next"
-        assert footer(app)["^n"] == other and footer(app)["f1"] == ("帮助" if lang == "en" else "Help")
+        assert footer(app)["Ctrl+N"] == other and footer(app)["F1"] == ("帮助" if lang == "en" else "Help")
         assert ("第 2/" if lang == "en" else "2 of") in str(app.screen.query_one("TitleBar").render())
 
 
@@ -137,7 +137,7 @@ async def test_help_follows_the_screen_it_was_opened_on() -> None:
         await pilot.press("end")  # the keys scroll under it; the Close button stays
         await pilot.pause()
         text = screen_text(app)
-        assert "^n" in text and "Next" in text and "Close (Esc)" in text
+        assert "Ctrl+N" in text and "Next" in text and "Close (Esc)" in text
         await pilot.press("escape")
         screen = RunScreen(draft.recipe())
 
@@ -150,7 +150,7 @@ async def test_help_follows_the_screen_it_was_opened_on() -> None:
         await pilot.press("f1")
         await pilot.pause()
         text = screen_text(app)
-        assert "f3" in text and "All output" in text and "^n  " not in text
+        assert "F3" in text and "All output" in text and "Ctrl+N  " not in text
 
 
 async def test_enter_opens_a_choice_list_and_enter_there_chooses_and_moves_on() -> None:

@@ -107,6 +107,7 @@ async def test_f2_after_the_checks_says_them_again_and_fits_every_button(monkeyp
         await pilot.pause()
         shown = await run_checks(app, pilot, "项检查中通过")
         assert "项检查中通过" in shown and "退出码 1" in shown
+        assert "✗ nginx 网页服务器：sudo nginx -t" in shown and "服务器: " not in shown  # a full-width colon
         await pilot.press("f2")
         await asyncio.sleep(0.1)
         await pilot.pause()
@@ -138,3 +139,19 @@ async def test_the_run_screen_names_steps_by_title_and_f2_relabels_it(draft: Dra
         assert "正在 web1.example.com 上运行" in text and "状态" in text and "系统更新" in text
         table = screen.query_one("#steps", DataTable)
         assert "已改动" in str(table.get_cell("os_updates", "state"))
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "No change in 1.7 s: every step was already done"),
+                                            ("zh_CN", "没有任何改动，用时 1.7 秒：每个步骤都已完成")])
+async def test_a_run_that_changed_nothing_says_so_in_words(lang: str, said: str) -> None:
+    """Finding of the third walk: a second run's summary said "0 changes (-)", the dash read as a missing word."""
+    i18n.set_language(lang)
+    recipe = load(EXAMPLE)
+    nothing = RunResult(ok=True, changes=0, changed_steps=[], failed_step=None, error=None, seconds=1.7,
+                        round_trips=4)
+    app = WizardApp(Draft.from_recipe(recipe), start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(SummaryScreen(recipe, nothing, None, Path("demo.yaml")))
+        await pilot.pause()
+        text = str(app.screen.query_one("#summary-text").render())
+    assert said in text and "(-)" not in text and "（-）" not in text

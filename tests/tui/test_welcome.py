@@ -26,3 +26,31 @@ async def test_a_message_is_in_view_with_many_drafts(lang: str, said: str) -> No
         await pilot.pause()
         assert said in screen_text(app)
         assert app.screen.region.contains_region(message.region)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+async def test_the_checklist_is_whole_in_view_with_drafts_listed(lang: str) -> None:
+    """Finding of the third trial: with drafts listed, the Chinese "before you start" checklist was cut at 80x24.
+    A returning operator (drafts listed) gets the list without its introduction, and the whole checklist."""
+    for n in range(5):
+        Draft(name=f"app{n}", target={"host": f"web{n}.example.com"}).autosave()
+    i18n.set_language(lang)
+    app = WizardApp(Draft(name="demo"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        checklist = app.screen.query_one("#checklist")
+        form = app.screen.query_one(".form")
+        assert form.region.contains_region(checklist.region), (form.region, checklist.region)
+        last = {"en": "an SSH login to the server with sudo, or root",
+                "zh_CN": "一个能用 sudo 的服务器 SSH 登录账户，或 root"}[lang]
+        assert last in screen_text(app)
+        assert not app.screen.query_one("#intro").display
+        assert "app4" in screen_text(app)  # the newest draft on top, in view
+
+
+async def test_a_first_visit_has_the_introduction() -> None:
+    app = WizardApp(Draft(name="demo"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.screen.query_one("#intro").display
+        assert "This wizard sets up a fresh Linux server" in screen_text(app)

@@ -28,6 +28,9 @@ from wizard.engine.sinks import state_dir
 from wizard.engine.validators import secret_ref
 
 DEFAULT_STEPS = ("os_updates", "deploy_user")
+# What every Python web app needs, whatever else it has: plain mode offers them switched on for a new recipe
+# (the wizard's screens show each step's form, so there a step is included by typing into it).
+ESSENTIAL_STEPS = (*DEFAULT_STEPS, "python", "code", "app_server")
 
 
 def new_key() -> str:

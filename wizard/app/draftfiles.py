@@ -83,7 +83,8 @@ class Listed:
 
     key: str
     age: str
-    recipe: str  # the app name and host, and the recipe file when there is one
+    recipe: str  # the app name and host
+    file: str  # the recipe file it belongs to; "" for a new recipe never saved
     path: Path
 
 
@@ -94,9 +95,8 @@ def listing(now: float | None = None) -> list[Listed]:
     now = time.time() if now is None else now
     rows = []
     for draft in saved_drafts():
-        where = f"{draft.name} @ {draft.host or '-'}"
-        rows.append(Listed(draft.key, age(now - draft.modified),
-                           f"{where} ({draft.recipe})" if draft.recipe else where, draft.path))
+        rows.append(Listed(draft.key, age(now - draft.modified), f"{draft.name} @ {draft.host or '-'}",
+                           draft.recipe, draft.path))
     return rows
 
 

@@ -102,4 +102,18 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
-__all__ = ["Formatter", "Parser", "argparse_words", "install"]
+def sentences(*parts: str) -> str:
+    """Sentences of a help text as one paragraph: ". " between them in English, "。" in Chinese."""
+    return _(". ", context="between sentences").join(parts)
+
+
+def described(*parts: str) -> str:
+    """A command's --help description from its one-line help (lower case, no stop, as the command list shows
+    it) and more sentences: a paragraph that starts with a capital and ends with a full stop ("。" in Chinese)."""
+    text = sentences(*parts)
+    text = text[:1].upper() + text[1:]
+    stop = _(".", context="end of a sentence")
+    return text if text.endswith((".", "。")) else text + stop
+
+
+__all__ = ["Formatter", "Parser", "argparse_words", "described", "install", "sentences"]

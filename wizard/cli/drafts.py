@@ -28,12 +28,13 @@ def handle(args: argparse.Namespace) -> int:
         return ExitCode.OK
     from rich.cells import cell_len
 
-    heads = (_("id"), _("age"), _("recipe"))
-    table = [heads, *((row.key, row.age, row.recipe) for row in rows)]
-    widths = [max(cell_len(line[column]) for line in table) for column in range(2)]
-    for line in table:
+    heads = (_("id"), _("age"), _("recipe"), _("recipe file"))
+    new = _("(new: not saved yet)")
+    table = [heads, *((row.key, row.age, row.recipe, row.file or new) for row in rows)]
+    widths = [max(cell_len(line[column]) for line in table) for column in range(3)]
+    for line in table:  # the file last: a long path runs on without pushing the other columns apart
         print("  ".join(text + " " * (width - cell_len(text)) for text, width in zip(line, widths, strict=False))
-              + "  " + line[2])
+              + "  " + line[3])
     print(_("In {path}; drafts not changed for {days} days are deleted at the next start.").format(
         path=draftfiles.drafts_dir(), days=draftfiles.DRAFT_DAYS))
     return ExitCode.OK

@@ -38,9 +38,10 @@ def handle(args: argparse.Namespace) -> int:
     if args.format == "container":
         return _container(args, recipe)
     if args.format == "runbook":
-        from wizard.app.runbook import runbook
+        from wizard.app.runbook import pin_commits, runbook
 
-        text = runbook(recipe, args.file)
+        pinned, note = pin_commits(recipe)
+        text = runbook(recipe, args.file, pinned, note)
     else:
         recorded = _recorded_export(args, recipe)
         if recorded is None:

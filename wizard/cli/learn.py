@@ -26,15 +26,16 @@ SANDBOX = "learn"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from wizard.cli.argwords import described
     from wizard.lab.image import DEFAULT_RELEASE, RELEASES
 
     help_text = _("learn by doing: the tutorial's steps as exercises on a practice server, graded on meaning")
-    learn = sub.add_parser("learn", help=help_text, description=help_text + _(". ", context="between sentences") + _(
+    learn = sub.add_parser("learn", help=help_text, description=described(help_text, _(
         "Without an action it starts a course (booting a practice sandbox) or goes on with yours. You work in a "
         "second terminal (`deploy-wizard sandbox ssh learn`); `check` grades the step with its own checks, `hint` "
         "gives a hint (vaguest first, the exact commands last), `do` lets the tool do the rest of the step and "
         "shows how your work differed, `drill NAME` breaks something for you to find and fix, `summary` writes "
-        "the trainer's summary as Markdown. Progress is saved after every action."))
+        "the trainer's summary as Markdown. Progress is saved after every action.")))
     learn.add_argument("action", nargs="?", default="start", choices=ACTIONS, help=_("what to do (default: start)"))
     learn.add_argument("name", nargs="?", help=_("goto: the step; drill: the drill"))
     learn.add_argument("--learner", help=_("whose progress (default: your login name)"))

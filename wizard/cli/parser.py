@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 
 from wizard.cli import argwords, learn
+from wizard.cli.argwords import described
+from wizard.cli.parser_local import add_drafts, add_sandbox
 from wizard.engine.i18n import _
 
 
@@ -135,9 +137,6 @@ def _export_flags() -> argparse.ArgumentParser:
     return parent
 
 
-def sentences(*parts: str) -> str:
-    """Sentences of a help text as one paragraph: ". " between them in English, "。" in Chinese."""
-    return _(". ", context="between sentences").join(parts)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,9 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("plan", _("show what apply would change, without changing anything (a dry run)")),
         ("check", _("drift check: compare the server with the recipe; exit 0 clean, 3 drift")),
     ):
-        sub.add_parser(name, help=help_text, description=help_text, parents=run_flags)
+        sub.add_parser(name, help=help_text, description=described(help_text), parents=run_flags)
     help_text = _("make the server match the recipe; a second apply changes nothing")
-    apply = sub.add_parser("apply", help=help_text, description=help_text,
+    apply = sub.add_parser("apply", help=help_text, description=described(help_text),
                            parents=[*run_flags, _yes(_("do not ask before applying (for CI)"))])
     apply.add_argument("--quiet", "-q", action="store_true", help=_("hide command output, show steps only"))
     apply.add_argument("--resume", action="store_true",
@@ -187,11 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[recipe_file, _export_flags(), _overrides(),
                  _yes(_("do not ask before applying the recipe to the --record-on host")), trust, quiet_json])
     help_text = _("break a deploy lock whose run is gone (it shows who holds it and asks first)")
-    sub.add_parser("unlock", help=help_text, description=sentences(help_text, _(
+    sub.add_parser("unlock", help=help_text, description=described(help_text, _(
         "A lock frees itself when its run stops answering for a while; this is for when you cannot wait.")),
         parents=[recipe_file, _one_host(), _yes(_("do not ask before breaking the lock")), trust, quiet_json])
     help_text = _("turn maintenance mode on or off: nginx answers every page of the app with a 503 page")
-    maintenance = sub.add_parser("maintenance", help=help_text, description=sentences(help_text, _(
+    maintenance = sub.add_parser("maintenance", help=help_text, description=described(help_text, _(
         "For work that takes the app down (a long migration, a restore). Static files are still served, the "
         "health-check timer pauses, and plan and check say that it is on.")),
         parents=[recipe_file, _one_host(), trust, quiet_json])
@@ -209,15 +208,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help=_("run against this host instead of the recipe's target.host"))
     verify.add_argument("--verbose", "-v", action="store_true",
                         help=_("show what every check answered, not only the failed ones"))
-    sub.add_parser("schema", help=_("print the JSON Schema of recipe files"))
+    help_text = _("print the JSON Schema of recipe files")
+    sub.add_parser("schema", help=help_text, description=described(help_text, _(
+        "Point an editor's YAML support at it to check a recipe as you type, or validate recipes in CI with any "
+        "JSON Schema tool; `plan` checks the same rules and more (the checks across steps)")))
     learn.add_parser(sub)
-    _add_drafts(sub)
-    new = sub.add_parser("new", help=_("write a new recipe: the wizard, or plain questions with --plain"))
+    add_drafts(sub)
+    help_text = _("write a new recipe: the wizard, or plain questions with --plain")
+    new = sub.add_parser("new", help=help_text, description=described(help_text, _(
+        "Nothing is sent to a server: the recipe file is written, then `deploy-wizard plan FILE` shows what it "
+        "would change and `deploy-wizard apply FILE` makes the change")))
     new.add_argument("--plain", action="store_true", help=_("ask in the plain terminal (no full-screen UI)"))
     new.add_argument("-o", "--output", default="recipe.yaml", help=_("where to write the recipe"))
-    edit = sub.add_parser("edit", help=_("open a recipe (or a draft) in the wizard"))
+    help_text = _("open a recipe (or a draft) in the wizard")
+    edit = sub.add_parser("edit", help=help_text, description=described(help_text, _(
+        "Without a file it opens the latest draft (`deploy-wizard drafts` lists them all); the wizard saves the "
+        "recipe file when you press Save or Run in its Review")))
     edit.add_argument("file", nargs="?", help=_("the recipe or draft file (default: the latest draft)"))
-    _add_sandbox(sub)
+    add_sandbox(sub)
     _lang_anywhere(parser)
     return parser
 
@@ -249,7 +257,7 @@ def _add_deploy(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentP
     help_text = _("ship one commit to a server the recipe set up: fetch, release, migrations, switch, health (for CI)")
     deploy = sub.add_parser(
         "deploy", help=help_text, formatter_class=_ExamplesFormatter,
-        description=sentences(help_text, _(
+        description=described(help_text, _(
             "Only the steps that make a release run (code, database migrations, static files, the app server's "
             "health gate and switch); the others are not touched. It never asks: secrets come from the "
             "environment variables (or files) the recipe names, the host key must be pinned. A branch or tag is "
@@ -273,7 +281,7 @@ def _add_logs(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentPar
     help_text = _("read a service's logs on the server from here: the app, nginx, a worker, the database or the system")
     logs = sub.add_parser(
         "logs", help=help_text, formatter_class=_ExamplesFormatter,
-        description=sentences(help_text, _(
+        description=described(help_text, _(
             "Over the recipe's SSH connection, with sudo where a log is root's: the app's and a worker's journal "
             "(every release), the site's nginx logs (with each request's time), PostgreSQL's log file or "
             "MariaDB's journal, or the whole journal. Secrets the recipe knows, and passwords in URLs, are shown "
@@ -347,46 +355,7 @@ def split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
     return argv, None
 
 
-def _add_drafts(sub: argparse._SubParsersAction) -> None:
-    """`drafts [list]`, `drafts delete ID...|--all`: the wizard's drafts on this machine."""
-    drafts = sub.add_parser("drafts", help=_("list the wizard's drafts (id, age, recipe), or delete them"),
-                            description=_("The wizard autosaves the answers typed so far as a draft, one per new "
-                                          "recipe or recipe file. `drafts` lists them with their id, age and recipe; "
-                                          "`drafts delete` removes them. Drafts not changed for 30 days are deleted "
-                                          "at the next start of deploy-wizard."))
-    actions = drafts.add_subparsers(dest="drafts_command", metavar="ACTION")
-    actions.add_parser("list", help=_("list the drafts (the default)"))
-    delete = actions.add_parser("delete", help=_("delete drafts by their id, or all of them"))
-    delete.add_argument("ids", nargs="*", metavar="ID", help=_("a draft's id, as `deploy-wizard drafts` shows it"))
-    delete.add_argument("--all", action="store_true", help=_("delete every draft"))
 
-
-def _add_sandbox(sub: argparse._SubParsersAction) -> None:
-    """`sandbox up|down|ssh|status`: its own little command line, apart from the recipe commands."""
-    from wizard.lab.image import DEFAULT_RELEASE, RELEASES
-
-    sandbox = sub.add_parser("sandbox", help=_("a throwaway local Debian server to practise on (needs root)"),
-                             description=_("Boot throwaway Debian servers (13 or 12) on this machine with "
-                                           "systemd-nspawn. Each `up` is a clean server with its own host key; "
-                                           "`down` removes every trace. Needs Linux and root."))
-    actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
-    up = actions.add_parser("up", help=_("boot a clean sandbox server"))
-    up.add_argument("--name", help=_("name (default: sandbox<N>)"))
-    up.add_argument("--release", choices=list(RELEASES), default=DEFAULT_RELEASE, help=_(
-        "Debian release: trixie (13, the default) or bookworm (12); each is built once, then cached"))
-    up.add_argument("--lab", action="store_true", help=_(
-        "also serve the example apps over git and a test CA the server trusts, so the example recipes "
-        "(examples/flask-app.yaml, examples/django-app.yaml) run as they are; stopped with the sandbox"))
-    down = actions.add_parser("down", help=_("stop sandboxes and remove them"))
-    down.add_argument("names", nargs="*", help=_("which ones"))
-    down.add_argument("--all", action="store_true", help=_("every sandbox on this machine"))
-    ssh = actions.add_parser("ssh", help=_("open a shell on a sandbox (or run a command)"))
-    ssh.add_argument("name", nargs="?", help=_("which one (default: the only one running)"))
-    ssh.add_argument("--user", default="root", help=_("login user: root, admin (sudo) or ops (sudo with password)"))
-    ssh.add_argument("cmd", nargs=argparse.REMAINDER, help=_(
-        "command to run instead of a shell (--user may also come after the name; -- ends the options)"))
-    status = actions.add_parser("status", help=_("list sandboxes"))
-    status.add_argument("--json", action="store_true", help=_("machine-readable output"))
 
 
 __all__ = ["build_parser", "split_command"]

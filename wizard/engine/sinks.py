@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -53,6 +54,11 @@ DIFF_STYLES = (("+++", "bold"), ("---", "bold"), ("@@", "cyan"), ("+", "green"),
 Part = str | tuple[str, str]  # plain text, or (text, Rich style)
 
 
+def COLON() -> str:  # noqa: N802 - reads like the constant it is, in the current language
+    """": " between a word and what it introduces; "：" in Chinese."""
+    return _(": ", context="before what it introduces")
+
+
 class ConsoleSink:
     """A line log that reads well in a terminal and in CI logs alike.
 
@@ -62,8 +68,12 @@ class ConsoleSink:
     """
 
     def __init__(self, out: TextIO | None = None, show_output: bool = True, prefix: str = "", *,
-                 console: Console | None = None, table: bool = False) -> None:
+                 console: Console | None = None, table: bool = False,
+                 label: Callable[[str], str] | None = None) -> None:
         self.out = out or sys.stdout
+        # how a step is named in its heading: the recipe's key here (what --set STEP.FIELD takes); the wizard's
+        # review gives the step's title, as its run screen and summary name it
+        self.label = label or (lambda step: step)
         self.show_output = show_output
         self.prefix = prefix  # "[host] " when several hosts share the terminal
         self.mode = "apply"
@@ -89,11 +99,11 @@ class ConsoleSink:
                         "check": n_("Checking {n} step on {host}", "Checking {n} steps on {host}", n)}[event.mode]
             self._print((template.format(n=n, host=event.host), "bold"))
         elif isinstance(event, StepStarted):
-            self._print((f"[{event.index + 1}/{event.total}] {event.step}", "bold cyan"))
+            self._print((f"[{event.index + 1}/{event.total}] {self.label(event.step)}", "bold cyan"))
         elif isinstance(event, StepPlanned):
             self._planned(event)
         elif isinstance(event, ChangeStarted):
-            self._print("  ", ("= " + _("check") + ": ", "green") if event.check else ("+ ", "yellow"), event.why)
+            self._print("  ", ("= " + _("check") + COLON(), "green") if event.check else ("+ ", "yellow"), event.why)
             self._print("    ", ("$ " + event.description, "dim"))
         elif isinstance(event, Notice):
             self._notice(event.text)
@@ -101,9 +111,9 @@ class ConsoleSink:
             if self.show_output and not event.text.startswith("deploy-wizard: "):
                 self._print("    ", ("| " + event.text, "dim"))
         elif isinstance(event, StepNoop):
-            self._print("  ", ("= " + _("nothing to do") + ": ", "green"), event.reason)
+            self._print("  ", ("= " + _("nothing to do") + COLON(), "green"), event.reason)
         elif isinstance(event, StepFailed):
-            self._print("  ", (_("FAILED") + ": ", "bold red"), event.error)
+            self._print("  ", (_("FAILED") + COLON(), "bold red"), event.error)
         elif isinstance(event, StepFinished):
             self._step_finished(event)
         elif isinstance(event, RunFinished):

@@ -103,6 +103,7 @@ class Later(Change):
     it, it plans the step again once the earlier change ran and runs what that shows."""
 
     reason: str
+    choices: tuple[tuple[Command, str, tuple[Change, ...]], ...] = ()  # by hand, per case: the runbook's if/elif
 
     def describe(self) -> str:
         return self.reason

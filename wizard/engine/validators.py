@@ -158,8 +158,8 @@ class Prompted:
     Why on the field: the front end asks every `prompt` secret before a plan or a run, and only the step knows
     what its secret is for. `title` and `text` are message ids of the model's catalog; `{user}` and `{host}`
     in them are the recipe's login. `new`: a password the run sets on the server, typed twice, because a typo
-    would become the password; a function of the step's settings when they decide (a database role whose
-    password policy is `keep` only checks the password: typed once).
+    would become the password; a function of the step's settings when they decide. A password the run only
+    compares with one on the server is typed once, but only when it can never be the first one set there.
     """
 
     title: str
