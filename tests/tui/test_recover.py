@@ -46,13 +46,15 @@ async def test_back_to_edit_from_the_failure_dialog_then_next_runs_again(server:
     app = WizardApp(configure_draft(tmp_path, "bad"), start="flow")
     async with app.run_test(size=(80, 24)) as pilot:
         await run_from_review(app, pilot)
-        await wait_for(pilot, lambda: showing(app) == "FailureModal")
+        # the dialog's buttons, then the form's focus, arrive a frame after the screen itself (a busy machine
+        # shows it): wait for what is asserted, not for a fixed number of frames
+        await wait_for(pilot, lambda: showing(app) == "FailureModal" and bool(app.screen.query("#edit")))
         await pilot.click("#edit")
         await wait_for(pilot, lambda: showing(app) == "configure")
         assert len(app.screen_stack) == 2  # the run and the dialog are gone, the flow goes on from here
         banner = str(app.screen.query_one("#fixing").render())
         assert "The run stopped at Configure: " in banner and "not a valid value" in banner
-        assert app.focused is app.screen.query_one("#configure-value")
+        await wait_for(pilot, lambda: app.focused is app.screen.query_one("#configure-value"))
         assert app.draft.values("configure") == {"value": "bad", "other": "kept"}  # every value kept
         await type_into(pilot, "#configure-value", "good")
         await pilot.press("ctrl+n")
