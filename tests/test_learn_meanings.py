@@ -145,3 +145,46 @@ def test_a_worker_down_on_an_old_release_or_one_too_many_fails_with_the_reason()
     graded = _grade("workers", WORKERS, extra, extra)
     assert "worker default runs 1 instance more than its 2: demo-worker-default@3" in graded.reasons()
     assert any("stop 1 instance of worker default" in item.why for item in graded.missing)
+
+
+# --- code: cloned by hand into releases/by-hand, `current` linked with an absolute path
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+CODE = {"repo": "https://git.example.test/demo.git", "ref": "main"}
+
+
+def _code(links: str, remote: dict | None = None) -> tuple[Callable[[Fact], object], Callable[[Fact], object]]:
+    def plan_facts(fact: Fact) -> object:
+        kind, _sep, rest = fact.key.partition(":")
+        if kind == "remote-ref":
+            return remote or {"sha": COMMIT, "error": None}
+        if kind == "readlink":
+            return "/srv/demo/releases/by-hand" if rest == "/srv/demo/current" else None
+        if kind == "entries":
+            return ["by-hand"]
+        return {"type": "file", "mode": "755", "owner": "demo", "group": "demo"} if rest.endswith("/bin/pip") else None
+
+    def answer(fact: Fact) -> object:
+        return Answer(0, links) if isinstance(fact, Probe) else plan_facts(fact)
+
+    return answer, plan_facts
+
+
+def test_code_cloned_by_hand_into_a_release_of_its_own_name_is_the_release() -> None:
+    answer, plan_facts = _code(f"current by-hand {COMMIT}\n")
+    grade = _grade("code", CODE, answer, plan_facts)
+    assert [(f.what, f.reason) for f in grade.findings] == [
+        ("a release under /srv/demo/releases holds the commit main names, and current or next leads to it", None)]
+    differs = "\n".join(item.why for item in grade.differs)
+    assert "check out main (0123456789ab) into /srv/demo/releases/0123456789ab" in differs
+    assert "stage release 0123456789ab" in differs or "switch current to release 0123456789ab" in differs
+
+
+def test_code_on_another_commit_or_outside_the_releases_fails_with_the_reason() -> None:
+    answer, plan_facts = _code("current by-hand fedcba9876543210fedcba9876543210fedcba98\n")
+    grade = _grade("code", CODE, answer, plan_facts)
+    assert ("/srv/demo/current leads to release by-hand at commit fedcba987654, not 0123456789ab (main)"
+            in grade.reasons())
+    assert any(item.why.startswith("check out main") for item in grade.missing)
+    outside, plan_facts = _code("current - -\n")
+    assert "/srv/demo/current leads outside /srv/demo/releases" in _grade("code", CODE, outside, plan_facts).reasons()
