@@ -188,3 +188,42 @@ def test_code_on_another_commit_or_outside_the_releases_fails_with_the_reason() 
     assert any(item.why.startswith("check out main") for item in grade.missing)
     outside, plan_facts = _code("current - -\n")
     assert "/srv/demo/current leads outside /srv/demo/releases" in _grade("code", CODE, outside, plan_facts).reasons()
+
+
+# --- monitoring: the node exporter and journald set up by hand (logrotate and the health check left out)
+
+MONITORING = {"journald_max_use": "200M", "logrotate": False, "health_check": False}
+
+
+def _monitoring_server(fact: Fact) -> object:
+    kind, _sep, rest = fact.key.partition(":")
+    return {"packages": dict.fromkeys(rest.split(","), "1"), "claims": {},
+            "unit": {"ActiveState": "active", "UnitFileState": "enabled"}}.get(kind)
+
+
+def _monitoring(metrics: Answer, journal: Answer = Answer(0, "500M")) -> Callable[[Fact], object]:
+    def answer(fact: Fact) -> object:
+        assert isinstance(fact, Probe)
+        return metrics if "curl" in fact.script else journal
+
+    return answer
+
+
+def test_monitoring_by_hand_passes_with_differences_only() -> None:
+    grade = _grade("monitoring", MONITORING, _monitoring(Answer(0, "")), _monitoring_server)
+    assert [f.what for f in grade.findings] == ["the node exporter answers with metrics at "
+                                                "http://127.0.0.1:9100/metrics",
+                                                "the journal is kept on disk within a size limit"]
+    assert grade.passed and not grade.missing, grade.reasons()
+    assert "node exporter listens on 127.0.0.1:9100" in [item.why for item in grade.differs]
+
+
+def test_a_silent_exporter_or_an_unbounded_journal_fails_with_the_reason() -> None:
+    down = _grade("monitoring", MONITORING, _monitoring(Answer(1, "curl: (7) Failed to connect")),
+                  _monitoring_server)
+    assert ("nothing answers at http://127.0.0.1:9100/metrics (curl: (7) Failed to connect): is "
+            "prometheus-node-exporter running and listening on 127.0.0.1:9100?") in down.reasons()
+    assert "node exporter listens on 127.0.0.1:9100" in [item.why for item in down.missing]
+    unbounded = _grade("monitoring", MONITORING, _monitoring(Answer(0, ""), Answer(1, "")), _monitoring_server)
+    assert "no journald configuration sets SystemMaxUse: the journal may fill the disk" in unbounded.reasons()
+    assert "cap the journal at 200M" in [item.why for item in unbounded.missing]
