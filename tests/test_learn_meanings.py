@@ -138,6 +138,9 @@ def test_a_worker_down_on_an_old_release_or_one_too_many_fails_with_the_reason()
     down = _workers({"1": _instance(), "2": _instance("failed")})
     assert "demo-worker-default@2.service is not running (`systemctl status demo-worker-default@2.service`)" in (
         _grade("workers", WORKERS, down, down).reasons())
+    manual = _workers({"1": _instance(), "2": {**_instance(), "enabled": False}})
+    assert ("demo-worker-default@2.service is not enabled: it would not start at boot (`systemctl enable "
+            "demo-worker-default@2.service`)") in _grade("workers", WORKERS, manual, manual).reasons()
     old = _workers({"1": _instance(release="20251231-000000-0000000"), "2": _instance()})
     assert ("demo-worker-default@1.service runs in /srv/demo/releases/20251231-000000-0000000, not in the live "
             "release 20260101-120000-abc1234: restart it") in _grade("workers", WORKERS, old, old).reasons()

@@ -32,7 +32,7 @@ case "$out" in *NOAUTH*) ;; *) printf '%s\n' "$out" | tail -n 1; exit 3;; esac
 
 # $1 the app user, $2 the env file: the sha256 of REDIS_URL as the app reads it (never the URL itself).
 URL_HASH = r'''
-runuser -u "$1" -- sh -c 'set -a; . "$1" >/dev/null 2>&1 || exit 4; [ -n "$REDIS_URL" ] || exit 5
+runuser -u "$1" -- sh -c '[ -r "$1" ] || exit 4; set -a; . "$1" >/dev/null 2>&1; [ -n "${REDIS_URL:-}" ] || exit 5
 printf %s "$REDIS_URL" | sha256sum | cut -d" " -f1' sh "$2"
 '''
 

@@ -20,8 +20,8 @@ n_ = plural_translator(__file__)
 
 
 def worker_meaning(state_fact: WorkerUnits, app: str, current: str, name: str, count: int) -> Meaning:
-    """Worker `name` runs exactly `count` active instances (@1..@count), each in the live release `current`
-    points to."""
+    """Worker `name` runs exactly `count` active instances (@1..@count), each enabled (started at boot) and in the
+    live release `current` points to."""
     link = Readlink(current)
     base = f"{app}-worker-{name}@"
 
@@ -36,6 +36,9 @@ def worker_meaning(state_fact: WorkerUnits, app: str, current: str, name: str, c
             got = have.get(str(i))
             if got is None or got["active"] != "active":
                 return _("{unit} is not running (`systemctl status {unit}`)").format(unit=unit)
+            if not got["enabled"]:
+                return _("{unit} is not enabled: it would not start at boot (`systemctl enable {unit}`)").format(
+                    unit=unit)
             if str(got["cwd"] or "").rstrip("/").rsplit("/", 1)[-1] != live:
                 return _("{unit} runs in {cwd}, not in the live release {live}: restart it").format(
                     unit=unit, cwd=got["cwd"] or "?", live=live)
