@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field
 
 from recipes.code import hostkey, install, python_version, rollback
 from recipes.code.facts import RemoteRef, RemoteRefHere
+from recipes.code.meanings import commit_meaning
 from recipes.shared import guards
 from recipes.shared.common import (
     DirSpec,
@@ -33,6 +34,7 @@ from wizard.engine.commands import Command, Op, cmd, sh
 from wizard.engine.facts import Fact, FactGatherer, FactValues, FileInfo, PathInfo
 from wizard.engine.hostkeys import host_pattern
 from wizard.engine.i18n import translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import (
     Change,
     Check,
@@ -200,6 +202,16 @@ class Code(Step):
                 yield from python_version.version_facts(ctx, release)
             yield from install.facts(s, known, ctx, release)
             yield from install.build_facts(s, ctx)
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        assert isinstance(settings, CodeSettings)
+        asked = () if SHA.match(settings.ref) else (self._ref_fact(settings, ctx),)
+
+        def wanted(facts: FactValues) -> tuple[str | None, str]:
+            answer = facts[asked[0]] if asked else {}
+            return self._sha(settings, facts, ctx), answer.get("unavailable") or answer.get("error") or ""
+
+        return [commit_meaning(ctx.user, ctx.base, settings.ref, wanted, asked)]
 
     def _sha(self, s: CodeSettings, facts: FactValues, ctx: Context) -> str | None:
         if SHA.match(s.ref):

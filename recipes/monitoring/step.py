@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field
 
 from recipes.monitoring import app_metrics, exporters
 from recipes.monitoring.exporters import Exporter
+from recipes.monitoring.meanings import exporter_meaning, journal_meaning
 from recipes.shared import claims, guards, sandbox
 from recipes.shared.apt import install_missing, started
 from recipes.shared.claims import Claim
@@ -19,6 +20,7 @@ from recipes.shared.web import site
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import (
     Change,
     Check,
@@ -175,6 +177,10 @@ class Monitoring(Step):
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
         assert isinstance(settings, MonitoringSettings)
         return {"NODE_EXPORTER": settings.node_exporter_listen}
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        assert isinstance(settings, MonitoringSettings)
+        return [*(exporter_meaning(e) for e in self._exporters(settings)), journal_meaning(JOURNALD)]
 
     def _exporters(self, s: MonitoringSettings) -> tuple[Exporter, ...]:
         """Every exporter wanted, the node exporter first."""

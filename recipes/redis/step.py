@@ -20,6 +20,7 @@ from urllib.parse import quote as urlquote
 
 from pydantic import AfterValidator, Field
 
+from recipes.redis.meanings import redis_meanings
 from recipes.shared import claims, guards
 from recipes.shared.apt import install_missing, started
 from recipes.shared.common import DirSpec, app_dirs, dir_facts, ensure_dirs
@@ -27,6 +28,7 @@ from recipes.shared.facts import UnitProperties
 from wizard.engine.commands import Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.engine.i18n import translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import (
     Change,
     Check,
@@ -131,6 +133,10 @@ class Redis(Step):
                       "maxmemory_policy)\"'", root=True, note="the memory it uses, its cap and its policy"),
                 Check("ls -l /etc/deploy-wizard/redis/redis.conf /srv/APP/shared/env/redis.env", root=True,
                       note="root:redis 0640 and root:USER 0640: the password is nobody else's")],
+        goal="Redis runs on this server's loopback only, refuses every client without the password, and the app "
+             "finds that password in REDIS_URL.",
+        section="Beyond the tutorial, which has no section on Redis (nearest: 3.2 Database migration and "
+                "configuration)",
         troubleshoot=[
             ("NOAUTH Authentication required.",
              "The client gave no password: read REDIS_URL from the environment (redis.from_url(os.environ"
@@ -150,6 +156,17 @@ class Redis(Step):
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
         assert isinstance(settings, RedisSettings)
         return {"REDIS_PORT": str(settings.port)}
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        """A Redis configured by hand (Debian's redis.conf edited, other comments and order) counts when it runs,
+        answers on the loopback only, refuses clients without the password and the app's REDIS_URL carries the
+        recipe's password; the files this step writes then differ from the recommended setup only."""
+        assert isinstance(settings, RedisSettings)
+        password = urlquote(self._password(settings, ctx).reveal(), safe="")
+        where = f"127.0.0.1:{settings.port}/{settings.database}"
+        return redis_meanings(settings.port, ctx.user, self.app_env_file(ctx),
+                              (f"redis://:{password}@{where}", f"redis://:***@{where}"),
+                              ("/etc/deploy-wizard", DROPIN), (ctx.base,))
 
     def app_env_file(self, ctx: Context) -> str:
         """Where REDIS_URL is (recipes.shared.web.EnvFileOwner): every process of the app loads it."""

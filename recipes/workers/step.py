@@ -26,10 +26,12 @@ from recipes.shared.common import current_release, release_facts
 from recipes.shared.facts import UnitExposure
 from recipes.shared.web import app_env_files, writable_dirs
 from recipes.workers.facts import UNIT_DIR, Instance, WorkerState, WorkerUnits
+from recipes.workers.meanings import worker_meaning
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.hooks import LogSource
 from wizard.engine.i18n import plural_translator, translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import (
     Change,
     Check,
@@ -188,7 +190,16 @@ class Workers(Step):
              "A worker's command runs without a shell: plain words, no quotes, $, ;, |, > or *. Put the rest in a "
              "script of your release and name the script."),
         ],
+        goal="Each worker of the recipe runs as many APP-worker-NAME@N services as asked, as USER in the live "
+             "release, restarted by systemd and started at boot.",
+        section="Beyond the tutorial, which has no section on background workers (nearest: 4.2 Application "
+                "server configuration)",
     )
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        assert isinstance(settings, WorkersSettings)
+        return [worker_meaning(self._state_fact(ctx), ctx.app, ctx.current, name, settings.count(name))
+                for name in sorted(settings.processes)]
 
     def teaching_values(self, settings: StepSettings, ctx: Context) -> dict[str, str]:
         assert isinstance(settings, WorkersSettings)

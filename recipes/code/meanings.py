@@ -1,0 +1,73 @@
+"""What must hold for the code step, however it was reached (wizard.engine.meaning).
+
+Why the commit and the links, read through git and readlink: a learner who clones into a release directory of
+another name, or links `current` with an absolute path, did the job when `current` or `next` leads to a release
+under /srv/APP/releases whose checkout is the commit the recipe's ref names now. The directory's name, the staging
+and the pruning this step would do are then a difference from the recommended setup. The commit the ref names is
+the step's own RemoteRef fact, asked once for the plan and the grade alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from recipes.shared.meanings import Probe
+from wizard.engine.facts import Fact, FactValues
+from wizard.engine.i18n import translator
+from wizard.engine.meaning import Meaning, covering
+
+_ = translator(__file__)
+
+# $1 the app user, $2 the app's base directory. One line per link that exists: "LINK RELEASE COMMIT", RELEASE "-"
+# when it leads outside $2/releases, COMMIT "-" when git cannot read it (git runs as the app user: its checkout).
+RELEASES = r'''
+for l in current next; do
+  t=$(readlink "$2/$l") || continue
+  case "$t" in releases/*|"$2"/releases/*) ;; *) echo "$l - -"; continue;; esac
+  h=$(runuser -u "$1" -- git -C "$2/$l/" rev-parse HEAD 2>/dev/null) || h=-
+  echo "$l $(printf %s "${t##*/}" | tr ' ' '?') ${h:--}"
+done; true
+'''
+
+
+def linked(output: str) -> dict[str, tuple[str, str]]:
+    """The probe's lines as {link: (release, commit)}."""
+    found: dict[str, tuple[str, str]] = {}
+    for line in output.splitlines():
+        words = line.split()
+        if len(words) == 3:
+            found[words[0]] = (words[1], words[2])
+    return found
+
+
+def commit_meaning(user: str, base: str, ref: str, wanted: Callable[[FactValues], tuple[str | None, str]],
+                   asked: tuple[Fact, ...]) -> Meaning:
+    """`current` or `next` leads to a release checked out at the commit `wanted` reads from the facts `asked`:
+    (commit, or None and why it is unknown)."""
+    probe = Probe(RELEASES, (user, base))
+
+    def test(facts: FactValues) -> str | None:
+        sha, why = wanted(facts)
+        if sha is None:
+            return _("the commit {ref} names is unknown: {why}").format(ref=ref, why=why or "?")
+        links = linked(facts[probe].output)
+        if not links:
+            return _("neither {base}/current nor {base}/next points to a release yet").format(base=base)
+        if any(commit == sha for _release, commit in links.values()):
+            return None
+        link, (release, commit) = next(iter(links.items()))
+        if release == "-":
+            return _("{base}/{link} leads outside {base}/releases").format(base=base, link=link)
+        if commit == "-":
+            return _("{user} cannot read a git checkout in {base}/releases/{release}").format(
+                user=user, base=base, release=release)
+        return _("{base}/{link} leads to release {release} at commit {commit}, not {sha} ({ref})").format(
+            base=base, link=link, release=release, commit=commit[:12], sha=sha[:12], ref=ref)
+
+    return Meaning(_("a release under {base}/releases holds the commit {ref} names, and current or next leads to "
+                     "it").format(base=base, ref=ref), (*asked, probe), test,
+                   covers=covering("git clone", "ln -sfn", f"rm -f {base}/next", f"rm -rf {base}/releases/",
+                                   "install -d"))
+
+
+__all__ = ["commit_meaning", "linked"]
