@@ -23,7 +23,10 @@ from recipes.database.verifiers import mysql_native_hash, scram_matches, scram_v
 from recipes.shared.apt import install_missing
 from recipes.shared.common import (
     app_dirs,
+    as_app,
+    chained,
     dir_facts,
+    done_for,
     ensure_dirs,
     marker_facts,
     marker_pending,
@@ -31,9 +34,10 @@ from recipes.shared.common import (
     shown_command,
     working_release,
 )
+from recipes.shared.data import pre_migration_dump
 from recipes.shared.fields import CommandLine
 from recipes.shared.meanings import Probe
-from wizard.engine.commands import Secret, cmd, sh
+from wizard.engine.commands import Command, Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.hooks import LogSource
 from wizard.engine.i18n import translator
@@ -366,6 +370,18 @@ class Database(Step):
         else:
             yield Ok(_("role {user} exists with the right password").format(user=user))
 
+    def migrate_now(self, settings: StepSettings, ctx: Context) -> Command | None:
+        """The Migrator hook (recipes/shared/data.py): the migrations, run now in the live release as a deploy
+        runs them (after `deploy-wizard restore`), or None when the recipe has none."""
+        assert isinstance(settings, DatabaseSettings)
+        command = settings.migrate_command if settings.migrate == "command" else MIGRATIONS.get(settings.migrate)
+        if not command:
+            return None
+        script, args = chained(shlex.split(command))
+        owner = self._owner_file(ctx) if settings.roles == "two" else None
+        return as_app(ctx, script, ctx.venv, *args, display=f"cd {ctx.current} && " + shown_command(command),
+                      database_url_from=owner)
+
     def _plan_migrations(self, s: DatabaseSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         if s.migrate == "none":
             return
@@ -378,6 +394,11 @@ class Database(Step):
             yield Ok(_("migrations ran for release {id}").format(id=live) if live else _("no release to migrate yet"))
             return
         two = s.roles == "two"
+        backups = pre_migration_dump(ctx)
+        if backups is not None:  # the data as it was before this release changed it, kept with its release
+            yield RunCommand(_("dump the database before release {id} migrates").format(id=release),
+                             backups[0].dump_before_migration(backups[1], ctx, release), timeout=3600,
+                             skip_if=done_for(ctx, "migrated", release))
         why = (_("run the migrations for release {id} as the owner role {owner}: {command}") if two else
                _("run the migrations for release {id}: {command}"))
         yield from once_per_release(

@@ -198,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     maintenance.add_argument("--message", help=_("the text of the page (default: the site is being updated "
                                                  "and will be back shortly)"))
     _add_run(sub, recipe_file, trust)
+    _add_backups(sub, recipe_file, trust, quiet_json)
     help_text = _("run every step's checks (how to verify) on the server and show what each answered")
     verify = sub.add_parser("verify", help=help_text, description=_(
         "Run every step's checks (the commands the runbook and the wizard's Summary give under Verify) on the "
@@ -355,6 +356,44 @@ def split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
     return argv, None
 
 
+def _add_backups(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentParser,
+                 trust: argparse.ArgumentParser, quiet_json: argparse.ArgumentParser) -> None:
+    """`backup FILE [--list|--drill [SET]]` and `restore FILE --from SET`: the backups step's scripts, now."""
+    help_text = _("take a backup of the app's database and uploads now (the backups step's script)")
+    backup = sub.add_parser("backup", help=help_text, description=sentences(help_text, _(
+        "The same backup the timer takes: free space checked first, written to a temporary name, read back and "
+        "counted, then kept and rotated. --list lists the sets kept; --drill restores the newest (or SET) into "
+        "a scratch database and compares its rows with the counts taken with the dump")),
+        parents=[recipe_file, _one_host(), trust, quiet_json])
+    what = backup.add_mutually_exclusive_group()
+    what.add_argument("--list", action="store_true", help=_("list the backup sets on the server, oldest first"))
+    what.add_argument("--drill", nargs="?", const="", metavar="SET",
+                      help=_("run the restore drill now, on SET or the newest set"))
+    help_text = _("restore the app's database and uploads from a backup set (asks first)")
+    restore = sub.add_parser("restore", help=help_text, description=sentences(help_text, _(
+        "Stops the app, its workers, jobs and backup timers, restores the database (PostgreSQL: in one "
+        "transaction, so a failed restore changes nothing) and the uploads, runs the migrations, and starts "
+        "what it stopped again, even after a failure")),
+        parents=[recipe_file, _one_host(), _yes(_("do not ask before restoring")), trust, quiet_json])
+    restore.add_argument("--from", dest="dump", required=True, metavar="SET",
+                         help=_("the backup set, as `deploy-wizard backup FILE --list` shows it"))
+    restore.add_argument("--lock-wait", type=_seconds, default=0, metavar="SECONDS",
+                         help=_("when another apply or rollback of this app runs on the server, wait up to this "
+                                "long for it (default: refuse at once, saying who holds the lock)"))
+
+
+def _add_drafts(sub: argparse._SubParsersAction) -> None:
+    """`drafts [list]`, `drafts delete ID...|--all`: the wizard's drafts on this machine."""
+    drafts = sub.add_parser("drafts", help=_("list the wizard's drafts (id, age, recipe), or delete them"),
+                            description=_("The wizard autosaves the answers typed so far as a draft, one per new "
+                                          "recipe or recipe file. `drafts` lists them with their id, age and recipe; "
+                                          "`drafts delete` removes them. Drafts not changed for 30 days are deleted "
+                                          "at the next start of deploy-wizard."))
+    actions = drafts.add_subparsers(dest="drafts_command", metavar="ACTION")
+    actions.add_parser("list", help=_("list the drafts (the default)"))
+    delete = actions.add_parser("delete", help=_("delete drafts by their id, or all of them"))
+    delete.add_argument("ids", nargs="*", metavar="ID", help=_("a draft's id, as `deploy-wizard drafts` shows it"))
+    delete.add_argument("--all", action="store_true", help=_("delete every draft"))
 
 
 
