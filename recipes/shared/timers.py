@@ -142,6 +142,7 @@ def install(app: str, items: Sequence[Timed], facts: FactValues, why: str) -> It
             yield RunCommand(_("start the timer {unit} ({calendar})").format(unit=timer, calendar=item.calendar),
                              sh('systemctl enable --quiet "$1" && systemctl restart "$1"', timer,
                                 display=f"systemctl enable --now {timer}"),
+                             after_change=item.base in changed,
                              skip_if=None if item.base in changed else guards.unit_running(timer))
         else:
             yield Ok(_("{unit} runs {calendar}").format(unit=timer, calendar=item.calendar))
