@@ -36,7 +36,7 @@ render = renderer(__file__)
 
 UNIT_DIR = "/etc/systemd/system"
 # what a calendar spec is made of (systemd.time(7)): no % (a systemd specifier), quote or line break gets through
-_CALENDAR = re.compile(r"^[A-Za-z0-9*:/.,~ +\-]{1,100}$")
+_CALENDAR = re.compile(r"^[A-Za-z0-9*][A-Za-z0-9*:/.,~ +\-]{0,99}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 # a word of ExecStart= that needs no quoting for systemd
 _PLAIN_WORD = re.compile(r"^[A-Za-z0-9_./:=@+,\-]+$")
@@ -47,11 +47,12 @@ def calendar_spec(value: str) -> str:
     `systemd-analyze calendar` when there is one. The server checks it again (CalendarCheck)."""
     if not _CALENDAR.match(value):
         raise ValueError(_("'{v}' is not a systemd calendar spec like daily, hourly, Mon *-*-* 03:00 or *:0/15 "
-                           "(letters, digits, space and * : / . , ~ + - only)").format(v=value))
+                           "(letters, digits, space and * : / . , ~ + - only, starting with a letter, a digit or *)"
+                           ).format(v=value))
     tool = shutil.which("systemd-analyze")
     if tool is not None:
         try:
-            done = subprocess.run([tool, "calendar", value], capture_output=True, text=True, timeout=10,
+            done = subprocess.run([tool, "calendar", "--", value], capture_output=True, text=True, timeout=10,
                                   env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
         except (OSError, subprocess.TimeoutExpired):
             return value  # the server's check still holds
@@ -231,7 +232,7 @@ class CalendarCheck(Fact):
     root = False
 
     def command(self) -> Command:
-        return sh('for s; do printf "@@ %s\\n" "$s"; systemd-analyze calendar --iterations=2 "$s" 2>&1; '
+        return sh('for s; do printf "@@ %s\\n" "$s"; systemd-analyze calendar --iterations=2 -- "$s" 2>&1; '
                   'echo "@@rc $?"; done', *self.specs, env={"LC_ALL": "C", "TZ": "UTC"})
 
     def fresh(self) -> dict[str, dict[str, object]]:
