@@ -132,3 +132,34 @@ def test_a_set_name_from_the_command_line_is_checked_before_connecting() -> None
     for bad in ("latest", "../20251205T010000Z-manual/..", "20251205T010000Z-$(reboot)"):
         with pytest.raises(NoBackupsError, match="--from"):
             set_name(bad)
+
+
+@pytest.mark.parametrize(("login", "said"), [
+    ({"ok": False, "free_kb": None, "error": "backup@10.0.0.7: Permission denied (publickey)."},
+     "backups.offsite_key: backup@10.0.0.7 refuses the key"),
+    ({"ok": False, "free_kb": None, "error": "df: /srv/backups/shop: No such file or directory"},
+     "backups.offsite_target: there is no directory /srv/backups/shop on 10.0.0.7"),
+    ({"ok": False, "free_kb": 9961832, "error": "/dev/vda1 20466256 9474040 9961832 49% /"},
+     "backups.offsite_target: 10.0.0.7 has no rsync"),
+    ({"ok": True, "free_kb": 10240, "error": ""},
+     "backups.offsite_target: only 10 MiB free in backup@10.0.0.7:/srv/backups/shop, less than "
+     "backups.free_reserve_mb (1024)"),
+])
+def test_an_off_server_target_that_cannot_take_a_copy_stops_the_plan_naming_the_field(login, said) -> None:
+    from recipes.backups.offsite import Place, check_login
+    from wizard.engine.step import PlanError
+
+    place = Place.of("backup@10.0.0.7:/srv/backups/shop", 22, "/etc/deploy-wizard/backups/shop")
+    with pytest.raises(PlanError) as info:
+        check_login(place, login, 1024)
+    assert said in str(info.value)
+
+
+def test_an_off_server_target_is_a_user_a_host_and_an_absolute_path() -> None:
+    ok = {"offsite_host_key": "SHA256:" + "a" * 43, "offsite_key": "file:/k"}
+    assert BACKUPS.model_validate({"offsite_target": "backup@10.0.0.7:/srv/b", **ok}).offsite_target
+    for bad in ("10.0.0.7:/srv/b", "backup@10.0.0.7:srv/b", "backup@10.0.0.7:/srv/../etc", "backup@-oProxy=x:/b",
+                "backup@10.0.0.7:/srv/b;reboot", "backup@12345:/srv/b"):
+        with pytest.raises(ValidationError) as info:
+            BACKUPS.model_validate({"offsite_target": bad, **ok})
+        assert info.value.errors()[0]["loc"][0] == "offsite_target", bad

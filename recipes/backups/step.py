@@ -12,8 +12,9 @@ import shlex
 from collections.abc import Iterable, Iterator
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
+from recipes.backups import offsite
 from recipes.backups.facts import BackupState, set_time
 from recipes.shared import sandbox, timers
 from recipes.shared.common import DirSpec, dir_facts, ensure_dirs
@@ -36,6 +37,7 @@ from wizard.engine.step import (
     file_change,
 )
 from wizard.engine.templates import renderer
+from wizard.engine.validators import SecretRef
 
 _ = translator(__file__)
 render = renderer(__file__)
@@ -66,6 +68,25 @@ class BackupsSettings(StepSettings):
         "Prove the newest backup on a schedule: restore it into a scratch database and compare its rows."))
     drill_schedule: Annotated[str, AfterValidator(timers.calendar_spec)] = Field("weekly", description=(
         "When the restore drill runs: a systemd calendar spec."))
+    offsite_target: Annotated[str, AfterValidator(offsite.target)] | None = Field(None, description=(
+        "Copy every backup off the server, with rsync over SSH, to user@host:/path (empty = no copy)."))
+    offsite_port: int = Field(22, ge=1, le=65535, description="The SSH port of that host.")
+    offsite_host_key: Annotated[str, AfterValidator(offsite.fingerprint)] | None = Field(None, description=(
+        "That host's SSH key, pinned: its SHA256 fingerprint (ssh-keygen -lf on that host)."))
+    offsite_key: SecretRef | None = Field(None, description=(
+        "The private key the server logs in there with (file:/path or env:NAME); its public key goes in that "
+        "user's authorized_keys."))
+
+    @model_validator(mode="after")
+    def _offsite_complete(self) -> BackupsSettings:
+        if self.offsite_target and not (self.offsite_host_key and self.offsite_key):
+            raise ValueError(_("offsite_target needs offsite_host_key (the host's pinned key) and offsite_key (the "
+                               "key the server logs in with)"))
+        return self
+
+    def place(self, ctx: Context) -> offsite.Place | None:
+        return offsite.Place.of(self.offsite_target, self.offsite_port, script_dir(ctx)) if self.offsite_target \
+            else None
 
 
 class Backups(Step):
@@ -127,12 +148,13 @@ class Backups(Step):
         values = {"APP": ctx.app, "APP_USER": ctx.user, "ENGINE": db.engine if db else "none",
                   "DB": db.db_name(ctx) if db else "", "MEDIA": self._media(s, ctx), "DIR": data_dir(ctx),
                   "CURRENT": ctx.current, "KEEP_DAILY": str(s.keep_daily), "KEEP_WEEKLY": str(s.keep_weekly),
-                  "RESERVE_MB": str(s.free_reserve_mb)}
+                  "RESERVE_MB": str(s.free_reserve_mb), **(place.conf() if (place := s.place(ctx)) else {})}
         return "\n".join(f"{name}={shlex.quote(value)}" for name, value in values.items())
 
     def _scripts(self, s: BackupsSettings, ctx: Context) -> dict[str, str]:
         conf = self._conf(s, ctx)
-        return {f"{script_dir(ctx)}/{name}": render(f"{name}.j2", conf=conf, app=ctx.app, offsite=False)
+        return {f"{script_dir(ctx)}/{name}": render(f"{name}.j2", conf=conf, app=ctx.app,
+                                                           offsite=s.offsite_target is not None)
                 for name in SCRIPTS}
 
     def _items(self, s: BackupsSettings, ctx: Context) -> list[timers.Timed]:
@@ -163,6 +185,9 @@ class Backups(Step):
         yield BackupState(data_dir(ctx))
         if not s.drill:
             yield FileInfo(timers.unit_paths(f"{ctx.app}-drill")[1])
+        place = s.place(ctx)
+        if place is not None:
+            yield from offsite.facts(place)
 
     def _dirs(self, ctx: Context) -> list[DirSpec]:
         return [DirSpec(script_dir(ctx), "root", "root", "700"), DirSpec(data_dir(ctx), "root", "root", "700")]
@@ -177,6 +202,10 @@ class Backups(Step):
         for path, text in self._scripts(s, ctx).items():
             yield from file_change(_("write {path}").format(path=path), path, text, facts[FileInfo(path)],
                                    mode="0700", check=sh('sh -n "$1"', path, display=f"sh -n {path}"))
+        place = s.place(ctx)
+        if place is not None and s.offsite_host_key and s.offsite_key:
+            yield from offsite.plan(place, s.offsite_host_key, ctx.secret(s.offsite_key, "backups.offsite_key"),
+                                    s.free_reserve_mb, facts, ctx)
         items = self._items(s, ctx)
         yield from timers.install(ctx.app, items, facts, _("run {name} {calendar}"))
         if not s.drill and facts[FileInfo(timers.unit_paths(f"{ctx.app}-drill")[1])] is not None:

@@ -16,11 +16,12 @@ import json
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from tests.live.conftest import boot, cli, finished, on_box
-from tests.live.services import DJANGO_APP, DJANGO_DOMAIN, django_recipe_text, lab
+from tests.live.services import DJANGO_APP, DJANGO_DOMAIN, django_recipe_text, lab, push_change
 from wizard.lab import sandbox
 
 ENV = {"SHOP_DB_PASSWORD": "shop-db-secret", "SHOP_SECRET_KEY": "k" * 60}
@@ -39,19 +40,35 @@ JOBS = f"""  jobs:
   backups:
     keep_daily: 3
     free_reserve_mb: 64
+    offsite_target: ops@{{ip}}:/home/ops/offsite
+    offsite_host_key: "{{fingerprint}}"
+    offsite_key: file:{{key}}
 """
 
 
-def recipe_text(served, box, jobs: str = JOBS) -> str:
+def recipe_text(served, box, key: Path, jobs: str = JOBS) -> str:
     text = django_recipe_text(served.git_url, served.acme, box.ip)
-    return text.rstrip("\n") + "\n" + jobs
+    return text.rstrip("\n") + "\n" + jobs.format(ip=box.ip, fingerprint=box.fingerprint, key=key)
+
+
+def offsite_host(box, live_dirs) -> Path:
+    """The other host the backups are copied to: here the sandbox's own `ops` account, reached at the sandbox's
+    address, with a key made for it (what an operator does once on a real backup host)."""
+    key = live_dirs / "offsite_key"
+    if not key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "backups", "-f", str(key)], check=True)
+    ready = on_box(box, "install -d -m 0700 -o ops -g ops /home/ops/.ssh /home/ops/offsite && "
+                        "cat >> /home/ops/.ssh/authorized_keys && chown ops:ops /home/ops/.ssh/authorized_keys",
+                   stdin=(live_dirs / "offsite_key.pub").read_text())
+    assert ready.returncode == 0, ready.stderr
+    return key
 
 
 @pytest.fixture(scope="module")
 def shop(box, live_dirs):
     with lab(box, live_dirs, source=DJANGO_APP, name="shop", domain=DJANGO_DOMAIN) as served:
         recipe = live_dirs / "shop.yaml"
-        recipe.write_text(recipe_text(served, box))
+        recipe.write_text(recipe_text(served, box, offsite_host(box, live_dirs)))
         apply(live_dirs, recipe)
         yield {"recipe": recipe, "served": served, "ca": served.root_ca(live_dirs / "pebble-root.pem")}
 
@@ -107,6 +124,9 @@ def test_backup_restore_and_drill(box, live_dirs, shop) -> None:
     assert "42 rows" in taken.stdout or re.search(r"\d+ rows", taken.stdout)
     modes = on_box(box, f"stat -c '%a %U' {DIR} {DIR}/{name} {DIR}/{name}/db.pgdump {DIR}/{name}/media.tar.gz")
     assert modes.stdout.split("\n")[:4] == ["700 root", "700 root", "600 root", "600 root"]
+    assert f"backup: copied to ops@{box.ip}:/home/ops/offsite" in taken.stdout
+    assert on_box(box, f"ls /home/ops/offsite/{name}").stdout.split() == ["counts", "db.pgdump", "media.tar.gz",
+                                                                            "meta"]
 
     # the data is lost: the database dropped, the upload deleted
     lost = on_box(box, "runuser -u postgres -- dropdb --force shop && rm /srv/shop/shared/media/photo.txt")
@@ -145,15 +165,25 @@ def test_backup_restore_and_drill(box, live_dirs, shop) -> None:
     checked = run(live_dirs, "check", recipe)
     assert "the last restore drill failed at" in checked.stdout and empty in checked.stdout, checked.stdout
     on_box(box, f"rm -rf {DIR}/{cut} {DIR}/{empty}")
+    # an off-server host that does not answer stops the plan, naming the field
+    unreachable = run(live_dirs, "plan", recipe, "--set", "backups.offsite_port=1")
+    assert unreachable.returncode != 0
+    assert f"backups.offsite_target: {box.ip} port 1 does not answer SSH" in unreachable.stdout + unreachable.stderr
     again = run(live_dirs, "backup", recipe, "--drill")
     assert again.returncode == 0, again.stdout + again.stderr
 
 
-def test_a_removed_job_is_gone_and_a_second_apply_changes_nothing(box, live_dirs, shop) -> None:
+def test_a_removed_job_is_gone_a_migrating_release_dumps_first_and_a_second_apply_changes_nothing(
+        box, live_dirs, shop) -> None:
     text = shop["recipe"].read_text()
     shop["recipe"].write_text(text.replace('      failing: python -c "raise SystemExit(3)"\n', "")
                               .replace("      failing: daily\n", ""))
+    served = shop["served"]
+    push_change(served.work, served.bare, "release.txt", "second release\n")
     apply(live_dirs, shop["recipe"])
+    release = on_box(box, "readlink /srv/shop/current").stdout.strip().rsplit("/", 1)[-1]
+    dumped = on_box(box, f"ls {DIR} | grep -- '-premigrate-{release}$'").stdout.split()
+    assert len(dumped) == 1, on_box(box, f"ls {DIR}").stdout  # taken before the second release migrated
     # a backup as its timer takes it: the unit, in its sandbox
     timed = on_box(box, f"systemctl start shop-backup.service && ls {DIR} | grep -c -- '-scheduled$'")
     assert timed.returncode == 0 and timed.stdout.strip() == "1", timed.stdout + timed.stderr
@@ -163,6 +193,11 @@ def test_a_removed_job_is_gone_and_a_second_apply_changes_nothing(box, live_dirs
                                     "shop-job-heartbeat.timer"]
     second = apply(live_dirs, shop["recipe"])
     assert second["changes"] == 0, second
+    # going back across the release that migrated says so, and names the dump taken before it
+    back = run(live_dirs, "rollback", str(shop["recipe"]), "--yes")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert f"Release {release} ran migrations" in back.stdout
+    assert f"deploy-wizard restore {shop['recipe']} --from {dumped[0]}" in back.stdout
 
 
 @pytest.mark.skipif(os.environ.get("DEPLOY_WIZARD_REBUILD_DRILL") != "1",
@@ -174,16 +209,14 @@ def test_rebuild_drill_on_a_fresh_server(box, live_dirs, shop) -> None:
     taken = run(live_dirs, "backup", recipe)
     name = kept_set(taken.stdout)
     before = https(box, shop["ca"], "/")
-    off_host = live_dirs / "off-host" / name
-    off_host.mkdir(parents=True)
-    copied = subprocess.run(sandbox.ssh_command(box.name, "root", [f"tar -C {DIR} -cf - {name}"]),
+    copied = subprocess.run(sandbox.ssh_command(box.name, "root", [f"tar -C /home/ops/offsite -cf - {name}"]),
                             capture_output=True, timeout=300)
     assert copied.returncode == 0
     fresh = boot(live_dirs)
     try:
         with lab(fresh, live_dirs / "rebuild", source=DJANGO_APP, name="shop", domain=DJANGO_DOMAIN) as served:
             rebuilt = live_dirs / "rebuilt.yaml"
-            rebuilt.write_text(recipe_text(served, fresh))
+            rebuilt.write_text(recipe_text(served, fresh, offsite_host(fresh, live_dirs)))
             apply(live_dirs, rebuilt)
             put = subprocess.run(sandbox.ssh_command(fresh.name, "root", [f"tar -C {DIR} -xf -"]),
                                  input=copied.stdout, capture_output=True, timeout=300)
