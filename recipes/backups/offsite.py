@@ -83,10 +83,12 @@ class OffsiteState(Fact):
     kind = "offsite"
 
     def command(self) -> Command:
-        return sh('echo @@scan; ssh-keyscan -T 10 -p "$3" -- "$2" 2>/dev/null; '
+        # -n and </dev/null: facts are one batch on one shell, whose input ssh would otherwise read away
+        return sh('echo @@scan; ssh-keyscan -T 10 -p "$3" -- "$2" </dev/null 2>/dev/null; '
                   '[ -f "$5" ] && [ -f "$6" ] || exit 0; echo @@login; '
-                  'ssh -i "$5" -o UserKnownHostsFile="$6" -o StrictHostKeyChecking=yes -o BatchMode=yes '
-                  '-o ConnectTimeout=10 -p "$3" -- "$1@$2" "df -Pk $4 && command -v rsync" 2>&1; echo "@@rc $?"',
+                  'ssh -n -i "$5" -o UserKnownHostsFile="$6" -o StrictHostKeyChecking=yes -o BatchMode=yes '
+                  '-o ConnectTimeout=10 -p "$3" -- "$1@$2" "df -Pk $4 && command -v rsync" </dev/null 2>&1; '
+                  'echo "@@rc $?"',
                   self.user, self.host, str(self.port), self.path, self.key_file, self.known_file)
 
     def fresh(self) -> dict[str, object]:
