@@ -130,9 +130,10 @@ class Backups(Step):
             ("the newest backup is ... old",
              "The timer did not run or the backup failed: `systemctl status APP-backup.service`, "
              "`sudo journalctl -u APP-backup.service -n 50`."),
-            ("restore: the site answers 502 during a restore",
-             "The app is stopped while its data is replaced; `deploy-wizard maintenance <recipe file> on` first "
-             "shows a maintenance page instead."),
+            ("the site shows the maintenance page after a restore",
+             "`deploy-wizard restore` turns maintenance mode on (with nginx in the recipe) while the app is stopped, "
+             "and off once it runs again; a restore that was cut off leaves it on: `deploy-wizard maintenance "
+             "<recipe file> off`."),
         ],
     )
 

@@ -58,7 +58,7 @@ def calendar_spec(value: str) -> str:
             return value  # the server's check still holds
         if done.returncode != 0:
             raise ValueError(_("'{v}' is not a calendar spec systemd accepts (systemd-analyze calendar: {why})").format(
-                v=value, why=(done.stderr or done.stdout).strip().splitlines()[-1:] or "?"))
+                v=value, why=((done.stderr or done.stdout).strip().splitlines() or ["?"])[-1]))
     return value
 
 

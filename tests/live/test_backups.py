@@ -138,6 +138,8 @@ def test_backup_restore_and_drill(box, live_dirs, shop) -> None:
     restored = run(live_dirs, "restore", recipe, "--from", name, "--yes")
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "restore: stopping:" in restored.stdout and "restore: starting again:" in restored.stdout
+    assert "maintenance mode is on while the data is restored" in restored.stdout  # a 503 page, not a 502
+    assert "maintenance mode is off" in restored.stdout
     assert https(box, ca, "/").endswith("notes: 42\n\n200")
     assert https(box, ca, "/media/photo.txt") == "an uploaded file\n200"
 

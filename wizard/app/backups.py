@@ -22,6 +22,8 @@ from wizard.engine.transports.base import Transport
 
 SET_NAME = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[a-z0-9_.-]{1,100}$")
 Say = Callable[[str], None]
+# what visitors read during a restore (the site's words, not the operator's language, like maintenance's default)
+RESTORE_PAGE = "This site is being restored from a backup and will be back shortly."
 
 
 class NoBackupsError(DeployWizardError):
@@ -75,17 +77,30 @@ async def sets(transport: Transport, found: Keeper) -> list[str]:
     return sorted(line.strip() for line in result.stdout.splitlines() if SET_NAME.match(line.strip()))
 
 
-async def restore(transport: Transport, found: Keeper, dump: str, say: Say) -> None:
-    """Stop the app's units, restore, migrate, and start what was stopped, whatever happened in between."""
+async def restore(transport: Transport, found: Keeper, dump: str, say: Say, recipe: Recipe | None = None) -> None:
+    """Stop the app's units, restore, migrate, and start what was stopped, whatever happened in between. With
+    nginx in the recipe, visitors meanwhile get the maintenance page instead of a 502 (when it was not on)."""
+    from wizard.app import maintenance
+
     plan = found.step.restore_plan(found.settings, found.ctx, dump)
-    await _run(transport, plan.stop, say, _("stopping the app"), timeout=300)
+    paused = False
+    if recipe is not None and "nginx" in {step.name for step, _settings in recipe.selected()}:
+        paused = (await maintenance.switch(transport, recipe, "on", RESTORE_PAGE)).changed
+        if paused:
+            say(_("maintenance mode is on while the data is restored"))
     try:
-        await _run(transport, plan.data, say, _("the restore of {set}").format(set=dump))
-        if plan.migrate is not None:
-            say(_("running the migrations: {command}").format(command=plan.migrate.summary()))
-            await _run(transport, plan.migrate, say, _("the migrations"), timeout=3600)
+        await _run(transport, plan.stop, say, _("stopping the app"), timeout=300)
+        try:
+            await _run(transport, plan.data, say, _("the restore of {set}").format(set=dump))
+            if plan.migrate is not None:
+                say(_("running the migrations: {command}").format(command=plan.migrate.summary()))
+                await _run(transport, plan.migrate, say, _("the migrations"), timeout=3600)
+        finally:
+            await _run(transport, plan.start, say, _("starting the app again"), timeout=600)
     finally:
-        await _run(transport, plan.start, say, _("starting the app again"), timeout=600)
+        if paused and recipe is not None:
+            await maintenance.switch(transport, recipe, "off")
+            say(_("maintenance mode is off"))
 
 
 async def migration_dumps(transport: Transport, found: Keeper) -> dict[str, str]:

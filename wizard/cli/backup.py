@@ -92,7 +92,7 @@ def handle_restore(args: argparse.Namespace) -> int:
             print(_("Nothing was changed."))
             return ExitCode.OK
         async with deploy_lock(transport, recipe.name, wait=args.lock_wait):
-            await backups.restore(transport, found, dump, _say)
+            await backups.restore(transport, found, dump, _say, recipe)
         print(_("{app} on {host} runs on the data of {set}.").format(app=recipe.name, host=host, set=dump))
         return ExitCode.OK
 
