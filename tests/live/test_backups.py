@@ -2,9 +2,13 @@
 
 A job proves it ran by the file it wrote (as the app user, with the app's env, in its sandbox); a failing job's
 exit status is in `check`; a job removed from the recipe is gone after apply. Rows and an upload are written,
-backed up with `deploy-wizard backup`, the database dropped and the upload deleted, `deploy-wizard restore`
-brings both back and the site answers with them. The restore drill passes on that backup and fails on a cut-off
-dump and on a dump of an empty database, and `check` reports the failed drill. A second apply changes nothing.
+backed up with `deploy-wizard backup` (and copied off the server with rsync over SSH: here to the sandbox's own
+`ops` account at its address, a stand-in for another host), the database dropped and the upload deleted,
+`deploy-wizard restore` brings both back and the site answers with them. The restore drill (its unit) passes on
+that backup and fails on a cut-off dump and on a dump of an empty database, and `check` reports the failed drill;
+an off-server port nobody answers stops the plan naming the field. A new release takes a dump before it
+migrates, the timer's backup unit runs in its sandbox, a second apply changes nothing, and `rollback` across the
+release that migrated names that dump.
 
 The rebuild drill (a fresh sandbox, the recipe, the newest backup set copied off the server and back) boots a
 second sandbox: it runs with DEPLOY_WIZARD_REBUILD_DRILL=1 only (about 3 more minutes).
