@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from wizard.engine.commands import Command, sh
-from wizard.engine.facts import Fact
+from wizard.engine.facts import Fact, FileState
 
 SET_NAME = re.compile(r"^(\d{8}T\d{6}Z)-([a-z0-9_.-]+)$")
 
@@ -48,3 +48,26 @@ class BackupState(Fact):
                     drill = {"result": words[0], "set": words[1], "age": int(words[2]) if words[2].isdigit()
                              else None, "when": words[3], "why": words[4] if len(words) > 4 else ""}
         return {"now": now, "sets": sets, "drill": drill}
+
+
+@dataclass(frozen=True, eq=False)
+class SecretFile(Fact):
+    """A file that holds nothing but a secret (the off-server key): its hash, mode and owner, never its content.
+
+    Why not FileInfo: read back, its content (base64) would be the secret's own encoding, which every output
+    masks, so the answer would arrive broken; the hash is all a comparison needs."""
+
+    path: str
+
+    kind = "secret-file"
+
+    def command(self) -> Command:
+        return sh('if [ -f "$1" ]; then stat -c "%a %U %G %s" "$1" && sha256sum < "$1" | cut -d" " -f1; '
+                  'else echo absent; fi', self.path)
+
+    def parse(self, out: str, status: int) -> FileState | None:
+        lines = out.split()
+        if len(lines) != 5:
+            return None
+        mode, owner, group, size, digest = lines
+        return FileState(digest, mode, owner, group, int(size), None)

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from recipes.backups.facts import SecretFile
 from recipes.shared.apt import install_missing
 from wizard.engine.commands import Command, Secret, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
@@ -127,7 +128,7 @@ def _login(lines: list[str], ok: bool) -> dict[str, object]:
 
 
 def facts(place: Place) -> list[Fact]:
-    return [PackagesInstalled(PACKAGES), FileInfo(place.key_file), FileInfo(place.known_file),
+    return [PackagesInstalled(PACKAGES), SecretFile(place.key_file), FileInfo(place.known_file),
             OffsiteState(place.user, place.host, place.port, place.path, place.key_file, place.known_file)]
 
 
@@ -156,7 +157,7 @@ def plan(place: Place, pin: str, key: Secret, reserve_mb: int, facts: FactValues
     for change in [*file_change(_("pin the host key of {host} for the off-server copy").format(host=place.host),
                                 place.known_file, text, facts[FileInfo(place.known_file)], mode="0600"),
                    *file_change(_("write the key the server logs in to {host} with (root's only)").format(
-                       host=place.host), place.key_file, key_text, facts[FileInfo(place.key_file)], mode="0600")]:
+                       host=place.host), place.key_file, key_text, facts[SecretFile(place.key_file)], mode="0600")]:
         changed = changed or isinstance(change, PutFile)
         yield change
     if not changed and state["login"] is not None:  # checked once the key and the pin are in place
