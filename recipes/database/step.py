@@ -82,6 +82,11 @@ def sql_identifier(value: str) -> str:
 SqlName = Annotated[str, AfterValidator(sql_identifier)]
 
 
+def migration_command(s: DatabaseSettings) -> str | None:
+    """The migrations as words (None: none, or migrate: command without its command)."""
+    return s.migrate_command if s.migrate == "command" else MIGRATIONS.get(s.migrate)
+
+
 # ------------------------------------------------------------------------------------------ step
 
 
@@ -374,7 +379,7 @@ class Database(Step):
         """The Migrator hook (recipes/shared/data.py): the migrations, run now in the live release as a deploy
         runs them (after `deploy-wizard restore`), or None when the recipe has none."""
         assert isinstance(settings, DatabaseSettings)
-        command = settings.migrate_command if settings.migrate == "command" else MIGRATIONS.get(settings.migrate)
+        command = migration_command(settings)
         if not command:
             return None
         script, args = chained(shlex.split(command))
@@ -385,7 +390,7 @@ class Database(Step):
     def _plan_migrations(self, s: DatabaseSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         if s.migrate == "none":
             return
-        command = s.migrate_command if s.migrate == "command" else MIGRATIONS[s.migrate]
+        command = migration_command(s)
         if not command:
             raise PlanError(_("migrate: command needs migrate_command"))
         release = marker_pending(facts, ctx, "migrated")
