@@ -16,7 +16,6 @@ from recipes.app_server.switch import dropin_path, dropin_text, switch_leaves, u
 from recipes.shared import guards, sandbox
 from recipes.shared.common import (
     app_dirs,
-    app_env_files,
     current_release,
     dir_facts,
     ensure_dirs,

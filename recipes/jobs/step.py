@@ -10,9 +10,8 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from recipes.shared import sandbox, timers
-from recipes.shared.common import app_env_files
 from recipes.shared.fields import CommandLine
-from recipes.shared.web import writable_dirs
+from recipes.shared.web import app_env_files, writable_dirs
 from wizard.engine.facts import Fact, FactValues
 from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Check, Context, Ok, Step, StepSettings, Teaching, Warn

@@ -71,12 +71,6 @@ def app_dirs(ctx: Context) -> list[DirSpec]:
     ]
 
 
-def app_env_files(ctx: Context) -> list[str]:
-    """The env files every process of the app loads (its gunicorn, the gate's candidate, jobs, workers), in
-    order: the app's settings, then DATABASE_URL."""
-    return [f"{ctx.env_dir}/app.env", f"{ctx.env_dir}/database.env"]
-
-
 def next_link(ctx: Context) -> str:
     """A release checked out and not yet live: `next` points to it until the app server's gate switches."""
     return f"{ctx.base}/next"

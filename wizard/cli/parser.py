@@ -198,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     maintenance.add_argument("--message", help=_("the text of the page (default: the site is being updated "
                                                  "and will be back shortly)"))
     _add_run(sub, recipe_file, trust)
-    _add_backups(sub, recipe_file, trust, quiet_json)
+    from wizard.cli.parser_backups import add_backups  # beside this module: it would pass 400 lines
+
+    add_backups(sub, recipe_file, trust, quiet_json)
     help_text = _("run every step's checks (how to verify) on the server and show what each answered")
     verify = sub.add_parser("verify", help=help_text, description=_(
         "Run every step's checks (the commands the runbook and the wizard's Summary give under Verify) on the "
@@ -354,32 +356,6 @@ def split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
                 return argv[:cut], argv[cut + 1:]
             break
     return argv, None
-
-
-def _add_backups(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentParser,
-                 trust: argparse.ArgumentParser, quiet_json: argparse.ArgumentParser) -> None:
-    """`backup FILE [--list|--drill [SET]]` and `restore FILE --from SET`: the backups step's scripts, now."""
-    help_text = _("take a backup of the app's database and uploads now (the backups step's script)")
-    backup = sub.add_parser("backup", help=help_text, description=sentences(help_text, _(
-        "The same backup the timer takes: free space checked first, written to a temporary name, read back and "
-        "counted, then kept and rotated. --list lists the sets kept; --drill restores the newest (or SET) into "
-        "a scratch database and compares its rows with the counts taken with the dump")),
-        parents=[recipe_file, _one_host(), trust, quiet_json])
-    what = backup.add_mutually_exclusive_group()
-    what.add_argument("--list", action="store_true", help=_("list the backup sets on the server, oldest first"))
-    what.add_argument("--drill", nargs="?", const="", metavar="SET",
-                      help=_("run the restore drill now, on SET or the newest set"))
-    help_text = _("restore the app's database and uploads from a backup set (asks first)")
-    restore = sub.add_parser("restore", help=help_text, description=sentences(help_text, _(
-        "Stops the app, its workers, jobs and backup timers, restores the database (PostgreSQL: in one "
-        "transaction, so a failed restore changes nothing) and the uploads, runs the migrations, and starts "
-        "what it stopped again, even after a failure")),
-        parents=[recipe_file, _one_host(), _yes(_("do not ask before restoring")), trust, quiet_json])
-    restore.add_argument("--from", dest="dump", required=True, metavar="SET",
-                         help=_("the backup set, as `deploy-wizard backup FILE --list` shows it"))
-    restore.add_argument("--lock-wait", type=_seconds, default=0, metavar="SECONDS",
-                         help=_("when another apply or rollback of this app runs on the server, wait up to this "
-                                "long for it (default: refuse at once, saying who holds the lock)"))
 
 
 def _add_drafts(sub: argparse._SubParsersAction) -> None:
