@@ -249,10 +249,12 @@ class Backups(Step):
                   display=f"ls {data_dir(ctx)}")
 
 def root_sandbox(writable: str) -> str:
-    """The app's sandbox for the root units that dump and restore: they switch to postgres and to the app user
-    (runuser), so they keep the capabilities for that; everything but `writable` is read-only."""
+    """The app's sandbox for the root units that dump and restore, everything but `writable` read-only. They
+    switch to postgres and to the app user (runuser), so they keep the capabilities for that, and go without
+    NoNewPrivileges: under it runuser's switch is refused ("cannot set user id: Operation not permitted", tried
+    on systemd 257)."""
     return "\n".join(f"{name}={value}" for name, value in sandbox.directives([writable])
-                     if name != "CapabilityBoundingSet")
+                     if name not in ("CapabilityBoundingSet", "NoNewPrivileges"))
 
 
 def backup_findings(state: dict, period: int, drill: bool, ctx: Context) -> Iterator[Ok | Warn]:
