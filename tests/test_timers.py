@@ -49,6 +49,8 @@ def test_a_spec_only_systemd_can_refuse_is_refused_by_this_machines_systemd() ->
 def test_a_job_without_a_schedule_and_a_schedule_without_a_job_are_refused() -> None:
     with pytest.raises(ValidationError, match="no schedule for the job weekly"):
         JOBS.model_validate({"commands": {"nightly": "true", "weekly": "true"}, "schedules": {"nightly": "daily"}})
+    with pytest.raises(ValidationError, match="no schedule for the job nightly"):  # no schedules at all
+        JOBS.model_validate({"commands": {"nightly": "true"}})
     with pytest.raises(ValidationError, match="a schedule for monthly, which has no command"):
         JOBS.model_validate({"commands": {}, "schedules": {"monthly": "monthly"}})
     with pytest.raises(ValidationError, match="is not a job name"):

@@ -18,13 +18,12 @@ from pydantic import AfterValidator, Field
 
 from recipes.database import roles
 from recipes.database.facts import MariaPrivileges, MariaState, PgPrivileges, PgState
+from recipes.database.migrations import migration_command, run_now
 from recipes.database.roles import owner_role
 from recipes.database.verifiers import mysql_native_hash, scram_matches, scram_verifier
 from recipes.shared.apt import install_missing
 from recipes.shared.common import (
     app_dirs,
-    as_app,
-    chained,
     dir_facts,
     done_for,
     ensure_dirs,
@@ -65,11 +64,6 @@ ENGINES = {"postgresql": ("postgresql",),
            "mariadb": ("mariadb-server", "default-libmysqlclient-dev", "pkg-config", "build-essential")}
 _PG, _MARIA = {"engine": "postgresql"}, {"engine": "mariadb"}  # which teaching checks apply
 _PG_TWO, _MARIA_TWO = {**_PG, "roles": "two"}, {**_MARIA, "roles": "two"}
-MIGRATIONS = {
-    "django": "python manage.py migrate --noinput",
-    "alembic": "alembic upgrade head",
-    "flask": "flask db upgrade",
-}
 
 
 def sql_identifier(value: str) -> str:
@@ -80,11 +74,6 @@ def sql_identifier(value: str) -> str:
 
 
 SqlName = Annotated[str, AfterValidator(sql_identifier)]
-
-
-def migration_command(s: DatabaseSettings) -> str | None:
-    """The migrations as words (None: none, or migrate: command without its command)."""
-    return s.migrate_command if s.migrate == "command" else MIGRATIONS.get(s.migrate)
 
 
 # ------------------------------------------------------------------------------------------ step
@@ -379,18 +368,13 @@ class Database(Step):
         """The Migrator hook (recipes/shared/data.py): the migrations, run now in the live release as a deploy
         runs them (after `deploy-wizard restore`), or None when the recipe has none."""
         assert isinstance(settings, DatabaseSettings)
-        command = migration_command(settings)
-        if not command:
-            return None
-        script, args = chained(shlex.split(command))
-        owner = self._owner_file(ctx) if settings.roles == "two" else None
-        return as_app(ctx, script, ctx.venv, *args, display=f"cd {ctx.current} && " + shown_command(command),
-                      database_url_from=owner)
+        return run_now(ctx, migration_command(settings.migrate, settings.migrate_command),
+                       self._owner_file(ctx) if settings.roles == "two" else None)
 
     def _plan_migrations(self, s: DatabaseSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         if s.migrate == "none":
             return
-        command = migration_command(s)
+        command = migration_command(s.migrate, s.migrate_command)
         if not command:
             raise PlanError(_("migrate: command needs migrate_command"))
         release = marker_pending(facts, ctx, "migrated")

@@ -43,7 +43,7 @@ class JobsSettings(StepSettings):
             "Each job's command, by name: plain words run in the live release with the venv first on PATH "
             "(clearsessions=python manage.py clearsessions)."))
     schedules: Annotated[dict[str, str], AfterValidator(job_schedules)] = Field(
-        default_factory=dict, description=(
+        default_factory=dict, validate_default=True, description=(
             "When each job runs, by the same name: a systemd calendar spec (daily, hourly, Mon *-*-* 03:00, "
             "*:0/15 for every 15 minutes)."))
     timeout: int = Field(60, ge=1, le=1440, description="Minutes a run may take before systemd stops it.")
