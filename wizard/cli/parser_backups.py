@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from wizard.cli.parser import _one_host, _seconds, _yes, sentences
+from wizard.cli.argwords import described
+from wizard.cli.parser import _one_host, _seconds, _yes
 from wizard.engine.i18n import _
 
 
@@ -12,7 +13,7 @@ def add_backups(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentP
                  trust: argparse.ArgumentParser, quiet_json: argparse.ArgumentParser) -> None:
     """`backup FILE [--list|--drill [SET]]` and `restore FILE --from SET`: the backups step's scripts, now."""
     help_text = _("take a backup of the app's database and uploads now (the backups step's script)")
-    backup = sub.add_parser("backup", help=help_text, description=sentences(help_text, _(
+    backup = sub.add_parser("backup", help=help_text, description=described(help_text, _(
         "The same backup the timer takes: free space checked first, written to a temporary name, read back and "
         "counted, then kept and rotated. --list lists the sets kept; --drill restores the newest (or SET) into "
         "a scratch database and compares its rows with the counts taken with the dump")),
@@ -22,7 +23,7 @@ def add_backups(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentP
     what.add_argument("--drill", nargs="?", const="", metavar="SET",
                       help=_("run the restore drill now, on SET or the newest set"))
     help_text = _("restore the app's database and uploads from a backup set (asks first)")
-    restore = sub.add_parser("restore", help=help_text, description=sentences(help_text, _(
+    restore = sub.add_parser("restore", help=help_text, description=described(help_text, _(
         "Stops the app, its workers, jobs and backup timers, restores the database (PostgreSQL: in one "
         "transaction, so a failed restore changes nothing) and the uploads, runs the migrations, and starts "
         "what it stopped again, even after a failure")),
