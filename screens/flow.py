@@ -41,6 +41,8 @@ PAGES: tuple[Page, ...] = (
     Page(lambda: _("Redis and background workers"), ("redis", "workers")),
     Page(lambda: _("HTTPS and firewall"), ("tls", "firewall")),
     Page(lambda: _("Monitoring and logs"), ("monitoring",)),
+    # backups run before the database step (its migrations take a dump), but are asked last, beside the jobs
+    Page(lambda: _("Scheduled jobs and backups"), ("jobs", "backups")),
 )
 
 

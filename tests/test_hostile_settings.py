@@ -34,10 +34,12 @@ CASES = [(step.name, field, is_list, value) for step in registry.steps()
 
 # steps whose settings hold no free text at all (choices, numbers, and values the step resolves itself)
 NO_TEXT = {"goals"}
+# steps whose free text is only in maps (NAME=value): their own tests feed the maps hostile values
+MAPS_ONLY = {"jobs": "tests/test_timers.py"}
 
 
 def test_every_step_has_text_fields_under_test() -> None:
-    assert {c[0] for c in CASES} | NO_TEXT == {s.name for s in registry.steps()}
+    assert {c[0] for c in CASES} | NO_TEXT | set(MAPS_ONLY) == {s.name for s in registry.steps()}
 
 
 # Command lines the operator writes (migrations, collectstatic, a build) are legitimately several words. They may

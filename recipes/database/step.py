@@ -18,12 +18,14 @@ from pydantic import AfterValidator, Field
 
 from recipes.database import roles
 from recipes.database.facts import MariaPrivileges, MariaState, PgPrivileges, PgState
+from recipes.database.migrations import migration_command, run_now
 from recipes.database.roles import owner_role
 from recipes.database.verifiers import mysql_native_hash, scram_matches, scram_verifier
 from recipes.shared.apt import install_missing
 from recipes.shared.common import (
     app_dirs,
     dir_facts,
+    done_for,
     ensure_dirs,
     marker_facts,
     marker_pending,
@@ -31,9 +33,10 @@ from recipes.shared.common import (
     shown_command,
     working_release,
 )
+from recipes.shared.data import pre_migration_dump
 from recipes.shared.fields import CommandLine
 from recipes.shared.meanings import Probe
-from wizard.engine.commands import Secret, cmd, sh
+from wizard.engine.commands import Command, Secret, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.hooks import LogSource
 from wizard.engine.i18n import translator
@@ -61,11 +64,6 @@ ENGINES = {"postgresql": ("postgresql",),
            "mariadb": ("mariadb-server", "default-libmysqlclient-dev", "pkg-config", "build-essential")}
 _PG, _MARIA = {"engine": "postgresql"}, {"engine": "mariadb"}  # which teaching checks apply
 _PG_TWO, _MARIA_TWO = {**_PG, "roles": "two"}, {**_MARIA, "roles": "two"}
-MIGRATIONS = {
-    "django": "python manage.py migrate --noinput",
-    "alembic": "alembic upgrade head",
-    "flask": "flask db upgrade",
-}
 
 
 def sql_identifier(value: str) -> str:
@@ -366,10 +364,17 @@ class Database(Step):
         else:
             yield Ok(_("role {user} exists with the right password").format(user=user))
 
+    def migrate_now(self, settings: StepSettings, ctx: Context) -> Command | None:
+        """The Migrator hook (recipes/shared/data.py): the migrations, run now in the live release as a deploy
+        runs them (after `deploy-wizard restore`), or None when the recipe has none."""
+        assert isinstance(settings, DatabaseSettings)
+        return run_now(ctx, migration_command(settings.migrate, settings.migrate_command),
+                       self._owner_file(ctx) if settings.roles == "two" else None)
+
     def _plan_migrations(self, s: DatabaseSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         if s.migrate == "none":
             return
-        command = s.migrate_command if s.migrate == "command" else MIGRATIONS[s.migrate]
+        command = migration_command(s.migrate, s.migrate_command)
         if not command:
             raise PlanError(_("migrate: command needs migrate_command"))
         release = marker_pending(facts, ctx, "migrated")
@@ -378,6 +383,11 @@ class Database(Step):
             yield Ok(_("migrations ran for release {id}").format(id=live) if live else _("no release to migrate yet"))
             return
         two = s.roles == "two"
+        backups = pre_migration_dump(ctx)
+        if backups is not None:  # the data as it was before this release changed it, kept with its release
+            yield RunCommand(_("dump the database before release {id} migrates").format(id=release),
+                             backups[0].dump_before_migration(backups[1], ctx, release), timeout=3600,
+                             skip_if=done_for(ctx, "migrated", release))
         why = (_("run the migrations for release {id} as the owner role {owner}: {command}") if two else
                _("run the migrations for release {id}: {command}"))
         yield from once_per_release(

@@ -56,7 +56,7 @@ def test_the_table_names_every_built_in_step_once() -> None:
 def test_a_step_the_table_does_not_name_gets_its_own_page_by_its_order(with_plugin: Step) -> None:
     keys = [page.key for page in pages(registry.steps())]
     assert keys == ["goals", "environment", "os_updates+deploy_user", "python", "code", "database", "cache",
-                    "static+app_server+nginx", "redis+workers", "tls+firewall", "monitoring"]
+                    "static+app_server+nginx", "redis+workers", "tls+firewall", "monitoring", "jobs+backups"]
     own = pages(registry.steps())[6]
     assert own.title() == "Cache server"
 
@@ -67,7 +67,7 @@ class LateCache(Cache):
 
 
 def test_a_step_after_every_table_step_comes_last(with_plugin: Step) -> None:
-    assert [page.key for page in pages((*registry.steps(), LateCache()))][-2:] == ["monitoring", "late_cache"]
+    assert [page.key for page in pages((*registry.steps(), LateCache()))][-2:] == ["jobs+backups", "late_cache"]
 
 
 def test_a_table_step_that_is_not_installed_is_left_out() -> None:

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 
 from wizard.cli import (
+    backup,
     deploy,
     drafts,
     export,
@@ -47,6 +48,7 @@ HANDLERS: dict[str, Handler] = {
     "new": new_edit.handle, "edit": new_edit.handle, "run": oneoff.handle, "verify": verify.handle,
     "unlock": unlock.handle, "maintenance": maintenance.handle, "drafts": drafts.handle,
     "learn": learn.handle,
+    "backup": backup.handle_backup, "restore": backup.handle_restore,
 }
 RUN_COMMANDS = ("plan", "apply", "check", "deploy")  # their --json output is a stream of events
 

@@ -198,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     maintenance.add_argument("--message", help=_("the text of the page (default: the site is being updated "
                                                  "and will be back shortly)"))
     _add_run(sub, recipe_file, trust)
+    from wizard.cli.parser_backups import add_backups  # beside this module: it would pass 400 lines
+
+    add_backups(sub, recipe_file, trust, quiet_json)
     help_text = _("run every step's checks (how to verify) on the server and show what each answered")
     verify = sub.add_parser("verify", help=help_text, description=_(
         "Run every step's checks (the commands the runbook and the wizard's Summary give under Verify) on the "
@@ -355,6 +358,18 @@ def split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
     return argv, None
 
 
+def _add_drafts(sub: argparse._SubParsersAction) -> None:
+    """`drafts [list]`, `drafts delete ID...|--all`: the wizard's drafts on this machine."""
+    drafts = sub.add_parser("drafts", help=_("list the wizard's drafts (id, age, recipe), or delete them"),
+                            description=_("The wizard autosaves the answers typed so far as a draft, one per new "
+                                          "recipe or recipe file. `drafts` lists them with their id, age and recipe; "
+                                          "`drafts delete` removes them. Drafts not changed for 30 days are deleted "
+                                          "at the next start of deploy-wizard."))
+    actions = drafts.add_subparsers(dest="drafts_command", metavar="ACTION")
+    actions.add_parser("list", help=_("list the drafts (the default)"))
+    delete = actions.add_parser("delete", help=_("delete drafts by their id, or all of them"))
+    delete.add_argument("ids", nargs="*", metavar="ID", help=_("a draft's id, as `deploy-wizard drafts` shows it"))
+    delete.add_argument("--all", action="store_true", help=_("delete every draft"))
 
 
 

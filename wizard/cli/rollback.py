@@ -28,7 +28,7 @@ def handle(args: argparse.Namespace) -> int:
                    yes=args.yes, refusal=_("rollback needs --yes when there is no terminal to confirm on.")):
         print(_("Nothing was changed."))
         return ExitCode.OK
-    done = _switch(args, recipe)
+    done, notes = _switch(args, recipe)
     if done.before == done.after:
         print(_("{rel} is already the current release.").format(rel=done.after))
     else:
@@ -36,22 +36,35 @@ def handle(args: argparse.Namespace) -> int:
             old=done.before, new=done.after, all=", ".join(done.releases)))
         for what in done.moved:
             print(_("{what}: restarted on release {new}").format(what=what, new=done.after))
+    for note in notes:
+        print(note)
     return ExitCode.OK
 
 
-def _switch(args: argparse.Namespace, recipe: Recipe) -> Rollback:
-    """Connect and switch; a release named with --to that cannot be switched to is bad input (exit 2)."""
+def left_behind(done: Rollback) -> list[str]:
+    """The releases a rollback went back across: after the one now live, up to the one that was."""
+    if done.before not in done.releases or done.after not in done.releases:
+        return [done.before] if done.before != done.after else []
+    start, end = done.releases.index(done.after), done.releases.index(done.before)
+    return done.releases[start + 1:end + 1]
+
+
+def _switch(args: argparse.Namespace, recipe: Recipe) -> tuple[Rollback, list[str]]:
+    """Connect and switch; a release named with --to that cannot be switched to is bad input (exit 2). Also
+    what to say of the releases left behind that migrated (the dump each took first, when backups are kept)."""
     from wizard.app.deploylock import deploy_lock
     from wizard.app.rollback import RollbackError, rollback
     from wizard.app.session import make_transport
+    from wizard.cli.backup import rollback_note
     from wizard.engine.commands import Masker
 
-    async def go() -> Rollback:
+    async def go() -> tuple[Rollback, list[str]]:
         transport = make_transport(recipe, questions(args, recipe), Masker(), args.host)
         try:
             await transport.connect()
             async with deploy_lock(transport, recipe.name, wait=args.lock_wait):
-                return await rollback(transport, recipe, args.to)
+                done = await rollback(transport, recipe, args.to)
+            return done, await rollback_note(recipe, transport, left_behind(done), args.file)
         finally:
             await transport.close()
 
