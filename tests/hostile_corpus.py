@@ -133,10 +133,23 @@ def schema_fields() -> list[SchemaField]:
             found += [SchemaField(("target", f), _kind(p, defs)) for f, p in model(prop)["properties"].items()]
         elif name == "steps":
             for step, step_prop in model(prop)["properties"].items():
-                found += [SchemaField(("steps", step, f), _kind(p, defs))
-                          for f, p in model(step_prop)["properties"].items()]
+                found += leaves(("steps", step), model(step_prop), defs, model)
         else:
             found.append(SchemaField((name,), _kind(prop, defs)))
+    return found
+
+
+def leaves(path: tuple[str, ...], holder: dict[str, Any], defs: dict[str, Any],
+           model: Any) -> list[SchemaField]:  # noqa: ANN401
+    """A step's settings; a setting that is itself a model (goals.resolved) is fed through its own leaves, since
+    a hostile file can put anything at any depth."""
+    found = []
+    for name, prop in holder["properties"].items():
+        kind = _kind(prop, defs)
+        if kind.startswith("model ") and " | " not in kind:
+            found += leaves((*path, name), model(prop), defs, model)
+        else:
+            found.append(SchemaField((*path, name), kind))
     return found
 
 

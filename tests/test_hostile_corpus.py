@@ -48,8 +48,9 @@ def test_every_schema_field_is_fed() -> None:
     assert corpus.uncovered(fields) == []
     # and the schema's fields are the models' fields: nothing is left out of the walk
     expected = {("version",), ("name",)} | {("target", s.name) for s in field_specs(Target)} | {
-        ("steps", step.name, s.name) for step in registry.steps() for s in field_specs(step.Settings)}
-    assert {f.path for f in fields} == expected
+        ("steps", step.name, name) for step in registry.steps() for name in step.Settings.model_fields}
+    # a setting that is a model (goals.resolved, written by apply, no form field) is walked through its leaves
+    assert {f.path[:3] for f in fields} == expected
     assert {f.path for f in fields} - {c.field.path for c in SAMPLE} == set()
 
 
