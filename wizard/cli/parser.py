@@ -179,10 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
                                  "pin `ref` to the old commit to stay on it."),
                    parents=[recipe_file, _rollback_flags(), _yes(_("do not ask before switching")), trust, quiet_json])
     sub.add_parser(
-        "export", help=_("write a recipe out as a runbook, a bash script, cloud-init user-data or an Ansible playbook"),
+        "export", help=_("write a recipe out as a runbook, a bash script, cloud-init user-data, an Ansible playbook "
+                          "or a container build"),
         description=_("runbook: a Markdown handout, made offline. shell, cloud-init and ansible replay a real first "
                       "apply, recorded on a throwaway server (--record-on): every change with the test that skips "
-                      "it when it is already in place. Secrets become environment variables, never file content."),
+                      "it when it is already in place. container: a Containerfile and a compose file for the same "
+                      "app, made offline. Secrets become environment variables, never file content."),
         parents=[recipe_file, _export_flags(), _overrides(),
                  _yes(_("do not ask before applying the recipe to the --record-on host")), trust, quiet_json])
     help_text = _("break a deploy lock whose run is gone (it shows who holds it and asks first)")
