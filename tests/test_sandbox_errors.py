@@ -93,3 +93,32 @@ def test_down_without_a_name_never_stops_every_sandbox(monkeypatch, capsys) -> N
     assert "Name the sandboxes to stop (t1), or give --all" in capsys.readouterr().err
     assert stopped == []
     assert main(["sandbox", "down", "--all"]) == ExitCode.OK and stopped == ["t1"]
+
+
+def test_two_boots_at_once_build_the_image_once(lab: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI's two live lanes (or two terminals) on a machine without the image: one builds, the other waits for it
+    and then boots on the same image instead of debootstrapping into the same directory."""
+    import threading
+
+    builds: list[str] = []
+    building = threading.Event()
+
+    def slow_build(final: Path, release: str, progress: object) -> None:
+        builds.append(release)
+        building.set()
+        threading.Event().wait(0.5)  # the second caller arrives while this one builds
+        (final / "rootfs").mkdir(parents=True)
+        (final / "ready").write_text("ready\n")
+
+    monkeypatch.setattr(image, "_build", slow_build)
+    said: list[str] = []
+    results: list[Path] = []
+    first = threading.Thread(target=lambda: results.append(image.ensure_image("trixie", progress=said.append)))
+    first.start()
+    building.wait(5)
+    results.append(image.ensure_image("trixie", progress=said.append))
+    first.join(5)
+    assert builds == ["trixie"]
+    assert said == ["Another process is building a sandbox image; waiting for it ..."]
+    assert results == [image.image_dir("trixie") / "rootfs"] * 2
+    assert image.ensure_image("trixie", progress=said.append) == results[0] and len(said) == 1  # ready: no wait

@@ -8,6 +8,7 @@ Each sandbox only ever sees it read-only, as the lower layer of its overlay (see
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -86,6 +87,24 @@ def ensure_image(release: Release = DEFAULT_RELEASE, progress: Progress = print)
     rootfs = final / "rootfs"
     if (final / "ready").exists():
         return rootfs
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # One builder at a time: two sandboxes booted at once on a machine without the image (CI's two lanes, two
+    # terminals) would otherwise debootstrap into the same directory and make the lab key twice. The second
+    # waits, then finds the image ready.
+    with open(final.parent / ".build.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress(_("Another process is building a sandbox image; waiting for it ..."))
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if (final / "ready").exists():
+            return rootfs
+        _build(final, release, progress)
+    return rootfs
+
+
+def _build(final: Path, release: Release, progress: Progress) -> None:
+    """debootstrap and configure the image in a scratch directory, renamed into place when complete."""
     tmp = final.with_name(final.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -113,7 +132,6 @@ def ensure_image(release: Release = DEFAULT_RELEASE, progress: Progress = print)
         shutil.rmtree(final)
     tmp.rename(final)
     progress(_("Base image ready: {path}").format(path=final))
-    return rootfs
 
 
 def _ensure_lab_key() -> str:
