@@ -79,7 +79,7 @@ def apply(live_dirs, recipe, *extra: str):
 
 
 def https(box, root_ca: str, path: str = "/") -> subprocess.CompletedProcess[str]:
-    ca = "/tmp/deploy-wizard-test-pebble-root.pem"
+    ca = f"/tmp/deploy-wizard-test-pebble-root-{box.name}.pem"  # one per sandbox: lanes run side by side
     with open(ca, "w") as handle:
         handle.write(root_ca)
     return subprocess.run(["curl", "-sS", "-m", "20", "--cacert", ca, "--resolve", f"{DOMAIN}:443:{box.ip}",
