@@ -37,6 +37,14 @@ def release() -> sandbox.Release:
 
 RELEASES = list(sandbox.RELEASES)
 
+# The live modules that take longest (CI's --durations, this machine), longest first: CI's two lanes start them
+# first (tests/conftest.py orders the run). Scheduling only: a module not listed runs after these, and the
+# order decides nothing about what a test sees.
+LONGEST_FIRST = (
+    "test_full_stack", "test_exports", "test_learn", "test_release_switch", "test_backups", "test_observe",
+    "test_two_apps", "test_project_shapes", "test_server_faults", "test_faults", "test_fleet",
+)
+
 
 def require_sandbox() -> None:
     """Skip on a machine that cannot run a sandbox, with the reason; fail instead where CI requires them."""
