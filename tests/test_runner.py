@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pydantic import Field
 
 from wizard.engine.commands import Secret, cmd
-from wizard.engine.events import ChangeStarted, Event, Notice, OutputLine, RunFinished, StepFailed, StepNoop
+from wizard.engine.events import ChangeDone, ChangeStarted, Event, Notice, OutputLine, RunFinished, StepFailed, StepNoop
 from wizard.engine.facts import FactValues, FileInfo, PathInfo
 from wizard.engine.runner import Runner
 from wizard.engine.sinks import JournalSink, read_journal
@@ -256,3 +256,27 @@ async def test_every_change_command_carries_the_runs_tag(tmp_path) -> None:
     runner.command_env = (("DEPLOY_WIZARD_RUN", "shop.abc123"),)
     assert (await runner.apply()).ok
     assert (tmp_path / "tag").read_text() == "shop.abc123\n"
+
+
+class Sleeper(Step):
+    """A change that takes a known least time: what its ChangeDone must record."""
+
+    name = "sleeper"
+    title = "sleeper"
+    Settings = DirSettings
+    teaching = Teaching(why="test")
+
+    def facts(self, s, known, ctx):
+        return [FileInfo(s.root + "/slept")]
+
+    def plan(self, s, facts, ctx):
+        if facts[FileInfo(s.root + "/slept")] is None:
+            yield RunCommand("sleep a little", cmd("sh", "-c", 'sleep 0.3; touch "$1"', "sh", s.root + "/slept"))
+
+
+async def test_each_change_records_how_long_it_ran(tmp_path) -> None:
+    """bench/first_apply.py adds the changes' durations up by step and kind: each ChangeDone carries its own."""
+    _, events, _ = await run([(Sleeper(), DirSettings(root=str(tmp_path)))])
+    done = [e for e in events if isinstance(e, ChangeDone)]
+    assert len(done) == 1 and done[0].seconds >= 0.3
+    assert json.loads(json.dumps(done[0].to_dict()))["seconds"] == done[0].seconds

@@ -96,6 +96,7 @@ class ChangeDone(Event):
     step: str
     description: str
     exit_status: int
+    seconds: float = 0.0  # how long it ran, as this machine saw it (bench/first_apply.py adds them up by kind)
 
 
 @dataclass

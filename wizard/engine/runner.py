@@ -322,7 +322,7 @@ class Runner:
 
     async def _execute(self, step: str, change: Change, *, check: bool = False) -> None:
         self.emit(ChangeStarted(step=step, why=change.why, description=change.describe(), check=check))
-        tail: list[str] = []
+        t0, tail = time.monotonic(), list[str]()
 
         def on_output(stream: str, text: str) -> None:
             tail.append(text)
@@ -343,18 +343,21 @@ class Runner:
             if self.ask_operator is None or not await self.ask_operator(step, change.message):
                 raise StepError(_("waiting for the operator: {message}\nDo it, then run apply again.").format(
                     message=change.message))
-            self.emit(ChangeDone(step=step, description=change.describe(), exit_status=0))
+            self.emit(ChangeDone(step=step, description=change.describe(), exit_status=0,
+                                  seconds=time.monotonic() - t0))
             return
         elif isinstance(change, ProveLogin):
             error = await self.transport.probe_login(change.user)
             if error:
                 raise StepError("\n".join(filter(None, (_("a fresh SSH login{who} failed: {why}").format(
                     who=f" ({change.user})" if change.user else "", why=error), change.if_failed))))
-            self.emit(ChangeDone(step=step, description=change.describe(), exit_status=0))
+            self.emit(ChangeDone(step=step, description=change.describe(), exit_status=0,
+                                  seconds=time.monotonic() - t0))
             return
         else:  # pragma: no cover - a new Change type must be taught to the runner
             raise StepError(_("unknown change type {kind}").format(kind=type(change).__name__))
-        self.emit(ChangeDone(step=step, description=change.describe(), exit_status=result.exit_status))
+        self.emit(ChangeDone(step=step, description=change.describe(), exit_status=result.exit_status,
+                              seconds=time.monotonic() - t0))
         if not ok:
             detail = "\n".join(tail[-8:]).strip() or _("(no output)")
             full = await diskfull.explain(self.transport, [*tail, result.stderr, result.stdout])
