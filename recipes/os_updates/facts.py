@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from recipes.shared.apt import MAN_DB_SWITCH, READ_MAN_DB_ANSWER
 from wizard.engine.commands import Command, Op, cmd, sh
 from wizard.engine.facts import Fact
 
@@ -93,3 +94,23 @@ class Hostname(Fact):
             return {"file": "", "running": words[0]}
         words += ["", ""]
         return {"file": words[0], "running": words[1]}
+
+
+class ManDbAutoUpdate(Fact):
+    """Whether man-db rebuilds its index inside every package install: its debconf answer (read from debconf's
+    own database file, without starting debconf's Perl) and the file its postinst makes from that answer, which
+    is what its dpkg trigger actually looks at. `answer` is None while nobody has answered (man-db's default:
+    on); `switch` is whether the trigger's file exists (only once man-db is installed)."""
+
+    kind = "man-db-auto-update"
+
+    def command(self) -> Command:
+        return sh(f"{READ_MAN_DB_ANSWER}; echo; [ -e {MAN_DB_SWITCH} ] && echo on || echo off")
+
+    def fresh(self) -> dict[str, str | bool | None]:
+        return {"answer": None, "switch": False}  # a fresh Debian 13 image has no man-db
+
+    def parse(self, out: str, status: int) -> dict[str, str | bool | None]:
+        lines = [line.strip() for line in out.splitlines()]
+        answer = next((line for line in lines[:-1] if line in ("true", "false")), None)
+        return {"answer": answer, "switch": bool(lines) and lines[-1] == "on"}

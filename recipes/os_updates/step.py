@@ -8,9 +8,17 @@ from typing import Literal
 from pydantic import Field
 
 from recipes.os_updates import meanings
-from recipes.os_updates.facts import AptListsAge, Hostname, Timezone, Upgradable, ZoneExists
+from recipes.os_updates.facts import AptListsAge, Hostname, ManDbAutoUpdate, Timezone, Upgradable, ZoneExists
 from recipes.shared import claims
-from recipes.shared.apt import UPDATE_STAMP, apt_get, apt_update, install_missing
+from recipes.shared.apt import (
+    MAN_DB_SWITCH,
+    READ_MAN_DB_ANSWER,
+    UPDATE_STAMP,
+    apt_get,
+    apt_update,
+    install_missing,
+    man_db_auto_update,
+)
 from wizard.engine.commands import sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.engine.i18n import plural_translator, translator
@@ -50,6 +58,10 @@ class OsUpdatesSettings(StepSettings):
     unattended_upgrades: bool = Field(False, description="Install security updates automatically every day.")
     timezone: TimeZone | None = Field(None, description="Time zone, e.g. Europe/Berlin; empty keeps the current one.")
     hostname: HostName | None = Field(None, description="Host name of the server; empty keeps the current one.")
+    man_db_auto_update: bool = Field(False, description=(
+        "Let man-db rebuild its manual page index (apropos, whatis) inside every package install, as Debian does "
+        "by default. Off (the default here): man-db's own daily timer rebuilds it instead, and each package "
+        "install skips seconds of trigger work."))
     lock_timeout: int = Field(900, ge=0, le=7200, description=(
         "Seconds to wait for another package manager (e.g. unattended-upgrades on first boot) to finish."))
 
@@ -101,6 +113,7 @@ class OsUpdates(Step):
 
     def facts(self, settings: OsUpdatesSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         s = settings
+        yield ManDbAutoUpdate()
         yield AptListsAge()
         if s.upgrade != "none":
             yield Upgradable("dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade")
@@ -119,6 +132,7 @@ class OsUpdates(Step):
 
     def plan(self, settings: OsUpdatesSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         s = settings
+        yield from self._plan_man_db(s, facts)
         yield from self._plan_lists(s, facts)
         packages = self._packages(s)
         if packages:
@@ -157,6 +171,23 @@ class OsUpdates(Step):
 
         if s.hostname:
             yield from self._plan_hostname(s.hostname, facts)
+
+    def _plan_man_db(self, s: OsUpdatesSettings, facts: FactValues) -> Iterator[Change | Ok]:
+        """Before any package work: man-db's index rebuilt in every dpkg run, or by its daily timer only."""
+        state = facts[ManDbAutoUpdate()]
+        on = s.man_db_auto_update
+        if (state["answer"] != "false") if on else (state["answer"] == "false" and not state["switch"]):
+            yield Ok(_("man-db rebuilds its index in package installs") if on
+                     else _("man-db's index is rebuilt by its daily timer, not in package installs"))
+            return
+        value = "true" if on else "false"
+        yield RunCommand(
+            _("let man-db rebuild its index in every package install") if on else
+            _("rebuild man-db's index daily, not in every package install (seconds saved in each one)"),
+            man_db_auto_update(on, s.lock_timeout),
+            skip_if=sh(READ_MAN_DB_ANSWER + ' | grep -qx "$1" && { [ "$1" = true ] || ! [ -e "$2" ]; }', value,
+                       MAN_DB_SWITCH),
+            leaves=((ManDbAutoUpdate(), {"answer": value, "switch": False}),))
 
     def _plan_lists(self, s: OsUpdatesSettings, facts: FactValues) -> Iterator[Change | Ok]:
         """Fresh package lists, then the updates they show (known only once they are fresh)."""

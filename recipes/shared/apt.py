@@ -103,3 +103,27 @@ def apt_update(lock_timeout: int = 600) -> Command:
     script = f"{WAIT_FOR_LOCK}\n{APT_GET} && mkdir -p {UPDATE_STAMP.rsplit('/', 1)[0]} && touch {UPDATE_STAMP}"
     return cmd("sh", "-c", script, "sh", "update", env={**APT_ENV, "DW_LOCK_TIMEOUT": str(lock_timeout)},
                display=noted(f"apt-get update && touch {UPDATE_STAMP}", _("after waiting for the dpkg lock")))
+
+
+MAN_DB_SWITCH = "/var/lib/man-db/auto-update"
+# man-db's debconf answer (true/false, nothing while unanswered), read from debconf's own database file: no Perl
+READ_MAN_DB_ANSWER = ("awk '/^Name: man-db\\/auto-update$/{f=1} f && /^Value:/{print $2; exit} /^$/{f=0}' "
+                      "/var/cache/debconf/config.dat 2>/dev/null")
+
+
+def man_db_auto_update(on: bool, lock_timeout: int = 600) -> Command:
+    """Give man-db's debconf question its answer, and make the file its trigger reads agree at once.
+
+    Why: with it on (Debian's default), every dpkg run that brings a manual page ends in man-db's trigger
+    rebuilding the whole apropos/whatis index, seconds each time, a whole first apply long. Off, the index is
+    still rebuilt, by man-db's own daily timer at idle priority. The debconf answer is what man-db's postinst
+    reads (also when man-db is installed later, or upgraded); the file is the cache of it that its trigger
+    reads. After the dpkg lock: debconf's database is locked while a package is being configured.
+    """
+    value = "true" if on else "false"
+    then = (f"if [ -d {MAN_DB_SWITCH.rsplit('/', 1)[0]} ]; then touch {MAN_DB_SWITCH}; fi" if on
+            else f"rm -f {MAN_DB_SWITCH}")
+    shown = f"echo 'man-db man-db/auto-update boolean {value}' | debconf-set-selections && {then}"
+    script = f"{WAIT_FOR_LOCK}\necho \"man-db man-db/auto-update boolean $1\" | debconf-set-selections && {then}"
+    return cmd("sh", "-c", script, "sh", value, env={**APT_ENV, "DW_LOCK_TIMEOUT": str(lock_timeout)},
+               display=noted(shown, _("after waiting for the dpkg lock")))
