@@ -28,7 +28,7 @@ def test_every_step_of_the_example_previews_without_a_server() -> None:
 
 def test_preview_goes_past_package_installs() -> None:
     shown = previews()
-    assert shown["database"][0].startswith("apt-get -y install postgresql")
+    assert shown["database"][0].startswith("apt-get -y install --no-install-recommends postgresql logrotate")
     assert any("create role demo" in line for line in shown["database"])
     assert any(line.startswith("write /etc/nginx/sites-available/demo") for line in shown["nginx"])
     assert any(line == "ufw --force enable" for line in shown["firewall"])

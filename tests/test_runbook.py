@@ -21,7 +21,8 @@ def test_runbook_covers_every_step_with_its_commands() -> None:
     recipe = load(EXAMPLE)
     for number, (step, _settings) in enumerate(recipe.selected(), start=1):
         assert f"## {number}. {registry.step(step.name).title}" in text
-    assert "apt-get -y install postgresql" in text and "create role demo login password '***'" in text
+    assert "apt-get -y install --no-install-recommends postgresql logrotate" in text
+    assert "create role demo login password '***'" in text
     assert "server_name demo.example.test;" in text  # the nginx site, in full
     assert "127.0.0.1\tlocalhost" in text  # edited files keep their existing lines
     assert "postgresql://demo:" not in text and "preview-placeholder" not in text  # secret files never shown

@@ -136,8 +136,10 @@ class Firewall(Step):
             yield UfwState()
 
     def plan(self, s: FirewallSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+        # ufw alone without Recommends: iptables recommends nftables' own command line, which ufw never runs. With
+        # fail2ban they stay: python3-pyinotify, python3-setuptools and python3-pyasyncore come through them
         install = install_missing(self._packages(s), facts[PackagesInstalled(self._packages(s))],
-                                  brings=started("fail2ban.service") if s.fail2ban else ())
+                                  recommends=s.fail2ban, brings=started("fail2ban.service") if s.fail2ban else ())
         if install:
             yield install
             return

@@ -157,7 +157,9 @@ class Tls(Step):
     def plan(self, s: TlsSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         domains = self._domains(s, ctx)
         if s.installer == "apt":
-            install = install_missing(("certbot",), facts[PackagesInstalled(("certbot",))])
+            # without Recommends: they add only python3-icu, parsedatetime's optional locales (certbot's renewal
+            # intervals are English, which parsedatetime has built in)
+            install = install_missing(("certbot",), facts[PackagesInstalled(("certbot",))], recommends=False)
             if install:
                 yield install
         elif facts[PathInfo(f"{PIP_CERTBOT}/bin/certbot")] is None:
