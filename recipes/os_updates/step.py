@@ -91,6 +91,10 @@ class OsUpdates(Step):
              "A previous install was cut off. Run `sudo dpkg --configure -a`, then apply again."),
             ("Temporary failure resolving 'deb.debian.org'",
              "The server has no working DNS or no route out. Check /etc/resolv.conf and `ping -c1 deb.debian.org`."),
+            ("apropos: nothing appropriate (for a package installed today)",
+             "man-db's index is rebuilt by its daily timer, not inside every package install "
+             "(man_db_auto_update: false, which makes each install seconds faster). `sudo mandb` rebuilds it now; "
+             "`man PAGE` works either way."),
             ("E: Unable to locate package",
              "apt knows no package by that name. The lists are stale or missing (`sudo apt-get update`, the network "
              "check under Verify), the name is misspelt or differs on this release (`apt-cache search WORD`), or "
