@@ -18,7 +18,9 @@ table and the median, min and max of the wall times.
 
 Usage (root, Linux): python3 bench/first_apply.py [--runs 1] [--release trixie|bookworm] [--events DIR]
                      [--set STEP.FIELD=VALUE ...] [--code CHECKOUT --code CHECKOUT]
-  --code twice compares two checkouts (before and after a change), in turn, each on its own fresh sandbox.
+  --code twice compares two checkouts (before and after a change), in turn, each on its own fresh sandbox;
+  CHECKOUT+STEP.FIELD=VALUE sets a setting for that one (e.g. . and
+  .+os_updates.man_db_auto_update=true: the same code with a setting's two values).
 """
 
 from __future__ import annotations
@@ -102,24 +104,26 @@ def apply(code: Path, recipe: Path, host: str, extra: list[str]) -> tuple[float,
     return wall, events
 
 
-def one_round(args: argparse.Namespace, code: Path, base: Path, number: int) -> float:
+def one_round(args: argparse.Namespace, contender: str, base: Path, number: int) -> float:
+    code, *sets = contender.split("+")
     box = sandbox.up(release=args.release, progress=lambda m: None)
     try:
         with lab(box, base / f"lab{number}") as served:
             recipe = base / f"flask-app-{number}.yaml"
             recipe.write_text(flask_recipe_text(served.git_url, served.acme, box.ip))
-            extra = [item for pair in args.set for item in ("--set", pair)]
-            wall, events = apply(code, recipe, box.ip, extra)
-            again_wall, again = apply(code, recipe, box.ip, extra)
+            extra = [item for pair in [*args.set, *sets] for item in ("--set", pair)]
+            wall, events = apply(Path(code).resolve(), recipe, box.ip, extra)
+            again_wall, again = apply(Path(code).resolve(), recipe, box.ip, extra)
     finally:
         sandbox.down(box.name, progress=lambda m: None)
     if args.events:
         Path(args.events).mkdir(parents=True, exist_ok=True)
-        kept = Path(args.events) / f"first-apply-{code.name}-{number}.jsonl"
+        label = "-".join(part.rsplit("/", 1)[-1] for part in (Path(code).name, *sets))
+        kept = Path(args.events) / f"first-apply-{label}-{number}.jsonl"
         kept.write_text("".join(json.dumps(event) + "\n" for event in events))
     table, commands, finished = breakdown(events)
     changes = breakdown(again)[2].get("changes")
-    print(f"\n{code}, round {number + 1}: first apply {wall:.1f} s, {finished.get('changes')} changes; "
+    print(f"\n{contender}, round {number + 1}: first apply {wall:.1f} s, {finished.get('changes')} changes; "
           f"re-apply {again_wall:.2f} s, {changes} changes")
     print_table(table, wall)
     print("\nslowest commands:")
@@ -137,17 +141,18 @@ def main() -> int:
     parser.add_argument("--events", help="a directory to keep each first apply's JSON events in")
     parser.add_argument("--set", action="append", default=[], metavar="STEP.FIELD=VALUE",
                         help="passed to apply: compare a setting's two values")
-    parser.add_argument("--code", action="append", type=Path, metavar="CHECKOUT",
-                        help="run the apply from this checkout of deploy-wizard (repeat to compare two, e.g. main's "
-                             "and a branch's; each round takes them in turn); default: this one")
+    parser.add_argument("--code", action="append", metavar="CHECKOUT[+STEP.FIELD=VALUE...]",
+                        help="run the apply from this checkout of deploy-wizard, with these settings for it alone "
+                             "(repeat to compare, e.g. main's and a branch's, or one setting's two values; each "
+                             "round takes them in turn); default: this one")
     parser.add_argument("--top", type=int, default=12, help="how many of the slowest commands to list")
     args = parser.parse_args()
     sandbox.check_host()
     load = os.getloadavg()
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     with tempfile.TemporaryDirectory(prefix="dw-first-apply-") as base:
-        codes = [code.resolve() for code in args.code or [ROOT]]
-        walls: dict[Path, list[float]] = {code: [] for code in codes}
+        codes = args.code or [str(ROOT)]
+        walls: dict[str, list[float]] = {code: [] for code in codes}
         for number in range(args.runs):
             for code in codes[number % len(codes):] + codes[:number % len(codes)]:  # the order rotates
                 walls[code].append(one_round(args, code, Path(base), number))
