@@ -117,6 +117,24 @@ def test_fresh_server_to_https_app_and_second_apply_is_a_noop(box, live_dirs, st
     assert "visits:" in https(box, root).stdout
 
 
+def test_package_installs_bring_only_what_the_stack_uses(box, live_dirs, stack, provisioned) -> None:
+    """Issue 22: the Recommends nobody needs stay out, what the stack needs of them is there and works (logrotate
+    rotates PostgreSQL's log), and man-db's index is left to its daily timer before any package work runs. ufw
+    without nftables and certbot without python3-icu are proven by the test above (a blocked port, a certificate)."""
+    (first, _summary), _ = provisioned
+    present = on_box(box, "for p in sysstat nftables python3-icu logrotate postgresql; do "
+                          "dpkg-query -W -f '${db:Status-Abbrev}' \"$p\" 2>/dev/null | grep -q '^ii' && echo \"$p\"; "
+                          "done").stdout.split()
+    assert present == ["logrotate", "postgresql"]
+    rotated = on_box(box, "logrotate -f /etc/logrotate.d/postgresql-common && ls /var/log/postgresql/")
+    assert rotated.returncode == 0 and re.search(r"postgresql-\d+-main\.log\.1", rotated.stdout), rotated
+    answer = on_box(box, "grep -A3 '^Name: man-db/auto-update$' /var/cache/debconf/config.dat").stdout
+    assert "Value: false" in answer and on_box(box, "test -e /var/lib/man-db/auto-update").returncode == 1
+    package_work = [e["description"] for e in events(first) if e["event"] == "change_started" and (
+        "apt-get" in e["description"] or "debconf-set-selections" in e["description"])]
+    assert "man-db/auto-update boolean false" in package_work[0], package_work
+
+
 def test_changed_setting_changes_only_what_it_must(box, live_dirs, stack, provisioned) -> None:
     changed = live_dirs / "workers.yaml"
     changed.write_text(stack["recipe"].read_text().replace("workers: 2", "workers: 3"))
