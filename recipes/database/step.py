@@ -60,10 +60,8 @@ _ = translator(__file__)
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # MariaDB brings what Django's recommended driver (mysqlclient) needs to build when pip installs it: the client
 # headers, pkg-config and a compiler; PostgreSQL's drivers come as wheels (psycopg[binary]).
-# PostgreSQL without its Recommends (sysstat, e2fsprogs for a chattr whose failure initdb ignores, and JSON::XS,
-# a faster twin of the JSON module postgresql-common depends on): 14 packages and a dpkg run's seconds less. Its
-# log rotation is the one Recommends it needs (/etc/logrotate.d/postgresql-common), so logrotate is named.
-# MariaDB keeps its Recommends (not audited yet).
+# PostgreSQL without its Recommends (sysstat; e2fsprogs, for a chattr whose failure initdb ignores; JSON::XS): 14
+# packages less. The one it needs, logrotate (its /etc/logrotate.d/postgresql-common), is named. MariaDB: not audited.
 RECOMMENDS = {"postgresql": False, "mariadb": True}
 ENGINES = {"postgresql": ("postgresql", "logrotate"),
            "mariadb": ("mariadb-server", "default-libmysqlclient-dev", "pkg-config", "build-essential")}
