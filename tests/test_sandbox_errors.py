@@ -122,3 +122,80 @@ def test_two_boots_at_once_build_the_image_once(lab: Path, monkeypatch: pytest.M
     assert said == ["Another process is building a sandbox image; waiting for it ..."]
     assert results == [image.image_dir("trixie") / "rootfs"] * 2
     assert image.ensure_image("trixie", progress=said.append) == results[0] and len(said) == 1  # ready: no wait
+
+
+@pytest.fixture
+def sysctls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A stand-in for /proc/sys/fs/inotify with the kernel's defaults (128 instances)."""
+    from wizard.lab import limits
+
+    folder = tmp_path / "inotify"
+    folder.mkdir()
+    (folder / "max_user_instances").write_text("128\n")
+    (folder / "max_user_watches").write_text("192546\n")
+    monkeypatch.setattr(limits, "SYSCTL_DIR", folder)
+    return folder
+
+
+def test_the_inotify_limit_is_raised_once_with_what_and_why(sysctls: Path) -> None:
+    from wizard.lab import limits
+
+    said: list[str] = []
+    limits.ensure_inotify(0, said.append)
+    wanted = 128 + 16 * limits.MAX_SANDBOXES
+    assert (sysctls / "max_user_instances").read_text() == f"{wanted}\n"
+    assert (sysctls / "max_user_watches").read_text() == "192546\n"  # enough already: left alone
+    assert len(said) == 1
+    assert said[0].startswith(f"Raised fs.inotify.max_user_instances from 128 to {wanted}, room for 200 sandboxes")
+    assert "about the 20th sandbox does not boot" in said[0] and "/etc/sysctl.d/" in said[0]
+    said.clear()
+    limits.ensure_inotify(49, said.append)  # the 50th: room already made, nothing said
+    assert said == [] and (sysctls / "max_user_instances").read_text() == f"{wanted}\n"
+
+
+def test_the_inotify_limits_are_never_lowered(sysctls: Path) -> None:
+    from wizard.lab import limits
+
+    (sysctls / "max_user_instances").write_text("65536\n")
+    (sysctls / "max_user_watches").write_text("1000\n")
+    said: list[str] = []
+    limits.ensure_inotify(3, said.append)
+    assert (sysctls / "max_user_instances").read_text() == "65536\n"
+    assert (sysctls / "max_user_watches").read_text() == f"{8192 + 1024 * limits.MAX_SANDBOXES}\n"
+    assert [line.split(" from ")[0] for line in said] == ["Raised fs.inotify.max_user_watches"]
+
+
+def test_a_limit_that_cannot_be_raised_is_a_warning_with_the_command(sysctls: Path, monkeypatch) -> None:
+    from wizard.lab import limits
+
+    monkeypatch.setattr(Path, "write_text", lambda self, text: (_ for _ in ()).throw(PermissionError(
+        13, "Read-only file system")))
+    said: list[str] = []
+    limits.ensure_inotify(19, said.append)
+    assert len(said) == 1 and said[0].startswith("Warning: fs.inotify.max_user_instances is 128, and 20 sandboxes "
+                                                 "may need 448")
+    assert "sysctl -w fs.inotify.max_user_instances=3328" in said[0]
+
+
+def test_a_failed_boot_keeps_its_console_log_and_names_it(lab: Path, monkeypatch, sysctls: Path) -> None:
+    run = lab / "run" / "box7"
+    run.mkdir(parents=True)
+    (run / "console.log").write_text("Welcome to Debian\nFailed to allocate manager object: Too many open files\n"
+                                     "[!!!!!!] Failed to allocate manager object.\nFreezing execution.\n")
+    downed: list[str] = []
+    monkeypatch.setattr(instance, "down", lambda name, progress=None: downed.append(name))
+    error = instance._boot_failed("box7", "The sandbox did not answer on 10.99.7.2:22 within 90 s.")
+    kept = list((lab / "logs").glob("box7-*.console.log"))
+    assert downed == ["box7"] and len(kept) == 1
+    assert "Freezing execution." in kept[0].read_text()
+    message = str(error)
+    assert message.startswith("The sandbox did not answer on 10.99.7.2:22 within 90 s. The last lines of its console:")
+    assert "Failed to allocate manager object: Too many open files" in message
+    assert "ran out of inotify instances (fs.inotify.max_user_instances is 128" in message
+    assert message.endswith(f"The whole console log is kept in {kept[0]}")
+
+
+def test_a_boot_failure_without_the_symptom_gets_no_inotify_hint() -> None:
+    from wizard.lab import limits
+
+    assert limits.explain_boot_failure("Welcome to Debian\nsshd: fatal: no host keys\n") == ""

@@ -35,7 +35,11 @@ def add_sandbox(sub: argparse._SubParsersAction) -> None:
                                            "`down` removes every trace. Needs Linux and root."))
     actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
     help_text = _("boot a clean sandbox server")
-    up = actions.add_parser("up", help=help_text, description=described(help_text))
+    up = actions.add_parser("up", help=help_text, description=described(help_text), epilog=_(
+        "Many at once: every sandbox's systemd takes inotify instances from one limit this machine shares, "
+        "fs.inotify.max_user_instances (128 by default: about the 20th would not boot). `up` raises it when the "
+        "sandboxes running need more, never lowers it, and says so. A failed boot keeps its console log under "
+        "/var/lib/deploy-wizard/sandbox/logs/ and names it."))
     up.add_argument("--name", help=_("name (default: sandbox<N>)"))
     up.add_argument("--release", choices=list(RELEASES), default=DEFAULT_RELEASE, help=_(
         "Debian release: trixie (13, the default) or bookworm (12); each is built once, then cached"))

@@ -7,6 +7,7 @@ The container itself is run by ``supervisor.py``, detached, so it survives guest
 
 Files under ``run/<name>/``: ``upper``/``work``/``merged`` (the overlay), ``host0.network`` and ``resolv.conf``
 (bound into the guest), ``supervisor.pid``/``nspawn.pid``, ``console.log``, ``info.json``, ``known_hosts``.
+A boot that fails leaves its console log under ``logs/`` (the newest 20 are kept); the rest goes at ``down``.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from pathlib import Path
 from wizard.engine import hostkeys
 from wizard.engine.errors import ExitCode
 from wizard.engine.i18n import _
-from wizard.lab import practice
+from wizard.lab import limits, practice
 from wizard.lab.host import Progress, SandboxError, alive, check_host, run_checked, state_dir, write_file
 from wizard.lab.image import DEFAULT_RELEASE, RELEASES, Release, ensure_image, key_path
 
 SUBNET = "10.99"
+KEEP_CONSOLES = 20  # console logs of failed boots kept under logs/, the newest ones
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,11}$")  # "ve-" + name must fit IFNAMSIZ (15)
 
 
@@ -126,25 +128,43 @@ def _nat(index: int, add: bool) -> None:
         run_checked(["iptables", "-t", "nat", "-D", "POSTROUTING", *rule])
 
 
-def _wait_for_ssh(ip: str, port: int, timeout: float, supervisor_pid: int, console: Path) -> None:
-    """Wait for sshd's banner, not just an open port, and fail fast with the console if the guest died."""
+def _wait_for_ssh(ip: str, port: int, timeout: float, supervisor_pid: int) -> str:
+    """Wait for sshd's banner, not just an open port; fail fast if the guest died. Empty when it answered, else
+    why not (the caller adds the console, which it keeps)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with socket.create_connection((ip, port), timeout=1) as sock:
                 sock.settimeout(2)
                 if sock.recv(64).startswith(b"SSH-2.0"):
-                    return
+                    return ""
         except OSError:
             pass
         try:
             os.kill(supervisor_pid, 0)
         except OSError:
-            tail = "\n".join(console.read_text(errors="replace").splitlines()[-20:]) if console.exists() else ""
-            raise SandboxError(_("The sandbox stopped while booting. Console:\n{output}").format(output=tail)) from None
+            return _("The sandbox stopped while booting.")
         time.sleep(0.2)
-    raise SandboxError(_("The sandbox did not answer on {ip}:{port} within {seconds:.0f} s (see {console}).").format(
-        ip=ip, port=port, seconds=timeout, console=console))
+    return _("The sandbox did not answer on {ip}:{port} within {seconds:.0f} s.").format(
+        ip=ip, port=port, seconds=timeout)
+
+
+def _boot_failed(name: str, why: str) -> SandboxError:
+    """Take the sandbox down but keep its console log (``logs/NAME-TIME.console.log``), and say where it is."""
+    kept = state_dir() / "logs" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.console.log"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    for old in sorted(kept.parent.glob("*.console.log"), key=lambda p: p.stat().st_mtime)[:1 - KEEP_CONSOLES]:
+        old.unlink(missing_ok=True)
+    try:  # moved, not copied: nspawn still writes into it while `down` powers the guest off
+        (_run_dir(name) / "console.log").rename(kept)
+    except OSError:
+        kept.touch()
+    text = kept.read_text(errors="replace")  # the boot as it went, before the poweroff's lines
+    down(name, progress=lambda _m: None)
+    tail = "\n".join(text.splitlines()[-20:])
+    hint = limits.explain_boot_failure(text)
+    return SandboxError(_("{why} The last lines of its console:\n{tail}\n{hint}The whole console log is kept in "
+                          "{path}").format(why=why, tail=tail, hint=f"{hint}\n" if hint else "", path=kept))
 
 
 def up(name: str | None = None, progress: Progress = print, boot_timeout: float = 90,
@@ -161,6 +181,7 @@ def up(name: str | None = None, progress: Progress = print, boot_timeout: float 
         raise SandboxError(_("Sandbox {quoted} is already running; `deploy-wizard sandbox down {name}` first.").format(
             quoted=repr(name), name=name))
     rootfs = ensure_image(release, progress)
+    limits.ensure_inotify(sum(is_running(info.name) for info in list_sandboxes()), progress)
     index = _free_index()
     name = name or f"sandbox{index}"
     run = _run_dir(name)
@@ -198,11 +219,9 @@ def up(name: str | None = None, progress: Progress = print, boot_timeout: float 
         detail = getattr(exc, "stderr", None) or str(exc)
         raise SandboxError(_("Could not start the sandbox: {why}").format(why=str(detail).strip())) from None
     started = time.monotonic()
-    try:
-        _wait_for_ssh(ip, 22, boot_timeout, sup.pid, console)
-    except SandboxError:
-        down(name)
-        raise
+    failed = _wait_for_ssh(ip, 22, boot_timeout, sup.pid)
+    if failed:
+        raise _boot_failed(name, failed)
     # We generated this host key ourselves, so it is trusted without asking.
     hostkeys.HostKeyStore().add(ip, 22, host_key)
     if lab:
