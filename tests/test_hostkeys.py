@@ -61,3 +61,49 @@ def test_a_host_name_is_matched_in_known_hosts(monkeypatch: pytest.MonkeyPatch, 
     assert fingerprints("db.example.com", "10.0.0.5", 22) == [KEYS[RSA]]  # the address asyncssh connected to
     store.add("localhost", 22, RSA)  # our own store holds the name too: both files are read
     assert sorted(fingerprints("localhost", "localhost", 22)) == sorted([KEYS[ED25519], KEYS[RSA]])
+
+
+def _hashed(name: str) -> str:
+    """A name as `ssh-keygen -H` writes it (HMAC-SHA1 with a salt)."""
+    import base64
+    import hashlib
+    import hmac
+
+    salt = bytes(range(20))
+    digest = hmac.new(salt, name.encode(), hashlib.sha1).digest()
+    return f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
+
+
+def test_the_index_finds_exactly_what_matching_every_line_finds(tmp_path: Path) -> None:
+    """A fleet looks up only the lines that can name a host; the answer must be the one matching all lines gives."""
+    from wizard.engine import hostkeys
+
+    lines = [f"10.99.{i}.2 {ED25519}" for i in range(1, 40)] + [
+        f"web1.example.com,10.0.0.5 {RSA}", f"[web2.example.com]:2222 {ED25519}", f"*.lab.test {RSA}",
+        f"10.1.0.0/16 {ED25519}", f"{_hashed('db1.example.com')} {RSA}", f"@revoked 10.99.7.2 {RSA}",
+        f"!bad.lab.test,*.lab.test {ED25519}", f"@cert-authority *.example.com {RSA}"]
+    (tmp_path / "ours").write_text("\n".join(lines) + "\n")
+    store = HostKeyStore(tmp_path / "ours", openssh_files=[])
+    parsed = store._parsed(tmp_path / "ours")
+    lookups = [("10.99.7.2", "10.99.7.2", 22), ("web1.example.com", "10.0.0.5", 22), ("web1.example.com", "", 22),
+               ("10.0.0.5", "10.0.0.5", 22), ("web2.example.com", "", 2222), ("web2.example.com", "", 22),
+               ("app.lab.test", "", 22), ("bad.lab.test", "", 22), ("x", "10.1.2.3", 22),
+               ("db1.example.com", "", 22), ("nowhere", "192.0.2.1", 22), ("10.99.39.2", "10.99.39.2", 2200)]
+    for host, addr, port in lookups:
+        everything = [number for number, entry, _revoked in parsed.entries for _key in entry.match(host, addr, port)[0]]
+        assert [k.line for k in store.known(host, addr, port)] == everything, (host, addr, port)
+    assert {(k.line, k.revoked) for k in store.known("10.99.7.2", "10.99.7.2", 22)} == {(7, False), (45, True)}
+    assert [k.line for k in store.known("db1.example.com", "", 22)] == [44]
+    assert hostkeys._PARSED[tmp_path / "ours"] is parsed  # read once for every store of the process
+
+
+def test_a_key_written_by_the_store_is_read_at_once_even_at_the_same_size(tmp_path: Path) -> None:
+    """The parsed files are shared by every store of the process; the store's own writes never leave it stale."""
+    other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDW2nbmTd6oIpANV9xe0MjR2Yg7oh0fBdz6E+q2XkSvj"
+    store = HostKeyStore(tmp_path / "ours", openssh_files=[])
+    store.add("10.99.1.2", 22, ED25519)
+    assert {k.fingerprint for k in store.known("10.99.1.2", "10.99.1.2", 22)} == {KEYS[ED25519]}
+    store.remove("10.99.1.2", 22)
+    store.add("10.99.1.2", 22, other)  # the same length as the line before
+    assert {k.fingerprint for k in HostKeyStore(tmp_path / "ours", openssh_files=[]).known(
+        "10.99.1.2", "10.99.1.2", 22)} == {fingerprint_of(other)}

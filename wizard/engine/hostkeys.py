@@ -39,6 +39,38 @@ class HostKeyRevoked(HostKeyError):
     pass
 
 
+Entry = tuple[int, Any, bool]  # line number, the line as asyncssh's SSHKnownHosts, @revoked
+PATTERN_CHARS = "*?|/!"  # as asyncssh: a line naming hosts with these is matched as a pattern, not looked up
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """A known_hosts file as read once: its entries, and an index of the lines that name hosts literally.
+
+    Why an index: a fleet of 50 hosts connects 50 times, and matching every line of the files for every host
+    (asyncssh parses the host for each line) cost each connection milliseconds per 50 lines: the controller's
+    CPU per host grew with the number of hosts it knows. Only the lines a host could match are matched now:
+    those naming it literally (host, address, ``[host]:port``), and every line with a pattern."""
+
+    stamp: tuple[int, int, int]  # inode, mtime, size: a rewritten file is read again
+    entries: list[Entry]
+    by_name: dict[str, list[int]]  # a literal host name -> indexes into entries
+    patterned: list[int]
+    problems: list[str]
+
+    def candidates(self, host: str, addr: str, port: int) -> list[Entry]:
+        """The lines that may match this host, in file order."""
+        names = {host, addr, f"[{host}]:{port}", f"[{addr}]:{port}" if addr else ""} - {""}
+        found = set(self.patterned)
+        for name in names:
+            found.update(self.by_name.get(name, ()))
+        return [self.entries[i] for i in sorted(found)]
+
+
+# Shared by every store of this process (a fleet makes one per host), checked against the file's stamp each time.
+_PARSED: dict[Path, ParsedFile] = {}
+
+
 def fingerprint_of(key_line: str) -> str:
     """OpenSSH's SHA256 fingerprint ("SHA256:...", as `ssh-keygen -l` shows it) of a public key line.
 
@@ -81,7 +113,6 @@ class HostKeyStore:
             openssh_files = [Path(os.path.expanduser("~/.ssh/known_hosts"))]
         self.openssh_files = openssh_files
         self.problems: list[str] = []  # files that could not be read, lines that are not entries: for the operator
-        self._parsed: dict[Path, tuple[tuple[int, int], list[tuple[int, Any, bool]]]] = {}  # by mtime and size
 
     def _lines(self) -> list[str]:
         try:
@@ -99,12 +130,14 @@ class HostKeyStore:
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path, "\n".join(lines) + "\n", mode=0o600)
+        _PARSED.pop(self.path, None)
 
     def remove(self, host: str, port: int) -> None:
         pattern = host_pattern(host, port)
         lines = [ln for ln in self._lines() if ln.split(" ", 1)[0] != pattern]
         if self.path.exists():
             atomic_write_text(self.path, "\n".join(lines) + ("\n" if lines else ""), mode=0o600)
+        _PARSED.pop(self.path, None)
 
     def trusted_keys(self, host: str, addr: str | None, port: int) -> list[object]:
         """Every key the files trust for this host (asyncssh SSHKey objects), none that any of them revokes.
@@ -125,7 +158,7 @@ class HostKeyStore:
         addr = addr if addr and _is_ip_address(addr) else ""
         found = []
         for path in [self.path, *self.openssh_files]:
-            for number, entry, revoked in self._entries(path):
+            for number, entry, revoked in self._parsed(path).candidates(host, addr, port):
                 keys = entry.match(host, addr, port)[0]
                 if not keys:
                     continue
@@ -135,45 +168,24 @@ class HostKeyStore:
                           for key in keys]
         return found
 
-    def _entries(self, path: Path) -> list[tuple[int, Any, bool]]:
-        """The lines of a known_hosts file that parse, each as asyncssh reads it, with its number and whether it is
-        @revoked; a line that does not parse is skipped (and reported in `problems`), never the whole file; a file
-        that cannot be read is reported, not taken as empty without a word.
-
-        Why a @revoked line is read without its marker: asyncssh drops the revocations it found for a port other
-        than 22 when it looks again without the port (which it does whenever no trusted key matched), so a
-        revocation is matched the way a trusted key is, and marked here."""
+    def _parsed(self, path: Path) -> ParsedFile:
+        """A known_hosts file as read (``parse_file``), once per process while it is unchanged; a file that cannot be
+        read is reported, not taken as empty without a word, and the lines skipped are reported by every store."""
         try:
             info = path.stat()
-            stamp = (info.st_mtime_ns, info.st_size)
-            if path in self._parsed and self._parsed[path][0] == stamp:
-                return self._parsed[path][1]
-            text = path.read_text(encoding="utf-8", errors="replace")
+            stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
+            parsed = _PARSED.get(path)
+            if parsed is None or parsed.stamp != stamp:
+                parsed = _PARSED[path] = parse_file(path, path.read_text(encoding="utf-8", errors="replace"), stamp)
         except FileNotFoundError:
-            return []
+            return ParsedFile((0, 0, 0), [], {}, [], [])
         except OSError as exc:
             self._problem(_("cannot read {file} ({why}): no host key in it is trusted").format(
                 file=path, why=exc.strerror or type(exc).__name__))
-            return []
-        entries = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            marker, _space, rest = line.lstrip().partition(" ")
-            revoked = marker == "@revoked"
-            try:
-                entry = _asyncssh().import_known_hosts((rest if revoked else line) + "\n")
-            except (ValueError, _asyncssh().KeyImportError) as exc:
-                why: str | None = str(exc)
-            else:
-                why = _line_problem(line)  # a key asyncssh cannot decode, it skips without a word
-                if why is None:
-                    entries.append((number, entry, revoked))
-                    continue
-            self._problem(_("{file}, line {line}: not a known_hosts entry ({why}); that line is skipped").format(
-                file=path, line=number, why=why))
-        self._parsed[path] = (stamp, entries)
-        return entries
+            return ParsedFile((0, 0, 0), [], {}, [], [])
+        for problem in parsed.problems:
+            self._problem(problem)
+        return parsed
 
     def _problem(self, text: str) -> None:
         if text not in self.problems:
@@ -195,6 +207,42 @@ class KnownKey:
     def removal(self) -> str:
         """The command that removes this host's keys from the file (hashed lines too), quoted for a shell."""
         return f"ssh-keygen -R {shlex.quote(self.pattern)} -f {shlex.quote(str(self.file))}"
+
+
+def parse_file(path: Path, text: str, stamp: tuple[int, int, int]) -> ParsedFile:
+    """The lines of a known_hosts file that parse, each as asyncssh reads it, with its number and whether it is
+    @revoked; a line that does not parse is skipped (and reported in `problems`), never the whole file.
+
+    Why a @revoked line is read without its marker: asyncssh drops the revocations it found for a port other
+    than 22 when it looks again without the port (which it does whenever no trusted key matched), so a
+    revocation is matched the way a trusted key is, and marked here."""
+    entries: list[Entry] = []
+    by_name: dict[str, list[int]] = {}
+    patterned: list[int] = []
+    problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        marker, _space, rest = line.lstrip().partition(" ")
+        revoked = marker == "@revoked"
+        try:
+            entry = _asyncssh().import_known_hosts((rest if revoked else line) + "\n")
+        except (ValueError, _asyncssh().KeyImportError) as exc:
+            why: str | None = str(exc)
+        else:
+            why = _line_problem(line)  # a key asyncssh cannot decode, it skips without a word
+        if why is not None:
+            problems.append(_("{file}, line {line}: not a known_hosts entry ({why}); that line is skipped").format(
+                file=path, line=number, why=why))
+            continue
+        names = line.split()[1 if marker.startswith("@") else 0]
+        if any(char in names for char in PATTERN_CHARS):
+            patterned.append(len(entries))
+        else:
+            for name in names.split(","):
+                by_name.setdefault(name, []).append(len(entries))
+        entries.append((number, entry, revoked))
+    return ParsedFile(stamp, entries, by_name, patterned, problems)
 
 
 def _asyncssh() -> Any:
