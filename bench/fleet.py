@@ -1,61 +1,251 @@
 #!/usr/bin/env python3
-"""Benchmark: one recipe on N fresh sandbox servers at once versus on one.
+"""Benchmark: one recipe on N fresh sandbox servers at once against one alone: wall time and the controller's CPU.
 
-Boots N+1 sandboxes, applies examples/sandbox.yaml to one of them alone, then to the other N in parallel
-(--parallel N), and prints both wall times and their ratio (1.0 would be perfect scaling). A no-op re-apply
-of the N is timed too. Nothing here asserts a time.
+Boots N+1 sandboxes (one after the other), then runs the CLI as a user does (`deploy-wizard apply FILE --yes
+--json --parallel N --host ...`, a whole process each time):
+- the first apply on 1 host alone, then on the other N at once;
+- --rounds no-op re-applies of 1 host and of the N (their order alternates between rounds); each must report
+  every host ok with 0 changes, or the benchmark fails: a timed no-op that changed something is not a no-op.
+For every run it prints the wall time, the controller's own CPU seconds (user + system of the deploy-wizard
+process and its children, from the kernel's rusage: not the servers') and the CPU the whole machine spent
+meanwhile (servers included), min/median/max over the rounds. On a small machine the servers share the CPU
+with the controller, so the wall time of N hosts says how busy the machine was, and the controller's CPU per
+extra host, (CPU of N - CPU of 1) / (N - 1), says what the fleet costs deploy-wizard itself (goal: under 20 ms).
+It also prints the memory each sandbox takes (this machine's MemAvailable before and after) and refuses to
+start when N+1 sandboxes would not fit in memory. Nothing here asserts a time.
 
-Usage (root, Linux): python3 bench/fleet.py [--hosts 10]
+`up` raises this machine's inotify limit when the sandboxes need it (README, "Many sandboxes at once"); every
+sandbox booted here is taken down at the end, by name, also after a failure or Ctrl-C.
+
+Usage (root, Linux):
+  python3 bench/fleet.py [--hosts 50] [--rounds 3] [--recipe examples/sandbox.yaml] [--out results.json]
+      [--profile DIR]
+  --profile DIR: also run one no-op of the N hosts under cProfile and write DIR/noop-N.pstats (read it with
+                 `python -m pstats`), to see what costs per host in the controller.
+About 12 minutes for 50 hosts on 2 cores (boot 2-3 s each, the first apply of 50 the longest part).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wizard.app.fleet import run_fleet  # noqa: E402
-from wizard.app.recipefile import load  # noqa: E402
-from wizard.app.session import Questions  # noqa: E402
 from wizard.lab import sandbox  # noqa: E402
 
+MIB_PER_SANDBOX = 300  # measured: about 100 MiB booted, 200-250 MiB after the whole example stack
 
-def timed(recipe, hosts: list[str], parallel: int) -> tuple[float, list]:  # noqa: ANN001
-    started = time.perf_counter()
-    results = asyncio.run(run_fleet(recipe, "apply", hosts, lambda host: (lambda event: None), Questions(),
-                                    parallel=parallel))
-    return time.perf_counter() - started, results
+
+@dataclass
+class Run:
+    """One whole CLI process: what it took on the clock, in its own CPU and in the machine's."""
+
+    label: str
+    hosts: int
+    wall: float
+    controller_cpu: float
+    machine_cpu: float
+    changes: int
+    failed: int = 0  # hosts that failed (a first apply only; they were applied again, untimed)
+
+
+def mem_available_mib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def machine_busy() -> float:
+    """CPU seconds this machine has spent on anything but idle and iowait since boot, all cores."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Fleet:
+    """The CLI against some of the booted sandboxes, with its own config and state directories."""
+
+    def __init__(self, recipe: Path, work: Path) -> None:
+        self.recipe, self.work = recipe, work
+        self.env = {**os.environ, "XDG_CONFIG_HOME": str(work / "config"), "XDG_STATE_HOME": str(work / "state"),
+                    "DEPLOY_WIZARD_LANG": "en"}
+
+    def apply(self, label: str, ips: list[str], *, noop: bool, profile: Path | None = None) -> tuple[Run, list[str]]:
+        """One timed run and the hosts that failed in it. A no-op must pass on every host with 0 changes (else
+        the benchmark stops: that was no no-op); a first apply may lose a host (a mirror that timed out), which
+        the caller applies again, untimed, and reports."""
+        argv = [sys.executable, *(["-m", "cProfile", "-o", str(profile)] if profile else []), "-m", "wizard",
+                "apply", str(self.recipe), "--yes", "--json", "--parallel", str(len(ips)),
+                *(arg for ip in ips for arg in ("--host", ip))]
+        cpu, busy, started = children_cpu(), machine_busy(), time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
+                              timeout=3600)
+        wall, cpu, busy = time.perf_counter() - started, children_cpu() - cpu, machine_busy() - busy
+        results = host_results(done, ips)
+        failed = [r for r in results if r["status"] != "ok"]
+        if len(results) != len(ips) or (noop and (failed or any(r["changes"] != 0 for r in results))):
+            raise SystemExit(f"{label}: exit {done.returncode}; not ok or not a no-op: "
+                             f"{[r for r in results if r['status'] != 'ok' or r['changes']][:3]}\n"
+                             f"{done.stderr[-2000:]}")
+        for r in failed:
+            print(f"  {label}: {r['host']} failed: {r['error']}")
+        changes = sum(r["changes"] or 0 for r in results)
+        return Run(label, len(ips), wall, cpu, busy, changes, len(failed)), [r["host"] for r in failed]
+
+
+def host_results(done: subprocess.CompletedProcess[str], ips: list[str]) -> list[dict]:
+    """Each host's status and changes: the fleet's `host_result` events, or for one host (no fleet) its
+    `run_finished` and the exit code."""
+    events = [e for e in map(_json, done.stdout.splitlines()) if e]
+    fleet = [e for e in events if e.get("event") == "host_result"]
+    if fleet or len(ips) != 1:
+        return fleet
+    end = next((e for e in reversed(events) if e.get("event") == "run_finished"), None)
+    ok = end is not None and end.get("ok") and done.returncode == 0
+    return [{"host": ips[0], "status": "ok" if ok else "failed", "changes": end and end.get("changes"),
+             "error": None if ok else done.stderr.strip()[-500:]}]
+
+
+def _json(line: str) -> dict:
+    with contextlib.suppress(ValueError):
+        found = json.loads(line)
+        return found if isinstance(found, dict) else {}
+    return {}
+
+
+@contextlib.contextmanager
+def booted(count: int, env: dict[str, str]) -> Iterator[list[sandbox.SandboxInfo]]:
+    """`count` fresh sandboxes whose host keys the CLI (env's XDG_CONFIG_HOME) trusts; all down at the end."""
+    boxes: list[sandbox.SandboxInfo] = []
+    saved = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = env["XDG_CONFIG_HOME"]  # up() trusts each new key in this store
+    try:
+        started = time.perf_counter()
+        for number in range(1, count + 1):
+            boxes.append(sandbox.up(f"fleet{os.getpid() % 1000}x{number}", progress=_said))
+            print(f"  booted {number}/{count}", end="\r", flush=True)
+        print(f"booted {count} sandboxes in {time.perf_counter() - started:.1f} s")
+        yield boxes
+    finally:
+        if boxes:
+            print(f"taking {len(boxes)} sandboxes down ...", flush=True)
+        for box in boxes:
+            with contextlib.suppress(sandbox.SandboxError):
+                sandbox.down(box.name, progress=lambda m: None)
+        os.environ.pop("XDG_CONFIG_HOME") if saved is None else os.environ.__setitem__("XDG_CONFIG_HOME", saved)
+
+
+def _said(message: str) -> None:
+    """Boot lines are counted, not printed; what `up` says about this machine (the inotify limit) is printed."""
+    if not message.startswith("Sandbox "):
+        print(message, flush=True)
+
+
+def spread(values: list[float], unit: str = "s", scale: float = 1.0) -> str:
+    v = [x * scale for x in values]
+    return f"{min(v):7.2f} {statistics.median(v):7.2f} {max(v):7.2f} {unit}"
+
+
+def report(runs: list[Run], hosts: int, memory: dict[str, float]) -> dict:
+    """The table, and the controller's CPU per extra host for the no-op and the first apply."""
+    print(f"\n{'min / median / max':34} {'wall':>27}   {'controller CPU':>27}   {'machine CPU (all)':>27}")
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(run.label, []).append(run)
+    for label, group in groups.items():
+        print(f"{label:34} {spread([r.wall for r in group]):>27}   {spread([r.controller_cpu for r in group]):>27}"
+              f"   {spread([r.machine_cpu for r in group]):>27}")
+
+    def median_cpu(label: str) -> float:
+        return statistics.median(r.controller_cpu for r in groups[label])
+
+    per_host = {kind: (median_cpu(f"{kind}, {hosts} hosts") - median_cpu(f"{kind}, 1 host")) / max(1, hosts - 1)
+                for kind in ("first apply", "no-op")}
+    for kind, cost in per_host.items():
+        print(f"controller CPU per extra host, {kind}: {cost * 1000:.1f} ms"
+              + ("  (goal: under 20 ms)" if kind == "no-op" else ""))
+    print("memory per sandbox: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in memory.items()))
+    return {"per_extra_host_cpu_s": per_host, "memory_mib_per_sandbox": memory}
+
+
+def results_file(path: Path, args: argparse.Namespace, runs: list[Run], summary: dict) -> None:
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    path.write_text(json.dumps({
+        "bench": "fleet", "hosts": args.hosts, "rounds": args.rounds, "recipe": str(args.recipe),
+        "commit": commit.strip(), "cpus": os.cpu_count(), "load_before": args.load_before,
+        "load_after": os.getloadavg(), "python": sys.version.split()[0], "runs": [asdict(r) for r in runs],
+        **summary}, indent=2) + "\n")
+    print(f"results written to {path}")
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--hosts", type=int, default=10, help="N, the hosts of the fleet (besides the one alone)")
+    parser.add_argument("--rounds", type=int, default=3, help="no-op rounds (each: 1 host and N hosts)")
+    parser.add_argument("--recipe", type=Path, default=ROOT / "examples" / "sandbox.yaml")
+    parser.add_argument("--out", type=Path, help="also write the results (and commit, load) to this JSON file")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of one N-host no-op into this directory")
+    args = parser.parse_args()
+    if args.hosts < 2 or args.rounds < 1:
+        parser.error("--hosts must be at least 2 and --rounds at least 1")
+    return args
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    parser.add_argument("--hosts", type=int, default=10)
-    args = parser.parse_args()
+    args = parse()
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows as it happens, also into a file
     sandbox.check_host()
-    boxes = []
-    try:
-        started = time.perf_counter()
-        for _ in range(args.hosts + 1):
-            boxes.append(sandbox.up(progress=lambda m: None))
-        print(f"booted {len(boxes)} sandboxes in {time.perf_counter() - started:.1f} s")
-        recipe = load(ROOT / "examples" / "sandbox.yaml")
-        one, results = timed(recipe, [boxes[0].ip], 1)
-        assert all(r.status == "ok" for r in results), results
-        many, results = timed(recipe, [b.ip for b in boxes[1:]], args.hosts)
-        failed = [r for r in results if r.status != "ok"]
-        again, _ = timed(recipe, [b.ip for b in boxes[1:]], args.hosts)
-        print(f"first apply, 1 host:              {one:6.1f} s")
-        print(f"first apply, {args.hosts} hosts in parallel: {many:6.1f} s  ({len(failed)} failed)")
-        print(f"no-op re-apply, {args.hosts} hosts:        {again:6.1f} s")
-        print(f"ratio {args.hosts} hosts / 1 host: {many / one:.2f}  (1.00 = perfect scaling)")
-    finally:
-        for box in boxes:
-            sandbox.down(box.name, progress=lambda m: None)
+    need, have = (args.hosts + 1) * MIB_PER_SANDBOX, mem_available_mib()
+    if need > have:
+        raise SystemExit(f"{args.hosts + 1} sandboxes need about {need} MiB of memory; {have:.0f} MiB is available")
+    args.load_before = os.getloadavg()
+    print(f"load average before: {args.load_before[0]:.2f}, {os.cpu_count()} CPUs, {have:.0f} MiB available")
+    with tempfile.TemporaryDirectory(prefix="dw-fleet-") as tmp:
+        work = Path(tmp)
+        recipe = work / args.recipe.name  # a copy: nothing the CLI writes beside a recipe lands in the checkout
+        shutil.copy(args.recipe, recipe)
+        fleet = Fleet(recipe, work)
+        before = mem_available_mib()
+        with booted(args.hosts + 1, fleet.env) as boxes:
+            memory = {"booted": (before - mem_available_mib()) / len(boxes)}
+            alone, many = [boxes[0].ip], [b.ip for b in boxes[1:]]
+            runs = []
+            for label, ips in (("first apply, 1 host", alone), (f"first apply, {args.hosts} hosts", many)):
+                run, failed = fleet.apply(label, ips, noop=False)
+                runs.append(run)
+                if failed:  # converge them (untimed) so that the no-ops below compare like with like
+                    print(f"  {len(failed)} of {len(ips)} failed; applying again on those, untimed")
+                    fleet.apply("again", failed, noop=False)
+            memory["after the first apply"] = (before - mem_available_mib()) / len(boxes)
+            for round_ in range(args.rounds):
+                order = [("1 host", alone), (f"{args.hosts} hosts", many)]
+                for label, ips in order[::-1] if round_ % 2 else order:
+                    runs.append(fleet.apply(f"no-op, {label}", ips, noop=True)[0])
+            if args.profile:
+                args.profile.mkdir(parents=True, exist_ok=True)
+                fleet.apply("profiled", many, noop=True, profile=args.profile / f"noop-{args.hosts}.pstats")
+        summary = report(runs, args.hosts, memory)
+        if args.out:
+            results_file(args.out, args, runs, summary)
     return 0
 
 
