@@ -47,7 +47,24 @@ sys.path.insert(0, str(ROOT))
 
 from wizard.lab import sandbox  # noqa: E402
 
-MIB_PER_SANDBOX = 300  # measured: about 100 MiB booted, 200-250 MiB after the whole example stack
+MIB_PER_SANDBOX = 300  # memory, measured: about 50 MiB booted, 70 after this recipe, 200-250 after the whole stack
+MIB_DISK_PER_SANDBOX = 500  # each one's writable layer: apt's lists and the packages this recipe installs
+
+
+# The CLI under cProfile, timed by CPU (process_time), not by the clock: what costs the controller, not what it waits
+# for. argv[1] is where the stats go; the rest is deploy-wizard's command line.
+PROFILED = """
+import cProfile, runpy, sys, time
+out = sys.argv.pop(1)
+sys.argv[0] = "deploy-wizard"
+profile = cProfile.Profile(time.process_time)
+profile.enable()
+try:
+    runpy.run_module("wizard", run_name="__main__")
+finally:
+    profile.disable()
+    profile.dump_stats(out)
+"""
 
 
 @dataclass
@@ -60,6 +77,7 @@ class Run:
     controller_cpu: float
     machine_cpu: float
     changes: int
+    round_trips: float  # commands sent per host (the mean of the hosts that finished)
     failed: int = 0  # hosts that failed (a first apply only; they were applied again, untimed)
 
 
@@ -86,21 +104,32 @@ class Fleet:
 
     def __init__(self, recipe: Path, work: Path) -> None:
         self.recipe, self.work = recipe, work
-        self.env = {**os.environ, "XDG_CONFIG_HOME": str(work / "config"), "XDG_STATE_HOME": str(work / "state"),
-                    "DEPLOY_WIZARD_LANG": "en"}
+        # Compiled once, as an installed deploy-wizard is: without it every run would compile its sources again
+        # (PYTHONDONTWRITEBYTECODE), and the controller's CPU would be mostly the compiler's.
+        self.env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+                    "PYTHONPYCACHEPREFIX": str(work / "pycache"), "XDG_CONFIG_HOME": str(work / "config"),
+                    "XDG_STATE_HOME": str(work / "state"), "DEPLOY_WIZARD_LANG": "en"}
+
+    def warm_up(self) -> None:
+        """One run that fails at once (nothing answers on 127.0.0.1:22) but imports what an apply imports, so the
+        timed runs start from compiled code."""
+        subprocess.run([sys.executable, "-m", "wizard", "check", str(self.recipe), "--host", "127.0.0.1"],
+                       capture_output=True, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, timeout=300)
 
     def apply(self, label: str, ips: list[str], *, noop: bool, profile: Path | None = None) -> tuple[Run, list[str]]:
         """One timed run and the hosts that failed in it. A no-op must pass on every host with 0 changes (else
         the benchmark stops: that was no no-op); a first apply may lose a host (a mirror that timed out), which
         the caller applies again, untimed, and reports."""
-        argv = [sys.executable, *(["-m", "cProfile", "-o", str(profile)] if profile else []), "-m", "wizard",
+        argv = [sys.executable, *(["-c", PROFILED, str(profile)] if profile else ["-m", "wizard"]),
                 "apply", str(self.recipe), "--yes", "--json", "--parallel", str(len(ips)),
                 *(arg for ip in ips for arg in ("--host", ip))]
         cpu, busy, started = children_cpu(), machine_busy(), time.perf_counter()
         done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
                               timeout=3600)
         wall, cpu, busy = time.perf_counter() - started, children_cpu() - cpu, machine_busy() - busy
-        results = host_results(done, ips)
+        events = [e for e in map(_json, done.stdout.splitlines()) if e]
+        results = host_results(events, done, ips)
+        trips = [e.get("round_trips", 0) for e in events if e.get("event") == "run_finished"]
         failed = [r for r in results if r["status"] != "ok"]
         if len(results) != len(ips) or (noop and (failed or any(r["changes"] != 0 for r in results))):
             raise SystemExit(f"{label}: exit {done.returncode}; not ok or not a no-op: "
@@ -109,13 +138,13 @@ class Fleet:
         for r in failed:
             print(f"  {label}: {r['host']} failed: {r['error']}")
         changes = sum(r["changes"] or 0 for r in results)
-        return Run(label, len(ips), wall, cpu, busy, changes, len(failed)), [r["host"] for r in failed]
+        per_host = sum(trips) / max(1, len(trips))
+        return Run(label, len(ips), wall, cpu, busy, changes, per_host, len(failed)), [r["host"] for r in failed]
 
 
-def host_results(done: subprocess.CompletedProcess[str], ips: list[str]) -> list[dict]:
+def host_results(events: list[dict], done: subprocess.CompletedProcess[str], ips: list[str]) -> list[dict]:
     """Each host's status and changes: the fleet's `host_result` events, or for one host (no fleet) its
     `run_finished` and the exit code."""
-    events = [e for e in map(_json, done.stdout.splitlines()) if e]
     fleet = [e for e in events if e.get("event") == "host_result"]
     if fleet or len(ips) != 1:
         return fleet
@@ -167,13 +196,13 @@ def spread(values: list[float], unit: str = "s", scale: float = 1.0) -> str:
 
 def report(runs: list[Run], hosts: int, memory: dict[str, float]) -> dict:
     """The table, and the controller's CPU per extra host for the no-op and the first apply."""
-    print(f"\n{'min / median / max':34} {'wall':>27}   {'controller CPU':>27}   {'machine CPU (all)':>27}")
+    print(f"\n{'min / median / max':34} {'wall':>27}   {'controller CPU':>27}   {'machine CPU (all)':>27}  commands")
     groups: dict[str, list[Run]] = {}
     for run in runs:
         groups.setdefault(run.label, []).append(run)
     for label, group in groups.items():
         print(f"{label:34} {spread([r.wall for r in group]):>27}   {spread([r.controller_cpu for r in group]):>27}"
-              f"   {spread([r.machine_cpu for r in group]):>27}")
+              f"   {spread([r.machine_cpu for r in group]):>27}  {group[0].round_trips:6.1f}/host")
 
     def median_cpu(label: str) -> float:
         return statistics.median(r.controller_cpu for r in groups[label])
@@ -198,7 +227,7 @@ def results_file(path: Path, args: argparse.Namespace, runs: list[Run], summary:
 
 
 def parse() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hosts", type=int, default=10, help="N, the hosts of the fleet (besides the one alone)")
     parser.add_argument("--rounds", type=int, default=3, help="no-op rounds (each: 1 host and N hosts)")
     parser.add_argument("--recipe", type=Path, default=ROOT / "examples" / "sandbox.yaml")
@@ -217,6 +246,10 @@ def main() -> int:
     need, have = (args.hosts + 1) * MIB_PER_SANDBOX, mem_available_mib()
     if need > have:
         raise SystemExit(f"{args.hosts + 1} sandboxes need about {need} MiB of memory; {have:.0f} MiB is available")
+    disk = shutil.disk_usage(sandbox.state_dir().parent if not sandbox.state_dir().exists() else sandbox.state_dir())
+    if disk.free < (args.hosts + 1) * MIB_DISK_PER_SANDBOX * 2**20:
+        raise SystemExit(f"{args.hosts + 1} sandboxes need about {(args.hosts + 1) * MIB_DISK_PER_SANDBOX} MiB of "
+                         f"disk; {disk.free // 2**20} MiB is free")
     args.load_before = os.getloadavg()
     print(f"load average before: {args.load_before[0]:.2f}, {os.cpu_count()} CPUs, {have:.0f} MiB available")
     with tempfile.TemporaryDirectory(prefix="dw-fleet-") as tmp:
@@ -224,6 +257,7 @@ def main() -> int:
         recipe = work / args.recipe.name  # a copy: nothing the CLI writes beside a recipe lands in the checkout
         shutil.copy(args.recipe, recipe)
         fleet = Fleet(recipe, work)
+        fleet.warm_up()
         before = mem_available_mib()
         with booted(args.hosts + 1, fleet.env) as boxes:
             memory = {"booted": (before - mem_available_mib()) / len(boxes)}
