@@ -191,7 +191,8 @@ def test_a_failed_boot_keeps_its_console_log_and_names_it(lab: Path, monkeypatch
     message = str(error)
     assert message.startswith("The sandbox did not answer on 10.99.7.2:22 within 90 s. The last lines of its console:")
     assert "Failed to allocate manager object: Too many open files" in message
-    assert "ran out of inotify instances (fs.inotify.max_user_instances is 128" in message
+    assert "ran out of inotify instances (fs.inotify.max_user_instances is 128;" in message
+    assert "sysctl -w fs.inotify.max_user_instances=3328" in message
     assert message.endswith(f"The whole console log is kept in {kept[0]}")
 
 

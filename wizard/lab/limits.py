@@ -53,7 +53,7 @@ def _read(limit: Limit) -> int:
 
 
 def _persist_hint(limit: Limit, value: int) -> str:
-    return f"echo '{limit.key} = {value}' > /etc/sysctl.d/60-deploy-wizard.conf"
+    return f"echo '{limit.key} = {value}' > /etc/sysctl.d/60-deploy-wizard-{limit.name}.conf"
 
 
 def ensure_inotify(running: int, progress: Progress) -> None:
@@ -91,12 +91,12 @@ def explain_boot_failure(console_text: str) -> str:
         return ""
     limit = LIMITS[0]
     try:
-        current = str(_read(limit))
+        current = _read(limit)
     except (OSError, ValueError, IndexError):
-        current = "?"
-    return _("The guest's systemd ran out of inotify instances ({key} is {current}; all sandboxes share it). "
-             "Take sandboxes down, or raise it as root: sysctl -w {key}={wanted}").format(
-        key=limit.key, current=current, wanted=limit.needed(MAX_SANDBOXES))
+        current = 0
+    return _("The console shows the guest's systemd ran out of inotify instances ({key} is {current}; all sandboxes "
+             "share it). Take sandboxes down, or raise it as root: sysctl -w {key}={wanted}").format(
+        key=limit.key, current=current or "?", wanted=max(limit.needed(MAX_SANDBOXES), current * 2))
 
 
 __all__ = ["LIMITS", "Limit", "ensure_inotify", "explain_boot_failure"]
