@@ -22,7 +22,10 @@ Usage (root, Linux):
       [--profile DIR]
   --profile DIR: also run one no-op of the N hosts under cProfile and write DIR/noop-N.pstats (read it with
                  `python -m pstats`), to see what costs per host in the controller.
-About 12 minutes for 50 hosts on 2 cores (boot 2-3 s each, the first apply of 50 the longest part).
+Measured with 50 on 2 cores: boot 163 s (3.2 s each), the first apply of all 50 at once 12.5 minutes (one alone:
+21 s), the first no-op round 103 s (one alone: 7.5 s) while the servers' own apt timers kept the load at 60-120;
+allow 25 minutes. The second no-op round hung on 15 of 50 hosts (waiting for an earlier run's commands, see the
+deploy lock's LEFT_BEHIND): the run was stopped there, so no CPU figures for 50 yet.
 """
 
 from __future__ import annotations
