@@ -23,9 +23,9 @@ Usage (root, Linux):
   --profile DIR: also run one no-op of the N hosts under cProfile and write DIR/noop-N.pstats (read it with
                  `python -m pstats`), to see what costs per host in the controller.
 Measured with 50 on 2 cores: boot 163 s (3.2 s each), the first apply of all 50 at once 12.5 minutes (one alone:
-21 s), the first no-op round 103 s (one alone: 7.5 s) while the servers' own apt timers kept the load at 60-120;
-allow 25 minutes. The second no-op round hung on 15 of 50 hosts (waiting for an earlier run's commands, see the
-deploy lock's LEFT_BEHIND): the run was stopped there, so no CPU figures for 50 yet.
+21 s), the first no-op round 103 s (one alone: 7.5 s; of a fleet host's 85 s, 82 s were os_updates' facts, apt on
+50 servers sharing 2 cores, load 60-120); allow 25 minutes. The second no-op round had not finished on 15 of the 50
+after 3.5 minutes (cause not established) and was stopped, so the controller-CPU figures for 50 are still to take.
 """
 
 from __future__ import annotations
