@@ -1,121 +1,152 @@
 #!/usr/bin/env python3
-"""Benchmark: the whole Flask stack (examples/flask-app.yaml) with deploy-wizard, Ansible and plain bash.
+"""Benchmark: the whole Flask stack (examples/flask-app.yaml) with deploy-wizard, pyinfra, Ansible and the
+package floor, side by side on fresh sandboxes, N rounds.
 
-The Ansible playbook and the bash script are deploy-wizard's own exports of the recipe (one first apply is
-recorded on a throwaway sandbox), so all three do the same work, command for command: what differs is how the
-work travels. Each tool gets a fresh sandbox: first apply, `deploy-wizard check` on the result ("same state"),
-then no-op re-applies (median of --runs). The bash script goes through one plain `ssh root@box bash -s`, the
-cheapest way a hand-written script could be run. Ansible is ansible-core with pipelining and ControlPersist
-(its fastest settings), from the venv scripts/setup.sh makes ($DW_ANSIBLE_VENV).
-bench/compare.py compares hand-written Ansible and pyinfra versions of the smaller sandbox example.
+The peers are written as their users write them, not deploy-wizard's exports: bench/peers/flask_deploy.py is
+a pyinfra deploy of operations, bench/peers/flask_playbook.yml an Ansible playbook of modules (ansible.builtin,
+community.general, community.postgresql) run with pipelining and ControlPersist. Both copy the files
+deploy-wizard writes (snapshots/config/), so the end state can be compared. The floor (bench/floor.py) is the
+same apt work alone, through one plain ssh session.
 
-Usage (root, Linux): python3 bench/compare_full.py [--runs 3]
+Each round boots one fresh sandbox per tool, each with its own lab (git server, pebble), then:
+1. first apply, the tools in an order that rotates every round (round r starts with tool r);
+2. the end state on each tool's box: `deploy-wizard plan` (what it would still change: the differences from
+   its own end state, listed), `deploy-wizard check`, the home page over HTTPS asked twice, and the rows of
+   the app's table behind it;
+3. a no-op re-apply of each tool, in the same rotated order. Each tool's own report is read (deploy-wizard's
+   JSON, pyinfra's results table, Ansible's PLAY RECAP); a no-op that reports changes FAILS: it is not
+   counted, it is printed, and the script exits 1.
+Ratios are taken inside a round (tool / deploy-wizard on the same machine state) and then summarised:
+min, median and max over the rounds. A results file (JSON and Markdown, bench/results/) records the samples,
+the versions, the commit, the date and the load average before and after.
+
+Ansible (the `ansible` package: ansible-core and its collections) and pyinfra come from PyPI into their own
+venv ($DW_COMPARE_VENV, default /tmp/dw-compare-venv), never into the project's environment.
+
+Usage (root, Linux; hold both live lanes for numbers you report):
+    live-lane --quiet python3 bench/compare_full.py --rounds 5
+    python3 bench/compare_full.py --rounds 1 --tools deploy-wizard,floor     # the floor ratio alone
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import os
-import shlex
 import statistics
-import subprocess
 import sys
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.compare import timed  # noqa: E402
-from tests.live.services import (  # noqa: E402
-    ANSIBLE_PLAYBOOK,
-    flask_recipe_text,
-    git_daemon,
-    make_repo,
-    pebble,
-    prepare_for_certificates,
+from bench import results  # noqa: E402
+from bench.floor import floor_script, planned_apt, run_floor  # noqa: E402
+from bench.stack import (  # noqa: E402
+    Box,
+    ToolFailed,
+    boot,
+    down,
+    end_state,
+    ensure_peers,
+    run_ansible,
+    run_pyinfra,
+    run_wizard,
 )
-from wizard.app.exports.ansible import playbook  # noqa: E402
-from wizard.app.exports.shell import shell_script  # noqa: E402
-from wizard.app.recipefile import parse  # noqa: E402
-from wizard.app.recording import record  # noqa: E402
-from wizard.app.session import Questions  # noqa: E402
-from wizard.engine.sinks import ConsoleSink  # noqa: E402
 from wizard.lab import sandbox  # noqa: E402
 
-PASSWORD = os.environ.setdefault("DEMO_DB_PASSWORD", "bench-password")
+TOOLS = ("deploy-wizard", "pyinfra", "ansible", "floor")
+PEERS = ("pyinfra", "ansible")
+BASE = "deploy-wizard"
+
+
+def rotated(tools: list[str], round_no: int) -> list[str]:
+    shift = round_no % len(tools)
+    return tools[shift:] + tools[:shift]
+
+
+def one_round(tools: list[str], round_no: int, record: dict) -> None:
+    order = rotated(tools, round_no)
+    boxes: dict[str, Box] = {}
+    try:
+        for tool in tools:
+            boxes[tool] = boot()
+        runners: dict[str, Callable[[Box], tuple[float, int]]] = {
+            BASE: run_wizard, "pyinfra": run_pyinfra, "ansible": run_ansible}
+        if "floor" in tools:
+            script = floor_script(planned_apt(boxes["floor"]))
+            runners["floor"] = lambda box: run_floor(box, script)
+        row: dict = {"round": round_no + 1, "order": order, "first": {}, "noop": {}, "end_state": {}}
+        for tool in order:
+            seconds, changes = runners[tool](boxes[tool])
+            row["first"][tool] = {"seconds": round(seconds, 2), "changes": changes}
+            print(f"  round {round_no + 1}: {tool} first apply {seconds:.1f} s ({changes} changes)", flush=True)
+        for tool in (t for t in order if t != "floor"):
+            state = end_state(boxes[tool])
+            row["end_state"][tool] = state.__dict__
+            print(f"  round {round_no + 1}: {tool} end state: check {'ok' if state.check_ok else 'DRIFT'}, "
+                  f"page {'ok' if state.page_ok else 'WRONG'}, visits {state.visits}, "
+                  f"{len(state.drift)} differences", flush=True)
+        for tool in (t for t in order if t != "floor"):
+            seconds, changes = runners[tool](boxes[tool])
+            row["noop"][tool] = {"seconds": round(seconds, 2), "changes": changes}
+            flag = "" if changes == 0 else f"  FAILED: the no-op reported {changes} changes"
+            print(f"  round {round_no + 1}: {tool} no-op {seconds:.2f} s ({changes} changes){flag}", flush=True)
+        record["rounds"].append(row)
+    finally:
+        for box in boxes.values():
+            down(box)
+
+
+def spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"min": min(values), "median": statistics.median(values), "max": max(values), "n": len(values)}
+
+
+def summarise(record: dict, tools: list[str]) -> dict:
+    """min/median/max of each time and of each ratio to deploy-wizard taken inside one round."""
+    summary: dict = {}
+    for phase in ("first", "noop"):
+        for tool in tools:
+            ok = [r[phase][tool] for r in record["rounds"] if tool in r[phase]
+                  and (phase == "first" or r[phase][tool]["changes"] == 0)]
+            summary[f"{phase}/{tool}/seconds"] = spread([s["seconds"] for s in ok])
+            if tool == BASE:
+                continue
+            ratios = [r[phase][tool]["seconds"] / r[phase][BASE]["seconds"] for r in record["rounds"]
+                      if tool in r[phase] and BASE in r[phase]
+                      and (phase == "first" or (r[phase][tool]["changes"] == 0 and r[phase][BASE]["changes"] == 0))]
+            summary[f"{phase}/{tool}/ratio"] = spread(ratios)
+    return summary
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    parser.add_argument("--runs", type=int, default=3)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (N; every figure is over N, >= 5 to report)")
+    parser.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated, from {','.join(TOOLS)}")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args()
+    tools = [t for t in TOOLS if t in args.tools.split(",")]
+    if BASE not in tools or len(tools) < 2:
+        parser.error(f"--tools needs {BASE} and at least one more of {', '.join(TOOLS[1:])}")
     sandbox.check_host()
-    if not ANSIBLE_PLAYBOOK.exists():
-        raise SystemExit(f"{ANSIBLE_PLAYBOOK} is missing: run scripts/setup.sh")
-    base = Path(tempfile.mkdtemp(prefix="dw-compare-full-"))
-    boxes: list[sandbox.SandboxInfo] = []
-
-    def boot() -> sandbox.SandboxInfo:
-        boxes.append(sandbox.up(progress=lambda m: None))
-        prepare_for_certificates(boxes[-1], acme)
-        return boxes[-1]
-
-    with contextlib.ExitStack() as stack:
-        recorder = sandbox.up(progress=lambda m: None)
-        boxes.append(recorder)
-        try:
-            _, bare = make_repo(base / "git")
-            git_url = stack.enter_context(git_daemon(bare.parent, recorder.host_ip))
-            acme = stack.enter_context(pebble(base / "pebble", recorder.ip))
-            prepare_for_certificates(recorder, acme)
-            recipe_file = base / "flask-app.yaml"
-            recipe_file.write_text(flask_recipe_text(git_url, acme, recorder.ip))
-            recipe = parse(recipe_file.read_text(), str(recipe_file))
-            print("recording the first apply for the exports...", flush=True)
-            recording = asyncio.run(record(recipe, recorder.ip, ConsoleSink(out=open(os.devnull, "w")),  # noqa: SIM115
-                                           Questions()))
-            (base / "playbook.yml").write_text(playbook(recording, "flask-app.yaml"))
-            script = (f"export DEMO_DB_PASSWORD={shlex.quote(PASSWORD)}\n"
-                      + shell_script(recording, "flask-app.yaml")).encode()
-
-            def run_wizard(box: sandbox.SandboxInfo) -> None:
-                subprocess.run([sys.executable, "-m", "wizard", "apply", str(recipe_file), "--host", box.ip, "--yes",
-                                "-q"], cwd=ROOT, check=True, capture_output=True)
-
-            def run_ansible(box: sandbox.SandboxInfo) -> None:
-                known = sandbox.state_dir() / "run" / box.name / "known_hosts"
-                env = {**os.environ, "ANSIBLE_PIPELINING": "true", "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
-                       "ANSIBLE_SSH_ARGS": f"-o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes "
-                                           "-o ControlMaster=auto -o ControlPersist=60s"}
-                subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", f"{box.ip},", "-u", "admin", "--private-key", box.key,
-                                str(base / "playbook.yml")], env=env, check=True, capture_output=True)
-
-            def run_bash(box: sandbox.SandboxInfo) -> None:
-                subprocess.run(sandbox.ssh_command(box.name, "root", ["bash -s"]), input=script, check=True,
-                               capture_output=True)
-
-            tools = {"deploy-wizard": run_wizard, "ansible (export)": run_ansible, "bash (export)": run_bash}
-            first, same, noop = {}, {}, {}
-            for tool, run in tools.items():
-                box = boot()
-                first[tool] = timed(run, box)
-                same[tool] = subprocess.run([sys.executable, "-m", "wizard", "check", str(recipe_file), "--host",
-                                             box.ip], cwd=ROOT, capture_output=True).returncode == 0
-                noop[tool] = statistics.median(timed(run, box) for _ in range(args.runs))
-                print(f"  {tool}: first {first[tool]:.1f} s, no-op {noop[tool]:.2f} s", flush=True)
-        finally:
-            for box in boxes:
-                sandbox.down(box.name, progress=lambda m: None)
-    print(f"\n{'tool':18} {'first apply':>12} {'no-op re-apply':>15}  {'same state':>10}   ratio to deploy-wizard "
-          "(first / no-op)")
-    for tool in tools:
-        print(f"{tool:18} {first[tool]:10.1f} s {noop[tool]:13.2f} s  {'yes' if same[tool] else 'NO':>10}   "
-              f"{first[tool] / first['deploy-wizard']:.2f} / {noop[tool] / noop['deploy-wizard']:.2f}")
-    return 0
+    versions = ensure_peers() if set(PEERS) & set(tools) else {}
+    record = results.start("compare_full", args.rounds, tools, versions)
+    try:
+        for round_no in range(args.rounds):
+            one_round(tools, round_no, record)
+    except ToolFailed as exc:
+        record["error"] = str(exc)
+        print(f"stopped: {exc}", file=sys.stderr)
+    record["summary"] = summarise(record, tools)
+    failed = results.finish(record, args.out)
+    table = results.table(record, tools, BASE)
+    print("\n" + table)
+    return 1 if failed or "error" in record else 0
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(main())
