@@ -41,7 +41,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import results  # noqa: E402
-from bench.floor import floor_script, planned_apt, run_floor  # noqa: E402
+from bench.floor import planned_apt, run_floor  # noqa: E402
 from bench.stack import (  # noqa: E402
     Box,
     ToolFailed,
@@ -74,8 +74,8 @@ def one_round(tools: list[str], round_no: int, record: dict) -> None:
         runners: dict[str, Callable[[Box], tuple[float, int]]] = {
             BASE: run_wizard, "pyinfra": run_pyinfra, "ansible": run_ansible}
         if "floor" in tools:
-            script = floor_script(planned_apt(boxes["floor"]))
-            runners["floor"] = lambda box: run_floor(box, script)
+            apt = planned_apt(boxes["floor"])
+            runners["floor"] = lambda box: run_floor(box, apt)
         row: dict = {"round": round_no + 1, "order": order, "first": {}, "noop": {}, "end_state": {}}
         for tool in order:
             seconds, changes = runners[tool](boxes[tool])

@@ -38,8 +38,14 @@ def planned_apt(box: Box) -> list[list[str]]:
     if proc.returncode != 0:
         raise ToolFailed(f"plan failed:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}")
     upgrade = (yaml.safe_load(RECIPE.read_text())["steps"].get("os_updates") or {}).get("upgrade", "upgrade")
+    return apt_runs(proc.stdout, upgrade)
+
+
+def apt_runs(plan_json: str, upgrade: str) -> list[list[str]]:
+    """The apt-get runs of a `plan --json` output, in order; the package updates (`upgrade`, decided at run time,
+    so listed under "later") go where deploy-wizard runs them: last in os_updates."""
     runs: list[list[str]] = []
-    for line in proc.stdout.splitlines():
+    for line in plan_json.splitlines():
         event = json.loads(line) if line.startswith("{") else {}
         if event.get("event") != "step_planned":
             continue
@@ -50,7 +56,7 @@ def planned_apt(box: Box) -> list[list[str]]:
             elif shown.startswith("apt-get -y "):
                 runs.append(shlex.split(shown)[2:])
         if event["step"] == "os_updates" and upgrade != "none" and event.get("later"):
-            runs.append([upgrade])  # "install the package updates": decided once the lists are refreshed
+            runs.append([upgrade])
     if not any(run[0] == "install" for run in runs):
         raise ToolFailed("the plan holds no apt-get install: is the box fresh?")
     return runs
@@ -61,15 +67,15 @@ def floor_script(runs: list[list[str]]) -> str:
     return "set -e\n" + "\n".join(lines) + "\n"
 
 
-def run_floor(box: Box, script: str) -> tuple[float, int]:
-    """(seconds, apt runs): the script through one plain ssh session as root."""
+def run_floor(box: Box, runs: list[list[str]]) -> tuple[float, int]:
+    """(seconds, apt runs): the script of `runs` through one plain ssh session as root."""
     started = time.perf_counter()
-    proc = subprocess.run(sandbox.ssh_command(box.info.name, "root", ["sh"]), input=script, text=True,
+    proc = subprocess.run(sandbox.ssh_command(box.info.name, "root", ["sh"]), input=floor_script(runs), text=True,
                           capture_output=True)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise ToolFailed(f"floor script exited {proc.returncode}:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}")
-    return seconds, script.count("\n") - 1
+    return seconds, len(runs)
 
 
 def main() -> int:
