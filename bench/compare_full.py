@@ -10,9 +10,9 @@ same apt work alone, through one plain ssh session.
 
 Each round boots one fresh sandbox per tool, each with its own lab (git server, pebble), then:
 1. first apply, the tools in an order that rotates every round (round r starts with tool r);
-2. the end state on each tool's box: `deploy-wizard plan` (what it would still change: the differences from
-   its own end state, listed), `deploy-wizard check`, the home page over HTTPS asked twice, and the rows of
-   the app's table behind it;
+2. the end state on each tool's box: `deploy-wizard check` (exit 0, or the changes it would make: the
+   differences from deploy-wizard's own end state, listed), the home page over HTTPS asked twice, and the
+   rows of the app's table behind it;
 3. a no-op re-apply of each tool, in the same rotated order. Each tool's own report is read (deploy-wizard's
    JSON, pyinfra's results table, Ansible's PLAY RECAP); a no-op that reports changes FAILS: it is not
    counted, it is printed, and the script exits 1.
@@ -65,9 +65,26 @@ def rotated(tools: list[str], round_no: int) -> list[str]:
     return tools[shift:] + tools[:shift]
 
 
+def timed(row: dict, phase: str, tool: str, runner: Callable[[Box], tuple[float, int]], box: Box) -> bool:
+    """Run one tool once into row[phase][tool]; a failure is recorded (and that tool sits out the round), never
+    counted as a time."""
+    try:
+        seconds, changes = runner(box)
+    except ToolFailed as exc:
+        row[phase][tool] = {"error": str(exc)[-3000:]}
+        print(f"  round {row['round']}: {tool} {phase} FAILED: {str(exc)[-1500:]}", flush=True)
+        return False
+    row[phase][tool] = {"seconds": round(seconds, 2), "changes": changes}
+    flag = "  FAILED: a no-op must report 0 changes" if phase == "noop" and changes else ""
+    print(f"  round {row['round']}: {tool} {phase} {seconds:.2f} s ({changes} changes){flag}", flush=True)
+    return True
+
+
 def one_round(tools: list[str], round_no: int, record: dict) -> None:
     order = rotated(tools, round_no)
     boxes: dict[str, Box] = {}
+    row: dict = {"round": round_no + 1, "order": order, "first": {}, "noop": {}, "end_state": {}}
+    record["rounds"].append(row)
     try:
         for tool in tools:
             boxes[tool] = boot()
@@ -76,23 +93,15 @@ def one_round(tools: list[str], round_no: int, record: dict) -> None:
         if "floor" in tools:
             apt = planned_apt(boxes["floor"])
             runners["floor"] = lambda box: run_floor(box, apt)
-        row: dict = {"round": round_no + 1, "order": order, "first": {}, "noop": {}, "end_state": {}}
-        for tool in order:
-            seconds, changes = runners[tool](boxes[tool])
-            row["first"][tool] = {"seconds": round(seconds, 2), "changes": changes}
-            print(f"  round {round_no + 1}: {tool} first apply {seconds:.1f} s ({changes} changes)", flush=True)
-        for tool in (t for t in order if t != "floor"):
+        applied = [tool for tool in order if timed(row, "first", tool, runners[tool], boxes[tool])]
+        for tool in (t for t in applied if t != "floor"):
             state = end_state(boxes[tool])
             row["end_state"][tool] = state.__dict__
             print(f"  round {round_no + 1}: {tool} end state: check {'ok' if state.check_ok else 'DRIFT'}, "
                   f"page {'ok' if state.page_ok else 'WRONG'}, visits {state.visits}, "
                   f"{len(state.drift)} differences", flush=True)
-        for tool in (t for t in order if t != "floor"):
-            seconds, changes = runners[tool](boxes[tool])
-            row["noop"][tool] = {"seconds": round(seconds, 2), "changes": changes}
-            flag = "" if changes == 0 else f"  FAILED: the no-op reported {changes} changes"
-            print(f"  round {round_no + 1}: {tool} no-op {seconds:.2f} s ({changes} changes){flag}", flush=True)
-        record["rounds"].append(row)
+        for tool in (t for t in applied if t != "floor"):
+            timed(row, "noop", tool, runners[tool], boxes[tool])
     finally:
         for box in boxes.values():
             down(box)
@@ -104,20 +113,23 @@ def spread(values: list[float]) -> dict[str, float] | None:
     return {"min": min(values), "median": statistics.median(values), "max": max(values), "n": len(values)}
 
 
+def counted(row: dict, phase: str, tool: str) -> bool:
+    """A sample that counts: the tool ran, and a no-op reported 0 changes."""
+    sample = row[phase].get(tool, {})
+    return "seconds" in sample and (phase == "first" or sample["changes"] == 0)
+
+
 def summarise(record: dict, tools: list[str]) -> dict:
     """min/median/max of each time and of each ratio to deploy-wizard taken inside one round."""
     summary: dict = {}
     for phase in ("first", "noop"):
         for tool in tools:
-            ok = [r[phase][tool] for r in record["rounds"] if tool in r[phase]
-                  and (phase == "first" or r[phase][tool]["changes"] == 0)]
-            summary[f"{phase}/{tool}/seconds"] = spread([s["seconds"] for s in ok])
-            if tool == BASE:
-                continue
-            ratios = [r[phase][tool]["seconds"] / r[phase][BASE]["seconds"] for r in record["rounds"]
-                      if tool in r[phase] and BASE in r[phase]
-                      and (phase == "first" or (r[phase][tool]["changes"] == 0 and r[phase][BASE]["changes"] == 0))]
-            summary[f"{phase}/{tool}/ratio"] = spread(ratios)
+            summary[f"{phase}/{tool}/seconds"] = spread([r[phase][tool]["seconds"] for r in record["rounds"]
+                                                         if counted(r, phase, tool)])
+            if tool != BASE:
+                summary[f"{phase}/{tool}/ratio"] = spread([
+                    r[phase][tool]["seconds"] / r[phase][BASE]["seconds"] for r in record["rounds"]
+                    if counted(r, phase, tool) and counted(r, phase, BASE)])
     return summary
 
 

@@ -38,8 +38,10 @@ def start(name: str, rounds: int, tools: list[str], versions: dict[str, str]) ->
 def finish(record: dict, out_dir: Path) -> bool:
     """Write the files; True when a no-op reported changes (that figure failed)."""
     record["load_after"] = _load()
-    failed = [f"round {r['round']}: {tool} no-op reported {s['changes']} changes"
-              for r in record["rounds"] for tool, s in r["noop"].items() if s["changes"] != 0]
+    failed = [f"round {r['round']}: {tool} {phase} " + (f"failed: {s['error'][-300:]}" if "error" in s else
+                                                         f"reported {s['changes']} changes")
+              for r in record["rounds"] for phase in ("first", "noop") for tool, s in r[phase].items()
+              if "error" in s or (phase == "noop" and s["changes"] != 0)]
     record["failed"] = failed
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"{record['benchmark']}-{record['date'][:19].replace(':', '').replace('-', '')}"
@@ -102,7 +104,7 @@ def markdown(record: dict) -> str:
     if record.get("error"):
         head += [f"**Stopped:** {record['error'][:2000]}", ""]
     if record.get("failed"):
-        head += ["**Failed no-ops (not counted):**", *[f"- {f}" for f in record["failed"]], ""]
+        head += ["**Failed (not counted):**", *[f"- {f}" for f in record["failed"]], ""]
     samples = ["", "## Samples (seconds, changes the tool reported)", "",
                "| round | " + " | ".join(f"{t} first | {t} no-op" for t in tools) + " |",
                "| --- |" + " --- | --- |" * len(tools)]
@@ -111,7 +113,7 @@ def markdown(record: dict) -> str:
         for tool in tools:
             for phase in ("first", "noop"):
                 s = r[phase].get(tool)
-                cells.append(f"{s['seconds']:.2f} ({s['changes']})" if s else "-")
+                cells.append("failed" if s and "error" in s else f"{s['seconds']:.2f} ({s['changes']})" if s else "-")
         samples.append(f"| {r['round']} | " + " | ".join(cells) + " |")
     ends = ["", "## End state (deploy-wizard's check and plan on each tool's server, the page, the rows)", "",
             *_end_states(record)]

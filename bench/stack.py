@@ -175,20 +175,18 @@ class EndState:
     """What a user can see on the server: deploy-wizard's drift check, the page, the rows behind it."""
 
     check_ok: bool
-    drift: list[str]  # the changes `check` would make: what differs from deploy-wizard's own end state
+    drift: list[str]  # the changes `check --json` lists: what differs from deploy-wizard's own end state
     page_ok: bool
     visits: int | None  # rows in the app's table after the page was asked twice
     page: str
 
 
 def end_state(box: Box) -> EndState:
-    proc = subprocess.run([sys.executable, "-m", "wizard", "plan", str(RECIPE), *recipe_args(box), "--json"],
-                          cwd=ROOT, capture_output=True, text=True)
-    drift = [f"{event['step']}: {change['do']}" for line in proc.stdout.splitlines() if line.startswith("{")
-             for event in [json.loads(line)] if event.get("event") == "step_planned"
-             for change in event.get("changes", [])]
-    check = subprocess.run([sys.executable, "-m", "wizard", "check", str(RECIPE), *recipe_args(box)], cwd=ROOT,
-                           capture_output=True, text=True)
+    check = subprocess.run([sys.executable, "-m", "wizard", "check", str(RECIPE), *recipe_args(box), "--json"],
+                           cwd=ROOT, capture_output=True, text=True)
+    drift = [f"{event['step']}: {change['do']}" for line in check.stdout.splitlines() if line.startswith("{")
+             for event in [json.loads(line)] if isinstance(event.get("changes"), list)
+             for change in event["changes"] if isinstance(change, dict) and "do" in change]
     url = f"https://{DOMAIN}/"
     curl = f"curl -fsS --max-time 20 {shlex.quote(url)}"  # the box resolves the domain to itself, trusts the CA
     try:
