@@ -78,7 +78,7 @@ if (migrated or "").strip() != D.release:
 units = [files.put(name=f"unit {unit}", src=f"{FILES}/app_server/etc/systemd/system/{unit}",
                    dest=f"/etc/systemd/system/{unit}", mode="644", **SU) for unit in ("demo.socket", "demo@.service")]
 systemd.daemon_reload(name="systemd reads the units", _if=any_changed(*units), **SU)
-systemd.service(name="the socket", service="demo.socket", enabled=True, **SU)
+systemd.service(name="the socket", service="demo.socket", running=None, enabled=True, **SU)  # the release starts it
 files.link(name="current release", path=f"{ROOT}/current", target=f"releases/{D.release}", **SU)
 systemd.service(name="start the release", service=f"demo@{D.release}.service", running=True, **SU)
 # --- nginx
