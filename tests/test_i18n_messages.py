@@ -60,7 +60,7 @@ def console(mode: str, changes: int, later: int = 0) -> str:
     sink = ConsoleSink(out)
     sink(RunStarted("web1", mode, ["nginx"]))
     sink(StepFinished("nginx", "planned" if changes or later else "ok", changes, 0.25, 3, later=later))
-    sink(RunFinished(True, changes, ["nginx"] if changes else [], 1.5, 7, later=later))
+    sink(RunFinished(True, changes, ["nginx"] if changes else [], 1.5, 7, later=later, commands=12))
     return out.getvalue()
 
 
@@ -68,10 +68,10 @@ def test_counts_take_their_plural_form() -> None:
     assert console("plan", 1).splitlines()[0] == "Planning 1 step on web1"
     assert "OK: 1 change (nginx)" in console("plan", 1) and "OK: 2 changes (nginx)" in console("plan", 2)
     assert "and 1 change decided at run time (marked ?)" in console("plan", 0, later=1)
-    assert console("plan", 1).endswith(", 7 commands sent\n")
+    assert console("plan", 1).endswith(", 12 remote commands in 7 round trips\n")
     out = io.StringIO()
-    ConsoleSink(out)(RunFinished(True, 0, [], 0.1, 1))
-    assert out.getvalue() == "OK: 0 changes (-), 0.1 s, 1 command sent\n"
+    ConsoleSink(out)(RunFinished(True, 0, [], 0.1, 1, commands=1))
+    assert out.getvalue() == "OK: 0 changes (-), 0.1 s, 1 remote command in 1 round trip\n"
 
 
 def test_a_plan_or_a_check_that_went_fine_is_not_called_a_success(chinese: None) -> None:

@@ -29,7 +29,7 @@ def run(out: io.StringIO, prefix: str = "") -> str:
                   ChangeStarted("nginx", "reload", "systemctl reload nginx"),
                   StepNoop("os_updates", "already there"),
                   StepFinished("nginx", "planned", 1, 0.25, 3),
-                  RunFinished(True, 1, ["nginx"], 1.5, 7)]:
+                  RunFinished(True, 1, ["nginx"], 1.5, 7, commands=31)]:
         sink(event)
     return out.getvalue()
 
@@ -47,7 +47,7 @@ EXPECTED = """Planning 1 step on 10.0.0.5
     $ systemctl reload nginx
   = nothing to do: already there
   to change: 1 (0.2 s)
-OK: 1 change (nginx), 1.5 s, 7 commands sent
+OK: 1 change (nginx), 1.5 s, 31 remote commands in 7 round trips
 """
 
 

@@ -122,7 +122,7 @@ async def planned(pilot) -> str:  # noqa: ANN001
     """The plan output once the run finished (its last line says OK or FAILED)."""
     for _ in range(200):
         text = str(pilot.app.screen.query_one("#plan-output").render())
-        if "commands sent" in text or "Error:" in text:
+        if "round trip" in text or "Error:" in text:
             return text
         await asyncio.sleep(0.05)
     raise AssertionError(text)

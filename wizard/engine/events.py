@@ -127,8 +127,9 @@ class StepFinished(Event):
     status: StepStatus
     changes: int
     seconds: float
-    round_trips: int
+    round_trips: int  # command lines sent and waited for (SSH channels)
     later: int = 0
+    commands: int = 0  # what ran in them: a gather of facts is one round trip and one command per fact
 
 
 @dataclass
@@ -140,6 +141,7 @@ class RunFinished(Event):
     seconds: float
     round_trips: int
     journal: str | None = None
+    commands: int = 0  # as in StepFinished
     later: int = 0
     failed_step: str | None = None
     end: RunEnd = RunEnd.DONE

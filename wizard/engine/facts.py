@@ -223,7 +223,10 @@ class FactGatherer:
 
     def expect(self, leaves: Iterable[tuple[Fact, Any]]) -> None:
         self._planned.update((fact.key, value) for fact, value in leaves)
-        self.cache = FactValues({key: fact.after(value, self._planned) for key, (fact, value) in self._asked.items()})
+        # a fact read before its software was planned (all steps' facts are read at once) reads as right after
+        # the install too, as it would had it been asked now
+        self.cache = FactValues({key: fact.after(fact.fresh() if self._planned_install(fact) else value, self._planned)
+                                 for key, (fact, value) in self._asked.items()})
 
     async def gather(self, facts: Iterable[Fact]) -> FactValues:
         wanted = {fact.key: fact for fact in facts if fact not in self.cache}
@@ -258,7 +261,7 @@ class FactGatherer:
             parts.append(f"echo '{_MARK} {index}'; ( {fact.command().shell()} ) 2>/dev/null; dw_status=$?; "
                          f"echo; echo \"{_MARK}-END {index} $dw_status\"")
         script = cmd(Op("; ".join(parts)), root=any(f.root and not f.here for f in facts))
-        result = await transport.run(script, timeout=120)
+        result = await transport.run(script, timeout=120, commands=len(facts))
         outputs: dict[int, list[str]] = {}
         statuses: dict[int, int] = {}
         current: int | None = None

@@ -51,6 +51,7 @@ class RunResult:
     error: str | None
     seconds: float
     round_trips: int
+    commands: int = 0  # what ran in those round trips: one per fact asked, one per change
     plans: list[StepPlan] = field(default_factory=list)
     later: int = 0  # changes a dry run left to be decided at run time
     journal: str | None = None

@@ -1,8 +1,9 @@
 """Plan and apply recipe steps against one host.
 
 Why a step is re-planned right before it runs, and again after: a plan made minutes ago (or for a fresh
-host) is only a proposal. Apply gathers the facts anew, runs what is still needed, then plans once more:
-when that shows nothing left, the step is proven converged; when it shows more (apt lists just refreshed
+host) is only a proposal. Apply plans each step from facts read after the last change that ran (read ahead
+for many steps at once while nothing changes: wizard.engine.ahead), runs what is still needed, then plans once
+more: when that shows nothing left, the step is proven converged; when it shows more (apt lists just refreshed
 reveal upgrades), those run too, up to `max_passes`, and a step that never converges is a failure, because
 a second run would not be a no-op.
 """
@@ -16,6 +17,7 @@ from dataclasses import replace
 from typing import Literal
 
 from wizard.engine import diskfull
+from wizard.engine.ahead import MAX_FACT_ROUNDS, Ahead, read_ahead
 from wizard.engine.commands import without_note
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.events import (
@@ -57,7 +59,6 @@ from wizard.engine.step import (
 from wizard.engine.transports.base import Transport, TransportError
 
 NOTICE_PREFIX = "deploy-wizard: "  # output lines our own scripts print to tell the operator something
-MAX_FACT_ROUNDS = 4
 
 ChangeDecision = Literal["run", "skip", "stop"]  # step-through: run the change, leave just it out, or stop the run
 # step-through: asked before each change; True is "run", False is "stop"
@@ -95,6 +96,7 @@ class Runner:
         self.max_passes = max_passes
         self.before_change = before_change
         self.facts = FactGatherer(transport)
+        self.ahead = Ahead(self.facts, self.ctx)  # an apply reads later steps' facts ahead while nothing changes
         self.declined: dict[tuple[str, str, str], str] = {}  # (step, why, command) -> "step: why", left out
         # variables every change command carries (the deploy lock's run tag: what the next run waits for)
         self.command_env: tuple[tuple[str, str], ...] = ()
@@ -151,9 +153,10 @@ class Runner:
         started = time.monotonic()
         self._header(mode)
         plans, error, failed = [], None, None
+        await read_ahead(self.facts, self.selected, self.ctx)  # a dry run changes nothing: every step's facts at once
         for index, (step, settings) in enumerate(self.selected):
             self.emit(StepStarted(step=step.name, index=index, total=len(self.selected)))
-            t0, trips = time.monotonic(), self.transport.round_trips
+            t0, sent = time.monotonic(), self._sent()
             try:
                 plan = await self.plan_ahead(step, settings)
             except (PlanError, TransportError) as exc:
@@ -169,19 +172,21 @@ class Runner:
             self.emit(StepFinished(step=step.name,
                                    status=StepStatus.PLANNED if plan.changes or plan.later else StepStatus.OK,
                                    changes=len(plan.changes), seconds=time.monotonic() - t0,
-                                   round_trips=self.transport.round_trips - trips, later=len(plan.later)))
+                                   round_trips=self.transport.round_trips - sent[0],
+                                   commands=self.transport.commands - sent[1], later=len(plan.later)))
         total = sum(len(p.changes) for p in plans)
         result = RunResult(ok=error is None, changes=total,
                            changed_steps=[p.step for p in plans if p.changes or p.later], failed_step=failed,
                            error=error, seconds=time.monotonic() - started, round_trips=self.transport.round_trips,
-                           plans=plans, later=sum(len(p.later) for p in plans),
+                           commands=self.transport.commands, plans=plans, later=sum(len(p.later) for p in plans),
                            end=RunEnd.DONE if error is None else RunEnd.FAILED)
         self._footer(result)
         return result
 
     def _footer(self, result: RunResult) -> None:
         self.emit(RunFinished(ok=result.ok, changes=result.changes, changed_steps=result.changed_steps,
-                              seconds=result.seconds, round_trips=result.round_trips, journal=result.journal,
+                              seconds=result.seconds, round_trips=result.round_trips, commands=result.commands,
+                              journal=result.journal,
                               later=result.later, failed_step=result.failed_step, end=result.end))
 
     async def apply(self) -> RunResult:
@@ -200,7 +205,7 @@ class Runner:
             if done.open is not None:
                 done.failed = done.open
                 self.emit(StepFailed(step=done.open, error=done.error))
-                self._step_finished(done, StepStatus.FAILED, 0, started, self.transport.round_trips)
+                self._step_finished(done, StepStatus.FAILED, 0, started, self._sent())
             self._footer(self._result(done, started))
             raise
         result = self._result(done, started)
@@ -212,34 +217,45 @@ class Runner:
                          changed_steps=done.changed,
                          failed_step=done.failed or (done.skipped[0] if done.skipped else None),
                          error=done.error, seconds=time.monotonic() - started, round_trips=self.transport.round_trips,
+                         commands=self.transport.commands,
                          journal=self.journal, skipped=done.skipped, declined=list(self.declined.values()),
                          stopped=done.stopped, end=done.end)
 
-    def _step_finished(self, done: Progress, status: StepStatus, changes: int, t0: float, trips: int) -> None:
+    def _sent(self) -> tuple[int, int]:
+        """Round trips and commands sent so far on this connection (a step's own: the difference)."""
+        return self.transport.round_trips, self.transport.commands
+
+    def _step_finished(self, done: Progress, status: StepStatus, changes: int, t0: float,
+                       sent: tuple[int, int]) -> None:
         assert done.open is not None
         self.emit(StepFinished(step=done.open, status=status, changes=changes, seconds=time.monotonic() - t0,
-                               round_trips=self.transport.round_trips - trips))
+                               round_trips=self.transport.round_trips - sent[0],
+                               commands=self.transport.commands - sent[1]))
         done.open = None
 
     async def _apply_at(self, index: int, done: Progress) -> int:
         """Apply the step at `index`; the index to go on with (past the last step: the run ends)."""
         step, settings = self.selected[index]
         self.emit(StepStarted(step=step.name, index=index, total=len(self.selected)))
-        done.open, t0, trips = step.name, time.monotonic(), self.transport.round_trips
+        done.open, t0, sent = step.name, time.monotonic(), self._sent()
         if self.resume and step.name in self.resume.done:
             self.emit(StepNoop(step=step.name, reason=self._resumed_reason()))
-            self._step_finished(done, StepStatus.OK, 0, time.monotonic(), self.transport.round_trips)
+            self._step_finished(done, StepStatus.OK, 0, time.monotonic(), self._sent())
             return index + 1
         try:
+            await self.ahead.before([(s, v) for s, v in self.selected[index:]
+                                     if not (self.resume and s.name in self.resume.done)])
             count = await self.apply_step(step, settings)
         except StoppedByOperator as exc:
             self.emit(Notice(step=step.name, text=str(exc)))
-            self._step_finished(done, StepStatus.STOPPED, 0, t0, trips)
+            self._step_finished(done, StepStatus.STOPPED, 0, t0, sent)
             done.stopped, done.failed, done.end = str(exc), step.name, RunEnd.STOPPED
             return len(self.selected)
         except (StepError, PlanError, TransportError) as exc:
+            self.ahead.changed()  # the step may have changed something, and so may the operator before a retry
+            self.ahead.finished()
             self.emit(StepFailed(step=step.name, error=str(exc)))
-            self._step_finished(done, StepStatus.FAILED, 0, t0, trips)
+            self._step_finished(done, StepStatus.FAILED, 0, t0, sent)
             decision: FailureDecision = await self.on_failure(step.name, str(exc)) if self.on_failure else "abort"
             if decision == "retry":
                 return index
@@ -248,10 +264,11 @@ class Runner:
                 return index + 1
             done.error, done.failed, done.end = str(exc), step.name, RunEnd.FAILED
             return len(self.selected)
+        self.ahead.finished()
         done.total += count
         if count:
             done.changed.append(step.name)
-        self._step_finished(done, StepStatus.CHANGED if count else StepStatus.OK, count, t0, trips)
+        self._step_finished(done, StepStatus.CHANGED if count else StepStatus.OK, count, t0, sent)
         return index + 1
 
     def _resumed_reason(self) -> str:
@@ -269,7 +286,8 @@ class Runner:
         applied = 0
         told: list[str] = []  # a warning is said once, in whichever pass first finds it (after a checkout)
         for attempt in range(self.max_passes + 1):
-            self.facts.invalidate()
+            if attempt:  # the pass before ran changes (the first pass plans from what self.ahead left)
+                self.facts.invalidate()
             plan = await self.plan_step(step, settings)
             plan.changes = [change for change in plan.changes if _key(step.name, change) not in self.declined]
             self._tell(step.name, plan.warnings, told)
@@ -310,6 +328,7 @@ class Runner:
                     what=without_note(change.describe()))))
                 continue
             ran += 1
+            self.ahead.changed()
             try:
                 await self._execute(step, change)
             except StepError as exc:

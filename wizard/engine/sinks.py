@@ -169,7 +169,7 @@ class ConsoleSink:
         before, _status, after = n_("{status}: {n} change ({steps}), {seconds} s, {sent}",
                                     "{status}: {n} changes ({steps}), {seconds} s, {sent}",
                                     event.changes).partition("{status}")
-        sent = n_("{trips} command sent", "{trips} commands sent", event.round_trips).format(trips=event.round_trips)
+        sent = sent_words(event.commands, event.round_trips)
         values = {"n": event.changes, "steps": ", ".join(event.changed_steps) or "-",
                   "seconds": f"{event.seconds:.1f}", "sent": sent}
         self._print(before.format(**values), status, after.format(**values))
@@ -180,6 +180,18 @@ class ConsoleSink:
             self._print(("  " + n_("and {n} change decided at run time (marked ?)",
                                     "and {n} changes decided at run time (marked ?)", event.later).format(
                 n=event.later), "magenta"))
+
+
+def sent_words(commands: int, round_trips: int) -> str:
+    """"12 remote commands in 3 round trips": what a run asked of the server, and how many times it waited for
+    an answer (a gather of facts asks many questions in one round trip), each with its own plural. A record
+    without the count of commands (a journal written before it was counted) says the round trips alone."""
+    trips = n_("{n} round trip", "{n} round trips", round_trips).format(n=round_trips)
+    if not commands:
+        return trips
+    return _("{commands} in {round_trips}").format(
+        commands=n_("{n} remote command", "{n} remote commands", commands).format(n=commands),
+        round_trips=trips)
 
 
 class JsonSink:

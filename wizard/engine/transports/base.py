@@ -82,7 +82,8 @@ class Result:
 
 
 class Transport(ABC):
-    """One connection to one host. `round_trips` counts commands sent, for the benchmark and the plan view."""
+    """One connection to one host. `round_trips` counts what was sent and waited for (one SSH channel each);
+    `commands` what ran in them: a gather of facts is one round trip carrying one command per fact."""
 
     label: str = "target"
 
@@ -93,6 +94,7 @@ class Transport(ABC):
         self.masker = masker or Masker()
         self.command_timeout = command_timeout
         self.round_trips = 0
+        self.commands = 0
         self.login_user = ""
         self.is_root = False
         self.sudo_mode = SudoMode.NONE
@@ -126,6 +128,7 @@ class Transport(ABC):
                  "sudo -n true 2>/dev/null && echo nopasswd || echo password; else echo missing; fi")
         result = await self._exec(probe, None, None, 60)
         self.round_trips += 1
+        self.commands += 1
         lines = result.stdout.split()
         if len(lines) < 3:
             raise TransportError(_("unexpected answer from {host}: {stdout} {stderr}").format(
@@ -153,6 +156,7 @@ class Transport(ABC):
                                   "file:/path or prompt.").format(user=self.login_user, host=self.label))
             check = await self._exec("sudo -S -p '' -k -v", password + "\n", None, 30)
             self.round_trips += 1
+            self.commands += 1
             if check.ok:
                 self._sudo_password = Secret("sudo password", password)
                 self.masker.add(self._sudo_password)
@@ -176,7 +180,8 @@ class Transport(ABC):
         return f"sudo -S -p '' {as_user}-- sh -c {quote(script)}", password.reveal() + "\n" + (stdin or "")
 
     async def run(self, command: Command, *, on_output: OutputCallback | None = None,
-                  timeout: float | None = None) -> Result:
+                  timeout: float | None = None, commands: int = 1) -> Result:
+        """Run one command line; `commands`: how many questions or changes it carries (a gather of facts)."""
         if self.sealed and command.secrets():
             raise SecretRefused(_("a dry run never sends a secret, and this command carries one; nothing was sent to "
                                   "{host}: {command}").format(host=self.label, command=command.masked()))
@@ -185,6 +190,7 @@ class Transport(ABC):
         line, stdin = await self.wrap(command)
         check_length(line, command)
         self.round_trips += 1
+        self.commands += commands
         masked_output = None
         if on_output is not None:
             def masked_output(stream: str, text: str) -> None:
@@ -205,6 +211,7 @@ class Transport(ABC):
         if line != command.shell():  # one sudo or runuser command: the login shell execs it instead of waiting,
             line = "exec " + line  # so Ctrl-C on the server's terminal cannot kill a shell between us and it
         self.round_trips += 1
+        self.commands += 1
         return await self._interact(line, (stdin or "").encode(), console)
 
     async def _interact(self, command_line: str, first: bytes, console: Console) -> int:
