@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
-"""Benchmark: a no-op re-apply of the example recipe on a sandbox server.
+"""Benchmark: a no-op re-apply of an example recipe on a sandbox server, and where its time goes.
 
-Prints, for the re-apply that changes nothing:
-- commands sent (SSH round trips) per step, and in total (the connection probe included);
-- wall time of deploy-wizard (connect + facts + plan, median of --runs);
-- wall time of the SAME command lines sent through ONE plain `ssh` session (a script on stdin): what a
-  careful hand-written script would cost;
-- wall time of one plain `ssh` per command line: what the hand-typed tutorial or a naive script costs;
-and the ratios. Nothing here asserts a time: the numbers are for reading, and for the closing notes.
+Prints, for the re-apply that changes nothing (each one must report 0 changes, or the bench fails):
+- remote commands and round trips, per step and in total (the run's own count: a gather of facts is one round
+  trip carrying one command per fact; the connection probe and the deploy lock are counted too);
+- wall time, min/median/max over --runs: in-process (connect, facts, plan, close) and as a whole process
+  (`python -m wizard apply --yes --json`, whose report is read: it must say 0 changes);
+- server-side time of the fact gathers as sent (the same lines, timed on the server with `date +%s%N`), and of
+  every fact command alone, per step, slowest first: what to make faster, and the floor (one round trip plus
+  this time);
+- the same command lines through ONE plain `ssh` session, and through one plain `ssh` per line, for scale.
+Nothing here asserts a time: the numbers are for reading and for the closing notes.
 
-Usage (root, Linux): python3 bench/noop_reapply.py [--runs 5] [--keep] [--full]
+Usage (root, Linux): python3 bench/noop_reapply.py [--runs 5] [--full | --django] [--top 15] [--keep]
   --full: the whole example stack (examples/flask-app.yaml: Flask + PostgreSQL + nginx + pebble TLS + ufw +
           monitoring), with the same git server and test CA the live tests use; default: examples/sandbox.yaml.
+  --django: the Django example the live tests deploy (tests/live/test_django.py's recipe).
+Hold the machine quiet while it runs: `live-lane --quiet python3 bench/noop_reapply.py --full`.
 """
 
 from __future__ import annotations
@@ -19,23 +24,41 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wizard.app.recipefile import load  # noqa: E402
+from wizard.app.recipefile import Recipe, dump, load, parse  # noqa: E402
 from wizard.app.session import Questions, make_transport, run_recipe  # noqa: E402
-from wizard.engine.commands import Masker  # noqa: E402
-from wizard.engine.events import Event, StepFinished  # noqa: E402
+from wizard.engine.commands import Masker, quote  # noqa: E402
+from wizard.engine.events import Event, RunFinished, StepFinished  # noqa: E402
+from wizard.engine.facts import Fact, FactGatherer  # noqa: E402
 from wizard.lab import sandbox  # noqa: E402
 
+MIN_RUNS = 5
 
-def recording_factory(recipe, host: str, sent: list[str]):  # noqa: ANN201
+
+@dataclass
+class Run:
+    seconds: float
+    changes: int
+    round_trips: int
+    commands: int
+    sent: list[str]
+    per_step: dict[str, tuple[int, int]]  # step -> (round trips, commands)
+    facts: list[tuple[str, Fact]] = field(default_factory=list)  # (the step that asked, the fact), on the server
+
+
+def recording_factory(recipe: Recipe, host: str, sent: list[str]):  # noqa: ANN201
     def factory():  # noqa: ANN202
         transport = make_transport(recipe, Questions(), Masker(), host)
         original = transport._exec
@@ -50,98 +73,184 @@ def recording_factory(recipe, host: str, sent: list[str]):  # noqa: ANN201
     return factory
 
 
-async def one_run(recipe, host: str, mode: str = "apply") -> tuple[float, list[str], dict[str, int], int]:
+@contextlib.contextmanager
+def facts_asked(found: list[tuple[FactGatherer, list[Fact], bool]]):  # noqa: ANN201
+    """Every gather of the run: its gatherer (whose `origin` names the step that asked each fact), its facts,
+    and whether they went to the server (not this machine)."""
+    original = FactGatherer._ask
+
+    async def ask(self: FactGatherer, facts: list[Fact], transport):  # noqa: ANN001, ANN202
+        found.append((self, list(facts), transport is self.transport))
+        return await original(self, facts, transport)
+
+    FactGatherer._ask = ask  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        FactGatherer._ask = original  # type: ignore[method-assign]
+
+
+async def one_run(recipe: Recipe, host: str) -> Run:
     sent: list[str] = []
-    per_step: dict[str, int] = {}
+    per_step: dict[str, tuple[int, int]] = {}
+    finished: list[RunFinished] = []
+    gathers: list[tuple[FactGatherer, list[Fact], bool]] = []
 
     def sink(event: Event) -> None:
         if isinstance(event, StepFinished):
-            per_step[event.step] = event.round_trips
+            per_step[event.step] = (event.round_trips, event.commands)
+        elif isinstance(event, RunFinished):
+            finished.append(event)
 
     started = time.perf_counter()
-    result = await run_recipe(recipe, mode, sink, Questions(), host=host, journal=False,
-                              transport_factory=recording_factory(recipe, host, sent))
+    with facts_asked(gathers):
+        result = await run_recipe(recipe, "apply", sink, Questions(), host=host, journal=False,
+                                  transport_factory=recording_factory(recipe, host, sent))
     elapsed = time.perf_counter() - started
-    return elapsed, sent, per_step, result.changes
+    facts = [(gatherer.origin.get(fact.key, "(before the steps)"), fact)
+             for gatherer, batch, remote in gathers if remote for fact in batch]
+    return Run(elapsed, result.changes, finished[-1].round_trips, finished[-1].commands, sent, per_step, facts)
+
+
+def whole_process(recipe_path: Path, host: str) -> float:
+    """`deploy-wizard apply` as a user runs it, timed from outside; its JSON report must say 0 changes."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "wizard", "apply", str(recipe_path), "--host", host, "--yes",
+                           "--json"], cwd=ROOT, capture_output=True, text=True, env={**os.environ})
+    elapsed = time.perf_counter() - started
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    report = [e for e in events if e.get("event") == "run_finished"]
+    if done.returncode != 0 or not report or report[-1]["changes"] != 0:
+        raise SystemExit(f"the whole-process re-apply was not a no-op:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return elapsed
 
 
 def ssh_base(info: sandbox.SandboxInfo) -> list[str]:
-    return sandbox.ssh_command(info.name, "admin")[:-1]  # without the user@host
+    return [*sandbox.ssh_command(info.name, "admin")[:-1], f"admin@{info.ip}"]
 
 
 def time_one_session(info: sandbox.SandboxInfo, lines: list[str]) -> float:
     script = "\n".join(f"( {line} ) >/dev/null 2>&1" for line in lines) + "\n"
     started = time.perf_counter()
-    subprocess.run([*ssh_base(info), f"admin@{info.ip}", "sh"], input=script, text=True, check=True,
-                   capture_output=True)
+    subprocess.run([*ssh_base(info), "sh"], input=script, text=True, check=True, capture_output=True)
     return time.perf_counter() - started
 
 
 def time_ssh_per_command(info: sandbox.SandboxInfo, lines: list[str]) -> float:
     started = time.perf_counter()
     for line in lines:
-        subprocess.run([*ssh_base(info), f"admin@{info.ip}", line], capture_output=True, text=True)
+        subprocess.run([*ssh_base(info), line], capture_output=True, text=True)
     return time.perf_counter() - started
+
+
+def on_server(info: sandbox.SandboxInfo, lines: list[str]) -> list[float]:
+    """Seconds each line takes on the server itself (no network): timed there, one after the other."""
+    script = "".join(f's=$(date +%s%N); ( {line} ) >/dev/null 2>&1; e=$(date +%s%N); echo "$((e - s))"\n'
+                     for line in lines)
+    out = subprocess.run([*ssh_base(info), "sh"], input=script, text=True, check=True, capture_output=True).stdout
+    return [int(word) / 1e9 for word in out.split()]
+
+
+def is_gather(line: str) -> bool:
+    return "@@DW-FACT" in line
+
+
+def spread(values: list[float], unit: float = 1000.0) -> str:
+    """min / median / max in milliseconds."""
+    return (f"{min(values) * unit:7.0f} {statistics.median(values) * unit:7.0f} {max(values) * unit:7.0f}")
+
+
+def profile(info: sandbox.SandboxInfo, run: Run, rounds: int, top: int) -> None:
+    unique: dict[str, tuple[str, Fact]] = {}
+    for step, fact in run.facts:
+        unique.setdefault(fact.key, (step, fact))
+    items = list(unique.values())
+    lines = [f"sudo -n -- sh -c {quote(fact.command().shell())}" for _step, fact in items]
+    times = [on_server(info, lines) for _ in range(rounds)]
+    medians = [statistics.median(sample[i] for sample in times) for i in range(len(items))]
+    per_step: dict[str, list[float]] = {}
+    for (step, _fact), seconds in zip(items, medians, strict=True):
+        per_step.setdefault(step, []).append(seconds)
+    print(f"\nserver-side time of each fact command alone (median of {rounds}), per step:")
+    for step, values in per_step.items():
+        print(f"  {step:18} {len(values):3} facts {sum(values) * 1000:7.1f} ms")
+    print(f"  {'all steps':18} {len(items):3} facts {sum(medians) * 1000:7.1f} ms")
+    print(f"\nthe {top} slowest fact commands:")
+    ranked = sorted(zip(items, medians, strict=True), key=lambda pair: -pair[1])[:top]
+    for (step, fact), seconds in ranked:
+        print(f"  {seconds * 1000:7.1f} ms  {step:14} {fact.key[:90]}")
+
+
+def measure(args: argparse.Namespace, info: sandbox.SandboxInfo, recipe: Recipe, recipe_path: Path) -> int:
+    first = asyncio.run(one_run(recipe, info.ip))
+    print(f"first apply: {first.changes} changes in {first.seconds:.1f} s", flush=True)
+    runs = []
+    for _ in range(args.runs):
+        run = asyncio.run(one_run(recipe, info.ip))
+        if run.changes:
+            raise SystemExit(f"the re-apply must be a no-op, it made {run.changes} changes")
+        runs.append(run)
+    processes = [whole_process(recipe_path, info.ip) for _ in range(args.runs)]
+    last = runs[-1]
+    gathers = [line for line in last.sent if is_gather(line)]
+    server = [sum(on_server(info, gathers)) for _ in range(args.runs)]
+    one_session = [time_one_session(info, last.sent) for _ in range(args.runs)]
+    per_command = [time_ssh_per_command(info, last.sent) for _ in range(args.runs)]
+    print(f"\nno-op re-apply: {last.commands} remote commands in {last.round_trips} round trips "
+          f"({len(gathers)} of them fact gathers); per step (round trips / commands):")
+    for step, (trips, commands) in last.per_step.items():
+        print(f"  {step:18} {trips:2} / {commands:3}")
+    print(f"\nload average before the runs: {os.getloadavg()[0]:.2f}")
+    print(f"\n{'':48} {'min':>7} {'median':>7} {'max':>7}  ms, {args.runs} runs")
+    print(f"  {'deploy-wizard, in process':46} {spread([r.seconds for r in runs])}")
+    print(f"  {'deploy-wizard, whole process (python -m wizard)':46} {spread(processes)}")
+    print(f"  {'server-side time of the fact gathers as sent':46} {spread(server)}")
+    print(f"  {'same command lines, one plain ssh session':46} {spread(one_session)}")
+    print(f"  {'same command lines, one plain ssh each':46} {spread(per_command)}")
+    profile(info, last, args.runs, args.top)
+    return 0
+
+
+def example_recipe(info: sandbox.SandboxInfo, stack: contextlib.ExitStack, django: bool) -> Recipe:
+    """Serve the example app and a test CA beside the sandbox, as the live tests do (tests/live/services.lab)."""
+    from tests.live.services import DJANGO_APP, DJANGO_DOMAIN, django_recipe_text, flask_recipe_text, lab
+
+    base = Path(tempfile.mkdtemp(prefix="dw-bench-"))
+    if django:
+        served = stack.enter_context(lab(info, base, source=DJANGO_APP, name="shop", domain=DJANGO_DOMAIN))
+        os.environ.setdefault("SHOP_DB_PASSWORD", "bench-db-secret")
+        os.environ.setdefault("SHOP_SECRET_KEY", "k" * 60)
+        return parse(django_recipe_text(served.git_url, served.acme, info.ip))
+    served = stack.enter_context(lab(info, base))
+    os.environ.setdefault("DEMO_DB_PASSWORD", "bench-password")
+    return parse(flask_recipe_text(served.git_url, served.acme, info.ip))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=MIN_RUNS, help=f"runs per figure (at least {MIN_RUNS})")
     parser.add_argument("--keep", action="store_true", help="leave the sandbox running")
-    parser.add_argument("--full", action="store_true", help="the whole example stack instead of two steps")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--full", action="store_true", help="the whole Flask example stack instead of two steps")
+    group.add_argument("--django", action="store_true", help="the Django example stack")
+    parser.add_argument("--top", type=int, default=15, help="how many of the slowest fact commands to list")
     args = parser.parse_args()
+    if args.runs < MIN_RUNS:
+        parser.error(f"--runs must be at least {MIN_RUNS}: a median of fewer says little")
     sandbox.check_host()
     info = sandbox.up(progress=lambda m: print(m, flush=True))
-    with contextlib.ExitStack() as stack:
-        if args.full:
-            recipe = full_stack_recipe(info, stack)
-        else:
-            recipe = load(ROOT / "examples" / "sandbox.yaml")
-        try:
-            return measure(args, info, recipe)
-        finally:
-            if not args.keep:
-                sandbox.down(info.name, progress=lambda m: None)
-
-
-def full_stack_recipe(info: sandbox.SandboxInfo, stack: contextlib.ExitStack):  # noqa: ANN201
-    """Serve the example app and a test CA beside the sandbox, as the live tests do."""
-    import os
-    import tempfile
-
-    from tests.live.services import flask_recipe_text, git_daemon, make_repo, pebble, prepare_for_certificates
-    from wizard.app.recipefile import parse
-
-    base = Path(tempfile.mkdtemp(prefix="dw-bench-"))
-    _, bare = make_repo(base / "git")
-    git_url = stack.enter_context(git_daemon(bare.parent, info.host_ip))
-    acme = stack.enter_context(pebble(base / "pebble", info.ip))
-    prepare_for_certificates(info, acme)
-    os.environ.setdefault("DEMO_DB_PASSWORD", "bench-password")
-    return parse(flask_recipe_text(git_url, acme, info.ip))
-
-
-def measure(args: argparse.Namespace, info: sandbox.SandboxInfo, recipe) -> int:  # noqa: ANN001
-    first, _, _, changes = asyncio.run(one_run(recipe, info.ip))
-    print(f"first apply: {changes} changes in {first:.1f} s")
-    ours, sent_lines, per_step = [], [], {}
-    for _ in range(args.runs):
-        elapsed, sent_lines, per_step, changes = asyncio.run(one_run(recipe, info.ip))
-        assert changes == 0, "the re-apply must be a no-op"
-        ours.append(elapsed)
-    one_session = [time_one_session(info, sent_lines) for _ in range(args.runs)]
-    per_command = [time_ssh_per_command(info, sent_lines) for _ in range(args.runs)]
-    med = statistics.median
-    print(f"\nno-op re-apply, median of {args.runs} runs, {len(sent_lines)} commands sent in total "
-          f"(1 connection probe + facts):")
-    for step, trips in per_step.items():
-        print(f"  {step:14} {trips} round trip(s)")
-    print(f"  deploy-wizard (asyncssh, 1 connection)        {med(ours) * 1000:7.0f} ms")
-    print(f"  same commands, one plain ssh session (stdin)  {med(one_session) * 1000:7.0f} ms")
-    print(f"  same commands, one plain ssh per command      {med(per_command) * 1000:7.0f} ms")
-    print(f"  ratio deploy-wizard / one ssh session:   {med(ours) / med(one_session):.2f}")
-    print(f"  ratio deploy-wizard / ssh per command:   {med(ours) / med(per_command):.2f}")
-    return 0
+    try:
+        with contextlib.ExitStack() as stack:
+            if args.full or args.django:
+                recipe = example_recipe(info, stack, args.django)
+            else:
+                recipe = load(ROOT / "examples" / "sandbox.yaml")
+            recipe_path = Path(tempfile.mkdtemp(prefix="dw-bench-recipe-")) / "recipe.yaml"
+            recipe_path.write_text(dump(recipe))
+            return measure(args, info, recipe, recipe_path)
+    finally:
+        if not args.keep:
+            sandbox.down(info.name, progress=lambda m: None)
 
 
 if __name__ == "__main__":

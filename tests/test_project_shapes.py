@@ -12,8 +12,9 @@ import yaml
 
 from recipes.code.step import Code
 from tests.test_step_cases import context, fact_values
+from wizard.engine.ahead import MAX_FACT_ROUNDS
 from wizard.engine.facts import Fact, FactGatherer
-from wizard.engine.runner import MAX_FACT_ROUNDS, Runner
+from wizard.engine.runner import Runner
 from wizard.engine.step import RunCommand
 from wizard.engine.transports.base import Transport
 from wizard.engine.transports.local import LocalTransport

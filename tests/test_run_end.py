@@ -82,9 +82,10 @@ async def test_a_cancelled_run_ends_its_journal_with_how_it_ended(tmp_path: Path
     entries = read_journal(journal.path)
     assert [(e["step"], e["status"]) for e in entries if e["event"] == "step_finished"] == [
         ("make_tree", "changed"), ("sleeps", "failed")]
-    assert _last(journal) | {"ts": 0, "seconds": 0, "round_trips": 0} == {
+    assert _last(journal) | {"ts": 0, "seconds": 0, "round_trips": 0, "commands": 0} == {
         "ts": 0, "event": "run_finished", "ok": False, "changes": 2, "changed_steps": ["make_tree"], "seconds": 0,
-        "round_trips": 0, "journal": str(journal.path), "later": 0, "failed_step": "sleeps", "end": "cancelled"}
+        "round_trips": 0, "commands": 0, "journal": str(journal.path), "later": 0, "failed_step": "sleeps",
+        "end": "cancelled"}
     resume = unfinished_run("shop", "web1", tmp_path / "journal")
     assert resume == Resume(str(journal.path), frozenset({"make_tree"}), RunEnd.CANCELLED, "sleeps")
 

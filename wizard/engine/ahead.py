@@ -30,10 +30,12 @@ async def read_ahead(facts: FactGatherer, steps: Sequence[tuple[Step, StepSettin
         wanted: dict[str, Fact] = {}
         for step, settings in steps:
             try:
-                wanted.update((fact.key, fact) for fact in step.facts(settings, facts.cache, ctx)
-                              if fact not in facts.cache)
+                asked = [fact for fact in step.facts(settings, facts.cache, ctx) if fact not in facts.cache]
             except PlanError:
                 continue
+            wanted.update((fact.key, fact) for fact in asked)
+            for fact in asked:
+                facts.origin.setdefault(fact.key, step.name)
         if not wanted:
             return
         try:

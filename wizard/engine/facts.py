@@ -215,6 +215,7 @@ class FactGatherer:
         self._asked: dict[str, tuple[Fact, Any]] = {}  # key -> (fact, the server's own answer)
         self._planned: dict[str, Any] = {}
         self._here: Transport | None = None
+        self.origin: dict[str, str] = {}  # fact key -> the step that asked it first (profiles: bench/noop_reapply.py)
 
     def invalidate(self) -> None:
         self.cache = FactValues()
@@ -228,8 +229,11 @@ class FactGatherer:
         self.cache = FactValues({key: fact.after(fact.fresh() if self._planned_install(fact) else value, self._planned)
                                  for key, (fact, value) in self._asked.items()})
 
-    async def gather(self, facts: Iterable[Fact]) -> FactValues:
+    async def gather(self, facts: Iterable[Fact], by: str | None = None) -> FactValues:
+        """Ask the facts not cached yet (one round trip); `by`: the step asking, kept in `origin` for profiles."""
         wanted = {fact.key: fact for fact in facts if fact not in self.cache}
+        for key in wanted if by else ():
+            self.origin.setdefault(key, by or "")
         # software a dry run only plans to install cannot answer yet: it reads as right after its install
         answers = {key: fact.fresh() for key, fact in wanted.items() if self._planned_install(fact)}
         for here in (False, True):

@@ -17,8 +17,9 @@ from dataclasses import replace
 from typing import Literal
 
 from wizard.engine import diskfull
-from wizard.engine.ahead import MAX_FACT_ROUNDS, Ahead, read_ahead
+from wizard.engine.ahead import Ahead
 from wizard.engine.commands import without_note
+from wizard.engine.dryrun import DryRun, StepError
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.events import (
     ChangeDone,
@@ -28,25 +29,20 @@ from wizard.engine.events import (
     OutputLine,
     Resume,
     RunEnd,
-    RunFinished,
     RunMode,
-    RunStarted,
     Sink,
     StepFailed,
     StepFinished,
     StepNoop,
-    StepPlanned,
     StepStarted,
     StepStatus,
 )
 from wizard.engine.facts import FactGatherer
 from wizard.engine.i18n import _, clauses, n_
-from wizard.engine.results import Progress, RunResult, StepPlan
+from wizard.engine.results import Progress, RunResult
 from wizard.engine.step import (
     Change,
     Context,
-    Later,
-    Ok,
     PlanError,
     ProveLogin,
     PutFile,
@@ -68,10 +64,6 @@ FailureDecision = Literal["retry", "skip", "abort"]
 OnFailure = Callable[[str, str], Awaitable[FailureDecision]]  # (step, error) -> what the operator chose
 
 
-class StepError(DeployWizardError):
-    """A change failed; the message is the masked reason."""
-
-
 class StoppedByOperator(DeployWizardError):
     """Step-through: the operator stopped the run before a change. Their decision, not a failure: the run ends
     there, and nothing asks whether to retry."""
@@ -80,7 +72,7 @@ class StoppedByOperator(DeployWizardError):
 Selected = list[tuple[Step, StepSettings]]
 
 
-class Runner:
+class Runner(DryRun):
     def __init__(self, transport: Transport, selected: Selected, emit: Sink, *, max_passes: int = 3,
                  before_change: BeforeChange | None = None, journal: str | None = None,
                  ctx: Context | None = None, ask_operator: AskOperator | None = None,
@@ -100,94 +92,6 @@ class Runner:
         self.declined: dict[tuple[str, str, str], str] = {}  # (step, why, command) -> "step: why", left out
         # variables every change command carries (the deploy lock's run tag: what the next run waits for)
         self.command_env: tuple[tuple[str, str], ...] = ()
-
-    async def plan_step(self, step: Step, settings: StepSettings) -> StepPlan:
-        known = self.facts.cache
-        for _round in range(MAX_FACT_ROUNDS):
-            wanted = [f for f in step.facts(settings, known, self.ctx) if f not in known]
-            if not wanted:
-                break
-            known = await self.facts.gather(wanted)
-        plan = StepPlan(step.name)
-        for item in step.plan(settings, known, self.ctx):
-            if isinstance(item, Ok):
-                plan.notes.append(item.reason)
-            elif isinstance(item, Later):
-                plan.later.append(item)
-            elif isinstance(item, Warn):
-                plan.warnings.append(item)
-            else:
-                plan.changes.append(item)
-        return plan
-
-    async def plan_ahead(self, step: Step, settings: StepSettings) -> StepPlan:
-        """A dry run's plan of one step, made in the passes apply will make: each pass plans from what the
-        passes before it leave (postgresql installed, then its role and database), and keeps what is new."""
-        plan = await self.plan_step(step, settings)
-        seen = {(change.why, change.describe()) for change in [*plan.changes, *plan.later]}
-        for _pass in range(self.max_passes):
-            self.facts.expect(leaf for change in plan.changes for leaf in change.leaves)
-            more = await self.plan_step(step, settings)
-            new = [change for change in [*more.changes, *more.later] if (change.why, change.describe()) not in seen]
-            if not new:
-                break
-            seen.update((change.why, change.describe()) for change in new)
-            plan.changes += [change for change in new if not isinstance(change, Later)]
-            plan.later += [change for change in new if isinstance(change, Later)]
-        self.facts.expect(leaf for change in plan.changes for leaf in change.leaves)
-        return plan
-
-    def _header(self, mode: RunMode) -> None:
-        self.emit(RunStarted(host=self.transport.label, mode=mode, steps=[s.name for s, _ in self.selected]))
-
-    async def plan(self, mode: RunMode = RunMode.PLAN) -> RunResult:
-        """Dry run: facts only, nothing written on the host. RunMode.CHECK = the same, read as drift. The transport
-        is sealed meanwhile: a secret may be resolved here and compared as a hash, never sent (SecretRefused)."""
-        sealed, self.transport.sealed = self.transport.sealed, True
-        try:
-            return await self._plan(mode)
-        finally:
-            self.transport.sealed = sealed
-
-    async def _plan(self, mode: RunMode) -> RunResult:
-        started = time.monotonic()
-        self._header(mode)
-        plans, error, failed = [], None, None
-        await read_ahead(self.facts, self.selected, self.ctx)  # a dry run changes nothing: every step's facts at once
-        for index, (step, settings) in enumerate(self.selected):
-            self.emit(StepStarted(step=step.name, index=index, total=len(self.selected)))
-            t0, sent = time.monotonic(), self._sent()
-            try:
-                plan = await self.plan_ahead(step, settings)
-            except (PlanError, TransportError) as exc:
-                error, failed = str(exc), step.name
-                self.emit(StepFailed(step=step.name, error=error))
-                break
-            plans.append(plan)
-            shown = plan.to_dict()
-            self.emit(StepPlanned(step=step.name, changes=shown["changes"], notes=plan.notes, later=shown["later"],
-                                  warnings=shown["warnings"]))
-            if plan.noop and not plan.later:
-                self.emit(StepNoop(step=step.name, reason=plan.reason()))
-            self.emit(StepFinished(step=step.name,
-                                   status=StepStatus.PLANNED if plan.changes or plan.later else StepStatus.OK,
-                                   changes=len(plan.changes), seconds=time.monotonic() - t0,
-                                   round_trips=self.transport.round_trips - sent[0],
-                                   commands=self.transport.commands - sent[1], later=len(plan.later)))
-        total = sum(len(p.changes) for p in plans)
-        result = RunResult(ok=error is None, changes=total,
-                           changed_steps=[p.step for p in plans if p.changes or p.later], failed_step=failed,
-                           error=error, seconds=time.monotonic() - started, round_trips=self.transport.round_trips,
-                           commands=self.transport.commands, plans=plans, later=sum(len(p.later) for p in plans),
-                           end=RunEnd.DONE if error is None else RunEnd.FAILED)
-        self._footer(result)
-        return result
-
-    def _footer(self, result: RunResult) -> None:
-        self.emit(RunFinished(ok=result.ok, changes=result.changes, changed_steps=result.changed_steps,
-                              seconds=result.seconds, round_trips=result.round_trips, commands=result.commands,
-                              journal=result.journal,
-                              later=result.later, failed_step=result.failed_step, end=result.end))
 
     async def apply(self) -> RunResult:
         """Apply each step in order. However the run ends, even by Ctrl-C or an error that is not a step's, its last
@@ -220,10 +124,6 @@ class Runner:
                          commands=self.transport.commands,
                          journal=self.journal, skipped=done.skipped, declined=list(self.declined.values()),
                          stopped=done.stopped, end=done.end)
-
-    def _sent(self) -> tuple[int, int]:
-        """Round trips and commands sent so far on this connection (a step's own: the difference)."""
-        return self.transport.round_trips, self.transport.commands
 
     def _step_finished(self, done: Progress, status: StepStatus, changes: int, t0: float,
                        sent: tuple[int, int]) -> None:
