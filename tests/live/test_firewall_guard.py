@@ -40,6 +40,42 @@ def test_nondefault_ssh_port_is_allowed_first_and_22_is_closed(box, live_dirs) -
     assert finished(second)["changes"] == 0
 
 
+# Rules of every shape `ufw show added` prints (short and full forms, apps, logging, interfaces, routes, IPv6
+# only, comments), added with ufw itself: the plan reads them from ufw's files without ufw, and must read the same.
+HAND_RULES = ("limit 2200/tcp comment 'rate limited'", "allow from 10.0.0.0/8 to any port 5432 proto tcp",
+              "allow 51820/udp", "allow 8080", "allow OpenSSH", "allow out log 25/tcp", "deny from 203.0.113.7",
+              "allow in on eth1 to any port 9100 proto tcp", "reject log-all 53/udp comment 'no DNS'",
+              "route allow in on eth0 out on eth1", "allow from 2001:db8::/32 to any port 443 proto tcp",
+              "deny out to 198.51.100.0/24 port 25 proto tcp")
+
+
+def test_the_plan_reads_ufw_state_as_ufw_itself_says_it(box, live_dirs) -> None:
+    """recipes/firewall/facts.py reads ufw's chains and rules files directly (the ufw program is a slow Python
+    start): on the server, active or not and every added rule must be what `ufw status` and `ufw show added` say."""
+    from recipes.firewall.facts import UfwState
+
+    fact = UfwState()
+
+    def both() -> tuple[dict[str, object], dict[str, object]]:
+        ours = fact.parse(on_box_port(box, 2222, fact.command().shell()), 0)
+        said = on_box_port(box, 2222, "ufw status | head -n1; ufw show added")
+        return ours, {"active": said.splitlines()[0] == "Status: active",
+                      "rules": {line[4:] for line in said.splitlines() if line.startswith("ufw ")}}
+
+    added = on_box_port(box, 2222, "; ".join(f"ufw {rule} >/dev/null" for rule in HAND_RULES) + "; echo done")
+    assert added.strip() == "done"
+    try:
+        ours, said = both()
+        assert set(HAND_RULES) <= said["rules"]  # type: ignore[operator]
+        assert (ours["active"], ours["rules"]) == (True, said["rules"])
+        on_box_port(box, 2222, "ufw --force disable")
+        ours, said = both()
+        assert (ours["active"], ours["rules"]) == (False, said["rules"])
+    finally:
+        deletes = (f"route delete {rule[6:]}" if rule.startswith("route ") else f"delete {rule}" for rule in HAND_RULES)
+        on_box_port(box, 2222, "; ".join(f"ufw {delete} >/dev/null" for delete in deletes) + "; ufw --force enable")
+
+
 def on_box_port(box, port: int, command: str) -> str:
     return subprocess.run(sandbox_ssh(box, "root", port, command), capture_output=True, text=True,
                           timeout=60).stdout
