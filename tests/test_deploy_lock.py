@@ -143,3 +143,13 @@ async def test_a_left_behind_command_that_never_ends_stops_the_run_naming_it() -
             await deploylock.wait_for_left_behind(await connected(), "shop", lambda text: None, limit=0)
     finally:
         stuck.kill()
+
+
+async def test_taking_the_lock_and_looking_for_left_behind_commands_is_one_round_trip() -> None:
+    """A no-op apply's cost: the lock and the look for an earlier run's commands go in one command, its release in
+    another."""
+    transport = await connected()
+    before = transport.round_trips
+    async with deploy_lock(transport, "shop"):
+        assert transport.round_trips - before == 1
+    assert transport.round_trips - before == 2

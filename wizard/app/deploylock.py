@@ -33,9 +33,10 @@ LOCK_DIR = "/run/deploy-wizard/locks"
 TTL = 20  # seconds without a heartbeat before the holder process lets go
 HEARTBEAT = 5
 
-# $1 dir, $2 app, $3 the holder line (token operator machine pid since), $4 seconds to wait, $5 ttl
+# $1 dir, $2 app, $3 the holder line (token operator machine pid since), $4 seconds to wait, $5 ttl, $6 the
+# LEFT_BEHIND script: once acquired, what an earlier run left running is listed in the same round trip
 ACQUIRE = r'''
-dir="$1"; app="$2"; who="$3"; wait="$4"; ttl="$5"
+dir="$1"; app="$2"; who="$3"; wait="$4"; ttl="$5"; left="$6"
 mkdir -p -m 0700 "$dir" && chmod 0700 "$dir" && { [ "$(id -u)" != 0 ] || chown root:root "$dir"; } || exit 1
 lock="$dir/$app.lock"; info="$dir/$app.holder"
 exec 9>>"$lock" || exit 1
@@ -48,6 +49,7 @@ setsid sh -c 'while [ -e "$1" ] && [ $(($(date +%s) - $(stat -c %Y "$1" 2>/dev/n
   sleep 1 9>&-; done' deploy-wizard-lock "$info" "$ttl" </dev/null >/dev/null 2>&1 &
 printf '%s\n' "$!" >> "$info"
 echo acquired
+sh -c "$left" left-behind "$app"
 '''
 # $1 the app: processes a run of it started (each change command carries DEPLOY_WIZARD_RUN=APP.TOKEN), as
 # "PID command line"; a run's own commands never overlap its lock, so any found here belong to an earlier run
@@ -136,7 +138,7 @@ def _paths(app: str) -> str:
 
 async def _acquire(transport: Transport, app: str, token: str, wait: int) -> Result:
     """One try at the lock: exit 75 with the holder's line when another run holds it after `wait` seconds."""
-    return await transport.run(sh(ACQUIRE, LOCK_DIR, app, holder_line(token), str(wait), str(TTL)),
+    return await transport.run(sh(ACQUIRE, LOCK_DIR, app, holder_line(token), str(wait), str(TTL), LEFT_BEHIND),
                                timeout=wait + 60)
 
 
@@ -164,17 +166,20 @@ def run_tag(app: str, token: str) -> tuple[str, str]:
 
 
 async def wait_for_left_behind(transport: Transport, app: str, say: Callable[[str], None], *,
-                               limit: float = LEFT_BEHIND_WAIT, every: float = 2.0) -> None:
+                               limit: float = LEFT_BEHIND_WAIT, every: float = 2.0,
+                               first: list[str] | None = None) -> None:
     """Wait until no command of an earlier run of the app still runs on the server.
 
     Why: a dropped connection does not stop what it started; a migration or an apt install goes on without its
     controller. The lock is free by then (its holder was gone, or broken), and the next run would start the same
     command beside it: a migration twice at once, a second dpkg. So the run that takes the lock first waits for
-    them to end, and says which they are."""
+    them to end, and says which they are. `first`: the list as the lock's acquisition already read it."""
     waited = 0.0
     while True:
-        result = await transport.run(sh(LEFT_BEHIND, app))
-        left = [line for line in result.stdout.splitlines() if line.strip()]
+        if first is None:
+            result = await transport.run(sh(LEFT_BEHIND, app))
+            first = result.stdout.splitlines()
+        left, first = [line for line in first if line.strip()], None
         if not left:
             return
         if waited >= limit:
@@ -218,7 +223,8 @@ async def deploy_lock(transport: Transport, app: str, *, wait: int = 0, on_lost:
 
     task = asyncio.create_task(beat())
     try:
-        await wait_for_left_behind(transport, app, say or (lambda text: None))
+        listed = result.stdout.partition("acquired\n")[2].splitlines()
+        await wait_for_left_behind(transport, app, say or (lambda text: None), first=listed)
         yield run_tag(app, token)
     finally:
         task.cancel()
