@@ -107,7 +107,8 @@ async def one_run(recipe: Recipe, host: str) -> Run:
         result = await run_recipe(recipe, "apply", sink, Questions(), host=host, journal=False,
                                   transport_factory=recording_factory(recipe, host, sent))
     elapsed = time.perf_counter() - started
-    facts = [(gatherer.origin.get(fact.key, "(before the steps)"), fact)
+    facts = [(gatherer.origin.get(fact.key, "(all steps' packages)" if fact.kind == "packages" else "(before steps)"),
+              fact)
              for gatherer, batch, remote in gathers if remote for fact in batch]
     return Run(elapsed, result.changes, finished[-1].round_trips, finished[-1].commands, sent, per_step, facts)
 

@@ -59,3 +59,26 @@ async def test_binary_and_empty_files(tmp_path) -> None:
     assert values[FileInfo(str(tmp_path / "bin"))].content == blob
     empty = values[FileInfo(str(tmp_path / "empty"))]
     assert empty is not None and empty.size == 0 and empty.sha256 == hashlib.sha256(b"").hexdigest()
+
+
+async def test_the_packages_of_many_facts_are_asked_in_one_dpkg_query() -> None:
+    """Each dpkg-query reads dpkg's whole database: the packages of every fact of a gather are asked at once, and
+    each fact still gets only its own packages, each answered as if asked alone."""
+    transport = LocalTransport()
+    await transport.connect()
+    sent: list[str] = []
+    original = transport._exec
+
+    async def record(line, stdin, on_output, timeout):  # noqa: ANN001, ANN202
+        sent.append(line)
+        return await original(line, stdin, on_output, timeout)
+
+    transport._exec = record  # type: ignore[method-assign]
+    web, tools = PackagesInstalled(("dpkg", "surely-not-installed-pkg")), PackagesInstalled(("dpkg", "tar"))
+    together = await FactGatherer(transport).gather([web, tools, OsRelease()])
+    assert len(sent) == 1 and sent[0].count("dpkg-query") == 1
+    assert set(together[web]) == {"dpkg", "surely-not-installed-pkg"} and set(together[tools]) == {"dpkg", "tar"}
+    for fact in (web, tools):
+        alone = await FactGatherer(transport).gather([fact])
+        assert together[fact] == alone[fact]
+    assert transport.commands == 1 + 2 + 2  # the probe, dpkg-query with os-release, then each alone

@@ -239,7 +239,7 @@ class FactGatherer:
         for here in (False, True):
             batch = [fact for key, fact in wanted.items() if fact.here is here and key not in answers]
             if batch:
-                answers.update(await self._ask(batch, await self._local() if here else self.transport))
+                answers.update(await self._ask_merged(batch, await self._local() if here else self.transport))
         for key, fact in wanted.items():
             self._asked[key] = (fact, answers[key])
             self.cache.update({key: fact.after(answers[key], self._planned)})
@@ -253,6 +253,18 @@ class FactGatherer:
             self._here = LocalTransport()
             await self._here.connect()
         return self._here
+
+    async def _ask_merged(self, facts: list[Fact], transport: Transport) -> dict[str, Any]:
+        """Ask the facts in one round trip; the packages of every step in ONE dpkg-query (each run reads dpkg's
+        whole database: a dozen of them were a no-op's largest cost after ufw), each fact answered for its own."""
+        packages = [fact for fact in facts if type(fact) is PackagesInstalled]
+        if len(packages) < 2:
+            return await self._ask(facts, transport)
+        union = PackagesInstalled(tuple({name for fact in packages for name in fact.names}))
+        answers = await self._ask([fact for fact in facts if type(fact) is not PackagesInstalled] + [union], transport)
+        found = answers[union.key]
+        answers.update((fact.key, {name: found[name] for name in fact.names}) for fact in packages)
+        return answers
 
     async def _ask(self, facts: list[Fact], transport: Transport) -> dict[str, Any]:
         carrying = [fact.kind for fact in facts if fact.command().secrets()]
