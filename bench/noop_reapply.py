@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from wizard.app.recipefile import Recipe, dump, load, parse  # noqa: E402
 from wizard.app.session import Questions, make_transport, run_recipe  # noqa: E402
-from wizard.engine.commands import Masker, quote  # noqa: E402
+from wizard.engine.commands import Masker  # noqa: E402
 from wizard.engine.events import Event, RunFinished, StepFinished  # noqa: E402
 from wizard.engine.facts import Fact, FactGatherer  # noqa: E402
 from wizard.lab import sandbox  # noqa: E402
@@ -144,11 +144,12 @@ def time_ssh_per_command(info: sandbox.SandboxInfo, lines: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def on_server(info: sandbox.SandboxInfo, lines: list[str]) -> list[float]:
-    """Seconds each line takes on the server itself (no network): timed there, one after the other."""
+def on_server(info: sandbox.SandboxInfo, lines: list[str], shell: str = "sh") -> list[float]:
+    """Seconds each line takes on the server itself (no network): timed there, one after the other, in one
+    `shell` (`sudo -n sh`: as root, without a sudo per line)."""
     script = "".join(f's=$(date +%s%N); ( {line} ) >/dev/null 2>&1; e=$(date +%s%N); echo "$((e - s))"\n'
                      for line in lines)
-    out = subprocess.run([*ssh_base(info), "sh"], input=script, text=True, check=True, capture_output=True).stdout
+    out = subprocess.run([*ssh_base(info), shell], input=script, text=True, check=True, capture_output=True).stdout
     return [int(word) / 1e9 for word in out.split()]
 
 
@@ -166,13 +167,13 @@ def profile(info: sandbox.SandboxInfo, run: Run, rounds: int, top: int) -> None:
     for step, fact in run.facts:
         unique.setdefault(fact.key, (step, fact))
     items = list(unique.values())
-    lines = [f"sudo -n -- sh -c {quote(fact.command().shell())}" for _step, fact in items]
-    times = [on_server(info, lines) for _ in range(rounds)]
+    lines = [fact.command().shell() for _step, fact in items]
+    times = [on_server(info, lines, "sudo -n sh") for _ in range(rounds)]
     medians = [statistics.median(sample[i] for sample in times) for i in range(len(items))]
     per_step: dict[str, list[float]] = {}
     for (step, _fact), seconds in zip(items, medians, strict=True):
         per_step.setdefault(step, []).append(seconds)
-    print(f"\nserver-side time of each fact command alone (median of {rounds}), per step:")
+    print(f"\nserver-side time of each fact command alone, as root in one shell (median of {rounds}), per step:")
     for step, values in per_step.items():
         print(f"  {step:18} {len(values):3} facts {sum(values) * 1000:7.1f} ms")
     print(f"  {'all steps':18} {len(items):3} facts {sum(medians) * 1000:7.1f} ms")
