@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from recipes.shared.apt import MAN_DB_SWITCH, READ_MAN_DB_ANSWER
-from wizard.engine.commands import Command, Op, cmd, sh
+from wizard.engine.commands import Command, sh
 from wizard.engine.facts import Fact
 
 
@@ -27,19 +27,25 @@ class AptListsAge(Fact):
         return int(value) if value.lstrip("-").isdigit() else None
 
 
+# $@ the apt-get simulation. As nobody, apt reads its binary cache (/var/cache/apt/pkgcache.bin) when that is up to
+# date, and builds the cache in memory when it is not, because nobody cannot save it: a dry run writes nothing
+# either way. Every apt-get install leaves the cache up to date, so a re-apply reads it instead of parsing every
+# package list again (about 3 s of a no-op on Debian 13 here, against 1 s).
+SIMULATE = 'runuser -u nobody -- "$@" 2>/dev/null | awk "/^Inst /{print \\$2}"'
+
+
 @dataclass(frozen=True, eq=False)
 class Upgradable(Fact):
-    """Packages an upgrade would change, per the current lists. A simulation that takes no lock and writes
-    nothing: without the empty cache paths apt would save its binary caches (pkgcache.bin), a dry run's write."""
+    """Packages an upgrade would change, per the current lists: apt-get's own simulation, which takes no lock
+    and writes nothing (see SIMULATE: it runs as nobody, so apt cannot save its binary caches)."""
 
     mode: str = "upgrade"  # or "dist-upgrade"
 
     kind = "upgradable"
 
     def command(self) -> Command:
-        return cmd("apt-get", "-s", "-o", "Debug::NoLocking=1", "-o", "Dir::Cache::pkgcache=", "-o",
-                   "Dir::Cache::srcpkgcache=", self.mode, Op("2>/dev/null"), Op("|"),
-                   "awk", "/^Inst /{print $2}")
+        return sh(SIMULATE, "apt-get", "-s", "-o", "Debug::NoLocking=1", self.mode,
+                  display=f"apt-get -s {self.mode} | awk '/^Inst /{{print $2}}'")
 
     def fresh(self) -> list[str]:
         return []

@@ -4,12 +4,13 @@ planned changes, apart from the ones the plan marked as decided at run time."""
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.live.conftest import cli, events, finished
+from tests.live.conftest import cli, events, finished, on_box
 from tests.live.services import flask_recipe_text, lab
 
 ENV = {"DEMO_DB_PASSWORD": "fresh-plan-secret"}
@@ -93,3 +94,38 @@ def test_plan_on_a_fresh_server_plans_everything_writes_nothing_and_apply_runs_i
         else:
             assert extra == Counter(), f"{step}: run but not planned: {extra}"
     assert finished(apply)["changes"] == sum(sum(c.values()) for c in ran.values())
+
+
+def test_a_reapply_reads_every_step_in_a_few_round_trips_and_check_asks_the_services(box, live_dirs, recipe) -> None:
+    """Runs after the apply above: the re-apply changes nothing and reads the whole recipe's facts in a few round
+    trips (the connection probe, the deploy lock, the gathers: one, and one more per fact that depends on another),
+    without a health check; `check` finds no drift and runs the steps' health checks, which pass."""
+    again = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=ENV)
+    summary = finished(again)
+    assert again.returncode == 0 and summary["changes"] == 0, again.stdout[-3000:]
+    assert summary["round_trips"] <= 6 and summary["commands"] > 10 * summary["round_trips"], summary
+    assert not [e for e in events(again) if e["event"] == "change_started"]  # no change, no health check either
+    check = cli(live_dirs, "check", str(recipe), "--json", env=ENV)
+    assert check.returncode == 0 and finished(check)["changes"] == 0, check.stdout[-3000:]
+    checked = {e["step"] for e in events(check) if e["event"] == "change_started" and e.get("check")}
+    assert {"app_server", "monitoring"} <= checked, checked
+    shown = cli(live_dirs, "apply", str(recipe), "--yes", env=ENV)
+    assert re.search(r"OK: 0 changes \(-\), [\d.]+ s, \d+ remote commands in [2-6] round trips", shown.stdout), \
+        shown.stdout[-1500:]
+
+
+def test_the_plan_reads_the_upgrades_as_apt_lists_them(box, live_dirs, recipe) -> None:
+    """recipes/os_updates/facts.py simulates the upgrade as nobody, so apt reads its binary cache instead of parsing
+    every package list again, and cannot write it: with an upgrade pending it lists what the root simulation without
+    any cache lists, and the cache is left as it was. Last in the module: it makes dpkg believe git is older."""
+    from recipes.os_updates.facts import Upgradable
+
+    on_box(box, r"sed -i '/^Package: git$/,/^Version:/ s/^Version: .*/Version: 1:0.1-1/' /var/lib/dpkg/status")
+    cache = "stat -c %Y.%s /var/cache/apt/pkgcache.bin"
+    before = on_box(box, cache).stdout
+    root = on_box(box, "apt-get -s -o Debug::NoLocking=1 -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= "
+                       "upgrade 2>/dev/null | awk '/^Inst /{print $2}'").stdout.split()
+    fact = Upgradable()
+    ours = fact.parse(on_box(box, fact.command().shell()).stdout, 0)
+    assert "git" in root and ours == root
+    assert on_box(box, cache).stdout == before
