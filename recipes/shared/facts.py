@@ -56,8 +56,47 @@ class UnitProperties(Fact):
     def fresh(self) -> dict[str, str]:
         return {}
 
+    @classmethod
+    def together(cls, facts: list[Fact]) -> Fact:
+        """Every unit in one `systemctl show` (each run connects to systemd anew)."""
+        return UnitsProperties(tuple(fact.unit for fact in facts if isinstance(fact, UnitProperties)))
+
+    def part(self, answer: dict[str, dict[str, str]]) -> dict[str, str]:
+        return answer.get(self.unit, {})
+
     def parse(self, out: str, status: int) -> dict[str, str]:
         return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+# $1 the properties, then the units: `systemctl show` prints one block per unit, in the order asked, a blank line
+# between them. When it refuses the whole call (a unit name it cannot parse), each unit is asked alone, marked.
+UNITS_SHOW = r"""p=$1; shift
+systemctl show -p "$p" "$@" 2>/dev/null && exit 0
+for u; do echo "@@ $u"; systemctl show -p "$p" "$u" 2>/dev/null; done; true
+"""
+
+
+@dataclass(frozen=True, eq=False)
+class UnitsProperties(Fact):
+    """UnitProperties of many units in one `systemctl show` (what a gather asks instead of one per unit)."""
+
+    units: tuple[str, ...]
+
+    kind = "units"
+
+    def command(self) -> Command:
+        return sh(UNITS_SHOW, "ActiveState,UnitFileState,NeedDaemonReload,LoadState", *self.units,
+                  display="systemctl show -p ActiveState,UnitFileState,NeedDaemonReload,LoadState "
+                          + " ".join(self.units))
+
+    def parse(self, out: str, status: int) -> dict[str, dict[str, str]]:
+        if out.startswith("@@ "):  # asked one by one
+            blocks = {part.partition("\n")[0]: part.partition("\n")[2] for part in out[3:].split("\n@@ ")}
+        else:
+            parts = out.strip("\n").split("\n\n")
+            blocks = dict(zip(self.units, parts, strict=True)) if len(parts) == len(self.units) else {}
+        return {unit: dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+                for unit, text in blocks.items()}
 
 
 @dataclass(frozen=True, eq=False)

@@ -114,6 +114,21 @@ def test_a_reapply_reads_every_step_in_a_few_round_trips_and_check_asks_the_serv
         shown.stdout[-1500:]
 
 
+def test_many_units_in_one_systemctl_show_read_as_each_one_alone(box, live_dirs, recipe) -> None:
+    """A gather asks every step's units in one `systemctl show` (recipes/shared/facts.UnitsProperties): each unit
+    reads as when it is asked alone, a unit that does not exist included."""
+    from recipes.shared.facts import UnitProperties, UnitsProperties
+
+    units = ("nginx.service", "demo.socket", "certbot.timer", "no-such-unit.service", "postgresql.service")
+    together = UnitsProperties(units)
+    found = together.parse(on_box(box, together.command().shell()).stdout, 0)
+    for unit in units:
+        alone = UnitProperties(unit)
+        assert found[unit] == alone.parse(on_box(box, alone.command().shell()).stdout, 0), unit
+    assert found["nginx.service"]["ActiveState"] == "active" and found["no-such-unit.service"]["LoadState"] == \
+        "not-found"
+
+
 def test_the_plan_reads_the_upgrades_as_apt_lists_them(box, live_dirs, recipe) -> None:
     """recipes/os_updates/facts.py simulates the upgrade as nobody, so apt reads its binary cache instead of parsing
     every package list again, and cannot write it: with an upgrade pending it lists what the root simulation without

@@ -63,6 +63,16 @@ class Fact(ABC):
         them, the server cannot answer, and the answer is `fresh()`: the state right after the install."""
         return ()
 
+    @classmethod
+    def together(cls, facts: list[Fact]) -> Fact | None:
+        """One fact that answers all these (of this class) in one command, when one program run can answer many
+        (dpkg-query, systemctl show): each run of it costs more than the question. None: each is asked alone."""
+        return None
+
+    def part(self, answer: Any) -> Any:
+        """This fact's answer out of the answer of `together`'s fact."""
+        return answer
+
     def after(self, value: Any, planned: Mapping[str, Any]) -> Any:
         """The answer once the planned changes ran: what they leave under this fact's key, else the answer now.
         A fact about many things at once (packages) composes it from what is planned for each."""
@@ -95,6 +105,14 @@ class PackagesInstalled(Fact):
 
     def fresh(self) -> dict[str, str | None]:
         return {name: None for name in self.names}
+
+    @classmethod
+    def together(cls, facts: list[Fact]) -> Fact:
+        """Every package in one dpkg-query: each run reads dpkg's whole database."""
+        return cls(tuple({name for fact in facts if isinstance(fact, PackagesInstalled) for name in fact.names}))
+
+    def part(self, answer: dict[str, str | None]) -> dict[str, str | None]:
+        return {name: answer[name] for name in self.names}
 
     def after(self, value: dict[str, str | None], planned: Mapping[str, Any]) -> dict[str, str | None]:
         return {name: planned.get(f"{self.kind}:{name}", {name: version})[name] for name, version in value.items()}
@@ -255,15 +273,18 @@ class FactGatherer:
         return self._here
 
     async def _ask_merged(self, facts: list[Fact], transport: Transport) -> dict[str, Any]:
-        """Ask the facts in one round trip; the packages of every step in ONE dpkg-query (each run reads dpkg's
-        whole database: a dozen of them were a no-op's largest cost after ufw), each fact answered for its own."""
-        packages = [fact for fact in facts if type(fact) is PackagesInstalled]
-        if len(packages) < 2:
-            return await self._ask(facts, transport)
-        union = PackagesInstalled(tuple({name for fact in packages for name in fact.names}))
-        answers = await self._ask([fact for fact in facts if type(fact) is not PackagesInstalled] + [union], transport)
-        found = answers[union.key]
-        answers.update((fact.key, {name: found[name] for name in fact.names}) for fact in packages)
+        """Ask the facts in one round trip; the facts of a class that can be answered together (Fact.together: the
+        packages of every step in one dpkg-query) by one command, each fact answered with its own part."""
+        groups: dict[type[Fact], list[Fact]] = {}
+        for fact in facts:
+            groups.setdefault(type(fact), []).append(fact)
+        merged = {kind: kind.together(group) for kind, group in groups.items() if len(group) > 1}
+        asked = [fact for fact in facts if merged.get(type(fact)) is None]
+        answers = await self._ask(asked + [one for one in merged.values() if one is not None], transport)
+        for kind, one in merged.items():
+            if one is not None:
+                found = answers[one.key]
+                answers.update((fact.key, fact.part(found)) for fact in groups[kind])
         return answers
 
     async def _ask(self, facts: list[Fact], transport: Transport) -> dict[str, Any]:
