@@ -52,6 +52,9 @@ def test_the_project_runs_as_it_is_and_uploads_survive_releases_and_rollbacks(bo
                     and str(e["description"]).startswith("ln -sfn releases/") and "/srv/shop/current" in
                     str(e["description"]))
     assert said < switched
+    # a re-apply changes nothing and reads every step's facts in a few round trips, with no health check
+    again = finished(apply(live_dirs, shop["recipe"]))
+    assert again["changes"] == 0 and again["round_trips"] <= 8 < again["commands"], again
 
     stored = https(box, shop, "/upload?name=kept", "-X", "POST", "--data-binary", "uploaded before the release")
     assert stored == "/media/kept.txt\n\n200"
