@@ -19,7 +19,7 @@ from typing import Literal
 from wizard.engine import diskfull
 from wizard.engine.ahead import Ahead
 from wizard.engine.commands import without_note
-from wizard.engine.dryrun import DryRun, StepError
+from wizard.engine.dryrun import DryRun, Selected, StepError
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.events import (
     ChangeDone,
@@ -68,8 +68,6 @@ class StoppedByOperator(DeployWizardError):
     """Step-through: the operator stopped the run before a change. Their decision, not a failure: the run ends
     there, and nothing asks whether to retry."""
 
-
-Selected = list[tuple[Step, StepSettings]]
 
 
 class Runner(DryRun):
