@@ -93,9 +93,10 @@ class SettingsForm(Vertical):
     DEFAULT_CSS = "SettingsForm { height: auto; }"
 
     class Changed(Message):
-        def __init__(self, form: SettingsForm) -> None:
+        def __init__(self, form: SettingsForm, field: str | None = None) -> None:
             super().__init__()
             self.form = form
+            self.field = field  # the field the operator edited
 
     def __init__(self, model: type[BaseModel], values: dict[str, Any], *, prefix: str,
                  skip: tuple[str, ...] = (), active: bool = True) -> None:
@@ -186,7 +187,7 @@ class SettingsForm(Vertical):
         else:
             self.values[spec.name] = value
         self.check(show=False)
-        self.post_message(self.Changed(self))
+        self.post_message(self.Changed(self, spec.name))
 
     def check(self, show: bool = True) -> bool:
         """Validate with the model; show the messages that are due (`show`: Next was pressed, all of them) next to

@@ -21,7 +21,7 @@ from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen, fixing_text
 from wizard.app import registry
 from wizard.app.preview import preview
-from wizard.app.recipefile import RecipeError
+from wizard.app.recipefile import RecipeError, operator_chose
 from wizard.app.teach import Teacher, change_lines, verify_lines
 from wizard.engine.i18n import _
 from wizard.engine.options import validate
@@ -197,8 +197,13 @@ class StepScreen(WizardScreen):
         """An answer typed into a step left out includes it, and says so. Why not disabled fields: the operator
         came to this form to fill it in; a field that takes no typing looks broken, and one that takes it and
         drops it (as before) loses work without a word. The switch turns on where they can see it, and the plan
-        beside it shows what the step now does; nothing runs before the Review's Run."""
+        beside it shows what the step now does; nothing runs before the Review's Run.
+
+        A setting the goals fill in, edited here, becomes the operator's own (goals.own): kept as set, even when
+        it is set back to its default (fail2ban off on a public site)."""
         name = event.form.prefix
+        if event.field is not None and event.form.answers().get(event.field) != event.form.opened.get(event.field):
+            operator_chose(self.draft.steps, f"{name}.{event.field}")
         if name not in self.draft.enabled and event.form.edited:
             self.query_one(f"#use-{name}", Switch).value = True  # on_switch_changed includes it
             self.notify(_("“{step}” is now included: you typed one of its answers. Switch it off to leave it "

@@ -187,3 +187,51 @@ def test_set_and_schema_know_the_goals():
 
     schema = str(json_schema())
     assert "peak_users" in schema and "on_other_size" in schema and "internal_ca" in schema
+
+
+def test_goals_own_keeps_a_setting_at_its_default_value_on_a_public_site():
+    """fail2ban off, unattended upgrades off and the default timeout on a public site: named in goals.own, each
+    stays as written although it equals the default; the plan says it is the operator's own."""
+    text = RECIPE.replace("firewall: {}", "firewall: {fail2ban: false}\n  os_updates: {unattended_upgrades: false}")
+    text = text.replace("timeout: 120", "timeout: 30").replace(
+        "peak_users: 200}", "peak_users: 200, own: [firewall.fail2ban, app_server.workers]}")
+    recipe = parse(text)
+    own, defaults = Goals().resolve(recipe.steps.goals, facts(Size(2, 2048, 20000)), recipe.context())
+    resolved = overlay(recipe, "goals", own, defaults)
+    assert resolved.steps.firewall.fail2ban is False  # the operator's, at its default
+    assert resolved.steps.app_server.workers is None  # app_server's own 2 x CPUs + 1, not the 5 the goals give
+    assert resolved.steps.os_updates.unattended_upgrades is True  # not named: follows the goals
+    lines = [item.reason for item in Goals().plan(resolved.steps.goals, facts(Size(2, 2048, 20000)),
+                                                  resolved.context()) if isinstance(item, Ok)]
+    assert any(line.startswith("firewall.fail2ban = off: your own setting (the goals would give on") for line in lines)
+    assert any(line.startswith("app_server.workers = empty (the step's own default): your own setting (the goals "
+                               "would give 5") for line in lines)
+
+
+def test_set_makes_a_setting_the_operators_own_and_reset_gives_it_back_to_the_goals():
+    recipe = with_overrides(parse(RECIPE), ["firewall.fail2ban=false", "goals.peak_users=300"])
+    assert recipe.steps.goals.own == ["firewall.fail2ban"]  # goals.peak_users is the goals' own answer
+    own, defaults = Goals().resolve(recipe.steps.goals, facts(Size(2, 2048, 20000)), recipe.context())
+    assert overlay(recipe, "goals", own, defaults).steps.firewall.fail2ban is False
+    again = with_overrides(recipe, [], ["firewall.fail2ban"])
+    assert again.steps.goals.own == []
+    own, defaults = Goals().resolve(again.steps.goals, facts(Size(2, 2048, 20000)), again.context())
+    assert overlay(again, "goals", own, defaults).steps.firewall.fail2ban is True
+    # a recipe without goals is unchanged by the same --set
+    plain = with_overrides(parse(RECIPE.replace("  goals: {audience: public, peak_users: 200}\n", "")),
+                           ["firewall.fail2ban=false"])
+    assert plain.steps.goals is None and plain.steps.firewall.fail2ban is False
+
+
+def test_goals_own_names_only_settings_the_goals_fill():
+    import typing
+
+    from recipes.goals.rules import FILLS, Filled
+
+    assert set(typing.get_args(Filled)) == set(FILLS)
+    with pytest.raises(RecipeError) as info:
+        parse(RECIPE.replace("peak_users: 200}", "peak_users: 200, own: [firewall.ssh_port]}"))
+    assert "steps.goals.own.0" in str(info.value) and "firewall.fail2ban" in str(info.value)
+    with pytest.raises(RecipeError) as info:
+        with_overrides(parse(RECIPE), ["goals.own=fail2ban"])
+    assert "goals.own" in str(info.value)

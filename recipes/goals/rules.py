@@ -7,7 +7,7 @@ made it, so the operator can judge it and override it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -208,13 +208,24 @@ def resolve(a: Answers, size: Size, others: Mapping[str, Mapping[str, Any]] | No
     return Resolution(resolved, derived, small)
 
 
-def defaults(resolved: Resolved) -> dict[str, dict[str, Any]]:
-    """The other steps' settings the resolved values fill in, {step: {field: value}} (a field the operator set
-    keeps the operator's value)."""
-    return {"app_server": {"workers": resolved.workers, "timeout": resolved.timeout, "watch": resolved.watch},
-            "firewall": {"fail2ban": resolved.fail2ban},
-            "os_updates": {"unattended_upgrades": resolved.unattended_upgrades},
-            "nginx": {"client_max_body_size": resolved.upload_size, "rate_limit": resolved.rate_limit}}
+# The other steps' settings the goals fill in, and the resolved value each one takes (`goals.own` names them).
+FILLS: dict[str, str] = {"app_server.workers": "workers", "app_server.timeout": "timeout",
+                         "app_server.watch": "watch", "firewall.fail2ban": "fail2ban",
+                         "os_updates.unattended_upgrades": "unattended_upgrades",
+                         "nginx.client_max_body_size": "upload_size", "nginx.rate_limit": "rate_limit"}
+Filled = Literal["app_server.workers", "app_server.timeout", "app_server.watch", "firewall.fail2ban",
+                 "os_updates.unattended_upgrades", "nginx.client_max_body_size", "nginx.rate_limit"]
+
+
+def defaults(resolved: Resolved, own: Collection[str] = ()) -> dict[str, dict[str, Any]]:
+    """The other steps' settings the resolved values fill in, {step: {field: value}}, leaving out the ones the
+    operator chose (`own`; a field given another value than its default is kept by the caller too)."""
+    out: dict[str, dict[str, Any]] = {}
+    for path, name in FILLS.items():
+        if path not in own:
+            step, _dot, setting = path.partition(".")
+            out.setdefault(step, {})[setting] = getattr(resolved, name)
+    return out
 
 
 def claim(resolved: Resolved) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field
 
 from recipes.goals import rules
 from recipes.goals.facts import ServerSize, Size
-from recipes.goals.rules import Audience, Data, Resolution, Resolved, Uptime
+from recipes.goals.rules import Audience, Data, Filled, Resolution, Resolved, Uptime
 from recipes.shared import claims
 from wizard.engine.commands import sh
 from wizard.engine.facts import Fact, FactValues
@@ -53,6 +53,10 @@ class GoalsSettings(StepSettings):
     on_other_size: Literal["keep", "recompute"] = Field("keep", description=(
         "On a server of another size than the values were resolved for: 'keep' them (the same settings "
         "everywhere) or 'recompute' them for this server."))
+    own: list[Filled] = Field(default_factory=list, description=(
+        "Settings of other steps you chose yourself, kept as they are written even at their default value, "
+        "e.g. firewall.fail2ban to keep fail2ban off on a public site. A setting written with another value than "
+        "its default is yours anyway; every other one follows the goals."))
     resolved: Resolved | None = Field(None, description=(
         "The defaults the answers gave, and the server size they were resolved for (written by the wizard)."))
 
@@ -142,7 +146,16 @@ class Goals(Step):
         resolution, _note = self.resolution(settings, facts, ctx)
         # values already in the recipe stay there: the plan says whether they were kept or recomputed for this server
         own = settings if settings.resolved else settings.model_copy(update={"resolved": resolution.resolved})
-        return own, rules.defaults(resolution.resolved)
+        return own, rules.defaults(resolution.resolved, settings.own)
+
+    def choose(self, values: dict[str, Any], setting: str, mine: bool = True) -> None:
+        """The operator set `setting` (`step.field`) themselves, in a form or with --set (`mine`), or put it back
+        to follow the goals (--reset): when the goals fill it, name it in goals.own or take it out (raw values)."""
+        own = values.get("own")
+        if setting not in rules.FILLS or not isinstance(own, list | None):
+            return
+        kept = [item for item in own or [] if item != setting]
+        values["own"] = [*kept, setting] if mine else kept
 
     def explain(self, settings: StepSettings, ctx: Context) -> list[str]:
         """The answers and each default with its reason, for the size the values were resolved for (a fresh
@@ -158,7 +171,7 @@ class Goals(Step):
             lines.append(_("Not resolved on a server yet: the values below are for {cpus} and {mem} MiB; a plan "
                            "or apply resolves them for the real server.").format(
                 cpus=rules.cpu_count(size.cpus), mem=size.mem_mib))
-        lines += [self._said(d, ctx) for d in resolution.derived]
+        lines += [self._said(d, settings, ctx) for d in resolution.derived]
         return lines + [_("Too small: {why}").format(why=text) for text in resolution.too_small]
 
     def plan(self, settings: StepSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
@@ -172,14 +185,14 @@ class Goals(Step):
         if note:
             yield Ok(note)
         for derived in resolution.derived:
-            yield Ok(self._said(derived, ctx))
+            yield Ok(self._said(derived, settings, ctx))
         for text in resolution.too_small:
             yield Warn(_("this server is too small for the goals: {why}").format(why=text),
                        _("use a larger server, or lower goals.peak_users if the estimate is too high"))
         yield from self._swap(resolution.resolved.swap_mib, size)
         yield from claims.record("goals", ctx, rules.claim(resolution.resolved), facts)
 
-    def _said(self, d: rules.Derived, ctx: Context) -> str:
+    def _said(self, d: rules.Derived, s: GoalsSettings, ctx: Context) -> str:
         step, _dot, name = d.setting.partition(".")
         line = _("{setting} = {value}, because {because}. Rule: {rule}. Source: {source}").format(
             setting=d.setting, value=_show(d.value), because=d.because, rule=d.rule, source=d.source)
@@ -188,7 +201,8 @@ class Goals(Step):
         other = ctx.settings(step)
         if other is None:
             return line + _(" (the step {step} is not in this recipe)").format(step=step)
-        if name in type(other).model_fields and overridden(other, name) and getattr(other, name) != d.value:
+        overrides = name in type(other).model_fields and overridden(other, name) and getattr(other, name) != d.value
+        if d.setting in s.own or overrides:
             own = _("{setting} = {value}: your own setting (the goals would give {derived}, because {because})")
             return own.format(setting=d.setting, value=_show(getattr(other, name, None)), derived=_show(d.value),
                               because=d.because)
@@ -215,6 +229,8 @@ class Goals(Step):
 
 
 def _show(value: object) -> str:
+    if value is None:
+        return _("empty (the step's own default)")
     if isinstance(value, bool):
         return _("on") if value else _("off")
     return str(value)

@@ -23,6 +23,7 @@ from wizard.engine.commands import Secret
 from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.fsutil import UnreadableFile, atomic_write_text, read_text_file
 from wizard.engine.i18n import _
+from wizard.engine.intent import Intent
 from wizard.engine.options import FieldSpec, field_specs
 from wizard.engine.step import Context, Step, StepSettings
 from wizard.engine.validators import (
@@ -293,9 +294,21 @@ def _apply_reset(data: dict[str, Any], path: str) -> tuple[str, str] | None:
     return None
 
 
+def operator_chose(steps: dict[str, dict[str, Any]], setting: str, mine: bool = True) -> None:
+    """The operator set `setting` (`step.field`) themselves (a form, --set), or put it back (`mine` false,
+    --reset): every intent step among `steps` (raw values by step name) that fills it records whether it is the
+    operator's, so that a chosen value is kept even where it is the default."""
+    for name, values in steps.items():
+        step = registry.by_name().get(name)
+        if isinstance(step, Intent) and isinstance(values, dict):
+            step.choose(values, setting, mine)
+
+
 def with_overrides(recipe: Recipe, overrides: list[str], resets: list[str] | None = None) -> Recipe:
     """Apply `--set step.field=value` (or `target.field=value`, `name=value`) and `--reset step.field` (back to
-    the default), and validate the result.
+    the default), and validate the result. A setting the goals fill in that is given with --set is named in
+    goals.own, so the value given is kept even where it is the default (`--set firewall.fail2ban=false`); a
+    --reset of one takes it out of goals.own, so it follows the goals again.
 
     The value is read the way the wizard reads a text box (lists comma-separated, KEY=VALUE pairs for maps),
     so one declaration serves the TUI, the plain prompts and the command line. An empty value is refused:
@@ -310,10 +323,14 @@ def with_overrides(recipe: Recipe, overrides: list[str], resets: list[str] | Non
         problem = _apply_reset(data, path)
         if problem:
             problems.append((None, *problem))
+        else:  # back to its default: a setting the goals fill follows them again
+            operator_chose(data.get("steps", {}), path, mine=False)
     for item in overrides:
         problem = _apply_set(data, item, resets)
         if problem:
             problems.append((None, *problem))
+        else:  # a --set is the operator's choice: the goals keep it even at its default value (goals.own)
+            operator_chose(data.get("steps", {}), item.partition("=")[0].strip())
     flags = "--set/--reset" if resets else "--set"
     if problems:
         raise RecipeError(flags, problems)

@@ -24,10 +24,17 @@ class Intent(Protocol):
         """For the runbook: the answers, and each default they give with its reason, rule and source."""
         ...
 
+    def choose(self, values: dict[str, Any], setting: str, mine: bool = True) -> None:
+        """The operator set `setting` (`step.field`) in a form or with --set (`mine`), or put it back (--reset):
+        when this step fills it in, record in this step's raw `values` whether it is the operator's, so that a
+        chosen value is kept even where it is the default."""
+        ...
+
 
 def overridden(settings: StepSettings, field: str) -> bool:
-    """Whether the operator chose this setting: written with a value other than its default. A value equal to the
-    default counts as no choice, because a recipe the wizard saves writes every setting, defaults included."""
+    """Whether the operator chose this setting by its value: written with a value other than its default. A value
+    equal to the default is no choice by itself, because a recipe the wizard saves writes every setting, defaults
+    included; the intent step names such a setting when the operator chose it (`choose`, goals.own)."""
     info = type(settings).model_fields[field]
     return field in settings.model_fields_set and getattr(settings, field) != info.get_default(
         call_default_factory=True)
