@@ -26,7 +26,7 @@ from screens.said import Said
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
 from wizard.app import registry
-from wizard.app.recipefile import Recipe
+from wizard.app.recipefile import Recipe, RecipeError
 from wizard.app.session import Questions
 from wizard.engine.events import (
     ChangeDone,
@@ -289,12 +289,16 @@ class RunScreen(WizardScreen):
             return await self.app.push_screen_wait(ChangeModal(step, change))
 
         error = None
+        resolved: list[Recipe] = []
         try:
             self.result = await run_recipe(self.recipe, "apply", self.sink,
                                            questions_for(self.app, answers, edit=self.request_edit),
-                                           before_change=before_change if self.step_through else None)
+                                           before_change=before_change if self.step_through else None,
+                                           on_resolved=resolved.append)
         except DeployWizardError as exc:
             error = str(exc)
+        if self.result is not None and self.result.ok and resolved:
+            self.remember_resolved(resolved[0])
         self.step_at = self.command = None
         self.flush()
         if self.edit_request is not None:
@@ -303,6 +307,27 @@ class RunScreen(WizardScreen):
         from screens.summary import SummaryScreen
 
         self.app.push_screen(SummaryScreen(self.recipe, self.result, error, self.wizard_app.draft.path))
+
+    def remember_resolved(self, resolved: Recipe) -> None:
+        """After the first successful run of a recipe with goals, the values they resolved to go into the recipe
+        file beside the answers, as `deploy-wizard apply` does (a replay elsewhere keeps them), and into the
+        draft, so the wizard and the file agree."""
+        from wizard.app.goals import Saved, save_resolved
+
+        draft = self.wizard_app.draft
+        goals = getattr(resolved.steps, "goals", None)
+        if draft.path is None or getattr(goals, "resolved", None) is None or "resolved" in draft.values("goals"):
+            return
+        try:
+            saved = save_resolved(draft.path, resolved)
+        except (OSError, RecipeError) as exc:
+            self.notify(_("The values the goals resolved to were not saved in {path}: {why}").format(
+                path=draft.path, why=exc), severity="warning")
+            return
+        if saved is not Saved.NOTHING:
+            draft.values("goals")["resolved"] = goals.resolved.model_dump(mode="json")
+            self.notify(_("Saved the values the goals resolved to in {path} (goals.resolved).").format(
+                path=draft.path))
 
     def action_noop(self) -> None:
         self.notify(_("The run continues; abort it from the failure dialog, or quit with Ctrl+Q."))

@@ -235,3 +235,53 @@ def test_goals_own_names_only_settings_the_goals_fill():
     with pytest.raises(RecipeError) as info:
         with_overrides(parse(RECIPE), ["goals.own=fail2ban"])
     assert "goals.own" in str(info.value)
+
+
+def _resolved_recipe(text: str):
+    recipe = parse(text)
+    own, defaults = Goals().resolve(recipe.steps.goals, facts(Size(2, 2048, 20000)), recipe.context())
+    return overlay(recipe, "goals", own, defaults)
+
+
+BLOCK = """\
+# our shop's recipe: reviewed by ops
+version: 1
+name: app
+target: {host: 10.0.0.1}
+steps:
+  goals:
+    audience: public  # a shop, open to anyone
+    peak_users: 200
+    own:
+      - firewall.fail2ban
+  # fail2ban off: the provider's edge bans for us
+  firewall: {fail2ban: false}
+"""
+
+
+@pytest.mark.parametrize("text", [BLOCK, RECIPE, BLOCK.replace("    own:\n      - firewall.fail2ban\n", "")])
+def test_resolved_values_are_inserted_into_the_file_as_it_is(tmp_path, text):
+    from wizard.app.goals import Saved, save_resolved
+
+    path = tmp_path / "app.yaml"
+    path.write_text(text)
+    resolved = _resolved_recipe(text)
+    assert save_resolved(path, resolved) is Saved.INSERTED
+    after = path.read_text()
+    assert after.startswith(text.split("steps:")[0])  # everything before the goals, comments included, as it was
+    for line in text.splitlines():
+        assert line in after or line.startswith("  goals: {")  # no line lost; a flow mapping gains the values
+    saved = parse(after)
+    assert saved.steps.goals.resolved == resolved.steps.goals.resolved and saved.steps.goals.resolved.workers == 5
+    assert saved.steps.firewall == parse(text).steps.firewall  # the other steps as written, not as resolved
+    assert save_resolved(path, resolved) is Saved.NOTHING and path.read_text() == after  # once only
+
+
+def test_a_layout_that_cannot_take_the_values_is_saved_whole_and_says_so(tmp_path):
+    from wizard.app.goals import Saved, save_resolved
+
+    text = BLOCK.replace("    own:\n      - firewall.fail2ban\n", "    on_other_size: >-\n      keep\n")
+    path = tmp_path / "app.yaml"
+    path.write_text(text)
+    assert save_resolved(path, _resolved_recipe(text)) is Saved.REWRITTEN
+    assert parse(path.read_text()).steps.goals.resolved.workers == 5 and "# our shop" not in path.read_text()

@@ -15,6 +15,7 @@ import yaml
 from tests.live.conftest import cli, events, finished, on_box, write_recipe
 
 STEPS = """\
+  # the shop: public, and its orders matter
   goals: {audience: public, peak_users: 200, uptime: always, data: critical}
   environment: {kind: local}
   os_updates: {upgrade: none, lists_max_age: 86400}
@@ -40,8 +41,10 @@ def test_goals_resolve_on_the_server_and_drive_a_default(box, live_dirs) -> None
     saved = yaml.safe_load(recipe.read_text())["steps"]["goals"]
     assert saved["audience"] == "public" and saved["resolved"]["cpus"] == cpus
     assert saved["resolved"]["unattended_upgrades"] is True and saved["resolved"]["rate_limit"] == 10
-    # the file is saved whole (as the wizard saves it): a setting at its default still follows the goals
-    assert yaml.safe_load(recipe.read_text())["steps"]["os_updates"]["unattended_upgrades"] is False
+    # inserted into the file as it was: its comment stays, and no other step's settings are written out
+    assert "  # the shop: public, and its orders matter\n" in recipe.read_text()
+    assert "os_updates: {upgrade: none, lists_max_age: 86400}" in recipe.read_text()
+    assert "the rest of the file is as it was" in first.stdout + first.stderr
 
     second = cli(live_dirs, "apply", str(recipe), "--yes", "--json")
     assert second.returncode == 0 and finished(second)["changes"] == 0, second.stdout[-3000:]

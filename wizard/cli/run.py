@@ -93,22 +93,17 @@ def _single(args: argparse.Namespace, recipe: Recipe, host: str | None, asked: Q
 
 
 def _save_resolved(args: argparse.Namespace, resolved: Recipe) -> None:
-    """After the first apply of a recipe with goals, write the values they resolved to beside them in the file
-    (only those: not a --set override, not the defaults they filled in), so a replay elsewhere can keep them.
-    Later applies leave the file alone: goals.on_other_size says what a replay does."""
-    from wizard.app.recipefile import load, save
+    """After the first apply of a recipe with goals, the values they resolved to go into the file beside them
+    (wizard/app/goals.py, save_resolved), and the operator is told how."""
+    from wizard.app.goals import Saved, save_resolved
 
-    goals = getattr(resolved.steps, "goals", None)
-    if goals is None or getattr(goals, "resolved", None) is None:
-        return
-    recipe = load(args.file)
-    own = getattr(recipe.steps, "goals", None)
-    if own is None or own.resolved is not None:
-        return
-    recipe.steps.goals = own.model_copy(update={"resolved": goals.resolved})
-    save(recipe, args.file)
-    print(_("Saved the values the goals resolved to in {path} (goals.resolved; a saved file keeps no "
-            "comments).").format(path=args.file))
+    saved = save_resolved(Path(args.file), resolved)
+    if saved is Saved.INSERTED:
+        print(_("Saved the values the goals resolved to in {path} (goals.resolved; the rest of the file is as it "
+                "was).").format(path=args.file))
+    elif saved is Saved.REWRITTEN:
+        print(_("Saved the values the goals resolved to in {path} (goals.resolved). The file was saved whole: its "
+                "comments are gone.").format(path=args.file))
 
 
 def _outcome(args: argparse.Namespace, result: RunResult) -> int:
