@@ -285,3 +285,28 @@ def test_a_layout_that_cannot_take_the_values_is_saved_whole_and_says_so(tmp_pat
     path.write_text(text)
     assert save_resolved(path, _resolved_recipe(text)) is Saved.REWRITTEN
     assert parse(path.read_text()).steps.goals.resolved.workers == 5 and "# our shop" not in path.read_text()
+
+
+def test_redis_and_background_workers_leave_less_memory_to_gunicorn():
+    from recipes.goals.rules import Beside, claim
+    from recipes.goals.step import beside
+    from recipes.redis.step import RedisSettings
+    from recipes.workers.step import WorkersSettings
+
+    size = Size(cpus=2, mem_mib=2048, disk_mib=20000)
+    alone = resolve(PUBLIC, size)
+    assert alone.resolved.workers == 5 and not alone.too_small
+    # Redis with 1 GiB for data (+32 MiB of its own) and 3 worker processes (100 MiB each): 1356 MiB more reserved
+    ctx = Context(others={"redis": RedisSettings(password="env:R", maxmemory="1gb"),
+                          "workers": WorkersSettings(processes={"default": "rq worker", "beat": "rq scheduler"},
+                                                     instances={"default": 2})})
+    assert beside(ctx) == Beside(redis_mib=1024, worker_processes=3) and beside(ctx).mib == 1356
+    crowded = resolve(PUBLIC, size, beside=beside(ctx))
+    assert crowded.resolved.workers == 1  # (2048 - 384 - 1356) / 2 / 100 = 1
+    rule = crowded.derived[0].rule
+    assert "2048 MiB - 1740 MiB for the system, Redis (1056 MiB: its maxmemory + 32), 3 background workers " \
+           "(300 MiB)" in rule
+    assert crowded.too_small  # 200 users keep 4 workers busy
+    # the claim other apps read counts them too
+    assert claim(crowded.resolved, beside(ctx))["memory_mib"] == 1 * 100 * 2 + 1356
+    assert beside(Context()) == Beside()  # neither step in the recipe: nothing more reserved

@@ -27,6 +27,7 @@ Data = Literal["disposable", "important", "critical"]
 WORKER_MIB = 100  # a sync gunicorn worker of a Django/Flask app: 50-100 MiB resident; the larger, to be safe
 SYSTEM_MIB = 384  # Debian, sshd, nginx, journald and the wizard's own timers, with room for the page cache
 DATABASE_MIB = 256  # PostgreSQL or MariaDB on the same server, at their Debian defaults
+REDIS_OVERHEAD_MIB = 32  # Redis's own process, buffers and fragmentation beyond its maxmemory for data
 USERS_PER_WORKER = 50  # a user asks a page every ~10 s, a page takes ~0.2 s of one worker: 1 busy worker per 50
 SMALL_MIB = 2048  # below this, swap is added
 SWAP_MIB = 1024
@@ -103,20 +104,47 @@ def said(a: Answers) -> dict[str, str]:
     return {"audience": audience, "users": users, "uptime": uptime, "data": data}
 
 
-def _workers(a: Answers, size: Size, others_mib: int, database: bool) -> tuple[Derived, list[str]]:
+@dataclass(frozen=True)
+class Beside:
+    """What else of this app runs on the server and takes memory gunicorn's workers cannot have: Redis (its
+    maxmemory for data and its own overhead) and the background workers (one Python process each, like a gunicorn
+    worker; restarted after a release, not run beside it, so counted once)."""
+
+    redis_mib: int = 0  # Redis's maxmemory; 0 = no Redis
+    worker_processes: int = 0
+
+    @property
+    def mib(self) -> int:
+        return (self.redis_mib + REDIS_OVERHEAD_MIB if self.redis_mib else 0) + self.worker_processes * WORKER_MIB
+
+    def said(self) -> str:
+        """", Redis (160 MiB), 3 background workers (300 MiB)" for the rule's text ("" for nothing)."""
+        parts = []
+        if self.redis_mib:
+            parts.append(_(", Redis ({n} MiB: its maxmemory + {extra})").format(
+                n=self.redis_mib + REDIS_OVERHEAD_MIB, extra=REDIS_OVERHEAD_MIB))
+        if self.worker_processes:
+            parts.append(n_(", {n} background worker ({mib} MiB)", ", {n} background workers ({mib} MiB)",
+                            self.worker_processes).format(n=self.worker_processes,
+                                                          mib=self.worker_processes * WORKER_MIB))
+        return "".join(parts)
+
+
+def _workers(a: Answers, size: Size, others_mib: int, database: bool,
+             beside: Beside) -> tuple[Derived, list[str]]:
     told = said(a)
     cpu_rule = 2 * size.cpus + 1
-    reserve = SYSTEM_MIB + (DATABASE_MIB if database else 0) + others_mib
+    reserve = SYSTEM_MIB + (DATABASE_MIB if database else 0) + beside.mib + others_mib
     budget = max(0, size.mem_mib - reserve)
     ram_cap = budget // (2 * WORKER_MIB)  # halved: a new release starts beside the live one before it stops
     need = -(-a.peak_users // USERS_PER_WORKER)
     floor = 1 if a.uptime == "best_effort" else 2  # one stuck worker must not take the site down
     workers = max(1, min(64, cpu_rule, ram_cap, max(floor, need + 1)))
     rule = _("gunicorn's documented (2 x CPUs) + 1 = {cpu_rule}; capped by memory: ({mem} MiB - {reserve} MiB for "
-             "the system{db}{others}) / 2 (a new release starts beside the live one) / {per} MiB a worker = "
+             "the system{db}{beside}{others}) / 2 (a new release starts beside the live one) / {per} MiB a worker = "
              "{ram_cap}; and no more than the users need: 1 busy worker per {upw} users + 1 spare = {need}").format(
         cpu_rule=cpu_rule, mem=size.mem_mib, reserve=reserve, ram_cap=ram_cap, per=WORKER_MIB, upw=USERS_PER_WORKER,
-        need=max(floor, need + 1), db=_(", the database") if database else "",
+        need=max(floor, need + 1), db=_(", the database") if database else "", beside=beside.said(),
         others=_(", {n} MiB the other apps claim").format(n=others_mib) if others_mib else "")
     because = _("you said {users}; the server has {cpus} and {mem} MiB").format(
         users=told["users"], cpus=cpu_count(size.cpus), mem=size.mem_mib)
@@ -169,12 +197,12 @@ def _server_wide(a: Answers, others: Mapping[str, Mapping[str, Any]]) -> list[De
 
 
 def resolve(a: Answers, size: Size, others: Mapping[str, Mapping[str, Any]] | None = None, *,
-            database: bool = False) -> Resolution:
+            database: bool = False, beside: Beside | None = None) -> Resolution:
     """The defaults for these answers on a server of this size, beside the other apps' claims ({app: claim})."""
     others = others or {}
     told = said(a)
     others_mib = sum(int(c.get("memory_mib") or 0) for c in others.values())
-    workers, small = _workers(a, size, others_mib, database)
+    workers, small = _workers(a, size, others_mib, database, beside or Beside())
     public = a.audience == "public"
     derived = [workers,
                Derived("app_server.timeout", 30 if public else 60,
@@ -228,8 +256,9 @@ def defaults(resolved: Resolved, own: Collection[str] = ()) -> dict[str, dict[st
     return out
 
 
-def claim(resolved: Resolved) -> dict[str, Any]:
-    """What this app needs from the whole server, for the other apps' plans (recipes/shared/claims.py)."""
+def claim(resolved: Resolved, beside: Beside | None = None) -> dict[str, Any]:
+    """What this app needs from the whole server, for the other apps' plans (recipes/shared/claims.py): its
+    gunicorn workers twice (a release starts beside the live one), its Redis and its background workers."""
     return {"swap_mib": resolved.swap_mib, "fail2ban": resolved.fail2ban,
             "unattended_upgrades": resolved.unattended_upgrades,
-            "memory_mib": resolved.workers * WORKER_MIB * 2}
+            "memory_mib": resolved.workers * WORKER_MIB * 2 + (beside or Beside()).mib}

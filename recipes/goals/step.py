@@ -67,6 +67,18 @@ def server_size(facts: FactValues) -> Size:
     return Size(**value) if isinstance(value, dict) else value
 
 
+def beside(ctx: Context) -> rules.Beside:
+    """This app's Redis (its maxmemory) and background worker processes, read from the recipe's other steps as
+    data (a step never imports another)."""
+    redis, workers = ctx.settings("redis"), ctx.settings("workers")
+    size = str(getattr(redis, "maxmemory", "") or "").lower() if redis is not None else ""
+    number = int(size[:-2]) if size[:-2].isdigit() else 0
+    redis_mib = number * 1024 if size.endswith("gb") else number
+    processes = getattr(workers, "processes", None) or {}
+    instances = getattr(workers, "instances", None) or {}
+    return rules.Beside(redis_mib=redis_mib, worker_processes=sum(int(instances.get(name, 1)) for name in processes))
+
+
 def answers(s: GoalsSettings) -> rules.Answers:
     return rules.Answers(audience=s.audience, peak_users=s.peak_users, uptime=s.uptime, data=s.data)
 
@@ -121,7 +133,7 @@ class Goals(Step):
         """The defaults for this server and a note on a replay: kept or recomputed (goals.on_other_size)."""
         size = server_size(facts)
         fresh = rules.resolve(answers(s), size, claims.others(facts, "goals", ctx),
-                              database=ctx.settings("database") is not None)
+                              database=ctx.settings("database") is not None, beside=beside(ctx))
         old = s.resolved
         if old is None or (old.cpus, old.mem_mib) == (size.cpus, size.mem_mib):
             return fresh, None
@@ -190,7 +202,7 @@ class Goals(Step):
             yield Warn(_("this server is too small for the goals: {why}").format(why=text),
                        _("use a larger server, or lower goals.peak_users if the estimate is too high"))
         yield from self._swap(resolution.resolved.swap_mib, size)
-        yield from claims.record("goals", ctx, rules.claim(resolution.resolved), facts)
+        yield from claims.record("goals", ctx, rules.claim(resolution.resolved, beside(ctx)), facts)
 
     def _said(self, d: rules.Derived, s: GoalsSettings, ctx: Context) -> str:
         step, _dot, name = d.setting.partition(".")
