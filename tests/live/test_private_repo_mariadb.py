@@ -1,13 +1,22 @@
 """Live: a private repository over SSH with a deploy key (the run pauses until the key is added), the git host's
 key pinned (the run pauses on the key the server meets until it is confirmed or pinned), and the MariaDB engine
-with a password that only ever travels as its hash."""
+with a password that only ever travels as its hash.
+
+Then MariaDB's backups (issue 16) on the same server: rows written, `deploy-wizard backup` (mariadb-dump
+--single-transaction, read back to its end, the rows counted) copied off the server with rsync over SSH to a
+second sandbox (another host, with its own pinned host key), the database dropped, `deploy-wizard restore`, the
+rows read back as the app's user; the restore drill passes on that set and fails on a cut-off dump and on a dump
+of an empty database; a second apply changes nothing."""
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import subprocess
+from pathlib import Path
 
-from tests.live.conftest import cli, events, finished, on_box, write_recipe
+from tests.live.conftest import boot, cli, events, finished, on_box, write_recipe
 from tests.live.services import make_repo
 from wizard.lab import sandbox
 
@@ -81,3 +90,93 @@ def test_deploy_key_flow_and_mariadb(box, live_dirs) -> None:
     third = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=env)
     assert finished(third)["changes"] == 0
 
+
+
+BACKUPS = """  backups:
+    keep_daily: 3
+    free_reserve_mb: 64
+    offsite_target: ops@{ip}:/home/ops/offsite
+    offsite_host_key: "{fingerprint}"
+    offsite_key: file:{key}
+"""
+DIR = "/var/backups/deploy-wizard-data/live"
+ENV = {"SHOP_DB_PASSWORD": "maria's pass%word"}
+
+
+def backup_host(live_dirs) -> tuple[sandbox.SandboxInfo, Path]:
+    """Another host for the off-server copy: a second sandbox, its `ops` account reached with a key made for it."""
+    key = live_dirs / "offsite_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "backups", "-f", str(key)], check=True)
+    other = boot(live_dirs)
+    ready = on_box(other, "set -e; command -v rsync >/dev/null || apt-get install -y -q rsync >/dev/null 2>&1; "
+                          "install -d -m 0700 -o ops -g ops /home/ops/.ssh /home/ops/offsite; "
+                          "cat >> /home/ops/.ssh/authorized_keys; chown ops:ops /home/ops/.ssh/authorized_keys; "
+                          "echo ok",
+                   stdin=(live_dirs / "offsite_key.pub").read_text())
+    assert ready.stdout.strip() == "ok", ready.stderr
+    return other, key
+
+
+def as_app(box, sql: str) -> subprocess.CompletedProcess[str]:
+    """SQL as the app's own database user (rows, not tables)."""
+    return on_box(box, f"mysql -u live -p\"$(cat)\" live -N -e {shlex.quote(sql)}", stdin=ENV["SHOP_DB_PASSWORD"])
+
+
+def test_mariadb_backup_offsite_restore_and_drill(box, live_dirs) -> None:
+    recipe = live_dirs / "private.yaml"  # the previous test's recipe, applied on this server
+    # rows, written by the migrations' owner (the table) and the app (the rows)
+    made = on_box(box, "pw=$(sed -n 's|^DATABASE_URL=mysql://live_owner:\\([0-9a-f]*\\)@.*|\\1|p' "
+                       "/srv/live/shared/env/database-owner.env) && mysql -u live_owner -p\"$pw\" live "
+                       "-e 'CREATE TABLE notes (id INT AUTO_INCREMENT PRIMARY KEY, text VARCHAR(40) NOT NULL)'")
+    assert made.returncode == 0, made.stderr
+    rows = ", ".join(f"('row {i}')" for i in range(42))
+    assert as_app(box, f"INSERT INTO notes (text) VALUES {rows}").returncode == 0
+    other, key = backup_host(live_dirs)
+    try:
+        recipe.write_text(recipe.read_text() + BACKUPS.format(ip=other.ip, fingerprint=other.fingerprint, key=key))
+        applied = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=ENV)
+        assert applied.returncode == 0, [e for e in events(applied) if e["event"] == "step_failed"]
+
+        taken = cli(live_dirs, "backup", str(recipe), env=ENV)
+        assert taken.returncode == 0, taken.stdout + taken.stderr
+        name = re.findall(r"backup: kept \S+/(\d{8}T\d{6}Z-manual) \([^,]+, 42 rows\)", taken.stdout)[-1]
+        modes = on_box(box, f"stat -c '%a %U' {DIR} {DIR}/{name} {DIR}/{name}/db.sql.gz")
+        assert modes.stdout.split("\n")[:3] == ["700 root", "700 root", "600 root"]
+        assert f"backup: copied to ops@{other.ip}:/home/ops/offsite" in taken.stdout
+        there = on_box(other, f"ls /home/ops/offsite/{name}; zcat /home/ops/offsite/{name}/db.sql.gz | "
+                              "grep -c '^INSERT INTO `notes`'")
+        assert there.stdout.split() == ["counts", "db.sql.gz", "meta", "42"], there.stdout + there.stderr
+
+        # the data is lost
+        assert on_box(box, "mariadb -e 'DROP DATABASE live'").returncode == 0
+        assert as_app(box, "SELECT count(*) FROM notes").returncode != 0
+        restored = cli(live_dirs, "restore", str(recipe), "--from", name, "--yes", env=ENV)
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        assert f"restore: restored {name}" in restored.stdout
+        back = as_app(box, "SELECT count(*), min(text), max(id) FROM notes")
+        assert back.stdout.split("\t") == ["42", "row 0", "42\n"], back.stdout + back.stderr
+
+        # the drill as its timer runs it, then on a cut-off dump and on a dump of an empty database
+        drill = on_box(box, f"systemctl start live-drill.service; cat {DIR}/drill.status")
+        assert drill.stdout.startswith(f"ok {name} "), drill.stdout + drill.stderr
+        cut, empty = "20000101T000000Z-manual", "20000102T000000Z-manual"
+        sets = on_box(box, f"""set -e
+            cp -a {DIR}/{name} {DIR}/{cut}
+            size=$(stat -c %s {DIR}/{cut}/db.sql.gz); truncate -s $((size / 2)) {DIR}/{cut}/db.sql.gz
+            mariadb -e 'CREATE DATABASE dw_empty_source'
+            install -d -m 0700 {DIR}/{empty}
+            mariadb-dump --single-transaction dw_empty_source | gzip > {DIR}/{empty}/db.sql.gz
+            mariadb -e 'DROP DATABASE dw_empty_source'
+            : > {DIR}/{empty}/counts; printf 'kind=manual\\nengine=mariadb\\n' > {DIR}/{empty}/meta""")
+        assert sets.returncode == 0, sets.stderr
+        broken = cli(live_dirs, "backup", str(recipe), "--drill", cut, env=ENV)
+        assert broken.returncode == 1 and "drill: FAILED:" in broken.stdout + broken.stderr, broken.stdout
+        nothing = cli(live_dirs, "backup", str(recipe), "--drill", empty, env=ENV)
+        assert nothing.returncode == 1
+        assert "drill: FAILED: the set has no row counts" in nothing.stdout + nothing.stderr
+        on_box(box, f"rm -rf {DIR}/{cut} {DIR}/{empty}")
+        assert cli(live_dirs, "backup", str(recipe), "--drill", env=ENV).returncode == 0
+        again = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=ENV)
+        assert finished(again)["changes"] == 0, [e for e in events(again) if e["event"] == "change"]
+    finally:
+        sandbox.down(other.name, progress=lambda m: None)
