@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from wizard.app import registry
 from wizard.app.draft import ESSENTIAL_STEPS, Draft
-from wizard.app.recipefile import APP_NAME, Target
+from wizard.app.recipefile import APP_NAME, Target, operator_chose
 from wizard.engine.i18n import _
 from wizard.engine.options import FieldKind, FieldSpec, field_specs, validate
 
@@ -157,7 +157,13 @@ def interview(asker: Asker, draft: Draft) -> Draft:
         include = asker.confirm(_("Include the step: {title}?").format(title=step.label()), wanted)
         if include:
             draft.enabled.add(step.name)
-            ask_model(asker, step.Settings, draft.values(step.name))
+            values = draft.values(step.name)
+            specs = field_specs(step.Settings)
+            shown = [values.get(spec.name, spec.default) for spec in specs]
+            ask_model(asker, step.Settings, values)
+            for spec, before in zip(specs, shown, strict=True):
+                if values.get(spec.name, spec.default) != before:  # a changed answer is the operator's choice
+                    operator_chose(draft.steps, f"{step.name}.{spec.name}")
         else:
             draft.enabled.discard(step.name)
     return draft

@@ -275,3 +275,22 @@ def test_a_chinese_yes_no_question_says_its_keys_and_answer_in_chinese() -> None
     assert "（y 是 / N 否，回车为否）" in text and "是" in text.split("包含步骤“代码”吗？")[-1]
     assert "(Y/n)" not in text and "(y/N)" not in text and "Yes" not in text and "Use arrow keys" not in text
     assert "（用 ↑ / ↓ 选择，再按回车）" in text
+
+
+def test_an_answer_changed_from_the_one_shown_becomes_the_operators_own_for_the_goals(tmp_path) -> None:
+    """Editing a public site's recipe and turning fail2ban off: the answer is the default value, yet it must stay
+    off (goals.own), not follow the goals back on."""
+    from screens.plain import interview
+    from wizard.app.draft import Draft
+    from wizard.app.recipefile import parse
+
+    path = tmp_path / "shop.yaml"
+    text = ("version: 1\nname: shop\ntarget: {host: 10.0.0.1}\nsteps:\n  goals: {audience: public}\n"
+            "  firewall: {fail2ban: true}\n")
+    path.write_text(text)
+    asker = Scripted({"Ban addresses": [False]})
+    draft = interview(asker, Draft.from_recipe(parse(text), path))
+    recipe = draft.recipe()
+    assert recipe.steps.firewall.fail2ban is False and recipe.steps.goals.own == ["firewall.fail2ban"]
+    again = interview(Scripted({}), Draft.from_recipe(recipe, path))  # every answer kept: nothing else named
+    assert again.recipe().steps.goals.own == ["firewall.fail2ban"]
