@@ -310,3 +310,17 @@ def test_redis_and_background_workers_leave_less_memory_to_gunicorn():
     # the claim other apps read counts them too
     assert claim(crowded.resolved, beside(ctx))["memory_mib"] == 1 * 100 * 2 + 1356
     assert beside(Context()) == Beside()  # neither step in the recipe: nothing more reserved
+
+
+def test_the_claim_says_what_the_app_really_asks_of_the_server():
+    """fail2ban kept off by the operator (goals.own) is no claim on the server: another app is not told this one
+    needs it; workers set by hand are the memory this app claims."""
+    from recipes.goals.rules import claim
+    from recipes.goals.step import _effective
+
+    recipe = with_overrides(parse(RECIPE), ["firewall.fail2ban=false", "app_server.workers=3"])
+    resolution, _note = Goals().resolution(recipe.steps.goals, facts(Size(2, 2048, 20000)), recipe.context())
+    assert resolution.resolved.fail2ban is True and resolution.resolved.workers == 5
+    asked = claim(_effective(resolution.resolved, recipe.steps.goals, recipe.context()))
+    assert asked["fail2ban"] is False and asked["memory_mib"] == 3 * 100 * 2
+    assert asked["unattended_upgrades"] is True  # not the operator's: the goals' value

@@ -202,7 +202,8 @@ class Goals(Step):
             yield Warn(_("this server is too small for the goals: {why}").format(why=text),
                        _("use a larger server, or lower goals.peak_users if the estimate is too high"))
         yield from self._swap(resolution.resolved.swap_mib, size)
-        yield from claims.record("goals", ctx, rules.claim(resolution.resolved, beside(ctx)), facts)
+        yield from claims.record("goals", ctx, rules.claim(_effective(resolution.resolved, settings, ctx),
+                                                           beside(ctx)), facts)
 
     def _said(self, d: rules.Derived, s: GoalsSettings, ctx: Context) -> str:
         step, _dot, name = d.setting.partition(".")
@@ -238,6 +239,21 @@ class Goals(Step):
                             SWAPFILE, str(wanted)),
                          skip_if=sh('swapon --show=NAME --noheadings | grep -qx "$1" && grep -q "^$1 " /etc/fstab',
                                     SWAPFILE))
+
+
+def _effective(resolved: Resolved, s: GoalsSettings, ctx: Context) -> Resolved:
+    """The resolved values with the operator's own settings in their place: what this app really asks of the
+    server (its claim). fail2ban kept off here is no reason for another app to turn it on."""
+    update: dict[str, Any] = {}
+    for setting, name in rules.FILLS.items():
+        step, _dot, field = setting.partition(".")
+        other = ctx.settings(step)
+        if other is None or field not in type(other).model_fields:
+            continue
+        value = getattr(other, field)
+        if value is not None and (setting in s.own or (overridden(other, field) and value != getattr(resolved, name))):
+            update[name] = value
+    return resolved.model_copy(update=update)
 
 
 def _show(value: object) -> str:
