@@ -200,10 +200,15 @@ class StepScreen(WizardScreen):
         beside it shows what the step now does; nothing runs before the Review's Run.
 
         A setting the goals fill in, edited here, becomes the operator's own (goals.own): kept as set, even when
-        it is set back to its default (fail2ban off on a public site)."""
+        it is set back to its default (fail2ban off on a public site). A text box emptied follows the goals
+        again, as `--reset` does."""
         name = event.form.prefix
-        if event.field is not None and event.form.answers().get(event.field) != event.form.opened.get(event.field):
-            operator_chose(self.draft.steps, f"{name}.{event.field}")
+        field = event.field
+        if field is not None and event.form.answers().get(field) != event.form.opened.get(field):
+            operator_chose(self.draft.steps, f"{name}.{field}")
+        elif field is not None and field not in event.form.values and not isinstance(
+                event.form.query_one(f"#{name}-{field}"), Switch):
+            operator_chose(self.draft.steps, f"{name}.{field}", mine=False)
         if name not in self.draft.enabled and event.form.edited:
             self.query_one(f"#use-{name}", Switch).value = True  # on_switch_changed includes it
             self.notify(_("“{step}” is now included: you typed one of its answers. Switch it off to leave it "

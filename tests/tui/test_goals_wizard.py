@@ -69,3 +69,19 @@ async def test_the_wizards_run_saves_the_resolved_values_in_the_recipe_file(tmp_
         assert text.startswith("# the shop\n") and "audience: public  # anyone" in text and "firewall: {}" in text
         assert app.draft.in_recipe_file()  # the draft holds them too: nothing left to save
         assert any("Saved the values the goals resolved to" in str(n.message) for n in app._notifications)
+
+
+async def test_a_text_box_typed_is_the_operators_and_emptied_follows_the_goals_again() -> None:
+    draft = Draft(name="demo", target={"host": "10.0.0.1"}, enabled={"goals", "app_server"},
+                  steps={"goals": {"audience": "public"}, "app_server": {"module": "app:app"}})
+    app = WizardApp(draft, start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.goto(FLOW["static+app_server+nginx"])
+        await pilot.pause(0.3)
+        app.screen.query_one("#app_server-workers").focus()
+        await pilot.press("3")
+        await pilot.pause()
+        assert app.draft.steps["goals"]["own"] == ["app_server.workers"]
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert app.draft.steps["goals"]["own"] == []  # empty: the goals size it again
