@@ -91,7 +91,6 @@ def test_deploy_key_flow_and_mariadb(box, live_dirs) -> None:
     assert finished(third)["changes"] == 0
 
 
-
 BACKUPS = """  backups:
     keep_daily: 3
     free_reserve_mb: 64
