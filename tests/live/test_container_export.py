@@ -7,8 +7,8 @@ app is built from its checkout with the three targets, run in one pod as the com
 services, environment and secrets read from compose.yaml), and checked the way a user would: the page and a
 static file through the container's nginx, the migration's table in PostgreSQL, and no secret in
 `podman image inspect` or `podman history` of any image. The Django example (collectstatic at build time, its
-SECRET_KEY and ALLOWED_HOSTS from the environment) is built the same way with DEPLOY_WIZARD_CONTAINER_DJANGO=1:
-it adds about 1.5 minutes, more than CI's budget for it.
+SECRET_KEY and ALLOWED_HOSTS from the environment) is built the same way with DEPLOY_WIZARD_CONTAINER_DJANGO=1
+(30 s after the Flask build, whose layers it shares, measured once on a busy machine).
 
 This machine's podman needs two settings (given in a containers.conf for the test only): runc, because crun
 refuses a host with hybrid cgroups, and ulimits within the hard limits, because the container runs without
@@ -117,7 +117,7 @@ class Example:
 FLASK = Example("demo", ("DEMO_DB_PASSWORD",), None, ("Hello from deploy-wizard", "visits: "),
                 ("/static/style.css", "h1 {"), "select count(*) from visits")
 DJANGO = Example("shop", ("SHOP_DB_PASSWORD", "SHOP_SECRET_KEY"), "shop.example.test",
-                 ("Hello from Django.", "notes: 0"), ("/static/css/site.css", "{"),
+                 ("Hello from Django.", "notes: "), ("/static/css/site.css", "{"),
                  "select count(*) from django_migrations where app = 'notes'")
 
 
@@ -125,7 +125,7 @@ DJANGO = Example("shop", ("SHOP_DB_PASSWORD", "SHOP_SECRET_KEY"), "shop.example.
     pytest.param(FLASK, id="flask"),
     pytest.param(DJANGO, id="django", marks=pytest.mark.skipif(
         os.environ.get("DEPLOY_WIZARD_CONTAINER_DJANGO") != "1",
-        reason="the Django build adds about 1.5 minutes: DEPLOY_WIZARD_CONTAINER_DJANGO=1 runs it"))])
+        reason="the Django build: DEPLOY_WIZARD_CONTAINER_DJANGO=1 runs it (30 s after the Flask one here)"))])
 def test_the_export_builds_and_serves_the_app_through_nginx(podman, tmp_path, example):
     checkout = tmp_path / example.name
     app_dir = "flask-app" if example is FLASK else "django-app"
