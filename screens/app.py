@@ -314,10 +314,14 @@ def stop_sandboxes_question(names: str, count: int) -> Screen[bool]:
 
 
 def run_app(file: Path | None = None) -> int:
-    """Open the wizard, on a new draft or on a saved recipe/draft file."""
+    """Open the wizard, on a new draft or on a saved recipe/draft file. Without a file the draft is made on first
+    use (WizardApp.draft): the Welcome screen is drawn before any step or the recipe model is loaded."""
+    if file is None:
+        WizardApp().run()
+        return 0
     from wizard.app.draft import Draft
 
-    draft = Draft.load(file) if file and file.exists() else Draft(path=file)
-    app = WizardApp(draft, start="flow" if file else "welcome")
+    draft = Draft.load(file) if file.exists() else Draft(path=file)
+    app = WizardApp(draft, start="flow")
     app.run()
     return 0

@@ -70,7 +70,30 @@ def folded(entries: Iterable[tuple[str, bool]]) -> list[str]:
 
 
 class RunLog(Log):
-    """Textual's Log, whose last line can be replaced (the open fold's line, as it counts)."""
+    """Textual's Log, whose last line can be replaced (the open fold's line, as it counts), and whose keys jump.
+
+    Why jump: Textual animates Home, End and the page keys over up to a second, drawing every position between;
+    in an output of 100,000 lines that is a second before the first line is in view, and frames that show
+    nothing anyone reads, while the output keeps coming. A log viewer (less, journalctl) jumps.
+    """
+
+    def action_scroll_home(self) -> None:
+        self.scroll_home(animate=False)
+
+    def action_scroll_end(self) -> None:
+        self.scroll_end(animate=False)
+
+    def action_page_up(self) -> None:
+        self.scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        self.scroll_page_down(animate=False)
+
+    def action_scroll_up(self) -> None:
+        self.scroll_up(animate=False)
+
+    def action_scroll_down(self) -> None:
+        self.scroll_down(animate=False)
 
     def replace_last_line(self, line: str) -> None:
         # Log keeps its lines in _lines and has no public way to change one; a test pins this behaviour.

@@ -23,7 +23,7 @@ class WelcomeScreen(WizardScreen):
     practice server booting stay. A text added here follows F2 only as a Said or a SaidButton."""
 
     def compose(self) -> ComposeResult:
-        from wizard.app.draft import saved_drafts
+        from wizard.app.draftfiles import saved_drafts
 
         yield TitleBar()
         with VerticalScroll(classes="form"):

@@ -11,6 +11,8 @@ field, and on the last field of the form presses Next, the way Tab and the butto
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.cells import cell_len, set_cell_size
 from textual import events, on
 from textual.screen import Screen
@@ -18,9 +20,11 @@ from textual.widget import Widget
 from textual.widgets import Button, Input
 
 from screens.app import WizardApp
-from screens.form import FormSelect, FormSwitch
 from screens.help import Keys, general_keys
 from wizard.engine.i18n import _, clauses
+
+if TYPE_CHECKING:  # the handlers below go by their names: the Welcome screen is drawn before the forms load
+    from screens.form import FormSelect, FormSwitch
 
 BANNER_CELLS = 140  # what fits in two lines of the fixing banner at 80 columns
 

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel
 
 from wizard.app import registry
-from wizard.app.draftfiles import HEADER, drafts_dir
+from wizard.app.draftfiles import HEADER, SavedDraft, drafts_dir, latest_draft, saved_drafts
 from wizard.app.recipefile import Recipe, RecipeError, Target, load, parse, save, yaml_error
 from wizard.engine import safe_yaml
 from wizard.engine.fsutil import UnreadableFile, atomic_write_text, private_dir, read_text_file
@@ -200,40 +200,6 @@ def _typed(model: type[BaseModel], values: dict[str, Any]) -> bool:
 
 def step_title(name: str) -> str:
     return registry.step(name).title
-
-
-@dataclass(frozen=True)
-class SavedDraft:
-    """A draft file as the Welcome screen lists it."""
-
-    path: Path
-    name: str
-    host: str
-    modified: float
-    key: str = ""  # how `deploy-wizard drafts delete` names it
-    recipe: str = ""  # the recipe file it belongs to, if it was opened from one or saved
-
-
-def saved_drafts() -> list[SavedDraft]:
-    """The drafts in the state directory, newest first; a file that does not read as a draft is left out."""
-    found = []
-    for path in drafts_dir().glob("*.yaml"):
-        try:
-            data = safe_yaml.load(path.read_text(encoding="utf-8"))
-            modified = path.stat().st_mtime
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue
-        body = data.get("draft") if isinstance(data, dict) else None
-        if isinstance(body, dict):
-            target = body.get("target") if isinstance(body.get("target"), dict) else {}
-            found.append(SavedDraft(path, str(body.get("name") or "app"), str(target.get("host") or ""), modified,
-                                    str(body.get("key") or path.stem), str(body.get("path") or "")))
-    return sorted(found, key=lambda d: (d.modified, d.path.name), reverse=True)
-
-
-def latest_draft() -> Path | None:
-    drafts = saved_drafts()
-    return drafts[0].path if drafts else None
 
 
 __all__ = ["Draft", "RecipeError", "SavedDraft", "latest_draft", "saved_drafts", "step_title"]

@@ -13,6 +13,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from wizard.engine import safe_yaml
 from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.i18n import _, n_
 
@@ -78,6 +81,40 @@ def age(seconds: float) -> str:
 
 
 @dataclass(frozen=True)
+class SavedDraft:
+    """A draft file as the Welcome screen lists it."""
+
+    path: Path
+    name: str
+    host: str
+    modified: float
+    key: str = ""  # how `deploy-wizard drafts delete` names it
+    recipe: str = ""  # the recipe file it belongs to, if it was opened from one or saved
+
+
+def saved_drafts() -> list[SavedDraft]:
+    """The drafts in the state directory, newest first; a file that does not read as a draft is left out."""
+    found = []
+    for path in drafts_dir().glob("*.yaml"):
+        try:
+            data = safe_yaml.load(path.read_text(encoding="utf-8"))
+            modified = path.stat().st_mtime
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        body = data.get("draft") if isinstance(data, dict) else None
+        if isinstance(body, dict):
+            target = body.get("target") if isinstance(body.get("target"), dict) else {}
+            found.append(SavedDraft(path, str(body.get("name") or "app"), str(target.get("host") or ""), modified,
+                                    str(body.get("key") or path.stem), str(body.get("path") or "")))
+    return sorted(found, key=lambda d: (d.modified, d.path.name), reverse=True)
+
+
+def latest_draft() -> Path | None:
+    drafts = saved_drafts()
+    return drafts[0].path if drafts else None
+
+
+@dataclass(frozen=True)
 class Listed:
     """One draft as `deploy-wizard drafts` shows it."""
 
@@ -90,8 +127,6 @@ class Listed:
 
 def listing(now: float | None = None) -> list[Listed]:
     """Every draft, newest first."""
-    from wizard.app.draft import saved_drafts
-
     now = time.time() if now is None else now
     rows = []
     for draft in saved_drafts():

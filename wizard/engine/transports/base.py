@@ -7,6 +7,8 @@ The password is asked once (through a callback the UI provides), kept in memory,
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
@@ -79,6 +81,28 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.exit_status == 0
+
+
+class Turns:
+    """Gives the event loop back while a command's output is read, at least every SLICE seconds.
+
+    Why: a reader returns the lines already received without waiting, so a command that prints fast (apt, a
+    build, 100,000 lines of a log) kept the loop for as long as a whole buffer took to pass through the sinks
+    (the screen, the journal): the wizard did not answer a key for a second or more. Taking turns keeps every
+    wait of the screen's (a key, a repaint, a dialog opening) under one slice, and costs the stream one loop
+    pass per slice.
+    """
+
+    SLICE = 0.004
+
+    def __init__(self) -> None:
+        self.since = time.monotonic()
+
+    async def take(self) -> None:
+        """Call after each line: yields to the loop once the slice is used up."""
+        if time.monotonic() - self.since >= self.SLICE:
+            await asyncio.sleep(0)
+            self.since = time.monotonic()
 
 
 class Transport(ABC):

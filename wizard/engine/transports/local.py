@@ -18,7 +18,7 @@ from contextlib import suppress
 from wizard.engine.commands import Masker
 from wizard.engine.console import CHUNK, Console, Remote, read_chunk, relay, write_all
 from wizard.engine.i18n import _
-from wizard.engine.transports.base import CommandTimeout, OutputCallback, Result, Transport
+from wizard.engine.transports.base import CommandTimeout, OutputCallback, Result, Transport, Turns
 
 
 class LocalTransport(Transport):
@@ -32,12 +32,15 @@ class LocalTransport(Transport):
         )
         collected: dict[str, list[str]] = {"stdout": [], "stderr": []}
 
+        turns = Turns()
+
         async def pump(stream: asyncio.StreamReader, name: str) -> None:
             while line := await stream.readline():
                 text = line.decode("utf-8", "replace").rstrip("\n")
                 collected[name].append(text)
                 if on_output is not None:
                     on_output(name, text)
+                    await turns.take()
 
         async def feed() -> None:
             assert process.stdin is not None

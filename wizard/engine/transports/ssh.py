@@ -26,7 +26,7 @@ from wizard.engine.hostkeys import (
     host_pattern,
 )
 from wizard.engine.i18n import _
-from wizard.engine.transports.base import CommandTimeout, OutputCallback, Result, Transport, TransportError
+from wizard.engine.transports.base import CommandTimeout, OutputCallback, Result, Transport, TransportError, Turns
 from wizard.engine.transports.keys import PrivateKeys
 from wizard.engine.transports.reasons import plain_reason
 
@@ -192,6 +192,8 @@ class SSHTransport(Transport):
         process.stdin.write_eof()
         collected: dict[str, list[str]] = {"stdout": [], "stderr": []}
 
+        turns = Turns()
+
         async def pump(stream: asyncssh.SSHReader[str], name: str) -> None:
             async for line in stream:
                 if not line:  # EOF marker; a real empty line is "\n"
@@ -200,6 +202,7 @@ class SSHTransport(Transport):
                 collected[name].append(text)
                 if on_output is not None:
                     on_output(name, text)
+                    await turns.take()
 
         try:
             await asyncio.wait_for(

@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Benchmark: how fast the Run screen answers a key while a command's output streams into it.
+
+What runs: the wizard (WizardApp, the real Run screen) in its own process on an 80x24 pseudo-terminal, the way
+a person's terminal runs it. Its run streams the output of a real command, read by the local transport line by
+line, as fast as the command prints it (`--lines`, 100,000 by default), into the screen's sink and into the
+run's journal on disk, as a run does (the runner's own bookkeeping is left out: it adds no output).
+
+What is timed, from outside, as the person sees it: a key is written to the terminal while the output streams,
+and the clock stops when what the key does is on the terminal:
+- Home: the output's first line is in view;
+- F3 (twice): the footer says "Folded output", then "All output" again (F3 redraws every line kept);
+- F1 then ?: the help opens (its text is on the terminal), then the Run screen's title is back.
+End follows each Home, untimed, so that the output follows the stream again.
+
+Only the keys answered while the output still streams count; new streams start until every key has `--rounds`
+(at least 5) of them. Prints min, median and max per key and over all keys, the ratio of the median and the max
+to the 100 ms target, how long each stream took, and how many lines each run's journal holds (it must hold
+every line). Nothing here asserts a time. `--kind apt` streams apt/dpkg progress lines (the screen
+folds them into one counting line), `plain` lines that are each shown, `mixed` both.
+
+Usage: python3 bench/run_keys.py [--lines 100000] [--rounds 5] [--kind plain|apt|mixed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import pty
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = 0.1
+HOST = "bench.example.com"
+FIRST_LINE = "== [1/1] "  # the first line of the run's output (StepStarted), as the screen writes it
+# a person's keys as the terminal sends them (xterm), and what shows that each was answered
+KEYS = {"home": b"\x1b[H", "end": b"\x1b[F", "f3": b"\x1bOR", "f1": b"\x1bOP", "?": b"?"}
+# the producer: `count` lines as fast as Python prints them (the pipe fills; the wizard is the bottleneck)
+PRODUCER = r"""
+import sys
+count, kind = int(sys.argv[1]), sys.argv[2]
+out = sys.stdout
+for n in range(count):
+    apt = kind == "apt" or (kind == "mixed" and (n // 500) % 2 == 0)
+    if apt:
+        out.write(f"Unpacking libexample{n} (1.{n}-1) over (1.{n}-0) ...\n")
+    else:
+        out.write(f"compiling src/module_{n:06d}.c -> build/module_{n:06d}.o [{n + 1}/{count}]\n")
+"""
+
+
+def child(lines: int, kind: str, side: str) -> None:
+    """The wizard on this terminal, its Run screen streaming the producer's output (`--child`)."""
+    sys.path.insert(0, str(ROOT))
+
+    from screens.app import WizardApp
+    from screens.run import RunScreen
+    from wizard.app.draft import Draft
+    from wizard.engine.commands import cmd
+    from wizard.engine.events import (
+        ChangeDone,
+        ChangeStarted,
+        OutputLine,
+        RunFinished,
+        StepFinished,
+        StepStarted,
+        StepStatus,
+        fan_out,
+    )
+    from wizard.engine.sinks import JournalSink
+    from wizard.engine.transports.local import LocalTransport
+
+    def say(**data: object) -> None:
+        with open(side, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(data) + "\n")
+
+    class StreamRun(RunScreen):
+        async def run_recipe(self) -> None:
+            journal = JournalSink(self.recipe.name, HOST)
+            emit = fan_out(self.sink, journal)
+            step, started = "os_updates", time.monotonic()
+            command = cmd(sys.executable, "-c", PRODUCER, str(lines), kind)
+            emit(StepStarted(step=step, index=0, total=1))
+            emit(ChangeStarted(step=step, why="stream a long output", description="producer"))
+            count = 0
+
+            def output(stream: str, text: str) -> None:
+                nonlocal count
+                emit(OutputLine(step=step, stream=stream, text=text))
+                count += 1
+                if count == 1000:  # the first line is out of view: the parent starts its keys
+                    say(event="flowing", at=time.monotonic())
+
+            say(event="started", at=started)
+            result = await LocalTransport()._exec(command.shell(), None, output, 600)
+            seconds = time.monotonic() - started
+            emit(ChangeDone(step=step, description="producer", exit_status=result.exit_status))
+            emit(StepFinished(step=step, status=StepStatus.CHANGED, changes=1, seconds=seconds, round_trips=1))
+            emit(RunFinished(ok=True, changes=1, changed_steps=[step], seconds=seconds, round_trips=1))
+            journal.close()
+            self.flush()
+            say(event="done", at=time.monotonic(), journal=str(journal.path))
+
+    class Bench(WizardApp):
+        def on_mount(self, event: events.Mount) -> None:
+            event.prevent_default()  # the Run screen, not the Welcome screen
+            draft = Draft(name="bench")
+            draft.target = {"host": HOST, "user": "admin", "port": 22}
+            draft.enabled = {"os_updates"}
+            self.draft = draft
+            self.push_screen(StreamRun(draft.recipe()))
+
+    if os.environ.get("RUN_KEYS_SLOW"):  # every turn of the loop longer than 20 ms, with what ran (a log file)
+        import logging
+
+        logging.basicConfig(filename=os.environ["RUN_KEYS_SLOW"], level=logging.WARNING)
+        os.environ["PYTHONASYNCIODEBUG"] = "1"
+        Bench.on_load = lambda self: (asyncio.get_running_loop().set_debug(True),  # type: ignore[method-assign]
+                                      setattr(asyncio.get_running_loop(), "slow_callback_duration", 0.02))
+    if os.environ.get("RUN_KEYS_PROFILE"):  # where the wizard's time goes (a cProfile file, for pstats)
+        import cProfile
+
+        cProfile.runctx("Bench().run()", globals(), locals(), os.environ["RUN_KEYS_PROFILE"])
+    else:
+        Bench().run()
+
+
+class Terminal:
+    """The wizard's terminal seen from outside: what it wrote since a point, read as it comes."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=slave, stdout=slave, stderr=slave,
+                                        start_new_session=True, close_fds=True)
+        os.close(slave)
+        self.seen = b""
+
+    def read(self, wait: float) -> None:
+        ready, _w, _x = select.select([self.master], [], [], wait)
+        if ready:
+            try:
+                self.seen += os.read(self.master, 1 << 20)
+            except OSError:
+                pass
+
+    def until(self, marker: bytes, timeout: float) -> float | None:
+        """Seconds until `marker` is written after now (None: not within `timeout`); keeps reading meanwhile."""
+        self.seen, started = b"", time.monotonic()
+        while time.monotonic() - started < timeout:
+            if marker in self.seen:
+                return time.monotonic() - started
+            self.read(0.005)
+        return None
+
+    def press(self, key: str, marker: bytes | None, timeout: float = 10.0) -> float | None:
+        """Write the key now and time until `marker` is on the terminal."""
+        self.seen = b""
+        os.write(self.master, KEYS[key])
+        return self.until(marker, timeout) if marker is not None else None
+
+    def settle(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.read(0.01)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        os.close(self.master)
+
+
+def events(side: Path) -> list[dict[str, object]]:
+    if not side.exists():
+        return []
+    return [json.loads(line) for line in side.read_text().splitlines()]
+
+
+def one_run(lines: int, kind: str) -> tuple[dict[str, list[float]], float, int]:
+    """One wizard streaming `lines` lines, the keys pressed round after round while it streams; the times per
+    key, the stream's length in seconds, and the lines of output in the journal."""
+    from wizard.engine.i18n import _
+
+    with tempfile.TemporaryDirectory(prefix="dw-runkeys-") as state:
+        side = Path(state) / "side.jsonl"
+        env = {**os.environ, "TERM": "xterm-256color", "XDG_STATE_HOME": state, "LANG": "C.UTF-8",
+               "DEPLOY_WIZARD_LANG": "en"}
+        terminal = Terminal([sys.executable, __file__, "--child", "--lines", str(lines), "--kind", kind,
+                             "--side", str(side)], env)
+        timed: dict[str, list[float]] = {"home": [], "f3 on": [], "f3 off": [], "f1": [], "?": []}
+        markers = [("home", "home", FIRST_LINE), ("end", None, None), ("f3", "f3 on", _("Folded output")),
+                   ("f3", "f3 off", _("All output")), ("f1", "f1", _("scroll the output")),
+                   ("?", "?", _("Running on {host}").format(host=HOST))]
+        try:
+            deadline = time.monotonic() + 60
+            while len(events(side)) < 2 and time.monotonic() < deadline:
+                terminal.settle(0.05)
+            if len(events(side)) < 2:
+                raise SystemExit("the wizard did not stream:\n" + terminal.seen[-3000:].decode(errors="replace"))
+            while len(events(side)) < 3:  # a round of keys at a time, while the output streams
+                for key, name, marker in markers:
+                    seconds = terminal.press(key, marker.encode() if marker else None)
+                    if name is not None and len(events(side)) < 3:  # answered during the stream
+                        if seconds is None:
+                            raise SystemExit(f"{key}: no answer within 10 s")
+                        timed[name].append(seconds)
+                    terminal.settle(0.15)
+            started, _flowing, done = events(side)
+            streamed = float(done["at"]) - float(started["at"])  # type: ignore[arg-type]
+            journal = Path(str(done["journal"]))
+            kept = sum(1 for line in journal.read_text().splitlines() if '"event": "output"' in line)
+        finally:
+            terminal.close()
+    return timed, streamed, kept
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of keys during one stream (at least 5)")
+    parser.add_argument("--kind", choices=("plain", "apt", "mixed"), default="plain")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--side", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.lines, args.kind, args.side)
+        return 0
+    if args.rounds < 5:
+        parser.error("--rounds: at least 5, so that the median means something")
+    sys.path.insert(0, str(ROOT))
+    timed: dict[str, list[float]] = {}
+    streams: list[tuple[float, int]] = []
+    while not timed or min(len(times) for times in timed.values()) < args.rounds:  # a new stream, until N
+        found, streamed, kept = one_run(args.lines, args.kind)
+        streams.append((streamed, kept))
+        for name, times in found.items():
+            timed.setdefault(name, []).extend(times)
+        if len(streams) >= 4 * args.rounds:
+            raise SystemExit("the streams end before the keys are answered: see --lines")
+    every = [t for times in timed.values() for t in times]
+    print(f"{args.lines} {args.kind} lines streamed into the Run screen (80x24 pty), {len(streams)} streams: "
+          f"{', '.join(f'{s:.1f}' for s, _k in streams)} s; "
+          f"the journal held {', '.join(str(k) for _s, k in streams)} lines of output")
+    for name, times in timed.items():
+        ms = [t * 1000 for t in times]
+        print(f"  {name:7} {len(ms)} presses: min {min(ms):.0f} ms, median {statistics.median(ms):.0f} ms, "
+              f"max {max(ms):.0f} ms")
+    ms = [t * 1000 for t in every]
+    print(f"every key, {len(ms)} presses: min {min(ms):.0f} ms, median {statistics.median(ms):.0f} ms, "
+          f"max {max(ms):.0f} ms")
+    print(f"median / the {TARGET * 1000:.0f} ms target: {statistics.median(every) / TARGET:.2f}; "
+          f"max / target: {max(every) / TARGET:.2f}")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
