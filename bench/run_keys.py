@@ -121,13 +121,6 @@ def child(lines: int, kind: str, side: str) -> None:
             self.draft = draft
             self.push_screen(StreamRun(draft.recipe()))
 
-    if os.environ.get("RUN_KEYS_SLOW"):  # every turn of the loop longer than 20 ms, with what ran (a log file)
-        import logging
-
-        logging.basicConfig(filename=os.environ["RUN_KEYS_SLOW"], level=logging.WARNING)
-        os.environ["PYTHONASYNCIODEBUG"] = "1"
-        Bench.on_load = lambda self: (asyncio.get_running_loop().set_debug(True),  # type: ignore[method-assign]
-                                      setattr(asyncio.get_running_loop(), "slow_callback_duration", 0.02))
     if os.environ.get("RUN_KEYS_PROFILE"):  # where the wizard's time goes (a cProfile file, for pstats)
         import cProfile
 

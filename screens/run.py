@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
@@ -21,7 +22,17 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from screens.help import Keys, scroll_keys
 from screens.keys import relabel
 from screens.quit_modal import in_flight_text
-from screens.run_output import Fold, RunLog, column_widths, folded, is_progress, row_height, state_label, step_cell
+from screens.run_output import (
+    SCROLLBACK,
+    Fold,
+    RunLog,
+    column_widths,
+    is_progress,
+    row_height,
+    scrollback_notice,
+    state_label,
+    step_cell,
+)
 from screens.said import Said
 from screens.title_bar import TitleBar
 from screens.wizard_screen import WizardScreen
@@ -99,7 +110,11 @@ class RunScreen(WizardScreen):
         self.answers = answers if answers is not None else {}  # the app's `prompt` secrets: answered ones kept
         self.step_through = step_through
         self.buffer: list[str | Fold] = []  # written to the log ten times a second
-        self.entries: list[tuple[str, bool]] = []  # every line, and whether it is apt/dpkg progress (for F3)
+        # the last SCROLLBACK lines as they came, and whether each is apt/dpkg progress (F3 shows them); the run's
+        # journal keeps every line, so the screen's memory and a redraw stay the same size however long the run
+        self.entries: deque[tuple[str, bool]] = deque(maxlen=SCROLLBACK)
+        self.view: deque[str | Fold] = deque(maxlen=SCROLLBACK)  # the same, each run of progress as one fold
+        self.dropped = False  # lines went out of the screen's memory (said once)
         self.fold: Fold | None = None  # the run of progress lines going on
         self.shown_fold: Fold | None = None  # the fold whose line is the log's last line
         self.full_output = False
@@ -151,7 +166,7 @@ class RunScreen(WizardScreen):
             steps = DataTable(id="steps", cursor_type="none", zebra_stripes=True)
             steps.can_focus = False  # the keys scroll the output, never the table
             yield steps
-            yield RunLog(id="log", max_lines=200_000, auto_scroll=True)
+            yield RunLog(id="log", max_lines=SCROLLBACK, auto_scroll=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -193,8 +208,15 @@ class RunScreen(WizardScreen):
         self.states[step] = state
         self.query_one("#steps", DataTable).update_cell(step, "state", state_label(state))
 
+    def _keep(self, line: str, progress: bool) -> None:
+        if len(self.entries) == SCROLLBACK and not self.dropped:
+            self.dropped = True  # said once, beside the output (a line in it would cut the fold counting there)
+            self.notify(scrollback_notice(), timeout=15)
+        self.entries.append((line, progress))
+
     def _line(self, line: str) -> None:
-        self.entries.append((line, False))
+        self._keep(line, False)
+        self.view.append(line)
         self.fold = None
         self.buffer.append(line)
 
@@ -204,22 +226,27 @@ class RunScreen(WizardScreen):
         if not is_progress(text):
             self._line(line)
             return
-        self.entries.append((line, True))
-        if self.full_output:
-            self.buffer.append(line)
-            return
+        self._keep(line, True)
         if self.fold is None:
             self.fold = Fold()
-            self.buffer.append(self.fold)
+            self.view.append(self.fold)
+            if not self.full_output:
+                self.buffer.append(self.fold)
         self.fold.add(line)
+        if self.full_output:
+            self.buffer.append(line)
 
     def action_toggle_output(self) -> None:
-        """F3: every line as it came, or apt/dpkg progress folded again."""
+        """F3: every line as it came, or apt/dpkg progress folded again (the open fold counts on in place)."""
         self.full_output = not self.full_output
-        self.buffer, self.fold, self.shown_fold = [], None, None
+        self.buffer, self.shown_fold = [], None
         log = self.query_one("#log", RunLog)
         log.clear()
-        log.write_lines([line for line, _progress in self.entries] if self.full_output else folded(self.entries))
+        if self.full_output:
+            log.write_lines([line for line, _progress in self.entries])
+        else:
+            log.write_lines([item.line() if isinstance(item, Fold) else item for item in self.view])
+            self.shown_fold = self.fold if self.view and self.view[-1] is self.fold else None
         self.relabel()
 
     def sink(self, event: Event) -> None:  # noqa: C901 - one branch per kind of event

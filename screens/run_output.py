@@ -51,22 +51,15 @@ class Fold:
             " · " + self.latest
 
 
-def folded(entries: Iterable[tuple[str, bool]]) -> list[str]:
-    """The log's lines from (line, is it progress) pairs, each run of progress lines as one line."""
-    lines: list[str] = []
-    fold: Fold | None = None
-    for line, progress in entries:
-        if not progress:
-            fold = None
-            lines.append(line)
-        elif fold is None:
-            fold = Fold()
-            fold.add(line)
-            lines.append(fold.line())
-        else:
-            fold.add(line)
-            lines[-1] = fold.line()
-    return lines
+SCROLLBACK = 10_000  # lines the Run screen keeps (as a terminal's scrollback); the run's journal keeps every one
+
+
+def scrollback_notice() -> str:
+    """Said once, when the first line goes out of the screen's memory: where every line still is."""
+    from wizard.engine.sinks import state_dir
+
+    return _("This screen keeps the last {n} lines of output; the run's journal in {folder} keeps every "
+            "line.").format(n=f"{SCROLLBACK:,}", folder=state_dir() / "journal")
 
 
 class RunLog(Log):

@@ -7,7 +7,7 @@ import pytest
 
 from screens.app import WizardApp
 from screens.run import RunScreen
-from screens.run_output import STATES, RunLog, folded, is_progress, state_label
+from screens.run_output import STATES, RunLog, is_progress, state_label
 from tests.tui.conftest import flow_keys
 from wizard.app.draft import Draft
 from wizard.engine import i18n
@@ -25,13 +25,6 @@ def test_apt_and_dpkg_progress_is_recognised_and_what_they_install_is_not() -> N
     assert all(is_progress(line) for line in APT)
     assert not is_progress("The following NEW packages will be installed:")
     assert not is_progress("E: Unable to locate package nginx-extras")
-
-
-def test_a_run_of_progress_lines_folds_into_one_counting_line() -> None:
-    entries = [("+ install nginx", False), *((f"  | {line}", True) for line in APT), ("  ! a warning", False),
-               ("  | Setting up x (1) ...", True)]
-    assert folded(entries) == ["+ install nginx", f"  ⋯ {len(APT)} apt/dpkg lines · {APT[-1]}", "  ! a warning",
-                               "  ⋯ 1 apt/dpkg line · Setting up x (1) ..."]
 
 
 def screen_text(app: WizardApp) -> str:
@@ -144,3 +137,69 @@ async def test_the_scroll_keys_move_the_output_whatever_has_the_focus(draft: Dra
             await pilot.press("pagedown", "end")
             await pilot.pause()
             assert log.scroll_y == log.max_scroll_y
+
+
+async def test_the_screen_keeps_the_last_lines_and_the_journal_keeps_every_one(
+        draft: Draft, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
+    """A long output: the screen's log and its memory stay bounded (and say where the rest is), the folded view
+    keeps what it showed however many progress lines went by, and the run's journal has every line."""
+    import json
+
+    from screens import run, run_output
+    from wizard.engine.events import fan_out
+    from wizard.engine.sinks import JournalSink
+
+    monkeypatch.setattr(run, "SCROLLBACK", 50)
+    monkeypatch.setattr(run_output, "SCROLLBACK", 50)
+    app = WizardApp(draft, start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await show_run(app, pilot, draft)
+        journal = JournalSink("demo", "web1", tmp_path)
+        emit = fan_out(screen.sink, journal)
+        emit(StepStarted(step="os_updates", index=0, total=3))
+        emit(ChangeStarted(step="os_updates", why="install nginx", description="apt-get install nginx"))
+        for n in range(80):
+            emit(OutputLine(step="os_updates", stream="stdout", text=f"Unpacking pkg{n} (1.0) ..."))
+        for n in range(120):
+            emit(OutputLine(step="os_updates", stream="stdout", text=f"built module {n}"))
+        journal.close()
+        await pilot.pause(0.3)
+        log = screen.query_one("#log", RunLog)
+        assert log.line_count == 50 and log.lines[-1] == "  | built module 119"
+        assert log.lines[0] == "  | built module 70"
+        assert len(screen.entries) == 50 and len(screen.view) == 50
+        said = [str(n.message) for n in app._notifications]
+        assert len([m for m in said if "keeps the last 50 lines" in m]) == 1  # said once, with where the rest is
+        assert any("journal" in m for m in said)
+        kept = [json.loads(line) for line in journal.path.read_text().splitlines()]
+        assert [e["text"] for e in kept if e["event"] == "output"] == \
+            [f"Unpacking pkg{n} (1.0) ..." for n in range(80)] + [f"built module {n}" for n in range(120)]
+
+
+async def test_the_folded_view_keeps_its_lines_when_the_raw_lines_are_gone(
+        draft: Draft, monkeypatch: pytest.MonkeyPatch) -> None:
+    from screens import run, run_output
+
+    monkeypatch.setattr(run, "SCROLLBACK", 50)
+    monkeypatch.setattr(run_output, "SCROLLBACK", 50)
+    app = WizardApp(draft, start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await show_run(app, pilot, draft)
+        screen.sink(StepStarted(step="os_updates", index=0, total=3))
+        screen.sink(ChangeStarted(step="os_updates", why="install nginx", description="apt-get install nginx"))
+        for n in range(80):
+            screen.sink(OutputLine(step="os_updates", stream="stdout", text=f"Setting up pkg{n} (1.0) ..."))
+        await pilot.pause(0.3)
+        log = screen.query_one("#log", RunLog)
+        folded_lines = list(log.lines)
+        assert folded_lines[-1] == "  ⋯ 80 apt/dpkg lines · Setting up pkg79 (1.0) ..."
+        assert "+ install nginx" in folded_lines and "  $ apt-get install nginx" in folded_lines
+        await pilot.press("f3")
+        await pilot.pause()
+        assert log.line_count == 50 and log.lines[-1] == "  | Setting up pkg79 (1.0) ..."
+        await pilot.press("f3")
+        await pilot.pause()
+        assert list(log.lines)[-1] == folded_lines[-1] and "+ install nginx" in log.lines
+        screen.sink(OutputLine(step="os_updates", stream="stdout", text="Setting up nginx (1.26) ..."))
+        await pilot.pause(0.3)
+        assert log.lines[-1] == "  ⋯ 81 apt/dpkg lines · Setting up nginx (1.26) ..."  # counts on in place
