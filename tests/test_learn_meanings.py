@@ -156,7 +156,20 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 CODE = {"repo": "https://git.example.test/demo.git", "ref": "main"}
 
 
-def _code(links: str, remote: dict | None = None) -> tuple[Callable[[Fact], object], Callable[[Fact], object]]:
+ENV = {"STATIC_ROOT": "/srv/demo/current/static", "MEDIA_ROOT": "/srv/demo/shared/media",
+       "GREETING": "Hello from deploy-wizard"}  # app.env of examples/flask-app.yaml, as a shell reads it
+
+
+def _env_file(values: dict[str, str]) -> Answer:
+    """The env probe's answer for a file that sets `values`: each name asked with the sha256 of its value."""
+    import hashlib
+
+    return Answer(0, "\n".join(f"{n} {hashlib.sha256(values[n].encode()).hexdigest()}" if n in values else f"{n} -"
+                               for n in ENV))
+
+
+def _code(links: str, remote: dict | None = None, deps: Answer = Answer(0, ""),
+          env: Answer | None = None) -> tuple[Callable[[Fact], object], Callable[[Fact], object]]:
     def plan_facts(fact: Fact) -> object:
         kind, _sep, rest = fact.key.partition(":")
         if kind == "remote-ref":
@@ -165,10 +178,18 @@ def _code(links: str, remote: dict | None = None) -> tuple[Callable[[Fact], obje
             return "/srv/demo/releases/by-hand" if rest == "/srv/demo/current" else None
         if kind == "entries":
             return ["by-hand"]
+        if rest.endswith("requirements.txt"):  # the release's file, as the learner's pip installed from it
+            return {"type": "file", "mode": "644", "owner": "demo", "group": "demo", "sha256": "ab" * 32}
         return {"type": "file", "mode": "755", "owner": "demo", "group": "demo"} if rest.endswith("/bin/pip") else None
 
     def answer(fact: Fact) -> object:
-        return Answer(0, links) if isinstance(fact, Probe) else plan_facts(fact)
+        if not isinstance(fact, Probe):
+            return plan_facts(fact)
+        if "readlink" in fact.script:
+            return Answer(0, links)
+        if "importlib.metadata" in fact.script:
+            return deps
+        return env or _env_file(ENV)
 
     return answer, plan_facts
 
@@ -177,7 +198,10 @@ def test_code_cloned_by_hand_into_a_release_of_its_own_name_is_the_release() -> 
     answer, plan_facts = _code(f"current by-hand {COMMIT}\n")
     grade = _grade("code", CODE, answer, plan_facts)
     assert [(f.what, f.reason) for f in grade.findings] == [
-        ("a release under /srv/demo/releases holds the commit main names, and current or next leads to it", None)]
+        ("a release under /srv/demo/releases holds the commit main names, and current or next leads to it", None),
+        ("the venv /srv/demo/venv holds every dependency the release names", None),
+        ("demo finds each of the app's variables with the recipe's value in /srv/demo/shared/env/app.env", None)]
+    assert grade.passed and not grade.missing, grade.reasons()
     differs = "\n".join(item.why for item in grade.differs)
     assert "check out main (0123456789ab) into /srv/demo/releases/0123456789ab" in differs
     assert "stage release 0123456789ab" in differs or "switch current to release 0123456789ab" in differs
@@ -191,6 +215,37 @@ def test_code_on_another_commit_or_outside_the_releases_fails_with_the_reason() 
     assert any(item.why.startswith("check out main") for item in grade.missing)
     outside, plan_facts = _code("current - -\n")
     assert "/srv/demo/current leads outside /srv/demo/releases" in _grade("code", CODE, outside, plan_facts).reasons()
+
+
+def test_the_dependencies_installed_by_hand_count_and_a_missing_one_is_named() -> None:
+    """pip install -r by hand (no marker of the tool's): the install is a difference; a package the venv lacks,
+    or one outside the file's range, fails naming it, and the install is then missing."""
+    here = f"current by-hand {COMMIT}\n"
+    answer, plan_facts = _code(here)
+    grade = _grade("code", {**CODE, "install": "requirements", "requirements": "requirements.txt"}, answer,
+                   plan_facts)
+    assert grade.passed, grade.reasons()
+    assert any(item.why.startswith("install the requirements") for item in grade.differs)
+    answer, plan_facts = _code(here, deps=Answer(1, "gunicorn\nflask>=3 (the venv has 2.3.3)"))
+    lacking = _grade("code", {**CODE, "install": "requirements", "requirements": "requirements.txt"}, answer,
+                     plan_facts)
+    assert ("the venv /srv/demo/venv lacks what the release needs: gunicorn, flask>=3 (the venv has 2.3.3)"
+            in lacking.reasons())
+    assert any(item.why.startswith("install the requirements") for item in lacking.missing)
+
+
+def test_an_env_file_without_a_variable_or_with_another_value_fails_naming_it() -> None:
+    here = f"current by-hand {COMMIT}\n"
+    answer, plan_facts = _code(here, env=_env_file({**ENV, "GREETING": "hi"}))
+    grade = _grade("code", CODE, answer, plan_facts)
+    assert ("/srv/demo/shared/env/app.env sets GREETING to another value than the recipe's" in grade.reasons())
+    assert "Hello from deploy-wizard" not in "\n".join(grade.reasons())
+    assert any(item.why.startswith("write the app's environment") for item in grade.missing)
+    answer, plan_facts = _code(here, env=_env_file({"GREETING": ENV["GREETING"]}))
+    assert ("/srv/demo/shared/env/app.env does not set STATIC_ROOT, MEDIA_ROOT"
+            in _grade("code", CODE, answer, plan_facts).reasons())
+    answer, plan_facts = _code(here, env=Answer(2, ""))
+    assert "demo cannot read /srv/demo/shared/env/app.env" in _grade("code", CODE, answer, plan_facts).reasons()
 
 
 # --- monitoring: the node exporter and journald set up by hand (logrotate and the health check left out)

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field
 from recipes.app_server import django
 from recipes.app_server.facts import CpuCount, EnvAge
 from recipes.app_server.gate import candidate, failed_marker, live_switch, plan_gate, probe_for, serving, verify_live
-from recipes.app_server.meanings import socket_meaning
+from recipes.app_server.meanings import env_content, env_meaning, env_values, socket_meaning
 from recipes.app_server.switch import dropin_path, dropin_text, switch_leaves, unit_name
 from recipes.shared import guards, sandbox
 from recipes.shared.common import (
@@ -24,8 +24,8 @@ from recipes.shared.common import (
     working_release,
 )
 from recipes.shared.facts import UnitExposure, UnitProperties
-from recipes.shared.web import app_env_files, media_root, static_files, static_root, writable_dirs
-from wizard.engine.commands import Command, Secret, cmd, sh
+from recipes.shared.web import app_env_files, writable_dirs
+from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.hooks import LogSource
 from wizard.engine.i18n import plural_translator, translator
@@ -36,7 +36,6 @@ from wizard.engine.step import (
     Context,
     Later,
     Ok,
-    PlanError,
     PutFile,
     RunCommand,
     Step,
@@ -266,28 +265,13 @@ class AppServer(Step):
         assert isinstance(settings, AppServerSettings)
         path = f"{ctx.env_dir}/app.env"
         yield from file_change(_("write the app's environment to {path}").format(path=path), path,
-                               self._env_content(settings, ctx), facts[FileInfo(path)], mode="0640", owner="root",
+                               env_content(env_values(settings, ctx)), facts[FileInfo(path)], mode="0640", owner="root",
                                group=ctx.user)
 
-    def _env_content(self, s: AppServerSettings, ctx: Context) -> str | Secret:
-        static = static_files(ctx)
-        lines = ["# Managed by deploy-wizard (step app_server)."]
-        if static:
-            lines.append(f"STATIC_ROOT={static_root(static, ctx)}")
-            if static.media:
-                lines.append(f"MEDIA_ROOT={media_root(ctx)}")
-        lines += [f"{k}='{v}'" for k, v in sorted(s.env.items())]
-        text = "\n".join(lines) + "\n"
-        if not s.secret_env:
-            return text
-        parts: list[str | Secret] = [text]
-        for name, ref in sorted(s.secret_env.items()):
-            value = ctx.secret(ref, f"app_server.secret_env.{name}")
-            if "\n" in value.reveal() or "'" in value.reveal():
-                raise PlanError(_("the secret for {name} holds a new line or a single quote, which an env file "
-                                  "cannot carry").format(name=name))
-            parts += [f"{name}='", value.derive(value.reveal(), "env_value"), "'\n"]
-        return Secret.join("app.env", *parts)
+    def env_meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        """The AppEnvironment hook behind the code step's grade: app.env, however it was written."""
+        assert isinstance(settings, AppServerSettings)
+        return [env_meaning(env_values(settings, ctx), f"{ctx.env_dir}/app.env", ctx.user)]
 
     def plan(self, s: AppServerSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn | Later]:
         socket_unit, service_unit, env_file = self._paths(ctx)

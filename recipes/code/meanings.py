@@ -71,3 +71,71 @@ def commit_meaning(user: str, base: str, ref: str, wanted: Callable[[FactValues]
 
 
 __all__ = ["commit_meaning", "linked"]
+
+
+# $1 the venv, $2 the app's base directory, $3 the install mode, $4 the requirements file's name (or "").
+# Run as the app user with the venv's own Python: the release `current` (else `next`) leads to, the dependency
+# file the mode reads there, and every distribution it names that the venv lacks or has at a version outside
+# the file's range, one a line. Exit 1: some are missing; 2: no release linked; 3: no venv.
+DEPENDENCIES = r'''
+[ -x "$1/bin/python" ] || { echo "$1/bin/python"; exit 3; }
+for l in current next; do [ -d "$2/$l/" ] && { r="$2/$l"; break; }; done
+[ -n "${r:-}" ] || exit 2
+cd "$r/" && exec "$1/bin/python" - "$3" "$4" <<'PY'
+import importlib.metadata as md, os, re, sys
+mode, req = sys.argv[1], sys.argv[2]
+try:
+    from pip._vendor.packaging.requirements import Requirement
+except ImportError:  # a venv made without pip (uv venv): names only
+    Requirement = None
+def pyproject():
+    import tomllib
+    data = tomllib.load(open("pyproject.toml", "rb"))
+    poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {})
+    return data.get("project", {}).get("dependencies", []) + [n for n in poetry if n != "python"]
+def requirements(name):
+    lines = (re.sub(r"(^|\s)#.*", "", l).strip() for l in open(name))
+    return [l for l in lines if l and not l.startswith("-")]
+if mode == "auto":
+    mode = next((m for m, f in (("uv", "uv.lock"), ("poetry", "poetry.lock"), ("requirements", req),
+                                ("pyproject", "pyproject.toml")) if f and os.path.isfile(f)), "none")
+wanted = [] if mode == "none" else requirements(req) if mode == "requirements" else pyproject()
+for line in wanted:
+    name = re.split(r"[\s<>=!~;\[@(]", line, maxsplit=1)[0]
+    rule = Requirement(line) if Requirement else None
+    if rule is not None and rule.marker is not None and not rule.marker.evaluate():
+        continue
+    try:
+        have = md.version(name)
+    except md.PackageNotFoundError:
+        print(line); continue
+    if rule is not None and rule.specifier and not rule.specifier.contains(have, prereleases=True):
+        print(f"{line} (the venv has {have})")
+PY
+'''
+
+
+def dependencies_meaning(user: str, base: str, venv: str, mode: str, requirements: str | None) -> Meaning:
+    """The venv holds every distribution the live (or staged) release's dependency file names, in its range:
+    however it got there (pip, uv, poetry, one by one)."""
+    probe = Probe(DEPENDENCIES, (venv, base, mode, requirements or ""), user=user)
+
+    def test(facts: FactValues) -> str | None:
+        answer = facts[probe]
+        if answer.ok and not answer.output:
+            return None
+        if answer.status == 2:
+            return _("neither {base}/current nor {base}/next points to a release yet").format(base=base)
+        if answer.status == 3:
+            return _("there is no virtual environment at {venv}").format(venv=venv)
+        lacking = answer.output.splitlines()
+        return _("the venv {venv} lacks what the release needs: {what}").format(
+            venv=venv, what=", ".join(lacking[:5]) + (" …" if len(lacking) > 5 else ""))
+
+    installs = covering("pip install", "uv sync", "poetry install", "install uv into", "install Poetry into")
+
+    def covers(change: object) -> bool:  # the install, and the plan's "read after the checkout" of another release
+        return installs(change) or getattr(change, "why", None) == _("install the requirements")
+
+    return Meaning(_("the venv {venv} holds every dependency the release names").format(venv=venv), (probe,), test,
+                   covers=covers)

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field
 
 from recipes.code import hostkey, install, python_version, rollback
 from recipes.code.facts import RemoteRef, RemoteRefHere
-from recipes.code.meanings import commit_meaning
+from recipes.code.meanings import commit_meaning, dependencies_meaning
 from recipes.shared import guards
 from recipes.shared.common import (
     DirSpec,
@@ -211,7 +211,14 @@ class Code(Step):
             answer = facts[asked[0]] if asked else {}
             return self._sha(settings, facts, ctx), answer.get("unavailable") or answer.get("error") or ""
 
-        return [commit_meaning(ctx.user, ctx.base, settings.ref, wanted, asked)]
+        found = [commit_meaning(ctx.user, ctx.base, settings.ref, wanted, asked)]
+        mode = install.chosen_mode(settings)
+        if mode != "none":
+            found.append(dependencies_meaning(ctx.user, ctx.base, ctx.venv, mode, settings.requirements))
+        server = app_server(ctx)
+        if server:  # the app's environment file, which this step writes for the app server (env_changes)
+            found += server[0].env_meanings(server[1], ctx)
+        return found
 
     def _sha(self, s: CodeSettings, facts: FactValues, ctx: Context) -> str | None:
         if SHA.match(s.ref):

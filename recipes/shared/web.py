@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from wizard.engine.commands import Command
 from wizard.engine.facts import Fact, FactValues
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import Change, Context, Ok, StepSettings
 
 
@@ -59,6 +60,10 @@ class AppEnvironment(Protocol):
     def env_facts(self, ctx: Context) -> list[Fact]: ...
 
     def env_changes(self, settings: StepSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]: ...
+
+    def env_meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        """What must hold of those files, however they were written (the code step's grade)."""
+        ...
 
     def go_live(self, settings: StepSettings, ctx: Context, release: str) -> list[Command]:
         """Through the gate to the live site: try the release beside the live one, switch, reload, verify

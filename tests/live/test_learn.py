@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import secrets
+import shlex
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.live.conftest import cli, require_sandbox
 from tests.live.learning import DRILL_CASES, shell
@@ -86,6 +88,38 @@ def test_halfway_shows_exactly_what_is_missing_then_passes(course: str, live_dir
     shell(course, "runuser -u demo -- /srv/demo/venv/bin/pip install -q gunicorn")
     status, data = grade(live_dirs)
     assert status == 0 and data["passed"], data
+
+
+def test_the_code_step_done_by_hand_passes_with_its_install_and_env_file_as_differences(
+        course: str, live_dirs: Path) -> None:
+    """git clone, a `next` link, `pip install -r` and an app.env of one's own (comments, double quotes, another
+    order): the commit, the dependencies and every variable hold, so the tool's install and env file are only
+    differences; then a variable edited to another value is named, without showing the recipe's value."""
+    assert progress(live_dirs)["current"] == "code"
+    repo = yaml.safe_load(Path(progress(live_dirs)["recipe"]).read_text())["steps"]["code"]["repo"]
+    env = ("# my env, by hand\nGREETING=\"Hello from deploy-wizard\"\nMEDIA_ROOT=/srv/demo/shared/media\n"
+           "STATIC_ROOT=/srv/demo/current/static\n")
+    shell(course, "set -e; apt-get install -y -q git >/dev/null; install -d -o demo -g demo /srv/demo/releases "
+                  "/srv/demo/shared; install -d -o root -g demo -m 750 /srv/demo/shared/env; "
+                  f"runuser -u demo -- git clone -q {shlex.quote(repo)} /srv/demo/releases/by-hand; "
+                  "ln -sfn releases/by-hand /srv/demo/next; runuser -u demo -- /srv/demo/venv/bin/pip install -q "
+                  "-r /srv/demo/releases/by-hand/requirements.txt; "
+                  f"printf %s {shlex.quote(env)} > /srv/demo/shared/env/app.env; "
+                  "chown root:demo /srv/demo/shared/env/app.env; chmod 640 /srv/demo/shared/env/app.env")
+    status, data = grade(live_dirs)
+    assert status == 0 and data["passed"] and not data["missing"], data
+    assert [(f["what"], f["reason"]) for f in data["findings"]] == [
+        ("a release under /srv/demo/releases holds the commit main names, and current or next leads to it", None),
+        ("the venv /srv/demo/venv holds every dependency the release names", None),
+        ("demo finds each of the app's variables with the recipe's value in /srv/demo/shared/env/app.env", None)]
+    differs = [item["why"] for item in data["differs"]]
+    assert "write the app's environment to /srv/demo/shared/env/app.env" in differs, differs
+    assert any(why.startswith("install the requirements") for why in differs), differs
+    shell(course, "sed -i 's/^GREETING=.*/GREETING=hi/' /srv/demo/shared/env/app.env")
+    status, data = grade(live_dirs)
+    assert status == 1 and ("/srv/demo/shared/env/app.env sets GREETING to another value than the recipe's"
+                            in data["reasons"]), data
+    assert "Hello from" not in json.dumps(data["reasons"])
 
 
 def test_the_tool_does_the_stack_up_to_nginx(course: str, live_dirs: Path) -> None:
