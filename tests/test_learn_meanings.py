@@ -285,3 +285,59 @@ def test_a_silent_exporter_or_an_unbounded_journal_fails_with_the_reason() -> No
     unbounded = _grade("monitoring", MONITORING, _monitoring(Answer(0, ""), Answer(1, "")), _monitoring_server)
     assert "no journald configuration sets SystemMaxUse: the journal may fill the disk" in unbounded.reasons()
     assert "cap the journal at 200M" in [item.why for item in unbounded.missing]
+
+
+# --- jobs: a timer and a service written by hand, of other names, calling the venv's python by its path
+
+JOBS = {"commands": {"heartbeat": "python heartbeat.py"}, "schedules": {"heartbeat": "*:0/5"}}
+
+
+def _jobs_server(fact: Fact) -> object:
+    """The plan's facts where no unit of the tool's names exists: the learner's have other names."""
+    if fact.kind in ("calendar", "managed-timers", "timer"):
+        return fact.fresh()
+    return None
+
+
+def _jobs(answer: Answer) -> Callable[[Fact], object]:
+    def reply(fact: Fact) -> object:
+        assert isinstance(fact, Probe) and fact.args == ("demo", "python heartbeat.py")
+        return answer
+
+    return reply
+
+
+def test_a_job_scheduled_by_a_timer_of_ones_own_passes_with_differences_only() -> None:
+    grade = _grade("jobs", JOBS, _jobs(Answer(0, "my-heartbeat.timer")), _jobs_server)
+    assert [(f.what, f.reason) for f in grade.findings] == [
+        ("job heartbeat: a started, enabled timer runs python heartbeat.py as demo", None)]
+    assert grade.passed and not grade.missing, grade.reasons()
+    assert "start the timer demo-job-heartbeat.timer (*:0/5)" in [item.why for item in grade.differs]
+
+
+def test_a_job_as_root_not_enabled_or_not_scheduled_fails_with_the_reason() -> None:
+    root = _grade("jobs", JOBS, _jobs(Answer(2, "my-heartbeat.timer root")), _jobs_server)
+    assert "my-heartbeat.timer runs python heartbeat.py as root, not as demo" in root.reasons()
+    assert any(item.why.startswith("start the timer") for item in root.missing)
+    off = _grade("jobs", JOBS, _jobs(Answer(3, "my-heartbeat.timer")), _jobs_server)
+    assert ("my-heartbeat.timer is started but not enabled: it would not run after a reboot (`systemctl enable "
+            "my-heartbeat.timer`)") in off.reasons()
+    none = _grade("jobs", JOBS, _jobs(Answer(1, "")), _jobs_server)
+    assert "no started timer runs python heartbeat.py (`systemctl list-timers` lists them)" in none.reasons()
+    assert not none.passed
+
+
+def test_the_job_probe_finds_the_command_in_the_units_exec_line() -> None:
+    """The probe's match against what `systemctl show -P ExecStart` prints, by a shell here."""
+    import subprocess
+
+    from recipes.jobs.meanings import JOB
+
+    case = JOB.split("\n")[3].strip()  # the `case` line
+    script = f's=x; systemctl() {{ echo "$X"; }}; {case.replace("continue", "exit 1")}; exit 0'
+    for exec_start, found in (
+            ("{ path=/usr/bin/env ; argv[]=/usr/bin/env python heartbeat.py ; ignore_errors=no }", True),
+            ("{ path=/srv/demo/venv/bin/python ; argv[]=/srv/demo/venv/bin/python heartbeat.py ; x }", True),
+            ("{ path=/usr/bin/env ; argv[]=/usr/bin/env python heartbeat.py --once ; x }", False)):
+        done = subprocess.run(["sh", "-c", script, "sh", "demo", "python heartbeat.py"], env={"X": exec_start})
+        assert (done.returncode == 0) is found, exec_start

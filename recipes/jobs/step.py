@@ -9,11 +9,13 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
+from recipes.jobs.meanings import job_meaning
 from recipes.shared import sandbox, timers
 from recipes.shared.fields import CommandLine
 from recipes.shared.web import app_env_files, writable_dirs
 from wizard.engine.facts import Fact, FactValues
 from wizard.engine.i18n import translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import Change, Check, Context, Ok, Step, StepSettings, Teaching, Warn
 
 _ = translator(__file__)
@@ -114,6 +116,11 @@ class Jobs(Step):
             user=ctx.user, working_dir=ctx.current, env_files=tuple(app_env_files(ctx)),
             environment=(path, f"HOME={ctx.home}"), sandbox=sandbox.unit_lines(writable_dirs(ctx)),
             timeout=f"{s.timeout}min") for name, command in sorted(s.commands.items())]
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        assert isinstance(settings, JobsSettings)
+        return [job_meaning(name, shlex.join(shlex.split(command)), ctx.user, timers.unit_base(ctx.app, KIND, name))
+                for name, command in sorted(settings.commands.items())]
 
     def facts(self, s: JobsSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield from timers.unit_facts(self._items(s, ctx))
