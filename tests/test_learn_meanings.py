@@ -341,3 +341,53 @@ def test_the_job_probe_finds_the_command_in_the_units_exec_line() -> None:
             ("{ path=/usr/bin/env ; argv[]=/usr/bin/env python heartbeat.py --once ; x }", False)):
         done = subprocess.run(["sh", "-c", script, "sh", "demo", "python heartbeat.py"], env={"X": exec_start})
         assert (done.returncode == 0) is found, exec_start
+
+
+# --- monitoring with logrotate, the health timer and Prometheus, each done by hand
+
+FULL_MONITORING = {"journald_max_use": "200M", "logrotate": True, "health_check": True, "prometheus": True}
+
+
+def _full_monitoring(rotated: Answer = Answer(0, ""), health: Answer = Answer(0, "site-check.timer"),
+                     scraped: Answer = Answer(0, "")) -> Callable[[Fact], object]:
+    def answer(fact: Fact) -> object:
+        assert isinstance(fact, Probe)
+        if "logrotate -d" in fact.script:
+            assert fact.args == ("/var/log/demo",)
+            return rotated
+        if "list-units --type=timer" in fact.script:
+            assert fact.args == ("https://demo.example.test/",)
+            return health
+        if "api/v1/targets" in fact.script:
+            assert fact.args == ("127.0.0.1:9090", "node")
+            return scraped
+        return Answer(0, "500M")  # the exporter's metrics and the journal: as in the tests above
+
+    return answer
+
+
+def test_monitoring_with_its_logs_health_and_prometheus_by_hand_passes_with_differences_only() -> None:
+    grade = _grade("monitoring", FULL_MONITORING, _full_monitoring(), _monitoring_server)
+    assert [f.what for f in grade.findings][2:] == [
+        "logrotate rotates the app's logs in /var/log/demo", "a timer checks https://demo.example.test/",
+        "Prometheus at 127.0.0.1:9090 scrapes node, each one up"]
+    assert grade.passed and not grade.missing, grade.reasons()
+    assert {"rotate /var/log/demo/*.log daily, keep 14", "health check of https://demo.example.test/ every 5min",
+            "start the health check timer", "Prometheus scrapes the exporters"} <= {i.why for i in grade.differs}
+
+
+def test_unrotated_logs_an_unchecked_site_or_an_unscraped_exporter_fail_with_the_reason() -> None:
+    grade = _grade("monitoring", FULL_MONITORING, _full_monitoring(
+        rotated=Answer(1, "/var/log/demo/access.log"), health=Answer(1, ""),
+        scraped=Answer(0, "node down: Get \"http://127.0.0.1:9100/metrics\": connection refused")), _monitoring_server)
+    assert grade.reasons()[:3] == [
+        "no logrotate rule takes /var/log/demo/access.log: `logrotate -d /etc/logrotate.conf` does not consider it, "
+        "and the app's logs grow until the disk is full",
+        "no started timer asks https://demo.example.test/: an outage would go unnoticed",
+        "Prometheus does not scrape every exporter: node down: Get \"http://127.0.0.1:9100/metrics\": connection "
+        "refused"]
+    assert {"rotate /var/log/demo/*.log daily, keep 14", "health check of https://demo.example.test/ every 5min",
+            "start the health check timer", "Prometheus scrapes the exporters"} <= {i.why for i in grade.missing}
+    silent = _grade("monitoring", FULL_MONITORING, _full_monitoring(scraped=Answer(1, "curl: (7) Failed to connect")),
+                    _monitoring_server)
+    assert "Prometheus does not answer at 127.0.0.1:9090 (curl: (7) Failed to connect)" in silent.reasons()

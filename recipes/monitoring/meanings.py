@@ -74,4 +74,105 @@ def journal_meaning(dropin: str) -> Meaning:
     return Meaning(_("the journal is kept on disk within a size limit"), (probe,), test, covers=covers)
 
 
-__all__ = ["exporter_meaning", "journal_meaning"]
+# $1 the app's log directory. logrotate's own dry run over its whole configuration (any file in
+# /etc/logrotate.d, or logrotate.conf itself) names each log a rule takes: every *.log there must be one (before
+# the first log exists, a rule's pattern must name the directory). Exit 1 with the first one no rule takes.
+ROTATED = r'''
+out=$(logrotate -d /etc/logrotate.conf 2>&1)
+found=0
+for f in "$1"/*.log; do
+  [ -e "$f" ] || continue
+  found=1
+  printf '%s\n' "$out" | grep -qF "considering log $f" || { echo "$f"; exit 1; }
+done
+[ "$found" = 1 ] || printf '%s\n' "$out" | grep -qF "rotating pattern: $1/" || { echo "$1"; exit 1; }
+'''
+
+# $1 the health URL. A started, enabled timer whose service asks it (curl, wget, a script of one's own naming the
+# URL). Exit 0 with the timer; 1: none; 3 (the timer) when it is not enabled.
+HEALTH = r'''
+for t in $(systemctl list-units --type=timer --state=active --plain --no-legend | cut -d' ' -f1); do
+  s=$(systemctl show -P Unit "$t") || continue
+  case "$(systemctl show -P ExecStart "$s")" in *"$1"*) ;; *) continue;; esac
+  [ "$(systemctl is-enabled "$t" 2>/dev/null)" = enabled ] || { echo "$t"; exit 3; }
+  echo "$t"; exit 0
+done
+exit 1
+'''
+
+# $1 Prometheus's address, then the jobs it must scrape. Its targets API: each job missing or not up, one a line
+# ("JOB missing" / "JOB down: last error"). Exit 1: Prometheus does not answer (curl's last line).
+SCRAPED = r'''
+addr=$1; shift
+out=$(curl -fsS -m 5 "http://$addr/api/v1/targets" 2>&1) || { printf '%s\n' "$out" | tail -n 1; exit 1; }
+printf '%s' "$out" | python3 -c '
+import json, sys
+active = json.load(sys.stdin)["data"]["activeTargets"]
+for job in sys.argv[1:]:
+    mine = [t for t in active if t["labels"].get("job") == job]
+    if not mine:
+        print(job, "missing")
+    elif not any(t["health"] == "up" for t in mine):
+        print(job, "down:", mine[0].get("lastError") or "?")
+' "$@"
+'''
+
+
+def _said(change: object) -> str:
+    return str(getattr(change, "describe", lambda: "")())
+
+
+def rotated_meaning(directory: str) -> Meaning:
+    """A logrotate rule takes each of the app's log files in `directory`."""
+    probe = Probe(ROTATED, (directory,))
+
+    def test(facts: FactValues) -> str | None:
+        answer = facts[probe]
+        if answer.ok:
+            return None
+        return _("no logrotate rule takes {path}: `logrotate -d /etc/logrotate.conf` does not consider it, and "
+                 "the app's logs grow until the disk is full").format(path=answer.output or directory)
+
+    return Meaning(_("logrotate rotates the app's logs in {path}").format(path=directory), (probe,), test,
+                   covers=lambda change: "/etc/logrotate.d/" in _said(change))
+
+
+def health_meaning(url: str, unit: str) -> Meaning:
+    """A timer checks the site's health URL (units of any name; the recommended one is `unit`)."""
+    probe = Probe(HEALTH, (url,))
+
+    def test(facts: FactValues) -> str | None:
+        answer = facts[probe]
+        if answer.ok:
+            return None
+        if answer.status == 3:
+            return _("{timer} is started but not enabled: it would not run after a reboot (`systemctl enable "
+                     "{timer}`)").format(timer=answer.output)
+        return _("no started timer asks {url}: an outage would go unnoticed").format(url=url)
+
+    return Meaning(_("a timer checks {url}").format(url=url), (probe,), test,
+                   covers=lambda change: unit in _said(change) or _said(change) == "systemctl daemon-reload")
+
+
+def scraped_meaning(listen: str, jobs: tuple[str, ...]) -> Meaning:
+    """Prometheus answers at `listen` and scrapes each exporter's job, every one up."""
+    probe = Probe(SCRAPED, (listen, *jobs))
+
+    def test(facts: FactValues) -> str | None:
+        answer = facts[probe]
+        if not answer.ok:
+            return _("Prometheus does not answer at {addr} ({error})").format(addr=listen, error=answer.output or "?")
+        if answer.output:
+            return _("Prometheus does not scrape every exporter: {which}").format(
+                which="; ".join(answer.output.splitlines()))
+        return None
+
+    def covers(change: object) -> bool:  # its configuration and restarts; the package install stays its own item
+        said = _said(change)
+        return "prometheus" in said and "apt-get" not in said
+
+    return Meaning(_("Prometheus at {addr} scrapes {jobs}, each one up").format(addr=listen, jobs=", ".join(jobs)),
+                   (probe,), test, covers=covers)
+
+
+__all__ = ["exporter_meaning", "health_meaning", "journal_meaning", "rotated_meaning", "scraped_meaning"]

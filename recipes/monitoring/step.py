@@ -11,7 +11,13 @@ from pydantic import AfterValidator, Field
 
 from recipes.monitoring import app_metrics, exporters
 from recipes.monitoring.exporters import Exporter
-from recipes.monitoring.meanings import exporter_meaning, journal_meaning
+from recipes.monitoring.meanings import (
+    exporter_meaning,
+    health_meaning,
+    journal_meaning,
+    rotated_meaning,
+    scraped_meaning,
+)
 from recipes.shared import claims, guards, sandbox
 from recipes.shared.apt import install_missing, started
 from recipes.shared.claims import Claim
@@ -180,7 +186,15 @@ class Monitoring(Step):
 
     def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
         assert isinstance(settings, MonitoringSettings)
-        return [*(exporter_meaning(e) for e in self._exporters(settings)), journal_meaning(JOURNALD)]
+        found = [*(exporter_meaning(e) for e in self._exporters(settings)), journal_meaning(JOURNALD)]
+        if settings.logrotate:
+            found.append(rotated_meaning(f"/var/log/{ctx.app}"))
+        if settings.health_check:
+            found.append(health_meaning(self._health_url(ctx)[0], f"{ctx.app}-health"))
+        if settings.prometheus:
+            found.append(scraped_meaning(PROMETHEUS_LISTEN, tuple(  # the blackbox exporter: through its probes
+                e.job for e in self._exporters(settings) if e is not exporters.BLACKBOX)))
+        return found
 
     def _exporters(self, s: MonitoringSettings) -> tuple[Exporter, ...]:
         """Every exporter wanted, the node exporter first."""
