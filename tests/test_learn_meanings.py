@@ -391,3 +391,36 @@ def test_unrotated_logs_an_unchecked_site_or_an_unscraped_exporter_fail_with_the
     silent = _grade("monitoring", FULL_MONITORING, _full_monitoring(scraped=Answer(1, "curl: (7) Failed to connect")),
                     _monitoring_server)
     assert "Prometheus does not answer at 127.0.0.1:9090 (curl: (7) Failed to connect)" in silent.reasons()
+
+
+# --- goals: swap made by hand (/swap.img, not /swapfile)
+
+GOALS = {"audience": "public", "peak_users": 50}
+
+
+def _goals(swap_mib: int, kept: Answer = Answer(0, ""), container: bool = False) -> Callable[[Fact], object]:
+    def facts(fact: Fact) -> object:
+        if fact.kind == "server-size":
+            return {"cpus": 1, "mem_mib": 1024, "disk_mib": 20000, "swap_mib": swap_mib,
+                    "virt": "lxc" if container else "kvm"}
+        if isinstance(fact, Probe):
+            return kept
+        return fact.fresh()
+
+    return facts
+
+
+def test_swap_made_by_hand_passes_and_swap_lost_at_reboot_or_too_small_fails() -> None:
+    wanted = _grade("goals", GOALS, _goals(0), _goals(0))
+    assert [i.why for i in wanted.missing] == [
+        "add 1024 MiB of swap in /swapfile, so a memory spike slows the app instead of ending it",
+        "record what demo needs from the server-wide goals settings"], wanted.reasons()
+    assert "the server has 0 MiB of swap; the goals ask for 1024 MiB" in wanted.reasons()
+    by_hand = _grade("goals", GOALS, _goals(1024), _goals(0))  # /swapfile not there, but 1 GiB of /swap.img is
+    assert by_hand.passed and not by_hand.missing and [i.why for i in by_hand.differs] == [
+        "add 1024 MiB of swap in /swapfile, so a memory spike slows the app instead of ending it",
+        "record what demo needs from the server-wide goals settings"], by_hand.reasons()
+    lost = _grade("goals", GOALS, _goals(1024, Answer(1, "/swap.img")), _goals(0))
+    assert "/swap.img is in use as swap but not in /etc/fstab: it is gone after a reboot" in lost.reasons()
+    inside = _grade("goals", GOALS, _goals(0, container=True), _goals(0, container=True))
+    assert inside.passed, inside.reasons()

@@ -17,12 +17,14 @@ from pydantic import AfterValidator, Field
 
 from recipes.goals import rules
 from recipes.goals.facts import ServerSize, Size
+from recipes.goals.meanings import swap_meaning
 from recipes.goals.rules import Audience, Data, Filled, Resolution, Resolved, Uptime
 from recipes.shared import claims
 from wizard.engine.commands import sh
 from wizard.engine.facts import Fact, FactValues
 from wizard.engine.i18n import translator
 from wizard.engine.intent import overridden
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import Change, Check, Context, Ok, RunCommand, Step, StepSettings, Teaching, Warn
 
 _ = translator(__file__)
@@ -185,6 +187,11 @@ class Goals(Step):
                 cpus=rules.cpu_count(size.cpus), mem=size.mem_mib))
         lines += [self._said(d, settings, ctx) for d in resolution.derived]
         return lines + [_("Too small: {why}").format(why=text) for text in resolution.too_small]
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        assert isinstance(settings, GoalsSettings)
+        return [swap_meaning(lambda facts: (self.resolution(settings, facts, ctx)[0].resolved.swap_mib,
+                                            server_size(facts)), (ServerSize(), claims.Claims("goals")))]
 
     def plan(self, settings: StepSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         assert isinstance(settings, GoalsSettings)
