@@ -424,3 +424,43 @@ def test_swap_made_by_hand_passes_and_swap_lost_at_reboot_or_too_small_fails() -
     assert "/swap.img is in use as swap but not in /etc/fstab: it is gone after a reboot" in lost.reasons()
     inside = _grade("goals", GOALS, _goals(0, container=True), _goals(0, container=True))
     assert inside.passed, inside.reasons()
+
+
+# --- environment (local): the internal CA trusted under a name of one's own
+
+def test_an_internal_ca_trusted_by_hand_passes_and_an_untrusted_one_fails(tmp_path) -> None:  # noqa: ANN001
+    from tests.test_environment import certificate
+
+    settings = {"kind": "local", "internal_ca": certificate(tmp_path / "ca.pem", ca=True)}
+
+    def server(trusted: Answer) -> Callable[[Fact], object]:
+        return lambda fact: trusted if isinstance(fact, Probe) else None  # no file of the tool's name
+
+    grade = _grade("environment", settings, server(Answer(0, "")), server(Answer(0, "")))
+    assert [(f.what, f.reason) for f in grade.findings] == [("the server trusts the internal CA CN=Internal CA", None)]
+    assert grade.passed and not grade.missing
+    assert [i.why for i in grade.differs] == ["install the internal CA's root certificate",
+                                              "add it to the server's trusted CAs"], grade.reasons()
+    untrusted = _grade("environment", settings, server(Answer(1, "error 18 at 0 depth lookup: self-signed "
+                                                                 "certificate")), server(Answer(0, "")))
+    assert ("the server does not trust CN=Internal CA: /etc/ssl/certs/ca-certificates.crt does not hold it (error 18 "
+            "at 0 depth lookup: self-signed certificate); copy it into /usr/local/share/ca-certificates and run "
+            "update-ca-certificates") in untrusted.reasons()
+    assert not untrusted.passed and len(untrusted.missing) == 2
+
+
+def test_the_trust_probe_accepts_the_ca_only_when_the_bundle_holds_it(tmp_path) -> None:  # noqa: ANN001
+    """The probe's script itself, with this machine's openssl: a bundle with the CA, and one without."""
+    import subprocess
+
+    from recipes.environment.meanings import TRUSTED
+    from tests.test_environment import certificate
+
+    pem = open(certificate(tmp_path / "ca.pem", ca=True)).read()
+    impostor = open(certificate(tmp_path / "other.pem", ca=True)).read()  # the same name, another key
+    (tmp_path / "with.crt").write_text(pem)
+    (tmp_path / "without.crt").write_text(impostor)
+    for bundle, status in (("with.crt", 0), ("without.crt", 1)):
+        done = subprocess.run(["sh", "-c", TRUSTED, "sh", pem.strip(), str(tmp_path / bundle)], capture_output=True,
+                              text=True)
+        assert done.returncode == status, done.stdout + done.stderr

@@ -16,10 +16,12 @@ from typing import Annotated, Literal
 from cryptography import x509
 from pydantic import AfterValidator, Field
 
+from recipes.environment.meanings import trusted_meaning
 from wizard.engine.commands import cmd
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.fsutil import UnreadableFile, read_text_file
 from wizard.engine.i18n import translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import (
     Change,
     Check,
@@ -139,6 +141,14 @@ class Environment(Step):
             yield Warn(_("a container platform: this recipe provisions a server; the platform runs images"),
                        _("`deploy-wizard export FILE --format container -o DIR` writes a Containerfile and a "
                          "compose file for the same app"))
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        assert isinstance(settings, EnvironmentSettings)
+        if settings.kind != "local" or not settings.internal_ca:
+            return []  # cloud and container only advise: nothing on the server to hold
+        pem = read_ca(settings.internal_ca)
+        subject = x509.load_pem_x509_certificate(pem.encode()).subject.rfc4514_string()
+        return [trusted_meaning(pem, subject)]
 
     def _local(self, s: EnvironmentSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         tls = ctx.settings("tls")
