@@ -56,7 +56,7 @@ SCROLLBACK = 10_000  # lines the Run screen keeps (as a terminal's scrollback); 
 
 def scrollback_notice() -> str:
     """Said once, when the first line goes out of the screen's memory: where every line still is."""
-    from wizard.engine.sinks import state_dir
+    from wizard.engine.fsutil import state_dir
 
     return _("This screen keeps the last {n} lines of output; the run's journal in {folder} keeps every "
             "line.").format(n=f"{SCROLLBACK:,}", folder=state_dir() / "journal")

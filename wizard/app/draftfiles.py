@@ -13,10 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from wizard.engine import safe_yaml
 from wizard.engine.errors import DeployWizardError, ExitCode
+from wizard.engine.fsutil import state_dir
 from wizard.engine.i18n import _, n_
 
 DRAFT_DAYS = 30
@@ -30,8 +28,6 @@ class DraftError(DeployWizardError):
 
 
 def drafts_dir() -> Path:
-    from wizard.engine.sinks import state_dir
-
     return state_dir() / "drafts"
 
 
@@ -94,8 +90,15 @@ class SavedDraft:
 
 def saved_drafts() -> list[SavedDraft]:
     """The drafts in the state directory, newest first; a file that does not read as a draft is left out."""
+    paths = list(drafts_dir().glob("*.yaml"))
+    if not paths:
+        return []
+    import yaml  # here: a first start, with no draft, draws the Welcome screen without it
+
+    from wizard.engine import safe_yaml
+
     found = []
-    for path in drafts_dir().glob("*.yaml"):
+    for path in paths:
         try:
             data = safe_yaml.load(path.read_text(encoding="utf-8"))
             modified = path.stat().st_mtime

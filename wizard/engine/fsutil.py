@@ -9,6 +9,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from platformdirs import user_state_path
+
 from wizard.engine.i18n import _
 
 PRIVATE_DIR = 0o700
@@ -151,3 +153,15 @@ def read_text_file(path: Path | str, limit: int = MAX_TEXT_FILE) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise UnreadableFile(_("it is not UTF-8 text (line {line}, byte {n})").format(line=line, n=exc.start)) from None
+
+
+def state_dir() -> Path:
+    """Where run journals and wizard drafts live: the user's state directory for deploy-wizard.
+
+    Why platformdirs: it knows each platform's place and the XDG rules (on Linux $XDG_STATE_HOME, else
+    ~/.local/state, then deploy-wizard), so the path is the one operators and the README expect. Why here and
+    not beside the journal (wizard.engine.sinks, which re-exports it): every start reads it to expire drafts,
+    and the sinks' console tables are not needed for that.
+    """
+    return user_state_path("deploy-wizard", appauthor=False)
+

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from platformdirs import user_state_path
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -35,18 +34,8 @@ from wizard.engine.events import (
     StepPlanned,
     StepStarted,
 )
-from wizard.engine.fsutil import private_dir
+from wizard.engine.fsutil import private_dir, state_dir
 from wizard.engine.i18n import _, n_
-
-
-def state_dir() -> Path:
-    """Where run journals and wizard drafts live: the user's state directory for deploy-wizard.
-
-    Why platformdirs: it knows each platform's place and the XDG rules (on Linux $XDG_STATE_HOME, else
-    ~/.local/state, then deploy-wizard), so the path is the one operators and the README expect.
-    """
-    return user_state_path("deploy-wizard", appauthor=False)
-
 
 # A diff line's style by its first characters (unified diff: headers, hunks, additions, removals).
 DIFF_STYLES = (("+++", "bold"), ("---", "bold"), ("@@", "cyan"), ("+", "green"), ("-", "red"))
