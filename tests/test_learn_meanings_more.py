@@ -38,7 +38,7 @@ def test_an_env_file_without_a_variable_or_with_another_value_fails_naming_it() 
     answer, plan_facts = _code(here, env=_env_file({"GREETING": ENV["GREETING"]}))
     assert ("/srv/demo/shared/env/app.env does not set STATIC_ROOT, MEDIA_ROOT"
             in _grade("code", CODE, answer, plan_facts).reasons())
-    answer, plan_facts = _code(here, env=Answer(2, ""))
+    answer, plan_facts = _code(here, env=Answer(4, ""))
     assert "demo cannot read /srv/demo/shared/env/app.env" in _grade("code", CODE, answer, plan_facts).reasons()
 
 
@@ -219,3 +219,56 @@ def test_the_trust_probe_accepts_the_ca_only_when_the_bundle_holds_it(tmp_path) 
         done = subprocess.run(["sh", "-c", TRUSTED, "sh", pem.strip(), str(tmp_path / bundle)], capture_output=True,
                               text=True)
         assert done.returncode == status, done.stdout + done.stderr
+
+
+# --- the code step's probes themselves, run by a shell here (runuser stood in for: facts are asked as root)
+
+def _as_is(tmp_path) -> dict[str, str]:  # noqa: ANN001
+    """PATH with a `runuser` that runs its command as whoever runs the test (its -u USER -- dropped)."""
+    import os
+
+    stub = tmp_path / "bin"
+    stub.mkdir(exist_ok=True)
+    (stub / "runuser").write_text('#!/bin/sh\nshift 3\nexec "$@"\n')
+    (stub / "runuser").chmod(0o755)
+    return {**os.environ, "PATH": f"{stub}:{os.environ['PATH']}"}
+
+
+def test_the_env_probe_reads_a_hand_written_file_as_a_shell_does(tmp_path) -> None:  # noqa: ANN001
+    import hashlib
+    import subprocess
+
+    from recipes.app_server.meanings import ENV_FILE
+
+    env = tmp_path / "app.env"
+    env.write_text("# mine\nMEDIA_ROOT=/srv/demo/shared/media\nGREETING=\"Hello from deploy-wizard\"\n")
+    done = subprocess.run(["sh", "-c", ENV_FILE, "sh", "demo", str(env), "GREETING", "STATIC_ROOT"],
+                          capture_output=True, text=True, env=_as_is(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"GREETING {hashlib.sha256(b'Hello from deploy-wizard').hexdigest()}", "STATIC_ROOT -"]
+    env.write_text("GREETING=(\n")
+    broken = subprocess.run(["sh", "-c", ENV_FILE, "sh", "demo", str(env), "GREETING"], capture_output=True,
+                            text=True, env=_as_is(tmp_path))
+    assert broken.returncode not in (0, 4)  # does not read as an env file; not "cannot read"
+
+
+def test_the_dependencies_probe_names_what_the_venv_lacks_or_has_out_of_range(tmp_path) -> None:  # noqa: ANN001
+    """The release's requirements against a real venv (the one running the tests, which has pip and rich)."""
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    from recipes.code.meanings import DEPENDENCIES
+
+    venv = sys.prefix
+    release = tmp_path / "base" / "releases" / "by-hand"
+    release.mkdir(parents=True)
+    (tmp_path / "base" / "next").symlink_to("releases/by-hand")
+    (release / "requirements.txt").write_text(
+        "# what the app needs\nrich>=1\n-r more.txt\nnot-a-real-package-here==1.0\nrich<1  # too old\n"
+        "pywin32>=1; sys_platform == 'win32'\n")
+    done = subprocess.run(["sh", "-c", DEPENDENCIES, "sh", venv, str(tmp_path / "base"), "requirements",
+                           "requirements.txt", "demo"], capture_output=True, text=True, env=_as_is(tmp_path))
+    assert done.stdout.splitlines() == ["not-a-real-package-here==1.0",
+                                        f"rich<1 (the venv has {version('rich')})"], done.stderr

@@ -74,28 +74,33 @@ def env_content(values: list[EnvValue]) -> str | Secret:
     return Secret.join("app.env", *parts)
 
 
-# $1 the env file, then the names. As the app user: the file read the way a shell reads it (systemd's
-# EnvironmentFile takes the same simple lines), and each name with the sha256 of its value, or "-" when unset:
-# the values, secrets among them, never leave the server. Exit 2: the app user cannot read the file.
+# $1 the app user, $2 the env file, then the names. As the app user (facts are asked as root, so runuser): the
+# file read the way a shell reads it (systemd's EnvironmentFile takes the same simple lines), and each name with
+# the sha256 of its value, or "-" when unset: the values, secrets among them, never leave the server. Exit 4: the
+# app user cannot read the file; another failure: it does not read as shell assignments (sh exits 2 on a syntax
+# error in a file it sources).
 ENV_FILE = r'''
+u=$1; shift
+exec runuser -u "$u" -- sh -s -- "$@" <<'SH'
 f=$1; shift
-[ -r "$f" ] || exit 2
+[ -r "$f" ] || exit 4
 set -a; . "$f" || exit 3; set +a
 for n; do
   if v=$(printenv "$n"); then printf '%s %s\n' "$n" "$(printf %s "$v" | sha256sum | cut -c1-64)"; else echo "$n -"; fi
 done
+SH
 '''
 
 
 def env_meaning(values: list[EnvValue], path: str, user: str) -> Meaning:
     """The app finds each variable of the recipe with its value in `path` (any order, comments or quoting)."""
-    probe = Probe(ENV_FILE, (path, *(name for name, _value, _quoted in values)), user=user)
+    probe = Probe(ENV_FILE, (user, path, *(name for name, _value, _quoted in values)))
     wanted = {name: hashlib.sha256((value.reveal() if isinstance(value, Secret) else value).encode()).hexdigest()
               for name, value, _quoted in values}
 
     def test(facts: FactValues) -> str | None:
         answer = facts[probe]
-        if answer.status == 2:
+        if answer.status == 4:
             return _("{user} cannot read {path}").format(user=user, path=path)
         if not answer.ok:
             return _("{path} does not read as an env file: {error}").format(path=path, error=answer.output or "?")

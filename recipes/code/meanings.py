@@ -73,15 +73,15 @@ def commit_meaning(user: str, base: str, ref: str, wanted: Callable[[FactValues]
 __all__ = ["commit_meaning", "linked"]
 
 
-# $1 the venv, $2 the app's base directory, $3 the install mode, $4 the requirements file's name (or "").
-# Run as the app user with the venv's own Python: the release `current` (else `next`) leads to, the dependency
-# file the mode reads there, and every distribution it names that the venv lacks or has at a version outside
-# the file's range, one a line. Exit 1: some are missing; 2: no release linked; 3: no venv.
+# $1 the venv, $2 the app's base directory, $3 the install mode, $4 the requirements file's name (or ""), $5 the
+# app user. As the app user (facts are asked as root, so runuser) with the venv's own Python: the release
+# `current` (else `next`) leads to, the dependency file the mode reads there, and every distribution it names that
+# the venv lacks or has at a version outside the file's range, one a line. Exit 2: no release linked; 3: no venv.
 DEPENDENCIES = r'''
 [ -x "$1/bin/python" ] || { echo "$1/bin/python"; exit 3; }
 for l in current next; do [ -d "$2/$l/" ] && { r="$2/$l"; break; }; done
 [ -n "${r:-}" ] || exit 2
-cd "$r/" && exec "$1/bin/python" - "$3" "$4" <<'PY'
+cd "$r/" && exec runuser -u "$5" -- "$1/bin/python" - "$3" "$4" <<'PY'
 import importlib.metadata as md, os, re, sys
 mode, req = sys.argv[1], sys.argv[2]
 try:
@@ -118,7 +118,7 @@ PY
 def dependencies_meaning(user: str, base: str, venv: str, mode: str, requirements: str | None) -> Meaning:
     """The venv holds every distribution the live (or staged) release's dependency file names, in its range:
     however it got there (pip, uv, poetry, one by one)."""
-    probe = Probe(DEPENDENCIES, (venv, base, mode, requirements or ""), user=user)
+    probe = Probe(DEPENDENCIES, (venv, base, mode, requirements or "", user))
 
     def test(facts: FactValues) -> str | None:
         answer = facts[probe]

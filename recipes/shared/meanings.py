@@ -7,7 +7,7 @@ such read-only question, batched with the step's other facts in one round trip l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from wizard.engine.commands import Command, sh
 from wizard.engine.facts import Fact, FactValues
@@ -33,13 +33,11 @@ class Probe(Fact):
 
     script: str
     args: tuple[str, ...] = ()
-    # asked as this account (what the app itself can see), else as root: how it is asked, not part of its key
-    user: str | None = field(default=None, compare=False)
 
     kind = "probe"
 
     def command(self) -> Command:
-        return sh(self.script, *self.args, user=self.user)
+        return sh(self.script, *self.args)
 
     def parse(self, out: str, status: int) -> Answer:
         return Answer(status, out.strip())
