@@ -92,9 +92,10 @@ def test_halfway_shows_exactly_what_is_missing_then_passes(course: str, live_dir
 
 def test_the_code_step_done_by_hand_passes_with_its_install_and_env_file_as_differences(
         course: str, live_dirs: Path) -> None:
-    """git clone, a `next` link, `pip install -r` and an app.env of one's own (comments, double quotes, another
-    order): the commit, the dependencies and every variable hold, so the tool's install and env file are only
-    differences; then a variable edited to another value is named, without showing the recipe's value."""
+    """git clone, `current` linked by hand (the tutorial's way), `pip install -r` and an app.env of one's own
+    (comments, double quotes, another order): the commit, the dependencies and every variable hold, so the tool's
+    install and env file are only differences; then a variable edited to another value is named, without showing
+    the recipe's value."""
     assert progress(live_dirs)["current"] == "code"
     repo = yaml.safe_load(Path(progress(live_dirs)["recipe"]).read_text())["steps"]["code"]["repo"]
     env = ("# my env, by hand\nGREETING=\"Hello from deploy-wizard\"\nMEDIA_ROOT=/srv/demo/shared/media\n"
@@ -102,12 +103,12 @@ def test_the_code_step_done_by_hand_passes_with_its_install_and_env_file_as_diff
     shell(course, "set -e; apt-get install -y -q git >/dev/null; install -d -o demo -g demo /srv/demo/releases "
                   "/srv/demo/shared; install -d -o root -g demo -m 750 /srv/demo/shared/env; "
                   f"runuser -u demo -- git clone -q {shlex.quote(repo)} /srv/demo/releases/by-hand; "
-                  "ln -sfn releases/by-hand /srv/demo/next; runuser -u demo -- /srv/demo/venv/bin/pip install -q "
+                  "ln -sfn releases/by-hand /srv/demo/current; runuser -u demo -- /srv/demo/venv/bin/pip install -q "
                   "-r /srv/demo/releases/by-hand/requirements.txt; "
                   f"printf %s {shlex.quote(env)} > /srv/demo/shared/env/app.env; "
                   "chown root:demo /srv/demo/shared/env/app.env; chmod 640 /srv/demo/shared/env/app.env")
     status, data = grade(live_dirs)
-    assert status == 0 and data["passed"] and not data["missing"], data
+    assert status == 0 and data["passed"] and not data["missing"], data["reasons"]
     assert [(f["what"], f["reason"]) for f in data["findings"]] == [
         ("a release under /srv/demo/releases holds the commit main names, and current or next leads to it", None),
         ("the venv /srv/demo/venv holds every dependency the release names", None),
