@@ -116,6 +116,8 @@ def test_the_code_step_done_by_hand_passes_with_its_install_and_env_file_as_diff
     differs = [item["why"] for item in data["differs"]]
     assert "write the app's environment to /srv/demo/shared/env/app.env" in differs, differs
     assert any(why.startswith("install the requirements") for why in differs), differs
+    assert progress(live_dirs)["current"] == "database"  # passed: the course moved on; back to code
+    assert learn(live_dirs, "goto", "code").returncode == 0
     shell(course, "sed -i 's/^GREETING=.*/GREETING=hi/' /srv/demo/shared/env/app.env")
     status, data = grade(live_dirs)
     assert status == 1 and ("/srv/demo/shared/env/app.env sets GREETING to another value than the recipe's"
