@@ -54,6 +54,8 @@ class FakeServer(Transport):
                     timeout: float) -> Result:
         command_line = RUN_TAG.sub("", command_line)  # every change carries the run's tag (wizard/app/deploylock.py)
         type(self).sent.append(command_line)
+        if "flock -w" in command_line:  # the deploy lock (wizard/app/deploylock.py): free, nothing left behind
+            return Result(0, "acquired\n", "")
         if "/proc/[0-9]*/environ" in command_line:  # what an interrupted run left running: nothing
             return Result(0, "", "")
         if command_line.startswith("configure "):
@@ -66,8 +68,6 @@ class FakeServer(Transport):
                 return Result(1, "", "configure: 'bad' is not a valid value")
             STATE.add(value)
             return Result(0, "", "")
-        if "flock -w" in command_line:  # the deploy lock (wizard/app/deploylock.py): free
-            return Result(0, "acquired\n", "")
         return Result(0, "root\n0\nnopasswd\n", "")  # the login probe: root
 
     async def _upload_temp(self, content: bytes) -> str:
