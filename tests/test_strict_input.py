@@ -210,6 +210,8 @@ def test_the_cli_refuses_an_empty_set_and_says_what_a_reset_does(tmp_path, capsy
     assert "--reset target.host_key: back to its default for this run: empty" in err
     assert "--reset tls.acme_server: back to its default for this run: empty" in err
     assert code == 1  # then it tried to connect (port 1 refuses): the reset was taken
+    code, err = cli(capsys, "--lang", "zh_CN", "plan", str(path), "--set", "target.host_key=")  # full-width colons
+    assert code == 2 and "--set：target.host_key：不接受空值" in err
 
 
 @pytest.mark.parametrize("command", ["plan", "apply", "check", "export"])

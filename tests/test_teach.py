@@ -13,8 +13,9 @@ from tests.conftest import ROOT
 from wizard.app import registry
 from wizard.app.draft import Draft
 from wizard.app.recipefile import Recipe, load, parse
-from wizard.app.teach import BASE_PLACEHOLDERS, Lesson, Login, Teacher, fill, typed, verify_lines
+from wizard.app.teach import BASE_PLACEHOLDERS, Lesson, Login, Teacher, as_typed, fill, typed, verify_lines
 from wizard.engine import i18n
+from wizard.engine.commands import cmd
 from wizard.engine.step import Check
 
 EXAMPLES = ["flask-app.yaml", "django-app.yaml"]
@@ -149,6 +150,14 @@ def test_typed_says_who_runs_it() -> None:
     assert typed("ufw status", root=True, user=None, login=root) == "ufw status"
     assert typed("id", root=False, user="admin", login=admin) == "id"
     assert typed("ls /x", root=False, user="www-data", login=root) == "runuser -u www-data -- ls /x"
+
+
+def test_an_abridged_display_is_a_comment_in_chinese_too() -> None:
+    """A placeholder stands for something the plan does not spell out: pasted, `<上一个版本>` would be a redirect."""
+    for placeholder in ("<the release before>", "<the app's sandbox>", "<上一个版本>", "<应用的沙盒>"):
+        line = as_typed(cmd("systemctl", "stop", "x", display=f"systemctl stop {placeholder}"))
+        assert line == f"# systemctl stop {placeholder}"
+    assert as_typed(cmd("systemctl", "stop", "x", display="systemctl stop x")) == "sudo systemctl stop x"
 
 
 def test_a_half_typed_draft_fills_in_what_it_knows() -> None:

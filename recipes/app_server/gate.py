@@ -63,10 +63,11 @@ def candidate(ctx: Context, release: str, *, module: str, worker_class: str, pat
     properties = [word for path in env_files for word in ("-p", f"EnvironmentFile=-{path}")]
     # the release is tried in the sandbox it will serve in: an app that needs more fails here, not live
     properties += sandbox.run_properties(writable_dirs(ctx))
+    sandboxed = _("<the app's sandbox>")
     return sh(CANDIDATE, f"{ctx.app}-candidate", ctx.user, f"{ctx.releases}/{release}", ctx.venv,
               f"{ctx.app}-candidate", worker_class, module, PROBE, probe.host, probe.path,
               "https" if probe.https else "http", str(wait), ctx.home, *properties,
-              display=f"systemd-run --unit {ctx.app}-candidate -p <the app's sandbox> gunicorn --chdir "
+              display=f"systemd-run --unit {ctx.app}-candidate -p {sandboxed} gunicorn --chdir "
                       f"{ctx.releases}/{release} ... "
                       f"&& {probe.command().summary()}")
 

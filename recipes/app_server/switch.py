@@ -31,7 +31,10 @@ from recipes.shared.facts import UnitProperties
 from recipes.shared.health import PROBE, Probe
 from wizard.engine.commands import Command, sh
 from wizard.engine.facts import Fact
+from wizard.engine.i18n import translator
 from wizard.engine.step import Context, file_leaves
+
+_ = translator(__file__)
 
 # $1 app, $2 the release to serve, $3 the `current` link, $4 the socket's drop-in, $5 seconds to watch,
 # $6 the failure marker, $7 the probe script, then the probe's socket, Host, path and scheme
@@ -116,8 +119,8 @@ def switch_leaves(ctx: Context, release: str) -> tuple[tuple[Fact, object], ...]
 
 def switch(ctx: Context, release: str, probe: Probe, watch: int, failed_marker: str) -> Command:
     """The command that makes `release` the one serving (see the module's docstring)."""
-    watching = f" && watch {probe.path} for {watch} s" if watch else ""
+    watching = " && " + _("watch {path} for {seconds} s").format(path=probe.path, seconds=watch) if watch else ""
     return sh(SWITCH, ctx.app, release, ctx.current, dropin_path(ctx), str(watch), failed_marker, PROBE,
               probe.socket, probe.host, probe.path, "https" if probe.https else "http",
               display=f"ln -sfn releases/{release} {ctx.current} && systemctl start {unit_name(ctx, release)} && "
-                      f"systemctl stop <the release before>{watching}")
+                      f"systemctl stop {_('<the release before>')}{watching}")

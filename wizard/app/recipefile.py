@@ -118,9 +118,10 @@ class RecipeError(DeployWizardError):
 
     def render(self) -> str:
         out = []
+        colon = _(": ", context="before what it introduces")  # "：" in Chinese, as the other errors have it
         for line, field, message in self.problems:
             where = f"{self.path}:{line}" if line else self.path
-            out.append(f"{where}: {field + ': ' if field else ''}{message}")
+            out.append(f"{where}{colon}{field + colon if field else ''}{message}")
         return "\n".join(out)
 
 

@@ -99,9 +99,9 @@ def typed(text: str, *, root: bool, user: str | None, login: Login) -> str:
     return text
 
 
-# A display that abridges what runs (`...`, `<token>`, `<the release before>`): shown as a comment, not as a line
-# to paste; what it stands for is written out only in the script the transport runs.
-_ABRIDGED = re.compile(r"\.\.\.|…|<[a-z][a-z ]*>")
+# A display that abridges what runs (`...`, `<token>`, `<the release before>` or its translation `<上一个版本>`): shown
+# as a comment, not as a line to paste; what it stands for is written out only in the script the transport runs.
+_ABRIDGED = re.compile(r"\.\.\.|…|<[a-z\u4e00-\u9fff][a-z' \u4e00-\u9fff]*>")
 
 
 def _compound(line: str) -> bool:
