@@ -72,6 +72,10 @@ Run the whole tutorial on it:
   curl --cacert {ca} https://demo.example.test/ --resolve demo.example.test:443:{ip}""").format(
             git=lab.git_url, work=lab.work_tree("demo"), acme=lab.acme_directory, where=where, ca=lab.ca_file,
             ip=info.ip))
+        print(_("The Django example (examples/django-app, work tree {work}) the same way:\n"
+                "  SHOP_DB_PASSWORD=choose-one SHOP_SECRET_KEY=choose-a-long-one \\\n"
+                "    deploy-wizard apply examples/django-app.yaml --yes{where}").format(
+            work=lab.work_tree("shop"), where=where.replace("/demo.git", "/shop.git")))
     print(_("Stop: deploy-wizard sandbox down {name}").format(name=info.name))
     return ExitCode.OK
 
