@@ -41,4 +41,7 @@ LOGGING = {"version": 1, "disable_existing_loggers": False,
            "handlers": {"console": {"class": "logging.StreamHandler"}},
            "root": {"handlers": ["console"], "level": "WARNING"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Django's default TIME_ZONE is America/Chicago, and Django sets the process's TZ to it: the app's log lines
+# would say -0600 on a UTC server. Times are stored in UTC (USE_TZ) and logged in UTC, like the server's journal.
+TIME_ZONE = "UTC"
 USE_TZ = True
