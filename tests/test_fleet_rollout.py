@@ -116,9 +116,24 @@ async def test_a_branch_is_read_once_here_and_every_host_gets_its_commit(repo) -
     assert more == [] and again.steps.code.ref == sha  # type: ignore[attr-defined]
 
 
-async def test_a_ref_that_cannot_be_read_here_stops_before_any_host(repo) -> None:
-    with pytest.raises(PlanError, match="cannot read the commit nope names from this machine"):
+async def test_a_ref_the_remote_lacks_stops_before_any_host_and_says_how_to_list_its_refs(repo) -> None:
+    with pytest.raises(PlanError) as stop:
         await fleet.pin_shared(parse(RECIPE.replace("ref: main", "ref: nope")))
+    said = str(stop.value)
+    assert "https://git.example.test/shop.git has no branch or tag named nope" in said
+    assert "git ls-remote --heads --tags https://git.example.test/shop.git" in said
+    assert "full commit instead" not in said  # a typo is not fixed by a commit
+
+
+async def test_a_remote_this_machine_cannot_reach_stops_before_any_host(repo, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "2")  # the second rewrite leads to no repository at all
+    monkeypatch.setenv("GIT_CONFIG_KEY_1", f"url.{tmp_path / 'gone.git'}.insteadOf")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_1", "https://git.example.test/gone.git")
+    with pytest.raises(PlanError) as stop:
+        await fleet.pin_shared(parse(RECIPE.replace("shop.git", "gone.git")))
+    said = str(stop.value)
+    assert "could not reach https://git.example.test/gone.git from this machine to read the commit main" in said
+    assert "give a full commit instead" in said and "has no branch or tag" not in said
 
 
 @pytest.mark.parametrize("command", [["rollback", "r.yaml"], ["unlock", "r.yaml"], ["maintenance", "r.yaml", "on"],

@@ -12,6 +12,7 @@ from wizard.engine.i18n import translator
 _ = translator(__file__)
 
 RefValue = dict[str, str | None]  # sha, error, and `unavailable`: why the server cannot ask (yet)
+NO_SUCH_REF = "no-such-ref"  # the `reason` of an answer from a remote that was read and lacks the ref
 
 
 def parse_ls_remote(out: str, ref: str) -> RefValue:
@@ -26,7 +27,7 @@ def parse_ls_remote(out: str, ref: str) -> RefValue:
     for name in (f"refs/tags/{ref}^{{}}", f"refs/tags/{ref}", f"refs/heads/{ref}", ref):
         if name in refs:
             return {"sha": refs[name], "error": None}
-    return {"sha": None, "error": _("no branch or tag named {ref}").format(ref=ref)}
+    return {"sha": None, "error": _("no branch or tag named {ref}").format(ref=ref), "reason": NO_SUCH_REF}
 
 
 @dataclass(frozen=True, eq=False)

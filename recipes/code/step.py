@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field
 
 from recipes.code import hostkey, install, python_version, rollback
-from recipes.code.facts import RemoteRef, RemoteRefHere
+from recipes.code.facts import NO_SUCH_REF, RemoteRef, RemoteRefHere
 from recipes.code.meanings import commit_meaning, dependencies_meaning
 from recipes.shared import guards
 from recipes.shared.common import (
@@ -237,12 +237,19 @@ class Code(Step):
             return {}
         here = RemoteRefHere(s.repo, s.ref)
         answer = (await gather.gather([here]))[here]
-        if not answer["sha"]:
-            raise PlanError(_("cannot read the commit {ref} names from this machine ({why}); every host gets the "
-                              "commit read here: give a full commit instead (deploy --ref COMMIT, or --set "
-                              "code.ref=COMMIT)").format(
-                                  ref=s.ref, why=((answer["error"] or "").strip().splitlines() or ["?"])[-1]))
-        return {"ref": answer["sha"]}
+        if answer["sha"]:
+            return {"ref": answer["sha"]}
+        if answer.get("reason") == NO_SUCH_REF:  # the remote answered: a full commit would not help a typo
+            raise PlanError(_("{repo} has no branch or tag named {ref} (read from this machine; a commit is given "
+                              "in full, 40 hex digits). `git ls-remote --heads --tags {repo}` lists the ones it "
+                              "has").format(repo=s.repo, ref=s.ref))
+        lines = (answer["error"] or "").strip().splitlines() or ["?"]
+        why = next((line for line in lines if line.startswith("fatal:")), lines[-1])  # not git's closing advice
+        raise PlanError(_("could not reach {repo} from this machine to read the commit {ref} names ({why}); every "
+                          "host gets the commit read here: check the address and your access "
+                          "(`git ls-remote {repo}`), or give a full commit instead (deploy --ref COMMIT, or --set "
+                          "code.ref=COMMIT)").format(
+                              repo=s.repo, ref=s.ref, why=why))
 
     async def rollback(self, transport: Transport, settings: StepSettings, ctx: Context,
                        to: str | None) -> Rollback:
