@@ -30,17 +30,23 @@ VARIANTS = {
     "as in the example": [],
     "every optional file": ["os_updates.unattended_upgrades=true", "monitoring.prometheus=true",
                             "monitoring.nginx_exporter=true", "monitoring.postgres_exporter=true",
-                            "monitoring.app_metrics=true",
+                            "monitoring.app_metrics=true", "monitoring.alert_email=ops@example.com",
+                            "monitoring.smtp_relay=smtp.example.com:587", "monitoring.smtp_user=alerts",
+                            "monitoring.smtp_password=env:DEMO_SMTP_PASSWORD",
                             "firewall.ssh_hardening=true", "firewall.fail2ban=true",
                             "backups.schedule=*-*-* 03:00", "jobs.commands=digest=flask send-digest --to ops",
                             "jobs.schedules=digest=Mon *-*-* 07:00"],
     "with redis and workers": ["redis.password=env:DEMO_REDIS_PASSWORD", "redis.maxmemory=64mb",
                                "workers.processes=default=python worker.py default, beat=python beat.py",
                                "workers.instances=default=3", "workers.stop_timeout=default=60"],
+    "with a central Prometheus": ["monitoring.prometheus=true", "monitoring.app_metrics=true",
+                                  "monitoring.central_prometheus=192.0.2.10"],
 }
 # A variant that adds steps changes what other steps write (a third env file in the gunicorn unit): only the
 # files of the steps it is about are kept from it.
 ONLY = {"with redis and workers": ("redis", "workers")}
+# A variant that changes files another variant writes too (the exporters' addresses): only these files of it.
+ONLY_FILES = {"with a central Prometheus": ("/etc/prometheus/central-scrape.yml",)}
 CERT = "/etc/letsencrypt/live/demo.example.test"
 CERTIFICATE = {"cert:demo.example.test": {"expires": "2099-01-01T00:00:00+00:00", "names": ["demo.example.test"]},
                f"file:{CERT}/fullchain.pem": FileState("0" * 64, "644", "root", "root", 1, b"x")}
@@ -84,7 +90,8 @@ def planned_files() -> tuple[dict[str, str], set[str]]:
                     for change in step.plan(settings, facts, ctx):
                         if (isinstance(change, Ok) or not isinstance(change, PutFile) or change.secret
                                 or change.path.startswith(CLAIMS)  # data of several apps, tested in cases
-                                or step.name not in ONLY.get(variant, (step.name,))):
+                                or step.name not in ONLY.get(variant, (step.name,))
+                                or change.path not in ONLY_FILES.get(variant, (change.path,))):
                             continue
                         path, content = f"{step.name}{change.path}", change.content.decode()
                         first = files.setdefault(path, (state, content))

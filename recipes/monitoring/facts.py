@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from wizard.engine.commands import Command, sh
@@ -31,3 +32,26 @@ class PgMonitorRole(Fact):
 
     def parse(self, out: str, status: int) -> bool:
         return status == 0 and out.strip() == "1"
+
+
+@dataclass(frozen=True, eq=False)
+class CentralView(Fact):
+    """What a central Prometheus at `address` meets here: ufw's added rules, and the address this server reaches
+    it from (`ip route get`: the source address it would use, on a private network the one it is reached by)."""
+
+    address: str
+
+    kind = "central"
+
+    def command(self) -> Command:
+        return sh('ufw show added 2>/dev/null | grep "^ufw " || true; echo "@route"; ip -o route get "$1" 2>/dev/null'
+                  ' || true', self.address)
+
+    def fresh(self) -> dict[str, object]:
+        return {"rules": set(), "source": None}
+
+    def parse(self, out: str, status: int) -> dict[str, object]:
+        rules, _sep, route = out.partition("@route")
+        source = re.search(r"\bsrc (\S+)", route)
+        return {"rules": {line.removeprefix("ufw ").strip() for line in rules.splitlines() if line.startswith("ufw ")},
+                "source": source.group(1) if source else None}

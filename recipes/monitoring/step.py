@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from itertools import chain
-from typing import Annotated
 
-from pydantic import AfterValidator, Field
-
-from recipes.monitoring import app_metrics, exporters
+from recipes.monitoring import alerting, app_metrics, central, exporters
 from recipes.monitoring.exporters import Exporter
+from recipes.monitoring.facts import CentralView
 from recipes.monitoring.meanings import (
     exporter_meaning,
     health_meaning,
@@ -18,9 +15,9 @@ from recipes.monitoring.meanings import (
     rotated_meaning,
     scraped_meaning,
 )
+from recipes.monitoring.settings import MonitoringSettings, journal_cap, scrape_jobs
 from recipes.shared import claims, guards, sandbox
 from recipes.shared.apt import install_missing, started
-from recipes.shared.claims import Claim
 from recipes.shared.facts import UnitExposure, UnitProperties
 from recipes.shared.web import site
 from wizard.engine.commands import cmd, sh
@@ -46,68 +43,13 @@ _ = translator(__file__)
 
 # packages whose service Debian starts at install
 SERVICES = ("prometheus-node-exporter", "prometheus", exporters.NGINX.package, exporters.POSTGRES.package,
-            exporters.BLACKBOX.package)
+            exporters.BLACKBOX.package, alerting.PACKAGE)
 render = renderer(__file__)
 
 JOURNALD = "/etc/systemd/journald.conf.d/50-deploy-wizard.conf"
 PROMETHEUS = "/etc/prometheus/prometheus.yml"
 PROMETHEUS_DEFAULTS = "/etc/default/prometheus"
 PROMETHEUS_LISTEN = "127.0.0.1:9090"
-
-
-def listen_address(value: str) -> str:
-    match = re.match(r"^(127\.0\.0\.1|0\.0\.0\.0|\[::1\]|\[::\]|[0-9.]+):([0-9]{1,5})$", value)
-    if not match or not 1 <= int(match.group(2)) <= 65535:
-        raise ValueError(_("'{v}' is not an address:port like 127.0.0.1:9100").format(v=value))
-    return value
-
-
-def size(value: str) -> str:
-    if not re.match(r"^[1-9][0-9]{0,5}[KMG]$", value):
-        raise ValueError(_("'{v}' is not a size like 500M or 2G").format(v=value))
-    return value
-
-
-def interval(value: str) -> str:
-    if not re.match(r"^[1-9][0-9]{0,3}(s|min|h)$", value):
-        raise ValueError(_("'{v}' is not an interval like 30s, 5min or 1h").format(v=value))
-    return value
-
-
-def journal_cap(mine: Claim, theirs: dict[str, Claim]) -> str:
-    """The journal's size cap serves every app on the server: the largest any of them asks for."""
-    sizes = [str(c["journald_max_use"]) for c in [mine, *theirs.values()] if c.get("journald_max_use")]
-    return max(sizes, key=lambda text: int(text[:-1]) * 1024 ** "KMG".index(text[-1]))
-
-
-def scrape_jobs(mine: Claim, theirs: dict[str, Claim]) -> dict[str, str]:
-    """What Prometheus scrapes: every exporter any app on the server asks for."""
-    jobs: dict[str, str] = {}
-    for claim in [*theirs.values(), mine]:
-        jobs.update(claim.get("scrape") or {})
-    return dict(sorted(jobs.items()))
-
-
-class MonitoringSettings(StepSettings):
-    node_exporter: bool = Field(True, description="Export CPU, memory, disk and network metrics (port 9100).")
-    node_exporter_listen: Annotated[str, AfterValidator(listen_address)] = Field("127.0.0.1:9100", description=(
-        "Where the metrics listen; localhost keeps them private (scrape through an SSH tunnel or Prometheus)."))
-    prometheus: bool = Field(False, description=(
-        "Also run a Prometheus server here (127.0.0.1:9090) that scrapes the exporters."))
-    nginx_exporter: bool = Field(False, description=(
-        "Export nginx's connection metrics (127.0.0.1:9113), read from a status page on a local socket."))
-    postgres_exporter: bool = Field(False, description=(
-        "Export PostgreSQL's metrics (127.0.0.1:9187), read by a role that can only see statistics."))
-    app_metrics: bool = Field(False, description=(
-        "The app's own metrics: mtail reads the site's nginx access log (request rate, error ratio, a response-time "
-        "histogram, 127.0.0.1:3903) and the blackbox exporter asks its health URL with the site's name "
-        "(127.0.0.1:9115); with prometheus, alert rules for them."))
-    logrotate: bool = Field(True, description="Rotate the app's log files in /var/log/<app>/.")
-    logrotate_keep: int = Field(14, ge=1, le=365, description="Rotated log files to keep.")
-    journald_max_use: Annotated[str, AfterValidator(size)] = Field("500M", description=(
-        "Keep the system journal across reboots, up to this size."))
-    health_check: bool = Field(True, description="Check the site on a timer and log failures to the journal.")
-    health_interval: Annotated[str, AfterValidator(interval)] = Field("5min", description="How often.")
 
 
 class Monitoring(Step):
@@ -126,9 +68,12 @@ class Monitoring(Step):
             "error ratio, 95th percentile per app), the blackbox exporter asks the health URL with the site's real "
             "name as a visitor would, and Prometheus evaluates the alert rules (site down, 5xx rate, p95 latency, "
             "disk over 90 %, memory, a certificate expiring within 14 days). A server cannot report its own death: "
-            "when it is down, so is its Prometheus, so a team with a central Prometheus should scrape these "
-            "exporters from there. Where every log lives: what the app prints (errors, tracebacks) is in the "
-            "journal of its release units, `sudo journalctl -u 'APP@*'`; a line per request in "
+            "when it is down, so is its Prometheus, so a team with a central Prometheus scrapes these exporters "
+            "from there (central_prometheus: the exporters open to that one address through the firewall, and "
+            "the scrape config to copy is written on the server). With alert_email, Alertmanager mails every "
+            "alert that fires, and again when it is resolved, through the operator's mail relay. Where every "
+            "log lives: what the app prints (errors, tracebacks) is in the journal of its release units, "
+            "`sudo journalctl -u 'APP@*'`; a line per request in "
             "/var/log/APP/access.log (gunicorn) and /var/log/nginx/APP.access.log (nginx, with each request's "
             "total time rt= and the app's share urt=); the site's errors in /var/log/nginx/APP.error.log, nginx's "
             "own in /var/log/nginx/error.log; PostgreSQL's in /var/log/postgresql/; the rest of the system in the "
@@ -149,7 +94,11 @@ class Monitoring(Step):
                 Check("curl -s http://127.0.0.1:3903/metrics | grep '^deploy_wizard_http_requests_total'",
                       when={"app_metrics": True}, note="requests counted from nginx's access log, by app and status"),
                 Check("curl -s http://127.0.0.1:9090/api/v1/alerts", when={"prometheus": True},
-                      note="the alerts pending or firing now (an empty list when all is well)")],
+                      note="the alerts pending or firing now (an empty list when all is well)"),
+                Check("cat /etc/prometheus/central-scrape.yml", when={"central": True},
+                      note="the scrape config to copy into the central Prometheus"),
+                Check("ufw status", root=True, when={"central": True},
+                      note="the exporters' ports allowed from the central Prometheus's address alone")],
         troubleshoot=[
             ("No space left on device", "Check `sudo journalctl --disk-usage` and `sudo du -sh /var/log/*`; lower "
                                         "journald_max_use."),
@@ -165,10 +114,13 @@ class Monitoring(Step):
              "deploy-wizard's source and its installed package), and pick the Prometheus that scrapes this "
              "server as its data source."),
             ("A central Prometheus should watch this server",
-             "Keep every exporter on 127.0.0.1 and open only the one you scrape to the central Prometheus's "
-             "address: set node_exporter_listen to 0.0.0.0:9100 and allow that address alone, `sudo ufw allow "
-             "from CENTRAL_IP to any port 9100 proto tcp`; the app's metrics (mtail, 3903) and probes (blackbox, "
-             "9115) can be reached the same way, or read through an SSH tunnel."),
+             "Set central_prometheus to its address and apply: `sudo ufw status` then lets that address alone "
+             "in to each exporter's port, and `sudo cat /etc/prometheus/central-scrape.yml` is the scrape config "
+             "to copy into its prometheus.yml."),
+            ("No alert mail arrives",
+             "Send a test alert: `amtool --alertmanager.url=http://127.0.0.1:9093 alert add DeployWizardTest "
+             "severity=test`; about 10 s later `sudo journalctl -u prometheus-alertmanager -n 20` shows the "
+             "relay's answer (a refused login, a STARTTLS the relay does not offer: smtp_starttls)."),
             ("Where are the app's logs?",
              "What the app itself prints (errors, tracebacks, print()) is in the journal: "
              "`sudo journalctl -u 'APP@*' -f` follows it. gunicorn writes a line per request to "
@@ -205,6 +157,8 @@ class Monitoring(Step):
         wanted = [e.package for e in self._exporters(s)]
         if s.prometheus:
             wanted.append("prometheus")
+        if s.alert_email:
+            wanted.append(alerting.PACKAGE)
         if s.logrotate:
             wanted.append("logrotate")
         if s.health_check:
@@ -233,6 +187,9 @@ class Monitoring(Step):
             yield UnitProperties(f"{exporter.package}.service")
         yield from exporters.facts(self._exporters(s))
         yield from app_metrics.facts(s.app_metrics, s.prometheus)
+        yield from alerting.facts(bool(s.alert_email))
+        if s.central_prometheus:
+            yield from (FileInfo(central.SCRAPE_FILE), CentralView(s.central_prometheus))
         yield FileInfo(JOURNALD)
         yield PathInfo("/var/log/journal")
         yield FileInfo(f"/etc/logrotate.d/{ctx.app}")
@@ -256,10 +213,13 @@ class Monitoring(Step):
                                     "node_exporter_listen": s.node_exporter_listen if s.node_exporter else None}
         if s.app_metrics:
             claim["probe"] = app_metrics.probe(ctx, getattr(ctx.settings("app_server"), "health_path", "/"))
+        if s.central_prometheus:
+            claim["central_prometheus"] = s.central_prometheus
         return claim
 
     def plan(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         exporters.refuse_without_source(self._exporters(s), ctx)
+        central.refuse_without_firewall(s.central_prometheus, ctx)
         packages = self._packages(s)
         if packages:
             install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False,
@@ -272,12 +232,13 @@ class Monitoring(Step):
         probes = app_metrics.probes(mine, theirs, ctx.app)
         claims.same_or_conflict("node_exporter_listen", mine["node_exporter_listen"], theirs,
                                 "monitoring.node_exporter_listen")
+        claims.same_or_conflict("central_prometheus", s.central_prometheus, theirs, "monitoring.central_prometheus")
         yield from claims.record(self.name, ctx, mine, facts)
         cap = journal_cap(mine, theirs)
         yield from exporters.prerequisites(self._exporters(s), facts)
         if s.app_metrics:
             yield from app_metrics.prerequisites(probes, facts)
-        for exporter in self._exporters(s):
+        for exporter in (central.opened(e, s.central_prometheus) for e in self._exporters(s)):
             yield from self._restart_on_change(
                 file_change(_("{job} exporter listens on {addr}").format(job=exporter.job, addr=exporter.listen),
                             exporter.defaults, exporter.defaults_text(), facts[FileInfo(exporter.defaults)]),
@@ -305,9 +266,15 @@ class Monitoring(Step):
                       app_metrics.rules(facts),
                       file_change(_("Prometheus scrapes the exporters"), PROMETHEUS, render(
                           "prometheus.yml.j2", jobs=scrape_jobs(mine, theirs), probes=probes,
-                          blackbox=exporters.BLACKBOX.address, rules=app_metrics.RULES),
+                          blackbox=exporters.BLACKBOX.address, rules=app_metrics.RULES,
+                          alertmanager=alerting.LISTEN if s.alert_email else None),
                           facts[FileInfo(PROMETHEUS)], check=cmd("promtool", "check", "config", PROMETHEUS))),
                 "prometheus", facts[UnitProperties("prometheus.service")])
+        if s.alert_email:
+            yield from alerting.plan(s, facts, ctx)
+        if s.central_prometheus:
+            opened = tuple(central.opened(e, s.central_prometheus) for e in self._exporters(s))
+            yield from central.plan(central.Central(s.central_prometheus, opened), facts, ctx, probes, s.prometheus)
         if s.health_check:
             yield from self._plan_health(s, facts, ctx)
 
@@ -323,6 +290,8 @@ class Monitoring(Step):
             checks.append(RunCommand(_("Prometheus is ready"), sh(
                 'for i in $(seq 30); do curl -fsS -m 2 "$1" >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 1',
                 f"http://{PROMETHEUS_LISTEN}/-/ready", display=f"curl -s http://{PROMETHEUS_LISTEN}/-/ready")))
+        if s.alert_email:
+            checks.append(alerting.check())
         return checks
 
     def _restart_on_change(self, changes: Iterable[Change | Ok], service: str,
