@@ -87,3 +87,27 @@ def test_lines_are_masked_whole_filtered_by_time_and_grep() -> None:
 def test_a_secret_not_readable_here_is_said() -> None:
     _masker, unread = logs.masker_for(load(RECIPE), environ={})
     assert unread == ["database.password"]
+
+
+def test_since_filters_every_file_log_on_the_servers_clock() -> None:
+    """nginx's error log and PostgreSQL's write times without a zone (or with a name): they are read on the server's
+    clock, which it says first; a date (`today`) is a moment on that clock too."""
+    masker, _unread = logs.masker_for(load(RECIPE), environ={})
+    shown: list[str] = []
+    lines = logs.LineFilter(masker, shown.append, wall="today")
+    lines.feed(f"{logs.NOW_MARK}2026-12-04T09:30:00+0100\n"  # the server is one hour ahead of UTC
+               "==> /var/log/nginx/error.log <==\n"
+               "2026/12/03 23:59:59 [error] 812#812: yesterday's\n"
+               "2026/12/04 00:00:01 [error] 812#812: today's, local time\n"
+               "==> /var/log/postgresql/postgresql-17-main.log <==\n"
+               "2026-12-03 23:30:00.120 UTC [901] LOG:  00:30 on the server's clock: today's\n"
+               "2026-12-03 23:30:00.120 CET [901] LOG:  in the server's zone: yesterday's\n"
+               "\tDETAIL:  follows the line before\n"
+               '1.2.3.4 - - [03/Dec/2026:23:00:00 +0000] "GET /at-midnight HTTP/1.1" 200\n')
+    lines.close()
+    assert shown == ["==> /var/log/nginx/error.log <==", "2026/12/04 00:00:01 [error] 812#812: today's, local time",
+                     "==> /var/log/postgresql/postgresql-17-main.log <==",
+                     "2026-12-03 23:30:00.120 UTC [901] LOG:  00:30 on the server's clock: today's",
+                     '1.2.3.4 - - [03/Dec/2026:23:00:00 +0000] "GET /at-midnight HTTP/1.1" 200']
+    files = logs.command(logs.source_of(load(RECIPE), "db"), lines=5, follow=False, since=logs.parse_since("today"))
+    assert files.display.startswith("tail -n +1 ") and logs.NOW_MARK.strip() in files.shell()

@@ -24,16 +24,16 @@ from tests.live.services import git, git_daemon, make_repo
 PROJECT = Path(__file__).parent / "projects" / "observe"
 HOST = "observe.example.test"
 DB_PASSWORD = "0bserve-Pw-k3"  # noqa: S105  (a test password for a throwaway server)
-SECRET_ENV = {"OBSERVE_DB_PASSWORD": DB_PASSWORD}
+SMTP_PASSWORD = "r3lay-Pw-9q"  # noqa: S105  (the mail sink's password, checked by the sink)
+SECRET_ENV = {"OBSERVE_DB_PASSWORD": DB_PASSWORD, "OBSERVE_SMTP_PASSWORD": SMTP_PASSWORD}
+ALERT_TO = "ops@observe.example.test"
 
 
-@pytest.fixture(scope="module")
-def lab(box, live_dirs):
-    work, bare = make_repo(live_dirs / "git", "observe", PROJECT)
-    with git_daemon(bare.parent, box.host_ip) as git_url:
-        recipe = write_recipe(live_dirs / "observe.yaml", box, f"""  os_updates:
+def steps(git_url: str, central: str = "") -> str:
+    """The recipe's steps; with `central`, a central Prometheus at that address scrapes the exporters."""
+    return f"""  os_updates:
     upgrade: none
-    packages: [git, ca-certificates]
+    packages: [git, ca-certificates, python3-aiosmtpd]
   deploy_user:
     name: observe
   python: {{}}
@@ -51,11 +51,24 @@ def lab(box, live_dirs):
     watch: 3
   nginx:
     server_names: [{HOST}]
+  firewall: {{}}
   monitoring:
     prometheus: true
     app_metrics: true
-""")
-        yield {"work": work, "bare": bare, "recipe": recipe}
+    alert_email: {ALERT_TO}
+    smtp_relay: 127.0.0.1:2525
+    smtp_user: alerts
+    smtp_password: env:OBSERVE_SMTP_PASSWORD
+    smtp_starttls: false
+""" + (f"    central_prometheus: {central}\n" if central else "")
+
+
+@pytest.fixture(scope="module")
+def lab(box, live_dirs):
+    work, bare = make_repo(live_dirs / "git", "observe", PROJECT)
+    with git_daemon(bare.parent, box.host_ip) as git_url:
+        recipe = write_recipe(live_dirs / "observe.yaml", box, steps(git_url))
+        yield {"work": work, "bare": bare, "recipe": recipe, "git_url": git_url}
 
 
 @pytest.fixture(scope="module")
@@ -225,10 +238,11 @@ def without_threshold(expr: str) -> str:
 
 def test_every_exporter_listens_on_localhost_only(box, first) -> None:
     listening = on_box(box, "ss -ltnH").stdout.split("\n")
-    for port in ("9100", "3903", "9115", "9090"):
+    for port in ("9100", "3903", "9115", "9090", "9093"):
         local = [line.split()[3] for line in listening if line.split() and line.split()[3].endswith(f":{port}")]
         assert local, (port, listening)
         assert all(address.startswith(("127.0.0.1:", "[::1]:")) for address in local), (port, local)
+    assert not [line for line in listening if line.split() and line.split()[3].endswith(":9094")], listening
 
 
 def test_known_traffic_is_measured_and_every_query_has_data(box, first) -> None:
@@ -268,6 +282,49 @@ def test_known_traffic_is_measured_and_every_query_has_data(box, first) -> None:
           f"{len(queries) - len(empty)} of {len(queries)} queries with data (no data here: {NO_DATA_HERE})")
 
 
+def listening_on(box, port: str) -> list[str]:
+    rows = [line.split() for line in on_box(box, "ss -ltnH").stdout.splitlines()]
+    return [row[3] for row in rows if row and row[3].endswith(f":{port}")]
+
+
+def test_a_central_prometheus_reaches_the_exporters_and_nothing_else_does(box, live_dirs, lab, first) -> None:
+    """central_prometheus: this machine plays the central Prometheus. The exporters move to every address, ufw
+    lets this machine's address in and drops another address of this same machine; the scrape config written for
+    it names the server by its address and promtool accepts it; a re-apply changes nothing."""
+    recipe = write_recipe(live_dirs / "observe-central.yaml", box, steps(lab["git_url"], box.host_ip))
+    applied = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=SECRET_ENV, timeout=900)
+    assert applied.returncode == 0, (applied.stdout[-4000:], applied.stderr[-2000:])
+    for port in ("9100", "3903", "9115"):
+        assert listening_on(box, port) and all(a.startswith(("0.0.0.0:", "*:", "[::]:")) for a in listening_on(
+            box, port)), (port, listening_on(box, port))
+    for port in ("9090", "9093"):  # Prometheus and Alertmanager stay private
+        assert all(a.startswith("127.0.0.1:") for a in listening_on(box, port)), (port, listening_on(box, port))
+    config = on_box(box, "cat /etc/prometheus/central-scrape.yml").stdout
+    assert f'targets: ["{box.ip}:9100"]' in config and f"replacement: {box.ip}:9115" in config, config
+    assert on_box(box, "promtool check config /etc/prometheus/central-scrape.yml").returncode == 0
+    metrics = subprocess.run(["curl", "-fsS", "-m", "5", f"http://{box.ip}:9100/metrics"], capture_output=True,
+                             text=True, timeout=30)
+    assert "node_exporter_build_info" in metrics.stdout, metrics.stderr
+    probe = subprocess.run(["curl", "-fsS", "-m", "10", f"http://{box.ip}:9115/probe?module=live_health&target="
+                            "http://127.0.0.1/health"], capture_output=True, text=True, timeout=30)
+    assert "probe_success 1" in probe.stdout, (probe.stdout[-1000:], probe.stderr)
+    other, link = box.host_ip.rsplit(".", 1)[0] + ".3", f"ve-{box.name}"
+    subprocess.run(["ip", "addr", "add", f"{other}/32", "dev", link], check=True, capture_output=True)
+    try:
+        web = subprocess.run(["curl", "-sS", "-m", "5", "--interface", other, "-H", f"Host: {HOST}",
+                              f"http://{box.ip}/health"], capture_output=True, text=True, timeout=30)
+        assert web.returncode == 0, web.stderr  # that address does reach the server: the web port is open to all
+        blocked = subprocess.run(["curl", "-sS", "-m", "4", "--interface", other, f"http://{box.ip}:9100/metrics"],
+                                 capture_output=True, text=True, timeout=30)
+        assert blocked.returncode == 28, (blocked.returncode, blocked.stderr)  # dropped by ufw: a timeout
+    finally:
+        subprocess.run(["ip", "addr", "del", f"{other}/32", "dev", link], capture_output=True)
+    shown = cli(live_dirs, "verify", str(recipe), "-v", env=SECRET_ENV, timeout=300)
+    assert f'"{box.ip}:9100"' in shown.stdout, shown.stdout[-3000:]  # verify -v prints the scrape config
+    again = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=SECRET_ENV, timeout=900)
+    assert again.returncode == 0 and finished(again)["changes"] == 0, again.stdout[-3000:]
+
+
 def test_the_site_down_alert_fires_when_the_app_stops(box, first) -> None:
     """Last in the module: the app is stopped. The alert is pending at the first evaluation that sees the failed
     probe and fires after its `for: 2m`; CI waits for pending, DEPLOY_WIZARD_SLOW_ALERTS=1 for firing too."""
@@ -285,3 +342,88 @@ def test_the_site_down_alert_fires_when_the_app_stops(box, first) -> None:
     else:
         raise AssertionError(f"SiteDown never became {wanted}")
     assert promql(box, 'probe_success{job="blackbox",app="live"}')[0]["value"][1] == "0"
+    if wanted == ("firing",):  # and Alertmanager mails it through the relay (the sink started above)
+        for _attempt in range(60):
+            if any("[FIRING:1] SiteDown" in mail for mail in mails(box)):
+                break
+            time.sleep(1)
+        else:
+            raise AssertionError("the firing SiteDown alert was not mailed")
+
+
+# A real SMTP server standing in for the operator's relay: Debian's python3-aiosmtpd on the server, which accepts a
+# mail only after a login as "alerts" with the relay's password (AUTH over plain SMTP: a relay on this server,
+# smtp_starttls off), and keeps every mail it accepts, with the login it came with, in /root/mails/.
+SINK = """
+import asyncio, pathlib, signal, sys
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+MAILS = pathlib.Path("/root/mails")
+MAILS.mkdir(exist_ok=True)
+
+def login(server, session, envelope, mechanism, data):
+    ok = isinstance(data, LoginPassword) and data.login == b"alerts" and data.password == sys.argv[1].encode()
+    return AuthResult(success=ok, auth_data=data.login if ok else None)
+
+class Keep:
+    async def handle_DATA(self, server, session, envelope):
+        name = MAILS / f"{len(list(MAILS.iterdir())):03d}.eml"
+        head = f"X-Sink-Login: {session.auth_data.decode()}\\nX-Sink-To: {','.join(envelope.rcpt_tos)}\\n"
+        name.write_bytes(head.encode() + envelope.content)
+        return "250 kept"
+
+Controller(Keep(), hostname="127.0.0.1", port=2525, authenticator=login, auth_required=True,
+           auth_require_tls=False).start()
+signal.pause()
+"""
+
+
+def mails(box) -> list[str]:
+    listed = on_box(box, "cat /root/mails/*.eml 2>/dev/null; true").stdout
+    return [part for part in listed.split("X-Sink-Login: ") if part.strip()]
+
+
+def test_an_alert_is_mailed_through_the_relay_with_its_password(box, live_dirs, lab, first) -> None:
+    """Alertmanager (Prometheus lists it, apply's verify check) mails an alert through the relay, logging in
+    with the password from the secret reference; the password is in its own file, never in alertmanager.yml
+    nor in apply's output."""
+    on_box(box, "cat > /root/sink.py", stdin=SINK)
+    started = on_box(box, f"systemd-run --unit smtp-sink python3 /root/sink.py {SMTP_PASSWORD} && "
+                          "for i in $(seq 50); do ss -ltnH | grep -q 127.0.0.1:2525 && exit 0; sleep 0.2; done; "
+                          "journalctl -u smtp-sink --no-pager -n 20; exit 1")
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert SMTP_PASSWORD not in first.stdout + first.stderr
+    config = on_box(box, "cat /etc/prometheus/alertmanager.yml").stdout
+    assert SMTP_PASSWORD not in config and "smtp_auth_password_file" in config, config
+    assert on_box(box, "stat -c '%a %U %G' /etc/prometheus/alertmanager-smtp-password").stdout.split() == [
+        "640", "root", "prometheus"]
+    managers = promql_api(box, "alertmanagers")["activeAlertmanagers"]
+    assert [m["url"] for m in managers] == ["http://127.0.0.1:9093/api/v2/alerts"], managers
+    alert = ('[{"labels": {"alertname": "DeployWizardMailTest", "app": "live", "severity": "test"}, '
+             '"annotations": {"summary": "sent by the live test"}}]')
+    posted = on_box(box, "curl -fsS -XPOST -H 'Content-Type: application/json' --data-binary @- "
+                         "http://127.0.0.1:9093/api/v2/alerts", stdin=alert)
+    assert posted.returncode == 0, posted.stderr
+    for _attempt in range(60):  # group_wait is 10 s
+        kept = [mail for mail in mails(box) if "DeployWizardMailTest" in mail]
+        if kept:
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError(on_box(box, "journalctl -u prometheus-alertmanager -n 30 --no-pager").stdout)
+    mail = kept[0]
+    assert mail.startswith("alerts\n"), mail[:300]  # it logged in as alerts, with the right password
+    assert f"X-Sink-To: {ALERT_TO}" in mail and f"To: {ALERT_TO}" in mail, mail[:600]
+    assert "Subject: [FIRING:1] DeployWizardMailTest" in mail, mail[:600]
+    wrong = on_box(box, "python3 -c 'import smtplib,sys; s=smtplib.SMTP(\"127.0.0.1\", 2525); "
+                        "s.login(\"alerts\", \"wrong\")'")
+    assert wrong.returncode != 0 and "535" in wrong.stderr, wrong.stderr  # the sink does check the password
+
+
+def promql_api(box, path: str) -> dict:
+    import json
+
+    answer = on_box(box, f"curl -fsS http://127.0.0.1:9090/api/v1/{path}")
+    assert answer.returncode == 0, answer.stderr
+    return json.loads(answer.stdout)["data"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from wizard.app.recipefile import Recipe
 from wizard.app.session import Questions, make_transport, secret_refs
@@ -35,8 +35,15 @@ TAIL = ('n="$1"; f="$2"; none="$3"; shift 3; set -f; pats="$*"; set +f; set --; 
         'for m in $p; do [ -f "$m" ] && set -- "$@" "$m"; done; done; '
         '[ "$#" -gt 0 ] || { printf "deploy-wizard: %s %s\\n" "$none" "$pats" >&2; exit 1; }; '
         'if [ "$f" = 1 ]; then exec tail -n "$n" -F -- "$@"; else exec tail -n "$n" -- "$@"; fi')
+# With --since on files: the server's clock and UTC offset first (its files' times without a zone are its own)
+NOW_MARK = "@@deploy-wizard-now "
+SERVER_NOW = f'date "+{NOW_MARK}%Y-%m-%dT%H:%M:%S%z"; '
 # nginx's times: [04/Dec/2026:17:09:54 +0000] in an access log
 _ACCESS_TIME = re.compile(r"\[(\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\]")
+# nginx's error logs: 2026/12/04 17:09:54 [error] ..., the server's local time
+_ERROR_TIME = re.compile(r"^(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[")
+# PostgreSQL's (log_line_prefix '%m [%p] '): 2026-12-04 17:09:54.123 UTC [812] ..., in its log_timezone
+_POSTGRES_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?:\.\d+)? ([A-Z]{2,5}|[+-]\d{2}) \[")
 
 
 class LogsError(DeployWizardError):
@@ -52,6 +59,7 @@ class Since:
 
     journal: str
     cutoff: datetime | None
+    wall: str | None = None  # a date or today/yesterday: read on the server's clock, in its time zone
 
 
 def service_key(words: list[str]) -> str:
@@ -84,7 +92,7 @@ def parse_since(text: str | None, now: datetime | None = None) -> Since | None:
                 datetime.fromisoformat(text)
             except ValueError:
                 raise LogsError(_("--since: '{text}' is not a date").format(text=text)) from None
-        return Since(text, None)
+        return Since(text, None, wall=text)
     raise LogsError(_("--since: '{text}' is not a time; say 30m, 2h, 1d, today, yesterday, 2026-12-04 or "
                       "'2026-12-04 17:00'").format(text=text))
 
@@ -123,8 +131,9 @@ def command(source: LogSource, *, lines: int, follow: bool, since: Since | None)
     journal and nginx's logs are not the login user's to read."""
     if source.files:
         # files given as patterns (a PostgreSQL cluster's version): expanded on the server, only those that exist
-        count = "+1" if since is not None and since.cutoff is not None else str(lines)
-        return sh(TAIL, count, "1" if follow else "0", _("none of these log files exist yet:"), *source.files,
+        count = "+1" if since is not None else str(lines)
+        return sh((SERVER_NOW if since is not None else "") + TAIL, count, "1" if follow else "0",
+                  _("none of these log files exist yet:"), *source.files,
                   user=source.user, display=f"tail -n {count}{' -F' if follow else ''} {' '.join(source.files)}")
     words = ["journalctl", "--no-pager", "-o", "short-iso"]
     for unit in source.units:
@@ -149,15 +158,45 @@ def masker_for(recipe: Recipe, environ: dict[str, str] | None = None) -> tuple[M
     return masker, unread
 
 
+def line_time(line: str, offset: timedelta) -> datetime | None:
+    """When a log file's line was written: nginx's access and error logs, PostgreSQL's; None for a line with no
+    time of its own (a traceback's next line). Times without a zone are the server's (`offset` from UTC)."""
+    found = _ACCESS_TIME.search(line)
+    if found:
+        return datetime.strptime(found.group(1), "%d/%b/%Y:%H:%M:%S %z")
+    found = _ERROR_TIME.match(line)
+    if found:
+        return datetime.strptime(found.group(1), "%Y/%m/%d %H:%M:%S").replace(tzinfo=timezone(offset))
+    found = _POSTGRES_TIME.match(line)
+    if found:
+        zone = found.group(2)
+        here = timedelta(hours=int(zone)) if zone[0] in "+-" else timedelta(0) if zone in ("UTC", "GMT") else offset
+        return datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone(here))
+    return None
+
+
+def wall_cutoff(wall: str, server_now: datetime) -> datetime:
+    """A --since date (today, yesterday, 2026-12-04, '2026-12-04 17:00') as a moment on the server's clock."""
+    midnight = server_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if wall in ("today", "yesterday"):
+        return midnight - timedelta(days=1 if wall == "yesterday" else 0)
+    return datetime.fromisoformat(wall).replace(tzinfo=server_now.tzinfo)
+
+
 class LineFilter:
     """Lines in (one per call, as the SSH transport hands them over, or a whole text to `feed`), shown masked,
-    passwords in URLs masked, then --since (for files) and --grep applied."""
+    passwords in URLs masked, then --since (for files) and --grep applied.
+
+    --since on files: every line with a time of its own (nginx's access and error logs, PostgreSQL's) is kept
+    from the cutoff on, and the lines without one follow the line before. The server says its clock first
+    (NOW_MARK): the zone of the times written without one, and the moment a date (today, 2026-12-04) means."""
 
     def __init__(self, masker: Masker, show: Callable[[str], None], *, grep: re.Pattern[str] | None = None,
-                 cutoff: datetime | None = None) -> None:
-        self.masker, self.show, self.grep, self.cutoff = masker, show, grep, cutoff
+                 cutoff: datetime | None = None, wall: str | None = None) -> None:
+        self.masker, self.show, self.grep, self.cutoff, self.wall = masker, show, grep, cutoff, wall
         self._rest = ""
-        self._keep = cutoff is None  # lines with no time of their own follow the line before
+        self._offset = timedelta(0)
+        self._keep = cutoff is None and wall is None  # lines with no time of their own follow the line before
 
     def feed(self, text: str) -> None:
         *lines, self._rest = (self._rest + text).split("\n")
@@ -170,11 +209,17 @@ class LineFilter:
             self._rest = ""
 
     def line(self, line: str) -> None:
+        if line.startswith(NOW_MARK):
+            server_now = datetime.strptime(line.removeprefix(NOW_MARK).strip(), "%Y-%m-%dT%H:%M:%S%z")
+            self._offset = server_now.utcoffset() or timedelta(0)
+            if self.wall is not None:
+                self.cutoff = wall_cutoff(self.wall, server_now)
+            return
         line = _URL_PASSWORD.sub(r"\1***\3", self.masker(line))
         if self.cutoff is not None:
-            when = _ACCESS_TIME.search(line)
+            when = line_time(line, self._offset)
             if when:
-                self._keep = datetime.strptime(when.group(1), "%d/%b/%Y:%H:%M:%S %z") >= self.cutoff
+                self._keep = when >= self.cutoff
             elif line.startswith("==> "):
                 self._keep = True  # tail's header naming the file
         if self._keep and (self.grep is None or self.grep.search(line)):
@@ -200,7 +245,8 @@ async def read_logs(recipe: Recipe, questions: Questions, key: str, show: Callab
     masker, not_masked = masker_for(recipe)
     if not_masked and unread is not None:
         unread(not_masked)
-    filtered = LineFilter(masker, show, grep=grep, cutoff=since.cutoff if since and source.files else None)
+    filtered = LineFilter(masker, show, grep=grep, cutoff=since.cutoff if since and source.files else None,
+                          wall=since.wall if since and source.files else None)
     errors: list[str] = []
     streamed = []
 

@@ -300,8 +300,9 @@ def _add_logs(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentPar
         "app (default), nginx, worker NAME, db or system"))
     logs.add_argument("-f", "--follow", action="store_true", help=_("keep printing new lines until Ctrl-C"))
     logs.add_argument("--since", metavar="TIME", help=_(
-        "from this time on: 30m, 2h, 1d, today, yesterday, 2026-12-04 or '2026-12-04 17:00' (for nginx's "
-        "files, relative times filter the access log by its own times)"))
+        "from this time on: 30m, 2h, 1d, today, yesterday, 2026-12-04 or '2026-12-04 17:00' (dates on the "
+        "server's clock; log files are filtered by the time on each line: nginx's access and error logs, "
+        "PostgreSQL's)"))
     logs.add_argument("--grep", metavar="REGEX", help=_("only lines that match this regular expression (Python's)"))
     logs.add_argument("-n", "--lines", type=_lines, default=50, metavar="N",
                       help=_("how many of the last lines (default 50; ignored with --since)"))
