@@ -228,10 +228,11 @@ def _monitoring_server(fact: Fact) -> object:
             "unit": {"ActiveState": "active", "UnitFileState": "enabled"}}.get(kind)
 
 
-def _monitoring(metrics: Answer, journal: Answer = Answer(0, "500M")) -> Callable[[Fact], object]:
+def _monitoring(metrics: Answer, journal: Answer = Answer(0, "500M"),
+                disks: Answer = Answer(0, "")) -> Callable[[Fact], object]:
     def answer(fact: Fact) -> object:
         assert isinstance(fact, Probe)
-        return metrics if "curl" in fact.script else journal
+        return metrics if "curl" in fact.script else disks if "df -P" in fact.script else journal
 
     return answer
 
@@ -240,7 +241,8 @@ def test_monitoring_by_hand_passes_with_differences_only() -> None:
     grade = _grade("monitoring", MONITORING, _monitoring(Answer(0, "")), _monitoring_server)
     assert [f.what for f in grade.findings] == ["the node exporter answers with metrics at "
                                                 "http://127.0.0.1:9100/metrics",
-                                                "the journal is kept on disk within a size limit"]
+                                                "the journal is kept on disk within a size limit",
+                                                "no disk is more than 90 % full"]
     assert grade.passed and not grade.missing, grade.reasons()
     assert "node exporter listens on 127.0.0.1:9100" in [item.why for item in grade.differs]
 
@@ -254,3 +256,12 @@ def test_a_silent_exporter_or_an_unbounded_journal_fails_with_the_reason() -> No
     unbounded = _grade("monitoring", MONITORING, _monitoring(Answer(0, ""), Answer(1, "")), _monitoring_server)
     assert "no journald configuration sets SystemMaxUse: the journal may fill the disk" in unbounded.reasons()
     assert "cap the journal at 200M" in [item.why for item in unbounded.missing]
+
+
+def test_a_disk_more_than_90_percent_full_fails_with_where() -> None:
+    """The disk-full drill's grade: df's full filesystems named, with how to find what fills them."""
+    full = _grade("monitoring", MONITORING, _monitoring(Answer(0, ""), disks=Answer(1, "/var/log/demo 97%")),
+                  _monitoring_server)
+    assert not full.passed
+    assert ("more than 90 % full: /var/log/demo 97% (`df -h`, then `sudo du -xsh DIR/*` finds what fills it)"
+            in full.reasons()), full.reasons()

@@ -55,6 +55,30 @@ def exporter_meaning(exporter: Exporter) -> Meaning:
                    (probe,), test, covers=covers)
 
 
+# every filesystem on a disk (the alert rule DiskAlmostFull leaves out the same memory and image filesystems) more
+# than 90 % full, as "MOUNTPOINT USE%" lines. Exit 1 when there is one.
+DISKS = r'''
+full=$(df -P -x tmpfs -x devtmpfs -x ramfs -x squashfs -x overlay 2>/dev/null |
+  awk 'NR > 1 && $5 + 0 > 90 {print $6 " " $5}')
+[ -z "$full" ] || { printf '%s\n' "$full"; exit 1; }
+'''
+
+
+def disk_meaning() -> Meaning:
+    """No disk more than 90 % full: what the DiskAlmostFull alert watches, and what bounded logs are for."""
+    probe = Probe(DISKS)
+
+    def test(facts: FactValues) -> str | None:
+        answer = facts[probe]
+        if answer.ok:
+            return None
+        full = ", ".join(answer.output.splitlines())
+        return _("more than 90 % full: {disks} (`df -h`, then `sudo du -xsh DIR/*` finds what fills it)").format(
+            disks=full or "?")
+
+    return Meaning(_("no disk is more than 90 % full"), (probe,), test)
+
+
 def journal_meaning(dropin: str) -> Meaning:
     """journald keeps the journal on disk within a size limit (whichever file sets it)."""
     probe = Probe(JOURNAL)
@@ -175,4 +199,4 @@ def scraped_meaning(listen: str, jobs: tuple[str, ...]) -> Meaning:
                    (probe,), test, covers=covers)
 
 
-__all__ = ["exporter_meaning", "health_meaning", "journal_meaning", "rotated_meaning", "scraped_meaning"]
+__all__ = ["disk_meaning", "exporter_meaning", "health_meaning", "journal_meaning", "rotated_meaning", "scraped_meaning"]

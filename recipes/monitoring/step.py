@@ -9,6 +9,7 @@ from recipes.monitoring import alerting, app_metrics, central, exporters
 from recipes.monitoring.exporters import Exporter
 from recipes.monitoring.facts import CentralView
 from recipes.monitoring.meanings import (
+    disk_meaning,
     exporter_meaning,
     health_meaning,
     journal_meaning,
@@ -138,7 +139,7 @@ class Monitoring(Step):
 
     def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
         assert isinstance(settings, MonitoringSettings)
-        found = [*(exporter_meaning(e) for e in self._exporters(settings)), journal_meaning(JOURNALD)]
+        found = [*(exporter_meaning(e) for e in self._exporters(settings)), journal_meaning(JOURNALD), disk_meaning()]
         if settings.logrotate:
             found.append(rotated_meaning(f"/var/log/{ctx.app}"))
         if settings.health_check:

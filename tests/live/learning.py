@@ -53,4 +53,6 @@ DRILL_CASES = [  # (drill, what a user sees broken, then fixed, the fix by hand:
                                         "runuser -u demo -- psql \"$DATABASE_URL\" -tAc 'select 1'"), 2, 0,
      "pw=$(sed -n 's|^DATABASE_URL=postgresql://[^:]*:\\([^@]*\\)@.*|\\1|p' /srv/demo/shared/env/database.env) && "
      "printf '%s\\n' \"alter role demo password :'p';\" | runuser -u postgres -- psql -q -v p=\"$pw\""),
+    ("disk-full", lambda n: shell(n, "df -P /var/log/demo | awk 'NR == 2 {print ($5 + 0 > 90) ? \"full\" : \"room\"}'")
+     .strip(), "full", "room", "du -xsh /var/log/demo/* && rm /var/log/demo/debug.log"),
 ]

@@ -19,48 +19,13 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.live.conftest import cli, events, finished, on_box, write_recipe
+from tests.live.observing import ALERT_TO, HOST, SINK, listening_on, mails, promql_api, steps
 from tests.live.services import git, git_daemon, make_repo
 
 PROJECT = Path(__file__).parent / "projects" / "observe"
-HOST = "observe.example.test"
 DB_PASSWORD = "0bserve-Pw-k3"  # noqa: S105  (a test password for a throwaway server)
 SMTP_PASSWORD = "r3lay-Pw-9q"  # noqa: S105  (the mail sink's password, checked by the sink)
 SECRET_ENV = {"OBSERVE_DB_PASSWORD": DB_PASSWORD, "OBSERVE_SMTP_PASSWORD": SMTP_PASSWORD}
-ALERT_TO = "ops@observe.example.test"
-
-
-def steps(git_url: str, central: str = "") -> str:
-    """The recipe's steps; with `central`, a central Prometheus at that address scrapes the exporters."""
-    return f"""  os_updates:
-    upgrade: none
-    packages: [git, ca-certificates, python3-aiosmtpd]
-  deploy_user:
-    name: observe
-  python: {{}}
-  code:
-    repo: {git_url}/observe.git
-  database:
-    engine: postgresql
-    password: env:OBSERVE_DB_PASSWORD
-    migrate: command
-    migrate_command: python migrate.py
-  app_server:
-    module: app:app
-    workers: 2
-    health_path: /health
-    watch: 3
-  nginx:
-    server_names: [{HOST}]
-  firewall: {{}}
-  monitoring:
-    prometheus: true
-    app_metrics: true
-    alert_email: {ALERT_TO}
-    smtp_relay: 127.0.0.1:2525
-    smtp_user: alerts
-    smtp_password: env:OBSERVE_SMTP_PASSWORD
-    smtp_starttls: false
-""" + (f"    central_prometheus: {central}\n" if central else "")
 
 
 @pytest.fixture(scope="module")
@@ -282,11 +247,6 @@ def test_known_traffic_is_measured_and_every_query_has_data(box, first) -> None:
           f"{len(queries) - len(empty)} of {len(queries)} queries with data (no data here: {NO_DATA_HERE})")
 
 
-def listening_on(box, port: str) -> list[str]:
-    rows = [line.split() for line in on_box(box, "ss -ltnH").stdout.splitlines()]
-    return [row[3] for row in rows if row and row[3].endswith(f":{port}")]
-
-
 def test_a_central_prometheus_reaches_the_exporters_and_nothing_else_does(box, live_dirs, lab, first) -> None:
     """central_prometheus: this machine plays the central Prometheus. The exporters move to every address, ufw
     lets this machine's address in and drops another address of this same machine; the scrape config written for
@@ -351,39 +311,6 @@ def test_the_site_down_alert_fires_when_the_app_stops(box, first) -> None:
             raise AssertionError("the firing SiteDown alert was not mailed")
 
 
-# A real SMTP server standing in for the operator's relay: Debian's python3-aiosmtpd on the server, which accepts a
-# mail only after a login as "alerts" with the relay's password (AUTH over plain SMTP: a relay on this server,
-# smtp_starttls off), and keeps every mail it accepts, with the login it came with, in /root/mails/.
-SINK = """
-import asyncio, pathlib, signal, sys
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
-
-MAILS = pathlib.Path("/root/mails")
-MAILS.mkdir(exist_ok=True)
-
-def login(server, session, envelope, mechanism, data):
-    ok = isinstance(data, LoginPassword) and data.login == b"alerts" and data.password == sys.argv[1].encode()
-    return AuthResult(success=ok, auth_data=data.login if ok else None)
-
-class Keep:
-    async def handle_DATA(self, server, session, envelope):
-        name = MAILS / f"{len(list(MAILS.iterdir())):03d}.eml"
-        head = f"X-Sink-Login: {session.auth_data.decode()}\\nX-Sink-To: {','.join(envelope.rcpt_tos)}\\n"
-        name.write_bytes(head.encode() + envelope.content)
-        return "250 kept"
-
-Controller(Keep(), hostname="127.0.0.1", port=2525, authenticator=login, auth_required=True,
-           auth_require_tls=False).start()
-signal.pause()
-"""
-
-
-def mails(box) -> list[str]:
-    listed = on_box(box, "cat /root/mails/*.eml 2>/dev/null; true").stdout
-    return [part for part in listed.split("X-Sink-Login: ") if part.strip()]
-
-
 def test_an_alert_is_mailed_through_the_relay_with_its_password(box, live_dirs, lab, first) -> None:
     """Alertmanager (Prometheus lists it, apply's verify check) mails an alert through the relay, logging in
     with the password from the secret reference; the password is in its own file, never in alertmanager.yml
@@ -419,11 +346,3 @@ def test_an_alert_is_mailed_through_the_relay_with_its_password(box, live_dirs, 
     wrong = on_box(box, "python3 -c 'import smtplib,sys; s=smtplib.SMTP(\"127.0.0.1\", 2525); "
                         "s.login(\"alerts\", \"wrong\")'")
     assert wrong.returncode != 0 and "535" in wrong.stderr, wrong.stderr  # the sink does check the password
-
-
-def promql_api(box, path: str) -> dict:
-    import json
-
-    answer = on_box(box, f"curl -fsS http://127.0.0.1:9090/api/v1/{path}")
-    assert answer.returncode == 0, answer.stderr
-    return json.loads(answer.stdout)["data"]

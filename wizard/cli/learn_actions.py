@@ -172,6 +172,8 @@ def drill(args: argparse.Namespace, progress: Progress) -> int:
         raise UsageError(_("This drill breaks the step {step}: do that step first").format(step=found.step))
     from wizard.app.learn.session import break_drill
 
+    if found.disk is not None:
+        _give_disk(progress, found.name, found.disk(recipe.context()))
     asyncio.run(break_drill(recipe, asking, found, _host(progress, recipe)))
     progress.broke(found.name)
     store.save(progress)
@@ -180,6 +182,18 @@ def drill(args: argparse.Namespace, progress: Progress) -> int:
     print(_("Find it and fix it by hand ({ssh}); the step's troubleshooting texts help (`learn hint` does not give "
             "this one away). `deploy-wizard learn check` grades your fix.").format(ssh=_ssh(progress, course)))
     return ExitCode.OK
+
+
+def _give_disk(progress: Progress, name: str, directory: str) -> None:
+    """A drill that fills a disk gets one of its own on the practice sandbox (made here); on a server of the
+    learner's own it would fill the real disk, so it is refused there."""
+    if not progress.sandbox:
+        raise UsageError(_("The drill {name} fills a disk, so it runs only on the practice sandbox, where this "
+                           "machine gives the server a small disk of its own; on {host} it would fill the real "
+                           "one.").format(name=name, host=progress.host))
+    from wizard.lab import disk
+
+    disk.attach(progress.sandbox, directory)
 
 
 def summary(args: argparse.Namespace, progress: Progress) -> int:

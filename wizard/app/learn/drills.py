@@ -36,6 +36,9 @@ class Drill:
     symptom: str  # translated: what a user reports, with the recipe's placeholders (DOMAIN...)
     breaks: Breaker
     ci: bool = True  # proven in the live tests; False: in bench/learn_drills.py only
+    # a directory the drill fills: the practice sandbox first gets a small disk of its own there (made by this
+    # machine), since the sandbox's / is this machine's disk; on a server of the learner's own it is refused
+    disk: Callable[[Context], str] | None = None
 
 
 def _nginx_syntax(ctx: Context, values: Mapping[str, str]) -> Command:
@@ -62,6 +65,18 @@ def _cert_expiring(ctx: Context, values: Mapping[str, str]) -> Command:
               display="# (a certificate that ends in 5 days)")
 
 
+def log_dir(ctx: Context) -> str:
+    """The app's log directory (/var/log/APP): where a runaway log fills a disk in real life."""
+    return f"/var/log/{ctx.app}"
+
+
+def _disk_full(ctx: Context, values: Mapping[str, str]) -> Command:
+    # a debug log nobody rotates, grown until 3 % of the disk is left (a file of zeros, written at once)
+    return sh('set -- "$1" $(df -P -k -- "$1" | awk \'NR == 2 {print $2, $4}\'); '
+              'fill=$(( $3 - $2 * 3 / 100 )); [ "$fill" -gt 0 ] && fallocate -l "${fill}K" "$1/debug.log" && '
+              'chown --reference="$1" "$1/debug.log"', log_dir(ctx), display="# (a runaway debug log)")
+
+
 def all_drills() -> tuple[Drill, ...]:
     """Every drill, its words in the current language."""
     return (
@@ -86,6 +101,9 @@ def all_drills() -> tuple[Drill, ...]:
         Drill("cert-expiring", "tls", _("a certificate about to expire"),
               _("The monitoring mail says the certificate of DOMAIN ends in 5 days, and nothing renewed it."),
               _cert_expiring, ci=False),
+        Drill("disk-full", "monitoring", _("the disk nearly full (a runaway log)"),
+              _("The monitoring mail says DiskAlmostFull: a disk of the server is more than 90 % full, and the app "
+                "will soon stop writing its logs."), _disk_full, ci=False, disk=log_dir),
     )
 
 
@@ -98,4 +116,4 @@ def offered(steps: list[str]) -> list[Drill]:
     return [d for d in all_drills() if d.step in steps]
 
 
-__all__ = ["Drill", "DrillError", "all_drills", "drill", "offered"]
+__all__ = ["Drill", "DrillError", "all_drills", "drill", "log_dir", "offered"]
