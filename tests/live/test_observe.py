@@ -21,11 +21,20 @@ from tests.conftest import ROOT
 from tests.live.conftest import cli, events, finished, on_box, write_recipe
 from tests.live.observing import ALERT_TO, HOST, SINK, listening_on, mails, promql_api, steps
 from tests.live.services import git, git_daemon, make_repo
+from wizard.lab import sandbox
 
 PROJECT = Path(__file__).parent / "projects" / "observe"
 DB_PASSWORD = "0bserve-Pw-k3"  # noqa: S105  (a test password for a throwaway server)
 SMTP_PASSWORD = "r3lay-Pw-9q"  # noqa: S105  (the mail sink's password, checked by the sink)
 SECRET_ENV = {"OBSERVE_DB_PASSWORD": DB_PASSWORD, "OBSERVE_SMTP_PASSWORD": SMTP_PASSWORD}
+
+
+@pytest.fixture(scope="module")
+def release() -> sandbox.Release:
+    """Debian 13 in CI; DEPLOY_WIZARD_OBSERVE_RELEASE=bookworm runs the whole module on Debian 12."""
+    wanted = os.environ.get("DEPLOY_WIZARD_OBSERVE_RELEASE", sandbox.DEFAULT_RELEASE)
+    assert wanted in sandbox.RELEASES, f"DEPLOY_WIZARD_OBSERVE_RELEASE: {wanted} is not one of {sandbox.RELEASES}"
+    return wanted  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="module")
