@@ -252,3 +252,19 @@ def test_os_updates_by_hand_each_meaning_answers_for_its_own_part() -> None:
     assert found["the time zone is Asia/Shanghai"] is None and found["the host name is demo.example.test"] is None
     assert found["automatic security updates are on"] is None
     assert found["installed: curl, git, ca-certificates, unattended-upgrades"] == "not installed: unattended-upgrades"
+
+
+def test_the_disk_full_drill_fills_the_app_log_directory_and_runs_on_the_practice_sandbox_only() -> None:
+    """On a server of the learner's own the drill would fill its real disk: refused, naming the host."""
+    from wizard.app.learn.drills import drill
+    from wizard.cli.learn_actions import _give_disk
+    from wizard.engine.errors import UsageError
+    from wizard.engine.step import Context
+
+    found = drill("disk-full")
+    assert found is not None and found.step == "monitoring" and found.disk is not None
+    assert found.disk(Context(app="demo")) == "/var/log/demo"
+    breaks = found.breaks(Context(app="demo"), {})
+    assert breaks.bits[-1] == "/var/log/demo" and '"$1/debug.log"' in breaks.shell()
+    with pytest.raises(UsageError, match="only on the practice sandbox.*on 203.0.113.5 it would fill the real one"):
+        _give_disk(Progress("alice", "/x.yaml", "203.0.113.5"), "disk-full", "/var/log/demo")

@@ -107,7 +107,7 @@ def plan(central: Central, facts: FactValues, ctx: Context, probes: dict[str, di
                          .format(addr=central.address, job=exporter.job, port=port(exporter.listen)),
                          cmd("ufw", *rule.split()), skip_if=sh('ufw show added | grep -Fxq "ufw $1"', rule))
     source = view["source"]
-    if source is None:
+    if source is None:  # asked, and the server has no route there ("" in a preview: not asked yet)
         yield Warn(_("this server has no route to the central Prometheus at {addr}: the scrape config names it "
                      "SERVER_ADDRESS").format(addr=central.address),
                    _("replace SERVER_ADDRESS in {file} with the address the central Prometheus reaches this server "

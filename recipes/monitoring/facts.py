@@ -48,7 +48,7 @@ class CentralView(Fact):
                   ' || true', self.address)
 
     def fresh(self) -> dict[str, object]:
-        return {"rules": set(), "source": None}
+        return {"rules": set(), "source": ""}  # "": not known before the server is asked (None: no route)
 
     def parse(self, out: str, status: int) -> dict[str, object]:
         rules, _sep, route = out.partition("@route")
