@@ -256,6 +256,43 @@ def test_known_traffic_is_measured_and_every_query_has_data(box, first) -> None:
           f"{len(queries) - len(empty)} of {len(queries)} queries with data (no data here: {NO_DATA_HERE})")
 
 
+def test_an_alert_is_mailed_through_the_relay_with_its_password(box, live_dirs, lab, first) -> None:
+    """Alertmanager (Prometheus lists it, apply's verify check) mails an alert through the relay, logging in
+    with the password from the secret reference; the password is in its own file, never in alertmanager.yml
+    nor in apply's output."""
+    on_box(box, "cat > /root/sink.py", stdin=SINK)
+    started = on_box(box, f"systemd-run --unit smtp-sink python3 /root/sink.py {SMTP_PASSWORD} && "
+                          "for i in $(seq 50); do ss -ltnH | grep -q 127.0.0.1:2525 && exit 0; sleep 0.2; done; "
+                          "journalctl -u smtp-sink --no-pager -n 20; exit 1")
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert SMTP_PASSWORD not in first.stdout + first.stderr
+    config = on_box(box, "cat /etc/prometheus/alertmanager.yml").stdout
+    assert SMTP_PASSWORD not in config and "smtp_auth_password_file" in config, config
+    assert on_box(box, "stat -c '%a %U %G' /etc/prometheus/alertmanager-smtp-password").stdout.split() == [
+        "640", "root", "prometheus"]
+    managers = promql_api(box, "alertmanagers")["activeAlertmanagers"]
+    assert [m["url"] for m in managers] == ["http://127.0.0.1:9093/api/v2/alerts"], managers
+    alert = ('[{"labels": {"alertname": "DeployWizardMailTest", "app": "live", "severity": "test"}, '
+             '"annotations": {"summary": "sent by the live test"}}]')
+    posted = on_box(box, "curl -fsS -XPOST -H 'Content-Type: application/json' --data-binary @- "
+                         "http://127.0.0.1:9093/api/v2/alerts", stdin=alert)
+    assert posted.returncode == 0, posted.stderr
+    for _attempt in range(60):  # group_wait is 10 s
+        kept = [mail for mail in mails(box) if "DeployWizardMailTest" in mail]
+        if kept:
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError(on_box(box, "journalctl -u prometheus-alertmanager -n 30 --no-pager").stdout)
+    mail = kept[0]
+    assert mail.startswith("alerts\n"), mail[:300]  # it logged in as alerts, with the right password
+    assert f"X-Sink-To: {ALERT_TO}" in mail and f"To: {ALERT_TO}" in mail, mail[:600]
+    assert "Subject: [FIRING:1] DeployWizardMailTest" in mail, mail[:600]
+    wrong = on_box(box, "python3 -c 'import smtplib,sys; s=smtplib.SMTP(\"127.0.0.1\", 2525); "
+                        "s.login(\"alerts\", \"wrong\")'")
+    assert wrong.returncode != 0 and "535" in wrong.stderr, wrong.stderr  # the sink does check the password
+
+
 def test_a_central_prometheus_reaches_the_exporters_and_nothing_else_does(box, live_dirs, lab, first) -> None:
     """central_prometheus: this machine plays the central Prometheus. The exporters move to every address, ufw
     lets this machine's address in and drops another address of this same machine; the scrape config written for
@@ -318,40 +355,3 @@ def test_the_site_down_alert_fires_when_the_app_stops(box, first) -> None:
             time.sleep(1)
         else:
             raise AssertionError("the firing SiteDown alert was not mailed")
-
-
-def test_an_alert_is_mailed_through_the_relay_with_its_password(box, live_dirs, lab, first) -> None:
-    """Alertmanager (Prometheus lists it, apply's verify check) mails an alert through the relay, logging in
-    with the password from the secret reference; the password is in its own file, never in alertmanager.yml
-    nor in apply's output."""
-    on_box(box, "cat > /root/sink.py", stdin=SINK)
-    started = on_box(box, f"systemd-run --unit smtp-sink python3 /root/sink.py {SMTP_PASSWORD} && "
-                          "for i in $(seq 50); do ss -ltnH | grep -q 127.0.0.1:2525 && exit 0; sleep 0.2; done; "
-                          "journalctl -u smtp-sink --no-pager -n 20; exit 1")
-    assert started.returncode == 0, started.stdout + started.stderr
-    assert SMTP_PASSWORD not in first.stdout + first.stderr
-    config = on_box(box, "cat /etc/prometheus/alertmanager.yml").stdout
-    assert SMTP_PASSWORD not in config and "smtp_auth_password_file" in config, config
-    assert on_box(box, "stat -c '%a %U %G' /etc/prometheus/alertmanager-smtp-password").stdout.split() == [
-        "640", "root", "prometheus"]
-    managers = promql_api(box, "alertmanagers")["activeAlertmanagers"]
-    assert [m["url"] for m in managers] == ["http://127.0.0.1:9093/api/v2/alerts"], managers
-    alert = ('[{"labels": {"alertname": "DeployWizardMailTest", "app": "live", "severity": "test"}, '
-             '"annotations": {"summary": "sent by the live test"}}]')
-    posted = on_box(box, "curl -fsS -XPOST -H 'Content-Type: application/json' --data-binary @- "
-                         "http://127.0.0.1:9093/api/v2/alerts", stdin=alert)
-    assert posted.returncode == 0, posted.stderr
-    for _attempt in range(60):  # group_wait is 10 s
-        kept = [mail for mail in mails(box) if "DeployWizardMailTest" in mail]
-        if kept:
-            break
-        time.sleep(1)
-    else:
-        raise AssertionError(on_box(box, "journalctl -u prometheus-alertmanager -n 30 --no-pager").stdout)
-    mail = kept[0]
-    assert mail.startswith("alerts\n"), mail[:300]  # it logged in as alerts, with the right password
-    assert f"X-Sink-To: {ALERT_TO}" in mail and f"To: {ALERT_TO}" in mail, mail[:600]
-    assert "Subject: [FIRING:1] DeployWizardMailTest" in mail, mail[:600]
-    wrong = on_box(box, "python3 -c 'import smtplib,sys; s=smtplib.SMTP(\"127.0.0.1\", 2525); "
-                        "s.login(\"alerts\", \"wrong\")'")
-    assert wrong.returncode != 0 and "535" in wrong.stderr, wrong.stderr  # the sink does check the password
