@@ -67,8 +67,9 @@ class Keep:
         name.write_bytes(head.encode() + envelope.content)
         return "250 kept"
 
+# PLAIN only: aiosmtpd's LOGIN asks "User Name" where relays ask "Username:", which Alertmanager expects
 Controller(Keep(), hostname="127.0.0.1", port=2525, authenticator=login, auth_required=True,
-           auth_require_tls=False).start()
+           auth_require_tls=False, auth_exclude_mechanism=["LOGIN"]).start()
 signal.pause()
 """
 

@@ -22,8 +22,10 @@ from wizard.lab.host import SandboxError, run_checked, state_dir
 PROPAGATE = Path("/run/systemd/nspawn/propagate")
 INCOMING = "/run/host/incoming"
 SLOT = "dw-disk"
-# inside the container, as root: the directory's files copied onto the new disk, then the disk moved over it
-MOVE = 'cp -a "$2"/. "$1"/ && mount --move "$1" "$2"'
+# inside the container, as root: the disk taken out of the incoming directory (which is read-only there) to a
+# place of its own and made writable, the directory's files copied onto it, then the disk moved over the directory
+MOVE = ('t=/run/dw-disk; mkdir -p "$t" && mount --move "$1" "$t" && mount -o remount,bind,rw "$t" && '
+        'cp -a "$2"/. "$t"/ && mount --move "$t" "$2" && rmdir "$t"')
 
 
 def container_pid(name: str) -> int:
