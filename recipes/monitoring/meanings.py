@@ -199,4 +199,6 @@ def scraped_meaning(listen: str, jobs: tuple[str, ...]) -> Meaning:
                    (probe,), test, covers=covers)
 
 
-__all__ = ["disk_meaning", "exporter_meaning", "health_meaning", "journal_meaning", "rotated_meaning", "scraped_meaning"]
+__all__ = [
+    "disk_meaning", "exporter_meaning", "health_meaning", "journal_meaning", "rotated_meaning", "scraped_meaning",
+]
