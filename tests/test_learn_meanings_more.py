@@ -124,7 +124,7 @@ def _full_monitoring(rotated: Answer = Answer(0, ""), health: Answer = Answer(0,
 def test_monitoring_with_its_logs_health_and_prometheus_by_hand_passes_with_differences_only() -> None:
     grade = _grade("monitoring", FULL_MONITORING, _full_monitoring(), _monitoring_server)
     assert [f.what for f in grade.findings][2:] == [
-        "logrotate rotates the app's logs in /var/log/demo", "a timer checks https://demo.example.test/",
+        "no disk is more than 90 % full", "logrotate rotates the app's logs in /var/log/demo", "a timer checks https://demo.example.test/",
         "Prometheus at 127.0.0.1:9090 scrapes node, each one up"]
     assert grade.passed and not grade.missing, grade.reasons()
     assert {"rotate /var/log/demo/*.log daily, keep 14", "health check of https://demo.example.test/ every 5min",
