@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from textual.css.query import NoMatches
 from textual.widgets import Button, OptionList
 
 from screens.app import WizardApp
@@ -27,8 +28,11 @@ def configure_draft(tmp_path: Path, value: str) -> Draft:
 
 async def wait_for(pilot, condition, seconds: float = 15) -> None:  # noqa: ANN001
     for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
+        try:
+            if condition():
+                return
+        except NoMatches:  # what the condition asks about is not mounted yet (a busy machine)
+            pass
         await pilot.pause(0.05)
     screen = "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
     raise AssertionError(f"the app never got there; it shows {showing(pilot.app)}:\n{screen}")
