@@ -80,10 +80,15 @@ if (migrated or "").strip() != D.release:
 # --- app_server
 units = [files.put(name=f"unit {unit}", src=f"{FILES}/app_server/etc/systemd/system/{unit}",
                    dest=f"/etc/systemd/system/{unit}", mode="644", **SU) for unit in ("demo.socket", "demo@.service")]
+# demo.socket names no service of its own (demo.service does not exist: one unit per release), so systemd
+# refuses to start it ("a dependency job failed") until a drop-in says which release it starts
+units.append(files.put(name="the socket starts the live release", dest="/etc/systemd/system/demo.socket.d/live.conf",
+                       src=StringIO(f"[Socket]\nService=demo@{D.release}.service\n"), mode="644", **SU))
 systemd.daemon_reload(name="systemd reads the units", _if=any_changed(*units), **SU)
 systemd.service(name="the socket", service="demo.socket", running=None, enabled=True, **SU)  # the release starts it
 files.link(name="current release", path=f"{ROOT}/current", target=f"releases/{D.release}", **SU)
-systemd.service(name="start the release", service=f"demo@{D.release}.service", running=True, **SU)
+systemd.service(name="start the release, and at boot", service=f"demo@{D.release}.service", running=True,
+                enabled=True, **SU)
 # --- nginx
 apt.packages(name="nginx", packages=["nginx"], **SU)
 for log in ("demo.access.log", "demo.error.log"):
@@ -96,7 +101,7 @@ site = [files.put(name="the site (HTTP only until the certificate exists)", dest
                   dest="/etc/nginx/sites-available/00-default-deny", mode="644", **SU)]
 site += [files.link(name=f"enable {name}", path=f"/etc/nginx/sites-enabled/{name}",
                     target=f"/etc/nginx/sites-available/{name}", **SU) for name in ("demo", "00-default-deny")]
-site.append(files.file(name="no default site", path="/etc/nginx/sites-enabled/default", present=False, **SU))
+site.append(files.link(name="no default site", path="/etc/nginx/sites-enabled/default", present=False, **SU))
 server.shell(name="reload nginx", commands=["nginx -t && systemctl reload nginx"], _if=any_changed(*site), **SU)
 # --- tls
 apt.packages(name="certbot", packages=["certbot"], **SU)
