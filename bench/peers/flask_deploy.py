@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from pyinfra import host
 from pyinfra.facts.files import File
+from pyinfra.facts.postgres import PostgresRoles
 from pyinfra.facts.server import Command
 from pyinfra.operations import apt, files, git, pip, postgres, server, systemd
 from pyinfra.operations.util import any_changed
@@ -56,8 +57,12 @@ pip.packages(name="requirements", requirements=f"{RELEASE}/requirements.txt", pi
              _if=clone.did_change, **AS_APP)
 # --- database
 apt.packages(name="PostgreSQL", packages=["postgresql"], **SU)
-postgres.role(name="the app's role", role="demo", password=D.db_password, login=True, **AS_PG)
-owner = postgres.role(name="the owner role", role="demo_owner", password=D.db_owner_password, login=True, **AS_PG)
+# postgres.role sends ALTER ROLE … PASSWORD on every run when given a password: set it when the role is made
+roles = host.get_fact(PostgresRoles, **AS_PG)
+postgres.role(name="the app's role", role="demo", password=None if "demo" in roles else D.db_password, login=True,
+              **AS_PG)
+owner = postgres.role(name="the owner role", role="demo_owner", login=True, **AS_PG,
+                      password=None if "demo_owner" in roles else D.db_owner_password)
 files.put(name="the owner's DATABASE_URL, for root only", dest=f"{ROOT}/shared/env/database-owner.env", mode="600",
           src=StringIO(f"DATABASE_URL=postgresql://demo_owner:{D.db_owner_password}@127.0.0.1:5432/demo\n"), **SU)
 db = postgres.database(name="the database", database="demo", owner="demo_owner", **AS_PG)
