@@ -99,7 +99,7 @@ apt.packages(name="nginx", packages=["nginx"], **SU)
 for log in ("demo.access.log", "demo.error.log"):
     files.file(name=f"log {log}", path=f"/var/log/nginx/{log}", mode="640", user="www-data", group="adm", **SU)
 files.directory(name="the ACME challenge directory", path="/var/www/letsencrypt", mode="755", **SU)
-have_cert = host.get_fact(File, path=CERT, **SU)
+have_cert = host.get_fact(File, path=CERT, **SU) is not None  # False: it is there, as certbot's link
 site = [files.put(name="the site (HTTP only until the certificate exists)", dest="/etc/nginx/sites-available/demo",
                   src=f"{FILES}/{'tls' if have_cert else 'nginx'}/etc/nginx/sites-available/demo", mode="644", **SU),
         files.put(name="catch-all site", src=f"{FILES}/nginx/etc/nginx/sites-available/00-default-deny",
