@@ -1,9 +1,9 @@
 """examples/flask-app.yaml written as a pyinfra user writes it: operations, with facts or `_if` guarding the
 shell commands, for bench/compare_full.py. Not deploy-wizard's export. The files it uploads are the files
 deploy-wizard writes (snapshots/config/, passed as files_dir), so the end state can be compared file for file.
-Not yet proven end to end (2026-12-04): on a fresh sandbox both peers got through packages, venv, clone,
-database and migration, then `start demo@RELEASE.service` failed with "a dependency job failed" (the
-socket); the cause is not found yet: keep the box and read `journalctl -u demo.socket` to go on.
+Proven end to end on fresh sandboxes (2026-12-04, one round of bench/compare_full.py): the page answers over
+HTTPS and a no-op reports 0 changes. As deploy-wizard's switch does, the socket gets a drop-in naming the live
+release (Service=): without it systemd refuses demo.socket ("Socket service demo.service not loaded").
 Data (--data): repo, release (12-hex commit), commit, acme_server, db_password, db_owner_password, files_dir.
 """
 
