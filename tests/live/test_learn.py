@@ -190,7 +190,7 @@ def test_summary_for_the_trainer(course: str, live_dirs: Path) -> None:
     result = learn(live_dirs, "summary", "-o", str(out))
     assert result.returncode == 0, result.stderr
     text = out.read_text()
-    assert "- Steps done by hand: 2 of 11" in text and "- Drills fixed: 4 of 4" in text, text
+    assert "- Steps done by hand: 3 of 11" in text and "- Drills fixed: 4 of 4" in text, text
     assert "| Deploy user | by hand |" in text and "| OS updates | done by the tool |" in text
     assert "| nginx web server | begun by hand, finished by the tool |" in text
     assert "| Monitoring and logs | not done yet |" in text

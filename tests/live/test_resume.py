@@ -17,6 +17,7 @@ STEPS = """  os_updates:
     upgrade: none
     packages: []
     timezone: Europe/Rome
+    man_db_auto_update: true  # leave man-db as it is: only the python step's install meets the held dpkg lock
   deploy_user:
     name: deploy
   python: {}
