@@ -195,7 +195,8 @@ class RunScreen(WizardScreen):
         if self.shown_fold is not None and self.shown_fold.dirty:  # it counted on since it was drawn
             log.replace_last_line(self.shown_fold.line())
         if self.buffer:
-            items, self.buffer = self.buffer, []
+            # at most what the log keeps: lines older than that would be written only to be dropped at once
+            items, self.buffer = self.buffer[-SCROLLBACK:], []
             log.write_lines([item.line() if isinstance(item, Fold) else item for item in items])
             self.shown_fold = items[-1] if isinstance(items[-1], Fold) else None
 
@@ -241,11 +242,10 @@ class RunScreen(WizardScreen):
         self.full_output = not self.full_output
         self.buffer, self.shown_fold = [], None
         log = self.query_one("#log", RunLog)
-        log.clear()
         if self.full_output:
-            log.write_lines([line for line, _progress in self.entries])
+            log.show_lines([line for line, _progress in self.entries])
         else:
-            log.write_lines([item.line() if isinstance(item, Fold) else item for item in self.view])
+            log.show_lines([item.line() if isinstance(item, Fold) else item for item in self.view])
             self.shown_fold = self.fold if self.view and self.view[-1] is self.fold else None
         self.relabel()
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
+from textual.geometry import Size
 from textual.widgets import Log
 
 from wizard.app import registry
@@ -62,6 +63,14 @@ def scrollback_notice() -> str:
             "line.").format(n=f"{SCROLLBACK:,}", folder=state_dir() / "journal")
 
 
+def cells(line: str) -> int:
+    """The cells a line of the log takes as Log draws it (tabs expanded, control characters shown as one cell).
+    A line of plain ASCII, what most command output is, takes its length: no per-character measure."""
+    if line.isascii() and "\t" not in line:
+        return len(line)
+    return cell_len(Log._process_line(line))
+
+
 class RunLog(Log):
     """Textual's Log, whose last line can be replaced (the open fold's line, as it counts), and whose keys jump.
 
@@ -88,13 +97,41 @@ class RunLog(Log):
     def action_scroll_down(self) -> None:
         self.scroll_down(animate=False)
 
+    def _update_size(self, updates: int, lines: list[str]) -> None:
+        """The widest line, measured here rather than in a thread per write (Log's own way).
+
+        Why: the Run screen writes ten times a second while output streams; a thread each time (and its worker's
+        state messages, and its call back into the loop) queued in front of the keys, and measuring every line's
+        cells held the interpreter as long as the loop would have. An ASCII line's width is its length.
+        """
+        if lines:
+            self._update_maximum_width(updates, max(map(cells, lines)))
+
+    def show_lines(self, lines: Iterable[str]) -> None:
+        """Every line of the log replaced at once, the end in view (F3: up to SCROLLBACK lines).
+
+        Why not clear() and write_lines(): that refreshes and forgets each line's render one by one and measures
+        them in a thread; here it is one list, one measure and one refresh of what is in view.
+        """
+        kept = [part for line in lines for part in line.splitlines()]  # as write_lines splits them
+        if self.max_lines is not None:
+            kept = kept[-self.max_lines:]
+        self._lines = kept
+        self._updates += 1
+        self._clear_y = 0
+        self._render_line_cache.clear()
+        self._width = max(map(cells, kept), default=0)
+        self.virtual_size = Size(self._width, len(kept))
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
     def replace_last_line(self, line: str) -> None:
         # Log keeps its lines in _lines and has no public way to change one; a test pins this behaviour.
         if not self._lines:
             self.write_line(line)
             return
         self._lines[-1] = line
-        self._width = max(self._width, cell_len(line))
+        self._width = max(self._width, cells(line))
         self.refresh_lines(len(self._lines) - 1)
 
 

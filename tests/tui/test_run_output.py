@@ -7,7 +7,7 @@ import pytest
 
 from screens.app import WizardApp
 from screens.run import RunScreen
-from screens.run_output import STATES, RunLog, is_progress, state_label
+from screens.run_output import STATES, RunLog, cells, is_progress, state_label
 from tests.tui.conftest import flow_keys
 from wizard.app.draft import Draft
 from wizard.engine import i18n
@@ -25,6 +25,40 @@ def test_apt_and_dpkg_progress_is_recognised_and_what_they_install_is_not() -> N
     assert all(is_progress(line) for line in APT)
     assert not is_progress("The following NEW packages will be installed:")
     assert not is_progress("E: Unable to locate package nginx-extras")
+
+
+def test_a_line_is_measured_as_the_log_draws_it() -> None:
+    """The log's width (how far it scrolls sideways) from a line's length where that is its width, and from its
+    cells where it is not: Chinese takes two a character, a tab goes to the next stop, a control code one."""
+    from rich.cells import cell_len
+    from textual.widgets import Log
+
+    for line in ("  | plain ascii output", "  | 安装 nginx", "a\tb\tc", "bell\x07here", "  | ✓ done", ""):
+        assert cells(line) == cell_len(Log._process_line(line)), line
+    assert cells("  | 安装") == len("  | 安装") + 2
+
+
+async def test_f3_shows_the_other_view_whole_with_its_last_line_in_view_and_a_wide_line_reachable(
+        draft: Draft) -> None:
+    app = WizardApp(draft, start="flow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await show_run(app, pilot, draft)
+        screen.sink(StepStarted(step="os_updates", index=0, total=3))
+        for n in range(300):
+            screen.sink(OutputLine(step="os_updates", stream="stdout", text=f"Unpacking pkg{n} (1.0) ..."))
+        screen.sink(OutputLine(step="os_updates", stream="stdout", text="失败：" + "很长的一行" * 30))
+        screen.sink(OutputLine(step="os_updates", stream="stdout", text="multi\nline"))
+        await pilot.pause(0.3)
+        log = screen.query_one("#log", RunLog)
+        assert log.line_count == 5  # the step, the fold, the long line, the two lines of the last
+        await pilot.press("f3")
+        await pilot.pause()
+        assert log.line_count == 304 and log.lines[-2:] == ["  | multi", "line"]
+        assert log.scroll_y == log.max_scroll_y > 0  # the end in view, as a run follows its output
+        assert log.virtual_size.width == cells("  | 失败：" + "很长的一行" * 30)  # scrolls as far as the widest
+        await pilot.press("f3")
+        await pilot.pause()
+        assert log.line_count == 5 and log.lines[1].startswith("  ⋯ 300 apt/dpkg lines")
 
 
 def screen_text(app: WizardApp) -> str:
