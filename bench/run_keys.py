@@ -8,7 +8,9 @@ run's journal on disk, as a run does (the runner's own bookkeeping is left out: 
 
 What is timed, from outside, as the person sees it: a key is written to the terminal while the output streams,
 and the clock stops when what the key does is on the terminal:
-- Home: the output's first line is in view;
+- Home: the first line the screen keeps is in view. Past the 10,000 lines it keeps, that line changes as the
+  output streams and can't be told from outside, so this answer is read from the wizard: the moment it writes
+  the first frame drawn with the top of the output in view, on the same clock (CLOCK_MONOTONIC) as the press;
 - F3 (twice): the footer says "Folded output", then "All output" again (F3 redraws every line kept);
 - F1 then ?: the help opens (its text is on the terminal), then the Run screen's title is back.
 End follows each Home, untimed, so that the output follows the stream again.
@@ -45,7 +47,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = 0.1
 WAIT = 10.0  # seconds a key may take before it counts as not answered
 HOST = "bench.example.com"
-FIRST_LINE = "== [1/1] "  # the first line of the run's output (StepStarted), as the screen writes it
 # a person's keys as the terminal sends them (xterm), and what shows that each was answered
 KEYS = {"home": b"\x1b[H", "end": b"\x1b[F", "f3": b"\x1bOR", "f1": b"\x1bOP", "?": b"?"}
 # the producer: `count` lines as fast as Python prints them (the pipe fills; the wizard is the bottleneck)
@@ -66,8 +67,11 @@ def child(lines: int, kind: str, side: str) -> None:
     """The wizard on this terminal, its Run screen streaming the producer's output (`--child`)."""
     sys.path.insert(0, str(ROOT))
 
+    from textual.drivers.linux_driver import LinuxDriver
+
     from screens.app import WizardApp
     from screens.run import RunScreen
+    from screens.run_output import RunLog
     from wizard.app.draft import Draft
     from wizard.engine.commands import cmd
     from wizard.engine.events import (
@@ -86,6 +90,22 @@ def child(lines: int, kind: str, side: str) -> None:
     def say(**data: object) -> None:
         with open(side, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(data) + "\n")
+
+    homed: list[RunLog] = []  # Home pressed on this log (its own key or the screen's), its frame not written yet
+    scroll_home = RunLog.action_scroll_home
+
+    def home(log: RunLog) -> None:
+        scroll_home(log)
+        homed[:] = [log]
+
+    RunLog.action_scroll_home = home  # type: ignore[method-assign]
+
+    class Driver(LinuxDriver):
+        def write(self, data: str) -> None:
+            super().write(data)
+            if homed and homed[0].scroll_y == 0:  # the first frame drawn since Home, the top in view
+                homed.clear()
+                say(event="home shown", at=time.monotonic())
 
     class StreamRun(RunScreen):
         async def run_recipe(self) -> None:
@@ -115,6 +135,9 @@ def child(lines: int, kind: str, side: str) -> None:
             say(event="done", at=time.monotonic(), journal=str(journal.path))
 
     class Bench(WizardApp):
+        def get_driver_class(self) -> type[Driver]:
+            return Driver
+
         def on_mount(self, event: events.Mount) -> None:
             event.prevent_default()  # the Run screen, not the Welcome screen
             draft = Draft(name="bench")
@@ -126,9 +149,26 @@ def child(lines: int, kind: str, side: str) -> None:
     if os.environ.get("RUN_KEYS_PROFILE"):  # where the wizard's time goes (a cProfile file, for pstats)
         import cProfile
 
+        # the parent ends the wizard with SIGTERM: leave through SystemExit, so that the profile is written
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
         cProfile.runctx("Bench().run()", globals(), locals(), os.environ["RUN_KEYS_PROFILE"])
     else:
         Bench().run()
+
+
+def compiled() -> dict[str, str]:
+    """The environment of a wizard that runs compiled code, as an installed one does (pip compiles it): its
+    bytecode written once to a cache of its own and read from there, even where PYTHONDONTWRITEBYTECODE is set
+    (as in this project's sandboxes); without it every start compiles the project's sources again."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "deploy-wizard-bench-pycache")}
+
+
+def warm_up() -> None:
+    """Every screen imported once with compiled() (its bytecode cached), so that no timed key waits for the compiler."""
+    code = ("import importlib, pkgutil, screens; import wizard.engine.sinks, wizard.engine.transports.local; "
+            "[importlib.import_module('screens.' + m.name) for m in pkgutil.iter_modules(screens.__path__)]")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=compiled(), check=True)
 
 
 class Terminal:
@@ -165,6 +205,18 @@ class Terminal:
         os.write(self.master, KEYS[key])
         return self.until(marker, timeout) if marker is not None else None
 
+    def press_home(self, side: Path, timeout: float = WAIT) -> float | None:
+        """Write Home now and time until the wizard says it wrote the frame with the output's top in view."""
+        pressed = time.monotonic()
+        os.write(self.master, KEYS["home"])
+        while time.monotonic() - pressed < timeout:
+            shown = [float(e["at"]) for e in events(side)  # type: ignore[arg-type]
+                     if e["event"] == "home shown" and float(e["at"]) >= pressed]  # type: ignore[arg-type]
+            if shown:
+                return shown[0] - pressed
+            self.read(0.005)
+        return None
+
     def settle(self, seconds: float) -> None:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
@@ -187,6 +239,11 @@ def events(side: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in side.read_text().splitlines()]
 
 
+def runs(side: Path) -> list[dict[str, object]]:
+    """The stream's own events (started, flowing, done), without the frames Home drew."""
+    return [event for event in events(side) if event["event"] != "home shown"]
+
+
 def one_run(lines: int, kind: str) -> tuple[dict[str, list[float]], dict[str, int], float, int]:
     """One wizard streaming `lines` lines, the keys pressed round after round while it streams; the times per
     key, how many of them were answered only once the stream had ended, the stream's length in seconds, and the
@@ -195,13 +252,13 @@ def one_run(lines: int, kind: str) -> tuple[dict[str, list[float]], dict[str, in
 
     with tempfile.TemporaryDirectory(prefix="dw-runkeys-") as state:
         side = Path(state) / "side.jsonl"
-        env = {**os.environ, "TERM": "xterm-256color", "XDG_STATE_HOME": state, "LANG": "C.UTF-8",
+        env = {**compiled(), "TERM": "xterm-256color", "XDG_STATE_HOME": state, "LANG": "C.UTF-8",
                "DEPLOY_WIZARD_LANG": "en"}
         terminal = Terminal([sys.executable, __file__, "--child", "--lines", str(lines), "--kind", kind,
                              "--side", str(side)], env)
         timed: dict[str, list[float]] = {"home": [], "f3 on": [], "f3 off": [], "f1": [], "?": []}
         late: dict[str, int] = {}
-        markers = [("home", "home", FIRST_LINE), ("end", None, None), ("f3", "f3 on", _("Folded output")),
+        markers = [("home", "home", None), ("end", None, None), ("f3", "f3 on", _("Folded output")),
                    ("f3", "f3 off", _("All output")), ("f1", "f1", _("scroll the output")),
                    ("?", "?", _("Running on {host}").format(host=HOST))]
         if kind == "apt":  # folded into one counting line, the output never leaves the first line's screen
@@ -209,22 +266,23 @@ def one_run(lines: int, kind: str) -> tuple[dict[str, list[float]], dict[str, in
             markers = markers[2:]
         try:
             deadline = time.monotonic() + 60
-            while len(events(side)) < 2 and time.monotonic() < deadline:
+            while len(runs(side)) < 2 and time.monotonic() < deadline:
                 terminal.settle(0.05)
-            if len(events(side)) < 2:
+            if len(runs(side)) < 2:
                 raise SystemExit("the wizard did not stream:\n" + terminal.seen[-3000:].decode(errors="replace"))
-            while len(events(side)) < 3:  # a round of keys at a time, while the output streams
+            while len(runs(side)) < 3:  # a round of keys at a time, while the output streams
                 for key, name, marker in markers:
-                    streaming = len(events(side)) < 3  # pressed while the output streams: it counts
-                    seconds = terminal.press(key, marker.encode() if marker else None)
+                    streaming = len(runs(side)) < 3  # pressed while the output streams: it counts
+                    seconds = (terminal.press_home(side) if key == "home" else
+                               terminal.press(key, marker.encode() if marker else None))
                     if name is not None and streaming:
                         if seconds is None:  # counted as the 10 s waited, and said
                             seconds, late[f"{name} unanswered"] = WAIT, late.get(f"{name} unanswered", 0) + 1
-                        elif len(events(side)) == 3:  # the person waited for the whole rest of the stream
+                        elif len(runs(side)) == 3:  # the person waited for the whole rest of the stream
                             late[name] = late.get(name, 0) + 1
                         timed[name].append(seconds)
                     terminal.settle(0.15)
-            started, _flowing, done = events(side)
+            started, _flowing, done = runs(side)
             streamed = float(done["at"]) - float(started["at"])  # type: ignore[arg-type]
             journal = Path(str(done["journal"]))
             kept = sum(1 for line in journal.read_text().splitlines() if '"event": "output"' in line)
@@ -247,6 +305,7 @@ def main() -> int:
     if args.rounds < 5:
         parser.error("--rounds: at least 5, so that the median means something")
     sys.path.insert(0, str(ROOT))
+    warm_up()
     timed: dict[str, list[float]] = {}
     late: dict[str, int] = {}
     streams: list[tuple[float, int]] = []
