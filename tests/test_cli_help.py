@@ -115,3 +115,31 @@ def test_the_readme_lists_every_command() -> None:
         if path[0] == "sandbox" or len(path) > 1:
             continue
         assert f"`deploy-wizard {path[0]}" in table, path[0]
+
+
+@pytest.mark.parametrize(("argv", "lang"), [([], "en"), (["--lang", "zh_CN"], "zh_CN"), (["--lang", "en"], "en")])
+def test_a_bare_command_in_a_terminal_opens_the_wizard_without_building_the_parser(
+        argv: list[str], lang: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`deploy-wizard` (the way most people start it) goes straight to the wizard, in the language asked for: the
+    parser's subcommands are not built before its first screen (bench/startup.py times it)."""
+    from screens import app
+    from wizard import cli
+    from wizard.cli import new_edit, parser
+    from wizard.engine import i18n
+
+    opened: list[tuple[object, str]] = []
+    monkeypatch.setattr(cli, "interactive", lambda: True)
+    monkeypatch.setattr(new_edit, "interactive", lambda: True)
+    monkeypatch.setattr(parser, "build_parser", lambda: pytest.fail("the parser was built"))
+    monkeypatch.setattr(app, "run_app", lambda file: opened.append((file, i18n.language())) or 0)
+    monkeypatch.setattr(i18n, "_current", "en")  # set back after the test
+    assert cli.main(argv) == 0
+    assert opened == [(None, lang)]
+
+
+def test_a_bare_command_in_a_script_prints_the_help_and_a_wrong_language_is_refused() -> None:
+    shown = subprocess.run([sys.executable, "-m", "wizard"], capture_output=True, text=True, cwd=ROOT,
+                           stdin=subprocess.DEVNULL, env={**os.environ, "DEPLOY_WIZARD_LANG": "en"})
+    assert shown.returncode == 0 and shown.stdout.startswith("usage: deploy-wizard")
+    refused = deploy_wizard(lang="fr")
+    assert refused.returncode == 2 and "--lang" in refused.stderr and "fr" in refused.stderr

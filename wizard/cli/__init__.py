@@ -7,6 +7,10 @@ own code once connected. Bad input never ends in a
 traceback: every expected failure is a DeployWizardError, and `main` is the one place that turns it into a
 message and an exit code. The flags live in wizard.cli.parser, each command in its own module; the screens are
 imported only inside the handlers that show them.
+
+Why the command modules and the parser load only when needed: a bare `deploy-wizard` in a terminal (the way most
+people start it) opens the wizard, and every millisecond before its first screen is one the person waits. It
+needs neither the parser's ~30 subcommands nor the modules of commands it does not run.
 """
 
 from __future__ import annotations
@@ -15,47 +19,41 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from importlib import import_module
 
-from wizard.cli import (
-    backup,
-    deploy,
-    drafts,
-    export,
-    learn,
-    logs,
-    maintenance,
-    new_edit,
-    oneoff,
-    rollback,
-    run,
-    sandbox,
-    schema,
-    unlock,
-    verify,
-)
 from wizard.cli.common import err
 from wizard.cli.confirm import interactive
-from wizard.cli.parser import build_parser, split_command
 from wizard.engine import i18n
 from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.i18n import _
 
 Handler = Callable[[argparse.Namespace], int]
-HANDLERS: dict[str, Handler] = {
-    "plan": run.handle, "apply": run.handle, "check": run.handle,
-    "deploy": deploy.handle, "rollback": rollback.handle, "export": export.handle, "schema": schema.handle,
-    "sandbox": sandbox.handle, "logs": logs.handle,
-    "new": new_edit.handle, "edit": new_edit.handle, "run": oneoff.handle, "verify": verify.handle,
-    "unlock": unlock.handle, "maintenance": maintenance.handle, "drafts": drafts.handle,
-    "learn": learn.handle,
-    "backup": backup.handle_backup, "restore": backup.handle_restore,
+# each command's handler as (module in wizard.cli, function): imported when that command runs
+HANDLERS: dict[str, tuple[str, str]] = {
+    "plan": ("run", "handle"), "apply": ("run", "handle"), "check": ("run", "handle"),
+    "deploy": ("deploy", "handle"), "rollback": ("rollback", "handle"), "export": ("export", "handle"),
+    "schema": ("schema", "handle"), "sandbox": ("sandbox", "handle"), "logs": ("logs", "handle"),
+    "new": ("new_edit", "handle"), "edit": ("new_edit", "handle"), "run": ("oneoff", "handle"),
+    "verify": ("verify", "handle"), "unlock": ("unlock", "handle"), "maintenance": ("maintenance", "handle"),
+    "drafts": ("drafts", "handle"), "learn": ("learn", "handle"),
+    "backup": ("backup", "handle_backup"), "restore": ("backup", "handle_restore"),
 }
+# a bare `deploy-wizard` (a language at most): what the parser would read from it, without building the parser
+BARE = {(): None, ("--lang", "en"): "en", ("--lang", "zh_CN"): "zh_CN"}
 RUN_COMMANDS = ("plan", "apply", "check", "deploy")  # their --json output is a stream of events
 
 
 def main(argv: list[str] | None = None) -> int:
     """The console script `deploy-wizard`; returns the exit code."""
-    argv, remote_command = split_command(sys.argv[1:] if argv is None else argv)  # `run ... -- CMD`
+    argv = sys.argv[1:] if argv is None else argv
+    if tuple(argv) in BARE and interactive():  # the wizard, as the parser would have found: no need to build it
+        lang = BARE[tuple(argv)]
+        if lang is not None:
+            i18n.set_language(lang)
+        return _run(argparse.Namespace(command=None, lang=lang, version=False, remote_command=[]))
+    from wizard.cli.parser import build_parser, split_command
+
+    argv, remote_command = split_command(argv)  # `run ... -- CMD`
     if "--lang" in argv:  # before the parser exists: its help texts are translated when it is built
         index = argv.index("--lang")
         if index + 1 < len(argv):
@@ -68,11 +66,17 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"deploy-wizard {version('deploy-wizard')}")
         return ExitCode.OK
-    _expire_drafts()
-    handler = _handler(args)
-    if handler is None:
+    if args.command is None and not interactive():  # a bare command in a script: what there is to do
+        _expire_drafts()
         parser.print_help()
         return ExitCode.OK
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Expire old drafts, then run the command's handler (a bare `deploy-wizard`: the wizard)."""
+    _expire_drafts()
+    handler = _handler(args)
     try:
         return int(handler(args))
     except DeployWizardError as exc:
@@ -95,11 +99,11 @@ def _expire_drafts() -> None:
         err(draftfiles.expired_notice(gone))
 
 
-def _handler(args: argparse.Namespace) -> Handler | None:
-    """The command's handler; a bare `deploy-wizard` opens the wizard in a terminal and prints help elsewhere."""
-    if args.command is None:
-        return new_edit.handle if interactive() else None
-    return HANDLERS[args.command]
+def _handler(args: argparse.Namespace) -> Handler:
+    """The command's handler, its module imported now; a bare `deploy-wizard` (in a terminal) opens the wizard."""
+    module, function = HANDLERS[args.command or "edit"]
+    handler: Handler = getattr(import_module(f"wizard.cli.{module}"), function)
+    return handler
 
 
 def report(args: argparse.Namespace, exc: DeployWizardError) -> int:
@@ -115,4 +119,4 @@ def report(args: argparse.Namespace, exc: DeployWizardError) -> int:
     return int(exc.exit_code)
 
 
-__all__ = ["build_parser", "main", "report"]
+__all__ = ["main", "report"]
