@@ -94,14 +94,18 @@ class Turns:
     """
 
     SLICE = 0.004
+    # then the reader rests this long: a key's answer is a chain of steps (the key read, the action, the repaint,
+    # the frame written), each waiting for a pass of the loop; giving back a single pass per slice made every step
+    # wait a whole slice behind the stream
+    REST = 0.001
 
     def __init__(self) -> None:
         self.since = time.monotonic()
 
     async def take(self) -> None:
-        """Call after each line: yields to the loop once the slice is used up."""
+        """Call after each line: gives the loop a rest once the slice is used up."""
         if time.monotonic() - self.since >= self.SLICE:
-            await asyncio.sleep(0)
+            await asyncio.sleep(self.REST)
             self.since = time.monotonic()
 
 
