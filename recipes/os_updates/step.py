@@ -119,8 +119,8 @@ class OsUpdates(Step):
         s = settings
         yield ManDbAutoUpdate()
         yield AptListsAge()
-        if s.upgrade != "none":
-            yield Upgradable("dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade")
+        if s.upgrade != "none":  # an apply keeps an empty answer, so the next one skips the simulation
+            yield Upgradable("dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade", record=ctx.applying)
         if self._packages(s):
             yield PackagesInstalled(self._packages(s))
         if s.unattended_upgrades:

@@ -206,6 +206,9 @@ class Context:
     others: Mapping[str, StepSettings] = field(default_factory=dict)
     steps: Mapping[str, Step] = field(default_factory=dict)  # the step objects of `others`, for peer()
     secrets: Callable[[str, str], Secret] | None = None  # (reference, label) -> resolved value
+    # an apply, not a plan or check: a fact may then keep a record of what it read on the server (os_updates' upgrade
+    # simulation), which plan and check only read, so that they write nothing
+    applying: bool = False
 
     def settings(self, step: str) -> StepSettings | None:
         return self.others.get(step)
