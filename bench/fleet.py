@@ -34,7 +34,6 @@ import argparse
 import contextlib
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -48,6 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import fleetwatch  # noqa: E402
 from wizard.lab import sandbox  # noqa: E402
 
 MIB_PER_SANDBOX = 300  # memory, measured: about 50 MiB booted, 70 after this recipe, 200-250 after the whole stack
@@ -97,16 +97,12 @@ def machine_busy() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 class Fleet:
     """The CLI against some of the booted sandboxes, with its own config and state directories."""
 
-    def __init__(self, recipe: Path, work: Path) -> None:
-        self.recipe, self.work = recipe, work
+    def __init__(self, recipe: Path, work: Path, watch: float) -> None:
+        self.recipe, self.work, self.watch = recipe, work, watch
+        self.names: dict[str, str] = {}  # address -> sandbox name, to look inside the ones that have not finished
         # Compiled once, as an installed deploy-wizard is: without it every run would compile its sources again
         # (PYTHONDONTWRITEBYTECODE), and the controller's CPU would be mostly the compiler's.
         self.env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
@@ -126,26 +122,29 @@ class Fleet:
         argv = [sys.executable, *(["-c", PROFILED, str(profile)] if profile else ["-m", "wizard"]),
                 "apply", str(self.recipe), "--yes", "--json", "--parallel", str(len(ips)),
                 *(arg for ip in ips for arg in ("--host", ip))]
-        cpu, busy, started = children_cpu(), machine_busy(), time.perf_counter()
-        done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
-                              timeout=3600)
-        wall, cpu, busy = time.perf_counter() - started, children_cpu() - cpu, machine_busy() - busy
-        events = [e for e in map(_json, done.stdout.splitlines()) if e]
+        busy, started = machine_busy(), time.perf_counter()
+        done = fleetwatch.run(argv, hosts=ips, names=self.names, watch=self.watch, timeout=3600, cwd=ROOT,
+                              env=self.env, stdin=subprocess.DEVNULL)
+        wall, cpu, busy = time.perf_counter() - started, done.cpu, machine_busy() - busy
+        events = [e for e in map(fleetwatch.event, done.stdout.splitlines()) if e]
         results = host_results(events, done, ips)
         trips = [e.get("round_trips", 0) for e in events if e.get("event") == "run_finished"]
         failed = [r for r in results if r["status"] != "ok"]
         if len(results) != len(ips) or (noop and (failed or any(r["changes"] != 0 for r in results))):
             raise SystemExit(f"{label}: exit {done.returncode}; not ok or not a no-op: "
-                             f"{[r for r in results if r['status'] != 'ok' or r['changes']][:3]}\n"
-                             f"{done.stderr[-2000:]}")
+                             f"{[r for r in results if r['status'] != 'ok' or r['changes']][:3]}; "
+                             f"unfinished: {done.last}\n{done.stderr[-2000:]}")
         for r in failed:
             print(f"  {label}: {r['host']} failed: {r['error']}")
         changes = sum(r["changes"] or 0 for r in results)
         per_host = sum(trips) / max(1, len(trips))
-        return Run(label, len(ips), wall, cpu, busy, changes, per_host, len(failed)), [r["host"] for r in failed]
+        run = Run(label, len(ips), wall, cpu, busy, changes, per_host, len(failed))
+        print(f"{label:34} wall {wall:7.2f} s   controller CPU {cpu:6.2f} s   machine CPU {busy:7.2f} s   "
+              f"{changes} changes   {per_host:.1f} commands/host", flush=True)
+        return run, [r["host"] for r in failed]
 
 
-def host_results(events: list[dict], done: subprocess.CompletedProcess[str], ips: list[str]) -> list[dict]:
+def host_results(events: list[dict], done: fleetwatch.Finished, ips: list[str]) -> list[dict]:
     """Each host's status and changes: the fleet's `host_result` events, or for one host (no fleet) its
     `run_finished` and the exit code."""
     fleet = [e for e in events if e.get("event") == "host_result"]
@@ -155,13 +154,6 @@ def host_results(events: list[dict], done: subprocess.CompletedProcess[str], ips
     ok = end is not None and end.get("ok") and done.returncode == 0
     return [{"host": ips[0], "status": "ok" if ok else "failed", "changes": end and end.get("changes"),
              "error": None if ok else done.stderr.strip()[-500:]}]
-
-
-def _json(line: str) -> dict:
-    with contextlib.suppress(ValueError):
-        found = json.loads(line)
-        return found if isinstance(found, dict) else {}
-    return {}
 
 
 @contextlib.contextmanager
@@ -236,6 +228,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--recipe", type=Path, default=ROOT / "examples" / "sandbox.yaml")
     parser.add_argument("--out", type=Path, help="also write the results (and commit, load) to this JSON file")
     parser.add_argument("--profile", type=Path, help="write a cProfile of one N-host no-op into this directory")
+    parser.add_argument("--watch", type=float, default=60, metavar="S", help=(
+        "every S seconds of a run, say which hosts have not finished, their last event and what the machine and "
+        "two of those servers are busy with (0: never)"))
     args = parser.parse_args()
     if args.hosts < 2 or args.rounds < 1:
         parser.error("--hosts must be at least 2 and --rounds at least 1")
@@ -259,11 +254,12 @@ def main() -> int:
         work = Path(tmp)
         recipe = work / args.recipe.name  # a copy: nothing the CLI writes beside a recipe lands in the checkout
         shutil.copy(args.recipe, recipe)
-        fleet = Fleet(recipe, work)
+        fleet = Fleet(recipe, work, args.watch)
         fleet.warm_up()
         before = mem_available_mib()
         with booted(args.hosts + 1, fleet.env) as boxes:
             memory = {"booted": (before - mem_available_mib()) / len(boxes)}
+            fleet.names = {box.ip: box.name for box in boxes}
             alone, many = [boxes[0].ip], [b.ip for b in boxes[1:]]
             runs = []
             for label, ips in (("first apply, 1 host", alone), (f"first apply, {args.hosts} hosts", many)):

@@ -129,12 +129,38 @@ def test_many_units_in_one_systemctl_show_read_as_each_one_alone(box, live_dirs,
         "not-found"
 
 
+def test_a_reapply_skips_the_upgrade_simulation_only_while_nothing_apt_reads_changed(box, live_dirs, recipe) -> None:
+    """recipes/os_updates/facts.py: the re-applies above left the record of a simulation that found nothing, so
+    the fact answers without apt; package lists with a newer curl in them are seen at once, and once they are back
+    the apply's next simulation records them again."""
+    from recipes.os_updates.facts import SKIPPED, Upgradable
+
+    fact = Upgradable(record=True)  # as an apply asks it
+
+    def ask() -> str:
+        return on_box(box, fact.command().shell()).stdout
+
+    assert ask().strip() == SKIPPED
+    lists = "/var/lib/apt/lists"
+    changed = on_box(box, f"mkdir -p /root/lists-saved && cp -a {lists}/*_Packages /root/lists-saved/ && "
+                          f"sed -i '/^Package: curl$/,/^Version:/ s/^Version: .*/Version: 99:1.0-1/' {lists}/*_Packages"
+                          f" && grep -c '^Version: 99:1.0-1$' {lists}/*_Packages | grep -v ':0$'")
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert "curl" in fact.parse(ask(), 0)  # the lists changed: simulated, and the newer curl is there
+    assert on_box(box, f"cp -a /root/lists-saved/. {lists}/ && rm -r /root/lists-saved").returncode == 0
+    first = ask()
+    assert first.strip() != SKIPPED and fact.parse(first, 0) == []  # simulated again (the ctime moved), nothing
+    assert ask().strip() == SKIPPED
+
+
 def test_the_plan_reads_the_upgrades_as_apt_lists_them(box, live_dirs, recipe) -> None:
     """recipes/os_updates/facts.py simulates the upgrade as nobody, so apt reads its binary cache instead of parsing
     every package list again, and cannot write it: with an upgrade pending it lists what the root simulation without
-    any cache lists, and the cache is left as it was. Last in the module: it makes dpkg believe git is older."""
-    from recipes.os_updates.facts import Upgradable
+    any cache lists, and the cache is left as it was, although the last simulation's empty answer was recorded
+    (a package changed by hand: dpkg's status changed). Last in the module: it makes dpkg believe git is older."""
+    from recipes.os_updates.facts import SKIPPED, Upgradable
 
+    assert on_box(box, Upgradable().command().shell()).stdout.strip() == SKIPPED  # a record stands, and still:
     on_box(box, r"sed -i '/^Package: git$/,/^Version:/ s/^Version: .*/Version: 1:0.1-1/' /var/lib/dpkg/status")
     cache = "stat -c %Y.%s /var/cache/apt/pkgcache.bin"
     before = on_box(box, cache).stdout
