@@ -138,6 +138,26 @@ async def test_output_streams_line_by_line_with_exit_status(server, trusted) -> 
     await transport.close()
 
 
+async def test_aes_gcm_is_chosen_where_the_server_offers_it_and_chacha_still_works(server, trusted) -> None:
+    """The transport asks AES-GCM first (cheaper per packet in asyncssh; see ssh._GCM_FIRST), and a server that
+    offers only chacha20-poly1305 is still reached."""
+    transport = server.transport(trusted)
+    await transport.connect()
+    assert transport.conn.get_extra_info("send_cipher").endswith("-gcm@openssh.com")
+    assert (await transport.run(cmd("echo", "ok", root=False))).stdout == "ok"
+    await transport.close()
+    server.server.close()
+    server.server = await asyncssh.listen(
+        "127.0.0.1", server.port, server_host_keys=[server.host_key], encryption_algs=["chacha20-poly1305@openssh.com"],
+        authorized_client_keys=asyncssh.import_authorized_keys(server.client_key.export_public_key("openssh").decode()),
+        process_factory=server.handle, encoding=None)
+    transport = server.transport(trusted)
+    await transport.connect()
+    assert transport.conn.get_extra_info("send_cipher") == "chacha20-poly1305@openssh.com"
+    assert (await transport.run(cmd("echo", "ok", root=False))).stdout == "ok"
+    await transport.close()
+
+
 async def test_root_commands_go_through_sudo_n(server, trusted) -> None:
     transport = server.transport(trusted)
     await transport.connect()
