@@ -160,3 +160,13 @@ def test_only_an_apply_keeps_the_answer_and_the_key_is_the_question() -> None:
     assert "record" in applying.command().bits and "read" in planning.command().bits
     assert all(path in planning.command().bits for path in UPGRADE_INPUTS)
     assert planning.command().display == "apt-get -s upgrade | awk '/^Inst /{print $2}'"
+
+
+def test_a_loose_umask_still_leaves_a_record_only_root_can_write(box: Box) -> None:
+    old = os.umask(0o002)
+    try:
+        box.ask()
+    finally:
+        os.umask(old)
+    assert oct((box.record / "nothing-to-upgrade").stat().st_mode & 0o777) == "0o644"
+    assert box.ask() == [] and box.runs() == 1

@@ -49,6 +49,7 @@ SKIPPED = "# not simulated: nothing the simulation reads changed since an apply 
 # 0 and listed nothing is recorded; any other answer is simulated again on the next run.
 SKIP_OR_SIMULATE = r"""
 rec="$1"; mode="$2"; keep="$3"; owner="$4"; shift 4
+umask 022
 sig="$mode $(find -L "$@" -maxdepth 3 \( -name partial -o -name lock \) -prune -o \
   -printf '%p %s %i %T@ %C@\n' 2>/dev/null | LC_ALL=C sort | cksum)"
 file="$rec/nothing-to-$mode"

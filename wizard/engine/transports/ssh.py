@@ -37,7 +37,7 @@ _ED25519_FIRST = ["ssh-ed25519"] + [
 # AES-GCM before chacha20-poly1305 (asyncssh's first choice; every other cipher keeps its place): an AEAD as strong,
 # untouched by the Terrapin prefix truncation, offered by every OpenSSH since 6.2, and much cheaper here: asyncssh
 # seals a packet with one AES-GCM call, but builds ChaCha20 contexts four times a packet (3 against 21 us here),
-# which was most of the controller's CPU per host in a fleet's no-op (bench/fleet.py --profile).
+# the largest per-host cost in the profile of a fleet's no-op (bench/fleet.py --profile).
 _GCM_FIRST = sorted((alg.decode() for alg in get_default_encryption_algs()), key=lambda alg: "-gcm@" not in alg)
 TrustCallback = Callable[[str, int, str], Awaitable[bool]]  # host, port, fingerprint -> trust?
 
