@@ -153,3 +153,38 @@ async def test_taking_the_lock_and_looking_for_left_behind_commands_is_one_round
     async with deploy_lock(transport, "shop"):
         assert transport.round_trips - before == 1
     assert transport.round_trips - before == 2
+
+
+class EndsAsCancelled(LocalTransport):
+    """Its first heartbeat ends exactly as the run ends: the moment Python 3.11's asyncio.wait_for returns the
+    command's result instead of raising the cancellation (a heartbeat that relied on cancel() alone ran on). Any
+    later heartbeat is counted and answered; the fourth raises, so a heartbeat that runs on still ends the test."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.beating = asyncio.Event()
+        self.answer: asyncio.Future | None = None
+        self.beats = 0
+
+    async def run(self, command, **kw):  # noqa: ANN001, ANN003, ANN201
+        if "touch" not in command.shell():  # not the heartbeat
+            return await super().run(command, **kw)
+        self.beats += 1
+        if self.beats > 1:
+            if self.beats > 3:
+                raise RuntimeError("a heartbeat after the run")
+            return deploylock.Result(0, "", "")
+        self.answer = asyncio.get_running_loop().create_future()
+        self.beating.set()
+        return await asyncio.wait_for(self.answer, 30)
+
+
+async def test_the_heartbeat_stops_and_the_lock_is_released_even_when_its_cancel_is_lost() -> None:
+    transport = EndsAsCancelled()
+    await transport.connect()
+    async with deploy_lock(transport, "shop"):
+        await transport.beating.wait()
+        assert transport.answer is not None
+        transport.answer.set_result(deploylock.Result(0, "", ""))  # the heartbeat's answer, as the block ends
+    assert transport.beats == 1  # before the fix: the heartbeat ran on after the block (and held the lock)
+    assert await peek(transport, "shop") is None

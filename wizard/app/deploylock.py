@@ -213,9 +213,17 @@ async def deploy_lock(transport: Transport, app: str, *, wait: int = 0, on_lost:
         raise DeployWizardError(_("could not take the deploy lock on {host}: {why}").format(
             host=transport.label, why=(result.stderr or result.stdout).strip()))
 
+    # Why a flag beside cancel(): on Python 3.11, asyncio.wait_for (every command's timeout) returns the command's
+    # result instead of raising when the cancellation arrives as the command ends, so a cancel alone can be lost;
+    # the heartbeat then ran, the lock stayed held and the run never ended (3 hosts of a 50-host fleet, under load).
+    stop = asyncio.Event()
+
     async def beat() -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT)
+        while not stop.is_set():
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HEARTBEAT)
+            if stop.is_set():
+                return
             alive = await transport.run(sh(HEARTBEAT_SCRIPT, _paths(app), token))
             if not alive.ok and on_lost is not None:
                 on_lost()
@@ -227,6 +235,7 @@ async def deploy_lock(transport: Transport, app: str, *, wait: int = 0, on_lost:
         await wait_for_left_behind(transport, app, say or (lambda text: None), first=listed)
         yield run_tag(app, token)
     finally:
+        stop.set()
         task.cancel()
         with suppress(asyncio.CancelledError, Exception):
             await task
