@@ -32,9 +32,16 @@ Measured on 2 cores (load average 1.9 before; 15 to 35 while a fleet's first app
   (CPU 0.89 / 0.91 / 0.92 s), of 20 hosts 4.41 / 4.56 / 4.71 s (CPU 1.29 / 1.31 / 1.32 s): 20.9 ms per extra host,
   before the SSH transport asked for AES-GCM first (the profile's largest per-host cost was asyncssh's ChaCha20).
   Both no-op rounds finished on every host, each within 5 s (commit eb569fb).
-- Before os_updates skipped its upgrade simulation when nothing apt reads changed, 50 hosts took 103 s for the
-  first no-op round (82 s per host in os_updates' facts: apt on 50 servers sharing 2 cores) and the second had not
-  finished on 15 of the 50 after 3.5 minutes; the cause of that stall was not established (no per-host view then).
+- 50 hosts (load average 2.2 before, 40 to 117 during the first apply): boot 149 s (51 sandboxes, 2.9 s each); the
+  first apply of 1 host 13.0 s (controller CPU 0.86 s); of 50 at once, every host's run ended ok within 507 s, but
+  the process never ended: on 3 hosts the deploy lock's heartbeat went on after the run (Python 3.11's
+  asyncio.wait_for loses a cancellation that arrives as the awaited command ends, likelier the busier the loop), so
+  the lock was never released nor the connection closed. --watch showed it (the servers idle, the lock's holder
+  file still touched every 5 s); the bench was stopped after 15 minutes, and no no-op of 50 was timed. The
+  heartbeat now also stops on a flag (tests/test_deploy_lock.py loses the cancel on purpose). That is the likely
+  cause of the earlier stall too: before os_updates skipped its upgrade simulation when nothing apt reads changed,
+  the first no-op round of 50 took 103 s (82 s per host in os_updates' facts: apt on 50 servers sharing 2 cores),
+  and the second had not finished on 15 of the 50 after 3.5 minutes.
 """
 
 from __future__ import annotations
