@@ -32,6 +32,11 @@ Measured on 2 cores (load average 1.9 before; 15 to 35 while a fleet's first app
   (CPU 0.89 / 0.91 / 0.92 s), of 20 hosts 4.41 / 4.56 / 4.71 s (CPU 1.29 / 1.31 / 1.32 s): 20.9 ms per extra host,
   before the SSH transport asked for AES-GCM first (the profile's largest per-host cost was asyncssh's ChaCha20).
   Both no-op rounds finished on every host, each within 5 s (commit eb569fb).
+- 20 hosts again with AES-GCM first and the heartbeat fix (commit d24c6df; load average 1.3 before, about 15
+  during the first apply): boot 62 s; the first apply of 1 host 13.1 s (CPU 0.80 s), of 20 at once 180 s (5.0 s:
+  219 ms per extra host); 5 no-op rounds: 1 host 0.87 / 0.95 / 1.01 s (CPU 0.69 / 0.77 / 0.80 s), 20 hosts
+  2.84 / 3.02 / 3.45 s (CPU 0.99 / 1.04 / 1.11 s): 14.3 ms of controller CPU per extra host (goal: under 20 ms).
+  Two runs at different loads, not an A/B of the cipher alone.
 - 50 hosts (load average 2.2 before, 40 to 117 during the first apply): boot 149 s (51 sandboxes, 2.9 s each); the
   first apply of 1 host 13.0 s (controller CPU 0.86 s); of 50 at once, every host's run ended ok within 507 s, but
   the process never ended: on 3 hosts the deploy lock's heartbeat went on after the run (Python 3.11's
