@@ -50,6 +50,7 @@ from wizard.engine.events import (
     StepFinished,
     StepNoop,
     StepStarted,
+    notice_mark,
 )
 from wizard.engine.i18n import _, n_
 from wizard.engine.runner import ChangeDecision, FailureDecision, RunResult
@@ -264,7 +265,7 @@ class RunScreen(WizardScreen):
         elif isinstance(event, OutputLine):
             self._output(event.text)
         elif isinstance(event, Notice):
-            self._line(f"  ! {event.text}")
+            self._line(f"  {notice_mark(event.level)} {event.text}")
         elif isinstance(event, StepNoop):
             self._line(f"  = {event.reason}")
         elif isinstance(event, StepFailed):

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from wizard.engine.events import ChangeStarted, RunFinished, RunStarted, StepFinished, StepNoop, StepPlanned
+from wizard.engine.events import (
+    ChangeStarted,
+    Notice,
+    NoticeLevel,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepNoop,
+    StepPlanned,
+)
 from wizard.engine.sinks import ConsoleSink, state_dir
 
 ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -111,3 +120,15 @@ def test_a_step_is_headed_by_its_key_on_the_command_line_and_by_what_the_front_e
     ConsoleSink(out=plain)(StepStarted(step="os_updates", index=0, total=2))
     ConsoleSink(out=titled, label={"os_updates": "OS updates"}.get)(StepStarted(step="os_updates", index=0, total=2))
     assert plain.getvalue().strip() == "[1/2] os_updates" and titled.getvalue().strip() == "[1/2] OS updates"
+
+
+def test_the_warning_mark_is_for_warnings_only_and_a_note_has_its_own() -> None:
+    out = io.StringIO()
+    sink = ConsoleSink(out)
+    sink(Notice("database", "secret database.password: read from env DB_PASSWORD", level=NoticeLevel.NOTE))
+    sink(Notice("", "~/.ssh/known_hosts line 3 skipped: not a host key"))
+    sink(StepPlanned("nginx", [], [], warnings=[{"text": "the site has no TLS", "fix": "add the tls step"}]))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "  · secret database.password: read from env DB_PASSWORD"
+    assert lines[1] == "  ! ~/.ssh/known_hosts line 3 skipped: not a host key"
+    assert lines[2:] == ["  ! the site has no TLS", "      add the tls step"]

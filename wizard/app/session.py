@@ -17,7 +17,7 @@ from wizard.app.goals import resolve_intent
 from wizard.app.pins import HostPins
 from wizard.app.recipefile import Recipe
 from wizard.engine.commands import Masker
-from wizard.engine.events import Notice, RunMode, Sink, fan_out
+from wizard.engine.events import Notice, NoticeLevel, RunMode, Sink, fan_out
 from wizard.engine.i18n import _, text_of
 from wizard.engine.options import FieldSpec, field_specs
 from wizard.engine.runner import AskOperator, BeforeChange, OnFailure, Runner, RunResult
@@ -141,7 +141,8 @@ def _question(recipe: Recipe, label: str, spec: FieldSpec, settings: BaseModel) 
 
 def _told(emit: Sink) -> Callable[[str, str], None]:
     """How the operator is told which secret was read from where (never its value)."""
-    return lambda label, source: emit(Notice(step=label.partition(".")[0], text=read_notice(label, source)))
+    return lambda label, source: emit(Notice(step=label.partition(".")[0], text=read_notice(label, source),
+                                                  level=NoticeLevel.NOTE))
 
 
 def make_transport(recipe: Recipe, questions: Questions, masker: Masker, host: str | None = None,
@@ -219,7 +220,7 @@ async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions:
         if mode is not RunMode.APPLY:
             return await runner.plan(mode)
         async with deploy_lock(transport, recipe.name, wait=lock_wait,
-                               say=lambda text: emit(Notice(step="", text=text))) as tag:
+                               say=lambda text: emit(Notice(step="", text=text, level=NoticeLevel.NOTE))) as tag:
             runner.command_env = (tag,)
             return await runner.apply()
     finally:

@@ -15,6 +15,7 @@ from wizard.engine.ahead import MAX_FACT_ROUNDS, read_ahead
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.events import (
     Notice,
+    NoticeLevel,
     RunEnd,
     RunFinished,
     RunMode,
@@ -154,7 +155,8 @@ class DryRun:
         for check in step.verify(settings, self.ctx):
             if check.command.secrets():
                 self.emit(Notice(step=step.name, text=_("not checked here, because it sends a secret and a check "
-                                                        "never does: {what}").format(what=check.why)))
+                                                        "never does: {what}").format(what=check.why),
+                                   level=NoticeLevel.NOTE))
                 continue
             try:
                 await self._execute(step.name, check, check=True)

@@ -114,11 +114,25 @@ class ChangeDone(Event):
     seconds: float = 0.0  # how long it ran, as this machine saw it (bench/first_apply.py adds them up by kind)
 
 
+class NoticeLevel(StrEnum):
+    """What a notice is, and so how it is marked: `!` is for a warning only (something the operator should act on
+    or know went wrong); a note (a secret read from where, progress, a change left out on request) gets `·`."""
+
+    WARNING = "warning"
+    NOTE = "note"
+
+
 @dataclass
 class Notice(Event):
     kind: ClassVar[str] = "notice"
     step: str
     text: str
+    level: NoticeLevel = NoticeLevel.WARNING
+
+
+def notice_mark(level: NoticeLevel) -> str:
+    """The mark every front end puts before a notice: one mark for one meaning."""
+    return "!" if level is NoticeLevel.WARNING else "·"
 
 
 @dataclass

@@ -26,6 +26,7 @@ from wizard.engine.events import (
     ChangeStarted,
     Event,
     Notice,
+    NoticeLevel,
     OutputLine,
     Resume,
     RunEnd,
@@ -145,7 +146,7 @@ class Runner(DryRun):
                                      if not (self.resume and s.name in self.resume.done)])
             count = await self.apply_step(step, settings)
         except StoppedByOperator as exc:
-            self.emit(Notice(step=step.name, text=str(exc)))
+            self.emit(Notice(step=step.name, text=str(exc), level=NoticeLevel.NOTE))
             self._step_finished(done, StepStatus.STOPPED, 0, t0, sent)
             done.stopped, done.failed, done.end = str(exc), step.name, RunEnd.STOPPED
             return len(self.selected)
@@ -223,7 +224,7 @@ class Runner(DryRun):
             if decision == "skip":  # this change only; the step's later passes do not offer it again
                 self.declined[_key(step, change)] = f"{step}: {change.why}"
                 self.emit(Notice(step=step, text=_("Left out at your request: {what}").format(
-                    what=without_note(change.describe()))))
+                    what=without_note(change.describe())), level=NoticeLevel.NOTE))
                 continue
             ran += 1
             self.ahead.changed()
@@ -245,7 +246,9 @@ class Runner(DryRun):
             tail.append(text)
             del tail[:-20]
             if text.startswith(NOTICE_PREFIX):
-                self.emit(Notice(step=step, text=text[len(NOTICE_PREFIX):]))
+                # our scripts say progress on stdout and trouble on stderr
+                self.emit(Notice(step=step, text=text[len(NOTICE_PREFIX):],
+                                 level=NoticeLevel.WARNING if stream == "stderr" else NoticeLevel.NOTE))
             self.emit(OutputLine(step=step, stream=stream, text=text))
 
         if isinstance(change, RunCommand):

@@ -23,6 +23,7 @@ from wizard.engine.events import (
     ChangeStarted,
     Event,
     Notice,
+    NoticeLevel,
     OutputLine,
     Resume,
     RunEnd,
@@ -33,6 +34,7 @@ from wizard.engine.events import (
     StepNoop,
     StepPlanned,
     StepStarted,
+    notice_mark,
 )
 from wizard.engine.fsutil import private_dir, state_dir
 from wizard.engine.i18n import _, n_
@@ -95,7 +97,7 @@ class ConsoleSink:
             self._print("  ", ("= " + _("check") + COLON(), "green") if event.check else ("+ ", "yellow"), event.why)
             self._print("    ", ("$ " + event.description, "dim"))
         elif isinstance(event, Notice):
-            self._notice(event.text)
+            self._notice(event.text, event.level)
         elif isinstance(event, OutputLine):
             if self.show_output and not event.text.startswith("deploy-wizard: "):
                 self._print("    ", ("| " + event.text, "dim"))
@@ -108,12 +110,14 @@ class ConsoleSink:
         elif isinstance(event, RunFinished):
             self._run_finished(event)
 
-    def _notice(self, text: str) -> None:
-        """Something to tell the operator: its first line stands out, the rest (a fix) follows indented."""
+    def _notice(self, text: str, level: NoticeLevel = NoticeLevel.WARNING) -> None:
+        """Something to tell the operator: its first line stands out, the rest (a fix) follows indented. `!` marks
+        a warning only; a note (progress, where a secret was read from) is marked and coloured apart."""
         first, *rest = text.splitlines() or [""]
-        self._print("  ", ("! " + first, "bold magenta"))
+        warning = level is NoticeLevel.WARNING
+        self._print("  ", (notice_mark(level) + " " + first, "bold magenta" if warning else "cyan"))
         for line in rest:
-            self._print("      ", (line, "magenta"))
+            self._print("      ", (line, "magenta" if warning else "cyan"))
 
     def _planned(self, event: StepPlanned) -> None:
         for warning in event.warnings:
