@@ -121,7 +121,7 @@ def test_a_restore_starts_the_app_again_after_a_failed_restore() -> None:
 
 def test_rollback_names_the_releases_it_went_back_across() -> None:
     from wizard.cli.rollback import left_behind
-    from wizard.engine.step import Rollback
+    from wizard.engine.hooks import Rollback
 
     assert left_behind(Rollback("c", "a", ["a", "b", "c"])) == ["b", "c"]
     assert left_behind(Rollback("c", "c", ["a", "b", "c"])) == []

@@ -133,7 +133,7 @@ def switched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The code step's rollback stood in for: it sends the web's switch and reports b -> a."""
     from recipes.code.step import Code
     from wizard.engine.commands import cmd
-    from wizard.engine.step import Rollback
+    from wizard.engine.hooks import Rollback
 
     async def fake(self: object, transport: ScriptedTransport, settings: object, ctx: Context,
                    to: str | None) -> Rollback:

@@ -12,8 +12,9 @@ from recipes.shared.common import current_release, switch_link
 from recipes.shared.facts import DirEntries, Readlink
 from recipes.shared.web import app_server
 from wizard.engine.facts import FactGatherer
+from wizard.engine.hooks import Rollback, RollbackError
 from wizard.engine.i18n import translator
-from wizard.engine.step import Context, Rollback, RollbackError
+from wizard.engine.step import Context
 from wizard.engine.transports.base import Transport
 
 _ = translator(__file__)

@@ -32,6 +32,7 @@ from recipes.shared.fields import CommandChain, RelativePath
 from recipes.shared.web import app_server
 from wizard.engine.commands import Command, Op, cmd, sh
 from wizard.engine.facts import Fact, FactGatherer, FactValues, FileInfo, PathInfo
+from wizard.engine.hooks import Rollback
 from wizard.engine.hostkeys import host_pattern
 from wizard.engine.i18n import translator
 from wizard.engine.meaning import Meaning
@@ -42,7 +43,6 @@ from wizard.engine.step import (
     Later,
     Ok,
     PlanError,
-    Rollback,
     RunCommand,
     Step,
     StepSettings,

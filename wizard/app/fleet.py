@@ -23,9 +23,9 @@ from wizard.engine.errors import DeployWizardError, ExitCode
 from wizard.engine.events import Sink
 from wizard.engine.facts import FactGatherer
 from wizard.engine.fsutil import UnreadableFile, atomic_write_text, read_text_file
+from wizard.engine.hooks import FleetPinned
 from wizard.engine.i18n import _
 from wizard.engine.runner import RunResult
-from wizard.engine.step import FleetPinned
 from wizard.engine.transports.local import LocalTransport
 
 HostStatus = Literal["ok", "failed", "not started"]

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from wizard.app.recipefile import Recipe
 from wizard.engine.commands import Command
 from wizard.engine.errors import DeployWizardError, ExitCode
+from wizard.engine.hooks import OneOff
 from wizard.engine.i18n import _
-from wizard.engine.step import OneOff
 
 __all__ = ["NoAppError", "one_off_command"]
 

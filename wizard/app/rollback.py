@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from wizard.app.recipefile import Recipe
 from wizard.engine.errors import DeployWizardError
-from wizard.engine.hooks import ReleaseFollower
+from wizard.engine.hooks import ReleaseFollower, ReleaseSwitcher, Rollback, RollbackError
 from wizard.engine.i18n import _
-from wizard.engine.step import ReleaseSwitcher, Rollback, RollbackError
 from wizard.engine.transports.base import Transport
 
 __all__ = ["Rollback", "RollbackError", "rollback"]

@@ -1,4 +1,5 @@
-"""Hooks a step may offer beyond planning, for the commands that act on a provisioned server (deploy, logs).
+"""Hooks a step may offer beyond planning, for the commands that act on a provisioned server (deploy, logs,
+rollback, run) and on a fleet.
 
 Why Protocols: the application finds the step that offers one with isinstance instead of importing a step by
 name, so a step package of your own can offer them too.
@@ -6,11 +7,13 @@ name, so a step package of your own can offer them too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from wizard.engine.commands import Command
+from wizard.engine.errors import DeployWizardError
+from wizard.engine.facts import FactGatherer
 from wizard.engine.step import Context, StepSettings
 from wizard.engine.transports.base import Transport
 
@@ -64,3 +67,53 @@ class ReleaseFollower(Protocol):
 
 
 __all__ = ["LiveRelease", "LogSource", "LogSources", "ReleaseFollower"]
+
+
+class RollbackError(DeployWizardError):
+    """A rollback that cannot be done (nothing deployed, no such release, a failed switch)."""
+
+
+@dataclass
+class Rollback:
+    before: str
+    after: str
+    releases: list[str]
+    moved: list[str] = field(default_factory=list)  # what followed the web onto `after` (each step's label)
+
+
+@runtime_checkable
+class ReleaseSwitcher(Protocol):
+    """A step that keeps releases on the server and can point the live one back (the code step).
+
+    Why a hook on the step: `deploy-wizard rollback` belongs to whichever step owns releases, so the
+    application asks the recipe's steps instead of knowing the release layout itself.
+    """
+
+    async def rollback(self, transport: Transport, settings: StepSettings, ctx: Context,
+                       to: str | None) -> Rollback: ...
+
+
+@runtime_checkable
+class OneOff(Protocol):
+    """A step that knows how the app runs, so one command can run the same way (the code step).
+
+    Why a hook on the step: `deploy-wizard run -- python manage.py createsuperuser` must meet the app's user,
+    live release, env files and venv exactly as the service does, and that layout belongs to the step that
+    deploys releases; the application asks the recipe's steps instead of knowing it.
+    """
+
+    def one_off(self, settings: StepSettings, ctx: Context, argv: Sequence[str]) -> Command: ...
+
+
+@runtime_checkable
+class FleetPinned(Protocol):
+    """A step with a setting that names something that moves (a branch names a commit): on many hosts it is
+    read once, on this machine, and every host gets the value read.
+
+    Why: each host reading the branch itself would deploy whatever the branch named when that host got to
+    it, so a push during a rollout leaves a fleet on two commits. `gather` asks facts on this machine
+    (facts with `here = True`); a setting that cannot be read here raises PlanError, before any host starts.
+    """
+
+    async def pin_for_fleet(self, settings: StepSettings, gather: FactGatherer) -> dict[str, str]: ...
+
