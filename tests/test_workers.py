@@ -136,7 +136,7 @@ def switched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     from wizard.engine.hooks import Rollback
 
     async def fake(self: object, transport: ScriptedTransport, settings: object, ctx: Context,
-                   to: str | None) -> Rollback:
+                   to: str | None, say: object = None) -> Rollback:
         await transport.run(cmd("switch-the-web-to", "aaaa"))
         return Rollback("bbbb", "aaaa", ["aaaa", "bbbb"])
 

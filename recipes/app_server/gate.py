@@ -13,6 +13,7 @@ it is up, so a broken one would answer real users before anyone asked it. The ca
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from recipes.app_server.switch import switch, switch_leaves, unit_name
 from recipes.shared import guards, sandbox
@@ -81,27 +82,40 @@ def plan_gate(ctx: Context, facts: FactValues, *, module: str, worker_class: str
         if linked_release(facts, next_link(ctx)):  # a run cut off right after the switch: it is live already
             yield _drop_next(ctx)
         return
-    live = f"releases/{release}"
-    old = current_release(facts, ctx)
+    gate, switch_to = gate_and_switch(ctx, release, current_release(facts, ctx), module=module,
+                                      worker_class=worker_class, path=path, wait=wait, env_files=env_files, watch=watch)
+    yield replace(gate, skip_if=guards.link_is(ctx.current, f"releases/{release}"))
+    yield replace(switch_to, skip_if=serving(ctx, release), leaves=switch_leaves(ctx, release))
+    yield _drop_next(ctx)
+
+
+def gate_and_switch(ctx: Context, release: str, old: str | None, *, module: str, worker_class: str, path: str,
+                    wait: int, env_files: list[str], watch: int) -> tuple[RunCommand, RunCommand]:
+    """The two commands that take `release` live after `old` (None: nothing serves yet), each saying what it
+    waits for: the gate (the release asked its health path on a socket of its own), then the switch and its
+    watch (a first release has nothing to go back to, so it is not watched). A new release and a rollback
+    alike."""
     why = (_("start release {id} beside the live one and ask it {path} the way nginx will (up to {wait} s)")
            if old else
            _("start release {id} on a socket of its own and ask it {path} the way nginx will (up to {wait} s), "
              "before it goes live"))
-    yield RunCommand(why.format(id=release, path=path, wait=wait),
-                     candidate(ctx, release, module=module, worker_class=worker_class, path=path, wait=wait,
-                               env_files=env_files),
-                     timeout=wait + 120, skip_if=guards.link_is(ctx.current, live))
-    if old:
+    gate = RunCommand(why.format(id=release, path=path, wait=wait),
+                      candidate(ctx, release, module=module, worker_class=worker_class, path=path, wait=wait,
+                                env_files=env_files),
+                      timeout=wait + 120)
+    if old and watch:
         what = n_("switch to release {id}: it starts beside release {old} on the same socket, then {old} stops; "
                   "its health is watched for {n} second, and a failure switches back",
                   "switch to release {id}: it starts beside release {old} on the same socket, then {old} stops; "
                   "its health is watched for {n} seconds, and a failure switches back", watch)
+    elif old:
+        what = _("switch to release {id}: it starts beside release {old} on the same socket, then {old} stops")
     else:
         what = _("serve release {id}: start it on the app's socket")
-    yield RunCommand(what.format(id=release, old=old, n=watch),
-                     live_switch(ctx, release, path, watch if old else 0),
-                     timeout=wait + watch + 180, skip_if=serving(ctx, release), leaves=switch_leaves(ctx, release))
-    yield _drop_next(ctx)
+    switch_to = RunCommand(what.format(id=release, old=old, n=watch),
+                           live_switch(ctx, release, path, watch if old else 0, before=old),
+                           timeout=wait + watch + 180)
+    return gate, switch_to
 
 
 def _drop_next(ctx: Context) -> RunCommand:
@@ -109,10 +123,11 @@ def _drop_next(ctx: Context) -> RunCommand:
                       skip_if=guards.missing(next_link(ctx)))
 
 
-def live_switch(ctx: Context, release: str, path: str, watch: int) -> Command:
+def live_switch(ctx: Context, release: str, path: str, watch: int, *, before: str | None) -> Command:
     """The switch to `release` as every caller wants it: the live socket asked as nginx asks, the failure record
-    in its one place (a new release, serving the live one from its own unit, a rollback)."""
-    return switch(ctx, release, probe_for(ctx, ctx.socket, path, 5), watch, failed_marker(ctx))
+    in its one place (a new release, serving the live one from its own unit, a rollback). `before`: the release
+    serving until now (None: nothing yet)."""
+    return switch(ctx, release, probe_for(ctx, ctx.socket, path, 5), watch, failed_marker(ctx), before=before)
 
 
 def failed_marker(ctx: Context) -> str:

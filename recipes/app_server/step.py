@@ -10,7 +10,16 @@ from pydantic import AfterValidator, Field
 
 from recipes.app_server import django
 from recipes.app_server.facts import CpuCount, EnvAge
-from recipes.app_server.gate import candidate, failed_marker, live_switch, plan_gate, probe_for, serving, verify_live
+from recipes.app_server.gate import (
+    candidate,
+    failed_marker,
+    gate_and_switch,
+    live_switch,
+    plan_gate,
+    probe_for,
+    serving,
+    verify_live,
+)
 from recipes.app_server.meanings import env_content, env_meaning, env_values, socket_meaning
 from recipes.app_server.switch import dropin_path, dropin_text, switch_leaves, unit_name
 from recipes.shared import guards, sandbox
@@ -25,7 +34,7 @@ from recipes.shared.common import (
 )
 from recipes.shared.facts import UnitExposure, UnitProperties
 from recipes.shared.web import app_env_files, writable_dirs
-from wizard.engine.commands import Command, cmd, sh
+from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.hooks import LogSource
 from wizard.engine.i18n import plural_translator, translator
@@ -340,7 +349,7 @@ class AppServer(Step):
         named = dropin is not None and dropin.text() == dropin_text(ctx, live)
         if state.get("ActiveState") != "active" or state.get("UnitFileState") != "enabled" or not named:
             yield RunCommand(_("serve release {id} from its own unit {unit}").format(id=live, unit=unit),
-                             live_switch(ctx, live, s.health_path, 0),
+                             live_switch(ctx, live, s.health_path, 0, before=None),
                              timeout=s.boot_timeout + 180, skip_if=serving(ctx, live), leaves=switch_leaves(ctx, live))
             return
         age = facts[EnvAge(unit, tuple(env_files(ctx)))]
@@ -372,12 +381,13 @@ class AppServer(Step):
                                 'rm -f "$2" && systemctl daemon-reload', f"{ctx.app}.service", legacy),
                              skip_if=guards.missing(legacy))
 
-    def go_live(self, settings: StepSettings, ctx: Context, release: str) -> list[Command]:
-        """A rollback's way to a release: its gate, then the same switch and watch as a new release."""
+    def go_live(self, settings: StepSettings, ctx: Context, release: str, before: str) -> list[RunCommand]:
+        """A rollback's way to a release: its gate, then the same switch and watch as a new release, each with
+        what it waits for (the rollback says it as it goes)."""
         assert isinstance(settings, AppServerSettings)
-        return [candidate(ctx, release, module=settings.module, worker_class=worker_class(settings),
-                          path=settings.health_path, wait=settings.boot_timeout, env_files=env_files(ctx)),
-                live_switch(ctx, release, settings.health_path, settings.watch)]
+        return list(gate_and_switch(ctx, release, before, module=settings.module, worker_class=worker_class(settings),
+                                    path=settings.health_path, wait=settings.boot_timeout, env_files=env_files(ctx),
+                                    watch=settings.watch))
 
     def verify(self, s: AppServerSettings, ctx: Context) -> list[RunCommand]:
         return [verify_live(ctx, s.health_path)]

@@ -82,7 +82,8 @@ if [ -n "$old" ] && [ "$old" != "$new" ] && systemctl -q is-active "$(unit "$old
     systemctl stop "$(unit "$old")"
   fi
 fi
-say "starting release $new beside the live one on the same socket"
+if [ -n "$old" ] && [ "$old" != "$new" ]; then say "starting release $new beside release $old on the same socket"
+else say "starting release $new on the app's socket (nothing else serves it yet)"; fi
 serve "$new" || fail "did not start"
 rm -f "$failed"
 if [ -z "$old" ] || [ "$old" = "$new" ] || [ "$watch" -le 0 ]; then exit 0; fi
@@ -117,10 +118,15 @@ def switch_leaves(ctx: Context, release: str) -> tuple[tuple[Fact, object], ...]
             (UnitProperties(unit_name(ctx, release)), running))
 
 
-def switch(ctx: Context, release: str, probe: Probe, watch: int, failed_marker: str) -> Command:
-    """The command that makes `release` the one serving (see the module's docstring)."""
+def switch(ctx: Context, release: str, probe: Probe, watch: int, failed_marker: str, *,
+           before: str | None) -> Command:
+    """The command that makes `release` the one serving (see the module's docstring). `before`: the release
+    serving until now, as the plan knows it; None on a first release (nothing to stop, nothing to go back to), so
+    the command shown never names a release that does not exist. The `...` says it is abridged (the socket's
+    drop-in, enable, the watch's loop): a runbook shows it as a comment, never as a line to paste."""
     watching = " && " + _("watch {path} for {seconds} s").format(path=probe.path, seconds=watch) if watch else ""
+    stop = f" && systemctl stop {unit_name(ctx, before)}" if before and before != release else ""
     return sh(SWITCH, ctx.app, release, ctx.current, dropin_path(ctx), str(watch), failed_marker, PROBE,
               probe.socket, probe.host, probe.path, "https" if probe.https else "http",
-              display=f"ln -sfn releases/{release} {ctx.current} && systemctl start {unit_name(ctx, release)} && "
-                      f"systemctl stop {_('<the release before>')}{watching}")
+              display=f"ln -sfn releases/{release} {ctx.current} && systemctl start {unit_name(ctx, release)}"
+                      f"{stop} ...{watching}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -252,9 +252,9 @@ class Code(Step):
                               repo=s.repo, ref=s.ref, why=why))
 
     async def rollback(self, transport: Transport, settings: StepSettings, ctx: Context,
-                       to: str | None) -> Rollback:
+                       to: str | None, say: Callable[[str], None] | None = None) -> Rollback:
         """The ReleaseSwitcher hook behind `deploy-wizard rollback` (recipes/code/rollback.py)."""
-        return await rollback.rollback(transport, ctx, to)
+        return await rollback.rollback(transport, ctx, to, say)
 
     async def live_release(self, transport: Transport, settings: StepSettings, ctx: Context) -> str | None:
         """The LiveRelease hook behind `deploy-wizard deploy`: the release `current` names, None before one."""

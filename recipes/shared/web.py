@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
-from wizard.engine.commands import Command
 from wizard.engine.facts import Fact, FactValues
 from wizard.engine.meaning import Meaning
-from wizard.engine.step import Change, Context, Ok, StepSettings
+from wizard.engine.step import Change, Context, Ok, RunCommand, StepSettings
 
 
 def cert_dir(domain: str) -> str:
@@ -65,9 +64,10 @@ class AppEnvironment(Protocol):
         """What must hold of those files, however they were written (the code step's grade)."""
         ...
 
-    def go_live(self, settings: StepSettings, ctx: Context, release: str) -> list[Command]:
-        """Through the gate to the live site: try the release beside the live one, switch, reload, verify
-        (what `deploy-wizard rollback` runs, in order, stopping at the first that fails)."""
+    def go_live(self, settings: StepSettings, ctx: Context, release: str, before: str) -> list[RunCommand]:
+        """Through the gate to the live site from release `before`: try the release beside the live one, switch,
+        watch (what `deploy-wizard rollback` runs, in order, stopping at the first that fails); each command's
+        `why` says what it waits for, for the progress the rollback shows."""
         ...
 
 

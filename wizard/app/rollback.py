@@ -6,6 +6,8 @@ finds it through the step's ReleaseSwitcher hook, so it never imports a step by 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from wizard.app.recipefile import Recipe
 from wizard.engine.errors import DeployWizardError
 from wizard.engine.hooks import ReleaseFollower, ReleaseSwitcher, Rollback, RollbackError
@@ -15,26 +17,28 @@ from wizard.engine.transports.base import Transport
 __all__ = ["Rollback", "RollbackError", "rollback"]
 
 
-async def rollback(transport: Transport, recipe: Recipe, to: str | None = None) -> Rollback:
+async def rollback(transport: Transport, recipe: Recipe, to: str | None = None,
+                   say: Callable[[str], None] | None = None) -> Rollback:
     """Switch to `to`, or to the release deployed before the current one; then the steps that follow the live
-    release (workers) move onto it, only once the web's switch succeeded."""
+    release (workers) move onto it, only once the web's switch succeeded. `say` hears each stage as it starts."""
     ctx = recipe.context()
     for step, settings in recipe.selected():
         if isinstance(step, ReleaseSwitcher):
-            done = await step.rollback(transport, settings, ctx, to)
+            done = await step.rollback(transport, settings, ctx, to, say)
             if done.before != done.after:
-                await _follow(transport, recipe, done)
+                await _follow(transport, recipe, done, say or (lambda text: None))
             return done
     raise RollbackError(_("this recipe deploys no releases (it has no code step), so there is nothing to roll back"))
 
 
-async def _follow(transport: Transport, recipe: Recipe, done: Rollback) -> None:
+async def _follow(transport: Transport, recipe: Recipe, done: Rollback, say: Callable[[str], None]) -> None:
     """Each ReleaseFollower's commands, in the recipe's order; the first failure stops with what failed (the web
     serves the release already: that is said too)."""
     ctx = recipe.context()
     for step, settings in recipe.selected():
         if not isinstance(step, ReleaseFollower):
             continue
+        say(_("{what}: restarting on release {new}").format(what=step.label(), new=done.after))
         for command in step.follow_release(settings, ctx):
             result = await transport.run(command, timeout=3900)
             if not result.ok:

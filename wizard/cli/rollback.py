@@ -49,6 +49,12 @@ def left_behind(done: Rollback) -> list[str]:
     return done.releases[start + 1:end + 1]
 
 
+def _progress(text: str) -> None:
+    """A stage of the rollback as it starts (the gate, the switch, the watch) and what the switch reports: a note,
+    marked as the other commands mark one."""
+    print("  · " + text, flush=True)
+
+
 def _switch(args: argparse.Namespace, recipe: Recipe) -> tuple[Rollback, list[str]]:
     """Connect and switch; a release named with --to that cannot be switched to is bad input (exit 2). Also
     what to say of the releases left behind that migrated (the dump each took first, when backups are kept)."""
@@ -63,7 +69,7 @@ def _switch(args: argparse.Namespace, recipe: Recipe) -> tuple[Rollback, list[st
         try:
             await transport.connect()
             async with deploy_lock(transport, recipe.name, wait=args.lock_wait):
-                done = await rollback(transport, recipe, args.to)
+                done = await rollback(transport, recipe, args.to, say=_progress)
             return done, await rollback_note(recipe, transport, left_behind(done), args.file)
         finally:
             await transport.close()

@@ -7,7 +7,7 @@ name, so a step package of your own can offer them too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -90,7 +90,9 @@ class ReleaseSwitcher(Protocol):
     """
 
     async def rollback(self, transport: Transport, settings: StepSettings, ctx: Context,
-                       to: str | None) -> Rollback: ...
+                       to: str | None, say: Callable[[str], None] | None = None) -> Rollback:
+        """Switch to `to` (None: the release before the live one); `say` hears what it waits for as it goes."""
+        ...
 
 
 @runtime_checkable
