@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recipes.database.step import mysql_native_hash, scram_matches, scram_verifier
+from recipes.database.verifiers import mysql_native_hash, scram_matches, scram_verifier
 
 
 def test_scram_verifier_round_trip_and_format() -> None:
