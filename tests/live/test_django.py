@@ -52,9 +52,19 @@ def test_the_project_runs_as_it_is_and_uploads_survive_releases_and_rollbacks(bo
                     and str(e["description"]).startswith("ln -sfn releases/") and "/srv/shop/current" in
                     str(e["description"]))
     assert said < switched
+    # a first release has nothing before it: the switch names no release to stop, and says nothing else serves
+    assert "stop" not in str(first[switched]["description"]) and "before" not in str(first[switched]["description"])
+    started = [e for e in first if e["event"] == "notice" and str(e["text"]).startswith("starting release")]
+    assert [str(e["text"]).endswith("(nothing else serves it yet)") and e["level"] == "note" for e in started] == [True]
     # a re-apply changes nothing and reads every step's facts in a few round trips, with no health check
     again = finished(apply(live_dirs, shop["recipe"]))
     assert again["changes"] == 0 and again["round_trips"] <= 8 < again["commands"], again
+    # verify asks whether the app's role may create a table, and leaves no error in PostgreSQL's log
+    denied = "cat /var/log/postgresql/postgresql-*-main.log | grep -c 'permission denied' || true"
+    before = on_box(box, denied).stdout
+    verified = cli(live_dirs, "verify", str(shop["recipe"]), env=ENV)
+    assert verified.returncode == 0 and "has_schema_privilege" in verified.stdout, verified.stdout[-3000:]
+    assert on_box(box, denied).stdout == before
 
     stored = https(box, shop, "/upload?name=kept", "-X", "POST", "--data-binary", "uploaded before the release")
     assert stored == "/media/kept.txt\n\n200"
@@ -65,6 +75,14 @@ def test_the_project_runs_as_it_is_and_uploads_survive_releases_and_rollbacks(bo
 
     back = cli(live_dirs, "rollback", str(shop["recipe"]), "--yes", env=ENV)
     assert back.returncode == 0, back.stdout[-2000:] + back.stderr[-2000:]
+    # it said what it waited for as it went: the gate, the switch, the watch, each stage timed
+    assert "· start release" in back.stdout and "the way nginx will" in back.stdout, back.stdout
+    assert "watching its health for 5 s" in back.stdout and "stayed healthy for 5 s" in back.stdout
+    assert back.stdout.count("· done (") >= 2
+    # check right after says which release serves, and that it is older than the recipe's latest
+    checked = cli(live_dirs, "check", str(shop["recipe"]), env=ENV)
+    assert checked.returncode == 3, checked.stdout[-3000:]
+    assert "serves, older than release" in checked.stdout and "rolled back" in checked.stdout
     assert https(box, shop, "/").startswith("Hello from Django. release says: first release.")
     assert https(box, shop, "/media/kept.txt") == "uploaded before the release\n200"
     # media is data: one directory outside every release
