@@ -177,11 +177,28 @@ def covered_by_nginx(ctx: Context) -> set[str]:
     return covered
 
 
+# check --deploy findings about a cookie sent only over HTTPS: right behind TLS, wrong on plain HTTP
+SECURE_COOKIES = {"security.W016": "CSRF_COOKIE_SECURE", "security.W012": "SESSION_COOKIE_SECURE"}
+
+
+def cookie_fix(ident: str, tls: bool) -> str:
+    """What a secure-cookie finding means on this server, so a practice server on plain HTTP does not leave the
+    operator with an unexplained warning (a secure-only cookie never comes back over HTTP: every form fails)."""
+    setting = SECURE_COOKIES[ident]
+    if tls:
+        return _("What it means: Django may send this cookie over plain HTTP. The site is HTTPS (the tls step): set "
+                 "{setting} = True in settings.py and the warning goes away.").format(setting=setting)
+    return _("What it means: Django may send this cookie over plain HTTP. This site has no TLS, so it is plain HTTP, "
+             "where a cookie marked secure never comes back and every form would fail: leave {setting} off here. "
+             "With TLS (the tls step), set {setting} = True and the warning goes away.").format(setting=setting)
+
+
 def check_findings(ctx: Context, problems: list[list[str]]) -> Iterator[Ok | Warn]:
-    covered = covered_by_nginx(ctx)
+    covered, tls = covered_by_nginx(ctx), ctx.settings("tls") is not None
     for ident, text in problems:
         if ident not in covered:
-            yield Warn(_("manage.py check --deploy: ({id}) {text}").format(id=ident, text=text))
+            yield Warn(_("manage.py check --deploy: ({id}) {text}").format(id=ident, text=text),
+                       cookie_fix(ident, tls) if ident in SECURE_COOKIES else "")
     handled = sorted(covered & {ident for ident, _text in problems})
     if handled:
         yield Ok(_("manage.py check --deploy: {ids} are handled by the nginx site").format(ids=", ".join(handled)))
