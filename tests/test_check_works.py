@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from tests.standins import StandIn, run_steps
 from wizard.engine.commands import Secret, cmd, sh
-from wizard.engine.events import ChangeStarted, Event, Notice, RunMode, StepFailed, StepFinished
+from wizard.engine.events import ChangeStarted, Event, Notice, StepFailed, StepFinished
 from wizard.engine.facts import FileInfo
-from wizard.engine.runner import Runner, RunResult
-from wizard.engine.step import RunCommand, Step, StepSettings, Teaching, file_change
-from wizard.engine.transports.local import LocalTransport
+from wizard.engine.runner import RunResult
+from wizard.engine.step import RunCommand, StepSettings, file_change
 
 
 class ServiceSettings(StepSettings):
@@ -19,13 +19,11 @@ class ServiceSettings(StepSettings):
     secret_check: bool = False
 
 
-class Service(Step):
+class Service(StandIn):
     """Its config file is what the plan compares; `healthy` is whether it works (a file the test removes)."""
 
     name = "service"
-    title = "service"
     Settings = ServiceSettings
-    teaching = Teaching(why="test")
 
     def facts(self, s, known, ctx):
         return [FileInfo(f"{s.root}/service.conf")]
@@ -45,15 +43,9 @@ class Service(Step):
 
 
 def run(root: Path, mode: str, **settings: bool) -> tuple[RunResult, list[Event]]:
-    events: list[Event] = []
-
-    async def go() -> RunResult:
-        transport = LocalTransport()
-        await transport.connect()
-        runner = Runner(transport, [(Service(), ServiceSettings(root=str(root), **settings))], events.append)
-        return await (runner.apply() if mode == "apply" else runner.plan(RunMode(mode)))
-
-    return asyncio.run(go()), events
+    result, events, _transport = asyncio.run(run_steps([(Service(), ServiceSettings(root=str(root), **settings))],
+                                                       mode))
+    return result, events
 
 
 def checks(events: list[Event]) -> list[str]:

@@ -10,16 +10,12 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.standins import RootSettings, StandIn, local_runner
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.events import ChangeStarted, Event, Notice, RunFinished, StepPlanned
 from wizard.engine.facts import Fact, FactValues, PackagesInstalled, PathInfo
 from wizard.engine.runner import Runner, RunResult
-from wizard.engine.step import Change, Later, Ok, RunCommand, Step, StepSettings, Teaching, Warn
-from wizard.engine.transports.local import LocalTransport
-
-
-class RootSettings(StepSettings):
-    root: str
+from wizard.engine.step import Change, Later, Ok, RunCommand, Step, Warn
 
 
 def ensure_dir(path: str, facts: FactValues) -> Iterator[Change | Ok]:
@@ -32,13 +28,11 @@ def ensure_dir(path: str, facts: FactValues) -> Iterator[Change | Ok]:
         yield Ok(f"{path} exists")
 
 
-class Layout(Step):
+class Layout(StandIn):
     """Two steps need the same directory; only the first creates it."""
 
     name = "layout"
-    title = "layout"
     Settings = RootSettings
-    teaching = Teaching(why="test")
 
     def facts(self, s, known, ctx):
         return [PathInfo(s.root + "/app")]
@@ -72,13 +66,11 @@ class Tool(Fact):
         return {"configured": status == 0}
 
 
-class Service(Step):
+class Service(StandIn):
     """Like the database step: install the package, stop, and plan its configuration in the next pass."""
 
     name = "service"
-    title = "service"
     Settings = RootSettings
-    teaching = Teaching(why="test")
 
     def facts(self, s, known, ctx):
         yield PathInfo(s.root + "/app")
@@ -101,9 +93,7 @@ class Service(Step):
 
 
 def runner(tmp_path: Path, events: list[Event], *steps: Step) -> Runner:
-    transport = LocalTransport()
-    asyncio.run(transport.connect())
-    return Runner(transport, [(step, RootSettings(root=str(tmp_path))) for step in steps], events.append)
+    return asyncio.run(local_runner([(step, RootSettings(root=str(tmp_path))) for step in steps], events))
 
 
 def plan(tmp_path: Path, *steps: Step) -> tuple[list[Event], RunResult]:
@@ -145,11 +135,9 @@ def test_apply_runs_exactly_the_planned_changes_of_a_dry_run(tmp_path: Path) -> 
     assert (tmp_path / "app").is_dir()
 
 
-class Undecided(Step):
+class Undecided(StandIn):
     name = "undecided"
-    title = "undecided"
     Settings = RootSettings
-    teaching = Teaching(why="test")
 
     def plan(self, s, facts, ctx):
         yield Later("something", "never decided")
@@ -167,13 +155,11 @@ def test_packages_planned_one_by_one_answer_a_question_about_several() -> None:
     assert fact.after({"git": "1:2.39", "nginx": None}, planned) == {"git": "1:2.39", "nginx": "(planned)"}
 
 
-class WarnsThenFails(Step):
+class WarnsThenFails(StandIn):
     """A step whose plan found something wrong (a Django setting) and whose change then fails because of it."""
 
     name = "warns"
-    title = "warns"
     Settings = RootSettings
-    teaching = Teaching(why="test")
 
     def plan(self, s, facts, ctx):
         yield Warn("ALLOWED_HOSTS lacks shop.example.com", "read it from the env")

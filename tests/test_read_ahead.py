@@ -6,71 +6,19 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from tests.standins import Needs, PathSettings, StandIn, Writes, named, run_steps
 from wizard.engine.commands import cmd
 from wizard.engine.events import Event, RunFinished, StepFinished
 from wizard.engine.facts import FileInfo, PackagesInstalled
-from wizard.engine.runner import FailureDecision, Runner, RunResult
-from wizard.engine.step import Ok, PlanError, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.runner import FailureDecision, RunResult
+from wizard.engine.step import Ok, PlanError, RunCommand, Step
 from wizard.engine.transports.local import LocalTransport
-
-
-class PathSettings(StepSettings):
-    root: str
-    name: str
-
-
-class Writes(Step):
-    """Writes root/name (one change on a fresh directory, none after)."""
-
-    name = "writes"
-    title = "writes"
-    Settings = PathSettings
-    teaching = Teaching(why="test")
-
-    def facts(self, s, known, ctx):
-        return [FileInfo(f"{s.root}/{s.name}")]
-
-    def plan(self, s, facts, ctx):
-        path = f"{s.root}/{s.name}"
-        yield from file_change(f"write {s.name}", path, "x\n", facts[FileInfo(path)])
-
-
-class Needs(Step):
-    """Needs root/name to exist already: planned from a stale answer (absent), it would fail the run."""
-
-    name = "needs"
-    title = "needs"
-    Settings = PathSettings
-    teaching = Teaching(why="test")
-
-    def facts(self, s, known, ctx):
-        return [FileInfo(f"{s.root}/{s.name}")]
-
-    def plan(self, s, facts, ctx):
-        if facts[FileInfo(f"{s.root}/{s.name}")] is None:
-            yield RunCommand(f"{s.name} is missing", cmd("false"))
-        else:
-            yield Ok(f"{s.name} is there")
-
-
-def named(step: type[Step], suffix: str) -> Step:
-    """Another step of the same kind under its own name (a recipe's steps have different names)."""
-    return type(f"{step.__name__}_{suffix}", (step,), {"name": f"{step.name}_{suffix}"})()
 
 
 def apply(root: Path, steps: list[tuple[Step, str]], mode: str = "apply",
           on_failure=None) -> tuple[RunResult, list[Event], LocalTransport]:  # noqa: ANN001
-    events: list[Event] = []
-
-    async def go() -> tuple[RunResult, LocalTransport]:
-        transport = LocalTransport()
-        await transport.connect()
-        runner = Runner(transport, [(step, PathSettings(root=str(root), name=name)) for step, name in steps],
-                        events.append, on_failure=on_failure)
-        return await (runner.apply() if mode == "apply" else runner.plan()), transport
-
-    result, transport = asyncio.run(go())
-    return result, events, transport
+    return asyncio.run(run_steps([(step, PathSettings(root=str(root), name=name)) for step, name in steps], mode,
+                                 on_failure=on_failure))
 
 
 def trips(events: list[Event]) -> dict[str, int]:
@@ -133,13 +81,11 @@ def test_a_retry_reads_the_facts_again(tmp_path: Path) -> None:
     assert asked == ["refuses"] and result.ok, result.error
 
 
-class Installs(Step):
+class Installs(StandIn):
     """Plans to install a package (a dry run only plans it)."""
 
     name = "installs"
-    title = "installs"
     Settings = PathSettings
-    teaching = Teaching(why="test")
 
     def facts(self, s, known, ctx):
         return [PackagesInstalled(("dw-never-installed",))]
@@ -163,11 +109,9 @@ class Configured(FileInfo):
         return "fresh install"
 
 
-class Uses(Step):
+class Uses(StandIn):
     name = "uses"
-    title = "uses"
     Settings = PathSettings
-    teaching = Teaching(why="test")
 
     def facts(self, s, known, ctx):
         return [Configured(f"{s.root}/{s.name}")]

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 
 from pydantic import Field
 
+from tests.standins import StandIn, local_runner, run_steps
 from wizard.engine.commands import Secret, cmd
 from wizard.engine.events import ChangeDone, ChangeStarted, Event, Notice, OutputLine, RunFinished, StepFailed, StepNoop
 from wizard.engine.facts import FactValues, FileInfo, PathInfo
-from wizard.engine.runner import Runner
 from wizard.engine.sinks import JournalSink, read_journal
-from wizard.engine.step import Change, Ok, RunCommand, Step, StepSettings, Teaching, file_change
+from wizard.engine.step import Change, Ok, RunCommand, StepSettings, file_change
 from wizard.engine.transports.local import LocalTransport
 
 
@@ -21,13 +21,11 @@ class DirSettings(StepSettings):
     text: str = "hello"
 
 
-class MakeTree(Step):
+class MakeTree(StandIn):
     """A directory and a file in it: two dependent changes, like most real steps."""
 
     name = "make_tree"
-    title = "tree"
     Settings = DirSettings
-    teaching = Teaching(why="test")
 
     def facts(self, s, known, ctx):
         return [PathInfo(s.root + "/d"), FileInfo(s.root + "/d/f.txt")]
@@ -41,21 +39,17 @@ class MakeTree(Step):
         yield from file_change("write the file", path, s.text + "\n", facts[FileInfo(path)], mode="0640")
 
 
-class NeverDone(Step):
+class NeverDone(StandIn):
     name = "never_done"
-    title = "never"
     Settings = DirSettings
-    teaching = Teaching(why="test")
 
     def plan(self, s, facts, ctx):
         yield RunCommand("always wants to run", cmd("true"))
 
 
-class Leaky(Step):
+class Leaky(StandIn):
     name = "leaky"
-    title = "leaky"
     Settings = DirSettings
-    teaching = Teaching(why="test")
     secret = Secret("token", "tok-9f8e7d")
 
     def facts(self, s, known, ctx):
@@ -73,18 +67,7 @@ class FailSettings(StepSettings):
 
 
 async def run(steps, mode="apply", sinks=()) -> tuple[object, list[Event], LocalTransport]:
-    events: list[Event] = []
-    transport = LocalTransport()
-    await transport.connect()
-
-    def emit(event: Event) -> None:
-        events.append(event)
-        for sink in sinks:
-            sink(event)
-
-    runner = Runner(transport, steps, emit)
-    result = await (runner.apply() if mode == "apply" else runner.plan())
-    return result, events, transport
+    return await run_steps(steps, mode, sinks)
 
 
 async def test_plan_writes_nothing_then_apply_then_second_apply_is_a_noop(tmp_path) -> None:
@@ -161,11 +144,9 @@ async def test_run_finished_counts_round_trips(tmp_path) -> None:
     assert finished.round_trips == transport.round_trips == 2  # connect probe + one fact gather
 
 
-class CheckedWrite(Step):
+class CheckedWrite(StandIn):
     name = "checked_write"
-    title = "checked"
     Settings = DirSettings
-    teaching = Teaching(why="test")
 
     def facts(self, s, known, ctx):
         return [FileInfo(s.root + "/site.conf")]
@@ -194,13 +175,11 @@ async def test_failed_check_on_a_new_file_removes_it(tmp_path) -> None:
     assert not (tmp_path / "site.conf").exists()
 
 
-class NeedsOperator(Step):
+class NeedsOperator(StandIn):
     """Waits for a person until a marker file exists (as the code step waits for a deploy key)."""
 
     name = "needs_operator"
-    title = "operator"
     Settings = DirSettings
-    teaching = Teaching(why="test")
 
     def facts(self, s, known, ctx):
         return [FileInfo(s.root + "/key-added")]
@@ -220,10 +199,7 @@ async def test_operator_pause_continues_when_the_operator_confirms(tmp_path) -> 
         (tmp_path / "key-added").write_text("done")  # the person did it
         return True
 
-    transport = LocalTransport()
-    await transport.connect()
-    runner = Runner(transport, [(NeedsOperator(), DirSettings(root=str(tmp_path)))], lambda e: None,
-                    ask_operator=operator)
+    runner = await local_runner([(NeedsOperator(), DirSettings(root=str(tmp_path)))], [], ask_operator=operator)
     result = await runner.apply()
     assert result.ok and asked == [("needs_operator", "Add the key, please")]
 
@@ -233,11 +209,9 @@ async def test_operator_pause_without_a_person_fails_with_the_message(tmp_path) 
     assert not result.ok and "Add the key, please" in result.error and "run apply again" in result.error
 
 
-class ShowsItsTag(Step):
+class ShowsItsTag(StandIn):
     name = "shows_tag"
-    title = "tag"
     Settings = DirSettings
-    teaching = Teaching(why="test")
 
     def facts(self, s, known, ctx):
         return [FileInfo(s.root + "/tag")]
@@ -250,21 +224,17 @@ class ShowsItsTag(Step):
 
 async def test_every_change_command_carries_the_runs_tag(tmp_path) -> None:
     """What the deploy lock's next holder looks for on the server (wizard.app.deploylock.wait_for_left_behind)."""
-    transport = LocalTransport()
-    await transport.connect()
-    runner = Runner(transport, [(ShowsItsTag(), DirSettings(root=str(tmp_path)))], lambda event: None)
+    runner = await local_runner([(ShowsItsTag(), DirSettings(root=str(tmp_path)))], [])
     runner.command_env = (("DEPLOY_WIZARD_RUN", "shop.abc123"),)
     assert (await runner.apply()).ok
     assert (tmp_path / "tag").read_text() == "shop.abc123\n"
 
 
-class Sleeper(Step):
+class Sleeper(StandIn):
     """A change that takes a known least time: what its ChangeDone must record."""
 
     name = "sleeper"
-    title = "sleeper"
     Settings = DirSettings
-    teaching = Teaching(why="test")
 
     def facts(self, s, known, ctx):
         return [FileInfo(s.root + "/slept")]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 from pytest_textual_snapshot import SVGImageExtension
 
 from screens.app import WizardApp, flow
+from screens.run import RunScreen
 from screens.step_screen import StepScreen
 from tests.conftest import ROOT
 from tests.tui.server import server  # noqa: F401 - a fixture for every TUI test that runs a recipe
 from wizard.app.draft import Draft
+from wizard.app.recipefile import Recipe
+from wizard.engine.events import ChangeStarted, OutputLine, StepStarted
 
 SNAPSHOTS = ROOT / "snapshots" / "tui"
 
@@ -21,6 +24,32 @@ SNAPSHOTS = ROOT / "snapshots" / "tui"
 def flow_keys() -> dict[str, int]:
     """Position of each screen of the flow by its key: target, a step page's step names, review."""
     return {key: index for index, (key, _make) in enumerate(flow())}
+
+
+def screen_text(app: WizardApp) -> str:
+    """What the screen shows now, line by line (as the terminal would)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def show_run(app: WizardApp, pilot, recipe: Recipe) -> RunScreen:  # noqa: ANN001
+    """The Run screen of `recipe`, pushed without running it: a test feeds its sink the events it wants."""
+    screen = RunScreen(recipe)
+
+    async def idle() -> None:
+        return None
+
+    screen.run_recipe = idle  # type: ignore[method-assign]
+    app.push_screen(screen)
+    await pilot.pause()
+    return screen
+
+
+def install_nginx(screen: RunScreen, output: Iterable[str]) -> None:
+    """The first step starts `apt-get install nginx`, which prints `output`."""
+    screen.sink(StepStarted(step="os_updates", index=0, total=3))
+    screen.sink(ChangeStarted(step="os_updates", why="install nginx", description="apt-get install nginx"))
+    for text in output:
+        screen.sink(OutputLine(step="os_updates", stream="stdout", text=text))
 
 
 def showing(app: WizardApp) -> str:

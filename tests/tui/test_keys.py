@@ -8,15 +8,11 @@ from textual.widgets import Footer, Switch
 from textual.widgets._footer import FooterKey
 
 from screens.app import WizardApp
-from tests.tui.conftest import flow_keys, showing, type_into
+from tests.tui.conftest import flow_keys, screen_text, show_run, showing, type_into
 from wizard.app.draft import Draft
 from wizard.engine import i18n
 
 FLOW = flow_keys()
-
-
-def screen_text(app: WizardApp) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def footer(app: WizardApp) -> dict[str, str]:
@@ -123,7 +119,6 @@ async def test_the_footer_and_the_title_follow_the_screen_and_the_language(lang:
 
 
 async def test_help_follows_the_screen_it_was_opened_on() -> None:
-    from screens.run import RunScreen
 
     draft = Draft(name="demo")
     draft.target = {"host": "web1.example.com"}
@@ -139,14 +134,7 @@ async def test_help_follows_the_screen_it_was_opened_on() -> None:
         text = screen_text(app)
         assert "Ctrl+N" in text and "Next" in text and "Close (Esc)" in text
         await pilot.press("escape")
-        screen = RunScreen(draft.recipe())
-
-        async def idle() -> None:
-            return None
-
-        screen.run_recipe = idle  # type: ignore[method-assign]
-        app.push_screen(screen)
-        await pilot.pause()
+        await show_run(app, pilot, draft.recipe())
         await pilot.press("f1")
         await pilot.pause()
         text = screen_text(app)

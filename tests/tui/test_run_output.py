@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from screens.app import WizardApp
-from screens.run import RunScreen
 from screens.run_output import STATES, RunLog, cells, is_progress, state_label
-from tests.tui.conftest import flow_keys
+from tests.tui.conftest import flow_keys, install_nginx, screen_text, show_run
 from wizard.app.draft import Draft
 from wizard.engine import i18n
 from wizard.engine.events import ChangeStarted, OutputLine, StepStarted
@@ -42,7 +41,7 @@ async def test_f3_shows_the_other_view_whole_with_its_last_line_in_view_and_a_wi
         draft: Draft) -> None:
     app = WizardApp(draft, start="flow")
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await show_run(app, pilot, draft)
+        screen = await show_run(app, pilot, recipe_of(draft))
         screen.sink(StepStarted(step="os_updates", index=0, total=3))
         for n in range(300):
             screen.sink(OutputLine(step="os_updates", stream="stdout", text=f"Unpacking pkg{n} (1.0) ..."))
@@ -61,35 +60,16 @@ async def test_f3_shows_the_other_view_whole_with_its_last_line_in_view_and_a_wi
         assert log.line_count == 5 and log.lines[1].startswith("  ⋯ 300 apt/dpkg lines")
 
 
-def screen_text(app: WizardApp) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
 def recipe_of(draft: Draft):  # noqa: ANN201
     draft.enabled = {"os_updates", "deploy_user", "app_server"}
     return draft.recipe()
 
 
-async def show_run(app: WizardApp, pilot, draft: Draft) -> RunScreen:  # noqa: ANN001
-    screen = RunScreen(recipe_of(draft))
-
-    async def idle() -> None:
-        return None
-
-    screen.run_recipe = idle  # type: ignore[method-assign]
-    app.push_screen(screen)
-    await pilot.pause()
-    return screen
-
-
 async def test_the_open_fold_counts_on_in_place_and_f3_shows_every_line(draft: Draft) -> None:
     app = WizardApp(draft, start="flow")
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await show_run(app, pilot, draft)
-        screen.sink(StepStarted(step="os_updates", index=0, total=3))
-        screen.sink(ChangeStarted(step="os_updates", why="install nginx", description="apt-get install nginx"))
-        for n in range(200):
-            screen.sink(OutputLine(step="os_updates", stream="stdout", text=f"Get:{n} http://deb.debian.org x"))
+        screen = await show_run(app, pilot, recipe_of(draft))
+        install_nginx(screen, (f"Get:{n} http://deb.debian.org x" for n in range(200)))
         await pilot.pause(0.3)
         log = screen.query_one("#log", RunLog)
         assert log.lines[-1] == "  ⋯ 200 apt/dpkg lines · Get:199 http://deb.debian.org x"
@@ -115,7 +95,7 @@ async def test_the_state_column_is_never_cut_at_80_columns(draft: Draft, lang: s
     i18n.set_language(lang)
     app = WizardApp(draft, start="flow")
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await show_run(app, pilot, draft)
+        screen = await show_run(app, pilot, recipe_of(draft))
         for state in STATES:
             for step in ("os_updates", "deploy_user", "app_server"):
                 screen._state(step, state)
@@ -153,7 +133,7 @@ async def test_the_plan_tab_shows_the_whole_nginx_site_and_gunicorn_unit(draft: 
 async def test_the_scroll_keys_move_the_output_whatever_has_the_focus(draft: Draft) -> None:
     app = WizardApp(draft, start="flow")
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await show_run(app, pilot, draft)
+        screen = await show_run(app, pilot, recipe_of(draft))
         for n in range(200):
             screen._line(f"line {n}")
         screen.flush()
@@ -187,7 +167,7 @@ async def test_the_screen_keeps_the_last_lines_and_the_journal_keeps_every_one(
     monkeypatch.setattr(run_output, "SCROLLBACK", 50)
     app = WizardApp(draft, start="flow")
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await show_run(app, pilot, draft)
+        screen = await show_run(app, pilot, recipe_of(draft))
         journal = JournalSink("demo", "web1", tmp_path)
         emit = fan_out(screen.sink, journal)
         emit(StepStarted(step="os_updates", index=0, total=3))
@@ -218,11 +198,8 @@ async def test_the_folded_view_keeps_its_lines_when_the_raw_lines_are_gone(
     monkeypatch.setattr(run_output, "SCROLLBACK", 50)
     app = WizardApp(draft, start="flow")
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await show_run(app, pilot, draft)
-        screen.sink(StepStarted(step="os_updates", index=0, total=3))
-        screen.sink(ChangeStarted(step="os_updates", why="install nginx", description="apt-get install nginx"))
-        for n in range(80):
-            screen.sink(OutputLine(step="os_updates", stream="stdout", text=f"Setting up pkg{n} (1.0) ..."))
+        screen = await show_run(app, pilot, recipe_of(draft))
+        install_nginx(screen, (f"Setting up pkg{n} (1.0) ..." for n in range(80)))
         await pilot.pause(0.3)
         log = screen.query_one("#log", RunLog)
         folded_lines = list(log.lines)
