@@ -185,7 +185,7 @@ class StepScreen(WizardScreen):
                     lines += ["      " + line for line in change.content.decode("utf-8", "replace").splitlines()]
                 lines += [f"    {line}" for line in then]
             if error:
-                lines.append("! " + error)
+                lines.append("✗ " + error)  # an error: `!` marks a warning only
             if not changes and not error:
                 lines.append("  " + _("nothing to do"))
         lines.append("")
