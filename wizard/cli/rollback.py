@@ -68,7 +68,7 @@ def _switch(args: argparse.Namespace, recipe: Recipe) -> tuple[Rollback, list[st
         transport = make_transport(recipe, questions(args, recipe), Masker(), args.host)
         try:
             await transport.connect()
-            async with deploy_lock(transport, recipe.name, wait=args.lock_wait):
+            async with deploy_lock(transport, recipe.name, wait=args.lock_wait, say=_progress):
                 done = await rollback(transport, recipe, args.to, say=_progress)
             return done, await rollback_note(recipe, transport, left_behind(done), args.file)
         finally:
