@@ -48,7 +48,6 @@ from wizard.engine.step import (
     StepSettings,
     Teaching,
     WaitForOperator,
-    Warn,
 )
 from wizard.engine.transports.base import Transport
 
@@ -325,23 +324,10 @@ class Code(Step):
         server = app_server(ctx)
         if server:  # before anything runs the app's code (requirements' build hooks, migrations, collectstatic)
             yield from server[0].env_changes(server[1], facts, ctx)
-        yield from self._older_live(facts, ctx, release_id, s.ref)
         yield from self._plan_switch(facts, ctx, release_id, gated=server is not None)
         yield from install.plan_install(s, facts, ctx, release)
         yield from install.plan_build(s, facts, ctx, release_id, facts[PathInfo(release)] is not None)
         yield from self._plan_prune(s, facts, ctx, release_id)
-
-    def _older_live(self, facts: FactValues, ctx: Context, release_id: str, ref: str) -> Iterator[Warn]:
-        """A server on an older release than the recipe's latest (after `rollback`, or a release the gate sent
-        back): said by name, so `check` right after a rollback does not read as an unexplained drift."""
-        live = current_release(facts, ctx)
-        releases = [r for r in facts[DirEntries(ctx.releases)] if not r.endswith(".tmp")]
-        if live and live != release_id and live in releases and release_id in releases \
-                and releases.index(live) < releases.index(release_id):
-            yield Warn(_("release {live} serves, older than release {id}, the recipe's latest ({ref}): rolled back, "
-                         "or the newer one failed its health check").format(live=live, id=release_id, ref=ref),
-                       _("`apply` takes release {id} live again through the health gate; to stay on {live}, set the "
-                         "recipe's code.ref to that commit").format(id=release_id, live=live))
 
     def _plan_switch(self, facts: FactValues, ctx: Context, release_id: str, *, gated: bool) -> Iterator[Change | Ok]:
         """Stage the release behind the app server's gate (`next`), or, with no app server, make it live."""
