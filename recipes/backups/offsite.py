@@ -134,7 +134,8 @@ def facts(place: Place) -> list[Fact]:
 
 def plan(place: Place, pin: str, key: Secret, reserve_mb: int, facts: FactValues,
          ctx: Context) -> Iterator[Change | Ok]:
-    install = install_missing(PACKAGES, facts[PackagesInstalled(PACKAGES)], recommends=False)
+    # early (wizard.engine.hoist): rsync's daemon starts only with an /etc/rsyncd.conf, which nothing writes
+    install = install_missing(PACKAGES, facts[PackagesInstalled(PACKAGES)], recommends=False, early=True)
     if install:
         yield install
     state = facts[OffsiteState(place.user, place.host, place.port, place.path, place.key_file, place.known_file)]

@@ -361,7 +361,8 @@ def plan_build(s: InstallSettings, facts: FactValues, ctx: Context, release_id: 
     if not s.build:
         return
     if needs_node(s.build):
-        node = install_missing(NODE, facts[PackagesInstalled(NODE)])
+        # early (wizard.engine.hoist): nodejs and npm start no service
+        node = install_missing(NODE, facts[PackagesInstalled(NODE)], early=True)
         if node is not None:
             yield node
     if not checked_out:

@@ -55,11 +55,11 @@ from wizard.engine.validators import Prompted, SecretRef
 _ = translator(__file__)
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-# MariaDB brings what Django's recommended driver (mysqlclient) needs to build when pip installs it: the client
-# headers, pkg-config and a compiler; PostgreSQL's drivers come as wheels (psycopg[binary]).
+# MariaDB brings what Django's driver (mysqlclient) needs to build: headers, pkg-config, a compiler (psycopg: wheels).
 # PostgreSQL without its Recommends (sysstat; e2fsprogs, for a chattr whose failure initdb ignores; JSON::XS): 14
 # packages less. The one it needs, logrotate (its /etc/logrotate.d/postgresql-common), is named. MariaDB: not audited.
-RECOMMENDS = {"postgresql": False, "mariadb": True}
+# EARLY (ahead, wizard.engine.hoist): the server Debian starts listens on localhost only (listen_addresses, bind)
+RECOMMENDS, EARLY = {"postgresql": False, "mariadb": True}, True
 ENGINES = {"postgresql": ("postgresql", "logrotate"),
            "mariadb": ("mariadb-server", "default-libmysqlclient-dev", "pkg-config", "build-essential")}
 _PG, _MARIA = {"engine": "postgresql"}, {"engine": "mariadb"}  # which teaching checks apply
@@ -242,7 +242,8 @@ class Database(Step):
 
     def plan(self, s: DatabaseSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         packages = ENGINES[s.engine]
-        install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=RECOMMENDS[s.engine])
+        install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=RECOMMENDS[s.engine],
+                                  early=EARLY)
         if install:
             yield install
             return  # the role and database are planned once the server runs

@@ -233,7 +233,11 @@ class Nginx(Step):
 
     def plan(self, s: NginxSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         # Debian's package starts nginx with its "Welcome to nginx" site on
-        install = install_missing(("nginx",), facts[PackagesInstalled(("nginx",))], brings=(
+        # early (installed ahead, in the first package run: wizard.engine.hoist), although Debian starts nginx on
+        # :80 with its default site: that site is one static page (/var/www/html), proxies nothing and runs no
+        # code, until this step puts its catch-all and the app's site in its place, minutes later in the same
+        # run; a fresh server answers SSH on the same address anyway
+        install = install_missing(("nginx",), facts[PackagesInstalled(("nginx",))], early=True, brings=(
             *started("nginx.service"), (PathInfo(catchall.DEBIAN_DEFAULT),
                                         {"type": "symbolic link", "mode": "777", "owner": "root", "group": "root"})))
         if install:

@@ -166,7 +166,9 @@ class PythonEnv(Step):
         installed = facts[fact]
         if python != SYSTEM_BINARY and any(installed.get(p) is None for p in packages):
             yield from _deadsnakes(installed)
-        install = install_missing(packages, installed, recommends=False)
+        # early (installed ahead, in the first package run: wizard.engine.hoist): Debian's own python3, -venv and
+        # -dev start no service. Not deadsnakes' (Ubuntu): they are in the lists only once its PPA is added
+        install = install_missing(packages, installed, recommends=False, early=python == SYSTEM_BINARY)
         if install:
             yield install
         else:

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from recipes.shared import guards
 from recipes.shared.facts import UnitProperties
 from wizard.engine.commands import Command, cmd, noted
 from wizard.engine.facts import Fact, PackagesInstalled
-from wizard.engine.i18n import translator
+from wizard.engine.hoist import Hoist, Parts
+from wizard.engine.i18n import plural_translator, translator
 from wizard.engine.step import RunCommand
 
 _ = translator(__file__)
+n_ = plural_translator(__file__)
 
 Leaves = tuple[tuple[Fact, Any], ...]
 
@@ -73,7 +77,7 @@ def apt_get(*args: str, lock_timeout: int = 600) -> Command:
 
 
 def install_missing(packages: Sequence[str], installed: Mapping[str, str | None], *, recommends: bool = True,
-                    lock_timeout: int = 600, brings: Leaves = ()) -> RunCommand | None:
+                    lock_timeout: int = 600, brings: Leaves = (), early: bool = False) -> RunCommand | None:
     """One `apt-get install` of all the packages when any is missing, or None when all are installed.
 
     Why all of them: an earlier step may have pulled some in as dependencies (nginx brings logrotate), which
@@ -81,15 +85,40 @@ def install_missing(packages: Sequence[str], installed: Mapping[str, str | None]
     run on a fresh server shows exactly the command apply runs; apt skips what is installed, and marks it as
     wanted by hand, so autoremove never takes it. `brings` is what the packages set up by themselves (Debian
     starts a package's services when it installs them): the facts a dry run's later passes plan from.
+
+    `early`: the step allows these packages to be installed ahead of it, in the run of the first step that
+    installs packages (wizard.engine.hoist); only when nothing they start is reachable from outside before the
+    step configures it. Every install can take in later steps' early ones: all of them carry a Hoist.
     """
     missing = [p for p in packages if installed.get(p) is None]
     if not missing:
         return None
+    build = partial(_install_run, recommends, lock_timeout)
+    kind = "apt-get install" + ("" if recommends else " --no-install-recommends")
+    return replace(build((("", tuple(packages)),)), hoist=Hoist(kind, tuple(packages), early, build),
+                   leaves=(*((PackagesInstalled((name,)), {name: "(planned)"}) for name in missing), *brings))
+
+
+def _install_run(recommends: bool, lock_timeout: int, parts: Parts) -> RunCommand:
+    """One `apt-get install` of the packages of one or more steps. `parts`: (step, packages), the installing
+    step's own first with the step "" (wizard.engine.hoist.Parts). Recommends are per run: apt cannot mix them.
+    Its text names each later step whose packages it holds: the run's journal and screen show them."""
+    packages = list(dict.fromkeys(name for _step, names in parts for name in names))
     flags = [] if recommends else ["--no-install-recommends"]
-    return RunCommand(_("install {names}").format(names=", ".join(packages)),
-                      apt_get("install", *flags, *packages, lock_timeout=lock_timeout),
-                      skip_if=guards.packages_installed(list(packages)),
-                      leaves=(*((PackagesInstalled((name,)), {name: "(planned)"}) for name in missing), *brings))
+    own = ", ".join(name for step, names in parts if not step for name in names)
+    ahead = [(step, names) for step, names in parts if step]
+    steps = "; ".join(_("{step}: {names}").format(step=step, names=", ".join(names)) for step, names in ahead)
+    if not ahead:
+        why = _("install {names}").format(names=own)
+    elif own:
+        why = n_("install {names} and, ahead of its step, {steps} (one package run)",
+                 "install {names} and, ahead of their steps, {steps} (one package run)", len(ahead)).format(
+            names=own, steps=steps)
+    else:
+        why = n_("install, ahead of its step, {steps} (one package run)",
+                 "install, ahead of their steps, {steps} (one package run)", len(ahead)).format(steps=steps)
+    return RunCommand(why, apt_get("install", *flags, *packages, lock_timeout=lock_timeout),
+                      skip_if=guards.packages_installed(packages))
 
 
 def started(*units: str) -> Leaves:

@@ -159,7 +159,10 @@ class Tls(Step):
         if s.installer == "apt":
             # without Recommends: they add only python3-icu, parsedatetime's optional locales (certbot's renewal
             # intervals are English, which parsedatetime has built in)
-            install = install_missing(("certbot",), facts[PackagesInstalled(("certbot",))], recommends=False)
+            # early (wizard.engine.hoist): certbot listens on nothing; its renewal timer finds nothing to renew
+            # until this step gets the first certificate
+            install = install_missing(("certbot",), facts[PackagesInstalled(("certbot",))], recommends=False,
+                                      early=True)
             if install:
                 yield install
         elif facts[PathInfo(f"{PIP_CERTBOT}/bin/certbot")] is None:

@@ -240,6 +240,13 @@ class FactGatherer:
         self._asked.clear()
         self._planned.clear()
 
+    def fork(self) -> FactGatherer:
+        """A gatherer that starts from what this one knows and expects, and plans ahead on its own (hoist.py)."""
+        other = FactGatherer(self.transport)
+        other.cache, other._here = FactValues(dict(self.cache.items())), self._here
+        other._asked, other._planned = dict(self._asked), dict(self._planned)
+        return other
+
     def expect(self, leaves: Iterable[tuple[Fact, Any]]) -> None:
         self._planned.update((fact.key, value) for fact, value in leaves)
         # a fact read before its software was planned (all steps' facts are read at once) reads as right after

@@ -85,6 +85,7 @@ class Runner(DryRun):
         self.selected = selected
         self.emit = emit
         self.max_passes = max_passes
+        self.host: str | None = None  # the step whose install runs later steps' early installs (engine/hoist.py)
         self.before_change = before_change
         self.facts = FactGatherer(transport)
         self.ahead = Ahead(self.facts, self.ctx)  # an apply reads later steps' facts ahead while nothing changes
@@ -188,6 +189,7 @@ class Runner(DryRun):
             if attempt:  # the pass before ran changes (the first pass plans from what self.ahead left)
                 self.facts.invalidate()
             plan = await self.plan_step(step, settings)
+            await self.hoist(step, plan)
             plan.changes = [change for change in plan.changes if _key(step.name, change) not in self.declined]
             self._tell(step.name, plan.warnings, told)
             if plan.noop:

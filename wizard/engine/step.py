@@ -23,6 +23,7 @@ from wizard.engine.i18n import _, n_, text_of
 from wizard.engine.validators import PlainTextModel
 
 if TYPE_CHECKING:
+    from wizard.engine.hoist import Hoist
     from wizard.engine.meaning import Meaning
 
 
@@ -61,6 +62,7 @@ class RunCommand(Change):
     command: Command
     ok_codes: tuple[int, ...] = (0,)
     timeout: float | None = None
+    hoist: Hoist | None = field(default=None, compare=False, repr=False)  # installs run ahead: engine/hoist.py
 
     def describe(self) -> str:
         return self.command.summary()
@@ -97,9 +99,8 @@ class PutFile(Change):
 
 @dataclass
 class Later(Change):
-    """A change a dry run cannot decide yet, because it depends on what an earlier change will bring (the
-    requirements file of a release that is not cloned yet). Plans list it with the reason; apply never runs
-    it, it plans the step again once the earlier change ran and runs what that shows."""
+    """A change a dry run cannot decide yet: it depends on what an earlier change brings (the requirements of a
+    release not cloned yet). Plans list it with the reason; apply plans the step again once that change ran."""
 
     reason: str
     choices: tuple[tuple[Command, str, tuple[Change, ...]], ...] = ()  # by hand, per case: the runbook's if/elif
@@ -111,7 +112,6 @@ class Later(Change):
 @dataclass
 class WaitForOperator(Change):
     """Something only a person can do (add a deploy key to the git host); the run pauses until they confirm."""
-
     message: str
 
     def describe(self) -> str:
@@ -120,8 +120,8 @@ class WaitForOperator(Change):
 
 @dataclass
 class ProveLogin(Change):
-    """Open a NEW SSH connection (optionally as another user) and run `true`: proof before a risky change
-    (disabling password logins) or right after one (enabling the firewall), while a revert is still armed."""
+    """A NEW SSH connection (optionally as another user) runs `true`: proof before a risky change (disabling
+    password logins) or right after one (enabling the firewall), while a revert is still armed."""
 
     user: str | None = None
     # what the operator must know when the proof fails (an armed revert and when it fires), said with the error
