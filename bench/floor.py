@@ -59,7 +59,25 @@ def apt_runs(plan_json: str, upgrade: str) -> list[list[str]]:
             runs.append([upgrade])
     if not any(run[0] == "install" for run in runs):
         raise ToolFailed("the plan holds no apt-get install: is the box fresh?")
-    return runs
+    return fewest(runs)
+
+
+def fewest(runs: list[list[str]]) -> list[list[str]]:
+    """The same packages in the fewest runs: every install with the same options (with or without Recommends,
+    which one run cannot mix) joins the first of them. deploy-wizard keeps some installs in their own step (the
+    exporters must not start before their step configures them); the floor has no such duty, so it stays the
+    lower bound of the same package set."""
+    out: list[list[str]] = []
+    first: dict[tuple[str, ...], list[str]] = {}
+    for run in runs:
+        options = tuple(arg for arg in run[1:] if arg.startswith("-"))
+        if run[0] != "install" or options not in first:
+            out.append(list(run))
+            if run[0] == "install":
+                first[options] = out[-1]
+            continue
+        first[options] += [arg for arg in run[1:] if not arg.startswith("-") and arg not in first[options]]
+    return out
 
 
 def floor_script(runs: list[list[str]]) -> str:

@@ -66,6 +66,15 @@ def test_floor_takes_the_apt_runs_of_the_plan_in_order_with_the_upgrade_last_in_
         apt_runs(_planned("os_updates", "sh -c true"), "upgrade")
 
 
+def test_the_floor_installs_the_same_packages_in_the_fewest_runs_one_per_kind() -> None:
+    plan = "\n".join((
+        _planned("os_updates", "apt-get -y install --no-install-recommends curl git   # after waiting",
+                 "apt-get -y install nginx   # after waiting"),
+        _planned("monitoring", "apt-get -y install --no-install-recommends prometheus-node-exporter git")))
+    assert apt_runs(plan, "none") == [["install", "--no-install-recommends", "curl", "git",
+                                       "prometheus-node-exporter"], ["install", "nginx"]]
+
+
 def _round(n: int, dw: float, peer: float, peer_noop_changes: int = 0) -> dict:
     return {"round": n, "order": [], "end_state": {},
             "first": {"deploy-wizard": {"seconds": dw, "changes": 50}, "pyinfra": {"seconds": peer, "changes": 60}},
