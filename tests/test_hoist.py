@@ -35,9 +35,10 @@ def toy_install(root: str, kind: str, names: tuple[str, ...], early: bool) -> Ru
         return RunCommand(f"{kind} " + "; ".join(f"{step or 'own'}: {','.join(part)}" for step, part in parts),
                           sh('cd "$1" && shift && touch "$@"', root, *every))
 
+    file = {"type": "regular file", "mode": "644", "owner": "root", "group": "root"}
     return RunCommand(f"{kind} {','.join(names)}", build((("", names),)).command,
-                      hoist=Hoist(kind, names, early, build), leaves=tuple((PathInfo(f"{root}/{name}"), {"type": "regular file", "mode": "644",
-                                                                 "owner": "root", "group": "root"}) for name in names))
+                      hoist=Hoist(kind, names, early, build),
+                      leaves=tuple((PathInfo(f"{root}/{name}"), file) for name in names))
 
 
 def installs(name: str, packages: tuple[str, ...], *, kind: str = "plain", early: bool = True,
