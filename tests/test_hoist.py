@@ -19,7 +19,7 @@ from wizard.engine.facts import PathInfo
 from wizard.engine.hoist import Hoist, Parts, merge
 from wizard.engine.i18n import set_language
 from wizard.engine.runner import Runner
-from wizard.engine.step import Change, Ok, RunCommand, Step, StepSettings, Teaching
+from wizard.engine.step import Change, Ok, PlanError, RunCommand, Step, StepSettings, Teaching
 from wizard.engine.transports.local import LocalTransport
 
 
@@ -145,3 +145,23 @@ def test_apt_splits_runs_by_recommends_and_names_each_step_in_en_and_zh() -> Non
         assert zh[0].why == "安装 curl，并提前安装其步骤的软件包：database：postgresql, logrotate（一次软件包安装完成）"
     finally:
         set_language("en")
+
+
+class Refuses(Step):
+    """A later step that cannot plan yet (a conflict, a bad setting): looking ahead must not fail the host."""
+
+    name = "refuses"
+    title = "refuses"
+    Settings = RootSettings
+    teaching = Teaching(why="test")
+
+    def plan(self, s, facts, ctx):
+        raise PlanError("refused in its own turn")
+
+
+def test_a_later_step_that_cannot_plan_fails_in_its_own_turn_not_in_the_installing_one(tmp_path: Path) -> None:
+    events: list[Event] = []
+    steps = [installs("base", ("curl",)), Refuses(), installs("tls", ("certbot",))]
+    result = asyncio.run(runner(tmp_path, events, steps).apply())
+    assert not result.ok and result.failed_step == "refuses" and result.error == "refused in its own turn"
+    assert {p.name for p in tmp_path.iterdir()} == {"curl", "certbot"}  # tls's came early, in base's run

@@ -28,8 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from wizard.engine.facts import Fact, FactGatherer
-from wizard.engine.step import Change, Context, Later, PlanError, RunCommand, Step, StepSettings
-from wizard.engine.transports.base import TransportError
+from wizard.engine.step import Change, Context, Later, RunCommand, Step, StepSettings
 
 Parts = tuple[tuple[str, tuple[str, ...]], ...]  # (step, what it installs); the host's own first, as step ""
 
@@ -72,8 +71,8 @@ async def later_installs(rest: Sequence[tuple[Step, StepSettings]], facts: FactG
     for step, settings in rest:
         try:
             changes = await _first_pass(step, settings, fork, ctx, rounds)
-        except (PlanError, TransportError, KeyError, LookupError):
-            continue  # its own turn plans it, and says why it cannot
+        except Exception:  # noqa: BLE001 - looking ahead only saves time: its own turn plans it and says why not
+            continue
         for change in changes:
             hoist = hoisted(change)
             if hoist is not None and hoist.early:
