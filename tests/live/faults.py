@@ -55,8 +55,10 @@ class KillPoint:
                 and (self.step is None or event["step"] == self.step) and self.words in str(event["description"]))
 
 
-# inside apt/dpkg (PostgreSQL's install unpacks for ~10 s), inside a migration, inside certificate issuance
-APT = KillPoint("inside apt/dpkg (database packages)", "apt-get -y install", step="database", delay=4.0)
+# inside apt/dpkg (PostgreSQL's install unpacks for ~10 s: since installs run ahead of their steps, in the first
+# install, os_updates', which holds the database's packages), inside a migration, inside certificate issuance
+APT = KillPoint("inside apt/dpkg (the first install, with the database's packages)", "postgresql", step="os_updates",
+                delay=4.0)
 MIGRATION = KillPoint("inside a migration", "manage.py migrate", delay=3.0)
 CERTIFICATE = KillPoint("inside certificate issuance", "certonly", step="tls", delay=0.8)
 
