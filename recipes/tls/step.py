@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from recipes.shared import guards
-from recipes.shared.apt import install_missing
+from recipes.shared.apt import install_missing, started
 from recipes.shared.facts import UnitProperties
 from recipes.shared.web import ACME_ROOT, SiteOwner, cert_dir, site
 from recipes.tls.facts import Certificate, Now
@@ -162,7 +162,7 @@ class Tls(Step):
             # early (wizard.engine.hoist): certbot listens on nothing; its renewal timer finds nothing to renew
             # until this step gets the first certificate
             install = install_missing(("certbot",), facts[PackagesInstalled(("certbot",))], recommends=False,
-                                      early=True)
+                                      early=True, brings=started("certbot.timer"))  # Debian starts its timer
             if install:
                 yield install
         elif facts[PathInfo(f"{PIP_CERTBOT}/bin/certbot")] is None:
