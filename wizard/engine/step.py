@@ -101,7 +101,6 @@ class PutFile(Change):
 class Later(Change):
     """A change a dry run cannot decide yet: it depends on what an earlier change brings (the requirements of a
     release not cloned yet). Plans list it with the reason; apply plans the step again once that change ran."""
-
     reason: str
     choices: tuple[tuple[Command, str, tuple[Change, ...]], ...] = ()  # by hand, per case: the runbook's if/elif
 
@@ -122,7 +121,6 @@ class WaitForOperator(Change):
 class ProveLogin(Change):
     """A NEW SSH connection (optionally as another user) runs `true`: proof before a risky change (disabling
     password logins) or right after one (enabling the firewall), while a revert is still armed."""
-
     user: str | None = None
     # what the operator must know when the proof fails (an armed revert and when it fires), said with the error
     if_failed: str = field(default="", kw_only=True, compare=False)
@@ -136,7 +134,6 @@ class ProveLogin(Change):
 @dataclass
 class Ok:
     """A check that passed: the reason a step has nothing to do (shown as its no-op reason)."""
-
     reason: str
 
 
