@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from recipes.backups import offsite
 from recipes.backups.facts import BackupState, set_time
+from recipes.backups.meanings import dump_meaning, timer_meaning
 from recipes.shared import sandbox, timers
 from recipes.shared.common import DirSpec, dir_facts, ensure_dirs
 from recipes.shared.data import database, migrator
@@ -24,6 +25,7 @@ from wizard.engine.backups import RestorePlan
 from wizard.engine.commands import Command, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.i18n import translator
+from wizard.engine.meaning import Meaning
 from wizard.engine.step import (
     Change,
     Check,
@@ -218,6 +220,13 @@ class Backups(Step):
                 yield note
         period = calendar.get(s.schedule, {}).get("period") or 86400
         yield from backup_findings(facts[BackupState(data_dir(ctx))], int(period), s.drill, ctx)
+
+    def meanings(self, settings: StepSettings, ctx: Context) -> list[Meaning]:
+        """A dump on a timer that reads back, however it was set up (recipes/backups/meanings.py); a recipe
+        without a database (uploads only) is graded on the plan alone."""
+        if database(ctx) is None:
+            return []
+        return [timer_meaning(ctx.app, script_dir(ctx), data_dir(ctx)), dump_meaning(ctx.app)]
 
     # ------------------------------------------------------------------ hooks
     def dump_before_migration(self, settings: StepSettings, ctx: Context, release: str) -> Command:
