@@ -8,7 +8,8 @@ backed up with `deploy-wizard backup` (and copied off the server with rsync over
 that backup and fails on a cut-off dump and on a dump of an empty database, and `check` reports the failed drill;
 an off-server port nobody answers stops the plan naming the field. A new release takes a dump before it
 migrates, the timer's backup unit runs in its sandbox, a second apply changes nothing, and `rollback` across the
-release that migrated names that dump.
+release that migrated names that dump. Then the step is set up by hand (a dump timer of one's own) and `learn
+check` grades it on what holds (issue 21).
 
 The rebuild drill (a fresh sandbox, the recipe, the newest backup set copied off the server and back) boots a
 second sandbox: it runs with DEPLOY_WIZARD_REBUILD_DRILL=1 only (about 3 more minutes).
@@ -204,6 +205,70 @@ def test_a_removed_job_is_gone_a_migrating_release_dumps_first_and_a_second_appl
     assert back.returncode == 0, back.stdout + back.stderr
     assert f"Release {release} ran migrations" in back.stdout
     assert f"deploy-wizard restore {shop['recipe']} --from {dumped[0]}" in back.stdout
+
+
+# issue 21: the backups step set up by hand, the way a person would: a script of their own calling pg_dump, a timer
+# and a service of other names, gzipped plain SQL in a directory of their own under /var/backups
+BY_HAND = """install -d -m 0700 /var/backups/by-hand
+cat > /usr/local/sbin/dump-shop <<'END'
+#!/bin/sh
+# nightly dump of the shop database
+set -e
+runuser -u postgres -- pg_dump shop | gzip > "/var/backups/by-hand/shop-$(date +%Y%m%d%H%M%S).sql.gz"
+END
+chmod 0700 /usr/local/sbin/dump-shop
+cd /etc/systemd/system
+printf '[Service]\\nType=oneshot\\nExecStart=/usr/local/sbin/dump-shop\\n' > nightly-dump.service
+printf '[Timer]\\nOnCalendar=*-*-* 02:30\\n\\n[Install]\\nWantedBy=timers.target\\n' > nightly-dump.timer
+systemctl daemon-reload
+systemctl disable --quiet --now shop-backup.timer shop-drill.timer
+systemctl enable --quiet --now nightly-dump.timer
+systemctl start nightly-dump.service
+"""
+UNDONE = """systemctl disable --quiet --now nightly-dump.timer; rm -f /etc/systemd/system/nightly-dump.*
+rm -rf /usr/local/sbin/dump-shop /var/backups/by-hand; systemctl daemon-reload
+systemctl enable --quiet --now shop-backup.timer shop-drill.timer"""
+
+
+def test_backups_done_by_hand_are_graded_on_what_holds(box, live_dirs, shop) -> None:
+    """`learn check` on this server (`learn --host`): with the step's own timers off, a dump timer of one's own
+    passes, the step's units being differences only; a cut-off dump and a timer that is not enabled fail, each
+    with its reason; fixed by hand (a new dump, `systemctl enable`), it passes again."""
+    def learn(*args: str) -> subprocess.CompletedProcess[str]:
+        return run(live_dirs, "learn", "--learner", "ops", *args)
+
+    def graded() -> tuple[int, dict]:
+        result = learn("check", "--json")
+        data, _end = json.JSONDecoder().raw_decode(result.stdout[result.stdout.index("{"):])
+        return result.returncode, data
+
+    made = on_box(box, BY_HAND)
+    assert made.returncode == 0, made.stdout + made.stderr
+    try:
+        started = learn("--host", box.ip, "--recipe", str(shop["recipe"]), "--confirm-host", box.ip)
+        assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
+        assert learn("goto", "backups").returncode == 0
+        status, data = graded()
+        assert status == 0 and data["passed"], data
+        assert [f["reason"] for f in data["findings"]] == [None, None], data["findings"]
+        assert not data["missing"] and any("shop-backup.timer" in item["why"] for item in data["differs"]), data
+        broken = on_box(box, 'f=$(ls -t /var/backups/by-hand/*.sql.gz | head -n 1) && truncate -s -200 "$f" && '
+                             'systemctl disable --quiet nightly-dump.timer && echo "$f"')
+        assert broken.returncode == 0, broken.stderr
+        status, data = graded()
+        assert status == 1 and not data["passed"], data
+        assert data["reasons"][:2] == [
+            "nightly-dump.timer is started but not enabled: it would not run after a reboot (`systemctl enable "
+            "nightly-dump.timer`)",
+            f"the newest dump, {broken.stdout.strip()}, does not read back to its end: it is damaged or was cut "
+            "off; take a new one"], data["reasons"]
+        fixed = on_box(box, "sleep 1; systemctl enable --quiet nightly-dump.timer && "
+                            "systemctl start nightly-dump.service")
+        assert fixed.returncode == 0, fixed.stderr
+        status, data = graded()
+        assert status == 0 and data["passed"], data
+    finally:
+        on_box(box, UNDONE)
 
 
 @pytest.mark.skipif(os.environ.get("DEPLOY_WIZARD_REBUILD_DRILL") != "1",
