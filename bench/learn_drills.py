@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.live.conftest import cli, require_sandbox  # noqa: E402
-from tests.live.learning import DRILL_CASES, shell  # noqa: E402
+from tests.live.learning import DRILL_CASES, status  # noqa: E402
 from wizard.lab import sandbox  # noqa: E402
 
 
@@ -53,24 +53,26 @@ def main() -> int:
             if args.only and drill not in args.only:
                 continue
             t0 = time.monotonic()
-            code, out = learn("drill", drill)
+            code, said = learn("drill", drill)
             broke = code == 0
             t1 = time.monotonic()
             seen_broken = seen(name)
             code, out = learn("check", "--json")
             detected = code == 1 and not json.loads(out[out.index("{"):out.rindex("}") + 1])["passed"]
+            said += out
             t2 = time.monotonic()
-            shell(name, fix)
+            fixed = status(name, fix, timeout=600) == 0 if broke else False  # a fix of what never broke would only fail
             seen_fixed = seen(name)
             code, out = learn("check")
             graded = code == 0 and "Drill fixed" in out
+            said += out
             t3 = time.monotonic()
-            ok = broke and detected and graded and seen_broken == broken_sees and seen_fixed == fixed_sees
+            ok = broke and detected and fixed and graded and seen_broken == broken_sees and seen_fixed == fixed_sees
             failures += not ok
             print(f"{drill:16} {t1 - t0:6.1f}s {seen_broken!s:>4}->{seen_fixed!s:<5} {t2 - t1:8.1f}s "
                   f"{t3 - t2:9.1f}s {'yes' if ok else 'NO':>7}", flush=True)
-            if not ok:
-                print(out[-2000:])
+            if not ok:  # what the drill, the check and the grade said
+                print(said[-4000:])
     finally:
         sandbox.down(name, progress=lambda m: None)
     return 1 if failures else 0

@@ -14,9 +14,9 @@ def shell(name: str, script: str) -> str:
     return done.stdout
 
 
-def status(name: str, script: str) -> int:
+def status(name: str, script: str, timeout: int = 120) -> int:
     return subprocess.run(sandbox.ssh_command(name, "root", [script]), capture_output=True, text=True,
-                          timeout=120).returncode
+                          timeout=timeout).returncode
 
 
 def curl(name: str, path: str) -> str:
