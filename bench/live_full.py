@@ -12,15 +12,17 @@ an environment variable; this script sets all of them and runs the modules they 
                                  the 15 s scrape interval (CI: its `for:` shortened to 20 s, scraped every 5 s)
   DEPLOY_WIZARD_OBSERVE_RELEASE=bookworm  tests/live/test_observe.py again, on Debian 12 (module observe12;
                                  CI: Debian 13)
-  DEPLOY_WIZARD_REBUILD_DRILL=1  tests/live/test_backups.py: the rebuild drill on a second, fresh sandbox
+  DEPLOY_WIZARD_REBUILD_DRILL=1  tests/live/test_backups.py: the rebuild drill on a second, fresh sandbox, from
+                                 the off-server copy (`restore --from offsite:latest`)
+  DEPLOY_WIZARD_WORKERS_RELEASE=bookworm  tests/live/test_workers.py (Redis, RQ workers) on Debian 12 (CI: 13)
 
 Two matrices have benchmarks of their own: bench/faults.py (SSH cut at 10 points of a first apply; CI: three)
 and bench/learn_drills.py (every break-and-fix drill; CI: four).
 
 Usage (root, Linux, after `bash scripts/setup.sh --test`):
   .venv/bin/python bench/live_full.py [MODULE ...] [PYTEST-OPTIONS]
-MODULE is full_stack, fail2ban, exports, observe, observe12 or backups; none means all six. They take about 50
-minutes, one after the other; on a shared machine hold a live lane per module (`live-lane`).
+MODULE is full_stack, fail2ban, exports, observe, observe12, backups or workers; none means all seven. They take
+about 52 minutes, one after the other; on a shared machine hold a live lane per module (`live-lane`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ WIDENED = {  # module: (its test file, what widens it)
     "observe": ("observe", {"DEPLOY_WIZARD_SLOW_ALERTS": "1"}),
     "observe12": ("observe", {"DEPLOY_WIZARD_OBSERVE_RELEASE": "bookworm", "DEPLOY_WIZARD_SLOW_ALERTS": "1"}),
     "backups": ("backups", {"DEPLOY_WIZARD_REBUILD_DRILL": "1"}),
+    "workers": ("workers", {"DEPLOY_WIZARD_WORKERS_RELEASE": "bookworm"}),
 }
 
 
@@ -46,7 +49,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("modules", nargs="*", metavar="MODULE",
-                        help="full_stack, fail2ban, exports, observe, observe12 or backups (default: all six)")
+                        help="full_stack, fail2ban, exports, observe, observe12, backups or workers "
+                             "(default: all seven)")
     args, extra = parser.parse_known_args()
     unknown = [m for m in args.modules if m not in WIDENED]
     if unknown:

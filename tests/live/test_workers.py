@@ -9,10 +9,14 @@ removed worker and its unit, and its restart stops a worker busy with a long job
 TERM first (RQ's warm shutdown), killed after its stop timeout, both read from the journal.
 `deploy-wizard rollback` moves them back with the web. Redis refuses a wrong password and no password. The
 password is in no output.
+
+Debian 13 in CI; DEPLOY_WIZARD_WORKERS_RELEASE=bookworm runs the whole module on Debian 12 (bench/live_full.py
+workers sets it).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -21,10 +25,20 @@ import pytest
 
 from tests.live.conftest import cli, events, finished, on_box, write_recipe
 from tests.live.services import git, git_daemon, make_repo
+from wizard.lab import sandbox
 
 PASSWORD = "live-redis-Secret-4711"
 ENV = {"LIVE_REDIS_PASSWORD": PASSWORD}
 SOCKET = "/run/live/gunicorn.sock"  # write_recipe names the app `live`
+
+
+@pytest.fixture(scope="module")
+def release() -> sandbox.Release:
+    """Debian 13 in CI; DEPLOY_WIZARD_WORKERS_RELEASE=bookworm runs the whole module (Redis, RQ workers) on
+    Debian 12."""
+    wanted = os.environ.get("DEPLOY_WIZARD_WORKERS_RELEASE", sandbox.DEFAULT_RELEASE)
+    assert wanted in sandbox.RELEASES, f"DEPLOY_WIZARD_WORKERS_RELEASE: {wanted} is not one of {sandbox.RELEASES}"
+    return wanted  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +111,8 @@ def worker_pids(box, name: str, count: int) -> set[str]:
     return {pid for pid in pids if pid != "0"}
 
 
-def test_workers_follow_the_web_release(box, live_dirs, lab) -> None:
+def test_workers_follow_the_web_release(box, live_dirs, lab, release) -> None:
+    assert on_box(box, ". /etc/os-release && echo $VERSION_CODENAME").stdout.strip() == release
     first = recipe(box, lab, extra_worker=True)
     apply(live_dirs, first)
     release_a = http(box, "GET", "/release")
