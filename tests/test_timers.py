@@ -165,3 +165,42 @@ def test_an_off_server_target_is_a_user_a_host_and_an_absolute_path() -> None:
         with pytest.raises(ValidationError) as info:
             BACKUPS.model_validate({"offsite_target": bad, **ok})
         assert info.value.errors()[0]["loc"][0] == "offsite_target", bad
+
+
+def test_a_restore_from_the_off_server_copy_fetches_first_and_names_the_set_it_brought() -> None:
+    from wizard.app import backups
+    from wizard.app.recipefile import parse as parse_recipe
+
+    offsite = ("  backups: {offsite_target: 'backup@10.0.0.7:/srv/b', offsite_key: 'env:K', "
+               "offsite_host_key: 'SHA256:" + "a" * 43 + "'}\n")
+    found = backups.keeper(parse_recipe(recipe("  database: {password: env:X, migrate: django}\n" + offsite)))
+    assert backups.offsite_wanted("20251205T010000Z-manual") is None  # a set on the server
+    assert backups.offsite_wanted("offsite:latest") == "latest"
+    assert backups.offsite_wanted("offsite:20251205T010000Z-manual") == "20251205T010000Z-manual"
+    with pytest.raises(backups.NoBackupsError, match="--from"):
+        backups.offsite_wanted("offsite:$(reboot)")
+    command = backups.fetch_command(found, "latest")
+    transport = ScriptedTransport(user="root", answer=lambda line: Result(
+        0, "restore: fetching 20251205T010000Z-manual from backup@10.0.0.7:/srv/b\nset=20251205T010000Z-manual\n", ""))
+
+    async def go() -> str:
+        await transport.connect()
+        return await backups.fetch(transport, command, lambda line: None)
+
+    assert asyncio.run(go()) == "20251205T010000Z-manual"
+    assert transport.sent[-1].endswith(" fetch \"$2\"' sh /etc/deploy-wizard/backups/shop/restore.sh latest")
+    # a recipe that copies nothing off the server is refused before connecting, saying what to set
+    plain = backups.keeper(parse_recipe(recipe("  database: {password: env:X, migrate: django}\n  backups: {}\n")))
+    with pytest.raises(backups.NoBackupsError, match="backups.offsite_target"):
+        backups.fetch_command(plain, "latest")
+
+
+def test_a_server_without_sets_beside_a_copy_that_has_some_is_told_to_restore_first() -> None:
+    from recipes.backups.offsite import Place, rebuilt_warning
+
+    place = Place.of("backup@10.0.0.7:/srv/backups/shop", 22, "/etc/deploy-wizard/backups/shop")
+    said = rebuilt_warning(place, ["20261203T030012Z-scheduled", "20261204T030007Z-scheduled"])
+    assert said.text == ("the off-server copy backup@10.0.0.7:/srv/backups/shop holds backup sets (the newest: "
+                         "20261204T030007Z-scheduled) and this server none: the first backup here replaces them "
+                         "with its own")
+    assert "--from offsite:latest" in said.fix

@@ -22,13 +22,14 @@ from wizard.engine.commands import Command, Secret, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled
 from wizard.engine.hostkeys import fingerprint_of
 from wizard.engine.i18n import translator
-from wizard.engine.step import Change, Context, Ok, PlanError, PutFile, file_change
+from wizard.engine.step import Change, Context, Ok, PlanError, PutFile, Warn, file_change
 from wizard.engine.validators import server_address
 
 _ = translator(__file__)
 
 PACKAGES = ("rsync", "openssh-client")
 TARGET = re.compile(r"^([a-z_][a-z0-9_-]{0,31})@([A-Za-z0-9.:\-]{1,253}):(/[A-Za-z0-9._/\-]{0,200})$")
+SET_NAME = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[a-z0-9_.-]+$")
 FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 
 
@@ -72,7 +73,8 @@ class Place:
 @dataclass(frozen=True, eq=False)
 class OffsiteState(Fact):
     """What the server meets at the other host: the host keys it offers (ssh-keyscan), and once the key and the
-    known-hosts file are in place, a login and the target directory's free space (df) and rsync there."""
+    known-hosts file are in place, a login and the target directory's free space (df), rsync and the backup sets
+    there (ls)."""
 
     user: str
     host: str
@@ -88,7 +90,8 @@ class OffsiteState(Fact):
         return sh('echo @@scan; ssh-keyscan -T 10 -p "$3" -- "$2" </dev/null 2>/dev/null; '
                   '[ -f "$5" ] && [ -f "$6" ] || exit 0; echo @@login; '
                   'ssh -n -i "$5" -o UserKnownHostsFile="$6" -o StrictHostKeyChecking=yes -o BatchMode=yes '
-                  '-o ConnectTimeout=10 -p "$3" -- "$1@$2" "df -Pk $4 && command -v rsync" </dev/null 2>&1; '
+                  '-o ConnectTimeout=10 -p "$3" -- "$1@$2" '
+                  '"df -Pk $4 && command -v rsync && { ls -1 $4 || :; }" </dev/null 2>&1; '
                   'echo "@@rc $?"',
                   self.user, self.host, str(self.port), self.path, self.key_file, self.known_file)
 
@@ -124,7 +127,9 @@ def _login(lines: list[str], ok: bool) -> dict[str, object]:
         fields = line.split()
         if len(fields) >= 6 and fields[3].isdigit():
             free = int(fields[3])
-    return {"ok": ok and free is not None, "free_kb": free, "error": "" if ok else (lines[-1] if lines else "?")}
+    sets = sorted(line for line in lines if SET_NAME.match(line))
+    return {"ok": ok and free is not None, "free_kb": free, "error": "" if ok else (lines[-1] if lines else "?"),
+            "sets": sets}
 
 
 def facts(place: Place) -> list[Fact]:
@@ -132,8 +137,9 @@ def facts(place: Place) -> list[Fact]:
             OffsiteState(place.user, place.host, place.port, place.path, place.key_file, place.known_file)]
 
 
-def plan(place: Place, pin: str, key: Secret, reserve_mb: int, facts: FactValues,
-         ctx: Context) -> Iterator[Change | Ok]:
+def plan(place: Place, pin: str, key: Secret, reserve_mb: int, facts: FactValues, ctx: Context,
+         here: list[str]) -> Iterator[Change | Ok | Warn]:
+    """`here`: the backup sets on the server (none on a server rebuilt from the recipe)."""
     # early (wizard.engine.hoist): rsync's daemon starts only with an /etc/rsyncd.conf, which nothing writes
     install = install_missing(PACKAGES, facts[PackagesInstalled(PACKAGES)], recommends=False, early=True)
     if install:
@@ -163,6 +169,18 @@ def plan(place: Place, pin: str, key: Secret, reserve_mb: int, facts: FactValues
         yield change
     if not changed and state["login"] is not None:  # checked once the key and the pin are in place
         yield check_login(place, state["login"], reserve_mb)
+        if not here and state["login"].get("sets"):
+            yield rebuilt_warning(place, state["login"]["sets"])
+
+
+def rebuilt_warning(place: Place, there: list[str]) -> Warn:
+    """No set on this server, some in the copy: a server rebuilt from the recipe, most likely. Its first backup
+    would mirror its own one set over them (rsync --delete), so the operator hears it before the night does."""
+    where = f"{place.user}@{place.host}:{place.path}"
+    return Warn(_("the off-server copy {where} holds backup sets (the newest: {newest}) and this server none: the "
+                  "first backup here replaces them with its own").format(where=where, newest=there[-1]),
+                _("on a server rebuilt from the recipe, restore first: `deploy-wizard restore FILE --from "
+                  "offsite:latest`"))
 
 
 def check_login(place: Place, login: dict[str, object], reserve_mb: int) -> Ok:

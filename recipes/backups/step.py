@@ -132,6 +132,11 @@ class Backups(Step):
             ("the newest backup is ... old",
              "The timer did not run or the backup failed: `systemctl status APP-backup.service`, "
              "`sudo journalctl -u APP-backup.service -n 50`."),
+            ("the server was lost",
+             "Apply the same recipe (the same backups.offsite_target) to a new server, then `deploy-wizard restore "
+             "<recipe file> --from offsite:latest`: it brings the newest set back from the off-server copy, checks "
+             "that it reads, and restores it. Do it before the new server's first backup, which mirrors its own "
+             "sets over the copy."),
             ("the site shows the maintenance page after a restore",
              "`deploy-wizard restore` turns maintenance mode on (with nginx in the recipe) while the app is stopped, "
              "and off once it runs again; a restore that was cut off leaves it on: `deploy-wizard maintenance "
@@ -209,7 +214,7 @@ class Backups(Step):
         place = s.place(ctx)
         if place is not None and s.offsite_host_key and s.offsite_key:
             yield from offsite.plan(place, s.offsite_host_key, ctx.secret(s.offsite_key, "backups.offsite_key"),
-                                    s.free_reserve_mb, facts, ctx)
+                                    s.free_reserve_mb, facts, ctx, facts[BackupState(data_dir(ctx))].get("sets") or [])
         items = self._items(s, ctx)
         yield from timers.install(ctx.app, items, facts, _("run {name} {calendar}"))
         if not s.drill and facts[FileInfo(timers.unit_paths(f"{ctx.app}-drill")[1])] is not None:
@@ -251,6 +256,14 @@ class Backups(Step):
                            data=sh('exec /bin/sh "$1" data "$2"', script, dump, display=f"{script} data {dump}"),
                            migrate=found[0].migrate_now(found[1], ctx) if found else None,
                            start=sh('exec /bin/sh "$1" start', script, display=f"{script} start"))
+
+    def fetch_offsite(self, settings: StepSettings, ctx: Context, want: str) -> Command | None:
+        """Bring set `want` (or `latest`) back from the off-server copy, for a restore on a server rebuilt from
+        the recipe; None without an off-server copy. The script's last line is `set=NAME`."""
+        if not isinstance(settings, BackupsSettings) or settings.offsite_target is None:
+            return None
+        script = f"{script_dir(ctx)}/restore.sh"
+        return sh('exec /bin/sh "$1" fetch "$2"', script, want, display=f"{script} fetch {want}")
 
     def list_backups(self, settings: StepSettings, ctx: Context) -> Command:
         """The backup sets kept, a name a line (STAMP-KIND: 20261204T031500Z-scheduled)."""

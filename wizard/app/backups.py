@@ -20,6 +20,7 @@ from wizard.engine.i18n import _
 from wizard.engine.step import Context, StepSettings
 from wizard.engine.transports.base import Transport
 
+OFFSITE = "offsite:"
 SET_NAME = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[a-z0-9_.-]{1,100}$")
 Say = Callable[[str], None]
 # what visitors read during a restore (the site's words, not the operator's language, like maintenance's default)
@@ -54,6 +55,39 @@ def set_name(text: str) -> str:
         raise NoBackupsError(_("--from: '{v}' is not a backup set name like 20261204T031500Z-scheduled "
                                "(`deploy-wizard backup FILE --list` lists them)").format(v=text))
     return name
+
+
+def offsite_wanted(text: str) -> str | None:
+    """`--from offsite:SET` or `--from offsite:latest`: the set to bring back from the off-server copy first
+    (None: `--from` names a set on the server)."""
+    if not text.startswith(OFFSITE):
+        return None
+    want = text.removeprefix(OFFSITE)
+    return want if want == "latest" else set_name(want)
+
+
+def fetch_command(found: Keeper, want: str) -> Command:
+    """The command that brings `want` back from the off-server copy; refused before connecting when the recipe
+    copies nothing off the server."""
+    command = found.step.fetch_offsite(found.settings, found.ctx, want)
+    if command is None:
+        raise NoBackupsError(_("--from offsite:{want}: this recipe copies no backup off the server (set "
+                               "backups.offsite_target, offsite_host_key and offsite_key, and apply it)").format(
+                                   want=want))
+    return command
+
+
+async def fetch(transport: Transport, command: Command, say: Say) -> str:
+    """Run the fetch, showing what it says; its last line (`set=NAME`) names the set it brought."""
+    result = await transport.run(command, timeout=6 * 3600, on_output=lambda _stream, line: None if line.startswith(
+        "set=") else say(line))
+    if not result.ok:
+        raise DeployWizardError(_("{what} failed on {host} (exit status {code})").format(
+            what=_("bringing the set back from the off-server copy"), host=transport.label, code=result.exit_status))
+    fetched = [line[4:].strip() for line in result.stdout.splitlines() if line.startswith("set=")]
+    if not fetched or not SET_NAME.match(fetched[-1]):
+        raise DeployWizardError(_("the off-server copy on {host} named no set").format(host=transport.label))
+    return fetched[-1]
 
 
 async def _run(transport: Transport, command: Command, say: Say, what: str, timeout: float = 6 * 3600) -> None:

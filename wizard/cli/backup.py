@@ -1,5 +1,6 @@
 """`deploy-wizard backup FILE [--list | --drill [SET]]` and `deploy-wizard restore FILE --from SET [--yes]`: the
-backups step's scripts on the server, run now (wizard/app/backups.py).
+backups step's scripts on the server, run now (wizard/app/backups.py). `--from offsite:SET` (or offsite:latest)
+first brings the set back from the off-server copy: on a server rebuilt from the recipe, nothing else is left.
 
 Why restore asks even with a fresh backup in hand: it replaces every row written since the set was taken, and
 the app is down while it runs, so the operator sees which set, from when, and says yes (or passes --yes).
@@ -75,10 +76,15 @@ def handle_restore(args: argparse.Namespace) -> int:
 
     recipe = load_recipe(args)
     found = backups.keeper(recipe)
-    dump = backups.set_name(args.dump)
+    want = backups.offsite_wanted(args.dump)
+    fetch = backups.fetch_command(found, want) if want is not None else None
+    dump = backups.set_name(args.dump) if want is None else ""
     host = args.host or recipe.target.host
 
     async def work(transport: Transport) -> int:
+        nonlocal dump
+        if fetch is not None:  # it only adds a set beside the others: done before asking, to name the set
+            dump = await backups.fetch(transport, fetch, _say)
         names = await backups.sets(transport, found)
         if dump not in names:
             print(_("No backup set {set} on {host}; there are: {all}").format(

@@ -26,10 +26,12 @@ def add_backups(sub: argparse._SubParsersAction, recipe_file: argparse.ArgumentP
     restore = sub.add_parser("restore", help=help_text, description=described(help_text, _(
         "Stops the app, its workers, jobs and backup timers, restores the database (PostgreSQL: in one "
         "transaction, so a failed restore changes nothing) and the uploads, runs the migrations, and starts "
-        "what it stopped again, even after a failure")),
+        "what it stopped again, even after a failure. --from offsite:latest (or offsite:SET) first brings the "
+        "set back from the off-server copy (backups.offsite_target), e.g. onto a server rebuilt from the recipe")),
         parents=[recipe_file, _one_host(), _yes(_("do not ask before restoring")), trust, quiet_json])
     restore.add_argument("--from", dest="dump", required=True, metavar="SET",
-                         help=_("the backup set, as `deploy-wizard backup FILE --list` shows it"))
+                         help=_("the backup set, as `deploy-wizard backup FILE --list` shows it; offsite:latest or "
+                                "offsite:SET takes it from the off-server copy"))
     restore.add_argument("--lock-wait", type=_seconds, default=0, metavar="SECONDS",
                          help=_("when another apply or rollback of this app runs on the server, wait up to this "
                                 "long for it (default: refuse at once, saying who holds the lock)"))
