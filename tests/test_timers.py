@@ -5,6 +5,7 @@ again whatever happened before."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import shlex
 import shutil
 
@@ -204,3 +205,70 @@ def test_a_server_without_sets_beside_a_copy_that_has_some_is_told_to_restore_fi
                          "20261204T030007Z-scheduled) and this server none: the first backup here replaces them "
                          "with its own")
     assert "--from offsite:latest" in said.fix
+
+
+RESTIC_OK = {"offsite_target": "backup@10.0.0.7:/srv/b", "offsite_host_key": "SHA256:" + "a" * 43,
+             "offsite_key": "file:/k"}
+
+
+def test_restic_needs_its_password_and_a_password_needs_restic_naming_the_fields() -> None:
+    assert BACKUPS.model_validate({**RESTIC_OK, "offsite_kind": "restic", "offsite_password": "env:P"})
+    for bad, field in (({**RESTIC_OK, "offsite_kind": "restic"}, "offsite_password"),
+                       ({**RESTIC_OK, "offsite_password": "env:P"}, "offsite_kind: restic"),
+                       ({"offsite_kind": "restic", "offsite_password": "env:P"}, "offsite_target"),
+                       ({**RESTIC_OK, "offsite_kind": "borg"}, "offsite_kind")):
+        with pytest.raises(ValidationError) as info:
+            BACKUPS.model_validate(bad)
+        assert field in str(info.value), (bad, str(info.value))
+    with pytest.raises(ValidationError, match="offsite_password"):
+        BACKUPS.model_validate({**RESTIC_OK, "offsite_kind": "restic", "offsite_password": "hunter2"})  # no secret
+
+
+@pytest.mark.parametrize(("out", "state"), [
+    ("@@notyet\n", None),
+    ("load indexes\ncheck all packs\nno errors were found\n@@rc 0\n", "ok"),
+    ("Fatal: unable to open config file: stat /srv/b/config: no such file or directory\n"
+     "Is there a repository at the following location?\nsftp:backup@10.0.0.7:/srv/b\n@@rc 1\n", "absent"),
+    ("Fatal: repository does not exist: unable to open config file\n@@rc 10\n", "absent"),  # restic 0.17+
+    ("Fatal: wrong password or no key found\n@@rc 12\n", "password"),
+    ("Fatal: unable to open repository at sftp:backup@10.0.0.7:/srv/b: ssh command exited\n@@rc 1\n", "error"),
+])
+def test_restic_check_is_read_as_ok_absent_refused_or_failed(out: str, state: str | None) -> None:
+    from recipes.backups.restic import ResticRepo
+
+    fact = ResticRepo("backup", "10.0.0.7", 22, "/srv/b", "/etc/deploy-wizard/backups/shop/offsite_key",
+                      "/etc/deploy-wizard/backups/shop/offsite_known_hosts")
+    value = fact.parse(out, 0)
+    assert (value or {}).get("state") == state
+
+
+def _restic_plan(state: dict[str, str] | None, ready: bool = True) -> list[object]:
+    from recipes.backups.facts import SecretFile
+    from recipes.backups.offsite import Place
+    from recipes.backups.restic import ResticRepo, password_file, plan
+    from wizard.engine.commands import Secret
+    from wizard.engine.facts import FactValues, FileState, PackagesInstalled
+
+    place = Place.of("backup@10.0.0.7:/srv/b", 22, "/etc/deploy-wizard/backups/shop")
+    password = Secret("restic password", "s3cret-Pw")
+    digest = hashlib.sha256(b"s3cret-Pw\n").hexdigest()
+    facts = FactValues({PackagesInstalled(("restic",)).key: {"restic": "0.18.0"},
+                        SecretFile(password_file(place)).key: FileState(digest, "600", "root", "root", 10, None),
+                        ResticRepo(place.user, place.host, place.port, place.path, place.key_file,
+                                   place.known_file).key: state})
+    return list(plan(place, password, facts, ready))
+
+
+def test_a_restic_repository_is_created_once_and_a_wrong_password_stops_the_plan_naming_the_field() -> None:
+    from wizard.engine.step import Ok, PlanError, RunCommand
+
+    made = _restic_plan({"state": "absent", "detail": "Fatal: unable to open config file"})
+    assert [c.describe() for c in made if isinstance(c, RunCommand)] == [
+        "restic -r sftp:backup@10.0.0.7:/srv/b init"]
+    assert "s3cret" not in repr(made[-1].command.masked())
+    assert isinstance(_restic_plan({"state": "ok", "detail": ""})[-1], Ok)  # nothing to do: 0 changes
+    waiting = _restic_plan({"state": "absent", "detail": ""}, ready=False)  # the login is not proven yet
+    assert not [c for c in waiting if isinstance(c, RunCommand)]
+    with pytest.raises(PlanError, match="backups.offsite_password: the restic repository sftp:backup@10.0.0.7:/srv/b "
+                                        "refuses this password"):
+        _restic_plan({"state": "password", "detail": "Fatal: wrong password or no key found"})

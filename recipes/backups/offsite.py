@@ -91,7 +91,7 @@ class OffsiteState(Fact):
                   '[ -f "$5" ] && [ -f "$6" ] || exit 0; echo @@login; '
                   'ssh -n -i "$5" -o UserKnownHostsFile="$6" -o StrictHostKeyChecking=yes -o BatchMode=yes '
                   '-o ConnectTimeout=10 -p "$3" -- "$1@$2" '
-                  '"df -Pk $4 && command -v rsync && { ls -1 $4 || :; }" </dev/null 2>&1; '
+                  '"df -Pk $4 && { ls -1 $4 || :; } && echo @@rsync && command -v rsync" </dev/null 2>&1; '
                   'echo "@@rc $?"',
                   self.user, self.host, str(self.port), self.path, self.key_file, self.known_file)
 
@@ -122,14 +122,16 @@ class OffsiteState(Fact):
 
 
 def _login(lines: list[str], ok: bool) -> dict[str, object]:
+    """ok: logged in and read the free space; rsync: rsync is there too (restic's copy needs sftp only)."""
     free = None
     for line in lines:
         fields = line.split()
         if len(fields) >= 6 and fields[3].isdigit():
             free = int(fields[3])
+    reached = "@@rsync" in lines
     sets = sorted(line for line in lines if SET_NAME.match(line))
-    return {"ok": ok and free is not None, "free_kb": free, "error": "" if ok else (lines[-1] if lines else "?"),
-            "sets": sets}
+    return {"ok": reached and free is not None, "free_kb": free, "rsync": ok,
+            "error": "" if reached else (lines[-1] if lines else "?"), "sets": sets}
 
 
 def facts(place: Place) -> list[Fact]:
@@ -138,8 +140,9 @@ def facts(place: Place) -> list[Fact]:
 
 
 def plan(place: Place, pin: str, key: Secret, reserve_mb: int, facts: FactValues, ctx: Context,
-         here: list[str]) -> Iterator[Change | Ok | Warn]:
-    """`here`: the backup sets on the server (none on a server rebuilt from the recipe)."""
+         here: list[str], need_rsync: bool = True) -> Iterator[Change | Ok | Warn]:
+    """`here`: the backup sets on the server (none on a server rebuilt from the recipe); `need_rsync`: the copy
+    is rsync's (restic's needs sftp only). A LoggedIn among what it yields: the login was checked."""
     # early (wizard.engine.hoist): rsync's daemon starts only with an /etc/rsyncd.conf, which nothing writes
     install = install_missing(PACKAGES, facts[PackagesInstalled(PACKAGES)], recommends=False, early=True)
     if install:
@@ -168,7 +171,7 @@ def plan(place: Place, pin: str, key: Secret, reserve_mb: int, facts: FactValues
         changed = changed or isinstance(change, PutFile)
         yield change
     if not changed and state["login"] is not None:  # checked once the key and the pin are in place
-        yield check_login(place, state["login"], reserve_mb)
+        yield check_login(place, state["login"], reserve_mb, need_rsync)
         if not here and state["login"].get("sets"):
             yield rebuilt_warning(place, state["login"]["sets"])
 
@@ -183,7 +186,12 @@ def rebuilt_warning(place: Place, there: list[str]) -> Warn:
                   "offsite:latest`"))
 
 
-def check_login(place: Place, login: dict[str, object], reserve_mb: int) -> Ok:
+@dataclass
+class LoggedIn(Ok):
+    """The server logged in to the other host and found room there, in this pass."""
+
+
+def check_login(place: Place, login: dict[str, object], reserve_mb: int, need_rsync: bool = True) -> Ok:
     """A login to the other host that works, with room there; anything else stops the plan naming the field."""
     where = f"{place.user}@{place.host}:{place.path}"
     error = str(login.get("error") or "")
@@ -198,8 +206,10 @@ def check_login(place: Place, login: dict[str, object], reserve_mb: int) -> Ok:
             raise PlanError(_("backups.offsite_target: {host} has no rsync: install it there").format(host=place.host))
         raise PlanError(_("backups.offsite_target: the server cannot log in to {where}: {why}").format(
             where=where, why=error))
+    if need_rsync and login.get("rsync") is False:
+        raise PlanError(_("backups.offsite_target: {host} has no rsync: install it there").format(host=place.host))
     free_mb = int(str(login["free_kb"])) // 1024
     if free_mb < reserve_mb:
         raise PlanError(_("backups.offsite_target: only {free} MiB free in {where}, less than "
                           "backups.free_reserve_mb ({reserve})").format(free=free_mb, where=where, reserve=reserve_mb))
-    return Ok(_("the server logs in to {where} ({free} MiB free there)").format(where=where, free=free_mb))
+    return LoggedIn(_("the server logs in to {where} ({free} MiB free there)").format(where=where, free=free_mb))

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Iterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from recipes.backups import offsite
+from recipes.backups import offsite, restic
 from recipes.backups.facts import BackupState, set_time
 from recipes.backups.meanings import dump_meaning, timer_meaning
 from recipes.shared import sandbox, timers
@@ -78,12 +78,23 @@ class BackupsSettings(StepSettings):
     offsite_key: SecretRef | None = Field(None, description=(
         "The private key the server logs in there with (file:/path or env:NAME); its public key goes in that "
         "user's authorized_keys."))
+    offsite_kind: Literal["rsync", "restic"] = Field("rsync", description=(
+        "How the copy is kept there: rsync (the sets as they are here) or restic (an encrypted repository, over "
+        "sftp)."))
+    offsite_password: SecretRef | None = Field(None, description=(
+        "restic only: the repository's password (file:/path or env:NAME); without it the copy cannot be read."))
 
     @model_validator(mode="after")
     def _offsite_complete(self) -> BackupsSettings:
         if self.offsite_target and not (self.offsite_host_key and self.offsite_key):
             raise ValueError(_("offsite_target needs offsite_host_key (the host's pinned key) and offsite_key (the "
                                "key the server logs in with)"))
+        if self.offsite_kind == "restic" and not (self.offsite_target and self.offsite_password):
+            raise ValueError(_("offsite_kind: restic needs offsite_target (where the repository is) and "
+                               "offsite_password (its password, a secret reference)"))
+        if self.offsite_password and self.offsite_kind != "restic":
+            raise ValueError(_("offsite_password is the restic repository's password: set offsite_kind: restic, "
+                               "or leave it out"))
         return self
 
     def place(self, ctx: Context) -> offsite.Place | None:
@@ -157,13 +168,19 @@ class Backups(Step):
         values = {"APP": ctx.app, "APP_USER": ctx.user, "ENGINE": db.engine if db else "none",
                   "DB": db.db_name(ctx) if db else "", "MEDIA": self._media(s, ctx), "DIR": data_dir(ctx),
                   "CURRENT": ctx.current, "KEEP_DAILY": str(s.keep_daily), "KEEP_WEEKLY": str(s.keep_weekly),
-                  "RESERVE_MB": str(s.free_reserve_mb), **(place.conf() if (place := s.place(ctx)) else {})}
+                  "RESERVE_MB": str(s.free_reserve_mb), **self._offsite_conf(s, ctx)}
         return "\n".join(f"{name}={shlex.quote(value)}" for name, value in values.items())
+
+    def _offsite_conf(self, s: BackupsSettings, ctx: Context) -> dict[str, str]:
+        place = s.place(ctx)
+        if place is None:
+            return {}
+        return restic.conf(place) if s.offsite_kind == "restic" else place.conf()
 
     def _scripts(self, s: BackupsSettings, ctx: Context) -> dict[str, str]:
         conf = self._conf(s, ctx)
         return {f"{script_dir(ctx)}/{name}": render(f"{name}.j2", conf=conf, app=ctx.app,
-                                                           offsite=s.offsite_target is not None)
+                                                           offsite=s.offsite_kind if s.offsite_target else "")
                 for name in SCRIPTS}
 
     def _items(self, s: BackupsSettings, ctx: Context) -> list[timers.Timed]:
@@ -197,6 +214,8 @@ class Backups(Step):
         place = s.place(ctx)
         if place is not None:
             yield from offsite.facts(place)
+            if s.offsite_kind == "restic":
+                yield from restic.facts(place)
 
     def _dirs(self, ctx: Context) -> list[DirSpec]:
         return [DirSpec(script_dir(ctx), "root", "root", "700"), DirSpec(data_dir(ctx), "root", "root", "700")]
@@ -213,8 +232,7 @@ class Backups(Step):
                                    mode="0700", check=sh('sh -n "$1"', path, display=f"sh -n {path}"))
         place = s.place(ctx)
         if place is not None and s.offsite_host_key and s.offsite_key:
-            yield from offsite.plan(place, s.offsite_host_key, ctx.secret(s.offsite_key, "backups.offsite_key"),
-                                    s.free_reserve_mb, facts, ctx, facts[BackupState(data_dir(ctx))].get("sets") or [])
+            yield from self._plan_offsite(s, place, facts, ctx)
         items = self._items(s, ctx)
         yield from timers.install(ctx.app, items, facts, _("run {name} {calendar}"))
         if not s.drill and facts[FileInfo(timers.unit_paths(f"{ctx.app}-drill")[1])] is not None:
@@ -232,6 +250,17 @@ class Backups(Step):
         if database(ctx) is None:
             return []
         return [timer_meaning(ctx.app, script_dir(ctx), data_dir(ctx)), dump_meaning(ctx.app)]
+
+    def _plan_offsite(self, s: BackupsSettings, place: offsite.Place, facts: FactValues,
+                      ctx: Context) -> Iterator[Change | Ok | Warn]:
+        ready = False
+        for item in offsite.plan(place, s.offsite_host_key or "", ctx.secret(s.offsite_key, "backups.offsite_key"),
+                                 s.free_reserve_mb, facts, ctx, facts[BackupState(data_dir(ctx))].get("sets") or [],
+                                 need_rsync=s.offsite_kind == "rsync"):
+            ready = ready or isinstance(item, offsite.LoggedIn)
+            yield item
+        if s.offsite_kind == "restic" and s.offsite_password:
+            yield from restic.plan(place, ctx.secret(s.offsite_password, "backups.offsite_password"), facts, ready)
 
     # ------------------------------------------------------------------ hooks
     def dump_before_migration(self, settings: StepSettings, ctx: Context, release: str) -> Command:

@@ -6,7 +6,9 @@ Then MariaDB's backups (issue 16) on the same server: rows written, `deploy-wiza
 --single-transaction, read back to its end, the rows counted) copied off the server with rsync over SSH to a
 second sandbox (another host, with its own pinned host key), the database dropped, `deploy-wizard restore`, the
 rows read back as the app's user; the restore drill passes on that set and fails on a cut-off dump and on a dump
-of an empty database; a second apply changes nothing."""
+of an empty database; a second apply changes nothing. Then the copy as an encrypted restic repository on that
+host (sftp, the same pinned host key): created on apply, ciphertext only there, the set brought back from it
+with `restore --from offsite:latest` and restored, a wrong password refused naming the field, 0 changes."""
 
 from __future__ import annotations
 
@@ -177,5 +179,53 @@ def test_mariadb_backup_offsite_restore_and_drill(box, live_dirs) -> None:
         assert cli(live_dirs, "backup", str(recipe), "--drill", env=ENV).returncode == 0
         again = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=ENV)
         assert finished(again)["changes"] == 0, [e for e in events(again) if e["event"] == "change"]
+        restic_copy(box, other, live_dirs, recipe)
     finally:
         sandbox.down(other.name, progress=lambda m: None)
+
+
+RESTIC_ENV = {**ENV, "LIVE_RESTIC_PASSWORD": "restic-Pw-8841"}
+
+
+def restic_copy(box, other, live_dirs, recipe) -> None:
+    """The same copy as an encrypted restic repository on the other host, over sftp with the pinned host key:
+    created by the first apply, a snapshot per backup (ciphertext only there), the set brought back from it and
+    restored, a wrong password refused naming the field, and a second apply with nothing to do."""
+    assert on_box(other, "install -d -m 0700 -o ops -g ops /home/ops/restic").returncode == 0
+    recipe.write_text(recipe.read_text().replace(":/home/ops/offsite\n", ":/home/ops/restic\n") +
+                      "    offsite_kind: restic\n    offsite_password: env:LIVE_RESTIC_PASSWORD\n")
+    made = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=RESTIC_ENV)
+    assert made.returncode == 0, [e for e in events(made) if e["event"] == "step_failed"]
+    assert RESTIC_ENV["LIVE_RESTIC_PASSWORD"] not in made.stdout + made.stderr
+    kept = on_box(box, "stat -c '%a %U' /etc/deploy-wizard/backups/live/restic_password").stdout.strip()
+    assert kept == "600 root"
+    assert on_box(other, "test -f /home/ops/restic/config && echo repo").stdout.strip() == "repo"
+
+    taken = cli(live_dirs, "backup", str(recipe), env=RESTIC_ENV)
+    assert taken.returncode == 0, taken.stdout + taken.stderr
+    name = re.findall(r"backup: kept \S+/(\d{8}T\d{6}Z-manual) \([^,]+, 42 rows\)", taken.stdout)[-1]
+    assert f"backup: copied to sftp:ops@{other.ip}:/home/ops/restic (restic snapshot of {name})" in taken.stdout
+    # encrypted at rest: no row, no table name, no set name readable there
+    leaked = on_box(other, f"grep -rlaE 'row 41|notes|{name}' /home/ops/restic | head -3; ls /home/ops/restic")
+    assert leaked.stdout.split() == ["config", "data", "index", "keys", "locks", "snapshots"], leaked.stdout
+
+    # the server's data lost, its set too: only the restic copy has it
+    assert on_box(box, f"mariadb -e 'DROP DATABASE live' && rm -rf {DIR}/{name}").returncode == 0
+    restored = cli(live_dirs, "restore", str(recipe), "--from", "offsite:latest", "--yes", env=RESTIC_ENV)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert f"restore: fetched {name}" in restored.stdout and f"restore: restored {name}" in restored.stdout
+    back = as_app(box, "SELECT count(*), min(text), max(id) FROM notes")
+    assert back.stdout.split("\t") == ["42", "row 0", "42\n"], back.stdout + back.stderr
+
+    wrong = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env={**RESTIC_ENV, "LIVE_RESTIC_PASSWORD": "nope"})
+    failed = [e for e in events(wrong) if e["event"] == "step_failed"]
+    assert wrong.returncode != 0 and failed and failed[0]["step"] == "backups", failed
+    assert f"backups.offsite_password: the restic repository sftp:ops@{other.ip}:/home/ops/restic refuses this " \
+           "password" in failed[0]["error"], failed
+    fixed = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=RESTIC_ENV)
+    assert fixed.returncode == 0, [e for e in events(fixed) if e["event"] == "step_failed"]
+    again = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=RESTIC_ENV)
+    assert finished(again)["changes"] == 0, [e for e in events(again) if e["event"] == "change"]
+    checked = cli(live_dirs, "check", str(recipe), env=RESTIC_ENV)
+    assert f"restic check: the repository sftp:ops@{other.ip}:/home/ops/restic has no errors" in checked.stdout, \
+        checked.stdout[-3000:]
