@@ -224,24 +224,6 @@ def test_restic_needs_its_password_and_a_password_needs_restic_naming_the_fields
         BACKUPS.model_validate({**RESTIC_OK, "offsite_kind": "restic", "offsite_password": "hunter2"})  # no secret
 
 
-@pytest.mark.parametrize(("out", "state"), [
-    ("@@notyet\n", None),
-    ("load indexes\ncheck all packs\nno errors were found\n@@rc 0\n", "ok"),
-    ("Fatal: unable to open config file: stat /srv/b/config: no such file or directory\n"
-     "Is there a repository at the following location?\nsftp:backup@10.0.0.7:/srv/b\n@@rc 1\n", "absent"),
-    ("Fatal: repository does not exist: unable to open config file\n@@rc 10\n", "absent"),  # restic 0.17+
-    ("Fatal: wrong password or no key found\n@@rc 12\n", "password"),
-    ("Fatal: unable to open repository at sftp:backup@10.0.0.7:/srv/b: ssh command exited\n@@rc 1\n", "error"),
-])
-def test_restic_check_is_read_as_ok_absent_refused_or_failed(out: str, state: str | None) -> None:
-    from recipes.backups.restic import ResticRepo
-
-    fact = ResticRepo("backup", "10.0.0.7", 22, "/srv/b", "/etc/deploy-wizard/backups/shop/offsite_key",
-                      "/etc/deploy-wizard/backups/shop/offsite_known_hosts")
-    value = fact.parse(out, 0)
-    assert (value or {}).get("state") == state
-
-
 def _restic_plan(state: dict[str, str] | None, ready: bool = True) -> list[object]:
     from recipes.backups.facts import SecretFile
     from recipes.backups.offsite import Place

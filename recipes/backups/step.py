@@ -148,6 +148,10 @@ class Backups(Step):
              "<recipe file> --from offsite:latest`: it brings the newest set back from the off-server copy, checks "
              "that it reads, and restores it. Do it before the new server's first backup, which mirrors its own "
              "sets over the copy."),
+            ("the restic repository ... refuses this password",
+             "backups.offsite_password is not the password the repository was made with: set the right one and "
+             "apply again (the apply that failed wrote the wrong one to the server). Without the right password "
+             "the copy cannot be read: keep it somewhere other than the server."),
             ("the site shows the maintenance page after a restore",
              "`deploy-wizard restore` turns maintenance mode on (with nginx in the recipe) while the app is stopped, "
              "and off once it runs again; a restore that was cut off leaves it on: `deploy-wizard maintenance "
