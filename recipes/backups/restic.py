@@ -120,7 +120,7 @@ def plan(place: Place, password: Secret, facts: FactValues, ready: bool) -> Iter
     where = repository(place)
     if state["state"] == "absent":
         yield RunCommand(_("create the encrypted restic repository {where}").format(where=where),
-                         _restic(place, "init"), timeout=300)
+                         _restic(place, "init"), timeout=300, skip_if=_restic(place, "cat", "config"))
     elif state["state"] == "password":
         raise PlanError(_("backups.offsite_password: the restic repository {where} refuses this password ({why})"
                           ).format(where=where, why=state["detail"]))
