@@ -216,6 +216,11 @@ def restic_copy(box, other, live_dirs, recipe) -> None:
     assert f"restore: fetched {name}" in restored.stdout and f"restore: restored {name}" in restored.stdout
     back = as_app(box, "SELECT count(*), min(text), max(id) FROM notes")
     assert back.stdout.split("\t") == ["42", "row 0", "42\n"], back.stdout + back.stderr
+    # the timer's backup, in its unit's sandbox, adds its snapshot too
+    timed = on_box(box, "systemctl start live-backup.service && journalctl -u live-backup.service -n 20 --no-pager")
+    assert timed.returncode == 0, timed.stdout + timed.stderr
+    assert re.search(r"copied to sftp:\S+ \(restic snapshot of \d{8}T\d{6}Z-scheduled\)", timed.stdout), \
+        timed.stdout + timed.stderr
 
     wrong = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env={**RESTIC_ENV, "LIVE_RESTIC_PASSWORD": "nope"})
     failed = [e for e in events(wrong) if e["event"] == "step_failed"]
