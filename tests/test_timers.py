@@ -138,6 +138,8 @@ def test_a_set_name_from_the_command_line_is_checked_before_connecting() -> None
 
 
 @pytest.mark.parametrize(("login", "said"), [
+    ({"ok": False, "free_kb": None, "error": "Host key verification failed."},
+     "backups.offsite_host_key: 10.0.0.7 no longer shows the pinned key"),
     ({"ok": False, "free_kb": None, "error": "backup@10.0.0.7: Permission denied (publickey)."},
      "backups.offsite_key: backup@10.0.0.7 refuses the key"),
     ({"ok": False, "free_kb": None, "error": "df: /srv/backups/shop: No such file or directory"},

@@ -217,7 +217,7 @@ class Backups(Step):
             yield FileInfo(timers.unit_paths(f"{ctx.app}-drill")[1])
         place = s.place(ctx)
         if place is not None:
-            yield from offsite.facts(place)
+            yield from offsite.facts(place, s.offsite_host_key or "")
             if s.offsite_kind == "restic":
                 yield from restic.facts(place)
 
