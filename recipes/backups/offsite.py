@@ -91,8 +91,9 @@ class OffsiteState(Fact):
         # for real (StrictHostKeyChecking=yes), and every scan is a connection that never logs in, which OpenSSH
         # 9.8+ counts against this server (PerSourcePenalties: a few plans in a row and it refuses us).
         # -n and </dev/null: facts are one batch on one shell, whose input ssh would otherwise read away.
-        return sh('echo @@scan; if [ -n "$7" ] && [ -f "$6" ] && ssh-keygen -lf "$6" 2>/dev/null | grep -qF -- " $7 "; '
-                  'then cat -- "$6"; else ssh-keyscan -T 10 -p "$3" -- "$2" </dev/null 2>/dev/null; fi; '
+        return sh('echo @@scan; p="$2"; [ "$3" = 22 ] || p="[$2]:$3"; if [ -n "$7" ] && [ -f "$6" ] && '
+                  'ssh-keygen -l -F "$p" -f "$6" 2>/dev/null | grep -qF -- " $7"; then cat -- "$6"; '
+                  'else ssh-keyscan -T 10 -p "$3" -- "$2" </dev/null 2>/dev/null; fi; '
                   '[ -f "$5" ] && [ -f "$6" ] || exit 0; echo @@login; '
                   'ssh -n -i "$5" -o UserKnownHostsFile="$6" -o StrictHostKeyChecking=yes -o BatchMode=yes '
                   '-o ConnectTimeout=10 -p "$3" -- "$1@$2" '
