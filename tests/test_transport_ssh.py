@@ -138,6 +138,25 @@ async def test_output_streams_line_by_line_with_exit_status(server, trusted) -> 
     await transport.close()
 
 
+async def test_every_line_reaches_a_slow_reader_however_fast_the_command_ends(server, trusted) -> None:
+    """The readers rest between slices (Turns) while a quick command has already exited: the lines still waiting
+    must reach on_output and the result, not be taken by asyncssh's own wait() (communicate reads the same
+    streams; a `logs --grep` came back empty that way)."""
+    transport = server.transport(trusted)
+    await transport.connect()
+    seen: list[str] = []
+
+    def slow(stream: str, line: str) -> None:
+        seen.append(line)
+        time.sleep(0.0002)  # a reader that uses up its slice: the transport rests, the command is long gone
+
+    result = await transport.run(cmd("sh", "-c", "seq 1 20000; echo last", root=False), on_output=slow)
+    assert result.ok
+    assert len(seen) == 20001 and seen[-1] == "last"
+    assert result.stdout.splitlines()[-1] == "last" and len(result.stdout.splitlines()) == 20001
+    await transport.close()
+
+
 async def test_aes_gcm_is_chosen_where_the_server_offers_it_and_chacha_still_works(server, trusted) -> None:
     """The transport asks AES-GCM first (cheaper per packet in asyncssh; see ssh._GCM_FIRST), and a server that
     offers only chacha20-poly1305 is still reached."""

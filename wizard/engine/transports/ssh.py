@@ -211,11 +211,15 @@ class SSHTransport(Transport):
                     on_output(name, text)
                     await turns.take()
 
+        async def finish() -> None:
+            # Both streams to their end, then the channel's close (which carries the exit status). Not
+            # process.wait(): asyncssh's wait() runs communicate(), which reads the same streams, so the last
+            # lines could go to it instead of to on_output and the result (a `logs` run came back empty).
+            await asyncio.gather(pump(process.stdout, "stdout"), pump(process.stderr, "stderr"))
+            await process.wait_closed()
+
         try:
-            await asyncio.wait_for(
-                asyncio.gather(pump(process.stdout, "stdout"), pump(process.stderr, "stderr"), process.wait()),
-                timeout,
-            )
+            await asyncio.wait_for(finish(), timeout)
         except TimeoutError:
             process.close()
             raise CommandTimeout(_("command timed out after {seconds:.0f} s on {host}").format(
