@@ -13,7 +13,7 @@ repository that is gone or damaged stops the plan naming the field.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from recipes.backups.facts import SecretFile
 from recipes.backups.offsite import Place
@@ -21,7 +21,7 @@ from recipes.shared.apt import install_missing
 from wizard.engine.commands import Command, Secret, sh
 from wizard.engine.facts import Fact, FactValues, PackagesInstalled
 from wizard.engine.i18n import translator
-from wizard.engine.step import Change, Ok, PlanError, PutFile, RunCommand, file_change
+from wizard.engine.step import Change, Later, Ok, PlanError, PutFile, RunCommand, file_change
 
 _ = translator(__file__)
 
@@ -105,19 +105,56 @@ def facts(place: Place) -> list[Fact]:
             ResticRepo(place.user, place.host, place.port, place.path, place.key_file, place.known_file)]
 
 
-def plan(place: Place, password: Secret, facts: FactValues, ready: bool) -> Iterator[Change | Ok]:
-    """`ready`: the login to the other host was checked in this pass (key and pin in place, room there)."""
+def _put_password(place: Place, change: PutFile) -> Iterator[Change]:
+    """A changed password goes to restic_password.new first; it replaces the working file only once the
+    repository accepts it (`restic cat config`), or when there is no repository yet (the next pass makes it
+    with this password). Why: a wrong or rotated offsite_password written over the working file would make
+    every nightly copy fail until someone noticed; refused, the step fails naming the field and the old file
+    keeps working."""
+    new = password_file(place) + ".new"
+    yield replace(change, path=new, leaves=(), why=_("write the restic repository's new password beside the "
+                                                     "working one (root's only)"))
+    refused = _("backups.offsite_password: the restic repository {where} refuses this password; the password "
+                "file on the server was left as it was").format(where=repository(place))
+    failed = _("backups.offsite_target: restic could not read {where} to check the new password").format(
+        where=repository(place))
+    yield RunCommand(
+        _("check the new password against the restic repository, then put it in place"),
+        sh('out=$(RESTIC_PASSWORD_FILE="$1" restic --no-cache --no-lock -r "$3" -o sftp.command="$4" cat config '
+           '</dev/null 2>&1); rc=$?; if [ "$rc" != 0 ]; then case "$out" in '
+           '*"wrong password"*) rm -f -- "$1"; printf "%s\\n%s\\n" "$5" "$out" >&2; exit 1 ;; '
+           '*"unable to open config file"*|*"repository does not exist"*) ;; '
+           '*) rm -f -- "$1"; printf "%s\\n%s\\n" "$6" "$out" >&2; exit 1 ;; esac; fi; mv -f -- "$1" "$2"',
+           new, password_file(place), repository(place), sftp_command(place), refused, failed,
+           display=f"restic -r {repository(place)} cat config && mv {new} {password_file(place)}"),
+        timeout=300, skip_if=sh('! [ -e "$1" ]', new), leaves=change.leaves)
+
+
+def plan(place: Place, password: Secret, facts: FactValues, ready: bool,
+         others: bool = False) -> Iterator[Change | Ok]:
+    """`ready`: the login to the other host was checked in this pass (key and pin in place, room there);
+    `others`: the step has other changes in this pass (the off-server login's), so a Later may be said."""
     install = install_missing(PACKAGES, facts[PackagesInstalled(PACKAGES)], recommends=False)
     if install:
         yield install
     text = password if password.reveal().endswith("\n") else Secret.join("restic password", password, "\n")
-    changes = list(file_change(_("write the restic repository's password (root's only)"), password_file(place),
-                               text, facts[SecretFile(password_file(place))], mode="0600"))
+    changes: list[Change] = []
+    for item in file_change(_("write the restic repository's password (root's only)"), password_file(place),
+                            text, facts[SecretFile(password_file(place))], mode="0600"):
+        if isinstance(item, PutFile):  # the first one is written as it is: there is no working file to keep
+            changes += _put_password(place, item) if item.old is not None else [item]
+        else:
+            yield item
     yield from changes
     state = facts[ResticRepo(place.user, place.host, place.port, place.path, place.key_file, place.known_file)]
-    if install or any(isinstance(c, PutFile) for c in changes) or not ready or state is None:
-        return  # read again once restic, the password and the login are in place
     where = repository(place)
+    if install or changes or not ready or state is None:
+        # read again once restic, the password and the login are in place; the dry run says so (a pass with
+        # nothing but a Later cannot run, so only beside other changes)
+        if install or changes or others:
+            yield Later(_("check the restic repository {where}, or create it (restic init)").format(where=where),
+                        _("decided once restic, its password and the login to the other host are in place"))
+        return
     if state["state"] == "absent":
         yield RunCommand(_("create the encrypted restic repository {where}").format(where=where),
                          _restic(place, "init"), timeout=300, skip_if=_restic(place, "cat", "config"))

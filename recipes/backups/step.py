@@ -150,8 +150,11 @@ class Backups(Step):
              "sets over the copy."),
             ("the restic repository ... refuses this password",
              "backups.offsite_password is not the password the repository was made with: set the right one and "
-             "apply again (the apply that failed wrote the wrong one to the server). Without the right password "
-             "the copy cannot be read: keep it somewhere other than the server."),
+             "apply again. A changed password is written beside the working one (restic_password.new), checked "
+             "with `restic cat config`, and only then put in place, so a refused one changes nothing on the "
+             "server and the nightly copies keep working with the old one. To change the repository's password, "
+             "add it there first (`restic key add`), then set it here. Without the right password the copy "
+             "cannot be read: keep it somewhere other than the server."),
             ("the site shows the maintenance page after a restore",
              "`deploy-wizard restore` turns maintenance mode on (with nginx in the recipe) while the app is stopped, "
              "and off once it runs again; a restore that was cut off leaves it on: `deploy-wizard maintenance "
@@ -257,14 +260,16 @@ class Backups(Step):
 
     def _plan_offsite(self, s: BackupsSettings, place: offsite.Place, facts: FactValues,
                       ctx: Context) -> Iterator[Change | Ok | Warn]:
-        ready = False
+        ready = changed = False
         for item in offsite.plan(place, s.offsite_host_key or "", ctx.secret(s.offsite_key, "backups.offsite_key"),
                                  s.free_reserve_mb, facts, ctx, facts[BackupState(data_dir(ctx))].get("sets") or [],
                                  need_rsync=s.offsite_kind == "rsync"):
             ready = ready or isinstance(item, offsite.LoggedIn)
+            changed = changed or isinstance(item, Change)
             yield item
         if s.offsite_kind == "restic" and s.offsite_password:
-            yield from restic.plan(place, ctx.secret(s.offsite_password, "backups.offsite_password"), facts, ready)
+            yield from restic.plan(place, ctx.secret(s.offsite_password, "backups.offsite_password"), facts, ready,
+                                   others=changed)
 
     # ------------------------------------------------------------------ hooks
     def dump_before_migration(self, settings: StepSettings, ctx: Context, release: str) -> Command:
