@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -110,3 +112,41 @@ def test_the_dump_probe_reads_the_newest_dump_to_its_end(tmp_path: Path) -> None
     plain_cut.write_text(ROWS)  # a plain dump without its closing line: cut off
     _written(plain_cut, 4000)
     assert (_probe(tmp_path).returncode, _probe(tmp_path).stdout.strip()) == (2, str(plain_cut))
+
+
+def test_the_dump_probe_reads_no_link_and_no_fifo_a_user_left_there(tmp_path: Path) -> None:
+    """The probe runs as root over a folder where a less-privileged user may own a subfolder: a symbolic link
+    there (to a file root can read and that user cannot) is not followed, a FIFO does not hang it; the newest
+    regular dump is read (as nobody, when run as root)."""
+    real = tmp_path / "real.sql"
+    real.write_text(ROWS + DONE)
+    _written(real, 1000)
+    secret = tmp_path.parent / f"{tmp_path.name}-outside.sql"
+    secret.write_text(ROWS + ROWS + ROWS + DONE)  # a dump-looking file outside: 3 tables' data
+    user_dir = tmp_path / "someone"
+    user_dir.mkdir()
+    link = user_dir / "newest.sql"
+    link.symlink_to(secret)
+    os.utime(link, (5000, 5000), follow_symlinks=False)
+    os.mkfifo(user_dir / "hang.sql")  # opened for reading, a FIFO blocks until someone writes
+    _written(user_dir / "hang.sql", 6000)
+    done = _probe(tmp_path)
+    assert done.returncode == 0 and done.stdout.split()[:2] == [str(real), "1"], done
+    secret.unlink()
+
+
+def test_a_line_break_in_a_name_cannot_point_the_probe_at_another_file(tmp_path: Path) -> None:
+    """A folder named "z<newline>9999999999 " holding the path of a file elsewhere: read line by line, the find
+    output would name that other file, newest of all, and root would read it. Read NUL-separated, the name stays
+    whole and the file under the folder is what is read."""
+    outside = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        secret = outside / "secret.sql"
+        secret.write_text(ROWS + ROWS + ROWS + DONE)  # 3 tables' data: the file the name points at
+        decoy = tmp_path / "z\n9999999999 " / str(secret).lstrip("/")
+        decoy.parent.mkdir(parents=True)
+        decoy.write_text(ROWS + DONE)  # 1 table's data: the file really there
+        done = _probe(tmp_path)
+        assert done.returncode == 0 and done.stdout.split()[-2] == "1", done
+    finally:
+        shutil.rmtree(outside)

@@ -56,19 +56,28 @@ exit $code
 # end: a custom-format dump by pg_restore (the whole archive, into nothing), a plain or gzipped SQL dump by its
 # closing line. Prints "FILE TABLES AGE_SECONDS". Exit 1: no dump; 2 (file): it does not read back to its end;
 # 3 (file): it holds no table's data (a dump of an empty database proves nothing).
+# Why so careful: this runs as root and a less-privileged user may own a folder under $1. Names come NUL-separated
+# (a newline in a name cannot split one), only a regular file that is not a link is read (checked again just
+# before), root only opens it and hands it over: what parses it runs as nobody (runuser; as another user the
+# probe has nothing to drop), and every read is under `timeout 60`, the open included, so a FIFO swapped in
+# cannot hang the batch.
 DUMP = r'''
+cd / || exit 1
 f=$(find "$1" -xdev -maxdepth 5 -type f \( -name '*.pgdump' -o -name '*.dump' -o -name '*.sql' \
-  -o -name '*.sql.gz' -o -name '*.backup' \) -not -path '*/.partial-*' -printf '%T@ %p\n' 2>/dev/null |
-  sort -n | tail -n 1 | cut -d' ' -f2-)
+  -o -name '*.sql.gz' -o -name '*.backup' \) -not -path '*/.partial-*' -printf '%T@ %p\0' 2>/dev/null |
+  sort -zn | tail -zn 1 | cut -zd' ' -f2- | tr -d '\0')
 [ -n "$f" ] || exit 1
+[ -f "$f" ] && ! [ -L "$f" ] || exit 1
+drop=""; [ "$(id -u)" != 0 ] || drop="runuser -u nobody --"
+rd() { timeout 60 sh -c 'exec < "$1" || exit 125; shift; exec "$@"' sh "$f" $drop "$@"; }
 age=$(( $(date +%s) - $(stat -c %Y -- "$f") ))
-if command -v pg_restore >/dev/null && pg_restore -l -- "$f" >/dev/null 2>&1; then
-  pg_restore -f /dev/null -- "$f" 2>/dev/null || { echo "$f"; exit 2; }
-  n=$(pg_restore -l -- "$f" | grep -c ' TABLE DATA ')
+if command -v pg_restore >/dev/null && rd pg_restore -l >/dev/null 2>&1; then
+  rd pg_restore -f /dev/null 2>/dev/null || { echo "$f"; exit 2; }
+  n=$(rd pg_restore -l | grep -c ' TABLE DATA ')
 else
   case "$f" in
-    *.gz) gzip -t -- "$f" 2>/dev/null || { echo "$f"; exit 2; }; text() { zcat -- "$f"; } ;;
-    *) text() { cat -- "$f"; } ;;
+    *.gz) rd gzip -t 2>/dev/null || { echo "$f"; exit 2; }; text() { rd zcat; } ;;
+    *) text() { rd cat; } ;;
   esac
   text | tail -n 8 | grep -qE -- '-- (PostgreSQL database dump complete|Dump completed)' || { echo "$f"; exit 2; }
   n=$(text | grep -cE '^(COPY [^ ]+ .*FROM stdin;|INSERT INTO )')
