@@ -146,8 +146,11 @@ class Backups(Step):
             ("the server was lost",
              "Apply the same recipe (the same backups.offsite_target) to a new server, then `deploy-wizard restore "
              "<recipe file> --from offsite:latest`: it brings the newest set back from the off-server copy, checks "
-             "that it reads, and restores it. Do it before the new server's first backup, which mirrors its own "
-             "sets over the copy."),
+             "that it reads, and restores it. The new server's backups do not remove the old server's sets there: "
+             "restic's copy only adds snapshots and thins them by date, and an rsync copy keeps the sets this "
+             "server never had (listed in BACKUP_DIR/.offsite-foreign; the backup's journal says so) until you "
+             "remove them there by hand. An rsync copy is read back as it is, unauthenticated: for rebuilds, "
+             "offsite_kind: restic (its repository is authenticated by its password) is the safer copy."),
             ("the restic repository ... refuses this password",
              "backups.offsite_password is not the password the repository was made with: set the right one and "
              "apply again. A changed password is written beside the working one (restic_password.new), checked "
