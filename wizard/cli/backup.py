@@ -93,6 +93,8 @@ def handle_restore(args: argparse.Namespace) -> int:
         question = _("Restore {app} on {host} from {set}? The app stops, every row written since is replaced, "
                      "the migrations run, and the app starts again. [y/N] ").format(app=recipe.name, host=host,
                                                                                     set=dump)
+        if fetch is not None and getattr(found.settings, "offsite_kind", "rsync") == "rsync":
+            question = _unauthenticated(getattr(found.settings, "offsite_target", "") or "?", dump) + question
         if not await asyncio.to_thread(confirm, question, yes=args.yes,
                                        refusal=_("restore needs --yes when there is no terminal to confirm on.")):
             print(_("Nothing was changed."))
@@ -103,6 +105,15 @@ def handle_restore(args: argparse.Namespace) -> int:
         return ExitCode.OK
 
     return _connected(args, recipe, work)
+
+
+def _unauthenticated(where: str, dump: str) -> str:
+    """Said before the restore question for a set fetched from an rsync copy. Why: nothing proves that set is the
+    one this server wrote (rsync copies it as the other host hands it over), and the restore runs it with the
+    database's superuser rights; a restic repository is authenticated by its password."""
+    return _("{set} came from {where} as that host handed it over, unauthenticated (an rsync copy: whoever holds "
+             "that host can change it), and it is restored with the database's superuser rights. For rebuilds, "
+             "backups.offsite_kind: restic authenticates the copy.\n").format(set=dump, where=where)
 
 
 def rollback_note(recipe: Recipe, transport: Transport, left: list[str], file: str) -> Awaitable[list[str]]:
