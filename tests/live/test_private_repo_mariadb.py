@@ -222,11 +222,15 @@ def restic_copy(box, other, live_dirs, recipe) -> None:
     assert re.search(r"copied to sftp:\S+ \(restic snapshot of \d{8}T\d{6}Z-scheduled\)", timed.stdout), \
         timed.stdout + timed.stderr
 
+    password = "sha256sum /etc/deploy-wizard/backups/live/restic_password; ls /etc/deploy-wizard/backups/live"
+    working = on_box(box, password).stdout
     wrong = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env={**RESTIC_ENV, "LIVE_RESTIC_PASSWORD": "nope"})
     failed = [e for e in events(wrong) if e["event"] == "step_failed"]
     assert wrong.returncode != 0 and failed and failed[0]["step"] == "backups", failed
     assert f"backups.offsite_password: the restic repository sftp:ops@{other.ip}:/home/ops/restic refuses this " \
            "password" in failed[0]["error"], failed
+    # refused before it replaced anything: the working password file is the same, no restic_password.new is left
+    assert on_box(box, password).stdout == working
     fixed = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=RESTIC_ENV)
     assert fixed.returncode == 0, [e for e in events(fixed) if e["event"] == "step_failed"]
     again = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=RESTIC_ENV)
