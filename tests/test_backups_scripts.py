@@ -99,3 +99,17 @@ def test_a_restic_fetch_cut_off_before_never_blocks_the_next_and_a_set_here_is_n
     for bad in ("2026", "20261204T031500Z-a b", "20261204T031500Z-", "../x"):
         refused = _run(restore, "fetch", bad, path=str(bin_dir))
         assert refused.returncode == 1 and "not a backup set name" in refused.stderr, bad
+
+
+def test_restic_thins_the_copy_after_scheduled_backups_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`forget --prune` rewrites packs there and can take long: a deploy waits on its pre-migration dump."""
+    backup = _script(tmp_path, "backup.sh", "restic")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "restic").write_text('#!/bin/sh\necho "$1 $2 $3 $4 $5" >> "$CALLS"\n')
+    (bin_dir / "restic").chmod(0o755)
+    monkeypatch.setenv("CALLS", str(tmp_path / "calls"))
+    for kind in ("premigrate-r1", "manual", "scheduled"):
+        assert _run(backup, kind, path=str(bin_dir)).returncode == 0
+    calls = [line.split()[3] for line in (tmp_path / "calls").read_text().splitlines()]
+    assert calls == ["backup", "backup", "backup", "forget"], calls

@@ -6,8 +6,9 @@ only ciphertext and cannot hand back a forged set. The password is a secret refe
 (0600) beside the scripts and never in the recipe. The repository is reached with the same key and the same
 pinned host key as rsync's copy (sftp through ssh), created by the plan on first apply (`restic init`), given one
 snapshot per backup set (tagged with its name) after every backup, and thinned with `restic forget --prune` by
-the same keep_daily/keep_weekly as the sets here. Every plan and `check` runs `restic check`: a wrong password, a
-repository that is gone or damaged stops the plan naming the field.
+the same keep_daily/keep_weekly as the sets here, after the timer's backups only (a deploy waits on its dump).
+Every plan and `check` runs `restic check`: a wrong password, a repository that is gone or damaged stops the
+plan naming the field. A changed password is checked against the repository before it replaces the working one.
 """
 
 from __future__ import annotations
