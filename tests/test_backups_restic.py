@@ -14,7 +14,7 @@ from recipes.backups import restic
 from recipes.backups.facts import SecretFile
 from recipes.backups.offsite import Place
 from wizard.engine.commands import Secret
-from wizard.engine.facts import FactValues, FileState, PackagesInstalled
+from wizard.engine.facts import FactValues, FileState
 from wizard.engine.step import Later, PutFile, RunCommand
 
 # stands in for restic: the repository's password is "right"; REPO_ABSENT=1 plays a repository not made yet
@@ -30,9 +30,7 @@ def _place(folder: Path) -> Place:
 
 
 def _facts(place: Place, old: FileState | None, repo: dict | None) -> FactValues:
-    return FactValues({PackagesInstalled(restic.PACKAGES).key: {"restic": "0.18.0-1"},
-                       SecretFile(restic.password_file(place)).key: old,
-                       restic.facts(place)[2].key: repo})
+    return FactValues({SecretFile(restic.password_file(place)).key: old, restic.facts(place)[1].key: repo})
 
 
 OLD = FileState("0" * 64, "600", "root", "root", 6, None)

@@ -105,7 +105,7 @@ class OffsiteState(Fact):
         return {"keys": None, "login": None}
 
     def requires(self) -> tuple[str, ...]:
-        return PACKAGES
+        return ("openssh-client",)  # ssh-keyscan and ssh: rsync is not needed to answer
 
     def parse(self, out: str, status: int) -> dict[str, object]:
         keys: list[dict[str, str]] = []
@@ -140,17 +140,20 @@ def _login(lines: list[str], ok: bool) -> dict[str, object]:
             "error": "" if reached else (lines[-1] if lines else "?"), "sets": sets}
 
 
-def facts(place: Place, pin: str) -> list[Fact]:
-    return [PackagesInstalled(PACKAGES), SecretFile(place.key_file), FileInfo(place.known_file),
+def facts(place: Place, pin: str, packages: tuple[str, ...] = PACKAGES) -> list[Fact]:
+    return [PackagesInstalled(packages), SecretFile(place.key_file), FileInfo(place.known_file),
             OffsiteState(place.user, place.host, place.port, place.path, place.key_file, place.known_file, pin)]
 
 
 def plan(place: Place, pin: str, key: Secret, reserve_mb: int, facts: FactValues, ctx: Context,
-         here: list[str], need_rsync: bool = True) -> Iterator[Change | Ok | Warn]:
+         here: list[str], need_rsync: bool = True, packages: tuple[str, ...] = PACKAGES,
+         ) -> Iterator[Change | Ok | Warn]:
     """`here`: the backup sets on the server (none on a server rebuilt from the recipe); `need_rsync`: the copy
-    is rsync's (restic's needs sftp only). A LoggedIn among what it yields: the login was checked."""
-    # early (wizard.engine.hoist): rsync's daemon starts only with an /etc/rsyncd.conf, which nothing writes
-    install = install_missing(PACKAGES, facts[PackagesInstalled(PACKAGES)], recommends=False, early=True)
+    is rsync's (restic's needs sftp only); `packages`: what the copy needs on the server, in one apt run (ssh,
+    and rsync or restic). A LoggedIn among what it yields: the login was checked."""
+    # early (wizard.engine.hoist): rsync's daemon starts only with an /etc/rsyncd.conf, which nothing writes;
+    # restic starts nothing
+    install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False, early=True)
     if install:
         yield install
     state = facts[OffsiteState(place.user, place.host, place.port, place.path, place.key_file, place.known_file)]

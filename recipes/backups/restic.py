@@ -18,9 +18,8 @@ from dataclasses import dataclass, replace
 
 from recipes.backups.facts import SecretFile
 from recipes.backups.offsite import Place
-from recipes.shared.apt import install_missing
 from wizard.engine.commands import Command, Secret, sh
-from wizard.engine.facts import Fact, FactValues, PackagesInstalled
+from wizard.engine.facts import Fact, FactValues
 from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Later, Ok, PlanError, PutFile, RunCommand, file_change
 
@@ -102,7 +101,8 @@ class ResticRepo(Fact):
 
 
 def facts(place: Place) -> list[Fact]:
-    return [PackagesInstalled(PACKAGES), SecretFile(password_file(place)),
+    """restic itself is installed with ssh, in the off-server copy's one apt run (offsite.plan's packages)."""
+    return [SecretFile(password_file(place)),
             ResticRepo(place.user, place.host, place.port, place.path, place.key_file, place.known_file)]
 
 
@@ -134,10 +134,7 @@ def _put_password(place: Place, change: PutFile) -> Iterator[Change]:
 def plan(place: Place, password: Secret, facts: FactValues, ready: bool,
          others: bool = False) -> Iterator[Change | Ok]:
     """`ready`: the login to the other host was checked in this pass (key and pin in place, room there);
-    `others`: the step has other changes in this pass (the off-server login's), so a Later may be said."""
-    install = install_missing(PACKAGES, facts[PackagesInstalled(PACKAGES)], recommends=False)
-    if install:
-        yield install
+    `others`: the step has other changes in this pass (the copy's packages, key or pin), so a Later may be said."""
     text = password if password.reveal().endswith("\n") else Secret.join("restic password", password, "\n")
     changes: list[Change] = []
     for item in file_change(_("write the restic repository's password (root's only)"), password_file(place),
@@ -149,10 +146,10 @@ def plan(place: Place, password: Secret, facts: FactValues, ready: bool,
     yield from changes
     state = facts[ResticRepo(place.user, place.host, place.port, place.path, place.key_file, place.known_file)]
     where = repository(place)
-    if install or changes or not ready or state is None:
+    if changes or not ready or state is None:
         # read again once restic, the password and the login are in place; the dry run says so (a pass with
         # nothing but a Later cannot run, so only beside other changes)
-        if install or changes or others:
+        if changes or others:
             yield Later(_("check the restic repository {where}, or create it (restic init)").format(where=where),
                         _("decided once restic, its password and the login to the other host are in place"))
         return

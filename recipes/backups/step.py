@@ -223,7 +223,7 @@ class Backups(Step):
             yield FileInfo(timers.unit_paths(f"{ctx.app}-drill")[1])
         place = s.place(ctx)
         if place is not None:
-            yield from offsite.facts(place, s.offsite_host_key or "")
+            yield from offsite.facts(place, s.offsite_host_key or "", self._packages(s))
             if s.offsite_kind == "restic":
                 yield from restic.facts(place)
 
@@ -261,12 +261,16 @@ class Backups(Step):
             return []
         return [timer_meaning(ctx.app, script_dir(ctx), data_dir(ctx)), dump_meaning(ctx.app)]
 
+    def _packages(self, s: BackupsSettings) -> tuple[str, ...]:
+        """The copy's packages, one apt run: ssh, and rsync or restic (a restic copy needs no rsync)."""
+        return offsite.PACKAGES if s.offsite_kind == "rsync" else (*restic.PACKAGES, "openssh-client")
+
     def _plan_offsite(self, s: BackupsSettings, place: offsite.Place, facts: FactValues,
                       ctx: Context) -> Iterator[Change | Ok | Warn]:
         ready = changed = False
         for item in offsite.plan(place, s.offsite_host_key or "", ctx.secret(s.offsite_key, "backups.offsite_key"),
                                  s.free_reserve_mb, facts, ctx, facts[BackupState(data_dir(ctx))].get("sets") or [],
-                                 need_rsync=s.offsite_kind == "rsync"):
+                                 need_rsync=s.offsite_kind == "rsync", packages=self._packages(s)):
             ready = ready or isinstance(item, offsite.LoggedIn)
             changed = changed or isinstance(item, Change)
             yield item
