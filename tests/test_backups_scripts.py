@@ -51,8 +51,7 @@ def test_a_rebuilt_servers_backups_keep_the_old_servers_sets_in_the_copy(tmp_pat
     assert f"the copy's newest set, {old[1]}, is not one of this server's" in first.stdout  # said in the journal
     mine = _sets(tmp_path / "here")
     assert _sets(tmp_path / "there") == sorted(old + mine)
-    (tmp_path / "here" / mine[0]).rename(tmp_path / "here" / SET.format("20261203"))  # a newer one of its own
-    again = _run(backup, "manual")  # the copy's newest is this server's now: the old sets stay all the same
+    again = _run(backup, "scheduled")  # the copy's newest is this server's now: the old sets stay all the same
     assert again.returncode == 0 and "keeping 2 sets" in again.stdout, again
     assert set(old) <= set(_sets(tmp_path / "there"))
 
@@ -113,3 +112,20 @@ def test_restic_thins_the_copy_after_scheduled_backups_only(tmp_path: Path, monk
         assert _run(backup, kind, path=str(bin_dir)).returncode == 0
     calls = [line.split()[3] for line in (tmp_path / "calls").read_text().splitlines()]
     assert calls == ["backup", "backup", "backup", "forget"], calls
+
+
+@pytest.mark.skipif(shutil.which("rsync") is None, reason="needs rsync")
+def test_a_set_fetched_onto_a_rebuilt_server_leaves_the_old_servers_other_sets_kept_by_its_backups(
+        tmp_path: Path) -> None:
+    old = [SET.format("20261101"), SET.format("20261102")]
+    for name in old:
+        (tmp_path / "there" / name).mkdir(parents=True)
+        (tmp_path / "there" / name / "meta").write_text("kind=scheduled\n")
+        (tmp_path / "there" / name / "counts").write_text("")
+    (tmp_path / "here").mkdir()  # as the plan leaves it, with no set of its own
+    fetched = _run(_script(tmp_path, "restore.sh", "rsync"), "fetch", "latest")
+    assert fetched.returncode == 0 and fetched.stdout.strip().endswith(f"set={old[1]}"), fetched
+    backup = _script(tmp_path, "backup.sh", "rsync")
+    done = _run(backup, "manual")  # the copy's newest is here now (fetched): a mirror, but the older one stays
+    assert done.returncode == 0 and "keeping 1 sets" in done.stdout, done
+    assert old[0] in _sets(tmp_path / "there")
