@@ -14,7 +14,7 @@ its changes stay missing until it is set up the step's way.
 
 from __future__ import annotations
 
-from recipes.shared.meanings import Probe
+from recipes.shared.meanings import Probe, timer_not_enabled
 from wizard.engine.facts import FactValues
 from wizard.engine.i18n import translator
 from wizard.engine.meaning import Meaning, covering
@@ -96,8 +96,7 @@ def timer_meaning(app: str, script_dir: str, data_dir: str) -> Meaning:
         if answer.ok:
             return None
         if answer.status == 3:
-            return _("{timer} is started but not enabled: it would not run after a reboot (`systemctl enable "
-                     "{timer}`)").format(timer=answer.output)
+            return timer_not_enabled(answer.output)
         if answer.status == 4:
             timer, service, result = (answer.output.split() + ["?", "?", "?"])[:3]
             return _("the last run of {service} (started by {timer}) failed ({result}): `journalctl -u {service}` "

@@ -9,7 +9,7 @@ time systemd records (`check` reads them), which a crontab line does not give.
 
 from __future__ import annotations
 
-from recipes.shared.meanings import Probe
+from recipes.shared.meanings import Probe, timer_not_enabled
 from wizard.engine.facts import FactValues
 from wizard.engine.i18n import translator
 from wizard.engine.meaning import Meaning
@@ -46,8 +46,7 @@ def job_meaning(name: str, command: str, user: str, base: str) -> Meaning:
             return _("{timer} runs {command} as {account}, not as {user}").format(
                 timer=timer, command=command, account=account, user=user)
         if answer.status == 3:
-            return _("{timer} is started but not enabled: it would not run after a reboot (`systemctl enable "
-                     "{timer}`)").format(timer=answer.output)
+            return timer_not_enabled(answer.output)
         return _("no started timer runs {command} (`systemctl list-timers` lists them)").format(command=command)
 
     def covers(change: object) -> bool:  # its unit files, their reload and start; never another job's

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from recipes.monitoring.exporters import Exporter
 from recipes.shared.claims import CLAIMS
-from recipes.shared.meanings import Probe
+from recipes.shared.meanings import Probe, timer_not_enabled
 from wizard.engine.facts import FactValues
 from wizard.engine.i18n import translator
 from wizard.engine.meaning import Meaning
@@ -170,8 +170,7 @@ def health_meaning(url: str, unit: str) -> Meaning:
         if answer.ok:
             return None
         if answer.status == 3:
-            return _("{timer} is started but not enabled: it would not run after a reboot (`systemctl enable "
-                     "{timer}`)").format(timer=answer.output)
+            return timer_not_enabled(answer.output)
         return _("no started timer asks {url}: an outage would go unnoticed").format(url=url)
 
     return Meaning(_("a timer checks {url}").format(url=url), (probe,), test,

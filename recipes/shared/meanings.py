@@ -72,4 +72,11 @@ def reachable_by(user: str, path: str, what: str) -> Meaning:
     return Meaning(what, (probe,), test)
 
 
-__all__ = ["Answer", "Probe", "reachable_by", "service_active"]
+def timer_not_enabled(timer: str) -> str:
+    """Why a started timer still fails a meaning: the steps that grade timers (jobs, backups, the health check)
+    all say it the same way."""
+    return _("{timer} is started but not enabled: it would not run after a reboot (`systemctl enable "
+             "{timer}`)").format(timer=timer)
+
+
+__all__ = ["Answer", "Probe", "reachable_by", "service_active", "timer_not_enabled"]
