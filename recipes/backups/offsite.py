@@ -151,7 +151,7 @@ def plan(place: Place, pin: str, key: Secret, reserve_mb: int, facts: FactValues
     """`here`: the backup sets on the server (none on a server rebuilt from the recipe); `need_rsync`: the copy
     is rsync's (restic's needs sftp only); `packages`: what the copy needs on the server, in one apt run (ssh,
     and rsync or restic). A LoggedIn among what it yields: the login was checked."""
-    # early (wizard.engine.hoist): rsync's daemon starts only with an /etc/rsyncd.conf, which nothing writes;
+    # early (wizard.engine.behind): rsync's daemon starts only with an /etc/rsyncd.conf, which nothing writes;
     # restic starts nothing
     install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False, early=True)
     if install:

@@ -361,7 +361,7 @@ def plan_build(s: InstallSettings, facts: FactValues, ctx: Context, release_id: 
     if not s.build:
         return
     if needs_node(s.build):
-        # early (wizard.engine.hoist): nodejs and npm start no service
+        # early (wizard.engine.behind): nodejs and npm start no service
         node = install_missing(NODE, facts[PackagesInstalled(NODE)], early=True)
         if node is not None:
             yield node

@@ -58,7 +58,8 @@ _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # MariaDB brings what Django's driver (mysqlclient) needs to build: headers, pkg-config, a compiler (psycopg: wheels).
 # PostgreSQL without its Recommends (sysstat; e2fsprogs, for a chattr whose failure initdb ignores; JSON::XS): 14
 # packages less. The one it needs, logrotate (its /etc/logrotate.d/postgresql-common), is named. MariaDB: not audited.
-# EARLY (ahead, wizard.engine.hoist): the server Debian starts listens on localhost only (listen_addresses, bind)
+# EARLY (installed behind the steps before it, wizard.engine.behind): the server Debian starts listens on
+# localhost only (listen_addresses, bind)
 RECOMMENDS, EARLY = {"postgresql": False, "mariadb": True}, True
 ENGINES = {"postgresql": ("postgresql", "logrotate"),
            "mariadb": ("mariadb-server", "default-libmysqlclient-dev", "pkg-config", "build-essential")}

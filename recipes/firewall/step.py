@@ -138,7 +138,7 @@ class Firewall(Step):
     def plan(self, s: FirewallSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         # ufw alone without Recommends: iptables recommends nftables' own command line, which ufw never runs. With
         # fail2ban they stay: python3-pyinotify, python3-setuptools and python3-pyasyncore come through them
-        # early (wizard.engine.hoist) only without fail2ban: installing ufw leaves it off (ENABLED=no) until this
+        # early (wizard.engine.behind) only without fail2ban: installing ufw leaves it off (ENABLED=no) until this
         # step allows SSH and enables it; fail2ban starts at once with Debian's sshd jail and would ban before
         # this step configured it
         install = install_missing(self._packages(s), facts[PackagesInstalled(self._packages(s))],

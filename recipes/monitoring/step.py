@@ -223,7 +223,7 @@ class Monitoring(Step):
         central.refuse_without_firewall(s.central_prometheus, ctx)
         packages = self._packages(s)
         if packages:
-            # never early (wizard.engine.hoist): Debian starts each exporter, Prometheus, Alertmanager and mtail on
+            # never early (wizard.engine.behind): Debian starts each exporter, Prometheus, Alertmanager and mtail on
             # all addresses as it installs them; this step moves them to 127.0.0.1 (or the central address)
             install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False,
                                       brings=started(*(f"{name}.service" for name in packages if name in SERVICES)))

@@ -232,8 +232,7 @@ class Nginx(Step):
         yield FileInfo(f"{ctx.maintenance_dir}/on")
 
     def plan(self, s: NginxSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
-        # Debian's package starts nginx with its "Welcome to nginx" site on
-        # early (installed ahead, in the first package run: wizard.engine.hoist), although Debian starts nginx on
+        # early (installed behind the steps before it: wizard.engine.behind), although Debian starts nginx on
         # :80 with its default site: that site is one static page (/var/www/html), proxies nothing and runs no
         # code, until this step puts its catch-all and the app's site in its place, minutes later in the same
         # run; a fresh server answers SSH on the same address anyway

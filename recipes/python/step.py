@@ -166,7 +166,7 @@ class PythonEnv(Step):
         installed = facts[fact]
         if python != SYSTEM_BINARY and any(installed.get(p) is None for p in packages):
             yield from _deadsnakes(installed)
-        # early (installed ahead, in the first package run: wizard.engine.hoist): Debian's own python3, -venv and
+        # early (installed behind the steps before it: wizard.engine.behind): Debian's own python3, -venv and
         # -dev start no service. Not deadsnakes' (Ubuntu): they are in the lists only once its PPA is added
         install = install_missing(packages, installed, recommends=False, early=python == SYSTEM_BINARY)
         if install:

@@ -206,7 +206,7 @@ class Redis(Step):
             raise PlanError(_("conflict with the app {app} on this server: its recipe configures this server's "
                               "Redis already, with its own password. One Redis serves one app here: leave the redis "
                               "step out of one of the two recipes").format(app=", ".join(sorted(others))))
-        # never early (wizard.engine.hoist): Debian starts redis-server without a password, which this step sets
+        # never early (wizard.engine.behind): Debian starts redis-server without a password, which this step sets
         install = install_missing(PACKAGES, facts[PackagesInstalled(PACKAGES)], recommends=False,
                                   brings=started(SERVICE))
         if install:

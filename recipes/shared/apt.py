@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from functools import partial
 from typing import Any
 
 from recipes.shared import guards
 from recipes.shared.facts import UnitProperties
+from wizard.engine.behind import PACKAGE_LOCK_ENV
 from wizard.engine.commands import Command, cmd, noted
 from wizard.engine.facts import Fact, PackagesInstalled
-from wizard.engine.hoist import Hoist, Parts
-from wizard.engine.i18n import plural_translator, translator
+from wizard.engine.i18n import translator
 from wizard.engine.step import RunCommand
 
 _ = translator(__file__)
-n_ = plural_translator(__file__)
 
 Leaves = tuple[tuple[Fact, Any], ...]
 
@@ -72,7 +69,7 @@ UPDATE_STAMP = "/var/lib/apt/periodic/update-success-stamp"
 def apt_get(*args: str, lock_timeout: int = 600) -> Command:
     """`apt-get -y -q ARGS` after waiting for the lock; keeps existing config files on upgrades."""
     return cmd("sh", "-c", f"{WAIT_FOR_LOCK}\n{FINISH_INTERRUPTED}\nexec {APT_GET}", "sh", *args,
-               env={**APT_ENV, "DW_LOCK_TIMEOUT": str(lock_timeout)},
+               env={**APT_ENV, PACKAGE_LOCK_ENV: str(lock_timeout)},
                display=noted(f"apt-get -y {shlex.join(args)}", _("after waiting for the dpkg lock")))
 
 
@@ -86,39 +83,17 @@ def install_missing(packages: Sequence[str], installed: Mapping[str, str | None]
     wanted by hand, so autoremove never takes it. `brings` is what the packages set up by themselves (Debian
     starts a package's services when it installs them): the facts a dry run's later passes plan from.
 
-    `early`: the step allows these packages to be installed ahead of it, in the run of the first step that
-    installs packages (wizard.engine.hoist); only when nothing they start is reachable from outside before the
-    step configures it. Every install can take in later steps' early ones: all of them carry a Hoist.
+    `early`: the step allows this install to run behind the steps before it (wizard.engine.behind); only when
+    nothing the packages start is reachable from outside before the step configures it.
     """
     missing = [p for p in packages if installed.get(p) is None]
     if not missing:
         return None
-    build = partial(_install_run, recommends, lock_timeout)
-    kind = "apt-get install" + ("" if recommends else " --no-install-recommends")
-    return replace(build((("", tuple(packages)),)), hoist=Hoist(kind, tuple(packages), early, build),
-                   leaves=(*((PackagesInstalled((name,)), {name: "(planned)"}) for name in missing), *brings))
-
-
-def _install_run(recommends: bool, lock_timeout: int, parts: Parts) -> RunCommand:
-    """One `apt-get install` of the packages of one or more steps. `parts`: (step, packages), the installing
-    step's own first with the step "" (wizard.engine.hoist.Parts). Recommends are per run: apt cannot mix them.
-    Its text names each later step whose packages it holds: the run's journal and screen show them."""
-    packages = list(dict.fromkeys(name for _step, names in parts for name in names))
     flags = [] if recommends else ["--no-install-recommends"]
-    own = ", ".join(name for step, names in parts if not step for name in names)
-    ahead = [(step, names) for step, names in parts if step]
-    steps = "; ".join(_("{step}: {names}").format(step=step, names=", ".join(names)) for step, names in ahead)
-    if not ahead:
-        why = _("install {names}").format(names=own)
-    elif own:
-        why = n_("install {names} and, ahead of its step, {steps} (one package run)",
-                 "install {names} and, ahead of their steps, {steps} (one package run)", len(ahead)).format(
-            names=own, steps=steps)
-    else:
-        why = n_("install, ahead of its step, {steps} (one package run)",
-                 "install, ahead of their steps, {steps} (one package run)", len(ahead)).format(steps=steps)
-    return RunCommand(why, apt_get("install", *flags, *packages, lock_timeout=lock_timeout),
-                      skip_if=guards.packages_installed(packages))
+    return RunCommand(_("install {names}").format(names=", ".join(packages)),
+                      apt_get("install", *flags, *packages, lock_timeout=lock_timeout),
+                      skip_if=guards.packages_installed(packages), early=early,
+                      leaves=(*((PackagesInstalled((name,)), {name: "(planned)"}) for name in missing), *brings))
 
 
 def started(*units: str) -> Leaves:
@@ -130,7 +105,7 @@ def started(*units: str) -> Leaves:
 def apt_update(lock_timeout: int = 600) -> Command:
     """Refresh the lists and record when (the stamp apt's own periodic job uses), for the cache window."""
     script = f"{WAIT_FOR_LOCK}\n{APT_GET} && mkdir -p {UPDATE_STAMP.rsplit('/', 1)[0]} && touch {UPDATE_STAMP}"
-    return cmd("sh", "-c", script, "sh", "update", env={**APT_ENV, "DW_LOCK_TIMEOUT": str(lock_timeout)},
+    return cmd("sh", "-c", script, "sh", "update", env={**APT_ENV, PACKAGE_LOCK_ENV: str(lock_timeout)},
                display=noted(f"apt-get update && touch {UPDATE_STAMP}", _("after waiting for the dpkg lock")))
 
 
@@ -154,5 +129,5 @@ def man_db_auto_update(on: bool, lock_timeout: int = 600) -> Command:
             else f"rm -f {MAN_DB_SWITCH}")
     shown = f"echo 'man-db man-db/auto-update boolean {value}' | debconf-set-selections && {then}"
     script = f"{WAIT_FOR_LOCK}\necho \"man-db man-db/auto-update boolean $1\" | debconf-set-selections && {then}"
-    return cmd("sh", "-c", script, "sh", value, env={**APT_ENV, "DW_LOCK_TIMEOUT": str(lock_timeout)},
+    return cmd("sh", "-c", script, "sh", value, env={**APT_ENV, PACKAGE_LOCK_ENV: str(lock_timeout)},
                display=noted(shown, _("after waiting for the dpkg lock")))

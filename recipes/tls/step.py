@@ -159,7 +159,7 @@ class Tls(Step):
         if s.installer == "apt":
             # without Recommends: they add only python3-icu, parsedatetime's optional locales (certbot's renewal
             # intervals are English, which parsedatetime has built in)
-            # early (wizard.engine.hoist): certbot listens on nothing; its renewal timer finds nothing to renew
+            # early (wizard.engine.behind): certbot listens on nothing; its renewal timer finds nothing to renew
             # until this step gets the first certificate
             install = install_missing(("certbot",), facts[PackagesInstalled(("certbot",))], recommends=False,
                                       early=True, brings=started("certbot.timer"))  # Debian starts its timer

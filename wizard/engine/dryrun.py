@@ -30,7 +30,6 @@ from wizard.engine.events import (
     StepStatus,
 )
 from wizard.engine.facts import FactGatherer
-from wizard.engine.hoist import hoisted, later_installs, merge
 from wizard.engine.i18n import _
 from wizard.engine.results import RunResult, StepPlan
 from wizard.engine.step import Change, Context, Later, Ok, PlanError, Step, StepSettings, Warn
@@ -52,7 +51,6 @@ class DryRun:
     ctx: Context
     facts: FactGatherer
     max_passes: int
-    host: str | None  # the step whose install runs the later steps' early installs too (wizard.engine.hoist)
     resume: Resume | None
 
     async def _execute(self, step: str, change: Change, *, check: bool = False) -> None:
@@ -77,28 +75,14 @@ class DryRun:
                 plan.changes.append(item)
         return plan
 
-    async def hoist(self, step: Step, plan: StepPlan) -> None:
-        """The first step that installs packages installs those of later steps that may come early, in the same
-        run (wizard.engine.hoist): in a dry run and an apply alike, at the same point, so both show one command."""
-        if self.host not in (None, step.name) or not any(map(hoisted, plan.changes)):
-            return
-        self.host = step.name
-        index = next(i for i, (s, _v) in enumerate(self.selected) if s is step)
-        rest = [(s, v) for s, v in self.selected[index + 1:] if not (self.resume and s.name in self.resume.done)]
-        found = await later_installs(rest, self.facts, (leaf for change in plan.changes for leaf in change.leaves),
-                                     self.ctx, MAX_FACT_ROUNDS)
-        plan.changes = merge(plan.changes, found)
-
     async def plan_ahead(self, step: Step, settings: StepSettings) -> StepPlan:
         """A dry run's plan of one step, made in the passes apply will make: each pass plans from what the
         passes before it leave (postgresql installed, then its role and database), and keeps what is new."""
         plan = await self.plan_step(step, settings)
-        await self.hoist(step, plan)
         seen = {(change.why, change.describe()) for change in [*plan.changes, *plan.later]}
         for _pass in range(self.max_passes):
             self.facts.expect(leaf for change in plan.changes for leaf in change.leaves)
             more = await self.plan_step(step, settings)
-            await self.hoist(step, more)
             new = [change for change in [*more.changes, *more.later] if (change.why, change.describe()) not in seen]
             if not new:
                 break

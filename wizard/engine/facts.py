@@ -241,7 +241,7 @@ class FactGatherer:
         self._planned.clear()
 
     def fork(self) -> FactGatherer:
-        """A gatherer that starts from what this one knows and expects, and plans ahead on its own (hoist.py)."""
+        """A gatherer that starts from what this one knows and expects, and plans ahead on its own (behind.py)."""
         other = FactGatherer(self.transport)
         other.cache, other._here = FactValues(dict(self.cache.items())), self._here
         other._asked, other._planned = dict(self._asked), dict(self._planned)

@@ -17,7 +17,8 @@ from dataclasses import replace
 from typing import Literal
 
 from wizard.engine import diskfull
-from wizard.engine.ahead import Ahead
+from wizard.engine.ahead import MAX_FACT_ROUNDS, Ahead
+from wizard.engine.behind import Behind, Job, early_installs, uses_packages
 from wizard.engine.commands import without_note
 from wizard.engine.dryrun import DryRun, Selected, StepError
 from wizard.engine.errors import DeployWizardError
@@ -53,7 +54,7 @@ from wizard.engine.step import (
     WaitForOperator,
     Warn,
 )
-from wizard.engine.transports.base import Transport, TransportError
+from wizard.engine.transports.base import OutputCallback, Result, Transport, TransportError
 
 NOTICE_PREFIX = "deploy-wizard: "  # output lines our own scripts print to tell the operator something
 
@@ -85,13 +86,16 @@ class Runner(DryRun):
         self.selected = selected
         self.emit = emit
         self.max_passes = max_passes
-        self.host: str | None = None  # the step whose install runs later steps' early installs (engine/hoist.py)
+        self.host: str | None = None  # the first step that ran a package command: once it is done, the later
+        # steps' early installs run behind the steps before theirs (wizard.engine.behind)
+        self.open: str | None = None  # the step running now
         self.before_change = before_change
         self.facts = FactGatherer(transport)
         self.ahead = Ahead(self.facts, self.ctx)  # an apply reads later steps' facts ahead while nothing changes
         self.declined: dict[tuple[str, str, str], str] = {}  # (step, why, command) -> "step: why", left out
         # variables every change command carries (the deploy lock's run tag: what the next run waits for)
         self.command_env: tuple[tuple[str, str], ...] = ()
+        self.behind = Behind(transport, lambda: self.command_env)
 
     async def apply(self) -> RunResult:
         """Apply each step in order. However the run ends, even by Ctrl-C or an error that is not a step's, its last
@@ -102,8 +106,13 @@ class Runner(DryRun):
         try:
             while index < len(self.selected):
                 index = await self._apply_at(index, done)
+            await self._settle(done)
         except BaseException as exc:
             cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+            if cancelled:
+                self.behind.cancel()
+            else:
+                await self._settle(done)
             done.error = _("cancelled") if cancelled else str(exc) or type(exc).__name__
             done.end = RunEnd.CANCELLED if cancelled else RunEnd.ERROR
             if done.open is not None:
@@ -138,14 +147,16 @@ class Runner(DryRun):
         step, settings = self.selected[index]
         self.emit(StepStarted(step=step.name, index=index, total=len(self.selected)))
         done.open, t0, sent = step.name, time.monotonic(), self._sent()
+        self.open = step.name
         if self.resume and step.name in self.resume.done:
             self.emit(StepNoop(step=step.name, reason=self._resumed_reason()))
             self._step_finished(done, StepStatus.OK, 0, time.monotonic(), self._sent())
             return index + 1
         try:
+            taken = await self._take_behind(step.name)
             await self.ahead.before([(s, v) for s, v in self.selected[index:]
                                      if not (self.resume and s.name in self.resume.done)])
-            count = await self.apply_step(step, settings)
+            count = taken + await self.apply_step(step, settings)
         except StoppedByOperator as exc:
             self.emit(Notice(step=step.name, text=str(exc), level=NoticeLevel.NOTE))
             self._step_finished(done, StepStatus.STOPPED, 0, t0, sent)
@@ -169,7 +180,50 @@ class Runner(DryRun):
         if count:
             done.changed.append(step.name)
         self._step_finished(done, StepStatus.CHANGED if count else StepStatus.OK, count, t0, sent)
+        if self.host is not None and not self.behind.started and self.before_change is None:
+            await self._start_behind(index + 1)
         return index + 1
+
+    async def _start_behind(self, index: int) -> None:
+        """Queue the early installs of the steps from `index` on, each as soon as it is found, to run behind the
+        steps before theirs (wizard.engine.behind). Not in step-through: there each change waits for a yes."""
+        rest = [(s, v) for s, v in self.selected[index:] if not (self.resume and s.name in self.resume.done)]
+        self.facts.invalidate()  # the step before just changed the server: the look ahead reads it as it is now
+        async for job in early_installs(rest, self.facts, self.ctx, MAX_FACT_ROUNDS):
+            self.behind.add(job, self._behind_started)
+        self.behind.started = True
+
+    def _behind_started(self, job: Job) -> None:
+        self.emit(Notice(step=self.open or job.step, level=NoticeLevel.NOTE, text=_(
+            "installing in the background, for the {step} step: {what}").format(
+                step=job.step, what=without_note(job.change.describe()))))
+
+    async def _take_behind(self, step: str) -> int:
+        """The step's installs that ran behind, shown in its own place as if it had run them; how many ran."""
+        ran = 0
+        for job in self.behind.take(step):
+            await job.begun.wait()
+            if job.started is None:
+                continue  # never ran (the queue stopped at an earlier failure): the step plans it itself
+            self.ahead.changed()
+            await self._execute(step, job.change, behind=job)
+            ran += 1
+        return ran
+
+    async def _settle(self, done: Progress) -> None:
+        """A run that ends with installs still behind (a step failed or stopped before theirs): wait for the one
+        running, so dpkg is not cut off, and say what was installed for steps that did not run."""
+        if not self.behind.untaken:
+            return
+        if self.behind.busy:
+            self.emit(Notice(step=done.open or self.open or "", level=NoticeLevel.NOTE,
+                             text=_("waiting for the install running in the background to finish")))
+        await self.behind.drain()
+        for job in self.behind.take():
+            if job.result is not None and job.result.exit_status in job.change.ok_codes:
+                self.emit(Notice(step=self.open or job.step, level=NoticeLevel.NOTE, text=_(
+                    "installed in the background for the {step} step, which did not run: {what}").format(
+                        step=job.step, what=without_note(job.change.describe()))))
 
     def _resumed_reason(self) -> str:
         """Why a step is not run again: the earlier run completed it, and how that run ended."""
@@ -189,7 +243,6 @@ class Runner(DryRun):
             if attempt:  # the pass before ran changes (the first pass plans from what self.ahead left)
                 self.facts.invalidate()
             plan = await self.plan_step(step, settings)
-            await self.hoist(step, plan)
             plan.changes = [change for change in plan.changes if _key(step.name, change) not in self.declined]
             self._tell(step.name, plan.warnings, told)
             if plan.noop:
@@ -230,6 +283,8 @@ class Runner(DryRun):
                 continue
             ran += 1
             self.ahead.changed()
+            if uses_packages(change):
+                self.host = self.host or step
             try:
                 await self._execute(step, change)
             except StepError as exc:
@@ -240,7 +295,10 @@ class Runner(DryRun):
                     f"  ! {text}" for text in told)) from exc
         return ran
 
-    async def _execute(self, step: str, change: Change, *, check: bool = False) -> None:
+    async def _execute(self, step: str, change: Change, *, check: bool = False, behind: Job | None = None) -> None:
+        """Run one change and show it; `behind`: it ran (or runs) behind the steps: show it, and wait for its end."""
+        if behind is None and uses_packages(change):
+            await self.behind.drain()  # apt and dpkg one at a time, in the order the run asked for them
         self.emit(ChangeStarted(step=step, why=change.why, description=change.describe(), check=check))
         t0, tail = time.monotonic(), list[str]()
 
@@ -253,7 +311,10 @@ class Runner(DryRun):
                                  level=NoticeLevel.WARNING if stream == "stderr" else NoticeLevel.NOTE))
             self.emit(OutputLine(step=step, stream=stream, text=text))
 
-        if isinstance(change, RunCommand):
+        if behind is not None:
+            result = await self._followed(step, behind, on_output)
+            ok, t0 = result.exit_status in behind.change.ok_codes, time.monotonic() - behind.seconds
+        elif isinstance(change, RunCommand):
             command = replace(change.command, env=(*change.command.env, *self.command_env))
             result = await self.transport.run(command, on_output=on_output, timeout=change.timeout)
             ok = result.exit_status in change.ok_codes
@@ -286,6 +347,17 @@ class Runner(DryRun):
             raise StepError(_("'{what}' failed with exit status {code}:\n{detail}").format(
                 what=without_note(change.describe()), code=result.exit_status, detail=detail)
                 + (f"\n{full}" if full else ""))
+
+
+    async def _followed(self, step: str, job: Job, on_output: OutputCallback) -> Result:
+        """A job that ran behind the steps: its output so far, then the rest as it comes, and its result."""
+        result = await job.follow(on_output)
+        if result is None:
+            raise StepError(_("the install running in the background was cut off: {what}").format(
+                what=without_note(job.change.describe())))
+        self.emit(Notice(step=step, level=NoticeLevel.NOTE, text=_(
+            "ran in the background while the steps before this one ran ({seconds:.1f} s)").format(seconds=job.seconds)))
+        return result
 
 
 def _key(step: str, change: Change) -> tuple[str, str, str]:

@@ -23,7 +23,6 @@ from wizard.engine.i18n import _, n_, text_of
 from wizard.engine.validators import PlainTextModel
 
 if TYPE_CHECKING:
-    from wizard.engine.hoist import Hoist
     from wizard.engine.meaning import Meaning
 
 
@@ -62,7 +61,9 @@ class RunCommand(Change):
     command: Command
     ok_codes: tuple[int, ...] = (0,)
     timeout: float | None = None
-    hoist: Hoist | None = field(default=None, compare=False, repr=False)  # installs run ahead: engine/hoist.py
+    # an install its step allows to run behind the steps before it (wizard.engine.behind): nothing it starts is
+    # reachable from outside before its step configures it
+    early: bool = field(default=False, kw_only=True, compare=False)
 
     def describe(self) -> str:
         return self.command.summary()

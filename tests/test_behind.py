@@ -1,0 +1,180 @@
+"""Installs run behind the steps (wizard.engine.behind, issue 22): once the first step that ran a package command
+is done, the later steps' early installs run one at a time, in step order, while the steps before theirs run.
+
+On a real shell (the local transport), with toy "packages" that are files and a log file every command appends
+to, so the order things happened in is read back, never timed: a dry run and an apply show the same install in
+the same step; an install behind overlaps the steps before its own; a package command of any other step waits
+for the queue; a failure is its own step's, and a retry installs it there; a run that stops early waits for
+the install in progress; step-through runs nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+from recipes.shared.apt import apt_get, install_missing
+from wizard.engine.behind import PACKAGE_LOCK_ENV, uses_packages
+from wizard.engine.commands import sh
+from wizard.engine.events import ChangeStarted, Event, Notice, StepPlanned
+from wizard.engine.facts import PathInfo
+from wizard.engine.runner import Runner
+from wizard.engine.step import Change, Ok, RunCommand, Step, StepSettings, Teaching
+from wizard.engine.transports.local import LocalTransport
+
+FILE = {"type": "regular file", "mode": "644", "owner": "root", "group": "root"}
+
+
+class RootSettings(StepSettings):
+    root: str
+
+
+def toy_install(root: str, names: tuple[str, ...], early: bool, *, wait: str = "") -> RunCommand:
+    """What recipes.shared.apt.install_missing makes, with files for packages. It logs its start and end; with
+    `wait`, it holds until that file exists (what another step makes: proof the two overlapped); it fails while
+    the file `fail.PACKAGE` exists."""
+    script = ('r=$1; w=$2; shift 2; echo "start $*" >> "$r/log"; [ ! -e "$r/fail.$1" ] || { echo broken >&2; '
+              'exit 100; }; n=0; while [ -n "$w" ] && [ ! -e "$r/$w" ] && [ $n -lt 50 ]; do sleep 0.1; '
+              'n=$((n+1)); done; cd "$r" && touch "$@" && echo "end $*" >> log')
+    return RunCommand(f"install {','.join(names)}", sh(script, root, wait, *names, env={PACKAGE_LOCK_ENV: "5"}),
+                      early=early, leaves=tuple((PathInfo(f"{root}/{name}"), FILE) for name in names))
+
+
+def installs(name: str, packages: tuple[str, ...], *, early: bool = True, then: bool = False,
+             wait: str = "") -> Step:
+    """A step that installs `packages` (files) when one is missing, then (with `then`) logs and makes its own
+    file `NAME.conf`."""
+
+    class Installs(Step):
+        title = name
+        Settings = RootSettings
+        teaching = Teaching(why="test")
+
+        def facts(self, s, known, ctx):
+            return [PathInfo(f"{s.root}/{package}") for package in packages] + [PathInfo(f"{s.root}/{name}.conf")]
+
+        def plan(self, s, facts, ctx) -> Iterator[Change | Ok]:
+            if any(facts[PathInfo(f"{s.root}/{package}")] is None for package in packages):
+                yield toy_install(s.root, packages, early, wait=wait)
+            else:
+                yield Ok(f"installed: {','.join(packages)}")
+            if then and facts[PathInfo(f"{s.root}/{name}.conf")] is None:
+                yield RunCommand(f"configure {name}", sh('echo "conf $2" >> "$1/log"; touch "$1/$2.conf"',
+                                                         s.root, name))
+
+    Installs.name = name
+    return Installs()
+
+
+def runner(tmp_path: Path, events: list[Event], steps: list[Step], **kw: object) -> Runner:
+    transport = LocalTransport()
+    asyncio.run(transport.connect())
+    return Runner(transport, [(step, RootSettings(root=str(tmp_path))) for step in steps], events.append, **kw)
+
+
+def stack(*, wait: str = "") -> list[Step]:
+    """base installs first (the host); tls's install waits for python's conf: it can end only if it runs while
+    the python step runs, behind it."""
+    return [installs("base", ("curl",), early=False), installs("python", ("python3",), then=True),
+            installs("monitoring", ("exporter",), early=False), installs("web", ("nginx",)),
+            installs("tls", ("certbot",), then=True, wait=wait)]
+
+
+def log(tmp_path: Path) -> list[str]:
+    return (tmp_path / "log").read_text().splitlines()
+
+
+def test_plan_and_apply_show_each_install_in_its_own_step_and_a_second_apply_changes_nothing(tmp_path: Path) -> None:
+    dry: list[Event] = []
+    assert asyncio.run(runner(tmp_path, dry, stack()).plan()).ok
+    planned = {e.step: [c["why"] for c in e.changes] for e in dry if isinstance(e, StepPlanned)}
+    assert planned == {"base": ["install curl"], "python": ["install python3", "configure python"],
+                       "monitoring": ["install exporter"], "web": ["install nginx"],
+                       "tls": ["install certbot", "configure tls"]}
+    applied: list[Event] = []
+    result = asyncio.run(runner(tmp_path, applied, stack()).apply())
+    assert result.ok, result.error
+    shown = [(e.step, c["do"]) for e in dry if isinstance(e, StepPlanned) for c in e.changes]
+    assert [(e.step, e.description) for e in applied if isinstance(e, ChangeStarted)] == shown
+    behind = [e.text for e in applied if isinstance(e, Notice) and "installing in the background" in e.text]
+    assert [text.split(":")[0] for text in behind] == ["installing in the background, for the python step",
+                                                       "installing in the background, for the web step",
+                                                       "installing in the background, for the tls step"]
+    again: list[Event] = []
+    assert asyncio.run(runner(tmp_path, again, stack()).apply()).changes == 0
+
+
+def test_an_install_behind_runs_while_the_steps_before_its_own_run(tmp_path: Path) -> None:
+    """tls's install holds until python's conf exists: without running behind it would wait in vain (5 s) and
+    python.conf would come after its end in the log."""
+    events: list[Event] = []
+    assert asyncio.run(runner(tmp_path, events, stack(wait="python.conf")).apply()).ok
+    lines = log(tmp_path)
+    assert lines.index("start certbot") < lines.index("conf python") < lines.index("end certbot")
+
+
+def test_a_package_command_of_another_step_waits_for_the_installs_behind(tmp_path: Path) -> None:
+    """monitoring's own install (not early) is a package command: it runs after every install queued before it
+    ended, never beside one (dpkg's lock), here the installs of web and tls, which come after monitoring."""
+    assert asyncio.run(runner(tmp_path, [], stack()).apply()).ok
+    lines = log(tmp_path)
+    assert lines.index("end certbot") < lines.index("start exporter")
+
+
+def test_a_failed_install_behind_is_its_steps_failure_and_a_retry_installs_it_there(tmp_path: Path) -> None:
+    steps = [installs("base", ("curl",), early=False), installs("python", ("python3",))]
+    events: list[Event] = []
+    asked: list[str] = []
+
+    async def on_failure(step: str, error: str) -> str:
+        asked.append(f"{step}: {error}")
+        (tmp_path / "fail.python3").unlink()  # the operator fixes the cause
+        return "retry"
+
+    (tmp_path / "fail.python3").touch()
+    assert asyncio.run(runner(tmp_path, events, steps, on_failure=on_failure).apply()).ok
+    assert asked and asked[0].startswith("python: ") and "broken" in asked[0]
+    started = [e.step for e in events if isinstance(e, ChangeStarted) and e.why == "install python3"]
+    assert started.count("python") == 2  # shown in its own step both times: behind, then run there
+    assert (tmp_path / "python3").exists()
+
+
+def test_a_run_that_stops_before_a_step_waits_for_its_install_behind_and_says_so(tmp_path: Path) -> None:
+    class Fails(Step):
+        name = title = "fails"
+        Settings = RootSettings
+        teaching = Teaching(why="test")
+
+        def plan(self, s, facts, ctx):
+            yield RunCommand("break", sh("exit 3"))
+
+    steps = [installs("base", ("curl",), early=False), Fails(), installs("tls", ("certbot",), wait="never")]
+    events: list[Event] = []
+    result = asyncio.run(runner(tmp_path, events, steps).apply())
+    assert not result.ok and result.failed_step == "fails"
+    assert log(tmp_path)[-1] == "end certbot"  # it ran to its end (after its 5 s wait) before the run ended
+    assert any("installed in the background for the tls step, which did not run" in e.text for e in events
+               if isinstance(e, Notice))
+
+
+def test_step_through_runs_nothing_behind(tmp_path: Path) -> None:
+    async def yes(step: str, change: Change) -> bool:
+        return True
+
+    events: list[Event] = []
+    assert asyncio.run(runner(tmp_path, events, stack(), before_change=yes).apply()).ok
+    assert not any(isinstance(e, Notice) and "background" in e.text for e in events)
+    lines = log(tmp_path)
+    assert lines.index("conf python") < lines.index("start certbot")
+
+
+def test_apt_commands_are_package_commands_and_installs_say_if_they_may_run_behind() -> None:
+    pg = install_missing(("postgresql", "logrotate"), {}, recommends=False, early=True)
+    exporter = install_missing(("prometheus-node-exporter",), {})
+    assert pg is not None and exporter is not None
+    assert pg.early and not exporter.early
+    assert uses_packages(pg) and uses_packages(exporter)
+    assert uses_packages(RunCommand("upgrade", apt_get("upgrade")))
+    assert not uses_packages(RunCommand("other", sh("true")))
+    assert pg.why == "install postgresql, logrotate"

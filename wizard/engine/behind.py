@@ -1,0 +1,178 @@
+"""Package installs that run behind the steps: started once the first installing step is done, in step order,
+while the steps before theirs run; each step takes its own before it plans.
+
+Why: a first apply spends most of its time in dpkg, and most of the rest (facts, the venv and pip, git, systemd,
+files) needs only some of the packages. Installing everything first and then doing the rest one thing at a time
+leaves the server's second core and the network idle for half the run. Behind the steps, PostgreSQL unpacks
+while the venv is built and the code is fetched; nginx and certbot while the database is set up.
+
+What keeps it safe and convergent:
+- Only installs a step marks `early` run behind (wizard.engine.hoist): nothing they start is reachable from
+  outside before their step configures it. They run one at a time, on their own channel, in the order of their
+  steps: a step waits only for its own (and so for those before it).
+- Every other package command (apt's lock wait marks them: PACKAGE_LOCK_ENV) waits until the queue is empty,
+  so two never race for the dpkg lock and apt's own wait is never what orders them.
+- A step shows its install in its own place, as if it had run it: the same command, its output, its time, and
+  a note that it ran behind. A failed install is that step's failure, with apt's output. An install that never
+  ran (the queue stopped at an earlier failure, or at the end of the run) is planned again by its step.
+- A kill or a dropped connection leaves dpkg's journal, which the next install finishes first
+  (recipes/shared/apt.py FINISH_INTERRUPTED); a step whose install never completed plans it again.
+- A run that ends early (a failure, a stop) waits for the install in progress instead of cutting dpkg off;
+  Ctrl-C cancels it, as it cancels any command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from wizard.engine.facts import FactGatherer
+from wizard.engine.step import Change, Context, Later, RunCommand, Step, StepSettings
+from wizard.engine.transports.base import OutputCallback, Result, Transport, TransportError
+
+# The variable every package-manager command carries (its dpkg lock timeout): how the runner knows one.
+PACKAGE_LOCK_ENV = "DW_LOCK_TIMEOUT"
+
+
+def uses_packages(change: object) -> bool:
+    """Whether a change runs apt or dpkg (and so must not race the installs running behind)."""
+    return isinstance(change, RunCommand) and any(name == PACKAGE_LOCK_ENV for name, _value in change.command.env)
+
+
+@dataclass
+class Job:
+    """One install running behind: its output is kept until its step shows it, then passed on as it comes."""
+
+    step: str
+    change: RunCommand
+    lines: list[tuple[str, str]] = field(default_factory=list)
+    listener: OutputCallback | None = None
+    started: float | None = None
+    seconds: float = 0.0
+    taken: bool = False  # its step showed it
+    result: Result | None = None  # None: never ran (its step installs it itself)
+    error: TransportError | None = None
+    begun: asyncio.Event = field(default_factory=asyncio.Event)  # it started, or it never will
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def output(self, stream: str, text: str) -> None:
+        self.lines.append((stream, text))
+        if self.listener is not None:
+            self.listener(stream, text)
+
+    async def follow(self, on_output: OutputCallback) -> Result | None:
+        """Its output so far, then the rest as it comes; the result once it ended (None: it never ran)."""
+        for stream, text in self.lines:
+            on_output(stream, text)
+        self.listener = on_output
+        await self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+async def early_installs(rest: Sequence[tuple[Step, StepSettings]], facts: FactGatherer, ctx: Context,
+                         rounds: int) -> AsyncIterator[Job]:
+    """The installs the steps in `rest` will plan first and allow early (RunCommand.early), each planned from the
+    facts the steps before it will leave (a fork of the cache: the real one stays as read). A step that cannot
+    plan yet is left to its own turn, which says why."""
+    fork = facts.fork()
+    for step, settings in rest:
+        try:
+            changes = await _first_pass(step, settings, fork, ctx, rounds)
+        except Exception:  # noqa: BLE001 - looking ahead only saves time: its own turn plans it and says why not
+            continue
+        for change in changes:
+            if isinstance(change, RunCommand) and change.early:
+                yield Job(step.name, change)
+        fork.expect(leaf for change in changes for leaf in change.leaves)
+
+
+async def _first_pass(step: Step, settings: StepSettings, facts: FactGatherer, ctx: Context,
+                      rounds: int) -> list[Change]:
+    """The step's first plan, from `facts` (asked in as many rounds as its facts depend on each other)."""
+    known = facts.cache
+    for _round in range(rounds):
+        wanted = [fact for fact in step.facts(settings, known, ctx) if fact not in known]
+        if not wanted:
+            break
+        known = await facts.gather(wanted, by=step.name)
+    return [item for item in step.plan(settings, known, ctx) if isinstance(item, Change)
+            and not isinstance(item, Later)]
+
+
+class Behind:
+    """The queue of installs running behind the steps on one connection."""
+
+    def __init__(self, transport: Transport, env: Callable[[], tuple[tuple[str, str], ...]]) -> None:
+        self.transport = transport
+        self.env = env  # the variables every change carries (the deploy lock's run tag), read when a job starts
+        self.jobs: list[Job] = []
+        self.task: asyncio.Task[None] | None = None
+        self.started = False  # the queue started once in this run (it does not start again)
+        self.failed = False
+
+    def add(self, job: Job, on_start: Callable[[Job], None]) -> None:
+        """Queue a job; it starts when the ones before it ended."""
+        self.started = True
+        self.jobs.append(job)
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._run(on_start))
+
+    async def _run(self, on_start: Callable[[Job], None]) -> None:
+        try:
+            await self._each(on_start)
+        finally:  # cancelled or broken: whoever waits for a job must not wait forever
+            for job in self.jobs:
+                job.begun.set()
+                job.done.set()
+
+    async def _each(self, on_start: Callable[[Job], None]) -> None:
+        """One job at a time, in order, including jobs added while it runs; after a failure the rest are left to
+        their own steps, which install in their turn and say why that fails."""
+        while (job := next((job for job in self.jobs if not job.begun.is_set()), None)) is not None:
+            if self.failed:
+                job.begun.set()
+                job.done.set()
+                continue
+            job.started = time.monotonic()
+            job.begun.set()
+            on_start(job)
+            command = replace(job.change.command, env=(*job.change.command.env, *self.env()))
+            try:
+                job.result = await self.transport.run(command, on_output=job.output, timeout=job.change.timeout)
+                self.failed = job.result.exit_status not in job.change.ok_codes
+            except TransportError as exc:
+                job.error, self.failed = exc, True
+            finally:
+                job.seconds = time.monotonic() - job.started
+                job.done.set()
+
+    def take(self, step: str | None = None) -> list[Job]:
+        """The step's jobs (every job, with None) that no step showed yet, in order; they are shown now."""
+        mine = [job for job in self.jobs if not job.taken and step in (None, job.step)]
+        for job in mine:
+            job.taken = True
+        return mine
+
+    @property
+    def untaken(self) -> bool:
+        return any(not job.taken for job in self.jobs)
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    async def drain(self) -> None:
+        """Wait until nothing runs behind (before any other package command, and at the end of a run)."""
+        if self.task is not None:
+            await asyncio.shield(self.task)
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
+__all__ = ["PACKAGE_LOCK_ENV", "Behind", "Job", "early_installs", "uses_packages"]
