@@ -49,16 +49,25 @@ class KillPoint:
     step: str | None = None
     nth: int = 1
     delay: float = 1.0
+    behind: bool = False  # an install in the background: the note that it started, not its step's change
 
     def matches(self, event: dict[str, object]) -> bool:
+        if self.behind:
+            text = str(event.get("text", ""))
+            return (event["event"] == "notice" and text.startswith("installing in the background")
+                    and self.words in text)
         return (event["event"] == "change_started" and not event.get("check")
                 and (self.step is None or event["step"] == self.step) and self.words in str(event["description"]))
 
+    def described(self, event: dict[str, object]) -> str:
+        """The command the cut lands in, as its change_done names it."""
+        return str(event["text"]).split(": ", 1)[1] if self.behind else str(event["description"])
 
-# inside apt/dpkg (PostgreSQL's install unpacks for ~10 s: since installs run ahead of their steps, in the first
-# install, os_updates', which holds the database's packages), inside a migration, inside certificate issuance
-APT = KillPoint("inside apt/dpkg (the first install, with the database's packages)", "postgresql", step="os_updates",
-                delay=4.0)
+
+# inside apt/dpkg (PostgreSQL's install unpacks for ~10 s, in the background while the python and code steps
+# run: wizard.engine.behind), inside a migration, inside certificate issuance
+APT = KillPoint("inside apt/dpkg (the database's packages, installing in the background)", "postgresql",
+                behind=True, delay=4.0)
 MIGRATION = KillPoint("inside a migration", "manage.py migrate", delay=3.0)
 CERTIFICATE = KillPoint("inside certificate issuance", "certonly", step="tls", delay=0.8)
 
@@ -101,10 +110,14 @@ def apply_and_cut(live_dirs: Path, box: sandbox.SandboxInfo, recipe: Path, point
     seen += [json.loads(line) for line in rest.splitlines() if line.startswith("{")]
     if target is None:
         return Cut(point, "", False, run.returncode)
-    done = [e for e in seen if e["event"] == "change_done" and e["description"] == target["description"]
+    described = point.described(target)
+    done = [e for e in seen if e["event"] == "change_done" and described in str(e["description"])
             and float(e["ts"]) >= float(target["ts"])]
     inside = not done or float(done[0]["ts"]) > cut_at
-    return Cut(point, str(target["description"]), inside, run.returncode)
+    if point.behind:  # its step never showed it: ask dpkg whether the install was left unfinished
+        status = on_box(box, f"dpkg-query -W -f='${{db:Status-Status}}' {point.words} 2>/dev/null || true")
+        inside = inside and status.stdout.strip() != "installed"
+    return Cut(point, described, inside, run.returncode)
 
 
 def resume_until_done(live_dirs: Path, recipe: Path) -> subprocess.CompletedProcess[str]:
