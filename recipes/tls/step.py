@@ -165,6 +165,9 @@ class Tls(Step):
                                       early=True, brings=started("certbot.timer"))  # Debian starts its timer
             if install:
                 yield install
+                # the install starts certbot.timer (`brings`): the next pass, after it, finds the timer running
+                yield from self._plan_certificate(s, facts, ctx, domains)
+                return
         elif facts[PathInfo(f"{PIP_CERTBOT}/bin/certbot")] is None:
             yield RunCommand(_("install certbot from PyPI into {path}, as certbot's own instructions do").format(
                 path=PIP_CERTBOT), sh('python3 -m venv "$1" && "$1/bin/pip" install -q --disable-pip-version-check '
