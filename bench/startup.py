@@ -7,12 +7,16 @@ would, and times until the Welcome screen's title has been written to that termi
 person sees the wizard; the process is then closed with Ctrl+Q. Drafts and journals go to a temporary state
 directory, so a run measures the same thing on any machine.
 
+`--against DIR` times another checkout of deploy-wizard too (for example `/work/main` against a branch's work
+tree), in the same run: the two alternate run by run (the order swapped each round), so that a change of the
+machine's load falls on both alike, and the ratio of their medians is printed.
+
 Prints min, median and max over N runs, the process's own CPU time at that moment (which the machine's load
 changes far less than the wall time: a figure to compare across runs on a busy machine), the ratio of the median
 to the 0.3 s target, and the floor: a Python
 process that starts and exits doing nothing, on the same machine in the same run. Nothing here asserts a time.
 
-Usage: python3 bench/startup.py [--runs 10] [--lang en|zh_CN]
+Usage: python3 bench/startup.py [--runs 10] [--lang en|zh_CN] [--against DIR]
 """
 
 from __future__ import annotations
@@ -52,16 +56,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def first_paint(lang: str, state: str, timeout: float = 20.0) -> tuple[float, float]:
-    """Seconds from starting `deploy-wizard` on a new terminal to its Welcome title on that terminal, and the CPU
-    seconds the process had used by then."""
+def first_paint(lang: str, state: str, root: Path = ROOT, timeout: float = 20.0) -> tuple[float, float]:
+    """Seconds from starting `deploy-wizard` (the checkout in `root`: run from there, `python -m wizard` imports
+    its code) on a new terminal to its Welcome title on that terminal, and the CPU seconds the process had used by
+    then."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = {**compiled(), "TERM": "xterm-256color", "XDG_STATE_HOME": state, "LANG": "C.UTF-8",
            "DEPLOY_WIZARD_LANG": lang}
     marker = TITLES[lang].encode()
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "wizard", "--lang", lang], cwd=ROOT, env=env, stdin=slave,
+    process = subprocess.Popen([sys.executable, "-m", "wizard", "--lang", lang], cwd=root, env=env, stdin=slave,
                                stdout=slave, stderr=slave, start_new_session=True, close_fds=True)
     os.close(slave)
     seen, painted, cpu = b"", None, 0.0
@@ -108,28 +113,61 @@ def bare_python() -> float:
     return time.monotonic() - started
 
 
+class Figures:
+    """One checkout's runs: wall and CPU seconds to the first paint, and the floor measured between them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.times: list[float] = []
+        self.cpus: list[float] = []
+
+    def take(self, lang: str, state: str) -> None:
+        painted, cpu = first_paint(lang, state, self.root)
+        self.times.append(painted)
+        self.cpus.append(cpu)
+
+    def report(self, lang: str, label: str) -> None:
+        ms = [t * 1000 for t in self.times]
+        cpus = [c * 1000 for c in self.cpus]
+        print(f"{label}: deploy-wizard to the Welcome screen painted (80x24 pty, {lang}), {len(ms)} runs: "
+              f"min {min(ms):.0f} ms, median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms")
+        print(f"  its own CPU time by then: min {min(cpus):.0f} ms, median {statistics.median(cpus):.0f} ms, "
+              f"max {max(cpus):.0f} ms (a busy machine changes it far less)")
+        print(f"  median / the {TARGET} s target: {statistics.median(self.times) / TARGET:.2f}")
+
+
+def checkout(text: str) -> Path:
+    """--against: a directory holding another checkout of deploy-wizard (its wizard package)."""
+    path = Path(text).expanduser().resolve()
+    if not (path / "wizard" / "__main__.py").is_file():
+        raise argparse.ArgumentTypeError(f"{text} is not a checkout of deploy-wizard (no wizard/__main__.py in it)")
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="runs to take min, median and max over (at least 5)")
     parser.add_argument("--lang", choices=sorted(TITLES), default="en")
+    parser.add_argument("--against", type=checkout, metavar="DIR",
+                        help="another checkout (e.g. /work/main) timed in the same run, alternating with this one")
     args = parser.parse_args()
     if args.runs < 5:
         parser.error("--runs: at least 5, so that the median means something")
-    times, cpus, floor = [], [], []
+    sides = [Figures(ROOT)] + ([Figures(args.against)] if args.against else [])
+    floor = []
     with tempfile.TemporaryDirectory(prefix="dw-startup-") as state:
-        first_paint(args.lang, state)  # warm: the bytecode caches written once, as on any machine after install
-        for _ in range(args.runs):
-            painted, cpu = first_paint(args.lang, state)
-            times.append(painted)
-            cpus.append(cpu)
+        for side in sides:  # warm: the bytecode caches written once, as on any machine after install
+            first_paint(args.lang, state, side.root)
+        for round_ in range(args.runs):
+            for side in sides if round_ % 2 == 0 else sides[::-1]:
+                side.take(args.lang, state)
             floor.append(bare_python())
-    ms = [t * 1000 for t in times]
-    print(f"deploy-wizard to the Welcome screen painted (80x24 pty, {args.lang}), {args.runs} runs: "
-          f"min {min(ms):.0f} ms, median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms")
-    print(f"its own CPU time by then: min {min(cpus) * 1000:.0f} ms, median {statistics.median(cpus) * 1000:.0f} ms, "
-          f"max {max(cpus) * 1000:.0f} ms (a busy machine changes it far less)")
+    for side in sides:
+        side.report(args.lang, str(side.root))
+    if args.against:
+        this, other = (statistics.median(side.times) for side in sides)
+        print(f"median of {ROOT} / median of {args.against}: {this / other:.2f}")
     print(f"floor, a Python process doing nothing: median {statistics.median(floor) * 1000:.0f} ms")
-    print(f"median / the {TARGET} s target: {statistics.median(times) / TARGET:.2f}")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

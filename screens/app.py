@@ -7,6 +7,7 @@ target and the review are the pages of the flow table (screens.flow) for the ins
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
@@ -106,6 +107,7 @@ class WizardApp(App[None]):
             self.push_screen(WelcomeScreen())
         else:
             self.goto(0)
+        self.call_after_refresh(resume_gc)
 
     # -- navigation ----------------------------------------------------------------------------------
     def goto(self, position: int) -> None:
@@ -298,6 +300,15 @@ class WizardApp(App[None]):
         else:
             saved = _("Your answers are saved in {path}; `deploy-wizard edit` opens them again.").format(path=path)
         self.exit(message="\n".join(filter(None, (notice, saved))) or None)
+
+
+def resume_gc() -> None:
+    """After the first screen is drawn: the garbage collector that `deploy-wizard` paused while Textual loaded
+    (wizard.cli.new_edit.wizard) runs again. What the start left is frozen first: those objects live as long as
+    the wizard, so no later collection walks them again."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def stop_sandboxes_question(names: str, count: int) -> Screen[bool]:

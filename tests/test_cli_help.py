@@ -137,6 +137,30 @@ def test_a_bare_command_in_a_terminal_opens_the_wizard_without_building_the_pars
     assert opened == [(None, lang)]
 
 
+def test_the_wizard_starts_with_the_garbage_collector_paused_and_always_gives_it_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collector is paused while Textual loads and the first screen is drawn (bench/startup.py: about 25 ms of
+    the first paint); whatever happens in the wizard, it runs again afterwards."""
+    import gc
+
+    from screens import app
+    from wizard.cli import new_edit
+
+    seen: list[bool] = []
+
+    def fails(file: object) -> int:
+        seen.append(gc.isenabled())
+        raise RuntimeError("the wizard crashed")
+
+    monkeypatch.setattr(new_edit, "interactive", lambda: True)
+    monkeypatch.setattr(app, "run_app", fails)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        new_edit.wizard(None)
+    assert seen == [False]
+    assert gc.isenabled()
+
+
 def test_a_bare_command_in_a_script_prints_the_help_and_a_wrong_language_is_refused() -> None:
     shown = subprocess.run([sys.executable, "-m", "wizard"], capture_output=True, text=True, cwd=ROOT,
                            stdin=subprocess.DEVNULL, env={**os.environ, "DEPLOY_WIZARD_LANG": "en"})

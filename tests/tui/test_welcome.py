@@ -11,6 +11,23 @@ from wizard.app.draft import Draft
 from wizard.engine import i18n
 
 
+async def test_the_garbage_collector_runs_again_once_the_first_screen_is_drawn() -> None:
+    """`deploy-wizard` pauses the collector while the wizard starts (wizard.cli.new_edit.wizard): the app resumes
+    it after its first screen, so that a long session (a run's output streaming in) is collected as ever."""
+    import gc
+
+    gc.disable()
+    try:
+        app = WizardApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert "Welcome to deploy-wizard" in screen_text(app)
+            assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 @pytest.mark.parametrize(("lang", "said"), [("en", "No such file: nope.yaml"), ("zh_CN", "没有这个文件：nope.yaml")])
 async def test_a_message_is_in_view_with_many_drafts(lang: str, said: str) -> None:
     for n in range(6):
