@@ -13,8 +13,10 @@ machine's load falls on both alike, and the ratio of their medians is printed.
 
 Prints min, median and max over N runs, the process's own CPU time at that moment (which the machine's load
 changes far less than the wall time: a figure to compare across runs on a busy machine), the ratio of the median
-to the 0.3 s target, and the floor: a Python
-process that starts and exits doing nothing, on the same machine in the same run. Nothing here asserts a time.
+to the 0.3 s target, and two floors measured in the same run: a Python process that starts and exits doing
+nothing, and the smallest Textual app (one line of text, the same title, same terminal): what Textual itself
+costs before its first frame, which no change of this project can go below without changing Textual. Nothing
+here asserts a time.
 
 Usage: python3 bench/startup.py [--runs 10] [--lang en|zh_CN] [--against DIR]
 """
@@ -56,17 +58,25 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def first_paint(lang: str, state: str, root: Path = ROOT, timeout: float = 20.0) -> tuple[float, float]:
+# the smallest Textual app that paints the same title: the floor that Textual's import and first frame set
+BARE_TEXTUAL = ("from textual.app import App\nfrom textual.widgets import Static\n"
+                "class Bare(App):\n    def compose(self):\n        yield Static({title!r})\n"
+                "    def on_key(self, event):\n        self.exit()\nBare().run()\n")
+
+
+def first_paint(lang: str, state: str, root: Path = ROOT, timeout: float = 20.0, *,
+                bare_textual: bool = False) -> tuple[float, float]:
     """Seconds from starting `deploy-wizard` (the checkout in `root`: run from there, `python -m wizard` imports
     its code) on a new terminal to its Welcome title on that terminal, and the CPU seconds the process had used by
-    then."""
+    then. `bare_textual`: the same for the smallest Textual app showing that title (BARE_TEXTUAL)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = {**compiled(), "TERM": "xterm-256color", "XDG_STATE_HOME": state, "LANG": "C.UTF-8",
            "DEPLOY_WIZARD_LANG": lang}
     marker = TITLES[lang].encode()
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "wizard", "--lang", lang], cwd=root, env=env, stdin=slave,
+    command = (["-c", BARE_TEXTUAL.format(title=TITLES[lang])] if bare_textual else ["-m", "wizard", "--lang", lang])
+    process = subprocess.Popen([sys.executable, *command], cwd=root, env=env, stdin=slave,
                                stdout=slave, stderr=slave, start_new_session=True, close_fds=True)
     os.close(slave)
     seen, painted, cpu = b"", None, 0.0
@@ -154,20 +164,24 @@ def main() -> int:
     if args.runs < 5:
         parser.error("--runs: at least 5, so that the median means something")
     sides = [Figures(ROOT)] + ([Figures(args.against)] if args.against else [])
-    floor = []
+    floor, textual_floor = [], []
     with tempfile.TemporaryDirectory(prefix="dw-startup-") as state:
         for side in sides:  # warm: the bytecode caches written once, as on any machine after install
             first_paint(args.lang, state, side.root)
+        first_paint(args.lang, state, bare_textual=True)
         for round_ in range(args.runs):
             for side in sides if round_ % 2 == 0 else sides[::-1]:
                 side.take(args.lang, state)
             floor.append(bare_python())
+            textual_floor.append(first_paint(args.lang, state, bare_textual=True)[0])
     for side in sides:
         side.report(args.lang, str(side.root))
     if args.against:
         this, other = (statistics.median(side.times) for side in sides)
         print(f"median of {ROOT} / median of {args.against}: {this / other:.2f}")
     print(f"floor, a Python process doing nothing: median {statistics.median(floor) * 1000:.0f} ms")
+    print(f"floor, the smallest Textual app painting the same title: min {min(textual_floor) * 1000:.0f} ms, "
+          f"median {statistics.median(textual_floor) * 1000:.0f} ms, max {max(textual_floor) * 1000:.0f} ms")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
