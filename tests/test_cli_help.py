@@ -139,7 +139,7 @@ def test_a_bare_command_in_a_terminal_opens_the_wizard_without_building_the_pars
 
 def test_the_wizard_starts_with_the_garbage_collector_paused_and_always_gives_it_back(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """The collector is paused while Textual loads and the first screen is drawn (bench/startup.py: about 25 ms of
+    """The collector is paused while Textual loads and the first screen is drawn (bench/startup.py: about 20 ms of
     the first paint); whatever happens in the wizard, it runs again afterwards."""
     import gc
 
