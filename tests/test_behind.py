@@ -41,10 +41,13 @@ def toy_install(root: str, names: tuple[str, ...], early: bool, *, wait: str = "
                       early=early, leaves=tuple((PathInfo(f"{root}/{name}"), FILE) for name in names))
 
 
+WAIT_FOR_LINE = 'n=0; while ! grep -qx "$3" "$1/log" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done; '
+
+
 def installs(name: str, packages: tuple[str, ...], *, early: bool = True, then: bool = False,
-             wait: str = "") -> Step:
+             wait: str = "", conf_after: str = "") -> Step:
     """A step that installs `packages` (files) when one is missing, then (with `then`) logs and makes its own
-    file `NAME.conf`."""
+    file `NAME.conf`; with `conf_after`, once that line is in the log (or after 5 s in vain)."""
 
     class Installs(Step):
         title = name
@@ -60,8 +63,8 @@ def installs(name: str, packages: tuple[str, ...], *, early: bool = True, then: 
             else:
                 yield Ok(f"installed: {','.join(packages)}")
             if then and facts[PathInfo(f"{s.root}/{name}.conf")] is None:
-                yield RunCommand(f"configure {name}", sh('echo "conf $2" >> "$1/log"; touch "$1/$2.conf"',
-                                                         s.root, name))
+                yield RunCommand(f"configure {name}", sh(WAIT_FOR_LINE + 'echo "conf $2" >> "$1/log"; '
+                                                         'touch "$1/$2.conf"', s.root, name, conf_after))
 
     Installs.name = name
     return Installs()
@@ -73,10 +76,11 @@ def runner(tmp_path: Path, events: list[Event], steps: list[Step], **kw: object)
     return Runner(transport, [(step, RootSettings(root=str(tmp_path))) for step in steps], events.append, **kw)
 
 
-def stack(*, wait: str = "") -> list[Step]:
-    """base installs first (the host); tls's install waits for python's conf: it can end only if it runs while
-    the python step runs, behind it."""
-    return [installs("base", ("curl",), early=False), installs("python", ("python3",), then=True),
+def stack(*, wait: str = "", conf_after: str = "") -> list[Step]:
+    """base installs first (the host), then python, whose conf can wait for a line in the log; tls's install
+    can wait for a file."""
+    return [installs("base", ("curl",), early=False),
+            installs("python", ("python3",), then=True, conf_after=conf_after),
             installs("monitoring", ("exporter",), early=False), installs("web", ("nginx",)),
             installs("tls", ("certbot",), then=True, wait=wait)]
 
@@ -106,10 +110,11 @@ def test_plan_and_apply_show_each_install_in_its_own_step_and_a_second_apply_cha
 
 
 def test_an_install_behind_runs_while_the_steps_before_its_own_run(tmp_path: Path) -> None:
-    """tls's install holds until python's conf exists: without running behind it would wait in vain (5 s) and
-    python.conf would come after its end in the log."""
+    """python's conf waits for tls's install to start, and tls's install for python's conf: both can go on only
+    if tls's install runs while the python step runs, behind it (one at a time, each waits 5 s in vain, and
+    python's conf comes first)."""
     events: list[Event] = []
-    assert asyncio.run(runner(tmp_path, events, stack(wait="python.conf")).apply()).ok
+    assert asyncio.run(runner(tmp_path, events, stack(wait="python.conf", conf_after="start certbot")).apply()).ok
     lines = log(tmp_path)
     assert lines.index("start certbot") < lines.index("conf python") < lines.index("end certbot")
 
@@ -146,8 +151,8 @@ def test_a_run_that_stops_before_a_step_waits_for_its_install_behind_and_says_so
         Settings = RootSettings
         teaching = Teaching(why="test")
 
-        def plan(self, s, facts, ctx):
-            yield RunCommand("break", sh("exit 3"))
+        def plan(self, s, facts, ctx):  # it fails once tls's install started behind it (or after 5 s in vain)
+            yield RunCommand("break", sh(WAIT_FOR_LINE + "exit 3", s.root, "", "start certbot"))
 
     steps = [installs("base", ("curl",), early=False), Fails(), installs("tls", ("certbot",), wait="never")]
     events: list[Event] = []
@@ -166,7 +171,7 @@ def test_step_through_runs_nothing_behind(tmp_path: Path) -> None:
     assert asyncio.run(runner(tmp_path, events, stack(), before_change=yes).apply()).ok
     assert not any(isinstance(e, Notice) and "background" in e.text for e in events)
     lines = log(tmp_path)
-    assert lines.index("conf python") < lines.index("start certbot")
+    assert lines.index("conf python") < lines.index("start certbot")  # only in python's own turn
 
 
 def test_apt_commands_are_package_commands_and_installs_say_if_they_may_run_behind() -> None:

@@ -74,19 +74,18 @@ class Job:
 
 
 async def early_installs(rest: Sequence[tuple[Step, StepSettings]], facts: FactGatherer, ctx: Context,
-                         rounds: int) -> AsyncIterator[Job]:
-    """The installs the steps in `rest` will plan first and allow early (RunCommand.early), each planned from the
-    facts the steps before it will leave (a fork of the cache: the real one stays as read). A step that cannot
-    plan yet is left to its own turn, which says why."""
+                         rounds: int) -> AsyncIterator[tuple[str, list[Job]]]:
+    """Each step in `rest` with the installs it will plan first and allows early (RunCommand.early), planned from
+    the facts the steps before it will leave (a fork of the cache: the real one stays as read). A step that
+    cannot plan yet has none: its own turn plans it and says why."""
     fork = facts.fork()
     for step, settings in rest:
         try:
             changes = await _first_pass(step, settings, fork, ctx, rounds)
         except Exception:  # noqa: BLE001 - looking ahead only saves time: its own turn plans it and says why not
-            continue
-        for change in changes:
-            if isinstance(change, RunCommand) and change.early:
-                yield Job(step.name, change)
+            changes = []
+        yield step.name, [Job(step.name, change) for change in changes
+                          if isinstance(change, RunCommand) and change.early]
         fork.expect(leaf for change in changes for leaf in change.leaves)
 
 
@@ -113,10 +112,30 @@ class Behind:
         self.task: asyncio.Task[None] | None = None
         self.started = False  # the queue started once in this run (it does not start again)
         self.failed = False
+        self.finder: asyncio.Task[None] | None = None
+        self.looked: dict[str, asyncio.Event] = {}  # per step: its early installs are queued (or it has none)
+
+    def look(self, rest: Sequence[tuple[Step, StepSettings]], facts: FactGatherer, ctx: Context, rounds: int,
+             on_start: Callable[[Job], None]) -> None:
+        """Find the early installs of the steps in `rest` and queue each as soon as it is found, while the steps
+        go on: the look ahead reads on its own channel, and a step waits for it only to take its own."""
+        self.started = True
+        self.looked = {step.name: asyncio.Event() for step, _settings in rest}
+        self.finder = asyncio.ensure_future(self._find(rest, facts, ctx, rounds, on_start))
+
+    async def _find(self, rest: Sequence[tuple[Step, StepSettings]], facts: FactGatherer, ctx: Context, rounds: int,
+                    on_start: Callable[[Job], None]) -> None:
+        try:
+            async for step, jobs in early_installs(rest, facts, ctx, rounds):
+                for job in jobs:
+                    self.add(job, on_start)
+                self.looked[step].set()
+        finally:
+            for seen in self.looked.values():
+                seen.set()
 
     def add(self, job: Job, on_start: Callable[[Job], None]) -> None:
         """Queue a job; it starts when the ones before it ended."""
-        self.started = True
         self.jobs.append(job)
         if self.task is None or self.task.done():
             self.task = asyncio.ensure_future(self._run(on_start))
@@ -150,8 +169,11 @@ class Behind:
                 job.seconds = time.monotonic() - job.started
                 job.done.set()
 
-    def take(self, step: str | None = None) -> list[Job]:
-        """The step's jobs (every job, with None) that no step showed yet, in order; they are shown now."""
+    async def take(self, step: str | None = None) -> list[Job]:
+        """The step's jobs (every job, with None) that no step showed yet, in order; they are shown now. A step
+        the look ahead has not reached yet is waited for."""
+        if step in self.looked:
+            await self.looked[step].wait()
         mine = [job for job in self.jobs if not job.taken and step in (None, job.step)]
         for job in mine:
             job.taken = True
@@ -170,7 +192,13 @@ class Behind:
         if self.task is not None:
             await asyncio.shield(self.task)
 
+    def stop_looking(self) -> None:
+        """The run ends: nothing more is queued (what is queued still runs, unless cancelled)."""
+        if self.finder is not None:
+            self.finder.cancel()
+
     def cancel(self) -> None:
+        self.stop_looking()
         if self.task is not None:
             self.task.cancel()
 

@@ -18,7 +18,7 @@ from typing import Literal
 
 from wizard.engine import diskfull
 from wizard.engine.ahead import MAX_FACT_ROUNDS, Ahead
-from wizard.engine.behind import Behind, Job, early_installs, uses_packages
+from wizard.engine.behind import Behind, Job, uses_packages
 from wizard.engine.commands import without_note
 from wizard.engine.dryrun import DryRun, Selected, StepError
 from wizard.engine.errors import DeployWizardError
@@ -181,17 +181,15 @@ class Runner(DryRun):
             done.changed.append(step.name)
         self._step_finished(done, StepStatus.CHANGED if count else StepStatus.OK, count, t0, sent)
         if self.host is not None and not self.behind.started and self.before_change is None:
-            await self._start_behind(index + 1)
+            self._start_behind(index + 1)
         return index + 1
 
-    async def _start_behind(self, index: int) -> None:
-        """Queue the early installs of the steps from `index` on, each as soon as it is found, to run behind the
-        steps before theirs (wizard.engine.behind). Not in step-through: there each change waits for a yes."""
+    def _start_behind(self, index: int) -> None:
+        """Look for the early installs of the steps from `index` on, queued as found, to run behind the steps
+        before theirs (wizard.engine.behind). Not in step-through: there each change waits for a yes."""
         rest = [(s, v) for s, v in self.selected[index:] if not (self.resume and s.name in self.resume.done)]
         self.facts.invalidate()  # the step before just changed the server: the look ahead reads it as it is now
-        async for job in early_installs(rest, self.facts, self.ctx, MAX_FACT_ROUNDS):
-            self.behind.add(job, self._behind_started)
-        self.behind.started = True
+        self.behind.look(rest, self.facts, self.ctx, MAX_FACT_ROUNDS, self._behind_started)
 
     def _behind_started(self, job: Job) -> None:
         self.emit(Notice(step=self.open or job.step, level=NoticeLevel.NOTE, text=_(
@@ -201,7 +199,7 @@ class Runner(DryRun):
     async def _take_behind(self, step: str) -> int:
         """The step's installs that ran behind, shown in its own place as if it had run them; how many ran."""
         ran = 0
-        for job in self.behind.take(step):
+        for job in await self.behind.take(step):
             await job.begun.wait()
             if job.started is None:
                 continue  # never ran (the queue stopped at an earlier failure): the step plans it itself
@@ -213,13 +211,14 @@ class Runner(DryRun):
     async def _settle(self, done: Progress) -> None:
         """A run that ends with installs still behind (a step failed or stopped before theirs): wait for the one
         running, so dpkg is not cut off, and say what was installed for steps that did not run."""
+        self.behind.stop_looking()
         if not self.behind.untaken:
             return
         if self.behind.busy:
             self.emit(Notice(step=done.open or self.open or "", level=NoticeLevel.NOTE,
                              text=_("waiting for the install running in the background to finish")))
         await self.behind.drain()
-        for job in self.behind.take():
+        for job in await self.behind.take():
             if job.result is not None and job.result.exit_status in job.change.ok_codes:
                 self.emit(Notice(step=self.open or job.step, level=NoticeLevel.NOTE, text=_(
                     "installed in the background for the {step} step, which did not run: {what}").format(
