@@ -13,9 +13,14 @@ Prints, for the re-apply that changes nothing (each one must report 0 changes, o
 Nothing here asserts a time: the numbers are for reading and for the closing notes.
 
 Usage (root, Linux): python3 bench/noop_reapply.py [--runs 5] [--full | --django] [--top 15] [--keep]
+                    [--against CHECKOUT] [--profile DIR]
   --full: the whole example stack (examples/flask-app.yaml: Flask + PostgreSQL + nginx + pebble TLS + ufw +
           monitoring), with the same git server and test CA the live tests use; default: examples/sandbox.yaml.
   --django: the Django example the live tests deploy (tests/live/test_django.py's recipe).
+  --against CHECKOUT: the whole-process runs of another checkout too (main's: before and after a change, side
+          by side), in turns with this one's, on the same server.
+  --profile DIR: one more whole process each with -X importtime and with cProfile (DIR/apply.prof), and one
+          with every line of its output stamped with the milliseconds since it started (DIR/stamps*.txt).
 Hold the machine quiet while it runs: `live-lane --quiet python3 bench/noop_reapply.py --full`.
 """
 
@@ -37,6 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.startup import compiled  # noqa: E402
 from wizard.app.recipefile import Recipe, dump, load, parse  # noqa: E402
 from wizard.app.session import Questions, make_transport, run_recipe  # noqa: E402
 from wizard.engine.commands import Masker  # noqa: E402
@@ -56,18 +62,37 @@ class Run:
     sent: list[str]
     per_step: dict[str, tuple[int, int]]  # step -> (round trips, commands)
     facts: list[tuple[str, Fact]] = field(default_factory=list)  # (the step that asked, the fact), on the server
+    rounds: list[list[str]] = field(default_factory=list)  # the keys of each gather sent to the server, in order
+    trips: list[tuple[str, float]] = field(default_factory=list)  # (what, seconds): the connection, each round trip
 
 
-def recording_factory(recipe: Recipe, host: str, sent: list[str]):  # noqa: ANN201
+def recording_factory(recipe: Recipe, host: str, sent: list[str],
+                      trips: list[tuple[str, float]] | None = None):  # noqa: ANN201
+    """A transport that records every line it sends and, in `trips`, how long the connection and each round
+    trip took, as seen from here."""
+    trips = [] if trips is None else trips
+
     def factory():  # noqa: ANN202
         transport = make_transport(recipe, Questions(), Masker(), host)
-        original = transport._exec
+        original, connect = transport._exec, transport.connect
 
         async def exec_and_record(line, stdin, on_output, timeout):  # noqa: ANN001, ANN202
             sent.append(line)
-            return await original(line, stdin, on_output, timeout)
+            started = time.perf_counter()
+            try:
+                return await original(line, stdin, on_output, timeout)
+            finally:
+                trips.append((line, time.perf_counter() - started))
+
+        async def connect_and_record():  # noqa: ANN202
+            started = time.perf_counter()
+            try:
+                return await connect()
+            finally:
+                trips.append(("(connect, host key, sudo probe)", time.perf_counter() - started))
 
         transport._exec = exec_and_record  # type: ignore[method-assign]
+        transport.connect = connect_and_record  # type: ignore[method-assign]
         return transport
 
     return factory
@@ -95,6 +120,7 @@ async def one_run(recipe: Recipe, host: str) -> Run:
     per_step: dict[str, tuple[int, int]] = {}
     finished: list[RunFinished] = []
     gathers: list[tuple[FactGatherer, list[Fact], bool]] = []
+    trips: list[tuple[str, float]] = []
 
     def sink(event: Event) -> None:
         if isinstance(event, StepFinished):
@@ -105,20 +131,38 @@ async def one_run(recipe: Recipe, host: str) -> Run:
     started = time.perf_counter()
     with facts_asked(gathers):
         result = await run_recipe(recipe, "apply", sink, Questions(), host=host, journal=False,
-                                  transport_factory=recording_factory(recipe, host, sent))
+                                  transport_factory=recording_factory(recipe, host, sent, trips))
     elapsed = time.perf_counter() - started
     facts = [(gatherer.origin.get(fact.key, "(all steps' packages)" if fact.kind == "packages" else "(before steps)"),
               fact)
              for gatherer, batch, remote in gathers if remote for fact in batch]
-    return Run(elapsed, result.changes, finished[-1].round_trips, finished[-1].commands, sent, per_step, facts)
+    rounds = [[fact.key for fact in batch] for _gatherer, batch, remote in gathers if remote]
+    return Run(elapsed, result.changes, finished[-1].round_trips, finished[-1].commands, sent, per_step, facts, trips,
+               rounds)
 
 
-def whole_process(recipe_path: Path, host: str) -> float:
-    """`deploy-wizard apply` as a user runs it, timed from outside; its JSON report must say 0 changes."""
+def whole_process(recipe_path: Path, host: str, python: tuple[str, ...] = (), stamps: Path | None = None,
+                  checkout: Path = ROOT) -> float:
+    """`deploy-wizard apply` as a user runs it, timed from outside; its JSON report must say 0 changes. Its code
+    runs compiled, as an installed one does (bench/startup.py, compiled: pip compiles what it installs).
+    `python`: options for the interpreter (-X importtime, -m cProfile ...); `stamps`: write each line of its
+    output there with the milliseconds since the process started, as it arrived; `checkout`: the deploy-wizard
+    whose code runs (another checkout, e.g. main's, for --against)."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "wizard", "apply", str(recipe_path), "--host", host, "--yes",
-                           "--json"], cwd=ROOT, capture_output=True, text=True, env={**os.environ})
-    elapsed = time.perf_counter() - started
+    command = [sys.executable, *python, *(() if "-m" in python else ("-m",)), "wizard", "apply", str(recipe_path),
+               "--host", host, "--yes", "--json"]
+    with tempfile.TemporaryFile("w+") as errors:  # a file, not a pipe: -X importtime writes a lot there
+        with subprocess.Popen(command, cwd=checkout, stdout=subprocess.PIPE, stderr=errors, text=True,
+                              env=compiled()) as process:
+            assert process.stdout is not None
+            lines = [(time.perf_counter() - started, line) for line in process.stdout]
+        elapsed = time.perf_counter() - started
+        errors.seek(0)
+        stderr = errors.read()
+    if stamps is not None:
+        stamps.write_text("".join(f"{at * 1000:8.1f} {line}" for at, line in lines) + f"{elapsed * 1000:8.1f} (exit)\n")
+        stamps.with_suffix(".stderr").write_text(stderr)
+    done = subprocess.CompletedProcess(command, process.returncode, "".join(line for _at, line in lines), stderr)
     events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     report = [e for e in events if e.get("event") == "run_finished"]
     if done.returncode != 0 or not report or report[-1]["changes"] != 0:
@@ -192,7 +236,11 @@ def measure(args: argparse.Namespace, info: sandbox.SandboxInfo, recipe: Recipe,
         if run.changes:
             raise SystemExit(f"the re-apply must be a no-op, it made {run.changes} changes")
         runs.append(run)
-    processes = [whole_process(recipe_path, info.ip) for _ in range(args.runs)]
+    processes, against = [], []
+    for _ in range(args.runs):  # in turns with --against, so both see the same minutes of the machine
+        processes.append(whole_process(recipe_path, info.ip))
+        if args.against:
+            against.append(whole_process(recipe_path, info.ip, checkout=Path(args.against).resolve()))
     last = runs[-1]
     gathers = [line for line in last.sent if is_gather(line)]
     server = [sum(on_server(info, gathers)) for _ in range(args.runs)]
@@ -206,10 +254,27 @@ def measure(args: argparse.Namespace, info: sandbox.SandboxInfo, recipe: Recipe,
     print(f"\n{'':48} {'min':>7} {'median':>7} {'max':>7}  ms, {args.runs} runs")
     print(f"  {'deploy-wizard, in process':46} {spread([r.seconds for r in runs])}")
     print(f"  {'deploy-wizard, whole process (python -m wizard)':46} {spread(processes)}")
+    if against:
+        print(f"  {'the same, ' + args.against:46.46} {spread(against)}")
     print(f"  {'server-side time of the fact gathers as sent':46} {spread(server)}")
     print(f"  {'same command lines, one plain ssh session':46} {spread(one_session)}")
     print(f"  {'same command lines, one plain ssh each':46} {spread(per_command)}")
+    print("\nthe last in-process run, round trip by round trip (ms, as seen from here):")
+    for line, seconds in last.trips:
+        print(f"  {seconds * 1000:7.1f}  {' '.join(line.split())[:100]}")
+    print("\nthe facts of each gather after the first (what waited for an earlier answer):")
+    for number, keys in enumerate(last.rounds[1:], start=2):
+        print(f"  gather {number}: {len(keys)} facts: {', '.join(key[:60] for key in keys)}")
     profile(info, last, args.runs, args.top)
+    if args.profile:
+        where = Path(args.profile)
+        where.mkdir(parents=True, exist_ok=True)
+        whole_process(recipe_path, info.ip, ("-X", "importtime"), where / "stamps-importtime.txt")
+        whole_process(recipe_path, info.ip, ("-m", "cProfile", "-o", str(where / "apply.prof"), "-m"),
+                      where / "stamps-cprofile.txt")
+        whole_process(recipe_path, info.ip, (), where / "stamps.txt")
+        print(f"\none whole process each: -X importtime, cProfile ({where / 'apply.prof'}) and its output stamped "
+              f"with the milliseconds since it started, in {where}")
     return 0
 
 
@@ -235,6 +300,9 @@ def main() -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--full", action="store_true", help="the whole Flask example stack instead of two steps")
     group.add_argument("--django", action="store_true", help="the Django example stack")
+    parser.add_argument("--against", metavar="CHECKOUT", help="also time whole processes of this checkout of "
+                        "deploy-wizard (e.g. /work/main), in turns with this one, on the same server")
+    parser.add_argument("--profile", metavar="DIR", help="also profile one whole process each way, into DIR")
     parser.add_argument("--top", type=int, default=15, help="how many of the slowest fact commands to list")
     args = parser.parse_args()
     if args.runs < MIN_RUNS:

@@ -16,6 +16,7 @@ needs neither the parser's ~30 subcommands nor the modules of commands it does n
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from collections.abc import Callable
@@ -84,6 +85,11 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         err(_("Interrupted."))
         return 130
+    finally:
+        # The command is done; what is left is the interpreter's exit, whose last garbage collections walk every
+        # object the imports made (the steps' models, asyncssh, pydantic): about 80 ms of a 1 s no-op apply.
+        # Frozen, they are skipped; modules are still torn down, files flushed and closed, atexit handlers run.
+        gc.freeze()
 
 
 def _expire_drafts() -> None:

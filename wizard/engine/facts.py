@@ -22,6 +22,29 @@ from wizard.engine.transports.local import LocalTransport
 
 CONTENT_LIMIT = 256 * 1024  # file content is fetched (for diffs) only below this size
 _MARK = "@@DW-FACT"
+LANES = 4  # fact commands of one gather that run at once on the server (see gather_script)
+
+
+def gather_script(lines: list[str], lanes: int = LANES) -> str:
+    """One shell script that runs every fact command and prints their answers in order, each between
+    `@@DW-FACT i` and `@@DW-FACT-END i STATUS`.
+
+    Why in lanes: a no-op re-apply waits mostly on the fact commands themselves (psql, git ls-remote, systemctl,
+    dpkg-query: 0.75 s one after the other on the sandbox), and most of that is waiting on another process
+    (the database, the git server, systemd) or one core's work. Facts only read, so they may run at the same
+    time: `lanes` background lanes, each running its share in turn (so a server never gets more than `lanes`
+    at once), each answer written to its own file in a fresh private directory (mktemp -d: 0700, a name no one
+    else chose), printed in order once all lanes ended, the directory removed on every exit."""
+    lanes = max(1, min(lanes, len(lines)))
+    shares: list[list[str]] = [[] for _lane in range(lanes)]
+    for index, line in enumerate(lines):
+        # the status is saved before anything else runs: `$?` later would be another command's
+        shares[index % lanes].append(f'( {line} ) >"$dw_d/{index}" 2>/dev/null; echo $? >"$dw_d/{index}.s"')
+    run = " ".join("{ " + "; ".join(share) + "; } </dev/null &" for share in shares)
+    indexes = " ".join(str(index) for index in range(len(lines)))
+    return (f"dw_d=$(mktemp -d) || exit 1; trap 'rm -rf \"$dw_d\"' EXIT; trap 'exit 1' HUP INT TERM; {run} wait; "
+            f"for dw_i in {indexes}; do echo \"{_MARK} $dw_i\"; cat \"$dw_d/$dw_i\" 2>/dev/null; "
+            f"echo; echo \"{_MARK}-END $dw_i $(cat \"$dw_d/$dw_i.s\" 2>/dev/null || echo 255)\"; done")
 
 
 class Fact(ABC):
@@ -299,12 +322,8 @@ class FactGatherer:
         if carrying:  # facts are what dry runs read: a secret is compared here, as a hash, never sent to be compared
             raise SecretRefused(_("the fact {kinds} would send a secret to {host}; facts never carry secrets "
                                   "(nothing was sent)").format(kinds=", ".join(carrying), host=transport.label))
-        parts = []
-        for index, fact in enumerate(facts):
-            # the status is saved before the separator echo: `$?` after it would always be 0
-            parts.append(f"echo '{_MARK} {index}'; ( {fact.command().shell()} ) 2>/dev/null; dw_status=$?; "
-                         f"echo; echo \"{_MARK}-END {index} $dw_status\"")
-        script = cmd(Op("; ".join(parts)), root=any(f.root and not f.here for f in facts))
+        script = cmd(Op(gather_script([fact.command().shell() for fact in facts])),
+                     root=any(f.root and not f.here for f in facts))
         result = await transport.run(script, timeout=120, commands=len(facts))
         outputs: dict[int, list[str]] = {}
         statuses: dict[int, int] = {}
