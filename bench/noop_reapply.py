@@ -137,8 +137,8 @@ async def one_run(recipe: Recipe, host: str) -> Run:
               fact)
              for gatherer, batch, remote in gathers if remote for fact in batch]
     rounds = [[fact.key for fact in batch] for _gatherer, batch, remote in gathers if remote]
-    return Run(elapsed, result.changes, finished[-1].round_trips, finished[-1].commands, sent, per_step, facts, trips,
-               rounds)
+    return Run(elapsed, result.changes, finished[-1].round_trips, finished[-1].commands, sent, per_step, facts,
+               trips=trips, rounds=rounds)
 
 
 def whole_process(recipe_path: Path, host: str, python: tuple[str, ...] = (), stamps: Path | None = None,

@@ -87,9 +87,18 @@ def _single(args: argparse.Namespace, recipe: Recipe, host: str | None, asked: Q
                                     lock_wait=getattr(args, "lock_wait", 0), on_resolved=resolved.append))
     if result.journal and not args.json:
         print(_("Journal: {path}").format(path=result.journal))
-    if args.command == "apply" and result.ok and resolved:
+    if args.command == "apply" and result.ok and resolved and _resolves(resolved[0]):
         _save_resolved(args, resolved[0])
     return _outcome(args, result)
+
+
+def _resolves(recipe: Recipe) -> bool:
+    """Whether the run resolved any goal (an intent step's value): only then is there anything to save, and the
+    file is read again (a recipe without goals, as most are, is not read twice)."""
+    from wizard.engine.intent import Intent
+
+    return any(isinstance(step, Intent) and getattr(settings, "resolved", None) is not None
+               for step, settings in recipe.selected())
 
 
 def _save_resolved(args: argparse.Namespace, resolved: Recipe) -> None:

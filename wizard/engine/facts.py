@@ -16,37 +16,12 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, ClassVar
 
 from wizard.engine.commands import Command, Op, cmd, sh
+from wizard.engine.gather import FILES_SCRIPT, MARK, gather_script
 from wizard.engine.i18n import _
 from wizard.engine.transports.base import SecretRefused, Transport, TransportError
 from wizard.engine.transports.local import LocalTransport
 
 CONTENT_LIMIT = 256 * 1024  # file content is fetched (for diffs) only below this size
-_MARK = "@@DW-FACT"
-LANES = 4  # fact commands of one gather that run at once on the server (see gather_script)
-
-
-def gather_script(lines: list[str], lanes: int = LANES) -> str:
-    """One shell script that runs every fact command and prints their answers in order, each between
-    `@@DW-FACT i` and `@@DW-FACT-END i STATUS`.
-
-    Why in lanes: a no-op re-apply waits mostly on the fact commands themselves (psql, git ls-remote, systemctl,
-    dpkg-query: 0.75 s one after the other on the sandbox), and most of that is waiting on another process
-    (the database, the git server, systemd) or one core's work. Facts only read, so they may run at the same
-    time: `lanes` background lanes, each running its share in turn (so a server never gets more than `lanes`
-    at once), each answer written to its own file in a fresh private directory (mktemp -d: 0700, a name no one
-    else chose), printed in order once all lanes ended, the directory removed on every exit."""
-    lanes = max(1, min(lanes, len(lines)))
-    shares: list[list[str]] = [[] for _lane in range(lanes)]
-    for index, line in enumerate(lines):
-        # the status is saved before anything else runs: `$?` later would be another command's
-        shares[index % lanes].append(f'( {line} ) >"$dw_d/{index}" 2>/dev/null; echo $? >"$dw_d/{index}.s"')
-    run = " ".join("{ " + "; ".join(share) + "; } </dev/null &" for share in shares)
-    indexes = " ".join(str(index) for index in range(len(lines)))
-    return (f"dw_d=$(mktemp -d) || exit 1; trap 'rm -rf \"$dw_d\"' EXIT; trap 'exit 1' HUP INT TERM; {run} wait; "
-            f"for dw_i in {indexes}; do echo \"{_MARK} $dw_i\"; cat \"$dw_d/$dw_i\" 2>/dev/null; "
-            f"echo; echo \"{_MARK}-END $dw_i $(cat \"$dw_d/$dw_i.s\" 2>/dev/null || echo 255)\"; done")
-
-
 class Fact(ABC):
     """One question about the host. Equal facts (same key) are asked once.
 
@@ -199,6 +174,46 @@ class FileInfo(Fact):
         content = base64.b64decode(lines[2]) if len(lines) > 2 else (b"" if int(size) == 0 else None)
         return FileState(lines[1].strip(), mode, owner, group, int(size), content)
 
+    @classmethod
+    def together(cls, facts: list[Fact]) -> Fact:
+        """Every file in one script (FilesInfo): a file alone costs seven processes, most of a no-op's fact time."""
+        return FilesInfo(tuple(dict.fromkeys(fact.path for fact in facts if isinstance(fact, FileInfo))))
+
+    def part(self, answer: dict[str, FileState | None]) -> FileState | None:
+        return answer[self.path]
+
+
+@dataclass(frozen=True, eq=False)
+class FilesInfo(Fact):
+    """FileInfo of many files in one script (FileInfo.together), the same answer for each: a file alone spawns a
+    shell, two stats, sha256sum, cut and base64; here each costs a stat and a base64, and the hash of a file whose
+    content is read is taken from that content, which is what sha256sum would hash."""
+
+    paths: tuple[str, ...]
+
+    kind = "files"
+
+    def command(self) -> Command:
+        return sh(FILES_SCRIPT, str(CONTENT_LIMIT), *self.paths)
+
+    def parse(self, out: str, status: int) -> dict[str, FileState | None]:
+        blocks = out.split("@@DW-FILE\n")[1:]
+        found: dict[str, FileState | None] = dict.fromkeys(self.paths)
+        for path, block in zip(self.paths, blocks, strict=False):
+            lines = block.splitlines()
+            if len(lines) < 2 or lines[0] == "absent":
+                continue
+            mode, owner, group, size = lines[0].split()
+            kind, _space, value = lines[1].partition(" ")
+            if kind == "b64":
+                content = base64.b64decode(value)
+                found[path] = FileState(hashlib.sha256(content).hexdigest(), mode, owner, group, int(size), content)
+            elif kind == "sha":
+                found[path] = FileState(value.strip(), mode, owner, group, int(size), None)
+            else:  # present, but its content could not be read: nothing to compare it with
+                found[path] = FileState("", mode, owner, group, int(size), None)
+        return found
+
 
 @dataclass(frozen=True, eq=False)
 class PathInfo(Fact):
@@ -217,6 +232,33 @@ class PathInfo(Fact):
             return None
         kind, mode, owner, group = line.split("|")
         return {"type": kind, "mode": mode, "owner": owner, "group": group}
+
+    @classmethod
+    def together(cls, facts: list[Fact]) -> Fact:
+        """Every path in one script (PathsInfo): one stat each instead of a shell and a stat each."""
+        return PathsInfo(tuple(dict.fromkeys(fact.path for fact in facts if isinstance(fact, PathInfo))))
+
+    def part(self, answer: dict[str, dict[str, str] | None]) -> dict[str, str] | None:
+        return answer[self.path]
+
+
+@dataclass(frozen=True, eq=False)
+class PathsInfo(Fact):
+    """PathInfo of many paths in one script (PathInfo.together): one line each, in order, the same as alone."""
+
+    paths: tuple[str, ...]
+
+    kind = "paths"
+
+    def command(self) -> Command:
+        return sh('for p do if [ -e "$p" ]; then stat -c "%F|%a|%U|%G" "$p" 2>/dev/null || echo absent; '
+                  'else echo absent; fi; done', *self.paths)
+
+    def parse(self, out: str, status: int) -> dict[str, dict[str, str] | None]:
+        found: dict[str, dict[str, str] | None] = dict.fromkeys(self.paths)
+        for path, line in zip(self.paths, out.splitlines(), strict=False):
+            found[path] = PathInfo(path).parse(line, status)
+        return found
 
 
 class FactValues(Mapping[str, Any]):
@@ -329,11 +371,11 @@ class FactGatherer:
         statuses: dict[int, int] = {}
         current: int | None = None
         for line in result.stdout.splitlines():
-            if line.startswith(_MARK + "-END "):
+            if line.startswith(MARK + "-END "):
                 _mark, index, status = line.split()
                 statuses[int(index)] = int(status)
                 current = None
-            elif line.startswith(_MARK + " "):
+            elif line.startswith(MARK + " "):
                 current = int(line.split()[1])
                 outputs[current] = []
             elif current is not None:
