@@ -32,10 +32,11 @@ def test_a_noop_apply_reads_every_steps_facts_in_one_round_trip(tmp_path: Path) 
     again, events, transport = apply(tmp_path, steps)
     assert again.ok and again.changes == 0
     assert again.round_trips == transport.round_trips == 2  # the connection probe and one gather
-    assert again.commands == transport.commands == 5  # the probe, and one question per step
+    # the probe, and one command for the four steps' files (FileInfo.together: one script reads them all)
+    assert again.commands == transport.commands == 2
     assert trips(events) == {"writes_0": 1, "writes_1": 0, "writes_2": 0, "writes_3": 0}
     finished = next(e for e in events if isinstance(e, RunFinished))
-    assert (finished.round_trips, finished.commands) == (2, 5)
+    assert (finished.round_trips, finished.commands) == (2, 2)
 
 
 def test_a_step_after_a_change_is_planned_from_facts_read_after_it(tmp_path: Path) -> None:

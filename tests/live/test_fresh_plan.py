@@ -114,6 +114,43 @@ def test_a_reapply_reads_every_step_in_a_few_round_trips_and_check_asks_the_serv
         shown.stdout[-1500:]
 
 
+def test_drift_in_a_site_a_firewall_rule_and_a_package_is_seen_and_fixed(box, live_dirs, recipe) -> None:
+    """Runs after the no-op re-apply above: with the facts read in lanes and the files by one script, what was
+    changed by hand is still seen. A line added to the nginx site, the HTTPS rule taken out of ufw and curl
+    removed: `check` reports drift in exactly those steps, apply puts them back, and the next apply is a no-op."""
+    changed = on_box(box, "echo '# by hand' >> /etc/nginx/sites-available/demo && ufw delete allow 443/tcp && "
+                          "dpkg -r curl")
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    check = cli(live_dirs, "check", str(recipe), "--json", env=ENV)
+    assert check.returncode == 3, check.stdout[-3000:] + check.stderr[-2000:]
+    drifted = set(finished(check)["changed_steps"])  # curl is monitoring's, and os_updates' base tools name it too
+    assert {"nginx", "firewall", "monitoring"} <= drifted <= {"os_updates", "nginx", "firewall", "monitoring"}, drifted
+    fixed = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=ENV)
+    assert fixed.returncode == 0 and finished(fixed)["changes"] >= 3, fixed.stdout[-3000:]
+    assert "# by hand" not in on_box(box, "cat /etc/nginx/sites-available/demo").stdout
+    assert "443/tcp" in on_box(box, "ufw status").stdout and on_box(box, "command -v curl").returncode == 0
+    again = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=ENV)
+    assert again.returncode == 0 and finished(again)["changes"] == 0, again.stdout[-3000:]
+
+
+def test_many_files_and_paths_read_by_one_script_read_as_each_one_alone(box, live_dirs, recipe) -> None:
+    """A gather reads every file in one script and every path in one stat loop (wizard/engine/facts.py:
+    FilesInfo, PathsInfo): on the server, each reads as when it is asked alone (a root-only env file, a symlink, a
+    directory, an absent path included)."""
+    from wizard.engine.facts import FileInfo, FilesInfo, PathInfo, PathsInfo
+
+    files = ("/etc/nginx/sites-available/demo", "/srv/demo/shared/env/app.env", "/etc/nginx/sites-enabled/demo",
+             "/srv/demo/shared", "/etc/no-such-file")
+    together = FilesInfo(files).parse(on_box(box, FilesInfo(files).command().shell()).stdout, 0)
+    paths = PathsInfo(files).parse(on_box(box, PathsInfo(files).command().shell()).stdout, 0)
+    for path in files:
+        alone = on_box(box, FileInfo(path).command().shell()).stdout
+        assert together[path] == FileInfo(path).parse(alone.rstrip("\n"), 0), path
+        assert paths[path] == PathInfo(path).parse(on_box(box, PathInfo(path).command().shell()).stdout, 0), path
+    assert together["/srv/demo/shared/env/app.env"] is not None and together["/srv/demo/shared"] is None
+    assert paths["/srv/demo/shared"]["type"] == "directory" and paths["/etc/no-such-file"] is None
+
+
 def test_many_units_in_one_systemctl_show_read_as_each_one_alone(box, live_dirs, recipe) -> None:
     """A gather asks every step's units in one `systemctl show` (recipes/shared/facts.UnitsProperties): each unit
     reads as when it is asked alone, a unit that does not exist included."""
