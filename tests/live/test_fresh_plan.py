@@ -103,7 +103,8 @@ def test_a_reapply_reads_every_step_in_a_few_round_trips_and_check_asks_the_serv
     again = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=ENV)
     summary = finished(again)
     assert again.returncode == 0 and summary["changes"] == 0, again.stdout[-3000:]
-    assert summary["round_trips"] <= 6 and summary["commands"] > 10 * summary["round_trips"], summary
+    # many commands per round trip (the files of all steps are one command, their packages another)
+    assert summary["round_trips"] <= 6 and summary["commands"] > 5 * summary["round_trips"], summary
     assert not [e for e in events(again) if e["event"] == "change_started"]  # no change, no health check either
     check = cli(live_dirs, "check", str(recipe), "--json", env=ENV)
     assert check.returncode == 0 and finished(check)["changes"] == 0, check.stdout[-3000:]
