@@ -45,6 +45,22 @@ def test_every_answer_comes_back_in_order_with_its_own_status(lanes: int, tmp_pa
     assert list(tmp_path.iterdir()) == []  # the private directory is gone
 
 
+def test_without_a_private_directory_the_commands_run_one_after_the_other_with_the_same_answers(tmp_path) -> None:
+    """A full or read-only /tmp (mktemp -d fails): reading the server must not depend on writing to it."""
+    lines = [f"echo answer {i}; exit {i % 3}" for i in range(6)] + ["cd /; exit 9", "pwd", "cat"]
+    gone = tmp_path / "no-such-dir"
+    alone = answers(run(f"export TMPDIR={gone}; " + gather_script(lines, 4)))
+    assert alone == answers(run(f"export TMPDIR={tmp_path}; " + gather_script(lines, 4)))
+    assert alone[6] == ("", 9)
+    assert alone[8] == ("", 0)
+
+
+def test_a_command_runs_in_a_subshell_of_its_own(tmp_path) -> None:
+    for tmp in (tmp_path, tmp_path / "no-such-dir"):
+        found = answers(run(f"export TMPDIR={tmp}; cd {tmp_path}; " + gather_script(["cd /; exit 9", "pwd"], 1)))
+        assert found == {0: ("", 9), 1: (str(tmp_path), 0)}
+
+
 def test_lanes_run_at_the_same_time_but_never_more_than_asked(tmp_path) -> None:
     """Each command notes itself in a directory while it runs: the most seen at once is the number of lanes."""
     note = tmp_path / "running"

@@ -14,21 +14,31 @@ def gather_script(lines: list[str], lanes: int = LANES) -> str:
     `@@DW-FACT i` and `@@DW-FACT-END i STATUS`.
 
     Why in lanes: a no-op re-apply waits mostly on the fact commands themselves (psql, git ls-remote, systemctl,
-    dpkg-query: 0.75 s one after the other on the sandbox), and most of that is waiting on another process
-    (the database, the git server, systemd) or one core's work. Facts only read, so they may run at the same
-    time: `lanes` background lanes, each running its share in turn (so a server never gets more than `lanes`
-    at once), each answer written to its own file in a fresh private directory (mktemp -d: 0700, a name no one
-    else chose), printed in order once all lanes ended, the directory removed on every exit."""
+    dpkg-query: 0.75 s one after the other on the sandbox), and much of that is waiting on another process
+    (the database, the git server, systemd). Facts only read, so they may run at the same time: `lanes`
+    background lanes, each running its share in turn (so a server never runs more than `lanes` at once), each
+    answer written to its own file in a fresh private directory (mktemp -d: 0700, a name no one else chose),
+    printed in order once all lanes ended, the directory removed on every exit. Where no such directory can be
+    made (a full or read-only /tmp), the commands run one after the other, as they always did: reading the
+    server never depends on being able to write to it. Each command is a function defined once, run in a
+    subshell of its own (its `exit` or `cd` ends there), with nothing on its stdin."""
     lanes = max(1, min(lanes, len(lines)))
+    functions = "".join(f"dw_f{index}() (\n{line}\n)\n" for index, line in enumerate(lines))
     shares: list[list[str]] = [[] for _lane in range(lanes)]
-    for index, line in enumerate(lines):
+    for index in range(len(lines)):
         # the status is saved before anything else runs: `$?` later would be another command's
-        shares[index % lanes].append(f'( {line} ) >"$dw_d/{index}" 2>/dev/null; echo $? >"$dw_d/{index}.s"')
-    run = " ".join("{ " + "; ".join(share) + "; } </dev/null &" for share in shares)
+        shares[index % lanes].append(f'dw_f{index} >"$dw_d/{index}" 2>/dev/null; echo $? >"$dw_d/{index}.s"')
+    run = "\n".join("{ " + "; ".join(share) + "; } </dev/null &" for share in shares)
     indexes = " ".join(str(index) for index in range(len(lines)))
-    return (f"dw_d=$(mktemp -d) || exit 1; trap 'rm -rf \"$dw_d\"' EXIT; trap 'exit 1' HUP INT TERM; {run} wait; "
+    return (f"{functions}"
+            f"if dw_d=$(mktemp -d 2>/dev/null); then\n"
+            f"trap 'rm -rf \"$dw_d\"' EXIT; trap 'exit 1' HUP INT TERM\n{run}\nwait\n"
             f"for dw_i in {indexes}; do echo \"{MARK} $dw_i\"; cat \"$dw_d/$dw_i\" 2>/dev/null; "
-            f"echo; echo \"{MARK}-END $dw_i $(cat \"$dw_d/$dw_i.s\" 2>/dev/null || echo 255)\"; done")
+            f"echo; echo \"{MARK}-END $dw_i $(cat \"$dw_d/$dw_i.s\" 2>/dev/null || echo 255)\"; done\n"
+            f"else\n"
+            f"for dw_i in {indexes}; do echo \"{MARK} $dw_i\"; \"dw_f$dw_i\" 2>/dev/null </dev/null; dw_s=$?; "
+            f"echo; echo \"{MARK}-END $dw_i $dw_s\"; done\n"
+            f"fi")
 
 
 # $1 the content limit, then the paths. Per path, `@@DW-FILE` and either `absent` or the same `stat` line as
