@@ -133,8 +133,8 @@ async def one_run(recipe: Recipe, host: str) -> Run:
         result = await run_recipe(recipe, "apply", sink, Questions(), host=host, journal=False,
                                   transport_factory=recording_factory(recipe, host, sent, trips))
     elapsed = time.perf_counter() - started
-    facts = [(gatherer.origin.get(fact.key, "(all steps' packages)" if fact.kind == "packages" else "(before steps)"),
-              fact)
+    # a fact that answers many steps' facts at once (Fact.together: packages, files, paths, units) has no origin
+    facts = [(gatherer.origin.get(fact.key, f"(steps' {fact.kind})"), fact)
              for gatherer, batch, remote in gathers if remote for fact in batch]
     rounds = [[fact.key for fact in batch] for _gatherer, batch, remote in gathers if remote]
     return Run(elapsed, result.changes, finished[-1].round_trips, finished[-1].commands, sent, per_step, facts,
