@@ -48,6 +48,7 @@ from wizard.app.session import Questions, make_transport, run_recipe  # noqa: E4
 from wizard.engine.commands import Masker  # noqa: E402
 from wizard.engine.events import Event, RunFinished, StepFinished  # noqa: E402
 from wizard.engine.facts import Fact, FactGatherer  # noqa: E402
+from wizard.engine.gather import LANES, gather_script  # noqa: E402
 from wizard.lab import sandbox  # noqa: E402
 
 MIN_RUNS = 5
@@ -62,7 +63,7 @@ class Run:
     sent: list[str]
     per_step: dict[str, tuple[int, int]]  # step -> (round trips, commands)
     facts: list[tuple[str, Fact]] = field(default_factory=list)  # (the step that asked, the fact), on the server
-    rounds: list[list[str]] = field(default_factory=list)  # the keys of each gather sent to the server, in order
+    rounds: list[list[Fact]] = field(default_factory=list)  # the facts of each gather sent to the server, in order
     trips: list[tuple[str, float]] = field(default_factory=list)  # (what, seconds): the connection, each round trip
 
 
@@ -136,7 +137,7 @@ async def one_run(recipe: Recipe, host: str) -> Run:
     # a fact that answers many steps' facts at once (Fact.together: packages, files, paths, units) has no origin
     facts = [(gatherer.origin.get(fact.key, f"(steps' {fact.kind})"), fact)
              for gatherer, batch, remote in gathers if remote for fact in batch]
-    rounds = [[fact.key for fact in batch] for _gatherer, batch, remote in gathers if remote]
+    rounds = [list(batch) for _gatherer, batch, remote in gathers if remote]
     return Run(elapsed, result.changes, finished[-1].round_trips, finished[-1].commands, sent, per_step, facts,
                trips=trips, rounds=rounds)
 
@@ -263,8 +264,14 @@ def measure(args: argparse.Namespace, info: sandbox.SandboxInfo, recipe: Recipe,
     for line, seconds in last.trips:
         print(f"  {seconds * 1000:7.1f}  {' '.join(line.split())[:100]}")
     print("\nthe facts of each gather after the first (what waited for an earlier answer):")
-    for number, keys in enumerate(last.rounds[1:], start=2):
-        print(f"  gather {number}: {len(keys)} facts: {', '.join(key[:60] for key in keys)}")
+    for number, batch in enumerate(last.rounds[1:], start=2):
+        print(f"  gather {number}: {len(batch)} facts: {', '.join(fact.key[:60] for fact in batch)}")
+    print(f"\nserver-side time of the gathers as sent, by the number of lanes they run in (as root, {args.runs} runs):")
+    for lanes in (1, 2, 4, 8):
+        scripts = [gather_script([fact.command().shell() for fact in batch], lanes) for batch in last.rounds]
+        timed = [sum(on_server(info, scripts, "sudo -n sh")) for _ in range(args.runs)]
+        chosen = "  (wizard.engine.gather.LANES)" if lanes == LANES else ""
+        print(f"  {lanes} lane{'s' if lanes > 1 else ' '}{'':38} {spread(timed)}{chosen}")
     profile(info, last, args.runs, args.top)
     if args.profile:
         where = Path(args.profile)
