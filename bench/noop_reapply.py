@@ -9,7 +9,10 @@ Prints, for the re-apply that changes nothing (each one must report 0 changes, o
 - server-side time of the fact gathers as sent (the same lines, timed on the server with `date +%s%N`), and of
   every fact command alone, per step, slowest first: what to make faster, and the floor (one round trip plus
   this time);
-- the same command lines through ONE plain `ssh` session, and through one plain `ssh` per line, for scale.
+- the same command lines through ONE plain `ssh` session, and through one plain `ssh` per line, for scale;
+- the last run's round trips one by one, as seen from here (the connection, the lock, each gather, the release),
+  the facts of each gather after the first (what waited for an earlier answer), and the gathers timed on the
+  server in 1, 2, 4 and 8 lanes (wizard/engine/gather.py).
 Nothing here asserts a time: the numbers are for reading and for the closing notes.
 
 Usage (root, Linux): python3 bench/noop_reapply.py [--runs 5] [--full | --django] [--top 15] [--keep]
