@@ -22,6 +22,8 @@ from wizard.engine.transports.base import SecretRefused, Transport, TransportErr
 from wizard.engine.transports.local import LocalTransport
 
 CONTENT_LIMIT = 256 * 1024  # file content is fetched (for diffs) only below this size
+
+
 class Fact(ABC):
     """One question about the host. Equal facts (same key) are asked once.
 
@@ -176,7 +178,8 @@ class FileInfo(Fact):
 
     @classmethod
     def together(cls, facts: list[Fact]) -> Fact:
-        """Every file in one script (FilesInfo): a file alone costs seven processes, most of a no-op's fact time."""
+        """Every file in one script (FilesInfo): asked alone, each file cost seven processes on the server, and a
+        no-op of the Flask stack reads about 25 files."""
         return FilesInfo(tuple(dict.fromkeys(fact.path for fact in facts if isinstance(fact, FileInfo))))
 
     def part(self, answer: dict[str, FileState | None]) -> FileState | None:
