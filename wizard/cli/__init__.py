@@ -46,7 +46,19 @@ RUN_COMMANDS = ("plan", "apply", "check", "deploy")  # their --json output is a 
 
 def main(argv: list[str] | None = None) -> int:
     """The console script `deploy-wizard`; returns the exit code."""
-    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    finally:
+        if argv is None:  # the process's own command line: it exits next
+            # What is left is the interpreter's exit, whose last garbage collections walk every object the imports
+            # made (the steps' models, asyncssh, pydantic): about 80 ms of a 1 s no-op apply. Frozen, they are
+            # skipped; modules are still torn down, files flushed and closed, atexit handlers run. Not for a call
+            # with its own arguments (tests, a caller in the same process), whose process goes on.
+            gc.freeze()
+
+
+def _main(argv: list[str]) -> int:
+    """Parse and run; a bare `deploy-wizard` in a terminal opens the wizard without building the parser."""
     if tuple(argv) in BARE and interactive():  # the wizard, as the parser would have found: no need to build it
         lang = BARE[tuple(argv)]
         if lang is not None:
@@ -85,11 +97,6 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         err(_("Interrupted."))
         return 130
-    finally:
-        # The command is done; what is left is the interpreter's exit, whose last garbage collections walk every
-        # object the imports made (the steps' models, asyncssh, pydantic): about 80 ms of a 1 s no-op apply.
-        # Frozen, they are skipped; modules are still torn down, files flushed and closed, atexit handlers run.
-        gc.freeze()
 
 
 def _expire_drafts() -> None:
