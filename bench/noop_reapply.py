@@ -23,7 +23,8 @@ Usage (root, Linux): python3 bench/noop_reapply.py [--runs 5] [--full | --django
   --against CHECKOUT: the whole-process runs of another checkout too (main's: before and after a change, side
           by side), in turns with this one's, on the same server.
   --profile DIR: one more whole process each with -X importtime and with cProfile (DIR/apply.prof), and one
-          with every line of its output stamped with the milliseconds since it started (DIR/stamps*.txt).
+          with every line of its output stamped with the milliseconds since it started (DIR/stamps*.txt; with
+          --against, the other checkout's too: DIR/stamps-against.txt).
 Hold the machine quiet while it runs: `live-lane --quiet python3 bench/noop_reapply.py --full`.
 """
 
@@ -283,6 +284,8 @@ def measure(args: argparse.Namespace, info: sandbox.SandboxInfo, recipe: Recipe,
         whole_process(recipe_path, info.ip, ("-m", "cProfile", "-o", str(where / "apply.prof"), "-m"),
                       where / "stamps-cprofile.txt")
         whole_process(recipe_path, info.ip, (), where / "stamps.txt")
+        if args.against:
+            whole_process(recipe_path, info.ip, (), where / "stamps-against.txt", Path(args.against).resolve())
         print(f"\none whole process each: -X importtime, cProfile ({where / 'apply.prof'}) and its output stamped "
               f"with the milliseconds since it started, in {where}")
     return 0
