@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.startup import compiled  # noqa: E402
 from tests.live.services import flask_recipe_text, lab  # noqa: E402
 from wizard.lab import sandbox  # noqa: E402
 
@@ -95,7 +96,7 @@ def print_table(table: dict[str, dict[str, float]], wall: float) -> None:
 def apply(code: Path, recipe: Path, host: str, extra: list[str]) -> tuple[float, list[dict]]:
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "wizard", "apply", str(recipe), "--host", host, "--yes", "--json",
-                           *extra], cwd=code, capture_output=True, text=True)
+                           *extra], cwd=code, capture_output=True, text=True, env=compiled())  # as installed
     wall = time.monotonic() - started
     events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0:
