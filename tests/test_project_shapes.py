@@ -30,7 +30,8 @@ class CaseFacts(FactGatherer):
         self.values = values
         self.rounds = 0
 
-    async def _ask(self, facts: list[Fact], transport: Transport) -> dict[str, Any]:
+    async def _ask_merged(self, facts: list[Fact], transport: Transport) -> dict[str, Any]:
+        """Each fact as the case gives it (a real gather merges files and paths into one command each)."""
         self.rounds += 1
         return {fact.key: self.values[fact.key] for fact in facts}
 
