@@ -112,6 +112,7 @@ class Behind:
         self.task: asyncio.Task[None] | None = None
         self.started = False  # the queue started once in this run (it does not start again)
         self.failed = False
+        self.stopping = False  # the run ends: only the install in progress finishes
         self.finder: asyncio.Task[None] | None = None
         self.looked: dict[str, asyncio.Event] = {}  # per step: its early installs are queued (or it has none)
 
@@ -152,7 +153,7 @@ class Behind:
         """One job at a time, in order, including jobs added while it runs; after a failure the rest are left to
         their own steps, which install in their turn and say why that fails."""
         while (job := next((job for job in self.jobs if not job.begun.is_set()), None)) is not None:
-            if self.failed:
+            if self.failed or self.stopping:
                 job.begun.set()
                 job.done.set()
                 continue
@@ -193,7 +194,8 @@ class Behind:
             await asyncio.shield(self.task)
 
     def stop_looking(self) -> None:
-        """The run ends: nothing more is queued (what is queued still runs, unless cancelled)."""
+        """The run ends: nothing more is queued or started; the install in progress ends (unless cancelled)."""
+        self.stopping = True
         if self.finder is not None:
             self.finder.cancel()
 

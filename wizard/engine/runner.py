@@ -210,7 +210,7 @@ class Runner(DryRun):
 
     async def _settle(self, done: Progress) -> None:
         """A run that ends with installs still behind (a step failed or stopped before theirs): wait for the one
-        running, so dpkg is not cut off, and say what was installed for steps that did not run."""
+        running, so dpkg is not cut off, start no other, and say what was installed for steps that did not run."""
         self.behind.stop_looking()
         if not self.behind.untaken:
             return
