@@ -41,7 +41,8 @@ def toy_install(root: str, names: tuple[str, ...], early: bool, *, wait: str = "
                       early=early, leaves=tuple((PathInfo(f"{root}/{name}"), FILE) for name in names))
 
 
-WAIT_FOR_LINE = 'n=0; while [ -n "$3" ] && ! grep -qx "$3" "$1/log" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done; '
+WAIT_FOR_LINE = ('n=0; while [ -n "$3" ] && ! grep -qx "$3" "$1/log" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; '
+                 'n=$((n+1)); done; ')
 
 
 def installs(name: str, packages: tuple[str, ...], *, early: bool = True, then: bool = False,
