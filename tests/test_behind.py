@@ -17,7 +17,16 @@ from pathlib import Path
 from recipes.shared.apt import apt_get, install_missing
 from wizard.engine.behind import PACKAGE_LOCK_ENV, uses_packages
 from wizard.engine.commands import sh
-from wizard.engine.events import ChangeStarted, Event, Notice, StepPlanned
+from wizard.engine.events import (
+    ChangeStarted,
+    Event,
+    Notice,
+    NoticeLevel,
+    StepFinished,
+    StepNoop,
+    StepPlanned,
+    StepStatus,
+)
 from wizard.engine.facts import PathInfo
 from wizard.engine.runner import Runner
 from wizard.engine.step import Change, Ok, RunCommand, Step, StepSettings, Teaching
@@ -103,9 +112,9 @@ def test_plan_and_apply_show_each_install_in_its_own_step_and_a_second_apply_cha
     shown = [(e.step, c["do"]) for e in dry if isinstance(e, StepPlanned) for c in e.changes]
     assert [(e.step, e.description) for e in applied if isinstance(e, ChangeStarted)] == shown
     behind = [e.text for e in applied if isinstance(e, Notice) and "installing in the background" in e.text]
-    assert [text.split(":")[0] for text in behind] == ["installing in the background, for the python step",
-                                                       "installing in the background, for the web step",
-                                                       "installing in the background, for the tls step"]
+    assert [text.split(":")[0] for text in behind] == ["installing in the background for the python step",
+                                                       "installing in the background for the web step",
+                                                       "installing in the background for the tls step"]
     again: list[Event] = []
     assert asyncio.run(runner(tmp_path, again, stack()).apply()).changes == 0
 
@@ -186,3 +195,29 @@ def test_apt_commands_are_package_commands_and_installs_say_if_they_may_run_behi
     assert uses_packages(RunCommand("upgrade", apt_get("upgrade")))
     assert not uses_packages(RunCommand("other", sh("true")))
     assert pg.why == "install postgresql, logrotate"
+
+
+def test_a_step_whose_only_change_ran_behind_is_changed_not_a_noop(tmp_path: Path) -> None:
+    events: list[Event] = []
+    assert asyncio.run(runner(tmp_path, events, stack()).apply()).ok
+    web = [e for e in events if getattr(e, "step", None) == "web"]
+    assert not any(isinstance(e, StepNoop) for e in web)
+    assert [e.status for e in web if isinstance(e, StepFinished)] == [StepStatus.CHANGED]
+
+
+def test_an_install_behind_that_failed_for_a_step_that_never_ran_is_a_warning(tmp_path: Path) -> None:
+    class Fails(Step):
+        name = title = "fails"
+        Settings = RootSettings
+        teaching = Teaching(why="test")
+
+        def plan(self, s, facts, ctx):  # it fails once certbot's install failed behind it (or after 5 s)
+            yield RunCommand("break", sh(WAIT_FOR_LINE + "exit 3", s.root, "", "start certbot"))
+
+    (tmp_path / "fail.certbot").touch()
+    events: list[Event] = []
+    steps = [installs("base", ("curl",), early=False), Fails(), installs("tls", ("certbot",))]
+    assert not asyncio.run(runner(tmp_path, events, steps).apply()).ok
+    warned = [e.text for e in events if isinstance(e, Notice) and e.level is NoticeLevel.WARNING]
+    assert any("the install in the background for the tls step failed" in text and "broken" in text
+               for text in warned), warned

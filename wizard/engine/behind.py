@@ -7,7 +7,7 @@ leaves the server's second core and the network idle for half the run. Behind th
 while the venv is built and the code is fetched; nginx and certbot while the database is set up.
 
 What keeps it safe and convergent:
-- Only installs a step marks `early` run behind (wizard.engine.hoist): nothing they start is reachable from
+- Only installs a step marks `early` run behind (RunCommand.early): nothing they start is reachable from
   outside before their step configures it. They run one at a time, on their own channel, in the order of their
   steps: a step waits only for its own (and so for those before it).
 - Every other package command (apt's lock wait marks them: PACKAGE_LOCK_ENV) waits until the queue is empty,
@@ -53,7 +53,7 @@ class Job:
     seconds: float = 0.0
     taken: bool = False  # its step showed it
     result: Result | None = None  # None: never ran (its step installs it itself)
-    error: TransportError | None = None
+    error: TransportError | None = None  # the connection failed, or something else broke the job
     begun: asyncio.Event = field(default_factory=asyncio.Event)  # it started, or it never will
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -166,6 +166,8 @@ class Behind:
                 self.failed = job.result.exit_status not in job.change.ok_codes
             except TransportError as exc:
                 job.error, self.failed = exc, True
+            except Exception as exc:  # noqa: BLE001 - said in its step's place, never in another step's command
+                job.error, self.failed = TransportError(str(exc) or type(exc).__name__), True
             finally:
                 job.seconds = time.monotonic() - job.started
                 job.done.set()
@@ -189,9 +191,12 @@ class Behind:
         return self.task is not None and not self.task.done()
 
     async def drain(self) -> None:
-        """Wait until nothing runs behind (before any other package command, and at the end of a run)."""
-        if self.task is not None:
-            await asyncio.shield(self.task)
+        """Wait until nothing runs behind and nothing more can be queued (before any other package command, and
+        at the end of a run): the look ahead first, since it may still queue an install."""
+        if self.finder is not None:
+            await asyncio.wait([self.finder])
+        while self.task is not None and not self.task.done():
+            await asyncio.wait([self.task])
 
     def stop_looking(self) -> None:
         """The run ends: nothing more is queued or started; the install in progress ends (unless cancelled)."""
@@ -199,10 +204,13 @@ class Behind:
         if self.finder is not None:
             self.finder.cancel()
 
-    def cancel(self) -> None:
+    async def cancel(self) -> None:
+        """Ctrl-C: stop the look ahead and the install in progress, and wait until both have stopped."""
         self.stop_looking()
-        if self.task is not None:
-            self.task.cancel()
+        tasks = [task for task in (self.finder, self.task) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 __all__ = ["PACKAGE_LOCK_ENV", "Behind", "Job", "early_installs", "uses_packages"]

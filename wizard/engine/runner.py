@@ -109,10 +109,13 @@ class Runner(DryRun):
             await self._settle(done)
         except BaseException as exc:
             cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+            try:
+                if not cancelled:
+                    await self._settle(done)
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                cancelled = True
             if cancelled:
-                self.behind.cancel()
-            else:
-                await self._settle(done)
+                await asyncio.shield(self.behind.cancel())
             done.error = _("cancelled") if cancelled else str(exc) or type(exc).__name__
             done.end = RunEnd.CANCELLED if cancelled else RunEnd.ERROR
             if done.open is not None:
@@ -154,9 +157,11 @@ class Runner(DryRun):
             return index + 1
         try:
             taken = await self._take_behind(step.name)
+            if self.behind.jobs:  # installs ran or run behind: facts read ahead may predate their end
+                self.ahead.changed()
             await self.ahead.before([(s, v) for s, v in self.selected[index:]
                                      if not (self.resume and s.name in self.resume.done)])
-            count = taken + await self.apply_step(step, settings)
+            count = await self.apply_step(step, settings, applied=taken)
         except StoppedByOperator as exc:
             self.emit(Notice(step=step.name, text=str(exc), level=NoticeLevel.NOTE))
             self._step_finished(done, StepStatus.STOPPED, 0, t0, sent)
@@ -193,7 +198,7 @@ class Runner(DryRun):
 
     def _behind_started(self, job: Job) -> None:
         self.emit(Notice(step=self.open or job.step, level=NoticeLevel.NOTE, text=_(
-            "installing in the background, for the {step} step: {what}").format(
+            "installing in the background for the {step} step: {what}").format(
                 step=job.step, what=without_note(job.change.describe()))))
 
     async def _take_behind(self, step: str) -> int:
@@ -219,10 +224,17 @@ class Runner(DryRun):
                              text=_("waiting for the install running in the background to finish")))
         await self.behind.drain()
         for job in await self.behind.take():
+            what = without_note(job.change.describe())
             if job.result is not None and job.result.exit_status in job.change.ok_codes:
                 self.emit(Notice(step=self.open or job.step, level=NoticeLevel.NOTE, text=_(
                     "installed in the background for the {step} step, which did not run: {what}").format(
-                        step=job.step, what=without_note(job.change.describe()))))
+                        step=job.step, what=what)))
+            elif job.started is not None:  # it failed: the next run's install in that step finishes or says why
+                tail = "\n".join(text for _stream, text in job.lines[-8:])
+                why = str(job.error) if job.error else tail or _("(no output)")
+                self.emit(Notice(step=self.open or job.step, level=NoticeLevel.WARNING, text=_(
+                    "the install in the background for the {step} step failed: {what}\n{why}").format(
+                        step=job.step, what=what, why=why)))
 
     def _resumed_reason(self) -> str:
         """Why a step is not run again: the earlier run completed it, and how that run ended."""
@@ -235,8 +247,9 @@ class Runner(DryRun):
                 step=self.resume.failed_step, journal=journal)
         return _("completed in the run that ended early ({journal})").format(journal=journal)
 
-    async def apply_step(self, step: Step, settings: StepSettings) -> int:
-        applied = 0
+    async def apply_step(self, step: Step, settings: StepSettings, applied: int = 0) -> int:
+        """Run the step's changes until a plan shows nothing left; `applied`: changes already run for it (its
+        install, in the background). How many ran."""
         told: list[str] = []  # a warning is said once, in whichever pass first finds it (after a checkout)
         for attempt in range(self.max_passes + 1):
             if attempt:  # the pass before ran changes (the first pass plans from what self.ahead left)
@@ -248,7 +261,7 @@ class Runner(DryRun):
                 if plan.later:
                     raise StepError(_("the step cannot decide: {what}").format(
                         what=clauses(f"{c.why} ({c.reason})" for c in plan.later)))
-                if attempt == 0:
+                if attempt == 0 and not applied:
                     self.emit(StepNoop(step=step.name, reason=plan.reason()))
                 elif applied:
                     for check in step.verify(settings, self.ctx):
@@ -355,7 +368,7 @@ class Runner(DryRun):
             raise StepError(_("the install running in the background was cut off: {what}").format(
                 what=without_note(job.change.describe())))
         self.emit(Notice(step=step, level=NoticeLevel.NOTE, text=_(
-            "ran in the background while the steps before this one ran ({seconds:.1f} s)").format(seconds=job.seconds)))
+            "installed in the background while the earlier steps ran ({seconds:.1f} s)").format(seconds=job.seconds)))
         return result
 
 
