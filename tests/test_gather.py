@@ -3,12 +3,14 @@ and many files or paths read by one script, each giving the same answer as the f
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 
 import pytest
 
 from wizard.engine import facts as facts_module
+from wizard.engine.commands import Masker, Secret
 from wizard.engine.facts import FactGatherer, FileInfo, FilesInfo, PathInfo, PathsInfo
 from wizard.engine.gather import MARK, gather_script
 from wizard.engine.transports.local import LocalTransport
@@ -119,3 +121,20 @@ def test_a_file_that_cannot_be_read_is_present_without_content() -> None:
     found = FilesInfo(("/a", "/b")).parse(out, 0)
     assert found["/a"] is not None and found["/a"].content is None and found["/a"].size == 5
     assert found["/b"] is None
+
+
+async def test_a_file_holding_a_secret_keeps_its_true_hash_when_its_content_comes_back_masked(tmp_path) -> None:
+    """The output of every command is masked, base64 forms included; a file whose base64 holds a secret's (here
+    the whole line, at offset 0, 3 bytes a group) comes back masked, and its hash must still be the file's."""
+    line = "DATABASE_URL=postgresql://demo:s3cret-pw@127.0.0.1:5432/demo"
+    assert len(line) % 3 == 0
+    (tmp_path / "env").write_text(line + "\n")
+    (tmp_path / "other").write_text("x\n")
+    paths = [str(tmp_path / "env"), str(tmp_path / "other")]
+    transport = LocalTransport(masker=Masker([Secret("url", line)]))
+    await transport.connect()
+    together = await FactGatherer(transport).gather([FileInfo(path) for path in paths])
+    state = together[FileInfo(paths[0])]
+    assert state is not None
+    assert state.sha256 == hashlib.sha256((line + "\n").encode()).hexdigest()
+    assert state.content is None  # masked: not the file's, so not shown as its content

@@ -189,8 +189,7 @@ class FileInfo(Fact):
 @dataclass(frozen=True, eq=False)
 class FilesInfo(Fact):
     """FileInfo of many files in one script (FileInfo.together), the same answer for each: a file alone spawns a
-    shell, two stats, sha256sum, cut and base64; here each costs a stat and a base64, and the hash of a file whose
-    content is read is taken from that content, which is what sha256sum would hash."""
+    shell, two stats, sha256sum, cut and base64; here each costs a stat, sha256sum and a base64."""
 
     paths: tuple[str, ...]
 
@@ -208,14 +207,20 @@ class FilesInfo(Fact):
                 continue
             mode, owner, group, size = lines[0].split()
             kind, _space, value = lines[1].partition(" ")
-            if kind == "b64":
-                content = base64.b64decode(value)
-                found[path] = FileState(hashlib.sha256(content).hexdigest(), mode, owner, group, int(size), content)
-            elif kind == "sha":
-                found[path] = FileState(value.strip(), mode, owner, group, int(size), None)
-            else:  # present, but its content could not be read: nothing to compare it with
-                found[path] = FileState("", mode, owner, group, int(size), None)
+            # the server's hash, never one of content read back (output is masked: a DATABASE_URL's base64 can come
+            # back masked); no hash: present but unreadable, nothing to compare it with
+            b64 = lines[2].partition(" ")[2] if len(lines) > 2 and lines[2].startswith("b64") else None
+            found[path] = FileState(value.strip() if kind == "sha" else "", mode, owner, group, int(size),
+                                    _decoded(b64, int(size)) if kind == "sha" else None)
         return found
+
+
+def _decoded(b64: str | None, size: int) -> bytes | None:
+    """A file's content from its base64, or None when it was not read or came back masked (not base64)."""
+    try:
+        return (b"" if size == 0 else None) if b64 is None else base64.b64decode(b64, validate=True)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, eq=False)

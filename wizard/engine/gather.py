@@ -49,10 +49,9 @@ for f do
   echo @@DW-FILE
   if [ -f "$f" ] && info=$(stat -c "%a %U %G %s" "$f"); then
     echo "$info"
+    if h=$(sha256sum < "$f"); then echo "sha ${h%% *}"; else echo unreadable; continue; fi
     if [ "${info##* }" -le "$limit" ]; then
-      b=$(base64 -w0 < "$f") && echo "b64 $b" || echo unreadable
-    else
-      h=$(sha256sum < "$f") && echo "sha ${h%% *}" || echo unreadable
+      b=$(base64 -w0 < "$f") && echo "b64 $b"
     fi
   else
     echo absent
