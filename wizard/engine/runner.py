@@ -208,7 +208,6 @@ class Runner(DryRun):
             await job.begun.wait()
             if job.started is None:
                 continue  # never ran (the queue stopped at an earlier failure): the step plans it itself
-            self.ahead.changed()
             await self._execute(step, job.change, behind=job)
             ran += 1
         return ran
