@@ -115,12 +115,22 @@ class OsUpdates(Step):
         wanted = list(dict.fromkeys(s.packages + (["unattended-upgrades"] if s.unattended_upgrades else [])))
         return tuple(wanted)
 
+    @staticmethod
+    def _upgradable(s: OsUpdatesSettings, *, record: bool) -> Upgradable:
+        return Upgradable("dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade", record=record)
+
+    def refresh(self, settings: StepSettings, ctx: Context) -> Iterable[Fact]:
+        """The later steps' installs change dpkg's database, so the record of this step's simulation no longer
+        matches: simulated and recorded again as the apply ends, the first re-apply skips it like every later one."""
+        assert isinstance(settings, OsUpdatesSettings)
+        return [self._upgradable(settings, record=True)] if settings.upgrade != "none" else []
+
     def facts(self, settings: OsUpdatesSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         s = settings
         yield ManDbAutoUpdate()
         yield AptListsAge()
         if s.upgrade != "none":  # an apply keeps an empty answer, so the next one skips the simulation
-            yield Upgradable("dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade", record=ctx.applying)
+            yield self._upgradable(s, record=ctx.applying)
         if self._packages(s):
             yield PackagesInstalled(self._packages(s))
         if s.unattended_upgrades:

@@ -99,7 +99,12 @@ def test_plan_on_a_fresh_server_plans_everything_writes_nothing_and_apply_runs_i
 def test_a_reapply_reads_every_step_in_a_few_round_trips_and_check_asks_the_services(box, live_dirs, recipe) -> None:
     """Runs after the apply above: the re-apply changes nothing and reads the whole recipe's facts in a few round
     trips (the connection probe, the deploy lock, the gathers: one, and one more per fact that depends on another),
-    without a health check; `check` finds no drift and runs the steps' health checks, which pass."""
+    without a health check; `check` finds no drift and runs the steps' health checks, which pass. The first apply
+    ended by recording os_updates' simulation again after the later steps' installs (Step.refresh), so the
+    re-apply reads that record instead of simulating."""
+    from recipes.os_updates.facts import SKIPPED, Upgradable
+
+    assert on_box(box, Upgradable().command().shell()).stdout.strip() == SKIPPED  # read only: plan's way
     again = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env=ENV)
     summary = finished(again)
     assert again.returncode == 0 and summary["changes"] == 0, again.stdout[-3000:]

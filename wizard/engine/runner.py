@@ -89,6 +89,7 @@ class Runner(DryRun):
         self.host: str | None = None  # the first step that ran a package command: once it is done, the later
         # steps' early installs run behind the steps before theirs (wizard.engine.behind)
         self.open: str | None = None  # the step running now
+        self.installed: str | None = None  # the last step that ran a package command (refresh, at the run's end)
         self.before_change = before_change
         self.facts = FactGatherer(transport)
         self.ahead = Ahead(self.facts, self.ctx)  # an apply reads later steps' facts ahead while nothing changes
@@ -107,6 +108,7 @@ class Runner(DryRun):
             while index < len(self.selected):
                 index = await self._apply_at(index, done)
             await self._settle(done)
+            await self._refresh(done)
         except BaseException as exc:
             cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
             try:
@@ -209,6 +211,7 @@ class Runner(DryRun):
             if job.started is None:
                 continue  # never ran (the queue stopped at an earlier failure): the step plans it itself
             await self._execute(step, job.change, behind=job)
+            self.installed = step
             ran += 1
         return ran
 
@@ -234,6 +237,18 @@ class Runner(DryRun):
                 self.emit(Notice(step=self.open or job.step, level=NoticeLevel.WARNING, text=_(
                     "the install in the background for the {step} step failed: {what}\n{why}").format(
                         step=job.step, what=what, why=why)))
+
+    async def _refresh(self, done: Progress) -> None:
+        """A whole run whose later steps changed packages reads once more what the steps before them keep a record
+        of (Step.refresh), with nothing cached, so the record is current for the next run."""
+        names = [step.name for step, _settings in self.selected]
+        if done.end is not RunEnd.DONE or done.skipped or self.installed not in names:
+            return
+        facts = [fact for step, settings in self.selected[:names.index(self.installed)]
+                 for fact in step.refresh(settings, self.ctx)]
+        if facts:
+            self.facts.invalidate()
+            await self.facts.gather(facts)
 
     def _resumed_reason(self) -> str:
         """Why a step is not run again: the earlier run completed it, and how that run ended."""
@@ -296,6 +311,7 @@ class Runner(DryRun):
             self.ahead.changed()
             if uses_packages(change):
                 self.host = self.host or step
+                self.installed = step
             try:
                 await self._execute(step, change)
             except StepError as exc:

@@ -314,6 +314,13 @@ class Step(ABC):
         """Checks run after the step changed something (a health check); a failing one fails the step."""
         return []
 
+    def refresh(self, settings: StepSettings, ctx: Context) -> Iterable[Fact]:
+        """Facts a whole apply reads once more at its end when a later step changed packages: facts that keep a
+        record of their answer on the server (os_updates' upgrade simulation), which those packages made stale.
+        Read then, the next run finds the record current and skips the work: the cost moves from every first
+        re-apply to the end of the apply that made it stale."""
+        return ()
+
     def meanings(self, settings: StepSettings, ctx: Context) -> Sequence[Meaning]:
         """What must hold for this step's purpose however it was reached (wizard.engine.meaning), for grading a
         learner's work by hand. None: every planned change still counts as missing."""
