@@ -138,3 +138,5 @@ async def test_a_file_holding_a_secret_keeps_its_true_hash_when_its_content_come
     assert state is not None
     assert state.sha256 == hashlib.sha256((line + "\n").encode()).hexdigest()
     assert state.content is None  # masked: not the file's, so not shown as its content
+    alone = (await FactGatherer(transport).gather([FileInfo(paths[0])]))[FileInfo(paths[0])]
+    assert alone == state  # asked alone, the same script and parser
