@@ -221,3 +221,40 @@ def test_an_install_behind_that_failed_for_a_step_that_never_ran_is_a_warning(tm
     warned = [e.text for e in events if isinstance(e, Notice) and e.level is NoticeLevel.WARNING]
     assert any("the install in the background for the tls step failed" in text and "broken" in text
                for text in warned), warned
+
+
+def test_no_install_starts_behind_while_the_operator_is_asked_about_a_failed_step(tmp_path: Path) -> None:
+    """web's install holds until the operator is asked; tls's waits behind it. While the operator decides, web's
+    ends and tls's does not start (dpkg's lock stays free for a fix by hand); once they choose, it runs."""
+    class FailsOnce(Step):
+        name = title = "fails"
+        Settings = RootSettings
+        teaching = Teaching(why="test")
+
+        def facts(self, s, known, ctx):
+            return [PathInfo(f"{s.root}/fixed")]
+
+        def plan(self, s, facts, ctx):
+            if facts[PathInfo(f"{s.root}/fixed")] is None:  # it fails until the operator made the file
+                yield RunCommand("break", sh("exit 3"))
+            else:
+                yield Ok("fixed")
+
+    seen: list[str] = []
+
+    async def on_failure(step: str, error: str) -> str:
+        (tmp_path / "asked").touch()  # web's install ends now
+        for _wait in range(50):
+            if "end nginx" in log(tmp_path):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # tls's install would have started by now without the pause
+        seen.extend(log(tmp_path))
+        (tmp_path / "fixed").touch()
+        return "retry"
+
+    steps = [installs("base", ("curl",), early=False), FailsOnce(), installs("web", ("nginx",), wait="asked"),
+             installs("tls", ("certbot",))]
+    assert asyncio.run(runner(tmp_path, [], steps, on_failure=on_failure).apply()).ok
+    assert "end nginx" in seen and "start certbot" not in seen, seen
+    assert (tmp_path / "certbot").exists()

@@ -18,7 +18,8 @@ What keeps it safe and convergent:
 - A kill or a dropped connection leaves dpkg's journal, which the next install finishes first
   (recipes/shared/apt.py FINISH_INTERRUPTED); a step whose install never completed plans it again.
 - A run that ends early (a failure, a stop) waits for the install in progress instead of cutting dpkg off;
-  Ctrl-C cancels it, as it cancels any command.
+  Ctrl-C cancels it, as it cancels any command. While the operator is asked about a failed step, no other
+  install starts: dpkg's lock is theirs for a fix by hand.
 """
 
 from __future__ import annotations
@@ -115,6 +116,8 @@ class Behind:
         self.stopping = False  # the run ends: only the install in progress finishes
         self.finder: asyncio.Task[None] | None = None
         self.looked: dict[str, asyncio.Event] = {}  # per step: its early installs are queued (or it has none)
+        self.going = asyncio.Event()  # cleared while the operator decides about a failed step (pause)
+        self.going.set()
 
     def look(self, rest: Sequence[tuple[Step, StepSettings]], facts: FactGatherer, ctx: Context, rounds: int,
              on_start: Callable[[Job], None]) -> None:
@@ -153,6 +156,7 @@ class Behind:
         """One job at a time, in order, including jobs added while it runs; after a failure the rest are left to
         their own steps, which install in their turn and say why that fails."""
         while (job := next((job for job in self.jobs if not job.begun.is_set()), None)) is not None:
+            await self.going.wait()
             if self.failed or self.stopping:
                 job.begun.set()
                 job.done.set()
@@ -198,9 +202,18 @@ class Behind:
         while self.task is not None and not self.task.done():
             await asyncio.wait([self.task])
 
+    def pause(self) -> None:
+        """A step failed and the operator is asked what to do: start no other install meanwhile (the one in
+        progress ends), so dpkg's lock is free for whatever they run by hand before a retry."""
+        self.going.clear()
+
+    def resume(self) -> None:
+        self.going.set()
+
     def stop_looking(self) -> None:
         """The run ends: nothing more is queued or started; the install in progress ends (unless cancelled)."""
         self.stopping = True
+        self.going.set()  # a paused queue wakes up to leave its jobs to their steps
         if self.finder is not None:
             self.finder.cancel()
 

@@ -174,7 +174,12 @@ class Runner(DryRun):
             self.ahead.finished()
             self.emit(StepFailed(step=step.name, error=str(exc)))
             self._step_finished(done, StepStatus.FAILED, 0, t0, sent)
-            decision: FailureDecision = await self.on_failure(step.name, str(exc)) if self.on_failure else "abort"
+            self.behind.pause()
+            try:
+                decision: FailureDecision = (await self.on_failure(step.name, str(exc)) if self.on_failure
+                                             else "abort")
+            finally:
+                self.behind.resume()
             if decision == "retry":
                 return index
             if decision == "skip":
