@@ -52,6 +52,23 @@ def statuses(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
     return found
 
 
+def changes(result: subprocess.CompletedProcess[str]) -> int | None:
+    """The run's own report of its changes (its last `run_finished` event); None when it never said (it died)."""
+    ends = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"event": "run_finished"')]
+    return ends[-1]["changes"] if ends else None
+
+
+Timed = tuple[subprocess.CompletedProcess[str], float]
+
+
+def summarise(first: Timed, noops: list[Timed]) -> dict[str, object]:
+    """Each step's status on the first apply and on the last re-apply, the wall times, and every re-apply's own
+    count of changes (not only the last one's: a timed no-op that changed something is no no-op)."""
+    return {"first": statuses(first[0]), "noop": statuses(noops[-1][0]), "first_s": first[1],
+            "noop_s": statistics.median(s for _, s in noops), "ok": first[0].returncode == 0,
+            "noop_changes": [changes(result) for result, _ in noops]}
+
+
 def on(box: sandbox.SandboxInfo, command: str) -> str:
     return subprocess.run(sandbox.ssh_command(box.name, "root", [command]), capture_output=True, text=True,
                           timeout=120).stdout.strip()
@@ -78,10 +95,7 @@ def run_release(release: sandbox.Release, runs: int, keep: bool) -> dict[str, ob
                               capture_output=True, text=True).stdout
         on(box, "systemctl start demo-health.service")
         return {
-            "first": statuses(first), "noop": statuses(noops[-1]), "first_s": first_s,
-            "noop_s": statistics.median(s for _, s in noops), "ok": first.returncode == 0,
-            "noop_changes": [json.loads(x)["changes"] for x in noops[-1].stdout.splitlines()
-                             if x.startswith('{"event": "run_finished"')][:1],
+            **summarise((first, first_s), noops),
             "page": "Hello from deploy-wizard" in page,
             "health": on(box, "systemctl show -p Result --value demo-health.service"),
             "ups": on(box, "curl -s 127.0.0.1:9113/metrics | grep ^nginx_up; curl -s 127.0.0.1:9187/metrics | "
@@ -109,8 +123,8 @@ def main() -> int:
         print(f"{step:14}{cells}")
     for release, res in results.items():
         print(f"\n{sandbox.describe(release)}: first apply {res['first_s']:.1f} s (ok: {res['ok']}), no-op re-apply "
-              f"{res['noop_s']:.2f} s (median of {args.runs}, changes {res['noop_changes']}); site answers: "
-              f"{res['page']}; health check: {res['health']}; {res['ups']}; {res['python']}")
+              f"{res['noop_s']:.2f} s (median of {args.runs}; changes per re-apply: {res['noop_changes']}); "
+              f"site answers: {res['page']}; health check: {res['health']}; {res['ups']}; {res['python']}")
     return 0
 
 
