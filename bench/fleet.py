@@ -26,7 +26,8 @@ Each run's line is printed as soon as it ends, and every --watch seconds (60) a 
 finished, the last event of those still running, this machine's busiest processes and, over ssh, two of those
 servers' own (so a run that stalls shows where, while it does).
 
-Measured on 2 cores (load average 1.9 before; 15 to 35 while a fleet's first apply runs; results files name the commit):
+Measured on 2 cores (the first two runs: load average 1.9 before, 15 to 35 during a first apply; results files name
+the commit and the load):
 - 20 hosts: boot 60 s (21 sandboxes, 2.8 s each); the first apply of 1 host 14.8 s (controller CPU 1.0 s), of 20 at
   once 202 s (6.1 s: 269 ms per extra host); no-op of 1 host 1.27 / 1.44 / 1.62 s
   (CPU 0.89 / 0.91 / 0.92 s), of 20 hosts 4.41 / 4.56 / 4.71 s (CPU 1.29 / 1.31 / 1.32 s): 20.9 ms per extra host,
@@ -37,16 +38,21 @@ Measured on 2 cores (load average 1.9 before; 15 to 35 while a fleet's first app
   219 ms per extra host); 5 no-op rounds: 1 host 0.87 / 0.95 / 1.01 s (CPU 0.69 / 0.77 / 0.80 s), 20 hosts
   2.84 / 3.02 / 3.45 s (CPU 0.99 / 1.04 / 1.11 s): 14.3 ms of controller CPU per extra host (goal: under 20 ms).
   Two runs at different loads, not an A/B of the cipher alone.
-- 50 hosts (load average 2.2 before, 40 to 117 during the first apply): boot 149 s (51 sandboxes, 2.9 s each); the
-  first apply of 1 host 13.0 s (controller CPU 0.86 s); of 50 at once, every host's run ended ok within 507 s, but
-  the process never ended: on 3 hosts the deploy lock's heartbeat went on after the run (Python 3.11's
+- 50 hosts, all of it (commit 2c40610, --rounds 5; load average 0.3 before, 45 to 118 during the first apply,
+  Python 3.11): boot 157 s (51 sandboxes, 3.1 s each); the first apply of 1 host 14.4 s (controller CPU 0.88 s), of
+  50 at once 533 s (13.2 s: 252 ms per extra host; the machine's CPU 1,062 s, nearly all apt and dpkg on the
+  servers, every host ok at the first try); 5 no-op rounds: 1 host 0.84 / 0.89 / 1.03 s (CPU 0.65 / 0.69 / 0.81 s),
+  50 hosts 6.79 / 7.16 / 7.52 s (CPU 1.30 / 1.38 / 1.44 s): 14.1 ms of controller CPU per extra host (goal: under
+  20 ms), every host 0 changes in 3 commands. Memory per sandbox (this machine's MemAvailable, 51 at once): 19 MiB
+  booted, 33 MiB after this recipe. The process ended by itself and took every sandbox down. A fleet's first
+  apply says 93.5 commands/host against 22 for one host alone: the count includes the deploy lock's heartbeat,
+  one command every 5 s of a run that lasts minutes on a busy machine.
+  An earlier 50-host run (load 2.2 before, 40 to 117 during) had every host's first apply end ok within 507 s,
+  but the process never ended: on 3 hosts the deploy lock's heartbeat went on after the run (Python 3.11's
   asyncio.wait_for loses a cancellation that arrives as the awaited command ends, likelier the busier the loop), so
-  the lock was never released nor the connection closed. --watch showed it (the servers idle, the lock's holder
-  file still touched every 5 s); the bench was stopped after 15 minutes, and no no-op of 50 was timed. The
-  heartbeat now also stops on a flag (tests/test_deploy_lock.py loses the cancel on purpose). That is the likely
-  cause of the earlier stall too: before os_updates skipped its upgrade simulation when nothing apt reads changed,
-  the first no-op round of 50 took 103 s (82 s per host in os_updates' facts: apt on 50 servers sharing 2 cores),
-  and the second had not finished on 15 of the 50 after 3.5 minutes.
+  the lock was never released nor the connection closed; --watch showed it (the servers idle, the lock's holder
+  file still touched every 5 s). The heartbeat now also stops on a flag (tests/test_deploy_lock.py loses the
+  cancel on purpose), and the run above is the first 50-host one timed to the end.
 """
 
 from __future__ import annotations
