@@ -32,8 +32,13 @@ EXTRA = ["--set", "monitoring.prometheus=true", "--set", "monitoring.nginx_expor
          "--set", "monitoring.postgres_exporter=true"]
 
 
+# One password for the whole bench: a new one per run would be a real change on every re-apply (the database
+# role's password and database.env, then the app server's restart), and no re-apply would be a no-op.
+PASSWORD = "bench-" + secrets.token_hex(8)
+
+
 def cli(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    env = {**os.environ, "DEMO_DB_PASSWORD": "bench-" + secrets.token_hex(8), "DEPLOY_WIZARD_LANG": "en"}
+    env = {**os.environ, "DEMO_DB_PASSWORD": PASSWORD, "DEPLOY_WIZARD_LANG": "en"}
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "wizard", *args], capture_output=True, text=True, cwd=ROOT,
                             env=env, stdin=subprocess.DEVNULL)

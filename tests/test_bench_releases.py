@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+from typing import Any
 
+import pytest
+
+from bench import releases
 from bench.releases import changes, summarise
 
 
@@ -38,3 +42,17 @@ def test_a_run_that_never_finished_has_no_count_and_a_failed_first_apply_is_not_
     assert changes(died) is None
     summary = summarise((died, 5.0), [(died, 1.0)])
     assert summary["ok"] is False and summary["noop_changes"] == [None]
+
+
+def test_every_run_gets_the_same_database_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A password drawn per run changed the role and database.env on every re-apply (3 changes each time)."""
+    seen: list[str] = []
+
+    def fake_run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        seen.append(kwargs["env"]["DEMO_DB_PASSWORD"])
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(releases.subprocess, "run", fake_run)
+    releases.cli("apply", "x.yaml")
+    releases.cli("apply", "x.yaml")
+    assert len(seen) == 2 and seen[0] == seen[1] and seen[0].startswith("bench-")
