@@ -4,8 +4,9 @@
 For each release (Debian 13 and 12): boot a fresh sandbox with the practice lab (`sandbox up --lab`), apply
 examples/flask-app.yaml as it is (with Prometheus and the nginx/PostgreSQL exporters switched on, so every step
 and every exporter is exercised), then re-apply it --runs times. Prints, per step, its status on the first apply
-and the no-op re-apply; then whole-process wall times (first apply; no-op median) per release, and the site's
-answer, the health check's result and the exporters' "up" values. Nothing here asserts a time.
+and the no-op re-apply (and every re-apply's own count of changes); then whole-process wall times (first apply;
+no-op min / median / max) per release, and the site's answer, the health check's result and the exporters' "up"
+values, with the commit and the load average before and after. Nothing here asserts a time.
 
 Usage (root, Linux): python3 bench/releases.py [--runs 3] [--release trixie --release bookworm] [--keep]
 """
@@ -68,9 +69,11 @@ Timed = tuple[subprocess.CompletedProcess[str], float]
 
 def summarise(first: Timed, noops: list[Timed]) -> dict[str, object]:
     """Each step's status on the first apply and on the last re-apply, the wall times, and every re-apply's own
-    count of changes (not only the last one's: a timed no-op that changed something is no no-op)."""
+    count of changes (not only the last one's: a timed no-op that changed something is no no-op); the re-applies'
+    wall times as min, median, max."""
     return {"first": statuses(first[0]), "noop": statuses(noops[-1][0]), "first_s": first[1],
-            "noop_s": statistics.median(s for _, s in noops), "ok": first[0].returncode == 0,
+            "noop_s": [min(s for _, s in noops), statistics.median(s for _, s in noops), max(s for _, s in noops)],
+            "ok": first[0].returncode == 0,
             "noop_changes": [changes(result) for result, _ in noops]}
 
 
@@ -114,11 +117,14 @@ def run_release(release: sandbox.Release, runs: int, keep: bool) -> dict[str, ob
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="no-op re-applies per release (median)")
+    parser.add_argument("--runs", type=int, default=3, help="no-op re-applies per release (min / median / max)")
     parser.add_argument("--release", action="append", choices=list(sandbox.RELEASES), help="default: all")
     parser.add_argument("--keep", action="store_true", help="leave the sandboxes running")
     args = parser.parse_args()
     releases = args.release or list(sandbox.RELEASES)
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    print(f"commit {commit}; load average before: {os.getloadavg()[0]:.2f}", flush=True)
     results = {release: run_release(release, args.runs, args.keep) for release in releases}
     steps = list(next(iter(results.values()))["first"])  # type: ignore[call-overload]
     print(f"\n{'step':14}" + "".join(f"{sandbox.describe(r) + ' first / no-op':>44}" for r in releases))
@@ -127,9 +133,11 @@ def main() -> int:
                         for res in results.values())
         print(f"{step:14}{cells}")
     for release, res in results.items():
+        spread = " / ".join(f"{s:.2f}" for s in res["noop_s"])  # type: ignore[attr-defined]
         print(f"\n{sandbox.describe(release)}: first apply {res['first_s']:.1f} s (ok: {res['ok']}), no-op re-apply "
-              f"{res['noop_s']:.2f} s (median of {args.runs}; changes per re-apply: {res['noop_changes']}); "
+              f"{spread} s (min / median / max of {args.runs}; changes per re-apply: {res['noop_changes']}); "
               f"site answers: {res['page']}; health check: {res['health']}; {res['ups']}; {res['python']}")
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
     return 0
 
 
