@@ -29,7 +29,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from wizard.engine.commands import without_note
+from wizard.engine.events import NoticeLevel
 from wizard.engine.facts import FactGatherer
+from wizard.engine.i18n import _
 from wizard.engine.step import Change, Context, Later, RunCommand, Step, StepSettings
 from wizard.engine.transports.base import OutputCallback, Result, Transport, TransportError
 
@@ -209,6 +212,26 @@ class Behind:
 
     def resume(self) -> None:
         self.going.set()
+
+    async def settle(self, tell: Callable[[NoticeLevel, str], None]) -> None:
+        """A run that ends with installs still behind (a step failed or stopped before theirs): wait for the one
+        running, so dpkg is not cut off, start no other, and say what was installed for steps that did not run."""
+        self.stop_looking()
+        if not self.untaken:
+            return
+        if self.busy:
+            tell(NoticeLevel.NOTE, _("waiting for the install running in the background to finish"))
+        await self.drain()
+        for job in await self.take():
+            what = without_note(job.change.describe())
+            if job.result is not None and job.result.exit_status in job.change.ok_codes:
+                tell(NoticeLevel.NOTE, _("installed in the background for the {step} step, which did not run: "
+                                         "{what}").format(step=job.step, what=what))
+            elif job.started is not None:  # it failed: the next run's install in that step finishes or says why
+                tail = "\n".join(text for _stream, text in job.lines[-8:])
+                why = str(job.error) if job.error else tail or _("(no output)")
+                tell(NoticeLevel.WARNING, _("the install in the background for the {step} step failed: {what}\n"
+                                            "{why}").format(step=job.step, what=what, why=why))
 
     def stop_looking(self) -> None:
         """The run ends: nothing more is queued or started; the install in progress ends (unless cancelled)."""

@@ -71,7 +71,6 @@ class StoppedByOperator(DeployWizardError):
     there, and nothing asks whether to retry."""
 
 
-
 class Runner(DryRun):
     def __init__(self, transport: Transport, selected: Selected, emit: Sink, *, max_passes: int = 3,
                  before_change: BeforeChange | None = None, journal: str | None = None,
@@ -174,12 +173,7 @@ class Runner(DryRun):
             self.ahead.finished()
             self.emit(StepFailed(step=step.name, error=str(exc)))
             self._step_finished(done, StepStatus.FAILED, 0, t0, sent)
-            self.behind.pause()
-            try:
-                decision: FailureDecision = (await self.on_failure(step.name, str(exc)) if self.on_failure
-                                             else "abort")
-            finally:
-                self.behind.resume()
+            decision = await self._decide(step.name, str(exc))
             if decision == "retry":
                 return index
             if decision == "skip":
@@ -195,6 +189,16 @@ class Runner(DryRun):
         if self.host is not None and not self.behind.started and self.before_change is None:
             self._start_behind(index + 1)
         return index + 1
+
+    async def _decide(self, step: str, error: str) -> FailureDecision:
+        """What the operator chose about a failed step; no install starts behind while they decide."""
+        if self.on_failure is None:
+            return "abort"
+        self.behind.pause()
+        try:
+            return await self.on_failure(step, error)
+        finally:
+            self.behind.resume()
 
     def _start_behind(self, index: int) -> None:
         """Look for the early installs of the steps from `index` on, queued as found, to run behind the steps
@@ -221,27 +225,9 @@ class Runner(DryRun):
         return ran
 
     async def _settle(self, done: Progress) -> None:
-        """A run that ends with installs still behind (a step failed or stopped before theirs): wait for the one
-        running, so dpkg is not cut off, start no other, and say what was installed for steps that did not run."""
-        self.behind.stop_looking()
-        if not self.behind.untaken:
-            return
-        if self.behind.busy:
-            self.emit(Notice(step=done.open or self.open or "", level=NoticeLevel.NOTE,
-                             text=_("waiting for the install running in the background to finish")))
-        await self.behind.drain()
-        for job in await self.behind.take():
-            what = without_note(job.change.describe())
-            if job.result is not None and job.result.exit_status in job.change.ok_codes:
-                self.emit(Notice(step=self.open or job.step, level=NoticeLevel.NOTE, text=_(
-                    "installed in the background for the {step} step, which did not run: {what}").format(
-                        step=job.step, what=what)))
-            elif job.started is not None:  # it failed: the next run's install in that step finishes or says why
-                tail = "\n".join(text for _stream, text in job.lines[-8:])
-                why = str(job.error) if job.error else tail or _("(no output)")
-                self.emit(Notice(step=self.open or job.step, level=NoticeLevel.WARNING, text=_(
-                    "the install in the background for the {step} step failed: {what}\n{why}").format(
-                        step=job.step, what=what, why=why)))
+        """The run ends: the installs behind finish as Behind.settle says, told in the step open or last run."""
+        await self.behind.settle(lambda level, text: self.emit(Notice(step=done.open or self.open or "",
+                                                                      level=level, text=text)))
 
     async def _refresh(self, done: Progress) -> None:
         """A whole run whose later steps changed packages reads once more what the steps before them keep a record
