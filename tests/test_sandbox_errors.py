@@ -200,3 +200,14 @@ def test_a_boot_failure_without_the_symptom_gets_no_inotify_hint() -> None:
     from wizard.lab import limits
 
     assert limits.explain_boot_failure("Welcome to Debian\nsshd: fatal: no host keys\n") == ""
+
+
+def test_a_domain_is_checked_before_any_image_is_built(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`up --lab --domain NAME` makes the server resolve your own app's name; a bad one or one without the lab is
+    refused at once, naming the problem (a typo must not cost a boot)."""
+    assert main(["sandbox", "up", "--lab", "--domain", "books example.test"]) == ExitCode.BAD_INPUT
+    assert ("Error: --domain: 'books example.test' is not a valid host name: labels of a-z 0-9 and -"
+            in capsys.readouterr().err)
+    assert main(["sandbox", "up", "--domain", "books.example.test"]) == ExitCode.BAD_INPUT
+    assert "Error: --domain needs --lab: the lab makes the sandbox resolve those names to itself." in (
+        capsys.readouterr().err)

@@ -217,15 +217,21 @@ class Tls(Step):
         return sh('[ -s "/etc/letsencrypt/live/$1/fullchain.pem" ]', name)
 
     def _preflight(self, domain: str) -> Command:
+        """Its answers come in the operator's language and say what to do (arguments $3-$5: the script itself
+        never changes): a name the server cannot resolve is the first thing a new site meets."""
+        no_dns = _("{d} does not resolve (DNS) on the server: give it an A (or AAAA) record that points at this "
+                   "server, then apply again (for a test server, a line in its /etc/hosts does it)").format(d=domain)
+        elsewhere = _("http://{d}/ does not reach this server's nginx (port 80 closed, DNS pointing elsewhere, or "
+                      "server_names missing {d})").format(d=domain)
+        passed = _("preflight ok: {d} reaches this server on port 80").format(d=domain)
         return sh(
             'set -u; d="$1"; root="$2"; token="dw-preflight-$(date +%s)-$$"; '
-            'if ! getent ahosts "$d" >/dev/null; then echo "deploy-wizard: $d does not resolve (DNS)"; exit 1; fi; '
+            'if ! getent ahosts "$d" >/dev/null; then echo "deploy-wizard: $3"; exit 1; fi; '
             'mkdir -p "$root/.well-known/acme-challenge"; echo "$token" > "$root/.well-known/acme-challenge/$token"; '
             'got=$(curl -s -m 10 "http://$d/.well-known/acme-challenge/$token"); '
             'rm -f "$root/.well-known/acme-challenge/$token"; '
-            'if [ "$got" != "$token" ]; then echo "deploy-wizard: http://$d/ does not reach this server\'s nginx '
-            '(port 80 closed, DNS pointing elsewhere, or server_names missing $d)"; exit 1; fi; '
-            'echo "preflight ok: $d reaches this server on port 80"', domain, ACME_ROOT,
+            'if [ "$got" != "$token" ]; then echo "deploy-wizard: $4"; exit 1; fi; '
+            'echo "$5"', domain, ACME_ROOT, no_dns, elsewhere, passed,
             display=f"getent ahosts {domain} && curl http://{domain}/.well-known/acme-challenge/<token>")
 
     def _plan_timer(self, s: TlsSettings, facts: FactValues) -> Iterator[Change | Ok]:

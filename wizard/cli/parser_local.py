@@ -46,6 +46,9 @@ def add_sandbox(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--lab", action="store_true", help=_(
         "also serve the example apps over git and a test CA the server trusts, so the example recipes "
         "(examples/flask-app.yaml, examples/django-app.yaml) run as they are; stopped with the sandbox"))
+    up.add_argument("--domain", action="append", default=[], metavar="NAME", help=_(
+        "with --lab: one more name the server resolves to itself (beside demo.example.test and shop.example.test), "
+        "for your own app's nginx.server_names and tls.domain; repeat it for more"))
     help_text = _("stop sandboxes and remove them")
     down = actions.add_parser("down", help=help_text, description=described(help_text))
     down.add_argument("names", nargs="*", metavar="NAME", help=_(

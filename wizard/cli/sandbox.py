@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 from wizard.engine.errors import ExitCode, UsageError
 from wizard.engine.i18n import _
@@ -44,7 +45,8 @@ def _status(args: argparse.Namespace) -> int:
 def _up(args: argparse.Namespace) -> int:
     from wizard.lab import sandbox
 
-    info = sandbox.up(args.name, progress=lambda m: print(m, flush=True), release=args.release, lab=args.lab)
+    info = sandbox.up(args.name, progress=lambda m: print(m, flush=True), release=args.release, lab=args.lab,
+                      domains=tuple(args.domain))
     print(_("""
 Sandbox {name} is up: a clean {release} server with systemd and sshd.
   address   {ip} (port {port})
@@ -66,16 +68,20 @@ The practice lab runs beside it (and stops with it):
   git       {git}/demo.git (examples/flask-app) and {git}/shop.git (examples/django-app);
             change the app in {work} and `git commit -a && git push lab main`, then apply again
   test CA   {acme} (Debian's pebble, standing in for Let's Encrypt); the server trusts it and
-            resolves demo.example.test and shop.example.test to itself
+            resolves {names} to itself
 Run the whole tutorial on it:
   DEMO_DB_PASSWORD=choose-one deploy-wizard apply examples/flask-app.yaml --yes{where}
   curl --cacert {ca} https://demo.example.test/ --resolve demo.example.test:443:{ip}""").format(
             git=lab.git_url, work=lab.work_tree("demo"), acme=lab.acme_directory, where=where, ca=lab.ca_file,
-            ip=info.ip))
+            ip=info.ip, names=", ".join((*sandbox.practice.EXAMPLE_DOMAINS, *args.domain))))
         print(_("The Django example (examples/django-app, work tree {work}) the same way:\n"
                 "  SHOP_DB_PASSWORD=choose-one SHOP_SECRET_KEY=choose-a-long-one \\\n"
                 "    deploy-wizard apply examples/django-app.yaml --yes{where}").format(
             work=lab.work_tree("shop"), where=where.replace("/demo.git", "/shop.git")))
+        print(_("Your own project: `git clone --bare PATH {srv}/NAME.git` serves it as {git}/NAME.git\n"
+                "  (the recipe's code.repo; push new commits there). Its site's name (nginx.server_names, tls.domain)\n"
+                "  must resolve on the server: `sandbox up --lab --domain NAME` boots one that does.").format(
+            srv=Path(lab.base) / "git" / "srv", git=lab.git_url))
     print(_("Stop: deploy-wizard sandbox down {name}").format(name=info.name))
     return ExitCode.OK
 

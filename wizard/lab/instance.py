@@ -27,6 +27,7 @@ from pathlib import Path
 from wizard.engine import hostkeys
 from wizard.engine.errors import ExitCode
 from wizard.engine.i18n import _
+from wizard.engine.validators import hostname
 from wizard.lab import limits, practice
 from wizard.lab.host import Progress, SandboxError, alive, check_host, run_checked, state_dir, write_file
 from wizard.lab.image import DEFAULT_RELEASE, RELEASES, Release, ensure_image, key_path
@@ -168,8 +169,10 @@ def _boot_failed(name: str, why: str) -> SandboxError:
 
 
 def up(name: str | None = None, progress: Progress = print, boot_timeout: float = 90,
-       release: Release = DEFAULT_RELEASE, lab: bool = False) -> SandboxInfo:
-    """Boot a clean sandbox and return how to reach it; with `lab`, the practice lab too (``practice.py``)."""
+       release: Release = DEFAULT_RELEASE, lab: bool = False, domains: tuple[str, ...] = ()) -> SandboxInfo:
+    """Boot a clean sandbox and return how to reach it; with `lab`, the practice lab too (``practice.py``), whose
+    server resolves the example domains and `domains` (your own app's names) to itself."""
+    _check_domains(domains, lab)
     check_host()
     if release not in RELEASES:
         raise SandboxError(_("Unknown release {release}: choose one of {choices}.").format(
@@ -226,7 +229,8 @@ def up(name: str | None = None, progress: Progress = print, boot_timeout: float 
     hostkeys.HostKeyStore().add(ip, 22, host_key)
     if lab:
         try:
-            practice.trust(practice.start(lab_dir(name), host_ip, ip), ssh_command(name, "root"), ip)
+            names = practice.EXAMPLE_DOMAINS + tuple(d for d in domains if d not in practice.EXAMPLE_DOMAINS)
+            practice.trust(practice.start(lab_dir(name), host_ip, ip), ssh_command(name, "root"), ip, names)
         except (SandboxError, OSError, subprocess.CalledProcessError) as exc:
             down(name, progress=lambda _m: None)  # nothing half made: no sandbox without the lab asked for
             raise SandboxError(_("The practice lab did not start: {why}").format(
@@ -234,6 +238,18 @@ def up(name: str | None = None, progress: Progress = print, boot_timeout: float 
     progress(_("Sandbox {name} booted in {seconds:.1f} s at {ip}").format(
         name=name, seconds=time.monotonic() - started, ip=ip))
     return info
+
+
+def _check_domains(domains: tuple[str, ...], lab: bool) -> None:
+    """Before anything boots: each --domain a host name, and only with the lab (which makes the server resolve it)."""
+    if domains and not lab:
+        raise SandboxError(_("--domain needs --lab: the lab makes the sandbox resolve those names to itself."),
+                           exit_code=ExitCode.BAD_INPUT)
+    for domain in domains:
+        try:
+            hostname(domain)
+        except ValueError as exc:
+            raise SandboxError(_("--domain: {why}").format(why=exc), exit_code=ExitCode.BAD_INPUT) from None
 
 
 def lab_dir(name: str) -> Path:

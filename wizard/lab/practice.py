@@ -194,7 +194,8 @@ def start(base: Path, host_ip: str, target_ip: str, repos: dict[str, Path] | Non
 
 
 def trust(lab: Lab, ssh: list[str], target_ip: str, domains: tuple[str, ...] = EXAMPLE_DOMAINS) -> None:
-    """Make the sandbox trust the lab's CAs and resolve the example domains to itself (ssh: argv up to the command)."""
+    """Make the sandbox trust the lab's CAs and resolve `domains` (the example ones, and any `up --domain`) to itself
+    (ssh: argv up to the command). Why: the tls step's preflight asks the server's own resolver first."""
     script = ("set -e; cat > /usr/local/share/ca-certificates/deploy-wizard-lab.crt; "
               "update-ca-certificates >/dev/null; "
               + "".join(f"grep -q ' {d}$' /etc/hosts || echo '{target_ip} {d}' >> /etc/hosts; " for d in domains))
