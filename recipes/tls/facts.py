@@ -46,3 +46,20 @@ class Now(Fact):
 
     def parse(self, out: str, status: int) -> int:
         return int(out.strip())
+
+
+@dataclass(frozen=True, eq=False)
+class Resolves(Fact):
+    """Whether the server's own resolver knows the domain (getent: DNS, and /etc/hosts). Why in the plan: a new
+    site's name that does not resolve yet stops the run at the preflight, after every step before it ran; the plan
+    says so first, on a fresh server too."""
+
+    domain: str
+
+    kind = "resolves"
+
+    def command(self) -> Command:
+        return sh('getent ahosts "$1" >/dev/null && echo yes || echo no', self.domain)
+
+    def parse(self, out: str, status: int) -> bool:
+        return out.strip() == "yes"

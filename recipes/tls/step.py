@@ -13,7 +13,7 @@ from recipes.shared import guards
 from recipes.shared.apt import install_missing, started
 from recipes.shared.facts import UnitProperties
 from recipes.shared.web import ACME_ROOT, SiteOwner, cert_dir, site
-from recipes.tls.facts import Certificate, Now
+from recipes.tls.facts import Certificate, Now, Resolves
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.i18n import plural_translator, translator
@@ -28,6 +28,7 @@ from wizard.engine.step import (
     Step,
     StepSettings,
     Teaching,
+    Warn,
     file_change,
     file_leaves,
 )
@@ -145,6 +146,8 @@ class Tls(Step):
         domains = self._domains(s, ctx)
         yield PackagesInstalled(("certbot",)) if s.installer == "apt" else PathInfo(f"{PIP_CERTBOT}/bin/certbot")
         yield Certificate(domains[0])
+        if s.preflight:
+            yield Resolves(domains[0])
         yield Now()
         yield FileInfo(RENEW_HOOK)
         yield UnitProperties("certbot.timer" if s.installer == "apt" else "deploy-wizard-certbot.timer")
@@ -154,8 +157,14 @@ class Tls(Step):
         owner, _nginx = self._site(ctx)
         yield from owner.site_facts(ctx)
 
-    def plan(self, s: TlsSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
+    def plan(self, s: TlsSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         domains = self._domains(s, ctx)
+        if s.preflight and facts[Certificate(domains[0])] is None and not facts[Resolves(domains[0])]:
+            yield Warn(_("{d} does not resolve on the server yet: the certificate's preflight will stop the run "
+                         "there").format(d=domains[0]),
+                       _("Give {d} an A (or AAAA) record that points at this server before you apply (for a test "
+                         "server, a line in its /etc/hosts; a practice sandbox: `sandbox up --lab --domain {d}`)"
+                         ).format(d=domains[0]))
         if s.installer == "apt":
             # without Recommends: they add only python3-icu, parsedatetime's optional locales (certbot's renewal
             # intervals are English, which parsedatetime has built in)
