@@ -205,6 +205,22 @@ def test_set_overrides_are_parsed_like_the_wizard_and_validated() -> None:
         assert info.value.problems[0][1] == field
 
 
+def test_a_list_or_map_typed_as_yaml_in_set_says_how_to_type_it() -> None:
+    """`--set 'nginx.server_names=[a.test]'` (how a recipe file writes it) used to fail as "'[a.test]' is not a
+    valid host name": true, but it did not say that the brackets were the problem."""
+    from wizard.app.recipefile import with_overrides
+
+    for bad, field in (("deploy_user.groups=[www-data, adm]", "deploy_user.groups"),
+                       ("app_server.env={A: 1}", "app_server.env")):
+        with pytest.raises(RecipeError) as info:
+            with_overrides(parse(GOOD), [bad])
+        assert info.value.problems[0][1:] == (field, "type it without brackets, " + (
+            "values separated by commas, e.g. a, b" if "groups" in field else
+            "NAME=value pairs separated by commas, e.g. A=1, B=2"))
+    assert with_overrides(parse(GOOD), ["deploy_user.groups=www-data, adm"]).steps.deploy_user.groups == [
+        "www-data", "adm"]
+
+
 def test_cli_set_reaches_the_run(tmp_path) -> None:
     path = tmp_path / "r.yaml"
     path.write_text(GOOD)

@@ -278,6 +278,9 @@ def _apply_set(data: dict[str, Any], item: str, resets: list[str]) -> tuple[str,
     if isinstance(found, str):
         return path, found
     section, spec = found
+    bracketed = text.strip()[:1] + text.strip()[-1:] in ("[]", "{}")
+    if spec.syntax() and bracketed:  # YAML's [a, b] read as text is one value "[a" (and "b]"): say how to type it
+        return path, _("type it without brackets, {syntax}").format(syntax=spec.syntax())
     try:
         section[spec.name] = spec.parse(text)
     except ValueError as exc:  # not a yes/no for a yes/no field
