@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from wizard.app import registry
 from wizard.app.draft import ESSENTIAL_STEPS, Draft
 from wizard.app.recipefile import APP_NAME, Target, operator_chose
+from wizard.app.rules import RULES
 from wizard.engine.i18n import _
 from wizard.engine.options import FieldKind, FieldSpec, field_specs, validate
 
@@ -154,19 +155,44 @@ def interview(asker: Asker, draft: Draft) -> Draft:
     for step in registry.steps():
         # a new recipe offers what every Python web app needs switched on; one being edited keeps its choice
         wanted = step.name in draft.enabled or (new and step.name in ESSENTIAL_STEPS)
-        include = asker.confirm(_("Include the step: {title}?").format(title=step.label()), wanted)
-        if include:
-            draft.enabled.add(step.name)
-            values = draft.values(step.name)
-            specs = field_specs(step.Settings)
-            shown = [values.get(spec.name, spec.default) for spec in specs]
-            ask_model(asker, step.Settings, values)
-            for spec, before in zip(specs, shown, strict=True):
-                if values.get(spec.name, spec.default) != before:  # a changed answer is the operator's choice
-                    operator_chose(draft.steps, f"{step.name}.{spec.name}")
+        if asker.confirm(_("Include the step: {title}?").format(title=step.label()), wanted):
+            _ask_step(asker, draft, step.name)
         else:
             draft.enabled.discard(step.name)
+    _settle_needs(asker, draft)
     return draft
+
+
+def _ask_step(asker: Asker, draft: Draft, name: str) -> None:
+    """Switch the step on and ask its settings; an answer changed from the one shown is the operator's own."""
+    step = registry.step(name)
+    draft.enabled.add(name)
+    values = draft.values(name)
+    specs = field_specs(step.Settings)
+    shown = [values.get(spec.name, spec.default) for spec in specs]
+    ask_model(asker, step.Settings, values)
+    for spec, before in zip(specs, shown, strict=True):
+        if values.get(spec.name, spec.default) != before:  # a changed answer is the operator's choice
+            operator_chose(draft.steps, f"{name}.{spec.name}")
+
+
+def _settle_needs(asker: Asker, draft: Draft) -> None:
+    """A step taken whose partner was left out (HTTPS without nginx): ask now, with the reason, whether to take
+    the partner too (its questions follow) or leave the step out. Why: the file is written only when the recipe
+    is whole, and a check across steps found at the end used to refuse it after every answer, losing them all."""
+    installed = registry.by_name()
+    while True:
+        rule = next((r for r in RULES if r.step in draft.enabled and r.needed not in draft.enabled
+                     and r.step in installed and r.needed in installed), None)
+        if rule is None:
+            return
+        step, needed = installed[rule.step].label(), installed[rule.needed].label()
+        ask = _("“{step}” needs “{needed}”: {why}").format(step=step, needed=needed, why=rule.why()) + "\n" + _(
+            "Include “{needed}” (no leaves “{step}” out)?").format(needed=needed, step=step)
+        if asker.confirm(ask, True):
+            _ask_step(asker, draft, rule.needed)
+        else:
+            draft.enabled.discard(rule.step)
 
 
 def new_plain(output: Path, asker: Asker | None = None) -> Path:

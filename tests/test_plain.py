@@ -294,3 +294,29 @@ def test_an_answer_changed_from_the_one_shown_becomes_the_operators_own_for_the_
     assert recipe.steps.firewall.fail2ban is False and recipe.steps.goals.own == ["firewall.fail2ban"]
     again = interview(Scripted({}), Draft.from_recipe(recipe, path))  # every answer kept: nothing else named
     assert again.recipe().steps.goals.own == ["firewall.fail2ban"]
+
+
+def _minimal(extra: dict[str, list[object]]) -> dict[str, list[object]]:
+    return {"Short name": ["shop"], "Host name or IP": ["web1.example.com"], "Include the step: Python": [False],
+            "Include the step: Code": [False], "Include the step: App server": [False],
+            "Include the step: nginx": [False], **extra}
+
+
+def test_a_step_whose_partner_was_left_out_asks_for_it_instead_of_losing_every_answer(tmp_path) -> None:
+    """A new operator took the static files and HTTPS but not nginx: the file used to be refused after the last
+    answer ("needs nginx web server"), with nothing written. Now the plain mode asks, with the reason."""
+    asked: list[str] = []
+    asker = Scripted(_minimal({"Include the step: Static": [True], "Include “nginx web server”": [True],
+                               "Domain names the site answers to": ["shop.example.com"],
+                               "Include “App server (gunicorn)”": [True]}))
+    confirm = asker.confirm
+    asker.confirm = lambda message, default: asked.append(message) or confirm(message, default)  # type: ignore
+    saved = yaml.safe_load(new_plain(tmp_path / "shop.yaml", asker).read_text())
+    assert {"static", "nginx", "app_server"} <= set(saved["steps"])
+    assert saved["steps"]["nginx"]["server_names"] == ["shop.example.com"]
+    assert any(m.startswith("“Static and media files” needs “nginx web server”: nginx is what serves the static")
+               and m.endswith("Include “nginx web server” (no leaves “Static and media files” out)?") for m in asked)
+
+    declined = Scripted(_minimal({"Include the step: Static": [True], "Include “nginx web server”": [False]}))
+    saved = yaml.safe_load(new_plain(tmp_path / "shop2.yaml", declined).read_text())
+    assert "static" not in saved["steps"] and "nginx" not in saved["steps"]
