@@ -47,8 +47,9 @@ class QuestionaryAsker:
     def text(self, message: str, default: str, check: Check) -> str:
         import questionary
 
-        return str(self._answer(questionary.text(fit(message), default=default, validate=check,
-                                                 **self.options).ask()))
+        question = questionary.text(fit(message), default=default, validate=_fitted(check), **self.options)
+        _tall_errors(question.application)
+        return str(self._answer(question.ask()))
 
     def confirm(self, message: str, default: bool) -> bool:
         import questionary
@@ -65,6 +66,30 @@ class QuestionaryAsker:
 
         return str(self._answer(questionary.select(fit(message), choices=choices, default=default,
                                                    instruction=_("(↑ / ↓, then Enter)"), **self.options).ask()))
+
+
+def _fitted(check: Check) -> Check:
+    """`check` whose refusal is broken into lines between words at the prompt's own width."""
+
+    def fitted(text: str) -> bool | str:
+        from prompt_toolkit.application.current import get_app
+
+        verdict = check(text)
+        return fit(verdict, get_app().output.get_size().columns) if isinstance(verdict, str) else verdict
+
+    return fitted
+
+
+def _tall_errors(app: Any) -> None:
+    """prompt_toolkit shows a refused answer's reason in a toolbar one line high: the terminal cut it, and a
+    reason ("a secret must be a reference: env:NAME, file:/path or prompt (never the secret itself)") lost its
+    end. The toolbar grows to the lines of the reason instead."""
+    from prompt_toolkit.filters import to_filter
+
+    for window in app.layout.find_all_windows():
+        if "ValidationToolbar" in getattr(getattr(window.content, "text", None), "__qualname__", ""):
+            window.height = None
+            window.wrap_lines = to_filter(True)
 
 
 def fit(message: str, width: int | None = None) -> str:

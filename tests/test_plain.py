@@ -320,3 +320,40 @@ def test_a_step_whose_partner_was_left_out_asks_for_it_instead_of_losing_every_a
     declined = Scripted(_minimal({"Include the step: Static": [True], "Include “nginx web server”": [False]}))
     saved = yaml.safe_load(new_plain(tmp_path / "shop2.yaml", declined).read_text())
     assert "static" not in saved["steps"] and "nginx" not in saved["steps"]
+
+
+@pytest.mark.parametrize("columns", [40, 80])
+def test_a_refused_answers_whole_reason_is_shown_however_narrow_the_terminal(columns: int,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """prompt_toolkit's validation toolbar is one line high: a reason longer than the terminal lost its end (a
+    new operator's literal password was refused with "... (never the secret i"). Rendered for real here."""
+    import io
+    import re
+
+    from prompt_toolkit.data_structures import Size
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output.vt100 import Vt100_Output
+
+    reason = ("a secret must be a reference: env:NAME, file:/path or prompt (never the secret itself), and this "
+              "sentence goes on well beyond the width of any terminal it is shown in: LASTWORD")
+    screen = io.StringIO()
+    with create_pipe_input() as keys:
+        asker = QuestionaryAsker(input=keys, output=Vt100_Output(screen, lambda: Size(rows=24, columns=columns),
+                                                                 term="xterm"))
+        import questionary
+
+        real_text = questionary.text
+
+        def text(*args, **kwargs):  # end the prompt (Ctrl-C) once the refusal is on the screen
+            question = real_text(*args, **kwargs)
+            question.application.after_render += lambda app: (
+                keys.send_text("\x03") if app.current_buffer.validation_error else None)
+            return question
+
+        monkeypatch.setattr(questionary, "text", text)
+        keys.send_text("hunter2\r")
+        with pytest.raises(KeyboardInterrupt):
+            asker.text("password?", "", lambda answer: reason)
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
+    for word in reason.split():
+        assert word in shown, word
