@@ -1,7 +1,9 @@
 """Issue 10, item 5, live: the whole tutorial straight from the README. `deploy-wizard sandbox up --lab` boots a
 Debian 13 server with the practice lab beside it; the apply command it prints runs examples/flask-app.yaml as it
 is; the site answers over HTTPS, and the example's own health check passes on the server (it trusts the lab's
-test CA). `sandbox down` stops the lab with the sandbox."""
+test CA). `sandbox down` stops the lab with the sandbox. A new operator's own project (README, *Your own project
+on the practice server*): the name `--domain` gives resolves on the server, a bare repository put where `up`
+says is served, and a plan for a name the server cannot resolve warns before anything runs."""
 
 from __future__ import annotations
 
@@ -9,16 +11,44 @@ import re
 import secrets
 import shlex
 import subprocess
+from pathlib import Path
 
 from tests.live.conftest import cli, require_sandbox
 from wizard.lab import sandbox
 from wizard.lab.host import alive
 
 
+def own_project(live_dirs: Path, name: str, printed: str, apply_args: list[str], env: dict[str, str]) -> None:
+    """What `up` tells a new operator about their own project holds on the server it booted."""
+    ip = re.search(r"^\s*address\s+(\S+)", printed, re.M).group(1)  # type: ignore[union-attr]
+    resolved = subprocess.run(sandbox.ssh_command(name, "root", ["getent ahosts books.example.test"]),
+                              capture_output=True, text=True, timeout=60)
+    assert resolved.stdout.split()[:1] == [ip], resolved.stdout + resolved.stderr
+    where = re.search(r"git clone --bare PATH (\S+)/NAME\.git` serves it as (\S+)/NAME\.git", printed)
+    assert where, printed
+    work = live_dirs / "bookshelf"
+    work.mkdir()
+    (work / "manage.py").write_text("# a new operator's own project\n")
+    for git in (["init", "-q", "-b", "main"], ["add", "."], ["-c", "user.name=nu", "-c", "user.email=nu@example.test",
+                                                            "commit", "-q", "-m", "v1"],
+                ["clone", "-q", "--bare", str(work), f"{where.group(1)}/bookshelf.git"]):
+        subprocess.run(["git", *git], cwd=work, check=True, capture_output=True, timeout=60)
+    served = subprocess.run(sandbox.ssh_command(name, "admin", [f"git ls-remote {where.group(2)}/bookshelf.git"]),
+                            capture_output=True, text=True, timeout=60)
+    assert "refs/heads/main" in served.stdout, served.stdout + served.stderr
+
+    plan = ["plan", *(a for a in apply_args[1:] if a != "--yes"), "--set", "nginx.server_names=nope.example.test"]
+    for lang, said in (("en", "! nope.example.test does not resolve on the server yet: the certificate's preflight "
+                              "will stop the run there"),
+                       ("zh_CN", "! nope.example.test 在服务器上还无法解析：证书的预检会让运行在那里停下")):
+        warned = cli(live_dirs, *plan, "--lang", lang, env=env)
+        assert warned.returncode == 0 and said in warned.stdout, warned.stdout[-3000:] + warned.stderr[-2000:]
+
+
 def test_sandbox_up_lab_runs_the_flask_example_as_it_is(live_dirs) -> None:
     require_sandbox()
     name = "lab" + secrets.token_hex(3)
-    up = cli(live_dirs, "sandbox", "up", "--lab", "--name", name, timeout=600)
+    up = cli(live_dirs, "sandbox", "up", "--lab", "--domain", "books.example.test", "--name", name, timeout=600)
     assert up.returncode == 0, up.stdout + up.stderr
     try:
         assert "Debian 13 (trixie)" in up.stdout and "The practice lab runs beside it" in up.stdout
@@ -42,6 +72,7 @@ def test_sandbox_up_lab_runs_the_flask_example_as_it_is(live_dirs) -> None:
         assert again.returncode == 0 and "OK: 0 changes" in again.stdout, again.stdout[-3000:]
         lab = sandbox.practice.load(sandbox.lab_dir(name))
         assert lab is not None and lab.pids
+        own_project(live_dirs, name, up.stdout, shlex.split(printed.group(2)), {"DEMO_DB_PASSWORD": password})
     finally:
         down = cli(live_dirs, "sandbox", "down", name)
     assert down.returncode == 0, down.stderr
