@@ -213,7 +213,7 @@ def _settle_needs(asker: Asker, draft: Draft) -> None:
             return
         step, needed = installed[rule.step].label(), installed[rule.needed].label()
         ask = _("“{step}” needs “{needed}”: {why}").format(step=step, needed=needed, why=rule.why()) + "\n" + _(
-            "Include “{needed}” (no leaves “{step}” out)?").format(needed=needed, step=step)
+            "Include “{needed}” too (no: leave “{step}” out)?").format(needed=needed, step=step)
         if asker.confirm(ask, True):
             _ask_step(asker, draft, rule.needed)
         else:
