@@ -315,7 +315,8 @@ def test_a_step_whose_partner_was_left_out_asks_for_it_instead_of_losing_every_a
     assert {"static", "nginx", "app_server"} <= set(saved["steps"])
     assert saved["steps"]["nginx"]["server_names"] == ["shop.example.com"]
     assert any(m.startswith("“Static and media files” needs “nginx web server”: nginx is what serves the static")
-               and m.endswith("Include “nginx web server” too (no: leave “Static and media files” out)?") for m in asked)
+               and m.endswith("Include “nginx web server” too (no: leave “Static and media files” out)?")
+               for m in asked)
 
     declined = Scripted(_minimal({"Include the step: Static": [True], "Include “nginx web server”": [False]}))
     saved = yaml.safe_load(new_plain(tmp_path / "shop2.yaml", declined).read_text())
