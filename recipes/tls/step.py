@@ -146,8 +146,8 @@ class Tls(Step):
         domains = self._domains(s, ctx)
         yield PackagesInstalled(("certbot",)) if s.installer == "apt" else PathInfo(f"{PIP_CERTBOT}/bin/certbot")
         yield Certificate(domains[0])
-        if s.preflight:
-            yield Resolves(domains[0])
+        if s.preflight and Certificate(domains[0]) in known and known[Certificate(domains[0])] is None:
+            yield Resolves(domains[0])  # only before the first certificate: never a DNS lookup in every no-op
         yield Now()
         yield FileInfo(RENEW_HOOK)
         yield UnitProperties("certbot.timer" if s.installer == "apt" else "deploy-wizard-certbot.timer")
