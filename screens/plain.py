@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from wizard.app import registry
 from wizard.app.draft import ESSENTIAL_STEPS, Draft
 from wizard.app.recipefile import APP_NAME, Target, operator_chose
-from wizard.app.rules import RULES
+from wizard.app.rules import unmet
 from wizard.engine.i18n import _
 from wizard.engine.options import FieldKind, FieldSpec, field_specs, validate
 
@@ -206,18 +206,17 @@ def _settle_needs(asker: Asker, draft: Draft) -> None:
     the partner too (its questions follow) or leave the step out. Why: the file is written only when the recipe
     is whole, and a check across steps found at the end used to refuse it after every answer, losing them all."""
     installed = registry.by_name()
-    while True:
-        rule = next((r for r in RULES if r.step in draft.enabled and r.needed not in draft.enabled
-                     and r.step in installed and r.needed in installed), None)
-        if rule is None:
-            return
+    declined: set[str] = set()  # steps the operator left out: never asked again, and what needs them goes too
+    while rules := unmet(draft.enabled):
+        rule = rules[0]
         step, needed = installed[rule.step].label(), installed[rule.needed].label()
         ask = _("“{step}” needs “{needed}”: {why}").format(step=step, needed=needed, why=rule.why()) + "\n" + _(
             "Include “{needed}” too (no: leave “{step}” out)?").format(needed=needed, step=step)
-        if asker.confirm(ask, True):
+        if rule.needed not in declined and asker.confirm(ask, True):
             _ask_step(asker, draft, rule.needed)
         else:
             draft.enabled.discard(rule.step)
+            declined.add(rule.step)
 
 
 def new_plain(output: Path, asker: Asker | None = None) -> Path:

@@ -323,6 +323,22 @@ def test_a_step_whose_partner_was_left_out_asks_for_it_instead_of_losing_every_a
     assert "static" not in saved["steps"] and "nginx" not in saved["steps"]
 
 
+def test_a_partner_left_out_further_down_a_chain_is_asked_about_once(tmp_path) -> None:
+    """static needs nginx, and nginx needs the app server: yes to nginx, then no to the app server leaves nginx
+    out, and with it static, which needs it. Each question is asked once (it used to ask about nginx again and
+    again, its questions too, for as long as the operator answered the same)."""
+    asked: list[str] = []
+    asker = Scripted(_minimal({"Include the step: Static": [True], "Include “nginx web server”": [True] * 9,
+                               "Domain names the site answers to": ["shop.example.com"] * 9,
+                               "Include “App server (gunicorn)”": [False] * 9}))
+    confirm = asker.confirm
+    asker.confirm = lambda message, default: asked.append(message) or confirm(message, default)  # type: ignore
+    saved = yaml.safe_load(new_plain(tmp_path / "shop.yaml", asker).read_text())
+    assert not {"static", "nginx", "app_server"} & set(saved["steps"])
+    partners = [m for m in asked if "(no: leave" in m]
+    assert len(partners) == 2 and len(set(partners)) == 2, partners
+
+
 @pytest.mark.parametrize("columns", [40, 80])
 def test_a_refused_answers_whole_reason_is_shown_however_narrow_the_terminal(columns: int,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:

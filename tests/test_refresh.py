@@ -78,3 +78,25 @@ def test_os_updates_refreshes_its_upgrade_record_unless_it_upgrades_nothing() ->
     refreshed = list(step.refresh(OsUpdatesSettings(upgrade="upgrade"), ctx))
     assert refreshed == [Upgradable("upgrade")] and all(fact.record for fact in refreshed)  # type: ignore[attr-defined]
     assert list(step.refresh(OsUpdatesSettings(upgrade="none"), ctx)) == []
+
+
+def test_a_refresh_that_cannot_read_warns_and_the_run_stays_ok(tmp_path: Path) -> None:
+    """Every step is done when the refresh reads: a lost connection there costs the next run a simulation, not
+    this run its result."""
+    from wizard.engine.events import Notice, NoticeLevel
+    from wizard.engine.transports.base import TransportError
+
+    steps = [recorder(), installs("python", ("python3",), early=False)]
+    events: list = []
+    run = runner(tmp_path, events, steps)
+    gather = run.facts.gather
+
+    async def broken(facts, by=None):  # noqa: ANN001, ANN202
+        if any(isinstance(fact, Recorded) for fact in facts):
+            raise TransportError("connection lost")
+        return await gather(facts, by)
+
+    run.facts.gather = broken  # type: ignore[method-assign]
+    assert asyncio.run(run.apply()).ok
+    assert any(isinstance(e, Notice) and e.level is NoticeLevel.WARNING and "connection lost" in e.text
+               for e in events)

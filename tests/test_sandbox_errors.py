@@ -211,3 +211,6 @@ def test_a_domain_is_checked_before_any_image_is_built(lab: Path, capsys: pytest
     assert main(["sandbox", "up", "--domain", "books.example.test"]) == ExitCode.BAD_INPUT
     assert "Error: --domain needs --lab: the lab makes the sandbox resolve those names to itself." in (
         capsys.readouterr().err)
+    for name in ("localhost", "books", "10.0.0.7"):  # they would rewrite what the server's own names mean
+        assert main(["sandbox", "up", "--lab", "--domain", name]) == ExitCode.BAD_INPUT
+        assert f"Error: --domain: '{name}' is not a site's name (it needs a dot" in capsys.readouterr().err

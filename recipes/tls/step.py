@@ -163,8 +163,8 @@ class Tls(Step):
             yield Warn(_("{d} does not resolve on the server yet: the certificate's preflight will stop the run "
                          "there").format(d=domains[0]),
                        _("Give {d} an A (or AAAA) record that points at this server before you apply (for a test "
-                         "server, a line in its /etc/hosts; a practice sandbox: `sandbox up --lab --domain {d}`)"
-                         ).format(d=domains[0]))
+                         "server, a line in its /etc/hosts; a practice sandbox: `deploy-wizard sandbox up --lab "
+                         "--domain {d}`)").format(d=domains[0]))
         if s.installer == "apt":
             # without Recommends: they add only python3-icu, parsedatetime's optional locales (certbot's renewal
             # intervals are English, which parsedatetime has built in)

@@ -39,15 +39,21 @@ RULES: tuple[Needs, ...] = (
 )
 
 
-def broken(selected: Iterable[str], rules: Iterable[Needs] = RULES) -> list[tuple[str, str]]:
-    """(step, why it is refused) for every rule the selected steps break, in the table's order."""
+def unmet(selected: Iterable[str], rules: Iterable[Needs] = RULES) -> list[Needs]:
+    """The rules the selected steps break (a step taken without its partner), in the table's order."""
     chosen = set(selected)
     installed = registry.by_name()
+    return [rule for rule in rules if rule.step in chosen and rule.step in installed and rule.needed not in chosen
+            and rule.needed in installed]
+
+
+def broken(selected: Iterable[str], rules: Iterable[Needs] = RULES) -> list[tuple[str, str]]:
+    """(step, why it is refused) for every rule the selected steps break, in the table's order."""
+    installed = registry.by_name()
     problems = []
-    for rule in rules:
-        if rule.step in chosen and rule.step in installed and rule.needed not in chosen and rule.needed in installed:
-            step, needed = installed[rule.step].label(), installed[rule.needed].label()
-            problems.append((rule.step, _("“{step}” needs “{needed}”: {why} Include “{needed}” ({name}), or leave "
-                                          "“{step}” out.").format(step=step, needed=needed, why=rule.why(),
-                                                                 name=rule.needed)))
+    for rule in unmet(selected, rules):
+        step, needed = installed[rule.step].label(), installed[rule.needed].label()
+        problems.append((rule.step, _("“{step}” needs “{needed}”: {why} Include “{needed}” ({name}), or leave "
+                                      "“{step}” out.").format(step=step, needed=needed, why=rule.why(),
+                                                             name=rule.needed)))
     return problems

@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 from wizard.engine.errors import ExitCode, UsageError
 from wizard.engine.i18n import _
@@ -73,15 +72,16 @@ Run the whole tutorial on it:
   DEMO_DB_PASSWORD=choose-one deploy-wizard apply examples/flask-app.yaml --yes{where}
   curl --cacert {ca} https://demo.example.test/ --resolve demo.example.test:443:{ip}""").format(
             git=lab.git_url, work=lab.work_tree("demo"), acme=lab.acme_directory, where=where, ca=lab.ca_file,
-            ip=info.ip, names=", ".join((*sandbox.practice.EXAMPLE_DOMAINS, *args.domain))))
+            ip=info.ip, names=", ".join(dict.fromkeys((*sandbox.practice.EXAMPLE_DOMAINS, *args.domain)))))
         print(_("The Django example (examples/django-app, work tree {work}) the same way:\n"
                 "  SHOP_DB_PASSWORD=choose-one SHOP_SECRET_KEY=choose-a-long-one \\\n"
                 "    deploy-wizard apply examples/django-app.yaml --yes{where}").format(
             work=lab.work_tree("shop"), where=where.replace("/demo.git", "/shop.git")))
-        print(_("Your own project: `git clone --bare PATH {srv}/NAME.git` serves it as {git}/NAME.git\n"
+        print(_("Your own project: `git clone --bare PATH {bare}` serves it as {git}/REPO.git\n"
                 "  (the recipe's code.repo; push new commits there). Its site's name (nginx.server_names, tls.domain)\n"
-                "  must resolve on the server: `sandbox up --lab --domain NAME` boots one that does.").format(
-            srv=Path(lab.base) / "git" / "srv", git=lab.git_url))
+                "  must resolve on the server: the names above do; for another, take this sandbox down and boot it\n"
+                "  again with `deploy-wizard sandbox up --lab --domain YOUR.DOMAIN`.").format(
+            bare=lab.bare("REPO"), git=lab.git_url))
     print(_("Stop: deploy-wizard sandbox down {name}").format(name=info.name))
     return ExitCode.OK
 

@@ -239,7 +239,12 @@ class Runner(DryRun):
                  for fact in step.refresh(settings, self.ctx)]
         if facts:
             self.facts.invalidate()
-            await self.facts.gather(facts)
+            try:
+                await self.facts.gather(facts)
+            except TransportError as exc:  # every step is done: only the next run's speed is at stake
+                self.emit(Notice(step=self.open or "", level=NoticeLevel.WARNING, text=_(
+                    "the steps' records were not refreshed at the end ({why}): the next run reads those facts "
+                    "again").format(why=exc)))
 
     def _resumed_reason(self) -> str:
         """Why a step is not run again: the earlier run completed it, and how that run ended."""

@@ -12,6 +12,7 @@ A boot that fails leaves its console log under ``logs/`` (the newest 20 are kept
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -250,6 +251,17 @@ def _check_domains(domains: tuple[str, ...], lab: bool) -> None:
             hostname(domain)
         except ValueError as exc:
             raise SandboxError(_("--domain: {why}").format(why=exc), exit_code=ExitCode.BAD_INPUT) from None
+        if "." not in domain.strip(".") or _is_address(domain):  # localhost, or an address: not a site's name
+            raise SandboxError(_("--domain: '{d}' is not a site's name (it needs a dot, like app.example.test, and "
+                                 "is not an address)").format(d=domain), exit_code=ExitCode.BAD_INPUT)
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def lab_dir(name: str) -> Path:
