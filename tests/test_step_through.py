@@ -98,3 +98,35 @@ async def test_a_cancelled_sudo_password_is_said_to_be_cancelled(tmp_path) -> No
     srv.server.close()
     assert len(asked) == 1  # cancelled: not asked again as if it were wrong
     assert "(cancelled)" in str(info.value) and "refused" not in str(info.value)
+
+
+class DecidesAfter(Step):
+    """What os_updates does on stale lists: refresh them, and decide the updates only once they are fresh."""
+
+    name = "decides_after"
+    title = "decides_after"
+    Settings = DirSettings
+    teaching = Teaching(why="test")
+
+    def facts(self, s: DirSettings, known: object, ctx: object) -> list:
+        from wizard.engine.facts import PathInfo
+
+        return [PathInfo(f"{s.root}/lists")]
+
+    def plan(self, s: DirSettings, facts, ctx: object) -> Iterator[Change]:  # noqa: ANN001
+        from wizard.engine.facts import PathInfo
+        from wizard.engine.step import Later
+
+        if facts[PathInfo(f"{s.root}/lists")] is None:
+            yield RunCommand("refresh the lists", cmd("touch", f"{s.root}/lists"))
+            yield Later("install the updates", "they are listed once the lists are refreshed")
+
+
+async def test_a_change_left_out_that_a_later_decision_waits_for_ends_the_step_with_a_note(tmp_path) -> None:
+    """Skip the lists' refresh in step-through: what waited for it stays undecided, said as the operator's
+    decision; the step does not fail with "cannot decide"."""
+    result, events = await apply(DecidesAfter(), DirSettings(root=str(tmp_path)), ["skip"])
+    assert result.ok and result.declined == ["decides_after: refresh the lists"]
+    assert any(isinstance(e, Notice) and e.text.startswith("Not decided, since you left out refresh the lists: "
+                                                           "install the updates (they are listed once") for e in events)
+    assert not any(isinstance(e, StepFailed) for e in events)

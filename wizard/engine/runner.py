@@ -268,9 +268,14 @@ class Runner(DryRun):
             plan.changes = [change for change in plan.changes if _key(step.name, change) not in self.declined]
             self._tell(step.name, plan.warnings, told)
             if plan.noop:
-                if plan.later:
-                    raise StepError(_("the step cannot decide: {what}").format(
-                        what=clauses(f"{c.why} ({c.reason})" for c in plan.later)))
+                undecided = clauses(f"{c.why} ({c.reason})" for c in plan.later)
+                left_out = [why for name, why, _command in self.declined if name == step.name]
+                if plan.later and not left_out:
+                    raise StepError(_("the step cannot decide: {what}").format(what=undecided))
+                if plan.later:  # what it waits for is what the operator left out: their decision, not a failure
+                    self.emit(Notice(step=step.name, level=NoticeLevel.NOTE, text=_(
+                        "Not decided, since you left out {left}: {what}").format(left=clauses(left_out),
+                                                                                  what=undecided)))
                 if attempt == 0 and not applied:
                     self.emit(StepNoop(step=step.name, reason=plan.reason()))
                 elif applied:
