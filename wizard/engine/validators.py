@@ -65,7 +65,7 @@ def hostname(value: str) -> str:
     if len(value) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise ValueError(_("'{v}' is not a valid host name: labels of a-z 0-9 and -, separated by dots").format(
             v=value))
-    if labels[-1].isdigit() and not _address(value):
+    if labels[-1].isdigit() and not is_address(value):
         raise ValueError(_("'{v}' is neither a host name nor an IP address: a name's last part is not all digits, "
                            "and an address is written in full (1.2.3.4 or ::1)").format(v=value))
     return value
@@ -75,7 +75,7 @@ _HOST_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _ZONE_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,15}$")
 
 
-def _address(value: str) -> bool:
+def is_address(value: str) -> bool:
     """Whether the value is an IP address as written in full (1.2.3.4, ::1, fe80::1%eth0 with a plain zone)."""
     try:
         ipaddress.ip_address(value)
@@ -97,7 +97,7 @@ def _number_like(value: str) -> bool:
 def server_address(value: str) -> str:
     """A host name (labels of letters, digits and -, at most 63 each and 253 in all, the last one not all digits)
     or an IP address written in full; what `target.host`, `--host` and inventories name a server by."""
-    if _address(value):
+    if is_address(value):
         return value
     name = value[:-1] if value.endswith(".") else value
     labels = name.split(".")

@@ -12,7 +12,6 @@ A boot that fails leaves its console log under ``logs/`` (the newest 20 are kept
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
@@ -28,7 +27,7 @@ from pathlib import Path
 from wizard.engine import hostkeys
 from wizard.engine.errors import ExitCode
 from wizard.engine.i18n import _
-from wizard.engine.validators import hostname
+from wizard.engine.validators import hostname, is_address
 from wizard.lab import limits, practice
 from wizard.lab.host import Progress, SandboxError, alive, check_host, run_checked, state_dir, write_file
 from wizard.lab.image import DEFAULT_RELEASE, RELEASES, Release, ensure_image, key_path
@@ -251,17 +250,9 @@ def _check_domains(domains: tuple[str, ...], lab: bool) -> None:
             hostname(domain)
         except ValueError as exc:
             raise SandboxError(_("--domain: {why}").format(why=exc), exit_code=ExitCode.BAD_INPUT) from None
-        if "." not in domain.strip(".") or _is_address(domain):  # localhost, or an address: not a site's name
+        if "." not in domain.strip(".") or is_address(domain):  # localhost, or an address: not a site's name
             raise SandboxError(_("--domain: '{d}' is not a site's name (it needs a dot, like app.example.test, and "
                                  "is not an address)").format(d=domain), exit_code=ExitCode.BAD_INPUT)
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def lab_dir(name: str) -> Path:
