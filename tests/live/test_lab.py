@@ -24,7 +24,7 @@ def own_project(live_dirs: Path, name: str, printed: str, apply_args: list[str],
     resolved = subprocess.run(sandbox.ssh_command(name, "root", ["getent ahosts books.example.test"]),
                               capture_output=True, text=True, timeout=60)
     assert resolved.stdout.split()[:1] == [ip], resolved.stdout + resolved.stderr
-    where = re.search(r"git clone --bare PATH (\S+)/NAME\.git` serves it as (\S+)/NAME\.git", printed)
+    where = re.search(r"git clone --bare PATH (\S+)/REPO\.git` serves it as (\S+)/REPO\.git", printed)
     assert where, printed
     work = live_dirs / "bookshelf"
     work.mkdir()
