@@ -147,7 +147,7 @@ class Tls(Step):
         yield PackagesInstalled(("certbot",)) if s.installer == "apt" else PathInfo(f"{PIP_CERTBOT}/bin/certbot")
         yield Certificate(domains[0])
         if s.preflight and Certificate(domains[0]) in known and known[Certificate(domains[0])] is None:
-            yield Resolves(domains[0])  # only before the first certificate: never a DNS lookup in every no-op
+            yield from (Resolves(name) for name in domains)  # before the first certificate: no DNS in a no-op
         yield Now()
         yield FileInfo(RENEW_HOOK)
         yield UnitProperties("certbot.timer" if s.installer == "apt" else "deploy-wizard-certbot.timer")
@@ -159,12 +159,8 @@ class Tls(Step):
 
     def plan(self, s: TlsSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         domains = self._domains(s, ctx)
-        if s.preflight and facts[Certificate(domains[0])] is None and not facts[Resolves(domains[0])]:
-            yield Warn(_("{d} does not resolve on the server yet: the certificate's preflight will stop the run "
-                         "there").format(d=domains[0]),
-                       _("Give {d} an A (or AAAA) record that points at this server before you apply (for a test "
-                         "server, a line in its /etc/hosts; a practice sandbox: `deploy-wizard sandbox up --lab "
-                         "--domain {d}`)").format(d=domains[0]))
+        if s.preflight and facts[Certificate(domains[0])] is None:
+            yield from self._unresolved(domains, facts)
         if s.installer == "apt":
             # without Recommends: they add only python3-icu, parsedatetime's optional locales (certbot's renewal
             # intervals are English, which parsedatetime has built in)
@@ -224,6 +220,21 @@ class Tls(Step):
     def _has_certificate(self, name: str) -> Command:
         """Replays only get a missing certificate; renewing one is certbot's timer's job."""
         return sh('[ -s "/etc/letsencrypt/live/$1/fullchain.pem" ]', name)
+
+    @staticmethod
+    def _unresolved(domains: list[str], facts: FactValues) -> Iterator[Warn]:
+        """Each name of the certificate the server cannot resolve yet, said before a run meets it: the first stops
+        the preflight, another the CA's check of that name (certbot's error, after every step before it ran)."""
+        for name in domains:
+            if facts[Resolves(name)]:
+                continue
+            yield Warn(_("{d} does not resolve on the server yet: the certificate's preflight will stop the run "
+                         "there").format(d=name) if name == domains[0] else
+                       _("{d} does not resolve on the server yet: the CA will refuse the certificate for it").format(
+                           d=name),
+                       _("Give {d} an A (or AAAA) record that points at this server before you apply (for a test "
+                         "server, a line in its /etc/hosts; a practice sandbox: `deploy-wizard sandbox up --lab "
+                         "--domain {d}`)").format(d=name))
 
     def _preflight(self, domain: str) -> Command:
         """Its answers come in the operator's language and say what to do (arguments $3-$5: the script itself
