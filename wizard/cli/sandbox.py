@@ -72,7 +72,7 @@ Run the whole tutorial on it:
   DEMO_DB_PASSWORD=choose-one deploy-wizard apply examples/flask-app.yaml --yes{where}
   curl --cacert {ca} https://demo.example.test/ --resolve demo.example.test:443:{ip}""").format(
             git=lab.git_url, work=lab.work_tree("demo"), acme=lab.acme_directory, where=where, ca=lab.ca_file,
-            ip=info.ip, names=", ".join(dict.fromkeys((*sandbox.practice.EXAMPLE_DOMAINS, *args.domain)))))
+            ip=info.ip, names=", ".join(sandbox.practice.resolved(tuple(args.domain)))))
         print(_("The Django example (examples/django-app, work tree {work}) the same way:\n"
                 "  SHOP_DB_PASSWORD=choose-one SHOP_SECRET_KEY=choose-a-long-one \\\n"
                 "    deploy-wizard apply examples/django-app.yaml --yes{where}").format(

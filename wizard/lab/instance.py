@@ -229,8 +229,8 @@ def up(name: str | None = None, progress: Progress = print, boot_timeout: float 
     hostkeys.HostKeyStore().add(ip, 22, host_key)
     if lab:
         try:
-            names = practice.EXAMPLE_DOMAINS + tuple(d for d in domains if d not in practice.EXAMPLE_DOMAINS)
-            practice.trust(practice.start(lab_dir(name), host_ip, ip), ssh_command(name, "root"), ip, names)
+            practice.trust(practice.start(lab_dir(name), host_ip, ip), ssh_command(name, "root"), ip,
+                           practice.resolved(domains))
         except (SandboxError, OSError, subprocess.CalledProcessError) as exc:
             down(name, progress=lambda _m: None)  # nothing half made: no sandbox without the lab asked for
             raise SandboxError(_("The practice lab did not start: {why}").format(

@@ -37,6 +37,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # The repositories the example recipes clone, and the domains they serve (resolved to the sandbox on the sandbox).
 EXAMPLE_REPOS = {"demo": EXAMPLES / "flask-app", "shop": EXAMPLES / "django-app"}
 EXAMPLE_DOMAINS = ("demo.example.test", "shop.example.test")
+
 ACME_PORT = 14000
 GIT_PORT = 9418
 
@@ -191,6 +192,11 @@ def start(base: Path, host_ip: str, target_ip: str, repos: dict[str, Path] | Non
         stop(base)
         raise
     return lab
+
+
+def resolved(domains: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The names a lab's server resolves to itself: the examples' and `up --domain`'s, each once, in that order."""
+    return tuple(dict.fromkeys((*EXAMPLE_DOMAINS, *domains)))
 
 
 def trust(lab: Lab, ssh: list[str], target_ip: str, domains: tuple[str, ...] = EXAMPLE_DOMAINS) -> None:
