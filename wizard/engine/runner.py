@@ -268,11 +268,11 @@ class Runner(DryRun):
             plan.changes = [change for change in plan.changes if _key(step.name, change) not in self.declined]
             self._tell(step.name, plan.warnings, told)
             if plan.noop:
-                undecided = clauses(f"{c.why} ({c.reason})" for c in plan.later)
-                left_out = [why for name, why, _command in self.declined if name == step.name]
-                if plan.later and not left_out:
-                    raise StepError(_("the step cannot decide: {what}").format(what=undecided))
-                if plan.later:  # what it waits for is what the operator left out: their decision, not a failure
+                if plan.later:  # a decision that waits for what the operator left out is theirs, not a failure
+                    undecided = clauses(f"{c.why} ({c.reason})" for c in plan.later)
+                    left_out = [why for name, why, _command in self.declined if name == step.name]
+                    if not left_out:
+                        raise StepError(_("the step cannot decide: {what}").format(what=undecided))
                     self.emit(Notice(step=step.name, level=NoticeLevel.NOTE, text=_(
                         "Not decided, since you left out {left}: {what}").format(left=clauses(left_out),
                                                                                   what=undecided)))
