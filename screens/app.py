@@ -327,12 +327,14 @@ def stop_sandboxes_question(names: str, count: int) -> Screen[bool]:
 def run_app(file: Path | None = None) -> int:
     """Open the wizard, on a new draft or on a saved recipe/draft file. Without a file the draft is made on first
     use (WizardApp.draft): the Welcome screen is drawn before any step or the recipe model is loaded."""
-    if file is None:
-        WizardApp().run()
-        return 0
-    from wizard.app.draft import Draft
+    from screens.css_cache import kept
 
-    draft = Draft.load(file) if file.exists() else Draft(path=file)
-    app = WizardApp(draft, start="flow")
-    app.run()
+    if file is None:
+        app = WizardApp()
+    else:
+        from wizard.app.draft import Draft
+
+        app = WizardApp(Draft.load(file) if file.exists() else Draft(path=file), start="flow")
+    with kept():
+        app.run()
     return 0
