@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sys
 from collections.abc import Callable
 from importlib import import_module
@@ -127,6 +126,8 @@ def report(args: argparse.Namespace, exc: DeployWizardError) -> int:
     as no run started.
     """
     if exc.exit_code == ExitCode.FAILED and getattr(args, "json", False) and args.command in RUN_COMMANDS:
+        import json
+
         print(json.dumps({"event": "error", "error": str(exc)}), flush=True)
     err(str(exc) if exc.bare else _("Error: {why}").format(why=exc))
     return int(exc.exit_code)

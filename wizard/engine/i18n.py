@@ -13,7 +13,6 @@ so its teaching text is found from the step itself and a step package of your ow
 from __future__ import annotations
 
 import inspect
-import json
 import os
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -58,6 +57,8 @@ def folder_catalog(locale_dir: Path, lang: str) -> dict[str, str]:
     path = locale_dir / f"{lang}.json"
     if not path.exists():
         return {}
+    import json  # here: an English start never reads a catalog, and json is 2 ms of the wizard's first paint
+
     return json.loads(path.read_text(encoding="utf-8"))
 
 
