@@ -5,7 +5,9 @@ Each run starts the real command as a new process (`python -m wizard`, what the 
 CLI, its parser, the draft expiry, then the wizard) on a pseudo-terminal of 80x24, as a person's terminal
 would, and times until the Welcome screen's title has been written to that terminal. That is the moment the
 person sees the wizard; the process is then closed with Ctrl+Q. Drafts and journals go to a temporary state
-directory, so a run measures the same thing on any machine.
+directory, so a run measures the same thing on any machine. The parsed CSS the wizard keeps in the user's cache
+(screens.css_cache) is the bench's own too: warm after the first run, as after any first start; one more series
+has an empty cache every run, the first start after an install or an upgrade of Textual.
 
 `--against DIR` times another checkout of deploy-wizard too (for example `/work/main` against a branch's work
 tree), in the same run: the two alternate run by run (the order swapped each round), so that a change of the
@@ -65,14 +67,16 @@ BARE_TEXTUAL = ("from textual.app import App\nfrom textual.widgets import Static
 
 
 def first_paint(lang: str, state: str, root: Path = ROOT, timeout: float = 20.0, *,
-                bare_textual: bool = False) -> tuple[float, float]:
+                bare_textual: bool = False, cache: str | None = None) -> tuple[float, float]:
     """Seconds from starting `deploy-wizard` (the checkout in `root`: run from there, `python -m wizard` imports
     its code) on a new terminal to its Welcome title on that terminal, and the CPU seconds the process had used by
-    then. `bare_textual`: the same for the smallest Textual app showing that title (BARE_TEXTUAL)."""
+    then. `bare_textual`: the same for the smallest Textual app showing that title (BARE_TEXTUAL). `cache`: the
+    user's cache directory (the parsed CSS the wizard keeps, screens.css_cache); by default one under `state`,
+    shared by the runs, so that it is warm after the first, as on any machine after the wizard's first start."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = {**compiled(), "TERM": "xterm-256color", "XDG_STATE_HOME": state, "LANG": "C.UTF-8",
-           "DEPLOY_WIZARD_LANG": lang}
+           "DEPLOY_WIZARD_LANG": lang, "XDG_CACHE_HOME": cache or str(Path(state) / "cache")}
     marker = TITLES[lang].encode()
     started = time.monotonic()
     command = (["-c", BARE_TEXTUAL.format(title=TITLES[lang])] if bare_textual else ["-m", "wizard", "--lang", lang])
@@ -131,8 +135,8 @@ class Figures:
         self.times: list[float] = []
         self.cpus: list[float] = []
 
-    def take(self, lang: str, state: str) -> None:
-        painted, cpu = first_paint(lang, state, self.root)
+    def take(self, lang: str, state: str, cache: str | None = None) -> None:
+        painted, cpu = first_paint(lang, state, self.root, cache=cache)
         self.times.append(painted)
         self.cpus.append(cpu)
 
@@ -164,6 +168,7 @@ def main() -> int:
     if args.runs < 5:
         parser.error("--runs: at least 5, so that the median means something")
     sides = [Figures(ROOT)] + ([Figures(args.against)] if args.against else [])
+    cold = Figures(ROOT)  # each run with an empty cache: the first start after an install or an upgrade
     floor, textual_floor = [], []
     with tempfile.TemporaryDirectory(prefix="dw-startup-") as state:
         for side in sides:  # warm: the bytecode caches written once, as on any machine after install
@@ -172,10 +177,13 @@ def main() -> int:
         for round_ in range(args.runs):
             for side in sides if round_ % 2 == 0 else sides[::-1]:
                 side.take(args.lang, state)
+            with tempfile.TemporaryDirectory(prefix="dw-cache-") as empty:
+                cold.take(args.lang, state, cache=empty)
             floor.append(bare_python())
             textual_floor.append(first_paint(args.lang, state, bare_textual=True)[0])
     for side in sides:
         side.report(args.lang, str(side.root))
+    cold.report(args.lang, f"{ROOT}, each run with an empty cache (the first start after an install)")
     if args.against:
         this, other = (statistics.median(side.times) for side in sides)
         print(f"median of {ROOT} / median of {args.against}: {this / other:.2f}")
