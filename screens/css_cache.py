@@ -63,9 +63,12 @@ def load(path: Path) -> dict[Key, list[RuleSet]]:
 
 
 def save(path: Path, rules: dict[Key, list[RuleSet]]) -> None:
-    """Written whole and renamed into place, so a crash or two wizards at once never leave half a file."""
+    """Written whole and renamed into place, so a crash or two wizards at once never leave half a file; only into
+    a folder that is the user's alone (`sudo` keeping another user's HOME: root writes nothing there)."""
     with suppress(OSError, pickle.PicklingError):
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _private(path.parent.stat()):
+            return
         handle, name = tempfile.mkstemp(dir=path.parent, prefix=".css-")
         try:
             with os.fdopen(handle, "wb") as out:

@@ -76,6 +76,13 @@ def test_a_folder_others_may_write_is_not_trusted(cache: Path) -> None:
     assert css_cache.load(cache) == {}
 
 
+def test_nothing_is_written_into_a_folder_others_may_write(cache: Path) -> None:
+    cache.parent.chmod(0o777)
+    with css_cache.kept(cache):
+        parsed(THEME)
+    assert not cache.exists()
+
+
 def test_a_broken_or_foreign_file_only_means_parsing_again(cache: Path) -> None:
     expected = parsed(THEME)
     cache.write_bytes(b"half a pickle")
