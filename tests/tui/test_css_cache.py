@@ -113,3 +113,23 @@ def test_an_unwritable_cache_folder_is_no_error(tmp_path: Path) -> None:
     with css_cache.kept(path):
         assert parsed(THEME) == expected
     assert not path.exists()
+
+
+def test_the_wizard_keeps_its_css_in_the_users_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`deploy-wizard` (screens.app.run_app) runs the app inside `kept()`: the rules it parsed are in the cache
+    file when it ends, and Textual's own parser is back in place."""
+    from screens import app as wizard_app
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    seen = []
+
+    def run(self: wizard_app.WizardApp) -> None:
+        seen.append(Stylesheet._parse_rules is not original)
+        parsed(THEME)
+
+    original = Stylesheet._parse_rules
+    monkeypatch.setattr(wizard_app.WizardApp, "run", run)
+    assert wizard_app.run_app(None) == 0
+    assert seen == [True]
+    assert Stylesheet._parse_rules is original
+    assert css_cache.load(tmp_path / "deploy-wizard" / "textual-css.pickle")

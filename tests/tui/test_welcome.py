@@ -71,3 +71,26 @@ async def test_a_first_visit_has_the_introduction() -> None:
         await pilot.pause()
         assert app.screen.query_one("#intro").display
         assert "This wizard sets up a fresh Linux server" in screen_text(app)
+
+
+async def test_back_from_the_first_question_is_the_welcome_screen_again_with_the_draft_listed() -> None:
+    """The Welcome screen is the app's first screen (not pushed over Textual's blank one, for the first paint):
+    New, Back, New again keeps two screens on the stack, and Back shows the draft just saved in the list."""
+    from screens.target import TargetScreen
+    from screens.welcome import WelcomeScreen
+
+    app = WizardApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeScreen)
+        assert app.screen_stack == [app.screen]
+        for _round in range(2):
+            app.screen.query_one("#new").press()
+            await pilot.pause()
+            assert isinstance(app.screen, TargetScreen)
+            app.draft.name = "shop"
+            await pilot.press("ctrl+b")
+            await pilot.pause()
+            assert isinstance(app.screen, WelcomeScreen)
+            assert len(app.screen_stack) == 2
+            assert "shop" in screen_text(app)  # the draft Back saved, listed to go on with
