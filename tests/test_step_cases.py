@@ -97,6 +97,8 @@ def test_case(path: Path) -> None:
     assert changes == case["changes"], "\n---\n".join(changes)
     if "ok" in case:
         assert [i.reason for i in items if isinstance(i, Ok)] == case["ok"]
+    if "early" in case:  # which changes may run behind the steps before this one (wizard.engine.behind)
+        assert [getattr(i, "early", False) for i in items if isinstance(i, Change)] == case["early"]
 
 
 def test_there_are_cases_for_every_step() -> None:

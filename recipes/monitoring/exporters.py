@@ -17,14 +17,15 @@ one more prerequisite in `prerequisites`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from recipes.monitoring.facts import ASK_POSTGRES, PG_MONITOR_ROLE, ROLE_IN_PG_MONITOR, PgMonitorRole
+from recipes.shared import guards
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.i18n import translator
-from wizard.engine.step import Change, Context, Ok, PlanError, RunCommand, file_change
+from wizard.engine.step import Change, Context, Ok, PlanError, PutFile, RunCommand, file_change
 from wizard.engine.templates import renderer
 
 _ = translator(__file__)
@@ -85,6 +86,31 @@ MTAIL = Exporter("mtail", "mtail", "127.0.0.1:3903", r'^mtail_prog_loads_total\{
                  takes_args=False)
 BLACKBOX = Exporter("blackbox_exporter", "prometheus-blackbox-exporter", "127.0.0.1:9115",
                     "^blackbox_exporter_build_info", args=(f"--config.file={BLACKBOX_CONFIG}",))
+
+
+# The exporters whose settings can be in place before Debian starts them: their unit reads $ARGS and they start
+# with nothing else to read (the blackbox exporter would not start without its probe file, written later).
+SETTLED_FIRST = ("prometheus-node-exporter", NGINX.package, POSTGRES.package)
+QUIET = ("logrotate", "curl")  # packages that start nothing listening
+
+
+def settled_first(exporters: Iterable[Exporter], facts: FactValues, *, early: bool) -> Iterator[RunCommand]:
+    """Before the install: each exporter's /etc/default file as the next pass writes it, so that Debian starts
+    it on its own address from its very first start (dpkg keeps a settings file it finds: Debian's own goes
+    beside it as `.dpkg-dist`). Why: without it, an exporter listens on every address between its install and
+    its settings, which is also why its install could not run behind the steps before it (`early`)."""
+    for exporter in exporters:
+        if exporter.package not in SETTLED_FIRST:
+            continue
+        text = exporter.defaults_text()
+        for change in file_change("", exporter.defaults, text, facts[FileInfo(exporter.defaults)]):
+            if isinstance(change, PutFile):
+                yield RunCommand(
+                    _("{job} exporter: its settings (it listens on {addr}) in place before its package starts it")
+                    .format(job=exporter.job, addr=exporter.listen),
+                    sh('install -m 0644 -o root -g root /dev/null "$2" && printf "%s" "$1" > "$2"', text,
+                       exporter.defaults), skip_if=guards.file_is(exporter.defaults, text), early=early,
+                    leaves=change.leaves)
 
 
 def wanted(nginx: bool, postgres: bool, app: bool = False) -> tuple[Exporter, ...]:

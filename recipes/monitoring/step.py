@@ -60,7 +60,9 @@ class Monitoring(Step):
     Settings = MonitoringSettings
     teaching = Teaching(
         why="You cannot fix what you cannot see. The node exporter publishes CPU, memory, disk and network "
-            "metrics for Prometheus (kept on localhost, so only you can read them); the journal is kept across "
+            "metrics for Prometheus (kept on localhost, so only you can read them: Debian starts an exporter on "
+            "every address the moment it installs it, so its settings file is written before its package, and "
+            "dpkg keeps that file, putting its own beside it as .dpkg-dist); the journal is kept across "
             "reboots but capped so it never fills the disk; app logs are rotated; and a timer checks the site "
             "every few minutes and writes failures to the journal, where alerting can pick them up. The check "
             "needs no root to ask a page: it runs as a user systemd makes up for each run (DynamicUser), in the "
@@ -154,6 +156,10 @@ class Monitoring(Step):
         node = (exporters.node(s.node_exporter_listen),) if s.node_exporter else ()
         return (*node, *exporters.wanted(s.nginx_exporter, s.postgres_exporter, s.app_metrics))
 
+    def _opened(self, s: MonitoringSettings) -> Iterator[Exporter]:
+        """The exporters as they listen (on every address for a central Prometheus)."""
+        return (central.opened(e, s.central_prometheus) for e in self._exporters(s))
+
     def _packages(self, s: MonitoringSettings) -> tuple[str, ...]:
         wanted = [e.package for e in self._exporters(s)]
         if s.prometheus:
@@ -223,11 +229,16 @@ class Monitoring(Step):
         central.refuse_without_firewall(s.central_prometheus, ctx)
         packages = self._packages(s)
         if packages:
-            # never early (wizard.engine.behind): Debian starts each exporter, Prometheus, Alertmanager and mtail on
-            # all addresses as it installs them; this step moves them to 127.0.0.1 (or the central address)
-            install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False,
+            # Debian starts each exporter, Prometheus, Alertmanager and mtail on all addresses as it installs them,
+            # and this step moves them to 127.0.0.1 (or the central address). Early (wizard.engine.behind) only
+            # when every package is an exporter whose settings go in place first, or starts nothing listening,
+            # and no central Prometheus (whose exporters listen everywhere, before the firewall's rule for it)
+            early = not s.central_prometheus and all(
+                name in exporters.SETTLED_FIRST or name in exporters.QUIET for name in packages)
+            install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False, early=early,
                                       brings=started(*(f"{name}.service" for name in packages if name in SERVICES)))
             if install:
+                yield from exporters.settled_first(self._opened(s), facts, early=early)
                 yield install
                 return  # configure against the installed packages' files in the next pass
             yield Ok(_("packages installed: {names}").format(names=", ".join(packages)))
@@ -241,7 +252,7 @@ class Monitoring(Step):
         yield from exporters.prerequisites(self._exporters(s), facts)
         if s.app_metrics:
             yield from app_metrics.prerequisites(probes, facts)
-        for exporter in (central.opened(e, s.central_prometheus) for e in self._exporters(s)):
+        for exporter in self._opened(s):
             yield from self._restart_on_change(
                 file_change(_("{job} exporter listens on {addr}").format(job=exporter.job, addr=exporter.listen),
                             exporter.defaults, exporter.defaults_text(), facts[FileInfo(exporter.defaults)]),
@@ -310,8 +321,11 @@ class Monitoring(Step):
                 'systemctl reset-failed "$1" 2>/dev/null; systemctl restart "$1"', service,
                 display=f"systemctl restart {service}"), after_change=True)
         elif state is not None and state.get("ActiveState") != "active":
-            yield RunCommand(_("start {unit}").format(unit=service), cmd("systemctl", "enable", "--now", service),
-                             skip_if=guards.unit_running(service))
+            # its settings were in place before Debian started it (exporters.settled_first), so no restart above;
+            # one that had nothing to read yet may have hit the start limit as well
+            yield RunCommand(_("start {unit}").format(unit=service), sh(
+                'systemctl reset-failed "$1" 2>/dev/null; systemctl enable --now "$1"', service,
+                display=f"systemctl enable --now {service}"), skip_if=guards.unit_running(service))
 
     def _plan_health(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         url, curl_options = self._health_url(ctx)

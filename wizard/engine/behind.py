@@ -7,9 +7,11 @@ leaves the server's second core and the network idle for half the run. Behind th
 while the venv is built and the code is fetched; nginx and certbot while the database is set up.
 
 What keeps it safe and convergent:
-- Only installs a step marks `early` run behind (RunCommand.early): nothing they start is reachable from
-  outside before their step configures it. They run one at a time, on their own channel, in the order of their
-  steps: a step waits only for its own (and so for those before it).
+- Only what a step marks `early` runs behind (RunCommand.early): installs of which nothing they start is
+  reachable from outside before their step configures it, and the settings files that make it so (an
+  exporter's address, written before its package starts it: recipes/monitoring/exporters.settled_first).
+  They run one at a time, on their own channel, in the order of their steps: a step waits only for its own
+  (and so for those before it).
 - Every other package command (apt's lock wait marks them: PACKAGE_LOCK_ENV) waits until the queue is empty,
   so two never race for the dpkg lock and apt's own wait is never what orders them.
 - A step shows its install in its own place, as if it had run it: the same command, its output, its time, and

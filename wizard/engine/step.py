@@ -62,7 +62,7 @@ class RunCommand(Change):
     ok_codes: tuple[int, ...] = (0,)
     timeout: float | None = None
     # an install its step allows to run behind the steps before it (wizard.engine.behind): nothing it starts is
-    # reachable from outside before its step configures it
+    # reachable from outside before its step configures it; or a settings file such an install needs first
     early: bool = field(default=False, kw_only=True, compare=False)
 
     def describe(self) -> str:
