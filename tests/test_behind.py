@@ -257,3 +257,34 @@ def test_no_install_starts_behind_while_the_operator_is_asked_about_a_failed_ste
     assert asyncio.run(runner(tmp_path, [], steps, on_failure=on_failure).apply()).ok
     lines = log(tmp_path)
     assert lines.index("end nginx") < lines.index("decided") < lines.index("start certbot"), lines
+
+
+def test_a_settings_file_an_install_needs_first_runs_behind_before_it_and_is_not_called_an_install(
+        tmp_path: Path) -> None:
+    """An exporter's settings go in place before its package starts it (recipes/monitoring/exporters): both run
+    behind the steps before theirs, in that order, and the step says what each was."""
+
+    class Settled(Step):
+        name = title = "settled"
+        Settings = RootSettings
+        teaching = Teaching(why="test")
+
+        def facts(self, s, known, ctx):
+            return [PathInfo(f"{s.root}/exporter"), PathInfo(f"{s.root}/exporter.default")]
+
+        def plan(self, s, facts, ctx) -> Iterator[Change | Ok]:
+            if facts[PathInfo(f"{s.root}/exporter")] is None:
+                if facts[PathInfo(f"{s.root}/exporter.default")] is None:
+                    yield RunCommand("settings first", sh('echo settings >> "$1/log"; touch "$1/exporter.default"',
+                                                          s.root), early=True)
+                yield toy_install(s.root, ("exporter",), True)
+
+    events: list[Event] = []
+    steps = [installs("base", ("curl",), early=False), installs("python", ("python3",), then=True), Settled()]
+    assert asyncio.run(runner(tmp_path, events, steps).apply()).ok
+    lines = log(tmp_path)
+    assert lines.index("settings") < lines.index("start exporter")
+    notes = [e.text for e in events if isinstance(e, Notice) and e.step == "settled"]
+    assert any(text.startswith("done in the background, before the install it prepares") for text in notes), notes
+    assert any(text.startswith("installed in the background") for text in notes), notes
+    assert asyncio.run(runner(tmp_path, [], steps).apply()).changes == 0

@@ -68,6 +68,14 @@ class Job:
         if self.listener is not None:
             self.listener(stream, text)
 
+    def note(self) -> str:
+        """What its step says of it: an install, or a settings file one needed first (not "installed")."""
+        if uses_packages(self.change):
+            return _("installed in the background while the earlier steps ran ({seconds:.1f} s)").format(
+                seconds=self.seconds)
+        return _("done in the background, before the install it prepares ({seconds:.1f} s)").format(
+            seconds=self.seconds)
+
     async def follow(self, on_output: OutputCallback) -> Result | None:
         """Its output so far, then the rest as it comes; the result once it ended (None: it never ran)."""
         for stream, text in self.lines:

@@ -383,8 +383,7 @@ class Runner(DryRun):
         if result is None:
             raise StepError(_("the install running in the background was cut off: {what}").format(
                 what=without_note(job.change.describe())))
-        self.emit(Notice(step=step, level=NoticeLevel.NOTE, text=_(
-            "installed in the background while the earlier steps ran ({seconds:.1f} s)").format(seconds=job.seconds)))
+        self.emit(Notice(step=step, level=NoticeLevel.NOTE, text=job.note()))
         return result
 
 
