@@ -7,8 +7,10 @@ variables, both part of the key here. So the rules parsed once are pickled to th
 back (about 3 ms) on the next start; a start after an upgrade of Textual or of Python starts from an empty cache.
 
 Why pickle is safe here: the file is only read when it and its directory belong to the user running the wizard
-and nobody else may write them, the same trust as that user's own `~/.bashrc`. Anything wrong with the file (a
-half-written one, another version's) only means parsing again, never an error on the screen.
+and nobody else may write them, the same trust as that user's own `~/.bashrc`; and only written where the user
+running the wizard owns the folders already there (root with someone else's HOME writes nothing into it).
+Anything wrong (a half-written file, another version's, a Textual whose internals moved) only means parsing as
+Textual does, never an error on the screen.
 """
 
 from __future__ import annotations
@@ -17,30 +19,32 @@ import os
 import pickle
 import stat
 import sys
-import tempfile
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import textual
 from platformdirs import user_cache_path
-from textual.css import stylesheet
+from textual.css import model, styles, stylesheet
 from textual.css.model import RuleSet
+
+from wizard.engine.fsutil import atomic_write_bytes
 
 Key = tuple[Any, ...]  # Textual's own parse-cache key (css, read_from, defaults, tie breaker, scope) + the theme
 LIMIT = 256  # entries; past it only what this start used is kept (old themes, edited CSS go)
 
 
 def cache_file() -> Path:
-    return user_cache_path("deploy-wizard") / "textual-css.pickle"
+    return user_cache_path("deploy-wizard", appauthor=False) / "textual-css.pickle"
 
 
 def _stamp() -> tuple[Any, ...]:
     """What the pickled rules depend on besides their key: Python's version (the pickle's classes) and the
-    installed Textual's files (an upgrade rewrites them), read with a stat instead of importlib.metadata's
-    version, which alone costs milliseconds."""
-    files = (textual.__file__, stylesheet.__file__)
+    installed Textual's files that define and make the rules (an upgrade rewrites them), read with a stat
+    instead of importlib.metadata's version, which alone costs milliseconds."""
+    files = (textual.__file__, stylesheet.__file__, model.__file__, styles.__file__)
     return (sys.version_info[:2], *((info.st_size, info.st_mtime_ns) for info in map(os.stat, files)))
 
 
@@ -62,32 +66,54 @@ def load(path: Path) -> dict[Key, list[RuleSet]]:
     return rules if stamp == _stamp() and isinstance(rules, dict) else {}
 
 
+def _ours(folder: Path) -> bool:
+    """The nearest folder that exists on the way to `folder` is this user's: nothing is made in another's."""
+    existing = next(directory for directory in (folder, *folder.parents) if directory.exists())
+    return existing.stat().st_uid == os.geteuid()
+
+
 def save(path: Path, rules: dict[Key, list[RuleSet]]) -> None:
-    """Written whole and renamed into place, so a crash or two wizards at once never leave half a file; only into
-    a folder that is the user's alone (`sudo` keeping another user's HOME: root writes nothing there)."""
-    with suppress(OSError, pickle.PicklingError):
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not _private(path.parent.stat()):
+    """Written whole and renamed into place, so a crash or two wizards at once never leave half a file."""
+    with suppress(Exception):  # a cache that cannot be written is only a slower next start
+        if not _ours(path.parent):
             return
-        handle, name = tempfile.mkstemp(dir=path.parent, prefix=".css-")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                pickle.dump((_stamp(), rules), out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(name, path)
-        except BaseException:
-            Path(name).unlink(missing_ok=True)
-            raise
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if _private(path.parent.stat()):
+            atomic_write_bytes(path, pickle.dumps((_stamp(), rules), protocol=pickle.HIGHEST_PROTOCOL), 0o600)
 
 
-def _theme(sheet: stylesheet.Stylesheet) -> tuple[tuple[str, str], ...]:
-    """The variables the rules were parsed with ($primary and the rest are substituted while parsing); kept on
-    the stylesheet until Textual gives it other variables (a theme change), so it is built once per theme."""
+_themes: weakref.WeakKeyDictionary[stylesheet.Stylesheet, tuple[dict[str, str], Key]] = weakref.WeakKeyDictionary()
+
+
+def _theme(sheet: stylesheet.Stylesheet) -> Key:
+    """The variables the rules were parsed with ($primary and the rest are substituted while parsing), built
+    once per stylesheet and theme (Textual gives a stylesheet a new dict when the theme changes)."""
     variables = sheet._variables
-    known = sheet.__dict__.get("_dw_theme")
+    known = _themes.get(sheet)
     if known is None or known[0] is not variables:
-        known = (variables, tuple(sorted(variables.items())))
-        sheet.__dict__["_dw_theme"] = known
+        known = _themes[sheet] = (variables, tuple(sorted(variables.items())))
     return known[1]
+
+
+def _through(rules: dict[Key, list[RuleSet]], used: set[Key],
+             original: Callable[..., list[RuleSet]]) -> Callable[..., list[RuleSet]]:
+    """Stylesheet._parse_rules, answered from `rules` where it holds the same CSS for the same theme."""
+
+    def parse_rules(self: stylesheet.Stylesheet, *args: Any, **kwargs: Any) -> list[RuleSet]:
+        try:
+            key = (*args, *sorted(kwargs.items()), _theme(self))
+            hash(key)
+        except Exception:  # noqa: BLE001 - a Textual whose internals moved: parsed as Textual does
+            return original(self, *args, **kwargs)
+        used.add(key)
+        found = rules.get(key)
+        if found is None:
+            found = original(self, *args, **kwargs)
+            if not any(rule.errors for rule in found):  # Textual reports those; they are never kept
+                rules[key] = found
+        return found
+
+    return parse_rules
 
 
 @contextmanager
@@ -96,22 +122,9 @@ def kept(path: Path | None = None) -> Iterator[None]:
     end. Only the wizard's own run uses it (screens.app.run_app): tests and snapshots parse as Textual does."""
     path = path or cache_file()
     rules = load(path)
-    known = len(rules)
-    used: set[Key] = set()
+    known, used = len(rules), set[Key]()
     original = stylesheet.Stylesheet._parse_rules
-
-    def parse_rules(self: stylesheet.Stylesheet, css: str, read_from: Any, is_default_rules: bool = False,
-                    tie_breaker: int = 0, scope: str = "") -> list[RuleSet]:
-        key = (css, read_from, is_default_rules, tie_breaker, scope, _theme(self))
-        used.add(key)
-        found = rules.get(key)
-        if found is None:
-            found = original(self, css, read_from, is_default_rules, tie_breaker, scope)
-            if not any(rule.errors for rule in found):  # Textual reports those; they are never kept
-                rules[key] = found
-        return found
-
-    stylesheet.Stylesheet._parse_rules = parse_rules  # type: ignore[method-assign]
+    stylesheet.Stylesheet._parse_rules = _through(rules, used, original)  # type: ignore[method-assign]
     try:
         yield
     finally:

@@ -136,12 +136,14 @@ class WelcomeScreen(WizardScreen):
             return
         from wizard.app.draft import Draft
 
+        self.wizard_app.sandboxes.append(info)  # quitting offers to stop it, wherever the operator is by then
+        self.notify(sandbox_text(info.name, info.ip), timeout=15)
+        if self.wizard_app.screen is not self:  # they went on with another recipe while it booted: theirs stays
+            return
         draft = Draft(name="demo")
         draft.target = {"host": info.ip, "port": info.port, "user": "admin", "key": info.key,
                         "host_key": info.fingerprint}
         self.wizard_app.draft = draft
-        self.wizard_app.sandboxes.append(info)
-        self.notify(sandbox_text(info.name, info.ip), timeout=15)
         self.wizard_app.next_screen()
 
 

@@ -287,4 +287,8 @@ def test_a_settings_file_an_install_needs_first_runs_behind_before_it_and_is_not
     notes = [e.text for e in events if isinstance(e, Notice) and e.step == "settled"]
     assert any(text.startswith("done in the background, before the install it prepares") for text in notes), notes
     assert any(text.startswith("installed in the background") for text in notes), notes
+    started = [e.text.split(":")[0] for e in events
+               if isinstance(e, Notice) and "in the background for the settled step" in e.text]
+    assert started == ["preparing in the background for the settled step",
+                       "installing in the background for the settled step"]
     assert asyncio.run(runner(tmp_path, [], steps).apply()).changes == 0

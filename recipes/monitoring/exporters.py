@@ -17,7 +17,7 @@ one more prerequisite in `prerequisites`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from recipes.monitoring.facts import ASK_POSTGRES, PG_MONITOR_ROLE, ROLE_IN_PG_MONITOR, PgMonitorRole
@@ -88,19 +88,33 @@ BLACKBOX = Exporter("blackbox_exporter", "prometheus-blackbox-exporter", "127.0.
                     "^blackbox_exporter_build_info", args=(f"--config.file={BLACKBOX_CONFIG}",))
 
 
-# The exporters whose settings can be in place before Debian starts them: their unit reads $ARGS and they start
-# with nothing else to read (the blackbox exporter would not start without its probe file, written later).
-SETTLED_FIRST = ("prometheus-node-exporter", NGINX.package, POSTGRES.package)
+# The exporters whose settings can be in place before Debian starts them, so that the server is then as a dry run
+# says: the node exporter reads nothing else. Not the others: Debian 12's nginx exporter exits at its first start
+# without nginx's status page (written in this step's next pass), the PostgreSQL one's package makes the file
+# its user's (0640) on every configure, and the blackbox exporter needs its probe file; each would be restarted
+# or rewritten after all, in ways the plan of a fresh server cannot show.
+SETTLED_FIRST = ("prometheus-node-exporter",)
 QUIET = ("logrotate", "curl")  # packages that start nothing listening
+LOOPBACK = ("127.0.0.1", "[::1]")
 
 
-def settled_first(exporters: Iterable[Exporter], facts: FactValues, *, early: bool) -> Iterator[RunCommand]:
-    """Before the install: each exporter's /etc/default file as the next pass writes it, so that Debian starts
-    it on its own address from its very first start (dpkg keeps a settings file it finds: Debian's own goes
-    beside it as `.dpkg-dist`). Why: without it, an exporter listens on every address between its install and
-    its settings, which is also why its install could not run behind the steps before it (`early`)."""
+def private_from_the_start(exporters: Iterable[Exporter]) -> bool:
+    """Whether every exporter settled first listens on loopback only: then its install may run behind the steps
+    before its own (wizard.engine.behind), even before the firewall step; an address others reach may not."""
+    return all(e.listen.rsplit(":", 1)[0] in LOOPBACK for e in exporters if e.package in SETTLED_FIRST)
+
+
+def settled_first(exporters: Iterable[Exporter], facts: FactValues, installed: Mapping[str, str | None], *,
+                  early: bool) -> Iterator[RunCommand]:
+    """Before the install: the /etc/default file of each exporter not installed yet, as the next pass writes
+    it, so that Debian starts it on its own address from its very first start (dpkg keeps a settings file it
+    finds, with the --force-confold every apt-get here passes: Debian's own goes beside it as `.dpkg-dist`).
+    Why: without it, an exporter listens on every address between its install and its settings, which is also
+    why its install could not run behind the steps before it (`early`). Written beside and renamed into place:
+    a cut-off write never leaves an empty ARGS (every address). An exporter already installed is left to the
+    next pass, which restarts it when its file changes; so is a replay of an export (try-restart)."""
     for exporter in exporters:
-        if exporter.package not in SETTLED_FIRST:
+        if exporter.package not in SETTLED_FIRST or installed.get(exporter.package) is not None:
             continue
         text = exporter.defaults_text()
         for change in file_change("", exporter.defaults, text, facts[FileInfo(exporter.defaults)]):
@@ -108,9 +122,10 @@ def settled_first(exporters: Iterable[Exporter], facts: FactValues, *, early: bo
                 yield RunCommand(
                     _("{job} exporter: its settings (it listens on {addr}) in place before its package starts it")
                     .format(job=exporter.job, addr=exporter.listen),
-                    sh('install -m 0644 -o root -g root /dev/null "$2" && printf "%s" "$1" > "$2"', text,
-                       exporter.defaults), skip_if=guards.file_is(exporter.defaults, text), early=early,
-                    leaves=change.leaves)
+                    sh('install -m 0644 -o root -g root /dev/null "$2.new" && printf "%s" "$1" > "$2.new" && '
+                       'mv -f "$2.new" "$2" && { systemctl try-restart "$3" 2>/dev/null || true; }', text,
+                       exporter.defaults, f"{exporter.package}.service"),
+                    skip_if=guards.file_is(exporter.defaults, text), early=early, leaves=change.leaves)
 
 
 def wanted(nginx: bool, postgres: bool, app: bool = False) -> tuple[Exporter, ...]:

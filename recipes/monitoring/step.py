@@ -60,9 +60,9 @@ class Monitoring(Step):
     Settings = MonitoringSettings
     teaching = Teaching(
         why="You cannot fix what you cannot see. The node exporter publishes CPU, memory, disk and network "
-            "metrics for Prometheus (kept on localhost, so only you can read them: Debian starts an exporter on "
-            "every address the moment it installs it, so its settings file is written before its package, and "
-            "dpkg keeps that file, putting its own beside it as .dpkg-dist); the journal is kept across "
+            "metrics for Prometheus (kept on localhost, so only you can read them: Debian starts it on every "
+            "address the moment it installs it, so its settings file is written before its package, and dpkg "
+            "keeps that file, putting its own beside it as .dpkg-dist); the journal is kept across "
             "reboots but capped so it never fills the disk; app logs are rotated; and a timer checks the site "
             "every few minutes and writes failures to the journal, where alerting can pick them up. The check "
             "needs no root to ask a page: it runs as a user systemd makes up for each run (DynamicUser), in the "
@@ -231,14 +231,16 @@ class Monitoring(Step):
         if packages:
             # Debian starts each exporter, Prometheus, Alertmanager and mtail on all addresses as it installs them,
             # and this step moves them to 127.0.0.1 (or the central address). Early (wizard.engine.behind) only
-            # when every package is an exporter whose settings go in place first, or starts nothing listening,
-            # and no central Prometheus (whose exporters listen everywhere, before the firewall's rule for it)
-            early = not s.central_prometheus and all(
+            # when every package is the node exporter, whose settings go in place first, or starts nothing
+            # listening, the node exporter listens on loopback, and no central Prometheus (whose exporters listen
+            # everywhere, before the firewall's rule)
+            early = not s.central_prometheus and exporters.private_from_the_start(self._exporters(s)) and all(
                 name in exporters.SETTLED_FIRST or name in exporters.QUIET for name in packages)
-            install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False, early=early,
+            installed = facts[PackagesInstalled(packages)]
+            install = install_missing(packages, installed, recommends=False, early=early,
                                       brings=started(*(f"{name}.service" for name in packages if name in SERVICES)))
             if install:
-                yield from exporters.settled_first(self._opened(s), facts, early=early)
+                yield from exporters.settled_first(self._opened(s), facts, installed, early=early)
                 yield install
                 return  # configure against the installed packages' files in the next pass
             yield Ok(_("packages installed: {names}").format(names=", ".join(packages)))
@@ -321,11 +323,8 @@ class Monitoring(Step):
                 'systemctl reset-failed "$1" 2>/dev/null; systemctl restart "$1"', service,
                 display=f"systemctl restart {service}"), after_change=True)
         elif state is not None and state.get("ActiveState") != "active":
-            # its settings were in place before Debian started it (exporters.settled_first), so no restart above;
-            # one that had nothing to read yet may have hit the start limit as well
-            yield RunCommand(_("start {unit}").format(unit=service), sh(
-                'systemctl reset-failed "$1" 2>/dev/null; systemctl enable --now "$1"', service,
-                display=f"systemctl enable --now {service}"), skip_if=guards.unit_running(service))
+            yield RunCommand(_("start {unit}").format(unit=service), cmd("systemctl", "enable", "--now", service),
+                             skip_if=guards.unit_running(service))
 
     def _plan_health(self, s: MonitoringSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         url, curl_options = self._health_url(ctx)

@@ -83,6 +83,18 @@ def test_nothing_is_written_into_a_folder_others_may_write(cache: Path) -> None:
     assert not cache.exists()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="makes a folder another user owns")
+def test_root_makes_nothing_in_another_users_folder(tmp_path: Path) -> None:
+    """`sudo deploy-wizard` keeping the user's HOME: their ~/.cache is theirs, and root writes nothing into it."""
+    home_cache = tmp_path / "cache"
+    home_cache.mkdir()
+    os.chown(home_cache, 65534, 65534)
+    path = home_cache / "deploy-wizard" / "textual-css.pickle"
+    with css_cache.kept(path):
+        parsed(THEME)
+    assert not path.parent.exists()
+
+
 def test_a_broken_or_foreign_file_only_means_parsing_again(cache: Path) -> None:
     expected = parsed(THEME)
     cache.write_bytes(b"half a pickle")

@@ -90,3 +90,35 @@ async def test_quitting_asks_nothing_when_the_sandbox_was_already_removed(lab) -
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmModal)
+
+
+async def test_a_sandbox_that_boots_after_the_operator_went_on_leaves_their_recipe_alone(
+        lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Welcome screen stays under the flow's screens now (the app's first screen): a boot it started ends
+    while the operator is already on another recipe. Their draft and screen stay; the sandbox is noted, so
+    quitting still offers to stop it."""
+    import threading
+
+    release = threading.Event()
+    booted = sandbox.up
+
+    def slow_up(name: str | None, progress: object) -> SandboxInfo:
+        release.wait(10)
+        return booted(name, progress)
+
+    monkeypatch.setattr(sandbox, "up", slow_up)
+    app = WizardApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#sandbox").press()
+        await pilot.pause()
+        app.screen.query_one("#new").press()
+        await wait_for(pilot, lambda: showing(app) == "TargetScreen")
+        mine = app.draft
+        release.set()
+        await wait_for(pilot, lambda: bool(app.sandboxes))
+        await pilot.pause()
+        assert app.draft is mine
+        assert mine.target.get("host") != INFO.ip
+        assert showing(app) == "TargetScreen"
+        assert app.sandboxes == [INFO]

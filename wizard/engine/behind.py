@@ -1,5 +1,6 @@
-"""Package installs that run behind the steps: started once the first installing step is done, in step order,
-while the steps before theirs run; each step takes its own before it plans.
+"""Package installs (and the settings files they need first) that run behind the steps: started once the first
+installing step is done, in step order, while the steps before theirs run; each step takes its own before it
+plans.
 
 Why: a first apply spends most of its time in dpkg, and most of the rest (facts, the venv and pip, git, systemd,
 files) needs only some of the packages. Installing everything first and then doing the rest one thing at a time
@@ -30,6 +31,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from wizard.engine.commands import without_note
 from wizard.engine.events import NoticeLevel
@@ -37,6 +39,8 @@ from wizard.engine.facts import FactGatherer
 from wizard.engine.i18n import _
 from wizard.engine.step import Change, Context, Later, RunCommand, Step, StepSettings
 from wizard.engine.transports.base import OutputCallback, Result, Transport, TransportError
+
+Moment = Literal["start", "end", "cut", "unrun", "failed"]  # when a job running behind is spoken of
 
 # The variable every package-manager command carries (its dpkg lock timeout): how the runner knows one.
 PACKAGE_LOCK_ENV = "DW_LOCK_TIMEOUT"
@@ -68,13 +72,23 @@ class Job:
         if self.listener is not None:
             self.listener(stream, text)
 
-    def note(self) -> str:
-        """What its step says of it: an install, or a settings file one needed first (not "installed")."""
-        if uses_packages(self.change):
-            return _("installed in the background while the earlier steps ran ({seconds:.1f} s)").format(
-                seconds=self.seconds)
-        return _("done in the background, before the install it prepares ({seconds:.1f} s)").format(
-            seconds=self.seconds)
+    def told(self, moment: Moment) -> str:
+        """What is said of it at each moment: an install, or the settings file one needs first (never called an
+        install: recipes/monitoring/exporters.settled_first)."""
+        what, seconds = without_note(self.change.describe()), self.seconds
+        texts = {
+            "start": (_("installing in the background for the {step} step: {what}"),
+                      _("preparing in the background for the {step} step: {what}")),
+            "end": (_("installed in the background while the earlier steps ran ({seconds:.1f} s)"),
+                    _("done in the background, before the install it prepares ({seconds:.1f} s)")),
+            "cut": (_("the install running in the background was cut off: {what}"),
+                    _("the work running in the background was cut off: {what}")),
+            "unrun": (_("installed in the background for the {step} step, which did not run: {what}"),
+                      _("done in the background for the {step} step, which did not run: {what}")),
+            "failed": (_("the install in the background for the {step} step failed: {what}"),
+                       _("the work in the background for the {step} step failed: {what}")),
+        }[moment]
+        return texts[0 if uses_packages(self.change) else 1].format(step=self.step, what=what, seconds=seconds)
 
     async def follow(self, on_output: OutputCallback) -> Result | None:
         """Its output so far, then the rest as it comes; the result once it ended (None: it never ran)."""
@@ -233,15 +247,12 @@ class Behind:
             tell(NoticeLevel.NOTE, _("waiting for the install running in the background to finish"))
         await self.drain()
         for job in await self.take():
-            what = without_note(job.change.describe())
             if job.result is not None and job.result.exit_status in job.change.ok_codes:
-                tell(NoticeLevel.NOTE, _("installed in the background for the {step} step, which did not run: "
-                                         "{what}").format(step=job.step, what=what))
+                tell(NoticeLevel.NOTE, job.told("unrun"))
             elif job.started is not None:  # it failed: the next run's install in that step finishes or says why
                 tail = "\n".join(text for _stream, text in job.lines[-8:])
                 why = str(job.error) if job.error else tail or _("(no output)")
-                tell(NoticeLevel.WARNING, _("the install in the background for the {step} step failed: {what}\n"
-                                            "{why}").format(step=job.step, what=what, why=why))
+                tell(NoticeLevel.WARNING, f"{job.told('failed')}\n{why}")
 
     def stop_looking(self) -> None:
         """The run ends: nothing more is queued or started; the install in progress ends (unless cancelled)."""

@@ -36,6 +36,11 @@ def private_dir(path: Path, top: Path | None = None) -> Path:
 def atomic_write_text(path: Path, text: str, mode: int = 0o644, *, keep_mode: bool = False) -> None:
     """Write `path` whole or not at all. With `keep_mode`, a file that exists keeps its permission bits (a recipe
     the operator made 0600, or 0664 for a group, stays so); `mode` is then only for a new file."""
+    atomic_write_bytes(path, text.encode("utf-8"), mode, keep_mode=keep_mode)
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644, *, keep_mode: bool = False) -> None:
+    """atomic_write_text for bytes (a pickle)."""
     path = Path(path)
     if keep_mode:
         try:
@@ -44,8 +49,8 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o644, *, keep_mode: bo
             pass
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)

@@ -208,9 +208,7 @@ class Runner(DryRun):
         self.behind.look(rest, self.facts, self.ctx, MAX_FACT_ROUNDS, self._behind_started)
 
     def _behind_started(self, job: Job) -> None:
-        self.emit(Notice(step=self.open or job.step, level=NoticeLevel.NOTE, text=_(
-            "installing in the background for the {step} step: {what}").format(
-                step=job.step, what=without_note(job.change.describe()))))
+        self.emit(Notice(step=self.open or job.step, level=NoticeLevel.NOTE, text=job.told("start")))
 
     async def _take_behind(self, step: str) -> int:
         """The step's installs that ran behind, shown in its own place as if it had run them; how many ran."""
@@ -381,9 +379,8 @@ class Runner(DryRun):
         """A job that ran behind the steps: its output so far, then the rest as it comes, and its result."""
         result = await job.follow(on_output)
         if result is None:
-            raise StepError(_("the install running in the background was cut off: {what}").format(
-                what=without_note(job.change.describe())))
-        self.emit(Notice(step=step, level=NoticeLevel.NOTE, text=job.note()))
+            raise StepError(job.told("cut"))
+        self.emit(Notice(step=step, level=NoticeLevel.NOTE, text=job.told("end")))
         return result
 
 

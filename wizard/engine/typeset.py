@@ -25,7 +25,7 @@ from rich.cells import cell_len, get_character_cell_size
 
 NO_START = set("，。、；：！？）」』》〉】〕…・,.;:!?)]}%’”〗～")  # closing marks: never the first on a line
 NO_END = set("（「『《〈【〔‘“〖")  # opening marks: never the last on a line
-FIRST_WIDE = "\u2e80"  # no wide character comes before it: text below it is English, split as Rich splits it
+FIRST_WIDE = "\u2e80"  # the first character the pattern below matches: text without one is split as Rich splits it
 
 
 @cache
