@@ -80,23 +80,37 @@ def test_os_updates_refreshes_its_upgrade_record_unless_it_upgrades_nothing() ->
     assert list(step.refresh(OsUpdatesSettings(upgrade="none"), ctx)) == []
 
 
-def test_a_refresh_that_cannot_read_warns_and_the_run_stays_ok(tmp_path: Path) -> None:
+def test_the_refresh_runs_beside_the_last_steps_own_work_once_no_package_command_is_left(tmp_path: Path) -> None:
+    """The last step's install ran behind the steps before it (the monitoring step's shape), so its own plan has
+    no package command left: its configure waits for the refresh's line in the log, which only a refresh started
+    beside it can write in time (at the run's end would be after it, 5 s in vain). The run's end then reads
+    nothing more."""
+    steps = [recorder(), installs("python", ("python3",), early=False),
+             installs("web", ("nginx",), then=True, conf_after="refresh")]
+    assert asyncio.run(runner(tmp_path, [], steps).apply()).ok
+    lines = log(tmp_path)
+    assert lines.index("end nginx") < lines.index("refresh") < lines.index("conf web"), lines
+    assert lines.count("refresh") == 1
+
+
+def test_a_refresh_that_cannot_read_warns_and_the_run_stays_ok(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     """Every step is done when the refresh reads: a lost connection there costs the next run a simulation, not
     this run its result."""
     from wizard.engine.events import Notice, NoticeLevel
+    from wizard.engine.facts import FactGatherer
     from wizard.engine.transports.base import TransportError
 
     steps = [recorder(), installs("python", ("python3",), early=False)]
     events: list = []
-    run = runner(tmp_path, events, steps)
-    gather = run.facts.gather
+    gather = FactGatherer.gather
 
-    async def broken(facts, by=None):  # noqa: ANN001, ANN202
+    async def broken(self, facts, by=None):  # noqa: ANN001, ANN202
+        facts = list(facts)
         if any(isinstance(fact, Recorded) for fact in facts):
             raise TransportError("connection lost")
-        return await gather(facts, by)
+        return await gather(self, facts, by)
 
-    run.facts.gather = broken  # type: ignore[method-assign]
-    assert asyncio.run(run.apply()).ok
+    monkeypatch.setattr(FactGatherer, "gather", broken)
+    assert asyncio.run(runner(tmp_path, events, steps).apply()).ok
     assert any(isinstance(e, Notice) and e.level is NoticeLevel.WARNING and "connection lost" in e.text
                for e in events)

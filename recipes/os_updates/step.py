@@ -230,16 +230,25 @@ class OsUpdates(Step):
             pending = [] if stale else facts[self._upgradable(s, record=False)]
             if pending:
                 shown = ", ".join(pending[:8]) + (" …" if len(pending) > 8 else "")
-                yield RunCommand(n_("{n} package has an update: {names}", "{n} packages have updates: {names}",
-                                    len(pending)).format(n=len(pending), names=shown),
-                                 apt_get(s.upgrade, lock_timeout=s.lock_timeout), skip_if=sh(
-                                     '! apt-get -s -o Debug::NoLocking=1 "$1" 2>/dev/null | grep -q "^Inst "',
-                                     "dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade"))
-            elif stale:  # only the refreshed lists can tell
+                yield self._upgrade(s, n_("{n} package has an update: {names}", "{n} packages have updates: {names}",
+                                          len(pending)).format(n=len(pending), names=shown))
+            elif stale and s.upgrade == "upgrade":
+                # Only the refreshed lists can tell what has an update. `upgrade` removes nothing, so it runs right
+                # after the refresh (apt names each package as it installs it) instead of a pass later, which
+                # would simulate it first: on a fresh server that pass is seconds in which nothing else runs.
+                yield self._upgrade(s, _("install the updates the refreshed lists show (`apt list --upgradable` "
+                                         "lists them first)"))
+            elif stale:  # full-upgrade may remove packages: listed by the next pass before it runs
                 yield Later(_("install the package updates"),
                             _("they are listed once the package lists are refreshed"))
             else:
                 yield Ok(_("no package updates pending"))
+
+    @staticmethod
+    def _upgrade(s: OsUpdatesSettings, why: str) -> RunCommand:
+        mode = "dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade"
+        return RunCommand(why, apt_get(s.upgrade, lock_timeout=s.lock_timeout), skip_if=sh(
+            '! apt-get -s -o Debug::NoLocking=1 "$1" 2>/dev/null | grep -q "^Inst "', mode))
 
     def _plan_hostname(self, name: str, facts: FactValues) -> Iterator[Change | Ok]:
         current = facts[Hostname()]

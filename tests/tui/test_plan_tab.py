@@ -76,10 +76,12 @@ async def test_the_plan_tab_shows_runnable_lines_and_says_where(draft: Draft) ->
     dollar = [line.strip()[2:] for line in seen if line.strip().startswith("$ ")]
     assert all(bash_reads(line) for line in dollar)
     assert "$ sudo sh -c 'apt-get update && touch /var/lib/apt/periodic/update-success-stamp'" in text
+    assert "$ sudo apt-get -y upgrade" in text  # right after the refresh: `upgrade` removes nothing
     assert "$ sudo -u demo env HOME=/srv/demo/shared/home /srv/demo/venv/bin/pip install" in text
     assert "$ sudo runuser -u postgres -- psql -c \"create role demo login password '***'\"" in text
     assert "psql <<<" not in text and "export HOME" not in text
-    for words in ("they are listed once", "prove a fresh SSH login works", "write /etc/"):  # sentences: no `$`
+    # sentences: no `$`
+    for words in ("what to install is read from the release", "prove a fresh SSH login works", "write /etc/"):
         assert words in text and f"$ {words}" not in text
     assert "Each $ line runs as typed in a shell on the server: ssh admin@web1.example.com" in text
     assert registry.step("code")  # the git checkout is a comment while its commit is unknown (no server yet)

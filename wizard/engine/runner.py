@@ -41,6 +41,7 @@ from wizard.engine.events import (
 )
 from wizard.engine.facts import FactGatherer
 from wizard.engine.i18n import _, clauses, n_
+from wizard.engine.refresh import Refresh
 from wizard.engine.results import Progress, RunResult
 from wizard.engine.step import (
     Change,
@@ -88,7 +89,6 @@ class Runner(DryRun):
         self.host: str | None = None  # the first step that ran a package command: once it is done, the later
         # steps' early installs run behind the steps before theirs (wizard.engine.behind)
         self.open: str | None = None  # the step running now
-        self.installed: str | None = None  # the last step that ran a package command (refresh, at the run's end)
         self.before_change = before_change
         self.facts = FactGatherer(transport)
         self.ahead = Ahead(self.facts, self.ctx)  # an apply reads later steps' facts ahead while nothing changes
@@ -96,6 +96,7 @@ class Runner(DryRun):
         # variables every change command carries (the deploy lock's run tag: what the next run waits for)
         self.command_env: tuple[tuple[str, str], ...] = ()
         self.behind = Behind(transport, lambda: self.command_env)
+        self.refresh = Refresh(transport, selected, self.ctx)  # the records the later steps' installs made stale
 
     async def apply(self) -> RunResult:
         """Apply each step in order. However the run ends, even by Ctrl-C or an error that is not a step's, its last
@@ -109,6 +110,7 @@ class Runner(DryRun):
             await self._settle(done)
             await self._refresh(done)
         except BaseException as exc:
+            self.refresh.cancel()
             cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
             try:
                 if not cancelled:
@@ -218,7 +220,7 @@ class Runner(DryRun):
             if job.started is None:
                 continue  # never ran (the queue stopped at an earlier failure): the step plans it itself
             await self._execute(step, job.change, behind=job)
-            self.installed = step
+            self.refresh.ran(step)
             ran += 1
         return ran
 
@@ -229,20 +231,13 @@ class Runner(DryRun):
 
     async def _refresh(self, done: Progress) -> None:
         """A whole run whose later steps changed packages reads once more what the steps before them keep a record
-        of (Step.refresh), with nothing cached, so the record is current for the next run."""
-        names = [step.name for step, _settings in self.selected]
-        if done.end is not RunEnd.DONE or done.skipped or self.installed not in names:
-            return
-        facts = [fact for step, settings in self.selected[:names.index(self.installed)]
-                 for fact in step.refresh(settings, self.ctx)]
-        if facts:
-            self.facts.invalidate()
-            try:
-                await self.facts.gather(facts)
-            except TransportError as exc:  # every step is done: only the next run's speed is at stake
-                self.emit(Notice(step=self.open or "", level=NoticeLevel.WARNING, text=_(
-                    "the steps' records were not refreshed at the end ({why}): the next run reads those facts "
-                    "again").format(why=exc)))
+        of (Step.refresh), so the record is current for the next run (started early: wizard.engine.refresh)."""
+        if done.end is not RunEnd.DONE or done.skipped:
+            self.refresh.cancel()
+        elif (exc := await self.refresh.finish()) is not None:  # every step is done: only the next run's speed
+            self.emit(Notice(step=self.open or "", level=NoticeLevel.WARNING, text=_(
+                "the steps' records were not refreshed at the end ({why}): the next run reads those facts "
+                "again").format(why=exc)))
 
     def _resumed_reason(self) -> str:
         """Why a step is not run again: the earlier run completed it, and how that run ended."""
@@ -264,6 +259,8 @@ class Runner(DryRun):
                 self.facts.invalidate()
             plan = await self.plan_step(step, settings)
             plan.changes = [change for change in plan.changes if _key(step.name, change) not in self.declined]
+            if step is self.selected[-1][0] and not any(uses_packages(change) for change in plan.changes):
+                self.refresh.start()  # no package command is left in the run
             self._tell(step.name, plan.warnings, told)
             if plan.noop:
                 if plan.later:  # a decision that waits for what the operator left out is theirs, not a failure
@@ -310,7 +307,7 @@ class Runner(DryRun):
             self.ahead.changed()
             if uses_packages(change):
                 self.host = self.host or step
-                self.installed = step
+                self.refresh.ran(step)
             try:
                 await self._execute(step, change)
             except StepError as exc:
