@@ -68,7 +68,7 @@ def context(case: dict[str, Any]) -> Context:
               for name, values in (spec.get("others") or {}).items()}
     secrets = spec.get("secrets") or {}
     return Context(app=spec.get("app", "app"), user=spec.get("user", "deploy"), ssh_port=spec.get("ssh_port", 22),
-                   login_user=spec.get("login_user"),
+                   login_user=spec.get("login_user"), step_through=spec.get("step_through", False),
                    others=others, steps={name: registry.step(name) for name in others},
                    secrets=lambda ref, label: Secret(label, secrets[ref]))
 

@@ -153,7 +153,7 @@ class OsUpdates(Step):
     def plan(self, settings: OsUpdatesSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         s = settings
         yield from self._plan_man_db(s, facts)
-        yield from self._plan_lists(s, facts)
+        yield from self._plan_lists(s, facts, ctx)
         packages = self._packages(s)
         if packages:
             install = install_missing(packages, facts[PackagesInstalled(packages)], recommends=False,
@@ -209,7 +209,7 @@ class OsUpdates(Step):
                        MAN_DB_SWITCH),
             leaves=((ManDbAutoUpdate(), {"answer": value, "switch": False}),))
 
-    def _plan_lists(self, s: OsUpdatesSettings, facts: FactValues) -> Iterator[Change | Ok]:
+    def _plan_lists(self, s: OsUpdatesSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         """Fresh package lists, then the updates they show (known only once they are fresh)."""
         age = facts[AptListsAge()]
         stale = self._stale(s, age)
@@ -232,13 +232,14 @@ class OsUpdates(Step):
                 shown = ", ".join(pending[:8]) + (" …" if len(pending) > 8 else "")
                 yield self._upgrade(s, n_("{n} package has an update: {names}", "{n} packages have updates: {names}",
                                           len(pending)).format(n=len(pending), names=shown))
-            elif stale and s.upgrade == "upgrade":
+            elif stale and s.upgrade == "upgrade" and not ctx.step_through:
                 # Only the refreshed lists can tell what has an update. `upgrade` removes nothing, so it runs right
                 # after the refresh (apt names each package as it installs it) instead of a pass later, which
                 # would simulate it first: on a fresh server that pass is seconds in which nothing else runs.
                 yield self._upgrade(s, _("install the updates the refreshed lists show (`apt list --upgradable` "
                                          "lists them first)"))
-            elif stale:  # full-upgrade may remove packages: listed by the next pass before it runs
+            elif stale:  # listed by the next pass before they run: full-upgrade may remove packages, and an
+                # operator stepping through decides on each update knowing it
                 yield Later(_("install the package updates"),
                             _("they are listed once the package lists are refreshed"))
             else:

@@ -212,7 +212,7 @@ async def run_recipe(recipe: Recipe, mode: RunMode | str, sink: Sink, questions:
         if preflight is not None:
             await preflight(transport, ctx)
         chosen = [(step, settings) for step, settings in recipe.selected() if steps is None or step.name in steps]
-        ctx = replace(ctx, applying=mode is RunMode.APPLY)
+        ctx = replace(ctx, applying=mode is RunMode.APPLY, step_through=before_change is not None)
         runner = Runner(transport, chosen, emit, before_change=before_change,
                         journal=str(journal_sink.path) if journal_sink else None, ctx=ctx,
                         ask_operator=questions.operator, on_failure=questions.on_failure,

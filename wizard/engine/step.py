@@ -206,6 +206,9 @@ class Context:
     # an apply, not a plan or check: a fact may then keep a record of what it read on the server (os_updates' upgrade
     # simulation), which plan and check only read, so that they write nothing
     applying: bool = False
+    # each change waits for the operator's yes (step-through): a step then lists first what it would otherwise run
+    # at once, unlisted (os_updates' upgrade after a refresh), so that the operator decides knowing it
+    step_through: bool = False
 
     def settings(self, step: str) -> StepSettings | None:
         return self.others.get(step)
