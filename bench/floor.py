@@ -2,7 +2,8 @@
 
 The package set and the order of the apt runs come from deploy-wizard's own plan of the recipe on the fresh
 server (`plan --json`: every `apt-get` change, in the order the steps run), never from a hand-kept list; the
-package updates, which the plan can only list once the lists are refreshed, are the recipe's `os_updates.upgrade`.
+package updates are the plan's `apt-get -y upgrade` (or, with `full-upgrade`, decided at run time: the recipe's
+`os_updates.upgrade`, where deploy-wizard runs it).
 Each command line is built by the same code deploy-wizard runs (recipes/shared/apt.py: the same environment,
 dpkg options and lock wait), and all of them go through ONE plain `ssh root@box sh` session: nothing but the
 packages and one connection. deploy-wizard's first apply divided by this is the ratio issue 22 aims at (<= 1.15).
@@ -42,8 +43,8 @@ def planned_apt(box: Box) -> list[list[str]]:
 
 
 def apt_runs(plan_json: str, upgrade: str) -> list[list[str]]:
-    """The apt-get runs of a `plan --json` output, in order; the package updates (`upgrade`, decided at run time,
-    so listed under "later") go where deploy-wizard runs them: last in os_updates."""
+    """The apt-get runs of a `plan --json` output, in order; package updates decided at run time (`upgrade`,
+    listed under "later": a full-upgrade) go where deploy-wizard runs them, last in os_updates."""
     runs: list[list[str]] = []
     for line in plan_json.splitlines():
         event = json.loads(line) if line.startswith("{") else {}

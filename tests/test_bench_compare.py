@@ -48,6 +48,16 @@ def _planned(step: str, *shown: str, later: bool = False) -> str:
                        "later": [{"why": "install the package updates", "do": ""}] if later else []})
 
 
+def test_floor_takes_a_planned_upgrade_where_the_plan_has_it() -> None:
+    plan = "\n".join((
+        _planned("os_updates", "apt-get update && touch /var/lib/apt/periodic/update-success-stamp   # after waiting",
+                 "apt-get -y upgrade   # after waiting for the dpkg lock",
+                 "apt-get -y install --no-install-recommends curl git   # after waiting for the dpkg lock"),
+        _planned("database", "apt-get -y install --no-install-recommends postgresql   # after waiting")))
+    assert apt_runs(plan, "upgrade") == [["update"], ["upgrade"],
+                                         ["install", "--no-install-recommends", "curl", "git", "postgresql"]]
+
+
 def test_floor_takes_the_apt_runs_of_the_plan_in_order_with_the_upgrade_last_in_os_updates() -> None:
     plan = "\n".join((
         _planned("os_updates", "apt-get update && touch /var/lib/apt/periodic/update-success-stamp   # after waiting",
