@@ -206,8 +206,8 @@ class Context:
     # an apply, not a plan or check: a fact may then keep a record of what it read on the server (os_updates' upgrade
     # simulation), which plan and check only read, so that they write nothing
     applying: bool = False
-    # each change waits for the operator's yes (step-through): a step then lists first what it would otherwise run
-    # at once, unlisted (os_updates' upgrade after a refresh), so that the operator decides knowing it
+    # each change waits for a decision before it runs (the operator's, stepping through; `record`'s guard check): a
+    # step then lists first what it would otherwise run at once, unlisted (os_updates' upgrade after a refresh)
     step_through: bool = False
 
     def settings(self, step: str) -> StepSettings | None:
