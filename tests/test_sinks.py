@@ -132,3 +132,18 @@ def test_the_warning_mark_is_for_warnings_only_and_a_note_has_its_own() -> None:
     assert lines[0] == "  · secret database.password: read from env DB_PASSWORD"
     assert lines[1] == "  ! ~/.ssh/known_hosts line 3 skipped: not a host key"
     assert lines[2:] == ["  ! the site has no TLS", "      add the tls step"]
+
+
+def test_a_progress_line_redrawn_in_place_is_logged_as_a_terminal_ends_up_showing_it() -> None:
+    """apt redraws "Reading database ... 5%" with carriage returns: a log shows its last state, not all of them."""
+    from wizard.engine.events import OutputLine
+
+    out = io.StringIO()
+    sink = ConsoleSink(out)
+    sink(OutputLine("nginx", "stdout", "(Reading database ... \r(Reading database ... 5%\r(Reading database ... "
+                                       "100%\r(Reading database ... 31234 files and directories currently installed.)"))
+    sink(OutputLine("nginx", "stdout", "Progress: [ 40%]\r"))
+    sink(OutputLine("nginx", "stdout", "plain line"))
+    lines = ESCAPE.sub("", out.getvalue()).splitlines()
+    assert lines == ["    | (Reading database ... 31234 files and directories currently installed.)",
+                     "    | Progress: [ 40%]", "    | plain line"]

@@ -236,8 +236,8 @@ class OsUpdates(Step):
                 # Only the refreshed lists can tell what has an update. `upgrade` removes nothing, so it runs right
                 # after the refresh (apt names each package as it installs it) instead of a pass later, which
                 # would simulate it first: on a fresh server that pass is seconds in which nothing else runs.
-                yield self._upgrade(s, _("install the updates the refreshed lists show (`apt list --upgradable` "
-                                         "lists them first)"))
+                yield self._upgrade(s, _("install the updates the refreshed lists show (to see them first: "
+                                         "`apt list --upgradable`)"))
             elif stale:  # listed by the next pass before they run: full-upgrade may remove packages, and an
                 # operator stepping through decides on each update knowing it
                 yield Later(_("install the package updates"),

@@ -100,7 +100,9 @@ class ConsoleSink:
             self._notice(event.text, event.level)
         elif isinstance(event, OutputLine):
             if self.show_output and not event.text.startswith("deploy-wizard: "):
-                self._print("    ", ("| " + event.text, "dim"))
+                # a progress line redrawn in place (apt's "Reading database ... 5%\r...") as a terminal ends up
+                # showing it: its last state, not every state run together in a log
+                self._print("    ", ("| " + event.text.rstrip("\r").rsplit("\r", 1)[-1], "dim"))
         elif isinstance(event, StepNoop):
             self._print("  ", ("= " + _("nothing to do") + COLON(), "green"), event.reason)
         elif isinstance(event, StepFailed):
