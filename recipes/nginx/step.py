@@ -100,6 +100,8 @@ def render_site(ctx: Context, s: NginxSettings, facts: FactValues) -> str:
     static = static_files(ctx)
     values = {
         "app": ctx.app, "socket": ctx.socket, "server_names": s.server_names, "http_port": s.http_port,
+        # nginx variables are global and take no "-": one name per app ("_" doubled first, so two apps never meet)
+        "headers": "dw_" + ctx.app.replace("_", "__").replace("-", "_h"),
         "canonical_name": domain or s.server_names[0],
         "client_max_body_size": s.client_max_body_size, "gzip": s.gzip, "security_headers": s.security_headers,
         "rate_limit": s.rate_limit, "acme_root": ACME_ROOT, "tls": tls, "maintenance_dir": ctx.maintenance_dir,

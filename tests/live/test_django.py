@@ -37,6 +37,17 @@ def https(box, shop, path: str, *extra: str) -> str:
     return answer.stdout
 
 
+def security_headers(box, shop, path: str) -> dict[str, list[str]]:
+    """The response's security headers, every value of each (a header sent twice has two)."""
+    found: dict[str, list[str]] = {}
+    for line in https(box, shop, path, "-o", "/dev/null", "-D", "-").splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.lower() in ("x-content-type-options", "referrer-policy", "x-frame-options",
+                                    "strict-transport-security"):
+            found.setdefault(name.lower(), []).append(value.strip())
+    return found
+
+
 def notices(result: subprocess.CompletedProcess[str]) -> list[str]:
     return [str(e["text"]) for e in events(result) if e["event"] == "notice"]
 
@@ -45,6 +56,14 @@ def test_the_project_runs_as_it_is_and_uploads_survive_releases_and_rollbacks(bo
     # the page reads a row its data migration wrote into PostgreSQL, and the release it was deployed from
     assert https(box, shop, "/") == "Hello from Django. release says: first release. notes: 1\n\n200"
     assert https(box, shop, "/static/css/site.css").endswith("font-family: sans-serif; }\n\n200")
+    # each security header once: Django's own where it sends one (its stricter Referrer-Policy), the site's where
+    # it sends none, and the site's alone on what nginx serves itself
+    assert security_headers(box, shop, "/") == {
+        "x-content-type-options": ["nosniff"], "referrer-policy": ["same-origin"],
+        "x-frame-options": ["SAMEORIGIN"], "strict-transport-security": ["max-age=31536000"]}
+    assert security_headers(box, shop, "/static/css/site.css") == {
+        "x-content-type-options": ["nosniff"], "referrer-policy": ["strict-origin-when-cross-origin"],
+        "x-frame-options": ["SAMEORIGIN"], "strict-transport-security": ["max-age=31536000"]}
     # check --deploy ran before the release took traffic, and its findings were shown
     first = events(shop["first"])
     said = next(i for i, e in enumerate(first) if e["event"] == "notice" and "check --deploy" in str(e["text"]))
