@@ -59,7 +59,8 @@ class NginxSettings(StepSettings):
     client_max_body_size: Annotated[str, AfterValidator(body_size)] = Field("10m", description=(
         "Largest request body (upload) nginx accepts."))
     gzip: bool = Field(True, description="Compress text responses.")
-    security_headers: bool = Field(True, description="Send nosniff, frame and referrer headers (and HSTS with TLS).")
+    security_headers: bool = Field(True, description=(
+        "Send nosniff, frame and referrer headers (and HSTS with TLS) where the app sends none of its own."))
     default_site: Literal["remove", "keep"] = Field("remove", description=(
         "'remove': Debian's 'Welcome to nginx' site goes, and a catch-all site answers names no app serves with "
         "nothing at all (444; on 443 the TLS handshake is refused). 'keep': Debian's site stays the default."))
