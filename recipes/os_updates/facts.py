@@ -81,6 +81,11 @@ def skip_or_simulate(mode: str, simulator: str, *, record: bool, folder: str = U
               display=f"apt-get -s {mode} | awk '/^Inst /{{print $2}}'")
 
 
+def simulated(upgrade: str) -> str:
+    """The apt-get mode whose simulation answers for an `upgrade` setting (full-upgrade is dist-upgrade there)."""
+    return "dist-upgrade" if upgrade == "full-upgrade" else "upgrade"
+
+
 @dataclass(frozen=True, eq=False)
 class Upgradable(Fact):
     """Packages an upgrade would change, per the current lists: apt-get's own simulation, which takes no lock

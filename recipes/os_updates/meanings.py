@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from recipes.os_updates.facts import Hostname, Timezone, Upgradable
+from recipes.os_updates.facts import Hostname, Timezone, Upgradable, simulated
 from recipes.shared.meanings import Probe
 from wizard.engine.facts import FactValues, PackagesInstalled
 from wizard.engine.i18n import plural_translator, translator
@@ -80,7 +80,7 @@ def of(s: Wanted, packages: tuple[str, ...], auto_upgrades: str) -> list[Meaning
     found = [Meaning(_("deploy-wizard's own notes about this server (/etc/deploy-wizard): bookkeeping"), (),
                      lambda facts: None, covers=covering("/etc/deploy-wizard/"))]
     if s.upgrade != "none":
-        found.append(_updates("dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade"))
+        found.append(_updates(simulated(s.upgrade)))
     if packages:
         found.append(_installed(packages))
     if s.unattended_upgrades:

@@ -8,7 +8,15 @@ from typing import Literal
 from pydantic import Field
 
 from recipes.os_updates import meanings
-from recipes.os_updates.facts import AptListsAge, Hostname, ManDbAutoUpdate, Timezone, Upgradable, ZoneExists
+from recipes.os_updates.facts import (
+    AptListsAge,
+    Hostname,
+    ManDbAutoUpdate,
+    Timezone,
+    Upgradable,
+    ZoneExists,
+    simulated,
+)
 from recipes.shared import claims
 from recipes.shared.apt import (
     MAN_DB_SWITCH,
@@ -121,7 +129,7 @@ class OsUpdates(Step):
 
     @staticmethod
     def _upgradable(s: OsUpdatesSettings, *, record: bool) -> Upgradable:
-        return Upgradable("dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade", record=record)
+        return Upgradable(simulated(s.upgrade), record=record)
 
     def refresh(self, settings: StepSettings, ctx: Context) -> Iterable[Fact]:
         """The later steps' installs change dpkg's database, so the record of this step's simulation no longer
@@ -247,9 +255,8 @@ class OsUpdates(Step):
 
     @staticmethod
     def _upgrade(s: OsUpdatesSettings, why: str) -> RunCommand:
-        mode = "dist-upgrade" if s.upgrade == "full-upgrade" else "upgrade"
         return RunCommand(why, apt_get(s.upgrade, lock_timeout=s.lock_timeout), skip_if=sh(
-            '! apt-get -s -o Debug::NoLocking=1 "$1" 2>/dev/null | grep -q "^Inst "', mode))
+            '! apt-get -s -o Debug::NoLocking=1 "$1" 2>/dev/null | grep -q "^Inst "', simulated(s.upgrade)))
 
     def _plan_hostname(self, name: str, facts: FactValues) -> Iterator[Change | Ok]:
         current = facts[Hostname()]
