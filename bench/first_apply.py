@@ -16,8 +16,14 @@ benchmark fails. Nothing here asserts a time: the numbers are for reading. Run i
 (`live-lane --quiet`); `--runs N` repeats the whole thing on a fresh sandbox each time and prints each
 table and the median, min and max of the wall times.
 
+With --floor, each round also runs the apt work of that first apply alone, through one plain ssh session, on two
+more fresh sandboxes: the same runs one by one as the apply ran them ("its runs alone"), and the same packages in
+the fewest runs (bench/floor.py's floor). Then the distance to the floor splits into what the apply's own apt runs
+cost beyond running alone (contention with the work beside them), what the split into one run per step costs
+(its runs alone minus the floor), and the wall time outside apt (wall - chain: the gaps where no apt ran).
+
 Usage (root, Linux): python3 bench/first_apply.py [--runs 1] [--release trixie|bookworm] [--events DIR]
-                     [--set STEP.FIELD=VALUE ...] [--code CHECKOUT --code CHECKOUT]
+                     [--set STEP.FIELD=VALUE ...] [--code CHECKOUT --code CHECKOUT] [--floor]
   --code twice compares two checkouts (before and after a change), in turn, each on its own fresh sandbox;
   CHECKOUT+STEP.FIELD=VALUE sets a setting for that one (e.g. . and
   .+os_updates.man_db_auto_update=true: the same code with a setting's two values).
@@ -28,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -132,7 +139,47 @@ def one_round(args: argparse.Namespace, contender: str, base: Path, number: int)
         print(f"  {seconds:6.1f} s  {step:12} {kind:8} {line[:90]}")
     if changes != 0:
         raise SystemExit(f"the re-apply was not a no-op: {changes} changes")
+    if args.floor:
+        against_floor(args, commands, wall)
     return wall
+
+
+def against_floor(args: argparse.Namespace, commands: list[tuple[float, str, str, str]], wall: float) -> None:
+    """The apply's apt runs (from its events, in the order they were shown) alone, then merged into the floor's
+    fewest runs, each on a fresh sandbox; prints the split of wall time (module docstring)."""
+    from bench.floor import fewest
+    from wizard.engine.commands import without_note
+    apt = [(seconds, without_note(line)) for seconds, _step, kind, line in commands
+           if kind == "apt" and line.startswith("apt-get ")]
+    runs = [shlex.split(line)[2:] if line.startswith("apt-get -y ") else ["update"] for _seconds, line in apt]
+    chain = sum(seconds for seconds, _line in apt)
+    alone, floor = timed_runs(args, runs), timed_runs(args, fewest(runs))
+    print(f"\nagainst the floor: first apply {wall:.1f} s = its {len(runs)} apt runs {chain:.1f} s "
+          f"+ outside apt {wall - chain:.1f} s")
+    print(f"  the same {len(runs)} runs alone: {sum(alone):.1f} s ({' '.join(f'{x:.1f}' for x in alone)})")
+    print(f"  the floor, {len(floor)} runs: {sum(floor):.1f} s ({' '.join(f'{x:.1f}' for x in floor)})")
+    print(f"  ratio {wall / sum(floor):.2f}: contention {chain - sum(alone):+.1f} s, "
+          f"split {sum(alone) - sum(floor):+.1f} s, outside apt {wall - chain:+.1f} s")
+
+
+def timed_runs(args: argparse.Namespace, runs: list[list[str]]) -> list[float]:
+    """Each run's seconds on the server, all through one ssh session to a fresh sandbox."""
+    from recipes.shared.apt import apt_get, apt_update
+    lines = ["set -e"]
+    for run in runs:
+        lines += [(apt_update() if run == ["update"] else apt_get(*run)).shell() + " >/dev/null",
+                  "echo @ $(date +%s.%N)"]
+    box = sandbox.up(release=args.release, progress=lambda m: None)
+    try:
+        script = "echo @ $(date +%s.%N)\n" + "\n".join(lines) + "\n"
+        done = subprocess.run(sandbox.ssh_command(box.name, "root", ["sh"]), input=script, text=True,
+                              capture_output=True)
+    finally:
+        sandbox.down(box.name, progress=lambda m: None)
+    if done.returncode != 0:
+        raise SystemExit(f"the apt runs alone failed:\n{done.stdout[-1500:]}{done.stderr[-1500:]}")
+    stamps = [float(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("@ ")]
+    return [after - before for before, after in zip(stamps, stamps[1:], strict=False)]
 
 
 def main() -> int:
@@ -146,6 +193,8 @@ def main() -> int:
                         help="run the apply from this checkout of deploy-wizard, with these settings for it alone "
                              "(repeat to compare, e.g. main's and a branch's, or one setting's two values; each "
                              "round takes them in turn); default: this one")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time its apt runs alone and the floor, each on a fresh sandbox (module docstring)")
     parser.add_argument("--top", type=int, default=12, help="how many of the slowest commands to list")
     args = parser.parse_args()
     sandbox.check_host()

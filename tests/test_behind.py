@@ -39,15 +39,21 @@ class RootSettings(StepSettings):
     root: str
 
 
-def toy_install(root: str, names: tuple[str, ...], early: bool, *, wait: str = "") -> RunCommand:
+def toy_install(root: str, names: tuple[str, ...], early: bool, *, wait: str = "", fetch: bool = False) -> RunCommand:
     """What recipes.shared.apt.install_missing makes, with files for packages. It logs its start and end; with
     `wait`, it holds until that file exists (what another step makes: proof the two overlapped); it fails while
-    the file `fail.PACKAGE` exists."""
-    script = ('r=$1; w=$2; shift 2; echo "start $*" >> "$r/log"; [ ! -e "$r/fail.$1" ] || { echo broken >&2; '
-              'exit 100; }; n=0; while [ -n "$w" ] && [ ! -e "$r/$w" ] && [ $n -lt 50 ]; do sleep 0.1; '
-              'n=$((n+1)); done; cd "$r" && touch "$@" && echo "end $*" >> log')
+    the file `fail.PACKAGE` exists (after the wait). With `fetch`, its download ahead logs its start and end,
+    makes `fetching.PACKAGE` as it starts, holds up to 3 s while `hold` exists, and fails while `fetchfail`
+    exists."""
+    script = ('r=$1; w=$2; shift 2; echo "start $*" >> "$r/log"; n=0; while [ -n "$w" ] && [ ! -e "$r/$w" ] && '
+              '[ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done; [ ! -e "$r/fail.$1" ] || { echo broken >&2; '
+              'exit 100; }; cd "$r" && touch "$@" && echo "end $*" >> log')
+    download = ('r=$1; shift; echo "fetch $*" >> "$r/log"; touch "$r/fetching.$1"; n=0; while [ -e "$r/hold" ] && '
+                '[ $n -lt 30 ]; do sleep 0.1; n=$((n+1)); done; [ ! -e "$r/fetchfail" ] || exit 7; '
+                'echo "fetched $*" >> "$r/log"')
     return RunCommand(f"install {','.join(names)}", sh(script, root, wait, *names, env={PACKAGE_LOCK_ENV: "5"}),
-                      early=early, leaves=tuple((PathInfo(f"{root}/{name}"), FILE) for name in names))
+                      early=early, leaves=tuple((PathInfo(f"{root}/{name}"), FILE) for name in names),
+                      fetch=sh(download, root, *names) if fetch else None)
 
 
 WAIT_FOR_LINE = ('n=0; while [ -n "$3" ] && ! grep -qx "$3" "$1/log" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; '
@@ -55,7 +61,7 @@ WAIT_FOR_LINE = ('n=0; while [ -n "$3" ] && ! grep -qx "$3" "$1/log" 2>/dev/null
 
 
 def installs(name: str, packages: tuple[str, ...], *, early: bool = True, then: bool = False,
-             wait: str = "", conf_after: str = "") -> Step:
+             wait: str = "", conf_after: str = "", fetch: bool = False) -> Step:
     """A step that installs `packages` (files) when one is missing, then (with `then`) logs and makes its own
     file `NAME.conf`; with `conf_after`, once that line is in the log (or after 5 s in vain)."""
 
@@ -69,7 +75,7 @@ def installs(name: str, packages: tuple[str, ...], *, early: bool = True, then: 
 
         def plan(self, s, facts, ctx) -> Iterator[Change | Ok]:
             if any(facts[PathInfo(f"{s.root}/{package}")] is None for package in packages):
-                yield toy_install(s.root, packages, early, wait=wait)
+                yield toy_install(s.root, packages, early, wait=wait, fetch=fetch)
             else:
                 yield Ok(f"installed: {','.join(packages)}")
             if then and facts[PathInfo(f"{s.root}/{name}.conf")] is None:

@@ -73,6 +73,26 @@ def apt_get(*args: str, lock_timeout: int = 600) -> Command:
                display=noted(f"apt-get -y {shlex.join(args)}", _("after waiting for the dpkg lock")))
 
 
+FETCH_DIR = "/var/cache/apt/deploy-wizard-fetch"
+# Debug::NoLocking: a download needs none of dpkg's locks, but apt-get takes them all unless told not to, and the
+# install before it holds them. What it reads unlocked (the lists, dpkg's status) can at worst be read half-way
+# through that install's change: then it fetches a package too many or too few, and the install itself fetches
+# what is missing. The packages land in a folder of its own (only root writes under /var/cache/apt), then move
+# to apt's own, where the install finds them and checks them as it checks any package it downloaded.
+FETCH = (f'd={FETCH_DIR}; rm -rf "$d"; trap \'rm -rf "$d"\' EXIT; trap "exit 1" HUP INT TERM\n'
+         'mkdir -m 0755 "$d" "$d/partial" || exit 1\n'
+         'apt-get -y -q --download-only -o Debug::NoLocking=1 -o Dir::Cache::Archives="$d" "$@" || exit\n'
+         'find "$d" -maxdepth 1 -type f -name "*.deb" -exec mv -f -t /var/cache/apt/archives/ {} +')
+
+
+def apt_fetch(*args: str) -> Command:
+    """The download of what `apt-get -y ARGS` would install, alone: it may run while another install holds
+    dpkg's lock (wizard.engine.behind runs it ahead of its install)."""
+    return cmd("sh", "-c", FETCH, "sh", *args, env=APT_ENV,
+               display=noted(f"apt-get -y --download-only {shlex.join(args)}",
+                             _("into a folder of its own, then moved to /var/cache/apt/archives")))
+
+
 def install_missing(packages: Sequence[str], installed: Mapping[str, str | None], *, recommends: bool = True,
                     lock_timeout: int = 600, brings: Leaves = (), early: bool = False) -> RunCommand | None:
     """One `apt-get install` of all the packages when any is missing, or None when all are installed.
@@ -89,10 +109,10 @@ def install_missing(packages: Sequence[str], installed: Mapping[str, str | None]
     missing = [p for p in packages if installed.get(p) is None]
     if not missing:
         return None
-    flags = [] if recommends else ["--no-install-recommends"]
+    args = ["install", *([] if recommends else ["--no-install-recommends"]), *packages]
     return RunCommand(_("install {names}").format(names=", ".join(packages)),
-                      apt_get("install", *flags, *packages, lock_timeout=lock_timeout),
-                      skip_if=guards.packages_installed(packages), early=early,
+                      apt_get(*args, lock_timeout=lock_timeout), skip_if=guards.packages_installed(packages),
+                      early=early, fetch=apt_fetch(*args) if early else None,
                       leaves=(*((PackagesInstalled((name,)), {name: "(planned)"}) for name in missing), *brings))
 
 

@@ -94,6 +94,13 @@ def test_plan_on_a_fresh_server_plans_everything_writes_nothing_and_apply_runs_i
         else:
             assert extra == Counter(), f"{step}: run but not planned: {extra}"
     assert finished(apply)["changes"] == sum(sum(c.values()) for c in ran.values())
+    # the installs queued behind python3's had their packages downloaded while the one before them ran, so
+    # PostgreSQL's own install fetched nothing (apt: "Need to get 0 B/... of archives")
+    ahead = {e["step"] for e in events(apply) if e["event"] == "notice" and "downloaded ahead" in e["text"]}
+    assert {"database", "nginx", "tls", "firewall", "monitoring"} <= ahead, ahead
+    need = [e["text"] for e in events(apply) if e["event"] == "output" and e["step"] == "database"
+            and e["text"].startswith("Need to get ")]
+    assert need and need[0].startswith("Need to get 0 B/"), need
 
 
 def test_a_reapply_reads_every_step_in_a_few_round_trips_and_check_asks_the_services(box, live_dirs, recipe) -> None:

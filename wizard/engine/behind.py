@@ -23,6 +23,12 @@ What keeps it safe and convergent:
 - A run that ends early (a failure, a stop) waits for the install in progress instead of cutting dpkg off;
   Ctrl-C cancels it, as it cancels any command. While the operator is asked about a failed step, no other
   install starts: dpkg's lock is theirs for a fix by hand.
+
+Downloads ahead (RunCommand.fetch): an install spends part of its time fetching its packages, and dpkg's lock
+is not needed for that. So each queued install's download runs ahead of it on a third channel, one at a time
+and in the same order, while the install before it unpacks: PostgreSQL's packages arrive while python3's
+install runs, and its own install then fetches nothing. An install starts once its download ended; a download
+that failed or was cut only costs its time, since the install fetches whatever is missing itself.
 """
 
 from __future__ import annotations
@@ -66,6 +72,9 @@ class Job:
     error: TransportError | None = None  # the connection failed, or something else broke the job
     begun: asyncio.Event = field(default_factory=asyncio.Event)  # it started, or it never will
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    fetching: bool = False  # its download ahead (change.fetch) started
+    fetched: asyncio.Event = field(default_factory=asyncio.Event)  # its download ahead ended, or never will run
+    fetch: tuple[float, str] | None = None  # (seconds, "" or why it failed) of the download ahead that ran
 
     def output(self, stream: str, text: str) -> None:
         self.lines.append((stream, text))
@@ -88,7 +97,15 @@ class Job:
             "failed": (_("the install in the background for the {step} step failed: {what}"),
                        _("the work in the background for the {step} step failed: {what}")),
         }[moment]
-        return texts[0 if uses_packages(self.change) else 1].format(step=self.step, what=what, seconds=seconds)
+        told = texts[0 if uses_packages(self.change) else 1].format(step=self.step, what=what, seconds=seconds)
+        if moment != "end" or self.fetch is None or self.change.fetch is None:
+            return told
+        fetch = without_note(self.change.fetch.summary())
+        if self.fetch[1]:
+            return told + "\n" + _("its download ahead failed ({why}); the install fetched its packages itself: "
+                                   "{what}").format(why=self.fetch[1], what=fetch)
+        return told + "\n" + _("its packages were downloaded ahead, while the install before it ran ({seconds:.1f} s): "
+                               "{what}").format(seconds=self.fetch[0], what=fetch)
 
     async def follow(self, on_output: OutputCallback) -> Result | None:
         """Its output so far, then the rest as it comes; the result once it ended (None: it never ran)."""
@@ -142,6 +159,7 @@ class Behind:
         self.failed = False
         self.stopping = False  # the run ends: only the install in progress finishes
         self.finder: asyncio.Task[None] | None = None
+        self.fetcher: asyncio.Task[None] | None = None  # the downloads ahead (the module's docstring)
         self.looked: dict[str, asyncio.Event] = {}  # per step: its early installs are queued (or it has none)
         self.going = asyncio.Event()  # cleared while the operator decides about a failed step (pause)
         self.going.set()
@@ -170,6 +188,31 @@ class Behind:
         self.jobs.append(job)
         if self.task is None or self.task.done():
             self.task = asyncio.ensure_future(self._run(on_start))
+        if job.change.fetch is not None and (self.fetcher is None or self.fetcher.done()):
+            self.fetcher = asyncio.ensure_future(self._fetch_each())
+
+    async def _fetch_each(self) -> None:
+        """Each queued job's download ahead, one at a time, in order; never one whose install already began."""
+        try:
+            while (job := next((job for job in self.jobs if job.change.fetch is not None and not job.fetching
+                                and not job.begun.is_set()), None)) is not None:
+                await self.going.wait()
+                if self.failed or self.stopping:
+                    return
+                job.fetching, started = True, time.monotonic()
+                assert job.change.fetch is not None
+                command = replace(job.change.fetch, env=(*job.change.fetch.env, *self.env()))
+                try:
+                    result = await self.transport.run(command, timeout=job.change.timeout)
+                    why = "" if result.exit_status == 0 else _("exit status {status}").format(
+                        status=result.exit_status)
+                except TransportError as exc:  # only time is lost: the install fetches what is missing
+                    why = str(exc) or type(exc).__name__
+                job.fetch = (time.monotonic() - started, why)
+                job.fetched.set()
+        finally:  # ended, cut or broken: no install waits for a download that will not come
+            for job in self.jobs:
+                job.fetched.set()
 
     async def _run(self, on_start: Callable[[Job], None]) -> None:
         try:
@@ -188,6 +231,8 @@ class Behind:
                 job.begun.set()
                 job.done.set()
                 continue
+            if job.change.fetch is not None and job.fetching:
+                await job.fetched.wait()  # its packages are on their way: fetching them again would race
             job.started = time.monotonic()
             job.begun.set()
             on_start(job)
@@ -228,6 +273,8 @@ class Behind:
             await asyncio.wait([self.finder])
         while self.task is not None and not self.task.done():
             await asyncio.wait([self.task])
+        if self.fetcher is not None:  # a download ahead reads apt's lists unlocked: no other apt runs beside it
+            await asyncio.wait([self.fetcher])
 
     def pause(self) -> None:
         """A step failed and the operator is asked what to do: start no other install meanwhile (the one in
@@ -258,13 +305,14 @@ class Behind:
         """The run ends: nothing more is queued or started; the install in progress ends (unless cancelled)."""
         self.stopping = True
         self.going.set()  # a paused queue wakes up to leave its jobs to their steps
-        if self.finder is not None:
-            self.finder.cancel()
+        for task in (self.finder, self.fetcher):
+            if task is not None:
+                task.cancel()
 
     async def cancel(self) -> None:
         """Ctrl-C: stop the look ahead and the install in progress, and wait until both have stopped."""
         self.stop_looking()
-        tasks = [task for task in (self.finder, self.task) if task is not None]
+        tasks = [task for task in (self.finder, self.fetcher, self.task) if task is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -64,6 +64,9 @@ class RunCommand(Change):
     # an install its step allows to run behind the steps before it (wizard.engine.behind): nothing it starts is
     # reachable from outside before its step configures it; or a settings file such an install needs first
     early: bool = field(default=False, kw_only=True, compare=False)
+    # for an early install: what may run ahead of it, beside another install, so that it takes less time when it
+    # runs (its packages' download, wizard.engine.behind); changes nothing the install would not change itself
+    fetch: Command | None = field(default=None, kw_only=True, compare=False)
 
     def describe(self) -> str:
         return self.command.summary()
