@@ -49,7 +49,8 @@ def toy_install(root: str, names: tuple[str, ...], early: bool, *, wait: str = "
               '[ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done; [ ! -e "$r/fail.$1" ] || { echo broken >&2; '
               'exit 100; }; cd "$r" && touch "$@" && echo "end $*" >> log')
     download = ('r=$1; shift; echo "fetch $*" >> "$r/log"; touch "$r/fetching.$1"; n=0; while [ -e "$r/hold" ] && '
-                '[ $n -lt 30 ]; do sleep 0.1; n=$((n+1)); done; [ ! -e "$r/fetchfail" ] || exit 7; '
+                '[ $n -lt 30 ]; do sleep 0.1; n=$((n+1)); done; '
+                '[ ! -e "$r/fetchfail" ] || { echo "E: Failed to fetch" >&2; exit 7; }; '
                 'echo "fetched $*" >> "$r/log"')
     return RunCommand(f"install {','.join(names)}", sh(script, root, wait, *names, env={PACKAGE_LOCK_ENV: "5"}),
                       early=early, leaves=tuple((PathInfo(f"{root}/{name}"), FILE) for name in names),

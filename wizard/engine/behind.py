@@ -204,8 +204,8 @@ class Behind:
                 command = replace(job.change.fetch, env=(*job.change.fetch.env, *self.env()))
                 try:
                     result = await self.transport.run(command, timeout=job.change.timeout)
-                    why = "" if result.exit_status == 0 else _("exit status {status}").format(
-                        status=result.exit_status)
+                    said = (result.stderr.strip().splitlines() or [""])[-1]  # apt's "E: ..." line
+                    why = "" if result.ok else said or _("exit status {status}").format(status=result.exit_status)
                 except TransportError as exc:  # only time is lost: the install fetches what is missing
                     why = str(exc) or type(exc).__name__
                 job.fetch = (time.monotonic() - started, why)
