@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.standins import Needs, PathSettings, StandIn, Writes, named, run_steps
 from wizard.engine.commands import cmd
 from wizard.engine.events import Event, RunFinished, StepFinished
-from wizard.engine.facts import FileInfo, PackagesInstalled
+from wizard.engine.facts import FactGatherer, FileInfo, PackagesInstalled
 from wizard.engine.runner import FailureDecision, RunResult
 from wizard.engine.step import Ok, PlanError, RunCommand, Step
 from wizard.engine.transports.local import LocalTransport
@@ -125,3 +125,41 @@ def test_a_dry_run_reads_all_steps_at_once_and_a_fact_of_planned_software_reads_
     result, events, _ = apply(tmp_path, [(Installs(), "-"), (Uses(), "conf")], mode="plan")
     assert result.ok and result.round_trips == 2  # the probe and one gather for both steps
     assert result.plans[1].notes == ["fresh install"]
+
+
+class Chained(Needs):
+    """Asks `NAME.2` only once `NAME` was read (a fact that depends on another: a second round)."""
+
+    name = "chained"
+
+    def facts(self, s, known, ctx):
+        first = FileInfo(f"{s.root}/{s.name}")
+        return [first, *([FileInfo(f"{s.root}/{s.name}.2")] if first in known else [])]
+
+    def plan(self, s, facts, ctx):
+        yield Ok("read")
+
+
+def test_reading_ahead_stops_once_the_first_step_will_change_and_goes_on_in_a_noop(tmp_path: Path,
+                                                                                  monkeypatch) -> None:  # noqa: ANN001
+    """A first apply's first step changes the server, which drops every fact read ahead: a second round for the
+    later steps would only be read again after it. So the read ahead stops after the first round there; a no-op
+    still reads every round ahead, before any step plans."""
+    (tmp_path / "c").write_text("x\n")
+    (tmp_path / "c.2").write_text("x\n")
+    asked: list[str] = []
+    original = FactGatherer._ask
+
+    async def ask(self, facts, transport):  # noqa: ANN001, ANN202
+        asked.extend(fact.key for fact in facts)
+        return await original(self, facts, transport)
+
+    monkeypatch.setattr(FactGatherer, "_ask", ask)
+    steps = [(Writes(), "a"), (Chained(), "c")]
+    first, _, _ = apply(tmp_path, steps)
+    assert first.ok and first.changes == 1
+    assert asked.count(f"file:{tmp_path}/c.2") == 1, asked  # in chained's own turn, after the change only
+    asked.clear()
+    again, events, _ = apply(tmp_path, steps)
+    assert again.ok and again.changes == 0
+    assert asked.count(f"file:{tmp_path}/c.2") == 1 and trips(events)["chained"] == 0, asked

@@ -86,9 +86,17 @@ def tls_domain(ctx: Context) -> str | None:
     return getattr(tls, "domain", None) or nginx.server_names[0]
 
 
-def site_facts(ctx: Context) -> list[Fact]:
-    facts: list[Fact] = [FileInfo(site_path(ctx)), Readlink(enabled_path(ctx)), PathInfo(ACME_ROOT),
-                         PackageVersion("nginx")]
+NGINX = PackagesInstalled(("nginx",))
+
+
+def site_facts(ctx: Context, known: FactValues) -> list[Fact]:
+    """What the site is rendered from. nginx's version (its http2 line) is asked once dpkg has answered whether
+    nginx is there, one round later: on a server without nginx, apt-cache reads every package list for it
+    (0.4 s), and a first apply's first read of the server would wait for that although its first step changes
+    the server before any later step plans (wizard.engine.ahead stops reading ahead there)."""
+    facts: list[Fact] = [FileInfo(site_path(ctx)), Readlink(enabled_path(ctx)), PathInfo(ACME_ROOT), NGINX]
+    if NGINX in known:
+        facts.append(PackageVersion("nginx"))
     domain = tls_domain(ctx)
     if domain:
         facts.append(FileInfo(f"{cert_dir(domain)}/fullchain.pem"))
@@ -219,17 +227,16 @@ class Nginx(Step):
         assert isinstance(settings, NginxSettings)
         return settings.http_port
 
-    def site_facts(self, ctx: Context) -> list[Fact]:
-        return site_facts(ctx)
+    def site_facts(self, ctx: Context, known: FactValues) -> list[Fact]:
+        return site_facts(ctx, known)
 
     def site_changes(self, settings: StepSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok]:
         assert isinstance(settings, NginxSettings)
         return site_changes(ctx, settings, facts)
 
     def facts(self, s: NginxSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
-        yield PackagesInstalled(("nginx",))
         yield UnitProperties("nginx.service")
-        yield from site_facts(ctx)
+        yield from site_facts(ctx, known)
         yield from catchall.facts(ctx.app)
         yield from claims.claim_facts(self.name, ctx)
         yield FileInfo(f"{ctx.maintenance_dir}/on")
@@ -239,7 +246,7 @@ class Nginx(Step):
         # :80 with its default site: that site is one static page (/var/www/html), proxies nothing and runs no
         # code, until this step puts its catch-all and the app's site in its place, minutes later in the same
         # run; a fresh server answers SSH on the same address anyway
-        install = install_missing(("nginx",), facts[PackagesInstalled(("nginx",))], early=True, brings=(
+        install = install_missing(("nginx",), facts[NGINX], early=True, brings=(
             *started("nginx.service"), (PathInfo(catchall.DEBIAN_DEFAULT),
                                         {"type": "symbolic link", "mode": "777", "owner": "root", "group": "root"})))
         if install:

@@ -155,7 +155,7 @@ class Tls(Step):
             yield FileInfo("/etc/systemd/system/deploy-wizard-certbot.service")
             yield FileInfo("/etc/systemd/system/deploy-wizard-certbot.timer")
         owner, _nginx = self._site(ctx)
-        yield from owner.site_facts(ctx)
+        yield from owner.site_facts(ctx, known)
 
     def plan(self, s: TlsSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         domains = self._domains(s, ctx)

@@ -14,19 +14,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from wizard.engine.facts import Fact, FactGatherer
-from wizard.engine.step import Context, PlanError, Step, StepSettings
+from wizard.engine.facts import Fact, FactGatherer, FactValues
+from wizard.engine.step import Change, Context, Later, PlanError, Step, StepSettings
 from wizard.engine.transports.base import TransportError
 
 MAX_FACT_ROUNDS = 4
 
 
-async def read_ahead(facts: FactGatherer, steps: Sequence[tuple[Step, StepSettings]], ctx: Context) -> None:
+async def read_ahead(facts: FactGatherer, steps: Sequence[tuple[Step, StepSettings]], ctx: Context, *,
+                     until_change: bool = False) -> None:
     """Gather the facts of all these steps into `facts`' cache, round by round (a fact that depends on another
     is asked in the next round, for all steps at once). A step whose facts() refuses (PlanError) is left to its
     own turn, and so is everything when a gather fails: the step that asked reports it then, as its own error,
-    after the steps before it ran as they always did."""
+    after the steps before it ran as they always did.
+
+    `until_change` (an apply): no further round once the first step's plan is known to hold a change, since
+    running it drops every fact read (`Ahead.changed`); a first apply reads the server once before it starts."""
     for _round in range(MAX_FACT_ROUNDS):
+        if until_change and steps and _will_change(*steps[0], facts.cache, ctx):
+            return
         wanted: dict[str, Fact] = {}
         for step, settings in steps:
             try:
@@ -43,6 +49,16 @@ async def read_ahead(facts: FactGatherer, steps: Sequence[tuple[Step, StepSettin
         except TransportError:
             facts.invalidate()
             return
+
+
+def _will_change(step: Step, settings: StepSettings, known: FactValues, ctx: Context) -> bool:
+    """Whether the step's plan from the facts read so far holds a change (False while it needs more of them)."""
+    try:
+        if any(fact not in known for fact in step.facts(settings, known, ctx)):
+            return False
+        return any(isinstance(item, Change) and not isinstance(item, Later) for item in step.plan(settings, known, ctx))
+    except Exception:  # noqa: BLE001 - reading ahead only saves time: the step's own turn plans it and says why
+        return False
 
 
 class Ahead:
@@ -68,7 +84,7 @@ class Ahead:
             if self.after_change:
                 return
         if not self.read:
-            await read_ahead(self.facts, rest, self.ctx)
+            await read_ahead(self.facts, rest, self.ctx, until_change=True)
             self.read = True
 
     def finished(self) -> None:
