@@ -90,7 +90,7 @@ def apt_fetch(*args: str) -> Command:
     dpkg's lock (wizard.engine.behind runs it ahead of its install)."""
     return cmd("sh", "-c", FETCH, "sh", *args, env=APT_ENV,
                display=noted(f"apt-get -y --download-only {shlex.join(args)}",
-                             _("into a folder of its own, then moved to /var/cache/apt/archives")))
+                             _("without apt's locks, into a folder of its own, then moved to /var/cache/apt/archives")))
 
 
 def install_missing(packages: Sequence[str], installed: Mapping[str, str | None], *, recommends: bool = True,

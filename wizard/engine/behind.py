@@ -100,7 +100,7 @@ class Job:
         told = texts[0 if uses_packages(self.change) else 1].format(step=self.step, what=what, seconds=seconds)
         if moment != "end" or self.fetch is None or self.change.fetch is None:
             return told
-        fetch = without_note(self.change.fetch.summary())
+        fetch = self.change.fetch.summary()  # with its note: how it runs beside another install
         if self.fetch[1]:
             return told + "\n" + _("its download ahead failed ({why}); the install fetched its packages itself: "
                                    "{what}").format(why=self.fetch[1], what=fetch)
