@@ -12,9 +12,12 @@ import asyncio
 from pathlib import Path
 
 from recipes.shared.apt import install_missing
-from tests.test_behind import installs, log, runner
+from tests.test_behind import WAIT_FOR_LINE, RootSettings, installs, log, runner
 from wizard.engine.behind import PACKAGE_LOCK_ENV
+from wizard.engine.commands import sh
 from wizard.engine.events import ChangeStarted, Event, Notice
+from wizard.engine.facts import PathInfo
+from wizard.engine.step import Ok, RunCommand, Step, Teaching
 
 
 def test_a_download_ahead_runs_while_the_install_before_it_runs_and_its_install_waits_for_it(tmp_path: Path) -> None:
@@ -33,7 +36,7 @@ def test_a_download_ahead_runs_while_the_install_before_it_runs_and_its_install_
     assert lines.index("fetched certbot") < lines.index("start certbot"), lines
     assert "fetch python3" not in lines
     notes = [e.text for e in events if isinstance(e, Notice) and e.step == "tls"]
-    assert any("its packages were downloaded ahead, while the install before it ran" in text for text in notes), notes
+    assert any("its packages were downloaded in advance, during the previous install" in text for text in notes), notes
     # the download is a note in the install's place, not a change of its own
     assert [e.why for e in events if isinstance(e, ChangeStarted) and e.step == "tls"] == ["install certbot"]
 
@@ -46,8 +49,8 @@ def test_a_failed_download_ahead_costs_only_its_time_and_the_install_says_so(tmp
     assert asyncio.run(runner(tmp_path, events, steps).apply()).ok
     assert (tmp_path / "certbot").exists() and "fetched certbot" not in log(tmp_path)
     notes = [e.text for e in events if isinstance(e, Notice) and e.step == "tls"]
-    assert any("its download ahead failed (E: Failed to fetch); the install fetched its packages itself" in text
-               for text in notes), notes
+    assert any("downloading its packages in advance failed (E: Failed to fetch), so the install downloaded them "
+               "itself" in text for text in notes), notes
 
 
 def test_after_a_failure_no_package_command_runs_beside_a_download_still_going(tmp_path: Path) -> None:
@@ -71,6 +74,66 @@ def test_after_a_failure_no_package_command_runs_beside_a_download_still_going(t
     assert "fetch nginx" not in lines  # the queue stopped at the failure: web installs in its own turn
 
 
+def test_no_install_starts_while_the_operator_is_asked_even_when_its_download_ends_meanwhile(
+        tmp_path: Path) -> None:
+    """tls's download holds up to 3 s; web's install, before it in the queue, ends once that download started, so
+    tls's install waits for its download. A step fails then; while the operator decides, the download ends, and
+    tls's install must still not start (dpkg's lock is theirs for a fix by hand) until they choose."""
+    (tmp_path / "hold").touch()
+
+    class FailsOnce(Step):
+        name = title = "fails"
+        Settings = RootSettings
+        teaching = Teaching(why="test")
+
+        def facts(self, s, known, ctx):
+            return [PathInfo(f"{s.root}/fixed")]
+
+        def plan(self, s, facts, ctx):
+            if facts[PathInfo(f"{s.root}/fixed")] is None:
+                yield RunCommand("break", sh(WAIT_FOR_LINE + "exit 3", s.root, "", "end nginx"))
+            else:
+                yield Ok("fixed")
+
+    async def on_failure(step: str, error: str) -> str:
+        for _wait in range(50):
+            if "fetched certbot" in log(tmp_path):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # tls's install would have started by now without the pause
+        with (tmp_path / "log").open("a") as lines:
+            lines.write("decided\n")
+        (tmp_path / "fixed").touch()
+        return "retry"
+
+    steps = [installs("base", ("curl",), early=False), FailsOnce(),
+             installs("web", ("nginx",), wait="fetching.certbot"), installs("tls", ("certbot",), fetch=True)]
+    assert asyncio.run(runner(tmp_path, [], steps, on_failure=on_failure).apply()).ok
+    lines = log(tmp_path)
+    assert lines.index("fetched certbot") < lines.index("decided") < lines.index("start certbot"), lines
+
+
+def test_a_run_that_ends_during_a_download_starts_no_install_after_it(tmp_path: Path) -> None:
+    """web's install ends once tls's download started, so tls's install waits for that download (it holds up to
+    3 s); a step fails then, and the run ends: the download is cut, and tls's install never starts, although
+    the download it waited for is over."""
+    (tmp_path / "hold").touch()
+
+    class Fails(Step):
+        name = title = "fails"
+        Settings = RootSettings
+        teaching = Teaching(why="test")
+
+        def plan(self, s, facts, ctx):
+            yield RunCommand("break", sh(WAIT_FOR_LINE + "exit 3", s.root, "", "end nginx"))
+
+    steps = [installs("base", ("curl",), early=False), Fails(), installs("web", ("nginx",), wait="fetching.certbot"),
+             installs("tls", ("certbot",), fetch=True)]
+    result = asyncio.run(runner(tmp_path, [], steps).apply())
+    assert not result.ok and result.failed_step == "fails"
+    assert "end nginx" in log(tmp_path) and "start certbot" not in log(tmp_path), log(tmp_path)
+
+
 def test_an_early_apt_install_downloads_ahead_without_dpkg_locks_and_a_late_one_does_not() -> None:
     pg = install_missing(("postgresql", "logrotate"), {}, recommends=False, early=True)
     exporter = install_missing(("prometheus-blackbox-exporter",), {})
@@ -81,5 +144,6 @@ def test_an_early_apt_install_downloads_ahead_without_dpkg_locks_and_a_late_one_
     script = " ".join(str(bit) for bit in pg.fetch.bits)
     # its own folder, dpkg's locks untaken (the install before it holds them), never the lock wait of an install
     assert "Debug::NoLocking=1" in script and 'Dir::Cache::Archives="$d"' in script and "mv -f -t " in script
+    assert "mktemp -d /var/cache/apt/deploy-wizard-fetch.XXXXXX" in script  # one folder per download
     assert PACKAGE_LOCK_ENV not in dict(pg.fetch.env) and "waiting for the package manager lock" not in script
     assert pg.fetch.bits[-3:] == ("--no-install-recommends", "postgresql", "logrotate")

@@ -86,7 +86,7 @@ def tls_domain(ctx: Context) -> str | None:
     return getattr(tls, "domain", None) or nginx.server_names[0]
 
 
-NGINX = PackagesInstalled(("nginx",))
+NGINX_INSTALLED = PackagesInstalled(("nginx",))
 
 
 def site_facts(ctx: Context, known: FactValues) -> list[Fact]:
@@ -94,8 +94,8 @@ def site_facts(ctx: Context, known: FactValues) -> list[Fact]:
     nginx is there, one round later: on a server without nginx, apt-cache reads every package list for it
     (0.4 s), and a first apply's first read of the server would wait for that although its first step changes
     the server before any later step plans (wizard.engine.ahead stops reading ahead there)."""
-    facts: list[Fact] = [FileInfo(site_path(ctx)), Readlink(enabled_path(ctx)), PathInfo(ACME_ROOT), NGINX]
-    if NGINX in known:
+    facts: list[Fact] = [FileInfo(site_path(ctx)), Readlink(enabled_path(ctx)), PathInfo(ACME_ROOT), NGINX_INSTALLED]
+    if NGINX_INSTALLED in known:
         facts.append(PackageVersion("nginx"))
     domain = tls_domain(ctx)
     if domain:
@@ -246,7 +246,7 @@ class Nginx(Step):
         # :80 with its default site: that site is one static page (/var/www/html), proxies nothing and runs no
         # code, until this step puts its catch-all and the app's site in its place, minutes later in the same
         # run; a fresh server answers SSH on the same address anyway
-        install = install_missing(("nginx",), facts[NGINX], early=True, brings=(
+        install = install_missing(("nginx",), facts[NGINX_INSTALLED], early=True, brings=(
             *started("nginx.service"), (PathInfo(catchall.DEBIAN_DEFAULT),
                                         {"type": "symbolic link", "mode": "777", "owner": "root", "group": "root"})))
         if install:

@@ -73,16 +73,26 @@ def apt_get(*args: str, lock_timeout: int = 600) -> Command:
                display=noted(f"apt-get -y {shlex.join(args)}", _("after waiting for the dpkg lock")))
 
 
-FETCH_DIR = "/var/cache/apt/deploy-wizard-fetch"
+FETCH_DIRS = "/var/cache/apt/deploy-wizard-fetch."
 # Debug::NoLocking: a download needs none of dpkg's locks, but apt-get takes them all unless told not to, and the
 # install before it holds them. What it reads unlocked (the lists, dpkg's status) can at worst be read half-way
 # through that install's change: then it fetches a package too many or too few, and the install itself fetches
-# what is missing. The packages land in a folder of its own (only root writes under /var/cache/apt), then move
-# to apt's own, where the install finds them and checks them as it checks any package it downloaded.
-FETCH = (f'd={FETCH_DIR}; rm -rf "$d"; trap \'rm -rf "$d"\' EXIT; trap "exit 1" HUP INT TERM\n'
-         'mkdir -m 0755 "$d" "$d/partial" || exit 1\n'
-         'apt-get -y -q --download-only -o Debug::NoLocking=1 -o Dir::Cache::Archives="$d" "$@" || exit\n'
-         'find "$d" -maxdepth 1 -type f -name "*.deb" -exec mv -f -t /var/cache/apt/archives/ {} +')
+# what is missing; the empty cache paths keep it from writing apt's binary caches beside that install.
+# The packages land in a fresh folder of its own (mktemp: a name no one else chose, under /var/cache/apt where
+# only root writes; 0755 so apt's unprivileged downloader can reach its partial/), which starts with links to the
+# packages apt already holds (so a dependency an earlier download fetched is not fetched again). apt checks each
+# file's hash as it downloads it, before it leaves partial/; the install then takes a file it finds in
+# /var/cache/apt/archives by its name and size, as it takes what an earlier install left there. A folder left by
+# a killed run is removed by the next download, a day later.
+FETCH = (f'find /var/cache/apt -maxdepth 1 -name "{FETCH_DIRS.rsplit("/", 1)[1]}*" -mmin +1440 '
+         '-exec rm -rf {} + 2>/dev/null\n'
+         f'd=$(mktemp -d {FETCH_DIRS}XXXXXX) || exit 1\n'
+         'trap \'rm -rf "$d"\' EXIT; trap "exit 1" HUP INT TERM\n'
+         'chmod 0755 "$d" && mkdir "$d/partial" || exit 1\n'
+         'find /var/cache/apt/archives -maxdepth 1 -type f -name "*.deb" -exec ln -f -t "$d" {} + 2>/dev/null\n'
+         'apt-get -y -q --download-only -o Debug::NoLocking=1 -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= '
+         '-o Dir::Cache::Archives="$d" "$@" || exit\n'
+         'find "$d" -maxdepth 1 -type f -name "*.deb" -links 1 -exec mv -f -t /var/cache/apt/archives/ {} +')
 
 
 def apt_fetch(*args: str) -> Command:

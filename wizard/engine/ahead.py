@@ -22,17 +22,18 @@ MAX_FACT_ROUNDS = 4
 
 
 async def read_ahead(facts: FactGatherer, steps: Sequence[tuple[Step, StepSettings]], ctx: Context, *,
-                     until_change: bool = False) -> None:
+                     until_change: bool = False) -> bool:
     """Gather the facts of all these steps into `facts`' cache, round by round (a fact that depends on another
     is asked in the next round, for all steps at once). A step whose facts() refuses (PlanError) is left to its
     own turn, and so is everything when a gather fails: the step that asked reports it then, as its own error,
     after the steps before it ran as they always did.
 
     `until_change` (an apply): no further round once the first step's plan is known to hold a change, since
-    running it drops every fact read (`Ahead.changed`); a first apply reads the server once before it starts."""
+    running it drops every fact read (`Ahead.changed`); a first apply reads the server once before it starts.
+    Returns False when it stopped there (the later steps' facts are not all read)."""
     for _round in range(MAX_FACT_ROUNDS):
         if until_change and steps and _will_change(*steps[0], facts.cache, ctx):
-            return
+            return False
         wanted: dict[str, Fact] = {}
         for step, settings in steps:
             try:
@@ -43,12 +44,13 @@ async def read_ahead(facts: FactGatherer, steps: Sequence[tuple[Step, StepSettin
             for fact in asked:
                 facts.origin.setdefault(fact.key, step.name)
         if not wanted:
-            return
+            return True
         try:
             await facts.gather(wanted.values())
         except TransportError:
             facts.invalidate()
-            return
+            return True  # each step's own turn reads, and reports what failed
+    return True
 
 
 def _will_change(step: Step, settings: StepSettings, known: FactValues, ctx: Context) -> bool:
@@ -84,8 +86,9 @@ class Ahead:
             if self.after_change:
                 return
         if not self.read:
-            await read_ahead(self.facts, rest, self.ctx, until_change=True)
-            self.read = True
+            # stopped before a change: if that change does not run after all (declined, skipped), the next step
+            # reads ahead again
+            self.read = await read_ahead(self.facts, rest, self.ctx, until_change=True)
 
     def finished(self) -> None:
         """The step is done: whether it changed anything decides how the next one reads."""

@@ -102,10 +102,10 @@ class Job:
             return told
         fetch = self.change.fetch.summary()  # with its note: how it runs beside another install
         if self.fetch[1]:
-            return told + "\n" + _("its download ahead failed ({why}); the install fetched its packages itself: "
-                                   "{what}").format(why=self.fetch[1], what=fetch)
-        return told + "\n" + _("its packages were downloaded ahead, while the install before it ran ({seconds:.1f} s): "
-                               "{what}").format(seconds=self.fetch[0], what=fetch)
+            return told + "\n" + _("downloading its packages in advance failed ({why}), so the install downloaded "
+                                   "them itself; tried: {what}").format(why=self.fetch[1], what=fetch)
+        return told + "\n" + _("its packages were downloaded in advance, during the previous install "
+                               "({seconds:.1f} s): {what}").format(seconds=self.fetch[0], what=fetch)
 
     async def follow(self, on_output: OutputCallback) -> Result | None:
         """Its output so far, then the rest as it comes; the result once it ended (None: it never ran)."""
@@ -192,21 +192,22 @@ class Behind:
             self.fetcher = asyncio.ensure_future(self._fetch_each())
 
     async def _fetch_each(self) -> None:
-        """Each queued job's download ahead, one at a time, in order; never one whose install already began."""
+        """Each queued job's download ahead, one at a time, in order; never one whose install already began (the
+        job is picked after any pause, with nothing awaited between the pick and its start)."""
         try:
-            while (job := next((job for job in self.jobs if job.change.fetch is not None and not job.fetching
-                                and not job.begun.is_set()), None)) is not None:
+            while True:
                 await self.going.wait()
-                if self.failed or self.stopping:
+                job = next((job for job in self.jobs if job.change.fetch is not None and not job.fetching
+                            and not job.begun.is_set()), None)
+                if job is None or job.change.fetch is None or self.failed or self.stopping:
                     return
                 job.fetching, started = True, time.monotonic()
-                assert job.change.fetch is not None
                 command = replace(job.change.fetch, env=(*job.change.fetch.env, *self.env()))
                 try:
                     result = await self.transport.run(command, timeout=job.change.timeout)
                     said = (result.stderr.strip().splitlines() or [""])[-1]  # apt's "E: ..." line
-                    why = "" if result.ok else said or _("exit status {status}").format(status=result.exit_status)
-                except TransportError as exc:  # only time is lost: the install fetches what is missing
+                    why = "" if result.ok else said or _("exit status {code}").format(code=result.exit_status)
+                except Exception as exc:  # noqa: BLE001 - only time is lost: the install fetches what is missing
                     why = str(exc) or type(exc).__name__
                 job.fetch = (time.monotonic() - started, why)
                 job.fetched.set()
@@ -231,8 +232,9 @@ class Behind:
                 job.begun.set()
                 job.done.set()
                 continue
-            if job.change.fetch is not None and job.fetching:
+            if job.fetching and not job.fetched.is_set():
                 await job.fetched.wait()  # its packages are on their way: fetching them again would race
+                continue  # and the queue may have been paused or stopped meanwhile: asked again
             job.started = time.monotonic()
             job.begun.set()
             on_start(job)
