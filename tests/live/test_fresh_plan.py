@@ -96,7 +96,7 @@ def test_plan_on_a_fresh_server_plans_everything_writes_nothing_and_apply_runs_i
     assert finished(apply)["changes"] == sum(sum(c.values()) for c in ran.values())
     # the installs queued behind python3's had their packages downloaded while the one before them ran, so
     # PostgreSQL's own install fetched nothing (apt: "Need to get 0 B/... of archives")
-    ahead = {e["step"] for e in events(apply) if e["event"] == "notice" and "downloaded ahead" in e["text"]}
+    ahead = {e["step"] for e in events(apply) if e["event"] == "notice" and "downloaded in advance" in e["text"]}
     assert {"database", "nginx", "tls", "firewall", "monitoring"} <= ahead, ahead
     need = [e["text"] for e in events(apply) if e["event"] == "output" and e["step"] == "database"
             and e["text"].startswith("Need to get ")]
