@@ -61,6 +61,41 @@ WAIT_FOR_LINE = ('n=0; while [ -n "$3" ] && ! grep -qx "$3" "$1/log" 2>/dev/null
                  'n=$((n+1)); done; ')
 
 
+async def decides_after(root: Path, line: str) -> str:
+    """The operator, asked about a failed step: once `line` is in the log (or 5 s in vain) and half a second more
+    (an install the pause did not hold would have started by then), they log "decided", fix it and retry."""
+    for _wait in range(50):
+        if line in log(root):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
+    with (root / "log").open("a") as lines:
+        lines.write("decided\n")
+    (root / "fixed").touch()
+    return "retry"
+
+
+def fails(after: str) -> Step:
+    """A step that fails once the line `after` is in the log (or after 5 s in vain), until the file `fixed`
+    exists (the operator's fix by hand)."""
+
+    class Fails(Step):
+        name = title = "fails"
+        Settings = RootSettings
+        teaching = Teaching(why="test")
+
+        def facts(self, s, known, ctx):
+            return [PathInfo(f"{s.root}/fixed")]
+
+        def plan(self, s, facts, ctx):
+            if facts[PathInfo(f"{s.root}/fixed")] is None:
+                yield RunCommand("break", sh(WAIT_FOR_LINE + "exit 3", s.root, "", after))
+            else:
+                yield Ok("fixed")
+
+    return Fails()
+
+
 def installs(name: str, packages: tuple[str, ...], *, early: bool = True, then: bool = False,
              wait: str = "", conf_after: str = "", fetch: bool = False) -> Step:
     """A step that installs `packages` (files) when one is missing, then (with `then`) logs and makes its own
@@ -163,16 +198,9 @@ def test_a_failed_install_behind_is_its_steps_failure_and_a_retry_installs_it_th
 
 
 def test_a_run_that_stops_early_waits_for_the_install_in_progress_starts_no_other_and_says_so(tmp_path: Path) -> None:
-    class Fails(Step):
-        name = title = "fails"
-        Settings = RootSettings
-        teaching = Teaching(why="test")
-
-        def plan(self, s, facts, ctx):  # it fails once tls's install started behind it (or after 5 s in vain)
-            yield RunCommand("break", sh(WAIT_FOR_LINE + "exit 3", s.root, "", "start certbot"))
-
-    steps = [installs("base", ("curl",), early=False), Fails(), installs("tls", ("certbot",), wait="never"),
-             installs("web", ("nginx",))]
+    # it fails once tls's install started behind it
+    steps = [installs("base", ("curl",), early=False), fails("start certbot"),
+             installs("tls", ("certbot",), wait="never"), installs("web", ("nginx",))]
     events: list[Event] = []
     result = asyncio.run(runner(tmp_path, events, steps).apply())
     assert not result.ok and result.failed_step == "fails"
@@ -213,17 +241,9 @@ def test_a_step_whose_only_change_ran_behind_is_changed_not_a_noop(tmp_path: Pat
 
 
 def test_an_install_behind_that_failed_for_a_step_that_never_ran_is_a_warning(tmp_path: Path) -> None:
-    class Fails(Step):
-        name = title = "fails"
-        Settings = RootSettings
-        teaching = Teaching(why="test")
-
-        def plan(self, s, facts, ctx):  # it fails once certbot's install failed behind it (or after 5 s)
-            yield RunCommand("break", sh(WAIT_FOR_LINE + "exit 3", s.root, "", "start certbot"))
-
     (tmp_path / "fail.certbot").touch()
     events: list[Event] = []
-    steps = [installs("base", ("curl",), early=False), Fails(), installs("tls", ("certbot",))]
+    steps = [installs("base", ("curl",), early=False), fails("start certbot"), installs("tls", ("certbot",))]
     assert not asyncio.run(runner(tmp_path, events, steps).apply()).ok
     warned = [e.text for e in events if isinstance(e, Notice) and e.level is NoticeLevel.WARNING]
     assert any("the install in the background for the tls step failed" in text and "broken" in text
@@ -233,33 +253,12 @@ def test_an_install_behind_that_failed_for_a_step_that_never_ran_is_a_warning(tm
 def test_no_install_starts_behind_while_the_operator_is_asked_about_a_failed_step(tmp_path: Path) -> None:
     """web's install holds until the operator is asked; tls's waits behind it. While the operator decides, web's
     ends and tls's does not start (dpkg's lock stays free for a fix by hand); once they choose, it runs."""
-    class FailsOnce(Step):
-        name = title = "fails"
-        Settings = RootSettings
-        teaching = Teaching(why="test")
-
-        def facts(self, s, known, ctx):
-            return [PathInfo(f"{s.root}/fixed")]
-
-        def plan(self, s, facts, ctx):
-            if facts[PathInfo(f"{s.root}/fixed")] is None:  # it fails (once web's install started behind it)
-                yield RunCommand("break", sh(WAIT_FOR_LINE + "exit 3", s.root, "", "start nginx"))
-            else:
-                yield Ok("fixed")
-
     async def on_failure(step: str, error: str) -> str:
         (tmp_path / "asked").touch()  # web's install ends now
-        for _wait in range(50):
-            if "end nginx" in log(tmp_path):
-                break
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(0.5)  # tls's install would have started by now without the pause
-        with (tmp_path / "log").open("a") as lines:
-            lines.write("decided\n")
-        (tmp_path / "fixed").touch()
-        return "retry"
+        return await decides_after(tmp_path, "end nginx")
 
-    steps = [installs("base", ("curl",), early=False), FailsOnce(), installs("web", ("nginx",), wait="asked"),
+    # it fails once web's install started behind it
+    steps = [installs("base", ("curl",), early=False), fails("start nginx"), installs("web", ("nginx",), wait="asked"),
              installs("tls", ("certbot",))]
     assert asyncio.run(runner(tmp_path, [], steps, on_failure=on_failure).apply()).ok
     lines = log(tmp_path)

@@ -12,12 +12,9 @@ import asyncio
 from pathlib import Path
 
 from recipes.shared.apt import install_missing
-from tests.test_behind import WAIT_FOR_LINE, RootSettings, installs, log, runner
+from tests.test_behind import decides_after, fails, installs, log, runner
 from wizard.engine.behind import PACKAGE_LOCK_ENV
-from wizard.engine.commands import sh
 from wizard.engine.events import ChangeStarted, Event, Notice
-from wizard.engine.facts import PathInfo
-from wizard.engine.step import Ok, RunCommand, Step, Teaching
 
 
 def test_a_download_ahead_runs_while_the_install_before_it_runs_and_its_install_waits_for_it(tmp_path: Path) -> None:
@@ -81,32 +78,10 @@ def test_no_install_starts_while_the_operator_is_asked_even_when_its_download_en
     tls's install must still not start (dpkg's lock is theirs for a fix by hand) until they choose."""
     (tmp_path / "hold").touch()
 
-    class FailsOnce(Step):
-        name = title = "fails"
-        Settings = RootSettings
-        teaching = Teaching(why="test")
-
-        def facts(self, s, known, ctx):
-            return [PathInfo(f"{s.root}/fixed")]
-
-        def plan(self, s, facts, ctx):
-            if facts[PathInfo(f"{s.root}/fixed")] is None:
-                yield RunCommand("break", sh(WAIT_FOR_LINE + "exit 3", s.root, "", "end nginx"))
-            else:
-                yield Ok("fixed")
-
     async def on_failure(step: str, error: str) -> str:
-        for _wait in range(50):
-            if "fetched certbot" in log(tmp_path):
-                break
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(0.5)  # tls's install would have started by now without the pause
-        with (tmp_path / "log").open("a") as lines:
-            lines.write("decided\n")
-        (tmp_path / "fixed").touch()
-        return "retry"
+        return await decides_after(tmp_path, "fetched certbot")
 
-    steps = [installs("base", ("curl",), early=False), FailsOnce(),
+    steps = [installs("base", ("curl",), early=False), fails("end nginx"),
              installs("web", ("nginx",), wait="fetching.certbot"), installs("tls", ("certbot",), fetch=True)]
     assert asyncio.run(runner(tmp_path, [], steps, on_failure=on_failure).apply()).ok
     lines = log(tmp_path)
@@ -119,15 +94,8 @@ def test_a_run_that_ends_during_a_download_starts_no_install_after_it(tmp_path: 
     the download it waited for is over."""
     (tmp_path / "hold").touch()
 
-    class Fails(Step):
-        name = title = "fails"
-        Settings = RootSettings
-        teaching = Teaching(why="test")
-
-        def plan(self, s, facts, ctx):
-            yield RunCommand("break", sh(WAIT_FOR_LINE + "exit 3", s.root, "", "end nginx"))
-
-    steps = [installs("base", ("curl",), early=False), Fails(), installs("web", ("nginx",), wait="fetching.certbot"),
+    steps = [installs("base", ("curl",), early=False), fails("end nginx"),
+             installs("web", ("nginx",), wait="fetching.certbot"),
              installs("tls", ("certbot",), fetch=True)]
     result = asyncio.run(runner(tmp_path, [], steps).apply())
     assert not result.ok and result.failed_step == "fails"
