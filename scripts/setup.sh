@@ -25,9 +25,10 @@ VENV=${DW_VENV:-$ROOT/.venv}
 # the practice sandbox (debootstrap, systemd-nspawn, NAT), the lab's git and ACME servers, and python3-venv
 SYSTEM_PACKAGES=(python3 python3-venv debootstrap systemd-container iptables iproute2 openssh-client git
                  ca-certificates curl openssl pebble)
-# the live tests' load generator (releases under concurrent keep-alive requests), and promtool (Debian ships it in
-# its prometheus package) for `promtool test rules` of the alert rules (tests/test_alert_rules.py)
-[ "$TEST" = 1 ] && SYSTEM_PACKAGES+=(wrk prometheus)
+# the live tests' load generator (releases under concurrent keep-alive requests), promtool (Debian ships it in
+# its prometheus package) for `promtool test rules` of the alert rules (tests/test_alert_rules.py), and rsync for
+# the backup scripts' tests (tests/test_backups_scripts.py: without it they skip)
+[ "$TEST" = 1 ] && SYSTEM_PACKAGES+=(wrk prometheus rsync)
 # the container export's live test builds and runs it (runc: crun refuses a host with hybrid cgroups)
 [ "$TEST" = 1 ] && SYSTEM_PACKAGES+=(podman runc)
 
