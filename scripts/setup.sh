@@ -29,8 +29,9 @@ SYSTEM_PACKAGES=(python3 python3-venv debootstrap systemd-container iptables ipr
 # its prometheus package) for `promtool test rules` of the alert rules (tests/test_alert_rules.py), and rsync for
 # the backup scripts' tests (tests/test_backups_scripts.py: without it they skip)
 [ "$TEST" = 1 ] && SYSTEM_PACKAGES+=(wrk prometheus rsync)
-# the container export's live test builds and runs it (runc: crun refuses a host with hybrid cgroups)
-[ "$TEST" = 1 ] && SYSTEM_PACKAGES+=(podman runc)
+# the container export's live test builds and runs it (runc: crun refuses a host with hybrid cgroups; catatonit:
+# the pods' pause binary, only a Recommends of podman, which --no-install-recommends leaves out)
+[ "$TEST" = 1 ] && SYSTEM_PACKAGES+=(podman runc catatonit)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
