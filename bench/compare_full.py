@@ -83,9 +83,10 @@ def timed(row: dict, phase: str, tool: str, runner: Callable[[Box], tuple[float,
 
 
 def settle(seconds: float = SETTLE) -> None:
-    """Let the boots' writes reach the disk before the first tool of a round runs. Without it the first tool
-    paid for them: in session 15's first five rounds, each tool's first apply was 2 to 6 s slower when it came
-    first in its round (pyinfra 56.6 s against 49.7 to 52.5, the floor 30.4 against 23.8 to 25.9)."""
+    """Let the boots' writes reach the disk before the first tool of a round runs, so it does not pay for them.
+    Why it was tried: in session 15's first five rounds each tool's first apply was 2 to 6 s slower when it came
+    first in its round (pyinfra 56.6 s against 49.7 to 52.5, the floor 30.4 against 23.8 to 25.9). The effect
+    stayed with it, so the boots' writes are not its cause (not found yet); it is kept as the fair start."""
     os.sync()
     time.sleep(seconds)
 

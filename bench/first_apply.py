@@ -164,11 +164,10 @@ def against_floor(args: argparse.Namespace, commands: list[tuple[float, str, str
 
 def timed_runs(args: argparse.Namespace, runs: list[list[str]]) -> list[float]:
     """Each run's seconds on the server, all through one ssh session to a fresh sandbox."""
-    from recipes.shared.apt import apt_get, apt_update
+    from bench.floor import run_line
     lines = ["set -e"]
     for run in runs:
-        lines += [(apt_update() if run == ["update"] else apt_get(*run)).shell() + " >/dev/null",
-                  "echo @ $(date +%s.%N)"]
+        lines += [run_line(run) + " >/dev/null", "echo @ $(date +%s.%N)"]
     box = sandbox.up(release=args.release, progress=lambda m: None)
     try:
         script = "echo @ $(date +%s.%N)\n" + "\n".join(lines) + "\n"

@@ -81,9 +81,13 @@ def fewest(runs: list[list[str]]) -> list[list[str]]:
     return out
 
 
+def run_line(run: list[str]) -> str:
+    """One apt run as the shell line deploy-wizard's own code builds for it (["update"] or apt-get's arguments)."""
+    return (apt_update() if run == ["update"] else apt_get(*run)).shell()
+
+
 def floor_script(runs: list[list[str]]) -> str:
-    lines = [(apt_update() if run == ["update"] else apt_get(*run)).shell() for run in runs]
-    return "set -e\n" + "\n".join(lines) + "\n"
+    return "set -e\n" + "\n".join(run_line(run) for run in runs) + "\n"
 
 
 def run_floor(box: Box, runs: list[list[str]]) -> tuple[float, int]:
