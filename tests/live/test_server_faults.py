@@ -21,6 +21,7 @@ STEPS = """  os_updates:
     name: deploy
   python: {}
 """
+PAUSE = "/etc/dpkg/dpkg.cfg.d/zz-test-pause"
 
 
 def back_up(box: sandbox.SandboxInfo, limit: float = 300) -> None:
@@ -42,6 +43,9 @@ def back_up(box: sandbox.SandboxInfo, limit: float = 300) -> None:
 
 def test_a_reboot_inside_a_package_install_is_finished_by_the_next_run(box, live_dirs) -> None:
     recipe = write_recipe(live_dirs / "reboot.yaml", box, STEPS)
+    # apt runs dpkg twice, to unpack and then to configure; a pause after each run of dpkg holds its packages
+    # unpacked and not configured for long enough that the reboot lands inside the install, not after it
+    on_box(box, f"echo 'post-invoke=sleep 20' > {PAUSE}")
     env = {**os.environ, "XDG_CONFIG_HOME": str(live_dirs / "config"), "XDG_STATE_HOME": str(live_dirs / "state"),
            "DEPLOY_WIZARD_LANG": "en"}
     run = subprocess.Popen([sys.executable, "-m", "wizard", "apply", str(recipe), "--yes", "--json"], cwd=ROOT,
@@ -56,6 +60,9 @@ def test_a_reboot_inside_a_package_install_is_finished_by_the_next_run(box, live
     _rest, _err = run.communicate(timeout=300)
     assert run.returncode == 1
     back_up(box)
+    on_box(box, f"rm {PAUSE}")
+    left = on_box(box, "{ ls -A /var/lib/dpkg/updates; dpkg --audit; } 2>&1").stdout
+    assert left.strip(), "the reboot did not land inside the install: dpkg left nothing to finish"
     resumed = cli(live_dirs, "apply", str(recipe), "--yes", "--json", "--resume")
     assert resumed.returncode == 0, resumed.stdout[-4000:] + resumed.stderr[-2000:]
     said = [str(e["text"]) for e in events(resumed) if e["event"] == "output"]
