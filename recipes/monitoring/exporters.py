@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from recipes.monitoring.facts import ASK_POSTGRES, PG_MONITOR_ROLE, ROLE_IN_PG_MONITOR, PgMonitorRole
 from recipes.shared import guards
+from recipes.shared.nginx_reload import check_and_reload
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.i18n import translator
@@ -162,11 +163,8 @@ def prerequisites(exporters: tuple[Exporter, ...], facts: FactValues) -> Iterato
             facts[FileInfo(NGINX_STATUS_CONF)], check=cmd("nginx", "-t", "-q")))
         yield from changes
         if any(isinstance(c, Change) for c in changes):
-            # a reload returns before the workers listen: the exporter restarted next must find the socket
-            yield RunCommand(_("reload nginx to open its status page"), sh(
-                'nginx -t -q && systemctl reload-or-restart nginx && for i in $(seq 100); do [ -S "$1" ] && exit 0; '
-                'sleep 0.1; done; echo "no $1 after the reload" >&2; exit 1', NGINX_STATUS_SOCKET,
-                display="nginx -t && systemctl reload nginx"), after_change=True)
+            # the reload waits for nginx's new workers, so the exporter restarted next finds the socket
+            yield RunCommand(_("reload nginx to open its status page"), check_and_reload(), after_change=True)
     if POSTGRES in exporters:
         if facts[PgMonitorRole()]:
             yield Ok(_("PostgreSQL role {role} reads statistics (pg_monitor)").format(role=PG_MONITOR_ROLE))

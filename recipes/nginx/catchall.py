@@ -20,6 +20,7 @@ from typing import Literal
 from recipes.shared import guards
 from recipes.shared.claims import Claim, same_or_conflict
 from recipes.shared.facts import PackageVersion, Readlink, upstream_version
+from recipes.shared.nginx_reload import check_and_reload, reloading
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import translator
@@ -39,7 +40,7 @@ DefaultSite = Literal["remove", "keep"]
 
 # Enable, test the whole configuration, reload; a configuration nginx refuses loses the link again, so the next
 # reload (of any site) is not the one that finds it broken.
-ENABLE = ('ln -sfn "$1" "$2" && if nginx -t -q; then systemctl reload-or-restart nginx; '
+ENABLE = ('ln -sfn "$1" "$2" && if nginx -t -q; then reload_nginx; '
           'else rm -f "$2"; echo "nginx -t refused $1: the link is removed again" >&2; exit 1; fi')
 # chmod through a descriptor opened without following links: the log files are www-data's (Debian's postinst
 # creates them 0640 www-data:adm in a root:adm 0755 directory), and root never follows a path another account
@@ -92,27 +93,26 @@ def plan(mine: Claim, theirs: Mapping[str, Claim], facts: FactValues, app: str) 
     yield from _private_logs(facts, LOGS + app_logs(app))
     if mine["default_site"] == "keep":
         if facts[Readlink(LINK)] is not None:
-            yield RunCommand(_("turn off the catch-all site (default_site: keep)"), sh(
-                'rm -f "$1" && nginx -t -q && systemctl reload-or-restart nginx', LINK,
+            yield RunCommand(_("turn off the catch-all site (default_site: keep)"), reloading(
+                'rm -f "$1" && nginx -t -q && reload_nginx', LINK,
                 display=f"rm {LINK} && systemctl reload nginx"), skip_if=guards.missing(LINK))
         return
     if facts[PathInfo(DEBIAN_DEFAULT)] is not None:
         yield RunCommand(_("turn off the default 'Welcome to nginx' site"),
-                         cmd("sh", "-c", f"rm -f {DEBIAN_DEFAULT} && nginx -t -q && systemctl reload-or-restart nginx",
-                             display=f"rm {DEBIAN_DEFAULT} && systemctl reload nginx"),
+                         reloading('rm -f "$1" && nginx -t -q && reload_nginx', DEBIAN_DEFAULT,
+                                   display=f"rm {DEBIAN_DEFAULT} && systemctl reload nginx"),
                          skip_if=guards.missing(DEBIAN_DEFAULT))
     changes = list(file_change(_("write the catch-all site {path}: unknown names get no answer").format(path=SITE),
                                SITE, render_site(mine, theirs, facts[PackageVersion("nginx")]), facts[FileInfo(SITE)],
                                check=cmd("nginx", "-t", "-q")))
     yield from changes
     if facts[Readlink(LINK)] != SITE:
-        yield RunCommand(_("enable the catch-all site and reload nginx"), sh(ENABLE, SITE, LINK, display=(
+        yield RunCommand(_("enable the catch-all site and reload nginx"), reloading(ENABLE, SITE, LINK, display=(
             f"ln -sfn {SITE} {LINK} && nginx -t && systemctl reload nginx")), skip_if=guards.link_is(LINK, SITE),
             leaves=((Readlink(LINK), SITE),))
     elif any(isinstance(change, PutFile) for change in changes):
         yield RunCommand(_("check the whole configuration and reload nginx"),
-                         cmd("sh", "-c", "nginx -t -q && systemctl reload-or-restart nginx",
-                             display="nginx -t && systemctl reload nginx"), after_change=True)
+                         check_and_reload(), after_change=True)
     else:
         yield Ok(_("unknown names get no answer (the catch-all site {path})").format(path=SITE))
 

@@ -18,6 +18,7 @@ from recipes.shared import claims, guards
 from recipes.shared.apt import install_missing, started
 from recipes.shared.facts import PackageVersion, Readlink, UnitProperties, upstream_version
 from recipes.shared.meanings import service_active
+from recipes.shared.nginx_reload import Unloaded, check_and_reload, nothing_unloaded
 from recipes.shared.web import ACME_ROOT, cert_dir, media_root, static_files, static_root
 from wizard.engine.commands import cmd
 from wizard.engine.facts import Fact, FactValues, FileInfo, PackagesInstalled, PathInfo
@@ -94,7 +95,8 @@ def site_facts(ctx: Context, known: FactValues) -> list[Fact]:
     nginx is there, one round later: on a server without nginx, apt-cache reads every package list for it
     (0.4 s), and a first apply's first read of the server would wait for that although its first step changes
     the server before any later step plans (wizard.engine.ahead stops reading ahead there)."""
-    facts: list[Fact] = [FileInfo(site_path(ctx)), Readlink(enabled_path(ctx)), PathInfo(ACME_ROOT), NGINX_INSTALLED]
+    facts: list[Fact] = [FileInfo(site_path(ctx)), Readlink(enabled_path(ctx)), PathInfo(ACME_ROOT), NGINX_INSTALLED,
+                         Unloaded()]
     if NGINX_INSTALLED in known:
         facts.append(PackageVersion("nginx"))
     domain = tls_domain(ctx)
@@ -143,8 +145,11 @@ def site_changes(ctx: Context, s: NginxSettings, facts: FactValues) -> Iterator[
         changed = True
     if changed:
         yield RunCommand(_("check the whole configuration and reload nginx"),
-                         cmd("sh", "-c", "nginx -t -q && systemctl reload-or-restart nginx",
-                             display="nginx -t && systemctl reload nginx"), after_change=True)
+                         check_and_reload(), after_change=True)
+    elif facts[Unloaded()]:
+        yield RunCommand(_("reload nginx: files changed after it last loaded them ({paths})").format(
+            paths=", ".join(facts[Unloaded()])), check_and_reload(), skip_if=nothing_unloaded(),
+            leaves=((Unloaded(), ()),))
 
 
 class Nginx(Step):
@@ -157,7 +162,9 @@ class Nginx(Step):
             "only real requests to gunicorn through a local socket. Every config change is tested with "
             "`nginx -t` first; a config that fails is put back before nginx ever loads it. A change is applied "
             "with `systemctl reload nginx`: nginx reads the new config and lets its old workers finish what they "
-            "serve. `restart` stops nginx first and cuts every open connection; it is only needed after nginx "
+            "serve. The command returns before the new workers take over, so deploy-wizard waits for that, and "
+            "a reload nginx refuses (a port another program holds) fails the run instead of going unnoticed. "
+            "`restart` stops nginx first and cuts every open connection; it is only needed after nginx "
             "itself was upgraded. A request for a name no site on this server serves (a scanner asking for the IP "
             "address, a stale or hostile DNS record) is answered by a catch-all site of the whole server with "
             "nothing at all (444 closes the connection; on 443 the TLS handshake is refused), never with your app's "
