@@ -175,3 +175,20 @@ def test_a_failure_repeats_what_the_plan_warned_about_where_the_operator_looks(t
     assert told == ["ALLOWED_HOSTS lacks shop.example.com\nread it from the env"]  # said once, with the fix
     finished = next(e for e in events if isinstance(e, RunFinished))
     assert finished.failed_step == "warns"
+
+
+def test_an_env_file_the_plan_writes_plans_the_restart_apply_will_make() -> None:
+    """The code step writes app.env before the app server plans: a dry run must count the restart that apply
+    makes once it finds the file newer than the service's start (a new DEBUG, a new database password)."""
+    from recipes.app_server.facts import EnvAge
+    from wizard.engine.step import file_leaves
+
+    env, other = "/srv/shop/shared/env/app.env", "/srv/shop/shared/env/database.env"
+    age = EnvAge("shop@r1.service", (env, other))
+    running = {"started": 1000.0, "changed": 900.0}
+    assert age.after(running, {}) == running
+    planned = {fact.key: state for fact, state in file_leaves(env, b"DEBUG=1\n")}
+    later = age.after(running, planned)
+    assert later["changed"] is not None and later["started"] is not None and later["changed"] > later["started"]
+    stopped = {"started": None, "changed": 900.0}  # not running: its start reads the new file anyway
+    assert age.after(stopped, planned) == stopped

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from wizard.engine.commands import Command, cmd, sh
-from wizard.engine.facts import Fact
+from wizard.engine.facts import Fact, FileInfo
 
 
 class CpuCount(Fact):
@@ -51,3 +53,12 @@ class EnvAge(Fact):
             started = datetime.strptime(stamp, "%a %Y-%m-%d %H:%M:%S.%f UTC").replace(tzinfo=UTC).timestamp()
         times = [float(line) for line in lines[1:] if line.strip()]
         return {"started": started, "changed": max(times) if times else None}
+
+    def after(self, value: dict[str, float | None], planned: Mapping[str, Any]) -> dict[str, float | None]:
+        """In a dry run, an env file an earlier change writes (the code step's app.env, the database step's
+        password) counts as changed after the service started: apply will find it so and restart the service,
+        and the plan says so too."""
+        started = value["started"]
+        if started is not None and any(FileInfo(path).key in planned for path in self.files):
+            return {**value, "changed": max(value["changed"] or started, started + 1)}
+        return value

@@ -364,7 +364,8 @@ class AppServer(Step):
         if files_changed or env_newer:
             why = (_("restart {unit} to use the new settings (requests wait in the socket's queue meanwhile)")
                    if files_changed else
-                   _("restart {unit}: its environment changed since it started (a new database password?)"))
+                   _("restart {unit}: its environment files changed after it started (systemd reads them only "
+                     "at a start)"))
             yield RunCommand(why.format(unit=unit), cmd("systemctl", "restart", unit), timeout=s.boot_timeout + 60,
                              after_change=files_changed, skip_if=None if files_changed else sh(
                                  's=$(systemctl show -P ActiveEnterTimestamp --timestamp=unix "$1"); s=${s#@}; shift; '

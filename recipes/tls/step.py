@@ -58,8 +58,10 @@ def https_url(value: str) -> str:
 
 
 class TlsSettings(StepSettings):
-    domain: HostName | None = Field(None, description="Domain of the certificate; empty = nginx's first server name.")
-    extra_domains: list[HostName] = Field(default_factory=list, description="More names on the same certificate.")
+    domain: HostName | None = Field(None, description=(
+        "The certificate's main name (HTTP redirects to it); empty = nginx's first server name."))
+    extra_domains: list[HostName] = Field(default_factory=list, description=(
+        "More names on the same certificate; every name nginx serves the site under is on it anyway."))
     email: Annotated[str, AfterValidator(email_address)] = Field(description=(
         "Where the CA writes about expiring certificates and problems."))
     staging: bool = Field(False, description=(
@@ -143,8 +145,17 @@ class Tls(Step):
                            sh(HTTPS_ANSWERS, domain))]
 
     def _domains(self, s: TlsSettings, ctx: Context) -> list[str]:
+        """The certificate's names: its main one first (its folder, where HTTP redirects), then every name nginx
+        serves the site under, since the HTTPS site answers them all with this one certificate and a browser
+        refuses any name it lacks, then the extra ones."""
         owner, nginx = self._site(ctx)
-        return list(dict.fromkeys([s.domain or owner.server_names(nginx)[0], *s.extra_domains]))
+        names = owner.server_names(nginx)
+        return list(dict.fromkeys([s.domain or names[0], *names, *s.extra_domains]))
+
+    @staticmethod
+    def _to_ask(domains: list[str], cert: object) -> list[str]:
+        """The names the next certificate request adds: all before the first certificate, then those it lacks."""
+        return domains if cert is None else [d for d in domains if d not in cert["names"]]  # type: ignore[index]
 
     def _site(self, ctx: Context) -> tuple[SiteOwner, StepSettings]:
         web = site(ctx)
@@ -159,8 +170,8 @@ class Tls(Step):
         domains = self._domains(s, ctx)
         yield PackagesInstalled(("certbot",)) if s.installer == "apt" else PathInfo(f"{PIP_CERTBOT}/bin/certbot")
         yield Certificate(domains[0])
-        if s.preflight and Certificate(domains[0]) in known and known[Certificate(domains[0])] is None:
-            yield from (Resolves(name) for name in domains)  # before the first certificate: no DNS in a no-op
+        if s.preflight and Certificate(domains[0]) in known:  # only names the CA is to check: no DNS in a no-op
+            yield from (Resolves(name) for name in self._to_ask(domains, known[Certificate(domains[0])]))
         yield Now()
         yield FileInfo(RENEW_HOOK)
         yield UnitProperties("certbot.timer" if s.installer == "apt" else "deploy-wizard-certbot.timer")
@@ -172,8 +183,8 @@ class Tls(Step):
 
     def plan(self, s: TlsSettings, facts: FactValues, ctx: Context) -> Iterator[Change | Ok | Warn]:
         domains = self._domains(s, ctx)
-        if s.preflight and facts[Certificate(domains[0])] is None:
-            yield from self._unresolved(domains, facts)
+        if s.preflight:
+            yield from self._unresolved(domains, self._to_ask(domains, facts[Certificate(domains[0])]), facts)
         if s.installer == "apt":
             # without Recommends: they add only python3-icu, parsedatetime's optional locales (certbot's renewal
             # intervals are English, which parsedatetime has built in)
@@ -235,10 +246,11 @@ class Tls(Step):
         return sh('[ -s "/etc/letsencrypt/live/$1/fullchain.pem" ]', name)
 
     @staticmethod
-    def _unresolved(domains: list[str], facts: FactValues) -> Iterator[Warn]:
-        """Each name of the certificate the server cannot resolve yet, said before a run meets it: the first stops
-        the preflight, another the CA's check of that name (certbot's error, after every step before it ran)."""
-        for name in domains:
+    def _unresolved(domains: list[str], asked: list[str], facts: FactValues) -> Iterator[Warn]:
+        """Each name the CA is to check that the server cannot resolve yet, said before a run meets it: the first
+        stops the preflight, another the CA's check of that name (certbot's error, after every step before it
+        ran)."""
+        for name in asked:
             if facts[Resolves(name)]:
                 continue
             yield Warn(_("{d} does not resolve on the server yet: the certificate's preflight will stop the run "

@@ -45,6 +45,20 @@ def own_project(live_dirs: Path, name: str, printed: str, apply_args: list[str],
         assert warned.returncode == 0 and said in warned.stdout, warned.stdout[-3000:] + warned.stderr[-2000:]
 
 
+def second_name(live_dirs: Path, apply_line: str, curl_line: str, env: dict[str, str]) -> None:
+    """A name added to the site (one the server resolves: `up --domain`) gets HTTPS too, with the same certificate
+    extended: a browser refuses a name the certificate lacks."""
+    more = [*shlex.split(apply_line), "--set", "nginx.server_names=demo.example.test, books.example.test"]
+    extended = cli(live_dirs, *more, env=env, timeout=600)
+    assert extended.returncode == 0, extended.stdout[-4000:] + extended.stderr[-2000:]
+    assert "renew or extend the certificate for demo.example.test, books.example.test" in extended.stdout
+    curl = [w.replace("demo.example.test", "books.example.test") for w in shlex.split(curl_line)]
+    page = subprocess.run(curl, capture_output=True, text=True, timeout=60)
+    assert "Hello from deploy-wizard" in page.stdout, page.stdout + page.stderr
+    again = cli(live_dirs, *more, env=env, timeout=600)
+    assert again.returncode == 0 and "OK: 0 changes" in again.stdout, again.stdout[-3000:]
+
+
 def test_sandbox_up_lab_runs_the_flask_example_as_it_is(live_dirs) -> None:
     require_sandbox()
     name = "lab" + secrets.token_hex(3)
@@ -72,6 +86,7 @@ def test_sandbox_up_lab_runs_the_flask_example_as_it_is(live_dirs) -> None:
         assert again.returncode == 0 and "OK: 0 changes" in again.stdout, again.stdout[-3000:]
         lab = sandbox.practice.load(sandbox.lab_dir(name))
         assert lab is not None and lab.pids
+        second_name(live_dirs, printed.group(2), curl.group(1), {"DEMO_DB_PASSWORD": password})
         own_project(live_dirs, name, up.stdout, shlex.split(printed.group(2)), {"DEMO_DB_PASSWORD": password})
     finally:
         down = cli(live_dirs, "sandbox", "down", name)

@@ -75,8 +75,9 @@ Run the whole tutorial on it:
             ip=info.ip, names=", ".join(sandbox.practice.resolved(tuple(args.domain)))))
         print(_("The Django example (examples/django-app, work tree {work}) the same way:\n"
                 "  SHOP_DB_PASSWORD=choose-one SHOP_SECRET_KEY=choose-a-long-one \\\n"
-                "    deploy-wizard apply examples/django-app.yaml --yes{where}").format(
-            work=lab.work_tree("shop"), where=where.replace("/demo.git", "/shop.git")))
+                "    deploy-wizard apply examples/django-app.yaml --yes{where}\n"
+                "  curl --cacert {ca} https://shop.example.test/ --resolve shop.example.test:443:{ip}").format(
+            work=lab.work_tree("shop"), where=where.replace("/demo.git", "/shop.git"), ca=lab.ca_file, ip=info.ip))
         print(_("Your own project: `git clone --bare PATH {bare}` serves it as {git}/REPO.git\n"
                 "  (the recipe's code.repo; push new commits there). Its site's name (nginx.server_names, tls.domain)\n"
                 "  must resolve on the server: the names above do; for another, take this sandbox down and boot it\n"
