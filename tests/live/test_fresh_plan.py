@@ -150,6 +150,22 @@ def test_drift_in_a_site_a_firewall_rule_and_a_package_is_seen_and_fixed(box, li
     assert again.returncode == 0 and finished(again)["changes"] == 0, again.stdout[-3000:]
 
 
+def test_a_changed_env_value_is_planned_with_the_restart_apply_makes(box, live_dirs, recipe) -> None:
+    """A value of app_server.env changes: the code step writes app.env, and the app server restarts because the
+    file is newer than its start. The plan says both, as apply then does them, and the page shows the new value."""
+    page = "curl -sk --resolve demo.example.test:443:127.0.0.1 https://demo.example.test/"
+    for greeting, extra in (("Hello again", ["--set", "app_server.env=GREETING=Hello again"]),
+                            ("Hello from deploy-wizard", [])):
+        plan = cli(live_dirs, "plan", str(recipe), "--json", *extra, env=ENV)
+        planned = {step: wanted for step, wanted in per_step(plan, "step_planned", "do").items() if wanted}
+        apply = cli(live_dirs, "apply", str(recipe), "--yes", "--json", *extra, env=ENV)
+        assert apply.returncode == 0, apply.stdout[-3000:] + apply.stderr[-2000:]
+        ran = per_step(apply, "change_started", "description")
+        assert planned == ran, (planned, ran)
+        assert any(done.startswith("systemctl restart demo@") for done in ran["app_server"]), ran
+        assert greeting in on_box(box, page).stdout
+
+
 def test_many_files_and_paths_read_by_one_script_read_as_each_one_alone(box, live_dirs, recipe) -> None:
     """A gather reads every file in one script and every path in one stat loop (wizard/engine/facts.py:
     FilesInfo, PathsInfo): on the server, each reads as when it is asked alone (a root-only env file, a symlink, a
