@@ -122,7 +122,9 @@ class SecretResolver:
             name = ref[4:]
             value = self.environ.get(name)
             if value is None:
-                raise SecretError(_("{label}: environment variable {name} is not set").format(label=label, name=name))
+                missing = _("{label}: environment variable {name} is not set: give it to the command ({name}=... "
+                            "deploy-wizard ...), or set the setting to file:/path or prompt")
+                raise SecretError(missing.format(label=label, name=name))
             return value, _("the environment variable {name}").format(name=name)
         if ref.startswith("file:"):
             path = Path(os.path.expanduser(ref[5:]))
