@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -72,6 +73,9 @@ class RunCommand(Change):
         return self.command.summary()
 
 
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 @dataclass
 class PutFile(Change):
     path: str
@@ -91,14 +95,32 @@ class PutFile(Change):
         return text + (_(", then check: {command}").format(command=self.check.summary()) if self.check else "")
 
     def diff(self) -> str:
-        if self.secret:
-            return _("(contents of {path} hidden: it holds a secret)").format(path=self.path)
         old = self.old.text() if self.old and self.old.content is not None else ""
         new = self.content.decode("utf-8", "replace")
+        if self.secret:
+            known = self.path.endswith(".env") and self.old is not None and self.old.content is not None
+            names = changed_names(old, new) if known else []  # only of files of NAME=value lines, as ours are
+            if names:
+                return _("(contents of {path} hidden: it holds a secret; the lines that change set {names})").format(
+                    path=self.path, names=", ".join(names))
+            return _("(contents of {path} hidden: it holds a secret)").format(path=self.path)
         lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                      fromfile=_("{path} (now)").format(path=self.path) if self.old else "/dev/null",
                                      tofile=_("{path} (planned)").format(path=self.path))
         return "".join(lines)
+
+
+def changed_names(old: str, new: str) -> list[str]:
+    """The names an environment file's changed lines set (NAME=value), never a value: what an operator may see
+    of a diff that holds secrets, old ones included, which the masker may no longer know. Empty when a changed
+    line is not of that shape."""
+    def lines(text: str) -> dict[str, str]:  # a line without "=" never reads as a name
+        return {line.partition("=")[0] if "=" in line else f"\0{line}": line for line in text.splitlines()
+                if line.strip()}
+
+    before, after = lines(old), lines(new)
+    names = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    return names if all(NAME.fullmatch(name) for name in names) else []
 
 
 @dataclass
