@@ -258,7 +258,7 @@ def test_a_new_database_password_restarts_the_app(box, live_dirs, stack, provisi
                  timeout=1500)
     summary = finished(result)
     assert result.returncode == 0 and set(summary["changed_steps"]) == {"database", "app_server"}, result.stdout[-3000:]
-    assert any("environment changed" in e["why"] for e in events(result) if e["event"] == "change_started")
+    assert any("environment files changed" in e["why"] for e in events(result) if e["event"] == "change_started")
     page = https(box, root)
     assert page.stdout.endswith("\n200") and "visits:" in page.stdout  # the app connects with the new password
     assert new not in result.stdout + result.stderr
