@@ -21,7 +21,7 @@ from recipes.shared import guards
 from recipes.shared.claims import Claim, same_or_conflict
 from recipes.shared.facts import PackageVersion, Readlink, upstream_version
 from recipes.shared.nginx_reload import check_and_reload, reloading
-from wizard.engine.commands import cmd, sh
+from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import Change, Ok, PutFile, RunCommand, file_change
@@ -86,6 +86,11 @@ def render_site(mine: Claim, theirs: Mapping[str, Claim], nginx_version: str | N
     return render("default-deny.j2", ports=ports, tls=tls)
 
 
+def _remove(site: str) -> Command:
+    """Turn a site off: its link goes, then the whole configuration is tested and nginx reloaded."""
+    return reloading('rm -f "$1" && nginx -t -q && reload_nginx', site, display=f"rm {site} && systemctl reload nginx")
+
+
 def plan(mine: Claim, theirs: Mapping[str, Claim], facts: FactValues, app: str) -> Iterator[Change | Ok]:
     """Debian's default site out, the catch-all in (or, with default_site: keep, neither touched but our own
     catch-all removed, since it would take the default from Debian's site). The app's site is written before."""
@@ -93,15 +98,12 @@ def plan(mine: Claim, theirs: Mapping[str, Claim], facts: FactValues, app: str) 
     yield from _private_logs(facts, LOGS + app_logs(app))
     if mine["default_site"] == "keep":
         if facts[Readlink(LINK)] is not None:
-            yield RunCommand(_("turn off the catch-all site (default_site: keep)"), reloading(
-                'rm -f "$1" && nginx -t -q && reload_nginx', LINK,
-                display=f"rm {LINK} && systemctl reload nginx"), skip_if=guards.missing(LINK))
+            yield RunCommand(_("turn off the catch-all site (default_site: keep)"), _remove(LINK),
+                             skip_if=guards.missing(LINK))
         return
     if facts[PathInfo(DEBIAN_DEFAULT)] is not None:
         yield RunCommand(_("turn off the default 'Welcome to nginx' site"),
-                         reloading('rm -f "$1" && nginx -t -q && reload_nginx', DEBIAN_DEFAULT,
-                                   display=f"rm {DEBIAN_DEFAULT} && systemctl reload nginx"),
-                         skip_if=guards.missing(DEBIAN_DEFAULT))
+                         _remove(DEBIAN_DEFAULT), skip_if=guards.missing(DEBIAN_DEFAULT))
     changes = list(file_change(_("write the catch-all site {path}: unknown names get no answer").format(path=SITE),
                                SITE, render_site(mine, theirs, facts[PackageVersion("nginx")]), facts[FileInfo(SITE)],
                                check=cmd("nginx", "-t", "-q")))
