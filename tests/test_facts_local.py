@@ -82,3 +82,22 @@ async def test_the_packages_of_many_facts_are_asked_in_one_dpkg_query() -> None:
         alone = await FactGatherer(transport).gather([fact])
         assert together[fact] == alone[fact]
     assert transport.commands == 1 + 2 + 2  # the probe, dpkg-query with os-release, then each alone
+
+
+async def test_a_venv_reads_as_made_with_its_python_whichever_tool_wrote_pyvenv_cfg(tmp_path) -> None:
+    """python -m venv writes `version = `, uv `version_info = `: both name the Python the venv was made with (a
+    venv read as missing would be planned again, and uv refuses to make a venv where one exists)."""
+    from recipes.python.facts import VenvPython
+
+    made = {"pip": "home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.11.2\n",
+            "uv": "home = /usr/bin\nimplementation = CPython\nuv = 0.13.9\nversion_info = 3.13.5\nseed = true\n",
+            "half-deleted": "version = 3.12.1\n"}
+    for name, cfg in made.items():
+        (tmp_path / name / "bin").mkdir(parents=True)
+        (tmp_path / name / "pyvenv.cfg").write_text(cfg)
+        if name != "half-deleted":  # no bin/python: not a venv that runs
+            os.symlink(shutil.which("sh") or "/bin/sh", tmp_path / name / "bin" / "python")
+    transport = LocalTransport()
+    await transport.connect()
+    values = await FactGatherer(transport).gather([VenvPython(str(tmp_path / name)) for name in made])
+    assert [values[VenvPython(str(tmp_path / name))] for name in made] == ["3.11", "3.13", None]

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from recipes.shared import guards
+from recipes.shared import guards, uv
 from recipes.shared.apt import install_missing
 from recipes.shared.common import DirSpec, ensure_dirs, marker_path, once_per_release, shown_command
 from wizard.engine.commands import Command, cmd, sh
@@ -38,13 +38,14 @@ NODE = ("nodejs", "npm")
 _NODE_WORDS = {"npm", "npx", "node", "nodejs"}
 _HASHED = re.compile(r"(^|\s)--hash[=\s]", re.M)
 
-# $1 venv, $2 the marker's text, then pip's arguments. When pip finds no version of a requirement for this
-# Python, say so plainly, naming it: the tutorial's "match the version you developed with".
+# $1 venv, $2 the marker's text, then the installer's command and its arguments (pip's, or uv pip's: the python
+# step's installer). When no version of a requirement installs on this Python, say so plainly, naming it when the
+# installer does: the tutorial's "match the version you developed with".
 PIP_INSTALL = r"""
 venv=$1 done=$2; shift 2
-out=$("$venv/bin/pip" install --disable-pip-version-check -q "$@" 2>&1); rc=$?
+out=$("$@" 2>&1); rc=$?
 [ -z "$out" ] || printf '%s\n' "$out"
-if [ "$rc" -ne 0 ] && printf '%s' "$out" | grep -q 'require a different python version'; then
+if [ "$rc" -ne 0 ] && printf '%s' "$out" | grep -Eq 'require a different python version|current Python version'; then
   pkg=$(printf '%s\n' "$out" | sed -n 's/.*No matching distribution found for \([^ ]*\).*/\1/p' | head -n 1)
   have=$("$venv/bin/python" -c 'import platform; print(platform.python_version())')
   echo "deploy-wizard: ${pkg:-a requirement} has no version that installs on this server's Python $have"
@@ -293,13 +294,18 @@ def _tool_leaves(ctx: Context, path: str) -> tuple[tuple[Fact, dict[str, str]]]:
 
 
 def _pip(shape: Shape, facts: FactValues, ctx: Context, release: str) -> Iterator[Change]:
-    """requirements (pip's hash-checking made explicit when the file pins hashes) and pyproject (each
-    dependency one argument, after `--`)."""
+    """requirements (hash-checking made explicit when the file pins hashes) and pyproject (each dependency one
+    argument, after `--`), with pip or, where the python step says so, uv pip: the same arguments for both."""
     why = (_("install the requirements ({file} changed)") if shape.mode == "requirements"
            else _("install the dependencies {file} lists, not the project itself ({file} changed)"))
+    if uv.installer(ctx) == "uv":
+        argv, env = (*uv.pip_install(ctx), *shape.args), uv.env(ctx)
+        shown = cmd(*argv, user=ctx.user, env=env).masked()  # as the python step shows uv: its settings too
+    else:
+        argv = (f"{ctx.venv}/bin/pip", "install", "--disable-pip-version-check", "-q", *shape.args)
+        env, shown = {"HOME": ctx.home}, f"{ctx.venv}/bin/pip install {shlex.join(shape.args)}"
     yield _install(why.format(file=shape.names()),
-                   sh(PIP_INSTALL, ctx.venv, shape.marker(), *shape.args, user=ctx.user, env={"HOME": ctx.home},
-                      display=f"{ctx.venv}/bin/pip install {shlex.join(shape.args)}"), ctx, shape)
+                   sh(PIP_INSTALL, ctx.venv, shape.marker(), *argv, user=ctx.user, env=env, display=shown), ctx, shape)
 
 
 def _uv(shape: Shape, facts: FactValues, ctx: Context, release: str) -> Iterator[Change]:
@@ -308,14 +314,15 @@ def _uv(shape: Shape, facts: FactValues, ctx: Context, release: str) -> Iterator
     interpreter: otherwise a .python-version naming another Python makes uv delete the venv and build a new
     one (with downloads off, it refuses instead of fetching a Python). uv trusts the server's own CA store,
     as pip and apt do, not only the roots it ships with: behind a proxy with its own CA it would fail."""
-    uv = f"{ctx.venv}/bin/uv"
-    if facts[PathInfo(uv)] is None:
+    fetched = uv.installer(ctx) == "uv"  # the python step fetched its pinned uv: that one runs the sync too
+    binary = uv.BINARY if fetched else f"{ctx.venv}/bin/uv"
+    if not fetched and facts[PathInfo(binary)] is None:
         yield RunCommand(_("install uv into {venv} (the release has uv.lock)").format(venv=ctx.venv),
                          sh('exec "$1/bin/pip" install --disable-pip-version-check -q "$2"', ctx.venv, UV,
                             user=ctx.user, env={"HOME": ctx.home},
                             display=f"{ctx.venv}/bin/pip install {shlex.quote(UV)}"),
-                         timeout=900, skip_if=guards.exists(uv), leaves=_tool_leaves(ctx, uv))
-    argv = (uv, "sync", "--frozen", "--inexact", "--no-install-project", "--no-dev", "--python",
+                         timeout=900, skip_if=guards.exists(binary), leaves=_tool_leaves(ctx, binary))
+    argv = (binary, "sync", "--frozen", "--inexact", "--no-install-project", "--no-dev", "--python",
             f"{ctx.venv}/bin/python")
     yield _install(_("install the locked dependencies with uv sync ({files} changed)").format(files=shape.names()),
                    sh(IN_RELEASE, release, deps_marker(ctx), shape.marker(), *argv, user=ctx.user,

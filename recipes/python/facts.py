@@ -81,14 +81,15 @@ class VenvPackages(Fact):
 
 @dataclass(frozen=True, eq=False)
 class VenvPython(Fact):
-    """The interpreter version a venv was made with (from pyvenv.cfg), or None without a venv."""
+    """The interpreter version a venv was made with (from pyvenv.cfg: `version` where python -m venv made it,
+    `version_info` where uv did), or None without a venv."""
 
     venv: str
 
     kind = "venv-python"
 
     def command(self) -> Command:
-        return sh('[ -x "$1/bin/python" ] && sed -n "s/^version *= *//p" "$1/pyvenv.cfg" || true', self.venv)
+        return sh('[ -x "$1/bin/python" ] && sed -n -E "s/^version(_info)? *= *//p" "$1/pyvenv.cfg" || true', self.venv)
 
     def parse(self, out: str, status: int) -> str | None:
         value = out.strip()
