@@ -33,7 +33,7 @@ def fetch(dest: Path, pins: tuple[str, ...]) -> subprocess.CompletedProcess[str]
     argv = list(uv.fetch().bits)
     at = argv.index(uv.BINARY)
     head = argv[:at] + [str(dest), uv.VERSION] + argv[at + 2:at + 5]
-    assert head[0] == "python3" and head[1] == "-c"
+    assert head[:3] == ["python3", "-I", "-c"]  # isolated: nothing imported from root's working directory
     return subprocess.run([sys.executable, *head[1:], *pins], capture_output=True, text=True, timeout=60)
 
 

@@ -34,10 +34,10 @@ WHEELS = (
      "ecb6028d79dc96fbeafffe5c8af62a7099487ebc05a701e76714eebcffd06375"),
 )
 
-# Run by the server's python3 (the python step installs it first; no curl or unzip needed): argv is the
-# binary's path, the version, the three messages (translated here), then (machine, url, sha256) triples. The wheel
-# is checked before anything is unpacked, and the binary appears at its path in one rename, so a cut-off fetch
-# leaves nothing half-written.
+# Run by the server's python3 (the python step installs it first; no curl or unzip needed), isolated (-I): root
+# imports nothing from the working directory or from PYTHON* variables. argv is the binary's path, the version,
+# the three messages (translated here), then (machine, url, sha256) triples. The wheel is checked before anything
+# is unpacked, and the binary appears at its path in one rename, so a cut-off fetch leaves nothing half-written.
 FETCH = """
 import hashlib, io, os, platform, sys, tempfile, urllib.request, zipfile
 dest, version, no_pin, unfetched, mismatch, *pins = sys.argv[1:]
@@ -82,8 +82,8 @@ def fetch() -> Command:
                   "nothing of its own"),
                 _("{url} does not have uv's pinned SHA-256 {sha}: it was not kept"))
     pins = tuple(bit for wheel in WHEELS for bit in wheel)
-    return cmd("python3", "-c", FETCH, BINARY, VERSION, *messages, *pins,
-               display="python3 -c <fetch the wheel for this CPU from PyPI; keep its uv only if the wheel's SHA-256 "
+    return cmd("python3", "-I", "-c", FETCH, BINARY, VERSION, *messages, *pins,
+               display="python3 -I -c <fetch the wheel for this CPU from PyPI; keep its uv only if the wheel's SHA-256 "
                        f"is the pinned one> {BINARY}   # " + ", ".join(f"{machine}: {url} ({sha})"
                                                              for machine, url, sha in WHEELS))
 

@@ -66,7 +66,7 @@ def test_uv_makes_the_venv_and_installs_the_requirements(box, live_dirs, lab) ->
     path = recipe(box, lab)
     first = apply(live_dirs, path)
     did = ran(first)
-    assert any(line.startswith("python3 -c <fetch the wheel") for line in did), did
+    assert any(line.startswith("python3 -I -c <fetch the wheel") for line in did), did
     assert any(f"{uv.BINARY} venv --quiet --seed" in line for line in did), did
     assert any(f"{uv.BINARY} pip install" in line and "requirements.txt" in line for line in did), did
     assert not any(f"{APP}/venv/bin/pip install" in line for line in did), did
