@@ -230,8 +230,8 @@ async def test_a_sudo_password_goes_first_and_never_shows(tmp_path) -> None:
     await srv.start()
     srv.app()
     recipe = srv.recipe(extra="  sudo_password: env:T_SUDO\n")
-    code, out, err = await run_cli(srv, "sh", "-c", 'cat; echo "pw-123 seen"', stdin=b"payload\n", recipe=recipe,
-                                   T_SUDO="pw-123")
+    code, out, err = await run_cli(srv, "sh", "-c", 'cat; echo "pw-12345 seen"', stdin=b"payload\n", recipe=recipe,
+                                   T_SUDO="pw-12345")
     assert code == 0, err
     assert out == b"payload\n*** seen\n"  # the command read only its own input; the password is masked
     srv.server.close()

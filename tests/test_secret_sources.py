@@ -158,9 +158,22 @@ def test_each_prompt_is_its_own_question_while_a_reference_is_read_once() -> Non
         asked.append(label)
         return f"answer to {label}"
 
-    resolver = SecretResolver(prompt, environ={"SHARED": "one"})
+    resolver = SecretResolver(prompt, environ={"SHARED": "one-value"})
     assert resolver.resolve("prompt", "target.sudo_password").reveal() == "answer to target.sudo_password"
     assert resolver.resolve("prompt", "database.password").reveal() == "answer to database.password"
     assert resolver.resolve("prompt", "database.password").reveal() == "answer to database.password"
     assert asked == ["target.sudo_password", "database.password"]
     assert resolver.resolve("env:SHARED", "a.x") is resolver.resolve("env:SHARED", "b.y")
+
+
+@pytest.mark.parametrize("value", ["x", "admin", "seven77"])
+def test_a_secret_shorter_than_eight_characters_is_refused_saying_why(value: str) -> None:
+    """A short value also appears in ordinary output, where hiding it corrupts what the engine reads back (the
+    password "x" hid the x of the host name os_updates reads, and the step never converged)."""
+    with pytest.raises(SecretError) as info:
+        SecretResolver(environ={"DB_PW": value}).resolve("env:DB_PW", "database.password")
+    said = str(info.value)
+    assert said.startswith(f"database.password: the secret has {len(value)} character")
+    assert "use at least 8" in said and value not in said.split(";")[0].replace("database.password", "")
+    eight = SecretResolver(environ={"DB_PW": "eight888"}).resolve("env:DB_PW", "database.password")
+    assert eight.reveal() == "eight888"

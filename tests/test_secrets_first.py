@@ -88,8 +88,8 @@ async def test_an_apply_reads_every_secret_first_and_says_what_it_read(monkeypat
 def test_the_cli_says_a_missing_database_password_with_exit_2_before_connecting(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Nothing is dialled: connecting would fail the test."""
-    monkeypatch.setenv("DW_T_SUDO", "x")
-    monkeypatch.setenv("DW_T_TOKEN", "y")
+    monkeypatch.setenv("DW_T_SUDO", "sudo-value")
+    monkeypatch.setenv("DW_T_TOKEN", "token-value")
     monkeypatch.delenv("DW_T_DB", raising=False)
     monkeypatch.setattr("wizard.cli.run.must_ask", lambda yes, refusal: not yes)  # as on a terminal
     async def dialled(self: object) -> None:

@@ -54,7 +54,7 @@ class Server:
             path.chmod(path.stat().st_mode | stat.S_IEXEC)
         self.sudo_log = tmp / "sudo.log"
         self.env = {**os.environ, "PATH": f"{self.bin}:{os.environ['PATH']}", "FAKE_SUDO_LOG": str(self.sudo_log),
-                    "FAKE_SUDO_NOPASSWD": "1" if nopasswd else "0", "FAKE_SUDO_PASSWORD": "pw-123"}
+                    "FAKE_SUDO_NOPASSWD": "1" if nopasswd else "0", "FAKE_SUDO_PASSWORD": "pw-12345"}
         self.host_key = asyncssh.generate_private_key("ssh-ed25519")
         self.client_key = asyncssh.generate_private_key("ssh-ed25519")
         self.client_key_path = tmp / "client_key"
@@ -216,7 +216,7 @@ async def test_sudo_password_is_asked_once_fed_on_stdin_and_never_logged(tmp_pat
     await srv.start()
     store = HostKeyStore(tmp_path / "kh", openssh_files=[])
     store.add("127.0.0.1", srv.port, srv.host_key_line)
-    answers = ["wrong", "pw-123"]
+    answers = ["wrong", "pw-12345"]
     asked: list[str] = []
 
     async def ask(prompt: str) -> str | None:
@@ -229,8 +229,8 @@ async def test_sudo_password_is_asked_once_fed_on_stdin_and_never_logged(tmp_pat
     result = await transport.run(cmd("cat", stdin="payload after the password\n"))
     assert result.stdout == "payload after the password"
     assert len(asked) == 2 and "try again" in asked[1]
-    assert "pw-123" not in srv.sudo_log.read_text()  # never on a command line
-    again = await transport.run(cmd("echo", "pw-123 shows masked"))
+    assert "pw-12345" not in srv.sudo_log.read_text()  # never on a command line
+    again = await transport.run(cmd("echo", "pw-12345 shows masked"))
     assert again.stdout == "*** shows masked"
     assert len(asked) == 2  # asked once per connection, not per command
     await transport.close()

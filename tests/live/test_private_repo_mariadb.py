@@ -224,7 +224,8 @@ def restic_copy(box, other, live_dirs, recipe) -> None:
 
     password = "sha256sum /etc/deploy-wizard/backups/live/restic_password; ls /etc/deploy-wizard/backups/live"
     working = on_box(box, password).stdout
-    wrong = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env={**RESTIC_ENV, "LIVE_RESTIC_PASSWORD": "nope"})
+    wrong = cli(live_dirs, "apply", str(recipe), "--yes", "--json",
+                env={**RESTIC_ENV, "LIVE_RESTIC_PASSWORD": "not-it-at-all"})
     failed = [e for e in events(wrong) if e["event"] == "step_failed"]
     assert wrong.returncode != 0 and failed and failed[0]["step"] == "backups", failed
     assert f"backups.offsite_password: the restic repository sftp:ops@{other.ip}:/home/ops/restic refuses this " \

@@ -63,9 +63,9 @@ def test_apply_then_reapply_reports_zero_changes(box, live_dirs) -> None:
 def test_sudo_with_password_user(box, live_dirs) -> None:
     recipe = write_recipe(live_dirs / "ops.yaml", box, "  deploy_user:\n    name: opsapp\n", user="ops",
                           extra_target="  sudo_password: env:OPS_SUDO_PASSWORD\n")
-    wrong = cli(live_dirs, "apply", str(recipe), "--yes", env={"OPS_SUDO_PASSWORD": "not-it"})
+    wrong = cli(live_dirs, "apply", str(recipe), "--yes", env={"OPS_SUDO_PASSWORD": "not-the-password"})
     assert wrong.returncode == 1 and "refused the password" in wrong.stdout + wrong.stderr
-    assert "not-it" not in wrong.stdout + wrong.stderr
+    assert "not-the-password" not in wrong.stdout + wrong.stderr
     from wizard.lab.sandbox import OPS_PASSWORD
 
     ok = cli(live_dirs, "apply", str(recipe), "--yes", "--json", env={"OPS_SUDO_PASSWORD": OPS_PASSWORD})

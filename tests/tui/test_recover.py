@@ -85,12 +85,12 @@ async def test_back_to_edit_keeps_other_steps_secrets_and_asks_the_fixed_steps_a
         await run_from_review(app, pilot)
         await wait_for(pilot, lambda: showing(app) == "PasswordModal")
         assert "target.sudo_password" in str(app.screen.query_one("#password-label").render())
-        await pilot.press(*"s3cret", "enter")
+        await pilot.press(*"s3cret-pw", "enter")
         await wait_for(pilot, lambda: showing(app) == "FailureModal")
         app.secret_answers["configure.token"] = "old"  # as if the failing step had a secret of its own
         await pilot.click("#edit")
         await wait_for(pilot, lambda: showing(app) == "configure")
-        assert app.secret_answers == {"target.sudo_password": "s3cret"}
+        assert app.secret_answers == {"target.sudo_password": "s3cret-pw"}
         await type_into(pilot, "#configure-value", "good")
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: showing(app) == "ReviewScreen")
@@ -100,7 +100,7 @@ async def test_back_to_edit_keeps_other_steps_secrets_and_asks_the_fixed_steps_a
         await wait_for(pilot, lambda: bool(app.screen.query(".title")))
         assert "Done: the server matches the recipe" in str(app.screen.query(".title").first().render())
     assert [line for line in server.sent if line.startswith("configure")] == ["configure bad", "configure good"]
-    assert "s3cret" not in (tmp_path / "demo.yaml").read_text()
+    assert "s3cret-pw" not in (tmp_path / "demo.yaml").read_text()
 
 
 async def test_back_to_edit_from_the_summary(server: type[FakeServer], tmp_path: Path) -> None:

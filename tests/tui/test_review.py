@@ -132,19 +132,19 @@ async def plan_the_vault(pilot) -> str:  # noqa: ANN001
     pilot.app.goto(FLOW["review"])
     await pilot.pause()
     await pilot.click("#plan")
-    text, twice = await answer(pilot, "sudo password for admin@localhost", "sudo-pw")
+    text, twice = await answer(pilot, "sudo password for admin@localhost", "sudo-pw-123")
     assert "sudo" in text and not twice  # an existing password: typed once
     new = await dialog(pilot, "Password of the vault")
-    await type_into(pilot, "#password", "vault-pw")
-    await type_into(pilot, "#confirm", "vault-pw-typo")
+    await type_into(pilot, "#password", "vault-pw-123")
+    await type_into(pilot, "#confirm", "vault-pw-123-typo")
     await pilot.click("#ok")
     await pilot.pause()
     assert pilot.app.screen is new  # two different entries are no answer
     assert "differ" in str(new.query_one("#password-error").render())
-    await type_into(pilot, "#confirm", "vault-pw")
+    await type_into(pilot, "#confirm", "vault-pw-123")
     await pilot.click("#ok")
     await pilot.pause()
-    text, twice = await answer(pilot, "Secret vault.token", "tok")
+    text, twice = await answer(pilot, "Secret vault.token", "token-123")
     assert "sudo" not in text and not twice
     return await planned(pilot)
 
@@ -153,8 +153,8 @@ async def test_every_prompt_secret_is_asked_first_then_every_step_is_planned(vau
     app = WizardApp(vault, start="flow")
     async with app.run_test(size=(100, 60)) as pilot:
         text = await plan_the_vault(pilot)
-    assert [m.sudo_password for m in LocalSSH.made] == ["sudo-pw"]  # from the dialog to the connection
-    assert Vault.seen and set(Vault.seen) == {("vault-pw", "tok")}  # every pass of the plan read them
+    assert [m.sudo_password for m in LocalSSH.made] == ["sudo-pw-123"]  # from the dialog to the connection
+    assert Vault.seen and set(Vault.seen) == {("vault-pw-123", "token-123")}  # every pass of the plan read them
     assert "! the vault has no backup" in text and "add one" in text
     assert "+ create the vault" in text and "mkdir " in text
     assert "? fill the vault (decided at run time: what it holds is read once it exists)" in text
@@ -180,7 +180,7 @@ async def test_the_counts_shown_are_the_ones_the_run_makes(vault: Draft, tmp_pat
         result = app.screen.result  # type: ignore[attr-defined]
     assert result is not None and result.ok and result.changes == 1 and result.changed_steps == ["vault"]
     assert (tmp_path / "vault").is_dir()
-    assert [m.sudo_password for m in LocalSSH.made] == ["sudo-pw", "sudo-pw"]
+    assert [m.sudo_password for m in LocalSSH.made] == ["sudo-pw-123", "sudo-pw-123"]
 
 
 async def test_the_dialog_takes_the_keys_typed_right_away(vault: Draft) -> None:

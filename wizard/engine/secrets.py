@@ -22,11 +22,16 @@ from pathlib import Path
 
 from wizard.engine.commands import Masker, Secret
 from wizard.engine.errors import DeployWizardError, ExitCode
-from wizard.engine.i18n import _
+from wizard.engine.i18n import _, n_
 
 Prompt = Callable[[str], str | None]
 OnRead = Callable[[str, str], None]  # (label, what was read, e.g. "environment variable DB_PASSWORD") -> None
 MAX_FILE = 64 * 1024  # a password, a token, a key: far less than this
+# Every secret is hidden wherever it appears in what the server prints (commands.Masker), before anything reads
+# that output, facts included. A value this short also appears in ordinary output: the password "x" hid every x
+# in the host name the os_updates step reads back, which then never matched and the step never converged; "admin"
+# would hide every /home/admin. So a shorter value is refused, with what to do.
+MIN_LENGTH = 8
 _FORBIDDEN_TREES = ("/proc", "/sys")
 
 
@@ -109,6 +114,15 @@ class SecretResolver:
         value, source = self._read(ref, label)
         if not value:
             raise SecretError(_("{label}: the secret is empty").format(label=label))
+        if len(value) < MIN_LENGTH:
+            raise SecretError(n_(
+                "{label}: the secret has {n} character; use at least {min}. deploy-wizard hides every secret "
+                "wherever it appears in what the server prints, and a value this short also appears in ordinary "
+                "output (host names, paths), which would be hidden too and misread",
+                "{label}: the secret has {n} characters; use at least {min}. deploy-wizard hides every secret "
+                "wherever it appears in what the server prints, and a value this short also appears in ordinary "
+                "output (host names, paths), which would be hidden too and misread",
+                len(value)).format(label=label, n=len(value), min=MIN_LENGTH))
         secret = Secret(label, value, ref=ref)
         self.masker.add(secret)
         self._resolved[key] = secret
