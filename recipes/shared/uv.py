@@ -52,9 +52,10 @@ except OSError as exc:
     sys.exit("deploy-wizard: " + unfetched.format(url=url, why=exc))
 if hashlib.sha256(data).hexdigest() != sha:
     sys.exit("deploy-wizard: " + mismatch.format(url=url, sha=sha))
+binary = zipfile.ZipFile(io.BytesIO(data)).read("uv-" + version + ".data/scripts/uv")
 os.makedirs(os.path.dirname(dest), mode=0o755, exist_ok=True)
 with tempfile.NamedTemporaryFile(dir=os.path.dirname(dest), delete=False) as out:
-    out.write(zipfile.ZipFile(io.BytesIO(data)).read("uv-" + version + ".data/scripts/uv"))
+    out.write(binary)
 os.chmod(out.name, 0o755)
 os.replace(out.name, dest)
 """.strip()
