@@ -202,8 +202,11 @@ class PythonEnv(Step):
                     'sys.version_info[:2])")" = "$2" ]', ctx.venv, str(wanted_version)))
             make = (cmd(uv.BINARY, "venv", "--quiet", "--seed", "--python", python, ctx.venv, user=ctx.user,
                         env=uv.env(ctx)) if s.installer == "uv" else cmd(python, "-m", "venv", ctx.venv, user=ctx.user))
+            # what a dry run's later steps read: the code step installs into the venv only where its pip is
+            leaves = ((PathInfo(f"{ctx.venv}/bin/pip"), {"type": "regular file", "mode": "755", "owner": ctx.user,
+                                                         "group": ctx.user}),)
             yield RunCommand(_("create the virtual environment {path} as {user}").format(path=ctx.venv, user=ctx.user),
-                             make, skip_if=guards.exists(f"{ctx.venv}/bin/python"))
+                             make, skip_if=guards.exists(f"{ctx.venv}/bin/python"), leaves=leaves)
             installed_in_venv: dict[str, str] = {}
         else:
             yield Ok(_("virtual environment {path} exists (Python {v})").format(path=ctx.venv, v=have))
