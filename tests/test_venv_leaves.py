@@ -40,3 +40,20 @@ def test_the_code_step_installs_into_the_venv_the_python_step_plans(installer: s
     facts.update(left)
     planned = [c.describe() for c in code.plan(code_settings, FactValues(facts), code_ctx) if isinstance(c, Change)]
     assert any("install" in line and "requirements.txt" in line for line in planned), planned
+
+
+def test_the_install_says_whether_the_venv_had_nothing_or_other_versions_of_the_files() -> None:
+    """A new venv (the first release, or one made anew: the marker lives in it) is not a changed file."""
+    code = registry.step("code")
+    case = yaml.safe_load((CASES / "code" / "hashed_requirements_are_checked.yaml").read_text())
+    settings = code.Settings.model_validate(case["settings"])
+    ctx = context(case)
+    facts = dict(fact_values(case["facts"]).items())
+
+    def why() -> list[str]:
+        return [c.why for c in code.plan(settings, FactValues(facts), ctx) if isinstance(c, RunCommand)]
+
+    assert why() == ["install the requirements (nothing from requirements.txt is in this venv yet)"]
+    facts.update(fact_values({"files": {"/srv/shop/venv/.deploy-wizard-requirements": {
+        "content": "an older hash\n", "owner": "shop", "group": "shop"}}}).items())
+    assert why() == ["install the requirements (requirements.txt changed)"]

@@ -281,6 +281,14 @@ def by_hand(s: InstallSettings, ctx: Context, release: str) -> tuple[tuple[Comma
     return tuple(cases)
 
 
+def _because(facts: FactValues, ctx: Context, shape: Shape) -> str:
+    """Why an install runs: the venv's marker records an install from other versions of the files, or none at all
+    (the first release, or a venv made anew: the marker lives in it)."""
+    if facts[FileInfo(deps_marker(ctx))] is None:
+        return _("nothing from {files} is in this venv yet").format(files=shape.names())
+    return _("{files} changed").format(files=shape.names())
+
+
 def _install(why: str, command: Command, ctx: Context, shape: Shape) -> RunCommand:
     """Every installer's last change: the export guard and what it leaves (for a dry run's later passes) are
     both the marker holding the shape's hashes, which the command writes only when it succeeded."""
@@ -296,15 +304,15 @@ def _tool_leaves(ctx: Context, path: str) -> tuple[tuple[Fact, dict[str, str]]]:
 def _pip(shape: Shape, facts: FactValues, ctx: Context, release: str) -> Iterator[Change]:
     """requirements (hash-checking made explicit when the file pins hashes) and pyproject (each dependency one
     argument, after `--`), with pip or, where the python step says so, uv pip: the same arguments for both."""
-    why = (_("install the requirements ({file} changed)") if shape.mode == "requirements"
-           else _("install the dependencies {file} lists, not the project itself ({file} changed)"))
+    why = (_("install the requirements ({why})") if shape.mode == "requirements"
+           else _("install the dependencies {file} lists, not the project itself ({why})"))
     if uv.installer(ctx) == "uv":
         argv, env = (*uv.pip_install(ctx), *shape.args), uv.env(ctx)
         shown = cmd(*argv, user=ctx.user, env=env).masked()  # as the python step shows uv: its settings too
     else:
         argv = (f"{ctx.venv}/bin/pip", "install", "--disable-pip-version-check", "-q", *shape.args)
         env, shown = {"HOME": ctx.home}, f"{ctx.venv}/bin/pip install {shlex.join(shape.args)}"
-    yield _install(why.format(file=shape.names()),
+    yield _install(why.format(file=shape.names(), why=_because(facts, ctx, shape)),
                    sh(PIP_INSTALL, ctx.venv, shape.marker(), *argv, user=ctx.user, env=env, display=shown), ctx, shape)
 
 
@@ -324,7 +332,7 @@ def _uv(shape: Shape, facts: FactValues, ctx: Context, release: str) -> Iterator
                          timeout=900, skip_if=guards.exists(binary), leaves=_tool_leaves(ctx, binary))
     argv = (binary, "sync", "--frozen", "--inexact", "--no-install-project", "--no-dev", "--python",
             f"{ctx.venv}/bin/python")
-    yield _install(_("install the locked dependencies with uv sync ({files} changed)").format(files=shape.names()),
+    yield _install(_("install the locked dependencies with uv sync ({why})").format(why=_because(facts, ctx, shape)),
                    sh(IN_RELEASE, release, deps_marker(ctx), shape.marker(), *argv, user=ctx.user,
                       env={"UV_PROJECT_ENVIRONMENT": ctx.venv, "UV_PYTHON_DOWNLOADS": "never", "UV_NATIVE_TLS": "1",
                            "UV_SYSTEM_CERTS": "1", "HOME": ctx.home},
@@ -348,8 +356,8 @@ def _poetry(shape: Shape, facts: FactValues, ctx: Context, release: str) -> Iter
                                     f"{shlex.quote(POETRY)}"),
             timeout=900, skip_if=guards.exists(poetry), leaves=_tool_leaves(ctx, poetry))
     argv = (poetry, "install", "--no-root", "--only", "main", "--no-interaction", "--no-ansi")
-    yield _install(_("install the locked dependencies with poetry install ({files} changed)").format(
-        files=shape.names()),
+    yield _install(_("install the locked dependencies with poetry install ({why})").format(
+        why=_because(facts, ctx, shape)),
         sh(IN_RELEASE, release, deps_marker(ctx), shape.marker(), *argv, user=ctx.user,
            env={"VIRTUAL_ENV": ctx.venv, "POETRY_VIRTUALENVS_CREATE": "false", "HOME": ctx.home,
                 "REQUESTS_CA_BUNDLE": SYSTEM_CAS},
