@@ -306,12 +306,11 @@ def _pip(shape: Shape, facts: FactValues, ctx: Context, release: str) -> Iterato
     argument, after `--`), with pip or, where the python step says so, uv pip: the same arguments for both."""
     why = (_("install the requirements ({why})") if shape.mode == "requirements"
            else _("install the dependencies {file} lists, not the project itself ({why})"))
-    if uv.installer(ctx) == "uv":
-        argv, env = (*uv.pip_install(ctx), *shape.args), uv.env(ctx)
-        shown = cmd(*argv, user=ctx.user, env=env).masked()  # as the python step shows uv: its settings too
-    else:
-        argv = (f"{ctx.venv}/bin/pip", "install", "--disable-pip-version-check", "-q", *shape.args)
-        env, shown = {"HOME": ctx.home}, f"{ctx.venv}/bin/pip install {shlex.join(shape.args)}"
+    chosen = uv.installer(ctx)
+    prefix, env = uv.installing(ctx, chosen)
+    argv = (*prefix, *shape.args)
+    shown = (cmd(*argv, user=ctx.user, env=env).masked() if chosen == "uv"  # as the python step shows uv
+             else f"{ctx.venv}/bin/pip install {shlex.join(shape.args)}")
     yield _install(why.format(file=shape.names(), why=_because(facts, ctx, shape)),
                    sh(PIP_INSTALL, ctx.venv, shape.marker(), *argv, user=ctx.user, env=env, display=shown), ctx, shape)
 

@@ -215,10 +215,8 @@ class PythonEnv(Step):
             normalize(re.split(r"[\[<>=!~]", r)[0]) == "uvicorn" for r in s.server_packages) else [])
         missing_reqs = [r for r in wanted if not _satisfied(r, installed_in_venv)]
         if missing_reqs:
-            install = (cmd(*uv.pip_install(ctx), *missing_reqs, user=ctx.user, env=uv.env(ctx))
-                       if s.installer == "uv" else
-                       cmd(f"{ctx.venv}/bin/pip", "install", "--disable-pip-version-check", "-q", *missing_reqs,
-                           user=ctx.user, env={"HOME": ctx.home}))
+            argv, env = uv.installing(ctx, s.installer)
+            install = cmd(*argv, *missing_reqs, user=ctx.user, env=env)
             yield RunCommand(_("install {names} into the venv").format(names=", ".join(missing_reqs)), install,
                              skip_if=sh(
                                  'v=$1; shift; for r; do n=${r%%[[<>=!~]*}; '

@@ -89,6 +89,14 @@ def fetch() -> Command:
                                                              for machine, url, sha in WHEELS))
 
 
+def installing(ctx: Context, chosen: Installer) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The command (before its arguments) and environment that install into the app's venv: uv pip's or pip's.
+    One place for both steps that install (python: the server packages; code: the release's dependencies)."""
+    if chosen == "uv":
+        return pip_install(ctx), env(ctx)
+    return (f"{ctx.venv}/bin/pip", "install", "--disable-pip-version-check", "-q"), {"HOME": ctx.home}
+
+
 def pip_install(ctx: Context) -> tuple[str, ...]:
     """The argv uv installs into the app's venv with: like pip install, byte-compiled as pip does."""
     return (BINARY, "pip", "install", "--quiet", "--compile-bytecode", "--python", f"{ctx.venv}/bin/python")
