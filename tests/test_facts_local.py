@@ -13,6 +13,7 @@ import shutil
 
 from recipes.deploy_user.facts import UserInfo
 from recipes.python.facts import OsRelease
+from recipes.workers.facts import WorkerUnits
 from wizard.engine.facts import FactGatherer, FileInfo, PackagesInstalled, PathInfo
 from wizard.engine.transports.local import LocalTransport
 
@@ -101,3 +102,18 @@ async def test_a_venv_reads_as_made_with_its_python_whichever_tool_wrote_pyvenv_
     await transport.connect()
     values = await FactGatherer(transport).gather([VenvPython(str(tmp_path / name)) for name in made])
     assert [values[VenvPython(str(tmp_path / name))] for name in made] == ["3.11", "3.13", None]
+
+
+async def test_worker_units_tell_env_files_from_venv_marks(tmp_path) -> None:
+    """The script reads the env files and the venv's marks apart (after its "--"), on a real shell: a venv
+    reinstalled after the workers started must restart them, which the env files alone would not show."""
+    env, cfg, marker = tmp_path / "app.env", tmp_path / "pyvenv.cfg", tmp_path / "marker"
+    for path, when in ((env, 1_700_000_000), (cfg, 1_700_000_500), (marker, 1_700_000_900)):
+        path.write_text("x\n")
+        os.utime(path, (when, when))
+    transport = LocalTransport()
+    await transport.connect()
+    fact = WorkerUnits("no-such-app-xyz", (str(env), str(tmp_path / "absent.env")), (str(cfg), str(marker)))
+    state = (await FactGatherer(transport).gather([fact]))[fact]
+    assert (state["env_changed"], state["venv_changed"]) == (1_700_000_000.0, 1_700_000_900.0)
+    assert state["instances"] == {}

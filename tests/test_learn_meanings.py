@@ -115,7 +115,8 @@ def _instance(active: str = "active", release: str = LIVE) -> dict:
 def _workers(instances: dict[str, dict]) -> Callable[[Fact], object]:
     def answer(fact: Fact) -> object:
         if isinstance(fact, WorkerUnits):
-            return {"files": ["default"], "instances": {"default": instances}, "env_changed": 50.0}
+            return {"files": ["default"], "instances": {"default": instances}, "env_changed": 50.0,
+                    "venv_changed": None}
         if fact.key.startswith("readlink:/srv/demo/current"):
             return f"releases/{LIVE}"
         return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +26,8 @@ class CpuCount(Fact):
 
 @dataclass(frozen=True, eq=False)
 class EnvAge(Fact):
-    """When the service last started, and when its env files last changed (epoch seconds, or None).
+    """When the service last started, and when some files last changed (epoch seconds, or None): its env files,
+    or the venv's marks (recipes.shared.web.venv_marks).
 
     Why: systemd reads EnvironmentFile= only when the service starts, and a graceful reload keeps the old
     environment. A database password changed by the database step must restart the app; comparing times
@@ -54,6 +55,11 @@ class EnvAge(Fact):
         times = [float(line) for line in lines[1:] if line.strip()]
         return {"started": started, "changed": max(times) if times else None}
 
+    @staticmethod
+    def newer(value: dict[str, float | None]) -> bool:
+        """Whether a file changed after the service started."""
+        return bool(value["started"] and value["changed"] and value["changed"] > value["started"])
+
     def after(self, value: dict[str, float | None], planned: Mapping[str, Any]) -> dict[str, float | None]:
         """In a dry run, an env file an earlier change writes (the code step's app.env, the database step's
         password) counts as changed after the service started: apply will find it so and restart the service,
@@ -62,3 +68,9 @@ class EnvAge(Fact):
         if started is not None and any(FileInfo(path).key in planned for path in self.files):
             return {**value, "changed": max(value["changed"] or started, started + 1)}
         return value
+
+
+def started_after(unit: str, files: Sequence[str]) -> Command:
+    """Succeeds when the unit started after every one of the files last changed (a restart's skip_if)."""
+    return sh('s=$(systemctl show -P ActiveEnterTimestamp --timestamp=unix "$1"); s=${s#@}; shift; '
+              'for f; do [ -e "$f" ] && [ "$(stat -c %Y "$f")" -gt "${s:-0}" ] && exit 1; done; exit 0', unit, *files)

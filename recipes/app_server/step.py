@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from recipes.app_server import django
-from recipes.app_server.facts import CpuCount, EnvAge
+from recipes.app_server.facts import CpuCount, EnvAge, started_after
 from recipes.app_server.gate import (
     candidate,
     failed_marker,
@@ -33,7 +33,7 @@ from recipes.shared.common import (
     working_release,
 )
 from recipes.shared.facts import UnitExposure, UnitProperties
-from recipes.shared.web import app_env_files, writable_dirs
+from recipes.shared.web import app_env_files, venv_marks, writable_dirs
 from wizard.engine.commands import cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo
 from wizard.engine.hooks import LogSource
@@ -156,7 +156,8 @@ class AppServer(Step):
             "Reload or restart? A new release is never a reload: it is a new unit beside the old one. "
             "`systemctl restart 'APP@*'` stops the workers, cutting the requests they serve, and starts them "
             "again while new requests wait in the socket's queue; the step restarts only when the unit or the "
-            "app's environment changed, which systemd reads only when a unit starts. "
+            "app's environment changed, which systemd reads only when a unit starts, or when the venv's packages "
+            "changed under the live release (a venv made anew): a running process keeps the modules it imported. "
             "Least privilege: each release runs in a systemd sandbox. The whole file system is read-only to it but "
             "its uploads directory (its code and venv too: a flaw in the app cannot change what the next request "
             "runs), /home is hidden, it may open only local and Internet sockets, and nothing (setuid programs, "
@@ -262,6 +263,7 @@ class AppServer(Step):
             if live:
                 yield UnitProperties(unit_name(ctx, live))
                 yield EnvAge(unit_name(ctx, live), tuple(env_files(ctx)))
+                yield EnvAge(unit_name(ctx, live), tuple(venv_marks(ctx)))
                 yield UnitExposure(unit_name(ctx, live))
             yield from django.report_facts(ctx, working_release(known, ctx), known)
 
@@ -352,27 +354,30 @@ class AppServer(Step):
                              live_switch(ctx, live, s.health_path, 0, before=None),
                              timeout=s.boot_timeout + 180, skip_if=serving(ctx, live), leaves=switch_leaves(ctx, live))
             return
-        age = facts[EnvAge(unit, tuple(env_files(ctx)))]
-        env_newer = bool(age["started"] and age["changed"] and age["changed"] > age["started"])
-        if files_changed:  # a sandbox or an env file the live release never ran with: tried before it goes live
-            yield RunCommand(_("try release {id} with the new settings on a socket of its own before {unit} "
-                               "restarts with them (the live release keeps serving if it fails)").format(
-                                   id=live, unit=unit),
+        env_newer = EnvAge.newer(facts[EnvAge(unit, tuple(env_files(ctx)))])
+        rebuilt = not files_changed and EnvAge.newer(facts[EnvAge(unit, tuple(venv_marks(ctx)))])
+        if not (files_changed or env_newer or rebuilt):
+            yield Ok(_("release {id} is served by {unit}").format(id=live, unit=unit))
+            return
+        # after this step's own change, or else until the unit started after the files changed
+        once = {"after_change": True} if files_changed else {
+            "skip_if": started_after(unit, [*env_files(ctx), *venv_marks(ctx)])}
+        if files_changed or rebuilt:  # settings, or packages, the live release never ran with: tried first
+            try_why = (_("try release {id} with its reinstalled packages on a socket of its own before {unit} "
+                         "restarts with them (the live release keeps serving if it fails)") if rebuilt else
+                       _("try release {id} with the new settings on a socket of its own before {unit} "
+                         "restarts with them (the live release keeps serving if it fails)"))
+            yield RunCommand(try_why.format(id=live, unit=unit),
                              candidate(ctx, live, module=s.module, worker_class=worker_class(s), path=s.health_path,
                                        wait=s.boot_timeout, env_files=env_files(ctx)),
-                             timeout=s.boot_timeout + 120, after_change=True)
-        if files_changed or env_newer:
-            why = (_("restart {unit} to use the new settings (requests wait in the socket's queue meanwhile)")
-                   if files_changed else
-                   _("restart {unit}: its environment files changed after it started (systemd reads them only "
-                     "at a start)"))
-            yield RunCommand(why.format(unit=unit), cmd("systemctl", "restart", unit), timeout=s.boot_timeout + 60,
-                             after_change=files_changed, skip_if=None if files_changed else sh(
-                                 's=$(systemctl show -P ActiveEnterTimestamp --timestamp=unix "$1"); s=${s#@}; shift; '
-                                 'for f; do [ -e "$f" ] && [ "$(stat -c %Y "$f")" -gt "${s:-0}" ] && exit 1; done; '
-                                 'exit 0', unit, *env_files(ctx)))
-        else:
-            yield Ok(_("release {id} is served by {unit}").format(id=live, unit=unit))
+                             timeout=s.boot_timeout + 120, **once)
+        why = (_("restart {unit} to use the new settings (requests wait in the socket's queue meanwhile)")
+               if files_changed else
+               _("restart {unit}: the packages in its virtual environment changed after it started (its workers "
+                 "still run the old files)") if rebuilt else
+               _("restart {unit}: its environment files changed after it started (systemd reads them only at a "
+                 "start)"))
+        yield RunCommand(why.format(unit=unit), cmd("systemctl", "restart", unit), timeout=s.boot_timeout + 60, **once)
 
     def _retire_legacy(self, facts: FactValues, ctx: Context) -> Iterator[Change]:
         legacy = self._legacy_unit(ctx)

@@ -22,6 +22,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from recipes.shared import guards, uv
 from recipes.shared.apt import install_missing
 from recipes.shared.common import DirSpec, ensure_dirs, marker_path, once_per_release, shown_command
+from recipes.shared.web import deps_marker
 from wizard.engine.commands import Command, cmd, sh
 from wizard.engine.facts import Fact, FactValues, FileInfo, FileState, PackagesInstalled, PathInfo
 from wizard.engine.i18n import translator
@@ -83,11 +84,6 @@ class Shape:
 
     def names(self) -> str:
         return ", ".join(name for name, _state in self.files)
-
-
-def deps_marker(ctx: Context) -> str:
-    """Inside the venv on purpose: a venv made anew has none, and gets everything installed again."""
-    return f"{ctx.venv}/.deploy-wizard-requirements"
 
 
 def tools_dir(ctx: Context) -> str:

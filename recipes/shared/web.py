@@ -92,6 +92,20 @@ def app_env_files(ctx: Context) -> list[str]:
     return files
 
 
+def deps_marker(ctx: Context) -> str:
+    """What the code step installed into the venv (the hashes of the files it installed from). Inside the venv
+    on purpose: a venv made anew has none, and gets everything installed again."""
+    return f"{ctx.venv}/.deploy-wizard-requirements"
+
+
+def venv_marks(ctx: Context) -> list[str]:
+    """The files that change when the app's packages change under it: pyvenv.cfg (the venv made anew) and the
+    code step's install marker. Why the app's processes compare their start with these: a process keeps the
+    modules it imported, and imports the rest from the new files; on the same release nothing else restarts it.
+    A new release needs none of this: its switch starts new processes after its install."""
+    return [f"{ctx.venv}/pyvenv.cfg", deps_marker(ctx)]
+
+
 def app_server(ctx: Context) -> tuple[AppEnvironment, StepSettings] | None:
     peer = ctx.peer("app_server")
     if peer is None or not isinstance(peer[0], AppEnvironment):

@@ -23,10 +23,12 @@ class WorkerState(TypedDict):
     files: list[str]  # worker names with a unit file (APP-worker-NAME@.service)
     instances: dict[str, dict[str, Instance]]  # worker name -> instance -> state
     env_changed: float | None  # the newest modification time of the app's env files
+    venv_changed: float | None  # the newest of the venv's marks (recipes.shared.web.venv_marks)
 
 
-# $1 the app, $2.. the env files. Only this app's units: the name starts with APP-worker-, and parse keeps
-# only names whose worker part is a worker name (no "-"), so another app called APP-worker-x is never read.
+# $1 the app, $2.. the env files, then "--" and the venv's marks. Only this app's units: the name starts with
+# APP-worker-, and parse keeps only names whose worker part is a worker name (no "-"), so another app called
+# APP-worker-x is never read.
 SCRIPT = r'''
 app="$1"; shift
 for f in /etc/systemd/system/"$app"-worker-*@.service; do [ -f "$f" ] && printf 'file %s\n' "${f##*/}"; done
@@ -38,7 +40,8 @@ systemctl list-units --all --plain --no-legend "$app-worker-*@*.service" 2>/dev/
   since=$(systemctl show -P ActiveEnterTimestamp --timestamp=unix "$u" 2>/dev/null); since=${since#@}
   printf 'unit %s %s %s %s\n' "$u" "$a" "${since:--}" "${cwd:--}"
 done
-for f; do [ -e "$f" ] && printf 'env %s\n' "$(stat -c %Y "$f")"; done; true
+k=env; for f; do [ "$f" = -- ] && k=venv && continue; [ -e "$f" ] && printf '%s %s\n' $k "$(stat -c %Y "$f")"
+done; true
 '''
 
 
@@ -52,14 +55,15 @@ class WorkerUnits(Fact):
 
     app: str
     env_files: tuple[str, ...] = field(default=(), compare=False)
+    venv_marks: tuple[str, ...] = field(default=(), compare=False)
 
     kind = "workers"
 
     def command(self) -> Command:
-        return sh(SCRIPT, self.app, *self.env_files)
+        return sh(SCRIPT, self.app, *self.env_files, "--", *self.venv_marks)
 
     def fresh(self) -> WorkerState:
-        return {"files": [], "instances": {}, "env_changed": None}
+        return {"files": [], "instances": {}, "env_changed": None, "venv_changed": None}
 
     def parse(self, out: str, status: int) -> WorkerState:
         found = unit_re(self.app)
@@ -68,8 +72,9 @@ class WorkerUnits(Fact):
             kind, _sep, rest = line.partition(" ")
             words = rest.split(" ")
             match = found.match(words[0])
-            if kind == "env" and words[0].isdigit():
-                state["env_changed"] = max(float(words[0]), state["env_changed"] or 0.0)
+            if kind in ("env", "venv") and words[0].isdigit():
+                key = "env_changed" if kind == "env" else "venv_changed"
+                state[key] = max(float(words[0]), state[key] or 0.0)
             elif match and kind == "file" and not match.group(2):
                 state["files"].append(match.group(1))
             elif match and match.group(2) and kind in ("wants", "unit"):

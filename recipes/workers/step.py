@@ -24,7 +24,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from recipes.shared import sandbox
 from recipes.shared.common import current_release, release_facts
 from recipes.shared.facts import UnitExposure
-from recipes.shared.web import app_env_files, writable_dirs
+from recipes.shared.web import app_env_files, venv_marks, writable_dirs
 from recipes.workers.facts import UNIT_DIR, Instance, WorkerState, WorkerUnits
 from recipes.workers.meanings import worker_meaning
 from wizard.engine.commands import Command, cmd, sh
@@ -206,7 +206,7 @@ class Workers(Step):
         return {"WORKER": min(settings.processes, default="default")}
 
     def _state_fact(self, ctx: Context) -> WorkerUnits:
-        return WorkerUnits(ctx.app, tuple(app_env_files(ctx)))
+        return WorkerUnits(ctx.app, tuple(app_env_files(ctx)), tuple(venv_marks(ctx)))
 
     def facts(self, s: WorkersSettings, known: FactValues, ctx: Context) -> Iterable[Fact]:
         yield self._state_fact(ctx)
@@ -279,18 +279,21 @@ class Workers(Step):
         states = [have.get(i, _STOPPED) for i in wanted]
         active = [st for st in states if st["active"] == "active"]
         old = any(not running_live(st, live) for st in active)
-        env = state["env_changed"]
+        env, venv = state["env_changed"], state["venv_changed"]
         stale_env = any(env and st["since"] and env > st["since"] for st in active)
+        stale_venv = any(venv and st["since"] and venv > st["since"] for st in active)
         timeout = s.timeout(name) * len(units) + 120
-        if active and (rewritten or old or stale_env):
+        if active and (rewritten or old or stale_env or stale_venv):
             reason = (_("its unit changed") if rewritten else
-                      _("it runs another release than the live one") if old else _("the app's env files changed"))
+                      _("it runs another release than the live one") if old else
+                      _("the app's env files changed") if stale_env else
+                      _("the packages in the virtual environment changed after it started"))
             yield RunCommand(n_("restart worker {name} ({n} process) {where}: {reason}",
                                 "restart worker {name} ({n} processes) {where}: {reason}", len(units)).format(
                                     name=name, n=len(units), where=where, reason=reason),
                              sh('systemctl enable --quiet "$@" && systemctl restart "$@"', *units,
                                 display=f"systemctl restart {' '.join(units)}"),
-                             timeout=timeout, after_change=rewritten and not old and not stale_env,
+                             timeout=timeout, after_change=rewritten and not old and not stale_env and not stale_venv,
                              skip_if=None if rewritten else self._on_live(ctx, units))
         elif len(active) < len(units) or not all(st["enabled"] for st in states):
             down = [u for u, st in zip(units, states, strict=True) if st["active"] != "active" or not st["enabled"]]

@@ -94,6 +94,33 @@ def test_a_uv_lock_release_syncs_with_the_same_uv(box, live_dirs, lab) -> None:
     assert finished(again)["changes"] == 0, ran(again)
 
 
+
+def serving_since(box) -> tuple[str, float]:
+    """The live release's unit: its main process, and when it started (epoch seconds)."""
+    unit = on_box(box, "systemctl list-units --plain --no-legend --state=active 'live@*.service'").stdout.split()[0]
+    shown = on_box(box, f"systemctl show -P MainPID {unit}; systemctl show -P ActiveEnterTimestamp --timestamp=unix "
+                        f"{unit}").stdout.split()
+    return shown[0], float(shown[1].lstrip("@"))
+
+
+def test_a_venv_made_anew_on_the_same_release_restarts_the_app(box, live_dirs, lab) -> None:
+    """Found in a new user's trial: with the venv deleted and made anew, the app kept running the old, deleted
+    files (nothing restarted it on the same release). Its unit now restarts after the new venv's install, once."""
+    path = recipe(box, lab)
+    pid, _since = serving_since(box)
+    on_box(box, f"rm -rf {APP}/venv")
+    first = apply(live_dirs, path)
+    did = ran(first)
+    assert any(f"{uv.BINARY} venv" in line for line in did), did
+    why = [str(e["why"]) for e in events(first) if e["event"] == "change_started" and e["step"] == "app_server"]
+    assert any("packages in its virtual environment changed after it started" in line for line in why), why
+    new_pid, since = serving_since(box)
+    made = float(on_box(box, f"stat -c %.6Y {APP}/venv/pyvenv.cfg").stdout)
+    assert new_pid != pid and since > made, (pid, new_pid, since, made)
+    assert page(box) == "shape=uv iniconfig=2.0.0 dev=absent\n\n200"
+    again = apply(live_dirs, path)
+    assert finished(again)["changes"] == 0, ran(again)
+
 def test_a_wheel_whose_hash_differs_is_refused_on_the_server(box) -> None:
     argv = list(uv.fetch().bits)
     at = argv.index(uv.BINARY)
