@@ -173,7 +173,8 @@ def test_a_secret_shorter_than_eight_characters_is_refused_saying_why(value: str
     with pytest.raises(SecretError) as info:
         SecretResolver(environ={"DB_PW": value}).resolve("env:DB_PW", "database.password")
     said = str(info.value)
-    assert said.startswith(f"database.password: the secret has {len(value)} character")
-    assert "use at least 8" in said and value not in said.split(";")[0].replace("database.password", "")
+    where = "database.password (read from the environment variable DB_PW)"  # the variable to fix, named
+    assert said.startswith(f"{where}: the secret has {len(value)} character")
+    assert "use at least 8" in said and value not in said.split(";")[0].replace(where, "")
     eight = SecretResolver(environ={"DB_PW": "eight888"}).resolve("env:DB_PW", "database.password")
     assert eight.reveal() == "eight888"

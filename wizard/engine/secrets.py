@@ -112,8 +112,9 @@ class SecretResolver:
         if key in self._resolved:
             return self._resolved[key]
         value, source = self._read(ref, label)
+        where = _("{label} (read from {source})").format(label=label, source=source)  # which variable or file to fix
         if not value:
-            raise SecretError(_("{label}: the secret is empty").format(label=label))
+            raise SecretError(_("{label}: the secret is empty").format(label=where))
         if len(value) < MIN_LENGTH:
             raise SecretError(n_(
                 "{label}: the secret has {n} character; use at least {min}. deploy-wizard hides every secret "
@@ -122,7 +123,7 @@ class SecretResolver:
                 "{label}: the secret has {n} characters; use at least {min}. deploy-wizard hides every secret "
                 "wherever it appears in what the server prints, and a value this short also appears in ordinary "
                 "output (host names, paths), which would be hidden too and misread",
-                len(value)).format(label=label, n=len(value), min=MIN_LENGTH))
+                len(value)).format(label=where, n=len(value), min=MIN_LENGTH))
         secret = Secret(label, value, ref=ref)
         self.masker.add(secret)
         self._resolved[key] = secret
