@@ -84,9 +84,9 @@ def fetch() -> Command:
                 _("{url} does not have uv's pinned SHA-256 {sha}: it was not kept"))
     pins = tuple(bit for wheel in WHEELS for bit in wheel)
     return cmd("python3", "-I", "-c", FETCH, BINARY, VERSION, *messages, *pins,
-               display="python3 -I -c <fetch the wheel for this CPU from PyPI; keep its uv only if the wheel's SHA-256 "
-                       f"is the pinned one> {BINARY}   # " + ", ".join(f"{machine}: {url} ({sha})"
-                                                             for machine, url, sha in WHEELS))
+               display="python3 -I -c " + _("<fetch the wheel for this CPU from PyPI; keep its uv only if the "
+                                                "wheel's SHA-256 is the pinned one>") + f" {BINARY}   # "
+                       + ", ".join(f"{machine}: {url} ({sha})" for machine, url, sha in WHEELS))
 
 
 def installing(ctx: Context, chosen: Installer) -> tuple[tuple[str, ...], dict[str, str]]:
