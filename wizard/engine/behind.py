@@ -88,8 +88,8 @@ class Job:
         texts = {
             "start": (_("installing in the background for the {step} step: {what}"),
                       _("preparing in the background for the {step} step: {what}")),
-            "end": (_("installed in the background while the earlier steps ran ({seconds:.1f} s)"),
-                    _("done in the background, before the install it prepares ({seconds:.1f} s)")),
+            "end": (_("installed in the background while the earlier steps ran ({seconds:.1f} s): {what}"),
+                    _("done in the background, before the install it prepares ({seconds:.1f} s): {what}")),
             "cut": (_("the install running in the background was cut off: {what}"),
                     _("the work running in the background was cut off: {what}")),
             "unrun": (_("installed in the background for the {step} step, which did not run: {what}"),
