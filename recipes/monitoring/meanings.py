@@ -129,7 +129,7 @@ exit 1
 SCRAPED = r'''
 addr=$1; shift
 out=$(curl -fsS -m 5 "http://$addr/api/v1/targets" 2>&1) || { printf '%s\n' "$out" | tail -n 1; exit 1; }
-printf '%s' "$out" | python3 -c '
+printf '%s' "$out" | python3 -I -c '
 import json, sys
 active = json.load(sys.stdin)["data"]["activeTargets"]
 for job in sys.argv[1:]:
