@@ -72,9 +72,10 @@ class WorkerUnits(Fact):
             kind, _sep, rest = line.partition(" ")
             words = rest.split(" ")
             match = found.match(words[0])
-            if kind in ("env", "venv") and words[0].isdigit():
-                key = "env_changed" if kind == "env" else "venv_changed"
-                state[key] = max(float(words[0]), state[key] or 0.0)
+            if kind == "env" and words[0].isdigit():
+                state["env_changed"] = max(float(words[0]), state["env_changed"] or 0.0)
+            elif kind == "venv" and words[0].isdigit():
+                state["venv_changed"] = max(float(words[0]), state["venv_changed"] or 0.0)
             elif match and kind == "file" and not match.group(2):
                 state["files"].append(match.group(1))
             elif match and match.group(2) and kind in ("wants", "unit"):
