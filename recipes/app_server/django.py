@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from recipes.shared.common import APP_ENV
-from recipes.shared.web import media_root, site, static_files, static_root
+from recipes.shared.web import deps_marker_in, media_root, site, static_files, static_root
 from wizard.engine.commands import Command, sh
-from wizard.engine.facts import Fact, FactValues, PathInfo
+from wizard.engine.facts import Fact, FactValues, FileInfo, PathInfo
 from wizard.engine.i18n import translator
 from wizard.engine.step import Context, Later, Ok, Warn
 
@@ -60,6 +60,14 @@ class DjangoReport(Fact):
     def fresh(self) -> Report:
         return {"django": False}
 
+    def after(self, value: Report, planned: Mapping[str, Any]) -> Report:
+        """In a dry run whose earlier steps make the venv anew or install into it: what the release reads then
+        is not what it reads now (now it may not even start: no python), so it is decided at run time."""
+        touched = (PathInfo(f"{self.venv}/bin/pip").key, FileInfo(deps_marker_in(self.venv)).key)
+        if value.get("django") and any(key in planned for key in touched):
+            return {**value, "settings": None, "error": None, "later": True}
+        return value
+
     def parse(self, out: str, status: int) -> Report:
         if "@@DW not-django" in out:
             return {"django": False}
@@ -94,6 +102,10 @@ def findings(ctx: Context, release: str | None, facts: FactValues) -> Iterator[O
         return
     report = facts[report_fact(ctx, release)]
     if not report["django"]:
+        return
+    if report.get("later"):
+        yield Later(_("read the release's Django settings and run manage.py check --deploy before it goes live"),
+                    _("the venv release {id} runs with is made or filled by this run first").format(id=release))
         return
     if report["settings"] is None:
         yield Warn(_("the Django settings of release {id} do not load: {error}").format(id=release,

@@ -373,8 +373,8 @@ class AppServer(Step):
                              timeout=s.boot_timeout + 120, **once)
         why = (_("restart {unit} to use the new settings (requests wait in the socket's queue meanwhile)")
                if files_changed else
-               _("restart {unit}: the packages in its virtual environment changed after it started (its workers "
-                 "still run the old files)") if rebuilt else
+               _("restart {unit}: the packages in its virtual environment changed after it started (its gunicorn "
+                 "workers still use the old files)") if rebuilt else
                _("restart {unit}: its environment files changed after it started (systemd reads them only at a "
                  "start)"))
         yield RunCommand(why.format(unit=unit), cmd("systemctl", "restart", unit), timeout=s.boot_timeout + 60, **once)

@@ -95,7 +95,11 @@ def app_env_files(ctx: Context) -> list[str]:
 def deps_marker(ctx: Context) -> str:
     """What the code step installed into the venv (the hashes of the files it installed from). Inside the venv
     on purpose: a venv made anew has none, and gets everything installed again."""
-    return f"{ctx.venv}/.deploy-wizard-requirements"
+    return deps_marker_in(ctx.venv)
+
+
+def deps_marker_in(venv: str) -> str:
+    return f"{venv}/.deploy-wizard-requirements"
 
 
 def venv_marks(ctx: Context) -> list[str]:

@@ -73,9 +73,10 @@ Run the whole tutorial on it:
   curl --cacert {ca} https://demo.example.test/ --resolve demo.example.test:443:{ip}""").format(
             git=lab.git_url, work=lab.work_tree("demo"), acme=lab.acme_directory, where=where, ca=lab.ca_file,
             ip=info.ip, names=", ".join(sandbox.practice.resolved(tuple(args.domain)))))
-        print(_("The Django example (examples/django-app, work tree {work}) the same way:\n"
-                "  SHOP_DB_PASSWORD=choose-one SHOP_SECRET_KEY=choose-a-long-one \\\n"
-                "    deploy-wizard apply examples/django-app.yaml --yes{where}\n"
+        print(_("The Django example (examples/django-app, work tree {work}) the same way, with a SECRET_KEY\n"
+                "of 50 characters or more, chosen once and kept (a new one logs every user out):\n"
+                "  export SHOP_SECRET_KEY=\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')\"\n"
+                "  SHOP_DB_PASSWORD=choose-one deploy-wizard apply examples/django-app.yaml --yes{where}\n"
                 "  curl --cacert {ca} https://shop.example.test/ --resolve shop.example.test:443:{ip}").format(
             work=lab.work_tree("shop"), where=where.replace("/demo.git", "/shop.git"), ca=lab.ca_file, ip=info.ip))
         print(_("Your own project: `git clone --bare PATH {bare}` serves it as {git}/REPO.git\n"

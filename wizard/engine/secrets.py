@@ -118,10 +118,10 @@ class SecretResolver:
         if len(value) < MIN_LENGTH:
             raise SecretError(n_(
                 "{label}: the secret has {n} character; use at least {min}. deploy-wizard hides every secret "
-                "wherever it appears in what the server prints, and a value this short also appears in ordinary "
+                "wherever it appears in what the server prints, and a value this short can also appear in ordinary "
                 "output (host names, paths), which would be hidden too and misread",
                 "{label}: the secret has {n} characters; use at least {min}. deploy-wizard hides every secret "
-                "wherever it appears in what the server prints, and a value this short also appears in ordinary "
+                "wherever it appears in what the server prints, and a value this short can also appear in ordinary "
                 "output (host names, paths), which would be hidden too and misread",
                 len(value)).format(label=where, n=len(value), min=MIN_LENGTH))
         secret = Secret(label, value, ref=ref)
