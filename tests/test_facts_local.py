@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 
+from recipes.app_server.facts import EnvAge
 from recipes.deploy_user.facts import UserInfo
 from recipes.python.facts import OsRelease
 from recipes.workers.facts import WorkerUnits
@@ -117,3 +118,17 @@ async def test_worker_units_tell_env_files_from_venv_marks(tmp_path) -> None:
     state = (await FactGatherer(transport).gather([fact]))[fact]
     assert (state["env_changed"], state["venv_changed"]) == (1_700_000_000.0, 1_700_000_900.0)
     assert state["instances"] == {}
+
+
+async def test_env_age_tells_env_files_from_venv_marks(tmp_path) -> None:
+    """The same split for the app server's fact (after its "--"), on a real shell: one question for both, so the
+    unit's start is read once. No such unit here: never started."""
+    env, cfg = tmp_path / "app.env", tmp_path / "pyvenv.cfg"
+    for path, when in ((env, 1_700_000_000), (cfg, 1_700_000_900)):
+        path.write_text("x\n")
+        os.utime(path, (when, when))
+    transport = LocalTransport()
+    await transport.connect()
+    fact = EnvAge("no-such-unit-xyz.service", (str(env),), (str(cfg), str(tmp_path / "absent")))
+    age = (await FactGatherer(transport).gather([fact]))[fact]
+    assert age == {"started": None, "changed": 1_700_000_000.0, "packages": 1_700_000_900.0}

@@ -185,10 +185,16 @@ def test_an_env_file_the_plan_writes_plans_the_restart_apply_will_make() -> None
 
     env, other = "/srv/shop/shared/env/app.env", "/srv/shop/shared/env/database.env"
     age = EnvAge("shop@r1.service", (env, other))
-    running = {"started": 1000.0, "changed": 900.0}
+    running = {"started": 1000.0, "changed": 900.0, "packages": 800.0}
     assert age.after(running, {}) == running
     planned = {fact.key: state for fact, state in file_leaves(env, b"DEBUG=1\n")}
     later = age.after(running, planned)
     assert later["changed"] is not None and later["started"] is not None and later["changed"] > later["started"]
-    stopped = {"started": None, "changed": 900.0}  # not running: its start reads the new file anyway
+    assert later["packages"] == 800.0  # the venv's marks are not the env files
+    stopped = {"started": None, "changed": 900.0, "packages": None}  # not running: its start reads the new file
     assert age.after(stopped, planned) == stopped
+    # an install into the venv (the code step's marker) counts for the venv's marks, not for the env files
+    marker = "/srv/shop/venv/.deploy-wizard-requirements"
+    age = EnvAge("shop@r1.service", (env, other), ("/srv/shop/venv/pyvenv.cfg", marker))
+    installed = age.after(running, {fact.key: state for fact, state in file_leaves(marker, b"hashes\n")})
+    assert installed["changed"] == 900.0 and EnvAge.newer(installed, "packages") and not EnvAge.newer(installed)

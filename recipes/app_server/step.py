@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from recipes.app_server import django
-from recipes.app_server.facts import CpuCount, EnvAge, started_after
+from recipes.app_server.facts import CpuCount, EnvAge, env_age, started_after
 from recipes.app_server.gate import (
     candidate,
     failed_marker,
@@ -262,8 +262,7 @@ class AppServer(Step):
             live = current_release(known, ctx)
             if live:
                 yield UnitProperties(unit_name(ctx, live))
-                yield EnvAge(unit_name(ctx, live), tuple(env_files(ctx)))
-                yield EnvAge(unit_name(ctx, live), tuple(venv_marks(ctx)))
+                yield env_age(unit_name(ctx, live), ctx)
                 yield UnitExposure(unit_name(ctx, live))
             yield from django.report_facts(ctx, working_release(known, ctx), known)
 
@@ -354,8 +353,8 @@ class AppServer(Step):
                              live_switch(ctx, live, s.health_path, 0, before=None),
                              timeout=s.boot_timeout + 180, skip_if=serving(ctx, live), leaves=switch_leaves(ctx, live))
             return
-        env_newer = EnvAge.newer(facts[EnvAge(unit, tuple(env_files(ctx)))])
-        rebuilt = not files_changed and EnvAge.newer(facts[EnvAge(unit, tuple(venv_marks(ctx)))])
+        age = facts[env_age(unit, ctx)]
+        env_newer, rebuilt = EnvAge.newer(age), not files_changed and EnvAge.newer(age, "packages")
         if not (files_changed or env_newer or rebuilt):
             yield Ok(_("release {id} is served by {unit}").format(id=live, unit=unit))
             return
